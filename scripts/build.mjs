@@ -1,0 +1,24 @@
+// Bundles each door (CLI, action, app) into dist/ as one ESM file that runs on Node 20 and newer.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const entries = [
+  { in: 'src/cli/index.ts', out: 'cli/index' },
+  { in: 'src/action/index.ts', out: 'action/index' },
+  { in: 'src/app/index.ts', out: 'app/index' },
+].filter((entry) => existsSync(entry.in));
+
+await build({
+  entryPoints: entries,
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  legalComments: 'none',
+  logLevel: 'warning',
+  banner: {
+    // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
+    js: "import { createRequire as __apCreateRequire } from 'node:module'; const require = __apCreateRequire(import.meta.url);",
+  },
+});
