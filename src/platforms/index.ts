@@ -1,0 +1,56 @@
+import { InputError } from '../errors.js';
+import type { RetryNotice } from '../http/client.js';
+import { AgentexPlatform } from './agentex/agentex.js';
+import type { Platform } from './platform.js';
+
+export const PLATFORM_NAMES = ['agentex', 'local'] as const;
+export type PlatformName = (typeof PLATFORM_NAMES)[number];
+
+/** Where `agent-preview local-platform` listens unless told otherwise. */
+export const DEFAULT_LOCAL_PORT = 4141;
+export const DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
+/** The local platform accepts any key unless started with one; this one is only a placeholder. */
+export const LOCAL_PLACEHOLDER_KEY = 'local-platform';
+
+export interface PlatformSettings {
+  platform?: string;
+  apiUrl?: string;
+  apiKey?: string;
+  accountId?: string;
+  env?: NodeJS.ProcessEnv;
+  onRetry?: (notice: RetryNotice) => void;
+  /** Per-request timeout. */
+  requestTimeoutMs?: number;
+}
+
+export function parsePlatformName(value: string | undefined, field = 'platform'): PlatformName {
+  const name = (value ?? 'agentex').trim().toLowerCase() || 'agentex';
+  if ((PLATFORM_NAMES as readonly string[]).includes(name)) return name as PlatformName;
+  throw new InputError(`unknown platform "${value}"; choose one of ${PLATFORM_NAMES.join(', ')}`, { field });
+}
+
+/** The platform client named by the settings; `local` is the Agentex client pointed at the local platform. */
+export function createPlatform(settings: PlatformSettings): Platform {
+  const name = parsePlatformName(settings.platform);
+  const env = settings.env ?? process.env;
+  if (name === 'local') {
+    return new AgentexPlatform({
+      name: 'local',
+      deploymentsCarryUrl: true,
+      baseUrl: settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL,
+      apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
+      accountId: settings.accountId || 'acct-local',
+      env: {},
+      onRetry: settings.onRetry,
+      timeoutMs: settings.requestTimeoutMs,
+    });
+  }
+  return new AgentexPlatform({
+    baseUrl: settings.apiUrl,
+    apiKey: settings.apiKey,
+    accountId: settings.accountId,
+    env,
+    onRetry: settings.onRetry,
+    timeoutMs: settings.requestTimeoutMs,
+  });
+}

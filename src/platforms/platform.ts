@@ -1,0 +1,170 @@
+/**
+ * What the pipeline needs from a hosting platform. Each platform lives in its own folder and
+ * implements this; what it cannot do, it declares in `capabilities` instead of pretending.
+ */
+
+/** Build states after normalising every spelling a platform uses. */
+export type BuildPhase = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelling' | 'cancelled' | 'unknown';
+/** Deployment states after normalising every spelling a platform uses. */
+export type DeployPhase =
+  | 'pending'
+  | 'progressing'
+  | 'healthy'
+  | 'failed'
+  | 'cancelled'
+  | 'deleted'
+  | 'superseded'
+  | 'unknown';
+
+export const TERMINAL_BUILD_PHASES: ReadonlySet<BuildPhase> = new Set(['succeeded', 'failed', 'cancelled']);
+export const TERMINAL_DEPLOY_PHASES: ReadonlySet<DeployPhase> = new Set([
+  'healthy',
+  'failed',
+  'cancelled',
+  'deleted',
+  'superseded',
+]);
+/** A deployment in one of these no longer serves anything and needs no teardown. */
+export const GONE_DEPLOY_PHASES: ReadonlySet<DeployPhase> = new Set(['deleted', 'superseded', 'cancelled']);
+
+export interface Build {
+  id: string;
+  phase: BuildPhase;
+  /** The status exactly as the platform spelled it. */
+  rawStatus: string;
+  agentName?: string;
+  agentId?: string;
+  imageName?: string;
+  imageTag?: string;
+  imageUrl?: string;
+  treeHash?: string;
+  sourceCommit?: string;
+  createdAt?: string;
+}
+
+export interface DeployEvent {
+  type?: string;
+  reason?: string;
+  message: string;
+  timestamp?: string;
+}
+
+export interface Deployment {
+  id: string;
+  phase: DeployPhase;
+  rawStatus: string;
+  agentName?: string;
+  buildId?: string;
+  previewLabel?: string;
+  expiresAt?: string;
+  createdAt?: string;
+  /** Helm release, service name or whatever the platform calls the running unit. */
+  release?: string;
+  namespace?: string;
+  /** Where the deployment answers, when the platform says so. Never a URL carrying a credential. */
+  url?: string;
+  events: DeployEvent[];
+}
+
+export interface LogLine {
+  message: string;
+  level?: string;
+  timestamp?: string;
+}
+
+/** How far a build log stream got. */
+export interface LogCursor {
+  lines: number;
+  lastEventId?: string;
+  ended: 'closed' | 'dropped';
+  /** Why the stream dropped, for the log. */
+  reason?: string;
+}
+
+export interface PlatformCapabilities {
+  /** Builds images from an uploaded context. Without it, deploys take an already pushed image. */
+  serverBuild: boolean;
+  /** Streams build logs live. */
+  buildLogStream: boolean;
+  /** Finds an earlier successful build by `working_tree_hash`. */
+  reuseByTreeHash: boolean;
+  /** Deployments carry a URL. Without it the preview URL comes from a template. */
+  deploymentUrl: boolean;
+  /** Previews carry an expiry the platform enforces. */
+  previewExpiry: boolean;
+}
+
+export interface BuildProvenance {
+  commit?: string;
+  dirty?: boolean;
+  ref?: string;
+  /** host/path, never with credentials. */
+  repo?: string;
+  subpath?: string;
+}
+
+export interface BuildRequest {
+  agentName: string;
+  archivePath: string;
+  archiveBytes: number;
+  treeHash: string;
+  imageName: string;
+  imageTag: string;
+  buildArgs?: Record<string, string>;
+  /** Target image platform, e.g. linux/amd64. */
+  platform?: string;
+  provenance?: BuildProvenance;
+}
+
+export interface DeployRequest {
+  agentName: string;
+  /** manifest.yaml text. */
+  manifestText: string;
+  /** environments.yaml text. */
+  environmentText: string;
+  buildId?: string;
+  image?: { name: string; tag: string };
+  /** Absent for a real (non-preview) deploy. */
+  preview?: { label: string; expiresAt: Date };
+}
+
+export interface DeploymentFilter {
+  previewLabel?: string;
+  agentName?: string;
+  buildId?: string;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface UploadOptions extends CallOptions {
+  onUploadProgress?: (sentBytes: number, totalBytes: number) => void;
+}
+
+export interface Platform {
+  /** `agentex`, `local`, `mutx`, ... */
+  readonly name: string;
+  readonly capabilities: PlatformCapabilities;
+
+  /** The newest successful build of this agent with this tree hash, if any. */
+  findReusableBuild(agentName: string, treeHash: string, options?: CallOptions): Promise<Build | undefined>;
+  createBuild(request: BuildRequest, options?: UploadOptions): Promise<Build>;
+  getBuild(id: string, options?: CallOptions): Promise<Build>;
+  cancelBuild(id: string, options?: CallOptions): Promise<void>;
+  /**
+   * Calls `onLine` for each build log line as it arrives, until the platform closes the stream or
+   * the connection drops (`ended` says which). Pass the returned cursor back as `resume` to go on
+   * after a drop without repeating lines.
+   */
+  streamBuildLogs(id: string, onLine: (line: string) => void, options?: CallOptions & { resume?: LogCursor }): Promise<LogCursor>;
+
+  createDeployment(request: DeployRequest, options?: CallOptions): Promise<Deployment>;
+  getDeployment(id: string, options?: CallOptions): Promise<Deployment>;
+  /** Every deployment matching the filter, newest first, across all pages. */
+  listDeployments(filter: DeploymentFilter, options?: CallOptions): Promise<Deployment[]>;
+  /** Tears a deployment down. One that is already gone counts as done. */
+  deleteDeployment(id: string, options?: CallOptions): Promise<'deleted' | 'already-gone'>;
+  /** Runtime log lines of a deployment, oldest first, across all pages. */
+  deploymentLogs(id: string, options?: CallOptions & { maxLines?: number }): Promise<LogLine[]>;
+}
