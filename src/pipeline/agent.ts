@@ -1,0 +1,94 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { findEnvironmentsFile, loadEnvironments, loadManifest, selectEnvironment } from '../context/manifest.js';
+import { packContext } from '../context/pack.js';
+import type { AgentEnvironment, AgentManifest, EnvironmentsFile, PackedContext } from '../context/types.js';
+import { InputError } from '../errors.js';
+import type { Reporter } from './reporter.js';
+
+/** An agent whose manifest and environments have been read and validated; nothing sent anywhere yet. */
+export interface LoadedAgent {
+  manifest: AgentManifest;
+  environments?: EnvironmentsFile;
+  environment?: AgentEnvironment;
+}
+
+/** A loaded agent with its build context packed on disk. */
+export interface PreparedAgent extends LoadedAgent {
+  packed: PackedContext;
+}
+
+export interface LoadOptions {
+  /** Which entry of environments.yaml to deploy with. */
+  environment?: string;
+  /** Deploys need environments.yaml; builds do not. */
+  requireEnvironment?: boolean;
+}
+
+/** Accepts a manifest file or the folder that holds `manifest.yaml`. */
+export async function resolveManifestPath(input: string, field = 'manifest'): Promise<string> {
+  const absolute = path.resolve(input);
+  const info = await stat(absolute).catch(() => undefined);
+  if (!info) throw new InputError(`${input} does not exist; point at the agent's manifest.yaml`, { field });
+  if (info.isDirectory()) {
+    const inside = path.join(absolute, 'manifest.yaml');
+    if (!(await stat(inside).catch(() => undefined))?.isFile()) {
+      throw new InputError(`${input} is a folder without a manifest.yaml`, { field });
+    }
+    return inside;
+  }
+  return absolute;
+}
+
+export async function loadAgent(manifestInput: string, options: LoadOptions = {}): Promise<LoadedAgent> {
+  const manifest = await loadManifest(await resolveManifestPath(manifestInput));
+  const environmentsPath = await findEnvironmentsFile(manifest);
+  if (!environmentsPath) {
+    if (options.requireEnvironment) {
+      throw new InputError(
+        `no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`,
+        { file: path.join(manifest.dir, 'environments.yaml') },
+      );
+    }
+    return { manifest };
+  }
+  const environments = await loadEnvironments(environmentsPath);
+  return { manifest, environments, environment: selectEnvironment(environments, options.environment) };
+}
+
+/**
+ * Loads and validates every manifest before anything touches the network, so one bad file stops
+ * the run before any build starts.
+ */
+export async function loadAgents(manifestInputs: string[], options: LoadOptions = {}): Promise<LoadedAgent[]> {
+  if (manifestInputs.length === 0) throw new InputError('no manifest given', { field: 'manifest' });
+  const agents: LoadedAgent[] = [];
+  const seen = new Map<string, string>();
+  for (const input of manifestInputs) {
+    const agent = await loadAgent(input, options);
+    const name = agent.manifest.agent.name;
+    const earlier = seen.get(name);
+    if (earlier && earlier !== agent.manifest.file) {
+      throw new InputError(`agent "${name}" is also defined by ${earlier}; agent names must be unique`, {
+        file: agent.manifest.file,
+        field: 'agent.name',
+      });
+    }
+    if (!earlier) {
+      seen.set(name, agent.manifest.file);
+      agents.push(agent);
+    }
+  }
+  return agents;
+}
+
+export async function packAgent(
+  agent: LoadedAgent,
+  options: { reporter: Reporter; signal?: AbortSignal; outFile?: string },
+): Promise<PreparedAgent> {
+  const name = agent.manifest.agent.name;
+  for (const warning of agent.manifest.warnings) options.reporter.warn(`${name}: ${warning}`);
+  options.reporter.step(name, 'packing the build context');
+  const packed = await packContext(agent.manifest, { signal: options.signal, outFile: options.outFile });
+  return { ...agent, packed };
+}

@@ -1,0 +1,185 @@
+import { TimeoutError } from '../errors.js';
+import type { Deployment, Platform } from '../platforms/platform.js';
+import { GONE_DEPLOY_PHASES, TERMINAL_DEPLOY_PHASES } from '../platforms/platform.js';
+import { redact, urlCarriesCredential } from '../secrets/redact.js';
+import type { LoadedAgent } from './agent.js';
+import { formatDuration } from './duration.js';
+import { PhaseError } from './errors.js';
+import { pollUntil } from './poll.js';
+import type { Reporter } from './reporter.js';
+import { renderUrlTemplate, type UrlVariables } from './url.js';
+
+export interface DeployOptions {
+  reporter: Reporter;
+  signal?: AbortSignal;
+  pollIntervalMs: number;
+  timeoutMs: number;
+  /** Absent for a real (non-preview) deploy. */
+  preview?: { label: string; ttlMs: number };
+  /** Wait until the deployment is healthy (default true). */
+  wait?: boolean;
+  /** For platforms whose deployments carry no URL. */
+  urlTemplate?: string;
+  urlVariables?: UrlVariables;
+  /** After the new preview is healthy, delete older previews of the same label and agent (default true). */
+  replaceOlder?: boolean;
+}
+
+export interface DeployOutcome {
+  deployment: Deployment;
+  url?: string;
+  /** Older previews deleted once this one was healthy. */
+  replaced: string[];
+}
+
+const LOG_TAIL = 40;
+
+/** Deploys a build (or an image) and, unless told not to, waits until it is healthy. */
+export async function deployAgent(
+  platform: Platform,
+  agent: LoadedAgent,
+  source: { buildId?: string; image?: { name: string; tag: string } },
+  options: DeployOptions,
+): Promise<DeployOutcome> {
+  const { reporter, signal } = options;
+  const name = agent.manifest.agent.name;
+  const expiresAt = options.preview ? new Date(Date.now() + options.preview.ttlMs) : undefined;
+  reporter.step(
+    name,
+    options.preview
+      ? `creating preview "${options.preview.label}" (expires in ${formatDuration(options.preview.ttlMs)})`
+      : 'deploying (not a preview)',
+  );
+  const created = await platform.createDeployment(
+    {
+      agentName: name,
+      manifestText: agent.manifest.text,
+      environmentText: agent.environments?.text ?? '',
+      buildId: source.buildId,
+      image: source.image,
+      preview: options.preview && expiresAt ? { label: options.preview.label, expiresAt } : undefined,
+    },
+    { signal },
+  );
+  reporter.step(name, `deployment ${created.id} created`);
+  if (options.wait === false) return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
+
+  const healthy = await waitUntilHealthy(platform, created, name, options);
+  const url = previewUrl(platform, healthy, agent, options);
+  const replaced = options.preview && options.replaceOlder !== false ? await deleteOlderPreviews(platform, healthy, name, options) : [];
+  return { deployment: healthy, url, replaced };
+}
+
+async function waitUntilHealthy(platform: Platform, created: Deployment, name: string, options: DeployOptions): Promise<Deployment> {
+  const { reporter, signal } = options;
+  const started = Date.now();
+  let lastStatus = '';
+  let finished: Deployment;
+  try {
+    finished = await pollUntil(
+      () => platform.getDeployment(created.id, { signal }),
+      (current) => TERMINAL_DEPLOY_PHASES.has(current.phase),
+      {
+        what: `deployment ${created.id}`,
+        intervalMs: options.pollIntervalMs,
+        timeoutMs: options.timeoutMs,
+        signal,
+        onValue: (current) => {
+          if (current.rawStatus !== lastStatus) {
+            lastStatus = current.rawStatus;
+            reporter.status?.(name, 'deployment', current.rawStatus, Date.now() - started);
+          }
+        },
+      },
+    );
+  } catch (err) {
+    const interrupted = err instanceof TimeoutError || signal?.aborted;
+    if (!interrupted) throw err;
+    const fate = await abandon(platform, created, name, options);
+    const why = err instanceof TimeoutError ? err.message : 'the run was cancelled';
+    throw new PhaseError(name, 'wait', `${why}; ${fate}`, { cause: err, deploymentId: created.id, logTail: await logTail(platform, created) });
+  }
+  if (finished.phase === 'healthy') return finished;
+  throw new PhaseError(name, 'deploy', `deployment ${finished.id} ended ${finished.rawStatus}`, {
+    deploymentId: finished.id,
+    logTail: await logTail(platform, finished),
+  });
+}
+
+/**
+ * A preview that never became healthy serves nobody: delete it so it does not linger. A real
+ * deploy is left alone (it may still roll out), and the user is told where it is.
+ */
+async function abandon(platform: Platform, deployment: Deployment, name: string, options: DeployOptions): Promise<string> {
+  if (!options.preview) return `deployment ${deployment.id} was left in place; check it with \`agent-preview status\``;
+  try {
+    await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15_000) });
+    options.reporter.warn(`${name}: deleted preview deployment ${deployment.id}, which never became healthy`);
+    return `preview deployment ${deployment.id} was deleted`;
+  } catch (err) {
+    return `preview deployment ${deployment.id} could not be deleted (${(err as Error).message}); remove it with \`agent-preview teardown --label ${options.preview.label}\``;
+  }
+}
+
+/** The platform's deployment logs and events, newest last, for a failure message. */
+async function logTail(platform: Platform, deployment: Deployment): Promise<string[]> {
+  const lines: string[] = [];
+  const current = await platform.getDeployment(deployment.id, { signal: AbortSignal.timeout(15_000) }).catch(() => deployment);
+  for (const event of current.events) {
+    lines.push(`[event${event.type ? ` ${event.type}` : ''}${event.reason ? ` ${event.reason}` : ''}] ${event.message}`);
+  }
+  try {
+    const logs = await platform.deploymentLogs(deployment.id, { maxLines: LOG_TAIL, signal: AbortSignal.timeout(15_000) });
+    for (const line of logs) lines.push(line.level ? `[${line.level}] ${line.message}` : line.message);
+  } catch (err) {
+    lines.push(`(deployment logs unavailable: ${(err as Error).message})`);
+  }
+  return lines.slice(-LOG_TAIL * 2).map(redact);
+}
+
+function previewUrl(platform: Platform, deployment: Deployment, agent: LoadedAgent, options: DeployOptions): string | undefined {
+  if (deployment.url && !urlCarriesCredential(deployment.url)) return deployment.url;
+  if (!options.urlTemplate) {
+    if (!platform.capabilities.deploymentUrl && deployment.phase === 'healthy') {
+      options.reporter.warn(
+        `${agent.manifest.agent.name}: ${platform.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`,
+      );
+    }
+    return undefined;
+  }
+  const url = renderUrlTemplate(options.urlTemplate, {
+    ...options.urlVariables,
+    id: deployment.id,
+    label: deployment.previewLabel ?? options.preview?.label,
+    release: deployment.release,
+    namespace: deployment.namespace ?? agent.environment?.namespace,
+    agent: agent.manifest.agent.name,
+  });
+  return urlCarriesCredential(url) ? undefined : url;
+}
+
+/**
+ * Deletes the previews of the same label and agent that are older than `current`, so a PR has one
+ * preview and its URL never goes dark in between.
+ */
+async function deleteOlderPreviews(platform: Platform, current: Deployment, name: string, options: DeployOptions): Promise<string[]> {
+  const label = options.preview?.label;
+  if (!label) return [];
+  const replaced: string[] = [];
+  try {
+    const previews = await platform.listDeployments({ previewLabel: label, agentName: name }, { signal: options.signal });
+    const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
+    for (const older of previews) {
+      if (older.id === current.id || GONE_DEPLOY_PHASES.has(older.phase)) continue;
+      if (older.agentName && older.agentName !== name) continue;
+      // A preview made by a newer run is not ours to remove.
+      if (older.createdAt && Date.parse(older.createdAt) > currentCreated) continue;
+      const result = await platform.deleteDeployment(older.id, { signal: options.signal });
+      if (result === 'deleted') replaced.push(older.id);
+    }
+    if (replaced.length) options.reporter.step(name, `removed ${replaced.length} older preview(s): ${replaced.join(', ')}`);
+  } catch (err) {
+    options.reporter.warn(`${name}: could not remove older previews of "${label}": ${(err as Error).message}; \`agent-preview teardown\` removes them`);
+  }
+  return replaced;
+}

@@ -1,0 +1,128 @@
+import type { BuildProvenance, Platform } from '../platforms/platform.js';
+import { redact } from '../secrets/redact.js';
+import { packAgent, type LoadedAgent, type PreparedAgent } from './agent.js';
+import { ensureBuild } from './build.js';
+import { deployAgent } from './deploy.js';
+import { PhaseError, type Phase } from './errors.js';
+import type { Reporter } from './reporter.js';
+import type { UrlVariables } from './url.js';
+
+export type RunMode = 'build' | 'preview' | 'deploy';
+
+export interface RunOptions {
+  mode: RunMode;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  pollIntervalMs: number;
+  /** Each wait (a build, a deployment) gets this long. */
+  timeoutMs: number;
+  /** Required when mode is `preview`. */
+  preview?: { label: string; ttlMs: number };
+  wait?: boolean;
+  urlTemplate?: string;
+  urlVariables?: UrlVariables;
+  buildArgs?: Record<string, string>;
+  buildPlatform?: string;
+  provenance?: BuildProvenance;
+  /** Reuse a successful build of the same tree (default true). */
+  reuse?: boolean;
+}
+
+export type AgentStatus = 'healthy' | 'deployed' | 'built' | 'failed';
+
+/** What happened to one agent; the same fields the action puts in its outputs and comment. */
+export interface AgentResult {
+  agent: string;
+  manifest: string;
+  status: AgentStatus;
+  treeHash?: string;
+  buildId?: string;
+  buildReused?: boolean;
+  deploymentId?: string;
+  deploymentStatus?: string;
+  url?: string;
+  previewLabel?: string;
+  expiresAt?: string;
+  replaced?: string[];
+  failedPhase?: Phase;
+  error?: string;
+  logTail?: string[];
+}
+
+/**
+ * Packs every agent first (so bad input fails before any request), then builds and deploys each.
+ * One agent's failure does not stop the others; a cancelled run stops them all.
+ */
+export async function runAgents(platform: Platform, agents: LoadedAgent[], options: RunOptions): Promise<AgentResult[]> {
+  if (options.mode === 'preview' && !options.preview) throw new Error('a preview run needs a preview label');
+  const prepared: PreparedAgent[] = [];
+  try {
+    for (const agent of agents) prepared.push(await packAgent(agent, { reporter: options.reporter, signal: options.signal }));
+    const results: AgentResult[] = [];
+    for (const agent of prepared) results.push(await runOne(platform, agent, options));
+    return results;
+  } finally {
+    await Promise.all(prepared.map((agent) => agent.packed.dispose().catch(() => {})));
+  }
+}
+
+async function runOne(platform: Platform, agent: PreparedAgent, options: RunOptions): Promise<AgentResult> {
+  const result: AgentResult = {
+    agent: agent.manifest.agent.name,
+    manifest: agent.manifest.file,
+    status: 'failed',
+    treeHash: agent.packed.treeHash,
+    previewLabel: options.mode === 'preview' ? options.preview?.label : undefined,
+  };
+  let phase: Phase = 'build';
+  try {
+    const { build, reused } = await ensureBuild(platform, agent, {
+      reporter: options.reporter,
+      signal: options.signal,
+      pollIntervalMs: options.pollIntervalMs,
+      timeoutMs: options.timeoutMs,
+      buildArgs: options.buildArgs,
+      buildPlatform: options.buildPlatform,
+      provenance: options.provenance,
+      reuse: options.reuse,
+    });
+    result.buildId = build.id;
+    result.buildReused = reused;
+    if (options.mode === 'build') {
+      result.status = 'built';
+      return result;
+    }
+    phase = 'deploy';
+    const outcome = await deployAgent(platform, agent, { buildId: build.id }, {
+      reporter: options.reporter,
+      signal: options.signal,
+      pollIntervalMs: options.pollIntervalMs,
+      timeoutMs: options.timeoutMs,
+      preview: options.mode === 'preview' ? options.preview : undefined,
+      wait: options.wait,
+      urlTemplate: options.urlTemplate,
+      urlVariables: options.urlVariables,
+    });
+    result.deploymentId = outcome.deployment.id;
+    result.deploymentStatus = outcome.deployment.rawStatus;
+    result.expiresAt = outcome.deployment.expiresAt;
+    result.url = outcome.url;
+    result.replaced = outcome.replaced;
+    result.status = outcome.deployment.phase === 'healthy' ? 'healthy' : 'deployed';
+    return result;
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    const message = redact(err instanceof Error ? err.message : String(err));
+    options.reporter.warn(message);
+    result.error = message;
+    if (err instanceof PhaseError) {
+      result.failedPhase = err.phase;
+      result.logTail = err.logTail;
+      result.buildId ??= err.buildId;
+      result.deploymentId ??= err.deploymentId;
+    } else {
+      result.failedPhase = phase;
+    }
+    return result;
+  }
+}
