@@ -1,0 +1,70 @@
+import type { Writable } from 'node:stream';
+import { formatBytes } from '../pipeline/build.js';
+import { formatDuration } from '../pipeline/duration.js';
+import type { Reporter } from '../pipeline/reporter.js';
+import { redact } from '../secrets/redact.js';
+
+export interface TerminalOptions {
+  /** Progress and logs go here (stderr, so stdout stays clean for results and --json). */
+  stream: Writable & { isTTY?: boolean; columns?: number };
+  color?: boolean;
+  /** Hide build log lines (progress and statuses are still shown). */
+  quiet?: boolean;
+}
+
+export interface TerminalReporter extends Reporter {
+  /** Ends any progress line in place. */
+  flush(): void;
+}
+
+/** Renders the pipeline's progress for a person at a terminal, or a CI log when not a TTY. */
+export function terminalReporter(options: TerminalOptions): TerminalReporter {
+  const { stream } = options;
+  const tty = Boolean(stream.isTTY);
+  const color = options.color ?? (tty && !process.env.NO_COLOR);
+  const paint = (code: string, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  let progressShown = false;
+  const lastPercent = new Map<string, number>();
+  let lastDraw = 0;
+
+  const write = (line: string) => {
+    if (progressShown) {
+      stream.write('\n');
+      progressShown = false;
+    }
+    stream.write(`${redact(line)}\n`);
+  };
+
+  return {
+    info: (message) => write(message),
+    warn: (message) => write(`${paint('33', 'warning:')} ${message}`),
+    step: (agent, message) => write(`${paint('1;36', '▸')} ${paint('1', agent)} ${message}`),
+    buildLog: (agent, line) => {
+      if (!options.quiet) write(`  ${paint('2', `${agent} │`)} ${line}`);
+    },
+    uploadProgress(agent, sent, total) {
+      const percent = total > 0 ? Math.floor((sent / total) * 100) : 100;
+      if (tty) {
+        const now = Date.now();
+        if (percent < 100 && now - lastDraw < 100) return;
+        lastDraw = now;
+        const width = 24;
+        const filled = Math.round((percent / 100) * width);
+        stream.write(`\r  ${agent} upload [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent}% ${formatBytes(sent)}/${formatBytes(total)}`);
+        progressShown = percent < 100;
+        if (percent >= 100) stream.write('\n');
+        return;
+      }
+      const quarter = Math.floor(percent / 25) * 25;
+      if (quarter > (lastPercent.get(agent) ?? -1)) {
+        lastPercent.set(agent, quarter);
+        write(`  ${agent} upload ${quarter}% (${formatBytes(sent)} of ${formatBytes(total)})`);
+      }
+    },
+    status: (agent, what, status, elapsedMs) => write(`  ${agent} ${what} ${paint('1', status)} ${paint('2', `(${formatDuration(elapsedMs)})`)}`),
+    flush() {
+      if (progressShown) stream.write('\n');
+      progressShown = false;
+    },
+  };
+}
