@@ -1,0 +1,59 @@
+/**
+ * What the action and the app need from a code forge. GitHub and Gitea differ only behind this:
+ * Gitea has no deployments API, so a commit status carries the preview link there.
+ */
+export type ForgeKind = 'github' | 'gitea';
+
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+export interface PullRef extends RepoRef {
+  number: number;
+}
+
+export interface ForgeComment {
+  id: number;
+  body: string;
+  createdAt?: string;
+  user?: string;
+}
+
+export interface PullRequestInfo {
+  number: number;
+  state: 'open' | 'closed';
+  merged: boolean;
+  headSha: string;
+  headRef: string;
+  /** owner/name of the head repository; differs from the base for forks. */
+  headRepo?: string;
+  baseRepo?: string;
+}
+
+export type PreviewState = 'in_progress' | 'success' | 'failure' | 'inactive';
+
+export interface PreviewStatus {
+  state: PreviewState;
+  /** `preview/pr-12/hello-agent` */
+  environment: string;
+  sha: string;
+  url?: string;
+  logUrl?: string;
+  description: string;
+}
+
+export interface Forge {
+  readonly kind: ForgeKind;
+  listComments(pr: PullRef, signal?: AbortSignal): Promise<ForgeComment[]>;
+  createComment(pr: PullRef, body: string, signal?: AbortSignal): Promise<ForgeComment>;
+  updateComment(repo: RepoRef, id: number, body: string, signal?: AbortSignal): Promise<void>;
+  /** Already deleted counts as done. */
+  deleteComment(repo: RepoRef, id: number, signal?: AbortSignal): Promise<void>;
+  getPullRequest(pr: PullRef, signal?: AbortSignal): Promise<PullRequestInfo>;
+  /** A deployment with a status on GitHub; a commit status on Gitea. */
+  setPreviewStatus(repo: RepoRef, status: PreviewStatus, signal?: AbortSignal): Promise<void>;
+  /** Marks every deployment of the environment inactive (GitHub); a commit status is left as history on Gitea. */
+  deactivateEnvironment(repo: RepoRef, environment: string, signal?: AbortSignal): Promise<void>;
+  branchExists(repo: RepoRef, branch: string, signal?: AbortSignal): Promise<boolean>;
+}

@@ -1,0 +1,33 @@
+import { Writable } from 'node:stream';
+import { main, type CliIo } from '../../src/cli/main.js';
+
+/** Every byte any CLI run in this test file wrote, for the secret search. */
+export const allOutput: string[] = [];
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function sink(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+/** Runs the CLI in-process with captured output. */
+export async function runCli(argv: string[], options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<CliRun> {
+  const out = sink();
+  const err = sink();
+  const io: CliIo = { stdout: out.stream, stderr: err.stream, env: options.env ?? {}, signal: options.signal };
+  const code = await main(argv, io);
+  const run = { code, stdout: out.text(), stderr: err.text() };
+  allOutput.push(run.stdout, run.stderr);
+  return run;
+}
