@@ -31,7 +31,7 @@ async function list(route: string): Promise<Record<string, unknown>[]> {
 }
 
 function requestsTo(route: string): number {
-  return local.requests.filter((request) => request.route === route).length;
+  return local.requests.filter((request: { route?: string }) => request.route === route).length;
 }
 
 async function previewOnce(label: string) {

@@ -1,0 +1,79 @@
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import type { ForgeKind, RepoRef } from '../forge/forge.js';
+
+/** The parts of the triggering event the action acts on, for GitHub and Gitea alike. */
+export interface RunEvent {
+  forge: ForgeKind;
+  name: string;
+  action?: string;
+  repo: RepoRef;
+  /** API base for REST calls. */
+  apiUrl: string;
+  serverUrl: string;
+  runUrl?: string;
+  sha: string;
+  ref?: string;
+  branch?: string;
+  defaultBranch?: string;
+  pull?: {
+    number: number;
+    headSha: string;
+    headRef: string;
+    headRepo?: string;
+    baseRepo?: string;
+    fork: boolean;
+    merged: boolean;
+    title?: string;
+  };
+}
+
+type Json = Record<string, any>;
+
+export async function readRunEvent(env: NodeJS.ProcessEnv): Promise<RunEvent> {
+  const forge: ForgeKind = env.GITEA_ACTIONS === 'true' ? 'gitea' : 'github';
+  const eventPath = env.GITHUB_EVENT_PATH;
+  let payload: Json = {};
+  if (eventPath) {
+    try {
+      payload = JSON.parse(await readFile(eventPath, 'utf8')) as Json;
+    } catch (err) {
+      throw new InputError(`cannot read the event payload: ${(err as Error).message}`, { file: eventPath });
+    }
+  }
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? payload.repository?.full_name ?? '/').split('/');
+  if (!owner || !repo) throw new InputError('GITHUB_REPOSITORY is not set; run inside GitHub or Gitea Actions', { field: 'GITHUB_REPOSITORY' });
+  const serverUrl = (env.GITHUB_SERVER_URL ?? (forge === 'gitea' ? '' : 'https://github.com')).replace(/\/+$/, '');
+  const apiUrl = (env.GITHUB_API_URL ?? (forge === 'gitea' ? `${serverUrl}/api/v1` : 'https://api.github.com')).replace(/\/+$/, '');
+  const ref = env.GITHUB_REF ?? payload.ref;
+  const pr = payload.pull_request as Json | undefined;
+  const event: RunEvent = {
+    forge,
+    name: env.GITHUB_EVENT_NAME ?? (pr ? 'pull_request' : 'push'),
+    action: payload.action,
+    repo: { owner, repo },
+    apiUrl,
+    serverUrl,
+    runUrl: env.GITHUB_RUN_ID && serverUrl ? `${serverUrl}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
+    sha: pr?.head?.sha ?? env.GITHUB_SHA ?? payload.after ?? '',
+    ref,
+    branch: typeof ref === 'string' && ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined,
+    defaultBranch: payload.repository?.default_branch,
+  };
+  if (pr) {
+    const headRepo = pr.head?.repo?.full_name as string | undefined;
+    const baseRepo = (pr.base?.repo?.full_name as string | undefined) ?? `${owner}/${repo}`;
+    event.pull = {
+      number: Number(pr.number ?? payload.number),
+      headSha: String(pr.head?.sha ?? ''),
+      headRef: String(pr.head?.ref ?? ''),
+      headRepo,
+      baseRepo,
+      fork: Boolean(pr.head?.repo?.fork) || (headRepo !== undefined && headRepo !== baseRepo),
+      merged: Boolean(pr.merged),
+      title: pr.title,
+    };
+    event.branch = event.pull.headRef;
+  }
+  return event;
+}

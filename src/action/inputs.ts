@@ -1,0 +1,185 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../errors.js';
+import { parseDuration } from '../pipeline/duration.js';
+import { validateUrlTemplate } from '../pipeline/url.js';
+import { parsePlatformName, type PlatformName } from '../platforms/index.js';
+import { registerSecret } from '../secrets/redact.js';
+
+/** Every input of action.yml; a test checks that action.yml and the README name exactly these. */
+export const ACTION_INPUTS = [
+  'platform',
+  'api-url',
+  'api-key',
+  'account-id',
+  'manifest',
+  'environment',
+  'mode',
+  'preview-label',
+  'ttl',
+  'preview-url',
+  'deploy-branches',
+  'only-changed',
+  'build-args',
+  'build-platform',
+  'wait',
+  'timeout',
+  'poll-interval',
+  'github-token',
+  'comment',
+  'deployments',
+] as const;
+export type ActionInputName = (typeof ACTION_INPUTS)[number];
+
+export const ACTION_OUTPUTS = ['preview-url', 'deployment-id', 'build-id', 'preview-label', 'status', 'build-reused', 'agents'] as const;
+
+export type ActionMode = 'auto' | 'preview' | 'deploy' | 'build' | 'teardown';
+const MODES: ActionMode[] = ['auto', 'preview', 'deploy', 'build', 'teardown'];
+
+export interface ActionInputs {
+  platform: PlatformName;
+  apiUrl?: string;
+  apiKey?: string;
+  accountId?: string;
+  /** Absolute manifest paths, globs expanded. */
+  manifests: string[];
+  environment?: string;
+  mode: ActionMode;
+  labelTemplate?: string;
+  ttlMs: number;
+  previewUrl?: string;
+  deployBranches: string[];
+  onlyChanged: boolean;
+  buildArgs?: Record<string, string>;
+  buildPlatform?: string;
+  wait: boolean;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  githubToken?: string;
+  comment: boolean;
+  deployments: boolean;
+}
+
+/** Reads `INPUT_*` the way the runner sets them (upper-cased, spaces as underscores, hyphens kept). */
+export function rawInput(env: NodeJS.ProcessEnv, name: ActionInputName): string {
+  return (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+}
+
+function booleanInput(env: NodeJS.ProcessEnv, name: ActionInputName, fallback: boolean): boolean {
+  const value = rawInput(env, name).toLowerCase();
+  if (!value) return fallback;
+  if (['true', 'yes', 'on', '1'].includes(value)) return true;
+  if (['false', 'no', 'off', '0'].includes(value)) return false;
+  throw new InputError(`"${rawInput(env, name)}" is not true or false`, { field: name });
+}
+
+function listInput(value: string): string[] {
+  return value
+    .split(/[\n,]/)
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** Validates every input before anything else happens; secrets are masked first. */
+export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Promise<ActionInputs> {
+  const apiKey = rawInput(env, 'api-key') || undefined;
+  const githubToken = rawInput(env, 'github-token') || undefined;
+  registerSecret(apiKey);
+  registerSecret(githubToken);
+
+  const modeText = (rawInput(env, 'mode') || 'auto').toLowerCase();
+  if (!MODES.includes(modeText as ActionMode)) throw new InputError(`"${modeText}" is not a mode; use ${MODES.join(', ')}`, { field: 'mode' });
+  const previewUrl = rawInput(env, 'preview-url') || undefined;
+  if (previewUrl) validateUrlTemplate(previewUrl, 'preview-url');
+
+  return {
+    platform: parsePlatformName(rawInput(env, 'platform') || 'agentex'),
+    apiUrl: rawInput(env, 'api-url') || undefined,
+    apiKey,
+    accountId: rawInput(env, 'account-id') || undefined,
+    manifests: await expandManifests(listInput(rawInput(env, 'manifest') || 'manifest.yaml'), workspace),
+    environment: rawInput(env, 'environment') || undefined,
+    mode: modeText as ActionMode,
+    labelTemplate: rawInput(env, 'preview-label') || undefined,
+    ttlMs: parseDuration(rawInput(env, 'ttl') || '8h', 'ttl', { minMs: 60_000, maxMs: 30 * 86_400_000 }),
+    previewUrl,
+    deployBranches: listInput(rawInput(env, 'deploy-branches')),
+    onlyChanged: booleanInput(env, 'only-changed', true),
+    buildArgs: parseBuildArgs(rawInput(env, 'build-args')),
+    buildPlatform: rawInput(env, 'build-platform') || undefined,
+    wait: booleanInput(env, 'wait', true),
+    timeoutMs: parseDuration(rawInput(env, 'timeout') || '30m', 'timeout', { minMs: 1000, maxMs: 6 * 3_600_000 }),
+    pollIntervalMs: parseDuration(rawInput(env, 'poll-interval') || '5s', 'poll-interval', { minMs: 100, maxMs: 600_000 }),
+    githubToken,
+    comment: booleanInput(env, 'comment', true),
+    deployments: booleanInput(env, 'deployments', true),
+  };
+}
+
+/** `build-args`: a JSON object, or KEY=VALUE lines. */
+export function parseBuildArgs(text: string): Record<string, string> | undefined {
+  if (!text) return undefined;
+  if (text.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new InputError(`not valid JSON (${(err as Error).message}); give a JSON object or KEY=VALUE lines`, { field: 'build-args' });
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InputError('must be a JSON object of strings', { field: 'build-args' });
+    return Object.fromEntries(Object.entries(parsed as Record<string, unknown>).map(([key, value]) => [key, String(value)]));
+  }
+  const args: Record<string, string> = {};
+  for (const [index, line] of text.split('\n').entries()) {
+    const trimmed = line.trim();
+    if (!trimmed) continue;
+    const at = trimmed.indexOf('=');
+    if (at <= 0) throw new InputError(`line ${index + 1} "${trimmed}" is not KEY=VALUE`, { field: 'build-args' });
+    args[trimmed.slice(0, at).trim()] = trimmed.slice(at + 1);
+  }
+  return args;
+}
+
+const SKIP_DIRS = new Set(['node_modules', '.git']);
+
+/** Expands globs (`*`, `**`, `?`) against the workspace; plain paths must exist later. */
+export async function expandManifests(patterns: string[], workspace: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const pattern of patterns) {
+    if (!/[*?[]/.test(pattern)) {
+      found.add(path.resolve(workspace, pattern));
+      continue;
+    }
+    const matcher = globToRegExp(pattern.replace(/^\.\//, ''));
+    const matches = (await walk(workspace, '')).filter((relative) => matcher.test(relative));
+    if (matches.length === 0) throw new InputError(`"${pattern}" matches no file in ${workspace}`, { field: 'manifest' });
+    for (const relative of matches) found.add(path.join(workspace, relative));
+  }
+  return [...found].sort();
+}
+
+async function walk(root: string, relative: string): Promise<string[]> {
+  const entries = await readdir(path.join(root, relative), { withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries) {
+    const child = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) files.push(...(await walk(root, child)));
+    else if (entry.isFile()) files.push(child);
+  }
+  return files;
+}
+
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i];
+    if (char === '*' && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      source += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (char === '*') source += '[^/]*';
+    else if (char === '?') source += '[^/]';
+    else source += char.replace(/[.+^${}()|\\\]]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}

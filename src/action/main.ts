@@ -1,0 +1,251 @@
+import * as core from '@actions/core';
+import { InputError } from '../errors.js';
+import { renderPreviewComment, renderRemovedComment } from '../forge/comment.js';
+import type { Forge, PullRef } from '../forge/forge.js';
+import { RestForge } from '../forge/rest.js';
+import { upsertStickyComment } from '../forge/sticky.js';
+import { loadAgents } from '../pipeline/agent.js';
+import { formatDuration } from '../pipeline/duration.js';
+import { resolvePreviewLabel } from '../pipeline/label.js';
+import type { Reporter } from '../pipeline/reporter.js';
+import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
+import { teardownPreviews } from '../pipeline/teardown.js';
+import { createPlatform } from '../platforms/index.js';
+import { redact } from '../secrets/redact.js';
+import { readRunEvent, type RunEvent } from './event.js';
+import { readInputs, type ActionInputs, type ActionMode } from './inputs.js';
+
+type Decision = { mode: RunMode | 'teardown' } | { mode: 'skip'; why: string };
+
+/** What `mode: auto` does for this event. */
+export function decideMode(mode: ActionMode, event: RunEvent, deployBranches: string[]): Decision {
+  if (mode !== 'auto') return { mode };
+  if (event.pull) {
+    if (event.action === 'closed') return { mode: 'teardown' };
+    if (['opened', 'reopened', 'synchronize', 'synchronized', 'ready_for_review'].includes(event.action ?? '')) return { mode: 'preview' };
+    return { mode: 'skip', why: `pull_request "${event.action}" needs no preview work` };
+  }
+  if (event.name === 'push' && event.branch) {
+    const branches = deployBranches.length ? deployBranches : [event.defaultBranch ?? 'main'];
+    return { mode: branches.includes(event.branch) ? 'deploy' : 'build' };
+  }
+  return { mode: 'skip', why: `the ${event.name} event has nothing to preview; set mode explicitly` };
+}
+
+/** The action: reads inputs and the event, runs the pipeline, reports to the forge. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    await runAction(env);
+  } catch (err) {
+    core.setOutput('status', 'failed');
+    core.setFailed(redact(err instanceof Error ? err.message : String(err)));
+  }
+}
+
+async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const inputs = await readInputs(env, workspace);
+  for (const secret of [inputs.apiKey, inputs.githubToken, env.SGP_API_KEY]) if (secret) core.setSecret(secret);
+  const event = await readRunEvent(env);
+  const decision = decideMode(inputs.mode, event, inputs.deployBranches);
+  if (decision.mode === 'skip') {
+    core.info(`agent-preview: skipping: ${decision.why}`);
+    core.setOutput('status', 'skipped');
+    return;
+  }
+
+  const apiKey = inputs.apiKey ?? env.SGP_API_KEY;
+  if (!apiKey && inputs.platform === 'agentex') {
+    if (event.pull?.fork) {
+      core.notice('agent-preview: this pull request comes from a fork, so the platform API key is withheld; no preview is deployed for it.');
+      core.setOutput('status', 'skipped');
+      return;
+    }
+    throw new InputError('no platform API key: set the api-key input (e.g. ${{ secrets.SGP_API_KEY }}) or SGP_API_KEY', { field: 'api-key' });
+  }
+
+  const reporter = actionReporter();
+  const forge: Forge | undefined = inputs.githubToken ? new RestForge({ kind: event.forge, apiUrl: event.apiUrl, token: inputs.githubToken }) : undefined;
+  const pr: PullRef | undefined = event.pull ? { ...event.repo, number: event.pull.number } : undefined;
+  const { label, note } = resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, 'preview-label');
+  if (note) core.notice(note);
+  core.setOutput('preview-label', label);
+
+  const platform = createPlatform({
+    platform: inputs.platform,
+    apiUrl: inputs.apiUrl,
+    apiKey,
+    accountId: inputs.accountId,
+    env,
+    onRetry: (notice) => core.info(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`),
+  });
+
+  if (decision.mode === 'teardown') {
+    const outcome = await teardownPreviews(platform, { label, reporter });
+    core.info(`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone`);
+    const agents = [...new Set([...outcome.deleted, ...outcome.alreadyGone].map((d) => d.agentName).filter((name): name is string => Boolean(name)))];
+    if (forge && pr) {
+      if (inputs.comment) {
+        await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform.name, updatedAt: new Date().toISOString(), agents }));
+      }
+      if (inputs.deployments) {
+        for (const agent of agents) await forge.deactivateEnvironment(event.repo, environmentName(label, agent)).catch((err) => core.warning(redact(String(err))));
+      }
+    }
+    if (outcome.failed.length) throw new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(', ')}: ${outcome.failed[0].error}`);
+    core.setOutput('status', 'removed');
+    await writeSummary(`### Agent preview \`${label}\`\n\nPreview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone).\n`);
+    return;
+  }
+
+  const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: decision.mode !== 'build' });
+  const headSha = event.pull?.headSha ?? event.sha;
+  if (forge && pr && (await forge.getPullRequest(pr)).headSha !== headSha) {
+    core.notice(`agent-preview: a newer commit was pushed to PR #${pr.number}; this run for ${headSha.slice(0, 7)} stops without deploying.`);
+    core.setOutput('status', 'superseded');
+    return;
+  }
+
+  const controller = new AbortController();
+  const watcher = forge && pr ? watchForNewerHead(forge, pr, headSha, inputs, controller) : undefined;
+  const setStatus = async (agent: string, state: 'in_progress' | 'success' | 'failure', url?: string, description = '') => {
+    if (!forge || !inputs.deployments || decision.mode !== 'preview') return;
+    await forge
+      .setPreviewStatus(event.repo, { state, environment: environmentName(label, agent), sha: headSha, url, logUrl: event.runUrl, description })
+      .catch((err) => core.warning(`could not set the deployment status: ${redact((err as Error).message)}`));
+  };
+  for (const agent of agents) await setStatus(agent.manifest.agent.name, 'in_progress', undefined, 'building the preview');
+
+  let results: AgentResult[];
+  try {
+    results = await runAgents(platform, agents, {
+      mode: decision.mode,
+      reporter,
+      signal: controller.signal,
+      pollIntervalMs: inputs.pollIntervalMs,
+      timeoutMs: inputs.timeoutMs,
+      preview: decision.mode === 'preview' ? { label, ttlMs: inputs.ttlMs } : undefined,
+      wait: inputs.wait,
+      urlTemplate: inputs.previewUrl,
+      urlVariables: { number: event.pull?.number, sha: headSha },
+      buildArgs: inputs.buildArgs,
+      buildPlatform: inputs.buildPlatform,
+      reuse: inputs.onlyChanged,
+      provenance: { commit: headSha, ref: event.ref, repo: `${event.serverUrl.replace(/^https?:\/\//, '')}/${event.repo.owner}/${event.repo.repo}` },
+    });
+  } catch (err) {
+    if (controller.signal.aborted) {
+      core.notice(`agent-preview: a newer commit was pushed to PR #${pr?.number}; this run cancelled its work and stops without deploying.`);
+      core.setOutput('status', 'superseded');
+      return;
+    }
+    throw err;
+  } finally {
+    watcher?.stop();
+  }
+  endGroup();
+
+  for (const result of results) {
+    await setStatus(result.agent, result.status === 'failed' ? 'failure' : 'success', result.url, result.status === 'failed' ? `${result.failedPhase} failed` : 'preview ready');
+  }
+  const notes = platform.capabilities.deploymentUrl || inputs.previewUrl ? [] : [`${platform.name} deployments carry no URL; set the preview-url input to link previews.`];
+  if (forge && pr && inputs.comment && decision.mode === 'preview') {
+    const body = renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), runUrl: event.runUrl, notes });
+    const sticky = await upsertStickyComment(forge, pr, body, { headSha });
+    if (sticky.action === 'skipped-newer-head') core.info('agent-preview: a newer commit owns the PR comment now; left it alone');
+  }
+  setOutputs(results, label, decision.mode);
+  await writeSummary(renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), notes }));
+  const failed = results.filter((result) => result.status === 'failed');
+  if (failed.length) {
+    for (const result of failed) for (const line of result.logTail ?? []) core.info(`  ${line}`);
+    throw new Error(failed.map((result) => result.error).join('; '));
+  }
+}
+
+function environmentName(label: string, agent: string): string {
+  return `preview/${label}/${agent}`;
+}
+
+function setOutputs(results: AgentResult[], label: string, mode: RunMode): void {
+  const first = results[0];
+  core.setOutput('preview-url', first?.url ?? '');
+  core.setOutput('deployment-id', first?.deploymentId ?? '');
+  core.setOutput('build-id', first?.buildId ?? '');
+  core.setOutput('build-reused', String(Boolean(first?.buildReused)));
+  core.setOutput('status', results.some((result) => result.status === 'failed') ? 'failed' : (first?.status ?? 'skipped'));
+  core.setOutput(
+    'agents',
+    JSON.stringify(
+      results.map((result) => ({
+        agent: result.agent,
+        status: result.status,
+        'preview-url': result.url ?? '',
+        'deployment-id': result.deploymentId ?? '',
+        'build-id': result.buildId ?? '',
+        'build-reused': Boolean(result.buildReused),
+        'preview-label': mode === 'preview' ? label : '',
+      })),
+    ),
+  );
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  try {
+    await core.summary.addRaw(redact(markdown)).addEOL().write();
+  } catch (err) {
+    core.debug(`job summary not written: ${(err as Error).message}`);
+  }
+}
+
+/** Aborts the run when the PR gets a newer head commit (Gitea ignores workflow concurrency). */
+function watchForNewerHead(forge: Forge, pr: PullRef, headSha: string, inputs: ActionInputs, controller: AbortController) {
+  const everyMs = Math.max(inputs.pollIntervalMs * 3, 2000);
+  const timer = setInterval(() => {
+    forge
+      .getPullRequest(pr)
+      .then((current) => {
+        if (current.headSha && current.headSha !== headSha) controller.abort(new Error('superseded by a newer commit'));
+      })
+      .catch(() => {});
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+let openGroup: string | undefined;
+function endGroup(): void {
+  if (openGroup) core.endGroup();
+  openGroup = undefined;
+}
+
+/** Writes into the job log, one collapsible group per agent. */
+function actionReporter(): Reporter {
+  const enter = (agent: string) => {
+    if (openGroup === agent) return;
+    endGroup();
+    core.startGroup(`agent ${agent}`);
+    openGroup = agent;
+  };
+  const quarters = new Map<string, number>();
+  return {
+    info: (message) => core.info(redact(message)),
+    warn: (message) => core.warning(redact(message)),
+    step: (agent, message) => {
+      enter(agent);
+      core.info(redact(`▸ ${message}`));
+    },
+    buildLog: (agent, line) => {
+      enter(agent);
+      core.info(redact(`│ ${line}`));
+    },
+    uploadProgress: (agent, sent, total) => {
+      const quarter = total > 0 ? Math.floor((sent / total) * 4) * 25 : 100;
+      if (quarter <= (quarters.get(agent) ?? -1)) return;
+      quarters.set(agent, quarter);
+      core.info(`  upload ${quarter}%`);
+    },
+    status: (agent, what, status, elapsedMs) => core.info(redact(`  ${agent} ${what} ${status} (${formatDuration(elapsedMs)})`)),
+  };
+}
