@@ -55,12 +55,16 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   }
 
   const apiKey = inputs.apiKey ?? env.SGP_API_KEY;
+  if (event.pull?.fork && decision.mode !== 'teardown' && (!apiKey || event.name === 'pull_request_target')) {
+    // Secrets are withheld from fork PRs; under pull_request_target they are not, and fork code must
+    // never be built with them.
+    core.notice(
+      `agent-preview: pull request #${event.pull.number} comes from a fork (${event.pull.headRepo ?? 'another repository'}); no preview is built for fork code with this repository's credentials.`,
+    );
+    core.setOutput('status', 'skipped');
+    return;
+  }
   if (!apiKey && inputs.platform === 'agentex') {
-    if (event.pull?.fork) {
-      core.notice('agent-preview: this pull request comes from a fork, so the platform API key is withheld; no preview is deployed for it.');
-      core.setOutput('status', 'skipped');
-      return;
-    }
     throw new InputError('no platform API key: set the api-key input (e.g. ${{ secrets.SGP_API_KEY }}) or SGP_API_KEY', { field: 'api-key' });
   }
 
