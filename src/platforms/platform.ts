@@ -39,6 +39,8 @@ export interface Build {
   imageUrl?: string;
   treeHash?: string;
   sourceCommit?: string;
+  /** host/owner/repo the build came from, when it was recorded. */
+  sourceRepo?: string;
   createdAt?: string;
 }
 

@@ -382,6 +382,7 @@ export function toBuild(raw: Json): Build {
     imageUrl: stringField(raw, 'image_url'),
     treeHash: stringField(raw, 'working_tree_hash'),
     sourceCommit: stringField(raw, 'source_commit'),
+    sourceRepo: stringField(raw, 'source_repo'),
     createdAt: stringField(raw, 'created_at'),
   };
 }

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { InputError } from '../errors.js';
+import { collectContext } from './collect.js';
+import { treeHashFromDigests, treeModeOf, type HashedMember } from './tree-hash.js';
+import type { AgentManifest, ContextEntry, PackedContext } from './types.js';
+
+/** The platform refuses build contexts over 500 MB. */
+export const MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
+/** Every member gets this mtime (2000-01-01T00:00:00Z), so equal trees give equal bytes. */
+export const FIXED_MTIME = 946_684_800;
+const BLOCK = 512;
+const SMALL_FILE = 1 << 20;
+
+export interface PackOptions {
+  /** Where to write the archive; a private temporary folder when absent. */
+  outFile?: string;
+  maxContextBytes?: number;
+  signal?: AbortSignal;
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+/** Refuses a context over the limit before anything is written, naming where the bytes are. */
+function checkSize(manifest: AgentManifest, entries: ContextEntry[], limit: number): number {
+  const total = entries.reduce((sum, entry) => sum + entry.size, 0);
+  if (total <= limit) return total;
+  const largest = [...entries]
+    .sort((a, b) => b.size - a.size)
+    .slice(0, 5)
+    .map((entry) => `${entry.path} (${formatSize(entry.size)})`)
+    .join(', ');
+  throw new InputError(
+    `the build context is ${formatSize(total)}, over the platform's ${formatSize(limit)} limit; largest: ${largest}. Add what the image does not need to the .dockerignore`,
+    { file: manifest.file, field: 'build.context.include_paths' },
+  );
+}
+
+function octal(value: number, width: number): string {
+  return `${value.toString(8).padStart(width - 1, '0')}\0`;
+}
+
+function header(name: string, size: number, mode: number, type: '0' | 'x', prefix = ''): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  block.write(name, 0, 100, 'utf8');
+  block.write(octal(mode, 8), 100, 'ascii');
+  block.write(octal(0, 8), 108, 'ascii');
+  block.write(octal(0, 8), 116, 'ascii');
+  block.write(octal(size, 12), 124, 'ascii');
+  block.write(octal(FIXED_MTIME, 12), 136, 'ascii');
+  block.write('        ', 148, 'ascii');
+  block.write(type, 156, 'ascii');
+  block.write('ustar\0', 257, 'ascii');
+  block.write('00', 263, 'ascii');
+  block.write(prefix, 345, 155, 'utf8');
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  return block;
+}
+
+/** ustar name/prefix split, or undefined when the path needs a PAX record. */
+function splitName(name: string): { name: string; prefix: string } | undefined {
+  if (Buffer.byteLength(name) <= 100) return { name, prefix: '' };
+  for (let at = name.indexOf('/'); at !== -1; at = name.indexOf('/', at + 1)) {
+    const prefix = name.slice(0, at);
+    const rest = name.slice(at + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100) return { name: rest, prefix };
+  }
+  return undefined;
+}
+
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  const base = Buffer.byteLength(body);
+  let length = base + 1;
+  while (base + String(length).length !== length) length = base + String(length).length;
+  return `${length}${body}`;
+}
+
+function padding(size: number): Buffer {
+  const rest = size % BLOCK;
+  return Buffer.alloc(rest ? BLOCK - rest : 0);
+}
+
+class GzipWriter {
+  constructor(private readonly sink: Writable) {}
+  async write(chunk: Buffer): Promise<void> {
+    if (chunk.length && !this.sink.write(chunk)) await once(this.sink, 'drain');
+  }
+}
+
+/** Writes one member and returns its content digest, read once for both the archive and the hash. */
+async function writeMember(out: GzipWriter, entry: ContextEntry, signal?: AbortSignal): Promise<string> {
+  const split = splitName(entry.path);
+  if (!split) {
+    const pax = Buffer.from(paxRecord('path', entry.path), 'utf8');
+    await out.write(header(`PaxHeader/${entry.path.slice(-80)}`.slice(0, 100), pax.length, 0o644, 'x'));
+    await out.write(pax);
+    await out.write(padding(pax.length));
+  }
+  await out.write(header(split?.name ?? entry.path.slice(-100), entry.size, entry.mode, '0', split?.prefix ?? ''));
+  const hash = createHash('sha256');
+  let written = 0;
+  if (entry.size <= SMALL_FILE) {
+    const content = await readFile(entry.source);
+    hash.update(content);
+    written = content.length;
+    await out.write(content);
+  } else {
+    for await (const chunk of createReadStream(entry.source, { highWaterMark: SMALL_FILE, signal })) {
+      hash.update(chunk as Buffer);
+      written += (chunk as Buffer).length;
+      await out.write(chunk as Buffer);
+    }
+  }
+  if (written !== entry.size) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
+  await out.write(padding(entry.size));
+  return hash.digest('hex');
+}
+
+/**
+ * Packs the agent's build context into a deterministic tar.gz (sorted members, fixed mtime,
+ * uid/gid 0, modes 644/755, gzip level 6), streamed from disk to disk, and computes the
+ * `working_tree_hash` in the same read. A failure leaves no partial archive behind.
+ */
+export async function packContext(manifest: AgentManifest, options: PackOptions = {}): Promise<PackedContext> {
+  const entries = await collectContext(manifest);
+  const total = checkSize(manifest, entries, options.maxContextBytes ?? MAX_CONTEXT_BYTES);
+  options.signal?.throwIfAborted();
+
+  const tempDir = options.outFile ? undefined : await mkdtemp(path.join(tmpdir(), 'agent-preview-'));
+  const archivePath = options.outFile ? path.resolve(options.outFile) : path.join(tempDir!, 'context.tar.gz');
+  const gzip = createGzip({ level: 6 });
+  const file = createWriteStream(archivePath);
+  gzip.pipe(file);
+  const finished = once(file, 'close');
+  const out = new GzipWriter(gzip);
+  const members: HashedMember[] = [];
+  try {
+    let read = 0;
+    for (const entry of entries) {
+      options.signal?.throwIfAborted();
+      const digest = await writeMember(out, entry, options.signal);
+      members.push({ path: entry.path, mode: treeModeOf(entry), digest });
+      read += entry.size;
+      options.onProgress?.(read, total);
+    }
+    await out.write(Buffer.alloc(BLOCK * 2));
+    gzip.end();
+    await finished;
+  } catch (err) {
+    gzip.destroy();
+    file.destroy();
+    await rm(tempDir ?? archivePath, { recursive: true, force: true });
+    throw err;
+  }
+  const archiveBytes = (await stat(archivePath)).size;
+  return {
+    archivePath,
+    archiveBytes,
+    treeHash: treeHashFromDigests(members),
+    fileCount: entries.length,
+    uncompressedBytes: total,
+    dispose: async () => {
+      if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    },
+  };
+}

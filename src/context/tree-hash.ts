@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { ContextEntry } from './types.js';
+
+export type TreeMode = '100644' | '100755' | '120000';
+
+export interface HashedMember {
+  path: string;
+  mode: TreeMode;
+  /** sha256 hex of the content (of the link target string for a symlink). */
+  digest: string;
+}
+
+/** The Agentex SDK's `working_tree_hash`: sha256 over `path\0mode\0digest` lines, sorted by path, joined by `\n`. */
+export function treeHashFromDigests(members: HashedMember[]): string {
+  const sorted = [...members].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return createHash('sha256')
+    .update(sorted.map((member) => `${member.path}\0${member.mode}\0${member.digest}`).join('\n'), 'utf8')
+    .digest('hex');
+}
+
+export function treeModeOf(entry: ContextEntry): TreeMode {
+  if (entry.type === 'symlink') return '120000';
+  return entry.mode & 0o100 ? '100755' : '100644';
+}
+
+const SMALL_FILE = 1 << 20;
+const CONCURRENCY = 16;
+
+export async function digestOf(entry: ContextEntry): Promise<string> {
+  if (entry.type === 'symlink') return createHash('sha256').update(entry.linkTarget ?? '', 'utf8').digest('hex');
+  if (entry.size <= SMALL_FILE) return createHash('sha256').update(await readFile(entry.source)).digest('hex');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(entry.source, { highWaterMark: SMALL_FILE })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Hashes the staged context's members from disk, a few files at a time. */
+export async function workingTreeHash(entries: ContextEntry[]): Promise<string> {
+  const digests = new Array<string>(entries.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const index = next++;
+      digests[index] = await digestOf(entries[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entries.length) }, worker));
+  return treeHashFromDigests(entries.map((entry, index) => ({ path: entry.path, mode: treeModeOf(entry), digest: digests[index] })));
+}
