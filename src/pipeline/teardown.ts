@@ -15,7 +15,7 @@ export interface TeardownOptions {
 export interface TeardownOutcome {
   label: string;
   deleted: Deployment[];
-  /** Found but already gone (deleted, superseded, expired) or removed meanwhile by someone else. */
+  /** Found live but removed meanwhile by someone else (the platform said it was already gone). */
   alreadyGone: Deployment[];
   /** Listed only, in a dry run. */
   wouldDelete: Deployment[];
@@ -34,10 +34,7 @@ export async function teardownPreviews(platform: Platform, options: TeardownOpti
   );
   for (const deployment of wanted) {
     const agent = deployment.agentName ?? 'agent';
-    if (GONE_DEPLOY_PHASES.has(deployment.phase)) {
-      outcome.alreadyGone.push(deployment);
-      continue;
-    }
+    if (GONE_DEPLOY_PHASES.has(deployment.phase)) continue;
     if (options.dryRun) {
       outcome.wouldDelete.push(deployment);
       reporter.step(agent, `would delete preview ${deployment.id} (${deployment.rawStatus})`);
