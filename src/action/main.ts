@@ -86,6 +86,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
 
   if (decision.mode === 'teardown') {
     const outcome = await teardownPreviews(platform, { label, reporter });
+    endGroup();
     core.info(`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone`);
     const agents = [...new Set([...outcome.deleted, ...outcome.alreadyGone].map((d) => d.agentName).filter((name): name is string => Boolean(name)))];
     if (forge && pr) {

@@ -1,0 +1,220 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { STICKY_MARKER } from '../../src/forge/comment.js';
+import { startLocalPlatform, type LocalPlatform } from '../../src/platforms/local/index.js';
+import { HELLO_AGENT, REPO_ROOT } from '../support/agents.js';
+import { startTestForge, type TestForge } from '../support/forge/server.js';
+
+const API_KEY = 'sk-e2e-Kq81LmZ0pW3xYv7T';
+const TOKEN = 'ghs_e2eToken0123456789abcdefABCDEF';
+const OWNER = 'Codertocat';
+const REPO = 'Hello-World';
+const ACTION_BUNDLE = path.join(REPO_ROOT, 'dist', 'action', 'index.js');
+
+type Json = Record<string, any>;
+
+interface ActionRun {
+  code: number;
+  log: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+const examples = JSON.parse(
+  await readFile(path.join(REPO_ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json'), 'utf8'),
+) as { name: string; examples: Json[] }[];
+
+/** GitHub's own example payload for a pull_request action, adjusted to this run's commit. */
+function pullRequestEvent(action: string, headSha: string, options: { fork?: boolean; gitea?: boolean } = {}): Json {
+  const source = examples.find((entry) => entry.name === 'pull_request')!.examples.find((example) => example.action === 'opened')!;
+  const event = structuredClone(source);
+  event.action = options.gitea && action === 'synchronize' ? 'synchronized' : action;
+  event.pull_request.head.sha = headSha;
+  if (action === 'closed') event.pull_request.state = 'closed';
+  if (options.fork) {
+    event.pull_request.head.repo = { ...event.pull_request.head.repo, full_name: 'forker/Hello-World', fork: true };
+  }
+  return event;
+}
+
+function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const pattern = /^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
+  for (const match of text.matchAll(pattern)) outputs[match[1]] = match[3];
+  return outputs;
+}
+
+let local: LocalPlatform;
+const capturedText: string[] = [];
+
+async function runAction(forge: TestForge, event: Json, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ap-runner-'));
+  const eventPath = path.join(dir, 'event.json');
+  const outputPath = path.join(dir, 'output');
+  const summaryPath = path.join(dir, 'summary');
+  await writeFile(eventPath, JSON.stringify(event));
+  await writeFile(outputPath, '');
+  await writeFile(summaryPath, '');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_EVENT_NAME: 'pull_request',
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_OUTPUT: outputPath,
+    GITHUB_STEP_SUMMARY: summaryPath,
+    GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
+    GITHUB_SHA: event.pull_request?.head?.sha ?? 'f00',
+    GITHUB_REF: `refs/pull/${event.number}/merge`,
+    GITHUB_SERVER_URL: forge.url,
+    GITHUB_API_URL: forge.apiUrl,
+    GITHUB_RUN_ID: '77',
+    GITHUB_WORKSPACE: workspace,
+    RUNNER_TEMP: dir,
+    ...(forge.flavor === 'gitea' ? { GITEA_ACTIONS: 'true' } : {}),
+    'INPUT_PLATFORM': 'local',
+    'INPUT_API-URL': local.url,
+    'INPUT_API-KEY': API_KEY,
+    'INPUT_MANIFEST': 'agents/*/manifest.yaml',
+    'INPUT_GITHUB-TOKEN': TOKEN,
+    'INPUT_POLL-INTERVAL': '0.2s',
+    'INPUT_TIMEOUT': '60s',
+    ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [`INPUT_${key.toUpperCase()}`, value])),
+    ...extraEnv,
+  };
+  const { code, log } = await new Promise<{ code: number; log: string }>((resolve) => {
+    execFile(process.execPath, [ACTION_BUNDLE], { env, cwd: workspace, timeout: 120_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0, log: stdout + stderr });
+    });
+  });
+  const outputs = parseOutputs(await readFile(outputPath, 'utf8'));
+  const summary = await readFile(summaryPath, 'utf8');
+  await rm(dir, { recursive: true, force: true });
+  capturedText.push(log, summary, JSON.stringify(outputs));
+  return { code, log, outputs, summary };
+}
+
+let workspace: string;
+
+beforeAll(async () => {
+  workspace = await mkdtemp(path.join(tmpdir(), 'ap-workspace-'));
+  await cp(HELLO_AGENT, path.join(workspace, 'agents', 'hello'), { recursive: true });
+});
+
+afterAll(async () => {
+  await rm(workspace, { recursive: true, force: true });
+  // `::add-mask::` is the runner's own masking command: the runner consumes it and shows nothing.
+  const shown = capturedText.map((text) => text.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n'));
+  expect(capturedText.join('\n')).toContain(`::add-mask::${API_KEY}`);
+  const leaks = shown.filter((text) => text.includes(API_KEY) || text.includes(TOKEN));
+  expect(leaks).toEqual([]);
+});
+
+beforeEach(async () => {
+  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 30, deployStepMs: 40 });
+});
+
+afterEach(async () => {
+  await local.close();
+});
+
+async function livePreviews(label: string): Promise<Json[]> {
+  const response = await fetch(`${local.url}/v5/agentex/deployments?preview_label=${label}`, { headers: { 'x-api-key': API_KEY } });
+  const items = ((await response.json()) as { items: Json[] }).items;
+  return items.filter((deployment) => !['DELETED', 'SUPERSEDED'].includes(String(deployment.status)));
+}
+
+function buildCount(): Promise<number> {
+  return fetch(`${local.url}/v5/builds?agent_name=hello-agent`, { headers: { 'x-api-key': API_KEY } })
+    .then((response) => response.json())
+    .then((body) => (body as { items: unknown[] }).items.length);
+}
+
+describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) => {
+  let forge: TestForge;
+  beforeEach(async () => {
+    forge = await startTestForge({ flavor, token: TOKEN });
+    forge.seedRepo(OWNER, REPO, { defaultBranch: 'master' });
+  });
+  afterEach(async () => {
+    await forge.close();
+  });
+
+  it('first push comments and deploys, a second push updates the same comment and reuses the build, closing tears down', async () => {
+    const gitea = flavor === 'gitea';
+    forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'a'.repeat(40), headRef: 'changes', baseRef: 'master' });
+
+    const first = await runAction(forge, pullRequestEvent('opened', 'a'.repeat(40), { gitea }), {});
+    expect(first.log).not.toMatch(/::error::/);
+    expect(first.code).toBe(0);
+    expect(first.outputs).toMatchObject({ status: 'healthy', 'preview-label': 'pr-2', 'build-reused': 'false' });
+    expect(first.outputs['preview-url']).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/previews\//);
+    expect(JSON.parse(first.outputs.agents)).toHaveLength(1);
+    expect(first.log).toContain('::group::agent hello-agent');
+    expect((await fetch(first.outputs['preview-url'])).status).toBe(200);
+    const comments = forge.comments(OWNER, REPO, 2);
+    expect(comments).toHaveLength(1);
+    expect(comments[0].body).toContain(STICKY_MARKER);
+    expect(comments[0].body).toContain(first.outputs['preview-url']);
+    expect(first.summary).toContain('hello-agent');
+    if (gitea) {
+      const statuses = forge.commitStatuses(OWNER, REPO, 'a'.repeat(40));
+      expect(statuses.at(-1)).toMatchObject({ state: 'success', target_url: first.outputs['preview-url'] });
+    } else {
+      const [deployment] = forge.deployments(OWNER, REPO);
+      expect(deployment).toMatchObject({ sha: 'a'.repeat(40), environment: 'preview/pr-2/hello-agent', transient_environment: true });
+      expect(deployment.statuses.map((status: Json) => status.state)).toEqual(['in_progress', 'success']);
+      expect(deployment.statuses.at(-1).environment_url).toBe(first.outputs['preview-url']);
+    }
+
+    forge.setPullRequestHead(OWNER, REPO, 2, 'b'.repeat(40));
+    const second = await runAction(forge, pullRequestEvent('synchronize', 'b'.repeat(40), { gitea }), {});
+    expect(second.code).toBe(0);
+    expect(second.outputs).toMatchObject({ status: 'healthy', 'build-reused': 'true', 'build-id': first.outputs['build-id'] });
+    expect(await buildCount()).toBe(1);
+    const after = forge.comments(OWNER, REPO, 2);
+    expect(after).toHaveLength(1);
+    expect(after[0].id).toBe(comments[0].id);
+    expect(after[0].body).toContain('bbbbbbb');
+    expect((await livePreviews('pr-2')).map((d) => d.id)).toEqual([second.outputs['deployment-id']]);
+
+    forge.closePullRequest(OWNER, REPO, 2, { merged: true });
+    const closed = await runAction(forge, pullRequestEvent('closed', 'b'.repeat(40), { gitea }), {});
+    expect(closed.code).toBe(0);
+    expect(closed.outputs.status).toBe('removed');
+    expect(await livePreviews('pr-2')).toEqual([]);
+    expect(forge.comments(OWNER, REPO, 2)[0].body).toContain('Preview removed');
+    if (!gitea) {
+      for (const deployment of forge.deployments(OWNER, REPO)) expect(deployment.statuses.at(-1).state).toBe('inactive');
+    }
+    expect(forge.requests.some((request: { path: string }) => request.path.includes('graphql'))).toBe(false);
+  });
+
+  it('two concurrent runs on one PR leave one comment', async () => {
+    forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'c'.repeat(40), headRef: 'changes', baseRef: 'master' });
+    const event = pullRequestEvent('synchronize', 'c'.repeat(40), { gitea: flavor === 'gitea' });
+    const runs = await Promise.all([runAction(forge, event, {}), runAction(forge, event, {})]);
+    for (const run of runs) expect(run.code).toBe(0);
+    expect(forge.comments(OWNER, REPO, 2).filter((comment: { body: string }) => comment.body.includes(STICKY_MARKER))).toHaveLength(1);
+  });
+
+  it('a fork PR without secrets passes with a notice and builds nothing', async () => {
+    forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'd'.repeat(40), headRef: 'changes', baseRef: 'master', headRepoFullName: 'forker/Hello-World' });
+    const run = await runAction(forge, pullRequestEvent('opened', 'd'.repeat(40), { fork: true, gitea: flavor === 'gitea' }), { 'API-KEY': '', PLATFORM: 'agentex' });
+    expect(run.code).toBe(0);
+    expect(run.log).toMatch(/::notice::.*fork/);
+    expect(run.outputs.status).toBe('skipped');
+    expect(local.requests).toHaveLength(0);
+    expect(forge.comments(OWNER, REPO, 2)).toHaveLength(0);
+  });
+
+  it('an older run whose PR head moved on stops without deploying', async () => {
+    forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'f'.repeat(40), headRef: 'changes', baseRef: 'master' });
+    const run = await runAction(forge, pullRequestEvent('synchronize', 'e'.repeat(40), { gitea: flavor === 'gitea' }), {});
+    expect(run.code).toBe(0);
+    expect(run.outputs.status).toBe('superseded');
+    expect(await livePreviews('pr-2')).toEqual([]);
+  });
+});

@@ -1,0 +1,414 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A stateful test forge: the slice of the GitHub REST API (or Gitea's `/api/v1`) that the action
+ * and the app use, in memory, over real HTTP. Pagination, status codes and shapes follow the real
+ * services; Gitea has no deployments API, so those routes answer 404 there.
+ */
+export type ForgeFlavor = 'github' | 'gitea';
+
+type Json = Record<string, any>;
+
+export interface TestComment {
+  id: number;
+  body: string;
+  user: { login: string };
+  created_at: string;
+  updated_at: string;
+  html_url: string;
+}
+
+export interface TestDeployment {
+  id: number;
+  sha: string;
+  ref: string;
+  environment: string;
+  transient_environment: boolean;
+  production_environment: boolean;
+  description: string | null;
+  created_at: string;
+  statuses: Json[];
+}
+
+interface PullRequest {
+  number: number;
+  state: 'open' | 'closed';
+  merged: boolean;
+  title: string;
+  headSha: string;
+  headRef: string;
+  baseRef: string;
+  headRepoFullName?: string;
+  user: string;
+}
+
+interface Repo {
+  owner: string;
+  name: string;
+  defaultBranch: string;
+  branches: Set<string>;
+  pulls: Map<number, PullRequest>;
+  comments: Map<number, TestComment[]>;
+  deployments: TestDeployment[];
+  statuses: Map<string, Json[]>;
+}
+
+export interface TestForge {
+  flavor: ForgeFlavor;
+  url: string;
+  apiUrl: string;
+  requests: { method: string; path: string; status: number }[];
+  seedRepo(owner: string, repo: string, options?: { defaultBranch?: string; branches?: string[] }): void;
+  seedPullRequest(owner: string, repo: string, pr: { number: number; headSha: string; headRef: string; baseRef?: string; state?: 'open' | 'closed'; merged?: boolean; headRepoFullName?: string; title?: string; user?: string }): void;
+  setPullRequestHead(owner: string, repo: string, number: number, sha: string): void;
+  closePullRequest(owner: string, repo: string, number: number, options?: { merged?: boolean }): void;
+  deleteBranch(owner: string, repo: string, name: string): void;
+  comments(owner: string, repo: string, number: number): TestComment[];
+  deployments(owner: string, repo: string): TestDeployment[];
+  commitStatuses(owner: string, repo: string, sha: string): Json[];
+  failNext(pattern: RegExp, status: number, times?: number): void;
+  close(): Promise<void>;
+}
+
+const COMMENT_LIMIT = 65_536;
+const DEPLOYMENT_STATES = new Set(['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success']);
+const COMMIT_STATES = { github: new Set(['error', 'failure', 'pending', 'success']), gitea: new Set(['pending', 'success', 'error', 'failure', 'warning']) };
+
+export async function startTestForge(options: { flavor: ForgeFlavor; token?: string; maxPerPage?: number }): Promise<TestForge> {
+  const { flavor } = options;
+  const prefix = flavor === 'gitea' ? '/api/v1' : '';
+  const maxPerPage = options.maxPerPage ?? (flavor === 'github' ? 100 : 50);
+  const botLogin = flavor === 'github' ? 'agent-preview[bot]' : 'agent-preview-bot';
+  const repos = new Map<string, Repo>();
+  const requests: TestForge['requests'] = [];
+  const failures: { pattern: RegExp; status: number; left: number }[] = [];
+  const sockets = new Set<Socket>();
+  let nextId = 1000;
+  let clock = Date.parse('2026-11-23T09:00:00Z');
+  let baseUrl = '';
+  const timestamp = () => new Date((clock += 1000)).toISOString();
+
+  const repoOf = (owner: string, name: string) => {
+    const repo = repos.get(`${owner}/${name}`.toLowerCase());
+    if (!repo) throw new HttpError(404, 'Not Found');
+    return repo;
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://forge');
+    const entry = { method: req.method ?? 'GET', path: url.pathname, status: 0 };
+    requests.push(entry);
+    readBody(req)
+      .then((raw) => route(req, url, raw))
+      .then((reply) => respond(res, entry, reply))
+      .catch((err) => respond(res, entry, { status: err instanceof HttpError ? err.status : 500, body: { message: (err as Error).message, ...(err as HttpError).extra } }));
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  async function route(req: IncomingMessage, url: URL, raw: string): Promise<Reply> {
+    const method = req.method ?? 'GET';
+    const failure = failures.find((rule) => rule.left > 0 && rule.pattern.test(`${method} ${url.pathname}`));
+    if (failure) {
+      failure.left--;
+      throw new HttpError(failure.status, 'Injected failure');
+    }
+    if (url.pathname === '/graphql' || url.pathname === `${prefix}/graphql`) throw new HttpError(404, 'GraphQL is not served here: use REST');
+    const auth = req.headers.authorization ?? '';
+    if (options.token && auth !== `token ${options.token}` && auth !== `Bearer ${options.token}`) {
+      throw new HttpError(401, flavor === 'github' ? 'Bad credentials' : 'token is required');
+    }
+    if (!url.pathname.startsWith(`${prefix}/repos/`)) throw new HttpError(404, 'Not Found');
+    if (method !== 'GET' && method !== 'DELETE' && !(req.headers['content-type'] ?? '').includes('application/json')) {
+      throw new HttpError(415, 'Unsupported Media Type: send application/json');
+    }
+    const body = raw ? (JSON.parse(raw) as Json) : {};
+    const parts = url.pathname.slice(prefix.length + '/repos/'.length).split('/').map(decodeURIComponent);
+    const [owner, name, ...rest] = parts;
+    const repo = repoOf(owner, name);
+    const path = rest.join('/');
+    const query = url.searchParams;
+    let match: RegExpExecArray | null;
+
+    if (path === '' && method === 'GET') return ok(repoJson(repo));
+    if ((match = /^branches\/(.+)$/.exec(path)) && method === 'GET') {
+      if (!repo.branches.has(match[1])) throw new HttpError(404, 'Branch not found');
+      return ok({ name: match[1], commit: { sha: `sha-${match[1]}`, id: `sha-${match[1]}` } });
+    }
+    if (path === 'pulls' && method === 'GET') {
+      const state = query.get('state') ?? 'open';
+      const pulls = [...repo.pulls.values()].filter((pr) => state === 'all' || pr.state === state).map((pr) => pullJson(repo, pr));
+      return paginate(pulls, url);
+    }
+    if ((match = /^pulls\/(\d+)$/.exec(path)) && method === 'GET') {
+      const pr = repo.pulls.get(Number(match[1]));
+      if (!pr) throw new HttpError(404, 'Not Found');
+      return ok(pullJson(repo, pr));
+    }
+    if ((match = /^issues\/(\d+)\/comments$/.exec(path))) {
+      const number = Number(match[1]);
+      if (!repo.pulls.has(number)) throw new HttpError(404, 'Not Found');
+      const list = repo.comments.get(number) ?? [];
+      repo.comments.set(number, list);
+      if (method === 'GET') return paginate(list, url);
+      if (method === 'POST') {
+        const text = checkCommentBody(body.body);
+        const at = timestamp();
+        const comment: TestComment = { id: nextId++, body: text, user: { login: botLogin }, created_at: at, updated_at: at, html_url: `${baseUrl}/${owner}/${name}/pull/${number}#issuecomment-${nextId}` };
+        list.push(comment);
+        return { status: 201, body: comment };
+      }
+    }
+    if ((match = /^issues\/comments\/(\d+)$/.exec(path))) {
+      const id = Number(match[1]);
+      const found = [...repo.comments.values()].flat().find((comment) => comment.id === id);
+      if (!found) throw new HttpError(404, 'Not Found');
+      if (method === 'PATCH') {
+        found.body = checkCommentBody(body.body);
+        found.updated_at = timestamp();
+        return ok(found);
+      }
+      if (method === 'DELETE') {
+        for (const list of repo.comments.values()) {
+          const index = list.findIndex((comment) => comment.id === id);
+          if (index !== -1) list.splice(index, 1);
+        }
+        return { status: 204, body: undefined };
+      }
+    }
+    if (path.startsWith('deployments')) {
+      if (flavor === 'gitea') throw new HttpError(404, 'Not Found');
+      return deploymentsRoute(repo, path, method, body, url);
+    }
+    if ((match = /^statuses\/([^/]+)$/.exec(path)) && method === 'POST') {
+      if (!COMMIT_STATES[flavor].has(body.state)) throw new HttpError(422, 'Validation Failed', { errors: [{ field: 'state', code: 'invalid' }] });
+      const status = { id: nextId++, state: body.state, target_url: body.target_url ?? null, description: body.description ?? null, context: body.context ?? 'default', created_at: timestamp() };
+      const list = repo.statuses.get(match[1]) ?? [];
+      list.push(status);
+      repo.statuses.set(match[1], list);
+      return { status: 201, body: status };
+    }
+    if ((match = /^commits\/([^/]+)\/statuses$/.exec(path)) && method === 'GET') {
+      return paginate([...(repo.statuses.get(match[1]) ?? [])].reverse(), url);
+    }
+    throw new HttpError(404, 'Not Found');
+  }
+
+  function deploymentsRoute(repo: Repo, path: string, method: string, body: Json, url: URL): Reply {
+    let match: RegExpExecArray | null;
+    if (path === 'deployments' && method === 'POST') {
+      if (!body.ref) throw new HttpError(422, 'Validation Failed', { errors: [{ field: 'ref', code: 'missing_field' }] });
+      const deployment: TestDeployment = {
+        id: nextId++,
+        sha: body.ref,
+        ref: body.ref,
+        environment: body.environment ?? 'production',
+        transient_environment: Boolean(body.transient_environment),
+        production_environment: Boolean(body.production_environment),
+        description: body.description ?? null,
+        created_at: timestamp(),
+        statuses: [],
+      };
+      repo.deployments.push(deployment);
+      return { status: 201, body: deploymentJson(deployment) };
+    }
+    if (path === 'deployments' && method === 'GET') {
+      const query = url.searchParams;
+      const list = [...repo.deployments]
+        .reverse()
+        .filter((d) => (!query.get('sha') || d.sha === query.get('sha')) && (!query.get('environment') || d.environment === query.get('environment')) && (!query.get('ref') || d.ref === query.get('ref')))
+        .map(deploymentJson);
+      return paginate(list, url);
+    }
+    const found = (id: string) => {
+      const deployment = repo.deployments.find((d) => d.id === Number(id));
+      if (!deployment) throw new HttpError(404, 'Not Found');
+      return deployment;
+    };
+    if ((match = /^deployments\/(\d+)\/statuses$/.exec(path))) {
+      const deployment = found(match[1]);
+      if (method === 'GET') return paginate([...deployment.statuses].reverse(), url);
+      if (method === 'POST') {
+        if (!DEPLOYMENT_STATES.has(body.state)) throw new HttpError(422, 'Validation Failed', { errors: [{ field: 'state', code: 'invalid' }] });
+        const status = { id: nextId++, state: body.state, environment_url: body.environment_url ?? '', log_url: body.log_url ?? '', description: body.description ?? '', created_at: timestamp() };
+        deployment.statuses.push(status);
+        if (body.state === 'success' && body.auto_inactive !== false) {
+          for (const other of repo.deployments) {
+            if (other !== deployment && other.environment === deployment.environment && other.statuses.at(-1)?.state === 'success') {
+              other.statuses.push({ id: nextId++, state: 'inactive', environment_url: '', log_url: '', description: 'superseded', created_at: timestamp() });
+            }
+          }
+        }
+        return { status: 201, body: status };
+      }
+    }
+    if ((match = /^deployments\/(\d+)$/.exec(path))) {
+      const deployment = found(match[1]);
+      if (method === 'GET') return ok(deploymentJson(deployment));
+      if (method === 'DELETE') {
+        if (deployment.statuses.at(-1)?.state !== 'inactive') throw new HttpError(422, 'We cannot delete an active deployment unless it is the only deployment in a given environment.');
+        repo.deployments.splice(repo.deployments.indexOf(deployment), 1);
+        return { status: 204, body: undefined };
+      }
+    }
+    throw new HttpError(404, 'Not Found');
+  }
+
+  function paginate(items: unknown[], url: URL): Reply {
+    const sizeParam = flavor === 'github' ? 'per_page' : 'limit';
+    const perPage = Math.min(maxPerPage, Number(url.searchParams.get(sizeParam)) || (flavor === 'github' ? 30 : maxPerPage));
+    const page = Math.max(1, Number(url.searchParams.get('page')) || 1);
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const headers: Record<string, string> = {};
+    const link = (n: number, rel: string) => {
+      const next = new URL(url.toString());
+      next.searchParams.set(sizeParam, String(perPage));
+      next.searchParams.set('page', String(n));
+      return `<${baseUrl}${next.pathname}${next.search}>; rel="${rel}"`;
+    };
+    const links: string[] = [];
+    if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+    if (page > 1) links.push(link(1, 'first'), link(page - 1, 'prev'));
+    if (links.length) headers.link = links.join(', ');
+    if (flavor === 'gitea') headers['x-total-count'] = String(items.length);
+    return { status: 200, body: items.slice((page - 1) * perPage, page * perPage), headers };
+  }
+
+  function checkCommentBody(text: unknown): string {
+    if (typeof text !== 'string' || !text) throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }] });
+    if (flavor === 'github' && text.length > COMMENT_LIMIT) {
+      throw new HttpError(422, 'Validation Failed', {
+        errors: [{ resource: 'IssueComment', code: 'custom', field: 'body', message: 'body is too long (maximum is 65536 characters)' }],
+      });
+    }
+    return text;
+  }
+
+  function repoJson(repo: Repo): Json {
+    return { id: 1, name: repo.name, full_name: `${repo.owner}/${repo.name}`, default_branch: repo.defaultBranch, owner: { login: repo.owner }, private: false, fork: false, html_url: `${baseUrl}/${repo.owner}/${repo.name}` };
+  }
+
+  function pullJson(repo: Repo, pr: PullRequest): Json {
+    const full = `${repo.owner}/${repo.name}`;
+    const headRepo = pr.headRepoFullName ?? full;
+    return {
+      number: pr.number,
+      state: pr.state,
+      merged: pr.merged,
+      title: pr.title,
+      user: { login: pr.user },
+      html_url: `${baseUrl}/${full}/pull/${pr.number}`,
+      head: { sha: pr.headSha, ref: pr.headRef, repo: { full_name: headRepo, fork: headRepo !== full } },
+      base: { ref: pr.baseRef, repo: { full_name: full } },
+    };
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    flavor,
+    url: baseUrl,
+    apiUrl: `${baseUrl}${prefix}`,
+    requests,
+    seedRepo(owner, name, seed = {}) {
+      const defaultBranch = seed.defaultBranch ?? 'main';
+      repos.set(`${owner}/${name}`.toLowerCase(), {
+        owner,
+        name,
+        defaultBranch,
+        branches: new Set([defaultBranch, ...(seed.branches ?? [])]),
+        pulls: new Map(),
+        comments: new Map(),
+        deployments: [],
+        statuses: new Map(),
+      });
+    },
+    seedPullRequest(owner, name, pr) {
+      const repo = repoOf(owner, name);
+      repo.branches.add(pr.headRef);
+      repo.pulls.set(pr.number, {
+        number: pr.number,
+        state: pr.state ?? 'open',
+        merged: pr.merged ?? false,
+        title: pr.title ?? `PR ${pr.number}`,
+        headSha: pr.headSha,
+        headRef: pr.headRef,
+        baseRef: pr.baseRef ?? repo.defaultBranch,
+        headRepoFullName: pr.headRepoFullName,
+        user: pr.user ?? 'octocat',
+      });
+    },
+    setPullRequestHead(owner, name, number, sha) {
+      const pr = repoOf(owner, name).pulls.get(number);
+      if (!pr) throw new Error(`no PR ${number}`);
+      pr.headSha = sha;
+    },
+    closePullRequest(owner, name, number, close = {}) {
+      const pr = repoOf(owner, name).pulls.get(number);
+      if (!pr) throw new Error(`no PR ${number}`);
+      pr.state = 'closed';
+      pr.merged = Boolean(close.merged);
+    },
+    deleteBranch(owner, name, branch) {
+      repoOf(owner, name).branches.delete(branch);
+    },
+    comments: (owner, name, number) => [...(repoOf(owner, name).comments.get(number) ?? [])],
+    deployments: (owner, name) => repoOf(owner, name).deployments,
+    commitStatuses: (owner, name, sha) => [...(repoOf(owner, name).statuses.get(sha) ?? [])],
+    failNext(pattern, status, times = 1) {
+      failures.push({ pattern, status, left: times });
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Json = {},
+  ) {
+    super(message);
+  }
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+function ok(body: unknown): Reply {
+  return { status: 200, body };
+}
+
+function deploymentJson(deployment: TestDeployment): Json {
+  const { statuses: _statuses, ...rest } = deployment;
+  return rest;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function respond(res: ServerResponse, entry: { status: number }, reply: Reply): void {
+  entry.status = reply.status;
+  if (reply.body === undefined) {
+    res.writeHead(reply.status, reply.headers);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(reply.body);
+  res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...reply.headers });
+  res.end(text);
+}
