@@ -166,7 +166,7 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
       const [deployment] = forge.deployments(OWNER, REPO);
       expect(deployment).toMatchObject({ sha: 'a'.repeat(40), environment: 'preview/pr-2/hello-agent', transient_environment: true });
       expect(deployment.statuses.map((status: Json) => status.state)).toEqual(['in_progress', 'success']);
-      expect(deployment.statuses.at(-1).environment_url).toBe(first.outputs['preview-url']);
+      expect(deployment.statuses.at(-1)!.environment_url).toBe(first.outputs['preview-url']);
     }
 
     forge.setPullRequestHead(OWNER, REPO, 2, 'b'.repeat(40));
@@ -187,7 +187,7 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     expect(await livePreviews('pr-2')).toEqual([]);
     expect(forge.comments(OWNER, REPO, 2)[0].body).toContain('Preview removed');
     if (!gitea) {
-      for (const deployment of forge.deployments(OWNER, REPO)) expect(deployment.statuses.at(-1).state).toBe('inactive');
+      for (const deployment of forge.deployments(OWNER, REPO)) expect(deployment.statuses.at(-1)!.state).toBe('inactive');
     }
     expect(forge.requests.some((request: { path: string }) => request.path.includes('graphql'))).toBe(false);
   });
