@@ -1,0 +1,69 @@
+import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { HELLO_AGENT, REPO_ROOT } from '../support/agents.js';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('the committed CLI bundle', () => {
+  it('npm start: the demo runs the whole flow and exits 0', async () => {
+    const run = await cli(['demo']);
+    expect(run.stderr).not.toContain('error:');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/preview pr-1 \S+ is healthy at http:\/\/127\.0\.0\.1:\d+\/previews\//);
+    expect(run.stdout).toMatch(/→ 200 "hello-agent preview"/);
+    expect(run.stdout).toContain('(reused: context unchanged)');
+    expect(run.stdout).toMatch(/→ 404 \(the preview is gone\)/);
+    expect(run.stdout).toContain('done: 1 build(s)');
+    expect(run.stderr).toContain('hello-agent │ #1 [internal] load build definition from Dockerfile');
+  });
+
+  it('local-platform in one process serves deploy, status, faults and teardown from another', async () => {
+    const server = spawn(process.execPath, [CLI, 'local-platform', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: server.stdout! }).on('line', (line) => {
+          const match = /listening on (\S+)/.exec(line);
+          if (match) resolve(match[1]);
+        });
+        server.on('exit', (code) => reject(new Error(`local-platform exited ${code}`)));
+      });
+      const target = ['--platform', 'local', '--api-url', url];
+      const fault = await fetch(`${url}/_local/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ route: 'deployments.get', status: 503, times: 2 }),
+      });
+      expect(fault.status).toBe(201);
+
+      const deploy = await cli([...target, '--json', 'deploy', '-m', HELLO_AGENT, '--pr', '3', '--poll-interval', '0.2s']);
+      expect(deploy.code).toBe(0);
+      const [result] = JSON.parse(deploy.stdout);
+      expect(result).toMatchObject({ status: 'healthy', previewLabel: 'pr-3' });
+      expect(deploy.stderr).toMatch(/get deployment.*503.*retrying/);
+
+      const status = await cli([...target, 'status', '--pr', '3']);
+      expect(status.stdout).toMatch(/^ID\s+AGENT\s+STATUS\s+LABEL/);
+      expect(status.stdout).toContain(`${result.deploymentId}  hello-agent  HEALTHY`);
+
+      const logs = await cli([...target, 'logs', result.deploymentId]);
+      expect(logs.stdout).toContain('Application startup complete');
+
+      const down = await cli([...target, 'teardown', '--pr', '3']);
+      expect(down.stdout).toContain('previews of "pr-3": 1 deleted');
+      expect((await fetch(result.url)).status).toBe(404);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    const [code] = await new Promise<[number | null]>((resolve) => server.on('exit', (exitCode) => resolve([exitCode])));
+    expect(code).toBe(0);
+  });
+});
