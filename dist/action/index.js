@@ -4087,11 +4087,11 @@ var require_util2 = __commonJS({
     var { isUint8Array } = __require("node:util/types");
     var { webidl } = require_webidl();
     var supportedHashes = [];
-    var crypto2;
+    var crypto3;
     try {
-      crypto2 = __require("node:crypto");
+      crypto3 = __require("node:crypto");
       const possibleRelevantHashes = ["sha256", "sha384", "sha512"];
-      supportedHashes = crypto2.getHashes().filter((hash) => possibleRelevantHashes.includes(hash));
+      supportedHashes = crypto3.getHashes().filter((hash2) => possibleRelevantHashes.includes(hash2));
     } catch {
     }
     function responseURL(response) {
@@ -4364,7 +4364,7 @@ var require_util2 = __commonJS({
       }
     }
     function bytesMatch(bytes, metadataList) {
-      if (crypto2 === void 0) {
+      if (crypto3 === void 0) {
         return true;
       }
       const parsedMetadata = parseMetadata(metadataList);
@@ -4379,7 +4379,7 @@ var require_util2 = __commonJS({
       for (const item of metadata) {
         const algorithm = item.algo;
         const expectedValue = item.hash;
-        let actualValue = crypto2.createHash(algorithm).update(bytes).digest("base64");
+        let actualValue = crypto3.createHash(algorithm).update(bytes).digest("base64");
         if (actualValue[actualValue.length - 1] === "=") {
           if (actualValue[actualValue.length - 2] === "=") {
             actualValue = actualValue.slice(0, -2);
@@ -5443,8 +5443,8 @@ var require_body = __commonJS({
     var { multipartFormDataParser } = require_formdata_parser();
     var random;
     try {
-      const crypto2 = __require("node:crypto");
-      random = (max) => crypto2.randomInt(0, max);
+      const crypto3 = __require("node:crypto");
+      random = (max) => crypto3.randomInt(0, max);
     } catch {
       random = (max) => Math.floor(Math.random(max));
     }
@@ -11113,7 +11113,7 @@ var require_mock_interceptor = __commonJS({
 var require_mock_client = __commonJS({
   "node_modules/@actions/http-client/node_modules/undici/lib/mock/mock-client.js"(exports, module) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Client = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11153,7 +11153,7 @@ var require_mock_client = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -11166,7 +11166,7 @@ var require_mock_client = __commonJS({
 var require_mock_pool = __commonJS({
   "node_modules/@actions/http-client/node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11206,7 +11206,7 @@ var require_mock_pool = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -17083,13 +17083,13 @@ var require_frame = __commonJS({
     "use strict";
     var { maxUnsigned16Bit } = require_constants5();
     var BUFFER_SIZE = 16386;
-    var crypto2;
+    var crypto3;
     var buffer = null;
     var bufIdx = BUFFER_SIZE;
     try {
-      crypto2 = __require("node:crypto");
+      crypto3 = __require("node:crypto");
     } catch {
-      crypto2 = {
+      crypto3 = {
         // not full compatibility, but minimum.
         randomFillSync: function randomFillSync(buffer2, _offset, _size) {
           for (let i = 0; i < buffer2.length; ++i) {
@@ -17102,7 +17102,7 @@ var require_frame = __commonJS({
     function generateMask() {
       if (bufIdx === BUFFER_SIZE) {
         bufIdx = 0;
-        crypto2.randomFillSync(buffer ??= Buffer.allocUnsafe(BUFFER_SIZE), 0, BUFFER_SIZE);
+        crypto3.randomFillSync(buffer ??= Buffer.allocUnsafe(BUFFER_SIZE), 0, BUFFER_SIZE);
       }
       return [buffer[bufIdx++], buffer[bufIdx++], buffer[bufIdx++], buffer[bufIdx++]];
     }
@@ -17174,9 +17174,9 @@ var require_connection = __commonJS({
     var { Headers: Headers2, getHeadersList } = require_headers();
     var { getDecodeSplit } = require_util2();
     var { WebsocketFrameSend } = require_frame();
-    var crypto2;
+    var crypto3;
     try {
-      crypto2 = __require("node:crypto");
+      crypto3 = __require("node:crypto");
     } catch {
     }
     function establishWebSocketConnection(url, protocols, client, ws, onEstablish, options) {
@@ -17196,7 +17196,7 @@ var require_connection = __commonJS({
         const headersList = getHeadersList(new Headers2(options.headers));
         request2.headersList = headersList;
       }
-      const keyValue = crypto2.randomBytes(16).toString("base64");
+      const keyValue = crypto3.randomBytes(16).toString("base64");
       request2.headersList.append("sec-websocket-key", keyValue);
       request2.headersList.append("sec-websocket-version", "13");
       for (const protocol of protocols) {
@@ -17226,7 +17226,7 @@ var require_connection = __commonJS({
             return;
           }
           const secWSAccept = response.headersList.get("Sec-WebSocket-Accept");
-          const digest = crypto2.createHash("sha1").update(keyValue + uid).digest("base64");
+          const digest = crypto3.createHash("sha1").update(keyValue + uid).digest("base64");
           if (secWSAccept !== digest) {
             failWebsocketConnection(ws, "Incorrect hash received in Sec-WebSocket-Accept header.");
             return;
@@ -32438,7 +32438,7 @@ var require_mock_interceptor2 = __commonJS({
 var require_mock_client2 = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports, module) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Client = require_client2();
     var { buildMockDispatch } = require_mock_utils2();
     var {
@@ -32486,7 +32486,7 @@ var require_mock_client2 = __commonJS({
         this[kDispatches] = [];
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -32699,7 +32699,7 @@ var require_mock_call_history = __commonJS({
 var require_mock_pool2 = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Pool = require_pool2();
     var { buildMockDispatch } = require_mock_utils2();
     var {
@@ -32747,7 +32747,7 @@ var require_mock_pool2 = __commonJS({
         this[kDispatches] = [];
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -32995,8 +32995,8 @@ var require_snapshot_utils = __commonJS({
         match: new Set(matchHeaders.map((header2) => caseSensitive ? header2 : header2.toLowerCase()))
       };
     }
-    var crypto2 = runtimeFeatures.has("crypto") ? __require("node:crypto") : null;
-    var hashId = crypto2?.hash ? (value) => crypto2.hash("sha256", value, "base64url") : (value) => Buffer.from(value).toString("base64url");
+    var crypto3 = runtimeFeatures.has("crypto") ? __require("node:crypto") : null;
+    var hashId = crypto3?.hash ? (value) => crypto3.hash("sha256", value, "base64url") : (value) => Buffer.from(value).toString("base64url");
     function isUndiciHeaders(headers) {
       return Array.isArray(headers) && (headers.length & 1) === 0;
     }
@@ -33071,7 +33071,7 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile: writeFile2, readFile: readFile5, mkdir: mkdir2 } = __require("node:fs/promises");
+    var { writeFile: writeFile2, readFile: readFile4, mkdir: mkdir2 } = __require("node:fs/promises");
     var { dirname, resolve } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors2();
@@ -33198,7 +33198,7 @@ var require_snapshot_recorder = __commonJS({
           return;
         }
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request2);
+        const hash2 = createRequestHash(request2);
         const normalizedHeaders = normalizeHeaders(response.headers);
         const responseData = {
           statusCode: response.statusCode,
@@ -33206,16 +33206,16 @@ var require_snapshot_recorder = __commonJS({
           body: Buffer.isBuffer(response.body) ? response.body.toString("base64") : Buffer.from(String(response.body || "")).toString("base64"),
           trailers: response.trailers
         };
-        if (this.#snapshots.size >= this.#maxSnapshots && !this.#snapshots.has(hash)) {
+        if (this.#snapshots.size >= this.#maxSnapshots && !this.#snapshots.has(hash2)) {
           const oldestKey = this.#snapshots.keys().next().value;
           this.#snapshots.delete(oldestKey);
         }
-        const existingSnapshot = this.#snapshots.get(hash);
+        const existingSnapshot = this.#snapshots.get(hash2);
         if (existingSnapshot && existingSnapshot.responses) {
           existingSnapshot.responses.push(responseData);
           existingSnapshot.timestamp = (/* @__PURE__ */ new Date()).toISOString();
         } else {
-          this.#snapshots.set(hash, {
+          this.#snapshots.set(hash2, {
             request: request2,
             responses: [responseData],
             // Always store as array for consistency
@@ -33251,8 +33251,8 @@ var require_snapshot_recorder = __commonJS({
           return void 0;
         }
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request2);
-        const snapshot = this.#snapshots.get(hash);
+        const hash2 = createRequestHash(request2);
+        const snapshot = this.#snapshots.get(hash2);
         if (!snapshot) return void 0;
         const currentCallCount = snapshot.callCount || 0;
         const responseIndex = Math.min(currentCallCount, snapshot.responses.length - 1);
@@ -33273,12 +33273,12 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile5(resolve(path6), "utf8");
+          const data = await readFile4(resolve(path6), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
-            for (const { hash, snapshot } of parsed) {
-              this.#snapshots.set(hash, snapshot);
+            for (const { hash: hash2, snapshot } of parsed) {
+              this.#snapshots.set(hash2, snapshot);
             }
           } else {
             this.#snapshots = new Map(Object.entries(parsed));
@@ -33304,8 +33304,8 @@ var require_snapshot_recorder = __commonJS({
         }
         const resolvedPath = resolve(path6);
         await mkdir2(dirname(resolvedPath), { recursive: true });
-        const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
-          hash,
+        const data = Array.from(this.#snapshots.entries()).map(([hash2, snapshot]) => ({
+          hash: hash2,
           snapshot
         }));
         await writeFile2(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
@@ -33347,8 +33347,8 @@ var require_snapshot_recorder = __commonJS({
        */
       deleteSnapshot(requestOpts) {
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request2);
-        return this.#snapshots.delete(hash);
+        const hash2 = createRequestHash(request2);
+        return this.#snapshots.delete(hash2);
       }
       /**
        * Gets information about a specific snapshot
@@ -33357,11 +33357,11 @@ var require_snapshot_recorder = __commonJS({
        */
       getSnapshotInfo(requestOpts) {
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request2);
-        const snapshot = this.#snapshots.get(hash);
+        const hash2 = createRequestHash(request2);
+        const snapshot = this.#snapshots.get(hash2);
         if (!snapshot) return null;
         return {
-          hash,
+          hash: hash2,
           request: snapshot.request,
           responseCount: snapshot.responses ? snapshot.responses.length : snapshot.response ? 1 : 0,
           // .response for legacy snapshots
@@ -33377,8 +33377,8 @@ var require_snapshot_recorder = __commonJS({
       replaceSnapshots(snapshotData) {
         this.#snapshots.clear();
         if (Array.isArray(snapshotData)) {
-          for (const { hash, snapshot } of snapshotData) {
-            this.#snapshots.set(hash, snapshot);
+          for (const { hash: hash2, snapshot } of snapshotData) {
+            this.#snapshots.set(hash2, snapshot);
           }
         } else if (snapshotData && typeof snapshotData === "object") {
           this.#snapshots = new Map(Object.entries(snapshotData));
@@ -40194,10 +40194,10 @@ var require_subresource_integrity = __commonJS({
     var { runtimeFeatures } = require_runtime_features();
     var { asciiLowercase } = require_infra();
     var validSRIHashAlgorithmTokenSet = /* @__PURE__ */ new Map([["sha256", 0], ["sha384", 1], ["sha512", 2]]);
-    var crypto2;
+    var crypto3;
     if (runtimeFeatures.has("crypto")) {
-      crypto2 = __require("node:crypto");
-      const cryptoHashes = crypto2.getHashes();
+      crypto3 = __require("node:crypto");
+      const cryptoHashes = crypto3.getHashes();
       if (cryptoHashes.length === 0) {
         validSRIHashAlgorithmTokenSet.clear();
       }
@@ -40285,7 +40285,7 @@ var require_subresource_integrity = __commonJS({
       return result;
     }
     var applyAlgorithmToBytes = (algorithm, bytes) => {
-      return crypto2.hash(algorithm, bytes, "base64");
+      return crypto3.hash(algorithm, bytes, "base64");
     };
     function caseSensitiveMatch(actualValue, expectedValue) {
       let actualValueLength = actualValue.length;
@@ -43273,7 +43273,7 @@ var require_connection2 = __commonJS({
     var { WebsocketFrameSend } = require_frame2();
     var assert = __require("node:assert");
     var { runtimeFeatures } = require_runtime_features();
-    var crypto2 = runtimeFeatures.has("crypto") ? __require("node:crypto") : null;
+    var crypto3 = runtimeFeatures.has("crypto") ? __require("node:crypto") : null;
     var warningEmitted = false;
     function establishWebSocketConnection(url, protocols, client, handler, options) {
       const requestURL = url;
@@ -43293,7 +43293,7 @@ var require_connection2 = __commonJS({
         const headersList = getHeadersList(new Headers2(options.headers));
         request2.headersList = headersList;
       }
-      const keyValue = crypto2.randomBytes(16).toString("base64");
+      const keyValue = crypto3.randomBytes(16).toString("base64");
       request2.headersList.append("sec-websocket-key", keyValue, true);
       request2.headersList.append("sec-websocket-version", "13", true);
       for (const protocol of protocols) {
@@ -43333,7 +43333,7 @@ var require_connection2 = __commonJS({
             return;
           }
           const secWSAccept = response.headersList.get("Sec-WebSocket-Accept");
-          const digest = crypto2.hash("sha1", keyValue + uid, "base64");
+          const digest = crypto3.hash("sha1", keyValue + uid, "base64");
           if (secWSAccept !== digest) {
             failHandshake(handler, response, 1002, "Incorrect hash received in Sec-WebSocket-Accept header.");
             return;
@@ -54567,16 +54567,18 @@ function selectEnvironment(file, name) {
 
 // src/context/pack.ts
 import { createHash as createHash2 } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, readFile as readFile3, rm as rm2, stat as stat4 } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { createReadStream, createWriteStream, readFileSync } from "node:fs";
+import { mkdtemp, rm as rm2, stat as stat4 } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
 import path3 from "node:path";
 import { once } from "node:events";
-import { createGzip } from "node:zlib";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 
 // src/context/collect.ts
 var dockerignoreModule = __toESM(require_ignore(), 1);
-import { lstat as lstat2, readdir as readdir2, readFile as readFile2, realpath, stat as stat3 } from "node:fs/promises";
+import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { readFile as readFile2, realpath, stat as stat3 } from "node:fs/promises";
 import path2 from "node:path";
 var moduleValue = dockerignoreModule;
 var dockerignore = typeof moduleValue.default === "function" ? moduleValue.default : moduleValue.default?.default ?? moduleValue;
@@ -54642,48 +54644,59 @@ async function collectContext(manifest) {
   await addFile("Dockerfile", manifest.build.dockerfile);
   if (manifest.build.dockerignore) await addFile(".dockerignore", manifest.build.dockerignore);
   const visiting = /* @__PURE__ */ new Set();
-  const walk2 = async (absolute, relative) => {
-    const info2 = await lstat2(absolute);
+  const walk2 = (absolute, relative, known) => {
     let real = absolute;
-    let target = info2;
-    if (info2.isSymbolicLink()) {
-      real = await realpath(absolute).catch(() => {
-        throw new InputError(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`, {
-          file: manifest.file
-        });
-      });
-      if (!isInside(root, real)) {
-        throw new InputError(`the symlink ${relative} points outside the build context (${real}); copy the file in or remove the link`, {
-          file: manifest.file,
-          field: "build.context.include_paths"
-        });
+    let isDirectory2 = known ? known.isDirectory() : false;
+    let isFile = known ? known.isFile() : false;
+    if (!known || known.isSymbolicLink()) {
+      const info3 = lstatSync(absolute);
+      isDirectory2 = info3.isDirectory();
+      isFile = info3.isFile();
+      if (info3.isSymbolicLink()) {
+        try {
+          real = realpathSync(absolute);
+        } catch {
+          throw new InputError(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`, {
+            file: manifest.file
+          });
+        }
+        if (!isInside(root, real)) {
+          throw new InputError(`the symlink ${relative} points outside the build context (${real}); copy the file in or remove the link`, {
+            file: manifest.file,
+            field: "build.context.include_paths"
+          });
+        }
+        const target = statSync(real);
+        isDirectory2 = target.isDirectory();
+        isFile = target.isFile();
       }
-      target = await stat3(real);
     }
-    if (target.isDirectory()) {
+    if (isDirectory2) {
       if (relative !== "." && rules.prunesFolder(relative)) return;
-      if (visiting.has(real)) return;
-      visiting.add(real);
-      const names = (await readdir2(absolute)).sort();
-      for (const name of names) await walk2(path2.join(absolute, name), relative === "." ? name : `${relative}/${name}`);
-      visiting.delete(real);
+      const key = realpathSync(real);
+      if (visiting.has(key)) return;
+      visiting.add(key);
+      const children = readdirSync(absolute, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+      for (const child of children) walk2(path2.join(absolute, child.name), relative === "." ? child.name : `${relative}/${child.name}`, child);
+      visiting.delete(key);
       return;
     }
-    if (!target.isFile()) return;
-    if (rules.ignoresFile(relative)) return;
-    entries.set(relative, { path: relative, source: real, type: "file", mode: modeOf(target.mode), size: target.size });
+    if (!isFile || rules.ignoresFile(relative)) return;
+    const info2 = statSync(real);
+    entries.set(relative, { path: relative, source: real, type: "file", mode: modeOf(info2.mode), size: info2.size });
   };
   for (const include of manifest.build.includePaths) {
     const absolute = path2.resolve(root, include);
     if (!isInside(root, absolute)) {
       throw new InputError(`"${include}" leaves the build context root`, { file: manifest.file, field: "build.context.include_paths" });
     }
-    await walk2(absolute, include);
+    walk2(absolute, include);
   }
   return [...entries.values()].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 
 // src/context/tree-hash.ts
+import * as crypto2 from "node:crypto";
 import { createHash } from "node:crypto";
 function treeHashFromDigests(members) {
   const sorted = [...members].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -54694,12 +54707,18 @@ function treeModeOf(entry) {
   return entry.mode & 64 ? "100755" : "100644";
 }
 var SMALL_FILE = 1 << 20;
+var oneShot = crypto2.hash;
+function sha256(data) {
+  return oneShot ? oneShot("sha256", data, "hex") : createHash("sha256").update(data).digest("hex");
+}
 
 // src/context/pack.ts
 var MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
 var FIXED_MTIME = 946684800;
 var BLOCK = 512;
 var SMALL_FILE2 = 1 << 20;
+var PIECE_BYTES = 4 << 20;
+var gzipAsync = promisify(gzip);
 function formatSize(bytes) {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
 }
@@ -54754,13 +54773,46 @@ function padding(size) {
   const rest = size % BLOCK;
   return Buffer.alloc(rest ? BLOCK - rest : 0);
 }
-var GzipWriter = class {
+var ParallelGzip = class {
   constructor(sink) {
     this.sink = sink;
   }
   sink;
+  pending = [];
+  pendingBytes = 0;
+  inFlight = [];
+  parallelism = Math.max(2, Math.min(availableParallelism(), 4));
   async write(chunk) {
-    if (chunk.length && !this.sink.write(chunk)) await once(this.sink, "drain");
+    let rest = chunk;
+    while (rest.length) {
+      const room = PIECE_BYTES - this.pendingBytes;
+      const part = rest.length > room ? rest.subarray(0, room) : rest;
+      this.pending.push(part);
+      this.pendingBytes += part.length;
+      rest = rest.subarray(part.length);
+      if (this.pendingBytes === PIECE_BYTES) await this.submit();
+    }
+  }
+  async submit() {
+    if (!this.pendingBytes) return;
+    const piece = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inFlight.push(gzipAsync(piece, { level: 6 }));
+    while (this.inFlight.length >= this.parallelism) await this.drainOne();
+  }
+  async drainOne() {
+    const compressed = await this.inFlight.shift();
+    if (!this.sink.write(compressed)) await once(this.sink, "drain");
+  }
+  async end() {
+    await this.submit();
+    while (this.inFlight.length) await this.drainOne();
+    this.sink.end();
+  }
+  abandon() {
+    for (const piece of this.inFlight.splice(0)) piece.catch(() => {
+    });
   }
 };
 async function writeMember(out, entry, signal) {
@@ -54772,23 +54824,25 @@ async function writeMember(out, entry, signal) {
     await out.write(padding(pax.length));
   }
   await out.write(header(split?.name ?? entry.path.slice(-100), entry.size, entry.mode, "0", split?.prefix ?? ""));
-  const hash = createHash2("sha256");
+  let digest;
   let written = 0;
   if (entry.size <= SMALL_FILE2) {
-    const content = await readFile3(entry.source);
-    hash.update(content);
+    const content = readFileSync(entry.source);
+    digest = sha256(content);
     written = content.length;
     await out.write(content);
   } else {
+    const hash2 = createHash2("sha256");
     for await (const chunk of createReadStream(entry.source, { highWaterMark: SMALL_FILE2, signal })) {
-      hash.update(chunk);
+      hash2.update(chunk);
       written += chunk.length;
       await out.write(chunk);
     }
+    digest = hash2.digest("hex");
   }
   if (written !== entry.size) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
   await out.write(padding(entry.size));
-  return hash.digest("hex");
+  return digest;
 }
 async function packContext(manifest, options = {}) {
   const entries = await collectContext(manifest);
@@ -54796,11 +54850,9 @@ async function packContext(manifest, options = {}) {
   options.signal?.throwIfAborted();
   const tempDir = options.outFile ? void 0 : await mkdtemp(path3.join(tmpdir(), "agent-preview-"));
   const archivePath = options.outFile ? path3.resolve(options.outFile) : path3.join(tempDir, "context.tar.gz");
-  const gzip = createGzip({ level: 6 });
   const file = createWriteStream(archivePath);
-  gzip.pipe(file);
   const finished = once(file, "close");
-  const out = new GzipWriter(gzip);
+  const out = new ParallelGzip(file);
   const members = [];
   try {
     let read = 0;
@@ -54812,10 +54864,10 @@ async function packContext(manifest, options = {}) {
       options.onProgress?.(read, total);
     }
     await out.write(Buffer.alloc(BLOCK * 2));
-    gzip.end();
+    await out.end();
     await finished;
   } catch (err) {
-    gzip.destroy();
+    out.abandon();
     file.destroy();
     await rm2(tempDir ?? archivePath, { recursive: true, force: true });
     throw err;
@@ -56149,14 +56201,14 @@ function createPlatform(settings) {
 }
 
 // src/action/event.ts
-import { readFile as readFile4 } from "node:fs/promises";
+import { readFile as readFile3 } from "node:fs/promises";
 async function readRunEvent(env) {
   const forge = env.GITEA_ACTIONS === "true" ? "gitea" : "github";
   const eventPath = env.GITHUB_EVENT_PATH;
   let payload = {};
   if (eventPath) {
     try {
-      payload = JSON.parse(await readFile4(eventPath, "utf8"));
+      payload = JSON.parse(await readFile3(eventPath, "utf8"));
     } catch (err) {
       throw new InputError(`cannot read the event payload: ${err.message}`, { file: eventPath });
     }
@@ -56199,7 +56251,7 @@ async function readRunEvent(env) {
 }
 
 // src/action/inputs.ts
-import { readdir as readdir3 } from "node:fs/promises";
+import { readdir as readdir2 } from "node:fs/promises";
 import path5 from "node:path";
 var MODES = ["auto", "preview", "deploy", "build", "teardown"];
 function rawInput(env, name) {
@@ -56285,7 +56337,7 @@ async function expandManifests(patterns, workspace) {
   return [...found].sort();
 }
 async function walk(root, relative) {
-  const entries = await readdir3(path5.join(root, relative), { withFileTypes: true });
+  const entries = await readdir2(path5.join(root, relative), { withFileTypes: true });
   const files = [];
   for (const entry of entries) {
     const child = relative ? `${relative}/${entry.name}` : entry.name;

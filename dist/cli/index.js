@@ -24295,7 +24295,7 @@ var require_mock_interceptor = __commonJS({
 var require_mock_client = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports, module) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Client = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -24343,7 +24343,7 @@ var require_mock_client = __commonJS({
         this[kDispatches] = [];
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -24556,7 +24556,7 @@ var require_mock_call_history = __commonJS({
 var require_mock_pool = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -24604,7 +24604,7 @@ var require_mock_pool = __commonJS({
         this[kDispatches] = [];
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -24852,8 +24852,8 @@ var require_snapshot_utils = __commonJS({
         match: new Set(matchHeaders.map((header2) => caseSensitive ? header2 : header2.toLowerCase()))
       };
     }
-    var crypto = runtimeFeatures.has("crypto") ? __require("node:crypto") : null;
-    var hashId = crypto?.hash ? (value) => crypto.hash("sha256", value, "base64url") : (value) => Buffer.from(value).toString("base64url");
+    var crypto2 = runtimeFeatures.has("crypto") ? __require("node:crypto") : null;
+    var hashId = crypto2?.hash ? (value) => crypto2.hash("sha256", value, "base64url") : (value) => Buffer.from(value).toString("base64url");
     function isUndiciHeaders(headers) {
       return Array.isArray(headers) && (headers.length & 1) === 0;
     }
@@ -24928,7 +24928,7 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile, readFile: readFile4, mkdir } = __require("node:fs/promises");
+    var { writeFile, readFile: readFile3, mkdir } = __require("node:fs/promises");
     var { dirname, resolve } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError: InvalidArgumentError2, UndiciError } = require_errors2();
@@ -25055,7 +25055,7 @@ var require_snapshot_recorder = __commonJS({
           return;
         }
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request2);
+        const hash2 = createRequestHash(request2);
         const normalizedHeaders = normalizeHeaders(response.headers);
         const responseData = {
           statusCode: response.statusCode,
@@ -25063,16 +25063,16 @@ var require_snapshot_recorder = __commonJS({
           body: Buffer.isBuffer(response.body) ? response.body.toString("base64") : Buffer.from(String(response.body || "")).toString("base64"),
           trailers: response.trailers
         };
-        if (this.#snapshots.size >= this.#maxSnapshots && !this.#snapshots.has(hash)) {
+        if (this.#snapshots.size >= this.#maxSnapshots && !this.#snapshots.has(hash2)) {
           const oldestKey = this.#snapshots.keys().next().value;
           this.#snapshots.delete(oldestKey);
         }
-        const existingSnapshot = this.#snapshots.get(hash);
+        const existingSnapshot = this.#snapshots.get(hash2);
         if (existingSnapshot && existingSnapshot.responses) {
           existingSnapshot.responses.push(responseData);
           existingSnapshot.timestamp = (/* @__PURE__ */ new Date()).toISOString();
         } else {
-          this.#snapshots.set(hash, {
+          this.#snapshots.set(hash2, {
             request: request2,
             responses: [responseData],
             // Always store as array for consistency
@@ -25108,8 +25108,8 @@ var require_snapshot_recorder = __commonJS({
           return void 0;
         }
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request2);
-        const snapshot = this.#snapshots.get(hash);
+        const hash2 = createRequestHash(request2);
+        const snapshot = this.#snapshots.get(hash2);
         if (!snapshot) return void 0;
         const currentCallCount = snapshot.callCount || 0;
         const responseIndex = Math.min(currentCallCount, snapshot.responses.length - 1);
@@ -25130,12 +25130,12 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError2("Snapshot path is required");
         }
         try {
-          const data = await readFile4(resolve(path7), "utf8");
+          const data = await readFile3(resolve(path7), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
-            for (const { hash, snapshot } of parsed) {
-              this.#snapshots.set(hash, snapshot);
+            for (const { hash: hash2, snapshot } of parsed) {
+              this.#snapshots.set(hash2, snapshot);
             }
           } else {
             this.#snapshots = new Map(Object.entries(parsed));
@@ -25161,8 +25161,8 @@ var require_snapshot_recorder = __commonJS({
         }
         const resolvedPath = resolve(path7);
         await mkdir(dirname(resolvedPath), { recursive: true });
-        const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
-          hash,
+        const data = Array.from(this.#snapshots.entries()).map(([hash2, snapshot]) => ({
+          hash: hash2,
           snapshot
         }));
         await writeFile(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
@@ -25204,8 +25204,8 @@ var require_snapshot_recorder = __commonJS({
        */
       deleteSnapshot(requestOpts) {
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request2);
-        return this.#snapshots.delete(hash);
+        const hash2 = createRequestHash(request2);
+        return this.#snapshots.delete(hash2);
       }
       /**
        * Gets information about a specific snapshot
@@ -25214,11 +25214,11 @@ var require_snapshot_recorder = __commonJS({
        */
       getSnapshotInfo(requestOpts) {
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request2);
-        const snapshot = this.#snapshots.get(hash);
+        const hash2 = createRequestHash(request2);
+        const snapshot = this.#snapshots.get(hash2);
         if (!snapshot) return null;
         return {
-          hash,
+          hash: hash2,
           request: snapshot.request,
           responseCount: snapshot.responses ? snapshot.responses.length : snapshot.response ? 1 : 0,
           // .response for legacy snapshots
@@ -25234,8 +25234,8 @@ var require_snapshot_recorder = __commonJS({
       replaceSnapshots(snapshotData) {
         this.#snapshots.clear();
         if (Array.isArray(snapshotData)) {
-          for (const { hash, snapshot } of snapshotData) {
-            this.#snapshots.set(hash, snapshot);
+          for (const { hash: hash2, snapshot } of snapshotData) {
+            this.#snapshots.set(hash2, snapshot);
           }
         } else if (snapshotData && typeof snapshotData === "object") {
           this.#snapshots = new Map(Object.entries(snapshotData));
@@ -32051,10 +32051,10 @@ var require_subresource_integrity = __commonJS({
     var { runtimeFeatures } = require_runtime_features();
     var { asciiLowercase } = require_infra();
     var validSRIHashAlgorithmTokenSet = /* @__PURE__ */ new Map([["sha256", 0], ["sha384", 1], ["sha512", 2]]);
-    var crypto;
+    var crypto2;
     if (runtimeFeatures.has("crypto")) {
-      crypto = __require("node:crypto");
-      const cryptoHashes = crypto.getHashes();
+      crypto2 = __require("node:crypto");
+      const cryptoHashes = crypto2.getHashes();
       if (cryptoHashes.length === 0) {
         validSRIHashAlgorithmTokenSet.clear();
       }
@@ -32142,7 +32142,7 @@ var require_subresource_integrity = __commonJS({
       return result;
     }
     var applyAlgorithmToBytes = (algorithm, bytes) => {
-      return crypto.hash(algorithm, bytes, "base64");
+      return crypto2.hash(algorithm, bytes, "base64");
     };
     function caseSensitiveMatch(actualValue, expectedValue) {
       let actualValueLength = actualValue.length;
@@ -35130,7 +35130,7 @@ var require_connection = __commonJS({
     var { WebsocketFrameSend } = require_frame();
     var assert = __require("node:assert");
     var { runtimeFeatures } = require_runtime_features();
-    var crypto = runtimeFeatures.has("crypto") ? __require("node:crypto") : null;
+    var crypto2 = runtimeFeatures.has("crypto") ? __require("node:crypto") : null;
     var warningEmitted = false;
     function establishWebSocketConnection(url, protocols, client, handler, options) {
       const requestURL = url;
@@ -35150,7 +35150,7 @@ var require_connection = __commonJS({
         const headersList = getHeadersList(new Headers(options.headers));
         request2.headersList = headersList;
       }
-      const keyValue = crypto.randomBytes(16).toString("base64");
+      const keyValue = crypto2.randomBytes(16).toString("base64");
       request2.headersList.append("sec-websocket-key", keyValue, true);
       request2.headersList.append("sec-websocket-version", "13", true);
       for (const protocol of protocols) {
@@ -35190,7 +35190,7 @@ var require_connection = __commonJS({
             return;
           }
           const secWSAccept = response.headersList.get("Sec-WebSocket-Accept");
-          const digest = crypto.hash("sha1", keyValue + uid, "base64");
+          const digest = crypto2.hash("sha1", keyValue + uid, "base64");
           if (secWSAccept !== digest) {
             failHandshake(handler, response, 1002, "Incorrect hash received in Sec-WebSocket-Accept header.");
             return;
@@ -41393,12 +41393,13 @@ import { fileURLToPath } from "node:url";
 
 // src/context/pack.ts
 import { createHash as createHash2 } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, readFile as readFile2, rm, stat as stat2 } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { createReadStream, createWriteStream, readFileSync } from "node:fs";
+import { mkdtemp, rm, stat as stat2 } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
 import path2 from "node:path";
 import { once } from "node:events";
-import { createGzip } from "node:zlib";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 
 // src/errors.ts
 var InputError = class _InputError extends Error {
@@ -41435,7 +41436,8 @@ var TimeoutError = class extends Error {
 
 // src/context/collect.ts
 var dockerignoreModule = __toESM(require_ignore(), 1);
-import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
+import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 var moduleValue = dockerignoreModule;
 var dockerignore = typeof moduleValue.default === "function" ? moduleValue.default : moduleValue.default?.default ?? moduleValue;
@@ -41501,48 +41503,59 @@ async function collectContext(manifest) {
   await addFile("Dockerfile", manifest.build.dockerfile);
   if (manifest.build.dockerignore) await addFile(".dockerignore", manifest.build.dockerignore);
   const visiting = /* @__PURE__ */ new Set();
-  const walk = async (absolute, relative) => {
-    const info = await lstat(absolute);
+  const walk = (absolute, relative, known) => {
     let real = absolute;
-    let target = info;
-    if (info.isSymbolicLink()) {
-      real = await realpath(absolute).catch(() => {
-        throw new InputError(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`, {
-          file: manifest.file
-        });
-      });
-      if (!isInside(root, real)) {
-        throw new InputError(`the symlink ${relative} points outside the build context (${real}); copy the file in or remove the link`, {
-          file: manifest.file,
-          field: "build.context.include_paths"
-        });
+    let isDirectory = known ? known.isDirectory() : false;
+    let isFile = known ? known.isFile() : false;
+    if (!known || known.isSymbolicLink()) {
+      const info2 = lstatSync(absolute);
+      isDirectory = info2.isDirectory();
+      isFile = info2.isFile();
+      if (info2.isSymbolicLink()) {
+        try {
+          real = realpathSync(absolute);
+        } catch {
+          throw new InputError(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`, {
+            file: manifest.file
+          });
+        }
+        if (!isInside(root, real)) {
+          throw new InputError(`the symlink ${relative} points outside the build context (${real}); copy the file in or remove the link`, {
+            file: manifest.file,
+            field: "build.context.include_paths"
+          });
+        }
+        const target = statSync(real);
+        isDirectory = target.isDirectory();
+        isFile = target.isFile();
       }
-      target = await stat(real);
     }
-    if (target.isDirectory()) {
+    if (isDirectory) {
       if (relative !== "." && rules.prunesFolder(relative)) return;
-      if (visiting.has(real)) return;
-      visiting.add(real);
-      const names = (await readdir(absolute)).sort();
-      for (const name of names) await walk(path.join(absolute, name), relative === "." ? name : `${relative}/${name}`);
-      visiting.delete(real);
+      const key = realpathSync(real);
+      if (visiting.has(key)) return;
+      visiting.add(key);
+      const children = readdirSync(absolute, { withFileTypes: true }).sort((a, b2) => a.name < b2.name ? -1 : a.name > b2.name ? 1 : 0);
+      for (const child of children) walk(path.join(absolute, child.name), relative === "." ? child.name : `${relative}/${child.name}`, child);
+      visiting.delete(key);
       return;
     }
-    if (!target.isFile()) return;
-    if (rules.ignoresFile(relative)) return;
-    entries.set(relative, { path: relative, source: real, type: "file", mode: modeOf(target.mode), size: target.size });
+    if (!isFile || rules.ignoresFile(relative)) return;
+    const info = statSync(real);
+    entries.set(relative, { path: relative, source: real, type: "file", mode: modeOf(info.mode), size: info.size });
   };
   for (const include of manifest.build.includePaths) {
     const absolute = path.resolve(root, include);
     if (!isInside(root, absolute)) {
       throw new InputError(`"${include}" leaves the build context root`, { file: manifest.file, field: "build.context.include_paths" });
     }
-    await walk(absolute, include);
+    walk(absolute, include);
   }
   return [...entries.values()].sort((a, b2) => a.path < b2.path ? -1 : a.path > b2.path ? 1 : 0);
 }
 
 // src/context/tree-hash.ts
+import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
 function treeHashFromDigests(members) {
   const sorted = [...members].sort((a, b2) => a.path < b2.path ? -1 : a.path > b2.path ? 1 : 0);
@@ -41553,12 +41566,18 @@ function treeModeOf(entry) {
   return entry.mode & 64 ? "100755" : "100644";
 }
 var SMALL_FILE = 1 << 20;
+var oneShot = crypto.hash;
+function sha256(data) {
+  return oneShot ? oneShot("sha256", data, "hex") : createHash("sha256").update(data).digest("hex");
+}
 
 // src/context/pack.ts
 var MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
 var FIXED_MTIME = 946684800;
 var BLOCK = 512;
 var SMALL_FILE2 = 1 << 20;
+var PIECE_BYTES = 4 << 20;
+var gzipAsync = promisify(gzip);
 function formatSize(bytes) {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
 }
@@ -41613,13 +41632,46 @@ function padding(size) {
   const rest = size % BLOCK;
   return Buffer.alloc(rest ? BLOCK - rest : 0);
 }
-var GzipWriter = class {
+var ParallelGzip = class {
   constructor(sink) {
     this.sink = sink;
   }
   sink;
+  pending = [];
+  pendingBytes = 0;
+  inFlight = [];
+  parallelism = Math.max(2, Math.min(availableParallelism(), 4));
   async write(chunk) {
-    if (chunk.length && !this.sink.write(chunk)) await once(this.sink, "drain");
+    let rest = chunk;
+    while (rest.length) {
+      const room = PIECE_BYTES - this.pendingBytes;
+      const part = rest.length > room ? rest.subarray(0, room) : rest;
+      this.pending.push(part);
+      this.pendingBytes += part.length;
+      rest = rest.subarray(part.length);
+      if (this.pendingBytes === PIECE_BYTES) await this.submit();
+    }
+  }
+  async submit() {
+    if (!this.pendingBytes) return;
+    const piece = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inFlight.push(gzipAsync(piece, { level: 6 }));
+    while (this.inFlight.length >= this.parallelism) await this.drainOne();
+  }
+  async drainOne() {
+    const compressed = await this.inFlight.shift();
+    if (!this.sink.write(compressed)) await once(this.sink, "drain");
+  }
+  async end() {
+    await this.submit();
+    while (this.inFlight.length) await this.drainOne();
+    this.sink.end();
+  }
+  abandon() {
+    for (const piece of this.inFlight.splice(0)) piece.catch(() => {
+    });
   }
 };
 async function writeMember(out, entry, signal) {
@@ -41631,23 +41683,25 @@ async function writeMember(out, entry, signal) {
     await out.write(padding(pax.length));
   }
   await out.write(header(split?.name ?? entry.path.slice(-100), entry.size, entry.mode, "0", split?.prefix ?? ""));
-  const hash = createHash2("sha256");
+  let digest;
   let written = 0;
   if (entry.size <= SMALL_FILE2) {
-    const content = await readFile2(entry.source);
-    hash.update(content);
+    const content = readFileSync(entry.source);
+    digest = sha256(content);
     written = content.length;
     await out.write(content);
   } else {
+    const hash2 = createHash2("sha256");
     for await (const chunk of createReadStream(entry.source, { highWaterMark: SMALL_FILE2, signal })) {
-      hash.update(chunk);
+      hash2.update(chunk);
       written += chunk.length;
       await out.write(chunk);
     }
+    digest = hash2.digest("hex");
   }
   if (written !== entry.size) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
   await out.write(padding(entry.size));
-  return hash.digest("hex");
+  return digest;
 }
 async function packContext(manifest, options = {}) {
   const entries = await collectContext(manifest);
@@ -41655,11 +41709,9 @@ async function packContext(manifest, options = {}) {
   options.signal?.throwIfAborted();
   const tempDir = options.outFile ? void 0 : await mkdtemp(path2.join(tmpdir(), "agent-preview-"));
   const archivePath = options.outFile ? path2.resolve(options.outFile) : path2.join(tempDir, "context.tar.gz");
-  const gzip = createGzip({ level: 6 });
   const file = createWriteStream(archivePath);
-  gzip.pipe(file);
   const finished = once(file, "close");
-  const out = new GzipWriter(gzip);
+  const out = new ParallelGzip(file);
   const members = [];
   try {
     let read = 0;
@@ -41671,10 +41723,10 @@ async function packContext(manifest, options = {}) {
       options.onProgress?.(read, total);
     }
     await out.write(Buffer.alloc(BLOCK * 2));
-    gzip.end();
+    await out.end();
     await finished;
   } catch (err) {
-    gzip.destroy();
+    out.abandon();
     file.destroy();
     await rm(tempDir ?? archivePath, { recursive: true, force: true });
     throw err;
@@ -41698,7 +41750,7 @@ import path4 from "node:path";
 
 // src/context/manifest.ts
 var import_yaml = __toESM(require_dist(), 1);
-import { readFile as readFile3, stat as stat3 } from "node:fs/promises";
+import { readFile as readFile2, stat as stat3 } from "node:fs/promises";
 import path3 from "node:path";
 var AGENT_NAME = /^[a-z0-9-]+$/;
 var ACP_TYPES = /* @__PURE__ */ new Set(["sync", "async", "agentic"]);
@@ -41717,7 +41769,7 @@ var YamlFile = class _YamlFile {
   static async read(file, what) {
     let text;
     try {
-      text = await readFile3(file, "utf8");
+      text = await readFile2(file, "utf8");
     } catch (err) {
       const code = err.code;
       throw new InputError(code === "ENOENT" ? `${what} not found` : `cannot read ${what}: ${err.message}`, { file });

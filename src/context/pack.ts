@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { InputError } from '../errors.js';
 import { collectContext } from './collect.js';
-import { treeHashFromDigests, treeModeOf, type HashedMember } from './tree-hash.js';
+import { sha256, treeHashFromDigests, treeModeOf, type HashedMember } from './tree-hash.js';
 import type { AgentManifest, ContextEntry, PackedContext } from './types.js';
 
 /** The platform refuses build contexts over 500 MB. */
@@ -17,6 +18,8 @@ export const MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
 export const FIXED_MTIME = 946_684_800;
 const BLOCK = 512;
 const SMALL_FILE = 1 << 20;
+const PIECE_BYTES = 4 << 20;
+const gzipAsync = promisify(gzip);
 
 export interface PackOptions {
   /** Where to write the archive; a private temporary folder when absent. */
@@ -92,15 +95,59 @@ function padding(size: number): Buffer {
   return Buffer.alloc(rest ? BLOCK - rest : 0);
 }
 
-class GzipWriter {
+/**
+ * gzip in fixed 4 MB pieces compressed side by side on the thread pool, each its own gzip member
+ * (RFC 1952 allows a series; gunzip, Python, Go and Docker read them as one stream). Fixed piece
+ * boundaries keep the output deterministic; order is kept by writing results in submission order.
+ */
+class ParallelGzip {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly inFlight: Promise<Buffer>[] = [];
+  private readonly parallelism = Math.max(2, Math.min(availableParallelism(), 4));
+
   constructor(private readonly sink: Writable) {}
+
   async write(chunk: Buffer): Promise<void> {
-    if (chunk.length && !this.sink.write(chunk)) await once(this.sink, 'drain');
+    let rest = chunk;
+    while (rest.length) {
+      const room = PIECE_BYTES - this.pendingBytes;
+      const part = rest.length > room ? rest.subarray(0, room) : rest;
+      this.pending.push(part);
+      this.pendingBytes += part.length;
+      rest = rest.subarray(part.length);
+      if (this.pendingBytes === PIECE_BYTES) await this.submit();
+    }
+  }
+
+  private async submit(): Promise<void> {
+    if (!this.pendingBytes) return;
+    const piece = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inFlight.push(gzipAsync(piece, { level: 6 }));
+    while (this.inFlight.length >= this.parallelism) await this.drainOne();
+  }
+
+  private async drainOne(): Promise<void> {
+    const compressed = await this.inFlight.shift()!;
+    if (!this.sink.write(compressed)) await once(this.sink, 'drain');
+  }
+
+  async end(): Promise<void> {
+    await this.submit();
+    while (this.inFlight.length) await this.drainOne();
+    this.sink.end();
+  }
+
+  abandon(): void {
+    // Let in-flight pieces settle unobserved; their output is discarded with the file.
+    for (const piece of this.inFlight.splice(0)) piece.catch(() => {});
   }
 }
 
 /** Writes one member and returns its content digest, read once for both the archive and the hash. */
-async function writeMember(out: GzipWriter, entry: ContextEntry, signal?: AbortSignal): Promise<string> {
+async function writeMember(out: ParallelGzip, entry: ContextEntry, signal?: AbortSignal): Promise<string> {
   const split = splitName(entry.path);
   if (!split) {
     const pax = Buffer.from(paxRecord('path', entry.path), 'utf8');
@@ -109,28 +156,32 @@ async function writeMember(out: GzipWriter, entry: ContextEntry, signal?: AbortS
     await out.write(padding(pax.length));
   }
   await out.write(header(split?.name ?? entry.path.slice(-100), entry.size, entry.mode, '0', split?.prefix ?? ''));
-  const hash = createHash('sha256');
+  let digest: string;
   let written = 0;
   if (entry.size <= SMALL_FILE) {
-    const content = await readFile(entry.source);
-    hash.update(content);
+    // Small files are read synchronously: cheaper than a thread-pool round trip, and the
+    // compressor keeps working on the previous batch meanwhile.
+    const content = readFileSync(entry.source);
+    digest = sha256(content);
     written = content.length;
     await out.write(content);
   } else {
+    const hash = createHash('sha256');
     for await (const chunk of createReadStream(entry.source, { highWaterMark: SMALL_FILE, signal })) {
       hash.update(chunk as Buffer);
       written += (chunk as Buffer).length;
       await out.write(chunk as Buffer);
     }
+    digest = hash.digest('hex');
   }
   if (written !== entry.size) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
   await out.write(padding(entry.size));
-  return hash.digest('hex');
+  return digest;
 }
 
 /**
  * Packs the agent's build context into a deterministic tar.gz (sorted members, fixed mtime,
- * uid/gid 0, modes 644/755, gzip level 6), streamed from disk to disk, and computes the
+ * uid/gid 0, modes 644/755, gzip level 6 in 4 MB members), streamed from disk to disk, and computes the
  * `working_tree_hash` in the same read. A failure leaves no partial archive behind.
  */
 export async function packContext(manifest: AgentManifest, options: PackOptions = {}): Promise<PackedContext> {
@@ -140,11 +191,9 @@ export async function packContext(manifest: AgentManifest, options: PackOptions 
 
   const tempDir = options.outFile ? undefined : await mkdtemp(path.join(tmpdir(), 'agent-preview-'));
   const archivePath = options.outFile ? path.resolve(options.outFile) : path.join(tempDir!, 'context.tar.gz');
-  const gzip = createGzip({ level: 6 });
   const file = createWriteStream(archivePath);
-  gzip.pipe(file);
   const finished = once(file, 'close');
-  const out = new GzipWriter(gzip);
+  const out = new ParallelGzip(file);
   const members: HashedMember[] = [];
   try {
     let read = 0;
@@ -156,10 +205,10 @@ export async function packContext(manifest: AgentManifest, options: PackOptions 
       options.onProgress?.(read, total);
     }
     await out.write(Buffer.alloc(BLOCK * 2));
-    gzip.end();
+    await out.end();
     await finished;
   } catch (err) {
-    gzip.destroy();
+    out.abandon();
     file.destroy();
     await rm(tempDir ?? archivePath, { recursive: true, force: true });
     throw err;

@@ -1,6 +1,7 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { ContextEntry } from './types.js';
 
 export type TreeMode = '100644' | '100755' | '120000';
@@ -26,26 +27,29 @@ export function treeModeOf(entry: ContextEntry): TreeMode {
 }
 
 const SMALL_FILE = 1 << 20;
-const CONCURRENCY = 16;
+
+type OneShotHash = (algorithm: string, data: Buffer, encoding: 'hex') => string;
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+
+/** sha256 hex of a buffer, with Node's one-shot hash where it exists. */
+export function sha256(data: Buffer): string {
+  return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
+}
 
 export async function digestOf(entry: ContextEntry): Promise<string> {
   if (entry.type === 'symlink') return createHash('sha256').update(entry.linkTarget ?? '', 'utf8').digest('hex');
-  if (entry.size <= SMALL_FILE) return createHash('sha256').update(await readFile(entry.source)).digest('hex');
+  if (entry.size <= SMALL_FILE) return sha256(readFileSync(entry.source));
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(entry.source, { highWaterMark: SMALL_FILE })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
-/** Hashes the staged context's members from disk, a few files at a time. */
+/**
+ * Hashes the staged context's members from disk, in order: small files synchronously (as
+ * sha256sum does, without a thread-pool round trip each), large ones streamed.
+ */
 export async function workingTreeHash(entries: ContextEntry[]): Promise<string> {
-  const digests = new Array<string>(entries.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < entries.length) {
-      const index = next++;
-      digests[index] = await digestOf(entries[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entries.length) }, worker));
-  return treeHashFromDigests(entries.map((entry, index) => ({ path: entry.path, mode: treeModeOf(entry), digest: digests[index] })));
+  const members: HashedMember[] = [];
+  for (const entry of entries) members.push({ path: entry.path, mode: treeModeOf(entry), digest: await digestOf(entry) });
+  return treeHashFromDigests(members);
 }
