@@ -37,13 +37,17 @@ async function firstRequest(): Promise<number> {
       INPUT_MODE: 'build',
     },
   });
-  for (;;) {
-    if (local.requests.length > before) break;
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  while (local.requests.length === before) {
+    if (exited) throw new Error('the action exited before its first platform request; run it by hand to see why');
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   const elapsed = performance.now() - started;
-  child.kill();
-  await new Promise((resolve) => child.on('exit', resolve));
+  if (!exited) {
+    child.kill();
+    await new Promise((resolve) => child.on('exit', resolve));
+  }
   return elapsed;
 }
 

@@ -56408,7 +56408,8 @@ async function runAction(env) {
   const reporter = actionReporter();
   const forge = inputs.githubToken ? new RestForge({ kind: event.forge, apiUrl: event.apiUrl, token: inputs.githubToken }) : void 0;
   const pr = event.pull ? { ...event.repo, number: event.pull.number } : void 0;
-  const { label, note } = resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, "preview-label");
+  const previewing = decision.mode === "preview" || decision.mode === "teardown";
+  const { label, note } = previewing ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, "preview-label") : { label: "", note: void 0 };
   if (note) notice(note);
   setOutput("preview-label", label);
   const platform2 = createPlatform({

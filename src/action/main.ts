@@ -71,7 +71,10 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   const reporter = actionReporter();
   const forge: Forge | undefined = inputs.githubToken ? new RestForge({ kind: event.forge, apiUrl: event.apiUrl, token: inputs.githubToken }) : undefined;
   const pr: PullRef | undefined = event.pull ? { ...event.repo, number: event.pull.number } : undefined;
-  const { label, note } = resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, 'preview-label');
+  const previewing = decision.mode === 'preview' || decision.mode === 'teardown';
+  const { label, note } = previewing
+    ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, 'preview-label')
+    : { label: '', note: undefined };
   if (note) core.notice(note);
   core.setOutput('preview-label', label);
 

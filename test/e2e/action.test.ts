@@ -210,6 +210,24 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     expect(forge.comments(OWNER, REPO, 2)).toHaveLength(0);
   });
 
+  it('a push to the default branch deploys for real; a push elsewhere only builds', async () => {
+    const push = structuredClone(examples.find((entry) => entry.name === 'push')!.examples[0]);
+    push.ref = 'refs/heads/master';
+    push.after = '1'.repeat(40);
+    const env = { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/master', GITHUB_SHA: '1'.repeat(40) };
+    const deployed = await runAction(forge, push, {}, env);
+    expect(deployed.code).toBe(0);
+    expect(deployed.outputs).toMatchObject({ status: 'healthy', 'preview-label': '' });
+    const real = local.deployments().find((deployment) => deployment.id === deployed.outputs['deployment-id'])!;
+    expect(real).toMatchObject({ preview: false, status: 'HEALTHY' });
+
+    const feature = { ...push, ref: 'refs/heads/feature' };
+    const built = await runAction(forge, feature, {}, { ...env, GITHUB_REF: 'refs/heads/feature' });
+    expect(built.code).toBe(0);
+    expect(built.outputs).toMatchObject({ status: 'built', 'build-reused': 'true', 'deployment-id': '' });
+    expect(local.deployments()).toHaveLength(1);
+  });
+
   it('an older run whose PR head moved on stops without deploying', async () => {
     forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'f'.repeat(40), headRef: 'changes', baseRef: 'master' });
     const run = await runAction(forge, pullRequestEvent('synchronize', 'e'.repeat(40), { gitea: flavor === 'gitea' }), {});
