@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
+/** Random bytes written 1 MB at a time, so generating a big tree does not inflate memory figures. */
+async function writeRandomFile(file: string, bytes: number): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    for (let written = 0; written < bytes; written += 1 << 20) await handle.write(randomBytes(Math.min(1 << 20, bytes - written)));
+  } finally {
+    await handle.close();
+  }
+}
 
 export interface TreeSpec {
   files: number;
@@ -39,7 +49,7 @@ export async function generateAgentTree(spec: TreeSpec): Promise<{ root: string;
     await writeFile(path.join(dir, `file${i}.py`), sourceText(textBytes, i));
   }
   await mkdir(path.join(project, 'assets'), { recursive: true });
-  for (let i = 0; i < blobCount; i++) await writeFile(path.join(project, 'assets', `blob${i}.bin`), randomBytes(blobBytes));
+  for (let i = 0; i < blobCount; i++) await writeRandomFile(path.join(project, 'assets', `blob${i}.bin`), blobBytes);
   for (let i = 0; i < spec.ignoredFiles; i++) {
     const dir = path.join(root, 'project', 'node_modules', `dep${i % 40}`);
     if (i < 40) await mkdir(dir, { recursive: true });

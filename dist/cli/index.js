@@ -41576,7 +41576,7 @@ var MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
 var FIXED_MTIME = 946684800;
 var BLOCK = 512;
 var SMALL_FILE2 = 1 << 20;
-var PIECE_BYTES = 4 << 20;
+var PIECE_BYTES = 2 << 20;
 var gzipAsync = promisify(gzip);
 function formatSize(bytes) {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
@@ -46571,6 +46571,9 @@ var ClientError = class extends Error {
 };
 var FAIL_BUILD_MARKER = "# local-platform: fail-build";
 var CRASH_MARKER = "# local-platform: crash";
+function hasMarkerLine(dockerfile, marker) {
+  return dockerfile.split(/\r?\n/).some((line) => line.trim() === marker);
+}
 function id(prefix) {
   return `${prefix}_${randomBytes2(8).toString("hex")}`;
 }
@@ -46634,7 +46637,8 @@ var PlatformState = class {
       account_id: this.accountId,
       build_status: "QUEUED",
       image_url: `registry.local/${this.accountId}/${record.image_name}:${record.image_tag}`,
-      created_at: now()
+      created_at: now(),
+      updated_at: now()
     };
     this.builds.set(build.id, build);
     const runtime = { lines: [], dockerfile, events: new EventEmitter() };
@@ -46645,6 +46649,7 @@ var PlatformState = class {
     runtime.timer = this.later(this.timing.buildStepMs, () => {
       build.build_status = "RUNNING";
       build.build_start_time = now();
+      build.updated_at = build.build_start_time;
       const emit = (index) => {
         if (build.build_status !== "RUNNING") return;
         if (index < script.lines.length) {
@@ -46667,6 +46672,7 @@ var PlatformState = class {
     const build = this.builds.get(buildId);
     build.build_status = status;
     build.build_end_time = now();
+    build.updated_at = build.build_end_time;
     this.runtimes.get(buildId)?.events.emit("end");
   }
   cancelBuild(buildId) {
@@ -46676,6 +46682,7 @@ var PlatformState = class {
       const runtime = this.runtimes.get(buildId);
       if (runtime.timer) clearTimeout(runtime.timer);
       build.build_status = "CANCELLING";
+      build.updated_at = now();
       this.later(Math.max(1, Math.round(this.timing.buildStepMs / 4)), () => {
         this.appendBuildLine(buildId, "ERROR: build cancelled by request");
         this.finishBuild(buildId, "CANCELLED");
@@ -46711,8 +46718,9 @@ var PlatformState = class {
     }
     const firstEnvironment = Object.values(environments.environments)[0];
     const namespace = firstEnvironment?.kubernetes?.namespace ?? `agents-${agentName}`;
-    const preview = body.preview === true || body.preview === "true";
-    if (body.preview !== void 0 && typeof body.preview !== "boolean") throw new ClientError(422, "preview must be a boolean");
+    const previewFlag = body.preview ?? body.is_preview;
+    if (previewFlag !== void 0 && previewFlag !== null && typeof previewFlag !== "boolean") throw new ClientError(422, "preview must be a boolean");
+    const preview = previewFlag === true;
     if (!preview && body.preview_label !== void 0 && body.preview_label !== null) {
       throw new ClientError(422, "preview_label is only valid when preview is true");
     }
@@ -46735,7 +46743,7 @@ var PlatformState = class {
     let label;
     let expiresAt;
     if (preview) {
-      if (typeof body.preview_label !== "string" || !body.preview_label) throw new ClientError(422, "preview_label is required for a preview");
+      if (typeof body.preview_label !== "string" || !body.preview_label) throw new ClientError(400, "preview_label is required for a preview");
       label = sanitizePreviewLabel(body.preview_label).label;
       if (!label) throw new ClientError(422, `preview_label "${body.preview_label}" has no letters or digits`);
       if (body.expires_at !== void 0) {
@@ -46750,7 +46758,7 @@ var PlatformState = class {
     const releaseSuffix = randomBytes2(2).toString("hex");
     const deployment = {
       id: id("dep"),
-      object: "agentex_deployment",
+      object: "agentex_cloud_deploy",
       account_id: this.accountId,
       agent_id: agentId,
       agent_name: agentName,
@@ -46761,20 +46769,21 @@ var PlatformState = class {
       build_id: build?.id,
       image_name: image.name,
       image_tag: image.tag,
+      // A preview gets a release of its own; real deploys of an agent share one release, so a newer one supersedes the older.
       helm_release_name: preview ? `${agentName}-${label}-${releaseSuffix}`.slice(0, 53) : agentName,
       preview,
+      is_preview: preview,
       preview_label: label,
       expires_at: expiresAt,
       created_at: now(),
       updated_at: now(),
-      created_by: "local-user",
+      created_by: { id: "user-local", type: "user", object: "identity" },
       deploy_events: []
     };
-    if (!preview) deployment.helm_release_name = `${agentName}-${releaseSuffix}`;
     this.deployments.set(deployment.id, deployment);
     this.deploymentLogs.set(deployment.id, []);
     const dockerfile = build ? this.runtimes.get(build.id)?.dockerfile ?? "" : "";
-    this.rollOut(deployment, dockerfile.includes(CRASH_MARKER));
+    this.rollOut(deployment, hasMarkerLine(dockerfile, CRASH_MARKER));
     return deployment;
   }
   event(deployment, type, reason, message) {
@@ -46799,10 +46808,12 @@ var PlatformState = class {
       this.later(step, () => {
         if (!live()) return;
         if (crashes) {
+          this.event(deployment, "Normal", "Started", "Started container agent");
           this.log(deployment, "ERROR", "Traceback (most recent call last):");
           this.log(deployment, "ERROR", '  File "/app/project/acp.py", line 3, in <module>');
+          this.log(deployment, "ERROR", "    from agentex.lib.sdk.fastacp.fastacp import FastACP");
           this.log(deployment, "ERROR", "ModuleNotFoundError: No module named 'agentex'");
-          this.event(deployment, "Warning", "BackOff", "Back-off restarting failed container agent in pod (CrashLoopBackOff)");
+          this.event(deployment, "Warning", "BackOff", `Back-off restarting failed container agent in pod ${deployment.helm_release_name}-0 (CrashLoopBackOff)`);
           deployment.status = "FAILED";
           deployment.updated_at = now();
           return;
@@ -46817,9 +46828,11 @@ var PlatformState = class {
       });
     });
   }
+  /** Only deployments created before this one: a newer one still rolling out must not be replaced by an older that got healthy later. */
   supersedeOlder(current) {
     for (const other of this.deployments.values()) {
-      if (other.id === current.id || other.preview || other.agent_name !== current.agent_name) continue;
+      if (other.id === current.id) break;
+      if (other.preview || other.helm_release_name !== current.helm_release_name) continue;
       if (other.status === "HEALTHY" || other.status === "PENDING" || other.status === "IN_PROGRESS") {
         other.status = "SUPERSEDED";
         other.updated_at = now();
@@ -46836,7 +46849,7 @@ var PlatformState = class {
   deleteDeployment(deploymentId) {
     const deployment = this.requireDeployment(deploymentId);
     if (deployment.status === "DELETED" || deployment.status === "CANCELLED" || deployment.status === "SUPERSEDED") {
-      throw new ClientError(400, `deployment ${deploymentId} is already ${deployment.status}`);
+      throw new ClientError(400, `deployment already ${deployment.status}`);
     }
     deployment.status = "DELETED";
     deployment.updated_at = now();
@@ -46860,9 +46873,10 @@ var PlatformState = class {
       }
     }
   }
+  /** The newest deployment of a release: real deploys of one agent share their release. */
   byRelease(release) {
     this.expirePreviews();
-    return [...this.deployments.values()].find((deployment) => deployment.helm_release_name === release);
+    return [...this.deployments.values()].reverse().find((deployment) => deployment.helm_release_name === release);
   }
 };
 function requireText(body, field) {
@@ -46880,7 +46894,7 @@ function parseYamlField(text, field) {
 function buildScript(build, dockerfile) {
   const instructions = dockerfile.split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
   const base = instructions.find((line) => /^FROM\s/i.test(line))?.split(/\s+/)[1] ?? "scratch";
-  const fails = dockerfile.includes(FAIL_BUILD_MARKER);
+  const fails = hasMarkerLine(dockerfile, FAIL_BUILD_MARKER);
   const lines = [
     `#0 building with "local" instance using docker-container driver`,
     "#1 [internal] load build definition from Dockerfile",
@@ -46894,10 +46908,11 @@ function buildScript(build, dockerfile) {
     lines.push(`#${index + 4} [${index + 1}/${steps.length}] ${instruction}`);
     if (fails && index === steps.length - 1) {
       lines.push(`#${index + 4} ERROR: process "/bin/sh -c ${instruction.replace(/^\w+\s+/, "")}" did not complete successfully: exit code: 1`);
-      lines.push(`ERROR: failed to solve: process did not complete successfully: exit code: 1`);
     } else lines.push(`#${index + 4} DONE 0.${index % 9 + 1}s`);
   });
-  if (!fails) {
+  if (fails) {
+    lines.push("ERROR: failed to solve: process did not complete successfully: exit code: 1");
+  } else {
     lines.push(`#${steps.length + 4} exporting to image`);
     lines.push(`#${steps.length + 4} pushing ${build.image_url} done`);
   }
@@ -46955,6 +46970,7 @@ async function startLocalPlatform(options = {}) {
     socket.on("close", () => sockets.delete(socket));
   });
   async function handle(req, res, url, record) {
+    state.expirePreviews();
     if (url.pathname.startsWith("/_local/")) return control(req, res, url, record);
     const route = ROUTES.find((candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname));
     if (!route) {
@@ -47049,11 +47065,12 @@ async function startLocalPlatform(options = {}) {
     const dir = await mkdtemp2(path5.join(tmpdir2(), "ap-local-upload-"));
     try {
       const archive = path5.join(dir, "context.tar.gz");
-      const { fields, bytes } = await receiveMultipart(req, archive);
-      if (bytes < 0) throw new ClientError(422, "context_archive is required");
-      if (bytes === 0) throw new ClientError(422, "context_archive is empty");
+      const { fields, bytes, gzipped } = await receiveMultipart(req, archive);
+      if (bytes < 0) throw new ClientError(400, "context_archive is required (a tar.gz file part)");
+      if (bytes === 0) throw new ClientError(400, "context_archive is empty");
+      if (!gzipped) throw new ClientError(400, "context_archive is not gzip-compressed; send a tar.gz");
       const imageName = fields.image_name;
-      if (!imageName) throw new ClientError(422, "image_name is required");
+      if (!imageName) throw new ClientError(400, "image_name is required");
       let buildArgs;
       if (fields.build_args) {
         try {
@@ -47061,7 +47078,7 @@ async function startLocalPlatform(options = {}) {
           if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
           buildArgs = parsed;
         } catch {
-          throw new ClientError(422, 'build_args must be a JSON object string, e.g. {"PY_VERSION": "3.12"}');
+          throw new ClientError(400, 'build_args must be a JSON object string, e.g. {"PY_VERSION": "3.12"}');
         }
       }
       if (fields.platform && !["linux/amd64", "linux/arm64", "linux/arm/v7"].includes(fields.platform)) {
@@ -47095,6 +47112,7 @@ async function startLocalPlatform(options = {}) {
     return new Promise((resolve, reject) => {
       const fields = {};
       let bytes = -1;
+      let head = Buffer.alloc(0);
       let fileDone = Promise.resolve();
       let parser;
       try {
@@ -47111,7 +47129,10 @@ async function startLocalPlatform(options = {}) {
         }
         bytes = 0;
         const out = createWriteStream2(archive);
-        stream.on("data", (chunk) => bytes += chunk.length);
+        stream.on("data", (chunk) => {
+          if (head.length < 2) head = Buffer.concat([head, chunk.subarray(0, 2)]);
+          bytes += chunk.length;
+        });
         stream.on("limit", () => {
           stream.unpipe(out);
           stream.resume();
@@ -47122,7 +47143,7 @@ async function startLocalPlatform(options = {}) {
       });
       parser.on("error", (err) => reject(new ClientError(400, `bad multipart body: ${err.message}`)));
       parser.on("close", () => {
-        fileDone.then(() => resolve({ fields, bytes }), reject);
+        fileDone.then(() => resolve({ fields, bytes, gzipped: head[0] === 31 && head[1] === 139 }), reject);
       });
       req.on("aborted", () => reject(new ClientError(400, "upload aborted")));
       req.pipe(parser);
@@ -47145,10 +47166,10 @@ async function startLocalPlatform(options = {}) {
         strict: true
       });
     } catch (err) {
-      throw new ClientError(422, `context_archive is not a readable tar.gz: ${err.message}`);
+      throw new ClientError(400, `context_archive is not a readable tar.gz: ${err.message}`);
     }
-    if (!sawEntry) throw new ClientError(422, "context_archive is not a tar.gz archive or is empty");
-    if (dockerfile === void 0) throw new ClientError(422, "context_archive has no Dockerfile at its root; the Dockerfile must be at the archive root");
+    if (!sawEntry) throw new ClientError(400, "context_archive is not a tar.gz archive or is empty");
+    if (dockerfile === void 0) throw new ClientError(400, "context_archive has no Dockerfile at its root; the Dockerfile must be at the archive root");
     return dockerfile;
   }
   async function streamBuildLog(req, res, buildId, record, dropAfter) {
@@ -47289,15 +47310,33 @@ function clampLimit(text, fallback, max) {
 }
 function page(items, query, shape) {
   const ascending = query.get("sort_order") === "asc";
-  const sorted = [...items].sort((a, b2) => {
-    const order = a.created_at < b2.created_at ? -1 : a.created_at > b2.created_at ? 1 : 0;
-    return ascending ? order : -order;
-  });
+  const sorted = ascending ? [...items] : [...items].reverse();
   const limit = clampLimit(query.get("limit"), 50, 100);
-  const after = query.get("starting_after");
-  const start = after ? sorted.findIndex((item) => item.id === after) + 1 : 0;
-  const slice = sorted.slice(start, start + limit);
-  return { object: "list", items: slice.map(shape), has_more: start + limit < sorted.length, total: sorted.length, limit };
+  const positionOf = (name) => {
+    const cursor = query.get(name);
+    if (!cursor) return void 0;
+    const index = sorted.findIndex((item) => item.id === cursor);
+    if (index === -1) throw new ClientError(400, `${name} "${cursor}" is not an item of this list`);
+    return index;
+  };
+  const after = positionOf("starting_after") ?? positionOf("cursor");
+  const before = positionOf("ending_before");
+  let start = after === void 0 ? 0 : after + 1;
+  let end = Math.min(sorted.length, start + limit);
+  if (before !== void 0) {
+    end = Math.min(end, before);
+    if (after === void 0) start = Math.max(0, before - limit);
+  }
+  const slice = sorted.slice(start, Math.max(start, end));
+  const hasMore = before !== void 0 && after === void 0 ? start > 0 : end < sorted.length;
+  return {
+    object: "list",
+    items: slice.map(shape),
+    has_more: hasMore,
+    next_cursor: hasMore && slice.length ? slice[slice.length - 1].id : null,
+    total: sorted.length,
+    limit
+  };
 }
 async function readJson(req) {
   if (!(req.headers["content-type"] ?? "").includes("json")) {

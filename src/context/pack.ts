@@ -18,7 +18,7 @@ export const MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
 export const FIXED_MTIME = 946_684_800;
 const BLOCK = 512;
 const SMALL_FILE = 1 << 20;
-const PIECE_BYTES = 4 << 20;
+const PIECE_BYTES = 2 << 20;
 const gzipAsync = promisify(gzip);
 
 export interface PackOptions {

@@ -119,6 +119,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, record: RecordedRequest): Promise<void> {
+    state.expirePreviews();
     if (url.pathname.startsWith('/_local/')) return control(req, res, url, record);
     const route = ROUTES.find((candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname));
     if (!route) {
@@ -231,11 +232,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const dir = await mkdtemp(path.join(tmpdir(), 'ap-local-upload-'));
     try {
       const archive = path.join(dir, 'context.tar.gz');
-      const { fields, bytes } = await receiveMultipart(req, archive);
-      if (bytes < 0) throw new ClientError(422, 'context_archive is required');
-      if (bytes === 0) throw new ClientError(422, 'context_archive is empty');
+      const { fields, bytes, gzipped } = await receiveMultipart(req, archive);
+      if (bytes < 0) throw new ClientError(400, 'context_archive is required (a tar.gz file part)');
+      if (bytes === 0) throw new ClientError(400, 'context_archive is empty');
+      if (!gzipped) throw new ClientError(400, 'context_archive is not gzip-compressed; send a tar.gz');
       const imageName = fields.image_name;
-      if (!imageName) throw new ClientError(422, 'image_name is required');
+      if (!imageName) throw new ClientError(400, 'image_name is required');
       let buildArgs: Record<string, string> | undefined;
       if (fields.build_args) {
         try {
@@ -243,7 +245,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
           buildArgs = parsed as Record<string, string>;
         } catch {
-          throw new ClientError(422, 'build_args must be a JSON object string, e.g. {"PY_VERSION": "3.12"}');
+          throw new ClientError(400, 'build_args must be a JSON object string, e.g. {"PY_VERSION": "3.12"}');
         }
       }
       if (fields.platform && !['linux/amd64', 'linux/arm64', 'linux/arm/v7'].includes(fields.platform)) {
@@ -275,10 +277,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   }
 
   /** Streams the upload to disk, counting bytes; over the limit answers 413 at once. */
-  function receiveMultipart(req: IncomingMessage, archive: string): Promise<{ fields: Record<string, string>; bytes: number }> {
+  function receiveMultipart(req: IncomingMessage, archive: string): Promise<{ fields: Record<string, string>; bytes: number; gzipped: boolean }> {
     return new Promise((resolve, reject) => {
       const fields: Record<string, string> = {};
       let bytes = -1;
+      let head = Buffer.alloc(0);
       let fileDone: Promise<unknown> = Promise.resolve();
       let parser: busboy.Busboy;
       try {
@@ -295,7 +298,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         }
         bytes = 0;
         const out = createWriteStream(archive);
-        stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        stream.on('data', (chunk: Buffer) => {
+          if (head.length < 2) head = Buffer.concat([head, chunk.subarray(0, 2)]);
+          bytes += chunk.length;
+        });
         stream.on('limit', () => {
           stream.unpipe(out);
           stream.resume();
@@ -306,7 +312,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       });
       parser.on('error', (err) => reject(new ClientError(400, `bad multipart body: ${(err as Error).message}`)));
       parser.on('close', () => {
-        fileDone.then(() => resolve({ fields, bytes }), reject);
+        fileDone.then(() => resolve({ fields, bytes, gzipped: head[0] === 0x1f && head[1] === 0x8b }), reject);
       });
       req.on('aborted', () => reject(new ClientError(400, 'upload aborted')));
       req.pipe(parser);
@@ -330,10 +336,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         strict: true,
       });
     } catch (err) {
-      throw new ClientError(422, `context_archive is not a readable tar.gz: ${(err as Error).message}`);
+      throw new ClientError(400, `context_archive is not a readable tar.gz: ${(err as Error).message}`);
     }
-    if (!sawEntry) throw new ClientError(422, 'context_archive is not a tar.gz archive or is empty');
-    if (dockerfile === undefined) throw new ClientError(422, 'context_archive has no Dockerfile at its root; the Dockerfile must be at the archive root');
+    if (!sawEntry) throw new ClientError(400, 'context_archive is not a tar.gz archive or is empty');
+    if (dockerfile === undefined) throw new ClientError(400, 'context_archive has no Dockerfile at its root; the Dockerfile must be at the archive root');
     return dockerfile;
   }
 
@@ -479,18 +485,41 @@ function clampLimit(text: string | null, fallback: number, max: number): number 
   return Math.min(value, max);
 }
 
-/** A cursor page as the v5 API gives it: newest first unless asked otherwise, `starting_after` an id. */
+/**
+ * A cursor page as the v5 API gives it: newest first unless `sort_order=asc`. `starting_after` (or
+ * its alias `cursor`, which `next_cursor` feeds) and `ending_before` take an item id; an unknown
+ * id is a 400 rather than a silent restart from the top.
+ */
 function page<T extends { id: string; created_at: string }>(items: T[], query: URLSearchParams, shape: (item: T) => unknown) {
   const ascending = query.get('sort_order') === 'asc';
-  const sorted = [...items].sort((a, b) => {
-    const order = a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0;
-    return ascending ? order : -order;
-  });
+  // Records are kept in creation order, so that order breaks ties between equal timestamps.
+  const sorted = ascending ? [...items] : [...items].reverse();
   const limit = clampLimit(query.get('limit'), 50, 100);
-  const after = query.get('starting_after');
-  const start = after ? sorted.findIndex((item) => item.id === after) + 1 : 0;
-  const slice = sorted.slice(start, start + limit);
-  return { object: 'list', items: slice.map(shape), has_more: start + limit < sorted.length, total: sorted.length, limit };
+  const positionOf = (name: string): number | undefined => {
+    const cursor = query.get(name);
+    if (!cursor) return undefined;
+    const index = sorted.findIndex((item) => item.id === cursor);
+    if (index === -1) throw new ClientError(400, `${name} "${cursor}" is not an item of this list`);
+    return index;
+  };
+  const after = positionOf('starting_after') ?? positionOf('cursor');
+  const before = positionOf('ending_before');
+  let start = after === undefined ? 0 : after + 1;
+  let end = Math.min(sorted.length, start + limit);
+  if (before !== undefined) {
+    end = Math.min(end, before);
+    if (after === undefined) start = Math.max(0, before - limit);
+  }
+  const slice = sorted.slice(start, Math.max(start, end));
+  const hasMore = before !== undefined && after === undefined ? start > 0 : end < sorted.length;
+  return {
+    object: 'list',
+    items: slice.map(shape),
+    has_more: hasMore,
+    next_cursor: hasMore && slice.length ? slice[slice.length - 1].id : null,
+    total: sorted.length,
+    limit,
+  };
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -33,6 +33,7 @@ export interface BuildRecord {
   source_subpath?: string;
   archive_bytes: number;
   created_at: string;
+  updated_at: string;
   build_start_time?: string;
   build_end_time?: string;
 }
@@ -46,7 +47,7 @@ export interface DeployEventRecord {
 
 export interface DeploymentRecord {
   id: string;
-  object: 'agentex_deployment';
+  object: 'agentex_cloud_deploy';
   account_id: string;
   agent_id: string;
   agent_name: string;
@@ -59,11 +60,13 @@ export interface DeploymentRecord {
   image_tag: string;
   helm_release_name: string;
   preview: boolean;
+  /** Same as `preview`, under the name some clients read. */
+  is_preview: boolean;
   preview_label?: string;
   expires_at?: string;
   created_at: string;
   updated_at: string;
-  created_by: string;
+  created_by: { id: string; type: 'user'; object: 'identity' };
   deploy_events: DeployEventRecord[];
   /** Extension of the local platform: where the deployment answers once healthy. */
   url?: string;
@@ -83,6 +86,11 @@ export interface LifecycleTiming {
 
 export const FAIL_BUILD_MARKER = '# local-platform: fail-build';
 export const CRASH_MARKER = '# local-platform: crash';
+
+/** The marker must be a line of its own, so a comment that merely mentions it does not count. */
+function hasMarkerLine(dockerfile: string, marker: string): boolean {
+  return dockerfile.split(/\r?\n/).some((line) => line.trim() === marker);
+}
 
 function id(prefix: string): string {
   return `${prefix}_${randomBytes(8).toString('hex')}`;
@@ -156,7 +164,7 @@ export class PlatformState {
     return { agentId, agentName: fields.agent_name };
   }
 
-  createBuild(record: Omit<BuildRecord, 'id' | 'object' | 'account_id' | 'build_status' | 'created_at' | 'image_url'>, dockerfile: string): BuildRecord {
+  createBuild(record: Omit<BuildRecord, 'id' | 'object' | 'account_id' | 'build_status' | 'created_at' | 'updated_at' | 'image_url'>, dockerfile: string): BuildRecord {
     const build: BuildRecord = {
       ...record,
       id: id('bld'),
@@ -165,6 +173,7 @@ export class PlatformState {
       build_status: 'QUEUED',
       image_url: `registry.local/${this.accountId}/${record.image_name}:${record.image_tag}`,
       created_at: now(),
+      updated_at: now(),
     };
     this.builds.set(build.id, build);
     const runtime: BuildRuntime = { lines: [], dockerfile, events: new EventEmitter() };
@@ -175,6 +184,7 @@ export class PlatformState {
     runtime.timer = this.later(this.timing.buildStepMs, () => {
       build.build_status = 'RUNNING';
       build.build_start_time = now();
+      build.updated_at = build.build_start_time;
       const emit = (index: number) => {
         if (build.build_status !== 'RUNNING') return;
         if (index < script.lines.length) {
@@ -199,6 +209,7 @@ export class PlatformState {
     const build = this.builds.get(buildId)!;
     build.build_status = status;
     build.build_end_time = now();
+    build.updated_at = build.build_end_time;
     this.runtimes.get(buildId)?.events.emit('end');
   }
 
@@ -209,6 +220,7 @@ export class PlatformState {
       const runtime = this.runtimes.get(buildId)!;
       if (runtime.timer) clearTimeout(runtime.timer);
       build.build_status = 'CANCELLING';
+      build.updated_at = now();
       this.later(Math.max(1, Math.round(this.timing.buildStepMs / 4)), () => {
         this.appendBuildLine(buildId, 'ERROR: build cancelled by request');
         this.finishBuild(buildId, 'CANCELLED');
@@ -249,8 +261,9 @@ export class PlatformState {
     const firstEnvironment = Object.values(environments.environments)[0];
     const namespace = firstEnvironment?.kubernetes?.namespace ?? `agents-${agentName}`;
 
-    const preview = body.preview === true || body.preview === 'true';
-    if (body.preview !== undefined && typeof body.preview !== 'boolean') throw new ClientError(422, 'preview must be a boolean');
+    const previewFlag = body.preview ?? body.is_preview;
+    if (previewFlag !== undefined && previewFlag !== null && typeof previewFlag !== 'boolean') throw new ClientError(422, 'preview must be a boolean');
+    const preview = previewFlag === true;
     if (!preview && body.preview_label !== undefined && body.preview_label !== null) {
       throw new ClientError(422, 'preview_label is only valid when preview is true');
     }
@@ -275,7 +288,7 @@ export class PlatformState {
     let label: string | undefined;
     let expiresAt: string | undefined;
     if (preview) {
-      if (typeof body.preview_label !== 'string' || !body.preview_label) throw new ClientError(422, 'preview_label is required for a preview');
+      if (typeof body.preview_label !== 'string' || !body.preview_label) throw new ClientError(400, 'preview_label is required for a preview');
       label = sanitizePreviewLabel(body.preview_label).label;
       if (!label) throw new ClientError(422, `preview_label "${body.preview_label}" has no letters or digits`);
       if (body.expires_at !== undefined) {
@@ -291,7 +304,7 @@ export class PlatformState {
     const releaseSuffix = randomBytes(2).toString('hex');
     const deployment: DeploymentRecord = {
       id: id('dep'),
-      object: 'agentex_deployment',
+      object: 'agentex_cloud_deploy',
       account_id: this.accountId,
       agent_id: agentId,
       agent_name: agentName,
@@ -302,20 +315,21 @@ export class PlatformState {
       build_id: build?.id,
       image_name: image.name,
       image_tag: image.tag,
+      // A preview gets a release of its own; real deploys of an agent share one release, so a newer one supersedes the older.
       helm_release_name: preview ? `${agentName}-${label}-${releaseSuffix}`.slice(0, 53) : agentName,
       preview,
+      is_preview: preview,
       preview_label: label,
       expires_at: expiresAt,
       created_at: now(),
       updated_at: now(),
-      created_by: 'local-user',
+      created_by: { id: 'user-local', type: 'user', object: 'identity' },
       deploy_events: [],
     };
-    if (!preview) deployment.helm_release_name = `${agentName}-${releaseSuffix}`;
     this.deployments.set(deployment.id, deployment);
     this.deploymentLogs.set(deployment.id, []);
     const dockerfile = build ? (this.runtimes.get(build.id)?.dockerfile ?? '') : '';
-    this.rollOut(deployment, dockerfile.includes(CRASH_MARKER));
+    this.rollOut(deployment, hasMarkerLine(dockerfile, CRASH_MARKER));
     return deployment;
   }
 
@@ -343,10 +357,12 @@ export class PlatformState {
       this.later(step, () => {
         if (!live()) return;
         if (crashes) {
+          this.event(deployment, 'Normal', 'Started', 'Started container agent');
           this.log(deployment, 'ERROR', 'Traceback (most recent call last):');
           this.log(deployment, 'ERROR', '  File "/app/project/acp.py", line 3, in <module>');
+          this.log(deployment, 'ERROR', '    from agentex.lib.sdk.fastacp.fastacp import FastACP');
           this.log(deployment, 'ERROR', "ModuleNotFoundError: No module named 'agentex'");
-          this.event(deployment, 'Warning', 'BackOff', 'Back-off restarting failed container agent in pod (CrashLoopBackOff)');
+          this.event(deployment, 'Warning', 'BackOff', `Back-off restarting failed container agent in pod ${deployment.helm_release_name}-0 (CrashLoopBackOff)`);
           deployment.status = 'FAILED';
           deployment.updated_at = now();
           return;
@@ -362,9 +378,11 @@ export class PlatformState {
     });
   }
 
+  /** Only deployments created before this one: a newer one still rolling out must not be replaced by an older that got healthy later. */
   private supersedeOlder(current: DeploymentRecord): void {
     for (const other of this.deployments.values()) {
-      if (other.id === current.id || other.preview || other.agent_name !== current.agent_name) continue;
+      if (other.id === current.id) break;
+      if (other.preview || other.helm_release_name !== current.helm_release_name) continue;
       if (other.status === 'HEALTHY' || other.status === 'PENDING' || other.status === 'IN_PROGRESS') {
         other.status = 'SUPERSEDED';
         other.updated_at = now();
@@ -383,7 +401,7 @@ export class PlatformState {
   deleteDeployment(deploymentId: string): DeploymentRecord {
     const deployment = this.requireDeployment(deploymentId);
     if (deployment.status === 'DELETED' || deployment.status === 'CANCELLED' || deployment.status === 'SUPERSEDED') {
-      throw new ClientError(400, `deployment ${deploymentId} is already ${deployment.status}`);
+      throw new ClientError(400, `deployment already ${deployment.status}`);
     }
     deployment.status = 'DELETED';
     deployment.updated_at = now();
@@ -410,9 +428,10 @@ export class PlatformState {
     }
   }
 
+  /** The newest deployment of a release: real deploys of one agent share their release. */
   byRelease(release: string): DeploymentRecord | undefined {
     this.expirePreviews();
-    return [...this.deployments.values()].find((deployment) => deployment.helm_release_name === release);
+    return [...this.deployments.values()].reverse().find((deployment) => deployment.helm_release_name === release);
   }
 }
 
@@ -437,7 +456,7 @@ function buildScript(build: BuildRecord, dockerfile: string): { lines: string[];
     .map((line) => line.trim())
     .filter((line) => line && !line.startsWith('#'));
   const base = instructions.find((line) => /^FROM\s/i.test(line))?.split(/\s+/)[1] ?? 'scratch';
-  const fails = dockerfile.includes(FAIL_BUILD_MARKER);
+  const fails = hasMarkerLine(dockerfile, FAIL_BUILD_MARKER);
   const lines = [
     `#0 building with "local" instance using docker-container driver`,
     '#1 [internal] load build definition from Dockerfile',
@@ -451,10 +470,11 @@ function buildScript(build: BuildRecord, dockerfile: string): { lines: string[];
     lines.push(`#${index + 4} [${index + 1}/${steps.length}] ${instruction}`);
     if (fails && index === steps.length - 1) {
       lines.push(`#${index + 4} ERROR: process "/bin/sh -c ${instruction.replace(/^\w+\s+/, '')}" did not complete successfully: exit code: 1`);
-      lines.push(`ERROR: failed to solve: process did not complete successfully: exit code: 1`);
     } else lines.push(`#${index + 4} DONE 0.${(index % 9) + 1}s`);
   });
-  if (!fails) {
+  if (fails) {
+    lines.push('ERROR: failed to solve: process did not complete successfully: exit code: 1');
+  } else {
     lines.push(`#${steps.length + 4} exporting to image`);
     lines.push(`#${steps.length + 4} pushing ${build.image_url} done`);
   }
