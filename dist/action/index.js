@@ -54717,7 +54717,7 @@ var MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
 var FIXED_MTIME = 946684800;
 var BLOCK = 512;
 var SMALL_FILE2 = 1 << 20;
-var PIECE_BYTES = 2 << 20;
+var PIECE_BYTES = 1 << 20;
 var gzipAsync = promisify(gzip);
 function formatSize(bytes) {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;

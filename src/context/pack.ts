@@ -18,7 +18,7 @@ export const MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
 export const FIXED_MTIME = 946_684_800;
 const BLOCK = 512;
 const SMALL_FILE = 1 << 20;
-const PIECE_BYTES = 2 << 20;
+const PIECE_BYTES = 1 << 20;
 const gzipAsync = promisify(gzip);
 
 export interface PackOptions {
@@ -96,7 +96,7 @@ function padding(size: number): Buffer {
 }
 
 /**
- * gzip in fixed 4 MB pieces compressed side by side on the thread pool, each its own gzip member
+ * gzip in fixed 1 MB pieces compressed side by side on the thread pool, each its own gzip member
  * (RFC 1952 allows a series; gunzip, Python, Go and Docker read them as one stream). Fixed piece
  * boundaries keep the output deterministic; order is kept by writing results in submission order.
  */
@@ -181,7 +181,7 @@ async function writeMember(out: ParallelGzip, entry: ContextEntry, signal?: Abor
 
 /**
  * Packs the agent's build context into a deterministic tar.gz (sorted members, fixed mtime,
- * uid/gid 0, modes 644/755, gzip level 6 in 4 MB members), streamed from disk to disk, and computes the
+ * uid/gid 0, modes 644/755, gzip level 6 in 1 MB members), streamed from disk to disk, and computes the
  * `working_tree_hash` in the same read. A failure leaves no partial archive behind.
  */
 export async function packContext(manifest: AgentManifest, options: PackOptions = {}): Promise<PackedContext> {
