@@ -55942,7 +55942,7 @@ var AgentexPlatform = class {
     return cursor;
   }
   async createDeployment(request2, options = {}) {
-    const filter = request2.preview ? { previewLabel: request2.preview.label } : { agentName: request2.agentName };
+    const filter = request2.preview ? { previewLabel: sanitizePreviewLabel(request2.preview.label).label } : { agentName: request2.agentName };
     if (request2.buildId) filter.buildId = request2.buildId;
     const existingIds = new Set((await this.listDeployments(filter, options)).map((deployment) => deployment.id));
     const body = {
@@ -56430,7 +56430,9 @@ async function runAction(env) {
         await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform2.name, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), agents: agents2 }));
       }
       if (inputs.deployments) {
-        for (const agent of agents2) await forge.deactivateEnvironment(event.repo, environmentName(label, agent)).catch((err) => warning(redact(String(err))));
+        for (const environment of [`preview/${label}`, ...agents2.map((agent) => environmentName(label, agent, 2))]) {
+          await forge.deactivateEnvironment(event.repo, environment).catch((err) => warning(redact(String(err))));
+        }
       }
     }
     if (outcome.failed.length) throw new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(", ")}: ${outcome.failed[0].error}`);
@@ -56452,7 +56454,7 @@ Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length
   const watcher = forge && pr ? watchForNewerHead(forge, pr, headSha, inputs, controller) : void 0;
   const setStatus = async (agent, state, url, description = "") => {
     if (!forge || !inputs.deployments || decision.mode !== "preview") return;
-    await forge.setPreviewStatus(event.repo, { state, environment: environmentName(label, agent), sha: headSha, url, logUrl: event.runUrl, description }).catch((err) => warning(`could not set the deployment status: ${redact(err.message)}`));
+    await forge.setPreviewStatus(event.repo, { state, environment: environmentName(label, agent, agents.length), sha: headSha, url, logUrl: event.runUrl, description }).catch((err) => warning(`could not set the deployment status: ${redact(err.message)}`));
   };
   for (const agent of agents) await setStatus(agent.manifest.agent.name, "in_progress", void 0, "building the preview");
   let results;
@@ -56500,8 +56502,8 @@ Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length
     throw new Error(failed.map((result) => result.error).join("; "));
   }
 }
-function environmentName(label, agent) {
-  return `preview/${label}/${agent}`;
+function environmentName(label, agent, agentCount) {
+  return agentCount > 1 ? `preview/${label}/${agent}` : `preview/${label}`;
 }
 function setOutputs(results, label, mode) {
   const first = results[0];

@@ -43208,7 +43208,7 @@ var AgentexPlatform = class {
     return cursor;
   }
   async createDeployment(request2, options = {}) {
-    const filter = request2.preview ? { previewLabel: request2.preview.label } : { agentName: request2.agentName };
+    const filter = request2.preview ? { previewLabel: sanitizePreviewLabel(request2.preview.label).label } : { agentName: request2.agentName };
     if (request2.buildId) filter.buildId = request2.buildId;
     const existingIds = new Set((await this.listDeployments(filter, options)).map((deployment) => deployment.id));
     const body = {
@@ -47019,10 +47019,14 @@ async function startLocalPlatform(options = {}) {
       case "builds.cancel":
         return { status: 202, body: shapeBuild(state.cancelBuild(param)) };
       case "builds.undeployed": {
-        const deployed = new Set([...state.deployments.values()].map((deployment) => deployment.agent_name));
+        const deployed = new Set([...state.deployments.values()].filter((deployment) => deployment.status === "HEALTHY").map((deployment) => deployment.agent_name));
         const byAgent = /* @__PURE__ */ new Map();
         for (const build of state.builds.values()) byAgent.set(build.agent_name, [...byAgent.get(build.agent_name) ?? [], build]);
-        const rows = [...byAgent.entries()].filter(([agent]) => !deployed.has(agent)).map(([agent, builds]) => ({ agent_name: agent, latest_build: shapeBuild(builds[builds.length - 1]), total_builds: builds.length }));
+        const rows = [...byAgent.entries()].flatMap(([agent, builds]) => {
+          const latestSuccess = builds.filter((build) => build.build_status === "SUCCESS").at(-1);
+          if (!latestSuccess || deployed.has(agent)) return [];
+          return [{ agent_name: agent, latest_build: shapeBuild(latestSuccess), total_builds: builds.length }];
+        });
         return { status: 200, body: rows };
       }
       case "deployments.create":
@@ -47086,7 +47090,7 @@ async function startLocalPlatform(options = {}) {
       }
       const dockerfile = await dockerfileAtRoot(archive);
       const agent = state.resolveAgent(fields, (options.agentNames ?? "strict") === "strict");
-      return state.createBuild(
+      return structuredClone(state.createBuild(
         {
           agent_id: agent.agentId,
           agent_name: agent.agentName,
@@ -47103,7 +47107,7 @@ async function startLocalPlatform(options = {}) {
           archive_bytes: bytes
         },
         dockerfile
-      );
+      ));
     } finally {
       await rm2(dir, { recursive: true, force: true });
     }
@@ -47184,15 +47188,16 @@ async function startLocalPlatform(options = {}) {
       while (next < log2.lines.length) {
         const line = log2.lines[next];
         next++;
-        res.write(`id: ${next}
+        const event = `id: ${next}
 data: ${JSON.stringify({ line })}
 
-`);
+`;
         sent++;
         if (dropAfter !== void 0 && sent >= dropAfter) {
-          res.destroy();
+          res.write(event, () => res.destroy());
           return false;
         }
+        res.write(event);
       }
       return true;
     };

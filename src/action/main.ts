@@ -97,7 +97,10 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
         await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform.name, updatedAt: new Date().toISOString(), agents }));
       }
       if (inputs.deployments) {
-        for (const agent of agents) await forge.deactivateEnvironment(event.repo, environmentName(label, agent)).catch((err) => core.warning(redact(String(err))));
+        // The environment was `preview/<label>` for a single agent and per agent in a monorepo.
+        for (const environment of [`preview/${label}`, ...agents.map((agent) => environmentName(label, agent, 2))]) {
+          await forge.deactivateEnvironment(event.repo, environment).catch((err) => core.warning(redact(String(err))));
+        }
       }
     }
     if (outcome.failed.length) throw new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(', ')}: ${outcome.failed[0].error}`);
@@ -119,7 +122,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   const setStatus = async (agent: string, state: 'in_progress' | 'success' | 'failure', url?: string, description = '') => {
     if (!forge || !inputs.deployments || decision.mode !== 'preview') return;
     await forge
-      .setPreviewStatus(event.repo, { state, environment: environmentName(label, agent), sha: headSha, url, logUrl: event.runUrl, description })
+      .setPreviewStatus(event.repo, { state, environment: environmentName(label, agent, agents.length), sha: headSha, url, logUrl: event.runUrl, description })
       .catch((err) => core.warning(`could not set the deployment status: ${redact((err as Error).message)}`));
   };
   for (const agent of agents) await setStatus(agent.manifest.agent.name, 'in_progress', undefined, 'building the preview');
@@ -171,8 +174,9 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
-function environmentName(label: string, agent: string): string {
-  return `preview/${label}/${agent}`;
+/** `preview/pr-12` for a single agent; `preview/pr-12/<agent>` for each agent of a monorepo. */
+function environmentName(label: string, agent: string, agentCount: number): string {
+  return agentCount > 1 ? `preview/${label}/${agent}` : `preview/${label}`;
 }
 
 function setOutputs(results: AgentResult[], label: string, mode: RunMode): void {

@@ -164,7 +164,7 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
       expect(statuses.at(-1)).toMatchObject({ state: 'success', target_url: first.outputs['preview-url'] });
     } else {
       const [deployment] = forge.deployments(OWNER, REPO);
-      expect(deployment).toMatchObject({ sha: 'a'.repeat(40), environment: 'preview/pr-2/hello-agent', transient_environment: true });
+      expect(deployment).toMatchObject({ sha: 'a'.repeat(40), environment: 'preview/pr-2', transient_environment: true });
       expect(deployment.statuses.map((status: Json) => status.state)).toEqual(['in_progress', 'success']);
       expect(deployment.statuses.at(-1)!.environment_url).toBe(first.outputs['preview-url']);
     }

@@ -20,6 +20,7 @@ import type {
 } from '../platform.js';
 import { GONE_DEPLOY_PHASES } from '../platform.js';
 import { resolveAgentexSettings, type AgentexSettingsInput } from './config.js';
+import { sanitizePreviewLabel } from './label.js';
 import { buildPhase, deployPhase } from './status.js';
 
 export interface AgentexPlatformOptions extends AgentexSettingsInput {
@@ -208,7 +209,8 @@ export class AgentexPlatform implements Platform {
   }
 
   async createDeployment(request: DeployRequest, options: CallOptions = {}): Promise<Deployment> {
-    const filter: DeploymentFilter = request.preview ? { previewLabel: request.preview.label } : { agentName: request.agentName };
+    // The platform stores the label sanitized, so a lost create is looked up by the sanitized one.
+    const filter: DeploymentFilter = request.preview ? { previewLabel: sanitizePreviewLabel(request.preview.label).label } : { agentName: request.agentName };
     if (request.buildId) filter.buildId = request.buildId;
     const existingIds = new Set((await this.listDeployments(filter, options)).map((deployment) => deployment.id));
     const body: Json = {

@@ -176,12 +176,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       case 'builds.cancel':
         return { status: 202, body: shapeBuild(state.cancelBuild(param)) };
       case 'builds.undeployed': {
-        const deployed = new Set([...state.deployments.values()].map((deployment) => deployment.agent_name));
+        // Agents with a successful build and no healthy deployment, as the overview doc describes the route.
+        const deployed = new Set([...state.deployments.values()].filter((deployment) => deployment.status === 'HEALTHY').map((deployment) => deployment.agent_name));
         const byAgent = new Map<string, BuildRecord[]>();
         for (const build of state.builds.values()) byAgent.set(build.agent_name, [...(byAgent.get(build.agent_name) ?? []), build]);
-        const rows = [...byAgent.entries()]
-          .filter(([agent]) => !deployed.has(agent))
-          .map(([agent, builds]) => ({ agent_name: agent, latest_build: shapeBuild(builds[builds.length - 1]), total_builds: builds.length }));
+        const rows = [...byAgent.entries()].flatMap(([agent, builds]) => {
+          const latestSuccess = builds.filter((build) => build.build_status === 'SUCCESS').at(-1);
+          if (!latestSuccess || deployed.has(agent)) return [];
+          return [{ agent_name: agent, latest_build: shapeBuild(latestSuccess), total_builds: builds.length }];
+        });
         return { status: 200, body: rows };
       }
       case 'deployments.create':
@@ -253,7 +256,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       }
       const dockerfile = await dockerfileAtRoot(archive);
       const agent = state.resolveAgent(fields, (options.agentNames ?? 'strict') === 'strict');
-      return state.createBuild(
+      // A copy: the record moves on its timers while the temp folder is removed, and the answer is the build as created.
+      return structuredClone(state.createBuild(
         {
           agent_id: agent.agentId,
           agent_name: agent.agentName,
@@ -270,7 +274,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           archive_bytes: bytes,
         },
         dockerfile,
-      );
+      ));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -355,12 +359,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       while (next < log.lines.length) {
         const line = log.lines[next];
         next++;
-        res.write(`id: ${next}\ndata: ${JSON.stringify({ line })}\n\n`);
+        const event = `id: ${next}\ndata: ${JSON.stringify({ line })}\n\n`;
         sent++;
         if (dropAfter !== undefined && sent >= dropAfter) {
-          res.destroy();
+          // Destroying at once would discard what is still buffered; the drop comes after the last event is out.
+          res.write(event, () => res.destroy());
           return false;
         }
+        res.write(event);
       }
       return true;
     };

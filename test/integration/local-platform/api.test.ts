@@ -65,7 +65,7 @@ describe('local platform builds', () => {
   it('validates uploads as the API does', async () => {
     expect((await call('POST', '/v5/builds', await buildForm({ 'sub/Dockerfile': 'FROM x\n' }))).body.detail).toMatch(/Dockerfile at its root/);
     const badArgs = await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM x\n' }, { build_args: 'A=1' }));
-    expect(badArgs.status).toBe(422);
+    expect(badArgs.status).toBe(400);
     expect(badArgs.body.detail).toMatch(/build_args must be a JSON object/);
     expect((await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM x\n' }))).status).toBe(201);
     const again = await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM x\n' }));
@@ -74,7 +74,7 @@ describe('local platform builds', () => {
     const noArchive = new FormData();
     noArchive.append('image_name', 'x');
     noArchive.append('agent_name', 'other');
-    expect((await call('POST', '/v5/builds', noArchive)).status).toBe(422);
+    expect((await call('POST', '/v5/builds', noArchive)).status).toBe(400);
     expect((await call('GET', '/v5/builds', undefined, { 'x-api-key': 'wrong' })).status).toBe(401);
   });
 
