@@ -23,10 +23,10 @@ try {
     pollIntervalMs,
     timeoutMs: 300_000,
   });
-  const doneAt = Date.now();
   const created = local.requests.find((request) => request.route === 'deployments.create')!;
-  const waits = local.requests.filter((request) => request.at >= created.at && request.route !== 'deployments.create');
-  const waitMinutes = (doneAt - created.at) / 60_000;
+  // The wait: from the create to the poll that saw HEALTHY, every request the run made meanwhile.
+  const waits = local.requests.filter((request) => request.at > created.at && request.at <= healthySeenAt);
+  const waitMinutes = (healthySeenAt - created.at) / 60_000;
   const perMinute = waits.length / waitMinutes;
   const deployment = local.deployments().find((record) => record.id === result.deploymentId)!;
   const healthyAt = Date.parse(deployment.deploy_events.find((event) => event.reason === 'Started')!.timestamp);

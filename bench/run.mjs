@@ -3,8 +3,11 @@
 // JSON line to bench/results.json for the README table.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { tmpdir } from 'node:os';
+
+const machine = () => `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB`;
 import path from 'node:path';
 
 const only = process.argv.slice(2);
@@ -37,6 +40,11 @@ try {
   rmSync(outdir, { recursive: true, force: true });
 }
 if (results.length) {
-  writeFileSync('bench/results.json', `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`);
+  // Keep the latest figure of every metric, so running one benchmark does not drop the others.
+  const previous = existsSync('bench/results.json') ? JSON.parse(readFileSync('bench/results.json', 'utf8')).results ?? [] : [];
+  const key = (figure) => `${figure.bench} · ${figure.metric}`;
+  const fresh = new Set(results.map(key));
+  const merged = [...previous.filter((figure) => !fresh.has(key(figure))), ...results.map((figure) => ({ ...figure, date: new Date().toISOString() }))];
+  writeFileSync('bench/results.json', `${JSON.stringify({ node: process.version, machine: machine(), results: merged }, null, 2)}\n`);
   console.log('\nfigures written to bench/results.json');
 }
