@@ -228,6 +228,31 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     expect(local.deployments()).toHaveLength(1);
   });
 
+  it('a crashing deploy fails the step naming agent and phase, with logs in the job log and the comment', async () => {
+    forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: '9'.repeat(40), headRef: 'changes', baseRef: 'master' });
+    const broken = await mkdtemp(path.join(tmpdir(), 'ap-broken-'));
+    await cp(HELLO_AGENT, path.join(broken, 'agents', 'hello'), { recursive: true });
+    const dockerfile = path.join(broken, 'agents', 'hello', 'Dockerfile');
+    await writeFile(dockerfile, `${await readFile(dockerfile, 'utf8')}\n# local-platform: crash\n`);
+    const saved = workspace;
+    workspace = broken;
+    try {
+      const run = await runAction(forge, pullRequestEvent('opened', '9'.repeat(40), { gitea: flavor === 'gitea' }), {});
+      expect(run.code).toBe(1);
+      expect(run.log).toMatch(/::error::hello-agent: deploy failed: deployment \S+ ended FAILED/);
+      expect(run.log).toContain('Traceback (most recent call last)');
+      expect(run.log).toMatch(/BackOff/);
+      expect(run.outputs.status).toBe('failed');
+      const [comment] = forge.comments(OWNER, REPO, 2);
+      expect(comment.body).toContain('❌ Failed');
+      expect(comment.body).toMatch(/<details><summary>hello-agent: deploy failed<\/summary>/);
+      expect(comment.body).toContain("ModuleNotFoundError: No module named 'agentex'");
+    } finally {
+      workspace = saved;
+      await rm(broken, { recursive: true, force: true });
+    }
+  });
+
   it('an older run whose PR head moved on stops without deploying', async () => {
     forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'f'.repeat(40), headRef: 'changes', baseRef: 'master' });
     const run = await runAction(forge, pullRequestEvent('synchronize', 'e'.repeat(40), { gitea: flavor === 'gitea' }), {});
