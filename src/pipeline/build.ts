@@ -5,13 +5,9 @@ import { TERMINAL_BUILD_PHASES } from '../platforms/platform.js';
 import type { PreparedAgent } from './agent.js';
 import { PhaseError } from './errors.js';
 import { pollUntil, wakeSignal } from './poll.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter, StepContext } from './reporter.js';
 
-export interface BuildOptions {
-  reporter: Reporter;
-  signal?: AbortSignal;
-  pollIntervalMs: number;
-  timeoutMs: number;
+export interface BuildOptions extends StepContext {
   buildArgs?: Record<string, string>;
   buildPlatform?: string;
   provenance?: BuildProvenance;

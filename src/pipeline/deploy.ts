@@ -6,14 +6,10 @@ import type { LoadedAgent } from './agent.js';
 import { formatDuration } from './duration.js';
 import { PhaseError } from './errors.js';
 import { pollUntil } from './poll.js';
-import type { Reporter } from './reporter.js';
+import type { StepContext } from './reporter.js';
 import { renderUrlTemplate, type UrlVariables } from './url.js';
 
-export interface DeployOptions {
-  reporter: Reporter;
-  signal?: AbortSignal;
-  pollIntervalMs: number;
-  timeoutMs: number;
+export interface DeployOptions extends StepContext {
   /** Absent for a real (non-preview) deploy. */
   preview?: { label: string; ttlMs: number };
   /** Wait until the deployment is healthy (default true). */

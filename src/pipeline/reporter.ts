@@ -21,3 +21,12 @@ export const silentReporter: Reporter = {
   step() {},
   buildLog() {},
 };
+
+/** What every step that talks to a platform and waits on it is given. */
+export interface StepContext {
+  reporter: Reporter;
+  signal?: AbortSignal;
+  pollIntervalMs: number;
+  /** Each wait (a build, a deployment) gets this long. */
+  timeoutMs: number;
+}

@@ -4,18 +4,13 @@ import { packAgent, type LoadedAgent, type PreparedAgent } from './agent.js';
 import { ensureBuild } from './build.js';
 import { deployAgent } from './deploy.js';
 import { PhaseError, type Phase } from './errors.js';
-import type { Reporter } from './reporter.js';
+import type { StepContext } from './reporter.js';
 import type { UrlVariables } from './url.js';
 
 export type RunMode = 'build' | 'preview' | 'deploy';
 
-export interface RunOptions {
+export interface RunOptions extends StepContext {
   mode: RunMode;
-  reporter: Reporter;
-  signal?: AbortSignal;
-  pollIntervalMs: number;
-  /** Each wait (a build, a deployment) gets this long. */
-  timeoutMs: number;
   /** Required when mode is `preview`. */
   preview?: { label: string; ttlMs: number };
   wait?: boolean;

@@ -1,28 +1,14 @@
-import { startLocalPlatform, type LocalPlatform, type RouteId } from '../../../src/platforms/local/index.js';
-import { clearSecrets } from '../../../src/secrets/redact.js';
-import { copyHelloAgent, editFile, removeAgentCopies } from '../../support/agents.js';
-import { allOutput, runCli } from '../../support/io.js';
+import type { RouteId } from '../../../src/platforms/local/index.js';
+import { copyHelloAgent, editFile } from '../../support/agents.js';
+import { runCli } from '../../support/io.js';
+import { useLocalPlatform } from '../../support/local.js';
 import path from 'node:path';
 
 const API_KEY = 'sk-matrix-Zq0Wd8Yt5Ne3';
-let local: LocalPlatform;
-let env: NodeJS.ProcessEnv;
-
-beforeEach(async () => {
-  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 30, deployStepMs: 30 });
-  env = { SGP_API_KEY: API_KEY, SGP_CLIENT_BASE_URL: local.url };
-});
-afterEach(async () => {
-  await local.close();
-  await removeAgentCopies();
-});
-afterAll(() => {
-  expect(allOutput.filter((text) => text.includes(API_KEY))).toEqual([]);
-  clearSecrets();
-});
+const platform = useLocalPlatform(API_KEY, { deployStepMs: 30 });
 
 async function items(route: string): Promise<Record<string, unknown>[]> {
-  const response = await fetch(`${local.url}${route}`, { headers: { 'x-api-key': API_KEY } });
+  const response = await fetch(`${platform.local.url}${route}`, { headers: { 'x-api-key': API_KEY } });
   return ((await response.json()) as { items: Record<string, unknown>[] }).items;
 }
 
@@ -37,16 +23,16 @@ describe.each([
   const routes: RouteId[] = ['builds.list', 'builds.create', 'builds.get', 'builds.logs', 'deployments.create', 'deployments.list', 'deployments.get', 'deployments.delete'];
   it.each(routes)('%s: the run completes with one build, one preview, and nothing left after teardown', async (route) => {
     const agent = await copyHelloAgent();
-    local.faults.add({ route, ...fault });
+    platform.local.faults.add({ route, ...fault });
     // A second push makes the older preview's deletion (deployments.list/delete) part of the flow.
     for (let push = 0; push < 2; push++) {
-      const run = await runCli(['deploy', '-m', agent, '--pr', '4', ...fast], { env });
+      const run = await runCli(['deploy', '-m', agent, '--pr', '4', ...fast], { env: platform.env });
       expect(`${run.code} ${run.stderr}`).toMatch(/^0 /);
     }
     expect(await items('/v5/builds?agent_name=hello-agent')).toHaveLength(1);
     expect((await items('/v5/agentex/deployments?preview_label=pr-4')).filter(live)).toHaveLength(1);
-    local.faults.add({ route: 'deployments.delete', ...fault });
-    const down = await runCli(['teardown', '--pr', '4'], { env });
+    platform.local.faults.add({ route: 'deployments.delete', ...fault });
+    const down = await runCli(['teardown', '--pr', '4'], { env: platform.env });
     expect(down.code).toBe(0);
     expect((await items('/v5/agentex/deployments?preview_label=pr-4')).filter(live)).toEqual([]);
   });
@@ -55,8 +41,8 @@ describe.each([
 it('a failure report survives a failing logs route: the message still names agent and phase', async () => {
   const agent = await copyHelloAgent();
   await editFile(path.join(agent, 'Dockerfile'), (text) => `${text}\n# local-platform: crash\n`);
-  local.faults.add({ route: 'deployments.logs', status: 500, times: Infinity });
-  const run = await runCli(['deploy', '-m', agent, '--pr', '5', ...fast], { env });
+  platform.local.faults.add({ route: 'deployments.logs', status: 500, times: Infinity });
+  const run = await runCli(['deploy', '-m', agent, '--pr', '5', ...fast], { env: platform.env });
   expect(run.code).toBe(1);
   expect(run.stdout).toMatch(/hello-agent: deploy failed: deployment \S+ ended FAILED/);
   expect(run.stdout).toMatch(/deployment logs unavailable: .*HTTP 500/);

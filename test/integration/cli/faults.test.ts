@@ -1,49 +1,31 @@
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
-import { clearSecrets } from '../../../src/secrets/redact.js';
-import { copyHelloAgent, removeAgentCopies } from '../../support/agents.js';
-import { allOutput, runCli } from '../../support/io.js';
+import { copyHelloAgent } from '../../support/agents.js';
+import { runCli } from '../../support/io.js';
+import { useLocalPlatform } from '../../support/local.js';
 
 const API_KEY = 'sk-faults-Vb6Nq2Lr0PxY55';
-
-let local: LocalPlatform;
-let env: NodeJS.ProcessEnv;
-
-beforeEach(async () => {
-  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 40, deployStepMs: 40 });
-  env = { SGP_API_KEY: API_KEY, SGP_CLIENT_BASE_URL: local.url };
-});
-
-afterEach(async () => {
-  await local.close();
-  await removeAgentCopies();
-});
-
-afterAll(() => {
-  expect(allOutput.filter((text) => text.includes(API_KEY))).toEqual([]);
-  clearSecrets();
-});
+const platform = useLocalPlatform(API_KEY, { buildStepMs: 40 });
 
 const fast = ['--poll-interval', '0.1s', '--timeout', '60s', '--json'];
 
 async function list(route: string): Promise<Record<string, unknown>[]> {
-  const response = await fetch(`${local.url}${route}`, { headers: { 'x-api-key': API_KEY } });
+  const response = await fetch(`${platform.local.url}${route}`, { headers: { 'x-api-key': API_KEY } });
   return ((await response.json()) as { items: Record<string, unknown>[] }).items;
 }
 
 function requestsTo(route: string): number {
-  return local.requests.filter((request: { route?: string }) => request.route === route).length;
+  return platform.local.requests.filter((request: { route?: string }) => request.route === route).length;
 }
 
 async function previewOnce(label: string) {
   const agent = await copyHelloAgent();
-  const run = await runCli(['deploy', '-m', agent, '--label', label, ...fast], { env });
+  const run = await runCli(['deploy', '-m', agent, '--label', label, ...fast], { env: platform.env });
   return { run, result: run.code === 0 ? JSON.parse(run.stdout)[0] : undefined };
 }
 
 describe('the client survives platform faults (local platform fault switch, real HTTP)', () => {
   it('rides out a 503 burst on every status poll', async () => {
-    local.faults.add({ route: 'builds.get', status: 503, times: 3 });
-    local.faults.add({ route: 'deployments.get', status: 503, times: 3 });
+    platform.local.faults.add({ route: 'builds.get', status: 503, times: 3 });
+    platform.local.faults.add({ route: 'deployments.get', status: 503, times: 3 });
     const { run, result } = await previewOnce('burst');
     expect(run.code).toBe(0);
     expect(result.status).toBe('healthy');
@@ -52,7 +34,7 @@ describe('the client survives platform faults (local platform fault switch, real
   });
 
   it('honours Retry-After on a 429 and creates exactly one deployment', async () => {
-    local.faults.add({ route: 'deployments.create', status: 429, retryAfterSeconds: 1, times: 1 });
+    platform.local.faults.add({ route: 'deployments.create', status: 429, retryAfterSeconds: 1, times: 1 });
     const started = Date.now();
     const { run, result } = await previewOnce('throttled');
     expect(run.code).toBe(0);
@@ -63,8 +45,8 @@ describe('the client survives platform faults (local platform fault switch, real
   });
 
   it('a create whose response is lost is reconciled, not duplicated', async () => {
-    local.faults.add({ route: 'builds.create', status: 502, afterHandling: true, times: 1 });
-    local.faults.add({ route: 'deployments.create', status: 502, afterHandling: true, times: 1 });
+    platform.local.faults.add({ route: 'builds.create', status: 502, afterHandling: true, times: 1 });
+    platform.local.faults.add({ route: 'deployments.create', status: 502, afterHandling: true, times: 1 });
     const { run, result } = await previewOnce('lost-response');
     expect(run.code).toBe(0);
     expect(result.status).toBe('healthy');
@@ -73,7 +55,7 @@ describe('the client survives platform faults (local platform fault switch, real
   });
 
   it('reconnects a dropped build log stream without repeating lines', async () => {
-    local.faults.add({ route: 'builds.logs', dropStreamAfterLines: 2, times: 1 });
+    platform.local.faults.add({ route: 'builds.logs', dropStreamAfterLines: 2, times: 1 });
     const { run, result } = await previewOnce('dropped-logs');
     expect(run.code).toBe(0);
     expect(result.status).toBe('healthy');
@@ -85,7 +67,7 @@ describe('the client survives platform faults (local platform fault switch, real
   });
 
   it('survives a connection reset during the upload', async () => {
-    local.faults.add({ route: 'builds.create', resetConnection: true, times: 1 });
+    platform.local.faults.add({ route: 'builds.create', resetConnection: true, times: 1 });
     const { run, result } = await previewOnce('reset-upload');
     expect(run.code).toBe(0);
     expect(result.status).toBe('healthy');
@@ -93,20 +75,18 @@ describe('the client survives platform faults (local platform fault switch, real
   });
 
   it('gives up on a platform that keeps failing with a clear message and leaves no preview', async () => {
-    local.faults.add({ route: 'deployments.create', status: 500, times: Infinity });
+    platform.local.faults.add({ route: 'deployments.create', status: 500, times: Infinity });
     const { run } = await previewOnce('always-500');
     expect(run.code).toBe(1);
     expect(run.stdout + run.stderr).toMatch(/create deployment.*HTTP 500/);
-    local.faults.clear();
+    platform.local.faults.clear();
     expect(await list('/v5/agentex/deployments?preview_label=always-500')).toEqual([]);
   });
 
   it('a deployment that never turns healthy within the timeout is deleted, and the user is told', async () => {
-    await local.close();
-    local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 40, deployStepMs: 30_000 });
-    env.SGP_CLIENT_BASE_URL = local.url;
+    await platform.restart({ deployStepMs: 30_000 });
     const agent = await copyHelloAgent();
-    const run = await runCli(['deploy', '-m', agent, '--label', 'slow', '--poll-interval', '0.1s', '--timeout', '1s'], { env });
+    const run = await runCli(['deploy', '-m', agent, '--label', 'slow', '--poll-interval', '0.1s', '--timeout', '1s'], { env: platform.env });
     expect(run.code).toBe(1);
     expect(run.stdout + run.stderr).toMatch(/did not finish within 1s; preview deployment \S+ was deleted/);
     const left = (await list('/v5/agentex/deployments?preview_label=slow')).filter((d) => String(d.status) !== 'DELETED');

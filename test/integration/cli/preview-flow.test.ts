@@ -1,34 +1,15 @@
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
-import { clearSecrets } from '../../../src/secrets/redact.js';
-import { copyHelloAgent, editFile, removeAgentCopies } from '../../support/agents.js';
-import { allOutput, runCli } from '../../support/io.js';
+import { copyHelloAgent, editFile } from '../../support/agents.js';
+import { runCli } from '../../support/io.js';
+import { useLocalPlatform } from '../../support/local.js';
 import path from 'node:path';
 
 const API_KEY = 'sk-flow-7Q2vX9mLr4TzWb81';
-
-let local: LocalPlatform;
-let env: NodeJS.ProcessEnv;
-
-beforeEach(async () => {
-  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 30, deployStepMs: 40 });
-  env = { SGP_API_KEY: API_KEY, SGP_ACCOUNT_ID: 'acct-test', SGP_CLIENT_BASE_URL: local.url };
-});
-
-afterEach(async () => {
-  await local.close();
-  await removeAgentCopies();
-});
-
-afterAll(() => {
-  const leaks = allOutput.filter((text) => text.includes(API_KEY));
-  expect(leaks).toEqual([]);
-  clearSecrets();
-});
+const platform = useLocalPlatform(API_KEY);
 
 const fast = ['--poll-interval', '0.1s', '--timeout', '60s'];
 
 async function api<T>(route: string): Promise<T> {
-  const response = await fetch(`${local.url}${route}`, { headers: { 'x-api-key': API_KEY } });
+  const response = await fetch(`${platform.local.url}${route}`, { headers: { 'x-api-key': API_KEY } });
   expect(response.status).toBe(200);
   return (await response.json()) as T;
 }
@@ -53,7 +34,7 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
   it('previews a PR, reuses the unchanged build on the next push, and tears down idempotently', async () => {
     const agent = await copyHelloAgent();
 
-    const first = await runCli(['deploy', '-m', agent, '--pr', '7', ...fast, '--json'], { env });
+    const first = await runCli(['deploy', '-m', agent, '--pr', '7', ...fast, '--json'], { env: platform.env });
     expect(first.stderr).not.toContain('error:');
     expect(first.code).toBe(0);
     const [result] = JSON.parse(first.stdout);
@@ -70,7 +51,7 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
     expect(html).toContain('hello-agent');
     expect(html).toContain(result.buildId);
 
-    const second = await runCli(['deploy', '-m', agent, '--pr', '7', ...fast, '--json'], { env });
+    const second = await runCli(['deploy', '-m', agent, '--pr', '7', ...fast, '--json'], { env: platform.env });
     expect(second.code).toBe(0);
     const [again] = JSON.parse(second.stdout);
     expect(again).toMatchObject({ status: 'healthy', buildReused: true, buildId: result.buildId });
@@ -80,26 +61,26 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
     expect(await buildsOf('hello-agent')).toHaveLength(1);
     expect((await previewsOf('pr-7')).filter(liveStatus).map((d) => d.id)).toEqual([again.deploymentId]);
 
-    const down = await runCli(['teardown', '--pr', '7'], { env });
+    const down = await runCli(['teardown', '--pr', '7'], { env: platform.env });
     expect(down.code).toBe(0);
     expect(down.stdout).toContain('previews of "pr-7": 1 deleted');
     expect((await previewsOf('pr-7')).filter(liveStatus)).toEqual([]);
     expect((await fetch(String(deployments[0].url))).status).toBe(404);
 
-    const repeat = await runCli(['teardown', '--pr', '7'], { env });
+    const repeat = await runCli(['teardown', '--pr', '7'], { env: platform.env });
     expect(repeat.code).toBe(0);
     expect(repeat.stdout).toContain('0 deleted');
   });
 
   it('rebuilds when the context changes, and does not when only an ignored file changes', async () => {
     const agent = await copyHelloAgent();
-    expect((await runCli(['build', '-m', agent, ...fast], { env })).code).toBe(0);
+    expect((await runCli(['build', '-m', agent, ...fast], { env: platform.env })).code).toBe(0);
     const ignored = path.join(agent, 'project', 'notes.log');
     await editFile(path.join(agent, '.dockerignore'), (text) => `${text}\n**/*.log\n`);
     // Changing .dockerignore itself changes the context: one more build.
-    expect((await runCli(['build', '-m', agent, ...fast], { env })).code).toBe(0);
+    expect((await runCli(['build', '-m', agent, ...fast], { env: platform.env })).code).toBe(0);
     await import('node:fs/promises').then((fs) => fs.writeFile(ignored, 'scratch\n'));
-    const third = await runCli(['build', '-m', agent, ...fast], { env });
+    const third = await runCli(['build', '-m', agent, ...fast], { env: platform.env });
     expect(third.code).toBe(0);
     expect(third.stdout).toContain('reused');
     expect(await buildsOf('hello-agent')).toHaveLength(2);
@@ -108,7 +89,7 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
   it('fails a broken build naming the agent, the phase and the log tail', async () => {
     const agent = await copyHelloAgent();
     await editFile(path.join(agent, 'Dockerfile'), (text) => `${text}\n# local-platform: fail-build\n`);
-    const run = await runCli(['deploy', '-m', agent, '--pr', '8', ...fast], { env });
+    const run = await runCli(['deploy', '-m', agent, '--pr', '8', ...fast], { env: platform.env });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/✘ hello-agent: hello-agent: build failed: build \S+ ended FAILED/);
     expect((await previewsOf('pr-8'))).toEqual([]);
@@ -117,7 +98,7 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
   it('fails a crashing deployment with its events and logs', async () => {
     const agent = await copyHelloAgent();
     await editFile(path.join(agent, 'Dockerfile'), (text) => `${text}\n# local-platform: crash\n`);
-    const run = await runCli(['deploy', '-m', agent, '--pr', '9', ...fast], { env });
+    const run = await runCli(['deploy', '-m', agent, '--pr', '9', ...fast], { env: platform.env });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/hello-agent: deploy failed: deployment \S+ ended/);
     expect(run.stdout).toMatch(/\[event/);
@@ -125,12 +106,10 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
   });
 
   it('cancels the in-flight build on the platform when the run is interrupted', async () => {
-    await local.close();
-    local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 2000, deployStepMs: 40 });
-    env.SGP_CLIENT_BASE_URL = local.url;
+    await platform.restart({ buildStepMs: 2000 });
     const agent = await copyHelloAgent();
     const controller = new AbortController();
-    const running = runCli(['build', '-m', agent, ...fast], { env, signal: controller.signal });
+    const running = runCli(['build', '-m', agent, ...fast], { env: platform.env, signal: controller.signal });
     for (let i = 0; i < 100 && (await buildsOf('hello-agent')).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     controller.abort();
     const run = await running;
@@ -142,7 +121,7 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
 
   it('names the call and status of an API failure without printing the key', async () => {
     const agent = await copyHelloAgent();
-    const run = await runCli(['build', '-m', agent, ...fast], { env: { ...env, SGP_API_KEY: 'sk-wrong-key-Hh31xPz' } });
+    const run = await runCli(['build', '-m', agent, ...fast], { env: { ...platform.env, SGP_API_KEY: 'sk-wrong-key-Hh31xPz' } });
     expect(run.code).toBe(1);
     expect(run.stdout + run.stderr).toMatch(/list builds.*HTTP 401/);
     expect(run.stdout + run.stderr).not.toContain('sk-wrong-key-Hh31xPz');
