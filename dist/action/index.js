@@ -54517,7 +54517,7 @@ async function loadManifest(file) {
     text: yaml.text,
     agent: { name, acpType, description: yaml.string(["agent", "description"]), credentials },
     build: { root, includePaths, dockerfile, dockerignore: dockerignore2 },
-    image: { name: imageName, tag },
+    image: { name: imageName, tag, repository },
     warnings
   };
 }
@@ -55376,24 +55376,32 @@ async function runOne(platform2, agent, options) {
   };
   let phase = "build";
   try {
-    const { build, reused } = await ensureBuild(platform2, agent, {
-      reporter: options.reporter,
-      signal: options.signal,
-      pollIntervalMs: options.pollIntervalMs,
-      timeoutMs: options.timeoutMs,
-      buildArgs: options.buildArgs,
-      buildPlatform: options.buildPlatform,
-      provenance: options.provenance,
-      reuse: options.reuse
-    });
-    result.buildId = build.id;
-    result.buildReused = reused;
+    let source;
+    if (platform2.capabilities.serverBuild) {
+      const { build, reused } = await ensureBuild(platform2, agent, {
+        reporter: options.reporter,
+        signal: options.signal,
+        pollIntervalMs: options.pollIntervalMs,
+        timeoutMs: options.timeoutMs,
+        buildArgs: options.buildArgs,
+        buildPlatform: options.buildPlatform,
+        provenance: options.provenance,
+        reuse: options.reuse
+      });
+      result.buildId = build.id;
+      result.buildReused = reused;
+      source = { buildId: build.id };
+    } else {
+      const image = options.image ?? { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
+      options.reporter.info(`${result.agent}: ${platform2.name} does not build images; deploying the pushed image ${image.name}:${image.tag}`);
+      source = { image };
+    }
     if (options.mode === "build") {
       result.status = "built";
       return result;
     }
     phase = "deploy";
-    const outcome = await deployAgent(platform2, agent, { buildId: build.id }, {
+    const outcome = await deployAgent(platform2, agent, source, {
       reporter: options.reporter,
       signal: options.signal,
       pollIntervalMs: options.pollIntervalMs,

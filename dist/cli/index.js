@@ -41896,7 +41896,7 @@ async function loadManifest(file) {
     text: yaml.text,
     agent: { name, acpType, description: yaml.string(["agent", "description"]), credentials },
     build: { root, includePaths, dockerfile, dockerignore: dockerignore2 },
-    image: { name: imageName, tag },
+    image: { name: imageName, tag, repository },
     warnings
   };
 }
@@ -42642,24 +42642,32 @@ async function runOne(platform, agent, options) {
   };
   let phase = "build";
   try {
-    const { build, reused } = await ensureBuild(platform, agent, {
-      reporter: options.reporter,
-      signal: options.signal,
-      pollIntervalMs: options.pollIntervalMs,
-      timeoutMs: options.timeoutMs,
-      buildArgs: options.buildArgs,
-      buildPlatform: options.buildPlatform,
-      provenance: options.provenance,
-      reuse: options.reuse
-    });
-    result.buildId = build.id;
-    result.buildReused = reused;
+    let source;
+    if (platform.capabilities.serverBuild) {
+      const { build, reused } = await ensureBuild(platform, agent, {
+        reporter: options.reporter,
+        signal: options.signal,
+        pollIntervalMs: options.pollIntervalMs,
+        timeoutMs: options.timeoutMs,
+        buildArgs: options.buildArgs,
+        buildPlatform: options.buildPlatform,
+        provenance: options.provenance,
+        reuse: options.reuse
+      });
+      result.buildId = build.id;
+      result.buildReused = reused;
+      source = { buildId: build.id };
+    } else {
+      const image = options.image ?? { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
+      options.reporter.info(`${result.agent}: ${platform.name} does not build images; deploying the pushed image ${image.name}:${image.tag}`);
+      source = { image };
+    }
     if (options.mode === "build") {
       result.status = "built";
       return result;
     }
     phase = "deploy";
-    const outcome = await deployAgent(platform, agent, { buildId: build.id }, {
+    const outcome = await deployAgent(platform, agent, source, {
       reporter: options.reporter,
       signal: options.signal,
       pollIntervalMs: options.pollIntervalMs,

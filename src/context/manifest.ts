@@ -167,7 +167,7 @@ export async function loadManifest(file: string): Promise<AgentManifest> {
     text: yaml.text,
     agent: { name, acpType: acpType as AgentManifest['agent']['acpType'], description: yaml.string(['agent', 'description']), credentials },
     build: { root, includePaths, dockerfile, dockerignore },
-    image: { name: imageName, tag },
+    image: { name: imageName, tag, repository },
     warnings,
   };
 }

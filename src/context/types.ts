@@ -31,7 +31,7 @@ export interface AgentManifest {
     dockerignore?: string;
   };
   /** Image name (last segment of `deployment.image.repository`, else the agent name) and tag. */
-  image: { name: string; tag: string };
+  image: { name: string; tag: string; /** `deployment.image.repository` as written, for platforms that deploy a pushed image. */ repository?: string };
   /** Non-fatal findings (a named .dockerignore that does not exist, for example). */
   warnings: string[];
 }

@@ -21,6 +21,8 @@ export interface RunOptions extends StepContext {
   provenance?: BuildProvenance;
   /** Reuse a successful build of the same tree (default true). */
   reuse?: boolean;
+  /** For platforms that build nothing: the pushed image to deploy (default the manifest's repository:tag). */
+  image?: { name: string; tag: string };
 }
 
 export type AgentStatus = 'healthy' | 'deployed' | 'built' | 'failed';
@@ -71,24 +73,32 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
   };
   let phase: Phase = 'build';
   try {
-    const { build, reused } = await ensureBuild(platform, agent, {
-      reporter: options.reporter,
-      signal: options.signal,
-      pollIntervalMs: options.pollIntervalMs,
-      timeoutMs: options.timeoutMs,
-      buildArgs: options.buildArgs,
-      buildPlatform: options.buildPlatform,
-      provenance: options.provenance,
-      reuse: options.reuse,
-    });
-    result.buildId = build.id;
-    result.buildReused = reused;
+    let source: { buildId?: string; image?: { name: string; tag: string } };
+    if (platform.capabilities.serverBuild) {
+      const { build, reused } = await ensureBuild(platform, agent, {
+        reporter: options.reporter,
+        signal: options.signal,
+        pollIntervalMs: options.pollIntervalMs,
+        timeoutMs: options.timeoutMs,
+        buildArgs: options.buildArgs,
+        buildPlatform: options.buildPlatform,
+        provenance: options.provenance,
+        reuse: options.reuse,
+      });
+      result.buildId = build.id;
+      result.buildReused = reused;
+      source = { buildId: build.id };
+    } else {
+      const image = options.image ?? { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
+      options.reporter.info(`${result.agent}: ${platform.name} does not build images; deploying the pushed image ${image.name}:${image.tag}`);
+      source = { image };
+    }
     if (options.mode === 'build') {
       result.status = 'built';
       return result;
     }
     phase = 'deploy';
-    const outcome = await deployAgent(platform, agent, { buildId: build.id }, {
+    const outcome = await deployAgent(platform, agent, source, {
       reporter: options.reporter,
       signal: options.signal,
       pollIntervalMs: options.pollIntervalMs,
