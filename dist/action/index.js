@@ -53915,7 +53915,7 @@ function link(url) {
   if (!url) return "\u2014";
   const safe = redact(url);
   if (safe !== url || !/^https?:\/\//i.test(url)) return "\u2014";
-  return `[Visit preview](${url.replace(/[()\s]/g, (c) => encodeURIComponent(c))})`;
+  return `[Visit preview](${url.replace(/[()\s<>"'`[\]]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)})`;
 }
 function renderPreviewComment(results, context) {
   const render = (tailLines) => {

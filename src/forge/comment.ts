@@ -59,7 +59,7 @@ function link(url: string | undefined): string {
   if (!url) return '—';
   const safe = redact(url);
   if (safe !== url || !/^https?:\/\//i.test(url)) return '—';
-  return `[Visit preview](${url.replace(/[()\s]/g, (c) => encodeURIComponent(c))})`;
+  return `[Visit preview](${url.replace(/[()\s<>"'`[\]]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
 }
 
 /** The comment body for the run's results; stays under GitHub's limit by trimming log tails first. */

@@ -33,6 +33,13 @@ describe('sticky comment', () => {
     expect(block.endsWith('\n`````')).toBe(true);
   });
 
+  it('keeps a hostile preview URL inside its link', () => {
+    const body = renderPreviewComment([{ ...healthy, url: 'https://x.example/a)<img src=x onerror=alert(1)>[y](z)' }], context);
+    expect(body).toContain('[Visit preview](https://x.example/a%29%3Cimg%20src=x%20onerror=alert%281%29%3E%5By%5D%28z%29)');
+    expect(body).not.toContain('<img');
+    expect(renderPreviewComment([{ ...healthy, url: 'javascript:alert(1)' }], context)).not.toContain('javascript:');
+  });
+
   it('never links a URL that carries a credential', () => {
     const body = renderPreviewComment([{ ...healthy, url: 'https://svc.example/?edge_token=SECRET' }], context);
     expect(body).not.toContain('SECRET');
