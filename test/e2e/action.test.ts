@@ -1,99 +1,29 @@
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/platforms/local/index.js';
-import { HELLO_AGENT, REPO_ROOT } from '../support/agents.js';
+import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
+import { exampleEvent, pullRequestEvent, runActionBundle, shownText, type ActionRun } from '../support/runner.js';
 
 const API_KEY = 'sk-e2e-Kq81LmZ0pW3xYv7T';
 const TOKEN = 'ghs_e2eToken0123456789abcdefABCDEF';
 const OWNER = 'Codertocat';
 const REPO = 'Hello-World';
-const ACTION_BUNDLE = path.join(REPO_ROOT, 'dist', 'action', 'index.js');
 
 type Json = Record<string, any>;
-
-interface ActionRun {
-  code: number;
-  log: string;
-  outputs: Record<string, string>;
-  summary: string;
-}
-
-const examples = JSON.parse(
-  await readFile(path.join(REPO_ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json'), 'utf8'),
-) as { name: string; examples: Json[] }[];
-
-/** GitHub's own example payload for a pull_request action, adjusted to this run's commit. */
-function pullRequestEvent(action: string, headSha: string, options: { fork?: boolean; gitea?: boolean } = {}): Json {
-  const source = examples.find((entry) => entry.name === 'pull_request')!.examples.find((example) => example.action === 'opened')!;
-  const event = structuredClone(source);
-  event.action = options.gitea && action === 'synchronize' ? 'synchronized' : action;
-  event.pull_request.head.sha = headSha;
-  if (action === 'closed') event.pull_request.state = 'closed';
-  if (options.fork) {
-    event.pull_request.head.repo = { ...event.pull_request.head.repo, full_name: 'forker/Hello-World', fork: true };
-  }
-  return event;
-}
-
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const pattern = /^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
-  for (const match of text.matchAll(pattern)) outputs[match[1]] = match[3];
-  return outputs;
-}
 
 let local: LocalPlatform;
 const capturedText: string[] = [];
 
-async function runAction(forge: TestForge, event: Json, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'ap-runner-'));
-  const eventPath = path.join(dir, 'event.json');
-  const outputPath = path.join(dir, 'output');
-  const summaryPath = path.join(dir, 'summary');
-  await writeFile(eventPath, JSON.stringify(event));
-  await writeFile(outputPath, '');
-  await writeFile(summaryPath, '');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_EVENT_NAME: 'pull_request',
-    GITHUB_EVENT_PATH: eventPath,
-    GITHUB_OUTPUT: outputPath,
-    GITHUB_STEP_SUMMARY: summaryPath,
-    GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
-    GITHUB_SHA: event.pull_request?.head?.sha ?? 'f00',
-    GITHUB_REF: `refs/pull/${event.number}/merge`,
-    GITHUB_SERVER_URL: forge.url,
-    GITHUB_API_URL: forge.apiUrl,
-    GITHUB_RUN_ID: '77',
-    GITHUB_WORKSPACE: workspace,
-    RUNNER_TEMP: dir,
-    ...(forge.flavor === 'gitea' ? { GITEA_ACTIONS: 'true' } : {}),
-    'INPUT_PLATFORM': 'local',
-    'INPUT_API-URL': local.url,
-    'INPUT_API-KEY': API_KEY,
-    'INPUT_MANIFEST': 'agents/*/manifest.yaml',
-    'INPUT_GITHUB-TOKEN': TOKEN,
-    'INPUT_POLL-INTERVAL': '0.2s',
-    'INPUT_TIMEOUT': '60s',
-    ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [`INPUT_${key.toUpperCase()}`, value])),
-    ...extraEnv,
-  };
-  const { code, log } = await new Promise<{ code: number; log: string }>((resolve) => {
-    execFile(process.execPath, [ACTION_BUNDLE], { env, cwd: workspace, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0, log: stdout + stderr });
-    });
-  });
-  const outputs = parseOutputs(await readFile(outputPath, 'utf8'));
-  const summary = await readFile(summaryPath, 'utf8');
-  await rm(dir, { recursive: true, force: true });
-  capturedText.push(log, summary, JSON.stringify(outputs));
-  return { code, log, outputs, summary };
+function runAction(forge: TestForge, event: Json, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
+  return runActionBundle(
+    { forge, platformUrl: local.url, apiKey: API_KEY, token: TOKEN, repository: `${OWNER}/${REPO}`, workspace, captured: capturedText },
+    event,
+    inputs,
+    extraEnv,
+  );
 }
 
 let workspace: string;
@@ -106,7 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(workspace, { recursive: true, force: true });
   // `::add-mask::` is the runner's own masking command: the runner consumes it and shows nothing.
-  const shown = capturedText.map((text) => text.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n'));
+  const shown = shownText(capturedText);
   expect(capturedText.join('\n')).toContain(`::add-mask::${API_KEY}`);
   const leaks = shown.filter((text) => text.includes(API_KEY) || text.includes(TOKEN));
   expect(leaks).toEqual([]);
@@ -211,7 +141,7 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
   });
 
   it('a push to the default branch deploys for real; a push elsewhere only builds', async () => {
-    const push = structuredClone(examples.find((entry) => entry.name === 'push')!.examples[0]);
+    const push = exampleEvent('push');
     push.ref = 'refs/heads/master';
     push.after = '1'.repeat(40);
     const env = { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/master', GITHUB_SHA: '1'.repeat(40) };
