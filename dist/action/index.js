@@ -55056,8 +55056,22 @@ async function pollUntil(fetch, done, options) {
     if (done(value)) return value;
     const left = deadline - Date.now();
     if (left <= 0) throw new TimeoutError(`${options.what} did not finish within ${formatDuration(options.timeoutMs)}`);
-    const pause = sleep(Math.min(options.intervalMs, left), options.signal);
-    await (options.wake ? Promise.race([pause, options.wake.promise()]) : pause);
+    if (!options.wake) {
+      await sleep(Math.min(options.intervalMs, left), options.signal);
+      continue;
+    }
+    const pauseOver = new AbortController();
+    const stop = () => pauseOver.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    try {
+      await Promise.race([sleep(Math.min(options.intervalMs, left), pauseOver.signal), options.wake.promise()]);
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      throw err;
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+      pauseOver.abort();
+    }
   }
 }
 function wakeSignal() {
@@ -55174,7 +55188,10 @@ async function followBuild(platform2, build, agent, options, tail) {
       }
     );
   } finally {
-    await Promise.race([logs, sleep(2e3)]);
+    const grace = new AbortController();
+    await Promise.race([logs, sleep(2e3, grace.signal).catch(() => {
+    })]);
+    grace.abort();
     stopLogs.abort();
     await logs;
     options.signal?.removeEventListener("abort", onOuterAbort);

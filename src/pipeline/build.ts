@@ -127,7 +127,9 @@ async function followBuild(platform: Platform, build: Build, agent: string, opti
     );
   } finally {
     // Let the last lines arrive, then stop following.
-    await Promise.race([logs, sleep(2000)]);
+    const grace = new AbortController();
+    await Promise.race([logs, sleep(2000, grace.signal).catch(() => {})]);
+    grace.abort();
     stopLogs.abort();
     await logs;
     options.signal?.removeEventListener('abort', onOuterAbort);

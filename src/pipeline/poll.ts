@@ -24,8 +24,23 @@ export async function pollUntil<T>(fetch: () => Promise<T>, done: (value: T) => 
     if (done(value)) return value;
     const left = deadline - Date.now();
     if (left <= 0) throw new TimeoutError(`${options.what} did not finish within ${formatDuration(options.timeoutMs)}`);
-    const pause = sleep(Math.min(options.intervalMs, left), options.signal);
-    await (options.wake ? Promise.race([pause, options.wake.promise()]) : pause);
+    if (!options.wake) {
+      await sleep(Math.min(options.intervalMs, left), options.signal);
+      continue;
+    }
+    // Woken early, the pause is cancelled so no timer outlives the wait.
+    const pauseOver = new AbortController();
+    const stop = () => pauseOver.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      await Promise.race([sleep(Math.min(options.intervalMs, left), pauseOver.signal), options.wake.promise()]);
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+      pauseOver.abort();
+    }
   }
 }
 
