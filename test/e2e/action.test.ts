@@ -16,6 +16,8 @@ type Json = Record<string, any>;
 
 let local: LocalPlatform;
 const capturedText: string[] = [];
+/** Everything the runs wrote to the forge: comment bodies and status descriptions and URLs. */
+const forgeTexts: string[] = [];
 
 function runAction(forge: TestForge, event: Json, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
   return runActionBundle(
@@ -38,7 +40,7 @@ afterAll(async () => {
   // `::add-mask::` is the runner's own masking command: the runner consumes it and shows nothing.
   const shown = shownText(capturedText);
   expect(capturedText.join('\n')).toContain(`::add-mask::${API_KEY}`);
-  const leaks = shown.filter((text) => text.includes(API_KEY) || text.includes(TOKEN));
+  const leaks = [...shown, ...forgeTexts].filter((text) => text.includes(API_KEY) || text.includes(TOKEN));
   expect(leaks).toEqual([]);
 });
 
@@ -69,6 +71,7 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     forge.seedRepo(OWNER, REPO, { defaultBranch: 'master' });
   });
   afterEach(async () => {
+    forgeTexts.push(JSON.stringify(forge.comments(OWNER, REPO, 2)), JSON.stringify(forge.deployments(OWNER, REPO)));
     await forge.close();
   });
 

@@ -91,7 +91,8 @@ it(`${PULLS} PRs × ${PUSHES} pushes with random faults and racing runs, then ev
   for (const build of builds) buildsPerTree.set(build.working_tree_hash ?? build.id, (buildsPerTree.get(build.working_tree_hash ?? build.id) ?? 0) + 1);
   const duplicateBuilds = [...buildsPerTree.values()].filter((count) => count > 1).length;
   const comments = numbers.map((number) => forge.comments(OWNER, REPO, number).filter((comment) => comment.body.includes(STICKY_MARKER)).length);
-  const leaks = shownText(captured).filter((text) => text.includes(API_KEY) || text.includes(TOKEN)).length;
+  const commentBodies = numbers.flatMap((number) => forge.comments(OWNER, REPO, number).map((comment) => comment.body));
+  const leaks = [...shownText(captured), ...commentBodies].filter((text) => text.includes(API_KEY) || text.includes(TOKEN)).length;
 
   console.log(
     [
