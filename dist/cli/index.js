@@ -16038,7 +16038,7 @@ var require_webidl = __commonJS({
 var require_util2 = __commonJS({
   "node_modules/undici/lib/web/fetch/util.js"(exports, module) {
     "use strict";
-    var { Transform } = __require("node:stream");
+    var { Transform: Transform2 } = __require("node:stream");
     var zlib = __require("node:zlib");
     var { redirectStatusSet, referrerPolicyTokens, badPortsSet } = require_constants3();
     var { getGlobalOrigin } = require_global();
@@ -16629,7 +16629,7 @@ var require_util2 = __commonJS({
       contentRange += isomorphicEncode(`${fullLength}`);
       return contentRange;
     }
-    var InflateStream = class extends Transform {
+    var InflateStream = class extends Transform2 {
       #zlibOptions;
       /** @param {zlib.ZlibOptions} [zlibOptions] */
       constructor(zlibOptions) {
@@ -18891,7 +18891,7 @@ var require_client_h2 = __commonJS({
   "node_modules/undici/lib/dispatcher/client-h2.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
-    var { pipeline } = __require("node:stream");
+    var { pipeline: pipeline2 } = __require("node:stream");
     var util = require_util();
     var {
       RequestContentLengthMismatchError,
@@ -19563,7 +19563,7 @@ var require_client_h2 = __commonJS({
     }
     function writeStream(abort, socket, expectsPayload, h2stream, body, client, request2, contentLength) {
       assert(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
-      const pipe = pipeline(
+      const pipe = pipeline2(
         body,
         h2stream,
         (err) => {
@@ -23296,7 +23296,7 @@ var require_api_pipeline = __commonJS({
     var {
       Readable: Readable3,
       Duplex,
-      PassThrough: PassThrough2
+      PassThrough: PassThrough3
     } = __require("node:stream");
     var assert = __require("node:assert");
     var { AsyncResource } = __require("node:async_hooks");
@@ -23477,16 +23477,16 @@ var require_api_pipeline = __commonJS({
         util.destroy(ret, err);
       }
     };
-    function pipeline(opts, handler) {
+    function pipeline2(opts, handler) {
       try {
         const pipelineHandler = new PipelineHandler(opts, handler);
         this.dispatch({ ...opts, body: pipelineHandler.req }, pipelineHandler);
         return pipelineHandler.ret;
       } catch (err) {
-        return new PassThrough2().destroy(err);
+        return new PassThrough3().destroy(err);
       }
     }
-    module.exports = pipeline;
+    module.exports = pipeline2;
   }
 });
 
@@ -24617,13 +24617,13 @@ var require_mock_pool = __commonJS({
 var require_pending_interceptors_formatter = __commonJS({
   "node_modules/undici/lib/mock/pending-interceptors-formatter.js"(exports, module) {
     "use strict";
-    var { Transform } = __require("node:stream");
+    var { Transform: Transform2 } = __require("node:stream");
     var { Console } = __require("node:console");
     var PERSISTENT = process.versions.icu ? "\u2705" : "Y ";
     var NOT_PERSISTENT = process.versions.icu ? "\u274C" : "N ";
     module.exports = class PendingInterceptorsFormatter {
       constructor({ disableColors } = {}) {
-        this.transform = new Transform({
+        this.transform = new Transform2({
           transform(chunk, _enc, cb) {
             cb(null, chunk);
           }
@@ -29091,8 +29091,8 @@ var require_cache2 = __commonJS({
 var require_decompress = __commonJS({
   "node_modules/undici/lib/interceptor/decompress.js"(exports, module) {
     "use strict";
-    var { createInflate, createGunzip, createBrotliDecompress, createZstdDecompress } = __require("node:zlib");
-    var { pipeline, Transform: TransformStream2 } = __require("node:stream");
+    var { createInflate, createGunzip: createGunzip2, createBrotliDecompress, createZstdDecompress } = __require("node:zlib");
+    var { pipeline: pipeline2, Transform: TransformStream2 } = __require("node:stream");
     var { InvalidArgumentError: InvalidArgumentError2, ResponseExceededMaxSizeError } = require_errors2();
     var DecoratorHandler = require_decorator_handler();
     var { runtimeFeatures } = require_runtime_features();
@@ -29152,8 +29152,8 @@ var require_decompress = __commonJS({
       }
     };
     var supportedEncodings = {
-      gzip: createGunzip,
-      "x-gzip": createGunzip,
+      gzip: createGunzip2,
+      "x-gzip": createGunzip2,
       br: createBrotliDecompress,
       deflate: createInflate,
       compress: createInflate,
@@ -29409,7 +29409,7 @@ var require_decompress = __commonJS({
       #setupMultipleDecompressors() {
         const lastDecompressor = this.#decompressors[this.#decompressors.length - 1];
         this.#setupDecompressorEvents(lastDecompressor);
-        pipeline(this.#decompressors, (err) => {
+        pipeline2(this.#decompressors, (err) => {
           if (this.#terminated) {
             return;
           }
@@ -32240,7 +32240,7 @@ var require_fetch = __commonJS({
       subresourceSet
     } = require_constants3();
     var EE = __require("node:events");
-    var { Readable: Readable3, pipeline, finished, isErrored, isReadable } = __require("node:stream");
+    var { Readable: Readable3, pipeline: pipeline2, finished, isErrored, isReadable } = __require("node:stream");
     var { addAbortListener, bufferToLowerCasedHeaderName } = require_util();
     var { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = require_data_url();
     var { getGlobalDispatcher } = require_global2();
@@ -33231,7 +33231,7 @@ var require_fetch = __commonJS({
                 status,
                 statusText,
                 headersList,
-                body: decoders.length ? pipeline(this.body, ...decoders, (err) => {
+                body: decoders.length ? pipeline2(this.body, ...decoders, (err) => {
                   if (err) {
                     this.onError(err);
                   }
@@ -36723,7 +36723,7 @@ var require_eventsource_stream = __commonJS({
   "node_modules/undici/lib/web/eventsource/eventsource-stream.js"(exports, module) {
     "use strict";
     var buffer = __require("node:buffer");
-    var { Transform } = __require("node:stream");
+    var { Transform: Transform2 } = __require("node:stream");
     var { isASCIINumber, isValidLastEventId } = require_util6();
     var BOM = [239, 187, 191];
     var LF2 = 10;
@@ -36773,7 +36773,7 @@ var require_eventsource_stream = __commonJS({
       error.aborted = false;
       return error;
     }
-    var EventSourceStream = class extends Transform {
+    var EventSourceStream = class extends Transform2 {
       /**
        * @type {eventSourceSettings}
        */
@@ -37128,7 +37128,7 @@ ${value}`;
 var require_eventsource = __commonJS({
   "node_modules/undici/lib/web/eventsource/eventsource.js"(exports, module) {
     "use strict";
-    var { pipeline } = __require("node:stream");
+    var { pipeline: pipeline2 } = __require("node:stream");
     var { fetching } = require_fetch();
     var { makeRequest } = require_request2();
     var { webidl } = require_webidl();
@@ -37288,7 +37288,7 @@ var require_eventsource = __commonJS({
               ));
             }
           });
-          pipeline(
+          pipeline2(
             response.body.stream,
             eventSourceStream,
             (error) => {
@@ -40205,7 +40205,7 @@ var require_multipart = __commonJS({
       static detect(conType) {
         return conType.type === "multipart" && conType.subtype === "form-data";
       }
-      _write(chunk, enc, cb) {
+      _write(chunk, enc2, cb) {
         this._writecb = cb;
         this._bparser.push(chunk, 0);
         if (this._writecb)
@@ -40808,7 +40808,7 @@ var require_urlencoded = __commonJS({
       static detect(conType) {
         return conType.type === "application" && conType.subtype === "x-www-form-urlencoded";
       }
-      _write(chunk, enc, cb) {
+      _write(chunk, enc2, cb) {
         if (this._fields >= this.fieldsLimit)
           return cb();
         let i = 0;
@@ -43456,8 +43456,423 @@ function newestFirst(a, b2) {
   return (Date.parse(b2.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
 }
 
+// src/platforms/nullspace/nullspace.ts
+import { createHash as createHash3 } from "node:crypto";
+import { createReadStream as createReadStream3 } from "node:fs";
+import { PassThrough as PassThrough2, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+
+// src/platforms/nullspace/config.ts
+function resolveNullspaceSettings(input = {}, env = process.env) {
+  const apiKey = nonEmpty2(input.apiKey) ?? nonEmpty2(env.NULLSPACE_API_KEY);
+  registerSecret(apiKey);
+  if (!apiKey) {
+    throw new InputError("no Nullspace API key: set NULLSPACE_API_KEY (or pass --api-key / the api-key input)", { field: "api-key" });
+  }
+  const baseUrl = nonEmpty2(input.baseUrl) ?? nonEmpty2(env.NULLSPACE_API_URL);
+  if (!baseUrl) {
+    throw new InputError("no Nullspace API URL: set NULLSPACE_API_URL (or pass --api-url / the api-url input)", { field: "api-url" });
+  }
+  let parsed;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw new InputError(`"${baseUrl}" is not a URL; give the Nullspace API base, e.g. https://api.nullspace.example`, { field: "api-url" });
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field: "api-url" });
+  }
+  if (parsed.username || parsed.password) {
+    throw new InputError("the API URL must not carry credentials; pass the key as api-key / NULLSPACE_API_KEY", { field: "api-url" });
+  }
+  return { baseUrl: baseUrl.replace(/\/+$/, ""), apiKey };
+}
+function nonEmpty2(value) {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : void 0;
+}
+
+// src/platforms/nullspace/status.ts
+var SERVICE_PHASES = {
+  starting: "progressing",
+  ready: "healthy",
+  unhealthy: "failed",
+  failed: "failed",
+  stopping: "deleted",
+  stopped: "deleted"
+};
+var VERSION_PHASES = {
+  pending_upload: "queued",
+  pending: "queued",
+  created: "queued",
+  uploading: "running",
+  active: "succeeded",
+  ready: "succeeded",
+  failed: "failed",
+  rejected: "failed"
+};
+function canonical2(status) {
+  return String(status ?? "").trim().toLowerCase().replace(/[\s-]+/g, "_");
+}
+function servicePhase(status) {
+  return SERVICE_PHASES[canonical2(status)] ?? "unknown";
+}
+function versionPhase(status) {
+  return VERSION_PHASES[canonical2(status)] ?? "unknown";
+}
+
+// src/platforms/nullspace/nullspace.ts
+var PAGE_LIMIT2 = 100;
+var MAX_PAGES2 = 200;
+var MAX_GENERATIONS = 20;
+var NAME_MAX = 63;
+var NullspacePlatform = class {
+  name = "nullspace";
+  capabilities = {
+    // The platform runs an uploaded bundle: the pipeline uploads the context instead of pushing an image.
+    serverBuild: true,
+    // Versions have no build log: the upload is the whole build.
+    buildLogStream: false,
+    // Versions cannot be looked up by bundle digest or tree hash.
+    reuseByTreeHash: false,
+    // The only URL is the signed `public_url`, which carries a credential and is never kept.
+    deploymentUrl: false,
+    // Services have no expiry field.
+    previewExpiry: false
+  };
+  http;
+  constructor(options = {}) {
+    const settings = resolveNullspaceSettings(options, options.env);
+    this.http = new HttpClient({
+      baseUrl: settings.baseUrl,
+      headers: { authorization: `Bearer ${settings.apiKey}`, "user-agent": "agent-preview" },
+      retry: options.retry,
+      timeoutMs: options.timeoutMs,
+      onRetry: options.onRetry
+    });
+  }
+  async findReusableBuild() {
+    return void 0;
+  }
+  async createBuild(request2, options = {}) {
+    const deployment = await this.ensureAgentDeployment(agentDeploymentName(request2.agentName), { agent_name: request2.agentName }, options.signal);
+    const deploymentId = requireString(deployment, "id", "create agent deployment");
+    const provenance = request2.provenance ?? {};
+    const metadata = compact({
+      agent_name: request2.agentName,
+      tree_hash: request2.treeHash,
+      image_name: request2.imageName,
+      image_tag: request2.imageTag,
+      source_commit: provenance.commit,
+      source_ref: provenance.ref,
+      source_repo: provenance.repo,
+      source_subpath: provenance.subpath
+    });
+    const version = await this.http.json({
+      call: "create version",
+      method: "POST",
+      path: `/v1/agent-deployments/${enc(deploymentId)}/versions`,
+      json: { metadata },
+      headers: { "idempotency-key": idempotencyKey("version", deploymentId, request2.agentName, request2.treeHash) },
+      idempotent: true,
+      signal: options.signal
+    });
+    const versionId = requireString(version, "id", "create version");
+    if (versionPhase(version.status) === "succeeded") return toBuild2(deploymentId, version, request2);
+    const { digest, bytes } = await plainTarDigest(request2.archivePath);
+    const uploaded = await this.http.json({
+      call: "upload bundle",
+      method: "PUT",
+      path: `/v1/agent-deployments/${enc(deploymentId)}/versions/${enc(versionId)}/bundle`,
+      headers: { "x-nullspace-bundle-digest": digest, "idempotency-key": idempotencyKey("upload", versionId, digest) },
+      body: {
+        contentType: "application/x-tar",
+        length: bytes,
+        open: () => plainTarStream(request2.archivePath, bytes, options.onUploadProgress)
+      },
+      idempotent: true,
+      signal: options.signal,
+      timeoutMs: 10 * 6e4
+    });
+    return toBuild2(deploymentId, { ...version, ...uploaded }, request2);
+  }
+  async getBuild(id2, options = {}) {
+    const [deploymentId, versionId] = splitId(id2, "build");
+    const version = await this.http.json({
+      call: "get version",
+      method: "GET",
+      path: `/v1/agent-deployments/${enc(deploymentId)}/versions/${enc(versionId)}`,
+      signal: options.signal
+    });
+    return toBuild2(deploymentId, version);
+  }
+  async cancelBuild() {
+  }
+  async streamBuildLogs(_id, _onLine, options = {}) {
+    return { lines: options.resume?.lines ?? 0, lastEventId: options.resume?.lastEventId, ended: "closed" };
+  }
+  async createDeployment(request2, options = {}) {
+    if (!request2.buildId) {
+      throw new InputError("Nullspace starts services from an uploaded version; a deploy needs a build id, not an image", { field: "build-id" });
+    }
+    const [buildDeploymentId, versionId] = splitId(request2.buildId, "build");
+    const label = request2.preview?.label;
+    const metadata = label ? compact({ preview_label: label, agent_name: request2.agentName, pr: prNumber(label), build_deployment_id: buildDeploymentId }) : { agent_name: request2.agentName };
+    const name = label ? agentDeploymentName(`${request2.agentName}-${label}`) : agentDeploymentName(request2.agentName);
+    const deployment = await this.ensureAgentDeployment(name, metadata, options.signal);
+    const deploymentId = requireString(deployment, "id", "create agent deployment");
+    for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
+      const service = await this.http.json({
+        call: "create service",
+        method: "POST",
+        path: `/v1/agent-deployments/${enc(deploymentId)}/services`,
+        json: { version_id: versionId, envs: {} },
+        headers: { "idempotency-key": idempotencyKey("service", deploymentId, versionId, String(generation)) },
+        idempotent: true,
+        signal: options.signal
+      });
+      const created = toDeployment2(deploymentId, service, deployment);
+      if (!GONE_DEPLOY_PHASES.has(created.phase)) return created;
+    }
+    throw new ApiError(`POST /v1/agent-deployments/${deploymentId}/services (create service)`, void 0, "every idempotency key tried answered with a stopped service");
+  }
+  async getDeployment(id2, options = {}) {
+    const [deploymentId, serviceId] = splitId(id2, "deployment");
+    const [deployment, service] = await Promise.all([
+      this.getAgentDeployment(deploymentId, options.signal),
+      this.getService(deploymentId, serviceId, options.signal)
+    ]);
+    return toDeployment2(deploymentId, service, deployment);
+  }
+  async listDeployments(filter, options = {}) {
+    const deployments = (await this.listAll("list agent deployments", "/v1/agent-deployments", {}, options.signal)).filter((deployment) => {
+      const metadata = metadataOf(deployment);
+      if (filter.previewLabel && metadata.preview_label !== filter.previewLabel) return false;
+      if (filter.agentName && metadata.agent_name !== filter.agentName) return false;
+      return true;
+    });
+    const versionId = filter.buildId ? splitId(filter.buildId, "build")[1] : void 0;
+    const all = [];
+    for (const deployment of deployments) {
+      const deploymentId = requireString(deployment, "id", "list agent deployments");
+      const services = await this.listAll("list services", `/v1/agent-deployments/${enc(deploymentId)}/services`, { version_id: versionId }, options.signal);
+      all.push(...services.map((service) => toDeployment2(deploymentId, service, deployment)));
+    }
+    return all.filter((deployment) => !versionId || deployment.buildId?.endsWith(`:${versionId}`)).sort(newestFirst2);
+  }
+  async deleteDeployment(id2, options = {}) {
+    const [deploymentId, serviceId] = splitId(id2, "deployment");
+    const path7 = `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/stop`;
+    const response = await this.http.request({
+      call: "stop service",
+      method: "POST",
+      path: path7,
+      idempotent: true,
+      accept: [404, 409, 410],
+      signal: options.signal
+    });
+    if (response.status === 404 || response.status === 410) return "already-gone";
+    if (response.status < 300) return "deleted";
+    const current = await this.getService(deploymentId, serviceId, options.signal).catch(() => void 0);
+    if (current && GONE_DEPLOY_PHASES.has(servicePhase(current.status))) return "already-gone";
+    throw new ApiError(`POST ${path7} (stop service)`, response.status, describe2(response.body));
+  }
+  async deploymentLogs(id2, options = {}) {
+    const [deploymentId, serviceId] = splitId(id2, "deployment");
+    const service = await this.getService(deploymentId, serviceId, options.signal);
+    const lines = [];
+    const status = stringField2(service, "status") ?? "unknown";
+    const started = stringField2(service, "started_at");
+    if (started) lines.push({ message: "service started", level: "info", timestamp: started });
+    for (const event of readinessEvents(service)) lines.push({ message: event.message, level: "info", timestamp: event.timestamp });
+    const failure = stringField2(service, "failure_reason");
+    if (failure) lines.push({ message: redact(failure), level: "error", timestamp: stringField2(service, "updated_at") });
+    const stopped = stringField2(service, "stopped_at");
+    if (stopped) lines.push({ message: "service stopped", level: "info", timestamp: stopped });
+    lines.push({ message: `status: ${status}`, level: servicePhase(status) === "failed" ? "error" : "info", timestamp: stringField2(service, "updated_at") });
+    const maxLines = options.maxLines ?? 2e3;
+    return lines.slice(-maxLines);
+  }
+  async ensureAgentDeployment(name, metadata, signal) {
+    const existing = (await this.listAll("list agent deployments", "/v1/agent-deployments", {}, signal)).find(
+      (deployment) => deployment.name === name
+    );
+    if (existing) return existing;
+    return this.http.json({
+      call: "create agent deployment",
+      method: "POST",
+      path: "/v1/agent-deployments",
+      json: { name, mode: "service", metadata },
+      headers: { "idempotency-key": idempotencyKey("agent-deployment", name, JSON.stringify(metadata)) },
+      idempotent: true,
+      signal
+    });
+  }
+  async getAgentDeployment(id2, signal) {
+    return this.http.json({ call: "get agent deployment", method: "GET", path: `/v1/agent-deployments/${enc(id2)}`, signal });
+  }
+  async getService(deploymentId, serviceId, signal) {
+    return this.http.json({
+      call: "get service",
+      method: "GET",
+      path: `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}`,
+      signal
+    });
+  }
+  async listAll(call, path7, query, signal) {
+    const all = [];
+    let cursor;
+    for (let page2 = 0; page2 < MAX_PAGES2; page2++) {
+      const body = await this.http.json({ call, method: "GET", path: path7, query: { ...query, limit: PAGE_LIMIT2, cursor }, signal });
+      const items = Array.isArray(body?.items) ? body.items : [];
+      all.push(...items);
+      const next = stringField2(body ?? {}, "next_cursor");
+      if (!next || next === cursor) break;
+      cursor = next;
+    }
+    return all;
+  }
+};
+function idempotencyKey(kind, ...parts) {
+  const hash2 = createHash3("sha256").update(kind);
+  for (const part of parts) hash2.update("\0").update(part);
+  return `agent-preview-${kind}-${hash2.digest("hex").slice(0, 40)}`;
+}
+function agentDeploymentName(raw) {
+  const clean = raw.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  if (clean && clean.length <= NAME_MAX) return clean;
+  const tail = createHash3("sha256").update(raw).digest("hex").slice(0, 8);
+  return `${clean.slice(0, NAME_MAX - 9).replace(/-+$/, "")}-${tail}`;
+}
+async function plainTarDigest(archivePath) {
+  const hash2 = createHash3("sha256");
+  let bytes = 0;
+  await pipeline(
+    createReadStream3(archivePath),
+    createGunzip(),
+    new Transform({
+      transform(chunk, _encoding, done) {
+        hash2.update(chunk);
+        bytes += chunk.length;
+        done();
+      }
+    })
+  );
+  return { digest: `sha256:${hash2.digest("hex")}`, bytes };
+}
+function plainTarStream(archivePath, total, onProgress) {
+  const out = new PassThrough2();
+  let sent = 0;
+  const counter = new Transform({
+    transform(chunk, _encoding, done) {
+      sent += chunk.length;
+      onProgress?.(sent, total);
+      done(null, chunk);
+    }
+  });
+  pipeline(createReadStream3(archivePath), createGunzip(), counter, out).catch((err) => out.destroy(err));
+  return out;
+}
+function toBuild2(deploymentId, version, request2) {
+  const rawStatus = stringField2(version, "status") ?? "unknown";
+  const metadata = metadataOf(version);
+  return {
+    id: `${deploymentId}:${stringField2(version, "id") ?? ""}`,
+    phase: versionPhase(rawStatus),
+    rawStatus,
+    agentName: stringOf(metadata.agent_name) ?? request2?.agentName,
+    agentId: deploymentId,
+    imageName: stringOf(metadata.image_name) ?? request2?.imageName,
+    imageTag: stringOf(metadata.image_tag) ?? request2?.imageTag,
+    treeHash: stringOf(metadata.tree_hash) ?? request2?.treeHash,
+    sourceCommit: stringOf(metadata.source_commit) ?? request2?.provenance?.commit,
+    sourceRepo: stringOf(metadata.source_repo) ?? request2?.provenance?.repo,
+    createdAt: stringField2(version, "created_at")
+  };
+}
+function toDeployment2(deploymentId, service, deployment) {
+  const rawStatus = stringField2(service, "status") ?? "unknown";
+  const metadata = deployment ? metadataOf(deployment) : {};
+  const versionId = stringField2(service, "version_id");
+  const events = readinessEvents(service);
+  const failure = stringField2(service, "failure_reason");
+  if (failure) events.push({ type: "failure", reason: rawStatus, message: redact(failure), timestamp: stringField2(service, "updated_at") });
+  return {
+    id: `${stringField2(service, "deployment_id") ?? deploymentId}:${stringField2(service, "id") ?? ""}`,
+    phase: servicePhase(rawStatus),
+    rawStatus,
+    agentName: stringOf(metadata.agent_name),
+    buildId: versionId ? `${stringOf(metadata.build_deployment_id) ?? deploymentId}:${versionId}` : void 0,
+    previewLabel: stringOf(metadata.preview_label),
+    createdAt: stringField2(service, "created_at"),
+    release: stringField2(service, "id"),
+    namespace: stringField2(deployment ?? {}, "name"),
+    url: void 0,
+    events
+  };
+}
+function readinessEvents(service) {
+  const readiness = service.readiness_status;
+  if (!readiness || typeof readiness !== "object" || Array.isArray(readiness)) return [];
+  return Object.entries(readiness).filter(([key]) => !/url/i.test(key)).map(([key, value]) => ({
+    type: "readiness",
+    reason: key,
+    message: redact(`${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
+  }));
+}
+function metadataOf(record) {
+  const metadata = record.metadata;
+  return metadata && typeof metadata === "object" && !Array.isArray(metadata) ? metadata : {};
+}
+function splitId(id2, what) {
+  const at2 = id2.indexOf(":");
+  if (at2 <= 0 || at2 === id2.length - 1) {
+    throw new InputError(`"${id2}" is not a Nullspace ${what} id (expected adpl_\u2026:${what === "build" ? "adpv" : "adsvc"}_\u2026)`, { field: `${what}-id` });
+  }
+  return [id2.slice(0, at2), id2.slice(at2 + 1)];
+}
+function prNumber(label) {
+  const match = /^pr-?(\d+)$/i.exec(label);
+  return match ? Number(match[1]) : void 0;
+}
+function compact(record) {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== void 0 && value !== ""));
+}
+function requireString(record, field, call) {
+  const value = stringField2(record ?? {}, field);
+  if (!value) throw new ApiError(call, void 0, `the answer carries no ${field}`);
+  return value;
+}
+function stringField2(record, ...names) {
+  for (const name of names) {
+    const value = stringOf(record[name]);
+    if (value !== void 0) return value;
+  }
+  return void 0;
+}
+function stringOf(value) {
+  if (typeof value === "string" && value !== "") return value;
+  if (typeof value === "number") return String(value);
+  return void 0;
+}
+function enc(value) {
+  return encodeURIComponent(value);
+}
+function describe2(body) {
+  if (body && typeof body === "object") {
+    const record = body;
+    const message = record.message ?? record.detail ?? record.error;
+    if (typeof message === "string") return redact(message);
+  }
+  return redact(typeof body === "string" ? body : JSON.stringify(body ?? "no message from the server"));
+}
+function newestFirst2(a, b2) {
+  return (Date.parse(b2.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
+}
+
 // src/platforms/index.ts
-var PLATFORM_NAMES = ["agentex", "local"];
+var PLATFORM_NAMES = ["agentex", "local", "nullspace"];
 var DEFAULT_LOCAL_PORT = 4141;
 var DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
 var LOCAL_PLACEHOLDER_KEY = "local-platform";
@@ -43480,6 +43895,9 @@ function createPlatform(settings) {
       onRetry: settings.onRetry,
       timeoutMs: settings.requestTimeoutMs
     });
+  }
+  if (name === "nullspace") {
+    return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
   }
   return new AgentexPlatform({
     baseUrl: settings.apiUrl,

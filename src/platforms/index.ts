@@ -1,9 +1,10 @@
 import { InputError } from '../errors.js';
 import type { RetryNotice } from '../http/client.js';
 import { AgentexPlatform } from './agentex/agentex.js';
+import { NullspacePlatform } from './nullspace/nullspace.js';
 import type { Platform } from './platform.js';
 
-export const PLATFORM_NAMES = ['agentex', 'local'] as const;
+export const PLATFORM_NAMES = ['agentex', 'local', 'nullspace'] as const;
 export type PlatformName = (typeof PLATFORM_NAMES)[number];
 
 /** Where `agent-preview local-platform` listens unless told otherwise. */
@@ -44,6 +45,9 @@ export function createPlatform(settings: PlatformSettings): Platform {
       onRetry: settings.onRetry,
       timeoutMs: settings.requestTimeoutMs,
     });
+  }
+  if (name === 'nullspace') {
+    return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
   }
   return new AgentexPlatform({
     baseUrl: settings.apiUrl,
