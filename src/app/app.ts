@@ -1,0 +1,101 @@
+/**
+ * The GitHub App door: deletes a pull request's previews when it closes, and a branch's previews
+ * when the branch is deleted (for repositories whose label template uses `{branch}`).
+ *
+ * Repository isolation. Labels (`pr-5`) repeat across repositories that share a platform account,
+ * so a label alone never decides what to delete. Every build our action makes records its source
+ * repository (`source_repo` = `host/owner/repo`, the server URL without scheme plus the repository).
+ * On a delivery the app lists the deployments with the label, reads each one's build and keeps only
+ * those whose `sourceRepo` is the delivering repository (host from `repository.html_url`). Previews
+ * whose build records no source repository are never deleted; they are logged instead. See
+ * `repo-previews.ts`.
+ *
+ * The webhook answers as soon as the delivery is verified and queued: config reads, platform and
+ * forge calls all run in the background with retries (`background.ts`), each outcome logged with the
+ * delivery id. What still fails is left for the sweep (`sweep.ts`), which needs no state from here.
+ */
+import type { ApplicationFunction, Context, Logger } from 'probot';
+import { RestForge } from '../forge/rest.js';
+import type { BackgroundQueue } from './background.js';
+import { branchDeletedTask, pullRequestClosedTask, type PlatformFor, type RepoAccess } from './deliveries.js';
+import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_FILE, type RepoConfig } from './repo-config.js';
+import { sourceRepoFromWebUrl } from './source-repo.js';
+
+export interface PreviewAppOptions {
+  queue: BackgroundQueue;
+  platformFor: PlatformFor;
+  /** What a repository without `.github/agent-preview.yml` gets. */
+  defaultConfig?: RepoConfig;
+}
+
+interface RepositoryPayload {
+  name: string;
+  full_name: string;
+  html_url: string;
+  owner: { login: string };
+}
+
+export function previewApp(options: PreviewAppOptions): ApplicationFunction {
+  return (app) => {
+    app.on('pull_request.closed', async (context) => {
+      const { pull_request: pull, repository } = context.payload;
+      const access = githubAccess(context, repository, options.defaultConfig ?? DEFAULT_REPO_CONFIG, context.log);
+      if (!access) return;
+      options.queue.enqueue(
+        pullRequestClosedTask({
+          deliveryId: context.id,
+          log: context.log,
+          access,
+          number: pull.number,
+          headRef: pull.head.ref,
+          headSha: pull.head.sha,
+          platformFor: options.platformFor,
+        }),
+      );
+      context.log.info({ repo: repository.full_name, pull: pull.number, merged: pull.merged }, `pull request #${pull.number} closed; teardown queued`);
+    });
+
+    app.on('delete', async (context) => {
+      const { ref, ref_type: refType, repository } = context.payload;
+      if (refType !== 'branch') return;
+      const access = githubAccess(context, repository, options.defaultConfig ?? DEFAULT_REPO_CONFIG, context.log);
+      if (!access) return;
+      options.queue.enqueue(branchDeletedTask({ deliveryId: context.id, log: context.log, access, branch: ref, platformFor: options.platformFor }));
+    });
+  };
+}
+
+function githubAccess(context: Context, repository: RepositoryPayload, defaultConfig: RepoConfig, log: Logger): RepoAccess | undefined {
+  const repo = sourceRepoFromWebUrl(repository.html_url);
+  if (!repo) {
+    log.warn({ htmlUrl: repository.html_url }, 'the delivery names no repository address; ignored');
+    return undefined;
+  }
+  const repoRef = { owner: repository.owner.login, repo: repository.name };
+  const octokit = context.octokit;
+  return {
+    repo: { ...repo, owner: repoRef.owner, repo: repoRef.repo },
+    repoRef,
+    loadConfig: async () => parseRepoConfig(await context.config(REPO_CONFIG_FILE), defaultConfig),
+    readFile: async (path, signal) => {
+      try {
+        const response = await octokit.rest.repos.getContent({ ...repoRef, path, mediaType: { format: 'raw' }, request: { signal } });
+        return typeof response.data === 'string' ? response.data : undefined;
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return undefined;
+        throw err;
+      }
+    },
+    forge: async () => forgeFromOctokit(octokit),
+  };
+}
+
+/**
+ * A REST forge with the installation token of the delivery's octokit (a token app: the token
+ * itself), at the octokit's API address. RestForge speaks REST only, never GraphQL.
+ */
+export async function forgeFromOctokit(octokit: Context['octokit']): Promise<RestForge> {
+  const auth = (await octokit.auth({ type: 'installation' })) as { token?: string };
+  if (!auth?.token) throw new Error('no installation token for this delivery');
+  return new RestForge({ kind: 'github', apiUrl: octokit.request.endpoint.DEFAULTS.baseUrl, token: auth.token });
+}

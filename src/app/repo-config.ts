@@ -1,0 +1,73 @@
+import { parse as parseYaml } from 'yaml';
+import { InputError } from '../errors.js';
+import { DEFAULT_LABEL_TEMPLATE } from '../pipeline/label.js';
+
+/** Read from the repository's default branch, as Probot's `context.config` does. */
+export const REPO_CONFIG_FILE = 'agent-preview.yml';
+export const REPO_CONFIG_PATH = `.github/${REPO_CONFIG_FILE}`;
+
+/** The options a repository may set in `.github/agent-preview.yml`. */
+export interface RepoConfig {
+  /** As the action's `preview-label` input: `pr-{number}` unless set. */
+  labelTemplate: string;
+  /** A platform name for `createPlatform`; the app's own platform when absent. */
+  platform?: string;
+  /** Manifest paths in the repository; when set, only these agents' previews are removed. */
+  manifests: string[];
+}
+
+export const DEFAULT_REPO_CONFIG: RepoConfig = { labelTemplate: DEFAULT_LABEL_TEMPLATE, manifests: [] };
+
+/** Validates the parsed file (null when the repository has none); unset options come from `base`. */
+export function parseRepoConfig(raw: unknown, base: RepoConfig = DEFAULT_REPO_CONFIG): RepoConfig {
+  if (raw === null || raw === undefined) return base;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InputError(`${REPO_CONFIG_PATH} must be a mapping of options`, { field: REPO_CONFIG_PATH });
+  }
+  const record = raw as Record<string, unknown>;
+  const text = (name: string): string | undefined => {
+    const value = record[name];
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string') throw new InputError(`${REPO_CONFIG_PATH}: ${name} must be a string`, { field: name });
+    return value.trim();
+  };
+  const manifest = record.manifest ?? record.manifests;
+  let manifests: string[] = [];
+  if (typeof manifest === 'string') manifests = manifest.split(/[\n,]/);
+  else if (Array.isArray(manifest) && manifest.every((item) => typeof item === 'string')) manifests = manifest as string[];
+  else if (manifest !== undefined && manifest !== null) {
+    throw new InputError(`${REPO_CONFIG_PATH}: manifest must be a path or a list of paths`, { field: 'manifest' });
+  }
+  return {
+    labelTemplate: text('preview-label') || base.labelTemplate,
+    platform: text('platform') ?? base.platform,
+    manifests: manifests.length ? manifests.map((item) => item.trim()).filter(Boolean) : base.manifests,
+  };
+}
+
+/** Parses the file's YAML text (undefined when the file does not exist). */
+export function parseRepoConfigText(text: string | undefined, base: RepoConfig = DEFAULT_REPO_CONFIG): RepoConfig {
+  if (text === undefined) return base;
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new InputError(`${REPO_CONFIG_PATH} is not valid YAML: ${(err as Error).message}`, { field: REPO_CONFIG_PATH });
+  }
+  return parseRepoConfig(raw, base);
+}
+
+/** The agent name a manifest declares, if it can be read. */
+export function agentNameOfManifest(text: string): string | undefined {
+  try {
+    const name = (parseYaml(text) as { agent?: { name?: unknown } } | null)?.agent?.name;
+    return typeof name === 'string' && name ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a label template names the branch (then a deleted branch has previews to remove). */
+export function labelUsesBranch(template: string): boolean {
+  return template.includes('{branch}');
+}

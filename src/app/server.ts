@@ -1,0 +1,253 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { pino } from 'pino';
+import { createNodeMiddleware, Probot, type Logger } from 'probot';
+import type { Forge } from '../forge/forge.js';
+import { RestForge } from '../forge/rest.js';
+import { createPlatform, type PlatformSettings } from '../platforms/index.js';
+import type { Platform } from '../platforms/platform.js';
+import { redact, registerSecret } from '../secrets/redact.js';
+import { previewApp, forgeFromOctokit } from './app.js';
+import { BackgroundQueue, type BackgroundRetry } from './background.js';
+import type { PlatformFor } from './deliveries.js';
+import { GITEA_WEBHOOK_PATH, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
+import { DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from './repo-config.js';
+import { BodyTooLargeError, readLimitedBody } from './request-body.js';
+import type { SourceRepo } from './source-repo.js';
+import { formatSweepReport, sweepPreviews, type SweepReport } from './sweep.js';
+
+export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
+
+export interface AppOptions {
+  /** GitHub App credentials; with `githubToken` instead, every call uses that one token. */
+  appId?: string | number;
+  privateKey?: string;
+  githubToken?: string;
+  /** Verifies GitHub deliveries (X-Hub-Signature-256). Required when the GitHub door is on. */
+  webhookSecret?: string;
+  /** The GitHub REST API (GHES: https://host/api/v3). */
+  githubBaseUrl?: string;
+  /** The host builds record for GitHub repositories: github.com unless GHES. */
+  githubHost?: string;
+  gitea?: GiteaSettings;
+  platformSettings: PlatformSettings;
+  /** The label template for repositories without `.github/agent-preview.yml` (default `pr-{number}`). */
+  defaultLabelTemplate?: string;
+  /** Builds the platform client for a repository's `platform` option; from `platformSettings` unless given. */
+  platformFor?: PlatformFor;
+  env?: NodeJS.ProcessEnv;
+  /** Where JSON log lines go (stdout unless given); every line is redacted first. */
+  logStream?: { write(line: string): unknown };
+  logLevel?: string;
+  retry?: Partial<BackgroundRetry>;
+  /** Runs the sweep on an interval; off unless set. */
+  sweep?: { intervalMs: number; dryRun: boolean };
+}
+
+export interface AppHandler {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  log: Logger;
+  /** Resolves when background teardowns are done. */
+  idle(): Promise<void>;
+  sweepOnce(dryRun: boolean): Promise<SweepReport>;
+  close(): Promise<void>;
+}
+
+/** The app's request handler: GitHub (Probot), Gitea, and /healthz, without a listening socket (also used by the Lambda handler). */
+export async function createAppHandler(options: AppOptions): Promise<AppHandler> {
+  const env = options.env ?? process.env;
+  for (const secret of [options.webhookSecret, options.githubToken, options.privateKey, options.gitea?.token, options.gitea?.webhookSecret, options.platformSettings.apiKey, env.SGP_API_KEY]) {
+    registerSecret(secret);
+  }
+  const log = pino(
+    { level: options.logLevel ?? env.LOG_LEVEL ?? 'info', base: undefined },
+    { write: (line: string) => (options.logStream ?? process.stdout).write(redact(line)) },
+  );
+  const queue = new BackgroundQueue(options.retry);
+  const defaultConfig: RepoConfig = { ...DEFAULT_REPO_CONFIG, labelTemplate: options.defaultLabelTemplate?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
+  const platforms = new Map<string, Platform>();
+  const platformFor: PlatformFor =
+    options.platformFor ??
+    ((name) => {
+      const key = name ?? '';
+      let platform = platforms.get(key);
+      if (!platform) {
+        platform = createPlatform({ ...options.platformSettings, env: options.platformSettings.env ?? env, platform: name ?? options.platformSettings.platform });
+        platforms.set(key, platform);
+      }
+      return platform;
+    });
+
+  const probot = await startGithubDoor(options, log);
+  const githubMiddleware = probot
+    ? await createNodeMiddleware(previewApp({ queue, platformFor, defaultConfig }), { probot, webhooksPath: GITHUB_WEBHOOK_PATH })
+    : undefined;
+  const giteaHandler = options.gitea ? giteaWebhookHandler({ ...options.gitea, queue, platformFor, log, defaultConfig }) : undefined;
+  const githubHost = (options.githubHost ?? 'github.com').toLowerCase();
+  const giteaHost = options.gitea ? new URL(options.gitea.url).host.toLowerCase() : undefined;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://app').pathname.replace(/\/+$/, '') || '/';
+    try {
+      if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return json(res, 200, { status: 'ok' });
+      if (path === GITEA_WEBHOOK_PATH && giteaHandler) return await giteaHandler(req, res);
+      if (path === GITHUB_WEBHOOK_PATH && githubMiddleware) {
+        if (req.method === 'POST') {
+          try {
+            // Probot reads the body without a limit; read it here, bounded, and hand it over as text.
+            req.body = (await readLimitedBody(req)).toString('utf8');
+          } catch (err) {
+            if (err instanceof BodyTooLargeError) return json(res, 413, { error: err.message }, { connection: 'close' });
+            throw err;
+          }
+        }
+        await githubMiddleware(req, res);
+        return;
+      }
+      json(res, 404, { error: 'not found' });
+    } catch (err) {
+      log.error({ error: redact((err as Error).message), path }, 'request failed');
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      else res.end();
+    }
+  }
+
+  /** The forge that serves a recorded repository, for the sweep. */
+  async function forgeFor(repo: SourceRepo): Promise<Forge | undefined> {
+    if (options.gitea && repo.host === giteaHost) {
+      return new RestForge({ kind: 'gitea', apiUrl: `${options.gitea.url.replace(/\/+$/, '')}/api/v1`, token: options.gitea.token });
+    }
+    if (!probot || repo.host !== githubHost) return undefined;
+    const octokit = await installationOctokit(probot, options, repo);
+    return octokit ? forgeFromOctokit(octokit) : undefined;
+  }
+
+  async function labelTemplateFor(repo: SourceRepo): Promise<string | undefined> {
+    if (options.gitea && repo.host === giteaHost) {
+      const apiUrl = `${options.gitea.url.replace(/\/+$/, '')}/api/v1`;
+      const text = await readGiteaFile(apiUrl, options.gitea.token, repo, REPO_CONFIG_PATH, AbortSignal.timeout(30_000));
+      return parseRepoConfigText(text, defaultConfig).labelTemplate;
+    }
+    if (!probot || repo.host !== githubHost) return undefined;
+    const octokit = await installationOctokit(probot, options, repo);
+    if (!octokit) return undefined;
+    const { config } = await octokit.config.get({ owner: repo.owner, repo: repo.repo, path: REPO_CONFIG_PATH });
+    return parseRepoConfig(Object.keys(config).length ? config : null, defaultConfig).labelTemplate;
+  }
+
+  let sweeping: Promise<SweepReport> | undefined;
+  async function sweepOnce(dryRun: boolean): Promise<SweepReport> {
+    // One sweep at a time per process; replicas sweeping at once only repeat idempotent deletes.
+    sweeping ??= sweepPreviews({
+      platform: platformFor(undefined),
+      forgeFor,
+      labelTemplateFor,
+      dryRun,
+      log: { info: (message) => log.info({ sweep: true }, message), warn: (message) => log.warn({ sweep: true }, message) },
+    }).finally(() => {
+      sweeping = undefined;
+    });
+    const report = await sweeping;
+    log.info({ sweep: true, dryRun: report.dryRun, examined: report.examined, deleted: report.deleted.length, wouldDelete: report.wouldDelete.length, failed: report.failed.length }, formatSweepReport(report));
+    return report;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  if (options.sweep && options.sweep.intervalMs > 0) {
+    const { intervalMs, dryRun } = options.sweep;
+    timer = setInterval(() => {
+      sweepOnce(dryRun).catch((err) => log.error({ sweep: true, error: redact((err as Error).message) }, 'sweep failed'));
+    }, intervalMs);
+    timer.unref();
+  }
+
+  return {
+    handle,
+    log,
+    idle: () => queue.idle(),
+    sweepOnce,
+    async close() {
+      if (timer) clearInterval(timer);
+      queue.stop();
+      await queue.idle();
+      await sweeping?.catch(() => undefined);
+    },
+  };
+}
+
+export interface AppServerOptions extends AppOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+}
+
+export interface AppServer {
+  url: string;
+  log: Logger;
+  /** Resolves when background teardowns are done (for tests and graceful shutdown). */
+  idle(): Promise<void>;
+  sweepOnce(dryRun: boolean): Promise<SweepReport>;
+  close(): Promise<void>;
+}
+
+/** Listens for webhooks: GitHub on /api/github/webhooks, Gitea on /api/gitea/webhooks, and GET /healthz. */
+export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
+  const app = await createAppHandler(options);
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => void app.handle(req, res));
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  app.log.info({ url }, `agent-preview app listening on ${url}`);
+  return {
+    url,
+    log: app.log,
+    idle: app.idle,
+    sweepOnce: app.sweepOnce,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await app.close();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+async function startGithubDoor(options: AppOptions, log: Logger): Promise<Probot | undefined> {
+  const asApp = options.appId !== undefined && options.appId !== '' && Boolean(options.privateKey);
+  if (!asApp && !options.githubToken) return undefined;
+  if (!options.webhookSecret) throw new Error('the GitHub webhook needs a secret (WEBHOOK_SECRET)');
+  return new Probot({
+    ...(asApp ? { appId: options.appId, privateKey: options.privateKey } : { githubToken: options.githubToken }),
+    secret: options.webhookSecret,
+    baseUrl: options.githubBaseUrl,
+    log,
+  });
+}
+
+/** An octokit for the app's installation on this repository, or undefined when it is not installed there. */
+async function installationOctokit(probot: Probot, options: AppOptions, repo: SourceRepo) {
+  const appOctokit = await probot.auth();
+  if (options.githubToken) return appOctokit;
+  try {
+    const { data } = await appOctokit.rest.apps.getRepoInstallation({ owner: repo.owner, repo: repo.repo });
+    return await probot.auth(data.id);
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) return undefined;
+    throw err;
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}

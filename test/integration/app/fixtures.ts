@@ -1,0 +1,209 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadManifest, packContext } from '../../../src/context/index.js';
+import { STICKY_MARKER } from '../../../src/forge/comment.js';
+import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
+import type { LocalPlatform } from '../../../src/platforms/local/index.js';
+import type { Deployment } from '../../../src/platforms/platform.js';
+import { HELLO_AGENT, REPO_ROOT } from '../../support/agents.js';
+
+export type Json = Record<string, any>;
+
+/** GitHub's own example payloads from @octokit/webhooks-examples. */
+export async function githubExample(event: string, action?: string): Promise<Json> {
+  const file = path.join(REPO_ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json');
+  const all = JSON.parse(await readFile(file, 'utf8')) as { name: string; examples: Json[] }[];
+  const found = all.find((entry) => entry.name === event)?.examples.find((example) => example.action === action && example.installation);
+  if (!found) throw new Error(`no ${event}.${action} example`);
+  return found;
+}
+
+export function hmacHex(secret: string, body: string | Buffer): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+export interface Delivery {
+  status: number;
+  body: string;
+  elapsedMs: number;
+}
+
+export async function post(url: string, body: string | Buffer, headers: Record<string, string>): Promise<Delivery> {
+  const started = Date.now();
+  const response = await fetch(url, { method: 'POST', body, headers });
+  const text = await response.text();
+  return { status: response.status, body: text, elapsedMs: Date.now() - started };
+}
+
+/** The headers GitHub sends with a delivery, signed with the secret. */
+export function githubHeaders(event: string, body: string, secret: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'GitHub-Hookshot/7f3e1a2',
+    'x-github-event': event,
+    'x-github-delivery': randomUUID(),
+    'x-github-hook-id': '460007',
+    'x-github-hook-installation-target-id': '123456',
+    'x-github-hook-installation-target-type': 'integration',
+  };
+  if (secret) {
+    headers['x-hub-signature-256'] = `sha256=${hmacHex(secret, body)}`;
+    headers['x-hub-signature'] = `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
+  }
+  return headers;
+}
+
+/** Gitea's full header set for a delivery (Gitea also sends the Gogs and GitHub spellings). */
+export function giteaHeaders(event: string, body: string, secret: string | undefined): Record<string, string> {
+  const delivery = randomUUID();
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'Go-http-client/1.1',
+    'x-gitea-delivery': delivery,
+    'x-gitea-event': event,
+    'x-gitea-event-type': event === 'pull_request' ? 'pull_request' : event,
+    'x-gitea-hook-installation-target-type': 'repository',
+    'x-gogs-delivery': delivery,
+    'x-gogs-event': event,
+    'x-gogs-event-type': event,
+    'x-github-delivery': delivery,
+    'x-github-event': event,
+    'x-github-event-type': event,
+    'x-github-hook-installation-target-type': 'repository',
+  };
+  if (secret) {
+    const signature = hmacHex(secret, body);
+    headers['x-gitea-signature'] = signature;
+    headers['x-gogs-signature'] = signature;
+    headers['x-hub-signature'] = `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
+    headers['x-hub-signature-256'] = `sha256=${signature}`;
+  }
+  return headers;
+}
+
+/** A Gitea 1.22-shaped `pull_request` `closed` payload. */
+export function giteaPullRequestClosed(serverUrl: string, owner: string, repo: string, number: number, head: { ref: string; sha: string }): Json {
+  const repository = {
+    id: 7,
+    owner: { id: 3, login: owner, login_name: '', full_name: '', email: `${owner}@noreply.gitea.local`, username: owner },
+    name: repo,
+    full_name: `${owner}/${repo}`,
+    description: '',
+    empty: false,
+    private: false,
+    fork: false,
+    html_url: `${serverUrl}/${owner}/${repo}`,
+    ssh_url: `git@gitea.local:${owner}/${repo}.git`,
+    clone_url: `${serverUrl}/${owner}/${repo}.git`,
+    default_branch: 'main',
+  };
+  return {
+    action: 'closed',
+    number,
+    pull_request: {
+      id: 41,
+      url: `${serverUrl}/${owner}/${repo}/pulls/${number}`,
+      number,
+      user: { id: 3, login: owner, username: owner },
+      title: 'Greet in French',
+      body: '',
+      state: 'closed',
+      merged: true,
+      merged_at: '2026-11-23T09:30:00Z',
+      html_url: `${serverUrl}/${owner}/${repo}/pulls/${number}`,
+      base: { label: 'main', ref: 'main', sha: 'a'.repeat(40), repo_id: 7, repo: repository },
+      head: { label: head.ref, ref: head.ref, sha: head.sha, repo_id: 7, repo: repository },
+      merge_base: 'a'.repeat(40),
+      closed_at: '2026-11-23T09:30:00Z',
+    },
+    requested_reviewer: null,
+    repository,
+    sender: { id: 3, login: owner, username: owner },
+    commit_id: '',
+    review: null,
+  };
+}
+
+export function stickyBody(label: string): string {
+  return `${STICKY_MARKER}\n### Agent preview · \`${label}\`\n\n| Agent | Status |\n| --- | --- |\n| **hello-agent** | ✅ Ready |`;
+}
+
+/** Builds hello-agent once per source repository and deploys previews of it, over the Agentex API. */
+export class PreviewSeeder {
+  private readonly builds = new Map<string, string>();
+  readonly client: AgentexPlatform;
+
+  constructor(
+    private readonly local: LocalPlatform,
+    apiKey: string,
+  ) {
+    this.client = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { minDelayMs: 1, maxDelayMs: 5 } });
+  }
+
+  /** A healthy preview labelled `label` whose build records `sourceRepo` (none when undefined). */
+  async preview(sourceRepo: string | undefined, label: string): Promise<Deployment> {
+    const buildId = await this.buildFor(sourceRepo);
+    const created = await this.client.createDeployment({
+      agentName: 'hello-agent',
+      manifestText: await readFile(path.join(HELLO_AGENT, 'manifest.yaml'), 'utf8'),
+      environmentText: await readFile(path.join(HELLO_AGENT, 'environments.yaml'), 'utf8'),
+      buildId,
+      preview: { label, expiresAt: new Date(Date.now() + 3_600_000) },
+    });
+    return until(() => this.client.getDeployment(created.id), (deployment) => deployment.phase === 'healthy');
+  }
+
+  async status(id: string): Promise<string> {
+    return (await this.client.getDeployment(id)).rawStatus.toUpperCase();
+  }
+
+  private async buildFor(sourceRepo: string | undefined): Promise<string> {
+    const key = sourceRepo ?? '';
+    const known = this.builds.get(key);
+    if (known) return known;
+    const manifest = await loadManifest(path.join(HELLO_AGENT, 'manifest.yaml'));
+    const packed = await packContext(manifest);
+    try {
+      const build = await this.client.createBuild({
+        agentName: 'hello-agent',
+        archivePath: packed.archivePath,
+        archiveBytes: packed.archiveBytes,
+        treeHash: packed.treeHash,
+        imageName: 'hello-agent',
+        imageTag: packed.treeHash.slice(0, 12),
+        provenance: sourceRepo ? { repo: sourceRepo, commit: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821', ref: 'refs/pull/2/merge' } : {},
+      });
+      await until(() => this.client.getBuild(build.id), (current) => current.phase === 'succeeded');
+      this.builds.set(key, build.id);
+      return build.id;
+    } finally {
+      await packed.dispose();
+    }
+  }
+}
+
+export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Collects the app's JSON log lines. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  write = (line: string) => {
+    this.lines.push(line);
+    return true;
+  };
+  get text(): string {
+    return this.lines.join('');
+  }
+  messages(): Json[] {
+    return this.lines.map((line) => JSON.parse(line) as Json);
+  }
+}

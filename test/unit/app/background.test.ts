@@ -1,0 +1,85 @@
+import { pino } from 'pino';
+import { BackgroundQueue } from '../../../src/app/background.js';
+import { InputError } from '../../../src/errors.js';
+
+function logger() {
+  const lines: Record<string, any>[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return { log, lines };
+}
+
+describe('the background queue', () => {
+  it('retries with backoff until a task succeeds', async () => {
+    const { log, lines } = logger();
+    const queue = new BackgroundQueue({ attempts: 5, firstDelayMs: 5, maxDelayMs: 20 });
+    const attempts: number[] = [];
+    queue.enqueue({
+      key: 'a',
+      what: 'flaky',
+      log,
+      run: async (attempt) => {
+        attempts.push(attempt);
+        if (attempt < 3) throw new Error('503');
+      },
+    });
+    await queue.idle();
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(lines.filter((line) => line.level === 40)).toHaveLength(2);
+    expect(lines.some((line) => line.level === 50)).toBe(false);
+  });
+
+  it('gives up after the last attempt and says the sweep is left with it; input errors are not retried', async () => {
+    const { log, lines } = logger();
+    const queue = new BackgroundQueue({ attempts: 3, firstDelayMs: 1, maxDelayMs: 2 });
+    let broken = 0;
+    let invalid = 0;
+    queue.enqueue({
+      key: 'a',
+      what: 'broken',
+      log,
+      run: async () => {
+        broken++;
+        throw new Error('down');
+      },
+    });
+    queue.enqueue({
+      key: 'b',
+      what: 'invalid',
+      log,
+      run: async () => {
+        invalid++;
+        throw new InputError('bad config');
+      },
+    });
+    await queue.idle();
+    expect([broken, invalid]).toEqual([3, 1]);
+    const errors = lines.filter((line) => line.level === 50);
+    expect(errors.map((line) => [line.task, line.leftForSweep])).toEqual([
+      ['invalid', false],
+      ['broken', true],
+    ]);
+    expect(errors[1].msg).toMatch(/failed after 3 attempts; left for the sweep: down/);
+  });
+
+  it('runs tasks of one key one after another, and other keys alongside', async () => {
+    const { log } = logger();
+    const queue = new BackgroundQueue();
+    const events: string[] = [];
+    const task = (key: string, name: string, ms: number) => ({
+      key,
+      what: name,
+      log,
+      run: async () => {
+        events.push(`${name} start`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        events.push(`${name} end`);
+      },
+    });
+    queue.enqueue(task('repo#1', 'first', 30));
+    queue.enqueue(task('repo#1', 'second', 1));
+    queue.enqueue(task('repo#2', 'other', 1));
+    await queue.idle();
+    expect(events.indexOf('second start')).toBeGreaterThan(events.indexOf('first end'));
+    expect(events.indexOf('other end')).toBeLessThan(events.indexOf('first end'));
+  });
+});
