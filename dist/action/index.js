@@ -53859,6 +53859,9 @@ var ApiError = class extends Error {
   detail;
   name = "ApiError";
 };
+var UnsupportedError = class extends Error {
+  name = "UnsupportedError";
+};
 var TimeoutError = class extends Error {
   name = "TimeoutError";
 };
@@ -56190,6 +56193,384 @@ function newestFirst(a, b) {
   return (Date.parse(b.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
 }
 
+// src/platforms/mutx/config.ts
+function resolveMutxSettings(input = {}, env = process.env) {
+  const apiKey = nonEmpty2(input.apiKey) ?? nonEmpty2(env.MUTX_API_KEY);
+  registerSecret(apiKey);
+  if (!apiKey) {
+    throw new InputError("no MUTX API key: set MUTX_API_KEY (or pass --api-key / the api-key input)", { field: "api-key" });
+  }
+  const baseUrl = nonEmpty2(input.baseUrl) ?? nonEmpty2(env.MUTX_API_URL);
+  if (!baseUrl) {
+    throw new InputError("no MUTX API URL: set MUTX_API_URL (or pass --api-url / the api-url input)", { field: "api-url" });
+  }
+  let parsed;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw new InputError(`"${baseUrl}" is not a URL; give the MUTX API base, e.g. https://api.mutx.example`, { field: "api-url" });
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field: "api-url" });
+  }
+  if (parsed.username || parsed.password) {
+    throw new InputError("the API URL must not carry credentials; pass the key as api-key / MUTX_API_KEY", { field: "api-url" });
+  }
+  return { baseUrl: baseUrl.replace(/\/+$/, "").replace(/\/v1$/, ""), apiKey };
+}
+function nonEmpty2(value) {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : void 0;
+}
+
+// src/platforms/mutx/status.ts
+var DEPLOY_PHASES2 = {
+  pending: "progressing",
+  deploying: "progressing",
+  running: "healthy",
+  ready: "healthy",
+  failed: "failed",
+  stopped: "deleted",
+  killed: "deleted"
+};
+function deployPhase2(rawStatus) {
+  return DEPLOY_PHASES2[(rawStatus ?? "").trim().toLowerCase()] ?? "unknown";
+}
+var RESTARTABLE_STATUSES = /* @__PURE__ */ new Set(["stopped", "failed", "killed"]);
+var SCALABLE_STATUSES = /* @__PURE__ */ new Set(["running", "ready"]);
+
+// src/platforms/mutx/mutx.ts
+var PAGE_LIMIT2 = 100;
+var LOG_PAGE_LIMIT2 = 500;
+var MAX_PAGES3 = 200;
+var NAME_MAX = 100;
+var MutxPlatform = class {
+  name = "mutx";
+  capabilities = {
+    // Deployments take an already pushed image: there is no build API.
+    serverBuild: false,
+    buildLogStream: false,
+    reuseByTreeHash: false,
+    // Deployments carry no URL: the preview link comes from a URL template.
+    deploymentUrl: false,
+    // Deployments carry no expiry; the sweep tears previews down.
+    previewExpiry: false
+  };
+  http;
+  agentType;
+  /** agent id → agent record, learnt from creates and lists. */
+  agents = /* @__PURE__ */ new Map();
+  constructor(options = {}) {
+    const settings = resolveMutxSettings(options, options.env);
+    this.agentType = options.agentType ?? "custom";
+    this.http = new HttpClient2({
+      baseUrl: settings.baseUrl,
+      headers: { authorization: `Bearer ${settings.apiKey}`, "user-agent": "agent-preview" },
+      retry: options.retry,
+      timeoutMs: options.timeoutMs,
+      onRetry: options.onRetry
+    });
+  }
+  async findReusableBuild(_agentName, _treeHash, _options) {
+    return void 0;
+  }
+  async createBuild(_request, _options) {
+    throw new UnsupportedError("MUTX has no build API: push the image yourself and deploy it by name and tag");
+  }
+  async getBuild(_id, _options) {
+    throw new UnsupportedError("MUTX has no build API, so there are no builds to read");
+  }
+  async cancelBuild(_id, _options) {
+    throw new UnsupportedError("MUTX has no build API, so there are no builds to cancel");
+  }
+  async streamBuildLogs(_id, _onLine, _options) {
+    throw new UnsupportedError("MUTX has no build API, so there are no build logs to stream");
+  }
+  async createDeployment(request2, options = {}) {
+    const agent = await this.ensureAgent(request2, options);
+    const agentId = String(agent.id);
+    const existingIds = new Set((await this.listAgentDeployments(agentId, options.signal)).map((raw) => String(raw.id)));
+    const response = await this.http.request({
+      call: "create deployment",
+      method: "POST",
+      path: "/v1/deployments",
+      json: { agent_id: agentId, replicas: 1 },
+      idempotent: false,
+      // After an ambiguous failure, a deployment of this agent that appeared is ours.
+      reconcile: async () => {
+        const after = await this.listAgentDeployments(agentId, options.signal);
+        return after.find((raw) => !existingIds.has(String(raw.id)));
+      },
+      signal: options.signal
+    });
+    return toDeployment2(response.body, agent);
+  }
+  async getDeployment(id, options = {}) {
+    const raw = await this.http.json({ call: "get deployment", method: "GET", path: `/v1/deployments/${encodeURIComponent(id)}`, signal: options.signal });
+    const agent = await this.agentOf(raw, options.signal);
+    if (!Array.isArray(raw.events)) raw.events = await this.events(id, options.signal);
+    return toDeployment2(raw, agent);
+  }
+  async listDeployments(filter, options = {}) {
+    if (filter.buildId) return [];
+    const label = filter.previewLabel === void 0 ? void 0 : previewLabelOf(filter.previewLabel);
+    const agents = (await this.listAll("list agents", "/v1/agents", {}, options.signal)).filter((agent) => {
+      this.agents.set(String(agent.id), agent);
+      if (label !== void 0 && agentLabel(agent) !== label) return false;
+      if (filter.agentName && agentNameOf(agent) !== filter.agentName) return false;
+      return true;
+    });
+    const deployments = [];
+    for (const agent of agents) {
+      for (const raw of await this.listAgentDeployments(String(agent.id), options.signal)) deployments.push(toDeployment2(raw, agent));
+    }
+    return deployments.sort(newestFirst2);
+  }
+  async deleteDeployment(id, options = {}) {
+    const path6 = `/v1/deployments/${encodeURIComponent(id)}`;
+    const current = await this.http.request({ call: "get deployment", method: "GET", path: path6, accept: [404], signal: options.signal });
+    if (current.status === 404) return "already-gone";
+    const status = String(current.body?.status ?? "").toLowerCase();
+    if (status === "killed" || status === "stopped") return "already-gone";
+    const response = await this.http.request({ call: "delete deployment", method: "DELETE", path: path6, accept: [404, 410], signal: options.signal });
+    return response.status === 404 || response.status === 410 ? "already-gone" : "deleted";
+  }
+  /**
+   * The deployment's agent log lines and its lifecycle events (both newest first on the API),
+   * merged oldest first. Events are where a failure's `error_message` shows up.
+   */
+  async deploymentLogs(id, options = {}) {
+    const maxLines = options.maxLines ?? 2e3;
+    const lines = [];
+    for (let page = 0; page < MAX_PAGES3; page++) {
+      const body = await this.http.json({
+        call: "get deployment logs",
+        method: "GET",
+        path: `/v1/deployments/${encodeURIComponent(id)}/logs`,
+        query: { skip: page * LOG_PAGE_LIMIT2, limit: LOG_PAGE_LIMIT2 },
+        signal: options.signal
+      });
+      const items = itemsOf2(body);
+      for (const raw of items) {
+        lines.push({ message: String(raw.message ?? ""), level: stringField2(raw, "level"), timestamp: stringField2(raw, "timestamp", "created_at") });
+      }
+      if (!hasMore(body, items.length, LOG_PAGE_LIMIT2) || lines.length >= maxLines * 4) break;
+    }
+    for (const event of (await this.events(id, options.signal)).map(toEvent2)) {
+      lines.push({ message: event.message, level: event.type === "failed" || event.reason ? "event:error" : "event", timestamp: event.timestamp });
+    }
+    const ordered = lines.map((line, index) => ({ line, index })).sort((a, b) => compareTime(a.line.timestamp, b.line.timestamp) || b.index - a.index).map(({ line }) => line);
+    return ordered.length > maxLines ? ordered.slice(ordered.length - maxLines) : ordered;
+  }
+  /** Restarts a stopped, failed or killed deployment; any other status is refused by the API with 400. */
+  async restartDeployment(id, options = {}) {
+    const path6 = `/v1/deployments/${encodeURIComponent(id)}/restart`;
+    const response = await this.http.request({ call: "restart deployment", method: "POST", path: path6, accept: [400], idempotent: true, signal: options.signal });
+    if (response.status === 400) {
+      throw illegalState(`POST ${path6} (restart deployment)`, response.body, `only ${[...RESTARTABLE_STATUSES].join(", ")} deployments can be restarted`);
+    }
+    return toDeployment2(response.body, await this.agentOf(response.body, options.signal));
+  }
+  /** Changes the replica count (1..10) of a running or ready deployment; the API refuses others with 400. */
+  async scaleDeployment(id, replicas, options = {}) {
+    const path6 = `/v1/deployments/${encodeURIComponent(id)}/scale`;
+    const response = await this.http.request({
+      call: "scale deployment",
+      method: "POST",
+      path: path6,
+      json: { replicas },
+      accept: [400],
+      idempotent: true,
+      signal: options.signal
+    });
+    if (response.status === 400) {
+      throw illegalState(`POST ${path6} (scale deployment)`, response.body, `only ${[...SCALABLE_STATUSES].join(" or ")} deployments can be scaled`);
+    }
+    return toDeployment2(response.body, await this.agentOf(response.body, options.signal));
+  }
+  /** The agent this deploy runs under: found by name, or created. */
+  async ensureAgent(request2, options) {
+    const label = request2.preview ? previewLabelOf(request2.preview.label) : void 0;
+    const name = label ? previewAgentName(request2.agentName, label) : request2.agentName;
+    const image = request2.image ? `${request2.image.name}:${request2.image.tag}` : void 0;
+    const existing = await this.findAgent(name, label, request2.agentName, image, options.signal);
+    if (existing) return existing;
+    const config = { agent_name: request2.agentName };
+    if (label) config.preview_label = label;
+    if (image) config.image = image;
+    const response = await this.http.request({
+      call: "create agent",
+      method: "POST",
+      path: "/v1/agents",
+      json: {
+        name,
+        description: describeAgent(request2.agentName, label, image),
+        type: this.agentType,
+        config
+      },
+      idempotent: false,
+      reconcile: () => this.findAgent(name, label, request2.agentName, image, options.signal),
+      signal: options.signal
+    });
+    this.agents.set(String(response.body.id), response.body);
+    return response.body;
+  }
+  async findAgent(name, label, agentName, image, signal) {
+    const agents = await this.listAll("list agents", "/v1/agents", {}, signal);
+    for (const agent of agents) this.agents.set(String(agent.id), agent);
+    return agents.filter((agent) => agent.name === name || label !== void 0 && agentLabel(agent) === label && agentNameOf(agent) === agentName).filter((agent) => agentImage(agent) === image).sort(newestRecordFirst)[0];
+  }
+  async agentOf(raw, signal) {
+    const agentId = stringField2(raw, "agent_id");
+    if (!agentId) return void 0;
+    const known = this.agents.get(agentId);
+    if (known) return known;
+    const response = await this.http.request({ call: "get agent", method: "GET", path: `/v1/agents/${encodeURIComponent(agentId)}`, accept: [404], signal });
+    if (response.status === 404) return void 0;
+    this.agents.set(agentId, response.body);
+    return response.body;
+  }
+  listAgentDeployments(agentId, signal) {
+    return this.listAll("list deployments", "/v1/deployments", { agent_id: agentId }, signal);
+  }
+  /** Lifecycle events of a deployment, as the API sends them (newest first), across all pages. */
+  async events(id, signal) {
+    const all = [];
+    for (let page = 0; page < MAX_PAGES3; page++) {
+      const body = await this.http.json({
+        call: "get deployment events",
+        method: "GET",
+        path: `/v1/deployments/${encodeURIComponent(id)}/events`,
+        query: { skip: page * LOG_PAGE_LIMIT2, limit: LOG_PAGE_LIMIT2 },
+        signal
+      });
+      const items = itemsOf2(body);
+      all.push(...items);
+      if (!hasMore(body, items.length, LOG_PAGE_LIMIT2)) break;
+    }
+    return all;
+  }
+  /** Every item of a skip/limit list route, whether it answers with the envelope or a bare array. */
+  async listAll(call, path6, query, signal) {
+    const all = [];
+    const seen = /* @__PURE__ */ new Set();
+    for (let page = 0; page < MAX_PAGES3; page++) {
+      const body = await this.http.json({ call, method: "GET", path: path6, query: { ...query, skip: page * PAGE_LIMIT2, limit: PAGE_LIMIT2 }, signal });
+      const items = itemsOf2(body);
+      let fresh = 0;
+      for (const item of items) {
+        const id = String(item.id ?? "");
+        if (id && seen.has(id)) continue;
+        seen.add(id);
+        all.push(item);
+        fresh++;
+      }
+      if (!fresh || !hasMore(body, items.length, PAGE_LIMIT2)) break;
+    }
+    return all;
+  }
+};
+function previewLabelOf(label) {
+  return label.trim().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "");
+}
+function previewAgentName(agentName, label) {
+  const suffix = `-${previewLabelOf(label)}`;
+  return `${agentName.slice(0, Math.max(1, NAME_MAX - suffix.length))}${suffix}`;
+}
+function toDeployment2(raw, agent) {
+  const rawStatus = stringField2(raw, "status") ?? "unknown";
+  const events = Array.isArray(raw.events) ? raw.events : [];
+  const mapped = events.map(toEvent2).sort((a, b) => compareTime(a.timestamp, b.timestamp));
+  const errorMessage = stringField2(raw, "error_message");
+  if (errorMessage && !mapped.some((event) => event.message.includes(errorMessage))) {
+    mapped.push({ type: "error", reason: rawStatus, message: errorMessage, timestamp: stringField2(raw, "ended_at") });
+  }
+  return {
+    id: stringField2(raw, "id", "deployment_id") ?? "",
+    phase: deployPhase2(rawStatus),
+    rawStatus,
+    agentName: agent ? agentNameOf(agent) : void 0,
+    previewLabel: agent ? agentLabel(agent) : void 0,
+    createdAt: stringField2(raw, "created_at", "started_at"),
+    release: agent ? stringField2(agent, "name") : void 0,
+    events: mapped
+  };
+}
+function toEvent2(raw) {
+  const type = stringField2(raw, "event_type", "type");
+  const status = stringField2(raw, "status");
+  const error2 = stringField2(raw, "error_message");
+  const head = [type, status && status !== type ? status : void 0].filter(Boolean).join(": ");
+  return {
+    type,
+    reason: error2 ? status : void 0,
+    message: [head, error2].filter(Boolean).join(" - ") || "event",
+    timestamp: stringField2(raw, "created_at", "timestamp")
+  };
+}
+function illegalState(call, body, rule) {
+  const detail = body && typeof body === "object" && typeof body.detail === "string" ? String(body.detail) : "refused";
+  return new ApiError(call, 400, redact(`${detail} (${rule}; check the deployment's status first)`));
+}
+function agentConfig(agent) {
+  const config = agent.config;
+  if (config && typeof config === "object" && !Array.isArray(config)) return config;
+  if (typeof config === "string") {
+    try {
+      const parsed = JSON.parse(config);
+      if (parsed && typeof parsed === "object") return parsed;
+    } catch {
+    }
+  }
+  return {};
+}
+var DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*) image=(\S*)\]/;
+function describeAgent(agentName, label, image) {
+  const head = label ? `Preview ${label} of ${agentName}` : agentName;
+  return `${head}${image ? ` (${image})` : ""} [agent-preview agent=${agentName} label=${label ?? ""} image=${image ?? ""}]`;
+}
+function descriptionTag(agent) {
+  const match = DESCRIPTION_TAG.exec(stringField2(agent, "description") ?? "");
+  return match ? { agentName: match[1], label: match[2] || void 0, image: match[3] || void 0 } : void 0;
+}
+function agentLabel(agent) {
+  return stringField2(agentConfig(agent), "preview_label") ?? descriptionTag(agent)?.label;
+}
+function agentNameOf(agent) {
+  return stringField2(agentConfig(agent), "agent_name") ?? descriptionTag(agent)?.agentName ?? stringField2(agent, "name");
+}
+function agentImage(agent) {
+  return stringField2(agentConfig(agent), "image") ?? descriptionTag(agent)?.image;
+}
+function itemsOf2(body) {
+  if (Array.isArray(body)) return body;
+  return Array.isArray(body?.items) ? body.items : [];
+}
+function hasMore(body, count, limit) {
+  if (Array.isArray(body) || body?.has_more === void 0) return count >= limit;
+  return body.has_more === true;
+}
+function stringField2(record, ...names) {
+  for (const name of names) {
+    const value = record[name];
+    if (typeof value === "string" && value !== "") return value;
+    if (typeof value === "number") return String(value);
+  }
+  return void 0;
+}
+function compareTime(a, b) {
+  const ta = a ? Date.parse(a) : NaN;
+  const tb = b ? Date.parse(b) : NaN;
+  if (Number.isNaN(ta) || Number.isNaN(tb)) return 0;
+  return ta - tb;
+}
+function newestFirst2(a, b) {
+  return compareTime(b.createdAt, a.createdAt);
+}
+function newestRecordFirst(a, b) {
+  return compareTime(stringField2(b, "created_at"), stringField2(a, "created_at"));
+}
+
 // src/platforms/nullspace/nullspace.ts
 import { createHash as createHash3 } from "node:crypto";
 import { createReadStream as createReadStream3 } from "node:fs";
@@ -56199,12 +56580,12 @@ import { createGunzip } from "node:zlib";
 
 // src/platforms/nullspace/config.ts
 function resolveNullspaceSettings(input = {}, env = process.env) {
-  const apiKey = nonEmpty2(input.apiKey) ?? nonEmpty2(env.NULLSPACE_API_KEY);
+  const apiKey = nonEmpty3(input.apiKey) ?? nonEmpty3(env.NULLSPACE_API_KEY);
   registerSecret(apiKey);
   if (!apiKey) {
     throw new InputError("no Nullspace API key: set NULLSPACE_API_KEY (or pass --api-key / the api-key input)", { field: "api-key" });
   }
-  const baseUrl = nonEmpty2(input.baseUrl) ?? nonEmpty2(env.NULLSPACE_API_URL);
+  const baseUrl = nonEmpty3(input.baseUrl) ?? nonEmpty3(env.NULLSPACE_API_URL);
   if (!baseUrl) {
     throw new InputError("no Nullspace API URL: set NULLSPACE_API_URL (or pass --api-url / the api-url input)", { field: "api-url" });
   }
@@ -56222,7 +56603,7 @@ function resolveNullspaceSettings(input = {}, env = process.env) {
   }
   return { baseUrl: baseUrl.replace(/\/+$/, ""), apiKey };
 }
-function nonEmpty2(value) {
+function nonEmpty3(value) {
   const trimmed = value?.trim();
   return trimmed ? trimmed : void 0;
 }
@@ -56257,10 +56638,10 @@ function versionPhase(status) {
 }
 
 // src/platforms/nullspace/nullspace.ts
-var PAGE_LIMIT2 = 100;
-var MAX_PAGES3 = 200;
+var PAGE_LIMIT3 = 100;
+var MAX_PAGES4 = 200;
 var MAX_GENERATIONS = 20;
-var NAME_MAX = 63;
+var NAME_MAX2 = 63;
 var NullspacePlatform = class {
   name = "nullspace";
   capabilities = {
@@ -56366,7 +56747,7 @@ var NullspacePlatform = class {
         idempotent: true,
         signal: options.signal
       });
-      const created = toDeployment2(deploymentId, service, deployment);
+      const created = toDeployment3(deploymentId, service, deployment);
       if (!GONE_DEPLOY_PHASES.has(created.phase)) return created;
     }
     throw new ApiError(`POST /v1/agent-deployments/${deploymentId}/services (create service)`, void 0, "every idempotency key tried answered with a stopped service");
@@ -56377,7 +56758,7 @@ var NullspacePlatform = class {
       this.getAgentDeployment(deploymentId, options.signal),
       this.getService(deploymentId, serviceId, options.signal)
     ]);
-    return toDeployment2(deploymentId, service, deployment);
+    return toDeployment3(deploymentId, service, deployment);
   }
   async listDeployments(filter, options = {}) {
     const deployments = (await this.listAll("list agent deployments", "/v1/agent-deployments", {}, options.signal)).filter((deployment) => {
@@ -56391,9 +56772,9 @@ var NullspacePlatform = class {
     for (const deployment of deployments) {
       const deploymentId = requireString(deployment, "id", "list agent deployments");
       const services = await this.listAll("list services", `/v1/agent-deployments/${enc(deploymentId)}/services`, { version_id: versionId }, options.signal);
-      all.push(...services.map((service) => toDeployment2(deploymentId, service, deployment)));
+      all.push(...services.map((service) => toDeployment3(deploymentId, service, deployment)));
     }
-    return all.filter((deployment) => !versionId || deployment.buildId?.endsWith(`:${versionId}`)).sort(newestFirst2);
+    return all.filter((deployment) => !versionId || deployment.buildId?.endsWith(`:${versionId}`)).sort(newestFirst3);
   }
   async deleteDeployment(id, options = {}) {
     const [deploymentId, serviceId] = splitId(id, "deployment");
@@ -56416,15 +56797,15 @@ var NullspacePlatform = class {
     const [deploymentId, serviceId] = splitId(id, "deployment");
     const service = await this.getService(deploymentId, serviceId, options.signal);
     const lines = [];
-    const status = stringField2(service, "status") ?? "unknown";
-    const started = stringField2(service, "started_at");
+    const status = stringField3(service, "status") ?? "unknown";
+    const started = stringField3(service, "started_at");
     if (started) lines.push({ message: "service started", level: "info", timestamp: started });
     for (const event of readinessEvents(service)) lines.push({ message: event.message, level: "info", timestamp: event.timestamp });
-    const failure = stringField2(service, "failure_reason");
-    if (failure) lines.push({ message: redact(failure), level: "error", timestamp: stringField2(service, "updated_at") });
-    const stopped = stringField2(service, "stopped_at");
+    const failure = stringField3(service, "failure_reason");
+    if (failure) lines.push({ message: redact(failure), level: "error", timestamp: stringField3(service, "updated_at") });
+    const stopped = stringField3(service, "stopped_at");
     if (stopped) lines.push({ message: "service stopped", level: "info", timestamp: stopped });
-    lines.push({ message: `status: ${status}`, level: servicePhase(status) === "failed" ? "error" : "info", timestamp: stringField2(service, "updated_at") });
+    lines.push({ message: `status: ${status}`, level: servicePhase(status) === "failed" ? "error" : "info", timestamp: stringField3(service, "updated_at") });
     const maxLines = options.maxLines ?? 2e3;
     return lines.slice(-maxLines);
   }
@@ -56457,11 +56838,11 @@ var NullspacePlatform = class {
   async listAll(call, path6, query, signal) {
     const all = [];
     let cursor;
-    for (let page = 0; page < MAX_PAGES3; page++) {
-      const body = await this.http.json({ call, method: "GET", path: path6, query: { ...query, limit: PAGE_LIMIT2, cursor }, signal });
+    for (let page = 0; page < MAX_PAGES4; page++) {
+      const body = await this.http.json({ call, method: "GET", path: path6, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
       const items = Array.isArray(body?.items) ? body.items : [];
       all.push(...items);
-      const next = stringField2(body ?? {}, "next_cursor");
+      const next = stringField3(body ?? {}, "next_cursor");
       if (!next || next === cursor) break;
       cursor = next;
     }
@@ -56475,9 +56856,9 @@ function idempotencyKey(kind, ...parts) {
 }
 function agentDeploymentName(raw) {
   const clean = raw.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
-  if (clean && clean.length <= NAME_MAX) return clean;
+  if (clean && clean.length <= NAME_MAX2) return clean;
   const tail = createHash3("sha256").update(raw).digest("hex").slice(0, 8);
-  return `${clean.slice(0, NAME_MAX - 9).replace(/-+$/, "")}-${tail}`;
+  return `${clean.slice(0, NAME_MAX2 - 9).replace(/-+$/, "")}-${tail}`;
 }
 async function plainTarDigest(archivePath) {
   const hash2 = createHash3("sha256");
@@ -56509,10 +56890,10 @@ function plainTarStream(archivePath, total, onProgress) {
   return out;
 }
 function toBuild2(deploymentId, version, request2) {
-  const rawStatus = stringField2(version, "status") ?? "unknown";
+  const rawStatus = stringField3(version, "status") ?? "unknown";
   const metadata = metadataOf(version);
   return {
-    id: `${deploymentId}:${stringField2(version, "id") ?? ""}`,
+    id: `${deploymentId}:${stringField3(version, "id") ?? ""}`,
     phase: versionPhase(rawStatus),
     rawStatus,
     agentName: stringOf(metadata.agent_name) ?? request2?.agentName,
@@ -56522,26 +56903,26 @@ function toBuild2(deploymentId, version, request2) {
     treeHash: stringOf(metadata.tree_hash) ?? request2?.treeHash,
     sourceCommit: stringOf(metadata.source_commit) ?? request2?.provenance?.commit,
     sourceRepo: stringOf(metadata.source_repo) ?? request2?.provenance?.repo,
-    createdAt: stringField2(version, "created_at")
+    createdAt: stringField3(version, "created_at")
   };
 }
-function toDeployment2(deploymentId, service, deployment) {
-  const rawStatus = stringField2(service, "status") ?? "unknown";
+function toDeployment3(deploymentId, service, deployment) {
+  const rawStatus = stringField3(service, "status") ?? "unknown";
   const metadata = deployment ? metadataOf(deployment) : {};
-  const versionId = stringField2(service, "version_id");
+  const versionId = stringField3(service, "version_id");
   const events = readinessEvents(service);
-  const failure = stringField2(service, "failure_reason");
-  if (failure) events.push({ type: "failure", reason: rawStatus, message: redact(failure), timestamp: stringField2(service, "updated_at") });
+  const failure = stringField3(service, "failure_reason");
+  if (failure) events.push({ type: "failure", reason: rawStatus, message: redact(failure), timestamp: stringField3(service, "updated_at") });
   return {
-    id: `${stringField2(service, "deployment_id") ?? deploymentId}:${stringField2(service, "id") ?? ""}`,
+    id: `${stringField3(service, "deployment_id") ?? deploymentId}:${stringField3(service, "id") ?? ""}`,
     phase: servicePhase(rawStatus),
     rawStatus,
     agentName: stringOf(metadata.agent_name),
     buildId: versionId ? `${stringOf(metadata.build_deployment_id) ?? deploymentId}:${versionId}` : void 0,
     previewLabel: stringOf(metadata.preview_label),
-    createdAt: stringField2(service, "created_at"),
-    release: stringField2(service, "id"),
-    namespace: stringField2(deployment ?? {}, "name"),
+    createdAt: stringField3(service, "created_at"),
+    release: stringField3(service, "id"),
+    namespace: stringField3(deployment ?? {}, "name"),
     url: void 0,
     events
   };
@@ -56574,11 +56955,11 @@ function compact(record) {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== void 0 && value !== ""));
 }
 function requireString(record, field, call) {
-  const value = stringField2(record ?? {}, field);
+  const value = stringField3(record ?? {}, field);
   if (!value) throw new ApiError(call, void 0, `the answer carries no ${field}`);
   return value;
 }
-function stringField2(record, ...names) {
+function stringField3(record, ...names) {
   for (const name of names) {
     const value = stringOf(record[name]);
     if (value !== void 0) return value;
@@ -56601,12 +56982,12 @@ function describe2(body) {
   }
   return redact(typeof body === "string" ? body : JSON.stringify(body ?? "no message from the server"));
 }
-function newestFirst2(a, b) {
+function newestFirst3(a, b) {
   return (Date.parse(b.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
 }
 
 // src/platforms/index.ts
-var PLATFORM_NAMES = ["agentex", "local", "nullspace"];
+var PLATFORM_NAMES = ["agentex", "local", "nullspace", "mutx"];
 var DEFAULT_LOCAL_PORT = 4141;
 var DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
 var LOCAL_PLACEHOLDER_KEY = "local-platform";
@@ -56629,6 +57010,9 @@ function createPlatform(settings) {
       onRetry: settings.onRetry,
       timeoutMs: settings.requestTimeoutMs
     });
+  }
+  if (name === "mutx") {
+    return new MutxPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
   }
   if (name === "nullspace") {
     return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });

@@ -1,10 +1,11 @@
 import { InputError } from '../errors.js';
 import type { RetryNotice } from '../http/client.js';
 import { AgentexPlatform } from './agentex/agentex.js';
+import { MutxPlatform } from './mutx/mutx.js';
 import { NullspacePlatform } from './nullspace/nullspace.js';
 import type { Platform } from './platform.js';
 
-export const PLATFORM_NAMES = ['agentex', 'local', 'nullspace'] as const;
+export const PLATFORM_NAMES = ['agentex', 'local', 'nullspace', 'mutx'] as const;
 export type PlatformName = (typeof PLATFORM_NAMES)[number];
 
 /** Where `agent-preview local-platform` listens unless told otherwise. */
@@ -45,6 +46,9 @@ export function createPlatform(settings: PlatformSettings): Platform {
       onRetry: settings.onRetry,
       timeoutMs: settings.requestTimeoutMs,
     });
+  }
+  if (name === 'mutx') {
+    return new MutxPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
   }
   if (name === 'nullspace') {
     return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
