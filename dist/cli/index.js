@@ -43459,14 +43459,373 @@ function newestFirst(a, b2) {
   return (Date.parse(b2.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
 }
 
+// src/platforms/astropods/astropods.ts
+import { createHash as createHash3 } from "node:crypto";
+
+// src/platforms/astropods/config.ts
+var DEFAULT_ASTROPODS_URL = "https://astropods.com/api/v1";
+function resolveAstropodsSettings(input = {}, env = process.env) {
+  const token = nonEmpty2(input.token) ?? nonEmpty2(env.ASTRO_ACCESS_TOKEN);
+  registerSecret(token);
+  if (!token) {
+    throw new InputError("no Astropods access token: set ASTRO_ACCESS_TOKEN (or pass --api-key / the api-key input)", { field: "api-key" });
+  }
+  const account = nonEmpty2(input.account) ?? nonEmpty2(env.ASTRO_ACCOUNT);
+  if (!account) {
+    throw new InputError("no Astropods account: set ASTRO_ACCOUNT (or pass --account-id / the account-id input)", { field: "account-id" });
+  }
+  const baseUrl = nonEmpty2(input.baseUrl) ?? nonEmpty2(env.ASTRO_API_URL) ?? DEFAULT_ASTROPODS_URL;
+  let parsed;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw new InputError(`"${baseUrl}" is not a URL; give the API base, e.g. ${DEFAULT_ASTROPODS_URL}`, { field: "api-url" });
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field: "api-url" });
+  }
+  if (parsed.username || parsed.password) {
+    throw new InputError("the API URL must not carry credentials; pass the token as ASTRO_ACCESS_TOKEN", { field: "api-url" });
+  }
+  return { baseUrl: baseUrl.replace(/\/+$/, ""), token, account };
+}
+function nonEmpty2(value) {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : void 0;
+}
+
+// src/platforms/astropods/astropods.ts
+var NAME_MAX = 63;
+var BASE_MAX = NAME_MAX - 7;
+var LOOKUP_TRIES = 5;
+var FAILED_STATUSES = /* @__PURE__ */ new Set(["failed", "partial", "error", "errored"]);
+var GONE_STATUSES = /* @__PURE__ */ new Set(["undeployed", "deleted", "terminated", "stopped", "removed"]);
+var CANCELLED_STATUSES = /* @__PURE__ */ new Set(["cancelled", "canceled"]);
+var RUNNING_STATUSES = /* @__PURE__ */ new Set(["running", "success", "deployed", "ready", "active", "healthy"]);
+var PROGRESS_STATUSES = /* @__PURE__ */ new Set(["deploying", "pending", "creating", "updating", "progressing", "queued", "starting"]);
+var AstropodsPlatform = class {
+  name = "astropods";
+  capabilities = {
+    // Images are pushed to a registry and registered: there is no build API.
+    serverBuild: false,
+    buildLogStream: false,
+    reuseByTreeHash: false,
+    // Deployments carry `external_urls`, each with a `ready` flag.
+    deploymentUrl: true,
+    // Deployments carry no expiry; the sweep tears previews down.
+    previewExpiry: false
+  };
+  http;
+  account;
+  /** Registered agent name → whose preview it is, learnt from deploys made by this client. */
+  owners = /* @__PURE__ */ new Map();
+  constructor(options = {}) {
+    const settings = resolveAstropodsSettings(options, options.env);
+    this.account = settings.account;
+    this.http = new HttpClient({
+      baseUrl: settings.baseUrl,
+      headers: { authorization: `Bearer ${settings.token}`, "user-agent": "agent-preview" },
+      retry: options.retry,
+      timeoutMs: options.timeoutMs,
+      onRetry: options.onRetry
+    });
+  }
+  async findReusableBuild(_agentName, _treeHash, _options) {
+    return void 0;
+  }
+  async createBuild(_request, _options) {
+    throw new UnsupportedError("Astropods has no build API: push the image to a registry yourself and deploy it by name and tag");
+  }
+  async getBuild(_id, _options) {
+    throw new UnsupportedError("Astropods has no build API, so there are no builds to read");
+  }
+  async cancelBuild(_id, _options) {
+    throw new UnsupportedError("Astropods has no build API, so there are no builds to cancel");
+  }
+  async streamBuildLogs(_id, _onLine, _options) {
+    throw new UnsupportedError("Astropods has no build API, so there are no build logs to stream");
+  }
+  async createDeployment(request2, options = {}) {
+    if (!request2.image) {
+      throw new InputError("Astropods deploys an already pushed image: give its name and tag", { field: "image" });
+    }
+    const label = request2.preview ? slug(request2.preview.label) : void 0;
+    if (request2.preview && !label) {
+      throw new InputError(`preview label "${request2.preview.label}" has no letters or digits`, { field: "preview-label" });
+    }
+    const agent = label ? previewName(request2.agentName, label) : cap(slug(request2.agentName), NAME_MAX);
+    if (!agent) throw new InputError(`agent name "${request2.agentName}" has no letters or digits`, { field: "agent-name" });
+    const owner = { agentName: request2.agentName, previewLabel: label };
+    this.owners.set(agent, owner);
+    await this.register(agent, request2.image, options.signal);
+    const ours = (await this.listRaw(options.signal)).filter((raw) => stringField2(raw, "name") === agent).sort(newestFirstRaw);
+    const agentPart = label && agent.endsWith(`-${label}`) ? agent.slice(0, -label.length - 1) : agent;
+    const fallback = `${agent}-${shortHash(`${this.account}/${agentPart}/${label ?? ""}`)}`;
+    const candidates = unique([...ours.map(displayNameOf).filter((name) => !!name), agent, fallback]);
+    for (const displayName of candidates) {
+      const response = await this.deploy(agent, displayName, options.signal);
+      if (response.status === 409) {
+        const holder = (await this.listRaw(options.signal)).find((raw) => displayNameOf(raw) === displayName);
+        if (holder && stringField2(holder, "name") === agent) return toDeployment2(holder, owner);
+        continue;
+      }
+      return this.settleDeploy(response.status, response.body, agent, displayName, owner, options.signal);
+    }
+    throw new ApiError(
+      "POST /deploy (deploy)",
+      409,
+      `every display name tried for ${agent} is taken by another agent's deployment (${candidates.join(", ")}); undeploy the holder or rename the agent`
+    );
+  }
+  async getDeployment(id2, options = {}) {
+    const raw = await this.http.json({ call: "get deployment", method: "GET", path: `/deployments/${encodeURIComponent(id2)}`, signal: options.signal });
+    return toDeployment2(raw, this.owners.get(stringField2(raw, "name") ?? "") ?? {});
+  }
+  async listDeployments(filter, options = {}) {
+    const label = filter.previewLabel === void 0 ? void 0 : slug(filter.previewLabel);
+    const agentSlug = filter.agentName === void 0 ? void 0 : slug(filter.agentName);
+    const matches2 = [];
+    for (const raw of await this.listRaw(options.signal)) {
+      if (filter.buildId && stringField2(raw, "build_id") !== filter.buildId) continue;
+      const known = this.owners.get(stringField2(raw, "name") ?? "");
+      const owner = known && (label === void 0 || known.previewLabel === label) ? { ...known } : ownerOf(raw, this.account, label);
+      if (label !== void 0 && owner.previewLabel !== label) continue;
+      if (agentSlug !== void 0) {
+        const name = stringField2(raw, "name") ?? "";
+        const mine = owner.agentName !== void 0 ? slug(owner.agentName) === agentSlug : name === agentSlug || name.startsWith(`${agentSlug}-`);
+        if (!mine) continue;
+        owner.agentName = filter.agentName;
+      }
+      matches2.push(toDeployment2(raw, owner));
+    }
+    return matches2.sort(newestFirst2);
+  }
+  async deleteDeployment(id2, options = {}) {
+    const response = await this.http.request({
+      call: "undeploy",
+      method: "POST",
+      path: "/undeploy",
+      json: { deployment_id: id2 },
+      // Undeploying twice does no harm: the second answers 404, which counts as gone.
+      idempotent: true,
+      accept: [400, 404, 409, 410, 422],
+      signal: options.signal
+    });
+    if (response.status < 300) return "deleted";
+    if (response.status === 404 || response.status === 410) return "already-gone";
+    try {
+      const current = await this.getDeployment(id2, options);
+      if (current.phase === "deleted" || current.phase === "cancelled") return "already-gone";
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return "already-gone";
+    }
+    throw new ApiError("POST /undeploy (undeploy)", response.status, describeBody(response.body));
+  }
+  /**
+   * Astropods offers no runtime log API. What it does report is the deploy's `errors` and the
+   * Kubernetes `resources` it created, so those are the lines: resources first, then errors.
+   */
+  async deploymentLogs(id2, options = {}) {
+    const raw = await this.http.json({ call: "get deployment", method: "GET", path: `/deployments/${encodeURIComponent(id2)}`, signal: options.signal });
+    const timestamp = stringField2(raw, "deployed_at", "updated_at", "created_at");
+    const lines = [];
+    for (const resource of arrayOf(raw.resources)) {
+      if (!resource || typeof resource !== "object" || !Object.keys(resource).length) continue;
+      lines.push({ message: redact(describeResource(resource)), level: "info", timestamp });
+    }
+    for (const error of errorsOf(raw)) lines.push({ message: error, level: "error", timestamp });
+    const maxLines = options.maxLines ?? 2e3;
+    return lines.length > maxLines ? lines.slice(lines.length - maxLines) : lines;
+  }
+  /** The pushed image becomes the agent's latest build. Registering the same image again is harmless. */
+  async register(agent, image, signal) {
+    return this.http.json({
+      call: "register image",
+      method: "POST",
+      path: `${this.agentPath(agent)}/register`,
+      json: { image: `${image.name}:${image.tag}`, image_name: image.name, image_tag: image.tag },
+      idempotent: true,
+      signal
+    });
+  }
+  /**
+   * One deploy under one display name. The template flow comes first: newer servers (and the
+   * platform's own CLI) sign a deploy body with `POST /agents/{account}/{name}/deployment-template`
+   * and want it back on `POST /deploy` with `X-Template-Signature`. A 404 or 405 from the template
+   * route means a server without it, and the documented body `{account, name}` is sent instead
+   * (with `display_name`, which a server that does not know it ignores).
+   *
+   * A deploy "creates or updates" the agent's deployment, so sending it again after an ambiguous
+   * failure only updates what the first one made: it is retried as idempotent.
+   */
+  async deploy(agent, displayName, signal) {
+    const template = await this.http.request({
+      call: "get deployment template",
+      method: "POST",
+      path: `${this.agentPath(agent)}/deployment-template`,
+      json: { display_name: displayName },
+      idempotent: true,
+      accept: [404, 405, 409],
+      signal
+    });
+    if (template.status === 409) return template;
+    let body = { account: this.account, name: agent, display_name: displayName };
+    const headers = {};
+    if (template.status < 300) {
+      const signed = templateOf(template.body);
+      if (!signed) throw new ApiError(`POST ${this.agentPath(agent)}/deployment-template (get deployment template)`, template.status, "the answer carried no template and signature");
+      registerSecret(signed.signature);
+      body = signed.template;
+      headers["x-template-signature"] = signed.signature;
+    }
+    return this.http.request({ call: "deploy", method: "POST", path: "/deploy", json: body, headers, idempotent: true, accept: [409], signal });
+  }
+  /** Finds the deployment a deploy made or updated (the answer has no id) and reads a 207 as a failure. */
+  async settleDeploy(status, body, agent, displayName, owner, signal) {
+    const partial = status === 207 || stringField2(body ?? {}, "status") === "partial";
+    const errors = errorsOf(body ?? {});
+    let raw;
+    const id2 = stringField2(body ?? {}, "deployment_id", "id");
+    for (let attempt = 0; attempt < LOOKUP_TRIES && !raw; attempt++) {
+      if (attempt) await sleep(100 * attempt, signal);
+      if (id2) {
+        raw = await this.http.json({ call: "get deployment", method: "GET", path: `/deployments/${encodeURIComponent(id2)}`, signal }).catch(() => void 0);
+      } else {
+        raw = (await this.listRaw(signal)).filter((candidate) => stringField2(candidate, "name") === agent && displayNameOf(candidate) === displayName).sort(newestFirstRaw)[0];
+      }
+    }
+    if (!raw) {
+      const detail = partial ? `partial deploy of ${agent} with no deployment to show for it: ${errors.join("; ") || "no errors listed"}` : `deployed ${agent} as "${displayName}" but the deployment does not appear in GET /deployments?account=${this.account}`;
+      throw new ApiError("POST /deploy (deploy)", status, redact(detail));
+    }
+    const deployment = toDeployment2(raw, owner);
+    if (!partial) return deployment;
+    const known = new Set(deployment.events.map((event) => event.message));
+    const extra = errors.filter((error) => !known.has(error)).map((message) => ({ type: "error", reason: "partial", message }));
+    return { ...deployment, phase: "failed", rawStatus: "partial", url: void 0, events: [...deployment.events, ...extra] };
+  }
+  async listRaw(signal) {
+    const body = await this.http.json({ call: "list deployments", method: "GET", path: "/deployments", query: { account: this.account }, signal });
+    if (Array.isArray(body)) return body;
+    for (const key of ["deployments", "items", "data"]) if (Array.isArray(body?.[key])) return body[key];
+    return [];
+  }
+  agentPath(agent) {
+    return `/agents/${encodeURIComponent(this.account)}/${encodeURIComponent(agent)}`;
+  }
+};
+function slug(value) {
+  return value.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+}
+function previewName(agentName, label) {
+  const suffix = `-${slug(label)}`;
+  return `${cap(slug(agentName), BASE_MAX - suffix.length)}${suffix}`.replace(/^-+/, "").slice(0, BASE_MAX).replace(/-+$/, "");
+}
+function ownerOf(raw, account, label) {
+  if (label === void 0) return {};
+  const name = stringField2(raw, "name") ?? "";
+  const display = displayNameOf(raw) ?? name;
+  const suffix = `-${label}`;
+  if (!name.endsWith(suffix) || name.length === suffix.length) return {};
+  const agentName = name.slice(0, -suffix.length);
+  if (display === name || display === `${name}-${shortHash(`${account}/${agentName}/${label}`)}`) return { agentName, previewLabel: label };
+  return {};
+}
+function toDeployment2(raw, owner = {}) {
+  const rawStatus = stringField2(raw, "status") ?? "unknown";
+  const phase = deployPhase2(rawStatus, raw);
+  return {
+    id: stringField2(raw, "id", "deployment_id") ?? "",
+    phase,
+    rawStatus,
+    agentName: owner.agentName ?? stringField2(raw, "name"),
+    buildId: stringField2(raw, "build_id"),
+    previewLabel: owner.previewLabel,
+    createdAt: stringField2(raw, "created_at", "deployed_at"),
+    release: displayNameOf(raw),
+    namespace: stringField2(raw, "k8s_namespace", "namespace"),
+    url: phase === "failed" ? void 0 : readyUrl(raw),
+    events: errorsOf(raw).map((message) => ({ type: "error", message }))
+  };
+}
+function deployPhase2(rawStatus, raw = {}) {
+  const status = rawStatus.trim().toLowerCase();
+  if (FAILED_STATUSES.has(status)) return "failed";
+  if (GONE_STATUSES.has(status)) return "deleted";
+  if (CANCELLED_STATUSES.has(status)) return "cancelled";
+  const urls = arrayOf(raw.external_urls).filter((entry) => !!entry && typeof entry === "object");
+  if (urls.length) return urls.every((entry) => entry.ready === true) ? "healthy" : "progressing";
+  if (RUNNING_STATUSES.has(status)) return "healthy";
+  if (PROGRESS_STATUSES.has(status)) return "progressing";
+  return "unknown";
+}
+function readyUrl(raw) {
+  for (const entry of arrayOf(raw.external_urls)) {
+    if (!entry || typeof entry !== "object" || entry.ready !== true) continue;
+    const url = stringField2(entry, "url");
+    if (url && /^https?:\/\//i.test(url) && !urlCarriesCredential(url)) return url;
+  }
+  return void 0;
+}
+function templateOf(body) {
+  if (!body || typeof body !== "object") return void 0;
+  const record = body;
+  const template = record.template;
+  const signature = stringField2(record, "signature", "template_signature");
+  if (!template || typeof template !== "object" || Array.isArray(template) || !signature) return void 0;
+  return { template, signature };
+}
+function displayNameOf(raw) {
+  return stringField2(raw, "display_name", "displayName", "name");
+}
+function errorsOf(raw) {
+  return arrayOf(raw.errors).map((error) => typeof error === "string" ? error : error && typeof error === "object" ? String(error.message ?? error.error ?? JSON.stringify(error)) : String(error)).filter(Boolean).map(redact);
+}
+function describeResource(resource) {
+  const kind = stringField2(resource, "kind", "type");
+  const name = stringField2(resource, "name");
+  const status = stringField2(resource, "status", "action");
+  if (kind || name) return `${kind ?? "resource"}${name ? `/${name}` : ""}${status ? `: ${status}` : ""}`;
+  return JSON.stringify(resource);
+}
+function describeBody(body) {
+  return describeErrorBody(typeof body === "string" ? body : JSON.stringify(body ?? ""));
+}
+function arrayOf(value) {
+  return Array.isArray(value) ? value : [];
+}
+function stringField2(record, ...names) {
+  for (const name of names) {
+    const value = record[name];
+    if (typeof value === "string" && value !== "") return value;
+    if (typeof value === "number") return String(value);
+  }
+  return void 0;
+}
+function shortHash(text) {
+  return createHash3("sha256").update(text).digest("hex").slice(0, 6);
+}
+function cap(value, max) {
+  return value.slice(0, Math.max(0, max)).replace(/-+$/, "");
+}
+function unique(values) {
+  return [...new Set(values)];
+}
+function newestFirst2(a, b2) {
+  return (Date.parse(b2.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
+}
+function newestFirstRaw(a, b2) {
+  return (Date.parse(stringField2(b2, "deployed_at", "created_at") ?? "") || 0) - (Date.parse(stringField2(a, "deployed_at", "created_at") ?? "") || 0);
+}
+
 // src/platforms/mutx/config.ts
 function resolveMutxSettings(input = {}, env = process.env) {
-  const apiKey = nonEmpty2(input.apiKey) ?? nonEmpty2(env.MUTX_API_KEY);
+  const apiKey = nonEmpty3(input.apiKey) ?? nonEmpty3(env.MUTX_API_KEY);
   registerSecret(apiKey);
   if (!apiKey) {
     throw new InputError("no MUTX API key: set MUTX_API_KEY (or pass --api-key / the api-key input)", { field: "api-key" });
   }
-  const baseUrl = nonEmpty2(input.baseUrl) ?? nonEmpty2(env.MUTX_API_URL);
+  const baseUrl = nonEmpty3(input.baseUrl) ?? nonEmpty3(env.MUTX_API_URL);
   if (!baseUrl) {
     throw new InputError("no MUTX API URL: set MUTX_API_URL (or pass --api-url / the api-url input)", { field: "api-url" });
   }
@@ -43484,7 +43843,7 @@ function resolveMutxSettings(input = {}, env = process.env) {
   }
   return { baseUrl: baseUrl.replace(/\/+$/, "").replace(/\/v1$/, ""), apiKey };
 }
-function nonEmpty2(value) {
+function nonEmpty3(value) {
   const trimmed = value?.trim();
   return trimmed ? trimmed : void 0;
 }
@@ -43499,7 +43858,7 @@ var DEPLOY_PHASES2 = {
   stopped: "deleted",
   killed: "deleted"
 };
-function deployPhase2(rawStatus) {
+function deployPhase3(rawStatus) {
   return DEPLOY_PHASES2[(rawStatus ?? "").trim().toLowerCase()] ?? "unknown";
 }
 var RESTARTABLE_STATUSES = /* @__PURE__ */ new Set(["stopped", "failed", "killed"]);
@@ -43509,7 +43868,7 @@ var SCALABLE_STATUSES = /* @__PURE__ */ new Set(["running", "ready"]);
 var PAGE_LIMIT2 = 100;
 var LOG_PAGE_LIMIT2 = 500;
 var MAX_PAGES2 = 200;
-var NAME_MAX = 100;
+var NAME_MAX2 = 100;
 var MutxPlatform = class {
   name = "mutx";
   capabilities = {
@@ -43569,13 +43928,13 @@ var MutxPlatform = class {
       },
       signal: options.signal
     });
-    return toDeployment2(response.body, agent);
+    return toDeployment3(response.body, agent);
   }
   async getDeployment(id2, options = {}) {
     const raw = await this.http.json({ call: "get deployment", method: "GET", path: `/v1/deployments/${encodeURIComponent(id2)}`, signal: options.signal });
     const agent = await this.agentOf(raw, options.signal);
     if (!Array.isArray(raw.events)) raw.events = await this.events(id2, options.signal);
-    return toDeployment2(raw, agent);
+    return toDeployment3(raw, agent);
   }
   async listDeployments(filter, options = {}) {
     if (filter.buildId) return [];
@@ -43588,9 +43947,9 @@ var MutxPlatform = class {
     });
     const deployments = [];
     for (const agent of agents) {
-      for (const raw of await this.listAgentDeployments(String(agent.id), options.signal)) deployments.push(toDeployment2(raw, agent));
+      for (const raw of await this.listAgentDeployments(String(agent.id), options.signal)) deployments.push(toDeployment3(raw, agent));
     }
-    return deployments.sort(newestFirst2);
+    return deployments.sort(newestFirst3);
   }
   async deleteDeployment(id2, options = {}) {
     const path7 = `/v1/deployments/${encodeURIComponent(id2)}`;
@@ -43618,7 +43977,7 @@ var MutxPlatform = class {
       });
       const items = itemsOf2(body);
       for (const raw of items) {
-        lines.push({ message: String(raw.message ?? ""), level: stringField2(raw, "level"), timestamp: stringField2(raw, "timestamp", "created_at") });
+        lines.push({ message: String(raw.message ?? ""), level: stringField3(raw, "level"), timestamp: stringField3(raw, "timestamp", "created_at") });
       }
       if (!hasMore(body, items.length, LOG_PAGE_LIMIT2) || lines.length >= maxLines * 4) break;
     }
@@ -43635,7 +43994,7 @@ var MutxPlatform = class {
     if (response.status === 400) {
       throw illegalState(`POST ${path7} (restart deployment)`, response.body, `only ${[...RESTARTABLE_STATUSES].join(", ")} deployments can be restarted`);
     }
-    return toDeployment2(response.body, await this.agentOf(response.body, options.signal));
+    return toDeployment3(response.body, await this.agentOf(response.body, options.signal));
   }
   /** Changes the replica count (1..10) of a running or ready deployment; the API refuses others with 400. */
   async scaleDeployment(id2, replicas, options = {}) {
@@ -43652,7 +44011,7 @@ var MutxPlatform = class {
     if (response.status === 400) {
       throw illegalState(`POST ${path7} (scale deployment)`, response.body, `only ${[...SCALABLE_STATUSES].join(" or ")} deployments can be scaled`);
     }
-    return toDeployment2(response.body, await this.agentOf(response.body, options.signal));
+    return toDeployment3(response.body, await this.agentOf(response.body, options.signal));
   }
   /** The agent this deploy runs under: found by name, or created. */
   async ensureAgent(request2, options) {
@@ -43687,7 +44046,7 @@ var MutxPlatform = class {
     return agents.filter((agent) => agent.name === name || label !== void 0 && agentLabel(agent) === label && agentNameOf(agent) === agentName).filter((agent) => agentImage(agent) === image).sort(newestRecordFirst)[0];
   }
   async agentOf(raw, signal) {
-    const agentId = stringField2(raw, "agent_id");
+    const agentId = stringField3(raw, "agent_id");
     if (!agentId) return void 0;
     const known = this.agents.get(agentId);
     if (known) return known;
@@ -43741,37 +44100,37 @@ function previewLabelOf(label) {
 }
 function previewAgentName(agentName, label) {
   const suffix = `-${previewLabelOf(label)}`;
-  return `${agentName.slice(0, Math.max(1, NAME_MAX - suffix.length))}${suffix}`;
+  return `${agentName.slice(0, Math.max(1, NAME_MAX2 - suffix.length))}${suffix}`;
 }
-function toDeployment2(raw, agent) {
-  const rawStatus = stringField2(raw, "status") ?? "unknown";
+function toDeployment3(raw, agent) {
+  const rawStatus = stringField3(raw, "status") ?? "unknown";
   const events = Array.isArray(raw.events) ? raw.events : [];
   const mapped = events.map(toEvent2).sort((a, b2) => compareTime(a.timestamp, b2.timestamp));
-  const errorMessage = stringField2(raw, "error_message");
+  const errorMessage = stringField3(raw, "error_message");
   if (errorMessage && !mapped.some((event) => event.message.includes(errorMessage))) {
-    mapped.push({ type: "error", reason: rawStatus, message: errorMessage, timestamp: stringField2(raw, "ended_at") });
+    mapped.push({ type: "error", reason: rawStatus, message: errorMessage, timestamp: stringField3(raw, "ended_at") });
   }
   return {
-    id: stringField2(raw, "id", "deployment_id") ?? "",
-    phase: deployPhase2(rawStatus),
+    id: stringField3(raw, "id", "deployment_id") ?? "",
+    phase: deployPhase3(rawStatus),
     rawStatus,
     agentName: agent ? agentNameOf(agent) : void 0,
     previewLabel: agent ? agentLabel(agent) : void 0,
-    createdAt: stringField2(raw, "created_at", "started_at"),
-    release: agent ? stringField2(agent, "name") : void 0,
+    createdAt: stringField3(raw, "created_at", "started_at"),
+    release: agent ? stringField3(agent, "name") : void 0,
     events: mapped
   };
 }
 function toEvent2(raw) {
-  const type = stringField2(raw, "event_type", "type");
-  const status = stringField2(raw, "status");
-  const error = stringField2(raw, "error_message");
+  const type = stringField3(raw, "event_type", "type");
+  const status = stringField3(raw, "status");
+  const error = stringField3(raw, "error_message");
   const head = [type, status && status !== type ? status : void 0].filter(Boolean).join(": ");
   return {
     type,
     reason: error ? status : void 0,
     message: [head, error].filter(Boolean).join(" - ") || "event",
-    timestamp: stringField2(raw, "created_at", "timestamp")
+    timestamp: stringField3(raw, "created_at", "timestamp")
   };
 }
 function illegalState(call, body, rule) {
@@ -43796,17 +44155,17 @@ function describeAgent(agentName, label, image) {
   return `${head}${image ? ` (${image})` : ""} [agent-preview agent=${agentName} label=${label ?? ""} image=${image ?? ""}]`;
 }
 function descriptionTag(agent) {
-  const match = DESCRIPTION_TAG.exec(stringField2(agent, "description") ?? "");
+  const match = DESCRIPTION_TAG.exec(stringField3(agent, "description") ?? "");
   return match ? { agentName: match[1], label: match[2] || void 0, image: match[3] || void 0 } : void 0;
 }
 function agentLabel(agent) {
-  return stringField2(agentConfig(agent), "preview_label") ?? descriptionTag(agent)?.label;
+  return stringField3(agentConfig(agent), "preview_label") ?? descriptionTag(agent)?.label;
 }
 function agentNameOf(agent) {
-  return stringField2(agentConfig(agent), "agent_name") ?? descriptionTag(agent)?.agentName ?? stringField2(agent, "name");
+  return stringField3(agentConfig(agent), "agent_name") ?? descriptionTag(agent)?.agentName ?? stringField3(agent, "name");
 }
 function agentImage(agent) {
-  return stringField2(agentConfig(agent), "image") ?? descriptionTag(agent)?.image;
+  return stringField3(agentConfig(agent), "image") ?? descriptionTag(agent)?.image;
 }
 function itemsOf2(body) {
   if (Array.isArray(body)) return body;
@@ -43816,7 +44175,7 @@ function hasMore(body, count, limit) {
   if (Array.isArray(body) || body?.has_more === void 0) return count >= limit;
   return body.has_more === true;
 }
-function stringField2(record, ...names) {
+function stringField3(record, ...names) {
   for (const name of names) {
     const value = record[name];
     if (typeof value === "string" && value !== "") return value;
@@ -43830,15 +44189,15 @@ function compareTime(a, b2) {
   if (Number.isNaN(ta) || Number.isNaN(tb)) return 0;
   return ta - tb;
 }
-function newestFirst2(a, b2) {
+function newestFirst3(a, b2) {
   return compareTime(b2.createdAt, a.createdAt);
 }
 function newestRecordFirst(a, b2) {
-  return compareTime(stringField2(b2, "created_at"), stringField2(a, "created_at"));
+  return compareTime(stringField3(b2, "created_at"), stringField3(a, "created_at"));
 }
 
 // src/platforms/nullspace/nullspace.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 import { createReadStream as createReadStream3 } from "node:fs";
 import { PassThrough as PassThrough2, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -43846,12 +44205,12 @@ import { createGunzip } from "node:zlib";
 
 // src/platforms/nullspace/config.ts
 function resolveNullspaceSettings(input = {}, env = process.env) {
-  const apiKey = nonEmpty3(input.apiKey) ?? nonEmpty3(env.NULLSPACE_API_KEY);
+  const apiKey = nonEmpty4(input.apiKey) ?? nonEmpty4(env.NULLSPACE_API_KEY);
   registerSecret(apiKey);
   if (!apiKey) {
     throw new InputError("no Nullspace API key: set NULLSPACE_API_KEY (or pass --api-key / the api-key input)", { field: "api-key" });
   }
-  const baseUrl = nonEmpty3(input.baseUrl) ?? nonEmpty3(env.NULLSPACE_API_URL);
+  const baseUrl = nonEmpty4(input.baseUrl) ?? nonEmpty4(env.NULLSPACE_API_URL);
   if (!baseUrl) {
     throw new InputError("no Nullspace API URL: set NULLSPACE_API_URL (or pass --api-url / the api-url input)", { field: "api-url" });
   }
@@ -43869,7 +44228,7 @@ function resolveNullspaceSettings(input = {}, env = process.env) {
   }
   return { baseUrl: baseUrl.replace(/\/+$/, ""), apiKey };
 }
-function nonEmpty3(value) {
+function nonEmpty4(value) {
   const trimmed = value?.trim();
   return trimmed ? trimmed : void 0;
 }
@@ -43907,7 +44266,7 @@ function versionPhase(status) {
 var PAGE_LIMIT3 = 100;
 var MAX_PAGES3 = 200;
 var MAX_GENERATIONS = 20;
-var NAME_MAX2 = 63;
+var NAME_MAX3 = 63;
 var NullspacePlatform = class {
   name = "nullspace";
   capabilities = {
@@ -44013,7 +44372,7 @@ var NullspacePlatform = class {
         idempotent: true,
         signal: options.signal
       });
-      const created = toDeployment3(deploymentId, service, deployment);
+      const created = toDeployment4(deploymentId, service, deployment);
       if (!GONE_DEPLOY_PHASES.has(created.phase)) return created;
     }
     throw new ApiError(`POST /v1/agent-deployments/${deploymentId}/services (create service)`, void 0, "every idempotency key tried answered with a stopped service");
@@ -44024,7 +44383,7 @@ var NullspacePlatform = class {
       this.getAgentDeployment(deploymentId, options.signal),
       this.getService(deploymentId, serviceId, options.signal)
     ]);
-    return toDeployment3(deploymentId, service, deployment);
+    return toDeployment4(deploymentId, service, deployment);
   }
   async listDeployments(filter, options = {}) {
     const deployments = (await this.listAll("list agent deployments", "/v1/agent-deployments", {}, options.signal)).filter((deployment) => {
@@ -44038,9 +44397,9 @@ var NullspacePlatform = class {
     for (const deployment of deployments) {
       const deploymentId = requireString(deployment, "id", "list agent deployments");
       const services = await this.listAll("list services", `/v1/agent-deployments/${enc(deploymentId)}/services`, { version_id: versionId }, options.signal);
-      all.push(...services.map((service) => toDeployment3(deploymentId, service, deployment)));
+      all.push(...services.map((service) => toDeployment4(deploymentId, service, deployment)));
     }
-    return all.filter((deployment) => !versionId || deployment.buildId?.endsWith(`:${versionId}`)).sort(newestFirst3);
+    return all.filter((deployment) => !versionId || deployment.buildId?.endsWith(`:${versionId}`)).sort(newestFirst4);
   }
   async deleteDeployment(id2, options = {}) {
     const [deploymentId, serviceId] = splitId(id2, "deployment");
@@ -44063,15 +44422,15 @@ var NullspacePlatform = class {
     const [deploymentId, serviceId] = splitId(id2, "deployment");
     const service = await this.getService(deploymentId, serviceId, options.signal);
     const lines = [];
-    const status = stringField3(service, "status") ?? "unknown";
-    const started = stringField3(service, "started_at");
+    const status = stringField4(service, "status") ?? "unknown";
+    const started = stringField4(service, "started_at");
     if (started) lines.push({ message: "service started", level: "info", timestamp: started });
     for (const event of readinessEvents(service)) lines.push({ message: event.message, level: "info", timestamp: event.timestamp });
-    const failure = stringField3(service, "failure_reason");
-    if (failure) lines.push({ message: redact(failure), level: "error", timestamp: stringField3(service, "updated_at") });
-    const stopped = stringField3(service, "stopped_at");
+    const failure = stringField4(service, "failure_reason");
+    if (failure) lines.push({ message: redact(failure), level: "error", timestamp: stringField4(service, "updated_at") });
+    const stopped = stringField4(service, "stopped_at");
     if (stopped) lines.push({ message: "service stopped", level: "info", timestamp: stopped });
-    lines.push({ message: `status: ${status}`, level: servicePhase(status) === "failed" ? "error" : "info", timestamp: stringField3(service, "updated_at") });
+    lines.push({ message: `status: ${status}`, level: servicePhase(status) === "failed" ? "error" : "info", timestamp: stringField4(service, "updated_at") });
     const maxLines = options.maxLines ?? 2e3;
     return lines.slice(-maxLines);
   }
@@ -44108,7 +44467,7 @@ var NullspacePlatform = class {
       const body = await this.http.json({ call, method: "GET", path: path7, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
       const items = Array.isArray(body?.items) ? body.items : [];
       all.push(...items);
-      const next = stringField3(body ?? {}, "next_cursor");
+      const next = stringField4(body ?? {}, "next_cursor");
       if (!next || next === cursor) break;
       cursor = next;
     }
@@ -44116,18 +44475,18 @@ var NullspacePlatform = class {
   }
 };
 function idempotencyKey(kind, ...parts) {
-  const hash2 = createHash3("sha256").update(kind);
+  const hash2 = createHash4("sha256").update(kind);
   for (const part of parts) hash2.update("\0").update(part);
   return `agent-preview-${kind}-${hash2.digest("hex").slice(0, 40)}`;
 }
 function agentDeploymentName(raw) {
   const clean = raw.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
-  if (clean && clean.length <= NAME_MAX2) return clean;
-  const tail = createHash3("sha256").update(raw).digest("hex").slice(0, 8);
-  return `${clean.slice(0, NAME_MAX2 - 9).replace(/-+$/, "")}-${tail}`;
+  if (clean && clean.length <= NAME_MAX3) return clean;
+  const tail = createHash4("sha256").update(raw).digest("hex").slice(0, 8);
+  return `${clean.slice(0, NAME_MAX3 - 9).replace(/-+$/, "")}-${tail}`;
 }
 async function plainTarDigest(archivePath) {
-  const hash2 = createHash3("sha256");
+  const hash2 = createHash4("sha256");
   let bytes = 0;
   await pipeline(
     createReadStream3(archivePath),
@@ -44156,10 +44515,10 @@ function plainTarStream(archivePath, total, onProgress) {
   return out;
 }
 function toBuild2(deploymentId, version, request2) {
-  const rawStatus = stringField3(version, "status") ?? "unknown";
+  const rawStatus = stringField4(version, "status") ?? "unknown";
   const metadata = metadataOf(version);
   return {
-    id: `${deploymentId}:${stringField3(version, "id") ?? ""}`,
+    id: `${deploymentId}:${stringField4(version, "id") ?? ""}`,
     phase: versionPhase(rawStatus),
     rawStatus,
     agentName: stringOf(metadata.agent_name) ?? request2?.agentName,
@@ -44169,26 +44528,26 @@ function toBuild2(deploymentId, version, request2) {
     treeHash: stringOf(metadata.tree_hash) ?? request2?.treeHash,
     sourceCommit: stringOf(metadata.source_commit) ?? request2?.provenance?.commit,
     sourceRepo: stringOf(metadata.source_repo) ?? request2?.provenance?.repo,
-    createdAt: stringField3(version, "created_at")
+    createdAt: stringField4(version, "created_at")
   };
 }
-function toDeployment3(deploymentId, service, deployment) {
-  const rawStatus = stringField3(service, "status") ?? "unknown";
+function toDeployment4(deploymentId, service, deployment) {
+  const rawStatus = stringField4(service, "status") ?? "unknown";
   const metadata = deployment ? metadataOf(deployment) : {};
-  const versionId = stringField3(service, "version_id");
+  const versionId = stringField4(service, "version_id");
   const events = readinessEvents(service);
-  const failure = stringField3(service, "failure_reason");
-  if (failure) events.push({ type: "failure", reason: rawStatus, message: redact(failure), timestamp: stringField3(service, "updated_at") });
+  const failure = stringField4(service, "failure_reason");
+  if (failure) events.push({ type: "failure", reason: rawStatus, message: redact(failure), timestamp: stringField4(service, "updated_at") });
   return {
-    id: `${stringField3(service, "deployment_id") ?? deploymentId}:${stringField3(service, "id") ?? ""}`,
+    id: `${stringField4(service, "deployment_id") ?? deploymentId}:${stringField4(service, "id") ?? ""}`,
     phase: servicePhase(rawStatus),
     rawStatus,
     agentName: stringOf(metadata.agent_name),
     buildId: versionId ? `${stringOf(metadata.build_deployment_id) ?? deploymentId}:${versionId}` : void 0,
     previewLabel: stringOf(metadata.preview_label),
-    createdAt: stringField3(service, "created_at"),
-    release: stringField3(service, "id"),
-    namespace: stringField3(deployment ?? {}, "name"),
+    createdAt: stringField4(service, "created_at"),
+    release: stringField4(service, "id"),
+    namespace: stringField4(deployment ?? {}, "name"),
     url: void 0,
     events
   };
@@ -44221,11 +44580,11 @@ function compact(record) {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== void 0 && value !== ""));
 }
 function requireString(record, field, call) {
-  const value = stringField3(record ?? {}, field);
+  const value = stringField4(record ?? {}, field);
   if (!value) throw new ApiError(call, void 0, `the answer carries no ${field}`);
   return value;
 }
-function stringField3(record, ...names) {
+function stringField4(record, ...names) {
   for (const name of names) {
     const value = stringOf(record[name]);
     if (value !== void 0) return value;
@@ -44248,12 +44607,12 @@ function describe2(body) {
   }
   return redact(typeof body === "string" ? body : JSON.stringify(body ?? "no message from the server"));
 }
-function newestFirst3(a, b2) {
+function newestFirst4(a, b2) {
   return (Date.parse(b2.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
 }
 
 // src/platforms/index.ts
-var PLATFORM_NAMES = ["agentex", "local", "nullspace", "mutx"];
+var PLATFORM_NAMES = ["agentex", "local", "nullspace", "mutx", "astropods"];
 var DEFAULT_LOCAL_PORT = 4141;
 var DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
 var LOCAL_PLACEHOLDER_KEY = "local-platform";
@@ -44273,6 +44632,16 @@ function createPlatform(settings) {
       apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
       accountId: settings.accountId || "acct-local",
       env: {},
+      onRetry: settings.onRetry,
+      timeoutMs: settings.requestTimeoutMs
+    });
+  }
+  if (name === "astropods") {
+    return new AstropodsPlatform({
+      baseUrl: settings.apiUrl,
+      token: settings.apiKey,
+      account: settings.accountId,
+      env,
       onRetry: settings.onRetry,
       timeoutMs: settings.requestTimeoutMs
     });

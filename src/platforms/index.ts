@@ -1,11 +1,12 @@
 import { InputError } from '../errors.js';
 import type { RetryNotice } from '../http/client.js';
 import { AgentexPlatform } from './agentex/agentex.js';
+import { AstropodsPlatform } from './astropods/astropods.js';
 import { MutxPlatform } from './mutx/mutx.js';
 import { NullspacePlatform } from './nullspace/nullspace.js';
 import type { Platform } from './platform.js';
 
-export const PLATFORM_NAMES = ['agentex', 'local', 'nullspace', 'mutx'] as const;
+export const PLATFORM_NAMES = ['agentex', 'local', 'nullspace', 'mutx', 'astropods'] as const;
 export type PlatformName = (typeof PLATFORM_NAMES)[number];
 
 /** Where `agent-preview local-platform` listens unless told otherwise. */
@@ -43,6 +44,16 @@ export function createPlatform(settings: PlatformSettings): Platform {
       apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
       accountId: settings.accountId || 'acct-local',
       env: {},
+      onRetry: settings.onRetry,
+      timeoutMs: settings.requestTimeoutMs,
+    });
+  }
+  if (name === 'astropods') {
+    return new AstropodsPlatform({
+      baseUrl: settings.apiUrl,
+      token: settings.apiKey,
+      account: settings.accountId,
+      env,
       onRetry: settings.onRetry,
       timeoutMs: settings.requestTimeoutMs,
     });
