@@ -55225,6 +55225,36 @@ function formatBytes(bytes) {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+// src/pipeline/image.ts
+var HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)`;
+var COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+var NAME = new RegExp(`^${HOST}?${COMPONENT}(?:/${COMPONENT})*$`);
+var TAG = /^[\w][\w.-]{0,127}$/;
+function resolveImage(template, agentName, field = "image") {
+  const text = template.trim().replaceAll("{agent}", agentName);
+  const example = "for example ghcr.io/acme/support-agent:3f2a1c0";
+  if (text.includes("@")) throw new InputError(`"${text}" pins a digest; give the image by name and tag (${example})`, { field });
+  const slash = text.lastIndexOf("/");
+  const colon = text.lastIndexOf(":");
+  if (colon <= slash) throw new InputError(`"${text}" has no tag; give the image by name and tag (${example})`, { field });
+  const name = text.slice(0, colon);
+  const tag = text.slice(colon + 1);
+  if (!NAME.test(name)) throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
+  if (!TAG.test(tag)) throw new InputError(`"${tag}" is not an image tag: up to 128 letters, digits, _ . and -, not starting with . or - (${example})`, { field });
+  return { name, tag };
+}
+function validateImageInput(template, platform2, field = "image") {
+  const text = template?.trim();
+  if (!text) return void 0;
+  if (platform2.serverBuild) {
+    throw new InputError(`${platform2.name} builds the image from the agent's context, so there is no pushed image to give; remove ${field}`, { field });
+  }
+  const unknown = text.match(/\{(?!agent\})[^}]*\}/);
+  if (unknown) throw new InputError(`unknown placeholder ${unknown[0]}; only {agent} is filled in`, { field });
+  resolveImage(text, "agent", field);
+  return text;
+}
+
 // src/pipeline/url.ts
 var KNOWN = /* @__PURE__ */ new Set(["id", "label", "release", "namespace", "agent", "number", "sha"]);
 function validateUrlTemplate(template, field = "preview-url") {
@@ -55412,7 +55442,7 @@ async function runOne(platform2, agent, options) {
       result.buildReused = reused;
       source = { buildId: build.id };
     } else {
-      const image = options.image ?? { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
+      const image = options.image ? resolveImage(options.image, result.agent) : { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
       options.reporter.info(`${result.agent}: ${platform2.name} does not build images; deploying the pushed image ${image.name}:${image.tag}`);
       source = { image };
     }
@@ -57487,6 +57517,7 @@ async function readInputs(env, workspace) {
     onlyChanged: booleanInput(env, "only-changed", true),
     buildArgs: parseBuildArgs(rawInput(env, "build-args")),
     buildPlatform: rawInput(env, "build-platform") || void 0,
+    image: rawInput(env, "image") || void 0,
     wait: booleanInput(env, "wait", true),
     timeoutMs: parseDuration(rawInput(env, "timeout") || "30m", "timeout", { minMs: 1e3, maxMs: 6 * 36e5 }),
     pollIntervalMs: parseDuration(rawInput(env, "poll-interval") || "5s", "poll-interval", { minMs: 100, maxMs: 6e5 }),
@@ -57639,6 +57670,7 @@ Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length
 `);
     return;
   }
+  const image = validateImageInput(inputs.image, { name: platform2.name, serverBuild: platform2.capabilities.serverBuild });
   const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: decision.mode !== "build" });
   const headSha = event.pull?.headSha ?? event.sha;
   if (forge && pr && (await forge.getPullRequest(pr)).headSha !== headSha) {
@@ -57667,6 +57699,7 @@ Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length
       urlVariables: { number: event.pull?.number, sha: headSha },
       buildArgs: inputs.buildArgs,
       buildPlatform: inputs.buildPlatform,
+      image,
       reuse: inputs.onlyChanged,
       provenance: { commit: headSha, ref: event.ref, repo: `${event.serverUrl.replace(/^https?:\/\//, "")}/${event.repo.owner}/${event.repo.repo}` }
     });

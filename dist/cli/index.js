@@ -42491,6 +42491,36 @@ function resolvePreviewLabel(template, vars, field = "preview-label") {
   };
 }
 
+// src/pipeline/image.ts
+var HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)`;
+var COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+var NAME = new RegExp(`^${HOST}?${COMPONENT}(?:/${COMPONENT})*$`);
+var TAG = /^[\w][\w.-]{0,127}$/;
+function resolveImage(template, agentName, field = "image") {
+  const text = template.trim().replaceAll("{agent}", agentName);
+  const example = "for example ghcr.io/acme/support-agent:3f2a1c0";
+  if (text.includes("@")) throw new InputError(`"${text}" pins a digest; give the image by name and tag (${example})`, { field });
+  const slash = text.lastIndexOf("/");
+  const colon = text.lastIndexOf(":");
+  if (colon <= slash) throw new InputError(`"${text}" has no tag; give the image by name and tag (${example})`, { field });
+  const name = text.slice(0, colon);
+  const tag = text.slice(colon + 1);
+  if (!NAME.test(name)) throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
+  if (!TAG.test(tag)) throw new InputError(`"${tag}" is not an image tag: up to 128 letters, digits, _ . and -, not starting with . or - (${example})`, { field });
+  return { name, tag };
+}
+function validateImageInput(template, platform, field = "image") {
+  const text = template?.trim();
+  if (!text) return void 0;
+  if (platform.serverBuild) {
+    throw new InputError(`${platform.name} builds the image from the agent's context, so there is no pushed image to give; remove ${field}`, { field });
+  }
+  const unknown = text.match(/\{(?!agent\})[^}]*\}/);
+  if (unknown) throw new InputError(`unknown placeholder ${unknown[0]}; only {agent} is filled in`, { field });
+  resolveImage(text, "agent", field);
+  return text;
+}
+
 // src/pipeline/url.ts
 var KNOWN = /* @__PURE__ */ new Set(["id", "label", "release", "namespace", "agent", "number", "sha"]);
 function validateUrlTemplate(template, field = "preview-url") {
@@ -42678,7 +42708,7 @@ async function runOne(platform, agent, options) {
       result.buildReused = reused;
       source = { buildId: build.id };
     } else {
-      const image = options.image ?? { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
+      const image = options.image ? resolveImage(options.image, result.agent) : { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
       options.reporter.info(`${result.agent}: ${platform.name} does not build images; deploying the pushed image ${image.name}:${image.tag}`);
       source = { image };
     }
@@ -48657,7 +48687,7 @@ async function main(argv, io2) {
     print(`${summary.archive}: ${formatBytes(summary.archiveBytes)} (${summary.files} files, ${formatBytes(summary.uncompressedBytes)} unpacked)`);
     print(`working_tree_hash ${summary.workingTreeHash}`);
   });
-  const addRunOptions = (command) => command.option("-m, --manifest <path...>", "manifest.yaml files or folders (several for a monorepo)", ["manifest.yaml"]).option("--no-reuse", "build even when a successful build of the same tree exists").option("--build-arg <key=value...>", "Docker build argument (repeatable)").option("--build-platform <platform>", "target image platform, e.g. linux/amd64").option("--timeout <duration>", "how long each build or deployment may take", "30m").option("--poll-interval <duration>", "how often to check status", "5s");
+  const addRunOptions = (command) => command.option("-m, --manifest <path...>", "manifest.yaml files or folders (several for a monorepo)", ["manifest.yaml"]).option("--no-reuse", "build even when a successful build of the same tree exists").option("--build-arg <key=value...>", "Docker build argument (repeatable)").option("--build-platform <platform>", "target image platform, e.g. linux/amd64").option("--image <name:tag>", "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)").option("--timeout <duration>", "how long each build or deployment may take", "30m").option("--poll-interval <duration>", "how often to check status", "5s");
   addRunOptions(program2.command("build").description("build agents on the platform (reusing an unchanged build)")).action(
     async (options) => {
       exitCode = await runCommand("build", options);
@@ -48740,8 +48770,9 @@ async function main(argv, io2) {
       preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? "8h", "--ttl", { minMs: 6e4, maxMs: 30 * 864e5 }) };
     }
     if (options.previewUrl) validateUrlTemplate(options.previewUrl, "--preview-url");
-    const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== "build" });
     const platform = platformFor(globals(), reporter);
+    const image = validateImageInput(options.image, { name: platform.name, serverBuild: platform.capabilities.serverBuild }, "--image");
+    const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== "build" });
     const results = await runAgents(platform, agents, {
       mode,
       reporter,
@@ -48754,6 +48785,7 @@ async function main(argv, io2) {
       urlVariables: { number: options.pr },
       buildArgs,
       buildPlatform: options.buildPlatform,
+      image,
       reuse: options.reuse
     });
     reporter.flush();

@@ -22,6 +22,7 @@ export const ACTION_INPUTS = [
   'only-changed',
   'build-args',
   'build-platform',
+  'image',
   'wait',
   'timeout',
   'poll-interval',
@@ -52,6 +53,8 @@ export interface ActionInputs {
   onlyChanged: boolean;
   buildArgs?: Record<string, string>;
   buildPlatform?: string;
+  /** The pushed image (`name:tag`, `{agent}` filled in), for platforms that deploy images rather than build them. */
+  image?: string;
   wait: boolean;
   timeoutMs: number;
   pollIntervalMs: number;
@@ -107,6 +110,7 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     onlyChanged: booleanInput(env, 'only-changed', true),
     buildArgs: parseBuildArgs(rawInput(env, 'build-args')),
     buildPlatform: rawInput(env, 'build-platform') || undefined,
+    image: rawInput(env, 'image') || undefined,
     wait: booleanInput(env, 'wait', true),
     timeoutMs: parseDuration(rawInput(env, 'timeout') || '30m', 'timeout', { minMs: 1000, maxMs: 6 * 3_600_000 }),
     pollIntervalMs: parseDuration(rawInput(env, 'poll-interval') || '5s', 'poll-interval', { minMs: 100, maxMs: 600_000 }),

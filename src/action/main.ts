@@ -11,6 +11,7 @@ import type { Reporter } from '../pipeline/reporter.js';
 import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
 import { teardownPreviews } from '../pipeline/teardown.js';
 import { createPlatform } from '../platforms/index.js';
+import { validateImageInput } from '../pipeline/image.js';
 import { redact } from '../secrets/redact.js';
 import { readRunEvent, type RunEvent } from './event.js';
 import { readInputs, type ActionInputs, type ActionMode } from './inputs.js';
@@ -109,6 +110,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     return;
   }
 
+  const image = validateImageInput(inputs.image, { name: platform.name, serverBuild: platform.capabilities.serverBuild });
   const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: decision.mode !== 'build' });
   const headSha = event.pull?.headSha ?? event.sha;
   if (forge && pr && (await forge.getPullRequest(pr)).headSha !== headSha) {
@@ -141,6 +143,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
       urlVariables: { number: event.pull?.number, sha: headSha },
       buildArgs: inputs.buildArgs,
       buildPlatform: inputs.buildPlatform,
+      image,
       reuse: inputs.onlyChanged,
       provenance: { commit: headSha, ref: event.ref, repo: `${event.serverUrl.replace(/^https?:\/\//, '')}/${event.repo.owner}/${event.repo.repo}` },
     });

@@ -16,6 +16,7 @@ import { validateUrlTemplate } from '../pipeline/url.js';
 import { createPlatform, DEFAULT_LOCAL_PORT, PLATFORM_NAMES, type PlatformSettings } from '../platforms/index.js';
 import { startLocalPlatform } from '../platforms/local/index.js';
 import type { Deployment, Platform } from '../platforms/platform.js';
+import { validateImageInput } from '../pipeline/image.js';
 import { redact, registerSecret } from '../secrets/redact.js';
 import { terminalReporter, type TerminalReporter } from './terminal.js';
 
@@ -115,6 +116,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       .option('--no-reuse', 'build even when a successful build of the same tree exists')
       .option('--build-arg <key=value...>', 'Docker build argument (repeatable)')
       .option('--build-platform <platform>', 'target image platform, e.g. linux/amd64')
+      .option('--image <name:tag>', "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)")
       .option('--timeout <duration>', 'how long each build or deployment may take', '30m')
       .option('--poll-interval <duration>', 'how often to check status', '5s');
 
@@ -236,6 +238,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     reuse: boolean;
     buildArg?: string[];
     buildPlatform?: string;
+    image?: string;
     preview?: boolean;
     label?: string;
     pr?: string;
@@ -258,8 +261,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? '8h', '--ttl', { minMs: 60_000, maxMs: 30 * 86_400_000 }) };
     }
     if (options.previewUrl) validateUrlTemplate(options.previewUrl, '--preview-url');
-    const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build' });
     const platform = platformFor(globals(), reporter);
+    const image = validateImageInput(options.image, { name: platform.name, serverBuild: platform.capabilities.serverBuild }, '--image');
+    const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build' });
     const results = await runAgents(platform, agents, {
       mode,
       reporter,
@@ -272,6 +276,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       urlVariables: { number: options.pr },
       buildArgs,
       buildPlatform: options.buildPlatform,
+      image,
       reuse: options.reuse,
     });
     reporter.flush();

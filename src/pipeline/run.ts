@@ -2,6 +2,7 @@ import type { BuildProvenance, Platform } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
 import { packAgent, type LoadedAgent, type PreparedAgent } from './agent.js';
 import { ensureBuild } from './build.js';
+import { resolveImage } from './image.js';
 import { deployAgent } from './deploy.js';
 import { PhaseError, type Phase } from './errors.js';
 import type { StepContext } from './reporter.js';
@@ -21,8 +22,8 @@ export interface RunOptions extends StepContext {
   provenance?: BuildProvenance;
   /** Reuse a successful build of the same tree (default true). */
   reuse?: boolean;
-  /** For platforms that build nothing: the pushed image to deploy (default the manifest's repository:tag). */
-  image?: { name: string; tag: string };
+  /** For platforms that build nothing: the pushed image (`name:tag`, `{agent}` filled in); default the manifest's repository:tag. */
+  image?: string;
 }
 
 export type AgentStatus = 'healthy' | 'deployed' | 'built' | 'failed';
@@ -89,7 +90,9 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
       result.buildReused = reused;
       source = { buildId: build.id };
     } else {
-      const image = options.image ?? { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
+      const image = options.image
+        ? resolveImage(options.image, result.agent)
+        : { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
       options.reporter.info(`${result.agent}: ${platform.name} does not build images; deploying the pushed image ${image.name}:${image.tag}`);
       source = { image };
     }
