@@ -54299,6 +54299,15 @@ var RestForge = class {
       });
     }
   }
+  /** A file of the default branch (the contents API, the same on GitHub and Gitea); undefined when it is not there. */
+  async readFile(repo, filePath, signal) {
+    const encoded = filePath.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
+    const response = await this.http.request({ call: `read ${filePath}`, method: "GET", path: `${this.repoPath(repo)}/contents/${encoded}`, accept: [404], signal });
+    if (response.status === 404 || !response.body || Array.isArray(response.body)) return void 0;
+    const content = response.body.content;
+    if (typeof content !== "string") return void 0;
+    return response.body.encoding === "base64" ? Buffer.from(content, "base64").toString("utf8") : content;
+  }
   async branchExists(repo, branch, signal) {
     const response = await this.http.request({
       call: "get branch",
@@ -55255,6 +55264,52 @@ function validateImageInput(template, platform2, field = "image") {
   return text;
 }
 
+// src/pipeline/source-repo.ts
+function parseSourceRepo(text) {
+  if (!text) return void 0;
+  const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").split("/");
+  if (parts.length < 3 || parts.some((part) => !part)) return void 0;
+  const owner = parts[parts.length - 2];
+  const repo = parts[parts.length - 1].replace(/\.git$/i, "");
+  const host = parts.slice(0, -2).join("/").toLowerCase();
+  return { host, owner, repo };
+}
+function formatSourceRepo(repo) {
+  return `${repo.host}/${repo.owner}/${repo.repo}`;
+}
+function sameSourceRepo(a, b) {
+  return formatSourceRepo(a).toLowerCase() === formatSourceRepo(b).toLowerCase();
+}
+
+// src/pipeline/ownership.ts
+function cachedBuildLookup(platform2) {
+  const builds = /* @__PURE__ */ new Map();
+  return (buildId, options) => {
+    let found = builds.get(buildId);
+    if (!found) {
+      found = platform2.getBuild(buildId, options).catch((err) => {
+        if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return void 0;
+        builds.delete(buildId);
+        throw err;
+      });
+      builds.set(buildId, found);
+    }
+    return found;
+  };
+}
+async function ownerOfDeployment(deployment, lookUpBuild, options) {
+  const recorded = parseSourceRepo(deployment.sourceRepo);
+  if (recorded) return recorded;
+  if (!deployment.buildId) return void 0;
+  const build = await lookUpBuild(deployment.buildId, options);
+  return parseSourceRepo(build?.sourceRepo);
+}
+async function ownershipOf(deployment, repo, lookUpBuild, options) {
+  const owner = await ownerOfDeployment(deployment, lookUpBuild, options);
+  if (!owner) return "unproven";
+  return sameSourceRepo(owner, repo) ? "ours" : "other";
+}
+
 // src/pipeline/url.ts
 var KNOWN = /* @__PURE__ */ new Set(["id", "label", "release", "namespace", "agent", "number", "sha"]);
 function validateUrlTemplate(template, field = "preview-url") {
@@ -55291,7 +55346,8 @@ async function deployAgent(platform2, agent, source, options) {
       environmentText: agent.environments?.text ?? "",
       buildId: source.buildId,
       image: source.image,
-      preview: options.preview && expiresAt ? { label: options.preview.label, expiresAt } : void 0
+      preview: options.preview && expiresAt ? { label: options.preview.label, expiresAt } : void 0,
+      sourceRepo: options.sourceRepo
     },
     { signal }
   );
@@ -55388,9 +55444,12 @@ async function deleteOlderPreviews(platform2, current, name, options) {
   try {
     const previews = await platform2.listDeployments({ previewLabel: label, agentName: name }, { signal: options.signal });
     const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
+    const repo = parseSourceRepo(options.sourceRepo);
+    const lookUpBuild = cachedBuildLookup(platform2);
     for (const older of previews) {
       if (older.id === current.id || GONE_DEPLOY_PHASES.has(older.phase)) continue;
       if (older.agentName && older.agentName !== name) continue;
+      if (repo && await ownershipOf(older, repo, lookUpBuild, { signal: options.signal }) === "other") continue;
       if (older.createdAt && Date.parse(older.createdAt) > currentCreated) continue;
       const result = await platform2.deleteDeployment(older.id, { signal: options.signal });
       if (result === "deleted") replaced.push(older.id);
@@ -55459,7 +55518,8 @@ async function runOne(platform2, agent, options) {
       preview: options.mode === "preview" ? options.preview : void 0,
       wait: options.wait,
       urlTemplate: options.urlTemplate,
-      urlVariables: options.urlVariables
+      urlVariables: options.urlVariables,
+      sourceRepo: options.provenance?.repo
     });
     result.deploymentId = outcome.deployment.id;
     result.deploymentStatus = outcome.deployment.rawStatus;
@@ -55485,17 +55545,44 @@ async function runOne(platform2, agent, options) {
   }
 }
 
+// src/pipeline/reporter.ts
+var silentReporter = {
+  info() {
+  },
+  warn() {
+  },
+  step() {
+  },
+  buildLog() {
+  }
+};
+
 // src/pipeline/teardown.ts
 async function teardownPreviews(platform2, options) {
-  const { label, reporter, signal } = options;
-  const outcome = { label, deleted: [], alreadyGone: [], wouldDelete: [], failed: [] };
+  const { label, signal } = options;
+  const reporter = options.reporter ?? silentReporter;
+  const lookUpBuild = options.lookUpBuild ?? cachedBuildLookup(platform2);
+  const outcome = { label, deleted: [], alreadyGone: [], wouldDelete: [], failed: [], withoutProvenance: [], otherRepos: 0, agents: [] };
+  const agents = /* @__PURE__ */ new Set();
   const listed = await platform2.listDeployments({ previewLabel: label }, { signal });
-  const wanted = listed.filter(
-    (deployment) => (!deployment.previewLabel || deployment.previewLabel === label) && (!options.agentNames || deployment.agentName !== void 0 && options.agentNames.includes(deployment.agentName))
-  );
-  for (const deployment of wanted) {
+  for (const deployment of listed) {
+    if (deployment.previewLabel && deployment.previewLabel !== label) continue;
+    if (options.agentNames && !(deployment.agentName && options.agentNames.includes(deployment.agentName))) continue;
+    const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
+    if (options.repo) {
+      const ownership = await ownershipOf(deployment, options.repo, lookUpBuild, { signal });
+      if (ownership === "other") {
+        if (live) outcome.otherRepos++;
+        continue;
+      }
+      if (ownership === "unproven" && !(deployment.agentName && options.adoptUnproven?.includes(deployment.agentName))) {
+        if (live) outcome.withoutProvenance.push(deployment);
+        continue;
+      }
+    }
     const agent = deployment.agentName ?? "agent";
-    if (GONE_DEPLOY_PHASES.has(deployment.phase)) continue;
+    if (deployment.agentName) agents.add(deployment.agentName);
+    if (!live) continue;
     if (options.dryRun) {
       outcome.wouldDelete.push(deployment);
       reporter.step(agent, `would delete preview ${deployment.id} (${deployment.rawStatus})`);
@@ -55510,6 +55597,12 @@ async function teardownPreviews(platform2, options) {
       outcome.failed.push({ deployment, error: err.message });
       reporter.warn(`${agent}: could not delete preview ${deployment.id}: ${err.message}`);
     }
+  }
+  outcome.agents = [...agents].sort();
+  if (outcome.withoutProvenance.length) {
+    reporter.warn(
+      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${outcome.withoutProvenance.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ")}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
+    );
   }
   return outcome;
 }
@@ -57647,11 +57740,19 @@ async function runAction(env) {
     env,
     onRetry: (notice2) => info(`${notice2.call}: ${notice2.reason}; retrying in ${formatDuration(notice2.delayMs)} (${notice2.attempt}/${notice2.of})`)
   });
+  const sourceRepo = `${event.serverUrl.replace(/^https?:\/\//, "")}/${event.repo.owner}/${event.repo.repo}`;
   if (decision.mode === "teardown") {
-    const outcome = await teardownPreviews(platform2, { label, reporter });
+    const ownAgents = await agentNamesOf(inputs.manifests);
+    const outcome = await teardownPreviews(platform2, {
+      label,
+      reporter,
+      repo: parseSourceRepo(sourceRepo),
+      adoptUnproven: ownAgents
+    });
     endGroup2();
-    info(`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone`);
-    const agents2 = [...new Set([...outcome.deleted, ...outcome.alreadyGone].map((d) => d.agentName).filter((name) => Boolean(name)))];
+    const others = outcome.otherRepos ? `; ${outcome.otherRepos} of other repositories left alone` : "";
+    info(`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone${others}`);
+    const agents2 = outcome.agents;
     if (forge && pr) {
       if (inputs.comment) {
         await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform2.name, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), agents: agents2 }));
@@ -57701,7 +57802,7 @@ Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length
       buildPlatform: inputs.buildPlatform,
       image,
       reuse: inputs.onlyChanged,
-      provenance: { commit: headSha, ref: event.ref, repo: `${event.serverUrl.replace(/^https?:\/\//, "")}/${event.repo.owner}/${event.repo.repo}` }
+      provenance: { commit: headSha, ref: event.ref, repo: sourceRepo }
     });
   } catch (err) {
     if (controller.signal.aborted) {
@@ -57807,6 +57908,14 @@ function actionReporter() {
     },
     status: (agent, what, status, elapsedMs) => info(redact(`  ${agent} ${what} ${status} (${formatDuration(elapsedMs)})`))
   };
+}
+async function agentNamesOf(manifests) {
+  try {
+    const agents = await loadAgents(manifests, { requireEnvironment: false });
+    return agents.length ? agents.map((agent) => agent.manifest.agent.name) : void 0;
+  } catch {
+    return void 0;
+  }
 }
 
 // src/action/index.ts

@@ -55148,6 +55148,15 @@ var RestForge = class {
       });
     }
   }
+  /** A file of the default branch (the contents API, the same on GitHub and Gitea); undefined when it is not there. */
+  async readFile(repo, filePath, signal) {
+    const encoded = filePath.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
+    const response = await this.http.request({ call: `read ${filePath}`, method: "GET", path: `${this.repoPath(repo)}/contents/${encoded}`, accept: [404], signal });
+    if (response.status === 404 || !response.body || Array.isArray(response.body)) return void 0;
+    const content = response.body.content;
+    if (typeof content !== "string") return void 0;
+    return response.body.encoding === "base64" ? Buffer.from(content, "base64").toString("utf8") : content;
+  }
   async branchExists(repo, branch, signal) {
     const response = await this.http.request({
       call: "get branch",
@@ -57151,7 +57160,7 @@ async function headMoved(forge, pr, headSha, signal) {
   return Boolean(current.headSha) && current.headSha !== headSha;
 }
 
-// src/app/source-repo.ts
+// src/pipeline/source-repo.ts
 function sourceRepoFromWebUrl(htmlUrl) {
   let url;
   try {
@@ -57179,7 +57188,7 @@ function sameSourceRepo(a, b) {
   return formatSourceRepo(a).toLowerCase() === formatSourceRepo(b).toLowerCase();
 }
 
-// src/app/repo-previews.ts
+// src/pipeline/ownership.ts
 function cachedBuildLookup(platform) {
   const builds = /* @__PURE__ */ new Map();
   return (buildId, options2) => {
@@ -57196,43 +57205,77 @@ function cachedBuildLookup(platform) {
   };
 }
 async function ownerOfDeployment(deployment, lookUpBuild, options2) {
+  const recorded = parseSourceRepo(deployment.sourceRepo);
+  if (recorded) return recorded;
   if (!deployment.buildId) return void 0;
   const build = await lookUpBuild(deployment.buildId, options2);
   return parseSourceRepo(build?.sourceRepo);
 }
-async function removeRepoPreviews(platform, request3, lookUpBuild = cachedBuildLookup(platform)) {
-  const { label, repo, signal } = request3;
+async function ownershipOf(deployment, repo, lookUpBuild, options2) {
+  const owner = await ownerOfDeployment(deployment, lookUpBuild, options2);
+  if (!owner) return "unproven";
+  return sameSourceRepo(owner, repo) ? "ours" : "other";
+}
+
+// src/pipeline/reporter.ts
+var silentReporter = {
+  info() {
+  },
+  warn() {
+  },
+  step() {
+  },
+  buildLog() {
+  }
+};
+
+// src/pipeline/teardown.ts
+async function teardownPreviews(platform, options2) {
+  const { label, signal } = options2;
+  const reporter = options2.reporter ?? silentReporter;
+  const lookUpBuild = options2.lookUpBuild ?? cachedBuildLookup(platform);
   const outcome = { label, deleted: [], alreadyGone: [], wouldDelete: [], failed: [], withoutProvenance: [], otherRepos: 0, agents: [] };
-  const listed = await platform.listDeployments({ previewLabel: label }, { signal });
   const agents = /* @__PURE__ */ new Set();
+  const listed = await platform.listDeployments({ previewLabel: label }, { signal });
   for (const deployment of listed) {
     if (deployment.previewLabel && deployment.previewLabel !== label) continue;
-    if (request3.agentNames && !(deployment.agentName && request3.agentNames.includes(deployment.agentName))) continue;
+    if (options2.agentNames && !(deployment.agentName && options2.agentNames.includes(deployment.agentName))) continue;
     const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
-    const owner = await ownerOfDeployment(deployment, lookUpBuild, { signal });
-    if (!owner) {
-      if (live) outcome.withoutProvenance.push(deployment);
-      continue;
+    if (options2.repo) {
+      const ownership = await ownershipOf(deployment, options2.repo, lookUpBuild, { signal });
+      if (ownership === "other") {
+        if (live) outcome.otherRepos++;
+        continue;
+      }
+      if (ownership === "unproven" && !(deployment.agentName && options2.adoptUnproven?.includes(deployment.agentName))) {
+        if (live) outcome.withoutProvenance.push(deployment);
+        continue;
+      }
     }
-    if (!sameSourceRepo(owner, repo)) {
-      if (live) outcome.otherRepos++;
-      continue;
-    }
+    const agent = deployment.agentName ?? "agent";
     if (deployment.agentName) agents.add(deployment.agentName);
     if (!live) continue;
-    if (request3.dryRun) {
+    if (options2.dryRun) {
       outcome.wouldDelete.push(deployment);
+      reporter.step(agent, `would delete preview ${deployment.id} (${deployment.rawStatus})`);
       continue;
     }
     try {
       const result = await platform.deleteDeployment(deployment.id, { signal });
       (result === "deleted" ? outcome.deleted : outcome.alreadyGone).push(deployment);
+      reporter.step(agent, result === "deleted" ? `deleted preview ${deployment.id}` : `preview ${deployment.id} was already gone`);
     } catch (err) {
       if (signal?.aborted) throw err;
       outcome.failed.push({ deployment, error: err.message });
+      reporter.warn(`${agent}: could not delete preview ${deployment.id}: ${err.message}`);
     }
   }
   outcome.agents = [...agents].sort();
+  if (outcome.withoutProvenance.length) {
+    reporter.warn(
+      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${outcome.withoutProvenance.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ")}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
+    );
+  }
   return outcome;
 }
 
@@ -57263,14 +57306,14 @@ function cleanupTask(options2) {
       const { platform, label, forge, repoRef } = plan;
       const repo = formatSourceRepo(plan.repo);
       if (!platformDone) {
-        const outcome = await removeRepoPreviews(platform, { label, repo: plan.repo, agentNames: plan.agentNames, signal });
+        const outcome = await teardownPreviews(platform, { label, repo: plan.repo, agentNames: plan.agentNames, adoptUnproven: plan.agentNames, signal });
         deleted.push(...outcome.deleted);
         alreadyGone.push(...outcome.alreadyGone);
         for (const agent of outcome.agents) agents.add(agent);
         if (outcome.withoutProvenance.length) {
           log.warn(
             { repo, label, deployments: outcome.withoutProvenance.map((d) => d.id) },
-            `previews labelled "${label}" whose builds record no source repository were left alone: ${outcome.withoutProvenance.map((d) => d.id).join(", ")}`
+            `previews labelled "${label}" whose origin is recorded nowhere were left alone: ${outcome.withoutProvenance.map((d) => d.id).join(", ")}`
           );
         }
         if (outcome.failed.length) {
@@ -57710,7 +57753,7 @@ async function sweepPreviews(options2) {
       continue;
     }
     if (!repo) {
-      report.kept.push(entry(deployment, "its build records no source repository"));
+      report.kept.push(entry(deployment, "nothing records which repository deployed it"));
       continue;
     }
     const key = `${formatSourceRepo(repo).toLowerCase()} ${deployment.previewLabel}`;

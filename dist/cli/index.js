@@ -42521,6 +42521,52 @@ function validateImageInput(template, platform, field = "image") {
   return text;
 }
 
+// src/pipeline/source-repo.ts
+function parseSourceRepo(text) {
+  if (!text) return void 0;
+  const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").split("/");
+  if (parts.length < 3 || parts.some((part) => !part)) return void 0;
+  const owner = parts[parts.length - 2];
+  const repo = parts[parts.length - 1].replace(/\.git$/i, "");
+  const host = parts.slice(0, -2).join("/").toLowerCase();
+  return { host, owner, repo };
+}
+function formatSourceRepo(repo) {
+  return `${repo.host}/${repo.owner}/${repo.repo}`;
+}
+function sameSourceRepo(a, b2) {
+  return formatSourceRepo(a).toLowerCase() === formatSourceRepo(b2).toLowerCase();
+}
+
+// src/pipeline/ownership.ts
+function cachedBuildLookup(platform) {
+  const builds = /* @__PURE__ */ new Map();
+  return (buildId, options) => {
+    let found = builds.get(buildId);
+    if (!found) {
+      found = platform.getBuild(buildId, options).catch((err) => {
+        if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return void 0;
+        builds.delete(buildId);
+        throw err;
+      });
+      builds.set(buildId, found);
+    }
+    return found;
+  };
+}
+async function ownerOfDeployment(deployment, lookUpBuild, options) {
+  const recorded = parseSourceRepo(deployment.sourceRepo);
+  if (recorded) return recorded;
+  if (!deployment.buildId) return void 0;
+  const build = await lookUpBuild(deployment.buildId, options);
+  return parseSourceRepo(build?.sourceRepo);
+}
+async function ownershipOf(deployment, repo, lookUpBuild, options) {
+  const owner = await ownerOfDeployment(deployment, lookUpBuild, options);
+  if (!owner) return "unproven";
+  return sameSourceRepo(owner, repo) ? "ours" : "other";
+}
+
 // src/pipeline/url.ts
 var KNOWN = /* @__PURE__ */ new Set(["id", "label", "release", "namespace", "agent", "number", "sha"]);
 function validateUrlTemplate(template, field = "preview-url") {
@@ -42557,7 +42603,8 @@ async function deployAgent(platform, agent, source, options) {
       environmentText: agent.environments?.text ?? "",
       buildId: source.buildId,
       image: source.image,
-      preview: options.preview && expiresAt ? { label: options.preview.label, expiresAt } : void 0
+      preview: options.preview && expiresAt ? { label: options.preview.label, expiresAt } : void 0,
+      sourceRepo: options.sourceRepo
     },
     { signal }
   );
@@ -42654,9 +42701,12 @@ async function deleteOlderPreviews(platform, current, name, options) {
   try {
     const previews = await platform.listDeployments({ previewLabel: label, agentName: name }, { signal: options.signal });
     const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
+    const repo = parseSourceRepo(options.sourceRepo);
+    const lookUpBuild = cachedBuildLookup(platform);
     for (const older of previews) {
       if (older.id === current.id || GONE_DEPLOY_PHASES.has(older.phase)) continue;
       if (older.agentName && older.agentName !== name) continue;
+      if (repo && await ownershipOf(older, repo, lookUpBuild, { signal: options.signal }) === "other") continue;
       if (older.createdAt && Date.parse(older.createdAt) > currentCreated) continue;
       const result = await platform.deleteDeployment(older.id, { signal: options.signal });
       if (result === "deleted") replaced.push(older.id);
@@ -42725,7 +42775,8 @@ async function runOne(platform, agent, options) {
       preview: options.mode === "preview" ? options.preview : void 0,
       wait: options.wait,
       urlTemplate: options.urlTemplate,
-      urlVariables: options.urlVariables
+      urlVariables: options.urlVariables,
+      sourceRepo: options.provenance?.repo
     });
     result.deploymentId = outcome.deployment.id;
     result.deploymentStatus = outcome.deployment.rawStatus;
@@ -42751,17 +42802,44 @@ async function runOne(platform, agent, options) {
   }
 }
 
+// src/pipeline/reporter.ts
+var silentReporter = {
+  info() {
+  },
+  warn() {
+  },
+  step() {
+  },
+  buildLog() {
+  }
+};
+
 // src/pipeline/teardown.ts
 async function teardownPreviews(platform, options) {
-  const { label, reporter, signal } = options;
-  const outcome = { label, deleted: [], alreadyGone: [], wouldDelete: [], failed: [] };
+  const { label, signal } = options;
+  const reporter = options.reporter ?? silentReporter;
+  const lookUpBuild = options.lookUpBuild ?? cachedBuildLookup(platform);
+  const outcome = { label, deleted: [], alreadyGone: [], wouldDelete: [], failed: [], withoutProvenance: [], otherRepos: 0, agents: [] };
+  const agents = /* @__PURE__ */ new Set();
   const listed = await platform.listDeployments({ previewLabel: label }, { signal });
-  const wanted = listed.filter(
-    (deployment) => (!deployment.previewLabel || deployment.previewLabel === label) && (!options.agentNames || deployment.agentName !== void 0 && options.agentNames.includes(deployment.agentName))
-  );
-  for (const deployment of wanted) {
+  for (const deployment of listed) {
+    if (deployment.previewLabel && deployment.previewLabel !== label) continue;
+    if (options.agentNames && !(deployment.agentName && options.agentNames.includes(deployment.agentName))) continue;
+    const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
+    if (options.repo) {
+      const ownership = await ownershipOf(deployment, options.repo, lookUpBuild, { signal });
+      if (ownership === "other") {
+        if (live) outcome.otherRepos++;
+        continue;
+      }
+      if (ownership === "unproven" && !(deployment.agentName && options.adoptUnproven?.includes(deployment.agentName))) {
+        if (live) outcome.withoutProvenance.push(deployment);
+        continue;
+      }
+    }
     const agent = deployment.agentName ?? "agent";
-    if (GONE_DEPLOY_PHASES.has(deployment.phase)) continue;
+    if (deployment.agentName) agents.add(deployment.agentName);
+    if (!live) continue;
     if (options.dryRun) {
       outcome.wouldDelete.push(deployment);
       reporter.step(agent, `would delete preview ${deployment.id} (${deployment.rawStatus})`);
@@ -42776,6 +42854,12 @@ async function teardownPreviews(platform, options) {
       outcome.failed.push({ deployment, error: err.message });
       reporter.warn(`${agent}: could not delete preview ${deployment.id}: ${err.message}`);
     }
+  }
+  outcome.agents = [...agents].sort();
+  if (outcome.withoutProvenance.length) {
+    reporter.warn(
+      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${outcome.withoutProvenance.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ")}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
+    );
   }
   return outcome;
 }
@@ -48590,6 +48674,496 @@ async function readJson(req) {
   }
 }
 
+// src/forge/rest.ts
+var MAX_PAGES4 = 100;
+var RestForge = class {
+  kind;
+  http;
+  constructor(options) {
+    registerSecret(options.token);
+    this.kind = options.kind;
+    this.http = new HttpClient({
+      baseUrl: options.apiUrl,
+      headers: {
+        authorization: `token ${options.token}`,
+        accept: options.kind === "github" ? "application/vnd.github+json" : "application/json",
+        "user-agent": "agent-preview",
+        ...options.kind === "github" ? { "x-github-api-version": "2022-11-28" } : {}
+      },
+      retry: { retries: 4 },
+      onRetry: options.onRetry
+    });
+  }
+  repoPath(repo) {
+    return `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}`;
+  }
+  /** Follows `Link: rel="next"` over every page. */
+  async listAll(call, path7, signal, filter = {}) {
+    const pageSize = this.kind === "github" ? { per_page: 100 } : { limit: 50 };
+    const items = [];
+    let page2 = 1;
+    for (let count = 0; count < MAX_PAGES4; count++) {
+      const response = await this.http.request({ call, method: "GET", path: path7, query: { ...filter, ...pageSize, page: page2 }, signal });
+      const batch = Array.isArray(response.body) ? response.body : [];
+      items.push(...batch);
+      const next = nextPage(response.headers.link);
+      if (next === void 0 || batch.length === 0) break;
+      page2 = next;
+    }
+    return items;
+  }
+  async listComments(pr2, signal) {
+    const raw = await this.listAll("list PR comments", `${this.repoPath(pr2)}/issues/${pr2.number}/comments`, signal);
+    return raw.map(toComment);
+  }
+  async createComment(pr2, body, signal) {
+    const response = await this.http.request({
+      call: "create PR comment",
+      method: "POST",
+      path: `${this.repoPath(pr2)}/issues/${pr2.number}/comments`,
+      json: { body },
+      signal
+    });
+    return toComment(response.body);
+  }
+  async updateComment(repo, id2, body, signal) {
+    await this.http.request({ call: "update PR comment", method: "PATCH", path: `${this.repoPath(repo)}/issues/comments/${id2}`, json: { body }, signal });
+  }
+  async deleteComment(repo, id2, signal) {
+    await this.http.request({ call: "delete PR comment", method: "DELETE", path: `${this.repoPath(repo)}/issues/comments/${id2}`, accept: [404], signal });
+  }
+  async getPullRequest(pr2, signal) {
+    const { body } = await this.http.request({ call: "get pull request", method: "GET", path: `${this.repoPath(pr2)}/pulls/${pr2.number}`, signal });
+    const head = body.head ?? {};
+    const base = body.base ?? {};
+    return {
+      number: Number(body.number ?? pr2.number),
+      state: body.state === "closed" ? "closed" : "open",
+      merged: Boolean(body.merged),
+      headSha: String(head.sha ?? ""),
+      headRef: String(head.ref ?? ""),
+      headRepo: fullName(head.repo),
+      baseRepo: fullName(base.repo)
+    };
+  }
+  async setPreviewStatus(repo, status, signal) {
+    const description = status.description.slice(0, 139);
+    if (this.kind === "gitea") {
+      await this.http.request({
+        call: "set commit status",
+        method: "POST",
+        path: `${this.repoPath(repo)}/statuses/${status.sha}`,
+        json: {
+          state: status.state === "in_progress" ? "pending" : status.state === "inactive" ? "success" : status.state,
+          target_url: status.url ?? status.logUrl ?? "",
+          description,
+          context: status.environment
+        },
+        signal
+      });
+      return;
+    }
+    const deployment = await this.findOrCreateDeployment(repo, status, signal);
+    await this.http.request({
+      call: "set deployment status",
+      method: "POST",
+      path: `${this.repoPath(repo)}/deployments/${deployment}/statuses`,
+      json: {
+        state: status.state,
+        environment_url: status.url,
+        log_url: status.logUrl,
+        description,
+        auto_inactive: status.state === "success"
+      },
+      signal
+    });
+  }
+  async findOrCreateDeployment(repo, status, signal) {
+    const existing = await this.http.request({
+      call: "list deployments",
+      method: "GET",
+      path: `${this.repoPath(repo)}/deployments`,
+      query: { sha: status.sha, environment: status.environment, per_page: 10 },
+      signal
+    });
+    const found = (existing.body ?? []).find((deployment) => deployment.sha === status.sha && deployment.environment === status.environment);
+    if (found) return Number(found.id);
+    const created = await this.http.request({
+      call: "create deployment",
+      method: "POST",
+      path: `${this.repoPath(repo)}/deployments`,
+      json: {
+        ref: status.sha,
+        environment: status.environment,
+        transient_environment: true,
+        production_environment: false,
+        auto_merge: false,
+        required_contexts: [],
+        description: "agent-preview"
+      },
+      signal
+    });
+    if (created.status !== 201 || created.body.id === void 0) {
+      throw new ApiError("POST deployments (create deployment)", created.status, String(created.body.message ?? "no deployment created"));
+    }
+    return Number(created.body.id);
+  }
+  async deactivateEnvironment(repo, environment, signal) {
+    if (this.kind === "gitea") return;
+    const deployments = await this.listAll("list deployments", `${this.repoPath(repo)}/deployments`, signal, { environment });
+    for (const deployment of deployments) {
+      if (deployment.environment !== environment) continue;
+      await this.http.request({
+        call: "set deployment status",
+        method: "POST",
+        path: `${this.repoPath(repo)}/deployments/${deployment.id}/statuses`,
+        json: { state: "inactive", description: "preview removed" },
+        signal
+      });
+    }
+  }
+  /** A file of the default branch (the contents API, the same on GitHub and Gitea); undefined when it is not there. */
+  async readFile(repo, filePath, signal) {
+    const encoded = filePath.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
+    const response = await this.http.request({ call: `read ${filePath}`, method: "GET", path: `${this.repoPath(repo)}/contents/${encoded}`, accept: [404], signal });
+    if (response.status === 404 || !response.body || Array.isArray(response.body)) return void 0;
+    const content = response.body.content;
+    if (typeof content !== "string") return void 0;
+    return response.body.encoding === "base64" ? Buffer.from(content, "base64").toString("utf8") : content;
+  }
+  async branchExists(repo, branch, signal) {
+    const response = await this.http.request({
+      call: "get branch",
+      method: "GET",
+      path: `${this.repoPath(repo)}/branches/${encodeURIComponent(branch)}`,
+      accept: [404],
+      signal
+    });
+    return response.status !== 404;
+  }
+};
+function toComment(raw) {
+  return {
+    id: Number(raw.id),
+    body: String(raw.body ?? ""),
+    createdAt: typeof raw.created_at === "string" ? raw.created_at : void 0,
+    user: typeof raw.user?.login === "string" ? String(raw.user.login) : void 0
+  };
+}
+function fullName(repo) {
+  const name = repo?.full_name;
+  return typeof name === "string" ? name : void 0;
+}
+function nextPage(link) {
+  const header2 = Array.isArray(link) ? link.join(",") : link;
+  if (!header2) return void 0;
+  for (const part of header2.split(",")) {
+    const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
+    if (!match) continue;
+    const page2 = new URL(match[1], "http://x").searchParams.get("page");
+    return page2 ? Number(page2) : void 0;
+  }
+  return void 0;
+}
+
+// src/app/repo-config.ts
+var import_yaml4 = __toESM(require_dist(), 1);
+var REPO_CONFIG_FILE = "agent-preview.yml";
+var REPO_CONFIG_PATH = `.github/${REPO_CONFIG_FILE}`;
+var DEFAULT_REPO_CONFIG = { labelTemplate: DEFAULT_LABEL_TEMPLATE, manifests: [] };
+function parseRepoConfig(raw, base = DEFAULT_REPO_CONFIG) {
+  if (raw === null || raw === void 0) return base;
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new InputError(`${REPO_CONFIG_PATH} must be a mapping of options`, { field: REPO_CONFIG_PATH });
+  }
+  const record = raw;
+  const text = (name) => {
+    const value = record[name];
+    if (value === void 0 || value === null || value === "") return void 0;
+    if (typeof value !== "string") throw new InputError(`${REPO_CONFIG_PATH}: ${name} must be a string`, { field: name });
+    return value.trim();
+  };
+  const manifest = record.manifest ?? record.manifests;
+  let manifests = [];
+  if (typeof manifest === "string") manifests = manifest.split(/[\n,]/);
+  else if (Array.isArray(manifest) && manifest.every((item) => typeof item === "string")) manifests = manifest;
+  else if (manifest !== void 0 && manifest !== null) {
+    throw new InputError(`${REPO_CONFIG_PATH}: manifest must be a path or a list of paths`, { field: "manifest" });
+  }
+  return {
+    labelTemplate: text("preview-label") || base.labelTemplate,
+    platform: text("platform") ?? base.platform,
+    manifests: manifests.length ? manifests.map((item) => item.trim()).filter(Boolean) : base.manifests
+  };
+}
+function parseRepoConfigText(text, base = DEFAULT_REPO_CONFIG) {
+  if (text === void 0) return base;
+  let raw;
+  try {
+    raw = (0, import_yaml4.parse)(text);
+  } catch (err) {
+    throw new InputError(`${REPO_CONFIG_PATH} is not valid YAML: ${err.message}`, { field: REPO_CONFIG_PATH });
+  }
+  return parseRepoConfig(raw, base);
+}
+
+// src/forge/comment.ts
+var STICKY_MARKER = "<!-- agent-preview:sticky -->";
+function findStickyComments(comments) {
+  return comments.filter((comment) => comment.body.includes(STICKY_MARKER)).sort((a, b2) => a.id - b2.id);
+}
+function escapeCell(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "&#124;").replace(/([\\`*_[\]()#!~])/g, "\\$1").replace(/\r?\n/g, " ");
+}
+function renderRemovedComment(context) {
+  return [
+    STICKY_MARKER,
+    `### Agent preview \xB7 \`${escapeCell(context.label)}\``,
+    "",
+    `\u{1F9F9} Preview removed at ${escapeCell(context.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC${context.agents.length ? ` (${context.agents.map(escapeCell).join(", ")})` : ""}.`,
+    "",
+    `<sub>Platform: ${escapeCell(context.platform)} \xB7 deployed by agent-preview</sub>`
+  ].join("\n");
+}
+
+// src/forge/sticky.ts
+async function upsertStickyComment(forge, pr2, body, options = {}) {
+  const { signal } = options;
+  if (options.headSha && await headMoved(forge, pr2, options.headSha, signal)) {
+    return { action: "skipped-newer-head", removedDuplicates: [] };
+  }
+  const existing = findStickyComments(await forge.listComments(pr2, signal));
+  let action;
+  let ours;
+  if (existing.length > 0) {
+    ours = existing[0].id;
+    await forge.updateComment(pr2, ours, body, signal);
+    action = "updated";
+  } else {
+    ours = (await forge.createComment(pr2, body, signal)).id;
+    action = "created";
+  }
+  const after = findStickyComments(await forge.listComments(pr2, signal));
+  const keep = after[0]?.id ?? ours;
+  const removedDuplicates = [];
+  for (const duplicate of after.slice(1)) {
+    await forge.deleteComment(pr2, duplicate.id, signal);
+    removedDuplicates.push(duplicate.id);
+  }
+  if (keep !== ours) {
+    if (!options.headSha || !await headMoved(forge, pr2, options.headSha, signal)) await forge.updateComment(pr2, keep, body, signal);
+  }
+  return { commentId: keep, action, removedDuplicates };
+}
+async function headMoved(forge, pr2, headSha, signal) {
+  const current = await forge.getPullRequest(pr2, signal);
+  return Boolean(current.headSha) && current.headSha !== headSha;
+}
+
+// src/app/sweep.ts
+async function sweepPreviews(options) {
+  const { platform, signal } = options;
+  const dryRun = options.dryRun ?? true;
+  const log = options.log ?? { info: () => {
+  }, warn: () => {
+  } };
+  const report = { dryRun, examined: 0, deleted: [], wouldDelete: [], kept: [], failed: [] };
+  const lookUpBuild = cachedBuildLookup(platform);
+  const entry = (deployment, reason, repo, pullNumber) => ({
+    deploymentId: deployment.id,
+    agent: deployment.agentName,
+    label: deployment.previewLabel ?? "",
+    repo: repo ? formatSourceRepo(repo) : void 0,
+    pullNumber,
+    reason
+  });
+  const previews = (await platform.listDeployments({}, { signal })).filter((d) => d.previewLabel && !GONE_DEPLOY_PHASES.has(d.phase));
+  report.examined = previews.length;
+  const groups = /* @__PURE__ */ new Map();
+  for (const deployment of previews) {
+    let repo;
+    try {
+      repo = await ownerOfDeployment(deployment, lookUpBuild, { signal });
+    } catch (err) {
+      report.failed.push({ ...entry(deployment, "its build could not be read"), error: redact(err.message) });
+      continue;
+    }
+    if (!repo) {
+      report.kept.push(entry(deployment, "nothing records which repository deployed it"));
+      continue;
+    }
+    const key = `${formatSourceRepo(repo).toLowerCase()} ${deployment.previewLabel}`;
+    const group = groups.get(key) ?? { repo, label: deployment.previewLabel ?? "", deployments: [] };
+    group.deployments.push(deployment);
+    groups.set(key, group);
+  }
+  const templates = /* @__PURE__ */ new Map();
+  const templateOf2 = (repo) => {
+    const key = formatSourceRepo(repo).toLowerCase();
+    let template = templates.get(key);
+    if (!template) {
+      template = (options.labelTemplateFor?.(repo) ?? Promise.resolve(void 0)).then((found) => found || DEFAULT_LABEL_TEMPLATE);
+      templates.set(key, template);
+    }
+    return template;
+  };
+  for (const { repo, label, deployments } of groups.values()) {
+    const keep = (reason2, pullNumber2) => report.kept.push(...deployments.map((d) => entry(d, reason2, repo, pullNumber2)));
+    let forge;
+    let template;
+    try {
+      forge = await options.forgeFor(repo);
+      template = await templateOf2(repo);
+    } catch (err) {
+      report.failed.push(...deployments.map((d) => ({ ...entry(d, "the repository could not be reached", repo), error: redact(err.message) })));
+      continue;
+    }
+    if (!forge) {
+      keep(`no forge is configured for ${repo.host}`);
+      continue;
+    }
+    const pullNumber = pullNumberOfLabel(label, template);
+    if (pullNumber === void 0) {
+      keep(`the label does not name a pull request under the template "${template}"`);
+      continue;
+    }
+    const repoRef = { owner: repo.owner, repo: repo.repo };
+    let state;
+    try {
+      state = (await forge.getPullRequest({ ...repoRef, number: pullNumber }, signal)).state;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) state = "missing";
+      else {
+        report.failed.push(...deployments.map((d) => ({ ...entry(d, "the pull request could not be read", repo, pullNumber), error: redact(err.message) })));
+        continue;
+      }
+    }
+    if (state === "missing") {
+      keep(`pull request #${pullNumber} was not found`, pullNumber);
+      continue;
+    }
+    if (state === "open") {
+      keep(`pull request #${pullNumber} is open`, pullNumber);
+      continue;
+    }
+    const reason = `pull request #${pullNumber} is closed`;
+    if (dryRun) {
+      for (const deployment of deployments) {
+        report.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
+        log.info(`would delete preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
+      }
+      continue;
+    }
+    let removedAll = true;
+    for (const deployment of deployments) {
+      try {
+        await platform.deleteDeployment(deployment.id, { signal });
+        report.deleted.push(entry(deployment, reason, repo, pullNumber));
+        log.info(`deleted preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        removedAll = false;
+        const error = redact(err.message);
+        report.failed.push({ ...entry(deployment, reason, repo, pullNumber), error });
+        log.warn(`could not delete preview ${deployment.id}: ${error}`);
+      }
+    }
+    if (removedAll && options.markForge !== false) {
+      const agents = [...new Set(deployments.map((d) => d.agentName).filter((name) => Boolean(name)))].sort();
+      await markRemoved(forge, { ...repoRef, number: pullNumber }, label, platform.name, agents, signal).catch(
+        (err) => log.warn(`previews of ${formatSourceRepo(repo)}#${pullNumber} are gone, but the forge was not updated: ${redact(err.message)}`)
+      );
+    }
+  }
+  return report;
+}
+function pullNumberOfLabel(label, template = DEFAULT_LABEL_TEMPLATE) {
+  if (!template.includes("{number}") || /\{(branch|sha)\}/.test(template)) return void 0;
+  for (const [digits] of label.matchAll(/\d+/g)) {
+    try {
+      if (resolvePreviewLabel(template, { number: Number(digits) }).label === label) return Number(digits);
+    } catch {
+      return void 0;
+    }
+  }
+  return void 0;
+}
+async function markRemoved(forge, pr2, label, platform, agents, signal) {
+  if (findStickyComments(await forge.listComments(pr2, signal)).length) {
+    await upsertStickyComment(forge, pr2, renderRemovedComment({ label, platform, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), agents }), { signal });
+  }
+  if (forge.kind !== "github") return;
+  for (const environment of [`preview/${label}`, ...agents.map((agent) => `preview/${label}/${agent}`)]) {
+    await forge.deactivateEnvironment(pr2, environment, signal);
+  }
+}
+function formatSweepReport(report) {
+  const lines = [];
+  const line = (verb, item) => lines.push(`${verb} ${item.deploymentId} ${item.label}${item.agent ? ` (${item.agent})` : ""}${item.repo ? ` ${item.repo}` : ""}: ${item.reason}`);
+  for (const item of report.deleted) line("deleted", item);
+  for (const item of report.wouldDelete) line("would delete", item);
+  for (const item of report.failed) lines.push(`failed ${item.deploymentId} ${item.label}${item.repo ? ` ${item.repo}` : ""}: ${item.reason}: ${item.error}`);
+  for (const item of report.kept) line("kept", item);
+  lines.push(
+    `${report.dryRun ? "dry run: " : ""}${report.examined} previews examined, ${report.dryRun ? `${report.wouldDelete.length} would be deleted` : `${report.deleted.length} deleted`}, ${report.kept.length} kept, ${report.failed.length} failed`
+  );
+  return lines.join("\n");
+}
+
+// src/app/sweep-tokens.ts
+function forgeTokensFrom(flags, env) {
+  const tokens = {};
+  const githubToken = flags.githubToken ?? env.GITHUB_TOKEN ?? env.GH_TOKEN;
+  if (githubToken) {
+    const apiUrl = checkUrl(flags.githubApiUrl ?? env.GITHUB_API_URL ?? "https://api.github.com", "--github-api-url");
+    const host = env.GITHUB_SERVER_URL ? new URL(checkUrl(env.GITHUB_SERVER_URL, "GITHUB_SERVER_URL")).host : new URL(apiUrl).host.replace(/^api\.github\.com$/, "github.com");
+    tokens.github = { apiUrl: apiUrl.replace(/\/+$/, ""), host: host.toLowerCase(), token: githubToken };
+  }
+  const giteaUrl = flags.giteaUrl ?? env.GITEA_URL;
+  const giteaToken = flags.giteaToken ?? env.GITEA_TOKEN;
+  if (giteaUrl || giteaToken) {
+    if (!giteaUrl || !giteaToken) throw new InputError("Gitea needs both a URL and a token (--gitea-url and --gitea-token, or GITEA_URL and GITEA_TOKEN)", { field: giteaUrl ? "--gitea-token" : "--gitea-url" });
+    const url = checkUrl(giteaUrl, "--gitea-url").replace(/\/+$/, "");
+    tokens.gitea = { apiUrl: `${url}/api/v1`, host: new URL(url).host.toLowerCase(), token: giteaToken };
+  }
+  for (const forge of [tokens.github, tokens.gitea]) registerSecret(forge?.token);
+  return tokens;
+}
+function sweepWithTokens(platform, tokens, options) {
+  const forges = /* @__PURE__ */ new Map();
+  const forgeFor = async (repo) => {
+    const host = repo.host.toLowerCase();
+    const settings = tokens.github?.host === host ? { kind: "github", ...tokens.github } : tokens.gitea?.host === host ? { kind: "gitea", ...tokens.gitea } : void 0;
+    if (!settings) return void 0;
+    let forge = forges.get(host);
+    if (!forge) {
+      forge = new RestForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token });
+      forges.set(host, forge);
+    }
+    return forge;
+  };
+  return sweepPreviews({
+    platform,
+    forgeFor,
+    dryRun: options.dryRun,
+    log: options.log,
+    signal: options.signal,
+    async labelTemplateFor(repo) {
+      const forge = await forgeFor(repo);
+      const text = await forge?.readFile(repo, REPO_CONFIG_PATH, options.signal);
+      return text === void 0 ? options.defaultLabelTemplate : parseRepoConfigText(text).labelTemplate;
+    }
+  });
+}
+function checkUrl(text, field) {
+  try {
+    const url = new URL(text);
+    if (url.protocol === "http:" || url.protocol === "https:") return text;
+  } catch {
+  }
+  throw new InputError(`"${text}" is not an http(s) URL`, { field });
+}
+
 // src/cli/terminal.ts
 function terminalReporter(options) {
   const { stream } = options;
@@ -48687,7 +49261,7 @@ async function main(argv, io2) {
     print(`${summary.archive}: ${formatBytes(summary.archiveBytes)} (${summary.files} files, ${formatBytes(summary.uncompressedBytes)} unpacked)`);
     print(`working_tree_hash ${summary.workingTreeHash}`);
   });
-  const addRunOptions = (command) => command.option("-m, --manifest <path...>", "manifest.yaml files or folders (several for a monorepo)", ["manifest.yaml"]).option("--no-reuse", "build even when a successful build of the same tree exists").option("--build-arg <key=value...>", "Docker build argument (repeatable)").option("--build-platform <platform>", "target image platform, e.g. linux/amd64").option("--image <name:tag>", "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)").option("--timeout <duration>", "how long each build or deployment may take", "30m").option("--poll-interval <duration>", "how often to check status", "5s");
+  const addRunOptions = (command) => command.option("-m, --manifest <path...>", "manifest.yaml files or folders (several for a monorepo)", ["manifest.yaml"]).option("--no-reuse", "build even when a successful build of the same tree exists").option("--build-arg <key=value...>", "Docker build argument (repeatable)").option("--build-platform <platform>", "target image platform, e.g. linux/amd64").option("--repo <host/owner/repo>", "record the repository this deploy comes from, so teardowns and the sweep can tell it apart (e.g. github.com/acme/agents)").option("--image <name:tag>", "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)").option("--timeout <duration>", "how long each build or deployment may take", "30m").option("--poll-interval <duration>", "how often to check status", "5s");
   addRunOptions(program2.command("build").description("build agents on the platform (reusing an unchanged build)")).action(
     async (options) => {
       exitCode = await runCommand("build", options);
@@ -48727,17 +49301,48 @@ async function main(argv, io2) {
     if (lines.length === 0) print("no log lines");
     for (const line of lines) print(`${line.timestamp ? `${line.timestamp} ` : ""}${line.level ? `[${line.level}] ` : ""}${line.message}`);
   });
-  program2.command("teardown").description("delete a preview label's deployments (safe to repeat)").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name...>", "only these agents").option("--dry-run", "list what would be deleted, delete nothing").action(async (options) => {
+  program2.command("teardown").description("delete a preview label's deployments (safe to repeat)").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name...>", "only these agents").option("--repo <host/owner/repo>", "only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them").option("--dry-run", "list what would be deleted, delete nothing").action(async (options) => {
     if (!options.label && !options.pr) throw new InputError("give --label or --pr", { field: "--label" });
+    const repo = repoOption(options.repo);
     const reporter = reporterFor(globals());
     const resolved = resolvePreviewLabel(options.label, { number: options.pr }, "--label");
     if (resolved.note) reporter.warn(resolved.note);
     const platform = platformFor(globals(), reporter);
-    const outcome = await teardownPreviews(platform, { label: resolved.label, agentNames: options.agent, reporter, signal, dryRun: options.dryRun });
+    const outcome = await teardownPreviews(platform, {
+      label: resolved.label,
+      agentNames: options.agent,
+      repo,
+      adoptUnproven: options.agent,
+      reporter,
+      signal,
+      dryRun: options.dryRun
+    });
     reporter.flush();
     if (globals().json) emitJson(teardownSummary(outcome));
     else print(describeTeardown(outcome, options.dryRun));
     if (outcome.failed.length) exitCode = EXIT.failed;
+  });
+  program2.command("sweep").description("delete previews whose pull request is closed, asking each repository's forge (a dry run unless --delete)").option("--delete", "delete what the sweep finds (without it, only report)").option("--dry-run", "report only; the default").option("--github-token <token>", "GitHub token that can read pull requests (default GITHUB_TOKEN)").option("--github-api-url <url>", "GitHub API (default GITHUB_API_URL, else https://api.github.com)").option("--gitea-url <url>", "Gitea or Forgejo server (default GITEA_URL)").option("--gitea-token <token>", "Gitea token (default GITEA_TOKEN)").option("--label-template <template>", "label template of repositories without .github/agent-preview.yml", DEFAULT_LABEL_TEMPLATE).action(async (options) => {
+    registerSecret(options.githubToken);
+    registerSecret(options.giteaToken);
+    if (options.delete && options.dryRun) throw new InputError("give --delete or --dry-run, not both", { field: "--delete" });
+    resolvePreviewLabel(options.labelTemplate, { number: 1, branch: "main", sha: "0000000" }, "--label-template");
+    const tokens = forgeTokensFrom(options, io2.env);
+    if (!tokens.github && !tokens.gitea) {
+      throw new InputError("the sweep asks the forge whether each pull request is closed: set GITHUB_TOKEN (or --github-token), or GITEA_URL and GITEA_TOKEN", { field: "--github-token" });
+    }
+    const reporter = reporterFor(globals());
+    const platform = platformFor(globals(), reporter);
+    const report = await sweepWithTokens(platform, tokens, {
+      dryRun: !options.delete,
+      defaultLabelTemplate: options.labelTemplate,
+      signal,
+      log: { info: (message) => reporter.info(message), warn: (message) => reporter.warn(message) }
+    });
+    reporter.flush();
+    if (globals().json) emitJson(report);
+    else print(formatSweepReport(report));
+    if (report.failed.length) exitCode = EXIT.failed;
   });
   program2.command("local-platform").description("run the Agentex-compatible local platform until interrupted").option("-p, --port <port>", "port to listen on", String(DEFAULT_LOCAL_PORT)).option("--host <host>", "address to listen on", "127.0.0.1").option("--require-api-key <key>", "reject requests without this x-api-key").action(async (options) => {
     const port = Number.parseInt(options.port, 10);
@@ -48770,6 +49375,7 @@ async function main(argv, io2) {
       preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? "8h", "--ttl", { minMs: 6e4, maxMs: 30 * 864e5 }) };
     }
     if (options.previewUrl) validateUrlTemplate(options.previewUrl, "--preview-url");
+    const repo = repoOption(options.repo);
     const platform = platformFor(globals(), reporter);
     const image = validateImageInput(options.image, { name: platform.name, serverBuild: platform.capabilities.serverBuild }, "--image");
     const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== "build" });
@@ -48786,6 +49392,7 @@ async function main(argv, io2) {
       buildArgs,
       buildPlatform: options.buildPlatform,
       image,
+      provenance: repo ? { repo: formatSourceRepo(repo) } : void 0,
       reuse: options.reuse
     });
     reporter.flush();
@@ -48848,6 +49455,12 @@ function describeResult(result) {
 ${result.logTail.map((line) => `    ${line}`).join("\n")}` : ""}`;
   }
 }
+function repoOption(text) {
+  if (text === void 0) return void 0;
+  const repo = parseSourceRepo(text);
+  if (!repo) throw new InputError(`"${text}" is not host/owner/repo, e.g. github.com/acme/agents`, { field: "--repo" });
+  return repo;
+}
 function teardownSummary(outcome) {
   const ids = (list) => list.map((deployment) => ({ id: deployment.id, agent: deployment.agentName }));
   return {
@@ -48855,6 +49468,8 @@ function teardownSummary(outcome) {
     deleted: ids(outcome.deleted),
     alreadyGone: ids(outcome.alreadyGone),
     wouldDelete: ids(outcome.wouldDelete),
+    withoutProvenance: ids(outcome.withoutProvenance),
+    otherRepos: outcome.otherRepos,
     failed: outcome.failed.map((entry) => ({ id: entry.deployment.id, agent: entry.deployment.agentName, error: entry.error }))
   };
 }
@@ -48862,6 +49477,8 @@ function describeTeardown(outcome, dryRun) {
   if (dryRun) return `dry run: ${outcome.wouldDelete.length} preview(s) of "${outcome.label}" would be deleted; nothing was deleted`;
   const parts = [`${outcome.deleted.length} deleted`, `${outcome.alreadyGone.length} already gone`];
   if (outcome.failed.length) parts.push(`${outcome.failed.length} failed`);
+  if (outcome.otherRepos) parts.push(`${outcome.otherRepos} of other repositories left alone`);
+  if (outcome.withoutProvenance.length) parts.push(`${outcome.withoutProvenance.length} recording no repository left alone`);
   return `previews of "${outcome.label}": ${parts.join(", ")}`;
 }
 function formatTable(deployments) {

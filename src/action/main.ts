@@ -9,6 +9,7 @@ import { formatDuration } from '../pipeline/duration.js';
 import { resolvePreviewLabel } from '../pipeline/label.js';
 import type { Reporter } from '../pipeline/reporter.js';
 import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
+import { parseSourceRepo } from '../pipeline/source-repo.js';
 import { teardownPreviews } from '../pipeline/teardown.js';
 import { createPlatform } from '../platforms/index.js';
 import { validateImageInput } from '../pipeline/image.js';
@@ -88,11 +89,21 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     onRetry: (notice) => core.info(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`),
   });
 
+  const sourceRepo = `${event.serverUrl.replace(/^https?:\/\//, '')}/${event.repo.owner}/${event.repo.repo}`;
   if (decision.mode === 'teardown') {
-    const outcome = await teardownPreviews(platform, { label, reporter });
+    // Only this repository's previews: the label repeats in every repository on the account. A
+    // preview whose origin is recorded nowhere is still ours when it is one of our own agents.
+    const ownAgents = await agentNamesOf(inputs.manifests);
+    const outcome = await teardownPreviews(platform, {
+      label,
+      reporter,
+      repo: parseSourceRepo(sourceRepo),
+      adoptUnproven: ownAgents,
+    });
     endGroup();
-    core.info(`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone`);
-    const agents = [...new Set([...outcome.deleted, ...outcome.alreadyGone].map((d) => d.agentName).filter((name): name is string => Boolean(name)))];
+    const others = outcome.otherRepos ? `; ${outcome.otherRepos} of other repositories left alone` : '';
+    core.info(`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone${others}`);
+    const agents = outcome.agents;
     if (forge && pr) {
       if (inputs.comment) {
         await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform.name, updatedAt: new Date().toISOString(), agents }));
@@ -145,7 +156,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
       buildPlatform: inputs.buildPlatform,
       image,
       reuse: inputs.onlyChanged,
-      provenance: { commit: headSha, ref: event.ref, repo: `${event.serverUrl.replace(/^https?:\/\//, '')}/${event.repo.owner}/${event.repo.repo}` },
+      provenance: { commit: headSha, ref: event.ref, repo: sourceRepo },
     });
   } catch (err) {
     if (controller.signal.aborted) {
@@ -263,4 +274,14 @@ function actionReporter(): Reporter {
     },
     status: (agent, what, status, elapsedMs) => core.info(redact(`  ${agent} ${what} ${status} (${formatDuration(elapsedMs)})`)),
   };
+}
+
+/** The agent names this repository's manifests declare, or undefined when they cannot be read (a closed PR may have removed them). */
+async function agentNamesOf(manifests: string[]): Promise<string[] | undefined> {
+  try {
+    const agents = await loadAgents(manifests, { requireEnvironment: false });
+    return agents.length ? agents.map((agent) => agent.manifest.agent.name) : undefined;
+  } catch {
+    return undefined;
+  }
 }

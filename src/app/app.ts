@@ -5,10 +5,11 @@
  * Repository isolation. Labels (`pr-5`) repeat across repositories that share a platform account,
  * so a label alone never decides what to delete. Every build our action makes records its source
  * repository (`source_repo` = `host/owner/repo`, the server URL without scheme plus the repository).
- * On a delivery the app lists the deployments with the label, reads each one's build and keeps only
- * those whose `sourceRepo` is the delivering repository (host from `repository.html_url`). Previews
- * whose build records no source repository are never deleted; they are logged instead. See
- * `repo-previews.ts`.
+ * On a delivery the app lists the deployments with the label, reads each one's recorded origin (on
+ * the deployment where the platform carries it, else on its build) and keeps only those of the
+ * delivering repository (host from `repository.html_url`). A preview whose origin is recorded nowhere
+ * is deleted only when it belongs to an agent the repository's config names; otherwise it is logged
+ * and left. See `src/pipeline/ownership.ts`.
  *
  * The webhook answers as soon as the delivery is verified and queued: config reads, platform and
  * forge calls all run in the background with retries (`background.ts`), each outcome logged with the
@@ -19,7 +20,7 @@ import { RestForge } from '../forge/rest.js';
 import type { BackgroundQueue } from './background.js';
 import { branchDeletedTask, pullRequestClosedTask, type PlatformFor, type RepoAccess } from './deliveries.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_FILE, type RepoConfig } from './repo-config.js';
-import { sourceRepoFromWebUrl } from './source-repo.js';
+import { sourceRepoFromWebUrl } from '../pipeline/source-repo.js';
 
 export interface PreviewAppOptions {
   queue: BackgroundQueue;

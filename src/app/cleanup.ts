@@ -5,8 +5,8 @@ import { upsertStickyComment } from '../forge/sticky.js';
 import type { Deployment, Platform } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
 import type { BackgroundTask } from './background.js';
-import { removeRepoPreviews } from './repo-previews.js';
-import { formatSourceRepo, type SourceRepo } from './source-repo.js';
+import { teardownPreviews } from '../pipeline/teardown.js';
+import { formatSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
 
 /** What one delivery asks for, worked out (config read, label resolved) in the background. */
 export interface CleanupPlan {
@@ -61,14 +61,16 @@ export function cleanupTask(options: CleanupTaskOptions): BackgroundTask {
       const { platform, label, forge, repoRef } = plan;
       const repo = formatSourceRepo(plan.repo);
       if (!platformDone) {
-        const outcome = await removeRepoPreviews(platform, { label, repo: plan.repo, agentNames: plan.agentNames, signal });
+        // Agents named by the repository's own config are its own: a preview of theirs that records no
+        // origin is still this repository's to remove.
+        const outcome = await teardownPreviews(platform, { label, repo: plan.repo, agentNames: plan.agentNames, adoptUnproven: plan.agentNames, signal });
         deleted.push(...outcome.deleted);
         alreadyGone.push(...outcome.alreadyGone);
         for (const agent of outcome.agents) agents.add(agent);
         if (outcome.withoutProvenance.length) {
           log.warn(
             { repo, label, deployments: outcome.withoutProvenance.map((d) => d.id) },
-            `previews labelled "${label}" whose builds record no source repository were left alone: ${outcome.withoutProvenance.map((d) => d.id).join(', ')}`,
+            `previews labelled "${label}" whose origin is recorded nowhere were left alone: ${outcome.withoutProvenance.map((d) => d.id).join(', ')}`,
           );
         }
         if (outcome.failed.length) {

@@ -5,7 +5,7 @@ import type { Platform } from '../platforms/platform.js';
 import type { BackgroundTask } from './background.js';
 import { cleanupTask, type CleanupPlan } from './cleanup.js';
 import { agentNameOfManifest, labelUsesBranch, type RepoConfig } from './repo-config.js';
-import { formatSourceRepo, type SourceRepo } from './source-repo.js';
+import { formatSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
 
 /** How one forge's delivery reaches the repository behind it; GitHub and Gitea differ only here. */
 export interface RepoAccess {

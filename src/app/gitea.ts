@@ -14,7 +14,7 @@ import type { BackgroundQueue } from './background.js';
 import { branchDeletedTask, pullRequestClosedTask, type PlatformFor, type RepoAccess } from './deliveries.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from './repo-config.js';
 import { BodyTooLargeError, isJsonContentType, readLimitedBody } from './request-body.js';
-import { sourceRepoFromWebUrl } from './source-repo.js';
+import { sourceRepoFromWebUrl } from '../pipeline/source-repo.js';
 
 export const GITEA_WEBHOOK_PATH = '/api/gitea/webhooks';
 

@@ -13,7 +13,7 @@ import type { PlatformFor } from './deliveries.js';
 import { GITEA_WEBHOOK_PATH, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from './repo-config.js';
 import { BodyTooLargeError, readLimitedBody } from './request-body.js';
-import type { SourceRepo } from './source-repo.js';
+import type { SourceRepo } from '../pipeline/source-repo.js';
 import { formatSweepReport, sweepPreviews, type SweepReport } from './sweep.js';
 
 export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';

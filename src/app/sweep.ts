@@ -14,8 +14,8 @@ import { DEFAULT_LABEL_TEMPLATE, resolvePreviewLabel } from '../pipeline/label.j
 import type { Deployment, Platform } from '../platforms/platform.js';
 import { GONE_DEPLOY_PHASES } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
-import { cachedBuildLookup, ownerOfDeployment } from './repo-previews.js';
-import { formatSourceRepo, type SourceRepo } from './source-repo.js';
+import { cachedBuildLookup, ownerOfDeployment } from '../pipeline/ownership.js';
+import { formatSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
 
 export interface SweepLog {
   info(message: string): void;
@@ -90,7 +90,7 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
       continue;
     }
     if (!repo) {
-      report.kept.push(entry(deployment, 'its build records no source repository'));
+      report.kept.push(entry(deployment, 'nothing records which repository deployed it'));
       continue;
     }
     const key = `${formatSourceRepo(repo).toLowerCase()} ${deployment.previewLabel}`;

@@ -9,14 +9,17 @@ import { loadAgent, loadAgents } from '../pipeline/agent.js';
 import { formatBytes } from '../pipeline/build.js';
 import { formatDuration, parseDuration } from '../pipeline/duration.js';
 import { PhaseError } from '../pipeline/errors.js';
-import { resolvePreviewLabel } from '../pipeline/label.js';
+import { DEFAULT_LABEL_TEMPLATE, resolvePreviewLabel } from '../pipeline/label.js';
 import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
 import { teardownPreviews, type TeardownOutcome } from '../pipeline/teardown.js';
 import { validateUrlTemplate } from '../pipeline/url.js';
 import { createPlatform, DEFAULT_LOCAL_PORT, PLATFORM_NAMES, type PlatformSettings } from '../platforms/index.js';
 import { startLocalPlatform } from '../platforms/local/index.js';
 import type { Deployment, Platform } from '../platforms/platform.js';
+import { forgeTokensFrom, sweepWithTokens } from '../app/sweep-tokens.js';
+import { formatSweepReport } from '../app/sweep.js';
 import { validateImageInput } from '../pipeline/image.js';
+import { formatSourceRepo, parseSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
 import { redact, registerSecret } from '../secrets/redact.js';
 import { terminalReporter, type TerminalReporter } from './terminal.js';
 
@@ -116,6 +119,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       .option('--no-reuse', 'build even when a successful build of the same tree exists')
       .option('--build-arg <key=value...>', 'Docker build argument (repeatable)')
       .option('--build-platform <platform>', 'target image platform, e.g. linux/amd64')
+      .option('--repo <host/owner/repo>', 'record the repository this deploy comes from, so teardowns and the sweep can tell it apart (e.g. github.com/acme/agents)')
       .option('--image <name:tag>', "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)")
       .option('--timeout <duration>', 'how long each build or deployment may take', '30m')
       .option('--poll-interval <duration>', 'how often to check status', '5s');
@@ -189,18 +193,61 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--label <label>', 'preview label')
     .option('--pr <number>', 'pull request number (label pr-<number>)')
     .option('--agent <name...>', 'only these agents')
+    .option('--repo <host/owner/repo>', "only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them")
     .option('--dry-run', 'list what would be deleted, delete nothing')
-    .action(async (options: { label?: string; pr?: string; agent?: string[]; dryRun?: boolean }) => {
+    .action(async (options: { label?: string; pr?: string; agent?: string[]; repo?: string; dryRun?: boolean }) => {
       if (!options.label && !options.pr) throw new InputError('give --label or --pr', { field: '--label' });
+      const repo = repoOption(options.repo);
       const reporter = reporterFor(globals());
       const resolved = resolvePreviewLabel(options.label, { number: options.pr }, '--label');
       if (resolved.note) reporter.warn(resolved.note);
       const platform = platformFor(globals(), reporter);
-      const outcome = await teardownPreviews(platform, { label: resolved.label, agentNames: options.agent, reporter, signal, dryRun: options.dryRun });
+      const outcome = await teardownPreviews(platform, {
+        label: resolved.label,
+        agentNames: options.agent,
+        repo,
+        adoptUnproven: options.agent,
+        reporter,
+        signal,
+        dryRun: options.dryRun,
+      });
       reporter.flush();
       if (globals().json) emitJson(teardownSummary(outcome));
       else print(describeTeardown(outcome, options.dryRun));
       if (outcome.failed.length) exitCode = EXIT.failed;
+    });
+
+  program
+    .command('sweep')
+    .description("delete previews whose pull request is closed, asking each repository's forge (a dry run unless --delete)")
+    .option('--delete', 'delete what the sweep finds (without it, only report)')
+    .option('--dry-run', 'report only; the default')
+    .option('--github-token <token>', 'GitHub token that can read pull requests (default GITHUB_TOKEN)')
+    .option('--github-api-url <url>', 'GitHub API (default GITHUB_API_URL, else https://api.github.com)')
+    .option('--gitea-url <url>', 'Gitea or Forgejo server (default GITEA_URL)')
+    .option('--gitea-token <token>', 'Gitea token (default GITEA_TOKEN)')
+    .option('--label-template <template>', 'label template of repositories without .github/agent-preview.yml', DEFAULT_LABEL_TEMPLATE)
+    .action(async (options: { delete?: boolean; dryRun?: boolean; githubToken?: string; githubApiUrl?: string; giteaUrl?: string; giteaToken?: string; labelTemplate: string }) => {
+      registerSecret(options.githubToken);
+      registerSecret(options.giteaToken);
+      if (options.delete && options.dryRun) throw new InputError('give --delete or --dry-run, not both', { field: '--delete' });
+      resolvePreviewLabel(options.labelTemplate, { number: 1, branch: 'main', sha: '0000000' }, '--label-template');
+      const tokens = forgeTokensFrom(options, io.env);
+      if (!tokens.github && !tokens.gitea) {
+        throw new InputError('the sweep asks the forge whether each pull request is closed: set GITHUB_TOKEN (or --github-token), or GITEA_URL and GITEA_TOKEN', { field: '--github-token' });
+      }
+      const reporter = reporterFor(globals());
+      const platform = platformFor(globals(), reporter);
+      const report = await sweepWithTokens(platform, tokens, {
+        dryRun: !options.delete,
+        defaultLabelTemplate: options.labelTemplate,
+        signal,
+        log: { info: (message) => reporter.info(message), warn: (message) => reporter.warn(message) },
+      });
+      reporter.flush();
+      if (globals().json) emitJson(report);
+      else print(formatSweepReport(report));
+      if (report.failed.length) exitCode = EXIT.failed;
     });
 
   program
@@ -239,6 +286,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     buildArg?: string[];
     buildPlatform?: string;
     image?: string;
+    repo?: string;
     preview?: boolean;
     label?: string;
     pr?: string;
@@ -261,6 +309,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? '8h', '--ttl', { minMs: 60_000, maxMs: 30 * 86_400_000 }) };
     }
     if (options.previewUrl) validateUrlTemplate(options.previewUrl, '--preview-url');
+    const repo = repoOption(options.repo);
     const platform = platformFor(globals(), reporter);
     const image = validateImageInput(options.image, { name: platform.name, serverBuild: platform.capabilities.serverBuild }, '--image');
     const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build' });
@@ -277,6 +326,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       buildArgs,
       buildPlatform: options.buildPlatform,
       image,
+      provenance: repo ? { repo: formatSourceRepo(repo) } : undefined,
       reuse: options.reuse,
     });
     reporter.flush();
@@ -342,6 +392,13 @@ export function describeResult(result: AgentResult): string {
   }
 }
 
+function repoOption(text: string | undefined): SourceRepo | undefined {
+  if (text === undefined) return undefined;
+  const repo = parseSourceRepo(text);
+  if (!repo) throw new InputError(`"${text}" is not host/owner/repo, e.g. github.com/acme/agents`, { field: '--repo' });
+  return repo;
+}
+
 function teardownSummary(outcome: TeardownOutcome) {
   const ids = (list: Deployment[]) => list.map((deployment) => ({ id: deployment.id, agent: deployment.agentName }));
   return {
@@ -349,6 +406,8 @@ function teardownSummary(outcome: TeardownOutcome) {
     deleted: ids(outcome.deleted),
     alreadyGone: ids(outcome.alreadyGone),
     wouldDelete: ids(outcome.wouldDelete),
+    withoutProvenance: ids(outcome.withoutProvenance),
+    otherRepos: outcome.otherRepos,
     failed: outcome.failed.map((entry) => ({ id: entry.deployment.id, agent: entry.deployment.agentName, error: entry.error })),
   };
 }
@@ -357,6 +416,8 @@ function describeTeardown(outcome: TeardownOutcome, dryRun?: boolean): string {
   if (dryRun) return `dry run: ${outcome.wouldDelete.length} preview(s) of "${outcome.label}" would be deleted; nothing was deleted`;
   const parts = [`${outcome.deleted.length} deleted`, `${outcome.alreadyGone.length} already gone`];
   if (outcome.failed.length) parts.push(`${outcome.failed.length} failed`);
+  if (outcome.otherRepos) parts.push(`${outcome.otherRepos} of other repositories left alone`);
+  if (outcome.withoutProvenance.length) parts.push(`${outcome.withoutProvenance.length} recording no repository left alone`);
   return `previews of "${outcome.label}": ${parts.join(', ')}`;
 }
 

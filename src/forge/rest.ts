@@ -173,6 +173,16 @@ export class RestForge implements Forge {
     }
   }
 
+  /** A file of the default branch (the contents API, the same on GitHub and Gitea); undefined when it is not there. */
+  async readFile(repo: RepoRef, filePath: string, signal?: AbortSignal): Promise<string | undefined> {
+    const encoded = filePath.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/');
+    const response = await this.http.request<Json>({ call: `read ${filePath}`, method: 'GET', path: `${this.repoPath(repo)}/contents/${encoded}`, accept: [404], signal });
+    if (response.status === 404 || !response.body || Array.isArray(response.body)) return undefined;
+    const content = response.body.content;
+    if (typeof content !== 'string') return undefined;
+    return response.body.encoding === 'base64' ? Buffer.from(content, 'base64').toString('utf8') : content;
+  }
+
   async branchExists(repo: RepoRef, branch: string, signal?: AbortSignal): Promise<boolean> {
     const response = await this.http.request({
       call: 'get branch',

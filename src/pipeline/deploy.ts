@@ -4,9 +4,11 @@ import { GONE_DEPLOY_PHASES, TERMINAL_DEPLOY_PHASES } from '../platforms/platfor
 import { redact, urlCarriesCredential } from '../secrets/redact.js';
 import type { LoadedAgent } from './agent.js';
 import { formatDuration } from './duration.js';
+import { cachedBuildLookup, ownershipOf } from './ownership.js';
 import { PhaseError } from './errors.js';
 import { pollUntil } from './poll.js';
 import type { StepContext } from './reporter.js';
+import { parseSourceRepo } from './source-repo.js';
 import { renderUrlTemplate, type UrlVariables } from './url.js';
 
 export interface DeployOptions extends StepContext {
@@ -19,6 +21,8 @@ export interface DeployOptions extends StepContext {
   urlVariables?: UrlVariables;
   /** After the new preview is healthy, delete older previews of the same label and agent (default true). */
   replaceOlder?: boolean;
+  /** The repository deploying (host/owner/repo): recorded where the platform can, and older previews of other repositories are never replaced. */
+  sourceRepo?: string;
 }
 
 export interface DeployOutcome {
@@ -54,6 +58,7 @@ export async function deployAgent(
       buildId: source.buildId,
       image: source.image,
       preview: options.preview && expiresAt ? { label: options.preview.label, expiresAt } : undefined,
+      sourceRepo: options.sourceRepo,
     },
     { signal },
   );
@@ -165,9 +170,13 @@ async function deleteOlderPreviews(platform: Platform, current: Deployment, name
   try {
     const previews = await platform.listDeployments({ previewLabel: label, agentName: name }, { signal: options.signal });
     const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
+    const repo = parseSourceRepo(options.sourceRepo);
+    const lookUpBuild = cachedBuildLookup(platform);
     for (const older of previews) {
       if (older.id === current.id || GONE_DEPLOY_PHASES.has(older.phase)) continue;
       if (older.agentName && older.agentName !== name) continue;
+      // The same label and agent name in another repository on the same account is not ours.
+      if (repo && (await ownershipOf(older, repo, lookUpBuild, { signal: options.signal })) === 'other') continue;
       // A preview made by a newer run is not ours to remove.
       if (older.createdAt && Date.parse(older.createdAt) > currentCreated) continue;
       const result = await platform.deleteDeployment(older.id, { signal: options.signal });

@@ -110,6 +110,7 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
       wait: options.wait,
       urlTemplate: options.urlTemplate,
       urlVariables: options.urlVariables,
+      sourceRepo: options.provenance?.repo,
     });
     result.deploymentId = outcome.deployment.id;
     result.deploymentStatus = outcome.deployment.rawStatus;

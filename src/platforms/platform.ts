@@ -65,6 +65,8 @@ export interface Deployment {
   namespace?: string;
   /** Where the deployment answers, when the platform says so. Never a URL carrying a credential. */
   url?: string;
+  /** host/owner/repo it was deployed from, where the platform can carry it on the deployment itself. */
+  sourceRepo?: string;
   events: DeployEvent[];
 }
 
@@ -128,6 +130,8 @@ export interface DeployRequest {
   image?: { name: string; tag: string };
   /** Absent for a real (non-preview) deploy. */
   preview?: { label: string; expiresAt: Date };
+  /** host/owner/repo the deploy comes from; platforms that can carry metadata on a deployment record it. */
+  sourceRepo?: string;
 }
 
 export interface DeploymentFilter {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/platforms/local/index.js';
+import { PreviewSeeder } from '../integration/app/fixtures.js';
 import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { exampleEvent, pullRequestEvent, runActionBundle, shownText, type ActionRun } from '../support/runner.js';
@@ -192,5 +193,41 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     expect(run.code).toBe(0);
     expect(run.outputs.status).toBe('superseded');
     expect(await livePreviews('pr-2')).toEqual([]);
+  });
+});
+
+describe('repository isolation on one platform account', () => {
+  let forge: TestForge;
+  beforeEach(async () => {
+    forge = await startTestForge({ flavor: 'github', token: TOKEN });
+    forge.seedRepo(OWNER, REPO, { defaultBranch: 'master' });
+  });
+  afterEach(async () => {
+    forgeTexts.push(JSON.stringify(forge.comments(OWNER, REPO, 5)));
+    await forge.close();
+  });
+
+  it("a push replaces and a close removes only this repository's previews of the label, never another repository's with the same agent", async () => {
+    const host = new URL(forge.url).host;
+    const seeder = new PreviewSeeder(local, API_KEY);
+    const otherRepos = await seeder.preview(`${host}/someone-else/Hello-World`, 'pr-5');
+    const unattributed = await seeder.preview(undefined, 'pr-5');
+    forge.seedPullRequest(OWNER, REPO, { number: 5, headSha: 'a'.repeat(40), headRef: 'changes', baseRef: 'master' });
+
+    const opened = await runAction(forge, pullRequestEvent('opened', 'a'.repeat(40), { number: 5 }), {});
+    expect(opened.code).toBe(0);
+    expect(opened.outputs.status).toBe('healthy');
+    // The older preview of the same label and agent that records no origin is replaced as before;
+    // the other repository's is not.
+    expect(await seeder.status(unattributed.id)).toBe('DELETED');
+    expect(await seeder.status(otherRepos.id)).toBe('HEALTHY');
+
+    forge.closePullRequest(OWNER, REPO, 5);
+    const closed = await runAction(forge, pullRequestEvent('closed', 'a'.repeat(40), { number: 5 }), {});
+    expect(closed.code).toBe(0);
+    expect(closed.outputs.status).toBe('removed');
+    expect(closed.log).toContain('1 deleted, 0 already gone; 1 of other repositories left alone');
+    expect(await seeder.status(opened.outputs['deployment-id'])).toBe('DELETED');
+    expect(await seeder.status(otherRepos.id)).toBe('HEALTHY');
   });
 });

@@ -130,7 +130,7 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
     expect(outcome).toMatchObject({ deleted: [mine.id], alreadyGone: [] });
     expect(outcome?.id).toBeTruthy();
     expect(logs.text).toContain(unattributed.id);
-    expect(logs.text).toMatch(/record no source repository/);
+    expect(logs.text).toMatch(/origin is recorded nowhere/);
 
     // A redelivery does no harm.
     expect((await deliverGithub()).status).toBe(200);
@@ -240,7 +240,7 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
     expect(dryRun.deleted).toEqual([]);
     expect(Object.fromEntries(dryRun.kept.map((item) => [item.deploymentId, item.reason]))).toEqual({
       [openPr.id]: 'pull request #2 is open',
-      [unattributed.id]: 'its build records no source repository',
+      [unattributed.id]: 'nothing records which repository deployed it',
     });
     expect(await seeder.status(preview.id)).toBe('HEALTHY');
     expect(logs.text).toContain(`would delete preview ${preview.id}`);

@@ -52,6 +52,7 @@ interface Repo {
   comments: Map<number, TestComment[]>;
   deployments: TestDeployment[];
   statuses: Map<string, Json[]>;
+  files: Map<string, string>;
 }
 
 export interface TestForge {
@@ -60,6 +61,8 @@ export interface TestForge {
   apiUrl: string;
   requests: { method: string; path: string; status: number }[];
   seedRepo(owner: string, repo: string, options?: { defaultBranch?: string; branches?: string[] }): void;
+  /** A file of the default branch, served by the contents API. */
+  seedFile(owner: string, repo: string, filePath: string, text: string): void;
   seedPullRequest(owner: string, repo: string, pr: { number: number; headSha: string; headRef: string; baseRef?: string; state?: 'open' | 'closed'; merged?: boolean; headRepoFullName?: string; title?: string; user?: string }): void;
   setPullRequestHead(owner: string, repo: string, number: number, sha: string): void;
   closePullRequest(owner: string, repo: string, number: number, options?: { merged?: boolean }): void;
@@ -134,6 +137,11 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
     let match: RegExpExecArray | null;
 
     if (path === '' && method === 'GET') return ok(repoJson(repo));
+    if ((match = /^contents\/(.+)$/.exec(path)) && method === 'GET') {
+      const text = repo.files.get(match[1]);
+      if (text === undefined) throw new HttpError(404, 'Not Found');
+      return ok({ type: 'file', name: match[1].split('/').pop(), path: match[1], encoding: 'base64', content: Buffer.from(text).toString('base64').replace(/.{60}/g, '$&\n') });
+    }
     if ((match = /^branches\/(.+)$/.exec(path)) && method === 'GET') {
       if (!repo.branches.has(match[1])) throw new HttpError(404, 'Branch not found');
       return ok({ name: match[1], commit: { sha: `sha-${match[1]}`, id: `sha-${match[1]}` } });
@@ -325,7 +333,11 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
         comments: new Map(),
         deployments: [],
         statuses: new Map(),
+        files: new Map(),
       });
+    },
+    seedFile(owner, name, filePath, text) {
+      repoOf(owner, name).files.set(filePath.replace(/^\/+/, ''), text);
     },
     seedPullRequest(owner, name, pr) {
       const repo = repoOf(owner, name);

@@ -22,12 +22,12 @@ describe('the pull request a preview label names', () => {
       examined: 2,
       deleted: [],
       wouldDelete: [{ deploymentId: 'dep_1', label: 'pr-5', agent: 'bot', repo: 'github.com/a/b', pullNumber: 5, reason: 'pull request #5 is closed' }],
-      kept: [{ deploymentId: 'dep_2', label: 'pr-6', reason: 'its build records no source repository' }],
+      kept: [{ deploymentId: 'dep_2', label: 'pr-6', reason: 'nothing records which repository deployed it' }],
       failed: [],
     });
     expect(text.split('\n')).toEqual([
       'would delete dep_1 pr-5 (bot) github.com/a/b: pull request #5 is closed',
-      'kept dep_2 pr-6: its build records no source repository',
+      'kept dep_2 pr-6: nothing records which repository deployed it',
       'dry run: 2 previews examined, 1 would be deleted, 1 kept, 0 failed',
     ]);
   });

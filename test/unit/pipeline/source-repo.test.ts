@@ -1,4 +1,4 @@
-import { formatSourceRepo, parseSourceRepo, sameSourceRepo, sourceRepoFromWebUrl } from '../../../src/app/source-repo.js';
+import { formatSourceRepo, parseSourceRepo, sameSourceRepo, sourceRepoFromWebUrl } from '../../../src/pipeline/source-repo.js';
 
 describe('source repositories as builds record them', () => {
   it('reads the provenance the action sends (server URL without scheme, owner, name)', () => {
