@@ -96,7 +96,27 @@ function githubAccess(context: Context, repository: RepositoryPayload, defaultCo
  * itself), at the octokit's API address. RestForge speaks REST only, never GraphQL.
  */
 export async function forgeFromOctokit(octokit: Context['octokit']): Promise<RestForge> {
-  const auth = (await octokit.auth({ type: 'installation' })) as { token?: string };
-  if (!auth?.token) throw new Error('no installation token for this delivery');
-  return new RestForge({ kind: 'github', apiUrl: octokit.request.endpoint.DEFAULTS.baseUrl, token: auth.token });
+  const token = await installationToken(octokit);
+  if (!token) throw new Error('no installation token for this delivery');
+  return new RestForge({ kind: 'github', apiUrl: octokit.request.endpoint.DEFAULTS.baseUrl, token });
+}
+
+/**
+ * The token the octokit authenticates with. `octokit.auth({ type: 'installation' })` would ask for
+ * it at api.github.com whatever the base URL (Probot builds its app auth without one), so on GitHub
+ * Enterprise Server it fails. A request goes through the auth hook, which asks the right server;
+ * this one is answered in-process by its own fetch, so only the token exchange reaches GitHub.
+ */
+async function installationToken(octokit: Context['octokit']): Promise<string | undefined> {
+  let authorization: string | null = null;
+  await octokit.request('GET /agent-preview/token-probe', {
+    request: {
+      fetch: async (_url: string, init: { headers?: ConstructorParameters<typeof Headers>[0] }) => {
+        authorization = new Headers(init.headers).get('authorization');
+        return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } });
+      },
+    },
+  });
+  const match = /^(?:token|bearer) (.+)$/i.exec(authorization ?? '');
+  return match?.[1];
 }

@@ -1,3 +1,4 @@
+import { createVerify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -78,7 +79,18 @@ const COMMENT_LIMIT = 65_536;
 const DEPLOYMENT_STATES = new Set(['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success']);
 const COMMIT_STATES = { github: new Set(['error', 'failure', 'pending', 'success']), gitea: new Set(['pending', 'success', 'error', 'failure', 'warning']) };
 
-export async function startTestForge(options: { flavor: ForgeFlavor; token?: string; maxPerPage?: number }): Promise<TestForge> {
+/**
+ * A GitHub App installed on every seeded repository: JWTs signed with the app's key (RS256, `iss`
+ * the app id) are exchanged for the installation token, which then works like `token`.
+ */
+export interface TestGithubApp {
+  appId: number;
+  publicKey: KeyObject;
+  installationId: number;
+  installationToken: string;
+}
+
+export async function startTestForge(options: { flavor: ForgeFlavor; token?: string; maxPerPage?: number; app?: TestGithubApp }): Promise<TestForge> {
   const { flavor } = options;
   const prefix = flavor === 'gitea' ? '/api/v1' : '';
   const maxPerPage = options.maxPerPage ?? (flavor === 'github' ? 100 : 50);
@@ -121,7 +133,24 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
     }
     if (url.pathname === '/graphql' || url.pathname === `${prefix}/graphql`) throw new HttpError(404, 'GraphQL is not served here: use REST');
     const auth = req.headers.authorization ?? '';
-    if (options.token && auth !== `token ${options.token}` && auth !== `Bearer ${options.token}`) {
+    if (options.app && flavor === 'github') {
+      const appRoute = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(url.pathname);
+      const installationRoute = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(url.pathname);
+      if (appRoute || installationRoute) {
+        verifyAppJwt(auth, options.app);
+        if (appRoute && method === 'POST') {
+          if (Number(appRoute[1]) !== options.app.installationId) throw new HttpError(404, 'Not Found');
+          return { status: 201, body: { token: options.app.installationToken, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: { pull_requests: 'write', deployments: 'write' }, repository_selection: 'all' } };
+        }
+        if (installationRoute && method === 'GET') {
+          repoOf(decodeURIComponent(installationRoute[1]), decodeURIComponent(installationRoute[2]));
+          return ok({ id: options.app.installationId, app_id: options.app.appId, account: { login: decodeURIComponent(installationRoute[1]) } });
+        }
+        throw new HttpError(404, 'Not Found');
+      }
+    }
+    const tokens = [options.token, options.app?.installationToken].filter(Boolean);
+    if (tokens.length && !tokens.some((token) => auth === `token ${token}` || auth === `Bearer ${token}`)) {
       throw new HttpError(401, flavor === 'github' ? 'Bad credentials' : 'token is required');
     }
     if (!url.pathname.startsWith(`${prefix}/repos/`)) throw new HttpError(404, 'Not Found');
@@ -423,4 +452,17 @@ function respond(res: ServerResponse, entry: { status: number }, reply: Reply): 
   const text = JSON.stringify(reply.body);
   res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...reply.headers });
   res.end(text);
+}
+
+/** Checks a GitHub App JWT as GitHub does: RS256 over header.payload with the app's key, `iss` the app id, not expired. */
+function verifyAppJwt(auth: string, app: TestGithubApp): void {
+  const jwt = /^Bearer (.+)$/i.exec(auth)?.[1] ?? '';
+  const [header, payload, signature] = jwt.split('.');
+  if (!header || !payload || !signature) throw new HttpError(401, 'A JSON web token could not be decoded');
+  const verifier = createVerify('RSA-SHA256');
+  verifier.update(`${header}.${payload}`);
+  if (!verifier.verify(app.publicKey, Buffer.from(signature, 'base64url'))) throw new HttpError(401, 'A JSON web token could not be decoded');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Json;
+  if (String(claims.iss) !== String(app.appId)) throw new HttpError(401, 'Integration not found');
+  if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) throw new HttpError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
 }

@@ -1,0 +1,90 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { RestForge } from '../../../src/forge/rest.js';
+import { startAppServer, type AppServer } from '../../../src/app/server.js';
+import { clearSecrets } from '../../../src/secrets/redact.js';
+import { startTestForge, type TestForge } from '../../support/forge/server.js';
+import { githubExample, githubHeaders, LogCapture, post, PreviewSeeder, stickyBody, until, type Json } from './fixtures.js';
+
+// Runs the app as a real GitHub App: a private key, a JWT per app call, an installation token per
+// repository, the way it runs when registered on github.com.
+const API_KEY = 'sk-app-install-Yt5c0Wq2Lm';
+const WEBHOOK_SECRET = 'whsec-install-77ad2c';
+const INSTALLATION_TOKEN = 'ghs_installationToken0a1b2c3d4e5f6g';
+const APP_ID = 8231;
+const INSTALLATION_ID = 4242;
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const PRIVATE_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+
+let local: LocalPlatform;
+let github: TestForge;
+let app: AppServer;
+let logs: LogCapture;
+
+beforeEach(async () => {
+  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 20 });
+  github = await startTestForge({ flavor: 'github', app: { appId: APP_ID, publicKey, installationId: INSTALLATION_ID, installationToken: INSTALLATION_TOKEN } });
+  github.seedRepo('Codertocat', 'Hello-World');
+  logs = new LogCapture();
+  const platform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
+  app = await startAppServer({
+    appId: APP_ID,
+    privateKey: PRIVATE_KEY,
+    webhookSecret: WEBHOOK_SECRET,
+    githubBaseUrl: github.apiUrl,
+    platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+    platformFor: () => platform,
+    env: {},
+    retry: { firstDelayMs: 20, maxDelayMs: 100 },
+    logStream: logs,
+  });
+});
+
+afterEach(async () => {
+  await app.close();
+  await Promise.all([local.close(), github.close()]);
+  for (const secret of [API_KEY, WEBHOOK_SECRET, INSTALLATION_TOKEN, PRIVATE_KEY.split('\n')[1]]) expect(logs.text).not.toContain(secret);
+});
+
+afterAll(() => clearSecrets());
+
+it('a delivery is served with the installation token it names: previews deleted, comment marked, deployment inactive', async () => {
+  const payload: Json = await githubExample('pull_request', 'closed');
+  payload.installation = { id: INSTALLATION_ID, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' };
+  const pull = payload.pull_request;
+  github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed' });
+  const setup = new RestForge({ kind: 'github', apiUrl: github.apiUrl, token: INSTALLATION_TOKEN });
+  await setup.createComment({ owner: 'Codertocat', repo: 'Hello-World', number: pull.number }, stickyBody(`pr-${pull.number}`));
+  await setup.setPreviewStatus({ owner: 'Codertocat', repo: 'Hello-World' }, { state: 'success', environment: `preview/pr-${pull.number}`, sha: pull.head.sha, description: 'preview ready' });
+  const seeder = new PreviewSeeder(local, API_KEY);
+  const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${pull.number}`);
+  github.requests.length = 0;
+
+  const body = JSON.stringify(payload);
+  const delivery = await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET));
+  expect(delivery.status).toBe(200);
+  await until(() => seeder.status(preview.id), (status) => status === 'DELETED');
+  await app.idle();
+  expect(github.comments('Codertocat', 'Hello-World', pull.number)[0].body).toContain('Preview removed');
+  expect(github.deployments('Codertocat', 'Hello-World').map((deployment) => deployment.statuses.at(-1)!.state)).toEqual(['inactive']);
+  const calls = github.requests.map((request) => `${request.method} ${request.path} ${request.status}`);
+  expect(calls).toContain(`POST /app/installations/${INSTALLATION_ID}/access_tokens 201`);
+  expect(calls.filter((call) => call.includes(' 401'))).toEqual([]);
+});
+
+it('the sweep finds each repository\'s installation with the app JWT and acts with its token', async () => {
+  github.seedPullRequest('Codertocat', 'Hello-World', { number: 9, headSha: 'd'.repeat(40), headRef: 'nine', state: 'closed' });
+  const seeder = new PreviewSeeder(local, API_KEY);
+  const preview = await seeder.preview('github.com/Codertocat/Hello-World', 'pr-9');
+  const notInstalled = await seeder.preview('github.com/elsewhere/agents', 'pr-9');
+
+  const report = await app.sweepOnce(false);
+  expect(report.deleted.map((item) => item.deploymentId)).toEqual([preview.id]);
+  expect(report.kept.map((item) => item.deploymentId)).toEqual([notInstalled.id]);
+  expect(await seeder.status(preview.id)).toBe('DELETED');
+  expect(await seeder.status(notInstalled.id)).toBe('HEALTHY');
+  const calls = github.requests.map((request) => `${request.method} ${request.path} ${request.status}`);
+  expect(calls).toContain('GET /repos/Codertocat/Hello-World/installation 200');
+  expect(calls).toContain(`POST /app/installations/${INSTALLATION_ID}/access_tokens 201`);
+});
