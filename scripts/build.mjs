@@ -6,6 +6,7 @@ const entries = [
   { in: 'src/cli/index.ts', out: 'cli/index' },
   { in: 'src/action/index.ts', out: 'action/index' },
   { in: 'src/app/index.ts', out: 'app/index' },
+  { in: 'src/app/lambda.ts', out: 'app/lambda' },
 ].filter((entry) => existsSync(entry.in));
 
 await build({
