@@ -1,14 +1,17 @@
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startAppServer, type AppServer } from '../../src/app/server.js';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
 import { startLocalPlatform, type FaultRule, type LocalPlatform, type RouteId } from '../../src/platforms/local/index.js';
 import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { pullRequestEvent, runActionBundle, shownText, type RunnerSetup } from '../support/runner.js';
+import { githubExample, githubHeaders, LogCapture, post } from '../integration/app/fixtures.js';
 
 const API_KEY = 'sk-soak-Hy4Rt7Uu2Oo9Pp';
 const TOKEN = 'ghs_soakToken9876543210ZYXWVU';
+const WEBHOOK_SECRET = 'whsec-soak-5e0b8c1f2a';
 const OWNER = 'Codertocat';
 const REPO = 'Hello-World';
 const PULLS = 10;
@@ -26,6 +29,8 @@ function random(seed: number): () => number {
 
 let local: LocalPlatform;
 let forge: TestForge;
+let app: AppServer;
+const appLogs = new LogCapture();
 const captured: string[] = [];
 const workspaces: string[] = [];
 
@@ -33,15 +38,28 @@ beforeAll(async () => {
   local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 25 });
   forge = await startTestForge({ flavor: 'github', token: TOKEN });
   forge.seedRepo(OWNER, REPO, { defaultBranch: 'master' });
+  // The PRs close through the webhook app, as they do when a repository has no teardown step.
+  // The forge stands in for a GitHub Enterprise Server, so its host is the repositories' host.
+  app = await startAppServer({
+    githubToken: TOKEN,
+    webhookSecret: WEBHOOK_SECRET,
+    githubBaseUrl: forge.apiUrl,
+    githubHost: new URL(forge.url).host,
+    platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+    env: {},
+    retry: { firstDelayMs: 50, maxDelayMs: 500 },
+    logStream: appLogs,
+  });
 });
 
 afterAll(async () => {
+  await app.close();
   await local.close();
   await forge.close();
   await Promise.all(workspaces.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-it(`${PULLS} PRs × ${PUSHES} pushes with random faults and racing runs, then every PR closed`, async () => {
+it(`${PULLS} PRs × ${PUSHES} pushes with random faults and racing runs, then every PR closed through the webhook app`, async () => {
   const next = random(Number(process.env.SOAK_SEED ?? 20261123));
   const faults: FaultRule[] = [];
   const pickFault = () => {
@@ -76,13 +94,22 @@ it(`${PULLS} PRs × ${PUSHES} pushes with random faults and racing runs, then ev
       for (const run of await Promise.all(runs)) expect(`${run.code} ${run.outputs.status} ${run.log.split('\n').filter((l) => l.startsWith('::error')).join(' ')}`).toMatch(/^0 (healthy|superseded)/);
     }
     forge.closePullRequest(OWNER, REPO, number, { merged: number % 3 === 0 });
-    const closed = await runActionBundle(setup, pullRequestEvent('closed', `${String(number).padStart(2, '0')}${String(PUSHES - 1).padStart(2, '0')}`.padEnd(40, 'a'), { number }));
-    expect(closed.code).toBe(0);
+    const payload = await githubExample('pull_request', 'closed');
+    payload.number = number;
+    payload.pull_request.number = number;
+    payload.pull_request.merged = number % 3 === 0;
+    payload.pull_request.head.sha = `${String(number).padStart(2, '0')}${String(PUSHES - 1).padStart(2, '0')}`.padEnd(40, 'a');
+    payload.repository.html_url = `${forge.url}/${OWNER}/${REPO}`;
+    const body = JSON.stringify(payload);
+    const delivery = await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET));
+    expect(delivery.status).toBe(200);
   };
 
   const numbers = Array.from({ length: PULLS }, (_, index) => index + 1);
   for (let start = 0; start < numbers.length; start += 3) await Promise.all(numbers.slice(start, start + 3).map(runPull));
 
+  // The teardowns ran in the background, retrying through whatever faults were still armed.
+  await app.idle();
   local.faults.clear();
   const deployments = local.deployments();
   const livePreviews = deployments.filter((deployment) => deployment.preview && !['DELETED', 'SUPERSEDED', 'CANCELLED'].includes(deployment.status));
@@ -92,16 +119,18 @@ it(`${PULLS} PRs × ${PUSHES} pushes with random faults and racing runs, then ev
   const duplicateBuilds = [...buildsPerTree.values()].filter((count) => count > 1).length;
   const comments = numbers.map((number) => forge.comments(OWNER, REPO, number).filter((comment) => comment.body.includes(STICKY_MARKER)).length);
   const commentBodies = numbers.flatMap((number) => forge.comments(OWNER, REPO, number).map((comment) => comment.body));
-  const leaks = [...shownText(captured), ...commentBodies].filter((text) => text.includes(API_KEY) || text.includes(TOKEN)).length;
+  const removedNotes = numbers.filter((number) => forge.comments(OWNER, REPO, number).some((comment) => comment.body.includes('Preview removed'))).length;
+  const leaks = [...shownText(captured), ...commentBodies, appLogs.text].filter((text) => [API_KEY, TOKEN, WEBHOOK_SECRET].some((secret) => text.includes(secret))).length;
 
   console.log(
     [
       `soak: ${PULLS} PRs × ${PUSHES} pushes, ${faults.length} injected faults, ${local.requests.length} platform requests`,
       `builds ${builds.length} for ${trees.size} distinct trees (${duplicateBuilds} trees built twice), deployments ${deployments.length}`,
-      `sticky comments per PR: ${comments.join(', ')}; live previews after closing: ${livePreviews.length}; secret hits: ${leaks}`,
+      `sticky comments per PR: ${comments.join(', ')}; PRs closed through the app: ${PULLS}, comments saying removed: ${removedNotes}; live previews after closing: ${livePreviews.length}; secret hits: ${leaks}`,
     ].join('\n'),
   );
   expect(comments).toEqual(numbers.map(() => 1));
+  expect(removedNotes).toBe(PULLS);
   expect(livePreviews).toEqual([]);
   expect(leaks).toBe(0);
   // Two runs racing on one unchanged tree may both build before either finishes; sequential
