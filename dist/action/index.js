@@ -56875,32 +56875,34 @@ var MutxPlatform = class {
     const label = request2.preview ? previewLabelOf(request2.preview.label) : void 0;
     const name = label ? previewAgentName(request2.agentName, label) : request2.agentName;
     const image = request2.image ? `${request2.image.name}:${request2.image.tag}` : void 0;
-    const existing = await this.findAgent(name, label, request2.agentName, image, options.signal);
+    const repo = request2.sourceRepo;
+    const existing = await this.findAgent(name, label, request2.agentName, image, repo, options.signal);
     if (existing) return existing;
     const config = { agent_name: request2.agentName };
     if (label) config.preview_label = label;
     if (image) config.image = image;
+    if (repo) config.source_repo = repo;
     const response = await this.http.request({
       call: "create agent",
       method: "POST",
       path: "/v1/agents",
       json: {
         name,
-        description: describeAgent(request2.agentName, label, image),
+        description: describeAgent(request2.agentName, label, image, repo),
         type: this.agentType,
         config
       },
       idempotent: false,
-      reconcile: () => this.findAgent(name, label, request2.agentName, image, options.signal),
+      reconcile: () => this.findAgent(name, label, request2.agentName, image, repo, options.signal),
       signal: options.signal
     });
     this.agents.set(String(response.body.id), response.body);
     return response.body;
   }
-  async findAgent(name, label, agentName, image, signal) {
+  async findAgent(name, label, agentName, image, repo, signal) {
     const agents = await this.listAll("list agents", "/v1/agents", {}, signal);
     for (const agent of agents) this.agents.set(String(agent.id), agent);
-    return agents.filter((agent) => agent.name === name || label !== void 0 && agentLabel(agent) === label && agentNameOf(agent) === agentName).filter((agent) => agentImage(agent) === image).sort(newestRecordFirst)[0];
+    return agents.filter((agent) => agent.name === name || label !== void 0 && agentLabel(agent) === label && agentNameOf(agent) === agentName).filter((agent) => agentImage(agent) === image).filter((agent) => (agentRepo(agent) ?? "").toLowerCase() === (repo ?? "").toLowerCase()).sort(newestRecordFirst)[0];
   }
   async agentOf(raw, signal) {
     const agentId = stringField3(raw, "agent_id");
@@ -56975,6 +56977,7 @@ function toDeployment3(raw, agent) {
     previewLabel: agent ? agentLabel(agent) : void 0,
     createdAt: stringField3(raw, "created_at", "started_at"),
     release: agent ? stringField3(agent, "name") : void 0,
+    sourceRepo: agent ? agentRepo(agent) : void 0,
     events: mapped
   };
 }
@@ -57006,14 +57009,17 @@ function agentConfig(agent) {
   }
   return {};
 }
-var DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*) image=(\S*)\]/;
-function describeAgent(agentName, label, image) {
+var DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*) image=(\S*)(?: repo=(\S*))?\]/;
+function describeAgent(agentName, label, image, repo) {
   const head = label ? `Preview ${label} of ${agentName}` : agentName;
-  return `${head}${image ? ` (${image})` : ""} [agent-preview agent=${agentName} label=${label ?? ""} image=${image ?? ""}]`;
+  return `${head}${image ? ` (${image})` : ""} [agent-preview agent=${agentName} label=${label ?? ""} image=${image ?? ""}${repo ? ` repo=${repo}` : ""}]`;
 }
 function descriptionTag(agent) {
   const match = DESCRIPTION_TAG.exec(stringField3(agent, "description") ?? "");
-  return match ? { agentName: match[1], label: match[2] || void 0, image: match[3] || void 0 } : void 0;
+  return match ? { agentName: match[1], label: match[2] || void 0, image: match[3] || void 0, repo: match[4] || void 0 } : void 0;
+}
+function agentRepo(agent) {
+  return stringField3(agentConfig(agent), "source_repo") ?? descriptionTag(agent)?.repo;
 }
 function agentLabel(agent) {
   return stringField3(agentConfig(agent), "preview_label") ?? descriptionTag(agent)?.label;

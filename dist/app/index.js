@@ -56463,32 +56463,34 @@ var MutxPlatform = class {
     const label = request3.preview ? previewLabelOf(request3.preview.label) : void 0;
     const name = label ? previewAgentName(request3.agentName, label) : request3.agentName;
     const image = request3.image ? `${request3.image.name}:${request3.image.tag}` : void 0;
-    const existing = await this.findAgent(name, label, request3.agentName, image, options2.signal);
+    const repo = request3.sourceRepo;
+    const existing = await this.findAgent(name, label, request3.agentName, image, repo, options2.signal);
     if (existing) return existing;
     const config2 = { agent_name: request3.agentName };
     if (label) config2.preview_label = label;
     if (image) config2.image = image;
+    if (repo) config2.source_repo = repo;
     const response = await this.http.request({
       call: "create agent",
       method: "POST",
       path: "/v1/agents",
       json: {
         name,
-        description: describeAgent(request3.agentName, label, image),
+        description: describeAgent(request3.agentName, label, image, repo),
         type: this.agentType,
         config: config2
       },
       idempotent: false,
-      reconcile: () => this.findAgent(name, label, request3.agentName, image, options2.signal),
+      reconcile: () => this.findAgent(name, label, request3.agentName, image, repo, options2.signal),
       signal: options2.signal
     });
     this.agents.set(String(response.body.id), response.body);
     return response.body;
   }
-  async findAgent(name, label, agentName, image, signal) {
+  async findAgent(name, label, agentName, image, repo, signal) {
     const agents = await this.listAll("list agents", "/v1/agents", {}, signal);
     for (const agent of agents) this.agents.set(String(agent.id), agent);
-    return agents.filter((agent) => agent.name === name || label !== void 0 && agentLabel(agent) === label && agentNameOf(agent) === agentName).filter((agent) => agentImage(agent) === image).sort(newestRecordFirst)[0];
+    return agents.filter((agent) => agent.name === name || label !== void 0 && agentLabel(agent) === label && agentNameOf(agent) === agentName).filter((agent) => agentImage(agent) === image).filter((agent) => (agentRepo(agent) ?? "").toLowerCase() === (repo ?? "").toLowerCase()).sort(newestRecordFirst)[0];
   }
   async agentOf(raw, signal) {
     const agentId = stringField3(raw, "agent_id");
@@ -56563,6 +56565,7 @@ function toDeployment3(raw, agent) {
     previewLabel: agent ? agentLabel(agent) : void 0,
     createdAt: stringField3(raw, "created_at", "started_at"),
     release: agent ? stringField3(agent, "name") : void 0,
+    sourceRepo: agent ? agentRepo(agent) : void 0,
     events: mapped
   };
 }
@@ -56594,14 +56597,17 @@ function agentConfig(agent) {
   }
   return {};
 }
-var DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*) image=(\S*)\]/;
-function describeAgent(agentName, label, image) {
+var DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*) image=(\S*)(?: repo=(\S*))?\]/;
+function describeAgent(agentName, label, image, repo) {
   const head = label ? `Preview ${label} of ${agentName}` : agentName;
-  return `${head}${image ? ` (${image})` : ""} [agent-preview agent=${agentName} label=${label ?? ""} image=${image ?? ""}]`;
+  return `${head}${image ? ` (${image})` : ""} [agent-preview agent=${agentName} label=${label ?? ""} image=${image ?? ""}${repo ? ` repo=${repo}` : ""}]`;
 }
 function descriptionTag(agent) {
   const match = DESCRIPTION_TAG.exec(stringField3(agent, "description") ?? "");
-  return match ? { agentName: match[1], label: match[2] || void 0, image: match[3] || void 0 } : void 0;
+  return match ? { agentName: match[1], label: match[2] || void 0, image: match[3] || void 0, repo: match[4] || void 0 } : void 0;
+}
+function agentRepo(agent) {
+  return stringField3(agentConfig(agent), "source_repo") ?? descriptionTag(agent)?.repo;
 }
 function agentLabel(agent) {
   return stringField3(agentConfig(agent), "preview_label") ?? descriptionTag(agent)?.label;

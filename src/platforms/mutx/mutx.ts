@@ -230,35 +230,39 @@ export class MutxPlatform implements Platform {
     const name = label ? previewAgentName(request.agentName, label) : request.agentName;
     const image = request.image ? `${request.image.name}:${request.image.tag}` : undefined;
     // The image lives on the agent: an agent of this name running another image is not reused.
-    const existing = await this.findAgent(name, label, request.agentName, image, options.signal);
+    const repo = request.sourceRepo;
+    const existing = await this.findAgent(name, label, request.agentName, image, repo, options.signal);
     if (existing) return existing;
     const config: Json = { agent_name: request.agentName };
     if (label) config.preview_label = label;
     if (image) config.image = image;
+    if (repo) config.source_repo = repo;
     const response = await this.http.request<Json>({
       call: 'create agent',
       method: 'POST',
       path: '/v1/agents',
       json: {
         name,
-        description: describeAgent(request.agentName, label, image),
+        description: describeAgent(request.agentName, label, image, repo),
         type: this.agentType,
         config,
       },
       idempotent: false,
-      reconcile: () => this.findAgent(name, label, request.agentName, image, options.signal),
+      reconcile: () => this.findAgent(name, label, request.agentName, image, repo, options.signal),
       signal: options.signal,
     });
     this.agents.set(String(response.body.id), response.body);
     return response.body;
   }
 
-  private async findAgent(name: string, label: string | undefined, agentName: string, image: string | undefined, signal?: AbortSignal): Promise<Json | undefined> {
+  private async findAgent(name: string, label: string | undefined, agentName: string, image: string | undefined, repo: string | undefined, signal?: AbortSignal): Promise<Json | undefined> {
     const agents = await this.listAll('list agents', '/v1/agents', {}, signal);
     for (const agent of agents) this.agents.set(String(agent.id), agent);
     return agents
       .filter((agent) => agent.name === name || (label !== undefined && agentLabel(agent) === label && agentNameOf(agent) === agentName))
       .filter((agent) => agentImage(agent) === image)
+      // Another repository's preview of the same agent and label is never taken over.
+      .filter((agent) => (agentRepo(agent) ?? '').toLowerCase() === (repo ?? '').toLowerCase())
       .sort(newestRecordFirst)[0];
   }
 
@@ -349,6 +353,7 @@ export function toDeployment(raw: Json, agent?: Json): Deployment {
     previewLabel: agent ? agentLabel(agent) : undefined,
     createdAt: stringField(raw, 'created_at', 'started_at'),
     release: agent ? stringField(agent, 'name') : undefined,
+    sourceRepo: agent ? agentRepo(agent) : undefined,
     events: mapped,
   };
 }
@@ -389,16 +394,20 @@ function agentConfig(agent: Json): Json {
  * Agent descriptions repeat what the config carries, in a tag we can parse back, because the API
  * validates `config` against a per-type schema and may drop fields it does not know.
  */
-const DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*) image=(\S*)\]/;
+const DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*) image=(\S*)(?: repo=(\S*))?\]/;
 
-export function describeAgent(agentName: string, label: string | undefined, image: string | undefined): string {
+export function describeAgent(agentName: string, label: string | undefined, image: string | undefined, repo?: string): string {
   const head = label ? `Preview ${label} of ${agentName}` : agentName;
-  return `${head}${image ? ` (${image})` : ''} [agent-preview agent=${agentName} label=${label ?? ''} image=${image ?? ''}]`;
+  return `${head}${image ? ` (${image})` : ''} [agent-preview agent=${agentName} label=${label ?? ''} image=${image ?? ''}${repo ? ` repo=${repo}` : ''}]`;
 }
 
-function descriptionTag(agent: Json): { agentName: string; label?: string; image?: string } | undefined {
+function descriptionTag(agent: Json): { agentName: string; label?: string; image?: string; repo?: string } | undefined {
   const match = DESCRIPTION_TAG.exec(stringField(agent, 'description') ?? '');
-  return match ? { agentName: match[1], label: match[2] || undefined, image: match[3] || undefined } : undefined;
+  return match ? { agentName: match[1], label: match[2] || undefined, image: match[3] || undefined, repo: match[4] || undefined } : undefined;
+}
+
+function agentRepo(agent: Json): string | undefined {
+  return stringField(agentConfig(agent), 'source_repo') ?? descriptionTag(agent)?.repo;
 }
 
 function agentLabel(agent: Json): string | undefined {

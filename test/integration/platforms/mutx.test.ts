@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ApiError, InputError, UnsupportedError } from '../../../src/errors.js';
+import { teardownPreviews } from '../../../src/pipeline/teardown.js';
 import { MutxPlatform } from '../../../src/platforms/mutx/mutx.js';
 import type { DeployRequest, Deployment } from '../../../src/platforms/platform.js';
 import { clearSecrets, redact } from '../../../src/secrets/redact.js';
@@ -212,5 +213,22 @@ describe('MUTX adapter over HTTP', () => {
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).status).toBe(401);
     expect(String(error)).not.toContain('wrong-key-abcdef');
+  });
+});
+
+describe('MUTX previews of two repositories on one account', () => {
+  it("records the repository on each preview agent, never reuses another repository's, and a repository's teardown leaves the other's", async () => {
+    const mutx = platform();
+    const fromA = await mutx.createDeployment({ ...deployRequest('pr-5'), sourceRepo: 'github.com/acme/agents' });
+    const fromB = await mutx.createDeployment({ ...deployRequest('pr-5'), sourceRepo: 'github.com/other/agents' });
+    expect(fromA.sourceRepo).toBe('github.com/acme/agents');
+    expect(fromB.sourceRepo).toBe('github.com/other/agents');
+    expect(server.agents().filter((agent) => agent.config?.preview_label === 'pr-5')).toHaveLength(2);
+    await until(() => mutx.getDeployment(fromB.id), settled);
+
+    const outcome = await teardownPreviews(mutx, { label: 'pr-5', repo: { host: 'github.com', owner: 'acme', repo: 'agents' } });
+    expect(outcome.deleted.map((deployment) => deployment.id)).toEqual([fromA.id]);
+    expect(outcome.otherRepos).toBe(1);
+    expect((await mutx.getDeployment(fromB.id)).phase).not.toBe('deleted');
   });
 });
