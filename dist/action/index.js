@@ -54308,6 +54308,10 @@ var RestForge = class {
     if (typeof content !== "string") return void 0;
     return response.body.encoding === "base64" ? Buffer.from(content, "base64").toString("utf8") : content;
   }
+  async listBranches(repo, signal) {
+    const raw = await this.listAll("list branches", `${this.repoPath(repo)}/branches`, signal);
+    return raw.map((branch) => branch.name).filter((name) => typeof name === "string");
+  }
   async branchExists(repo, branch, signal) {
     const response = await this.http.request({
       call: "get branch",

@@ -48837,6 +48837,10 @@ var RestForge = class {
     if (typeof content !== "string") return void 0;
     return response.body.encoding === "base64" ? Buffer.from(content, "base64").toString("utf8") : content;
   }
+  async listBranches(repo, signal) {
+    const raw = await this.listAll("list branches", `${this.repoPath(repo)}/branches`, signal);
+    return raw.map((branch) => branch.name).filter((name) => typeof name === "string");
+  }
   async branchExists(repo, branch, signal) {
     const response = await this.http.request({
       call: "get branch",
@@ -49014,7 +49018,7 @@ async function sweepPreviews(options) {
     return template;
   };
   for (const { repo, label, deployments } of groups.values()) {
-    const keep = (reason2, pullNumber2) => report.kept.push(...deployments.map((d) => entry(d, reason2, repo, pullNumber2)));
+    const keep = (reason, pullNumber2) => report.kept.push(...deployments.map((d) => entry(d, reason, repo, pullNumber2)));
     let forge;
     let template;
     try {
@@ -49029,6 +49033,21 @@ async function sweepPreviews(options) {
       continue;
     }
     const pullNumber = pullNumberOfLabel(label, template);
+    if (pullNumber === void 0 && isBranchTemplate(template)) {
+      let branches;
+      try {
+        branches = await branchLabelsOf(forge, repo, template, signal);
+      } catch (err) {
+        report.failed.push(...deployments.map((d) => ({ ...entry(d, "the branches could not be listed", repo), error: redact(err.message) })));
+        continue;
+      }
+      if (branches.has(label)) {
+        keep("its branch still exists");
+        continue;
+      }
+      await removeGroup(forge, repo, label, deployments, "no branch of the repository gives this label any more (the branch is gone)");
+      continue;
+    }
     if (pullNumber === void 0) {
       keep(`the label does not name a pull request under the template "${template}"`);
       continue;
@@ -49052,13 +49071,16 @@ async function sweepPreviews(options) {
       keep(`pull request #${pullNumber} is open`, pullNumber);
       continue;
     }
-    const reason = `pull request #${pullNumber} is closed`;
+    await removeGroup(forge, repo, label, deployments, `pull request #${pullNumber} is closed`, pullNumber);
+  }
+  return report;
+  async function removeGroup(forge, repo, label, deployments, reason, pullNumber) {
     if (dryRun) {
       for (const deployment of deployments) {
         report.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
         log.info(`would delete preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
       }
-      continue;
+      return;
     }
     let removedAll = true;
     for (const deployment of deployments) {
@@ -49076,12 +49098,25 @@ async function sweepPreviews(options) {
     }
     if (removedAll && options.markForge !== false) {
       const agents = [...new Set(deployments.map((d) => d.agentName).filter((name) => Boolean(name)))].sort();
-      await markRemoved(forge, { ...repoRef, number: pullNumber }, label, platform.name, agents, signal).catch(
-        (err) => log.warn(`previews of ${formatSourceRepo(repo)}#${pullNumber} are gone, but the forge was not updated: ${redact(err.message)}`)
+      const where = pullNumber === void 0 ? `${formatSourceRepo(repo)} (${label})` : `${formatSourceRepo(repo)}#${pullNumber}`;
+      await markRemoved(forge, { owner: repo.owner, repo: repo.repo }, pullNumber, label, platform.name, agents, signal).catch(
+        (err) => log.warn(`previews of ${where} are gone, but the forge was not updated: ${redact(err.message)}`)
       );
     }
   }
-  return report;
+}
+function isBranchTemplate(template) {
+  return template.includes("{branch}") && !/\{(number|sha)\}/.test(template);
+}
+async function branchLabelsOf(forge, repo, template, signal) {
+  const labels = /* @__PURE__ */ new Set();
+  for (const branch of await forge.listBranches({ owner: repo.owner, repo: repo.repo }, signal)) {
+    try {
+      labels.add(resolvePreviewLabel(template, { branch }).label);
+    } catch {
+    }
+  }
+  return labels;
 }
 function pullNumberOfLabel(label, template = DEFAULT_LABEL_TEMPLATE) {
   if (!template.includes("{number}") || /\{(branch|sha)\}/.test(template)) return void 0;
@@ -49094,13 +49129,14 @@ function pullNumberOfLabel(label, template = DEFAULT_LABEL_TEMPLATE) {
   }
   return void 0;
 }
-async function markRemoved(forge, pr2, label, platform, agents, signal) {
-  if (findStickyComments(await forge.listComments(pr2, signal)).length) {
+async function markRemoved(forge, repo, pullNumber, label, platform, agents, signal) {
+  const pr2 = pullNumber === void 0 ? void 0 : { ...repo, number: pullNumber };
+  if (pr2 && findStickyComments(await forge.listComments(pr2, signal)).length) {
     await upsertStickyComment(forge, pr2, renderRemovedComment({ label, platform, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), agents }), { signal });
   }
   if (forge.kind !== "github") return;
   for (const environment of [`preview/${label}`, ...agents.map((agent) => `preview/${label}/${agent}`)]) {
-    await forge.deactivateEnvironment(pr2, environment, signal);
+    await forge.deactivateEnvironment(repo, environment, signal);
   }
 }
 function formatSweepReport(report) {

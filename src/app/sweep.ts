@@ -2,7 +2,8 @@
  * The sweep: a reconcile that needs no memory of past deliveries. It lists every live preview on the
  * platform, finds the repository each came from (its build's recorded `source_repo`) and the pull
  * request its label names (`pr-{number}`, or the repository's own template), asks that repository's
- * forge whether the pull request is closed, and deletes the previews of closed ones. A dry run (the
+ * forge whether the pull request is closed, and deletes the previews of closed ones. Under a
+ * `{branch}` template it lists the branches instead, and deletes previews no branch gives any more. A dry run (the
  * default) only reports. Previews it cannot attribute (no provenance, no forge for the host, a label
  * that names no pull request) are kept and reported with the reason.
  */
@@ -126,6 +127,21 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
       continue;
     }
     const pullNumber = pullNumberOfLabel(label, template);
+    if (pullNumber === undefined && isBranchTemplate(template)) {
+      let branches: Set<string>;
+      try {
+        branches = await branchLabelsOf(forge, repo, template, signal);
+      } catch (err) {
+        report.failed.push(...deployments.map((d) => ({ ...entry(d, 'the branches could not be listed', repo), error: redact((err as Error).message) })));
+        continue;
+      }
+      if (branches.has(label)) {
+        keep('its branch still exists');
+        continue;
+      }
+      await removeGroup(forge, repo, label, deployments, 'no branch of the repository gives this label any more (the branch is gone)');
+      continue;
+    }
     if (pullNumber === undefined) {
       keep(`the label does not name a pull request under the template "${template}"`);
       continue;
@@ -149,13 +165,18 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
       keep(`pull request #${pullNumber} is open`, pullNumber);
       continue;
     }
-    const reason = `pull request #${pullNumber} is closed`;
+    await removeGroup(forge, repo, label, deployments, `pull request #${pullNumber} is closed`, pullNumber);
+  }
+  return report;
+
+  /** Deletes (or, in a dry run, lists) one repository's previews of one label, then marks the forge. */
+  async function removeGroup(forge: Forge, repo: SourceRepo, label: string, deployments: Deployment[], reason: string, pullNumber?: number): Promise<void> {
     if (dryRun) {
       for (const deployment of deployments) {
         report.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
         log.info(`would delete preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
       }
-      continue;
+      return;
     }
     let removedAll = true;
     for (const deployment of deployments) {
@@ -173,12 +194,30 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
     }
     if (removedAll && options.markForge !== false) {
       const agents = [...new Set(deployments.map((d) => d.agentName).filter((name): name is string => Boolean(name)))].sort();
-      await markRemoved(forge, { ...repoRef, number: pullNumber }, label, platform.name, agents, signal).catch((err) =>
-        log.warn(`previews of ${formatSourceRepo(repo)}#${pullNumber} are gone, but the forge was not updated: ${redact((err as Error).message)}`),
+      const where = pullNumber === undefined ? `${formatSourceRepo(repo)} (${label})` : `${formatSourceRepo(repo)}#${pullNumber}`;
+      await markRemoved(forge, { owner: repo.owner, repo: repo.repo }, pullNumber, label, platform.name, agents, signal).catch((err) =>
+        log.warn(`previews of ${where} are gone, but the forge was not updated: ${redact((err as Error).message)}`),
       );
     }
   }
-  return report;
+}
+
+/** A template that names branches and nothing else that changes per push or per pull request. */
+function isBranchTemplate(template: string): boolean {
+  return template.includes('{branch}') && !/\{(number|sha)\}/.test(template);
+}
+
+/** The labels the repository's current branches give under the template. */
+async function branchLabelsOf(forge: Forge, repo: SourceRepo, template: string, signal?: AbortSignal): Promise<Set<string>> {
+  const labels = new Set<string>();
+  for (const branch of await forge.listBranches({ owner: repo.owner, repo: repo.repo }, signal)) {
+    try {
+      labels.add(resolvePreviewLabel(template, { branch }).label);
+    } catch {
+      // A branch whose name sanitizes to nothing gives no label.
+    }
+  }
+  return labels;
 }
 
 /**
@@ -197,13 +236,14 @@ export function pullNumberOfLabel(label: string, template: string = DEFAULT_LABE
   return undefined;
 }
 
-async function markRemoved(forge: Forge, pr: { owner: string; repo: string; number: number }, label: string, platform: string, agents: string[], signal?: AbortSignal): Promise<void> {
-  if (findStickyComments(await forge.listComments(pr, signal)).length) {
+async function markRemoved(forge: Forge, repo: { owner: string; repo: string }, pullNumber: number | undefined, label: string, platform: string, agents: string[], signal?: AbortSignal): Promise<void> {
+  const pr = pullNumber === undefined ? undefined : { ...repo, number: pullNumber };
+  if (pr && findStickyComments(await forge.listComments(pr, signal)).length) {
     await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform, updatedAt: new Date().toISOString(), agents }), { signal });
   }
   if (forge.kind !== 'github') return;
   for (const environment of [`preview/${label}`, ...agents.map((agent) => `preview/${label}/${agent}`)]) {
-    await forge.deactivateEnvironment(pr, environment, signal);
+    await forge.deactivateEnvironment(repo, environment, signal);
   }
 }
 

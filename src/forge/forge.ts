@@ -56,4 +56,6 @@ export interface Forge {
   /** Marks every deployment of the environment inactive (GitHub); a commit status is left as history on Gitea. */
   deactivateEnvironment(repo: RepoRef, environment: string, signal?: AbortSignal): Promise<void>;
   branchExists(repo: RepoRef, branch: string, signal?: AbortSignal): Promise<boolean>;
+  /** Every branch name of the repository, across all pages. */
+  listBranches(repo: RepoRef, signal?: AbortSignal): Promise<string[]>;
 }

@@ -183,6 +183,11 @@ export class RestForge implements Forge {
     return response.body.encoding === 'base64' ? Buffer.from(content, 'base64').toString('utf8') : content;
   }
 
+  async listBranches(repo: RepoRef, signal?: AbortSignal): Promise<string[]> {
+    const raw = await this.listAll('list branches', `${this.repoPath(repo)}/branches`, signal);
+    return raw.map((branch) => branch.name).filter((name): name is string => typeof name === 'string');
+  }
+
   async branchExists(repo: RepoRef, branch: string, signal?: AbortSignal): Promise<boolean> {
     const response = await this.http.request({
       call: 'get branch',

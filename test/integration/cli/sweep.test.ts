@@ -113,3 +113,22 @@ describe('agent-preview teardown --repo', () => {
     expect(bad.stderr).toMatch(/--repo.*"acme" is not host\/owner\/repo/);
   });
 });
+
+describe('agent-preview sweep with branch previews', () => {
+  it('deletes the previews of branches that are gone and keeps those of branches that remain', async () => {
+    forge.seedRepo(OWNER, REPO, { branches: ['feature/Login', 'keep-me'] });
+    forge.seedFile(OWNER, REPO, '.github/agent-preview.yml', 'preview-label: br-{branch}\n');
+    const gone = await seeder.preview(repo, 'br-old-work');
+    const kept = await seeder.preview(repo, 'br-feature-login');
+
+    const dry = await runCli(['sweep'], { env });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`would delete ${gone.id} br-old-work (hello-agent) ${repo}: no branch of the repository gives this label any more (the branch is gone)`);
+    expect(dry.stdout).toContain(`kept ${kept.id} br-feature-login (hello-agent) ${repo}: its branch still exists`);
+
+    const swept = await runCli(['sweep', '--delete'], { env });
+    expect(swept.code).toBe(0);
+    expect(await seeder.status(gone.id)).toBe('DELETED');
+    expect(await seeder.status(kept.id)).toBe('HEALTHY');
+  });
+});

@@ -171,6 +171,9 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
       if (text === undefined) throw new HttpError(404, 'Not Found');
       return ok({ type: 'file', name: match[1].split('/').pop(), path: match[1], encoding: 'base64', content: Buffer.from(text).toString('base64').replace(/.{60}/g, '$&\n') });
     }
+    if (path === 'branches' && method === 'GET') {
+      return paginate([...repo.branches].sort().map((name) => ({ name, commit: { sha: `sha-${name}`, id: `sha-${name}` } })), url);
+    }
     if ((match = /^branches\/(.+)$/.exec(path)) && method === 'GET') {
       if (!repo.branches.has(match[1])) throw new HttpError(404, 'Branch not found');
       return ok({ name: match[1], commit: { sha: `sha-${match[1]}`, id: `sha-${match[1]}` } });
