@@ -55289,10 +55289,12 @@ function sameSourceRepo(a, b) {
 function cachedBuildLookup(platform2) {
   const builds = /* @__PURE__ */ new Map();
   return (buildId, options) => {
+    if (!platform2.capabilities.serverBuild) return Promise.resolve(void 0);
     let found = builds.get(buildId);
     if (!found) {
       found = platform2.getBuild(buildId, options).catch((err) => {
         if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return void 0;
+        if (err instanceof UnsupportedError) return void 0;
         builds.delete(buildId);
         throw err;
       });

@@ -57202,10 +57202,12 @@ function sameSourceRepo(a, b) {
 function cachedBuildLookup(platform) {
   const builds = /* @__PURE__ */ new Map();
   return (buildId, options2) => {
+    if (!platform.capabilities.serverBuild) return Promise.resolve(void 0);
     let found = builds.get(buildId);
     if (!found) {
       found = platform.getBuild(buildId, options2).catch((err) => {
         if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return void 0;
+        if (err instanceof UnsupportedError) return void 0;
         builds.delete(buildId);
         throw err;
       });

@@ -5,7 +5,7 @@
  * (`Deployment.sourceRepo`), and otherwise its build does (`source_repo`, `host/owner/repo`).
  * A preview with neither belongs to no one we can prove.
  */
-import { ApiError } from '../errors.js';
+import { ApiError, UnsupportedError } from '../errors.js';
 import type { Build, CallOptions, Deployment, Platform } from '../platforms/platform.js';
 import { parseSourceRepo, sameSourceRepo, type SourceRepo } from './source-repo.js';
 
@@ -15,10 +15,13 @@ export type BuildLookup = (buildId: string, options?: CallOptions) => Promise<Bu
 export function cachedBuildLookup(platform: Platform): BuildLookup {
   const builds = new Map<string, Promise<Build | undefined>>();
   return (buildId, options) => {
+    // A platform that builds nothing has no build records to read (its `build_id` is its own).
+    if (!platform.capabilities.serverBuild) return Promise.resolve(undefined);
     let found = builds.get(buildId);
     if (!found) {
       found = platform.getBuild(buildId, options).catch((err: unknown) => {
         if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return undefined;
+        if (err instanceof UnsupportedError) return undefined;
         builds.delete(buildId);
         throw err;
       });

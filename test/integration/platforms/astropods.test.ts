@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ApiError, InputError, UnsupportedError } from '../../../src/errors.js';
+import { teardownPreviews } from '../../../src/pipeline/teardown.js';
 import { AstropodsPlatform } from '../../../src/platforms/astropods/astropods.js';
 import type { DeployRequest, Deployment } from '../../../src/platforms/platform.js';
 import { clearSecrets, redact } from '../../../src/secrets/redact.js';
@@ -215,5 +216,22 @@ describe('Astropods adapter over HTTP', () => {
     expect(String((error as ApiError).message)).not.toContain('wrong-token-4242');
     await expect(astro.getDeployment('nope')).rejects.toThrow(/HTTP 404/);
     expect(await astro.deleteDeployment('nope')).toBe('already-gone');
+  });
+});
+
+describe('Astropods teardown for one repository', () => {
+  it('reads no builds (there are none) and removes the previews of the agents the repository declares', async () => {
+    const astro = await start();
+    const preview = await astro.createDeployment(deployRequest('pr-8'));
+    await until(() => astro.getDeployment(preview.id), settled);
+    const repo = { host: 'github.com', owner: 'acme', repo: 'agents' };
+
+    const strangers = await teardownPreviews(astro, { label: 'pr-8', repo });
+    expect(strangers.deleted).toEqual([]);
+    expect(strangers.withoutProvenance.map((deployment) => deployment.id)).toEqual([preview.id]);
+
+    const ours = await teardownPreviews(astro, { label: 'pr-8', repo, adoptUnproven: ['hello-agent'] });
+    expect(ours.deleted.map((deployment) => deployment.id)).toEqual([preview.id]);
+    expect(posts('/undeploy')).toHaveLength(1);
   });
 });
