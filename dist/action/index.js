@@ -57183,7 +57183,9 @@ var NullspacePlatform = class {
       method: "POST",
       path: `/v1/agent-deployments/${enc(deploymentId)}/versions`,
       json: { metadata },
-      headers: { "idempotency-key": idempotencyKey("version", deploymentId, request2.agentName, request2.treeHash) },
+      // The repository is part of the key: the same tree from two repositories makes two versions, so
+      // each preview stays traceable to the repository that deployed it.
+      headers: { "idempotency-key": idempotencyKey("version", deploymentId, request2.agentName, request2.treeHash, provenance.repo ?? "") },
       idempotent: true,
       signal: options.signal
     });

@@ -56769,7 +56769,9 @@ var NullspacePlatform = class {
       method: "POST",
       path: `/v1/agent-deployments/${enc(deploymentId)}/versions`,
       json: { metadata },
-      headers: { "idempotency-key": idempotencyKey("version", deploymentId, request3.agentName, request3.treeHash) },
+      // The repository is part of the key: the same tree from two repositories makes two versions, so
+      // each preview stays traceable to the repository that deployed it.
+      headers: { "idempotency-key": idempotencyKey("version", deploymentId, request3.agentName, request3.treeHash, provenance.repo ?? "") },
       idempotent: true,
       signal: options2.signal
     });

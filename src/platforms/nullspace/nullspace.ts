@@ -115,7 +115,9 @@ export class NullspacePlatform implements Platform {
       method: 'POST',
       path: `/v1/agent-deployments/${enc(deploymentId)}/versions`,
       json: { metadata },
-      headers: { 'idempotency-key': idempotencyKey('version', deploymentId, request.agentName, request.treeHash) },
+      // The repository is part of the key: the same tree from two repositories makes two versions, so
+      // each preview stays traceable to the repository that deployed it.
+      headers: { 'idempotency-key': idempotencyKey('version', deploymentId, request.agentName, request.treeHash, provenance.repo ?? '') },
       idempotent: true,
       signal: options.signal,
     });

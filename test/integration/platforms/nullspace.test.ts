@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { loadManifest, packContext } from '../../../src/context/index.js';
 import type { PackedContext } from '../../../src/context/types.js';
 import { ApiError, InputError } from '../../../src/errors.js';
+import { teardownPreviews } from '../../../src/pipeline/teardown.js';
 import { NullspacePlatform } from '../../../src/platforms/nullspace/nullspace.js';
 import type { Build, BuildRequest, Deployment } from '../../../src/platforms/platform.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
@@ -222,5 +223,23 @@ describe('Nullspace adapter over HTTP', () => {
     expect(text).toContain('edge_token=***');
     expect(text).not.toContain(KEY);
     expect((healthy as Deployment).url).toBeUndefined();
+  });
+});
+
+describe('Nullspace previews of two repositories with the same tree', () => {
+  it("keeps a version per repository, so one repository's teardown leaves the other's preview", async () => {
+    const nullspace = platform();
+    const fromA = await nullspace.createBuild(buildRequest());
+    const fromB = await nullspace.createBuild({ ...buildRequest(), provenance: { ...buildRequest().provenance, repo: 'github.com/other/bots' } });
+    expect(fromB.id).not.toBe(fromA.id);
+    expect((await nullspace.getBuild(fromB.id)).sourceRepo).toBe('github.com/other/bots');
+    const previewA = await nullspace.createDeployment(deployRequest(fromA));
+    const previewB = await nullspace.createDeployment(deployRequest(fromB));
+    await until(() => nullspace.getDeployment(previewB.id), (deployment) => deployment.phase !== 'progressing' && deployment.phase !== 'pending');
+
+    const outcome = await teardownPreviews(nullspace, { label: 'pr-7', repo: { host: 'github.com', owner: 'acme', repo: 'bots' } });
+    expect(outcome.deleted.map((deployment) => deployment.id)).toEqual([previewA.id]);
+    expect(outcome.otherRepos).toBe(1);
+    expect((await nullspace.getDeployment(previewB.id)).phase).toBe('healthy');
   });
 });
