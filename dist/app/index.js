@@ -40302,7 +40302,7 @@ var require_request2 = __commonJS({
     var { URLSerializer } = require_data_url();
     var { kConstruct } = require_symbols2();
     var assert = __require("node:assert");
-    var { getMaxListeners, setMaxListeners, defaultMaxListeners } = __require("node:events");
+    var { getMaxListeners, setMaxListeners: setMaxListeners2, defaultMaxListeners } = __require("node:events");
     var kAbortController = /* @__PURE__ */ Symbol("abortController");
     var requestFinalizer = new FinalizationRegistry(({ signal, abort }) => {
       signal.removeEventListener("abort", abort);
@@ -40542,7 +40542,7 @@ var require_request2 = __commonJS({
             const acRef = new WeakRef(ac);
             const abort = buildAbort(acRef);
             if (abortSignalHasEventHandlerLeakWarning && getMaxListeners(signal) === defaultMaxListeners) {
-              setMaxListeners(1500, signal);
+              setMaxListeners2(1500, signal);
             }
             util.addAbortListener(signal, abort);
             requestFinalizer.register(ac, { signal, abort }, abort);
@@ -57544,24 +57544,38 @@ async function installationToken(octokit) {
 }
 
 // src/app/background.ts
-var DEFAULT_BACKGROUND_RETRY = { attempts: 5, firstDelayMs: 1e3, maxDelayMs: 3e4 };
+import { setMaxListeners } from "node:events";
+var DEFAULT_BACKGROUND_RETRY = { attempts: 5, firstDelayMs: 1e3, maxDelayMs: 3e4, concurrency: 8 };
 var BackgroundQueue = class {
   retry;
   running = /* @__PURE__ */ new Set();
   tails = /* @__PURE__ */ new Map();
   stopping = new AbortController();
+  active = 0;
+  waiting = [];
   constructor(retry2 = {}) {
     this.retry = { ...DEFAULT_BACKGROUND_RETRY, ...retry2 };
+    setMaxListeners(0, this.stopping.signal);
   }
   enqueue(task) {
     const previous = this.tails.get(task.key) ?? Promise.resolve();
-    const done = previous.then(() => this.runWithRetries(task));
+    const done = previous.then(() => this.inTurn(() => this.runWithRetries(task)));
     this.tails.set(task.key, done);
     this.running.add(done);
     void done.finally(() => {
       this.running.delete(done);
       if (this.tails.get(task.key) === done) this.tails.delete(task.key);
     });
+  }
+  async inTurn(work) {
+    if (this.active >= Math.max(1, this.retry.concurrency)) await new Promise((resolve2) => this.waiting.push(resolve2));
+    this.active++;
+    try {
+      await work();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
   }
   /** Resolves once every queued task has finished, including tasks queued meanwhile. */
   async idle() {

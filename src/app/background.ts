@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'probot';
 import { InputError } from '../errors.js';
 import { redact } from '../secrets/redact.js';
@@ -7,10 +8,12 @@ export interface BackgroundRetry {
   attempts: number;
   firstDelayMs: number;
   maxDelayMs: number;
+  /** Tasks running at once; the rest wait their turn, so a burst of deliveries is not a burst of platform calls. */
+  concurrency: number;
 }
 
 /** 5 tries over about 15 s: long enough for a platform blip, short enough to finish while a replica lives. */
-export const DEFAULT_BACKGROUND_RETRY: BackgroundRetry = { attempts: 5, firstDelayMs: 1000, maxDelayMs: 30_000 };
+export const DEFAULT_BACKGROUND_RETRY: BackgroundRetry = { attempts: 5, firstDelayMs: 1000, maxDelayMs: 30_000, concurrency: 8 };
 
 export interface BackgroundTask {
   /** Tasks with the same key run one after another (one repository's label, say). */
@@ -32,20 +35,35 @@ export class BackgroundQueue {
   private readonly running = new Set<Promise<void>>();
   private readonly tails = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(retry: Partial<BackgroundRetry> = {}) {
     this.retry = { ...DEFAULT_BACKGROUND_RETRY, ...retry };
+    // Every request of every running task listens on this one signal.
+    setMaxListeners(0, this.stopping.signal);
   }
 
   enqueue(task: BackgroundTask): void {
     const previous = this.tails.get(task.key) ?? Promise.resolve();
-    const done: Promise<void> = previous.then(() => this.runWithRetries(task));
+    const done: Promise<void> = previous.then(() => this.inTurn(() => this.runWithRetries(task)));
     this.tails.set(task.key, done);
     this.running.add(done);
     void done.finally(() => {
       this.running.delete(done);
       if (this.tails.get(task.key) === done) this.tails.delete(task.key);
     });
+  }
+
+  private async inTurn(work: () => Promise<void>): Promise<void> {
+    if (this.active >= Math.max(1, this.retry.concurrency)) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      await work();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
   }
 
   /** Resolves once every queued task has finished, including tasks queued meanwhile. */

@@ -82,4 +82,29 @@ describe('the background queue', () => {
     expect(events.indexOf('second start')).toBeGreaterThan(events.indexOf('first end'));
     expect(events.indexOf('other end')).toBeLessThan(events.indexOf('first end'));
   });
+
+  it('runs at most `concurrency` tasks at once and every queued task still runs', async () => {
+    const { log } = logger();
+    const queue = new BackgroundQueue({ attempts: 1, concurrency: 3 });
+    let running = 0;
+    let most = 0;
+    const finished: string[] = [];
+    for (let index = 0; index < 12; index++) {
+      queue.enqueue({
+        key: `task-${index}`,
+        what: `task ${index}`,
+        log,
+        run: async () => {
+          running++;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          running--;
+          finished.push(`task-${index}`);
+        },
+      });
+    }
+    await queue.idle();
+    expect(most).toBe(3);
+    expect(finished.sort()).toEqual(Array.from({ length: 12 }, (_, index) => `task-${index}`).sort());
+  });
 });
