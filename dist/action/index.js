@@ -57183,9 +57183,10 @@ var NullspacePlatform = class {
       method: "POST",
       path: `/v1/agent-deployments/${enc(deploymentId)}/versions`,
       json: { metadata },
-      // The repository is part of the key: the same tree from two repositories makes two versions, so
-      // each preview stays traceable to the repository that deployed it.
-      headers: { "idempotency-key": idempotencyKey("version", deploymentId, request2.agentName, request2.treeHash, provenance.repo ?? "") },
+      // Keyed by the whole request: a retry of this create sends the same key, while another push of
+      // the same tree (another commit) or the same tree from another repository is a new version,
+      // traceable to where it came from. A key reused with a different body is a 422.
+      headers: { "idempotency-key": idempotencyKey("version", deploymentId, JSON.stringify(metadata)) },
       idempotent: true,
       signal: options.signal
     });
