@@ -34,7 +34,10 @@ try {
     const run = spawnSync(process.execPath, ['--expose-gc', script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', cwd: process.cwd() });
     process.stdout.write(run.stdout.split('\n').filter((line) => !line.startsWith('RESULT ')).join('\n'));
     for (const line of run.stdout.split('\n')) if (line.startsWith('RESULT ')) results.push(JSON.parse(line.slice(7)));
-    if (run.status !== 0) console.log(`${file} exited with ${run.status}`);
+    if (run.status !== 0) {
+      console.log(`${file} exited with ${run.status}`);
+      process.exitCode = 1;
+    }
   }
 } finally {
   rmSync(outdir, { recursive: true, force: true });
