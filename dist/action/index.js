@@ -55426,9 +55426,9 @@ async function logTail(platform2, deployment) {
 function previewUrl(platform2, deployment, agent, options) {
   if (deployment.url && !urlCarriesCredential(deployment.url)) return deployment.url;
   if (!options.urlTemplate) {
-    if (!platform2.capabilities.deploymentUrl && deployment.phase === "healthy") {
+    if (deployment.phase === "healthy") {
       options.reporter.warn(
-        `${agent.manifest.agent.name}: ${platform2.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`
+        platform2.capabilities.deploymentUrl ? `${agent.manifest.agent.name}: deployment ${deployment.id} is healthy but gave no public URL (a URL carrying a credential is never shown); set a preview-url template (--preview-url) to link the preview` : `${agent.manifest.agent.name}: ${platform2.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`
       );
     }
     return void 0;
@@ -57245,7 +57245,10 @@ var NullspacePlatform = class {
         signal: options.signal
       });
       const created = toDeployment4(deploymentId, service, deployment);
-      if (!GONE_DEPLOY_PHASES.has(created.phase)) return created;
+      if (GONE_DEPLOY_PHASES.has(created.phase)) continue;
+      if (created.phase !== "failed") return created;
+      const restarted = await this.restartService(deploymentId, requireString(service, "id", "create service"), deployment, options.signal);
+      if (restarted) return restarted;
     }
     throw new ApiError(`POST /v1/agent-deployments/${deploymentId}/services (create service)`, void 0, "every idempotency key tried answered with a stopped service");
   }
@@ -57320,6 +57323,23 @@ var NullspacePlatform = class {
       idempotent: true,
       signal
     });
+  }
+  /**
+   * Starts a failed service again. Undefined when the platform has no restart route, or the service
+   * was stopped meanwhile: then the next generation starts a new one.
+   */
+  async restartService(deploymentId, serviceId, deployment, signal) {
+    const response = await this.http.request({
+      call: "restart service",
+      method: "POST",
+      path: `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/restart`,
+      idempotent: true,
+      accept: [404, 405, 409],
+      signal
+    });
+    if (response.status === 404 || response.status === 405) return void 0;
+    const current = toDeployment4(deploymentId, response.status === 409 ? await this.getService(deploymentId, serviceId, signal) : response.body, deployment);
+    return GONE_DEPLOY_PHASES.has(current.phase) ? void 0 : current;
   }
   async getAgentDeployment(id, signal) {
     return this.http.json({ call: "get agent deployment", method: "GET", path: `/v1/agent-deployments/${enc(id)}`, signal });
@@ -57615,7 +57635,7 @@ async function readInputs(env, workspace) {
     apiUrl: rawInput(env, "api-url") || void 0,
     apiKey,
     accountId: rawInput(env, "account-id") || void 0,
-    manifests: await expandManifests(listInput(rawInput(env, "manifest") || "manifest.yaml"), workspace),
+    ...await manifestsOf(listInput(rawInput(env, "manifest") || "manifest.yaml"), workspace),
     environment: rawInput(env, "environment") || void 0,
     mode: modeText,
     labelTemplate: rawInput(env, "preview-label") || void 0,
@@ -57657,6 +57677,14 @@ function parseBuildArgs(text) {
   return args;
 }
 var SKIP_DIRS = /* @__PURE__ */ new Set(["node_modules", ".git"]);
+async function manifestsOf(patterns, workspace) {
+  try {
+    return { manifests: await expandManifests(patterns, workspace) };
+  } catch (err) {
+    if (err instanceof InputError) return { manifests: [], manifestsError: err };
+    throw err;
+  }
+}
 async function expandManifests(patterns, workspace) {
   const found = /* @__PURE__ */ new Set();
   for (const pattern of patterns) {
@@ -57721,9 +57749,10 @@ async function run(env = process.env) {
 async function runAction(env) {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const inputs = await readInputs(env, workspace);
-  for (const secret of [inputs.apiKey, inputs.githubToken, env.SGP_API_KEY]) if (secret) setSecret(secret);
+  for (const secret of [inputs.apiKey, inputs.githubToken, env.SGP_API_KEY, env.NULLSPACE_API_KEY, env.MUTX_API_KEY, env.ASTRO_ACCESS_TOKEN]) if (secret) setSecret(secret);
   const event = await readRunEvent(env);
   const decision = decideMode(inputs.mode, event, inputs.deployBranches);
+  if (inputs.manifestsError && decision.mode !== "teardown" && decision.mode !== "skip") throw inputs.manifestsError;
   if (decision.mode === "skip") {
     info(`agent-preview: skipping: ${decision.why}`);
     setOutput("status", "skipped");
@@ -57768,7 +57797,13 @@ async function runAction(env) {
     const others = outcome.otherRepos ? `; ${outcome.otherRepos} of other repositories left alone` : "";
     info(`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone${others}`);
     const agents2 = outcome.agents;
-    if (forge && pr) {
+    const kept = outcome.withoutProvenance;
+    if (kept.length) {
+      warning(
+        `agent-preview: ${kept.length} preview(s) of "${label}" are still running: ${kept.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ")}. ${platform2.name} records no repository on them and this checkout's manifests do not name their agents; remove them with \`agent-preview --platform ${platform2.name} teardown --label ${label} --agent <name>\` if they are this repository's.`
+      );
+    }
+    if (forge && pr && !kept.length) {
       if (inputs.comment) {
         await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform2.name, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), agents: agents2 }));
       }
@@ -57779,6 +57814,14 @@ async function runAction(env) {
       }
     }
     if (outcome.failed.length) throw new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(", ")}: ${outcome.failed[0].error}`);
+    if (kept.length) {
+      setOutput("status", "kept");
+      await writeSummary(`### Agent preview \`${label}\`
+
+${kept.length} preview(s) left running: nothing records which repository deployed them (${outcome.deleted.length} deleted).
+`);
+      return;
+    }
     setOutput("status", "removed");
     await writeSummary(`### Agent preview \`${label}\`
 
@@ -57834,6 +57877,11 @@ Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length
     await setStatus(result.agent, result.status === "failed" ? "failure" : "success", result.url, result.status === "failed" ? `${result.failedPhase} failed` : "preview ready");
   }
   const notes = platform2.capabilities.deploymentUrl || inputs.previewUrl ? [] : [`${platform2.name} deployments carry no URL; set the preview-url input to link previews.`];
+  if (platform2.capabilities.deploymentUrl && !inputs.previewUrl) {
+    for (const result of results.filter((r) => r.status === "healthy" && !r.url)) {
+      notes.push(`${result.agent}: the deployment is healthy but gave no public URL (a URL carrying a credential is never shown); set the preview-url input to link it.`);
+    }
+  }
   if (forge && pr && inputs.comment && decision.mode === "preview") {
     const body = renderPreviewComment(results, { platform: platform2.name, label, headSha, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), runUrl: event.runUrl, notes });
     const sticky = await upsertStickyComment(forge, pr, body, { headSha });

@@ -56834,7 +56834,10 @@ var NullspacePlatform = class {
         signal: options2.signal
       });
       const created = toDeployment4(deploymentId, service, deployment);
-      if (!GONE_DEPLOY_PHASES.has(created.phase)) return created;
+      if (GONE_DEPLOY_PHASES.has(created.phase)) continue;
+      if (created.phase !== "failed") return created;
+      const restarted = await this.restartService(deploymentId, requireString(service, "id", "create service"), deployment, options2.signal);
+      if (restarted) return restarted;
     }
     throw new ApiError(`POST /v1/agent-deployments/${deploymentId}/services (create service)`, void 0, "every idempotency key tried answered with a stopped service");
   }
@@ -56909,6 +56912,23 @@ var NullspacePlatform = class {
       idempotent: true,
       signal
     });
+  }
+  /**
+   * Starts a failed service again. Undefined when the platform has no restart route, or the service
+   * was stopped meanwhile: then the next generation starts a new one.
+   */
+  async restartService(deploymentId, serviceId, deployment, signal) {
+    const response = await this.http.request({
+      call: "restart service",
+      method: "POST",
+      path: `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/restart`,
+      idempotent: true,
+      accept: [404, 405, 409],
+      signal
+    });
+    if (response.status === 404 || response.status === 405) return void 0;
+    const current = toDeployment4(deploymentId, response.status === 409 ? await this.getService(deploymentId, serviceId, signal) : response.body, deployment);
+    return GONE_DEPLOY_PHASES.has(current.phase) ? void 0 : current;
   }
   async getAgentDeployment(id, signal) {
     return this.http.json({ call: "get agent deployment", method: "GET", path: `/v1/agent-deployments/${enc(id)}`, signal });

@@ -42679,9 +42679,9 @@ async function logTail(platform, deployment) {
 function previewUrl(platform, deployment, agent, options) {
   if (deployment.url && !urlCarriesCredential(deployment.url)) return deployment.url;
   if (!options.urlTemplate) {
-    if (!platform.capabilities.deploymentUrl && deployment.phase === "healthy") {
+    if (deployment.phase === "healthy") {
       options.reporter.warn(
-        `${agent.manifest.agent.name}: ${platform.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`
+        platform.capabilities.deploymentUrl ? `${agent.manifest.agent.name}: deployment ${deployment.id} is healthy but gave no public URL (a URL carrying a credential is never shown); set a preview-url template (--preview-url) to link the preview` : `${agent.manifest.agent.name}: ${platform.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`
       );
     }
     return void 0;
@@ -44498,7 +44498,10 @@ var NullspacePlatform = class {
         signal: options.signal
       });
       const created = toDeployment4(deploymentId, service, deployment);
-      if (!GONE_DEPLOY_PHASES.has(created.phase)) return created;
+      if (GONE_DEPLOY_PHASES.has(created.phase)) continue;
+      if (created.phase !== "failed") return created;
+      const restarted = await this.restartService(deploymentId, requireString(service, "id", "create service"), deployment, options.signal);
+      if (restarted) return restarted;
     }
     throw new ApiError(`POST /v1/agent-deployments/${deploymentId}/services (create service)`, void 0, "every idempotency key tried answered with a stopped service");
   }
@@ -44573,6 +44576,23 @@ var NullspacePlatform = class {
       idempotent: true,
       signal
     });
+  }
+  /**
+   * Starts a failed service again. Undefined when the platform has no restart route, or the service
+   * was stopped meanwhile: then the next generation starts a new one.
+   */
+  async restartService(deploymentId, serviceId, deployment, signal) {
+    const response = await this.http.request({
+      call: "restart service",
+      method: "POST",
+      path: `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/restart`,
+      idempotent: true,
+      accept: [404, 405, 409],
+      signal
+    });
+    if (response.status === 404 || response.status === 405) return void 0;
+    const current = toDeployment4(deploymentId, response.status === 409 ? await this.getService(deploymentId, serviceId, signal) : response.body, deployment);
+    return GONE_DEPLOY_PHASES.has(current.phase) ? void 0 : current;
   }
   async getAgentDeployment(id2, signal) {
     return this.http.json({ call: "get agent deployment", method: "GET", path: `/v1/agent-deployments/${enc(id2)}`, signal });

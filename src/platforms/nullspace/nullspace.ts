@@ -181,6 +181,9 @@ export class NullspacePlatform implements Platform {
 
     // The same key for every retry of this start, in this run or a rerun. A key that answers with
     // a service already torn down belongs to an earlier deploy: the next generation starts anew.
+    // One that answers with a service that already failed is an earlier attempt of this same start
+    // (a retry, or a rerun of the same commit, after a crash): reporting it would fail this run
+    // without starting anything, so that service is started again.
     for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
       const service = await this.http.json<Json>({
         call: 'create service',
@@ -192,7 +195,10 @@ export class NullspacePlatform implements Platform {
         signal: options.signal,
       });
       const created = toDeployment(deploymentId, service, deployment);
-      if (!GONE_DEPLOY_PHASES.has(created.phase)) return created;
+      if (GONE_DEPLOY_PHASES.has(created.phase)) continue;
+      if (created.phase !== 'failed') return created;
+      const restarted = await this.restartService(deploymentId, requireString(service, 'id', 'create service'), deployment, options.signal);
+      if (restarted) return restarted;
     }
     throw new ApiError(`POST /v1/agent-deployments/${deploymentId}/services (create service)`, undefined, 'every idempotency key tried answered with a stopped service');
   }
@@ -278,6 +284,27 @@ export class NullspacePlatform implements Platform {
       idempotent: true,
       signal,
     });
+  }
+
+  /**
+   * Starts a failed service again. Undefined when the platform has no restart route, or the service
+   * was stopped meanwhile: then the next generation starts a new one.
+   */
+  private async restartService(deploymentId: string, serviceId: string, deployment: Json, signal?: AbortSignal): Promise<Deployment | undefined> {
+    // ASSUMED route: POST …/services/{service_id}/restart (stopped, failed or unhealthy services).
+    // Not a create, so no Idempotency-Key; a repeat finds the service starting and answers 409.
+    const response = await this.http.request<Json>({
+      call: 'restart service',
+      method: 'POST',
+      path: `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/restart`,
+      idempotent: true,
+      accept: [404, 405, 409],
+      signal,
+    });
+    if (response.status === 404 || response.status === 405) return undefined;
+    // 409: no longer restartable (restarted by a concurrent run, or stopped): take it as it is now.
+    const current = toDeployment(deploymentId, response.status === 409 ? await this.getService(deploymentId, serviceId, signal) : response.body, deployment);
+    return GONE_DEPLOY_PHASES.has(current.phase) ? undefined : current;
   }
 
   private async getAgentDeployment(id: string, signal?: AbortSignal): Promise<Json> {
