@@ -44,6 +44,11 @@ export interface ActionInputs {
   accountId?: string;
   /** Absolute manifest paths, globs expanded. */
   manifests: string[];
+  /**
+   * Why the manifest input matches nothing, raised before any build or deploy. A close still tears
+   * down without it: the PR may have deleted its own agents.
+   */
+  manifestsError?: InputError;
   environment?: string;
   mode: ActionMode;
   labelTemplate?: string;
@@ -100,7 +105,7 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     apiUrl: rawInput(env, 'api-url') || undefined,
     apiKey,
     accountId: rawInput(env, 'account-id') || undefined,
-    manifests: await expandManifests(listInput(rawInput(env, 'manifest') || 'manifest.yaml'), workspace),
+    ...(await manifestsOf(listInput(rawInput(env, 'manifest') || 'manifest.yaml'), workspace)),
     environment: rawInput(env, 'environment') || undefined,
     mode: modeText as ActionMode,
     labelTemplate: rawInput(env, 'preview-label') || undefined,
@@ -147,6 +152,15 @@ export function parseBuildArgs(text: string): Record<string, string> | undefined
 const SKIP_DIRS = new Set(['node_modules', '.git']);
 
 /** Expands globs (`*`, `**`, `?`) against the workspace; plain paths must exist later. */
+async function manifestsOf(patterns: string[], workspace: string): Promise<{ manifests: string[]; manifestsError?: InputError }> {
+  try {
+    return { manifests: await expandManifests(patterns, workspace) };
+  } catch (err) {
+    if (err instanceof InputError) return { manifests: [], manifestsError: err };
+    throw err;
+  }
+}
+
 export async function expandManifests(patterns: string[], workspace: string): Promise<string[]> {
   const found = new Set<string>();
   for (const pattern of patterns) {

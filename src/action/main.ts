@@ -47,9 +47,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
 async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const inputs = await readInputs(env, workspace);
-  for (const secret of [inputs.apiKey, inputs.githubToken, env.SGP_API_KEY]) if (secret) core.setSecret(secret);
+  // Every platform's own key variable too, for keys given through the workflow's `env:`.
+  for (const secret of [inputs.apiKey, inputs.githubToken, env.SGP_API_KEY, env.NULLSPACE_API_KEY, env.MUTX_API_KEY, env.ASTRO_ACCESS_TOKEN]) if (secret) core.setSecret(secret);
   const event = await readRunEvent(env);
   const decision = decideMode(inputs.mode, event, inputs.deployBranches);
+  // A close tears down even when the manifests are gone (the PR may have deleted its agents).
+  if (inputs.manifestsError && decision.mode !== 'teardown' && decision.mode !== 'skip') throw inputs.manifestsError;
   if (decision.mode === 'skip') {
     core.info(`agent-preview: skipping: ${decision.why}`);
     core.setOutput('status', 'skipped');
@@ -104,7 +107,16 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     const others = outcome.otherRepos ? `; ${outcome.otherRepos} of other repositories left alone` : '';
     core.info(`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone${others}`);
     const agents = outcome.agents;
-    if (forge && pr) {
+    const kept = outcome.withoutProvenance;
+    if (kept.length) {
+      // Nothing proves these are ours, so they were left running: never claim the preview is gone.
+      core.warning(
+        `agent-preview: ${kept.length} preview(s) of "${label}" are still running: ${kept.map((d) => `${d.id} (${d.agentName ?? 'agent'})`).join(', ')}. ` +
+          `${platform.name} records no repository on them and this checkout's manifests do not name their agents; ` +
+          `remove them with \`agent-preview --platform ${platform.name} teardown --label ${label} --agent <name>\` if they are this repository's.`,
+      );
+    }
+    if (forge && pr && !kept.length) {
       if (inputs.comment) {
         await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform.name, updatedAt: new Date().toISOString(), agents }));
       }
@@ -116,6 +128,11 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
       }
     }
     if (outcome.failed.length) throw new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(', ')}: ${outcome.failed[0].error}`);
+    if (kept.length) {
+      core.setOutput('status', 'kept');
+      await writeSummary(`### Agent preview \`${label}\`\n\n${kept.length} preview(s) left running: nothing records which repository deployed them (${outcome.deleted.length} deleted).\n`);
+      return;
+    }
     core.setOutput('status', 'removed');
     await writeSummary(`### Agent preview \`${label}\`\n\nPreview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone).\n`);
     return;
@@ -174,6 +191,12 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     await setStatus(result.agent, result.status === 'failed' ? 'failure' : 'success', result.url, result.status === 'failed' ? `${result.failedPhase} failed` : 'preview ready');
   }
   const notes = platform.capabilities.deploymentUrl || inputs.previewUrl ? [] : [`${platform.name} deployments carry no URL; set the preview-url input to link previews.`];
+  if (platform.capabilities.deploymentUrl && !inputs.previewUrl) {
+    // The platform usually gives a URL; say so when this deployment gave none we can show.
+    for (const result of results.filter((r) => r.status === 'healthy' && !r.url)) {
+      notes.push(`${result.agent}: the deployment is healthy but gave no public URL (a URL carrying a credential is never shown); set the preview-url input to link it.`);
+    }
+  }
   if (forge && pr && inputs.comment && decision.mode === 'preview') {
     const body = renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), runUrl: event.runUrl, notes });
     const sticky = await upsertStickyComment(forge, pr, body, { headSha });

@@ -141,9 +141,11 @@ async function logTail(platform: Platform, deployment: Deployment): Promise<stri
 function previewUrl(platform: Platform, deployment: Deployment, agent: LoadedAgent, options: DeployOptions): string | undefined {
   if (deployment.url && !urlCarriesCredential(deployment.url)) return deployment.url;
   if (!options.urlTemplate) {
-    if (!platform.capabilities.deploymentUrl && deployment.phase === 'healthy') {
+    if (deployment.phase === 'healthy') {
       options.reporter.warn(
-        `${agent.manifest.agent.name}: ${platform.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`,
+        platform.capabilities.deploymentUrl
+          ? `${agent.manifest.agent.name}: deployment ${deployment.id} is healthy but gave no public URL (a URL carrying a credential is never shown); set a preview-url template (--preview-url) to link the preview`
+          : `${agent.manifest.agent.name}: ${platform.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`,
       );
     }
     return undefined;

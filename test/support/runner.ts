@@ -48,8 +48,14 @@ function parseOutputs(text: string): Record<string, string> {
 
 export interface RunnerSetup {
   forge: TestForge;
+  /** The `platform` input; `local` unless given. */
+  platform?: string;
+  /** The `api-url` input; empty to let the platform's own variable (e.g. MUTX_API_URL in `env`) apply. */
   platformUrl: string;
+  /** The `api-key` input; empty to let the platform's own variable (e.g. NULLSPACE_API_KEY in `env`) apply. */
   apiKey: string;
+  /** Environment for every run, as a workflow's `env:` gives it (a platform's own variables); a run's `extraEnv` wins. */
+  env?: NodeJS.ProcessEnv;
   token: string;
   repository: string;
   workspace: string;
@@ -83,7 +89,7 @@ export async function runActionBundle(setup: RunnerSetup, event: Json, inputs: R
     GITHUB_WORKSPACE: setup.workspace,
     RUNNER_TEMP: dir,
     ...(setup.forge.flavor === 'gitea' ? { GITEA_ACTIONS: 'true' } : {}),
-    INPUT_PLATFORM: 'local',
+    INPUT_PLATFORM: setup.platform ?? 'local',
     'INPUT_API-URL': setup.platformUrl,
     'INPUT_API-KEY': setup.apiKey,
     INPUT_MANIFEST: 'agents/*/manifest.yaml',
@@ -91,6 +97,7 @@ export async function runActionBundle(setup: RunnerSetup, event: Json, inputs: R
     'INPUT_POLL-INTERVAL': '0.2s',
     INPUT_TIMEOUT: '60s',
     ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [`INPUT_${key.toUpperCase()}`, value])),
+    ...setup.env,
     ...extraEnv,
   };
   const { code, log } = await new Promise<{ code: number; log: string }>((resolve) => {

@@ -68,6 +68,8 @@ export async function startAstropodsServer(options: {
   templateFlow?: boolean;
   /** Put a ready URL carrying a credential before the public one. */
   credentialUrl?: boolean;
+  /** Give deployments no public `web` URL (default true), as a deployment with no ingress has. */
+  publicUrl?: boolean;
 }): Promise<AstropodsServer> {
   const stepMs = options.stepMs ?? 50;
   const signingKey = randomUUID();
@@ -90,7 +92,7 @@ export async function startAstropodsServer(options: {
     const host = `${deployment.display_name}.${deployment.account}.astropods.app`;
     const external_urls: Json[] = [];
     if (options.credentialUrl) external_urls.push({ name: 'admin', url: `https://${host}/admin?token=adm-secret-123`, type: 'admin', ready });
-    external_urls.push({ name: 'web', url: `https://${host}`, type: 'web', ready });
+    if (options.publicUrl !== false) external_urls.push({ name: 'web', url: `https://${host}`, type: 'web', ready });
     const { _readyAt, _partial, ...rest } = deployment;
     return { ...rest, status, external_urls };
   }
