@@ -55443,36 +55443,61 @@ async function* readServerSentEvents(body) {
   while (pending.length) yield pending.shift();
 }
 
+// src/platforms/records.ts
+function stringOf(value) {
+  if (typeof value === "string" && value !== "") return value;
+  if (typeof value === "number") return String(value);
+  return void 0;
+}
+function stringField(record, ...names) {
+  for (const name of names) {
+    const value = stringOf(record[name]);
+    if (value !== void 0) return value;
+  }
+  return void 0;
+}
+function newestFirst(a, b) {
+  return (Date.parse(b.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
+}
+
 // src/platforms/platform.ts
 var GONE_DEPLOY_PHASES = /* @__PURE__ */ new Set(["deleted", "superseded", "cancelled"]);
 
-// src/platforms/agentex/config.ts
-var DEFAULT_AGENTEX_URL = "https://api.egp.scale.com";
-function resolveAgentexSettings(input = {}, env = process.env) {
-  const apiKey = nonEmpty(input.apiKey) ?? nonEmpty(env.SGP_API_KEY);
-  registerSecret(apiKey);
-  const accountId = nonEmpty(input.accountId) ?? nonEmpty(env.SGP_ACCOUNT_ID);
-  const baseUrl = nonEmpty(input.baseUrl) ?? nonEmpty(env.SGP_CLIENT_BASE_URL) ?? DEFAULT_AGENTEX_URL;
-  if (!apiKey) {
-    throw new InputError("no Agentex API key: set SGP_API_KEY (or pass --api-key / the api-key input)", { field: "api-key" });
-  }
+// src/platforms/settings.ts
+function nonEmpty(value) {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : void 0;
+}
+function credentialSetting(explicit, env, variable, what) {
+  const value = nonEmpty(explicit) ?? nonEmpty(env[variable]);
+  registerSecret(value);
+  if (!value) throw new InputError(`no ${what}: set ${variable} (or pass --api-key / the api-key input)`, { field: "api-key" });
+  return value;
+}
+function checkApiUrl(baseUrl, options2) {
+  const field = options2.field ?? "api-url";
   let parsed;
   try {
     parsed = new URL(baseUrl);
   } catch {
-    throw new InputError(`"${baseUrl}" is not a URL; give the API base, e.g. ${DEFAULT_AGENTEX_URL}`, { field: "api-url" });
+    throw new InputError(`"${baseUrl}" is not a URL; give the API base, e.g. ${options2.example}`, { field });
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field: "api-url" });
+    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field });
   }
   if (parsed.username || parsed.password) {
-    throw new InputError("the API URL must not carry credentials; pass the key as api-key / SGP_API_KEY", { field: "api-url" });
+    throw new InputError(`the API URL must not carry credentials; pass the key as api-key / ${options2.keyVariable}`, { field });
   }
-  return { baseUrl: baseUrl.replace(/\/+$/, ""), apiKey, accountId };
+  return baseUrl.replace(/\/+$/, "");
 }
-function nonEmpty(value) {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : void 0;
+
+// src/platforms/agentex/config.ts
+var DEFAULT_AGENTEX_URL = "https://api.egp.scale.com";
+function resolveAgentexSettings(input = {}, env = process.env) {
+  const apiKey = credentialSetting(input.apiKey, env, "SGP_API_KEY", "Agentex API key");
+  const accountId = nonEmpty(input.accountId) ?? nonEmpty(env.SGP_ACCOUNT_ID);
+  const baseUrl = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.SGP_CLIENT_BASE_URL) ?? DEFAULT_AGENTEX_URL, { example: DEFAULT_AGENTEX_URL, keyVariable: "SGP_API_KEY" });
+  return { baseUrl, apiKey, accountId };
 }
 
 // src/platforms/agentex/status.ts
@@ -55820,14 +55845,6 @@ function itemsOf(page) {
   if (Array.isArray(page)) return page;
   return Array.isArray(page?.items) ? page.items : [];
 }
-function stringField(record, ...names) {
-  for (const name of names) {
-    const value = record[name];
-    if (typeof value === "string" && value !== "") return value;
-    if (typeof value === "number") return String(value);
-  }
-  return void 0;
-}
 function toBuild(raw) {
   const rawStatus = stringField(raw, "build_status", "status") ?? "unknown";
   return {
@@ -55904,9 +55921,6 @@ function describe(body) {
   if (body && typeof body === "object" && "detail" in body) return redact(String(body.detail));
   return redact(typeof body === "string" ? body : JSON.stringify(body ?? "no message from the server"));
 }
-function newestFirst(a, b) {
-  return (Date.parse(b.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
-}
 
 // src/platforms/astropods/astropods.ts
 import { createHash } from "node:crypto";
@@ -55914,33 +55928,13 @@ import { createHash } from "node:crypto";
 // src/platforms/astropods/config.ts
 var DEFAULT_ASTROPODS_URL = "https://astropods.com/api/v1";
 function resolveAstropodsSettings(input = {}, env = process.env) {
-  const token = nonEmpty2(input.token) ?? nonEmpty2(env.ASTRO_ACCESS_TOKEN);
-  registerSecret(token);
-  if (!token) {
-    throw new InputError("no Astropods access token: set ASTRO_ACCESS_TOKEN (or pass --api-key / the api-key input)", { field: "api-key" });
-  }
-  const account = nonEmpty2(input.account) ?? nonEmpty2(env.ASTRO_ACCOUNT);
+  const token = credentialSetting(input.token, env, "ASTRO_ACCESS_TOKEN", "Astropods access token");
+  const account = nonEmpty(input.account) ?? nonEmpty(env.ASTRO_ACCOUNT);
   if (!account) {
     throw new InputError("no Astropods account: set ASTRO_ACCOUNT (or pass --account-id / the account-id input)", { field: "account-id" });
   }
-  const baseUrl = nonEmpty2(input.baseUrl) ?? nonEmpty2(env.ASTRO_API_URL) ?? DEFAULT_ASTROPODS_URL;
-  let parsed;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    throw new InputError(`"${baseUrl}" is not a URL; give the API base, e.g. ${DEFAULT_ASTROPODS_URL}`, { field: "api-url" });
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field: "api-url" });
-  }
-  if (parsed.username || parsed.password) {
-    throw new InputError("the API URL must not carry credentials; pass the token as ASTRO_ACCESS_TOKEN", { field: "api-url" });
-  }
-  return { baseUrl: baseUrl.replace(/\/+$/, ""), token, account };
-}
-function nonEmpty2(value) {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : void 0;
+  const baseUrl = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.ASTRO_API_URL) ?? DEFAULT_ASTROPODS_URL, { example: DEFAULT_ASTROPODS_URL, keyVariable: "ASTRO_ACCESS_TOKEN" });
+  return { baseUrl, token, account };
 }
 
 // src/platforms/astropods/astropods.ts
@@ -56007,7 +56001,7 @@ var AstropodsPlatform = class {
     const owner = { agentName: request3.agentName, previewLabel: label };
     this.owners.set(agent, owner);
     await this.register(agent, request3.image, options2.signal);
-    const ours = (await this.listRaw(options2.signal)).filter((raw) => stringField2(raw, "name") === agent).sort(newestFirstRaw);
+    const ours = (await this.listRaw(options2.signal)).filter((raw) => stringField(raw, "name") === agent).sort(newestFirstRaw);
     const agentPart = label && agent.endsWith(`-${label}`) ? agent.slice(0, -label.length - 1) : agent;
     const fallback = `${agent}-${shortHash(`${this.account}/${agentPart}/${label ?? ""}`)}`;
     const candidates = unique([...ours.map(displayNameOf).filter((name) => !!name), agent, fallback]);
@@ -56015,7 +56009,7 @@ var AstropodsPlatform = class {
       const response = await this.deploy(agent, displayName, options2.signal);
       if (response.status === 409) {
         const holder = (await this.listRaw(options2.signal)).find((raw) => displayNameOf(raw) === displayName);
-        if (holder && stringField2(holder, "name") === agent) return toDeployment2(holder, owner);
+        if (holder && stringField(holder, "name") === agent) return toDeployment2(holder, owner);
         continue;
       }
       return this.settleDeploy(response.status, response.body, agent, displayName, owner, options2.signal);
@@ -56028,26 +56022,26 @@ var AstropodsPlatform = class {
   }
   async getDeployment(id, options2 = {}) {
     const raw = await this.http.json({ call: "get deployment", method: "GET", path: `/deployments/${encodeURIComponent(id)}`, signal: options2.signal });
-    return toDeployment2(raw, this.owners.get(stringField2(raw, "name") ?? "") ?? {});
+    return toDeployment2(raw, this.owners.get(stringField(raw, "name") ?? "") ?? {});
   }
   async listDeployments(filter, options2 = {}) {
     const label = filter.previewLabel === void 0 ? void 0 : slug(filter.previewLabel);
     const agentSlug = filter.agentName === void 0 ? void 0 : slug(filter.agentName);
     const matches = [];
     for (const raw of await this.listRaw(options2.signal)) {
-      if (filter.buildId && stringField2(raw, "build_id") !== filter.buildId) continue;
-      const known = this.owners.get(stringField2(raw, "name") ?? "");
+      if (filter.buildId && stringField(raw, "build_id") !== filter.buildId) continue;
+      const known = this.owners.get(stringField(raw, "name") ?? "");
       const owner = known && (label === void 0 || known.previewLabel === label) ? { ...known } : ownerOf(raw, this.account, label);
       if (label !== void 0 && owner.previewLabel !== label) continue;
       if (agentSlug !== void 0) {
-        const name = stringField2(raw, "name") ?? "";
+        const name = stringField(raw, "name") ?? "";
         const mine = owner.agentName !== void 0 ? slug(owner.agentName) === agentSlug : name === agentSlug || name.startsWith(`${agentSlug}-`);
         if (!mine) continue;
         owner.agentName = filter.agentName;
       }
       matches.push(toDeployment2(raw, owner));
     }
-    return matches.sort(newestFirst2);
+    return matches.sort(newestFirst);
   }
   async deleteDeployment(id, options2 = {}) {
     const response = await this.http.request({
@@ -56076,7 +56070,7 @@ var AstropodsPlatform = class {
    */
   async deploymentLogs(id, options2 = {}) {
     const raw = await this.http.json({ call: "get deployment", method: "GET", path: `/deployments/${encodeURIComponent(id)}`, signal: options2.signal });
-    const timestamp = stringField2(raw, "deployed_at", "updated_at", "created_at");
+    const timestamp = stringField(raw, "deployed_at", "updated_at", "created_at");
     const lines = [];
     for (const resource of arrayOf(raw.resources)) {
       if (!resource || typeof resource !== "object" || !Object.keys(resource).length) continue;
@@ -56131,16 +56125,16 @@ var AstropodsPlatform = class {
   }
   /** Finds the deployment a deploy made or updated (the answer has no id) and reads a 207 as a failure. */
   async settleDeploy(status, body, agent, displayName, owner, signal) {
-    const partial = status === 207 || stringField2(body ?? {}, "status") === "partial";
+    const partial = status === 207 || stringField(body ?? {}, "status") === "partial";
     const errors = errorsOf(body ?? {});
     let raw;
-    const id = stringField2(body ?? {}, "deployment_id", "id");
+    const id = stringField(body ?? {}, "deployment_id", "id");
     for (let attempt = 0; attempt < LOOKUP_TRIES && !raw; attempt++) {
       if (attempt) await sleep(100 * attempt, signal);
       if (id) {
         raw = await this.http.json({ call: "get deployment", method: "GET", path: `/deployments/${encodeURIComponent(id)}`, signal }).catch(() => void 0);
       } else {
-        raw = (await this.listRaw(signal)).filter((candidate) => stringField2(candidate, "name") === agent && displayNameOf(candidate) === displayName).sort(newestFirstRaw)[0];
+        raw = (await this.listRaw(signal)).filter((candidate) => stringField(candidate, "name") === agent && displayNameOf(candidate) === displayName).sort(newestFirstRaw)[0];
       }
     }
     if (!raw) {
@@ -56172,7 +56166,7 @@ function previewName(agentName, label) {
 }
 function ownerOf(raw, account, label) {
   if (label === void 0) return {};
-  const name = stringField2(raw, "name") ?? "";
+  const name = stringField(raw, "name") ?? "";
   const display = displayNameOf(raw) ?? name;
   const suffix = `-${label}`;
   if (!name.endsWith(suffix) || name.length === suffix.length) return {};
@@ -56181,18 +56175,18 @@ function ownerOf(raw, account, label) {
   return {};
 }
 function toDeployment2(raw, owner = {}) {
-  const rawStatus = stringField2(raw, "status") ?? "unknown";
+  const rawStatus = stringField(raw, "status") ?? "unknown";
   const phase = deployPhase2(rawStatus, raw);
   return {
-    id: stringField2(raw, "id", "deployment_id") ?? "",
+    id: stringField(raw, "id", "deployment_id") ?? "",
     phase,
     rawStatus,
-    agentName: owner.agentName ?? stringField2(raw, "name"),
-    buildId: stringField2(raw, "build_id"),
+    agentName: owner.agentName ?? stringField(raw, "name"),
+    buildId: stringField(raw, "build_id"),
     previewLabel: owner.previewLabel,
-    createdAt: stringField2(raw, "created_at", "deployed_at"),
+    createdAt: stringField(raw, "created_at", "deployed_at"),
     release: displayNameOf(raw),
-    namespace: stringField2(raw, "k8s_namespace", "namespace"),
+    namespace: stringField(raw, "k8s_namespace", "namespace"),
     url: phase === "failed" ? void 0 : readyUrl(raw),
     events: errorsOf(raw).map((message) => ({ type: "error", message }))
   };
@@ -56211,7 +56205,7 @@ function deployPhase2(rawStatus, raw = {}) {
 function readyUrl(raw) {
   for (const entry of arrayOf(raw.external_urls)) {
     if (!entry || typeof entry !== "object" || entry.ready !== true) continue;
-    const url = stringField2(entry, "url");
+    const url = stringField(entry, "url");
     if (url && /^https?:\/\//i.test(url) && !urlCarriesCredential(url)) return url;
   }
   return void 0;
@@ -56220,20 +56214,20 @@ function templateOf(body) {
   if (!body || typeof body !== "object") return void 0;
   const record = body;
   const template = record.template;
-  const signature = stringField2(record, "signature", "template_signature");
+  const signature = stringField(record, "signature", "template_signature");
   if (!template || typeof template !== "object" || Array.isArray(template) || !signature) return void 0;
   return { template, signature };
 }
 function displayNameOf(raw) {
-  return stringField2(raw, "display_name", "displayName", "name");
+  return stringField(raw, "display_name", "displayName", "name");
 }
 function errorsOf(raw) {
   return arrayOf(raw.errors).map((error) => typeof error === "string" ? error : error && typeof error === "object" ? String(error.message ?? error.error ?? JSON.stringify(error)) : String(error)).filter(Boolean).map(redact);
 }
 function describeResource(resource) {
-  const kind = stringField2(resource, "kind", "type");
-  const name = stringField2(resource, "name");
-  const status = stringField2(resource, "status", "action");
+  const kind = stringField(resource, "kind", "type");
+  const name = stringField(resource, "name");
+  const status = stringField(resource, "status", "action");
   if (kind || name) return `${kind ?? "resource"}${name ? `/${name}` : ""}${status ? `: ${status}` : ""}`;
   return JSON.stringify(resource);
 }
@@ -56242,14 +56236,6 @@ function describeBody(body) {
 }
 function arrayOf(value) {
   return Array.isArray(value) ? value : [];
-}
-function stringField2(record, ...names) {
-  for (const name of names) {
-    const value = record[name];
-    if (typeof value === "string" && value !== "") return value;
-    if (typeof value === "number") return String(value);
-  }
-  return void 0;
 }
 function shortHash(text) {
   return createHash("sha256").update(text).digest("hex").slice(0, 6);
@@ -56260,41 +56246,18 @@ function cap(value, max) {
 function unique(values) {
   return [...new Set(values)];
 }
-function newestFirst2(a, b) {
-  return (Date.parse(b.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
-}
 function newestFirstRaw(a, b) {
-  return (Date.parse(stringField2(b, "deployed_at", "created_at") ?? "") || 0) - (Date.parse(stringField2(a, "deployed_at", "created_at") ?? "") || 0);
+  return (Date.parse(stringField(b, "deployed_at", "created_at") ?? "") || 0) - (Date.parse(stringField(a, "deployed_at", "created_at") ?? "") || 0);
 }
 
 // src/platforms/mutx/config.ts
 function resolveMutxSettings(input = {}, env = process.env) {
-  const apiKey = nonEmpty3(input.apiKey) ?? nonEmpty3(env.MUTX_API_KEY);
-  registerSecret(apiKey);
-  if (!apiKey) {
-    throw new InputError("no MUTX API key: set MUTX_API_KEY (or pass --api-key / the api-key input)", { field: "api-key" });
-  }
-  const baseUrl = nonEmpty3(input.baseUrl) ?? nonEmpty3(env.MUTX_API_URL);
+  const apiKey = credentialSetting(input.apiKey, env, "MUTX_API_KEY", "MUTX API key");
+  const baseUrl = nonEmpty(input.baseUrl) ?? nonEmpty(env.MUTX_API_URL);
   if (!baseUrl) {
     throw new InputError("no MUTX API URL: set MUTX_API_URL (or pass --api-url / the api-url input)", { field: "api-url" });
   }
-  let parsed;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    throw new InputError(`"${baseUrl}" is not a URL; give the MUTX API base, e.g. https://api.mutx.example`, { field: "api-url" });
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field: "api-url" });
-  }
-  if (parsed.username || parsed.password) {
-    throw new InputError("the API URL must not carry credentials; pass the key as api-key / MUTX_API_KEY", { field: "api-url" });
-  }
-  return { baseUrl: baseUrl.replace(/\/+$/, "").replace(/\/v1$/, ""), apiKey };
-}
-function nonEmpty3(value) {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : void 0;
+  return { baseUrl: checkApiUrl(baseUrl, { example: "https://api.mutx.example", keyVariable: "MUTX_API_KEY" }).replace(/\/v1$/, ""), apiKey };
 }
 
 // src/platforms/mutx/status.ts
@@ -56398,7 +56361,7 @@ var MutxPlatform = class {
     for (const agent of agents) {
       for (const raw of await this.listAgentDeployments(String(agent.id), options2.signal)) deployments.push(toDeployment3(raw, agent));
     }
-    return deployments.sort(newestFirst3);
+    return deployments.sort(newestFirst);
   }
   async deleteDeployment(id, options2 = {}) {
     const path2 = `/v1/deployments/${encodeURIComponent(id)}`;
@@ -56426,7 +56389,7 @@ var MutxPlatform = class {
       });
       const items = itemsOf2(body);
       for (const raw of items) {
-        lines.push({ message: String(raw.message ?? ""), level: stringField3(raw, "level"), timestamp: stringField3(raw, "timestamp", "created_at") });
+        lines.push({ message: String(raw.message ?? ""), level: stringField(raw, "level"), timestamp: stringField(raw, "timestamp", "created_at") });
       }
       if (!hasMore(body, items.length, LOG_PAGE_LIMIT2) || lines.length >= maxLines * 4) break;
     }
@@ -56497,7 +56460,7 @@ var MutxPlatform = class {
     return agents.filter((agent) => agent.name === name || label !== void 0 && agentLabel(agent) === label && agentNameOf(agent) === agentName).filter((agent) => agentImage(agent) === image).filter((agent) => (agentRepo(agent) ?? "").toLowerCase() === (repo ?? "").toLowerCase()).sort(newestRecordFirst)[0];
   }
   async agentOf(raw, signal) {
-    const agentId = stringField3(raw, "agent_id");
+    const agentId = stringField(raw, "agent_id");
     if (!agentId) return void 0;
     const known = this.agents.get(agentId);
     if (known) return known;
@@ -56554,35 +56517,35 @@ function previewAgentName(agentName, label) {
   return `${agentName.slice(0, Math.max(1, NAME_MAX2 - suffix.length))}${suffix}`;
 }
 function toDeployment3(raw, agent) {
-  const rawStatus = stringField3(raw, "status") ?? "unknown";
+  const rawStatus = stringField(raw, "status") ?? "unknown";
   const events = Array.isArray(raw.events) ? raw.events : [];
   const mapped = events.map(toEvent2).sort((a, b) => compareTime(a.timestamp, b.timestamp));
-  const errorMessage = stringField3(raw, "error_message");
+  const errorMessage = stringField(raw, "error_message");
   if (errorMessage && !mapped.some((event) => event.message.includes(errorMessage))) {
-    mapped.push({ type: "error", reason: rawStatus, message: errorMessage, timestamp: stringField3(raw, "ended_at") });
+    mapped.push({ type: "error", reason: rawStatus, message: errorMessage, timestamp: stringField(raw, "ended_at") });
   }
   return {
-    id: stringField3(raw, "id", "deployment_id") ?? "",
+    id: stringField(raw, "id", "deployment_id") ?? "",
     phase: deployPhase3(rawStatus),
     rawStatus,
     agentName: agent ? agentNameOf(agent) : void 0,
     previewLabel: agent ? agentLabel(agent) : void 0,
-    createdAt: stringField3(raw, "created_at", "started_at"),
-    release: agent ? stringField3(agent, "name") : void 0,
+    createdAt: stringField(raw, "created_at", "started_at"),
+    release: agent ? stringField(agent, "name") : void 0,
     sourceRepo: agent ? agentRepo(agent) : void 0,
     events: mapped
   };
 }
 function toEvent2(raw) {
-  const type = stringField3(raw, "event_type", "type");
-  const status = stringField3(raw, "status");
-  const error = stringField3(raw, "error_message");
+  const type = stringField(raw, "event_type", "type");
+  const status = stringField(raw, "status");
+  const error = stringField(raw, "error_message");
   const head = [type, status && status !== type ? status : void 0].filter(Boolean).join(": ");
   return {
     type,
     reason: error ? status : void 0,
     message: [head, error].filter(Boolean).join(" - ") || "event",
-    timestamp: stringField3(raw, "created_at", "timestamp")
+    timestamp: stringField(raw, "created_at", "timestamp")
   };
 }
 function illegalState(call, body, rule) {
@@ -56607,20 +56570,20 @@ function describeAgent(agentName, label, image, repo) {
   return `${head}${image ? ` (${image})` : ""} [agent-preview agent=${agentName} label=${label ?? ""} image=${image ?? ""}${repo ? ` repo=${repo}` : ""}]`;
 }
 function descriptionTag(agent) {
-  const match = DESCRIPTION_TAG.exec(stringField3(agent, "description") ?? "");
+  const match = DESCRIPTION_TAG.exec(stringField(agent, "description") ?? "");
   return match ? { agentName: match[1], label: match[2] || void 0, image: match[3] || void 0, repo: match[4] || void 0 } : void 0;
 }
 function agentRepo(agent) {
-  return stringField3(agentConfig(agent), "source_repo") ?? descriptionTag(agent)?.repo;
+  return stringField(agentConfig(agent), "source_repo") ?? descriptionTag(agent)?.repo;
 }
 function agentLabel(agent) {
-  return stringField3(agentConfig(agent), "preview_label") ?? descriptionTag(agent)?.label;
+  return stringField(agentConfig(agent), "preview_label") ?? descriptionTag(agent)?.label;
 }
 function agentNameOf(agent) {
-  return stringField3(agentConfig(agent), "agent_name") ?? descriptionTag(agent)?.agentName ?? stringField3(agent, "name");
+  return stringField(agentConfig(agent), "agent_name") ?? descriptionTag(agent)?.agentName ?? stringField(agent, "name");
 }
 function agentImage(agent) {
-  return stringField3(agentConfig(agent), "image") ?? descriptionTag(agent)?.image;
+  return stringField(agentConfig(agent), "image") ?? descriptionTag(agent)?.image;
 }
 function itemsOf2(body) {
   if (Array.isArray(body)) return body;
@@ -56630,25 +56593,14 @@ function hasMore(body, count, limit) {
   if (Array.isArray(body) || body?.has_more === void 0) return count >= limit;
   return body.has_more === true;
 }
-function stringField3(record, ...names) {
-  for (const name of names) {
-    const value = record[name];
-    if (typeof value === "string" && value !== "") return value;
-    if (typeof value === "number") return String(value);
-  }
-  return void 0;
-}
 function compareTime(a, b) {
   const ta = a ? Date.parse(a) : NaN;
   const tb = b ? Date.parse(b) : NaN;
   if (Number.isNaN(ta) || Number.isNaN(tb)) return 0;
   return ta - tb;
 }
-function newestFirst3(a, b) {
-  return compareTime(b.createdAt, a.createdAt);
-}
 function newestRecordFirst(a, b) {
-  return compareTime(stringField3(b, "created_at"), stringField3(a, "created_at"));
+  return compareTime(stringField(b, "created_at"), stringField(a, "created_at"));
 }
 
 // src/platforms/nullspace/nullspace.ts
@@ -56660,32 +56612,12 @@ import { createGunzip } from "node:zlib";
 
 // src/platforms/nullspace/config.ts
 function resolveNullspaceSettings(input = {}, env = process.env) {
-  const apiKey = nonEmpty4(input.apiKey) ?? nonEmpty4(env.NULLSPACE_API_KEY);
-  registerSecret(apiKey);
-  if (!apiKey) {
-    throw new InputError("no Nullspace API key: set NULLSPACE_API_KEY (or pass --api-key / the api-key input)", { field: "api-key" });
-  }
-  const baseUrl = nonEmpty4(input.baseUrl) ?? nonEmpty4(env.NULLSPACE_API_URL);
+  const apiKey = credentialSetting(input.apiKey, env, "NULLSPACE_API_KEY", "Nullspace API key");
+  const baseUrl = nonEmpty(input.baseUrl) ?? nonEmpty(env.NULLSPACE_API_URL);
   if (!baseUrl) {
     throw new InputError("no Nullspace API URL: set NULLSPACE_API_URL (or pass --api-url / the api-url input)", { field: "api-url" });
   }
-  let parsed;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    throw new InputError(`"${baseUrl}" is not a URL; give the Nullspace API base, e.g. https://api.nullspace.example`, { field: "api-url" });
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field: "api-url" });
-  }
-  if (parsed.username || parsed.password) {
-    throw new InputError("the API URL must not carry credentials; pass the key as api-key / NULLSPACE_API_KEY", { field: "api-url" });
-  }
-  return { baseUrl: baseUrl.replace(/\/+$/, ""), apiKey };
-}
-function nonEmpty4(value) {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : void 0;
+  return { baseUrl: checkApiUrl(baseUrl, { example: "https://api.nullspace.example", keyVariable: "NULLSPACE_API_KEY" }), apiKey };
 }
 
 // src/platforms/nullspace/status.ts
@@ -56860,7 +56792,7 @@ var NullspacePlatform = class {
       const services = await this.listAll("list services", `/v1/agent-deployments/${enc(deploymentId)}/services`, { version_id: versionId }, options2.signal);
       all.push(...services.map((service) => toDeployment4(deploymentId, service, deployment)));
     }
-    return all.filter((deployment) => !versionId || deployment.buildId?.endsWith(`:${versionId}`)).sort(newestFirst4);
+    return all.filter((deployment) => !versionId || deployment.buildId?.endsWith(`:${versionId}`)).sort(newestFirst);
   }
   async deleteDeployment(id, options2 = {}) {
     const [deploymentId, serviceId] = splitId(id, "deployment");
@@ -56883,15 +56815,15 @@ var NullspacePlatform = class {
     const [deploymentId, serviceId] = splitId(id, "deployment");
     const service = await this.getService(deploymentId, serviceId, options2.signal);
     const lines = [];
-    const status = stringField4(service, "status") ?? "unknown";
-    const started = stringField4(service, "started_at");
+    const status = stringField(service, "status") ?? "unknown";
+    const started = stringField(service, "started_at");
     if (started) lines.push({ message: "service started", level: "info", timestamp: started });
     for (const event of readinessEvents(service)) lines.push({ message: event.message, level: "info", timestamp: event.timestamp });
-    const failure = stringField4(service, "failure_reason");
-    if (failure) lines.push({ message: redact(failure), level: "error", timestamp: stringField4(service, "updated_at") });
-    const stopped = stringField4(service, "stopped_at");
+    const failure = stringField(service, "failure_reason");
+    if (failure) lines.push({ message: redact(failure), level: "error", timestamp: stringField(service, "updated_at") });
+    const stopped = stringField(service, "stopped_at");
     if (stopped) lines.push({ message: "service stopped", level: "info", timestamp: stopped });
-    lines.push({ message: `status: ${status}`, level: servicePhase(status) === "failed" ? "error" : "info", timestamp: stringField4(service, "updated_at") });
+    lines.push({ message: `status: ${status}`, level: servicePhase(status) === "failed" ? "error" : "info", timestamp: stringField(service, "updated_at") });
     const maxLines = options2.maxLines ?? 2e3;
     return lines.slice(-maxLines);
   }
@@ -56945,7 +56877,7 @@ var NullspacePlatform = class {
       const body = await this.http.json({ call, method: "GET", path: path2, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
       const items = Array.isArray(body?.items) ? body.items : [];
       all.push(...items);
-      const next = stringField4(body ?? {}, "next_cursor");
+      const next = stringField(body ?? {}, "next_cursor");
       if (!next || next === cursor) break;
       cursor = next;
     }
@@ -56993,10 +56925,10 @@ function plainTarStream(archivePath, total, onProgress) {
   return out;
 }
 function toBuild2(deploymentId, version, request3) {
-  const rawStatus = stringField4(version, "status") ?? "unknown";
+  const rawStatus = stringField(version, "status") ?? "unknown";
   const metadata = metadataOf(version);
   return {
-    id: `${deploymentId}:${stringField4(version, "id") ?? ""}`,
+    id: `${deploymentId}:${stringField(version, "id") ?? ""}`,
     phase: versionPhase(rawStatus),
     rawStatus,
     agentName: stringOf(metadata.agent_name) ?? request3?.agentName,
@@ -57006,26 +56938,26 @@ function toBuild2(deploymentId, version, request3) {
     treeHash: stringOf(metadata.tree_hash) ?? request3?.treeHash,
     sourceCommit: stringOf(metadata.source_commit) ?? request3?.provenance?.commit,
     sourceRepo: stringOf(metadata.source_repo) ?? request3?.provenance?.repo,
-    createdAt: stringField4(version, "created_at")
+    createdAt: stringField(version, "created_at")
   };
 }
 function toDeployment4(deploymentId, service, deployment) {
-  const rawStatus = stringField4(service, "status") ?? "unknown";
+  const rawStatus = stringField(service, "status") ?? "unknown";
   const metadata = deployment ? metadataOf(deployment) : {};
-  const versionId = stringField4(service, "version_id");
+  const versionId = stringField(service, "version_id");
   const events = readinessEvents(service);
-  const failure = stringField4(service, "failure_reason");
-  if (failure) events.push({ type: "failure", reason: rawStatus, message: redact(failure), timestamp: stringField4(service, "updated_at") });
+  const failure = stringField(service, "failure_reason");
+  if (failure) events.push({ type: "failure", reason: rawStatus, message: redact(failure), timestamp: stringField(service, "updated_at") });
   return {
-    id: `${stringField4(service, "deployment_id") ?? deploymentId}:${stringField4(service, "id") ?? ""}`,
+    id: `${stringField(service, "deployment_id") ?? deploymentId}:${stringField(service, "id") ?? ""}`,
     phase: servicePhase(rawStatus),
     rawStatus,
     agentName: stringOf(metadata.agent_name),
     buildId: versionId ? `${stringOf(metadata.build_deployment_id) ?? deploymentId}:${versionId}` : void 0,
     previewLabel: stringOf(metadata.preview_label),
-    createdAt: stringField4(service, "created_at"),
-    release: stringField4(service, "id"),
-    namespace: stringField4(deployment ?? {}, "name"),
+    createdAt: stringField(service, "created_at"),
+    release: stringField(service, "id"),
+    namespace: stringField(deployment ?? {}, "name"),
     url: void 0,
     events
   };
@@ -57058,21 +56990,9 @@ function compact(record) {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== void 0 && value !== ""));
 }
 function requireString(record, field, call) {
-  const value = stringField4(record ?? {}, field);
+  const value = stringField(record ?? {}, field);
   if (!value) throw new ApiError(call, void 0, `the answer carries no ${field}`);
   return value;
-}
-function stringField4(record, ...names) {
-  for (const name of names) {
-    const value = stringOf(record[name]);
-    if (value !== void 0) return value;
-  }
-  return void 0;
-}
-function stringOf(value) {
-  if (typeof value === "string" && value !== "") return value;
-  if (typeof value === "number") return String(value);
-  return void 0;
 }
 function enc(value) {
   return encodeURIComponent(value);
@@ -57084,9 +57004,6 @@ function describe2(body) {
     if (typeof message === "string") return redact(message);
   }
   return redact(typeof body === "string" ? body : JSON.stringify(body ?? "no message from the server"));
-}
-function newestFirst4(a, b) {
-  return (Date.parse(b.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
 }
 
 // src/platforms/index.ts

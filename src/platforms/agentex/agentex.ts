@@ -18,6 +18,7 @@ import type {
   PlatformCapabilities,
   UploadOptions,
 } from '../platform.js';
+import { type Json, newestFirst, stringField } from '../records.js';
 import { GONE_DEPLOY_PHASES } from '../platform.js';
 import { resolveAgentexSettings, type AgentexSettingsInput } from './config.js';
 import { sanitizePreviewLabel } from './label.js';
@@ -39,7 +40,6 @@ const PAGE_LIMIT = 100;
 const MAX_PAGES = 200;
 const LOG_PAGE_LIMIT = 500;
 
-type Json = Record<string, unknown>;
 
 interface Page {
   items: Json[];
@@ -361,14 +361,6 @@ function itemsOf(page: Page | Json[] | undefined): Json[] {
   return Array.isArray(page?.items) ? page.items : [];
 }
 
-function stringField(record: Json, ...names: string[]): string | undefined {
-  for (const name of names) {
-    const value = record[name];
-    if (typeof value === 'string' && value !== '') return value;
-    if (typeof value === 'number') return String(value);
-  }
-  return undefined;
-}
 
 /** Both shapes the API has used: `{id, build_status}` and the older `{build_id, status}`. */
 export function toBuild(raw: Json): Build {
@@ -455,6 +447,3 @@ function describe(body: unknown): string {
   return redact(typeof body === 'string' ? body : JSON.stringify(body ?? 'no message from the server'));
 }
 
-function newestFirst(a: { createdAt?: string }, b: { createdAt?: string }): number {
-  return (Date.parse(b.createdAt ?? '') || 0) - (Date.parse(a.createdAt ?? '') || 0);
-}

@@ -1,5 +1,4 @@
-import { InputError } from '../../errors.js';
-import { registerSecret } from '../../secrets/redact.js';
+import { checkApiUrl, credentialSetting, nonEmpty } from '../settings.js';
 
 export const DEFAULT_AGENTEX_URL = 'https://api.egp.scale.com';
 
@@ -20,29 +19,8 @@ export interface AgentexSettingsInput {
  * The key is registered as a secret before anything can print it.
  */
 export function resolveAgentexSettings(input: AgentexSettingsInput = {}, env: NodeJS.ProcessEnv = process.env): AgentexSettings {
-  const apiKey = nonEmpty(input.apiKey) ?? nonEmpty(env.SGP_API_KEY);
-  registerSecret(apiKey);
+  const apiKey = credentialSetting(input.apiKey, env, 'SGP_API_KEY', 'Agentex API key');
   const accountId = nonEmpty(input.accountId) ?? nonEmpty(env.SGP_ACCOUNT_ID);
-  const baseUrl = nonEmpty(input.baseUrl) ?? nonEmpty(env.SGP_CLIENT_BASE_URL) ?? DEFAULT_AGENTEX_URL;
-  if (!apiKey) {
-    throw new InputError('no Agentex API key: set SGP_API_KEY (or pass --api-key / the api-key input)', { field: 'api-key' });
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    throw new InputError(`"${baseUrl}" is not a URL; give the API base, e.g. ${DEFAULT_AGENTEX_URL}`, { field: 'api-url' });
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field: 'api-url' });
-  }
-  if (parsed.username || parsed.password) {
-    throw new InputError('the API URL must not carry credentials; pass the key as api-key / SGP_API_KEY', { field: 'api-url' });
-  }
-  return { baseUrl: baseUrl.replace(/\/+$/, ''), apiKey, accountId };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
+  const baseUrl = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.SGP_CLIENT_BASE_URL) ?? DEFAULT_AGENTEX_URL, { example: DEFAULT_AGENTEX_URL, keyVariable: 'SGP_API_KEY' });
+  return { baseUrl, apiKey, accountId };
 }

@@ -17,6 +17,7 @@ import type {
   PlatformCapabilities,
   UploadOptions,
 } from '../platform.js';
+import { type Json, newestFirst, stringField } from '../records.js';
 import { resolveAstropodsSettings, type AstropodsSettingsInput } from './config.js';
 
 /*
@@ -54,7 +55,6 @@ export interface AstropodsPlatformOptions extends AstropodsSettingsInput {
   env?: NodeJS.ProcessEnv;
 }
 
-type Json = Record<string, unknown>;
 
 /** Kubernetes names (namespaces, services) stop at 63 characters. */
 const NAME_MAX = 63;
@@ -423,14 +423,6 @@ function arrayOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-function stringField(record: Json, ...names: string[]): string | undefined {
-  for (const name of names) {
-    const value = record[name];
-    if (typeof value === 'string' && value !== '') return value;
-    if (typeof value === 'number') return String(value);
-  }
-  return undefined;
-}
 
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 6);
@@ -444,9 +436,6 @@ function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
 
-function newestFirst(a: { createdAt?: string }, b: { createdAt?: string }): number {
-  return (Date.parse(b.createdAt ?? '') || 0) - (Date.parse(a.createdAt ?? '') || 0);
-}
 
 function newestFirstRaw(a: Json, b: Json): number {
   return (Date.parse(stringField(b, 'deployed_at', 'created_at') ?? '') || 0) - (Date.parse(stringField(a, 'deployed_at', 'created_at') ?? '') || 0);

@@ -1,5 +1,5 @@
 import { InputError } from '../../errors.js';
-import { registerSecret } from '../../secrets/redact.js';
+import { checkApiUrl, credentialSetting, nonEmpty } from '../settings.js';
 
 export interface MutxSettings {
   /** API origin without the `/v1` prefix and without a trailing slash. */
@@ -19,31 +19,10 @@ export interface MutxSettingsInput {
  * the `/v1` prefix is accepted: the prefix is dropped because every route adds it.
  */
 export function resolveMutxSettings(input: MutxSettingsInput = {}, env: NodeJS.ProcessEnv = process.env): MutxSettings {
-  const apiKey = nonEmpty(input.apiKey) ?? nonEmpty(env.MUTX_API_KEY);
-  registerSecret(apiKey);
-  if (!apiKey) {
-    throw new InputError('no MUTX API key: set MUTX_API_KEY (or pass --api-key / the api-key input)', { field: 'api-key' });
-  }
+  const apiKey = credentialSetting(input.apiKey, env, 'MUTX_API_KEY', 'MUTX API key');
   const baseUrl = nonEmpty(input.baseUrl) ?? nonEmpty(env.MUTX_API_URL);
   if (!baseUrl) {
     throw new InputError('no MUTX API URL: set MUTX_API_URL (or pass --api-url / the api-url input)', { field: 'api-url' });
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    throw new InputError(`"${baseUrl}" is not a URL; give the MUTX API base, e.g. https://api.mutx.example`, { field: 'api-url' });
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new InputError(`"${baseUrl}" must be an http(s) URL`, { field: 'api-url' });
-  }
-  if (parsed.username || parsed.password) {
-    throw new InputError('the API URL must not carry credentials; pass the key as api-key / MUTX_API_KEY', { field: 'api-url' });
-  }
-  return { baseUrl: baseUrl.replace(/\/+$/, '').replace(/\/v1$/, ''), apiKey };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
+  return { baseUrl: checkApiUrl(baseUrl, { example: 'https://api.mutx.example', keyVariable: 'MUTX_API_KEY' }).replace(/\/v1$/, ''), apiKey };
 }

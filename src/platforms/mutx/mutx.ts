@@ -15,6 +15,7 @@ import type {
   PlatformCapabilities,
   UploadOptions,
 } from '../platform.js';
+import { type Json, newestFirst, stringField } from '../records.js';
 import { resolveMutxSettings, type MutxSettingsInput } from './config.js';
 import { RESTARTABLE_STATUSES, SCALABLE_STATUSES, deployPhase } from './status.js';
 
@@ -50,7 +51,6 @@ export interface MutxPlatformOptions extends MutxSettingsInput {
   agentType?: string;
 }
 
-type Json = Record<string, unknown>;
 
 /** The API caps list pages at 100. */
 const PAGE_LIMIT = 100;
@@ -432,14 +432,6 @@ function hasMore(body: Json | Json[] | undefined, count: number, limit: number):
   return body.has_more === true;
 }
 
-function stringField(record: Json, ...names: string[]): string | undefined {
-  for (const name of names) {
-    const value = record[name];
-    if (typeof value === 'string' && value !== '') return value;
-    if (typeof value === 'number') return String(value);
-  }
-  return undefined;
-}
 
 function compareTime(a: string | undefined, b: string | undefined): number {
   const ta = a ? Date.parse(a) : NaN;
@@ -448,9 +440,6 @@ function compareTime(a: string | undefined, b: string | undefined): number {
   return ta - tb;
 }
 
-function newestFirst(a: Deployment, b: Deployment): number {
-  return compareTime(b.createdAt, a.createdAt);
-}
 
 function newestRecordFirst(a: Json, b: Json): number {
   return compareTime(stringField(b, 'created_at'), stringField(a, 'created_at'));

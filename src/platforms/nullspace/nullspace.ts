@@ -20,6 +20,7 @@ import type {
   PlatformCapabilities,
   UploadOptions,
 } from '../platform.js';
+import { type Json, newestFirst, stringField, stringOf } from '../records.js';
 import { GONE_DEPLOY_PHASES } from '../platform.js';
 import { resolveNullspaceSettings, type NullspaceSettingsInput } from './config.js';
 import { servicePhase, versionPhase } from './status.js';
@@ -53,7 +54,6 @@ export interface NullspacePlatformOptions extends NullspaceSettingsInput {
   env?: NodeJS.ProcessEnv;
 }
 
-type Json = Record<string, unknown>;
 
 const PAGE_LIMIT = 100;
 /** Stops a runaway cursor from looping forever. */
@@ -469,19 +469,7 @@ function requireString(record: Json, field: string, call: string): string {
   return value;
 }
 
-function stringField(record: Json, ...names: string[]): string | undefined {
-  for (const name of names) {
-    const value = stringOf(record[name]);
-    if (value !== undefined) return value;
-  }
-  return undefined;
-}
 
-function stringOf(value: unknown): string | undefined {
-  if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number') return String(value);
-  return undefined;
-}
 
 function enc(value: string): string {
   return encodeURIComponent(value);
@@ -496,6 +484,3 @@ function describe(body: unknown): string {
   return redact(typeof body === 'string' ? body : JSON.stringify(body ?? 'no message from the server'));
 }
 
-function newestFirst(a: { createdAt?: string }, b: { createdAt?: string }): number {
-  return (Date.parse(b.createdAt ?? '') || 0) - (Date.parse(a.createdAt ?? '') || 0);
-}
