@@ -7,6 +7,9 @@ import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
 import type { LocalPlatform } from '../../../src/platforms/local/index.js';
 import type { Deployment } from '../../../src/platforms/platform.js';
 import { HELLO_AGENT, REPO_ROOT } from '../../support/agents.js';
+import { until } from '../../support/wait.js';
+
+export { until };
 
 export type Json = Record<string, any>;
 
@@ -183,15 +186,6 @@ export class PreviewSeeder {
   }
 }
 
-export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Collects the app's JSON log lines. */
 export class LogCapture {

@@ -4,6 +4,7 @@ import { teardownPreviews } from '../../../src/pipeline/teardown.js';
 import { AstropodsPlatform } from '../../../src/platforms/astropods/astropods.js';
 import type { DeployRequest, Deployment } from '../../../src/platforms/platform.js';
 import { clearSecrets, redact } from '../../../src/secrets/redact.js';
+import { until } from '../../support/wait.js';
 import { startAstropodsServer, type AstropodsServer } from '../../support/servers/astropods.js';
 
 const TOKEN = 'astro_test_token_0123456789';
@@ -32,14 +33,6 @@ function deployRequest(label?: string, tag = 'abc123'): DeployRequest {
   };
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-}
 
 const settled = (deployment: Deployment) => deployment.phase !== 'progressing';
 const posts = (path: string) => server.requests.filter((request) => request.method === 'POST' && request.path === `/api/v1${path}`);

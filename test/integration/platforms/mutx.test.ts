@@ -4,6 +4,7 @@ import { teardownPreviews } from '../../../src/pipeline/teardown.js';
 import { MutxPlatform } from '../../../src/platforms/mutx/mutx.js';
 import type { DeployRequest, Deployment } from '../../../src/platforms/platform.js';
 import { clearSecrets, redact } from '../../../src/secrets/redact.js';
+import { until } from '../../support/wait.js';
 import { startMutxServer, type MutxServer } from '../../support/servers/mutx.js';
 
 const KEY = 'mutx_live_test_key_0123456789';
@@ -33,14 +34,6 @@ function deployRequest(label?: string): DeployRequest {
   };
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-}
 
 const settled = (deployment: Deployment) => deployment.phase !== 'progressing';
 

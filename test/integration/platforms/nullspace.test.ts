@@ -8,6 +8,7 @@ import { teardownPreviews } from '../../../src/pipeline/teardown.js';
 import { NullspacePlatform } from '../../../src/platforms/nullspace/nullspace.js';
 import type { Build, BuildRequest, Deployment } from '../../../src/platforms/platform.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
+import { until } from '../../support/wait.js';
 import { startNullspaceServer, type NullspaceServer } from '../../support/servers/nullspace.js';
 
 const KEY = 'ns-test-key-0123456789';
@@ -52,14 +53,6 @@ function deployRequest(build: Build, label = 'pr-7') {
   };
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-}
 
 describe('Nullspace adapter over HTTP', () => {
   it('reads settings from the environment and names the missing field', () => {

@@ -24,16 +24,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import type { RecordedRequest } from './recorded.js';
+
+export type { RecordedRequest };
+
 type Json = Record<string, any>;
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string | string[] | undefined>;
-  body?: Json;
-  status?: number;
-}
 
 export interface MutxServer {
   url: string;
