@@ -57422,6 +57422,13 @@ function describe2(body) {
 
 // src/platforms/index.ts
 var PLATFORM_NAMES = ["agentex", "local", "nullspace", "mutx", "astropods"];
+var PLATFORM_KEY_VARIABLES = {
+  agentex: "SGP_API_KEY",
+  local: "AGENT_PREVIEW_LOCAL_KEY",
+  nullspace: "NULLSPACE_API_KEY",
+  mutx: "MUTX_API_KEY",
+  astropods: "ASTRO_ACCESS_TOKEN"
+};
 var DEFAULT_LOCAL_PORT = 4141;
 var DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
 var LOCAL_PLACEHOLDER_KEY = "local-platform";
@@ -57666,7 +57673,7 @@ async function run(env = process.env) {
 async function runAction(env) {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const inputs = await readInputs(env, workspace);
-  for (const secret of [inputs.apiKey, inputs.githubToken, env.SGP_API_KEY, env.NULLSPACE_API_KEY, env.MUTX_API_KEY, env.ASTRO_ACCESS_TOKEN]) if (secret) setSecret(secret);
+  for (const secret of [inputs.apiKey, inputs.githubToken, ...Object.values(PLATFORM_KEY_VARIABLES).map((name) => env[name])]) if (secret) setSecret(secret);
   const event = await readRunEvent(env);
   const decision = decideMode(inputs.mode, event, inputs.deployBranches);
   if (inputs.manifestsError && decision.mode !== "teardown" && decision.mode !== "skip") throw inputs.manifestsError;
@@ -57675,7 +57682,8 @@ async function runAction(env) {
     setOutput("status", "skipped");
     return;
   }
-  const apiKey = inputs.apiKey ?? env.SGP_API_KEY;
+  const keyVariable = PLATFORM_KEY_VARIABLES[inputs.platform];
+  const apiKey = inputs.apiKey ?? (env[keyVariable]?.trim() || void 0);
   if (event.pull?.fork && decision.mode !== "teardown" && (!apiKey || event.name === "pull_request_target")) {
     notice(
       `agent-preview: pull request #${event.pull.number} comes from a fork (${event.pull.headRepo ?? "another repository"}); no preview is built for fork code with this repository's credentials.`
@@ -57683,8 +57691,8 @@ async function runAction(env) {
     setOutput("status", "skipped");
     return;
   }
-  if (!apiKey && inputs.platform === "agentex") {
-    throw new InputError("no platform API key: set the api-key input (e.g. ${{ secrets.SGP_API_KEY }}) or SGP_API_KEY", { field: "api-key" });
+  if (!apiKey && inputs.platform !== "local") {
+    throw new InputError(`no platform API key: set the api-key input (e.g. \${{ secrets.${keyVariable} }}) or ${keyVariable}`, { field: "api-key" });
   }
   const reporter = actionReporter();
   const forge = inputs.githubToken ? new RestForge({ kind: event.forge, apiUrl: event.apiUrl, token: inputs.githubToken }) : void 0;

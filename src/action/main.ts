@@ -11,7 +11,7 @@ import type { Reporter } from '../pipeline/reporter.js';
 import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
 import { parseSourceRepo } from '../pipeline/source-repo.js';
 import { teardownPreviews } from '../pipeline/teardown.js';
-import { createPlatform } from '../platforms/index.js';
+import { createPlatform, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
 import { validateImageInput } from '../pipeline/image.js';
 import { redact } from '../secrets/redact.js';
 import { readRunEvent, type RunEvent } from './event.js';
@@ -48,7 +48,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const inputs = await readInputs(env, workspace);
   // Every platform's own key variable too, for keys given through the workflow's `env:`.
-  for (const secret of [inputs.apiKey, inputs.githubToken, env.SGP_API_KEY, env.NULLSPACE_API_KEY, env.MUTX_API_KEY, env.ASTRO_ACCESS_TOKEN]) if (secret) core.setSecret(secret);
+  for (const secret of [inputs.apiKey, inputs.githubToken, ...Object.values(PLATFORM_KEY_VARIABLES).map((name) => env[name])]) if (secret) core.setSecret(secret);
   const event = await readRunEvent(env);
   const decision = decideMode(inputs.mode, event, inputs.deployBranches);
   // A close tears down even when the manifests are gone (the PR may have deleted its agents).
@@ -59,7 +59,9 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     return;
   }
 
-  const apiKey = inputs.apiKey ?? env.SGP_API_KEY;
+  // Only the chosen platform's variable: another platform's key must never be sent to this one.
+  const keyVariable = PLATFORM_KEY_VARIABLES[inputs.platform];
+  const apiKey = inputs.apiKey ?? (env[keyVariable]?.trim() || undefined);
   if (event.pull?.fork && decision.mode !== 'teardown' && (!apiKey || event.name === 'pull_request_target')) {
     // Secrets are withheld from fork PRs; under pull_request_target they are not, and fork code must
     // never be built with them.
@@ -69,8 +71,8 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     core.setOutput('status', 'skipped');
     return;
   }
-  if (!apiKey && inputs.platform === 'agentex') {
-    throw new InputError('no platform API key: set the api-key input (e.g. ${{ secrets.SGP_API_KEY }}) or SGP_API_KEY', { field: 'api-key' });
+  if (!apiKey && inputs.platform !== 'local') {
+    throw new InputError(`no platform API key: set the api-key input (e.g. \${{ secrets.${keyVariable} }}) or ${keyVariable}`, { field: 'api-key' });
   }
 
   const reporter = actionReporter();

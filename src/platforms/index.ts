@@ -9,6 +9,15 @@ import type { Platform } from './platform.js';
 export const PLATFORM_NAMES = ['agentex', 'local', 'nullspace', 'mutx', 'astropods'] as const;
 export type PlatformName = (typeof PLATFORM_NAMES)[number];
 
+/** The environment variable each platform reads its key from when none is given. */
+export const PLATFORM_KEY_VARIABLES: Record<PlatformName, string> = {
+  agentex: 'SGP_API_KEY',
+  local: 'AGENT_PREVIEW_LOCAL_KEY',
+  nullspace: 'NULLSPACE_API_KEY',
+  mutx: 'MUTX_API_KEY',
+  astropods: 'ASTRO_ACCESS_TOKEN',
+};
+
 /** Where `agent-preview local-platform` listens unless told otherwise. */
 export const DEFAULT_LOCAL_PORT = 4141;
 export const DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;

@@ -15,6 +15,8 @@ import { startNullspaceServer, type NullspaceServer } from '../support/servers/n
 // (api-url, api-key, account-id); on Gitea through the platform's own variables, as a workflow's
 // `env:` would give them.
 const TOKEN = 'ghs_actionPlatforms0123456789abcdEF';
+/** An Agentex key in the same workflow `env:`: it must never be sent to, or shown for, another platform. */
+const AGENTEX_KEY = 'sk-agentex-decoy-Rw52Hn8Qt3';
 const OWNER = 'Codertocat';
 const REPO = 'Hello-World';
 const A = 'a'.repeat(40);
@@ -125,7 +127,7 @@ afterAll(async () => {
   await rm(workspace, { recursive: true, force: true });
   // What a person sees (the runner consumes `::add-mask::` lines) and what the forge keeps.
   const shown = [...shownText(captured), ...forgeTexts];
-  expect(shown.filter((text) => [...KEYS, TOKEN].some((secret) => text.includes(secret)))).toEqual([]);
+  expect(shown.filter((text) => [...KEYS, TOKEN, AGENTEX_KEY].some((secret) => text.includes(secret)))).toEqual([]);
   // An edge_token is never even handed to the runner to mask (each Nullspace test checks tokens were issued).
   const everything = [...captured, ...forgeTexts];
   expect(everything.filter((text) => edgeTokens.some((token) => text.includes(token)))).toEqual([]);
@@ -151,7 +153,7 @@ function harness(platform: PlatformCase, flavor: ForgeFlavor, via: Via) {
       platform: platform.name,
       platformUrl: state.credentials.apiUrl,
       apiKey: state.credentials.apiKey,
-      env: state.credentials.env,
+      env: { SGP_API_KEY: AGENTEX_KEY, ...state.credentials.env },
       token: TOKEN,
       repository: `${OWNER}/${REPO}`,
       workspace,
