@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import type { HttpClientOptions, RetryNotice } from '../http/client.js';
 import { registerSecret } from '../secrets/redact.js';
 
 /** A setting as given: trimmed, and undefined when blank. */
@@ -37,4 +38,12 @@ export function checkApiUrl(baseUrl: string, options: { example: string; keyVari
     throw new InputError(`the API URL must not carry credentials; pass the key as api-key / ${options.keyVariable}`, { field });
   }
   return baseUrl.replace(/\/+$/, '');
+}
+
+/** How every platform client talks HTTP, whatever its own settings. */
+export interface PlatformClientOptions {
+  retry?: HttpClientOptions['retry'];
+  timeoutMs?: number;
+  onRetry?: (notice: RetryNotice) => void;
+  env?: NodeJS.ProcessEnv;
 }

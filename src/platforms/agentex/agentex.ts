@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { ApiError } from '../../errors.js';
-import { HttpClient, type HttpClientOptions, type RetryNotice } from '../../http/client.js';
+import { HttpClient } from '../../http/client.js';
 import { multipartBody } from '../../http/multipart.js';
 import { readServerSentEvents } from '../../http/sse.js';
 import { redact, urlCarriesCredential } from '../../secrets/redact.js';
@@ -18,28 +18,24 @@ import type {
   PlatformCapabilities,
   UploadOptions,
 } from '../platform.js';
+import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField } from '../records.js';
 import { GONE_DEPLOY_PHASES } from '../platform.js';
 import { resolveAgentexSettings, type AgentexSettingsInput } from './config.js';
 import { sanitizePreviewLabel } from './label.js';
 import { buildPhase, deployPhase } from './status.js';
 
-export interface AgentexPlatformOptions extends AgentexSettingsInput {
+export interface AgentexPlatformOptions extends AgentexSettingsInput, PlatformClientOptions {
   /** Platform name reported to users; `local` when talking to the embedded server. */
   name?: string;
   /** The embedded local platform adds a `url` to each deployment; the hosted API does not. */
   deploymentsCarryUrl?: boolean;
-  retry?: HttpClientOptions['retry'];
-  timeoutMs?: number;
-  onRetry?: (notice: RetryNotice) => void;
-  env?: NodeJS.ProcessEnv;
 }
 
 const PAGE_LIMIT = 100;
 /** Stops a runaway cursor (a server that always says has_more) from looping forever. */
 const MAX_PAGES = 200;
 const LOG_PAGE_LIMIT = 500;
-
 
 interface Page {
   items: Json[];
@@ -360,7 +356,6 @@ function itemsOf(page: Page | Json[] | undefined): Json[] {
   if (Array.isArray(page)) return page;
   return Array.isArray(page?.items) ? page.items : [];
 }
-
 
 /** Both shapes the API has used: `{id, build_status}` and the older `{build_id, status}`. */
 export function toBuild(raw: Json): Build {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApiError, InputError, UnsupportedError } from '../../errors.js';
-import { HttpClient, describeErrorBody, sleep, type HttpClientOptions, type HttpResponse, type RetryNotice } from '../../http/client.js';
+import { HttpClient, describeErrorBody, sleep, type HttpResponse } from '../../http/client.js';
 import { redact, registerSecret, urlCarriesCredential } from '../../secrets/redact.js';
 import type {
   Build,
@@ -17,6 +17,7 @@ import type {
   PlatformCapabilities,
   UploadOptions,
 } from '../platform.js';
+import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField } from '../records.js';
 import { resolveAstropodsSettings, type AstropodsSettingsInput } from './config.js';
 
@@ -48,13 +49,7 @@ import { resolveAstropodsSettings, type AstropodsSettingsInput } from './config.
  *   listed errors as its events (and is still torn down by id like any other).
  */
 
-export interface AstropodsPlatformOptions extends AstropodsSettingsInput {
-  retry?: HttpClientOptions['retry'];
-  timeoutMs?: number;
-  onRetry?: (notice: RetryNotice) => void;
-  env?: NodeJS.ProcessEnv;
-}
-
+export interface AstropodsPlatformOptions extends AstropodsSettingsInput, PlatformClientOptions {}
 
 /** Kubernetes names (namespaces, services) stop at 63 characters. */
 const NAME_MAX = 63;
@@ -423,7 +418,6 @@ function arrayOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 6);
 }
@@ -435,7 +429,6 @@ function cap(value: string, max: number): string {
 function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
-
 
 function newestFirstRaw(a: Json, b: Json): number {
   return (Date.parse(stringField(b, 'deployed_at', 'created_at') ?? '') || 0) - (Date.parse(stringField(a, 'deployed_at', 'created_at') ?? '') || 0);

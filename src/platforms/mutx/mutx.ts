@@ -1,5 +1,5 @@
 import { ApiError, UnsupportedError } from '../../errors.js';
-import { HttpClient, type HttpClientOptions, type RetryNotice } from '../../http/client.js';
+import { HttpClient } from '../../http/client.js';
 import { redact } from '../../secrets/redact.js';
 import type {
   Build,
@@ -15,6 +15,7 @@ import type {
   PlatformCapabilities,
   UploadOptions,
 } from '../platform.js';
+import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField } from '../records.js';
 import { resolveMutxSettings, type MutxSettingsInput } from './config.js';
 import { RESTARTABLE_STATUSES, SCALABLE_STATUSES, deployPhase } from './status.js';
@@ -42,15 +43,10 @@ import { RESTARTABLE_STATUSES, SCALABLE_STATUSES, deployPhase } from './status.j
  * List routes are read both as the `{items, …, has_more}` envelope and as a bare array (older API).
  */
 
-export interface MutxPlatformOptions extends MutxSettingsInput {
-  retry?: HttpClientOptions['retry'];
-  timeoutMs?: number;
-  onRetry?: (notice: RetryNotice) => void;
-  env?: NodeJS.ProcessEnv;
+export interface MutxPlatformOptions extends MutxSettingsInput, PlatformClientOptions {
   /** Agent `type` sent on create; MUTX knows openai, anthropic, langchain and custom. */
   agentType?: string;
 }
-
 
 /** The API caps list pages at 100. */
 const PAGE_LIMIT = 100;
@@ -432,14 +428,12 @@ function hasMore(body: Json | Json[] | undefined, count: number, limit: number):
   return body.has_more === true;
 }
 
-
 function compareTime(a: string | undefined, b: string | undefined): number {
   const ta = a ? Date.parse(a) : NaN;
   const tb = b ? Date.parse(b) : NaN;
   if (Number.isNaN(ta) || Number.isNaN(tb)) return 0;
   return ta - tb;
 }
-
 
 function newestRecordFirst(a: Json, b: Json): number {
   return compareTime(stringField(b, 'created_at'), stringField(a, 'created_at'));

@@ -4,7 +4,7 @@ import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ApiError, InputError } from '../../errors.js';
-import { HttpClient, type HttpClientOptions, type RetryNotice } from '../../http/client.js';
+import { HttpClient } from '../../http/client.js';
 import { redact } from '../../secrets/redact.js';
 import type {
   Build,
@@ -20,6 +20,7 @@ import type {
   PlatformCapabilities,
   UploadOptions,
 } from '../platform.js';
+import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField, stringOf } from '../records.js';
 import { GONE_DEPLOY_PHASES } from '../platform.js';
 import { resolveNullspaceSettings, type NullspaceSettingsInput } from './config.js';
@@ -47,13 +48,7 @@ import { servicePhase, versionPhase } from './status.js';
  * preview link comes from a URL template).
  */
 
-export interface NullspacePlatformOptions extends NullspaceSettingsInput {
-  retry?: HttpClientOptions['retry'];
-  timeoutMs?: number;
-  onRetry?: (notice: RetryNotice) => void;
-  env?: NodeJS.ProcessEnv;
-}
-
+export interface NullspacePlatformOptions extends NullspaceSettingsInput, PlatformClientOptions {}
 
 const PAGE_LIMIT = 100;
 /** Stops a runaway cursor from looping forever. */
@@ -468,7 +463,6 @@ function requireString(record: Json, field: string, call: string): string {
   if (!value) throw new ApiError(call, undefined, `the answer carries no ${field}`);
   return value;
 }
-
 
 
 function enc(value: string): string {
