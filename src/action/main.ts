@@ -10,7 +10,7 @@ import { resolvePreviewLabel } from '../pipeline/label.js';
 import type { Reporter } from '../pipeline/reporter.js';
 import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
 import { parseSourceRepo } from '../pipeline/source-repo.js';
-import { teardownPreviews } from '../pipeline/teardown.js';
+import { teardownPreviews } from '../previews/teardown.js';
 import { createPlatform, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
 import { validateImageInput } from '../pipeline/image.js';
 import { redact } from '../secrets/redact.js';

@@ -19,7 +19,7 @@ import type { ApplicationFunction, Context, Logger } from 'probot';
 import { RestForge } from '../forge/rest.js';
 import type { BackgroundQueue } from './background.js';
 import { branchDeletedTask, pullRequestClosedTask, type PlatformFor, type RepoAccess } from './deliveries.js';
-import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_FILE, type RepoConfig } from './repo-config.js';
+import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_FILE, type RepoConfig } from '../previews/repo-config.js';
 import { sourceRepoFromWebUrl } from '../pipeline/source-repo.js';
 
 export interface PreviewAppOptions {

@@ -5,7 +5,7 @@ import { upsertStickyComment } from '../forge/sticky.js';
 import type { Deployment, Platform } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
 import type { BackgroundTask } from './background.js';
-import { teardownPreviews } from '../pipeline/teardown.js';
+import { teardownPreviews } from '../previews/teardown.js';
 import { formatSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
 
 /** What one delivery asks for, worked out (config read, label resolved) in the background. */

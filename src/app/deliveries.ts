@@ -4,7 +4,7 @@ import { resolvePreviewLabel } from '../pipeline/label.js';
 import type { Platform } from '../platforms/platform.js';
 import type { BackgroundTask } from './background.js';
 import { cleanupTask, type CleanupPlan } from './cleanup.js';
-import { agentNameOfManifest, labelUsesBranch, type RepoConfig } from './repo-config.js';
+import { agentNameOfManifest, labelUsesBranch, type RepoConfig } from '../previews/repo-config.js';
 import { formatSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
 
 /** How one forge's delivery reaches the repository behind it; GitHub and Gitea differ only here. */

@@ -12,7 +12,7 @@ import { RestForge } from '../forge/rest.js';
 import { registerSecret } from '../secrets/redact.js';
 import type { BackgroundQueue } from './background.js';
 import { branchDeletedTask, pullRequestClosedTask, type PlatformFor, type RepoAccess } from './deliveries.js';
-import { DEFAULT_REPO_CONFIG, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from './repo-config.js';
+import { DEFAULT_REPO_CONFIG, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
 import { BodyTooLargeError, isJsonContentType, readLimitedBody } from './request-body.js';
 import { sourceRepoFromWebUrl } from '../pipeline/source-repo.js';
 

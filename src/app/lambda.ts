@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDuration } from '../pipeline/duration.js';
 import { appOptionsFromEnv } from './config.js';
 import { createAppHandler, type AppHandler } from './server.js';
-import type { SweepReport } from './sweep.js';
+import type { SweepReport } from '../previews/sweep.js';
 
 export interface HttpEvent {
   httpMethod?: string;

@@ -11,10 +11,10 @@ import { previewApp, forgeFromOctokit } from './app.js';
 import { BackgroundQueue, type BackgroundRetry } from './background.js';
 import type { PlatformFor } from './deliveries.js';
 import { GITEA_WEBHOOK_PATH, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
-import { DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from './repo-config.js';
+import { DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
 import { BodyTooLargeError, readLimitedBody } from './request-body.js';
 import type { SourceRepo } from '../pipeline/source-repo.js';
-import { formatSweepReport, sweepPreviews, type SweepReport } from './sweep.js';
+import { formatSweepReport, sweepPreviews, type SweepReport } from '../previews/sweep.js';
 
 export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ApiError, InputError, UnsupportedError } from '../../../src/errors.js';
-import { teardownPreviews } from '../../../src/pipeline/teardown.js';
+import { teardownPreviews } from '../../../src/previews/teardown.js';
 import { MutxPlatform } from '../../../src/platforms/mutx/mutx.js';
 import type { DeployRequest, Deployment } from '../../../src/platforms/platform.js';
 import { clearSecrets, redact } from '../../../src/secrets/redact.js';

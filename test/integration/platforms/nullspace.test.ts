@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { loadManifest, packContext } from '../../../src/context/index.js';
 import type { PackedContext } from '../../../src/context/types.js';
 import { ApiError, InputError } from '../../../src/errors.js';
-import { teardownPreviews } from '../../../src/pipeline/teardown.js';
+import { teardownPreviews } from '../../../src/previews/teardown.js';
 import { NullspacePlatform } from '../../../src/platforms/nullspace/nullspace.js';
 import type { Build, BuildRequest, Deployment } from '../../../src/platforms/platform.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';

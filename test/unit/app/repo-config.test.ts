@@ -1,4 +1,4 @@
-import { agentNameOfManifest, DEFAULT_REPO_CONFIG, labelUsesBranch, parseRepoConfig, parseRepoConfigText } from '../../../src/app/repo-config.js';
+import { agentNameOfManifest, DEFAULT_REPO_CONFIG, labelUsesBranch, parseRepoConfig, parseRepoConfigText } from '../../../src/previews/repo-config.js';
 import { InputError } from '../../../src/errors.js';
 
 describe('.github/agent-preview.yml', () => {

@@ -1,4 +1,4 @@
-import { formatSweepReport, pullNumberOfLabel } from '../../../src/app/sweep.js';
+import { formatSweepReport, pullNumberOfLabel } from '../../../src/previews/sweep.js';
 
 describe('the pull request a preview label names', () => {
   it('inverts the template exactly as the action fills it in', () => {

@@ -1,8 +1,8 @@
 import type { Deployment, Platform } from '../platforms/platform.js';
 import { GONE_DEPLOY_PHASES } from '../platforms/platform.js';
-import { cachedBuildLookup, ownershipOf, type BuildLookup } from './ownership.js';
-import { silentReporter, type Reporter } from './reporter.js';
-import type { SourceRepo } from './source-repo.js';
+import { cachedBuildLookup, ownershipOf, type BuildLookup } from '../pipeline/ownership.js';
+import { silentReporter, type Reporter } from '../pipeline/reporter.js';
+import type { SourceRepo } from '../pipeline/source-repo.js';
 
 export interface TeardownOptions {
   label: string;
