@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startLocalPlatform } from '../src/platforms/local/index.js';
+import { startLocalPlatform } from '../src/local-platform/index.js';
 import { machine, median, report } from './support.js';
 
 console.log(`machine: ${machine()}`);

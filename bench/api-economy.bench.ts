@@ -5,7 +5,7 @@ import { loadAgents } from '../src/pipeline/agent.js';
 import { silentReporter } from '../src/pipeline/reporter.js';
 import { runAgents } from '../src/pipeline/run.js';
 import { createPlatform } from '../src/platforms/index.js';
-import { startLocalPlatform } from '../src/platforms/local/index.js';
+import { startLocalPlatform } from '../src/local-platform/index.js';
 import { machine, report } from './support.js';
 
 console.log(`machine: ${machine()}`);

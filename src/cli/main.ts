@@ -14,7 +14,7 @@ import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
 import { teardownPreviews, type TeardownOutcome } from '../previews/teardown.js';
 import { validateUrlTemplate } from '../pipeline/url.js';
 import { createPlatform, DEFAULT_LOCAL_PORT, PLATFORM_NAMES, type PlatformSettings } from '../platforms/index.js';
-import { startLocalPlatform } from '../platforms/local/index.js';
+import { startLocalPlatform } from '../local-platform/index.js';
 import type { Deployment, Platform } from '../platforms/platform.js';
 import { forgeTokensFrom, sweepWithTokens } from '../previews/sweep-tokens.js';
 import { formatSweepReport } from '../previews/sweep.js';

@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
-import { startLocalPlatform, type LocalPlatform } from '../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
 import { PreviewSeeder } from '../integration/app/fixtures.js';
 import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';

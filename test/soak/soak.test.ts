@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAppServer, type AppServer } from '../../src/app/server.js';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
-import { startLocalPlatform, type FaultRule, type LocalPlatform, type RouteId } from '../../src/platforms/local/index.js';
+import { startLocalPlatform, type FaultRule, type LocalPlatform, type RouteId } from '../../src/local-platform/index.js';
 import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { pullRequestEvent, runActionBundle, shownText, type RunnerSetup } from '../support/runner.js';

@@ -1,4 +1,4 @@
-import { startLocalPlatform, type LocalPlatform, type LocalPlatformOptions } from '../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform, type LocalPlatformOptions } from '../../src/local-platform/index.js';
 import { clearSecrets } from '../../src/secrets/redact.js';
 import { removeAgentCopies } from './agents.js';
 import { allOutput } from './io.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadManifest, packContext } from '../../../src/context/index.js';
 import { STICKY_MARKER } from '../../../src/forge/comment.js';
 import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
-import type { LocalPlatform } from '../../../src/platforms/local/index.js';
+import type { LocalPlatform } from '../../../src/local-platform/index.js';
 import type { Deployment } from '../../../src/platforms/platform.js';
 import { HELLO_AGENT, REPO_ROOT } from '../../support/agents.js';
 import { until } from '../../support/wait.js';

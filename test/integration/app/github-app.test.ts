@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { RestForge } from '../../../src/forge/rest.js';
 import { startAppServer, type AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';

@@ -1,5 +1,5 @@
 import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { RestForge } from '../../../src/forge/rest.js';
 import { bridge } from '../../../src/app/lambda.js';
 import { createAppHandler, startAppServer, type AppServer } from '../../../src/app/server.js';

@@ -1,6 +1,6 @@
 import { mkdir, symlink, truncate, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { copyHelloAgent, editFile, removeAgentCopies } from '../../support/agents.js';
 import { allOutput, runCli } from '../../support/io.js';

@@ -1,4 +1,4 @@
-import type { RouteId } from '../../../src/platforms/local/index.js';
+import type { RouteId } from '../../../src/local-platform/index.js';
 import { copyHelloAgent, editFile } from '../../support/agents.js';
 import { runCli } from '../../support/io.js';
 import { useLocalPlatform } from '../../support/local.js';

@@ -1,4 +1,4 @@
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { runCli } from '../../support/io.js';
 import { PreviewSeeder, stickyBody } from '../app/fixtures.js';

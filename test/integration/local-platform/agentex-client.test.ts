@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import type { Build, BuildRequest, Deployment } from '../../../src/platforms/platform.js';
 import { makeArchive } from '../../support/archive.js';
 import { ENVIRONMENTS, MANIFEST, until } from './http.js';

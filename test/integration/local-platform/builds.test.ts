@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { c as createTar } from 'tar';
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { client, sseEvents } from './http.js';
 
 const KEY = 'sk-local-builds-test-key';

@@ -1,4 +1,4 @@
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { client, ENVIRONMENTS, MANIFEST, until, type Json } from './http.js';
 
 const KEY = 'sk-local-deployments-test-key';

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { makeArchive } from '../../support/archive.js';
 import { client, ENVIRONMENTS, MANIFEST, sseEvents } from './http.js';
 

@@ -1,5 +1,5 @@
 import { openAsBlob } from 'node:fs';
-import type { LocalPlatform } from '../../../src/platforms/local/index.js';
+import type { LocalPlatform } from '../../../src/local-platform/index.js';
 import { makeArchive } from '../../support/archive.js';
 
 export type Json = Record<string, any>;

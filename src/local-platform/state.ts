@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { parse as parseYaml } from 'yaml';
-import { sanitizePreviewLabel } from '../agentex/label.js';
+import { sanitizePreviewLabel } from '../platforms/agentex/label.js';
 
 /** A 4xx the API would answer, with its `detail`. */
 export class ClientError extends Error {

@@ -83,3 +83,12 @@ export function parseFaultRule(body: unknown): FaultRule {
     times: numberOf('times'),
   };
 }
+
+/** The answer an injected status fault gives, shaped as the platform's own errors. */
+export function faultReply(fault: FaultRule): { status: number; body: unknown; headers: Record<string, string> } {
+  const status = fault.status ?? 500;
+  const headers: Record<string, string> = {};
+  if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+  const detail = status === 429 ? 'rate limit exceeded' : status >= 500 ? 'upstream unavailable (injected fault)' : 'injected fault';
+  return { status, body: { detail }, headers };
+}
