@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalPlatform } from '../../local-platform/index.js';
+import { loadAgents } from '../../pipeline/agent.js';
+import { resolvePreviewLabel } from '../../pipeline/label.js';
+import { runAgents, type AgentResult } from '../../pipeline/run.js';
+import { teardownPreviews } from '../../previews/teardown.js';
+import { createPlatform } from '../../platforms/index.js';
+import { registerSecret } from '../../secrets/redact.js';
+import { EXIT, type CliContext } from '../context.js';
+import { describeResult, describeTeardown } from '../describe.js';
+
+const DEMO_AGENT = path.join(packageRoot(), 'examples', 'hello-agent');
+
+/** The folder holding package.json, from this module in src/cli/commands/ or in the bundle dist/cli/. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+export interface DemoOptions {
+  manifest: string;
+  pr: string;
+}
+
+export function defineDemo(program: Command): Command {
+  return program
+    .command('demo')
+    .description('the whole preview flow on the embedded local platform: pack, build, preview, visit, tear down')
+    .option('-m, --manifest <path>', 'agent to demo', DEMO_AGENT)
+    .option('--pr <number>', 'pull request number to preview', '1');
+}
+
+/** The whole preview flow against an embedded local platform, for `npm start`. */
+export async function demo(cli: CliContext, options: DemoOptions): Promise<number> {
+  const { signal } = cli;
+  const reporter = cli.reporter();
+  const apiKey = `demo-${randomBytes(12).toString('hex')}`;
+  registerSecret(apiKey);
+  const agents = await loadAgents([options.manifest], { requireEnvironment: true });
+  const { label, note } = resolvePreviewLabel(undefined, { number: options.pr }, '--pr');
+  if (note) reporter.warn(note);
+  const local = await startLocalPlatform({ apiKey, buildStepMs: 150, deployStepMs: 300 });
+  try {
+    reporter.info(`▶ started the local platform at ${local.url} (an in-memory Agentex v5 API)`);
+    const platform = createPlatform({ platform: 'local', apiUrl: local.url, apiKey, env: cli.io.env });
+    const push = async (): Promise<AgentResult[]> => {
+      const results = await runAgents(platform, agents, {
+        mode: 'preview',
+        reporter,
+        signal,
+        preview: { label, ttlMs: 3_600_000 },
+        pollIntervalMs: 250,
+        timeoutMs: 120_000,
+      });
+      reporter.flush();
+      for (const result of results) cli.print(describeResult(result));
+      return results;
+    };
+
+    reporter.info(`\n▶ pull request #${options.pr} pushed: building and deploying preview "${label}"`);
+    const first = await push();
+    if (first.some((result) => result.status !== 'healthy')) return EXIT.failed;
+    for (const result of first) {
+      if (!result.url) continue;
+      const response = await fetch(result.url, { signal });
+      const page = await response.text();
+      const title = /<title>([^<]*)<\/title>/i.exec(page)?.[1] ?? '(no title)';
+      cli.print(`  GET ${result.url} → ${response.status} "${title}"`);
+      if (!response.ok) return EXIT.failed;
+    }
+
+    reporter.info(`\n▶ pull request #${options.pr} pushed again with no change to the agent: the build is reused`);
+    const second = await push();
+    if (second.some((result) => result.status !== 'healthy')) return EXIT.failed;
+
+    reporter.info(`\n▶ pull request #${options.pr} closed: tearing down "${label}"`);
+    const outcome = await teardownPreviews(platform, { label, reporter, signal });
+    reporter.flush();
+    cli.print(describeTeardown(outcome));
+    for (const result of second) {
+      if (!result.url) continue;
+      const response = await fetch(result.url, { signal });
+      await response.body?.cancel();
+      cli.print(`  GET ${result.url} → ${response.status} (the preview is gone)`);
+    }
+    cli.print(`\ndone: ${local.builds().length} build(s) for ${first.length} agent(s) across two pushes; no previews left behind`);
+    return outcome.failed.length ? EXIT.failed : EXIT.ok;
+  } finally {
+    await local.close();
+  }
+}

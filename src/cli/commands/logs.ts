@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
+import { EXIT, type CliContext } from '../context.js';
+
+export interface LogsOptions {
+  build?: boolean;
+  tail: string;
+}
+
+export function defineLogs(program: Command): Command {
+  return program
+    .command('logs <id>')
+    .description("a deployment's runtime logs, or with --build a build's log")
+    .option('--build', 'the id is a build: stream its build log')
+    .option('--tail <lines>', 'at most this many deployment log lines', '200');
+}
+
+export async function logs(cli: CliContext, id: string, options: LogsOptions): Promise<number> {
+  const platform = cli.platform();
+  const { signal } = cli;
+  if (options.build) {
+    const lines: string[] = [];
+    const onLine = (line: string) => (cli.options.json ? lines.push(line) : cli.print(line));
+    let cursor = await platform.streamBuildLogs(id, onLine, { signal });
+    for (let retry = 0; cursor.ended === 'dropped' && retry < 5; retry++) {
+      cursor = await platform.streamBuildLogs(id, onLine, { signal, resume: cursor });
+    }
+    if (cli.options.json) cli.emitJson(lines);
+    return EXIT.ok;
+  }
+  const maxLines = Number.parseInt(options.tail, 10);
+  if (!Number.isInteger(maxLines) || maxLines <= 0) throw new InputError(`"${options.tail}" is not a positive number`, { field: '--tail' });
+  const lines = await platform.deploymentLogs(id, { signal, maxLines });
+  if (cli.options.json) cli.emitJson(lines);
+  else if (lines.length === 0) cli.print('no log lines');
+  else for (const line of lines) cli.print(`${line.timestamp ? `${line.timestamp} ` : ''}${line.level ? `[${line.level}] ` : ''}${line.message}`);
+  return EXIT.ok;
+}

@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
+import { loadAgents } from '../../pipeline/agent.js';
+import { parseDuration } from '../../pipeline/duration.js';
+import { validateImageInput } from '../../pipeline/image.js';
+import { resolvePreviewLabel } from '../../pipeline/label.js';
+import { runAgents, type RunMode } from '../../pipeline/run.js';
+import { formatSourceRepo } from '../../pipeline/source-repo.js';
+import { validateUrlTemplate } from '../../pipeline/url.js';
+import { EXIT, type CliContext } from '../context.js';
+import { describeResult } from '../describe.js';
+import { parseBuildArgs, repoOption } from '../options.js';
+
+/** The options `build` and `deploy` share. */
+export interface RunOptions {
+  manifest: string[];
+  reuse: boolean;
+  buildArg?: string[];
+  buildPlatform?: string;
+  image?: string;
+  repo?: string;
+  timeout: string;
+  pollInterval: string;
+}
+
+export function addRunOptions(command: Command): Command {
+  return command
+    .option('-m, --manifest <path...>', 'manifest.yaml files or folders (several for a monorepo)', ['manifest.yaml'])
+    .option('--no-reuse', 'build even when a successful build of the same tree exists')
+    .option('--build-arg <key=value...>', 'Docker build argument (repeatable)')
+    .option('--build-platform <platform>', 'target image platform, e.g. linux/amd64')
+    .option('--repo <host/owner/repo>', 'record the repository this deploy comes from, so teardowns and the sweep can tell it apart (e.g. github.com/acme/agents)')
+    .option('--image <name:tag>', "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)")
+    .option('--timeout <duration>', 'how long each build or deployment may take', '30m')
+    .option('--poll-interval <duration>', 'how often to check status', '5s');
+}
+
+export interface PreviewOptions {
+  preview?: boolean;
+  label?: string;
+  pr?: string;
+  ttl?: string;
+  environment?: string;
+  wait?: boolean;
+  previewUrl?: string;
+}
+
+/** Builds (and with a deploy mode, deploys) every agent named by `--manifest`; 1 when any failed. */
+export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: RunOptions & PreviewOptions): Promise<number> {
+  const reporter = cli.reporter();
+  const timeoutMs = parseDuration(options.timeout, '--timeout', { minMs: 1000, maxMs: 6 * 3_600_000 });
+  const pollIntervalMs = parseDuration(options.pollInterval, '--poll-interval', { minMs: 100, maxMs: 600_000 });
+  const buildArgs = parseBuildArgs(options.buildArg);
+  let preview: { label: string; ttlMs: number } | undefined;
+  if (mode === 'preview') {
+    if (!options.label && !options.pr) throw new InputError('a preview needs --label or --pr', { field: '--label' });
+    const resolved = resolvePreviewLabel(options.label, { number: options.pr }, '--label');
+    if (resolved.note) reporter.warn(resolved.note);
+    preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? '8h', '--ttl', { minMs: 60_000, maxMs: 30 * 86_400_000 }) };
+  }
+  if (options.previewUrl) validateUrlTemplate(options.previewUrl, '--preview-url');
+  const repo = repoOption(options.repo);
+  const platform = cli.platform(reporter);
+  const image = validateImageInput(options.image, { name: platform.name, serverBuild: platform.capabilities.serverBuild }, '--image');
+  const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build' });
+  const results = await runAgents(platform, agents, {
+    mode,
+    reporter,
+    signal: cli.signal,
+    timeoutMs,
+    pollIntervalMs,
+    preview,
+    wait: options.wait,
+    urlTemplate: options.previewUrl,
+    urlVariables: { number: options.pr },
+    buildArgs,
+    buildPlatform: options.buildPlatform,
+    image,
+    provenance: repo ? { repo: formatSourceRepo(repo) } : undefined,
+    reuse: options.reuse,
+  });
+  reporter.flush();
+  if (cli.options.json) cli.emitJson(results);
+  else for (const result of results) cli.print(describeResult(result));
+  return results.some((result) => result.status === 'failed') ? EXIT.failed : EXIT.ok;
+}
