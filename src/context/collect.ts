@@ -1,154 +1,133 @@
-import * as dockerignoreModule from '@balena/dockerignore';
-import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { lstatSync, readdirSync, realpathSync, statfsSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { IgnoreRules, type IgnoreOptions } from './ignore.js';
+import { compareCodePoints } from './order.js';
 import type { AgentManifest, ContextEntry } from './types.js';
+import { isInside, isInsideGit } from './workspace.js';
 
-type DockerIgnore = { add(patterns: string[]): DockerIgnore; ignores(path: string): boolean };
-type CreateIgnore = (options?: { ignorecase?: boolean }) => DockerIgnore;
-// A CommonJS package: Node, esbuild and SWC each hand its function over at a different depth.
-const moduleValue = dockerignoreModule as unknown as { default?: CreateIgnore | { default?: CreateIgnore } };
-const dockerignore: CreateIgnore =
-  typeof moduleValue.default === 'function' ? moduleValue.default : (moduleValue.default?.default ?? (moduleValue as unknown as CreateIgnore));
+export { IgnoreRules } from './ignore.js';
+
+const SDK = 'scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0';
 
 /**
- * What to leave out of the staged context. The Agentex SDK copies include paths with
- * `shutil.ignore_patterns`, matching each .dockerignore line against every file and folder *name*;
- * Docker then applies the same file with its own path rules when it builds. A path either rule
- * drops is left out, so the archive holds what the SDK would stage minus what Docker would ignore
- * anyway.
+ * Pseudo file systems whose files are not what their size says (torvalds/linux:include/uapi/linux/magic.h):
+ * proc, sysfs, debugfs, tracefs, securityfs, cgroup, cgroup2, configfs, efivarfs, bpf, pstore, binfmt_misc.
  */
-export class IgnoreRules {
-  private readonly docker: DockerIgnore;
-  private readonly namePatterns: RegExp[];
-  private readonly hasExceptions: boolean;
-
-  constructor(lines: string[]) {
-    const patterns = lines.map((line) => line.split('#', 1)[0].trim()).filter(Boolean);
-    this.docker = dockerignore({ ignorecase: false }).add(patterns);
-    this.namePatterns = patterns.filter((pattern) => !pattern.startsWith('!')).map(fnmatchToRegExp);
-    this.hasExceptions = patterns.some((pattern) => pattern.startsWith('!'));
-  }
-
-  static async fromFile(file: string | undefined): Promise<IgnoreRules> {
-    return new IgnoreRules(file ? (await readFile(file, 'utf8')).split(/\r?\n/) : []);
-  }
-
-  private nameIgnored(name: string): boolean {
-    return this.namePatterns.some((pattern) => pattern.test(name));
-  }
-
-  ignoresFile(relative: string): boolean {
-    return this.nameIgnored(path.posix.basename(relative)) || this.docker.ignores(relative);
-  }
-
-  /** A folder is skipped whole only when no `!exception` could bring something inside it back. */
-  prunesFolder(relative: string): boolean {
-    if (this.nameIgnored(path.posix.basename(relative))) return true;
-    return !this.hasExceptions && this.docker.ignores(relative);
-  }
-}
-
-/** Python's fnmatch for one name: `*`, `?`, `[seq]`, `[!seq]`. */
-function fnmatchToRegExp(pattern: string): RegExp {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i];
-    if (char === '*') source += '.*';
-    else if (char === '?') source += '.';
-    else if (char === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end === -1) source += '\\[';
-      else {
-        let set = pattern.slice(i + 1, end).replace(/\\/g, '\\\\');
-        if (set.startsWith('!')) set = `^${set.slice(1)}`;
-        source += `[${set}]`;
-        i = end;
-      }
-    } else source += char.replace(/[.+^${}()|\\\]/]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`, 's');
-}
-
-function isInside(root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate);
-  return relative === '' || (!relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative));
-}
+const PSEUDO_FILE_SYSTEMS = new Set([
+  0x9fa0, 0x62656572, 0x64626720, 0x74726163, 0x73636673, 0x27e0eb, 0x63677270, 0x62656570, 0xde5e81e4, 0xcafe4a11, 0x6165676c, 0x42494e4d,
+]);
 
 function modeOf(statMode: number): number {
+  // The SDK hashes `st_mode & S_IXUSR` (${SDK}:src/agentex/lib/utils/build_provenance.py `working_tree_hash`).
   // eslint-disable-next-line no-bitwise
   return statMode & 0o100 ? 0o755 : 0o644;
 }
 
+function specialKind(info: Stats | Dirent): string | undefined {
+  if (info.isFIFO()) return 'a named pipe (FIFO)';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  return undefined;
+}
+
+export interface CollectOptions extends IgnoreOptions {}
+
 /**
- * The staged build context, sorted by archive path: `Dockerfile` and `.dockerignore` at the root,
- * then each include path at its place under the context root, filtered. Symlinks are followed (the
- * SDK copies what they point at) and refused when they point outside the context root.
+ * The staged build context, sorted by archive path in code-point order (the SDK's `sorted()` over
+ * `str`, ${SDK}:src/agentex/lib/utils/build_provenance.py `iter_context_files`): `Dockerfile` and
+ * `.dockerignore` at the root (`BuildContextManager.add_dockerfile`/`add_dockerignore`, ${SDK}:
+ * src/agentex/lib/sdk/config/agent_manifest.py), then each include path at its place under the
+ * context root, filtered by IgnoreRules. Symlinks are followed, as `shutil.copytree` without
+ * `symlinks=True` copies what they point at.
+ *
+ * Differences from the SDK, all refusals or omissions for safety: nothing whose real path is outside
+ * the workspace, no `.git` entry at any depth, and no FIFO, socket, device or pseudo-file-system
+ * file (the SDK would hang on a FIFO or read a device forever).
  */
-export async function collectContext(manifest: AgentManifest): Promise<ContextEntry[]> {
-  const root = await realpath(manifest.build.root);
-  const rules = await IgnoreRules.fromFile(manifest.build.dockerignore);
+export async function collectContext(manifest: AgentManifest, options: CollectOptions = {}): Promise<ContextEntry[]> {
+  const workspace = manifest.build.workspace;
+  const root = realpathSync(manifest.build.root);
+  const rules = await IgnoreRules.fromFile(manifest.build.dockerignore, options);
   const entries = new Map<string, ContextEntry>();
+  const checkedDevices = new Map<number, boolean>();
 
-  const addFile = async (archivePath: string, source: string) => {
-    const info = await stat(source);
-    entries.set(archivePath, { path: archivePath, source, type: 'file', mode: modeOf(info.mode), size: info.size });
+  const refuse = (message: string): never => {
+    throw new InputError(message, { file: manifest.file, field: 'build.context.include_paths' });
   };
-  await addFile('Dockerfile', manifest.build.dockerfile);
-  if (manifest.build.dockerignore) await addFile('.dockerignore', manifest.build.dockerignore);
+  const fileEntry = (archivePath: string, source: string, info: Stats): ContextEntry => {
+    let pseudo = checkedDevices.get(info.dev);
+    if (pseudo === undefined) {
+      pseudo = PSEUDO_FILE_SYSTEMS.has(statfsSync(source).type);
+      checkedDevices.set(info.dev, pseudo);
+    }
+    if (pseudo) refuse(`${archivePath} (${source}) is on a kernel pseudo file system such as /proc; it cannot be packed`);
+    return { path: archivePath, source, type: 'file', mode: modeOf(info.mode), size: info.size };
+  };
 
-  const visiting = new Set<string>();
+  entries.set('Dockerfile', fileEntry('Dockerfile', realpathSync(manifest.build.dockerfile), statSync(manifest.build.dockerfile)));
+  if (manifest.build.dockerignore) {
+    entries.set('.dockerignore', fileEntry('.dockerignore', realpathSync(manifest.build.dockerignore), statSync(manifest.build.dockerignore)));
+  }
+
+  // Real paths of the folders being walked, to refuse a symlink that loops back (the SDK's copytree
+  // would recurse until the path is too long).
+  const ancestors = new Set<string>();
   // Synchronous calls on purpose: walking thousands of entries through the thread pool costs
   // several times more than the work itself, and nothing else runs while packing.
-  const walk = (absolute: string, relative: string, known?: Dirent): void => {
-    let real = absolute;
-    let isDirectory = known ? known.isDirectory() : false;
-    let isFile = known ? known.isFile() : false;
-    if (!known || known.isSymbolicLink()) {
-      const info = lstatSync(absolute);
-      isDirectory = info.isDirectory();
-      isFile = info.isFile();
-      if (info.isSymbolicLink()) {
+  const visit = (real: string, relative: string, known: Dirent | undefined, top: boolean): void => {
+    if (!top) {
+      const name = known!.name;
+      if (name === '.git') return;
+      if (rules.sdkIgnoresName(name)) return;
+    }
+    if (relative !== '.' && rules.dockerPrunes(relative)) return;
+
+    let info: Stats | Dirent | undefined = known;
+    let stats: Stats | undefined;
+    if (!info || info.isSymbolicLink()) {
+      info = stats = lstatSync(real);
+      if (stats.isSymbolicLink()) {
+        const link = real;
         try {
-          real = realpathSync(absolute);
+          real = realpathSync(link);
         } catch {
-          throw new InputError(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`, {
-            file: manifest.file,
-          });
+          refuse(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`);
         }
-        if (!isInside(root, real)) {
-          throw new InputError(`the symlink ${relative} points outside the build context (${real}); copy the file in or remove the link`, {
-            file: manifest.file,
-            field: 'build.context.include_paths',
-          });
+        if (!isInside(workspace.dir, real)) {
+          refuse(`the symlink ${relative} points outside ${workspace.describe} (to ${real}); copy the file in or remove the link`);
         }
-        const target = statSync(real);
-        isDirectory = target.isDirectory();
-        isFile = target.isFile();
+        if (isInsideGit(workspace.dir, real)) refuse(`the symlink ${relative} points into a .git folder (${real}), which is never packed`);
+        info = stats = statSync(real);
       }
     }
-    if (isDirectory) {
-      if (relative !== '.' && rules.prunesFolder(relative)) return;
-      const key = realpathSync(real);
-      if (visiting.has(key)) return;
-      visiting.add(key);
-      const children = readdirSync(absolute, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const child of children) walk(path.join(absolute, child.name), relative === '.' ? child.name : `${relative}/${child.name}`, child);
-      visiting.delete(key);
+    const special = specialKind(info);
+    if (special) refuse(`${relative} is ${special}; a build context holds only files and folders. Remove it or add it to .dockerignore`);
+
+    if (info.isDirectory()) {
+      if (ancestors.has(real)) refuse(`the symlink ${relative} loops back to a folder that contains it (${real}); remove it or add it to .dockerignore`);
+      ancestors.add(real);
+      for (const child of readdirSync(real, { withFileTypes: true })) {
+        visit(`${real}/${child.name}`, relative === '.' ? child.name : `${relative}/${child.name}`, child, false);
+      }
+      ancestors.delete(real);
       return;
     }
-    if (!isFile || rules.ignoresFile(relative)) return;
-    const info = statSync(real);
-    entries.set(relative, { path: relative, source: real, type: 'file', mode: modeOf(info.mode), size: info.size });
+    if (rules.dockerIgnoresFile(relative)) return;
+    entries.set(relative, fileEntry(relative, real, stats ?? statSync(real)));
   };
 
   for (const include of manifest.build.includePaths) {
     const absolute = path.resolve(root, include);
-    if (!isInside(root, absolute)) {
-      throw new InputError(`"${include}" leaves the build context root`, { file: manifest.file, field: 'build.context.include_paths' });
+    if (!isInside(root, absolute)) refuse(`"${include}" leaves the build context root`);
+    // The folders above the include path count as containing it, so a link to one of them is a loop too.
+    ancestors.clear();
+    for (let above = path.dirname(absolute); isInside(root, above); above = path.dirname(above)) {
+      ancestors.add(realpathSync(above));
+      if (above === root) break;
     }
-    walk(absolute, include);
+    visit(realpathSync(absolute), include, undefined, true);
   }
-  return [...entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...entries.values()].sort((a, b) => compareCodePoints(a.path, b.path));
 }

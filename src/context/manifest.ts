@@ -1,8 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { InputError } from '../errors.js';
 import type { AgentCredential, AgentEnvironment, AgentManifest, EnvironmentsFile } from './types.js';
+import { findWorkspace, givenWorkspace, isInside, isInsideGit, type Workspace } from './workspace.js';
 
 const AGENT_NAME = /^[a-z0-9-]+$/;
 const ACP_TYPES = new Set(['sync', 'async', 'agentic']);
@@ -97,11 +98,31 @@ function containedPath(yaml: YamlFile, field: (string | number)[], base: string,
   return resolved;
 }
 
+/**
+ * Refuses a path whose real location (symlinks followed) is outside the workspace or inside a
+ * `.git` folder: the job token that actions/checkout persists in .git/config must never be packed.
+ */
+async function keepInWorkspace(yaml: YamlFile, field: (string | number)[], resolved: string, text: string, workspace: Workspace, what: string): Promise<void> {
+  const real = await realpath(resolved).catch(() => undefined);
+  if (real === undefined) return; // existence is checked, with its own message, by the caller
+  if (!isInside(workspace.dir, real)) {
+    yaml.fail(`"${text}" is ${real}, outside ${workspace.describe}; ${what} must stay inside it`, field);
+  }
+  if (isInsideGit(workspace.dir, real)) yaml.fail(`"${text}" is inside a .git folder, which is never packed`, field);
+}
+
+export interface LoadManifestOptions {
+  /** The folder nothing packed may come from outside of; found from the environment and git when absent (see workspace.ts). */
+  workspace?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Reads and validates an agent's manifest.yaml; every problem names the file, line and field. */
-export async function loadManifest(file: string): Promise<AgentManifest> {
+export async function loadManifest(file: string, options: LoadManifestOptions = {}): Promise<AgentManifest> {
   const absolute = path.resolve(file);
   const yaml = await YamlFile.read(absolute, 'manifest.yaml');
   const dir = path.dirname(absolute);
+  const workspace = options.workspace ? givenWorkspace(options.workspace) : findWorkspace(dir, options.env);
   const warnings: string[] = [];
 
   const name = yaml.string(['agent', 'name'], { required: true });
@@ -129,6 +150,8 @@ export async function loadManifest(file: string): Promise<AgentManifest> {
   const root = path.resolve(dir, rootText);
   const rootInfo = await stat(root).catch(() => undefined);
   if (!rootInfo?.isDirectory()) yaml.fail(`the context root ${root} is not a folder`, ['build', 'context', 'root']);
+  // `root: ..` is how monorepos share code between agents; it is fine while it stays in the workspace.
+  await keepInWorkspace(yaml, ['build', 'context', 'root'], root, rootText, workspace, 'the context root');
 
   const includeField = ['build', 'context', 'include_paths'];
   const includeValue = yaml.get(includeField) as { items?: unknown[] } | undefined;
@@ -140,6 +163,7 @@ export async function loadManifest(file: string): Promise<AgentManifest> {
     const item = yaml.string([...includeField, index], { required: true });
     const resolved = containedPath(yaml, [...includeField, index], root, item, root, 'include paths');
     if (!(await stat(resolved).catch(() => undefined))) yaml.fail(`"${item}" does not exist under ${root}`, [...includeField, index]);
+    await keepInWorkspace(yaml, [...includeField, index], resolved, item, workspace, 'include paths');
     includePaths.push(path.relative(root, resolved).split(path.sep).join('/') || '.');
   }
 
@@ -148,11 +172,13 @@ export async function loadManifest(file: string): Promise<AgentManifest> {
   if (!(await stat(dockerfile).catch(() => undefined))?.isFile()) {
     yaml.fail(`the Dockerfile ${dockerfile} does not exist; create it or fix the path`, ['build', 'context', 'dockerfile']);
   }
+  await keepInWorkspace(yaml, ['build', 'context', 'dockerfile'], dockerfile, dockerfileText, workspace, 'the Dockerfile');
 
   let dockerignore: string | undefined;
   const dockerignoreText = yaml.string(['build', 'context', 'dockerignore']);
   if (dockerignoreText) {
     const resolved = containedPath(yaml, ['build', 'context', 'dockerignore'], root, dockerignoreText, root, 'the .dockerignore');
+    await keepInWorkspace(yaml, ['build', 'context', 'dockerignore'], resolved, dockerignoreText, workspace, 'the .dockerignore');
     if ((await stat(resolved).catch(() => undefined))?.isFile()) dockerignore = resolved;
     else warnings.push(`${absolute}: the .dockerignore ${resolved} does not exist; packing without one`);
   }
@@ -166,7 +192,7 @@ export async function loadManifest(file: string): Promise<AgentManifest> {
     dir,
     text: yaml.text,
     agent: { name, acpType: acpType as AgentManifest['agent']['acpType'], description: yaml.string(['agent', 'description']), credentials },
-    build: { root, includePaths, dockerfile, dockerignore },
+    build: { workspace, root, includePaths, dockerfile, dockerignore },
     image: { name: imageName, tag, repository },
     warnings,
   };

@@ -27,6 +27,11 @@ export interface PackOptions {
   maxContextBytes?: number;
   signal?: AbortSignal;
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /**
+   * Pack exactly what the Agentex SDK stages (its `.dockerignore` rule alone), so the
+   * `working_tree_hash` always equals the SDK's; by default Docker's rule also drops paths.
+   */
+  sdkExact?: boolean;
 }
 
 function formatSize(bytes: number): string {
@@ -185,7 +190,7 @@ async function writeMember(out: ParallelGzip, entry: ContextEntry, signal?: Abor
  * `working_tree_hash` in the same read. A failure leaves no partial archive behind.
  */
 export async function packContext(manifest: AgentManifest, options: PackOptions = {}): Promise<PackedContext> {
-  const entries = await collectContext(manifest);
+  const entries = await collectContext(manifest, { docker: !options.sdkExact });
   const total = checkSize(manifest, entries, options.maxContextBytes ?? MAX_CONTEXT_BYTES);
   options.signal?.throwIfAborted();
 

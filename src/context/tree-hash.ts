@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFileSync } from 'node:fs';
+import { compareCodePoints } from './order.js';
 import type { ContextEntry } from './types.js';
 
 export type TreeMode = '100644' | '100755' | '120000';
@@ -13,9 +14,13 @@ export interface HashedMember {
   digest: string;
 }
 
-/** The Agentex SDK's `working_tree_hash`: sha256 over `path\0mode\0digest` lines, sorted by path, joined by `\n`. */
+/**
+ * The Agentex SDK's `working_tree_hash`: sha256 over `path\0mode\0digest` lines, sorted by path in
+ * code-point order, joined by `\n` (scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0:
+ * src/agentex/lib/utils/build_provenance.py `working_tree_hash`, `iter_context_files`).
+ */
 export function treeHashFromDigests(members: HashedMember[]): string {
-  const sorted = [...members].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const sorted = [...members].sort((a, b) => compareCodePoints(a.path, b.path));
   return createHash('sha256')
     .update(sorted.map((member) => `${member.path}\0${member.mode}\0${member.digest}`).join('\n'), 'utf8')
     .digest('hex');

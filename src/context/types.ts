@@ -1,3 +1,5 @@
+import type { Workspace } from './workspace.js';
+
 /** The shapes the build-context code hands to the rest of the program. */
 
 export interface AgentCredential {
@@ -21,6 +23,8 @@ export interface AgentManifest {
     credentials: AgentCredential[];
   };
   build: {
+    /** The folder nothing packed may come from outside of (see workspace.ts). */
+    workspace: Workspace;
     /** Absolute context root. */
     root: string;
     /** POSIX paths relative to `root`, as written in the manifest. */

@@ -8,6 +8,7 @@ import { EXIT, type CliContext } from '../context.js';
 export interface PackOptions {
   manifest: string;
   output: string;
+  sdkExact?: boolean;
 }
 
 export function definePack(program: Command): Command {
@@ -15,14 +16,15 @@ export function definePack(program: Command): Command {
     .command('pack')
     .description("pack an agent's build context as `agentex agents package` would, and print its working_tree_hash")
     .option('-m, --manifest <path>', 'manifest.yaml, or the folder holding it', 'manifest.yaml')
-    .option('-o, --output <file>', 'where to write the tar.gz', 'context.tar.gz');
+    .option('-o, --output <file>', 'where to write the tar.gz', 'context.tar.gz')
+    .option('--sdk-exact', "apply only the SDK's .dockerignore rule, so working_tree_hash always equals the SDK's");
 }
 
 export async function pack(cli: CliContext, options: PackOptions): Promise<number> {
   const agent = await loadAgent(options.manifest);
   const reporter = cli.reporter();
   for (const warning of agent.manifest.warnings) reporter.warn(warning);
-  const packed = await packContext(agent.manifest, { outFile: path.resolve(options.output), signal: cli.signal });
+  const packed = await packContext(agent.manifest, { outFile: path.resolve(options.output), signal: cli.signal, sdkExact: options.sdkExact });
   const summary = {
     agent: agent.manifest.agent.name,
     archive: packed.archivePath,
