@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { parseBuildArgs } from '../pipeline/build-args.js';
 import { parseDuration } from '../pipeline/duration.js';
 import { validateUrlTemplate } from '../pipeline/url.js';
 import { parsePlatformName, type PlatformName } from '../platforms/index.js';
@@ -113,7 +114,7 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     previewUrl,
     deployBranches: listInput(rawInput(env, 'deploy-branches')),
     onlyChanged: booleanInput(env, 'only-changed', true),
-    buildArgs: parseBuildArgs(rawInput(env, 'build-args')),
+    buildArgs: parseBuildArgs(rawInput(env, 'build-args'), 'build-args'),
     buildPlatform: rawInput(env, 'build-platform') || undefined,
     image: rawInput(env, 'image') || undefined,
     wait: booleanInput(env, 'wait', true),
@@ -123,30 +124,6 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     comment: booleanInput(env, 'comment', true),
     deployments: booleanInput(env, 'deployments', true),
   };
-}
-
-/** `build-args`: a JSON object, or KEY=VALUE lines. */
-export function parseBuildArgs(text: string): Record<string, string> | undefined {
-  if (!text) return undefined;
-  if (text.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw new InputError(`not valid JSON (${(err as Error).message}); give a JSON object or KEY=VALUE lines`, { field: 'build-args' });
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InputError('must be a JSON object of strings', { field: 'build-args' });
-    return Object.fromEntries(Object.entries(parsed as Record<string, unknown>).map(([key, value]) => [key, String(value)]));
-  }
-  const args: Record<string, string> = {};
-  for (const [index, line] of text.split('\n').entries()) {
-    const trimmed = line.trim();
-    if (!trimmed) continue;
-    const at = trimmed.indexOf('=');
-    if (at <= 0) throw new InputError(`line ${index + 1} "${trimmed}" is not KEY=VALUE`, { field: 'build-args' });
-    args[trimmed.slice(0, at).trim()] = trimmed.slice(at + 1);
-  }
-  return args;
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git']);

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { formatBytes } from '../pipeline/build.js';
+import { formatBytes } from '../bytes.js';
 import { formatDuration } from '../pipeline/duration.js';
 import type { Reporter } from '../pipeline/reporter.js';
 import { redact } from '../secrets/redact.js';

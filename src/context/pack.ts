@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { formatBytes } from '../bytes.js';
 import { InputError } from '../errors.js';
 import { collectContext } from './collect.js';
 import { sha256, treeHashFromDigests, treeModeOf, type HashedMember } from './tree-hash.js';
@@ -34,10 +35,6 @@ export interface PackOptions {
   sdkExact?: boolean;
 }
 
-function formatSize(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
-}
-
 /** Refuses a context over the limit before anything is written, naming where the bytes are. */
 function checkSize(manifest: AgentManifest, entries: ContextEntry[], limit: number): number {
   const total = entries.reduce((sum, entry) => sum + entry.size, 0);
@@ -45,10 +42,10 @@ function checkSize(manifest: AgentManifest, entries: ContextEntry[], limit: numb
   const largest = [...entries]
     .sort((a, b) => b.size - a.size)
     .slice(0, 5)
-    .map((entry) => `${entry.path} (${formatSize(entry.size)})`)
+    .map((entry) => `${entry.path} (${formatBytes(entry.size)})`)
     .join(', ');
   throw new InputError(
-    `the build context is ${formatSize(total)}, over the platform's ${formatSize(limit)} limit; largest: ${largest}. Add what the image does not need to the .dockerignore`,
+    `the build context is ${formatBytes(total)}, over the platform's ${formatBytes(limit)} limit; largest: ${largest}. Add what the image does not need to the .dockerignore`,
     { file: manifest.file, field: 'build.context.include_paths' },
   );
 }

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { ApiError } from '../errors.js';
 import { redact } from '../secrets/redact.js';
@@ -135,7 +136,7 @@ export class HttpClient {
       }
       const delayMs = outcome.retryAfterMs ?? backoffDelay(attempt, this.retry);
       this.options.onRetry?.({ call: label, attempt: attempt + 1, of: attempts, delayMs, reason: outcome.reason });
-      await sleep(delayMs, opts.signal);
+      await sleep(delayMs, undefined, { signal: opts.signal });
     }
   }
 
@@ -260,20 +261,4 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'minDelayMs' | 'maxDelayMs'>, random = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1));
   return Math.round(policy.minDelayMs / 2 + random() * (ceiling - policy.minDelayMs / 2));
-}
-
-/** A sleep that ends early, with the abort reason, when the signal fires. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

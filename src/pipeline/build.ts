@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatBytes } from '../bytes.js';
 import { TimeoutError } from '../errors.js';
-import { sleep } from '../http/client.js';
 import type { Build, BuildProvenance, LogCursor, Platform } from '../platforms/platform.js';
 import { TERMINAL_BUILD_PHASES } from '../platforms/platform.js';
 import type { PreparedAgent } from './agent.js';
@@ -99,7 +100,7 @@ async function followBuild(platform: Platform, build: Build, agent: string, opti
         return;
       }
       reporter.warn(`${agent}: the build log stream dropped (${cursor.reason ?? 'connection closed'}); reconnecting`);
-      await sleep(Math.min(500 * drops, 5000), stopLogs.signal);
+      await sleep(Math.min(500 * drops, 5000), undefined, { signal: stopLogs.signal });
     }
   })().catch((err) => {
     if (!stopLogs.signal.aborted) reporter.warn(`${agent}: build logs unavailable: ${(err as Error).message}`);
@@ -128,7 +129,7 @@ async function followBuild(platform: Platform, build: Build, agent: string, opti
   } finally {
     // Let the last lines arrive, then stop following.
     const grace = new AbortController();
-    await Promise.race([logs, sleep(2000, grace.signal).catch(() => {})]);
+    await Promise.race([logs, sleep(2000, undefined, { signal: grace.signal }).catch(() => {})]);
     grace.abort();
     stopLogs.abort();
     await logs;
@@ -149,16 +150,4 @@ function reasonOf(err: unknown): string {
   if (err instanceof TimeoutError) return 'timed out';
   if (err instanceof Error && (err.name === 'AbortError' || err.name === 'CancelledError')) return 'the run was cancelled';
   return err instanceof Error ? err.message : String(err);
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }

@@ -1,5 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TimeoutError } from '../errors.js';
-import { sleep } from '../http/client.js';
 import { formatDuration } from './duration.js';
 
 export interface PollOptions<T> {
@@ -25,7 +25,7 @@ export async function pollUntil<T>(fetch: () => Promise<T>, done: (value: T) => 
     const left = deadline - Date.now();
     if (left <= 0) throw new TimeoutError(`${options.what} did not finish within ${formatDuration(options.timeoutMs)}`);
     if (!options.wake) {
-      await sleep(Math.min(options.intervalMs, left), options.signal);
+      await sleep(Math.min(options.intervalMs, left), undefined, { signal: options.signal });
       continue;
     }
     // Woken early, the pause is cancelled so no timer outlives the wait.
@@ -33,7 +33,7 @@ export async function pollUntil<T>(fetch: () => Promise<T>, done: (value: T) => 
     const stop = () => pauseOver.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', stop, { once: true });
     try {
-      await Promise.race([sleep(Math.min(options.intervalMs, left), pauseOver.signal), options.wake.promise()]);
+      await Promise.race([sleep(Math.min(options.intervalMs, left), undefined, { signal: pauseOver.signal }), options.wake.promise()]);
     } catch (err) {
       options.signal?.throwIfAborted();
       throw err;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { packContext } from '../../context/pack.js';
 import { loadAgent } from '../../pipeline/agent.js';
-import { formatBytes } from '../../pipeline/build.js';
+import { formatBytes } from '../../bytes.js';
 import { EXIT, type CliContext } from '../context.js';
 
 export interface PackOptions {

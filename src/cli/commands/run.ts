@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { loadAgents } from '../../pipeline/agent.js';
+import { parseBuildArgs } from '../../pipeline/build-args.js';
 import { parseDuration } from '../../pipeline/duration.js';
 import { validateImageInput } from '../../pipeline/image.js';
 import { resolvePreviewLabel } from '../../pipeline/label.js';
@@ -9,7 +10,7 @@ import { formatSourceRepo } from '../../pipeline/source-repo.js';
 import { validateUrlTemplate } from '../../pipeline/url.js';
 import { EXIT, type CliContext } from '../context.js';
 import { describeResult } from '../describe.js';
-import { parseBuildArgs, repoOption } from '../options.js';
+import { repoOption } from '../options.js';
 
 /** The options `build` and `deploy` share. */
 export interface RunOptions {
@@ -50,7 +51,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   const reporter = cli.reporter();
   const timeoutMs = parseDuration(options.timeout, '--timeout', { minMs: 1000, maxMs: 6 * 3_600_000 });
   const pollIntervalMs = parseDuration(options.pollInterval, '--poll-interval', { minMs: 100, maxMs: 600_000 });
-  const buildArgs = parseBuildArgs(options.buildArg);
+  const buildArgs = parseBuildArgs(options.buildArg, '--build-arg');
   let preview: { label: string; ttlMs: number } | undefined;
   if (mode === 'preview') {
     if (!options.label && !options.pr) throw new InputError('a preview needs --label or --pr', { field: '--label' });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, InputError, UnsupportedError } from '../../errors.js';
-import { HttpClient, describeErrorBody, sleep, type HttpResponse } from '../../http/client.js';
+import { HttpClient, describeErrorBody, type HttpResponse } from '../../http/client.js';
 import { redact, registerSecret, urlCarriesCredential } from '../../secrets/redact.js';
 import type {
   Build,
@@ -274,7 +275,7 @@ export class AstropodsPlatform implements Platform {
     let raw: Json | undefined;
     const id = stringField(body ?? {}, 'deployment_id', 'id');
     for (let attempt = 0; attempt < LOOKUP_TRIES && !raw; attempt++) {
-      if (attempt) await sleep(100 * attempt, signal);
+      if (attempt) await sleep(100 * attempt, undefined, { signal });
       if (id) {
         raw = await this.http
           .json<Json>({ call: 'get deployment', method: 'GET', path: `/deployments/${encodeURIComponent(id)}`, signal })

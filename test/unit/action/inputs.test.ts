@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readInputs, parseBuildArgs, globToRegExp } from '../../../src/action/inputs.js';
+import { readInputs, globToRegExp } from '../../../src/action/inputs.js';
+import { parseBuildArgs } from '../../../src/pipeline/build-args.js';
 import { decideMode } from '../../../src/action/main.js';
 import type { RunEvent } from '../../../src/action/event.js';
 
@@ -57,8 +58,8 @@ describe('inputs', () => {
   });
 
   it('reads build args as JSON or KEY=VALUE lines', () => {
-    expect(parseBuildArgs('{"A": 1, "B": "x"}')).toEqual({ A: '1', B: 'x' });
-    expect(parseBuildArgs('A=1\nB=x=y\n')).toEqual({ A: '1', B: 'x=y' });
-    expect(() => parseBuildArgs('A=1\nnope')).toThrow(/line 2 "nope"/);
+    expect(parseBuildArgs('{"A": 1, "B": "x"}', 'build-args')).toEqual({ A: '1', B: 'x' });
+    expect(parseBuildArgs('A=1\nB=x=y\n', 'build-args')).toEqual({ A: '1', B: 'x=y' });
+    expect(() => parseBuildArgs('A=1\nnope', 'build-args')).toThrow(/line 2 "nope"/);
   });
 });
