@@ -11,7 +11,7 @@ import type { Reporter } from '../pipeline/reporter.js';
 import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
 import { parseSourceRepo } from '../pipeline/source-repo.js';
 import { teardownPreviews } from '../previews/teardown.js';
-import { createPlatform, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
+import { createPlatform, labelRuleFor, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
 import { validateImageInput } from '../pipeline/image.js';
 import { redact } from '../secrets/redact.js';
 import { readRunEvent, type RunEvent } from './event.js';
@@ -80,7 +80,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   const pr: PullRef | undefined = event.pull ? { ...event.repo, number: event.pull.number } : undefined;
   const previewing = decision.mode === 'preview' || decision.mode === 'teardown';
   const { label, note } = previewing
-    ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, 'preview-label')
+    ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, 'preview-label', labelRuleFor(inputs.platform))
     : { label: '', note: undefined };
   if (note) core.notice(note);
   core.setOutput('preview-label', label);
@@ -140,7 +140,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     return;
   }
 
-  const image = validateImageInput(inputs.image, { name: platform.name, serverBuild: platform.capabilities.serverBuild });
+  const image = validateImageInput(inputs.image, { name: platform.name, serverBuild: Boolean(platform.builder) });
   const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: decision.mode !== 'build' });
   const headSha = event.pull?.headSha ?? event.sha;
   if (forge && pr && (await forge.getPullRequest(pr)).headSha !== headSha) {

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { formatDuration } from '../pipeline/duration.js';
-import { createPlatform } from '../platforms/index.js';
-import type { Platform } from '../platforms/platform.js';
+import { createPlatform, labelRuleFor } from '../platforms/index.js';
+import type { LabelRule, Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
 import { terminalReporter, type TerminalReporter } from './terminal.js';
 
@@ -38,6 +38,8 @@ export interface CliContext {
   reporter(): TerminalReporter;
   /** The platform client the global options name; with a reporter, retries are reported on it. */
   platform(reporter?: TerminalReporter): Platform;
+  /** The chosen platform's own preview-label rule, known before any client exists. */
+  labelRule(): LabelRule;
 }
 
 export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOptions): CliContext {
@@ -51,6 +53,7 @@ export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOption
     print,
     emitJson: (value) => print(JSON.stringify(value, null, 2)),
     reporter: () => terminalReporter({ stream: io.stderr, quiet: options.quiet }),
+    labelRule: () => labelRuleFor(options.platform ?? io.env.AGENT_PREVIEW_PLATFORM),
     platform: (reporter) => {
       registerSecret(options.apiKey);
       return createPlatform({

@@ -222,10 +222,20 @@ export function describeErrorBody(text: string): string {
     if (typeof candidate === 'string') detail = candidate;
     else if (Array.isArray(candidate)) detail = candidate.map(describeValidationItem).join('; ');
     else detail = JSON.stringify(parsed);
+    // Which field was wrong: MUTX's 422 `{message, details: [{loc, msg}]}`, Astropods' `{error, details}`.
+    const details = candidate === record.detail ? undefined : describeDetails(record.details);
+    if (details && !detail.includes(details)) detail = `${detail}: ${details}`;
   } else {
     detail = typeof parsed === 'string' && parsed.trim() ? parsed.trim() : 'no message from the server';
   }
   return redact(detail.length > 2000 ? `${detail.slice(0, 2000)}…` : detail);
+}
+
+function describeDetails(details: unknown): string | undefined {
+  if (typeof details === 'string') return details.trim() || undefined;
+  if (Array.isArray(details)) return details.length ? details.map(describeValidationItem).join('; ') : undefined;
+  if (details && typeof details === 'object') return JSON.stringify(details);
+  return undefined;
 }
 
 function describeValidationItem(item: unknown): string {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatBytes } from '../bytes.js';
 import { TimeoutError } from '../errors.js';
-import type { Build, BuildProvenance, LogCursor, Platform } from '../platforms/platform.js';
+import type { Build, Builder, BuildProvenance, LogCursor } from '../platforms/platform.js';
 import { TERMINAL_BUILD_PHASES } from '../platforms/platform.js';
 import type { PreparedAgent } from './agent.js';
 import { PhaseError } from './errors.js';
@@ -25,19 +25,19 @@ const LOG_TAIL = 40;
 const MAX_STREAM_DROPS = 20;
 
 /** A successful build of the agent's packed context: an earlier one of the same tree, or a new one. */
-export async function ensureBuild(platform: Platform, agent: PreparedAgent, options: BuildOptions): Promise<BuildOutcome> {
+export async function ensureBuild(builder: Builder, agent: PreparedAgent, options: BuildOptions): Promise<BuildOutcome> {
   const { reporter, signal } = options;
   const name = agent.manifest.agent.name;
   const packed = agent.packed;
-  if (options.reuse !== false && platform.capabilities.reuseByTreeHash) {
-    const earlier = await platform.findReusableBuild(name, packed.treeHash, { signal });
+  if (options.reuse !== false && builder.findReusableBuild) {
+    const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal });
     if (earlier) {
       reporter.step(name, `reusing build ${earlier.id}: the context is unchanged (working_tree_hash ${packed.treeHash.slice(0, 12)})`);
       return { build: earlier, reused: true };
     }
   }
   reporter.step(name, `uploading the build context (${formatBytes(packed.archiveBytes)}, ${packed.fileCount} files)`);
-  const created = await platform.createBuild(
+  const created = await builder.createBuild(
     {
       agentName: name,
       archivePath: packed.archivePath,
@@ -55,9 +55,9 @@ export async function ensureBuild(platform: Platform, agent: PreparedAgent, opti
   const tail: string[] = [];
   let finished: Build;
   try {
-    finished = await followBuild(platform, created, name, options, tail);
+    finished = await followBuild(builder, created, name, options, tail);
   } catch (err) {
-    await cancelQuietly(platform, created.id, name, reporter, err);
+    await cancelQuietly(builder, created.id, name, reporter, err);
     if (err instanceof TimeoutError) {
       throw new PhaseError(name, 'build', `${err.message}; the build was cancelled`, { cause: err, logTail: tail, buildId: created.id });
     }
@@ -70,7 +70,7 @@ export async function ensureBuild(platform: Platform, agent: PreparedAgent, opti
 }
 
 /** Streams the build log live while polling the status; reconnects a dropped stream without repeats. */
-async function followBuild(platform: Platform, build: Build, agent: string, options: BuildOptions, tail: string[]): Promise<Build> {
+async function followBuild(builder: Builder, build: Build, agent: string, options: BuildOptions, tail: string[]): Promise<Build> {
   const { reporter } = options;
   const stopLogs = new AbortController();
   const onOuterAbort = () => stopLogs.abort(options.signal?.reason);
@@ -78,10 +78,11 @@ async function followBuild(platform: Platform, build: Build, agent: string, opti
   const streamClosed = wakeSignal();
 
   const logs = (async () => {
-    if (!platform.capabilities.buildLogStream) return;
+    const streamBuildLogs = builder.streamBuildLogs?.bind(builder);
+    if (!streamBuildLogs) return;
     let cursor: LogCursor | undefined;
     for (let drops = 0; !stopLogs.signal.aborted; ) {
-      cursor = await platform.streamBuildLogs(
+      cursor = await streamBuildLogs(
         build.id,
         (line) => {
           tail.push(line);
@@ -110,7 +111,7 @@ async function followBuild(platform: Platform, build: Build, agent: string, opti
   let lastStatus = '';
   try {
     return await pollUntil(
-      () => platform.getBuild(build.id, { signal: options.signal }),
+      () => builder.getBuild(build.id, { signal: options.signal }),
       (current) => TERMINAL_BUILD_PHASES.has(current.phase),
       {
         what: `build ${build.id}`,
@@ -137,9 +138,13 @@ async function followBuild(platform: Platform, build: Build, agent: string, opti
   }
 }
 
-async function cancelQuietly(platform: Platform, buildId: string, agent: string, reporter: Reporter, why: unknown): Promise<void> {
+async function cancelQuietly(builder: Builder, buildId: string, agent: string, reporter: Reporter, why: unknown): Promise<void> {
+  if (!builder.cancelBuild) {
+    reporter.warn(`${agent}: build ${buildId} cannot be cancelled on this platform (${reasonOf(why)}); it finishes on its own`);
+    return;
+  }
   try {
-    await platform.cancelBuild(buildId, { signal: AbortSignal.timeout(15_000) });
+    await builder.cancelBuild(buildId, { signal: AbortSignal.timeout(15_000) });
     reporter.warn(`${agent}: cancelled build ${buildId} on the platform (${reasonOf(why)})`);
   } catch (err) {
     reporter.warn(`${agent}: could not cancel build ${buildId} on the platform: ${(err as Error).message}; cancel it there by hand`);

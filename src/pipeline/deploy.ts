@@ -34,6 +34,16 @@ export interface DeployOutcome {
 
 const LOG_TAIL = 40;
 
+/**
+ * What is true of a new preview's lifetime: only a platform that enforces an expiry lets it expire;
+ * elsewhere it runs until its pull request closes or the sweep removes it.
+ */
+export function expiryNote(platform: Platform, ttlMs: number): string {
+  return platform.capabilities.previewExpiry
+    ? `expires in ${formatDuration(ttlMs)}`
+    : `${platform.name} does not expire previews: it is removed when the pull request closes, or by the sweep`;
+}
+
 /** Deploys a build (or an image) and, unless told not to, waits until it is healthy. */
 export async function deployAgent(
   platform: Platform,
@@ -47,7 +57,7 @@ export async function deployAgent(
   reporter.step(
     name,
     options.preview
-      ? `creating preview "${options.preview.label}" (expires in ${formatDuration(options.preview.ttlMs)})`
+      ? `creating preview "${options.preview.label}" (${expiryNote(platform, options.preview.ttlMs)})`
       : 'deploying (not a preview)',
   );
   const created = await platform.createDeployment(

@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
-import { PREVIEW_LABEL_MAX, sanitizePreviewLabel } from '../platforms/agentex/label.js';
+import { AGENTEX_LABEL_RULE } from '../platforms/agentex/label.js';
+import type { LabelRule } from '../platforms/platform.js';
 
 export const DEFAULT_LABEL_TEMPLATE = 'pr-{number}';
 
@@ -19,9 +20,15 @@ const PLACEHOLDERS = new Set(['number', 'branch', 'sha']);
 
 /**
  * The preview label for a run: the template (default `pr-{number}`) filled in, then sanitized as
- * the platform does. `field` names the flag or input in errors.
+ * the platform does (`rule`, the platform's own; Agentex's when no platform is known yet). `field`
+ * names the flag or input in errors.
  */
-export function resolvePreviewLabel(template: string | undefined, vars: LabelVariables, field = 'preview-label'): ResolvedLabel {
+export function resolvePreviewLabel(
+  template: string | undefined,
+  vars: LabelVariables,
+  field = 'preview-label',
+  rule: LabelRule = AGENTEX_LABEL_RULE,
+): ResolvedLabel {
   const source = template?.trim() || DEFAULT_LABEL_TEMPLATE;
   const filled = source.replace(/\{([^{}]*)\}/g, (_whole, name: string) => {
     if (!PLACEHOLDERS.has(name)) {
@@ -33,16 +40,13 @@ export function resolvePreviewLabel(template: string | undefined, vars: LabelVar
     }
     return name === 'sha' ? String(value).slice(0, 7) : String(value);
   });
-  const { label, changed } = sanitizePreviewLabel(filled);
+  const label = rule.sanitize(filled);
   if (!label) {
     throw new InputError(
       `"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`,
       { field },
     );
   }
-  if (!changed) return { label };
-  return {
-    label,
-    note: `preview label "${filled}" became "${label}": the platform allows lowercase letters, digits and hyphens, at most ${PREVIEW_LABEL_MAX} characters`,
-  };
+  if (label === filled) return { label };
+  return { label, note: `preview label "${filled}" became "${label}": the platform allows ${rule.description}` };
 }

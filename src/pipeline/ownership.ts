@@ -16,10 +16,11 @@ export function cachedBuildLookup(platform: Platform): BuildLookup {
   const builds = new Map<string, Promise<Build | undefined>>();
   return (buildId, options) => {
     // A platform that builds nothing has no build records to read (its `build_id` is its own).
-    if (!platform.capabilities.serverBuild) return Promise.resolve(undefined);
+    const builder = platform.builder;
+    if (!builder) return Promise.resolve(undefined);
     let found = builds.get(buildId);
     if (!found) {
-      found = platform.getBuild(buildId, options).catch((err: unknown) => {
+      found = builder.getBuild(buildId, options).catch((err: unknown) => {
         if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return undefined;
         if (err instanceof UnsupportedError) return undefined;
         builds.delete(buildId);

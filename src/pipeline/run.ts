@@ -75,8 +75,8 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
   let phase: Phase = 'build';
   try {
     let source: { buildId?: string; image?: { name: string; tag: string } };
-    if (platform.capabilities.serverBuild) {
-      const { build, reused } = await ensureBuild(platform, agent, {
+    if (platform.builder) {
+      const { build, reused } = await ensureBuild(platform.builder, agent, {
         reporter: options.reporter,
         signal: options.signal,
         pollIntervalMs: options.pollIntervalMs,

@@ -1,10 +1,11 @@
 import { InputError } from '../errors.js';
 import type { RetryNotice } from '../http/client.js';
 import { AgentexPlatform } from './agentex/agentex.js';
-import { AstropodsPlatform } from './astropods/astropods.js';
-import { MutxPlatform } from './mutx/mutx.js';
-import { NullspacePlatform } from './nullspace/nullspace.js';
-import type { Platform } from './platform.js';
+import { ASTROPODS_LABEL_RULE, AstropodsPlatform } from './astropods/astropods.js';
+import { MUTX_LABEL_RULE, MutxPlatform } from './mutx/mutx.js';
+import { NULLSPACE_LABEL_RULE, NullspacePlatform } from './nullspace/nullspace.js';
+import type { LabelRule, Platform } from './platform.js';
+import { AGENTEX_LABEL_RULE } from './agentex/label.js';
 
 export const PLATFORM_NAMES = ['agentex', 'local', 'nullspace', 'mutx', 'astropods'] as const;
 export type PlatformName = (typeof PLATFORM_NAMES)[number];
@@ -45,40 +46,52 @@ export function parsePlatformName(value: string | undefined, field = 'platform')
 export function createPlatform(settings: PlatformSettings): Platform {
   const name = parsePlatformName(settings.platform);
   const env = settings.env ?? process.env;
-  if (name === 'local') {
-    return new AgentexPlatform({
-      name: 'local',
-      deploymentsCarryUrl: true,
-      baseUrl: settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL,
-      apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
-      accountId: settings.accountId || 'acct-local',
-      env: {},
-      onRetry: settings.onRetry,
-      timeoutMs: settings.requestTimeoutMs,
-    });
+  const client = { onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs };
+  switch (name) {
+    case 'agentex':
+      return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, env, ...client });
+    case 'local':
+      return new AgentexPlatform({
+        name: 'local',
+        deploymentsCarryUrl: true,
+        baseUrl: settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL,
+        apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
+        accountId: settings.accountId || 'acct-local',
+        env: {},
+        ...client,
+      });
+    case 'astropods':
+      return new AstropodsPlatform({ baseUrl: settings.apiUrl, token: settings.apiKey, account: settings.accountId, env, ...client });
+    case 'mutx':
+      return new MutxPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, ...client });
+    case 'nullspace':
+      return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, ...client });
+    default:
+      return unreachable(name);
   }
-  if (name === 'astropods') {
-    return new AstropodsPlatform({
-      baseUrl: settings.apiUrl,
-      token: settings.apiKey,
-      account: settings.accountId,
-      env,
-      onRetry: settings.onRetry,
-      timeoutMs: settings.requestTimeoutMs,
-    });
+}
+
+/**
+ * Each platform's preview-label rule, known before any client exists (settings are checked before
+ * anything is sent). A platform's client exposes the same rule as `labelRule`.
+ */
+export function labelRuleFor(platform: string | undefined): LabelRule {
+  const name = parsePlatformName(platform);
+  switch (name) {
+    case 'agentex':
+    case 'local':
+      return AGENTEX_LABEL_RULE;
+    case 'astropods':
+      return ASTROPODS_LABEL_RULE;
+    case 'mutx':
+      return MUTX_LABEL_RULE;
+    case 'nullspace':
+      return NULLSPACE_LABEL_RULE;
+    default:
+      return unreachable(name);
   }
-  if (name === 'mutx') {
-    return new MutxPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
-  }
-  if (name === 'nullspace') {
-    return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
-  }
-  return new AgentexPlatform({
-    baseUrl: settings.apiUrl,
-    apiKey: settings.apiKey,
-    accountId: settings.accountId,
-    env,
-    onRetry: settings.onRetry,
-    timeoutMs: settings.requestTimeoutMs,
-  });
+}
+
+function unreachable(name: never): never {
+  throw new Error(`no client for platform "${String(name)}"`);
 }

@@ -1,6 +1,8 @@
 /**
  * What the pipeline needs from a hosting platform. Each platform lives in its own folder and
- * implements this; what it cannot do, it declares in `capabilities` instead of pretending.
+ * implements this. Building is an optional part (`builder`): a platform that runs pushed images has
+ * none, so no adapter carries methods that only throw. What else a platform cannot do, it declares
+ * in `capabilities` instead of pretending.
  */
 
 /** Build states after normalising every spelling a platform uses. */
@@ -86,16 +88,24 @@ export interface LogCursor {
 }
 
 export interface PlatformCapabilities {
-  /** Builds images from an uploaded context. Without it, deploys take an already pushed image. */
-  serverBuild: boolean;
-  /** Streams build logs live. */
-  buildLogStream: boolean;
-  /** Finds an earlier successful build by `working_tree_hash`. */
-  reuseByTreeHash: boolean;
   /** Deployments carry a URL. Without it the preview URL comes from a template. */
   deploymentUrl: boolean;
-  /** Previews carry an expiry the platform enforces. */
+  /**
+   * Previews carry an expiry the platform enforces. Without it a preview runs until its pull
+   * request closes or the sweep removes it, and nothing may say it "expires".
+   */
   previewExpiry: boolean;
+}
+
+/**
+ * How a platform turns a preview label into one it accepts. Each platform has its own rule; making
+ * labels that collide after sanitising distinct is the caller's job, not the rule's.
+ */
+export interface LabelRule {
+  /** The label as the platform accepts it; may be empty, which callers must reject. */
+  sanitize(input: string): string;
+  /** The rule in words, for the note shown when a label had to change. */
+  readonly description: string;
 }
 
 export interface BuildProvenance {
@@ -148,22 +158,30 @@ export interface UploadOptions extends CallOptions {
   onUploadProgress?: (sentBytes: number, totalBytes: number) => void;
 }
 
+/** Server-side image builds from an uploaded context. Optional parts are simply absent where a platform lacks them. */
+export interface Builder {
+  /** The newest successful build of this agent with this tree hash, if any (only where builds can be found by `working_tree_hash`). */
+  findReusableBuild?(agentName: string, treeHash: string, options?: CallOptions): Promise<Build | undefined>;
+  createBuild(request: BuildRequest, options?: UploadOptions): Promise<Build>;
+  getBuild(id: string, options?: CallOptions): Promise<Build>;
+  /** Absent where a build cannot be cancelled. */
+  cancelBuild?(id: string, options?: CallOptions): Promise<void>;
+  /**
+   * Calls `onLine` for each build log line as it arrives, until the platform closes the stream or
+   * the connection drops (`ended` says which). Pass the returned cursor back as `resume` to go on
+   * after a drop without repeating lines. Absent where builds have no live log.
+   */
+  streamBuildLogs?(id: string, onLine: (line: string) => void, options?: CallOptions & { resume?: LogCursor }): Promise<LogCursor>;
+}
+
 export interface Platform {
   /** `agentex`, `local`, `mutx`, ... */
   readonly name: string;
   readonly capabilities: PlatformCapabilities;
-
-  /** The newest successful build of this agent with this tree hash, if any. */
-  findReusableBuild(agentName: string, treeHash: string, options?: CallOptions): Promise<Build | undefined>;
-  createBuild(request: BuildRequest, options?: UploadOptions): Promise<Build>;
-  getBuild(id: string, options?: CallOptions): Promise<Build>;
-  cancelBuild(id: string, options?: CallOptions): Promise<void>;
-  /**
-   * Calls `onLine` for each build log line as it arrives, until the platform closes the stream or
-   * the connection drops (`ended` says which). Pass the returned cursor back as `resume` to go on
-   * after a drop without repeating lines.
-   */
-  streamBuildLogs(id: string, onLine: (line: string) => void, options?: CallOptions & { resume?: LogCursor }): Promise<LogCursor>;
+  /** Present when the platform builds images itself; without it, deploys take an already pushed image. */
+  readonly builder?: Builder;
+  /** This platform's preview-label rule. */
+  readonly labelRule: LabelRule;
 
   createDeployment(request: DeployRequest, options?: CallOptions): Promise<Deployment>;
   getDeployment(id: string, options?: CallOptions): Promise<Deployment>;

@@ -245,7 +245,9 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
       expect(second.outputs['deployment-id']).not.toBe(first.outputs['deployment-id']);
       expect(url2).not.toBe(url1);
       expect(after[0].body).not.toContain(url1);
-      expect(mutx.deployments().find((deployment) => deployment.id === first.outputs['deployment-id'])?.status).toBe('killed');
+      // The replaced preview's agent was deleted, and its deployment with it.
+      expect(mutx.deployments().find((deployment) => deployment.id === first.outputs['deployment-id'])).toBeUndefined();
+      expect(mutx.agents().map((agent) => agent.config.image)).toEqual(['ghcr.io/codertocat/hello-agent:2222222']);
     }
     if (platform.name === 'astropods') {
       // Deploys create or update: the same deployment now runs the new image.
@@ -270,6 +272,7 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
     expect(closed.log).toContain('previews of "pr-2": 1 deleted, 0 already gone');
     expect(platform.live()).toEqual([]);
     if (platform.name === 'astropods') expect(astropods.deployments()).toEqual([]);
+    if (platform.name === 'mutx') expect(mutx.agents()).toEqual([]);
     const removed = forge.comments(OWNER, REPO, 2);
     expect(removed).toHaveLength(1);
     expect(removed[0].id).toBe(comments[0].id);

@@ -19,11 +19,13 @@ export async function logs(cli: CliContext, id: string, options: LogsOptions): P
   const platform = cli.platform();
   const { signal } = cli;
   if (options.build) {
+    const builder = platform.builder;
+    if (!builder?.streamBuildLogs) throw new InputError(`${platform.name} has no build log to stream`, { field: '--build' });
     const lines: string[] = [];
     const onLine = (line: string) => (cli.options.json ? lines.push(line) : cli.print(line));
-    let cursor = await platform.streamBuildLogs(id, onLine, { signal });
+    let cursor = await builder.streamBuildLogs(id, onLine, { signal });
     for (let retry = 0; cursor.ended === 'dropped' && retry < 5; retry++) {
-      cursor = await platform.streamBuildLogs(id, onLine, { signal, resume: cursor });
+      cursor = await builder.streamBuildLogs(id, onLine, { signal, resume: cursor });
     }
     if (cli.options.json) cli.emitJson(lines);
     return EXIT.ok;

@@ -55,14 +55,14 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   let preview: { label: string; ttlMs: number } | undefined;
   if (mode === 'preview') {
     if (!options.label && !options.pr) throw new InputError('a preview needs --label or --pr', { field: '--label' });
-    const resolved = resolvePreviewLabel(options.label, { number: options.pr }, '--label');
+    const resolved = resolvePreviewLabel(options.label, { number: options.pr }, '--label', cli.labelRule());
     if (resolved.note) reporter.warn(resolved.note);
     preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? '8h', '--ttl', { minMs: 60_000, maxMs: 30 * 86_400_000 }) };
   }
   if (options.previewUrl) validateUrlTemplate(options.previewUrl, '--preview-url');
   const repo = repoOption(options.repo);
   const platform = cli.platform(reporter);
-  const image = validateImageInput(options.image, { name: platform.name, serverBuild: platform.capabilities.serverBuild }, '--image');
+  const image = validateImageInput(options.image, { name: platform.name, serverBuild: Boolean(platform.builder) }, '--image');
   const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build' });
   const results = await runAgents(platform, agents, {
     mode,

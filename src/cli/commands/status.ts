@@ -27,7 +27,7 @@ export async function status(cli: CliContext, options: StatusOptions): Promise<n
   let deployments: Deployment[];
   if (options.id) deployments = [await platform.getDeployment(options.id, { signal: cli.signal })];
   else {
-    const label = options.label || options.pr ? resolvePreviewLabel(options.label, { number: options.pr }, '--label').label : undefined;
+    const label = options.label || options.pr ? resolvePreviewLabel(options.label, { number: options.pr }, '--label', cli.labelRule()).label : undefined;
     if (!label && !options.agent) throw new InputError('give --label, --pr, --agent or --id', { field: 'status' });
     deployments = await platform.listDeployments({ previewLabel: label, agentName: options.agent }, { signal: cli.signal });
   }

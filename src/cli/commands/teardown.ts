@@ -29,7 +29,7 @@ export async function teardown(cli: CliContext, options: TeardownOptions): Promi
   if (!options.label && !options.pr) throw new InputError('give --label or --pr', { field: '--label' });
   const repo = repoOption(options.repo);
   const reporter = cli.reporter();
-  const resolved = resolvePreviewLabel(options.label, { number: options.pr }, '--label');
+  const resolved = resolvePreviewLabel(options.label, { number: options.pr }, '--label', cli.labelRule());
   if (resolved.note) reporter.warn(resolved.note);
   const platform = cli.platform(reporter);
   const outcome = await teardownPreviews(platform, {

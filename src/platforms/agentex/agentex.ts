@@ -6,6 +6,7 @@ import { readServerSentEvents } from '../../http/sse.js';
 import { redact, urlCarriesCredential } from '../../secrets/redact.js';
 import type {
   Build,
+  Builder,
   BuildRequest,
   CallOptions,
   DeployEvent,
@@ -22,7 +23,7 @@ import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField } from '../records.js';
 import { GONE_DEPLOY_PHASES } from '../platform.js';
 import { resolveAgentexSettings, type AgentexSettingsInput } from './config.js';
-import { sanitizePreviewLabel } from './label.js';
+import { AGENTEX_LABEL_RULE, sanitizePreviewLabel } from './label.js';
 import { buildPhase, deployPhase } from './status.js';
 
 export interface AgentexPlatformOptions extends AgentexSettingsInput, PlatformClientOptions {
@@ -43,9 +44,12 @@ interface Page {
 }
 
 /** Scale GP Agentex Cloud Build & Deploy, v5. */
-export class AgentexPlatform implements Platform {
+export class AgentexPlatform implements Platform, Builder {
   readonly name: string;
   readonly capabilities: PlatformCapabilities;
+  /** Agentex builds from an uploaded context, finds builds by tree hash, streams and cancels them. */
+  readonly builder: Builder = this;
+  readonly labelRule = AGENTEX_LABEL_RULE;
   readonly http: HttpClient;
   /** agent_name → agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
   private readonly agentIds = new Map<string, string>();
@@ -54,9 +58,6 @@ export class AgentexPlatform implements Platform {
     const settings = resolveAgentexSettings(options, options.env);
     this.name = options.name ?? 'agentex';
     this.capabilities = {
-      serverBuild: true,
-      buildLogStream: true,
-      reuseByTreeHash: true,
       deploymentUrl: options.deploymentsCarryUrl ?? false,
       previewExpiry: true,
     };

@@ -1,3 +1,5 @@
+import type { LabelRule } from '../platform.js';
+
 /** The platform's preview-label rule: lowercase alphanumerics and hyphens, at most 30 characters. */
 export const PREVIEW_LABEL_MAX = 30;
 
@@ -20,3 +22,9 @@ export function sanitizePreviewLabel(input: string): SanitizedLabel {
   if (label.length > PREVIEW_LABEL_MAX) label = label.slice(0, PREVIEW_LABEL_MAX).replace(/-+$/, '');
   return { label, changed: label !== input };
 }
+
+/** Agentex's rule (seed 000: `preview_label` "sanitized to lowercase alphanumerics and hyphens, at most 30 characters"). */
+export const AGENTEX_LABEL_RULE: LabelRule = {
+  sanitize: (input) => sanitizePreviewLabel(input).label,
+  description: `lowercase letters, digits and hyphens, at most ${PREVIEW_LABEL_MAX} characters`,
+};

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, InputError, UnsupportedError } from '../../errors.js';
+import { ApiError, InputError } from '../../errors.js';
 import { HttpClient, describeErrorBody, type HttpResponse } from '../../http/client.js';
 import { redact, registerSecret, urlCarriesCredential } from '../../secrets/redact.js';
 import type {
@@ -12,7 +12,7 @@ import type {
   DeployRequest,
   Deployment,
   DeploymentFilter,
-  LogCursor,
+  LabelRule,
   LogLine,
   Platform,
   PlatformCapabilities,
@@ -70,18 +70,21 @@ interface Owner {
   previewLabel?: string;
 }
 
+/** Astropods' preview labels: part of the registered agent's name and display name, so the name rule (`slug`). */
+export const ASTROPODS_LABEL_RULE: LabelRule = {
+  sanitize: (input) => slug(input),
+  description: 'lowercase letters, digits and hyphens',
+};
+
 export class AstropodsPlatform implements Platform {
   readonly name = 'astropods';
   readonly capabilities: PlatformCapabilities = {
-    // Images are pushed to a registry and registered: there is no build API.
-    serverBuild: false,
-    buildLogStream: false,
-    reuseByTreeHash: false,
     // Deployments carry `external_urls`, each with a `ready` flag.
     deploymentUrl: true,
     // Deployments carry no expiry; the sweep tears previews down.
     previewExpiry: false,
   };
+  readonly labelRule = ASTROPODS_LABEL_RULE;
   readonly http: HttpClient;
   readonly account: string;
   /** Registered agent name → whose preview it is, learnt from deploys made by this client. */
@@ -97,26 +100,6 @@ export class AstropodsPlatform implements Platform {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry,
     });
-  }
-
-  async findReusableBuild(_agentName: string, _treeHash: string, _options?: CallOptions): Promise<Build | undefined> {
-    return undefined;
-  }
-
-  async createBuild(_request: BuildRequest, _options?: UploadOptions): Promise<Build> {
-    throw new UnsupportedError('Astropods has no build API: push the image to a registry yourself and deploy it by name and tag');
-  }
-
-  async getBuild(_id: string, _options?: CallOptions): Promise<Build> {
-    throw new UnsupportedError('Astropods has no build API, so there are no builds to read');
-  }
-
-  async cancelBuild(_id: string, _options?: CallOptions): Promise<void> {
-    throw new UnsupportedError('Astropods has no build API, so there are no builds to cancel');
-  }
-
-  async streamBuildLogs(_id: string, _onLine: (line: string) => void, _options?: CallOptions & { resume?: LogCursor }): Promise<LogCursor> {
-    throw new UnsupportedError('Astropods has no build API, so there are no build logs to stream');
   }
 
   async createDeployment(request: DeployRequest, options: CallOptions = {}): Promise<Deployment> {

@@ -1,3 +1,3 @@
-export { MutxPlatform, describeAgent, previewAgentName, previewLabelOf, toDeployment, type MutxPlatformOptions } from './mutx.js';
+export { MUTX_LABEL_RULE, MutxPlatform, describeAgent, previewAgentName, toDeployment, type MutxPlatformOptions } from './mutx.js';
 export { resolveMutxSettings, type MutxSettings, type MutxSettingsInput } from './config.js';
-export { deployPhase, RESTARTABLE_STATUSES, SCALABLE_STATUSES } from './status.js';
+export { deployPhase, LIVE_STATUSES } from './status.js';

@@ -19,7 +19,5 @@ export function deployPhase(rawStatus: string | undefined): DeployPhase {
   return DEPLOY_PHASES[(rawStatus ?? '').trim().toLowerCase()] ?? 'unknown';
 }
 
-/** `restart` only works from these (the reference says stopped or failed; the API also takes killed). */
-export const RESTARTABLE_STATUSES: ReadonlySet<string> = new Set(['stopped', 'failed', 'killed']);
-/** `scale` only works from these. */
-export const SCALABLE_STATUSES: ReadonlySet<string> = new Set(['running', 'ready']);
+/** Statuses of a deployment that serves, or is on its way to (pending and deploying come before running). */
+export const LIVE_STATUSES: ReadonlySet<string> = new Set(['pending', 'deploying', 'running', 'ready']);

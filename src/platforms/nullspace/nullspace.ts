@@ -8,13 +8,14 @@ import { HttpClient } from '../../http/client.js';
 import { redact } from '../../secrets/redact.js';
 import type {
   Build,
+  Builder,
   BuildRequest,
   CallOptions,
   DeployEvent,
   DeployRequest,
   Deployment,
   DeploymentFilter,
-  LogCursor,
+  LabelRule,
   LogLine,
   Platform,
   PlatformCapabilities,
@@ -57,20 +58,27 @@ const MAX_PAGES = 200;
 const MAX_GENERATIONS = 20;
 const NAME_MAX = 63;
 
-export class NullspacePlatform implements Platform {
+/** Nullspace's preview labels: part of the agent deployment's name (`agentDeploymentName`). */
+export const NULLSPACE_LABEL_RULE: LabelRule = {
+  sanitize: (input) => agentDeploymentName(input),
+  description: `lowercase letters, digits and hyphens, at most ${NAME_MAX} characters`,
+};
+
+/**
+ * The platform runs an uploaded bundle: the pipeline uploads the context (a version) instead of
+ * pushing an image. Versions have no build log, cannot be cancelled (the upload is the whole build)
+ * and cannot be looked up by tree hash, so the builder has only create and get.
+ */
+export class NullspacePlatform implements Platform, Builder {
   readonly name = 'nullspace';
   readonly capabilities: PlatformCapabilities = {
-    // The platform runs an uploaded bundle: the pipeline uploads the context instead of pushing an image.
-    serverBuild: true,
-    // Versions have no build log: the upload is the whole build.
-    buildLogStream: false,
-    // Versions cannot be looked up by bundle digest or tree hash.
-    reuseByTreeHash: false,
     // The only URL is the signed `public_url`, which carries a credential and is never kept.
     deploymentUrl: false,
     // Services have no expiry field.
     previewExpiry: false,
   };
+  readonly builder: Builder = this;
+  readonly labelRule = NULLSPACE_LABEL_RULE;
   readonly http: HttpClient;
 
   constructor(options: NullspacePlatformOptions = {}) {
@@ -82,12 +90,6 @@ export class NullspacePlatform implements Platform {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry,
     });
-  }
-
-  async findReusableBuild(): Promise<Build | undefined> {
-    // Nothing to search by (see capabilities.reuseByTreeHash). A repeated createBuild of the same
-    // tree still lands on the same version through its idempotency key.
-    return undefined;
   }
 
   async createBuild(request: BuildRequest, options: UploadOptions = {}): Promise<Build> {
@@ -149,15 +151,6 @@ export class NullspacePlatform implements Platform {
       signal: options.signal,
     });
     return toBuild(deploymentId, version);
-  }
-
-  async cancelBuild(): Promise<void> {
-    // A version does no work after its upload: there is nothing running to cancel.
-  }
-
-  async streamBuildLogs(_id: string, _onLine: (line: string) => void, options: CallOptions & { resume?: LogCursor } = {}): Promise<LogCursor> {
-    // No build log exists (capabilities.buildLogStream is false).
-    return { lines: options.resume?.lines ?? 0, lastEventId: options.resume?.lastEventId, ended: 'closed' };
   }
 
   async createDeployment(request: DeployRequest, options: CallOptions = {}): Promise<Deployment> {

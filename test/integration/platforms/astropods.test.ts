@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ApiError, InputError, UnsupportedError } from '../../../src/errors.js';
+import { ApiError, InputError } from '../../../src/errors.js';
 import { teardownPreviews } from '../../../src/previews/teardown.js';
 import { AstropodsPlatform } from '../../../src/platforms/astropods/astropods.js';
 import type { DeployRequest, Deployment } from '../../../src/platforms/platform.js';
@@ -47,20 +47,14 @@ describe('Astropods adapter settings', () => {
     expect(astro.http.baseUrl).toBe('https://astropods.com/api/v1');
     expect(astro.account).toBe('team');
     expect(redact('Bearer env-token-98765')).toBe('Bearer ***');
-    expect(astro.capabilities).toEqual({ serverBuild: false, buildLogStream: false, reuseByTreeHash: false, deploymentUrl: true, previewExpiry: false });
+    expect(astro.capabilities).toEqual({ deploymentUrl: true, previewExpiry: false });
+    expect('builder' in astro).toBe(false);
   });
 });
 
 describe('Astropods adapter over HTTP', () => {
-  it('has no builds: build calls are unsupported and nothing is reusable', async () => {
+  it('deploys only a pushed image: without one it sends nothing', async () => {
     const astro = await start();
-    await expect(astro.findReusableBuild('hello-agent', 'abc')).resolves.toBeUndefined();
-    await expect(
-      astro.createBuild({ agentName: 'hello-agent', archivePath: '/nope', archiveBytes: 0, treeHash: 'abc', imageName: 'x', imageTag: 'y' }),
-    ).rejects.toThrow(UnsupportedError);
-    await expect(astro.getBuild('b1')).rejects.toThrow(/no build API/);
-    await expect(astro.cancelBuild('b1')).rejects.toThrow(UnsupportedError);
-    await expect(astro.streamBuildLogs('b1', () => undefined)).rejects.toThrow(UnsupportedError);
     await expect(astro.createDeployment({ ...deployRequest('pr-1'), image: undefined })).rejects.toThrow(/field "image"/);
     expect(server.requests).toHaveLength(0);
   });

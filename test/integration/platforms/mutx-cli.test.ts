@@ -39,9 +39,13 @@ describe('agent-preview --platform mutx', () => {
     expect(result).toMatchObject({ agent: 'hello-agent', status: 'healthy', previewLabel: 'pr-11', url: 'https://pr-11--hello-agent.mutx.example/' });
     expect(result.buildId).toBeUndefined();
     expect(first.stderr).toContain('mutx does not build images; deploying the pushed image ghcr.io/acme/hello-agent:1a2b3c4');
-    // The server's own state: one preview agent carrying the image, label and repository, one running deployment.
+    // Preview lifetimes are told as they are: MUTX enforces no expiry.
+    expect(first.stderr).toContain('creating preview "pr-11" (mutx does not expire previews: it is removed when the pull request closes, or by the sweep)');
+    expect(first.stderr).not.toContain('expires in');
+    // The server's own state: one custom agent running the image, the label and repository in its name and description.
     expect(server.agents()).toHaveLength(1);
-    expect(server.agents()[0]).toMatchObject({ name: 'hello-agent-pr-11', config: { image: 'ghcr.io/acme/hello-agent:1a2b3c4', preview_label: 'pr-11', agent_name: 'hello-agent', source_repo: REPO } });
+    expect(server.agents()[0]).toMatchObject({ name: 'hello-agent-pr-11', type: 'custom', config: { image: 'ghcr.io/acme/hello-agent:1a2b3c4' } });
+    expect(server.agents()[0].description).toContain(`[agent-preview agent=hello-agent label=pr-11 repo=${REPO}]`);
     expect(live().map((deployment) => deployment.id)).toEqual([result.deploymentId]);
     expect(live()[0].status).toBe('running');
     // The key went only into the Authorization header.
@@ -53,28 +57,27 @@ describe('agent-preview --platform mutx', () => {
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({ id: result.deploymentId, phase: 'healthy', rawStatus: 'running', previewLabel: 'pr-11', agentName: 'hello-agent', sourceRepo: REPO });
 
-    // A second push of the same image reuses the preview agent, starts a new deployment and kills the old one.
+    // A second push of the same image finds the preview already running it: nothing new is started.
     const second = await deploy(11, ['--repo', REPO, '--preview-url', 'https://{label}--{agent}.mutx.example/']);
     expect(second.code).toBe(0);
     const [again] = JSON.parse(second.stdout);
-    expect(again).toMatchObject({ status: 'healthy', url: 'https://pr-11--hello-agent.mutx.example/', replaced: [result.deploymentId] });
-    expect(again.deploymentId).not.toBe(result.deploymentId);
+    expect(again).toMatchObject({ status: 'healthy', url: 'https://pr-11--hello-agent.mutx.example/', deploymentId: result.deploymentId, replaced: [] });
     expect(server.agents()).toHaveLength(1);
-    expect(live().map((deployment) => deployment.id)).toEqual([again.deploymentId]);
-    expect(server.deployments().find((deployment) => deployment.id === result.deploymentId)?.status).toBe('killed');
+    expect(server.deployments()).toHaveLength(1);
 
     const down = await cli(['teardown', '--pr', '11', '--repo', REPO]);
     expect(down.code).toBe(0);
     expect(down.stdout).toContain('previews of "pr-11": 1 deleted, 0 already gone');
-    expect(live()).toEqual([]);
-    expect(server.deployments().map((deployment) => deployment.status).sort()).toEqual(['killed', 'killed']);
+    // Nothing of the preview is left on the account: its agent went with its deployment.
+    expect(server.agents()).toEqual([]);
+    expect(server.deployments()).toEqual([]);
 
-    // Safe to repeat: nothing live is left, so nothing is deleted and nothing fails.
+    // Safe to repeat: nothing is left, so nothing is deleted and nothing fails.
     const again2 = await cli(['teardown', '--pr', '11']);
     expect(again2.code).toBe(0);
     expect(again2.stdout).toContain('previews of "pr-11": 0 deleted, 0 already gone');
     const after = await cli(['--json', 'status', '--pr', '11']);
-    expect((JSON.parse(after.stdout) as Json[]).map((deployment) => deployment.phase)).toEqual(['deleted', 'deleted']);
+    expect(JSON.parse(after.stdout)).toEqual([]);
   });
 
   it('says plainly that there is no URL when no --preview-url template is given', async () => {
@@ -87,20 +90,23 @@ describe('agent-preview --platform mutx', () => {
     expect(JSON.parse(json.stdout)[0].url).toBeUndefined();
   });
 
-  it('a new image on the next push gets a new preview agent; the old deployment is killed and a teardown leaves nothing running', async () => {
+  it('a new image on the next push gets a new preview agent; the old one goes with its deployment and a teardown leaves nothing', async () => {
     const first = await deploy(13);
     expect(first.code).toBe(0);
     const second = await deploy(13, ['--image', 'ghcr.io/acme/{agent}:5d6e7f8']);
     expect(second.code).toBe(0);
     const [result] = JSON.parse(second.stdout);
     expect(result.status).toBe('healthy');
-    expect(server.agents().map((agent) => agent.config.image).sort()).toEqual(['ghcr.io/acme/hello-agent:1a2b3c4', 'ghcr.io/acme/hello-agent:5d6e7f8']);
+    // The old image's agent went with the preview it replaced.
+    expect(result.replaced).toHaveLength(1);
+    expect(server.agents().map((agent) => agent.config.image)).toEqual(['ghcr.io/acme/hello-agent:5d6e7f8']);
     expect(live().map((deployment) => deployment.id)).toEqual([result.deploymentId]);
 
     const down = await cli(['teardown', '--pr', '13']);
     expect(down.code).toBe(0);
     expect(down.stdout).toContain('1 deleted');
-    expect(live()).toEqual([]);
+    expect(server.agents()).toEqual([]);
+    expect(server.deployments()).toEqual([]);
   });
 
   it('a deployment that fails exits 1 with its error, its events and the agent log', async () => {
@@ -121,8 +127,8 @@ describe('agent-preview --platform mutx', () => {
     const run = await cli(['deploy', '-m', HELLO_AGENT, '--pr', '15', '--image', IMAGE, '--poll-interval', '0.1s', '--timeout', '1s']);
     expect(run.code).toBe(1);
     expect(run.stdout + run.stderr).toMatch(/did not finish within 1s; preview deployment \S+ was deleted/);
-    expect(server.deployments()).toHaveLength(1);
-    expect(server.deployments()[0].status).toBe('killed');
+    expect(server.deployments()).toEqual([]);
+    expect(server.agents()).toEqual([]);
   });
 
   it('a wrong key fails with the call and status, exit 1, and never prints the key it was given', async () => {

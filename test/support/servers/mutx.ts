@@ -1,24 +1,25 @@
 /**
- * An in-memory MUTX API over node:http for tests, after the deployments reference (seed 002) and
- * the platform summary. Routes under `/v1`, auth `Authorization: Bearer <key>` or `X-API-Key`:
+ * An in-memory MUTX API over node:http for tests, rebuilt from MUTX's own source,
+ * mutx-dev/mutx-dev@abdc97527b57fbb7db62bd7b5f28235ae4150c00 (cited below as `@abdc975:file`).
+ * Routes under `/v1`, auth `Authorization: Bearer <key>` or `X-API-Key`:
  *
  *   POST   /v1/agents {name, description, type, config}        → 201 agent (status creating)
- *   GET    /v1/agents?skip&limit                                → {items, total, skip, limit, has_more}
+ *   GET    /v1/agents?skip&limit                                → {items, total, skip, limit, has_more}, newest first
  *   GET    /v1/agents/{id}                                      → agent with its deployments
- *   POST   /v1/agents/{id}/deploy                               → {deployment_id, status: deploying}
- *   POST   /v1/agents/{id}/stop                                 → running/deploying deployments stopped
+ *   DELETE /v1/agents/{id}                                      → 204, the agent and its deployments are gone
  *   POST   /v1/deployments {agent_id, replicas 1..10}           → 201 deployment (status pending)
  *   GET    /v1/deployments?skip&limit&agent_id&status           → {items, total, skip, limit, has_more}, newest first
  *   GET    /v1/deployments/{id}                                 → deployment with embedded events
- *   GET    /v1/deployments/{id}/events?skip&limit&event_type&status → {deployment_id, deployment_status, items, total, skip, limit, has_more, …}, newest first
- *   GET    /v1/deployments/{id}/logs?skip&limit&level           → [log], newest first (the agent's logs)
- *   GET    /v1/deployments/{id}/metrics?skip&limit              → [metric]
- *   POST   /v1/deployments/{id}/restart                         → 400 unless stopped, failed or killed
- *   POST   /v1/deployments/{id}/scale {replicas}                → 400 "Can only scale running deployments" unless running/ready
+ *   GET    /v1/deployments/{id}/events?skip&limit               → {deployment_id, deployment_status, items, …}, newest first
+ *   GET    /v1/deployments/{id}/logs?skip&limit&level           → {deployment_id, items, total, skip, limit, has_more, level}, newest first
  *   DELETE /v1/deployments/{id}                                 → 204, status killed, agent stopped
  *
- * Errors are FastAPI's `{detail}`. Deployments move pending → deploying → running, one step per
- * `stepMs`; `setNextDeploymentFails` makes the next created deployment fail at deploying, with logs.
+ * Errors, as the real API answers them: an `HTTPException` is FastAPI's `{detail}`; a request that
+ * fails its pydantic model is 422 `{status, error_code: "VALIDATION_ERROR", message, details:
+ * [{loc, msg, type}], request_id, timestamp}` (@abdc975:src/api/exception_handlers.py). Deployments
+ * move pending → deploying → running, one step per `stepMs` (ASSUMED: the timing is ours; the
+ * statuses are the ones the routes set); `setNextDeploymentFails` makes the next created deployment
+ * fail at deploying, with logs.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -29,7 +30,6 @@ import type { RecordedRequest } from './recorded.js';
 export type { RecordedRequest };
 
 type Json = Record<string, any>;
-
 
 export interface MutxServer {
   url: string;
@@ -53,16 +53,47 @@ interface Fault {
   when: 'before' | 'after';
 }
 
+interface ErrorDetail {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+/** An `HTTPException(status_code, detail)`: FastAPI answers `{detail}`. */
 class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly detail: unknown,
+    readonly detail: string,
   ) {
-    super(typeof detail === 'string' ? detail : JSON.stringify(detail));
+    super(detail);
   }
 }
 
-const AGENT_TYPES = new Set(['openai', 'anthropic', 'langchain', 'custom']);
+/** A `RequestValidationError`: 422 with MUTX's envelope (@abdc975:src/api/exception_handlers.py validation_exception_handler). */
+class ValidationFailure extends Error {
+  constructor(readonly details: ErrorDetail[]) {
+    super('Request validation failed');
+  }
+}
+
+/** @abdc975:src/api/models/models.py AgentType. */
+const AGENT_TYPES = ['openai', 'anthropic', 'langchain', 'custom', 'openclaw'];
+
+/**
+ * The per-type config models' fields, all `extra="forbid"` (@abdc975:src/api/models/schemas.py
+ * AgentConfigBase and its subclasses). Only `custom` is modelled in full (it is what a pushed image
+ * runs as); the others check only for unknown keys.
+ */
+const CONFIG_BASE = ['name', 'system_prompt', 'version'];
+const CONFIG_FIELDS: Record<string, string[]> = {
+  openai: [...CONFIG_BASE, 'model', 'temperature', 'max_tokens'],
+  anthropic: [...CONFIG_BASE, 'model', 'temperature', 'max_tokens'],
+  langchain: [...CONFIG_BASE, 'chain_id', 'parameters'],
+  custom: [...CONFIG_BASE, 'image', 'command', 'env'],
+  openclaw: [...CONFIG_BASE, 'runtime', 'template', 'assistant_id', 'workspace', 'model', 'safety_mode', 'channels', 'skills', 'wakeups', 'metadata', 'gateway'],
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface StoredDeployment extends Json {
   _stepAt: number;
@@ -70,22 +101,17 @@ interface StoredDeployment extends Json {
   _created: number;
 }
 
-export async function startMutxServer(options: {
-  apiKey: string;
-  stepMs?: number;
-  /** Keep only these config keys, as a per-type config schema that drops unknown fields would. */
-  configKeys?: string[];
-}): Promise<MutxServer> {
+export async function startMutxServer(options: { apiKey: string; stepMs?: number }): Promise<MutxServer> {
   const stepMs = options.stepMs ?? 50;
   const requests: RecordedRequest[] = [];
   const faults: Fault[] = [];
   const agents = new Map<string, Json>();
   const deployments = new Map<string, StoredDeployment>();
-  const events: Json[] = [];
-  const logs: Json[] = [];
-  const metrics: Json[] = [];
+  let events: Json[] = [];
+  let logs: Json[] = [];
   let nextFailure: { error: string; logs: string[] } | undefined;
   let lastTime = 0;
+  let created = 0;
 
   /** Strictly increasing timestamps, so newest-first ordering is well defined. */
   const now = () => {
@@ -146,13 +172,13 @@ export async function startMutxServer(options: {
     }
   }
 
+  /** @abdc975:src/api/routes/deployments.py _serialize_deployment (DeploymentResponse). */
   function serializeDeployment(deployment: StoredDeployment): Json {
     advance(deployment);
     return {
       id: deployment.id,
       agent_id: deployment.agent_id,
       status: deployment.status,
-      version: deployment.version,
       replicas: deployment.replicas,
       node_id: deployment.node_id,
       started_at: deployment.started_at,
@@ -163,20 +189,22 @@ export async function startMutxServer(options: {
     };
   }
 
+  /** @abdc975:src/api/routes/agents.py _serialize_agent. */
   function serializeAgent(agent: Json, withDeployments = false): Json {
-    const out: Json = { ...agent };
+    const out: Json = { ...agent, config_version: agent.config?.version ?? 1 };
     if (withDeployments) {
       out.deployments = [...deployments.values()].filter((d) => d.agent_id === agent.id).map(serializeDeployment);
     }
     return out;
   }
 
+  /** `Query(default, ge, le)` (@abdc975:src/api/routes/agents.py list_agents, deployments.py list_deployments). */
   function intQuery(query: Record<string, string>, name: string, fallback: number, min: number, max: number): number {
     if (query[name] === undefined) return fallback;
     const value = Number(query[name]);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new HttpError(422, [{ loc: ['query', name], msg: `Input should be an integer between ${min} and ${max}`, type: 'value_error' }]);
-    }
+    if (!/^-?\d+$/.test(query[name])) throw new ValidationFailure([{ loc: ['query', name], msg: 'Input should be a valid integer, unable to parse string as an integer', type: 'int_parsing' }]);
+    if (value < min) throw new ValidationFailure([{ loc: ['query', name], msg: `Input should be greater than or equal to ${min}`, type: 'greater_than_equal' }]);
+    if (value > max) throw new ValidationFailure([{ loc: ['query', name], msg: `Input should be less than or equal to ${max}`, type: 'less_than_equal' }]);
     return value;
   }
 
@@ -184,45 +212,126 @@ export async function startMutxServer(options: {
     const skip = intQuery(query, 'skip', 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = intQuery(query, 'limit', defaultLimit, 1, maxLimit);
     const page = items.slice(skip, skip + limit);
-    return { ...extra, items: page, total: items.length, skip, limit, has_more: skip + page.length < items.length };
+    return { ...extra, items: page, total: items.length, skip, limit, has_more: skip + limit < items.length };
   }
 
+  /** Path and body ids are `uuid.UUID`: anything else fails validation with 422. */
+  function uuidAt(value: unknown, loc: (string | number)[]): string {
+    if (typeof value !== 'string' || !UUID.test(value)) {
+      throw new ValidationFailure([{ loc, msg: 'Input should be a valid UUID', type: 'uuid_parsing' }]);
+    }
+    return value.toLowerCase();
+  }
+
+  /** @abdc975:src/api/auth/ownership.py get_owned_deployment. */
   function deploymentOf(id: string): StoredDeployment {
-    const deployment = deployments.get(id);
+    const deployment = deployments.get(uuidAt(id, ['path', 'deployment_id']));
     if (!deployment) throw new HttpError(404, 'Deployment not found');
     return deployment;
   }
 
-  function agentOf(id: string, detail = 'Agent not found'): Json {
-    const agent = agents.get(id);
-    if (!agent) throw new HttpError(404, detail);
+  /** @abdc975:src/api/auth/ownership.py get_owned_agent. */
+  function agentOf(id: string, loc: (string | number)[] = ['path', 'agent_id']): Json {
+    const agent = agents.get(uuidAt(id, loc));
+    if (!agent) throw new HttpError(404, 'Agent not found');
     return agent;
   }
 
-  function newDeployment(agentId: string, replicas: number, status: 'pending' | 'deploying', eventType: string): StoredDeployment {
+  /**
+   * @abdc975:src/api/routes/agents.py _validate_agent_config: `name` and `version` are filled in,
+   * then the type's model validates; a failure is 400 "Configuration validation failed: …" (an
+   * HTTPException, not the 422 envelope). Answers the normalised config (`exclude_none`).
+   */
+  function validateConfig(type: string, config: unknown, name: string): Json {
+    let dict: unknown = config ?? {};
+    if (typeof dict === 'string') {
+      try {
+        dict = JSON.parse(dict);
+      } catch {
+        throw new HttpError(400, 'Invalid JSON in agent configuration');
+      }
+    }
+    if (!dict || typeof dict !== 'object' || Array.isArray(dict)) throw new HttpError(400, 'Agent configuration must be a JSON object');
+    const values: Json = { ...(dict as Json) };
+    if (!values.name) values.name = name;
+    values.version = 1;
+    const problems: string[] = [];
+    for (const key of Object.keys(values)) {
+      if (!CONFIG_FIELDS[type].includes(key)) problems.push(`${key}\n  Extra inputs are not permitted [type=extra_forbidden]`);
+    }
+    if (type === 'custom') {
+      if (values.image === undefined) problems.push('image\n  Field required [type=missing]');
+      else if (typeof values.image !== 'string') problems.push('image\n  Input should be a valid string [type=string_type]');
+      values.command ??= [];
+      values.env ??= {};
+      if (!Array.isArray(values.command) || values.command.some((part: unknown) => typeof part !== 'string')) {
+        problems.push('command\n  Input should be a valid list of strings [type=list_type]');
+      }
+      if (typeof values.env !== 'object' || Array.isArray(values.env) || Object.values(values.env).some((value) => typeof value !== 'string')) {
+        problems.push('env\n  Input should be a valid dictionary of strings [type=dict_type]');
+      }
+    }
+    if (typeof values.name !== 'string' || values.name.length > 255) problems.push('name\n  String should have at most 255 characters [type=string_too_long]');
+    if (problems.length) {
+      const model = `${type[0].toUpperCase()}${type.slice(1)}AgentConfig`;
+      throw new HttpError(400, `Configuration validation failed: ${problems.length} validation error${problems.length > 1 ? 's' : ''} for ${model}\n${problems.join('\n')}`);
+    }
+    return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== null && value !== undefined));
+  }
+
+  function newDeployment(agentId: string, replicas: number): StoredDeployment {
     const deployment: StoredDeployment = {
       id: randomUUID(),
       agent_id: agentId,
-      status,
-      version: 'v1.0.0',
+      status: 'pending',
       replicas,
       node_id: null,
       started_at: now(),
       ended_at: null,
       error_message: null,
       _stepAt: Date.now(),
-      _created: deployments.size,
+      _created: created++,
       _fail: nextFailure,
     };
     nextFailure = undefined;
     deployments.set(deployment.id, deployment);
-    addEvent(deployment, eventType, status);
+    addEvent(deployment, 'create', 'pending');
     setAgentStatus(agentId, 'running');
     return deployment;
   }
 
-  function validationError(loc: string, msg: string): HttpError {
-    return new HttpError(422, [{ loc: ['body', loc], msg, type: 'value_error' }]);
+  /** `AgentCreate` (@abdc975:src/api/models/schemas.py): extra keys at the top level are ignored (pydantic's default), the config's are not. */
+  function createAgent(body: Json): Json {
+    const details: ErrorDetail[] = [];
+    if (body.name === undefined) details.push({ loc: ['body', 'name'], msg: 'Field required', type: 'missing' });
+    else if (typeof body.name !== 'string') details.push({ loc: ['body', 'name'], msg: 'Input should be a valid string', type: 'string_type' });
+    else if (body.name.length < 1) details.push({ loc: ['body', 'name'], msg: 'String should have at least 1 character', type: 'string_too_short' });
+    else if (body.name.length > 255) details.push({ loc: ['body', 'name'], msg: 'String should have at most 255 characters', type: 'string_too_long' });
+    if (body.description !== undefined && body.description !== null) {
+      if (typeof body.description !== 'string') details.push({ loc: ['body', 'description'], msg: 'Input should be a valid string', type: 'string_type' });
+      else if (body.description.length > 1000) details.push({ loc: ['body', 'description'], msg: 'String should have at most 1000 characters', type: 'string_too_long' });
+    }
+    // `type` defaults to openai, not custom.
+    const type = body.type ?? 'openai';
+    if (!AGENT_TYPES.includes(type)) {
+      details.push({ loc: ['body', 'type'], msg: `Input should be ${AGENT_TYPES.slice(0, -1).map((t) => `'${t}'`).join(', ')} or '${AGENT_TYPES.at(-1)}'`, type: 'enum' });
+    }
+    if (details.length) throw new ValidationFailure(details);
+    const config = validateConfig(type, body.config, body.name);
+    const stamp = now();
+    const agent = {
+      id: randomUUID(),
+      name: body.name,
+      description: body.description ?? null,
+      type,
+      status: 'creating',
+      config,
+      created_at: stamp,
+      updated_at: stamp,
+      user_id: 'a9d2f7c4-0000-4000-8000-000000000001',
+    };
+    agents.set(agent.id, agent);
+    return agent;
   }
 
   function handle(method: string, parts: string[], query: Record<string, string>, body: Json): { status: number; body?: unknown } {
@@ -232,31 +341,7 @@ export async function startMutxServer(options: {
 
     if (collection === 'agents') {
       if (!id) {
-        if (method === 'POST') {
-          if (typeof body.name !== 'string' || !body.name.trim()) throw validationError('name', 'Field required');
-          if (body.name.length > 255) throw validationError('name', 'String should have at most 255 characters');
-          const type = body.type ?? 'openai';
-          if (!AGENT_TYPES.has(type)) throw validationError('type', `Input should be ${[...AGENT_TYPES].map((t) => `'${t}'`).join(', ')}`);
-          if (body.config !== undefined && body.config !== null && (typeof body.config !== 'object' || Array.isArray(body.config))) {
-            throw new HttpError(400, 'Invalid JSON in agent configuration');
-          }
-          const stamp = now();
-          const agent = {
-            id: randomUUID(),
-            name: body.name,
-            description: body.description ?? null,
-            type,
-            status: 'creating',
-            config: options.configKeys
-              ? Object.fromEntries(Object.entries(body.config ?? {}).filter(([key]) => options.configKeys!.includes(key)))
-              : (body.config ?? {}),
-            created_at: stamp,
-            updated_at: stamp,
-            user_id: 'user-1',
-          };
-          agents.set(agent.id, agent);
-          return { status: 201, body: serializeAgent(agent) };
-        }
+        if (method === 'POST') return { status: 201, body: serializeAgent(createAgent(body)) };
         if (method === 'GET') {
           const all = [...agents.values()].reverse().map((agent) => serializeAgent(agent));
           return { status: 200, body: envelope(all, query, 50, 100) };
@@ -266,28 +351,16 @@ export async function startMutxServer(options: {
       const agent = agentOf(id);
       if (!action) {
         if (method === 'GET') return { status: 200, body: serializeAgent(agent, true) };
+        // @abdc975:src/api/routes/agents.py delete_agent: 204; the agent's deployments, their
+        // events and its logs go with it (cascade="all, delete-orphan", src/api/models/models.py Agent).
         if (method === 'DELETE') {
-          agents.delete(id);
-          for (const [deploymentId, deployment] of deployments) if (deployment.agent_id === id) deployments.delete(deploymentId);
+          agents.delete(agent.id);
+          for (const [deploymentId, deployment] of deployments) if (deployment.agent_id === agent.id) deployments.delete(deploymentId);
+          events = events.filter((event) => deployments.has(event.deployment_id));
+          logs = logs.filter((log) => log.agent_id !== agent.id);
           return { status: 204 };
         }
         throw new HttpError(405, 'Method Not Allowed');
-      }
-      if (action === 'deploy' && method === 'POST') {
-        const deployment = newDeployment(id, 1, 'deploying', 'deploy');
-        return { status: 200, body: { deployment_id: deployment.id, status: 'deploying' } };
-      }
-      if (action === 'stop' && method === 'POST') {
-        for (const deployment of deployments.values()) {
-          advance(deployment);
-          if (deployment.agent_id === id && (deployment.status === 'running' || deployment.status === 'deploying')) {
-            deployment.status = 'stopped';
-            deployment.ended_at = now();
-            addEvent(deployment, 'stop', 'stopped');
-          }
-        }
-        setAgentStatus(agent.id, 'stopped');
-        return { status: 200, body: { status: 'stopped' } };
       }
       throw new HttpError(404, 'Not Found');
     }
@@ -295,20 +368,26 @@ export async function startMutxServer(options: {
     if (collection === 'deployments') {
       if (!id) {
         if (method === 'POST') {
-          if (typeof body.agent_id !== 'string') throw validationError('agent_id', 'Field required');
+          // DeploymentCreate: agent_id uuid, replicas 1..10 (@abdc975:src/api/models/schemas.py).
+          const details: ErrorDetail[] = [];
+          if (body.agent_id === undefined) details.push({ loc: ['body', 'agent_id'], msg: 'Field required', type: 'missing' });
+          else if (typeof body.agent_id !== 'string' || !UUID.test(body.agent_id)) details.push({ loc: ['body', 'agent_id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' });
           const replicas = body.replicas ?? 1;
-          if (!Number.isInteger(replicas) || replicas < 1 || replicas > 10) throw validationError('replicas', 'Input should be between 1 and 10');
-          const agent = agentOf(body.agent_id);
+          if (!Number.isInteger(replicas)) details.push({ loc: ['body', 'replicas'], msg: 'Input should be a valid integer', type: 'int_type' });
+          else if (replicas < 1) details.push({ loc: ['body', 'replicas'], msg: 'Input should be greater than or equal to 1', type: 'greater_than_equal' });
+          else if (replicas > 10) details.push({ loc: ['body', 'replicas'], msg: 'Input should be less than or equal to 10', type: 'less_than_equal' });
+          if (details.length) throw new ValidationFailure(details);
+          const agent = agentOf(body.agent_id, ['body', 'agent_id']);
           if (agent.status === 'deleting') throw new HttpError(400, 'Cannot deploy an agent that is being deleted');
-          const deployment = newDeployment(agent.id, replicas, 'pending', 'create');
-          return { status: 201, body: serializeDeployment(deployment) };
+          return { status: 201, body: serializeDeployment(newDeployment(agent.id, replicas)) };
         }
         if (method === 'GET') {
-          if (query.agent_id) agentOf(query.agent_id);
+          // An unknown agent_id is 404 "Agent not found" (@abdc975:src/api/routes/deployments.py list_deployments).
+          if (query.agent_id) agentOf(query.agent_id, ['query', 'agent_id']);
           const all = [...deployments.values()]
             .sort((a, b) => b._created - a._created)
             .map(serializeDeployment)
-            .filter((d) => (!query.agent_id || d.agent_id === query.agent_id) && (!query.status || d.status === query.status));
+            .filter((d) => (!query.agent_id || d.agent_id === query.agent_id.toLowerCase()) && (!query.status || d.status === query.status));
           return { status: 200, body: envelope(all, query, 50, 100) };
         }
         throw new HttpError(405, 'Method Not Allowed');
@@ -317,6 +396,7 @@ export async function startMutxServer(options: {
       advance(deployment);
       if (!action) {
         if (method === 'GET') return { status: 200, body: serializeDeployment(deployment) };
+        // kill_deployment: 204 whatever the status was, killed, a kill event, the agent stopped.
         if (method === 'DELETE') {
           deployment.status = 'killed';
           deployment.ended_at = now();
@@ -327,50 +407,13 @@ export async function startMutxServer(options: {
         throw new HttpError(405, 'Method Not Allowed');
       }
       if (action === 'events' && method === 'GET') {
-        const all = events
-          .filter((event) => event.deployment_id === id)
-          .filter((event) => (!query.event_type || event.event_type === query.event_type) && (!query.status || event.status === query.status))
-          .reverse();
-        return {
-          status: 200,
-          body: envelope(all, query, 100, 500, { deployment_id: id, deployment_status: deployment.status, event_type: query.event_type ?? null, status: query.status ?? null }),
-        };
+        const all = events.filter((event) => event.deployment_id === deployment.id).reverse();
+        return { status: 200, body: envelope(all, query, 100, 500, { deployment_id: deployment.id, deployment_status: deployment.status, event_type: null, status: null }) };
       }
+      // get_deployment_logs: the agent's logs, newest first, in DeploymentLogsHistoryResponse.
       if (action === 'logs' && method === 'GET') {
-        const skip = intQuery(query, 'skip', 0, 0, Number.MAX_SAFE_INTEGER);
-        const limit = intQuery(query, 'limit', 100, 1, 500);
         const all = logs.filter((log) => log.agent_id === deployment.agent_id && (!query.level || log.level === query.level)).reverse();
-        return { status: 200, body: all.slice(skip, skip + limit) };
-      }
-      if (action === 'metrics' && method === 'GET') {
-        const skip = intQuery(query, 'skip', 0, 0, Number.MAX_SAFE_INTEGER);
-        const limit = intQuery(query, 'limit', 100, 1, 500);
-        return { status: 200, body: metrics.filter((metric) => metric.agent_id === deployment.agent_id).reverse().slice(skip, skip + limit) };
-      }
-      if (action === 'restart' && method === 'POST') {
-        if (!['stopped', 'failed', 'killed'].includes(deployment.status)) {
-          throw new HttpError(
-            400,
-            `Cannot restart deployment with status '${deployment.status}'. Only stopped, failed, or killed deployments can be restarted.`,
-          );
-        }
-        deployment.status = 'pending';
-        deployment.started_at = now();
-        deployment.ended_at = null;
-        deployment.error_message = null;
-        deployment._stepAt = Date.now();
-        deployment._fail = undefined;
-        addEvent(deployment, 'restart', 'pending');
-        setAgentStatus(deployment.agent_id, 'running');
-        return { status: 200, body: serializeDeployment(deployment) };
-      }
-      if (action === 'scale' && method === 'POST') {
-        const replicas = body.replicas;
-        if (!Number.isInteger(replicas) || replicas < 1 || replicas > 10) throw validationError('replicas', 'Input should be between 1 and 10');
-        if (deployment.status !== 'running' && deployment.status !== 'ready') throw new HttpError(400, 'Can only scale running deployments');
-        deployment.replicas = replicas;
-        addEvent(deployment, 'scale', deployment.status);
-        return { status: 200, body: serializeDeployment(deployment) };
+        return { status: 200, body: envelope(all, query, 100, 500, { deployment_id: deployment.id, level: query.level ?? null }) };
       }
       throw new HttpError(404, 'Not Found');
     }
@@ -396,25 +439,36 @@ export async function startMutxServer(options: {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
+      const validationFailed = (details: ErrorDetail[]) =>
+        send(422, {
+          status: 'error',
+          error_code: 'VALIDATION_ERROR',
+          message: 'Request validation failed',
+          details,
+          request_id: randomUUID(),
+          timestamp: new Date().toISOString(),
+        });
       const routeKey = `${record.method} ${path}`;
       const fault = faults.find((candidate) => candidate.times > 0 && candidate.route.test(routeKey));
       if (fault) fault.times--;
       if (fault?.when === 'before') return send(fault.status, { detail: `injected ${fault.status}` });
 
+      // @abdc975:src/api/auth/dependencies.py: 401 "Missing authorization header" / "Token verification failed".
       const bearer = /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
       const key = bearer ?? (req.headers['x-api-key'] as string | undefined);
-      if (!key) return send(401, { detail: 'Not authenticated' });
-      if (key !== options.apiKey) return send(401, { detail: 'Could not validate credentials' });
+      if (!key) return send(401, { detail: 'Missing authorization header' });
+      if (key !== options.apiKey) return send(401, { detail: 'Token verification failed' });
 
       let body: Json = {};
       const raw = Buffer.concat(chunks);
       if (raw.length) {
         try {
-          const parsed = JSON.parse(raw.toString('utf8'));
-          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-          body = parsed;
+          body = JSON.parse(raw.toString('utf8'));
         } catch {
-          return send(422, { detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] });
+          return validationFailed([{ loc: ['body', 0], msg: 'JSON decode error', type: 'json_invalid' }]);
+        }
+        if (!body || typeof body !== 'object' || Array.isArray(body)) {
+          return validationFailed([{ loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', type: 'model_attributes_type' }]);
         }
       }
       record.body = body;
@@ -423,8 +477,9 @@ export async function startMutxServer(options: {
         if (fault) return send(fault.status, { detail: `injected ${fault.status}` });
         send(result.status, result.body);
       } catch (err) {
+        if (err instanceof ValidationFailure) return validationFailed(err.details);
         if (err instanceof HttpError) return send(err.status, { detail: err.detail });
-        send(500, { detail: String((err as Error).message) });
+        send(500, { status: 'error', error_code: 'INTERNAL_ERROR', message: 'An internal error occurred', request_id: randomUUID(), timestamp: new Date().toISOString() });
       }
     });
   });
