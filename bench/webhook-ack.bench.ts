@@ -39,6 +39,11 @@ async function runClient(): Promise<void> {
   const gitea = await startTestForge({ flavor: 'gitea', token: TOKEN });
   github.seedRepo('Codertocat', 'Hello-World');
   gitea.seedRepo('gitea-org', 'agents');
+  // The app asks the forge whether each PR is closed before tearing down: every numbered PR is.
+  for (let number = 1; number <= 4 * ROUNDS * CONCURRENCY; number++) {
+    github.seedPullRequest('Codertocat', 'Hello-World', { number, headSha: 'a'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
+    gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
+  }
   process.stdout.write(`${JSON.stringify({ githubApi: github.apiUrl, giteaUrl: gitea.url })}\n`);
   const dispatcher = new Agent({ connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 30_000 });
   for await (const line of createInterface({ input: process.stdin })) {

@@ -11,22 +11,23 @@
  * is deleted only when it belongs to an agent the repository's config names; otherwise it is logged
  * and left. See `src/pipeline/ownership.ts`.
  *
+ * Nothing is deleted on a delivery's word: the delivery becomes a `TeardownJob`, and the job first
+ * checks with GitHub, as the installation the delivery names, that the repository belongs to that
+ * installation and that the pull request is closed (or the branch gone) right now.
+ *
  * The webhook answers as soon as the delivery is verified and queued: config reads, platform and
  * forge calls all run in the background with retries (`background.ts`), each outcome logged with the
  * delivery id. What still fails is left for the sweep (`sweep.ts`), which needs no state from here.
  */
-import type { ApplicationFunction, Context, Logger } from 'probot';
+import type { ApplicationFunction, Context, Logger, Probot } from 'probot';
 import { RestForge } from '../forge/rest.js';
-import type { BackgroundQueue } from './background.js';
-import { branchDeletedTask, pullRequestClosedTask, type PlatformFor, type RepoAccess } from './deliveries.js';
-import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_FILE, type RepoConfig } from '../previews/repo-config.js';
+import { DeliveryRefused, type AccessFor, type RepoAccess, type TeardownJob } from './deliveries.js';
+import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
+import type { TeardownQueue } from './teardown-queue.js';
 import { sourceRepoFromWebUrl } from '../pipeline/source-repo.js';
 
 export interface PreviewAppOptions {
-  queue: BackgroundQueue;
-  platformFor: PlatformFor;
-  /** What a repository without `.github/agent-preview.yml` gets. */
-  defaultConfig?: RepoConfig;
+  queue: TeardownQueue;
 }
 
 interface RepositoryPayload {
@@ -40,55 +41,111 @@ export function previewApp(options: PreviewAppOptions): ApplicationFunction {
   return (app) => {
     app.on('pull_request.closed', async (context) => {
       const { pull_request: pull, repository } = context.payload;
-      const access = githubAccess(context, repository, options.defaultConfig ?? DEFAULT_REPO_CONFIG, context.log);
-      if (!access) return;
-      options.queue.enqueue(
-        pullRequestClosedTask({
-          deliveryId: context.id,
-          log: context.log,
-          access,
-          number: pull.number,
-          headRef: pull.head.ref,
-          headSha: pull.head.sha,
-          platformFor: options.platformFor,
-        }),
-      );
-      context.log.info({ repo: repository.full_name, pull: pull.number, merged: pull.merged }, `pull request #${pull.number} closed; teardown queued`);
+      const job: TeardownJob = { ...githubJob(context, repository), event: 'pull_request.closed', number: pull.number, headRef: pull.head.ref, headSha: pull.head.sha };
+      const outcome = await options.queue.enqueue(job, context.log);
+      context.log.info({ repo: repository.full_name, pull: pull.number, merged: pull.merged, outcome }, outcome === 'duplicate' ? `delivery ${context.id} was already received; ignored` : `pull request #${pull.number} closed; teardown queued`);
     });
 
     app.on('delete', async (context) => {
       const { ref, ref_type: refType, repository } = context.payload;
       if (refType !== 'branch') return;
-      const access = githubAccess(context, repository, options.defaultConfig ?? DEFAULT_REPO_CONFIG, context.log);
-      if (!access) return;
-      options.queue.enqueue(branchDeletedTask({ deliveryId: context.id, log: context.log, access, branch: ref, platformFor: options.platformFor }));
+      const outcome = await options.queue.enqueue({ ...githubJob(context, repository), event: 'branch.deleted', branch: ref }, context.log);
+      if (outcome === 'duplicate') context.log.info(`delivery ${context.id} was already received; ignored`);
     });
   };
 }
 
-function githubAccess(context: Context, repository: RepositoryPayload, defaultConfig: RepoConfig, log: Logger): RepoAccess | undefined {
-  const repo = sourceRepoFromWebUrl(repository.html_url);
-  if (!repo) {
-    log.warn({ htmlUrl: repository.html_url }, 'the delivery names no repository address; ignored');
-    return undefined;
-  }
-  const repoRef = { owner: repository.owner.login, repo: repository.name };
-  const octokit = context.octokit;
+function githubJob(context: Context<'pull_request.closed' | 'delete'>, repository: RepositoryPayload): Pick<TeardownJob, 'door' | 'deliveryId' | 'installationId' | 'repository'> {
   return {
-    repo: { ...repo, owner: repoRef.owner, repo: repoRef.repo },
-    repoRef,
-    loadConfig: async () => parseRepoConfig(await context.config(REPO_CONFIG_FILE), defaultConfig),
-    readFile: async (path, signal) => {
+    door: 'github',
+    deliveryId: context.id,
+    installationId: context.payload.installation?.id,
+    repository: { owner: repository.owner.login, name: repository.name, htmlUrl: repository.html_url },
+  };
+}
+
+export interface GithubAccessOptions {
+  /** The host builds record for this GitHub (github.com, or the GHES host). */
+  githubHost: string;
+  /** A GitHub App: every delivery must name the installation its repository belongs to. */
+  asApp: boolean;
+  defaultConfig?: RepoConfig;
+}
+
+/**
+ * The GitHub door's access to a job's repository, with the credentials of the installation the
+ * delivery names, after checking that the repository is on this GitHub and belongs to that
+ * installation (`GET /repos/{owner}/{repo}/installation`, app JWT:
+ * docs.github.com/en/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app).
+ * Every call carries the attempt's signal.
+ */
+export function githubAccessFor(probot: Probot, options: GithubAccessOptions): AccessFor {
+  const defaultConfig = options.defaultConfig ?? DEFAULT_REPO_CONFIG;
+  return async (job, signal) => {
+    const repo = sourceRepoFromWebUrl(job.repository.htmlUrl);
+    if (!repo || repo.host !== options.githubHost.toLowerCase()) {
+      throw new DeliveryRefused(`the delivery names ${job.repository.htmlUrl}, which is not on ${options.githubHost}; this door serves no other host`);
+    }
+    const repoRef = { owner: job.repository.owner, repo: job.repository.name };
+    if (options.asApp) {
+      if (job.installationId === undefined) throw new DeliveryRefused('the delivery names no installation');
+      const appOctokit = withSignal(await probot.auth(), signal);
+      let installationId: number;
       try {
-        const response = await octokit.rest.repos.getContent({ ...repoRef, path, mediaType: { format: 'raw' }, request: { signal } });
-        return typeof response.data === 'string' ? response.data : undefined;
+        installationId = (await appOctokit.rest.apps.getRepoInstallation(repoRef)).data.id;
       } catch (err) {
-        if ((err as { status?: number }).status === 404) return undefined;
+        if ((err as { status?: number }).status === 404) throw new DeliveryRefused(`the app is not installed on ${repoRef.owner}/${repoRef.repo}`);
         throw err;
       }
-    },
-    forge: async () => forgeFromOctokit(octokit),
+      if (installationId !== job.installationId) {
+        throw new DeliveryRefused(`${repoRef.owner}/${repoRef.repo} belongs to installation ${installationId}, not to installation ${job.installationId} that the delivery names`);
+      }
+    }
+    const octokit = withSignal(await probot.auth(job.installationId), signal);
+    return {
+      repo: { ...repo, owner: repoRef.owner, repo: repoRef.repo },
+      repoRef,
+      loadConfig: async () => {
+        const { config, files } = await octokit.config.get({ ...repoRef, path: REPO_CONFIG_PATH });
+        return parseRepoConfig(files.every((file) => file.config === null) ? null : config, defaultConfig);
+      },
+      readFile: async (path) => {
+        try {
+          const response = await octokit.rest.repos.getContent({ ...repoRef, path, mediaType: { format: 'raw' } });
+          return typeof response.data === 'string' ? response.data : undefined;
+        } catch (err) {
+          if ((err as { status?: number }).status === 404) return undefined;
+          throw err;
+        }
+      },
+      pullRequestState: async (number) => {
+        try {
+          return (await octokit.rest.pulls.get({ ...repoRef, pull_number: number })).data.state === 'closed' ? 'closed' : 'open';
+        } catch (err) {
+          if ((err as { status?: number }).status === 404) throw new DeliveryRefused(`${repoRef.owner}/${repoRef.repo} has no pull request #${number} that this installation can see`);
+          throw err;
+        }
+      },
+      branchExists: async (branch) => {
+        try {
+          await octokit.rest.repos.getBranch({ ...repoRef, branch });
+          return true;
+        } catch (err) {
+          if ((err as { status?: number }).status === 404) return false;
+          throw err;
+        }
+      },
+      forge: async () => forgeFromOctokit(octokit),
+    } satisfies RepoAccess;
   };
+}
+
+/** Every request of this octokit (config reads included, which take no request options) carries the signal. */
+function withSignal<T extends Context['octokit']>(octokit: T, signal: AbortSignal): T {
+  octokit.hook.before('request', (options) => {
+    options.request = { ...options.request, signal: options.request?.signal ? AbortSignal.any([options.request.signal, signal]) : signal };
+  });
+  return octokit;
 }
 
 /**

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { parseDuration } from '../pipeline/duration.js';
 import { resolvePreviewLabel } from '../pipeline/label.js';
-import type { AppServerOptions } from './server.js';
+import { PLATFORM_KEY_VARIABLES, parsePlatformName } from '../platforms/index.js';
+import { checkWebhookSecret, type AppServerOptions } from './server.js';
 
 /**
  * The app's settings from the environment, checked before anything starts: GitHub App
@@ -10,7 +11,8 @@ import type { AppServerOptions } from './server.js';
  * (`GITEA_URL`, `GITEA_TOKEN`, `GITEA_WEBHOOK_SECRET`), the platform (`SGP_API_KEY`,
  * `SGP_ACCOUNT_ID`, `SGP_CLIENT_BASE_URL`, `AGENT_PREVIEW_PLATFORM`), `PREVIEW_LABEL` (the label template
  * for repositories without `.github/agent-preview.yml`), `PORT`, `HOST`, and the sweep
- * (`SWEEP_INTERVAL`, off unless set; `SWEEP_DRY_RUN`, true unless `false`).
+ * (`SWEEP_INTERVAL`, off unless set; `SWEEP_DRY_RUN`, true unless `false`), `TEARDOWN_GRACE` (how long a
+ * stopping replica keeps tearing down, default 25s) and `REDIS_URL` (durable teardowns, shared throttling).
  */
 export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<AppServerOptions> {
   const privateKey = await readPrivateKey(env);
@@ -19,6 +21,7 @@ export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
     throw new InputError('a GitHub App needs both APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH)', { field: env.APP_ID ? 'PRIVATE_KEY' : 'APP_ID' });
   }
   if (hasApp && !env.WEBHOOK_SECRET) throw new InputError('set WEBHOOK_SECRET to the GitHub App webhook secret', { field: 'WEBHOOK_SECRET' });
+  const warnings = [checkWebhookSecret(env.WEBHOOK_SECRET, 'WEBHOOK_SECRET'), checkWebhookSecret(env.GITEA_WEBHOOK_SECRET, 'GITEA_WEBHOOK_SECRET')].filter((w): w is string => Boolean(w));
 
   const giteaSet = [env.GITEA_URL, env.GITEA_TOKEN, env.GITEA_WEBHOOK_SECRET].filter(Boolean).length;
   if (giteaSet > 0 && giteaSet < 3) {
@@ -27,6 +30,13 @@ export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
   if (env.GITEA_URL && !/^https?:\/\//i.test(env.GITEA_URL)) throw new InputError(`GITEA_URL "${env.GITEA_URL}" is not an http(s) URL`, { field: 'GITEA_URL' });
   if (!hasApp && !giteaSet) {
     throw new InputError('nothing to serve: configure a GitHub App (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET) or Gitea (GITEA_URL, GITEA_TOKEN, GITEA_WEBHOOK_SECRET)', { field: 'APP_ID' });
+  }
+
+  // Without a key every teardown would fail at the platform: refuse to start instead.
+  const platform = parsePlatformName(env.AGENT_PREVIEW_PLATFORM, 'AGENT_PREVIEW_PLATFORM');
+  const keyVariable = PLATFORM_KEY_VARIABLES[platform];
+  if (platform !== 'local' && !env[keyVariable]?.trim()) {
+    throw new InputError(`no ${platform} platform key: set ${keyVariable} (the app deletes previews with it)`, { field: keyVariable });
   }
 
   const port = env.PORT ? Number(env.PORT) : 3000;
@@ -47,6 +57,8 @@ export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
     defaultLabelTemplate: env.PREVIEW_LABEL,
     env,
     logLevel: env.LOG_LEVEL,
+    warnings,
+    teardownGraceMs: env.TEARDOWN_GRACE ? parseDuration(env.TEARDOWN_GRACE, 'TEARDOWN_GRACE') : undefined,
     sweep: env.SWEEP_INTERVAL
       ? { intervalMs: parseDuration(env.SWEEP_INTERVAL, 'SWEEP_INTERVAL', { minMs: 60_000 }), dryRun: env.SWEEP_DRY_RUN?.trim().toLowerCase() !== 'false' }
       : undefined,

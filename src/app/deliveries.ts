@@ -1,11 +1,12 @@
 import type { Logger } from 'probot';
+import { InputError } from '../errors.js';
 import type { Forge, RepoRef } from '../forge/forge.js';
 import { resolvePreviewLabel } from '../pipeline/label.js';
 import type { Platform } from '../platforms/platform.js';
 import type { BackgroundTask } from './background.js';
 import { cleanupTask, type CleanupPlan } from './cleanup.js';
 import { agentNameOfManifest, labelUsesBranch, type RepoConfig } from '../previews/repo-config.js';
-import { formatSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
+import { formatSourceRepo, sourceRepoFromWebUrl, type SourceRepo } from '../pipeline/source-repo.js';
 
 /** How one forge's delivery reaches the repository behind it; GitHub and Gitea differ only here. */
 export interface RepoAccess {
@@ -14,60 +15,87 @@ export interface RepoAccess {
   loadConfig(signal: AbortSignal): Promise<RepoConfig>;
   /** A file's text on the default branch; undefined when it does not exist. */
   readFile(path: string, signal: AbortSignal): Promise<string | undefined>;
+  /** The pull request's state now, asked of the forge with the delivering door's own credentials. */
+  pullRequestState(number: number, signal: AbortSignal): Promise<'open' | 'closed'>;
+  branchExists(branch: string, signal: AbortSignal): Promise<boolean>;
   forge(signal: AbortSignal): Promise<Forge | undefined>;
+}
+
+/** A delivery the receiving door does not serve (another host, another installation, an unknown pull request): never retried. */
+export class DeliveryRefused extends InputError {
+  override name = 'DeliveryRefused';
 }
 
 export type PlatformFor = (name: string | undefined) => Platform;
 
-export interface PullRequestClosed {
+/**
+ * One acknowledged teardown, as plain data: it can wait in memory or in Redis (`durable.ts`), and any
+ * replica can run it, because the door that received it rebuilds its forge access from these fields.
+ */
+export type TeardownJob = {
+  door: 'github' | 'gitea';
   deliveryId: string;
-  log: Logger;
-  access: RepoAccess;
-  number: number;
-  headRef?: string;
-  headSha?: string;
-  platformFor: PlatformFor;
+  /** The GitHub App installation the delivery names; absent for Gitea and for a token-run app. */
+  installationId?: number;
+  repository: { owner: string; name: string; htmlUrl: string };
+} & ({ event: 'pull_request.closed'; number: number; headRef?: string; headSha?: string } | { event: 'branch.deleted'; branch: string });
+
+/** Builds a door's forge access for a job; refuses (InputError) a repository the door does not serve. */
+export type AccessFor = (job: TeardownJob, signal: AbortSignal) => Promise<RepoAccess>;
+
+/** Teardowns of one repository's pull request or branch run one after another, whichever delivery asked. */
+export function teardownKey(job: TeardownJob): string {
+  const repo = `${job.door}:${job.repository.htmlUrl.toLowerCase()}`;
+  return job.event === 'pull_request.closed' ? `${repo}#pr-${job.number}` : `${repo}@${job.branch}`;
 }
 
-/** The previews of a closed (merged or not) pull request go. */
-export function pullRequestClosedTask(event: PullRequestClosed): BackgroundTask {
-  const { access, log } = event;
-  const repo = formatSourceRepo(access.repo);
-  return cleanupTask({
-    key: `${repo.toLowerCase()}#pr-${event.number}`,
-    what: `teardown of ${repo}#${event.number} (delivery ${event.deliveryId})`,
-    log,
-    async plan(signal) {
-      const config = await access.loadConfig(signal);
-      const { label } = resolvePreviewLabel(config.labelTemplate, { number: event.number, branch: event.headRef, sha: event.headSha });
-      return planFor(event, config, label, event.number, signal);
-    },
-  });
+export function describeTeardown(job: TeardownJob): string {
+  const source = sourceRepoFromWebUrl(job.repository.htmlUrl);
+  const repo = source ? formatSourceRepo({ ...source, owner: job.repository.owner, repo: job.repository.name }) : `${job.repository.owner}/${job.repository.name}`;
+  return job.event === 'pull_request.closed'
+    ? `teardown of ${repo}#${job.number} (delivery ${job.deliveryId})`
+    : `teardown of ${repo} branch ${job.branch} (delivery ${job.deliveryId})`;
 }
 
-export interface BranchDeleted {
-  deliveryId: string;
-  log: Logger;
-  access: RepoAccess;
-  branch: string;
-  platformFor: PlatformFor;
-}
-
-/** A deleted branch loses its previews when the repository labels previews by branch. */
-export function branchDeletedTask(event: BranchDeleted): BackgroundTask {
-  const { access, log } = event;
-  const repo = formatSourceRepo(access.repo);
-  return cleanupTask({
-    key: `${repo.toLowerCase()}@${event.branch}`,
-    what: `teardown of ${repo} branch ${event.branch} (delivery ${event.deliveryId})`,
-    log,
-    async plan(signal) {
-      const config = await access.loadConfig(signal);
-      if (!labelUsesBranch(config.labelTemplate) || /\{(number|sha)\}/.test(config.labelTemplate)) return undefined;
-      const { label } = resolvePreviewLabel(config.labelTemplate, { branch: event.branch });
-      return planFor(event, config, label, undefined, signal);
-    },
-  });
+/**
+ * The work of one job. Nothing is deleted on the delivery's word alone: the forge is asked, with the
+ * door's own credentials, whether the pull request is closed (or the branch gone) right now, so a
+ * forged, replayed or stale delivery of an open pull request deletes nothing.
+ */
+export function teardownTask(job: TeardownJob, options: { log: Logger; accessFor: AccessFor; platformFor: PlatformFor }): BackgroundTask {
+  const { log } = options;
+  const what = describeTeardown(job);
+  const event = { log, platformFor: options.platformFor };
+  return {
+    lane: job.door,
+    ...cleanupTask({
+      key: teardownKey(job),
+      what,
+      log,
+      async plan(signal) {
+        const access = await options.accessFor(job, signal);
+        const repo = formatSourceRepo(access.repo);
+        if (job.event === 'pull_request.closed') {
+          const state = await access.pullRequestState(job.number, signal);
+          if (state !== 'closed') {
+            log.warn({ repo, pull: job.number, state }, `${what}: the forge says pull request #${job.number} is ${state}; nothing is deleted`);
+            return undefined;
+          }
+          const config = await access.loadConfig(signal);
+          const { label } = resolvePreviewLabel(config.labelTemplate, { number: job.number, branch: job.headRef, sha: job.headSha });
+          return planFor({ ...event, access }, config, label, job.number, signal);
+        }
+        const config = await access.loadConfig(signal);
+        if (!labelUsesBranch(config.labelTemplate) || /\{(number|sha)\}/.test(config.labelTemplate)) return undefined;
+        if (await access.branchExists(job.branch, signal)) {
+          log.warn({ repo, branch: job.branch }, `${what}: the forge says branch ${job.branch} still exists; nothing is deleted`);
+          return undefined;
+        }
+        const { label } = resolvePreviewLabel(config.labelTemplate, { branch: job.branch });
+        return planFor({ ...event, access }, config, label, undefined, signal);
+      },
+    }),
+  };
 }
 
 async function planFor(

@@ -7,11 +7,10 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'probot';
-import type { Forge } from '../forge/forge.js';
 import { RestForge } from '../forge/rest.js';
 import { registerSecret } from '../secrets/redact.js';
-import type { BackgroundQueue } from './background.js';
-import { branchDeletedTask, pullRequestClosedTask, type PlatformFor, type RepoAccess } from './deliveries.js';
+import { DeliveryRefused, type AccessFor, type RepoAccess, type TeardownJob } from './deliveries.js';
+import type { TeardownQueue } from './teardown-queue.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
 import { BodyTooLargeError, isJsonContentType, readLimitedBody } from './request-body.js';
 import { sourceRepoFromWebUrl } from '../pipeline/source-repo.js';
@@ -26,11 +25,8 @@ export interface GiteaSettings {
 }
 
 export interface GiteaHandlerOptions extends GiteaSettings {
-  queue: BackgroundQueue;
-  platformFor: PlatformFor;
+  queue: TeardownQueue;
   log: Logger;
-  /** What a repository without `.github/agent-preview.yml` gets. */
-  defaultConfig?: RepoConfig;
 }
 
 type Json = Record<string, any>;
@@ -52,12 +48,13 @@ export function giteaWebhookHandler(options: GiteaHandlerOptions): (req: Incomin
   if (!options.webhookSecret) throw new Error('the Gitea webhook needs a secret (GITEA_WEBHOOK_SECRET)');
   registerSecret(options.token);
   registerSecret(options.webhookSecret);
-  const apiUrl = `${options.url.replace(/\/+$/, '')}/api/v1`;
-  const forge = new RestForge({ kind: 'gitea', apiUrl, token: options.token });
+  const serverHost = new URL(options.url).host.toLowerCase();
 
   return async (req, res) => {
-    const deliveryId = headerOf(req, 'x-gitea-delivery') ?? headerOf(req, 'x-forgejo-delivery') ?? headerOf(req, 'x-github-delivery') ?? randomUUID();
-    const log = options.log.child({ id: deliveryId, forge: 'gitea' });
+    // Gitea sends its hook task's UUID as X-Gitea-Delivery (and the same as X-Gogs-/X-GitHub-Delivery);
+    // Forgejo as X-Forgejo-Delivery (go-gitea/gitea@05a2257:services/webhook/deliver.go).
+    const deliveryId = headerOf(req, 'x-gitea-delivery') ?? headerOf(req, 'x-forgejo-delivery') ?? headerOf(req, 'x-github-delivery');
+    const log = options.log.child({ id: deliveryId ?? randomUUID(), forge: 'gitea' });
     if (req.method !== 'POST') return reply(res, 405, { error: 'use POST' }, { allow: 'POST' });
     if (!isJsonContentType(req.headers['content-type'])) return reply(res, 415, { error: 'send application/json' });
     let body: Buffer;
@@ -82,38 +79,79 @@ export function giteaWebhookHandler(options: GiteaHandlerOptions): (req: Incomin
       return reply(res, 400, { error: 'the body is not a JSON object' });
     }
     const event = headerOf(req, 'x-gitea-event') ?? headerOf(req, 'x-forgejo-event') ?? headerOf(req, 'x-gogs-event') ?? headerOf(req, 'x-github-event');
-    const access = payload.repository ? giteaAccess(payload.repository as Json, apiUrl, options.token, forge, options.defaultConfig ?? DEFAULT_REPO_CONFIG) : undefined;
-    if (event === 'pull_request' && payload.action === 'closed' && access && payload.pull_request) {
+    const wanted = (event === 'pull_request' && payload.action === 'closed' && payload.pull_request) || (event === 'delete' && payload.ref_type === 'branch' && typeof payload.ref === 'string');
+    if (!wanted) {
+      log.debug({ event, action: payload.action }, 'Gitea delivery needs no work');
+      return reply(res, 200, { status: 'ignored' });
+    }
+    if (!deliveryId) return reply(res, 400, { error: 'the delivery has no X-Gitea-Delivery (or X-Forgejo-Delivery) header' });
+    const repository = repositoryOf(payload.repository);
+    if (!repository) return reply(res, 400, { error: 'the delivery names no repository (owner, name and html_url)' });
+    if (new URL(repository.htmlUrl).host.toLowerCase() !== serverHost) {
+      log.warn({ htmlUrl: repository.htmlUrl }, `Gitea delivery refused: its repository is not on ${serverHost}`);
+      return reply(res, 403, { error: `this endpoint serves repositories of ${serverHost} only` });
+    }
+    const base = { door: 'gitea' as const, deliveryId, repository };
+    let job: TeardownJob;
+    if (event === 'pull_request') {
       const pull = payload.pull_request as Json;
       const number = Number(pull.number ?? payload.number);
-      options.queue.enqueue(
-        pullRequestClosedTask({ deliveryId, log, access, number, headRef: pull.head?.ref, headSha: pull.head?.sha, platformFor: options.platformFor }),
-      );
-      log.info({ repo: access.repoRef, pull: number }, `pull request #${number} closed; teardown queued`);
-      return reply(res, 202, { status: 'accepted' });
+      if (!Number.isInteger(number) || number < 1) return reply(res, 400, { error: 'the delivery names no pull request number' });
+      job = { ...base, event: 'pull_request.closed', number, headRef: pull.head?.ref, headSha: pull.head?.sha };
+    } else {
+      job = { ...base, event: 'branch.deleted', branch: payload.ref as string };
     }
-    if (event === 'delete' && payload.ref_type === 'branch' && typeof payload.ref === 'string' && access) {
-      options.queue.enqueue(branchDeletedTask({ deliveryId, log, access, branch: payload.ref, platformFor: options.platformFor }));
-      return reply(res, 202, { status: 'accepted' });
+    const outcome = await options.queue.enqueue(job, log);
+    if (outcome === 'duplicate') {
+      log.info(`delivery ${deliveryId} was already received; ignored`);
+      return reply(res, 200, { status: 'duplicate' });
     }
-    log.debug({ event, action: payload.action }, 'Gitea delivery needs no work');
-    return reply(res, 200, { status: 'ignored' });
+    log.info({ repo: `${repository.owner}/${repository.name}`, event: job.event }, `${job.event === 'pull_request.closed' ? `pull request #${job.number} closed` : `branch ${job.branch} deleted`}; teardown queued`);
+    return reply(res, 202, { status: 'accepted' });
   };
 }
 
-function giteaAccess(repository: Json, apiUrl: string, token: string, forge: Forge, defaultConfig: RepoConfig): RepoAccess | undefined {
-  const owner = repository.owner?.login ?? repository.owner?.username;
-  const name = repository.name;
-  const repo = typeof repository.html_url === 'string' ? sourceRepoFromWebUrl(repository.html_url) : undefined;
-  if (!repo || typeof owner !== 'string' || typeof name !== 'string') return undefined;
-  const repoRef = { owner, repo: name };
-  const readFile = async (path: string, signal: AbortSignal) => readGiteaFile(apiUrl, token, repoRef, path, signal);
-  return {
-    repo: { ...repo, owner, repo: name },
-    repoRef,
-    loadConfig: async (signal) => parseRepoConfigText(await readFile(REPO_CONFIG_PATH, signal), defaultConfig),
-    readFile,
-    forge: async () => forge,
+function repositoryOf(repository: Json | undefined): TeardownJob['repository'] | undefined {
+  const owner = repository?.owner?.login ?? repository?.owner?.username;
+  const name = repository?.name;
+  const htmlUrl = repository?.html_url;
+  if (typeof owner !== 'string' || typeof name !== 'string' || typeof htmlUrl !== 'string' || !URL.canParse(htmlUrl)) return undefined;
+  return { owner, name, htmlUrl };
+}
+
+/**
+ * The Gitea door's access to a job's repository, with GITEA_TOKEN, for repositories of GITEA_URL's
+ * host only. The pull request's state comes from `GET /repos/{owner}/{repo}/pulls/{index}` and a
+ * branch's existence from `GET /repos/{owner}/{repo}/branches/{branch}` (404 when gone)
+ * (go-gitea/gitea@e6ed472:routers/api/v1/repo/pull.go, routers/api/v1/repo/branch.go).
+ */
+export function giteaAccessFor(settings: GiteaSettings, defaultConfig: RepoConfig = DEFAULT_REPO_CONFIG): AccessFor {
+  const apiUrl = `${settings.url.replace(/\/+$/, '')}/api/v1`;
+  const serverHost = new URL(settings.url).host.toLowerCase();
+  const forge = new RestForge({ kind: 'gitea', apiUrl, token: settings.token });
+  return async (job) => {
+    const repo = sourceRepoFromWebUrl(job.repository.htmlUrl);
+    if (!repo || new URL(job.repository.htmlUrl).host.toLowerCase() !== serverHost) {
+      throw new DeliveryRefused(`the delivery names ${job.repository.htmlUrl}, which is not on ${serverHost}`);
+    }
+    const repoRef = { owner: job.repository.owner, repo: job.repository.name };
+    const readFile = async (path: string, signal: AbortSignal) => readGiteaFile(apiUrl, settings.token, repoRef, path, signal);
+    return {
+      repo: { ...repo, owner: repoRef.owner, repo: repoRef.repo },
+      repoRef,
+      loadConfig: async (signal) => parseRepoConfigText(await readFile(REPO_CONFIG_PATH, signal), defaultConfig),
+      readFile,
+      pullRequestState: async (number, signal) => {
+        try {
+          return (await forge.getPullRequest({ ...repoRef, number }, signal)).state;
+        } catch (err) {
+          if ((err as { status?: number }).status === 404) throw new DeliveryRefused(`${repoRef.owner}/${repoRef.repo} has no pull request #${number} on ${serverHost}`);
+          throw err;
+        }
+      },
+      branchExists: (branch, signal) => forge.branchExists(repoRef, branch, signal),
+      forge: async () => forge,
+    } satisfies RepoAccess;
   };
 }
 

@@ -3,11 +3,14 @@ import { redact } from '../secrets/redact.js';
 import { appOptionsFromEnv } from './config.js';
 import { startAppServer } from './server.js';
 
-/** `npm run app`: serves the webhook app until SIGTERM or SIGINT, then finishes queued teardowns. */
+/**
+ * `npm run app`: serves the webhook app until SIGTERM or SIGINT; then it stops taking deliveries and
+ * finishes the acknowledged teardowns, queued and running, for up to TEARDOWN_GRACE (default 25 s).
+ */
 async function main(): Promise<void> {
   const server = await startAppServer(await appOptionsFromEnv(process.env));
   const stop = () => {
-    server.log.info('stopping: teardowns in flight finish; what would have been retried is left for the sweep');
+    server.log.info('stopping: no new deliveries; acknowledged teardowns get the grace period (TEARDOWN_GRACE) to finish');
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),

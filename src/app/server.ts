@@ -7,13 +7,15 @@ import { RestForge } from '../forge/rest.js';
 import { createPlatform, type PlatformSettings } from '../platforms/index.js';
 import type { Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
-import { previewApp, forgeFromOctokit } from './app.js';
-import { BackgroundQueue, type BackgroundRetry } from './background.js';
-import type { PlatformFor } from './deliveries.js';
-import { GITEA_WEBHOOK_PATH, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
+import { previewApp, forgeFromOctokit, githubAccessFor } from './app.js';
+import { DEFAULT_TEARDOWN_GRACE_MS, type BackgroundRetry } from './background.js';
+import { DeliveryRefused, teardownTask, type AccessFor, type PlatformFor } from './deliveries.js';
+import { GITEA_WEBHOOK_PATH, giteaAccessFor, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
+import { MemoryTeardownQueue, type TeardownQueue } from './teardown-queue.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
 import { BodyTooLargeError, readLimitedBody } from './request-body.js';
 import type { SourceRepo } from '../pipeline/source-repo.js';
+import { InputError } from '../errors.js';
 import { formatSweepReport, sweepPreviews, type SweepReport } from '../previews/sweep.js';
 
 export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
@@ -40,6 +42,10 @@ export interface AppOptions {
   logStream?: { write(line: string): unknown };
   logLevel?: string;
   retry?: Partial<BackgroundRetry>;
+  /** How long a stopping server keeps working on acknowledged teardowns (TEARDOWN_GRACE, default 25 s). */
+  teardownGraceMs?: number;
+  /** Found while reading the settings (a short webhook secret, say); logged at start. */
+  warnings?: string[];
   /** Runs the sweep on an interval; off unless set. */
   sweep?: { intervalMs: number; dryRun: boolean };
 }
@@ -63,7 +69,6 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
     { level: options.logLevel ?? env.LOG_LEVEL ?? 'info', base: undefined },
     { write: (line: string) => (options.logStream ?? process.stdout).write(redact(line)) },
   );
-  const queue = new BackgroundQueue(options.retry);
   const defaultConfig: RepoConfig = { ...DEFAULT_REPO_CONFIG, labelTemplate: options.defaultLabelTemplate?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
   const platforms = new Map<string, Platform>();
   const platformFor: PlatformFor =
@@ -78,12 +83,22 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
       return platform;
     });
 
+  const secretWarnings = [checkWebhookSecret(options.webhookSecret, 'WEBHOOK_SECRET'), checkWebhookSecret(options.gitea?.webhookSecret, 'GITEA_WEBHOOK_SECRET')];
+  for (const warning of new Set([...(options.warnings ?? []), ...secretWarnings])) if (warning) log.warn(warning);
   const probot = await startGithubDoor(options, log);
-  const githubMiddleware = probot
-    ? await createNodeMiddleware(previewApp({ queue, platformFor, defaultConfig }), { probot, webhooksPath: GITHUB_WEBHOOK_PATH })
-    : undefined;
-  const giteaHandler = options.gitea ? giteaWebhookHandler({ ...options.gitea, queue, platformFor, log, defaultConfig }) : undefined;
   const githubHost = (options.githubHost ?? 'github.com').toLowerCase();
+  const doors: Record<'github' | 'gitea', AccessFor | undefined> = {
+    github: probot ? githubAccessFor(probot, { githubHost, asApp: !options.githubToken, defaultConfig }) : undefined,
+    gitea: options.gitea ? giteaAccessFor(options.gitea, defaultConfig) : undefined,
+  };
+  const accessFor: AccessFor = async (job, signal) => {
+    const door = doors[job.door];
+    if (!door) throw new DeliveryRefused(`this app does not serve ${job.door}`);
+    return door(job, signal);
+  };
+  const queue: TeardownQueue = new MemoryTeardownQueue((job, jobLog) => teardownTask(job, { log: jobLog, accessFor, platformFor }), options.retry);
+  const githubMiddleware = probot ? await createNodeMiddleware(previewApp({ queue }), { probot, webhooksPath: GITHUB_WEBHOOK_PATH }) : undefined;
+  const giteaHandler = options.gitea ? giteaWebhookHandler({ ...options.gitea, queue, log }) : undefined;
   const giteaHost = options.gitea ? new URL(options.gitea.url).host.toLowerCase() : undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -168,12 +183,26 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
     sweepOnce,
     async close() {
       if (timer) clearInterval(timer);
-      queue.stop();
-      await queue.idle();
+      const graceMs = options.teardownGraceMs ?? DEFAULT_TEARDOWN_GRACE_MS;
+      const { unfinished } = await queue.stop(graceMs);
+      if (unfinished.length) {
+        log.error({ unfinished }, `stopped with ${unfinished.length} teardowns unfinished after the ${graceMs} ms grace period; left for the sweep: ${unfinished.join('; ')}`);
+      }
       await sweeping?.catch(() => undefined);
     },
   };
 }
+
+/** A webhook secret that is blank is no secret: refused. A short one is guessable: the warning to log is returned. */
+export function checkWebhookSecret(secret: string | undefined, variable: string): string | undefined {
+  if (secret === undefined) return undefined;
+  if (!secret.trim()) throw new InputError(`${variable} is blank: set it to the webhook's secret (a long random string)`, { field: variable });
+  if (secret.trim().length >= MIN_SECRET_LENGTH) return undefined;
+  return `${variable} is shorter than ${MIN_SECRET_LENGTH} characters: anyone who guesses it can sign deliveries; use a long random string`;
+}
+
+/** GitHub suggests "a random string with high entropy"; 16 characters is the least we stay quiet about. */
+export const MIN_SECRET_LENGTH = 16;
 
 export interface AppServerOptions extends AppOptions {
   /** 0 picks a free port. */
@@ -225,7 +254,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
 async function startGithubDoor(options: AppOptions, log: Logger): Promise<Probot | undefined> {
   const asApp = options.appId !== undefined && options.appId !== '' && Boolean(options.privateKey);
   if (!asApp && !options.githubToken) return undefined;
-  if (!options.webhookSecret) throw new Error('the GitHub webhook needs a secret (WEBHOOK_SECRET)');
+  if (!options.webhookSecret?.trim()) throw new InputError('the GitHub webhook needs a secret: set WEBHOOK_SECRET', { field: 'WEBHOOK_SECRET' });
   return new Probot({
     ...(asApp ? { appId: options.appId, privateKey: options.privateKey } : { githubToken: options.githubToken }),
     secret: options.webhookSecret,

@@ -201,3 +201,58 @@ export class LogCapture {
     return this.lines.map((line) => JSON.parse(line) as Json);
   }
 }
+
+let appBundle: Promise<string> | undefined;
+
+/** `src/app/index.ts` bundled as `npm run build` bundles it, into a temporary folder, once per test file. */
+export function appEntry(): Promise<string> {
+  appBundle ??= (async () => {
+    const { build } = await import('esbuild');
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(path.join(tmpdir(), 'ap-app-bundle-'));
+    const outfile = path.join(dir, 'index.mjs');
+    await build({
+      entryPoints: [path.join(REPO_ROOT, 'src', 'app', 'index.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'error',
+      banner: { js: "import { createRequire as __apCreateRequire } from 'node:module'; const require = __apCreateRequire(import.meta.url);" },
+    });
+    return outfile;
+  })();
+  return appBundle;
+}
+
+export interface AppProcess {
+  url: string;
+  pid: number;
+  logs: LogCapture;
+  /** Resolves with the exit code (or the signal that ended it). */
+  exited: Promise<number | string>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Runs the app as its own process (`npm run app`), configured by `env` alone. */
+export async function startAppProcess(env: Record<string, string>): Promise<AppProcess> {
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  // Resolved from the repository, so packages the bundle leaves out (none today) still load.
+  const child = spawn(process.execPath, [await appEntry()], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs = new LogCapture();
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      logs.write(`${line}\n`);
+      const match = /listening on (http:\/\/\S+?)"/.exec(line);
+      if (match) resolve(match[1]);
+    });
+    void exited.then((code) => reject(new Error(`the app exited (${code}) before listening: ${stderr}`)));
+  });
+  return { url, pid: child.pid!, logs, exited, kill: (signal) => child.kill(signal) };
+}

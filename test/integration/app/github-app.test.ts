@@ -14,6 +14,8 @@ const WEBHOOK_SECRET = 'whsec-install-77ad2c';
 const INSTALLATION_TOKEN = 'ghs_installationToken0a1b2c3d4e5f6g';
 const APP_ID = 8231;
 const INSTALLATION_ID = 4242;
+// Another organisation's installation of the same app, on its own repository only.
+const OTHER_INSTALLATION = { id: 5151, token: 'ghs_otherInstallationToken9z8y7x', repos: ['mallory/agents'] };
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PRIVATE_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 
@@ -24,8 +26,9 @@ let logs: LogCapture;
 
 beforeEach(async () => {
   local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 20 });
-  github = await startTestForge({ flavor: 'github', app: { appId: APP_ID, publicKey, installationId: INSTALLATION_ID, installationToken: INSTALLATION_TOKEN } });
+  github = await startTestForge({ flavor: 'github', app: { appId: APP_ID, publicKey, installationId: INSTALLATION_ID, installationToken: INSTALLATION_TOKEN, otherInstallations: [OTHER_INSTALLATION] } });
   github.seedRepo('Codertocat', 'Hello-World');
+  github.seedRepo('mallory', 'agents');
   logs = new LogCapture();
   const platform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
   app = await startAppServer({
@@ -44,7 +47,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await app.close();
   await Promise.all([local.close(), github.close()]);
-  for (const secret of [API_KEY, WEBHOOK_SECRET, INSTALLATION_TOKEN, PRIVATE_KEY.split('\n')[1]]) expect(logs.text).not.toContain(secret);
+  for (const secret of [API_KEY, WEBHOOK_SECRET, INSTALLATION_TOKEN, OTHER_INSTALLATION.token, PRIVATE_KEY.split('\n')[1]]) expect(logs.text).not.toContain(secret);
 });
 
 afterAll(() => clearSecrets());
@@ -87,4 +90,25 @@ it('the sweep finds each repository\'s installation with the app JWT and acts wi
   const calls = github.requests.map((request) => `${request.method} ${request.path} ${request.status}`);
   expect(calls).toContain('GET /repos/Codertocat/Hello-World/installation 200');
   expect(calls).toContain(`POST /app/installations/${INSTALLATION_ID}/access_tokens 201`);
+});
+
+it('a delivery naming another installation than the repository\'s is refused: nothing deleted, no token of that installation used on it', async () => {
+  const payload: Json = await githubExample('pull_request', 'closed');
+  payload.installation = { id: OTHER_INSTALLATION.id, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNTE1MQ==' };
+  const pull = payload.pull_request;
+  github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed' });
+  const seeder = new PreviewSeeder(local, API_KEY);
+  const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${pull.number}`);
+
+  const body = JSON.stringify(payload);
+  expect((await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET))).status).toBe(200);
+  await app.idle();
+
+  expect(await seeder.status(preview.id)).toBe('HEALTHY');
+  expect(local.requests.filter((request) => request.route === 'deployments.delete')).toEqual([]);
+  const refusal = logs.messages().find((line) => line.level === 50 && /belongs to installation 4242, not to installation 5151/.test(line.msg));
+  expect(refusal).toMatchObject({ leftForSweep: false });
+  const calls = github.requests.map((request) => `${request.method} ${request.path}`);
+  expect(calls).toContain('GET /repos/Codertocat/Hello-World/installation');
+  expect(calls).not.toContain(`POST /app/installations/${OTHER_INSTALLATION.id}/access_tokens`);
 });

@@ -48,11 +48,12 @@ beforeEach(async () => {
 
   const pull = closedPayload.pull_request;
   github.seedRepo('Codertocat', 'Hello-World');
-  github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref });
+  // The forge has closed the PRs the `closed` deliveries name, as it has when it sends them; octo-org's stays open.
+  github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed', merged: true });
   github.seedRepo('octo-org', 'Hello-World');
   github.seedPullRequest('octo-org', 'Hello-World', { number: pull.number, headSha: 'b'.repeat(40), headRef: 'other' });
   gitea.seedRepo('gitea-org', 'agents');
-  gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french' });
+  gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', state: 'closed', merged: true });
 
   // The sticky comment and the deployment the action left on each PR.
   const githubForge = new RestForge({ kind: 'github', apiUrl: github.apiUrl, token: GITHUB_TOKEN });
@@ -320,5 +321,106 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
     const body = JSON.stringify(closedPayload);
     const response = await post(`${app.url}/api/github/webhooks`, body, { ...githubHeaders('pull_request', body, undefined), 'x-hub-signature-256': `sha256=${hmacHex(GITEA_SECRET, body)}` });
     expect(response.status).toBe(400);
+  });
+
+  describe('nothing is deleted on a delivery\'s word alone', () => {
+    const giteaClosed = () => JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
+    const reopen = () => {
+      const pull = closedPayload.pull_request;
+      github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'open' });
+      gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', state: 'open' });
+    };
+
+    it('a signed `closed` delivery for a PR the forge says is open deletes nothing (GitHub and Gitea)', async () => {
+      reopen();
+      const preview = await seeder.preview(REPO_A, 'pr-2');
+      const giteaPreview = await seeder.preview(giteaRepo, 'pr-2');
+      expect((await deliverGithub()).status).toBe(200);
+      const body = giteaClosed();
+      expect((await post(`${app.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))).status).toBe(202);
+      await app.idle();
+
+      expect(await seeder.status(preview.id)).toBe('HEALTHY');
+      expect(await seeder.status(giteaPreview.id)).toBe('HEALTHY');
+      expect(local.requests.filter((request) => request.route === 'deployments.delete')).toEqual([]);
+      expect(github.comments('Codertocat', 'Hello-World', 2)[0].body).not.toContain('Preview removed');
+      expect(gitea.comments('gitea-org', 'agents', 2)[0].body).not.toContain('Preview removed');
+      expect(github.requests.map((request) => `${request.method} ${request.path}`)).toContain('GET /repos/Codertocat/Hello-World/pulls/2');
+      expect(gitea.requests.map((request) => `${request.method} ${request.path}`)).toContain('GET /api/v1/repos/gitea-org/agents/pulls/2');
+      expect(logs.messages().filter((line) => /pull request #2 is open; nothing is deleted/.test(line.msg))).toHaveLength(2);
+    });
+
+    it('a replayed delivery deletes nothing: the same id is ignored, and an old `closed` after a reopen finds the PR open', async () => {
+      const first = await seeder.preview(REPO_A, 'pr-2');
+      const giteaFirst = await seeder.preview(giteaRepo, 'pr-2');
+      const githubBody = JSON.stringify(closedPayload);
+      const githubCaptured = githubHeaders('pull_request', githubBody, WEBHOOK_SECRET);
+      const giteaBody = giteaClosed();
+      const giteaCaptured = giteaHeaders('pull_request', giteaBody, GITEA_SECRET);
+      expect((await post(`${app.url}/api/github/webhooks`, githubBody, githubCaptured)).status).toBe(200);
+      expect((await post(`${app.url}/api/gitea/webhooks`, giteaBody, giteaCaptured)).status).toBe(202);
+      await app.idle();
+      expect(await seeder.status(first.id)).toBe('DELETED');
+      expect(await seeder.status(giteaFirst.id)).toBe('DELETED');
+
+      // Reopened and redeployed; then the captured deliveries come back, as they were and with fresh ids.
+      reopen();
+      const second = await seeder.preview(REPO_A, 'pr-2');
+      const giteaSecond = await seeder.preview(giteaRepo, 'pr-2');
+      expect((await post(`${app.url}/api/github/webhooks`, githubBody, githubCaptured)).status).toBe(200);
+      const giteaReplay = await post(`${app.url}/api/gitea/webhooks`, giteaBody, giteaCaptured);
+      expect([giteaReplay.status, JSON.parse(giteaReplay.body)]).toEqual([200, { status: 'duplicate' }]);
+      expect((await post(`${app.url}/api/github/webhooks`, githubBody, githubHeaders('pull_request', githubBody, WEBHOOK_SECRET))).status).toBe(200);
+      expect((await post(`${app.url}/api/gitea/webhooks`, giteaBody, giteaHeaders('pull_request', giteaBody, GITEA_SECRET))).status).toBe(202);
+      await app.idle();
+
+      expect(await seeder.status(second.id)).toBe('HEALTHY');
+      expect(await seeder.status(giteaSecond.id)).toBe('HEALTHY');
+      expect(logs.messages().filter((line) => /was already received; ignored/.test(line.msg))).toHaveLength(2);
+    });
+
+    it('a Gitea delivery naming a repository on another host is refused and deletes nothing', async () => {
+      const preview = await seeder.preview(REPO_A, 'pr-2');
+      const payload = giteaPullRequestClosed(gitea.url, 'Codertocat', 'Hello-World', 2, { ref: 'french', sha: 'c'.repeat(40) });
+      payload.repository.html_url = 'https://github.com/Codertocat/Hello-World';
+      const body = JSON.stringify(payload);
+      const delivery = await post(`${app.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET));
+      expect(delivery.status).toBe(403);
+      await app.idle();
+      expect(await seeder.status(preview.id)).toBe('HEALTHY');
+      expect(local.requests.filter((request) => request.route === 'deployments.delete')).toEqual([]);
+      expect(github.comments('Codertocat', 'Hello-World', 2)[0].body).not.toContain('Preview removed');
+    });
+
+    it('a `delete` delivery for a branch that still exists deletes nothing', async () => {
+      const preview = await seeder.preview(REPO_A, 'simple-tag');
+      github.seedRepo('Codertocat', 'Hello-World', { branches: ['simple-tag'] });
+      const body = JSON.stringify({ ...(await githubExample('delete')), ref_type: 'branch' });
+      const branchApp = await startAppServer({
+        githubToken: GITHUB_TOKEN,
+        webhookSecret: WEBHOOK_SECRET,
+        githubBaseUrl: github.apiUrl,
+        platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+        defaultLabelTemplate: '{branch}',
+        env: {},
+        logStream: logs,
+      });
+      try {
+        expect((await post(`${branchApp.url}/api/github/webhooks`, body, githubHeaders('delete', body, WEBHOOK_SECRET))).status).toBe(200);
+        await branchApp.idle();
+      } finally {
+        await branchApp.close();
+      }
+      expect(await seeder.status(preview.id)).toBe('HEALTHY');
+      expect(logs.text).toMatch(/branch simple-tag still exists; nothing is deleted/);
+    });
+  });
+
+  it('refuses to start with a blank webhook secret, for GitHub and for Gitea', async () => {
+    const base = { githubBaseUrl: github.apiUrl, platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY }, env: {}, logStream: logs };
+    for (const blank of [' ', '\n\t']) {
+      await expect(startAppServer({ ...base, githubToken: GITHUB_TOKEN, webhookSecret: blank })).rejects.toThrow(/WEBHOOK_SECRET/);
+      await expect(startAppServer({ ...base, gitea: { url: gitea.url, token: GITEA_TOKEN, webhookSecret: blank } })).rejects.toThrow(/GITEA_WEBHOOK_SECRET is blank/);
+    }
   });
 });

@@ -88,6 +88,8 @@ export interface TestGithubApp {
   publicKey: KeyObject;
   installationId: number;
   installationToken: string;
+  /** Further installations, each on its own repositories (`owner/name`); the one above has every other repository. */
+  otherInstallations?: { id: number; token: string; repos: string[] }[];
 }
 
 export async function startTestForge(options: { flavor: ForgeFlavor; token?: string; maxPerPage?: number; app?: TestGithubApp }): Promise<TestForge> {
@@ -139,17 +141,21 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
       if (appRoute || installationRoute) {
         verifyAppJwt(auth, options.app);
         if (appRoute && method === 'POST') {
-          if (Number(appRoute[1]) !== options.app.installationId) throw new HttpError(404, 'Not Found');
-          return { status: 201, body: { token: options.app.installationToken, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: { pull_requests: 'write', deployments: 'write' }, repository_selection: 'all' } };
+          const other = options.app.otherInstallations?.find((installation) => installation.id === Number(appRoute[1]));
+          if (!other && Number(appRoute[1]) !== options.app.installationId) throw new HttpError(404, 'Not Found');
+          const token = other?.token ?? options.app.installationToken;
+          return { status: 201, body: { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: { pull_requests: 'write', deployments: 'write' }, repository_selection: other ? 'selected' : 'all' } };
         }
         if (installationRoute && method === 'GET') {
-          repoOf(decodeURIComponent(installationRoute[1]), decodeURIComponent(installationRoute[2]));
-          return ok({ id: options.app.installationId, app_id: options.app.appId, account: { login: decodeURIComponent(installationRoute[1]) } });
+          const repo = repoOf(decodeURIComponent(installationRoute[1]), decodeURIComponent(installationRoute[2]));
+          const fullName = `${repo.owner}/${repo.name}`.toLowerCase();
+          const other = options.app.otherInstallations?.find((installation) => installation.repos.some((name) => name.toLowerCase() === fullName));
+          return ok({ id: other?.id ?? options.app.installationId, app_id: options.app.appId, account: { login: repo.owner } });
         }
         throw new HttpError(404, 'Not Found');
       }
     }
-    const tokens = [options.token, options.app?.installationToken].filter(Boolean);
+    const tokens = [options.token, options.app?.installationToken, ...(options.app?.otherInstallations ?? []).map((installation) => installation.token)].filter(Boolean);
     if (tokens.length && !tokens.some((token) => auth === `token ${token}` || auth === `Bearer ${token}`)) {
       throw new HttpError(401, flavor === 'github' ? 'Bad credentials' : 'token is required');
     }

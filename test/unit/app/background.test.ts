@@ -107,4 +107,46 @@ describe('the background queue', () => {
     expect(most).toBe(3);
     expect(finished.sort()).toEqual(Array.from({ length: 12 }, (_, index) => `task-${index}`).sort());
   });
+
+  it('a task waiting for its next try holds no slot, and one lane never waits for another', async () => {
+    const { log } = logger();
+    const queue = new BackgroundQueue({ attempts: 3, firstDelayMs: 60_000, maxDelayMs: 60_000, concurrency: 1 });
+    let failing = 0;
+    queue.enqueue({ key: 'down', lane: 'github', what: 'down', log, run: async () => {
+        failing++;
+        throw new Error('503');
+      },
+    });
+    queue.enqueue({ key: 'down', lane: 'github', what: 'down', log, run: async () => undefined });
+    const ran: string[] = [];
+    await new Promise<void>((resolve) => {
+      queue.enqueue({ key: 'other', lane: 'github', what: 'same lane', log, run: async () => void ran.push('same lane') });
+      queue.enqueue({ key: 'gitea', lane: 'gitea', what: 'other lane', log, run: async () => (ran.push('other lane'), resolve()) });
+    });
+    await new Promise<void>((resolve) => {
+      const check = () => (ran.length === 2 ? resolve() : setImmediate(check));
+      check();
+    });
+    // Both ran while the failing task waits a minute for its second try.
+    expect(ran.sort()).toEqual(['other lane', 'same lane']);
+    expect(failing).toBe(1);
+    const report = await queue.stop(0);
+    expect(report.unfinished).toEqual(['down', 'down']);
+  });
+
+  it('stop() finishes queued work within the grace period, and aborts what is left after it', async () => {
+    const { log, lines } = logger();
+    const queue = new BackgroundQueue({ attempts: 1, concurrency: 1 });
+    const finished: string[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      queue.enqueue({ key: name, what: name, log, run: async () => void (await new Promise((resolve) => setTimeout(resolve, 5)), finished.push(name)) });
+    }
+    expect(await queue.stop(60_000)).toEqual({ unfinished: [] });
+    expect(finished).toEqual(['a', 'b', 'c']);
+
+    const hanging = new BackgroundQueue({ attempts: 5 });
+    hanging.enqueue({ key: 'h', what: 'hangs', log, run: (_attempt, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))) });
+    expect(await hanging.stop(10)).toEqual({ unfinished: ['hangs'] });
+    expect(lines.find((line) => line.task === 'hangs' && line.level === 50)).toMatchObject({ attempt: 1, leftForSweep: true });
+  });
 });

@@ -1,0 +1,73 @@
+import type { Logger } from 'probot';
+import { BackgroundQueue, DEFAULT_TEARDOWN_GRACE_MS, type BackgroundRetry, type BackgroundTask, type StopReport } from './background.js';
+import type { TeardownJob } from './deliveries.js';
+
+/** Where acknowledged teardowns wait: in this process (`MemoryTeardownQueue`) or in Redis (`DurableTeardownQueue`). */
+export interface TeardownQueue {
+  /**
+   * Resolves once the job is accepted (the delivery can be acknowledged then): `duplicate` when a
+   * delivery with the same id was accepted within the window, `queued` otherwise.
+   */
+  enqueue(job: TeardownJob, log: Logger): Promise<'queued' | 'duplicate'>;
+  /** Resolves when every accepted job this process can see is done. */
+  idle(): Promise<void>;
+  /** Stops taking work and finishes what it holds within `graceMs`; reports what it could not. */
+  stop(graceMs?: number): Promise<StopReport>;
+}
+
+export type TaskFor = (job: TeardownJob, log: Logger) => BackgroundTask;
+
+/**
+ * A delivery id is one event: GitHub redelivers with the same `X-GitHub-Delivery`, and a replayed
+ * capture carries it too (docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks#use-the-x-github-delivery-header); Gitea sends its hook task's UUID as `X-Gitea-Delivery`
+ * (go-gitea/gitea@05a2257:services/webhook/deliver.go). Ids are remembered for `ttlMs`, at most
+ * `capacity` of them, oldest forgotten first. A replay after the window still deletes nothing of an
+ * open pull request: every teardown asks the forge first (`deliveries.ts`).
+ * Hand-written because a Map in insertion order is already the bounded, time-ordered set needed here.
+ */
+export class DeliveryWindow {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly capacity = 10_000,
+    private readonly ttlMs = 24 * 3_600_000,
+  ) {}
+
+  /** True the first time an id is offered within the window. */
+  firstSight(id: string, now = Date.now()): boolean {
+    for (const [oldest, at] of this.seen) {
+      if (now - at < this.ttlMs && this.seen.size < this.capacity) break;
+      this.seen.delete(oldest);
+    }
+    if (this.seen.has(id)) return false;
+    this.seen.set(id, now);
+    return true;
+  }
+}
+
+/** Teardowns kept in this process's memory: finished on SIGTERM within the grace period, else left for the sweep. */
+export class MemoryTeardownQueue implements TeardownQueue {
+  private readonly background: BackgroundQueue;
+  private readonly window = new DeliveryWindow();
+
+  constructor(
+    private readonly taskFor: TaskFor,
+    retry: Partial<BackgroundRetry> = {},
+  ) {
+    this.background = new BackgroundQueue(retry);
+  }
+
+  async enqueue(job: TeardownJob, log: Logger): Promise<'queued' | 'duplicate'> {
+    if (!this.window.firstSight(`${job.door}:${job.deliveryId}`)) return 'duplicate';
+    this.background.enqueue(this.taskFor(job, log));
+    return 'queued';
+  }
+
+  idle(): Promise<void> {
+    return this.background.idle();
+  }
+
+  stop(graceMs = DEFAULT_TEARDOWN_GRACE_MS): Promise<StopReport> {
+    return this.background.stop(graceMs);
+  }
+}

@@ -1,0 +1,66 @@
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
+import { clearSecrets } from '../../../src/secrets/redact.js';
+import { startTestForge, type TestForge } from '../../support/forge/server.js';
+import { giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder, startAppProcess, type AppProcess } from './fixtures.js';
+
+// The app as its own process, stopped with SIGTERM in the middle of a burst of closes: every
+// acknowledged teardown is finished within TEARDOWN_GRACE before the process exits.
+const API_KEY = 'sk-app-shutdown-5Rt2wQ9mZx';
+const GITEA_TOKEN = 'gitea-token-shutdown-71c0de';
+const GITEA_SECRET = 'whsec-gitea-shutdown-2f8a6c4e1b';
+const BURST = 40;
+
+let local: LocalPlatform;
+let gitea: TestForge;
+let app: AppProcess | undefined;
+
+beforeEach(async () => {
+  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 5 });
+  gitea = await startTestForge({ flavor: 'gitea', token: GITEA_TOKEN });
+  gitea.seedRepo('gitea-org', 'agents');
+});
+
+afterEach(async () => {
+  if (app && (await Promise.race([app.exited.then(() => true), Promise.resolve(false)])) === false) app.kill('SIGKILL');
+  await Promise.all([local.close(), gitea.close()]);
+  for (const secret of [API_KEY, GITEA_TOKEN, GITEA_SECRET]) expect(app?.logs.text ?? '').not.toContain(secret);
+});
+
+afterAll(() => clearSecrets());
+
+it('SIGTERM in the middle of a burst: the acknowledged teardowns all finish before the process exits', async () => {
+  const seeder = new PreviewSeeder(local, API_KEY);
+  const repo = `${new URL(gitea.url).host}/gitea-org/agents`;
+  const previews = [];
+  for (let number = 1; number <= BURST; number++) {
+    gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
+    previews.push(await seeder.preview(repo, `pr-${number}`));
+  }
+  // Each delete takes a while, so most teardowns are still queued when SIGTERM arrives.
+  local.faults.add({ route: 'deployments.delete', latencyMs: 150, times: BURST });
+
+  app = await startAppProcess({
+    GITEA_URL: gitea.url,
+    GITEA_TOKEN,
+    GITEA_WEBHOOK_SECRET: GITEA_SECRET,
+    AGENT_PREVIEW_PLATFORM: 'local',
+    AGENT_PREVIEW_LOCAL_URL: local.url,
+    AGENT_PREVIEW_LOCAL_KEY: API_KEY,
+    TEARDOWN_GRACE: '50s',
+  });
+  const deliveries = await Promise.all(
+    previews.map((_, index) => {
+      const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', index + 1, { ref: `branch-${index + 1}`, sha: 'c'.repeat(40) }));
+      return post(`${app!.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET));
+    }),
+  );
+  expect(deliveries.map((delivery) => delivery.status)).toEqual(previews.map(() => 202));
+  const deletedBeforeStop = local.requests.filter((request) => request.route === 'deployments.delete' && request.status === 200).length;
+  app.kill('SIGTERM');
+
+  expect(await app.exited).toBe(0);
+  expect(deletedBeforeStop).toBeLessThan(BURST);
+  const statuses = await Promise.all(previews.map((preview) => seeder.status(preview.id)));
+  expect(statuses).toEqual(previews.map(() => 'DELETED'));
+  expect(app.logs.messages().filter((line) => line.level >= 50)).toEqual([]);
+});
