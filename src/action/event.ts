@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
+import { giteaApiUrl } from '../forge/client.js';
 import type { ForgeKind, RepoRef } from '../forge/forge.js';
 
 /** The parts of the triggering event the action acts on, for GitHub and Gitea alike. */
@@ -44,7 +45,7 @@ export async function readRunEvent(env: NodeJS.ProcessEnv): Promise<RunEvent> {
   const [owner, repo] = (env.GITHUB_REPOSITORY ?? payload.repository?.full_name ?? '/').split('/');
   if (!owner || !repo) throw new InputError('GITHUB_REPOSITORY is not set; run inside GitHub or Gitea Actions', { field: 'GITHUB_REPOSITORY' });
   const serverUrl = (env.GITHUB_SERVER_URL ?? (forge === 'gitea' ? '' : 'https://github.com')).replace(/\/+$/, '');
-  const apiUrl = (env.GITHUB_API_URL ?? (forge === 'gitea' ? `${serverUrl}/api/v1` : 'https://api.github.com')).replace(/\/+$/, '');
+  const apiUrl = (env.GITHUB_API_URL ?? (forge === 'gitea' ? giteaApiUrl(serverUrl) : 'https://api.github.com')).replace(/\/+$/, '');
   const ref = env.GITHUB_REF ?? payload.ref;
   const pr = payload.pull_request as Json | undefined;
   const event: RunEvent = {

@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { InputError } from '../errors.js';
 import { renderPreviewComment, renderRemovedComment } from '../forge/comment.js';
 import type { Forge, PullRef } from '../forge/forge.js';
-import { RestForge } from '../forge/rest.js';
+import { createForge } from '../forge/client.js';
 import { upsertStickyComment } from '../forge/sticky.js';
 import { loadAgents } from '../pipeline/agent.js';
 import { formatDuration } from '../pipeline/duration.js';
@@ -76,7 +76,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   }
 
   const reporter = actionReporter();
-  const forge: Forge | undefined = inputs.githubToken ? new RestForge({ kind: event.forge, apiUrl: event.apiUrl, token: inputs.githubToken }) : undefined;
+  const forge: Forge | undefined = inputs.githubToken ? createForge({ kind: event.forge, apiUrl: event.apiUrl, token: inputs.githubToken, onRetry: (notice) => core.info(`${notice.call}: ${notice.reason}; retrying in ${notice.retryAfter} s (${notice.attempt})`) }) : undefined;
   const pr: PullRef | undefined = event.pull ? { ...event.repo, number: event.pull.number } : undefined;
   const previewing = decision.mode === 'preview' || decision.mode === 'teardown';
   const { label, note } = previewing

@@ -20,7 +20,8 @@
  * delivery id. What still fails is left for the sweep (`sweep.ts`), which needs no state from here.
  */
 import type { ApplicationFunction, Context, Logger, Probot } from 'probot';
-import { RestForge } from '../forge/rest.js';
+import { forgeFor, type ForgeOctokit } from '../forge/client.js';
+import type { Forge } from '../forge/forge.js';
 import { DeliveryRefused, type AccessFor, type RepoAccess, type TeardownJob } from './deliveries.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
 import type { TeardownQueue } from './teardown-queue.js';
@@ -81,6 +82,7 @@ export interface GithubAccessOptions {
  */
 export function githubAccessFor(probot: Probot, options: GithubAccessOptions): AccessFor {
   const defaultConfig = options.defaultConfig ?? DEFAULT_REPO_CONFIG;
+  const botLogins = appBotLogin(probot);
   return async (job, signal) => {
     const repo = sourceRepoFromWebUrl(job.repository.htmlUrl);
     if (!repo || repo.host !== options.githubHost.toLowerCase()) {
@@ -135,7 +137,7 @@ export function githubAccessFor(probot: Probot, options: GithubAccessOptions): A
           throw err;
         }
       },
-      forge: async () => forgeFromOctokit(octokit),
+      forge: async () => forgeFromOctokit(octokit, await botLogins()),
     } satisfies RepoAccess;
   };
 }
@@ -149,31 +151,23 @@ function withSignal<T extends Context['octokit']>(octokit: T, signal: AbortSigna
 }
 
 /**
- * A REST forge with the installation token of the delivery's octokit (a token app: the token
- * itself), at the octokit's API address. RestForge speaks REST only, never GraphQL.
+ * The forge adapter on the delivery's own Octokit: Probot's installation-authenticated client, with
+ * its throttling, retry and GHES base URL (`GHE_HOST`). REST only, never GraphQL.
  */
-export async function forgeFromOctokit(octokit: Context['octokit']): Promise<RestForge> {
-  const token = await installationToken(octokit);
-  if (!token) throw new Error('no installation token for this delivery');
-  return new RestForge({ kind: 'github', apiUrl: octokit.request.endpoint.DEFAULTS.baseUrl, token });
+export async function forgeFromOctokit(octokit: Context['octokit'], botLogins: string[] = []): Promise<Forge> {
+  return forgeFor('github', octokit as unknown as ForgeOctokit, { botLogins });
 }
 
 /**
- * The token the octokit authenticates with. `octokit.auth({ type: 'installation' })` would ask for
- * it at api.github.com whatever the base URL (Probot builds its app auth without one), so on GitHub
- * Enterprise Server it fails. A request goes through the auth hook, which asks the right server;
- * this one is answered in-process by its own fetch, so only the token exchange reaches GitHub.
+ * The app's own `[bot]` login (`<slug>[bot]`), which its comments carry, from `GET /app` with the
+ * app's JWT (docs.github.com/en/rest/apps/apps#get-the-authenticated-app). None for a token app.
  */
-async function installationToken(octokit: Context['octokit']): Promise<string | undefined> {
-  let authorization: string | null = null;
-  await octokit.request('GET /agent-preview/token-probe', {
-    request: {
-      fetch: async (_url: string, init: { headers?: ConstructorParameters<typeof Headers>[0] }) => {
-        authorization = new Headers(init.headers).get('authorization');
-        return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } });
-      },
-    },
-  });
-  const match = /^(?:token|bearer) (.+)$/i.exec(authorization ?? '');
-  return match?.[1];
+function appBotLogin(probot: Probot): () => Promise<string[]> {
+  let login: Promise<string[]> | undefined;
+  return () =>
+    (login ??= probot
+      .auth()
+      .then((octokit) => octokit.request('GET /app'))
+      .then((response) => (response.data?.slug ? [`${response.data.slug}[bot]`] : []))
+      .catch(() => []));
 }

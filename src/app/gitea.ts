@@ -7,7 +7,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'probot';
-import { RestForge } from '../forge/rest.js';
+import { createForge, giteaApiUrl } from '../forge/client.js';
 import { registerSecret } from '../secrets/redact.js';
 import { DeliveryRefused, type AccessFor, type RepoAccess, type TeardownJob } from './deliveries.js';
 import type { TeardownQueue } from './teardown-queue.js';
@@ -126,9 +126,9 @@ function repositoryOf(repository: Json | undefined): TeardownJob['repository'] |
  * (go-gitea/gitea@e6ed472:routers/api/v1/repo/pull.go, routers/api/v1/repo/branch.go).
  */
 export function giteaAccessFor(settings: GiteaSettings, defaultConfig: RepoConfig = DEFAULT_REPO_CONFIG): AccessFor {
-  const apiUrl = `${settings.url.replace(/\/+$/, '')}/api/v1`;
+  const apiUrl = giteaApiUrl(settings.url);
   const serverHost = new URL(settings.url).host.toLowerCase();
-  const forge = new RestForge({ kind: 'gitea', apiUrl, token: settings.token });
+  const forge = createForge({ kind: 'gitea', apiUrl, token: settings.token });
   return async (job) => {
     const repo = sourceRepoFromWebUrl(job.repository.htmlUrl);
     if (!repo || new URL(job.repository.htmlUrl).host.toLowerCase() !== serverHost) {

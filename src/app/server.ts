@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { pino } from 'pino';
 import { createNodeMiddleware, Probot, type Logger } from 'probot';
 import type { Forge } from '../forge/forge.js';
-import { RestForge } from '../forge/rest.js';
+import { createForge, giteaApiUrl } from '../forge/client.js';
 import { createPlatform, type PlatformSettings } from '../platforms/index.js';
 import type { Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
@@ -130,7 +130,7 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
   /** The forge that serves a recorded repository, for the sweep. */
   async function forgeFor(repo: SourceRepo): Promise<Forge | undefined> {
     if (options.gitea && repo.host === giteaHost) {
-      return new RestForge({ kind: 'gitea', apiUrl: `${options.gitea.url.replace(/\/+$/, '')}/api/v1`, token: options.gitea.token });
+      return createForge({ kind: 'gitea', apiUrl: giteaApiUrl(options.gitea.url), token: options.gitea.token });
     }
     if (!probot || repo.host !== githubHost) return undefined;
     const octokit = await installationOctokit(probot, options, repo);
@@ -139,7 +139,7 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
 
   async function labelTemplateFor(repo: SourceRepo): Promise<string | undefined> {
     if (options.gitea && repo.host === giteaHost) {
-      const apiUrl = `${options.gitea.url.replace(/\/+$/, '')}/api/v1`;
+      const apiUrl = giteaApiUrl(options.gitea.url);
       const text = await readGiteaFile(apiUrl, options.gitea.token, repo, REPO_CONFIG_PATH, AbortSignal.timeout(30_000));
       return parseRepoConfigText(text, defaultConfig).labelTemplate;
     }

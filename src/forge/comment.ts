@@ -3,6 +3,36 @@ import { redact } from '../secrets/redact.js';
 
 /** Hidden marker that identifies our one sticky comment on a pull request. */
 export const STICKY_MARKER = '<!-- agent-preview:sticky -->';
+
+/** Letters, digits, `.`, `_`, `-`: a key lives inside an HTML comment and must not end it. */
+const COMMENT_KEY = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The marker of the sticky comment for a key: two workflows on one PR with different keys keep two
+ * comments. No key is the marker every earlier comment carries.
+ */
+export function stickyMarker(key?: string): string {
+  if (!key) return STICKY_MARKER;
+  if (!COMMENT_KEY.test(key)) throw new Error(`comment key "${key}" may hold only letters, digits, ".", "_" and "-" (at most 64)`);
+  return `<!-- agent-preview:sticky:${key} -->`;
+}
+
+export interface StickyMatch {
+  /** Lower-cased logins that write our comments (`Forge.commentAuthors`); anyone else's comment is never ours. */
+  authors: string[];
+  key?: string;
+}
+
+/**
+ * Whether a comment is our sticky comment: it carries the key's marker and was written by one of
+ * the identities that write ours. A person quoting the marker does not make their comment ours
+ * (as peter-evans/find-comment matches by author and body, and marocchino/sticky-pull-request-comment
+ * by author and header).
+ */
+export function isOurStickyComment(comment: { body: string; user?: string }, match: StickyMatch): boolean {
+  if (!comment.user || !match.authors.includes(comment.user.toLowerCase())) return false;
+  return comment.body.includes(stickyMarker(match.key));
+}
 /** GitHub rejects comment bodies over 65,536 characters. */
 export const COMMENT_LIMIT = 65_536;
 const TAIL_LINES = 30;
@@ -17,17 +47,38 @@ export interface CommentContext {
   runUrl?: string;
   /** Capability notes to show once (e.g. "MUTX deployments carry no URL"). */
   notes?: string[];
+  /** The sticky comment's key (`stickyMarker`), when several workflows comment on one PR. */
+  commentKey?: string;
 }
 
 export interface StoredComment {
   id: number;
   body: string;
   createdAt?: string;
+  user?: string;
 }
 
-/** Our sticky comments among all of a PR's comments, oldest first. */
-export function findStickyComments<T extends StoredComment>(comments: T[]): T[] {
-  return comments.filter((comment) => comment.body.includes(STICKY_MARKER)).sort((a, b) => a.id - b.id);
+/**
+ * Our sticky comments among all of a PR's comments, oldest first. Without `match`, any comment
+ * carrying the plain marker (only to ask whether a PR has one; never to choose what to edit).
+ */
+export function findStickyComments<T extends StoredComment>(comments: T[], match?: StickyMatch): T[] {
+  const ours = match ? (comment: T) => isOurStickyComment(comment, match) : (comment: T) => comment.body.includes(STICKY_MARKER);
+  return comments.filter(ours).sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Text as a Markdown code span: nothing inside a code span is Markdown, so nothing is escaped; the
+ * backtick fence is longer than any backtick run inside (CommonMark 0.31.2, §6.1 "Code spans").
+ * In a table row a `|` still ends the cell even inside a code span, so it is written `\|`, which
+ * GFM turns back into `|` (GFM spec 0.29, §4.10 "Tables", example 200).
+ */
+export function codeSpan(text: string): string {
+  const flat = text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
+  const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((match) => match[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') || (flat.startsWith(' ') && flat.endsWith(' ') && flat.trim()) ? ' ' : '';
+  return `${ticks}${pad}${flat}${pad}${ticks}`;
 }
 
 /** Escapes text for a Markdown table cell: no HTML, no Markdown syntax, no row breaks. */
@@ -66,16 +117,16 @@ function link(url: string | undefined): string {
 export function renderPreviewComment(results: AgentResult[], context: CommentContext): string {
   const render = (tailLines: number) => {
     const lines = [
-      STICKY_MARKER,
-      `### Agent preview · \`${escapeCell(context.label)}\``,
+      stickyMarker(context.commentKey),
+      `### Agent preview · ${codeSpan(context.label)}`,
       '',
       '| Agent | Status | Preview | Build | Commit | Updated (UTC) |',
       '| --- | --- | --- | --- | --- | --- |',
     ];
     for (const result of results) {
-      const build = result.buildId ? `\`${escapeCell(result.buildId)}\`${result.buildReused ? ' (reused)' : ' (new)'}` : '—';
+      const build = result.buildId ? `${codeSpan(result.buildId)}${result.buildReused ? ' (reused)' : ' (new)'}` : '—';
       lines.push(
-        `| **${escapeCell(result.agent)}** | ${STATUS_TEXT[result.status]} | ${link(result.url)} | ${build} | \`${escapeCell(context.headSha.slice(0, 7))}\` | ${escapeCell(context.updatedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''))} |`,
+        `| **${escapeCell(result.agent)}** | ${STATUS_TEXT[result.status]} | ${link(result.url)} | ${build} | ${codeSpan(context.headSha.slice(0, 7))} | ${escapeCell(context.updatedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''))} |`,
       );
     }
     for (const note of context.notes ?? []) lines.push('', `> ${escapeCell(note)}`);
@@ -102,10 +153,10 @@ export function renderPreviewComment(results: AgentResult[], context: CommentCon
 }
 
 /** The comment once the PR's previews are gone. */
-export function renderRemovedComment(context: { label: string; platform: string; updatedAt: string; agents: string[] }): string {
+export function renderRemovedComment(context: { label: string; platform: string; updatedAt: string; agents: string[]; commentKey?: string }): string {
   return [
-    STICKY_MARKER,
-    `### Agent preview · \`${escapeCell(context.label)}\``,
+    stickyMarker(context.commentKey),
+    `### Agent preview · ${codeSpan(context.label)}`,
     '',
     `🧹 Preview removed at ${escapeCell(context.updatedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''))} UTC${context.agents.length ? ` (${context.agents.map(escapeCell).join(', ')})` : ''}.`,
     '',

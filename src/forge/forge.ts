@@ -47,7 +47,10 @@ export interface Forge {
   readonly kind: ForgeKind;
   listComments(pr: PullRef, signal?: AbortSignal): Promise<ForgeComment[]>;
   createComment(pr: PullRef, body: string, signal?: AbortSignal): Promise<ForgeComment>;
-  updateComment(repo: RepoRef, id: number, body: string, signal?: AbortSignal): Promise<void>;
+  /** False when the comment no longer exists (someone deleted it). */
+  updateComment(repo: RepoRef, id: number, body: string, signal?: AbortSignal): Promise<boolean>;
+  /** Lower-cased logins whose comments may be ours: the identities our writes appear as. */
+  commentAuthors(signal?: AbortSignal): Promise<string[]>;
   /** Already deleted counts as done. */
   deleteComment(repo: RepoRef, id: number, signal?: AbortSignal): Promise<void>;
   getPullRequest(pr: PullRef, signal?: AbortSignal): Promise<PullRequestInfo>;

@@ -5,7 +5,8 @@
  * request is still open. Repositories on hosts it has no token for are kept and reported.
  */
 import { InputError } from '../errors.js';
-import { RestForge } from '../forge/rest.js';
+import { createForge, giteaApiUrl } from '../forge/client.js';
+import type { GitHubForge } from '../forge/github.js';
 import type { Platform } from '../platforms/platform.js';
 import type { SourceRepo } from '../pipeline/source-repo.js';
 import { registerSecret } from '../secrets/redact.js';
@@ -32,7 +33,7 @@ export function forgeTokensFrom(flags: { githubToken?: string; githubApiUrl?: st
   if (giteaUrl || giteaToken) {
     if (!giteaUrl || !giteaToken) throw new InputError('Gitea needs both a URL and a token (--gitea-url and --gitea-token, or GITEA_URL and GITEA_TOKEN)', { field: giteaUrl ? '--gitea-token' : '--gitea-url' });
     const url = checkUrl(giteaUrl, '--gitea-url').replace(/\/+$/, '');
-    tokens.gitea = { apiUrl: `${url}/api/v1`, host: new URL(url).host.toLowerCase(), token: giteaToken };
+    tokens.gitea = { apiUrl: giteaApiUrl(url), host: new URL(url).host.toLowerCase(), token: giteaToken };
   }
   for (const forge of [tokens.github, tokens.gitea]) registerSecret(forge?.token);
   return tokens;
@@ -47,14 +48,14 @@ export interface TokenSweepOptions {
 }
 
 export function sweepWithTokens(platform: Platform, tokens: ForgeTokens, options: TokenSweepOptions): Promise<SweepReport> {
-  const forges = new Map<string, RestForge>();
-  const forgeFor = async (repo: SourceRepo): Promise<RestForge | undefined> => {
+  const forges = new Map<string, GitHubForge>();
+  const forgeFor = async (repo: SourceRepo): Promise<GitHubForge | undefined> => {
     const host = repo.host.toLowerCase();
     const settings = tokens.github?.host === host ? { kind: 'github' as const, ...tokens.github } : tokens.gitea?.host === host ? { kind: 'gitea' as const, ...tokens.gitea } : undefined;
     if (!settings) return undefined;
     let forge = forges.get(host);
     if (!forge) {
-      forge = new RestForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token });
+      forge = createForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token });
       forges.set(host, forge);
     }
     return forge;

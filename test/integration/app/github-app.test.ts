@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
-import { RestForge } from '../../../src/forge/rest.js';
+import { createForge } from '../../../src/forge/client.js';
 import { startAppServer, type AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
@@ -57,7 +57,7 @@ it('a delivery is served with the installation token it names: previews deleted,
   payload.installation = { id: INSTALLATION_ID, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' };
   const pull = payload.pull_request;
   github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed' });
-  const setup = new RestForge({ kind: 'github', apiUrl: github.apiUrl, token: INSTALLATION_TOKEN });
+  const setup = createForge({ kind: 'github', apiUrl: github.apiUrl, token: INSTALLATION_TOKEN });
   await setup.createComment({ owner: 'Codertocat', repo: 'Hello-World', number: pull.number }, stickyBody(`pr-${pull.number}`));
   await setup.setPreviewStatus({ owner: 'Codertocat', repo: 'Hello-World' }, { state: 'success', environment: `preview/pr-${pull.number}`, sha: pull.head.sha, description: 'preview ready' });
   const seeder = new PreviewSeeder(local, API_KEY);

@@ -1,6 +1,6 @@
 import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
-import { RestForge } from '../../../src/forge/rest.js';
+import { createForge } from '../../../src/forge/client.js';
 import { bridge } from '../../../src/app/lambda.js';
 import { createAppHandler, startAppServer, type AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
@@ -56,12 +56,12 @@ beforeEach(async () => {
   gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', state: 'closed', merged: true });
 
   // The sticky comment and the deployment the action left on each PR.
-  const githubForge = new RestForge({ kind: 'github', apiUrl: github.apiUrl, token: GITHUB_TOKEN });
+  const githubForge = createForge({ kind: 'github', apiUrl: github.apiUrl, token: GITHUB_TOKEN });
   for (const owner of ['Codertocat', 'octo-org']) {
     await githubForge.createComment({ owner, repo: 'Hello-World', number: 2 }, stickyBody('pr-2'));
     await githubForge.setPreviewStatus({ owner, repo: 'Hello-World' }, { state: 'success', environment: 'preview/pr-2', sha: owner === 'octo-org' ? 'b'.repeat(40) : pull.head.sha, description: 'preview ready' });
   }
-  const giteaForge = new RestForge({ kind: 'gitea', apiUrl: gitea.apiUrl, token: GITEA_TOKEN });
+  const giteaForge = createForge({ kind: 'gitea', apiUrl: gitea.apiUrl, token: GITEA_TOKEN });
   await giteaForge.createComment({ owner: 'gitea-org', repo: 'agents', number: 2 }, stickyBody('pr-2'));
 
   // The app's own client does no HTTP-level retries, so the app's background retries are what is tested.

@@ -3,9 +3,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
- * A stateful test forge: the slice of the GitHub REST API (or Gitea's `/api/v1`) that the action
- * and the app use, in memory, over real HTTP. Pagination, status codes and shapes follow the real
- * services; Gitea has no deployments API, so those routes answer 404 there.
+ * A stateful test forge: the slice of the GitHub REST API (or GHES's `/api/v3`, or Gitea's `/api/v1`)
+ * that the action and the app use, in memory, over real HTTP. Pagination, status codes and shapes
+ * follow the real services; Gitea has no deployments API, so those routes answer 404 there.
+ *
+ * Who wrote a comment follows the token, as on the real forges: a workflow's `GITHUB_TOKEN` writes
+ * as `github-actions[bot]` and cannot ask `GET /user` (403, "Resource not accessible by
+ * integration": docs.github.com/en/rest/users/users#get-the-authenticated-user); an app's
+ * installation token writes as `<slug>[bot]`; Gitea's job token as `gitea-actions`
+ * (go-gitea/gitea@033d34b1e802e5c295d45e82465220ab5f14ba02:models/user/user_system.go); a personal
+ * token (`users`) as its user.
  */
 export type ForgeFlavor = 'github' | 'gitea';
 
@@ -72,6 +79,19 @@ export interface TestForge {
   deployments(owner: string, repo: string): TestDeployment[];
   commitStatuses(owner: string, repo: string, sha: string): Json[];
   failNext(pattern: RegExp, status: number, times?: number): void;
+  /**
+   * GitHub's rate-limit answers to the next matching request: `primary` is a 403 with
+   * `x-ratelimit-remaining: 0` and `x-ratelimit-reset`; `secondary` a 403 with `retry-after` and
+   * "secondary rate limit" in the message (docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api,
+   * "Exceeding the rate limit").
+   */
+  rateLimitNext(pattern: RegExp, kind: 'primary' | 'secondary', times?: number): void;
+  /** Runs `action` just before the next matching request is served (a person acting meanwhile). */
+  beforeNext(pattern: RegExp, action: () => void): void;
+  /** A comment written by someone (a person, by default `octocat`). */
+  seedComment(owner: string, repo: string, number: number, comment: { body: string; user?: string }): TestComment;
+  /** Sets a PR's comments as they now are (someone deleted or edited some). */
+  replaceComments(owner: string, repo: string, number: number, comments: TestComment[]): void;
   close(): Promise<void>;
 }
 
@@ -85,6 +105,8 @@ const COMMIT_STATES = { github: new Set(['error', 'failure', 'pending', 'success
  */
 export interface TestGithubApp {
   appId: number;
+  /** The app's slug: its comments are written by `<slug>[bot]`. `agent-preview` unless given. */
+  slug?: string;
   publicKey: KeyObject;
   installationId: number;
   installationToken: string;
@@ -92,11 +114,32 @@ export interface TestGithubApp {
   otherInstallations?: { id: number; token: string; repos: string[] }[];
 }
 
-export async function startTestForge(options: { flavor: ForgeFlavor; token?: string; maxPerPage?: number; app?: TestGithubApp }): Promise<TestForge> {
+export interface TestForgeOptions {
+  flavor: ForgeFlavor;
+  /** The job token: a workflow's `GITHUB_TOKEN`, or Gitea's job token. */
+  token?: string;
+  maxPerPage?: number;
+  app?: TestGithubApp;
+  /** GitHub Enterprise Server: the API under `/api/v3` (docs.github.com/en/enterprise-server@latest/rest/quickstart). */
+  ghes?: boolean;
+  /** Personal tokens and their users' logins. */
+  users?: Record<string, string>;
+}
+
+export async function startTestForge(options: TestForgeOptions): Promise<TestForge> {
   const { flavor } = options;
-  const prefix = flavor === 'gitea' ? '/api/v1' : '';
+  const prefix = flavor === 'gitea' ? '/api/v1' : options.ghes ? '/api/v3' : '';
   const maxPerPage = options.maxPerPage ?? (flavor === 'github' ? 100 : 50);
-  const botLogin = flavor === 'github' ? 'agent-preview[bot]' : 'agent-preview-bot';
+  const jobLogin = flavor === 'github' ? 'github-actions[bot]' : 'gitea-actions';
+  const loginOf = (auth: string): string | undefined => {
+    const token = /^(?:token|bearer) (.+)$/i.exec(auth)?.[1];
+    if (!token) return undefined;
+    if (options.users?.[token]) return options.users[token];
+    if (token === options.app?.installationToken || options.app?.otherInstallations?.some((installation) => installation.token === token)) return `${options.app.slug ?? 'agent-preview'}[bot]`;
+    return token === options.token ? jobLogin : undefined;
+  };
+  const limits: { pattern: RegExp; kind: 'primary' | 'secondary'; left: number }[] = [];
+  const hooks: { pattern: RegExp; action: () => void }[] = [];
   const repos = new Map<string, Repo>();
   const requests: TestForge['requests'] = [];
   const failures: { pattern: RegExp; status: number; left: number }[] = [];
@@ -119,7 +162,7 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
     readBody(req)
       .then((raw) => route(req, url, raw))
       .then((reply) => respond(res, entry, reply))
-      .catch((err) => respond(res, entry, { status: err instanceof HttpError ? err.status : 500, body: { message: (err as Error).message, ...(err as HttpError).extra } }));
+      .catch((err) => respond(res, entry, { status: err instanceof HttpError ? err.status : 500, body: { message: (err as Error).message, ...(err as HttpError).extra }, headers: (err as HttpError).headers }));
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -128,16 +171,45 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
 
   async function route(req: IncomingMessage, url: URL, raw: string): Promise<Reply> {
     const method = req.method ?? 'GET';
-    const failure = failures.find((rule) => rule.left > 0 && rule.pattern.test(`${method} ${url.pathname}`));
+    const line = `${method} ${url.pathname}`;
+    const hook = hooks.findIndex((rule) => rule.pattern.test(line));
+    if (hook !== -1) hooks.splice(hook, 1)[0].action();
+    const failure = failures.find((rule) => rule.left > 0 && rule.pattern.test(line));
     if (failure) {
       failure.left--;
       throw new HttpError(failure.status, 'Injected failure');
     }
+    const limit = flavor === 'github' ? limits.find((rule) => rule.left > 0 && rule.pattern.test(line)) : undefined;
+    if (limit) {
+      limit.left--;
+      if (limit.kind === 'primary') {
+        const reset = Math.ceil(Date.now() / 1000) + 1;
+        throw new HttpError(403, 'API rate limit exceeded for installation ID 1.', { documentation_url: 'https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting' }, {
+          'x-ratelimit-limit': '5000',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-used': '5000',
+          'x-ratelimit-reset': String(reset),
+          'x-ratelimit-resource': 'core',
+        });
+      }
+      throw new HttpError(
+        403,
+        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.',
+        { documentation_url: 'https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' },
+        { 'retry-after': '1' },
+      );
+    }
     if (url.pathname === '/graphql' || url.pathname === `${prefix}/graphql`) throw new HttpError(404, 'GraphQL is not served here: use REST');
     const auth = req.headers.authorization ?? '';
+    const apiPath = url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
     if (options.app && flavor === 'github') {
-      const appRoute = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(url.pathname);
-      const installationRoute = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(url.pathname);
+      const appRoute = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(apiPath);
+      const installationRoute = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(apiPath);
+      if (apiPath === '/app' && method === 'GET') {
+        // docs.github.com/en/rest/apps/apps#get-the-authenticated-app (JWT only)
+        verifyAppJwt(auth, options.app);
+        return ok({ id: options.app.appId, slug: options.app.slug ?? 'agent-preview', name: options.app.slug ?? 'agent-preview' });
+      }
       if (appRoute || installationRoute) {
         verifyAppJwt(auth, options.app);
         if (appRoute && method === 'POST') {
@@ -155,9 +227,15 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
         throw new HttpError(404, 'Not Found');
       }
     }
-    const tokens = [options.token, options.app?.installationToken, ...(options.app?.otherInstallations ?? []).map((installation) => installation.token)].filter(Boolean);
+    const tokens = [options.token, options.app?.installationToken, ...(options.app?.otherInstallations ?? []).map((installation) => installation.token), ...Object.keys(options.users ?? {})].filter(Boolean);
     if (tokens.length && !tokens.some((token) => auth === `token ${token}` || auth === `Bearer ${token}`)) {
       throw new HttpError(401, flavor === 'github' ? 'Bad credentials' : 'token is required');
+    }
+    if (url.pathname === `${prefix}/user` && method === 'GET') {
+      const login = loginOf(auth);
+      const personal = login !== undefined && (flavor === 'gitea' || Object.values(options.users ?? {}).includes(login));
+      if (!personal) throw new HttpError(403, 'Resource not accessible by integration');
+      return ok({ id: 7, login, type: login.endsWith('[bot]') || login === 'gitea-actions' ? 'Bot' : 'User' });
     }
     if (!url.pathname.startsWith(`${prefix}/repos/`)) throw new HttpError(404, 'Not Found');
     if (method !== 'GET' && method !== 'DELETE' && !(req.headers['content-type'] ?? '').includes('application/json')) {
@@ -199,12 +277,12 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
       if (!repo.pulls.has(number)) throw new HttpError(404, 'Not Found');
       const list = repo.comments.get(number) ?? [];
       repo.comments.set(number, list);
-      if (method === 'GET') return paginate(list, url);
+      // Gitea lists every comment of an issue at once (only `since`/`before`), with X-Total-Count:
+      // go-gitea/gitea@000d87efe1d99de1447631a94138995067480465:routers/api/v1/repo/issue_comment.go
+      if (method === 'GET') return flavor === 'gitea' ? { status: 200, body: list, headers: { 'x-total-count': String(list.length) } } : paginate(list, url);
       if (method === 'POST') {
         const text = checkCommentBody(body.body);
-        const at = timestamp();
-        const comment: TestComment = { id: nextId++, body: text, user: { login: botLogin }, created_at: at, updated_at: at, html_url: `${baseUrl}/${owner}/${name}/pull/${number}#issuecomment-${nextId}` };
-        list.push(comment);
+        const comment = addComment(owner, name, number, list, text, loginOf(auth) ?? 'ghost');
         return { status: 201, body: comment };
       }
     }
@@ -323,6 +401,14 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
     return { status: 200, body: items.slice((page - 1) * perPage, page * perPage), headers };
   }
 
+  function addComment(owner: string, name: string, number: number, list: TestComment[], text: string, login: string): TestComment {
+    const at = timestamp();
+    const id = nextId++;
+    const comment: TestComment = { id, body: text, user: { login }, created_at: at, updated_at: at, html_url: `${baseUrl}/${owner}/${name}/pull/${number}#issuecomment-${id}` };
+    list.push(comment);
+    return comment;
+  }
+
   function checkCommentBody(text: unknown): string {
     if (typeof text !== 'string' || !text) throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }] });
     if (flavor === 'github' && text.length > COMMENT_LIMIT) {
@@ -412,6 +498,21 @@ export async function startTestForge(options: { flavor: ForgeFlavor; token?: str
     failNext(pattern, status, times = 1) {
       failures.push({ pattern, status, left: times });
     },
+    rateLimitNext(pattern, kind, times = 1) {
+      limits.push({ pattern, kind, left: times });
+    },
+    beforeNext(pattern, action) {
+      hooks.push({ pattern, action });
+    },
+    seedComment(owner, name, number, comment) {
+      const repo = repoOf(owner, name);
+      const list = repo.comments.get(number) ?? [];
+      repo.comments.set(number, list);
+      return addComment(owner, name, number, list, comment.body, comment.user ?? 'octocat');
+    },
+    replaceComments(owner, name, number, comments) {
+      repoOf(owner, name).comments.set(number, [...comments]);
+    },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
@@ -425,6 +526,7 @@ class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly extra: Json = {},
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }

@@ -1,5 +1,4 @@
-import { COMMENT_LIMIT, escapeCell, fence, findStickyComments, renderPreviewComment, renderRemovedComment, STICKY_MARKER } from '../../../src/forge/comment.js';
-import { nextPage } from '../../../src/forge/rest.js';
+import { codeSpan, COMMENT_LIMIT, escapeCell, fence, findStickyComments, isOurStickyComment, renderPreviewComment, renderRemovedComment, STICKY_MARKER, stickyMarker } from '../../../src/forge/comment.js';
 import type { AgentResult } from '../../../src/pipeline/run.js';
 
 const context = { platform: 'agentex', label: 'pr-4', headSha: 'abcdef1234567890', updatedAt: '2026-11-23T10:00:00.000Z' };
@@ -18,7 +17,7 @@ describe('sticky comment', () => {
   it('renders one row per agent with status, link, build and commit', () => {
     const body = renderPreviewComment([healthy, { ...healthy, agent: 'other', status: 'failed', buildReused: false, url: undefined, error: 'other: deploy failed: boom', failedPhase: 'deploy', logTail: ['line 1', 'line 2'] }], context);
     expect(body.startsWith(STICKY_MARKER)).toBe(true);
-    expect(body).toContain('| **hello-agent** | ✅ Ready | [Visit preview](https://previews.example/hello/) | `bld\\_1` (reused) | `abcdef1` | 2026-11-23 10:00:00 |');
+    expect(body).toContain('| **hello-agent** | ✅ Ready | [Visit preview](https://previews.example/hello/) | `bld_1` (reused) | `abcdef1` | 2026-11-23 10:00:00 |');
     expect(body).toContain('| **other** | ❌ Failed | — |');
     expect(body).toMatch(/<details><summary>other: deploy failed<\/summary>\n\n```text\nother: deploy failed: boom\n\nline 1\nline 2\n```/);
   });
@@ -64,9 +63,33 @@ describe('sticky comment', () => {
     expect(renderRemovedComment({ label: 'pr-4', platform: 'local', updatedAt: context.updatedAt, agents: ['a'] })).toContain('Preview removed');
   });
 
-  it('follows Link rel="next" pages', () => {
-    expect(nextPage('<https://api.github.com/repos/o/r/issues/1/comments?per_page=100&page=3>; rel="next", <https://api.github.com/x?page=9>; rel="last"')).toBe(3);
-    expect(nextPage('<https://g.example/api/v1/x?limit=50&page=9>; rel="last"')).toBeUndefined();
-    expect(nextPage(undefined)).toBeUndefined();
+  it('matches only comments that our identities wrote, with the key asked for', () => {
+    const authors = ['github-actions[bot]', 'agent-preview[bot]'];
+    const comments = [
+      { id: 2, body: `As the bot says: ${STICKY_MARKER}`, user: 'octocat' },
+      { id: 4, body: `${STICKY_MARKER}\nours`, user: 'GitHub-Actions[bot]' },
+      { id: 6, body: `${stickyMarker('docs')}\ndocs workflow`, user: 'github-actions[bot]' },
+      { id: 7, body: `${STICKY_MARKER}\nno author known` },
+      { id: 8, body: `${STICKY_MARKER}\napp`, user: 'agent-preview[bot]' },
+    ];
+    expect(findStickyComments(comments, { authors }).map((c) => c.id)).toEqual([4, 8]);
+    expect(findStickyComments(comments, { authors, key: 'docs' }).map((c) => c.id)).toEqual([6]);
+    expect(isOurStickyComment(comments[0], { authors })).toBe(false);
+    expect(isOurStickyComment(comments[0], { authors: ['octocat'] })).toBe(true);
+    // A keyed marker is not the plain one, nor another key's.
+    expect(isOurStickyComment(comments[2], { authors })).toBe(false);
+    expect(isOurStickyComment(comments[2], { authors, key: 'doc' })).toBe(false);
+    expect(() => stickyMarker('a -->')).toThrow(/letters, digits/);
+  });
+
+  it('writes ids as code spans without Markdown escapes, fenced past any backtick run', () => {
+    const body = renderPreviewComment([{ ...healthy, buildId: 'bld_a*b_c' }], { ...context, label: 'pr_4' });
+    expect(body).toContain('`bld_a*b_c` (reused)');
+    expect(body).toContain('### Agent preview · `pr_4`');
+    expect(body).not.toContain('\\_');
+    expect(codeSpan('a`b')).toBe('``a`b``');
+    expect(codeSpan('`x')).toBe('`` `x ``');
+    expect(codeSpan('a|b')).toBe('`a\\|b`');
+    expect(renderRemovedComment({ label: 'pr_4', platform: 'local', updatedAt: context.updatedAt, agents: [], commentKey: 'docs' }).startsWith(stickyMarker('docs'))).toBe(true);
   });
 });

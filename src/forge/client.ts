@@ -1,0 +1,102 @@
+import { getOctokit } from '@actions/github';
+import { retry } from '@octokit/plugin-retry';
+import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
+import { registerSecret } from '../secrets/redact.js';
+import type { Forge, ForgeKind } from './forge.js';
+import { GitHubForge } from './github.js';
+import { GiteaForge } from './gitea.js';
+
+/**
+ * What a forge adapter needs from an Octokit: `request` and `paginate`. Our own client
+ * (`createForgeOctokit`) and Probot's `context.octokit` both have them, with throttling and retry.
+ */
+export interface ForgeOctokit {
+  request(route: string, parameters?: Record<string, unknown>): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }>;
+  paginate(route: string, parameters?: Record<string, unknown>): Promise<unknown[]>;
+}
+
+/**
+ * The REST API base of a Gitea or Forgejo server: `<instance>/api/v1`, sub-path kept (Gitea's
+ * "API Usage" page, docs.gitea.com/development/api-usage; Forgejo's API is the same). The one place
+ * this URL is built.
+ */
+export function giteaApiUrl(serverUrl: string): string {
+  return `${serverUrl.replace(/\/+$/, '')}/api/v1`;
+}
+
+export interface ForgeRetryNotice {
+  /** `POST /repos/{owner}/{repo}/issues/{issue_number}/comments` */
+  call: string;
+  reason: string;
+  /** Seconds until the retry. */
+  retryAfter: number;
+  attempt: number;
+}
+
+export interface ForgeClientOptions {
+  kind: ForgeKind;
+  /** GitHub: https://api.github.com or GHES's `<host>/api/v3`; Gitea/Forgejo: `giteaApiUrl(server)`. */
+  apiUrl: string;
+  token: string;
+  /** Told about each rate-limit wait (the action logs it). */
+  onRetry?: (notice: ForgeRetryNotice) => void;
+  /**
+   * Plugin options, for tests to shorten waits (`retryAfterBaseValue`, the limiter groups); the
+   * defaults are the plugins' own, which follow GitHub's guidance.
+   */
+  throttle?: Partial<ThrottlingOptions>;
+  retry?: { retries?: number; retryAfterBaseValue?: number };
+  /** Logins besides the token's own and the Actions bots whose comments are ours (the app's `[bot]`). */
+  botLogins?: string[];
+}
+
+/** How often a rate-limited call is tried again, and the longest wait accepted for it. */
+const RATE_LIMIT_RETRIES = 3;
+const LONGEST_RATE_LIMIT_WAIT_S = 15 * 60;
+
+/**
+ * An Octokit for the forge, as the GitHub ecosystem builds one: `@actions/github`'s `getOctokit`
+ * with `@octokit/plugin-throttling` (waits out primary and secondary rate limits) and
+ * `@octokit/plugin-retry` (retries 5xx and network failures). It fetches with Node's `fetch`, so
+ * the door's proxy dispatcher (`src/http/proxy.ts`) applies, as it does to Probot's client. On Gitea/Forgejo the same client
+ * talks to `/api/v1` with `token` auth (`Authorization: token <t>`, docs.gitea.com/development/api-usage).
+ */
+export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
+  registerSecret(options.token);
+  const rateLimited = (reason: string) => (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+    if (retryCount >= RATE_LIMIT_RETRIES || retryAfter > LONGEST_RATE_LIMIT_WAIT_S) return false;
+    options.onRetry?.({ call: `${request.method} ${request.url}`, reason, retryAfter, attempt: retryCount + 1 });
+    return true;
+  };
+  return getOctokit(
+    options.token,
+    {
+      baseUrl: options.apiUrl.replace(/\/+$/, ''),
+      userAgent: 'agent-preview',
+      // Node's fetch, which dispatches through the door's global proxy dispatcher; replaces
+      // @actions/github's default, a fetch bound at import time to @actions/http-client's own agent.
+      request: { fetch: (url: string, init: RequestInit) => globalThis.fetch(url, init) },
+      throttle: {
+        onRateLimit: rateLimited('rate limit'),
+        onSecondaryRateLimit: rateLimited('secondary rate limit'),
+        ...options.throttle,
+      },
+      retry: options.retry,
+    },
+    throttling,
+    retry,
+  ) as unknown as ForgeOctokit;
+}
+
+/** The forge adapter for a token: GitHub/GHES, or Gitea/Forgejo with their differences. */
+export function createForge(options: ForgeClientOptions): GitHubForge {
+  const octokit = createForgeOctokit(options);
+  return forgeFor(options.kind, octokit, { botLogins: options.botLogins });
+}
+
+/** The adapter around an existing Octokit (Probot's `context.octokit` in the app). */
+export function forgeFor(kind: ForgeKind, octokit: ForgeOctokit, options: { botLogins?: string[] } = {}): GitHubForge {
+  return kind === 'gitea' ? new GiteaForge(octokit, options) : new GitHubForge(octokit, options);
+}
+
+export type { Forge };
