@@ -271,7 +271,11 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
     expect(closed.outputs.status).toBe('removed');
     expect(closed.log).toContain('previews of "pr-2": 1 deleted, 0 already gone');
     expect(platform.live()).toEqual([]);
-    if (platform.name === 'astropods') expect(astropods.deployments()).toEqual([]);
+    if (platform.name === 'astropods') {
+      expect(astropods.deployments()).toEqual([]);
+      // Registered agents cannot be deleted on Astropods: the preview's is archived.
+      expect(astropods.agents().map((agent) => [agent.name, agent.archived_at !== null])).toEqual([['hello-agent-pr-2', true]]);
+    }
     if (platform.name === 'mutx') expect(mutx.agents()).toEqual([]);
     const removed = forge.comments(OWNER, REPO, 2);
     expect(removed).toHaveLength(1);
@@ -377,7 +381,7 @@ describe('the action bundle, platform specifics (GitHub)', () => {
     afterEach(() => close());
 
     it('links the public URL, never one that carries a credential', async () => {
-      await open({ credentialUrl: true, templateFlow: true });
+      await open({ credentialUrl: true });
       state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'c'.repeat(40), headRef: 'changes', baseRef: 'master' });
       const result = await run('opened', 'c'.repeat(40), ASTROPODS.push(1));
       expect(result.code).toBe(0);

@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, InputError } from '../../errors.js';
 import { HttpClient, describeErrorBody, type HttpResponse } from '../../http/client.js';
 import { redact, registerSecret, urlCarriesCredential } from '../../secrets/redact.js';
 import type {
-  Build,
-  BuildRequest,
   CallOptions,
   DeployEvent,
   DeployPhase,
@@ -16,38 +13,45 @@ import type {
   LogLine,
   Platform,
   PlatformCapabilities,
-  UploadOptions,
 } from '../platform.js';
 import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField } from '../records.js';
+import { stringify as stringifyYaml } from 'yaml';
 import { resolveAstropodsSettings, type AstropodsSettingsInput } from './config.js';
 
 /*
- * Astropods (astro-api), base `https://astropods.com/api/v1`, `Authorization: Bearer <token>`.
- * Documented (seed 003): `POST /deploy {account, name, source_account?, user_credentials?,
- * interfaces?, schedules?}` deploys the latest build of an agent ("creates or updates" its
- * namespace, deployment, services and ingress) and answers 200 `{status: success, ...}` or 207
- * `{status: partial, errors: [...]}`; errors are `{error, details}`. The response carries no
- * deployment id. Used by the platform's CLI (undocumented): `POST /agents/{account}/{name}/register`
- * (an already pushed image becomes the agent's latest build), `GET /deployments?account=X`,
- * `GET /deployments/{id}` (with `external_urls: [{name, url, type, ready}]`),
- * `POST /undeploy {deployment_id}`, `POST /agents/{account}/{name}/deployment-template` then
- * `POST /deploy` with `X-Template-Signature`, and 409 when a display name is taken.
+ * Astropods (astro-api), base `https://astropods.com/api/v1`, `Authorization: Bearer <token>`, as
+ * its own CLI drives it, astropods/astro-cli@7e52620209454f73f1645d1a37dbbc776df66a67 (cited as
+ * `@7e52620:file`), and its API reference (docs.astropods.com api-reference/astro-ai-api):
+ *   POST /agents/{account}/{name}/register {build_id, registry, spec_content, readme?} → 201
+ *        (register-agent; @7e52620:cmd/push.go registerAgentWithServer)
+ *   POST /agents/{account}/{name}/deployment-template {build, deployment_id?, interfaces, finalize: true}
+ *        → {template, validation: {valid, errors}, signature}; signed only when asked with
+ *        `finalize: true` (@7e52620:cmd/agent_deploy.go runDeployWithRequest)
+ *   POST /deploy <template, with target.display_name set> + X-Template-Signature
+ *        → {status, deployment_id, name, build_id}; 409 display name in use; 404 target gone; 207 partial
+ *   GET  /deployments?account=X → {deployments, count}; GET /deployments/{id} → {deployment: {...}}
+ *        (@7e52620:cmd/agent.go, cmd/agent_deploy_wait.go)
+ *   POST /undeploy {deployment_id} (404 when unknown); POST /agents/{account}/{name}/archive
+ *        (@7e52620:cmd/agent.go runAgentDelete, cmd/blueprint.go runBlueprintArchive)
+ * Errors are `{error, details}`.
  *
  * Mapping:
- * - there is no server-side build: the pushed image `request.image` is registered on an agent of
- *   its own per preview, named `<agent>-<label>` (a real deploy uses the agent's own name), so
- *   "the latest build" a deploy picks up is exactly this preview's image, whatever other pull
- *   requests register meanwhile;
- * - the deployment's display name is `<agent>-<label>` too. A 409 means another agent's
- *   deployment holds that name: the deploy is repeated under `<agent>-<label>-<hash6>`, where
- *   the hash is of account, agent and label, so the same preview always picks the same fallback
- *   and finds it again. A 409 from a deployment of our own agent is reused as it is. An earlier
- *   deployment of this preview keeps its display name on the next deploy;
- * - the deploy response has no id, so the deployment is found in `GET /deployments` by display
- *   name and agent name afterwards;
+ * - there is no server-side build: the pushed image `request.image` is registered as a build of
+ *   an agent of its own per preview, named `<agent>-<label>` (a real deploy uses the agent's own
+ *   name). The build id is derived from the image, so registering the same image again updates
+ *   the same build; the spec is the smallest `astropods.yml` that runs a pushed image;
+ * - the first deploy of a preview creates its deployment under the display name `<agent>-<label>`
+ *   (`template.target.display_name`, as the CLI sets it). A 409 means that name is held by another
+ *   deployment: the deploy is repeated under `<agent>-<label>-<hash6>`, the hash of account, agent
+ *   and label, so the same preview always picks the same fallback and finds it again;
+ * - a later deploy of the preview finds its deployment (by agent name) and, for a new image,
+ *   updates it in place (`deployment_id` in the template request, as `ast agent redeploy` does);
+ *   for the image it already runs, it does nothing;
  * - a 207 (status `partial`) is a failed deploy: the deployment comes back `failed` with the
- *   listed errors as its events (and is still torn down by id like any other).
+ *   listed errors as its events;
+ * - a teardown undeploys, then archives the preview's agent once no deployment of it is left:
+ *   Astropods has no way to delete a registered agent, archiving is what it offers.
  */
 
 export interface AstropodsPlatformOptions extends AstropodsSettingsInput, PlatformClientOptions {}
@@ -56,8 +60,6 @@ export interface AstropodsPlatformOptions extends AstropodsSettingsInput, Platfo
 const NAME_MAX = 63;
 /** Room kept for the `-<hash6>` fallback suffix. */
 const BASE_MAX = NAME_MAX - 7;
-/** How often a just deployed deployment is looked for before giving up (the list may lag). */
-const LOOKUP_TRIES = 5;
 
 const FAILED_STATUSES = new Set(['failed', 'partial', 'error', 'errored']);
 const GONE_STATUSES = new Set(['undeployed', 'deleted', 'terminated', 'stopped', 'removed']);
@@ -106,7 +108,8 @@ export class AstropodsPlatform implements Platform {
     if (!request.image) {
       throw new InputError('Astropods deploys an already pushed image: give its name and tag', { field: 'image' });
     }
-    const label = request.preview ? slug(request.preview.label) : undefined;
+    const image = splitImage(request.image);
+    const label = request.preview ? ASTROPODS_LABEL_RULE.sanitize(request.preview.label) : undefined;
     if (request.preview && !label) {
       throw new InputError(`preview label "${request.preview.label}" has no letters or digits`, { field: 'preview-label' });
     }
@@ -114,35 +117,38 @@ export class AstropodsPlatform implements Platform {
     if (!agent) throw new InputError(`agent name "${request.agentName}" has no letters or digits`, { field: 'agent-name' });
     const owner: Owner = { agentName: request.agentName, previewLabel: label };
     this.owners.set(agent, owner);
+    const buildId = buildIdOf(image.ref);
 
-    await this.register(agent, request.image, options.signal);
+    await this.register(agent, image, buildId, request, options.signal);
 
-    // An earlier deployment of this agent keeps its display name; otherwise the plain name first.
-    const ours = (await this.listRaw(options.signal)).filter((raw) => stringField(raw, 'name') === agent).sort(newestFirstRaw);
+    // This preview's deployment, if it has one already: the same image needs nothing, a new one updates it in place.
+    const current = (await this.listRaw(options.signal)).filter((raw) => stringField(raw, 'name') === agent).sort(newestFirstRaw)[0];
+    if (current) {
+      const known = toDeployment(current, owner);
+      if (known.buildId === buildId && known.phase !== 'failed') return known;
+      const updated = await this.deploy(agent, buildId, displayNameOf(current) ?? agent, stringField(current, 'id'), options.signal);
+      // Gone meanwhile (404): start afresh below.
+      if (updated.status !== 404 && updated.status !== 409) return this.settleDeploy(updated, agent, owner, options.signal);
+    }
+
     // Hashed from the names as stored (the agent part possibly shortened), so a reader can check it.
     const agentPart = label && agent.endsWith(`-${label}`) ? agent.slice(0, -label.length - 1) : agent;
-    const fallback = `${agent}-${shortHash(`${this.account}/${agentPart}/${label ?? ''}`)}`;
-    const candidates = unique([...ours.map(displayNameOf).filter((name): name is string => !!name), agent, fallback]);
-
+    const candidates = [agent, `${agent}-${shortHash(`${this.account}/${agentPart}/${label ?? ''}`)}`];
     for (const displayName of candidates) {
-      const response = await this.deploy(agent, displayName, options.signal);
-      if (response.status === 409) {
-        const holder = (await this.listRaw(options.signal)).find((raw) => displayNameOf(raw) === displayName);
-        // Held by a deployment of our own agent (a concurrent deploy of this preview): reuse it.
-        if (holder && stringField(holder, 'name') === agent) return toDeployment(holder, owner);
-        continue;
-      }
-      return this.settleDeploy(response.status, response.body, agent, displayName, owner, options.signal);
+      const response = await this.deploy(agent, buildId, displayName, undefined, options.signal);
+      if (response.status === 409) continue;
+      if (response.status === 404) throw new ApiError('POST /deploy (deploy)', 404, describeBody(response.body));
+      return this.settleDeploy(response, agent, owner, options.signal);
     }
     throw new ApiError(
       'POST /deploy (deploy)',
       409,
-      `every display name tried for ${agent} is taken by another agent's deployment (${candidates.join(', ')}); undeploy the holder or rename the agent`,
+      `every display name tried for ${agent} is in use by another deployment (${candidates.join(', ')}); undeploy the holder or rename the agent`,
     );
   }
 
   async getDeployment(id: string, options: CallOptions = {}): Promise<Deployment> {
-    const raw = await this.http.json<Json>({ call: 'get deployment', method: 'GET', path: `/deployments/${encodeURIComponent(id)}`, signal: options.signal });
+    const raw = await this.getRaw(id, options.signal);
     return toDeployment(raw, this.owners.get(stringField(raw, 'name') ?? '') ?? {});
   }
 
@@ -161,32 +167,33 @@ export class AstropodsPlatform implements Platform {
         if (!mine) continue;
         owner.agentName = filter.agentName;
       }
+      if (owner.previewLabel !== undefined) this.owners.set(stringField(raw, 'name') ?? '', { ...owner });
       matches.push(toDeployment(raw, owner));
     }
     return matches.sort(newestFirst);
   }
 
+  /**
+   * Undeploys, then archives the preview's agent once no deployment of it is left (Astropods has
+   * no delete for a registered agent). Undeploying twice answers 404, which counts as gone.
+   */
   async deleteDeployment(id: string, options: CallOptions = {}): Promise<'deleted' | 'already-gone'> {
+    const found = await this.http.request<Json>({ call: 'get deployment', method: 'GET', path: `/deployments/${encodeURIComponent(id)}`, accept: [404], signal: options.signal });
+    if (found.status === 404) return 'already-gone';
+    const agent = stringField(unwrapDeployment(found.body), 'name');
     const response = await this.http.request<Json>({
       call: 'undeploy',
       method: 'POST',
       path: '/undeploy',
       json: { deployment_id: id },
-      // Undeploying twice does no harm: the second answers 404, which counts as gone.
       idempotent: true,
-      accept: [400, 404, 409, 410, 422],
+      accept: [404],
       signal: options.signal,
     });
-    if (response.status < 300) return 'deleted';
-    if (response.status === 404 || response.status === 410) return 'already-gone';
-    // Another client error counts as done only for a deployment that is no longer there.
-    try {
-      const current = await this.getDeployment(id, options);
-      if (current.phase === 'deleted' || current.phase === 'cancelled') return 'already-gone';
-    } catch (err) {
-      if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return 'already-gone';
+    if (agent && this.isPreviewAgent(agent) && !(await this.listRaw(options.signal)).some((raw) => stringField(raw, 'name') === agent)) {
+      await this.http.request({ call: 'archive agent', method: 'POST', path: `${this.agentPath(agent)}/archive`, idempotent: true, accept: [404], signal: options.signal });
     }
-    throw new ApiError('POST /undeploy (undeploy)', response.status, describeBody(response.body));
+    return response.status === 404 ? 'already-gone' : 'deleted';
   }
 
   /**
@@ -194,7 +201,7 @@ export class AstropodsPlatform implements Platform {
    * Kubernetes `resources` it created, so those are the lines: resources first, then errors.
    */
   async deploymentLogs(id: string, options: CallOptions & { maxLines?: number } = {}): Promise<LogLine[]> {
-    const raw = await this.http.json<Json>({ call: 'get deployment', method: 'GET', path: `/deployments/${encodeURIComponent(id)}`, signal: options.signal });
+    const raw = await this.getRaw(id, options.signal);
     const timestamp = stringField(raw, 'deployed_at', 'updated_at', 'created_at');
     const lines: LogLine[] = [];
     for (const resource of arrayOf(raw.resources)) {
@@ -206,81 +213,93 @@ export class AstropodsPlatform implements Platform {
     return lines.length > maxLines ? lines.slice(lines.length - maxLines) : lines;
   }
 
-  /** The pushed image becomes the agent's latest build. Registering the same image again is harmless. */
-  private async register(agent: string, image: { name: string; tag: string }, signal?: AbortSignal): Promise<Json> {
-    return this.http.json<Json>({
-      call: 'register image',
+  /**
+   * Registers the pushed image as a build of the agent, with the fields register-agent requires:
+   * `build_id`, `registry` (the image's repository without its last segment, as push.go sends
+   * `registryHost/account`) and `spec_content` (the agent's `astropods.yml`, here the smallest one
+   * that runs a pushed image: `spec`, `name`, `agent.image`, as push.go's TransformSpecForRegistry
+   * leaves it). Registering the same build again updates it, so a retry does no harm.
+   */
+  private async register(agent: string, image: PushedImage, buildId: string, request: DeployRequest, signal?: AbortSignal): Promise<void> {
+    const specContent = stringifyYaml({ spec: 'blueprint/v1', name: agent, agent: { image: image.ref } });
+    const readme = request.preview
+      ? `Preview ${request.preview.label} of ${request.agentName}${request.sourceRepo ? ` from ${request.sourceRepo}` : ''}, deployed by agent-preview.`
+      : `${request.agentName}, deployed by agent-preview.`;
+    await this.http.request({
+      call: 'register agent',
       method: 'POST',
       path: `${this.agentPath(agent)}/register`,
-      json: { image: `${image.name}:${image.tag}`, image_name: image.name, image_tag: image.tag },
+      json: { build_id: buildId, registry: image.registry, spec_content: specContent, readme },
       idempotent: true,
       signal,
     });
   }
 
   /**
-   * One deploy under one display name. The template flow comes first: newer servers (and the
-   * platform's own CLI) sign a deploy body with `POST /agents/{account}/{name}/deployment-template`
-   * and want it back on `POST /deploy` with `X-Template-Signature`. A 404 or 405 from the template
-   * route means a server without it, and the documented body `{account, name}` is sent instead
-   * (with `display_name`, which a server that does not know it ignores).
-   *
-   * A deploy "creates or updates" the agent's deployment, so sending it again after an ambiguous
-   * failure only updates what the first one made: it is retried as idempotent.
+   * One deploy as the CLI does it: a template signed on request (`finalize: true`), the display
+   * name patched into `template.target.display_name`, and `POST /deploy` with the signature. With
+   * `deploymentId` the template targets that deployment and the deploy updates it in place.
+   * Answers 404 and 409 to the caller; anything else that is not a success throws.
    */
-  private async deploy(agent: string, displayName: string, signal?: AbortSignal): Promise<HttpResponse<Json>> {
-    const template = await this.http.request<Json>({
-      call: 'get deployment template',
+  private async deploy(agent: string, buildId: string, displayName: string, deploymentId: string | undefined, signal?: AbortSignal): Promise<HttpResponse<Json>> {
+    const templatePath = `${this.agentPath(agent)}/deployment-template`;
+    const request: Json = { build: buildId, interfaces: { adapters: ['web'], auth: { web: { type: 'oidc' } } }, finalize: true };
+    if (deploymentId) request.deployment_id = deploymentId;
+    const answer = await this.http.json<Json>({ call: 'get deployment template', method: 'POST', path: templatePath, json: request, idempotent: true, signal });
+    const validation = (answer?.validation ?? {}) as Json;
+    if (validation.valid === false) {
+      const problems = arrayOf(validation.errors).map((error) => (error && typeof error === 'object' ? `${(error as Json).field}: ${(error as Json).message}` : String(error)));
+      throw new ApiError(`POST ${templatePath} (get deployment template)`, undefined, redact(`the deployment is not valid: ${problems.join('; ') || 'no reason given'}`));
+    }
+    const template = answer?.template;
+    const signature = stringField(answer ?? {}, 'signature');
+    if (!template || typeof template !== 'object' || Array.isArray(template) || !signature) {
+      throw new ApiError(`POST ${templatePath} (get deployment template)`, undefined, 'the server answered without a signed template although finalize: true was asked for, so there is no X-Template-Signature to deploy with');
+    }
+    registerSecret(signature);
+    const body: Json = { ...(template as Json), target: { ...(((template as Json).target as Json) ?? {}), display_name: displayName } };
+    const before = new Set((await this.listRaw(signal)).map((raw) => stringField(raw, 'id')));
+    return this.http.request<Json>({
+      call: 'deploy',
       method: 'POST',
-      path: `${this.agentPath(agent)}/deployment-template`,
-      json: { display_name: displayName },
-      idempotent: true,
-      accept: [404, 405, 409],
+      path: '/deploy',
+      json: body,
+      headers: { 'x-template-signature': signature },
+      accept: [404, 409],
+      idempotent: Boolean(deploymentId),
+      // A fresh deploy whose answer was lost: the deployment it made is the new one of this agent under this name.
+      reconcile: async () => {
+        const made = (await this.listRaw(signal)).find((raw) => !before.has(stringField(raw, 'id')) && stringField(raw, 'name') === agent && displayNameOf(raw) === displayName);
+        return made ? { status: 'success', deployment_id: stringField(made, 'id'), name: agent, build_id: stringField(made, 'build_id') } : undefined;
+      },
       signal,
     });
-    if (template.status === 409) return template;
-    let body: Json = { account: this.account, name: agent, display_name: displayName };
-    const headers: Record<string, string> = {};
-    if (template.status < 300) {
-      const signed = templateOf(template.body);
-      if (!signed) throw new ApiError(`POST ${this.agentPath(agent)}/deployment-template (get deployment template)`, template.status, 'the answer carried no template and signature');
-      registerSecret(signed.signature);
-      body = signed.template;
-      headers['x-template-signature'] = signed.signature;
-    }
-    return this.http.request<Json>({ call: 'deploy', method: 'POST', path: '/deploy', json: body, headers, idempotent: true, accept: [409], signal });
   }
 
-  /** Finds the deployment a deploy made or updated (the answer has no id) and reads a 207 as a failure. */
-  private async settleDeploy(status: number, body: Json, agent: string, displayName: string, owner: Owner, signal?: AbortSignal): Promise<Deployment> {
-    const partial = status === 207 || stringField(body ?? {}, 'status') === 'partial';
-    const errors = errorsOf(body ?? {});
-    let raw: Json | undefined;
-    const id = stringField(body ?? {}, 'deployment_id', 'id');
-    for (let attempt = 0; attempt < LOOKUP_TRIES && !raw; attempt++) {
-      if (attempt) await sleep(100 * attempt, undefined, { signal });
-      if (id) {
-        raw = await this.http
-          .json<Json>({ call: 'get deployment', method: 'GET', path: `/deployments/${encodeURIComponent(id)}`, signal })
-          .catch(() => undefined);
-      } else {
-        raw = (await this.listRaw(signal))
-          .filter((candidate) => stringField(candidate, 'name') === agent && displayNameOf(candidate) === displayName)
-          .sort(newestFirstRaw)[0];
-      }
-    }
-    if (!raw) {
-      const detail = partial
-        ? `partial deploy of ${agent} with no deployment to show for it: ${errors.join('; ') || 'no errors listed'}`
-        : `deployed ${agent} as "${displayName}" but the deployment does not appear in GET /deployments?account=${this.account}`;
-      throw new ApiError('POST /deploy (deploy)', status, redact(detail));
-    }
-    const deployment = toDeployment(raw, owner);
+  /** Reads the deployment a deploy made or updated, and a 207 as a failure. */
+  private async settleDeploy(response: HttpResponse<Json>, agent: string, owner: Owner, signal?: AbortSignal): Promise<Deployment> {
+    const body = response.body ?? {};
+    const partial = response.status === 207 || stringField(body, 'status') === 'partial';
+    const errors = errorsOf(body);
+    const id = stringField(body, 'deployment_id', 'id');
+    if (!id) throw new ApiError('POST /deploy (deploy)', response.status, redact(`deployed ${agent} but the answer names no deployment_id${errors.length ? `: ${errors.join('; ')}` : ''}`));
+    const deployment = toDeployment(await this.getRaw(id, signal), owner);
     if (!partial) return deployment;
     // A partial deploy is a failure, whatever the deployment says yet; its errors are the events.
     const known = new Set(deployment.events.map((event) => event.message));
     const extra = errors.filter((error) => !known.has(error)).map((message): DeployEvent => ({ type: 'error', reason: 'partial', message }));
     return { ...deployment, phase: 'failed', rawStatus: 'partial', url: undefined, events: [...deployment.events, ...extra] };
+  }
+
+  /** `GET /deployments/{id}` answers `{deployment: {...}}`. */
+  private async getRaw(id: string, signal?: AbortSignal): Promise<Json> {
+    if (!id) throw new InputError('no deployment id to look up', { field: 'deployment-id' });
+    return unwrapDeployment(await this.http.json<Json>({ call: 'get deployment', method: 'GET', path: `/deployments/${encodeURIComponent(id)}`, signal }));
+  }
+
+  /** An agent this client registered or listed as a preview's own (a teardown lists before it deletes). */
+  private isPreviewAgent(agent: string): boolean {
+    return this.owners.get(agent)?.previewLabel !== undefined;
   }
 
   private async listRaw(signal?: AbortSignal): Promise<Json[]> {
@@ -366,13 +385,29 @@ function readyUrl(raw: Json): string | undefined {
   return undefined;
 }
 
-function templateOf(body: unknown): { template: Json; signature: string } | undefined {
-  if (!body || typeof body !== 'object') return undefined;
-  const record = body as Json;
-  const template = record.template;
-  const signature = stringField(record, 'signature', 'template_signature');
-  if (!template || typeof template !== 'object' || Array.isArray(template) || !signature) return undefined;
-  return { template: template as Json, signature };
+function unwrapDeployment(body: Json | undefined): Json {
+  const inner = body?.deployment;
+  return inner && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Json) : (body ?? {});
+}
+
+interface PushedImage {
+  /** `registry/name:tag` as given. */
+  ref: string;
+  /** The repository without its last segment: where the image was pushed. */
+  registry: string;
+}
+
+function splitImage(image: { name: string; tag: string }): PushedImage {
+  const slash = image.name.lastIndexOf('/');
+  if (slash <= 0) {
+    throw new InputError(`image "${image.name}:${image.tag}" names no registry; Astropods registers a build by registry and image, e.g. ghcr.io/acme/agent:v1`, { field: 'image' });
+  }
+  return { ref: `${image.name}:${image.tag}`, registry: image.name.slice(0, slash) };
+}
+
+/** 8 hex characters, as the CLI's build ids are (push.go generateBuildID), but derived from the image so a retry names the same build. */
+function buildIdOf(imageRef: string): string {
+  return createHash('sha256').update(imageRef).digest('hex').slice(0, 8);
 }
 
 function displayNameOf(raw: Json): string | undefined {
@@ -408,10 +443,6 @@ function shortHash(text: string): string {
 
 function cap(value: string, max: number): string {
   return value.slice(0, Math.max(0, max)).replace(/-+$/, '');
-}
-
-function unique(values: string[]): string[] {
-  return [...new Set(values)];
 }
 
 function newestFirstRaw(a: Json, b: Json): number {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
 import { HELLO_AGENT } from '../../support/agents.js';
 import { allOutput, runCli } from '../../support/io.js';
 import { startAstropodsServer, type AstropodsServer } from '../../support/servers/astropods.js';
@@ -36,7 +37,11 @@ afterAll(() => {
 const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(['--platform', 'astropods', ...args], { env: { ...env, ...extraEnv } });
 const deploy = (pr: number, extra: string[] = []) =>
   cli(['--json', 'deploy', '-m', HELLO_AGENT, '--pr', String(pr), '--image', IMAGE, '--poll-interval', '0.1s', ...extra]);
-const registered = () => server.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/register')).map((request) => request.body?.image);
+/** The images registered, as the spec each registration carried names them. */
+const registered = () =>
+  server.requests
+    .filter((request) => request.method === 'POST' && request.path.endsWith('/register'))
+    .map((request) => (parseYaml(String(request.body?.spec_content)) as { agent: { image: string } }).agent.image);
 
 describe('agent-preview --platform astropods', () => {
   it("deploys the pushed image as a preview at the platform's URL, lists it, redeploys a new image in place and tears it down", async () => {
@@ -49,7 +54,7 @@ describe('agent-preview --platform astropods', () => {
     expect(registered()).toEqual(['ghcr.io/acme/hello-agent:7e6d5c4']);
     const [stored] = server.deployments();
     expect(server.deployments()).toHaveLength(1);
-    expect(stored).toMatchObject({ id: result.deploymentId, name: 'hello-agent-pr-21', display_name: 'hello-agent-pr-21', image: 'ghcr.io/acme/hello-agent:7e6d5c4', status: 'running' });
+    expect(stored).toMatchObject({ id: result.deploymentId, name: 'hello-agent-pr-21', display_name: 'hello-agent-pr-21', image: 'ghcr.io/acme/hello-agent:7e6d5c4', status: 'active' });
     expect(result.url).toBe(stored.external_urls.find((entry: Json) => entry.ready).url);
     expect(server.requests.every((request) => request.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
 
@@ -76,6 +81,8 @@ describe('agent-preview --platform astropods', () => {
     expect(down.stdout).toContain('previews of "pr-21": 1 deleted, 0 already gone');
     expect(server.deployments()).toEqual([]);
     expect(server.requests.filter((request) => request.path.endsWith('/undeploy')).map((request) => request.body)).toEqual([{ deployment_id: result.deploymentId }]);
+    // The preview's registered agent cannot be deleted on Astropods; it is archived.
+    expect(server.agents().map((agent) => [agent.name, agent.archived_at !== null])).toEqual([['hello-agent-pr-21', true]]);
 
     const repeat = await cli(['teardown', '--pr', '21']);
     expect(repeat.code).toBe(0);
@@ -141,14 +148,13 @@ describe('agent-preview --platform astropods', () => {
     expect(run.stderr).toMatch(/warning: .*no (usable |public )?URL/i);
   });
 
-  it('a partial (207) deploy exits 1 with its errors and resources, and says nothing of health or a URL', async () => {
+  it('a partial (207) deploy exits 1 with its errors, and says nothing of health or a URL', async () => {
     server.partialNextDeploy(['interface slack: missing credential SLACK_BOT_TOKEN']);
     const run = await cli(['deploy', '-m', HELLO_AGENT, '--pr', '25', '--image', IMAGE, '--poll-interval', '0.1s', '--timeout', '5s']);
     expect(run.code).toBe(1);
     const text = run.stdout + run.stderr;
-    expect(text).toMatch(/✘ hello-agent: .*deploy failed: deployment \S+ ended partial/);
+    expect(text).toMatch(/✘ hello-agent: .*deploy failed: deployment \S+ ended (partial|failed)/);
     expect(text).toContain('[error] interface slack: missing credential SLACK_BOT_TOKEN');
-    expect(text).toContain('[info] Deployment/hello-agent-pr-25: failed');
     expect(text).not.toMatch(/is healthy|astropods\.app/);
   });
 
@@ -156,7 +162,7 @@ describe('agent-preview --platform astropods', () => {
     const wrong = 'astro-wrong-token-Lc93Nb1Xe7';
     const run = await cli(['deploy', '-m', HELLO_AGENT, '--pr', '26', '--image', IMAGE], { ASTRO_ACCESS_TOKEN: wrong });
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/✘ hello-agent: .*register image.* HTTP 401/);
+    expect(run.stdout).toMatch(/✘ hello-agent: .*register agent.* HTTP 401: unauthorized: invalid token/);
     expect(run.stdout + run.stderr).not.toContain(wrong);
     expect(server.deployments()).toEqual([]);
   });

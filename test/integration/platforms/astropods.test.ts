@@ -4,6 +4,7 @@ import { teardownPreviews } from '../../../src/previews/teardown.js';
 import { AstropodsPlatform } from '../../../src/platforms/astropods/astropods.js';
 import type { DeployRequest, Deployment } from '../../../src/platforms/platform.js';
 import { clearSecrets, redact } from '../../../src/secrets/redact.js';
+import { parse as parseYaml } from 'yaml';
 import { until } from '../../support/wait.js';
 import { startAstropodsServer, type AstropodsServer } from '../../support/servers/astropods.js';
 
@@ -18,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => clearSecrets());
 afterEach(async () => server?.close());
 
-async function start(extra: { templateFlow?: boolean; credentialUrl?: boolean } = {}): Promise<AstropodsPlatform> {
+async function start(extra: { credentialUrl?: boolean } = {}): Promise<AstropodsPlatform> {
   server = await startAstropodsServer({ token: TOKEN, account: ACCOUNT, stepMs: 60, ...extra });
   return new AstropodsPlatform({ baseUrl: server.url, token: TOKEN, account: ACCOUNT, retry: { minDelayMs: 1, maxDelayMs: 5 }, env: {} });
 }
@@ -53,117 +54,83 @@ describe('Astropods adapter settings', () => {
 });
 
 describe('Astropods adapter over HTTP', () => {
-  it('deploys only a pushed image: without one it sends nothing', async () => {
+  it('deploys only a pushed image that names its registry: without one it sends nothing', async () => {
     const astro = await start();
     await expect(astro.createDeployment({ ...deployRequest('pr-1'), image: undefined })).rejects.toThrow(/field "image"/);
+    await expect(astro.createDeployment({ ...deployRequest('pr-1'), image: { name: 'hello-agent', tag: 'v1' } })).rejects.toThrow(/names no registry/);
     expect(server.requests).toHaveLength(0);
   });
 
-  for (const templateFlow of [false, true]) {
-    it(`deploys a preview (${templateFlow ? 'template' : 'documented'} flow), waits for its URL, lists it and tears it down twice`, async () => {
-      const astro = await start({ templateFlow, credentialUrl: true });
-      const created = await astro.createDeployment(deployRequest('PR 7'));
-      expect(created).toMatchObject({ phase: 'progressing', rawStatus: 'deploying', agentName: 'hello-agent', previewLabel: 'pr-7', release: 'hello-agent-pr-7' });
-      expect(created.namespace).toBe('astro-hello-agent-pr-7');
-      expect(created.url).toBeUndefined();
+  it('registers the image with the fields register-agent requires, deploys a signed template under the display name, and reads the {deployment} envelope', async () => {
+    const astro = await start({ credentialUrl: true });
+    const created = await astro.createDeployment(deployRequest('PR 7'));
+    expect(created).toMatchObject({ agentName: 'hello-agent', previewLabel: 'pr-7', release: 'hello-agent-pr-7' });
+    expect(created.id).toBe(server.deployments()[0].id);
+    expect(created.namespace).toBe('astro-hello-agent-pr-7');
 
-      const register = posts(`/agents/${ACCOUNT}/hello-agent-pr-7/register`);
-      expect(register).toHaveLength(1);
-      expect(register[0].body).toMatchObject({ image: 'registry.example.com/agents/hello-agent:abc123' });
-      expect(register[0].headers.authorization).toBe(`Bearer ${TOKEN}`);
-      const deploys = posts('/deploy');
-      expect(deploys).toHaveLength(1);
-      expect(deploys[0].status).toBe(200);
-      if (templateFlow) {
-        expect(posts(`/agents/${ACCOUNT}/hello-agent-pr-7/deployment-template`)[0].status).toBe(200);
-        expect(deploys[0].headers['x-template-signature']).toMatch(/^[0-9a-f]{64}$/);
-        expect(deploys[0].body).toMatchObject({ account: ACCOUNT, name: 'hello-agent-pr-7', display_name: 'hello-agent-pr-7', interfaces: ['web'] });
-      } else {
-        expect(posts(`/agents/${ACCOUNT}/hello-agent-pr-7/deployment-template`)[0].status).toBe(404);
-        expect(deploys[0].headers['x-template-signature']).toBeUndefined();
-        expect(deploys[0].body).toEqual({ account: ACCOUNT, name: 'hello-agent-pr-7', display_name: 'hello-agent-pr-7' });
-      }
+    const [register] = posts(`/agents/${ACCOUNT}/hello-agent-pr-7/register`);
+    expect(register.status).toBe(201);
+    expect(register.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(Object.keys(register.body!).sort()).toEqual(['build_id', 'readme', 'registry', 'spec_content']);
+    expect(register.body).toMatchObject({ build_id: expect.stringMatching(/^[0-9a-f]{8}$/), registry: 'registry.example.com/agents' });
+    expect(parseYaml(register.body!.spec_content)).toEqual({ spec: 'blueprint/v1', name: 'hello-agent-pr-7', agent: { image: 'registry.example.com/agents/hello-agent:abc123' } });
 
-      const healthy = await until(() => astro.getDeployment(created.id), settled);
-      expect(healthy).toMatchObject({ id: created.id, phase: 'healthy', rawStatus: 'running', previewLabel: 'pr-7', agentName: 'hello-agent' });
-      // The admin URL carries a token and is skipped; the ClusterIP service endpoint is never used.
-      expect(healthy.url).toBe(`https://hello-agent-pr-7.${ACCOUNT}.astropods.app`);
+    const [template] = posts(`/agents/${ACCOUNT}/hello-agent-pr-7/deployment-template`);
+    expect(template.body).toMatchObject({ build: register.body!.build_id, finalize: true });
+    expect(template.body!.deployment_id).toBeUndefined();
+    const [deploy] = posts('/deploy');
+    expect(deploy.status).toBe(200);
+    expect(deploy.body!.target).toEqual({ display_name: 'hello-agent-pr-7' });
+    expect(deploy.headers['x-template-signature']).toMatch(/^[0-9a-f]{64}$/);
+    // The deployment is read by the id the deploy answered with, never from an empty one.
+    expect(server.requests.filter((request) => request.method === 'GET').map((request) => request.path)).toContain(`/api/v1/deployments/${created.id}`);
+    expect(server.requests.some((request) => request.path === '/api/v1/deployments/')).toBe(false);
 
-      // Another preview and a real deploy of the same agent do not show up under the label.
-      await astro.createDeployment(deployRequest('pr-8'));
-      const real = await astro.createDeployment(deployRequest());
-      expect(real).toMatchObject({ release: 'hello-agent', previewLabel: undefined, agentName: 'hello-agent' });
-      expect((await astro.listDeployments({ previewLabel: 'pr-7' })).map((d) => d.id)).toEqual([created.id]);
-      expect((await astro.listDeployments({ previewLabel: 'pr-7', agentName: 'other-agent' })).map((d) => d.id)).toEqual([]);
-      // A fresh client (no memory of the deploy) finds it by display name too.
-      const fresh = new AstropodsPlatform({ baseUrl: server.url, token: TOKEN, account: ACCOUNT, env: {} });
-      const listed = await fresh.listDeployments({ previewLabel: 'pr-7', agentName: 'hello-agent' });
-      expect(listed).toHaveLength(1);
-      expect(listed[0]).toMatchObject({ id: created.id, previewLabel: 'pr-7', agentName: 'hello-agent', phase: 'healthy' });
-      expect((await fresh.listDeployments({ previewLabel: 'pr-7' }))[0]).toMatchObject({ id: created.id, agentName: 'hello-agent' });
-      expect(await fresh.listDeployments({ agentName: 'hello-agent' })).toHaveLength(3);
-      expect(server.requests.find((request) => request.path === '/api/v1/deployments')?.query).toEqual({ account: ACCOUNT });
+    const healthy = await until(() => astro.getDeployment(created.id), settled);
+    // Never the URL that carries a credential, only the public one.
+    expect(healthy).toMatchObject({ phase: 'healthy', rawStatus: 'active', url: `https://hello-agent-pr-7.${ACCOUNT}.astropods.app` });
+    expect((await astro.listDeployments({ previewLabel: 'pr-7' })).map((deployment) => deployment.id)).toEqual([created.id]);
+  });
 
-      // Deploying the same preview again updates its deployment in place.
-      const again = await astro.createDeployment(deployRequest('pr-7', 'def456'));
-      expect(again.id).toBe(created.id);
-      expect(server.deployments().filter((d) => d.display_name === 'hello-agent-pr-7')).toHaveLength(1);
-      expect(server.deployments().find((d) => d.id === created.id)?.image).toBe('registry.example.com/agents/hello-agent:def456');
+  it('a second deploy of the same image changes nothing; a new image updates the same deployment in place', async () => {
+    const astro = await start();
+    const first = await astro.createDeployment(deployRequest('pr-7'));
+    const again = await astro.createDeployment(deployRequest('pr-7'));
+    expect(again.id).toBe(first.id);
+    expect(posts('/deploy')).toHaveLength(1);
 
-      expect(await astro.deleteDeployment(created.id)).toBe('deleted');
-      expect(await astro.deleteDeployment(created.id)).toBe('already-gone');
-      expect(posts('/undeploy').map((request) => [request.body, request.status])).toEqual([
-        [{ deployment_id: created.id }, 200],
-        [{ deployment_id: created.id }, 404],
-      ]);
-      expect(await astro.listDeployments({ previewLabel: 'pr-7' })).toEqual([]);
-    });
-  }
+    const newer = await astro.createDeployment(deployRequest('pr-7', 'def456'));
+    expect(newer.id).toBe(first.id);
+    expect(server.deployments()).toHaveLength(1);
+    expect(server.deployments()[0].image).toBe('registry.example.com/agents/hello-agent:def456');
+    const templates = posts(`/agents/${ACCOUNT}/hello-agent-pr-7/deployment-template`);
+    expect(templates.at(-1)!.body).toMatchObject({ deployment_id: first.id, finalize: true });
+    expect(posts('/deploy').at(-1)!.body!.target).toEqual({ deployment_id: first.id, display_name: 'hello-agent-pr-7' });
+    expect(newer.buildId).not.toBe(first.buildId);
+  });
 
-  for (const templateFlow of [false, true]) {
-    it(`moves to a deterministic suffixed name when another agent holds the display name (${templateFlow ? 'template' : 'documented'} flow)`, async () => {
-      const astro = await start({ templateFlow });
-      server.occupy('hello-agent-pr-9', 'someone-else');
-      const created = await astro.createDeployment(deployRequest('pr-9'));
-      expect(created.release).toMatch(/^hello-agent-pr-9-[0-9a-f]{6}$/);
-      const conflicts = server.requests.filter((request) => request.status === 409);
-      expect(conflicts).toHaveLength(1);
-      expect(conflicts[0].path).toBe(templateFlow ? `/api/v1/agents/${ACCOUNT}/hello-agent-pr-9/deployment-template` : '/api/v1/deploy');
-      await until(() => astro.getDeployment(created.id), settled);
-
-      // The next deploy goes straight to the same name, and the list finds it from the names alone.
-      const mark = server.requests.length;
-      const again = await astro.createDeployment(deployRequest('pr-9', 'def456'));
-      expect(again).toMatchObject({ id: created.id, release: created.release });
-      expect(server.requests.slice(mark).filter((request) => request.status === 409)).toHaveLength(0);
-      const fresh = new AstropodsPlatform({ baseUrl: server.url, token: TOKEN, account: ACCOUNT, env: {} });
-      expect((await fresh.listDeployments({ previewLabel: 'pr-9', agentName: 'hello-agent' })).map((d) => d.id)).toEqual([created.id]);
-      expect((await fresh.listDeployments({ previewLabel: 'pr-9' })).map((d) => d.id)).toEqual([created.id]);
-    });
-  }
+  it('moves to a deterministic suffixed display name when another deployment holds the name, and keeps it', async () => {
+    const astro = await start();
+    server.occupy('hello-agent-pr-9', 'someone-else');
+    const created = await astro.createDeployment(deployRequest('pr-9'));
+    expect(created.release).toMatch(/^hello-agent-pr-9-[0-9a-f]{6}$/);
+    expect(posts('/deploy').map((request) => [request.body!.target.display_name, request.status])).toEqual([
+      ['hello-agent-pr-9', 409],
+      [created.release, 200],
+    ]);
+    const updated = await astro.createDeployment(deployRequest('pr-9', 'def456'));
+    expect(updated).toMatchObject({ id: created.id, release: created.release });
+    expect((await astro.listDeployments({ previewLabel: 'pr-9' })).map((deployment) => deployment.id)).toEqual([created.id]);
+  });
 
   it('fails clearly when every name is taken', async () => {
     const astro = await start();
-    server.occupy('hello-agent-pr-3', 'someone-else');
-    const first = await astro.createDeployment(deployRequest('pr-3'));
-    expect(await astro.deleteDeployment(first.id)).toBe('deleted');
-    server.occupy(first.release!, 'another-one');
+    server.occupy('hello-agent-pr-3', 'another-one');
+    const held = `hello-agent-pr-3-${(await import('node:crypto')).createHash('sha256').update(`${ACCOUNT}/hello-agent/pr-3`).digest('hex').slice(0, 6)}`;
+    server.occupy(held, 'another-two');
     const error = await astro.createDeployment(deployRequest('pr-3')).catch((err: Error) => err);
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).message).toMatch(/HTTP 409: every display name tried for hello-agent-pr-3 is taken.*hello-agent-pr-3, hello-agent-pr-3-[0-9a-f]{6}/);
-  });
-
-  it('reuses a deployment of its own agent when the server answers 409 for it', async () => {
-    const astro = await start();
-    const first = await astro.createDeployment(deployRequest('pr-6'));
-    server.failNext(/^POST \/deploy$/, 409, 1);
-    const again = await astro.createDeployment(deployRequest('pr-6', 'def456'));
-    expect(again).toMatchObject({ id: first.id, release: 'hello-agent-pr-6', previewLabel: 'pr-6' });
-    expect(posts('/deploy').map((request) => [request.body?.display_name, request.status])).toEqual([
-      ['hello-agent-pr-6', 200],
-      [undefined, 409],
-    ]);
-    expect(server.deployments()).toHaveLength(1);
+    expect((error as ApiError).message).toMatch(/HTTP 409: every display name tried for hello-agent-pr-3 is in use.*hello-agent-pr-3, hello-agent-pr-3-[0-9a-f]{6}/);
   });
 
   it('reports a 207 partial deploy as failed, with its errors as events and logs', async () => {
@@ -173,33 +140,52 @@ describe('Astropods adapter over HTTP', () => {
     expect(posts('/deploy')[0].status).toBe(207);
     expect(created).toMatchObject({ phase: 'failed', rawStatus: 'partial', previewLabel: 'pr-4', url: undefined });
     expect(created.events.map((event) => event.message)).toEqual(['ingress hello-agent-pr-4: certificate not issued', 'service web: port 8080 not exposed']);
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    const later = await astro.getDeployment(created.id);
-    expect(later).toMatchObject({ phase: 'failed', rawStatus: 'partial', url: undefined });
-
     const lines = await astro.deploymentLogs(created.id);
-    expect(lines.filter((line) => line.level === 'error').map((line) => line.message)).toEqual(created.events.map((event) => event.message));
-    expect(lines[0]).toMatchObject({ level: 'info', message: 'Namespace/astro-hello-agent-pr-4: configured' });
-    expect((await astro.deploymentLogs(created.id, { maxLines: 1 })).map((line) => line.message)).toEqual(['service web: port 8080 not exposed']);
-    // A failed deploy is still torn down by id.
-    expect(await astro.deleteDeployment(created.id)).toBe('deleted');
+    expect(lines.map((line) => line.message)).toEqual(created.events.map((event) => event.message));
+    // The next deploy of the same image tries again in place instead of keeping the failure.
+    const retried = await astro.createDeployment(deployRequest('pr-4'));
+    expect(retried.id).toBe(created.id);
+    expect(posts('/deploy')).toHaveLength(2);
   });
 
-  it('retries transient failures and reports lasting ones without the token', async () => {
-    const astro = await start({ templateFlow: true });
-    server.failNext(/^POST \/deploy$/, 503, 1);
-    server.failNext(/^POST \/agents\/.*\/register$/, 502, 1);
-    const created = await astro.createDeployment(deployRequest('pr-5'));
-    expect(created.phase).toBe('progressing');
-    expect(posts('/deploy').map((request) => request.status)).toEqual([503, 200]);
+  it('a teardown undeploys and archives the preview agent; a second teardown finds nothing', async () => {
+    const astro = await start();
+    const preview = await astro.createDeployment(deployRequest('pr-8'));
+    const kept = await astro.createDeployment(deployRequest('pr-10'));
+    const outcome = await teardownPreviews(new AstropodsPlatform({ baseUrl: server.url, token: TOKEN, account: ACCOUNT, env: {} }), { label: 'pr-8' });
+    expect(outcome.deleted.map((deployment) => deployment.id)).toEqual([preview.id]);
+    expect(server.deployments().map((deployment) => deployment.id)).toEqual([kept.id]);
+    // Astropods cannot delete a registered agent; the preview's is archived, the other preview's is not.
+    expect(server.agents().map((agent) => [agent.name, agent.archived_at !== null])).toEqual([
+      ['hello-agent-pr-8', true],
+      ['hello-agent-pr-10', false],
+    ]);
+    const again = await teardownPreviews(astro, { label: 'pr-8' });
+    expect(again).toMatchObject({ deleted: [], alreadyGone: [], failed: [] });
+    expect(await astro.deleteDeployment(preview.id)).toBe('already-gone');
+    expect(posts('/undeploy')).toHaveLength(1);
+  });
 
-    server.failNext(/^GET \/deployments\//, 403, 1);
-    const denied = astro.getDeployment(created.id);
-    await expect(denied).rejects.toThrow(/HTTP 403: injected 403/);
+  it('a deploy whose answer was lost is found again, not made twice', async () => {
+    const astro = await start();
+    server.failNext(/^POST \/deploy$/, 502, 1, 'after');
+    const created = await astro.createDeployment(deployRequest('pr-12'));
+    expect(server.deployments()).toHaveLength(1);
+    expect(created.id).toBe(server.deployments()[0].id);
+    expect(posts('/deploy').map((request) => request.status)).toEqual([502]);
+  });
+
+  it('prints a refused registration with its details, and a bad token without the token', async () => {
+    const astro = await start();
+    const refused = await astro.http
+      .json({ call: 'register agent', method: 'POST', path: `/agents/${ACCOUNT}/hello-agent/register`, json: { image: 'x:y' }, idempotent: true })
+      .catch((err: Error) => err);
+    expect(String((refused as Error).message)).toContain('HTTP 400: invalid request: missing required field(s): build_id, registry, spec_content');
+
     const bad = new AstropodsPlatform({ baseUrl: server.url, token: 'wrong-token-4242', account: ACCOUNT, env: {} });
-    const error = await bad.listDeployments({}).catch((err: Error) => err);
+    const error = await bad.createDeployment(deployRequest('pr-13')).catch((err: Error) => err);
     expect(error).toBeInstanceOf(ApiError);
-    expect(String((error as ApiError).message)).toMatch(/HTTP 401: unauthorized/);
+    expect(String((error as ApiError).message)).toMatch(/HTTP 401: unauthorized: invalid token/);
     expect(String((error as ApiError).message)).not.toContain('wrong-token-4242');
     await expect(astro.getDeployment('nope')).rejects.toThrow(/HTTP 404/);
     expect(await astro.deleteDeployment('nope')).toBe('already-gone');
