@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { deflateRawSync, gzip } from 'node:zlib';
 import { formatBytes } from '../bytes.js';
 import { InputError } from '../errors.js';
 import { collectContext } from './collect.js';
@@ -18,8 +16,11 @@ export const MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
 /** Every member gets this mtime (2000-01-01T00:00:00Z), so equal trees give equal bytes. */
 export const FIXED_MTIME = 946_684_800;
 const BLOCK = 512;
-const SMALL_FILE = 1 << 20;
 const PIECE_BYTES = 1 << 20;
+/** A piece whose bytes come at least this much from incompressible files is stored, not deflated. */
+const STORE_SHARE = 0.99;
+const SAMPLE_FROM = 256 * 1024;
+const SAMPLE_BYTES = 4096;
 const gzipAsync = promisify(gzip);
 
 export interface PackOptions {
@@ -92,93 +93,163 @@ function paxRecord(key: string, value: string): string {
   return `${length}${body}`;
 }
 
-function padding(size: number): Buffer {
+function paddingOf(size: number): number {
   const rest = size % BLOCK;
-  return Buffer.alloc(rest ? BLOCK - rest : 0);
+  return rest ? BLOCK - rest : 0;
 }
 
 /**
- * gzip in fixed 1 MB pieces compressed side by side on the thread pool, each its own gzip member
- * (RFC 1952 allows a series; gunzip, Python, Go and Docker read them as one stream). Fixed piece
- * boundaries keep the output deterministic; order is kept by writing results in submission order.
+ * Compresses the tar stream in fixed 1 MB pieces side by side on libuv's thread pool, each its own
+ * gzip member (RFC 1952 allows a series; gunzip, Python, Go and Docker read them as one stream),
+ * written in order. Files are read straight into the piece being filled (no per-file Buffers, no
+ * concatenation); a filled piece goes to zlib as it is, and its Buffer is reused once compressed.
+ * Fixed piece boundaries and a content-only choice of level keep the output deterministic.
+ *
+ * Hand-written because no npm package does ordered, bounded, parallel gzip members over Node's own
+ * zlib (pigz's approach) without a native addon.
  */
-class ParallelGzip {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private readonly inFlight: Promise<Buffer>[] = [];
-  private readonly parallelism = Math.max(2, Math.min(availableParallelism(), 4));
+class PieceWriter {
+  piece: Buffer;
+  fill = 0;
+  /** Bytes of the current piece that come from files deflate cannot shrink (see `incompressible`). */
+  storedBytes = 0;
+  private readonly spare: Buffer[] = [];
+  private readonly inFlight: { input: Buffer; output: Promise<Buffer> }[] = [];
 
-  constructor(private readonly sink: Writable) {}
+  constructor(
+    private readonly fd: number,
+    private readonly depth: number,
+  ) {
+    this.piece = Buffer.allocUnsafe(PIECE_BYTES);
+  }
 
-  async write(chunk: Buffer): Promise<void> {
-    let rest = chunk;
-    while (rest.length) {
-      const room = PIECE_BYTES - this.pendingBytes;
-      const part = rest.length > room ? rest.subarray(0, room) : rest;
-      this.pending.push(part);
-      this.pendingBytes += part.length;
-      rest = rest.subarray(part.length);
-      if (this.pendingBytes === PIECE_BYTES) await this.submit();
+  get room(): number {
+    return PIECE_BYTES - this.fill;
+  }
+
+  /** True when enough pieces are being compressed that the caller should wait for the oldest. */
+  get backlogged(): boolean {
+    return this.inFlight.length >= this.depth;
+  }
+
+  /** Copies small framing bytes (headers, PAX records) in. */
+  put(bytes: Buffer): void {
+    let offset = 0;
+    while (offset < bytes.length) {
+      const length = Math.min(this.room, bytes.length - offset);
+      bytes.copy(this.piece, this.fill, offset, offset + length);
+      offset += length;
+      this.advance(length, false);
     }
   }
 
-  private async submit(): Promise<void> {
-    if (!this.pendingBytes) return;
-    const piece = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.inFlight.push(gzipAsync(piece, { level: 6 }));
-    while (this.inFlight.length >= this.parallelism) await this.drainOne();
+  zeros(count: number): void {
+    while (count > 0) {
+      const length = Math.min(this.room, count);
+      this.piece.fill(0, this.fill, this.fill + length);
+      count -= length;
+      this.advance(length, false);
+    }
   }
 
-  private async drainOne(): Promise<void> {
-    const compressed = await this.inFlight.shift()!;
-    if (!this.sink.write(compressed)) await once(this.sink, 'drain');
+  /** Marks `length` bytes written at `fill` (by a read straight into `piece`). */
+  advance(length: number, stored: boolean): void {
+    this.fill += length;
+    if (stored) this.storedBytes += length;
+    if (this.fill === PIECE_BYTES) this.submit();
+  }
+
+  private submit(): void {
+    if (!this.fill) return;
+    const input = this.piece;
+    // A piece (almost) all from incompressible files is stored: deflate at level 6 would spend
+    // ~40 ms per MB to emit the same bytes in stored blocks, slightly larger.
+    const level = this.storedBytes >= this.fill * STORE_SHARE ? 0 : 6;
+    const output = gzipAsync(input.subarray(0, this.fill), { level, chunkSize: PIECE_BYTES + 64 * 1024 });
+    output.catch(() => {}); // observed by drainOne; this keeps an abandoned piece's failure quiet
+    this.inFlight.push({ input, output });
+    this.piece = this.spare.pop() ?? Buffer.allocUnsafe(PIECE_BYTES);
+    this.fill = 0;
+    this.storedBytes = 0;
+  }
+
+  /** Waits for the oldest piece, writes it, and reuses its Buffer. */
+  async drainOne(): Promise<void> {
+    const oldest = this.inFlight.shift()!;
+    const compressed = await oldest.output;
+    writeAll(this.fd, compressed);
+    this.spare.push(oldest.input);
+  }
+
+  async settle(): Promise<void> {
+    while (this.backlogged) await this.drainOne();
   }
 
   async end(): Promise<void> {
-    await this.submit();
+    this.submit();
     while (this.inFlight.length) await this.drainOne();
-    this.sink.end();
   }
 
   abandon(): void {
-    // Let in-flight pieces settle unobserved; their output is discarded with the file.
-    for (const piece of this.inFlight.splice(0)) piece.catch(() => {});
+    // In-flight pieces settle unobserved; their output goes with the file.
+    this.inFlight.splice(0);
   }
 }
 
-/** Writes one member and returns its content digest, read once for both the archive and the hash. */
-async function writeMember(out: ParallelGzip, entry: ContextEntry, signal?: AbortSignal): Promise<string> {
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+}
+
+/**
+ * Whether deflate cannot shrink a large file (compressed media, archives, random weights): three 4 KB
+ * windows (start, middle, end) deflated at level 1 stay at 98 % of their size or more. Only files of
+ * 256 KB and more are sampled; everything else is deflated.
+ */
+function incompressible(fd: number, size: number, scratch: Buffer): boolean {
+  if (size < SAMPLE_FROM) return false;
+  let sampled = 0;
+  let compressed = 0;
+  for (const at of [0, Math.floor(size / 2), size - SAMPLE_BYTES]) {
+    const read = readSync(fd, scratch, 0, SAMPLE_BYTES, at);
+    sampled += read;
+    compressed += deflateRawSync(scratch.subarray(0, read), { level: 1 }).length;
+  }
+  return compressed >= sampled * 0.98;
+}
+
+/** Writes one member straight from disk into the pieces; returns its content digest, from the same read. */
+async function writeMember(out: PieceWriter, entry: ContextEntry, scratch: Buffer): Promise<string> {
   const split = splitName(entry.path);
   if (!split) {
     const pax = Buffer.from(paxRecord('path', entry.path), 'utf8');
-    await out.write(header(`PaxHeader/${entry.path.slice(-80)}`.slice(0, 100), pax.length, 0o644, 'x'));
-    await out.write(pax);
-    await out.write(padding(pax.length));
+    out.put(header(`PaxHeader/${entry.path.slice(-80)}`.slice(0, 100), pax.length, 0o644, 'x'));
+    out.put(pax);
+    out.zeros(paddingOf(pax.length));
   }
-  await out.write(header(split?.name ?? entry.path.slice(-100), entry.size, entry.mode, '0', split?.prefix ?? ''));
-  let digest: string;
-  let written = 0;
-  if (entry.size <= SMALL_FILE) {
-    // Small files are read synchronously: cheaper than a thread-pool round trip, and the
-    // compressor keeps working on the previous batch meanwhile.
-    const content = readFileSync(entry.source);
-    digest = sha256(content);
-    written = content.length;
-    await out.write(content);
-  } else {
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(entry.source, { highWaterMark: SMALL_FILE, signal })) {
-      hash.update(chunk as Buffer);
-      written += (chunk as Buffer).length;
-      await out.write(chunk as Buffer);
+  out.put(header(split?.name ?? entry.path.slice(-100), entry.size, entry.mode, '0', split?.prefix ?? ''));
+  const fd = openSync(entry.source, 'r');
+  try {
+    const stored = incompressible(fd, entry.size, scratch);
+    let digest: string | undefined;
+    let hash: Hash | undefined;
+    let remaining = entry.size;
+    while (remaining > 0) {
+      if (out.backlogged) await out.settle();
+      const at = out.fill;
+      const read = readSync(fd, out.piece, at, Math.min(out.room, remaining), null);
+      if (read === 0) break;
+      const bytes = out.piece.subarray(at, at + read);
+      if (read === entry.size) digest = sha256(bytes); // the whole file in one read: one-shot hash
+      else (hash ??= createHash('sha256')).update(bytes);
+      remaining -= read;
+      out.advance(read, stored);
     }
-    digest = hash.digest('hex');
+    if (remaining > 0 || readSync(fd, scratch, 0, 1, null) > 0) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
+    out.zeros(paddingOf(entry.size));
+    return digest ?? (hash ?? createHash('sha256')).digest('hex');
+  } finally {
+    closeSync(fd);
   }
-  if (written !== entry.size) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
-  await out.write(padding(entry.size));
-  return digest;
 }
 
 /**
@@ -193,29 +264,32 @@ export async function packContext(manifest: AgentManifest, options: PackOptions 
 
   const tempDir = options.outFile ? undefined : await mkdtemp(path.join(tmpdir(), 'agent-preview-'));
   const archivePath = options.outFile ? path.resolve(options.outFile) : path.join(tempDir!, 'context.tar.gz');
-  const file = createWriteStream(archivePath);
-  const finished = once(file, 'close');
-  const out = new ParallelGzip(file);
+  const fd = openSync(archivePath, 'w');
+  // Pieces compressing at once: one per core, plus two queued so no pool thread waits on the reader
+  // (libuv's pool has 4 threads).
+  const out = new PieceWriter(fd, Math.min(4, availableParallelism() + 2));
+  const scratch = Buffer.allocUnsafe(SAMPLE_BYTES);
   const members: HashedMember[] = [];
   try {
     let read = 0;
     for (const entry of entries) {
       options.signal?.throwIfAborted();
-      const digest = await writeMember(out, entry, options.signal);
+      const digest = await writeMember(out, entry, scratch);
       members.push({ path: entry.path, mode: treeModeOf(entry), digest });
       read += entry.size;
       options.onProgress?.(read, total);
+      if (out.backlogged) await out.settle();
     }
-    await out.write(Buffer.alloc(BLOCK * 2));
+    out.zeros(BLOCK * 2);
     await out.end();
-    await finished;
   } catch (err) {
     out.abandon();
-    file.destroy();
+    closeSync(fd);
     await rm(tempDir ?? archivePath, { recursive: true, force: true });
     throw err;
   }
-  const archiveBytes = (await stat(archivePath)).size;
+  const archiveBytes = fstatSync(fd).size;
+  closeSync(fd);
   return {
     archivePath,
     archiveBytes,
