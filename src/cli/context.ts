@@ -3,7 +3,7 @@ import { formatDuration } from '../pipeline/duration.js';
 import { createPlatform, labelRuleFor } from '../platforms/index.js';
 import type { LabelRule, Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
-import { terminalReporter, type TerminalReporter } from './terminal.js';
+import { stringifyWithoutControls, stripControls, terminalReporter, type TerminalReporter } from './terminal.js';
 
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean };
@@ -30,7 +30,7 @@ export interface CliContext {
   io: CliIo;
   signal: AbortSignal;
   options: GlobalOptions;
-  /** A result line on stdout. */
+  /** A result line on stdout, without control characters. */
   print(text: string): void;
   /** A result as JSON on stdout (with --json). */
   emitJson(value: unknown): void;
@@ -44,14 +44,14 @@ export interface CliContext {
 
 export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOptions): CliContext {
   const print = (text: string): void => {
-    io.stdout.write(`${redact(text)}\n`);
+    io.stdout.write(`${stripControls(redact(text))}\n`);
   };
   return {
     io,
     signal,
     options,
     print,
-    emitJson: (value) => print(JSON.stringify(value, null, 2)),
+    emitJson: (value) => print(stringifyWithoutControls(value)),
     reporter: () => terminalReporter({ stream: io.stderr, quiet: options.quiet }),
     labelRule: () => labelRuleFor(options.platform ?? io.env.AGENT_PREVIEW_PLATFORM),
     platform: (reporter) => {

@@ -12,6 +12,7 @@ import { definePack, pack } from './commands/pack.js';
 import { defineStatus, status } from './commands/status.js';
 import { defineSweep, sweep } from './commands/sweep.js';
 import { defineTeardown, teardown } from './commands/teardown.js';
+import { stripControls } from './terminal.js';
 import { cliContext, EXIT, type CliContext, type CliIo, type GlobalOptions } from './context.js';
 
 export { EXIT, type CliIo } from './context.js';
@@ -62,7 +63,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
 function reportFailure(err: unknown, io: CliIo, signal: AbortSignal): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
-  const say = (text: string) => io.stderr.write(`${redact(text)}\n`);
+  const say = (text: string) => io.stderr.write(`${stripControls(redact(text))}\n`);
   if (signal.aborted) {
     say('cancelled');
     return EXIT.cancelled;

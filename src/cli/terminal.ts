@@ -4,6 +4,22 @@ import { formatDuration } from '../pipeline/duration.js';
 import type { Reporter } from '../pipeline/reporter.js';
 import { redact } from '../secrets/redact.js';
 
+// C0 controls but tab and newline, DEL, and C1 controls (U+0080–U+009F, which some terminals read as ESC sequences).
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from outside (build logs, platform answers and errors) without control characters, so an
+ * ESC or OSC sequence in it (OSC 52 writes the clipboard) cannot act on the terminal showing it.
+ */
+export function stripControls(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, '');
+}
+
+/** A value for `--json` whose strings carry no control characters (JSON would only escape C0, and a reader turns them back). */
+export function stringifyWithoutControls(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? stripControls(item) : item), 2);
+}
+
 export interface TerminalOptions {
   /** Progress and logs go here (stderr, so stdout stays clean for results and --json). */
   stream: Writable & { isTTY?: boolean; columns?: number };
@@ -34,15 +50,18 @@ export function terminalReporter(options: TerminalOptions): TerminalReporter {
     }
     stream.write(`${redact(line)}\n`);
   };
+  // Every string handed to the reporter may come from outside; only our own colours are escapes.
+  const clean = stripControls;
 
   return {
-    info: (message) => write(message),
-    warn: (message) => write(`${paint('33', 'warning:')} ${message}`),
-    step: (agent, message) => write(`${paint('1;36', '▸')} ${paint('1', agent)} ${message}`),
+    info: (message) => write(clean(message)),
+    warn: (message) => write(`${paint('33', 'warning:')} ${clean(message)}`),
+    step: (agent, message) => write(`${paint('1;36', '▸')} ${paint('1', clean(agent))} ${clean(message)}`),
     buildLog: (agent, line) => {
-      if (!options.quiet) write(`  ${paint('2', `${agent} │`)} ${line}`);
+      if (!options.quiet) write(`  ${paint('2', `${clean(agent)} │`)} ${clean(line)}`);
     },
-    uploadProgress(agent, sent, total) {
+    uploadProgress(rawAgent, sent, total) {
+      const agent = clean(rawAgent);
       const percent = total > 0 ? Math.floor((sent / total) * 100) : 100;
       if (tty) {
         const now = Date.now();
@@ -61,7 +80,7 @@ export function terminalReporter(options: TerminalOptions): TerminalReporter {
         write(`  ${agent} upload ${quarter}% (${formatBytes(sent)} of ${formatBytes(total)})`);
       }
     },
-    status: (agent, what, status, elapsedMs) => write(`  ${agent} ${what} ${paint('1', status)} ${paint('2', `(${formatDuration(elapsedMs)})`)}`),
+    status: (agent, what, status, elapsedMs) => write(`  ${clean(agent)} ${clean(what)} ${paint('1', clean(status))} ${paint('2', `(${formatDuration(elapsedMs)})`)}`),
     flush() {
       if (progressShown) stream.write('\n');
       progressShown = false;

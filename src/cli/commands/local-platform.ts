@@ -4,6 +4,7 @@ import { startLocalPlatform } from '../../local-platform/index.js';
 import { DEFAULT_LOCAL_PORT } from '../../platforms/index.js';
 import { redact, registerSecret } from '../../secrets/redact.js';
 import { EXIT, type CliContext } from '../context.js';
+import { stripControls } from '../terminal.js';
 
 export interface LocalPlatformCommandOptions {
   port: string;
@@ -25,7 +26,7 @@ export async function localPlatform(cli: CliContext, options: LocalPlatformComma
   const port = Number.parseInt(options.port, 10);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`"${options.port}" is not a port number`, { field: '--port' });
   registerSecret(options.requireApiKey);
-  const local = await startLocalPlatform({ port, host: options.host, apiKey: options.requireApiKey, log: (line: string) => cli.io.stderr.write(`${redact(line)}\n`) });
+  const local = await startLocalPlatform({ port, host: options.host, apiKey: options.requireApiKey, log: (line: string) => cli.io.stderr.write(`${stripControls(redact(line))}\n`) });
   cli.print(`local platform listening on ${local.url}`);
   cli.print(`use it with: agent-preview --platform local --api-url ${local.url} deploy --pr 1 -m examples/hello-agent`);
   await new Promise<void>((resolve) => {
