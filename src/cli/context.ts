@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import { formatDuration } from '../pipeline/duration.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../http/client.js';
+import { formatDuration, parseDuration } from '../pipeline/duration.js';
 import { createPlatform, labelRuleFor } from '../platforms/index.js';
 import type { LabelRule, Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
@@ -14,6 +15,11 @@ export interface CliIo {
 }
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
+
+/** A command that could not do its work, for a reason its message says in full (exit 1, no stack). */
+export class CommandFailure extends Error {
+  override name = 'CommandFailure';
+}
 
 /** The options every command takes. */
 export interface GlobalOptions {
@@ -62,10 +68,22 @@ export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOption
         apiKey: options.apiKey,
         accountId: options.accountId,
         env: io.env,
+        retry: retryPolicy(io.env),
         onRetry: reporter
           ? (notice) => reporter.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`)
           : undefined,
       });
     },
   };
+}
+
+/**
+ * `AGENT_PREVIEW_RETRY_DELAY`: the first backoff delay of a retried call (default 250ms); later
+ * ones double up to 80 times that, capped at the default 20s.
+ */
+function retryPolicy(env: NodeJS.ProcessEnv): Partial<RetryPolicy> | undefined {
+  const text = env.AGENT_PREVIEW_RETRY_DELAY;
+  if (!text) return undefined;
+  const minDelayMs = parseDuration(text, 'AGENT_PREVIEW_RETRY_DELAY', { minMs: 1, maxMs: 60_000 });
+  return { minDelayMs, maxDelayMs: Math.max(minDelayMs, Math.min(DEFAULT_RETRY.maxDelayMs, minDelayMs * 80)) };
 }

@@ -2,8 +2,11 @@ import type { AgentResult } from '../pipeline/run.js';
 import type { TeardownOutcome } from '../previews/teardown.js';
 import type { Deployment } from '../platforms/platform.js';
 
-/** One line (and a log tail on failure) per agent of a build or deploy. */
-export function describeResult(result: AgentResult): string {
+/**
+ * One line per agent of a build or deploy, and on failure the platform's log tail, unless it is a
+ * build log already streamed above (`buildLogShown`).
+ */
+export function describeResult(result: AgentResult, buildLogShown = false): string {
   const build = result.buildId ? `build ${result.buildId}${result.buildReused ? ' (reused: context unchanged)' : ''}` : 'no build';
   switch (result.status) {
     case 'healthy':
@@ -13,8 +16,20 @@ export function describeResult(result: AgentResult): string {
     case 'built':
       return `✔ ${result.agent}: ${build}`;
     default:
-      return `✘ ${result.agent}: ${result.error ?? 'failed'}${result.logTail?.length ? `\n${result.logTail.map((line) => `    ${line}`).join('\n')}` : ''}`;
+      return `✘ ${result.agent}: ${withoutAgentPrefix(result)}${failureTail(result, buildLogShown)}`;
   }
+}
+
+/** The pipeline's errors start with the agent's name, which the line already shows. */
+function withoutAgentPrefix(result: AgentResult): string {
+  const error = result.error ?? 'failed';
+  return error.startsWith(`${result.agent}: `) ? error.slice(result.agent.length + 2) : error;
+}
+
+function failureTail(result: AgentResult, buildLogShown: boolean): string {
+  if (!result.logTail?.length) return '';
+  if (result.failedPhase === 'build' && buildLogShown) return ' (build log above)';
+  return `\n${result.logTail.map((line) => `    ${line}`).join('\n')}`;
 }
 
 export function teardownSummary(outcome: TeardownOutcome) {

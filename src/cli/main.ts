@@ -12,28 +12,34 @@ import { definePack, pack } from './commands/pack.js';
 import { defineStatus, status } from './commands/status.js';
 import { defineSweep, sweep } from './commands/sweep.js';
 import { defineTeardown, teardown } from './commands/teardown.js';
-import { stripControls } from './terminal.js';
-import { cliContext, EXIT, type CliContext, type CliIo, type GlobalOptions } from './context.js';
+import { cliContext, CommandFailure, EXIT, type CliContext, type CliIo, type GlobalOptions } from './context.js';
+import { packageVersion } from './package.js';
+import { stringifyWithoutControls, stripControls } from './terminal.js';
 
 export { EXIT, type CliIo } from './context.js';
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const signal = io.signal ?? new AbortController().signal;
+  // Known before parsing, so that even a usage error is answered in JSON.
+  const json = argv.includes('--json');
   const program = new Command('agent-preview')
     .description('Per-pull-request preview deployments for AI agents.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(new Option('--platform <name>', 'hosting platform').choices([...PLATFORM_NAMES]))
     .option('--api-url <url>', 'platform API base URL (env SGP_CLIENT_BASE_URL; local: AGENT_PREVIEW_LOCAL_URL)')
     .option('--api-key <key>', 'platform API key; prefer env SGP_API_KEY, which stays out of shell history')
     .option('--account-id <id>', 'platform account (env SGP_ACCOUNT_ID)')
-    .option('--json', 'print results as JSON on stdout')
+    .option('--json', 'print results, and errors, as JSON on stdout')
     .option('-q, --quiet', 'hide build log lines')
     .exitOverride()
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
-    })
-    .showHelpAfterError('(run agent-preview --help for usage)');
+      // With --json the error is reported once, as JSON, by reportFailure.
+      writeErr: (text) => (json ? undefined : io.stderr.write(text)),
+    });
+  if (!json) program.showHelpAfterError('(run agent-preview --help for usage)');
 
   // Each command is a function of the context and its options that returns the exit code.
   let exitCode: number = EXIT.ok;
@@ -57,30 +63,43 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {
-    return reportFailure(err, io, signal);
+    return reportFailure(err, io, signal, json);
   }
 }
 
-function reportFailure(err: unknown, io: CliIo, signal: AbortSignal): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+interface FailureReport {
+  exitCode: number;
+  message: string;
+  /** Where bad input is: file, line, field. */
+  file?: string;
+  line?: number;
+  field?: string;
+  /** The platform's last log lines, for a failed phase. */
+  logTail?: string[];
+}
+
+/** Says what failed, once: a line on stderr, or with --json an `{"error": ...}` object on stdout. */
+function reportFailure(err: unknown, io: CliIo, signal: AbortSignal, json: boolean): number {
+  const report = failureReport(err, signal);
+  if (report.exitCode === EXIT.ok) return EXIT.ok;
+  if (json) {
+    io.stdout.write(`${redact(stringifyWithoutControls({ error: report }))}\n`);
+    return report.exitCode;
+  }
   const say = (text: string) => io.stderr.write(`${stripControls(redact(text))}\n`);
-  if (signal.aborted) {
-    say('cancelled');
-    return EXIT.cancelled;
+  if (!(err instanceof CommanderError)) say(report.message === 'cancelled' ? 'cancelled' : `error: ${report.message}`);
+  for (const line of report.logTail ?? []) say(`  ${line}`);
+  return report.exitCode;
+}
+
+function failureReport(err: unknown, signal: AbortSignal): FailureReport {
+  if (err instanceof CommanderError) {
+    // --help and --version end in a CommanderError with exit code 0.
+    return { exitCode: err.exitCode === 0 ? EXIT.ok : EXIT.badInput, message: err.message.replace(/^error: /, '') };
   }
-  if (err instanceof InputError) {
-    say(`error: ${err.message}`);
-    return EXIT.badInput;
-  }
-  if (err instanceof PhaseError) {
-    say(`error: ${err.message}`);
-    for (const line of err.logTail) say(`  ${line}`);
-    return EXIT.failed;
-  }
-  if (err instanceof ApiError || err instanceof TimeoutError) {
-    say(`error: ${err.message}`);
-    return EXIT.failed;
-  }
-  say(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  return EXIT.failed;
+  if (signal.aborted) return { exitCode: EXIT.cancelled, message: 'cancelled' };
+  if (err instanceof InputError) return { exitCode: EXIT.badInput, message: err.message, file: err.file, line: err.line, field: err.field };
+  if (err instanceof PhaseError) return { exitCode: EXIT.failed, message: err.message, logTail: err.logTail };
+  if (err instanceof ApiError || err instanceof TimeoutError || err instanceof CommandFailure) return { exitCode: EXIT.failed, message: err.message };
+  return { exitCode: EXIT.failed, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
 }

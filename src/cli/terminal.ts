@@ -69,15 +69,16 @@ export function terminalReporter(options: TerminalOptions): TerminalReporter {
         lastDraw = now;
         const width = 24;
         const filled = Math.round((percent / 100) * width);
-        stream.write(`\r  ${agent} upload [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent}% ${formatBytes(sent)}/${formatBytes(total)}`);
+        stream.write(`\r  ${agent} upload [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent}% ${formatBytes(sent, 2)}/${formatBytes(total, 2)}`);
         progressShown = percent < 100;
         if (percent >= 100) stream.write('\n');
         return;
       }
+      // One line each time a quarter is passed, with the percentage of the bytes it shows.
       const quarter = Math.floor(percent / 25) * 25;
       if (quarter > (lastPercent.get(agent) ?? -1)) {
         lastPercent.set(agent, quarter);
-        write(`  ${agent} upload ${quarter}% (${formatBytes(sent)} of ${formatBytes(total)})`);
+        write(`  ${agent} upload ${percent}% (${formatBytes(sent, 2)} of ${formatBytes(total, 2)})`);
       }
     },
     status: (agent, what, status, elapsedMs) => write(`  ${clean(agent)} ${clean(what)} ${paint('1', clean(status))} ${paint('2', `(${formatDuration(elapsedMs)})`)}`),

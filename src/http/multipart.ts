@@ -39,21 +39,20 @@ export function multipartBody(
     length,
     open(): Readable {
       const out = new PassThrough({ highWaterMark: 256 * 1024 });
+      // Progress counts the file's bytes, the size people were told, not the multipart framing.
       let sent = 0;
       const report = (bytes: number) => {
         sent += bytes;
-        onProgress?.(sent, length);
+        onProgress?.(sent, file.size);
       };
       (async () => {
         out.write(headBytes);
-        report(headBytes.length);
         const source = createReadStream(file.path, { highWaterMark: 256 * 1024 });
         for await (const chunk of source) {
           if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
           report((chunk as Buffer).length);
         }
         out.end(tailBytes);
-        report(tailBytes.length);
       })().catch((err) => out.destroy(err));
       return out;
     },

@@ -36,7 +36,7 @@ export async function ensureBuild(builder: Builder, agent: PreparedAgent, option
       return { build: earlier, reused: true };
     }
   }
-  reporter.step(name, `uploading the build context (${formatBytes(packed.archiveBytes)}, ${packed.fileCount} files)`);
+  reporter.step(name, `uploading the build context (${formatBytes(packed.archiveBytes, 2)}, ${packed.fileCount} files)`);
   const created = await builder.createBuild(
     {
       agentName: name,

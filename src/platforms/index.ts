@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import type { RetryNotice } from '../http/client.js';
+import type { RetryNotice, RetryPolicy } from '../http/client.js';
 import { AgentexPlatform } from './agentex/agentex.js';
 import { ASTROPODS_LABEL_RULE, AstropodsPlatform } from './astropods/astropods.js';
 import { MUTX_LABEL_RULE, MutxPlatform } from './mutx/mutx.js';
@@ -32,6 +32,8 @@ export interface PlatformSettings {
   accountId?: string;
   env?: NodeJS.ProcessEnv;
   onRetry?: (notice: RetryNotice) => void;
+  /** How often and how patiently calls are retried (the CLI's AGENT_PREVIEW_RETRY_DELAY). */
+  retry?: Partial<RetryPolicy>;
   /** Per-request timeout. */
   requestTimeoutMs?: number;
 }
@@ -46,7 +48,7 @@ export function parsePlatformName(value: string | undefined, field = 'platform')
 export function createPlatform(settings: PlatformSettings): Platform {
   const name = parsePlatformName(settings.platform);
   const env = settings.env ?? process.env;
-  const client = { onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs };
+  const client = { onRetry: settings.onRetry, retry: settings.retry, timeoutMs: settings.requestTimeoutMs };
   switch (name) {
     case 'agentex':
       return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, env, ...client });

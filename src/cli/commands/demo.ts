@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startLocalPlatform } from '../../local-platform/index.js';
 import { loadAgents } from '../../pipeline/agent.js';
 import { resolvePreviewLabel } from '../../pipeline/label.js';
@@ -12,15 +10,10 @@ import { createPlatform } from '../../platforms/index.js';
 import { registerSecret } from '../../secrets/redact.js';
 import { EXIT, type CliContext } from '../context.js';
 import { describeResult, describeTeardown } from '../describe.js';
+import { prNumber } from '../options.js';
+import { packageRoot } from '../package.js';
 
 const DEMO_AGENT = path.join(packageRoot(), 'examples', 'hello-agent');
-
-/** The folder holding package.json, from this module in src/cli/commands/ or in the bundle dist/cli/. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
 
 export interface DemoOptions {
   manifest: string;
@@ -42,7 +35,7 @@ export async function demo(cli: CliContext, options: DemoOptions): Promise<numbe
   const apiKey = `demo-${randomBytes(12).toString('hex')}`;
   registerSecret(apiKey);
   const agents = await loadAgents([options.manifest], { requireEnvironment: true });
-  const { label, note } = resolvePreviewLabel(undefined, { number: options.pr }, '--pr');
+  const { label, note } = resolvePreviewLabel(undefined, { number: prNumber(options.pr) }, '--pr');
   if (note) reporter.warn(note);
   const local = await startLocalPlatform({ apiKey, buildStepMs: 150, deployStepMs: 300 });
   try {
@@ -58,7 +51,7 @@ export async function demo(cli: CliContext, options: DemoOptions): Promise<numbe
         timeoutMs: 120_000,
       });
       reporter.flush();
-      for (const result of results) cli.print(describeResult(result));
+      for (const result of results) cli.print(describeResult(result, true));
       return results;
     };
 

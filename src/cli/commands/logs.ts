@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { EXIT, type CliContext } from '../context.js';
+import { CommandFailure, EXIT, type CliContext } from '../context.js';
+
+const MAX_RECONNECTS = 5;
 
 export interface LogsOptions {
   build?: boolean;
@@ -21,11 +23,17 @@ export async function logs(cli: CliContext, id: string, options: LogsOptions): P
   if (options.build) {
     const builder = platform.builder;
     if (!builder?.streamBuildLogs) throw new InputError(`${platform.name} has no build log to stream`, { field: '--build' });
+    // The stream reports a failure as a dropped stream; asking for the build first makes a bad id
+    // or an unreachable platform an error that names the call.
+    await builder.getBuild(id, { signal });
     const lines: string[] = [];
     const onLine = (line: string) => (cli.options.json ? lines.push(line) : cli.print(line));
     let cursor = await builder.streamBuildLogs(id, onLine, { signal });
-    for (let retry = 0; cursor.ended === 'dropped' && retry < 5; retry++) {
+    for (let retry = 0; cursor.ended === 'dropped' && retry < MAX_RECONNECTS; retry++) {
       cursor = await builder.streamBuildLogs(id, onLine, { signal, resume: cursor });
+    }
+    if (cursor.ended === 'dropped') {
+      throw new CommandFailure(`the build log of ${id} broke off after ${cursor.lines} line(s) and ${MAX_RECONNECTS} reconnects: ${cursor.reason ?? 'connection closed'}`);
     }
     if (cli.options.json) cli.emitJson(lines);
     return EXIT.ok;

@@ -10,7 +10,7 @@ import { formatSourceRepo } from '../../pipeline/source-repo.js';
 import { validateUrlTemplate } from '../../pipeline/url.js';
 import { EXIT, type CliContext } from '../context.js';
 import { describeResult } from '../describe.js';
-import { repoOption } from '../options.js';
+import { prNumber, repoOption } from '../options.js';
 
 /** The options `build` and `deploy` share. */
 export interface RunOptions {
@@ -52,10 +52,11 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   const timeoutMs = parseDuration(options.timeout, '--timeout', { minMs: 1000, maxMs: 6 * 3_600_000 });
   const pollIntervalMs = parseDuration(options.pollInterval, '--poll-interval', { minMs: 100, maxMs: 600_000 });
   const buildArgs = parseBuildArgs(options.buildArg, '--build-arg');
+  const pr = prNumber(options.pr);
   let preview: { label: string; ttlMs: number } | undefined;
   if (mode === 'preview') {
-    if (!options.label && !options.pr) throw new InputError('a preview needs --label or --pr', { field: '--label' });
-    const resolved = resolvePreviewLabel(options.label, { number: options.pr }, '--label', cli.labelRule());
+    if (!options.label && pr === undefined) throw new InputError('a preview needs --label or --pr', { field: '--label' });
+    const resolved = resolvePreviewLabel(options.label, { number: pr }, '--label', cli.labelRule());
     if (resolved.note) reporter.warn(resolved.note);
     preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? '8h', '--ttl', { minMs: 60_000, maxMs: 30 * 86_400_000 }) };
   }
@@ -73,7 +74,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
     preview,
     wait: options.wait,
     urlTemplate: options.previewUrl,
-    urlVariables: { number: options.pr },
+    urlVariables: { number: pr },
     buildArgs,
     buildPlatform: options.buildPlatform,
     image,
@@ -82,6 +83,6 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   });
   reporter.flush();
   if (cli.options.json) cli.emitJson(results);
-  else for (const result of results) cli.print(describeResult(result));
+  else for (const result of results) cli.print(describeResult(result, !cli.options.quiet));
   return results.some((result) => result.status === 'failed') ? EXIT.failed : EXIT.ok;
 }

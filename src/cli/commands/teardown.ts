@@ -4,7 +4,7 @@ import { resolvePreviewLabel } from '../../pipeline/label.js';
 import { teardownPreviews } from '../../previews/teardown.js';
 import { EXIT, type CliContext } from '../context.js';
 import { describeTeardown, teardownSummary } from '../describe.js';
-import { repoOption } from '../options.js';
+import { prNumber, repoOption } from '../options.js';
 
 export interface TeardownOptions {
   label?: string;
@@ -26,10 +26,11 @@ export function defineTeardown(program: Command): Command {
 }
 
 export async function teardown(cli: CliContext, options: TeardownOptions): Promise<number> {
-  if (!options.label && !options.pr) throw new InputError('give --label or --pr', { field: '--label' });
+  const pr = prNumber(options.pr);
+  if (!options.label && pr === undefined) throw new InputError('give --label or --pr', { field: '--label' });
   const repo = repoOption(options.repo);
   const reporter = cli.reporter();
-  const resolved = resolvePreviewLabel(options.label, { number: options.pr }, '--label', cli.labelRule());
+  const resolved = resolvePreviewLabel(options.label, { number: pr }, '--label', cli.labelRule());
   if (resolved.note) reporter.warn(resolved.note);
   const platform = cli.platform(reporter);
   const outcome = await teardownPreviews(platform, {

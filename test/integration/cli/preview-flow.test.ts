@@ -91,7 +91,7 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
     await editFile(path.join(agent, 'Dockerfile'), (text) => `${text}\n# local-platform: fail-build\n`);
     const run = await runCli(['deploy', '-m', agent, '--pr', '8', ...fast], { env: platform.env });
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/✘ hello-agent: hello-agent: build failed: build \S+ ended FAILED/);
+    expect(run.stdout).toMatch(/✘ hello-agent: build failed: build \S+ ended FAILED/);
     expect((await previewsOf('pr-8'))).toEqual([]);
   });
 
