@@ -1,6 +1,7 @@
 import { copyHelloAgent, editFile } from '../../support/agents.js';
 import { runCli } from '../../support/io.js';
 import { useLocalPlatform } from '../../support/local.js';
+import { until } from '../../support/wait.js';
 import path from 'node:path';
 
 const API_KEY = 'sk-flow-7Q2vX9mLr4TzWb81';
@@ -110,7 +111,9 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
     const agent = await copyHelloAgent();
     const controller = new AbortController();
     const running = runCli(['build', '-m', agent, ...fast], { env: platform.env, signal: controller.signal });
-    for (let i = 0; i < 100 && (await buildsOf('hello-agent')).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    // Interrupted once the CLI knows its build (it follows it), not merely once the platform has it:
+    // a create still in flight has no id to cancel yet.
+    await until(async () => platform.local.requests.some((request) => request.route === 'builds.get' || request.route === 'builds.logs'), Boolean);
     controller.abort();
     const run = await running;
     expect(run.code).toBe(130);
