@@ -1,6 +1,8 @@
-// Bundles each door (CLI, action, app) into dist/ as one ESM file that runs on Node 20 and newer.
+// Bundles each door (CLI, action, app) into dist/ as one ESM file that runs on Node 20 and newer,
+// with a THIRD_PARTY_NOTICES file beside each folder of bundles.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
+import { writeThirdPartyNotices } from './third-party-notices.mjs';
 
 const entries = [
   { in: 'src/cli/index.ts', out: 'cli/index' },
@@ -9,7 +11,7 @@ const entries = [
   { in: 'src/app/lambda.ts', out: 'app/lambda' },
 ].filter((entry) => existsSync(entry.in));
 
-await build({
+const result = await build({
   entryPoints: entries,
   outdir: 'dist',
   bundle: true,
@@ -17,9 +19,12 @@ await build({
   format: 'esm',
   target: 'node20',
   legalComments: 'none',
+  metafile: true,
   logLevel: 'warning',
   banner: {
     // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
     js: "import { createRequire as __apCreateRequire } from 'node:module'; const require = __apCreateRequire(import.meta.url);",
   },
 });
+
+await writeThirdPartyNotices(result.metafile);
