@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
-import { startLocalPlatform, type LocalPlatform } from '../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
 import { HELLO_AGENT, REPO_ROOT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { exampleEvent, pullRequestEvent, runActionBundle, shownText } from '../support/runner.js';
