@@ -23,6 +23,7 @@ export const ACTION_INPUTS = [
   'only-changed',
   'build-args',
   'build-platform',
+  'sdk-exact',
   'image',
   'wait',
   'timeout',
@@ -57,6 +58,8 @@ export interface ActionInputs {
   previewUrl?: string;
   deployBranches: string[];
   onlyChanged: boolean;
+  /** Pack with the SDK's .dockerignore rule alone, so working_tree_hash always equals the SDK's. */
+  sdkExact: boolean;
   buildArgs?: Record<string, string>;
   buildPlatform?: string;
   /** The pushed image (`name:tag`, `{agent}` filled in), for platforms that deploy images rather than build them. */
@@ -114,6 +117,7 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     previewUrl,
     deployBranches: listInput(rawInput(env, 'deploy-branches')),
     onlyChanged: booleanInput(env, 'only-changed', true),
+    sdkExact: booleanInput(env, 'sdk-exact', false),
     buildArgs: parseBuildArgs(rawInput(env, 'build-args'), 'build-args'),
     buildPlatform: rawInput(env, 'build-platform') || undefined,
     image: rawInput(env, 'image') || undefined,

@@ -141,7 +141,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   }
 
   const image = validateImageInput(inputs.image, { name: platform.name, serverBuild: Boolean(platform.builder) });
-  const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: decision.mode !== 'build' });
+  const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: decision.mode !== 'build', sdkExact: inputs.sdkExact });
   const headSha = event.pull?.headSha ?? event.sha;
   if (forge && pr && (await forge.getPullRequest(pr)).headSha !== headSha) {
     core.notice(`agent-preview: a newer commit was pushed to PR #${pr.number}; this run for ${headSha.slice(0, 7)} stops without deploying.`);

@@ -115,6 +115,8 @@ export interface LoadManifestOptions {
   /** The folder nothing packed may come from outside of; found from the environment and git when absent (see workspace.ts). */
   workspace?: string;
   env?: NodeJS.ProcessEnv;
+  /** Pack this agent with the SDK's .dockerignore rule alone (see PackOptions.sdkExact). */
+  sdkExact?: boolean;
 }
 
 /** Reads and validates an agent's manifest.yaml; every problem names the file, line and field. */
@@ -192,7 +194,7 @@ export async function loadManifest(file: string, options: LoadManifestOptions = 
     dir,
     text: yaml.text,
     agent: { name, acpType: acpType as AgentManifest['agent']['acpType'], description: yaml.string(['agent', 'description']), credentials },
-    build: { workspace, root, includePaths, dockerfile, dockerignore },
+    build: { workspace, root, includePaths, dockerfile, dockerignore, sdkExact: options.sdkExact },
     image: { name: imageName, tag, repository },
     warnings,
   };

@@ -32,6 +32,7 @@ export interface PackOptions {
   /**
    * Pack exactly what the Agentex SDK stages (its `.dockerignore` rule alone), so the
    * `working_tree_hash` always equals the SDK's; by default Docker's rule also drops paths.
+   * Defaults to the manifest's `build.sdkExact` (set when it was loaded).
    */
   sdkExact?: boolean;
 }
@@ -258,7 +259,7 @@ async function writeMember(out: PieceWriter, entry: ContextEntry, scratch: Buffe
  * `working_tree_hash` in the same read. A failure leaves no partial archive behind.
  */
 export async function packContext(manifest: AgentManifest, options: PackOptions = {}): Promise<PackedContext> {
-  const entries = await collectContext(manifest, { docker: !options.sdkExact });
+  const entries = await collectContext(manifest, { docker: !(options.sdkExact ?? manifest.build.sdkExact) });
   const total = checkSize(manifest, entries, options.maxContextBytes ?? MAX_CONTEXT_BYTES);
   options.signal?.throwIfAborted();
 

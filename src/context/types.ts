@@ -33,6 +33,8 @@ export interface AgentManifest {
     dockerfile: string;
     /** Absolute path of the .dockerignore, when the manifest names one. */
     dockerignore?: string;
+    /** Pack with the SDK's .dockerignore rule alone (`--sdk-exact`), so the hash always equals the SDK's. */
+    sdkExact?: boolean;
   };
   /** Image name (last segment of `deployment.image.repository`, else the agent name) and tag. */
   image: { name: string; tag: string; /** `deployment.image.repository` as written, for platforms that deploy a pushed image. */ repository?: string };

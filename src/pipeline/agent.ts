@@ -23,6 +23,8 @@ export interface LoadOptions {
   environment?: string;
   /** Deploys need environments.yaml; builds do not. */
   requireEnvironment?: boolean;
+  /** Pack with the SDK's .dockerignore rule alone (`--sdk-exact`, the `sdk-exact` input). */
+  sdkExact?: boolean;
 }
 
 /** Accepts a manifest file or the folder that holds `manifest.yaml`. */
@@ -41,7 +43,7 @@ export async function resolveManifestPath(input: string, field = 'manifest'): Pr
 }
 
 export async function loadAgent(manifestInput: string, options: LoadOptions = {}): Promise<LoadedAgent> {
-  const manifest = await loadManifest(await resolveManifestPath(manifestInput));
+  const manifest = await loadManifest(await resolveManifestPath(manifestInput), { sdkExact: options.sdkExact });
   const environmentsPath = await findEnvironmentsFile(manifest);
   if (!environmentsPath) {
     if (options.requireEnvironment) {

@@ -16,6 +16,7 @@ import { prNumber, repoOption } from '../options.js';
 export interface RunOptions {
   manifest: string[];
   reuse: boolean;
+  sdkExact?: boolean;
   buildArg?: string[];
   buildPlatform?: string;
   image?: string;
@@ -28,6 +29,7 @@ export function addRunOptions(command: Command): Command {
   return command
     .option('-m, --manifest <path...>', 'manifest.yaml files or folders (several for a monorepo)', ['manifest.yaml'])
     .option('--no-reuse', 'build even when a successful build of the same tree exists')
+    .option('--sdk-exact', "pack with the SDK's .dockerignore rule alone, so working_tree_hash always equals the SDK's")
     .option('--build-arg <key=value...>', 'Docker build argument (repeatable)')
     .option('--build-platform <platform>', 'target image platform, e.g. linux/amd64')
     .option('--repo <host/owner/repo>', 'record the repository this deploy comes from, so teardowns and the sweep can tell it apart (e.g. github.com/acme/agents)')
@@ -64,7 +66,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   const repo = repoOption(options.repo);
   const platform = cli.platform(reporter);
   const image = validateImageInput(options.image, { name: platform.name, serverBuild: Boolean(platform.builder) }, '--image');
-  const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build' });
+  const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build', sdkExact: options.sdkExact });
   const results = await runAgents(platform, agents, {
     mode,
     reporter,

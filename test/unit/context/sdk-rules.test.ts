@@ -138,6 +138,26 @@ describe("the SDK's .dockerignore rule", () => {
   });
 });
 
+describe("Docker's rule, read as BuildKit reads the file", () => {
+  it('takes # as a comment only at the start of a line, and strips a BOM', async () => {
+    // SDK patterns: "\uFEFFproject/secret.env" and "/project/tmp" (both hold a / and match no name).
+    // BuildKit's: "project/secret.env" (BOM stripped) and "/project/tmp # scratch" (the # is part
+    // of the pattern, which then matches nothing). Docker drops project/secret.env; nothing drops
+    // project/tmp.
+    const manifest = await tree(
+      {
+        Dockerfile: 'FROM scratch\n',
+        '.dockerignore': '\uFEFFproject/secret.env\n/project/tmp # scratch\n',
+        'project/secret.env': 'TOKEN=1\n',
+        'project/tmp/t.txt': 't\n',
+      },
+      ['project'],
+    );
+    expect((await pack(manifest)).members).toEqual(['.dockerignore 644', 'Dockerfile 644', 'project/tmp/t.txt 644']);
+    expect((await pack(manifest, true)).members).toEqual(['.dockerignore 644', 'Dockerfile 644', 'project/secret.env 644', 'project/tmp/t.txt 644']);
+  });
+});
+
 describe('order', () => {
   it('sorts members and hash lines by code point, as Python sorts str', async () => {
     // UTF-16 order would put 😀 (U+1F600, surrogates D83D DE00) before （ (U+FF08) and ｆ (U+FF46).
