@@ -82,7 +82,9 @@ export async function collectContext(manifest: AgentManifest, options: CollectOp
       if (name === '.git') return;
       if (rules.sdkIgnoresName(name)) return;
     }
-    if (relative !== '.' && rules.dockerPrunes(relative)) return;
+    // A plain file meets Docker's rule once, below; anything else may be pruned before it is resolved.
+    const plainFile = known !== undefined && known.isFile();
+    if (!plainFile && relative !== '.' && rules.dockerPrunes(relative)) return;
 
     let info: Stats | Dirent | undefined = known;
     let stats: Stats | undefined;
