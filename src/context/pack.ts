@@ -219,7 +219,7 @@ function incompressible(fd: number, size: number, scratch: Buffer): boolean {
 }
 
 /** Writes one member straight from disk into the pieces; returns its content digest, from the same read. */
-async function writeMember(out: PieceWriter, entry: ContextEntry, scratch: Buffer): Promise<string> {
+async function writeMember(out: PieceWriter, entry: ContextEntry, scratch: Buffer, signal?: AbortSignal): Promise<string> {
   const split = splitName(entry.path);
   if (!split) {
     const pax = Buffer.from(paxRecord('path', entry.path), 'utf8');
@@ -235,7 +235,10 @@ async function writeMember(out: PieceWriter, entry: ContextEntry, scratch: Buffe
     let hash: Hash | undefined;
     let remaining = entry.size;
     while (remaining > 0) {
-      if (out.backlogged) await out.settle();
+      if (out.backlogged) {
+        await out.settle();
+        signal?.throwIfAborted();
+      }
       const at = out.fill;
       const read = readSync(fd, out.piece, at, Math.min(out.room, remaining), null);
       if (read === 0) break;
@@ -275,7 +278,7 @@ export async function packContext(manifest: AgentManifest, options: PackOptions 
     let read = 0;
     for (const entry of entries) {
       options.signal?.throwIfAborted();
-      const digest = await writeMember(out, entry, scratch);
+      const digest = await writeMember(out, entry, scratch, options.signal);
       members.push({ path: entry.path, mode: treeModeOf(entry), digest });
       read += entry.size;
       options.onProgress?.(read, total);

@@ -62,3 +62,21 @@ it('packs files spanning several pieces byte for byte, stores noise, deflates te
   expect(tarBytes.length).toBe(blocks * 512);
   await packed.dispose();
 });
+
+it('stops when the signal aborts and leaves no archive behind', async () => {
+  const root = await mkdtemp(path.join(tmpdir(), 'ap-pieces-'));
+  made.push(root);
+  await mkdir(path.join(root, 'project'));
+  await writeFile(path.join(root, 'Dockerfile'), 'FROM scratch\n');
+  await writeFile(path.join(root, 'project/model.bin'), noise(2 * 1024 * 1024, 7));
+  await writeFile(path.join(root, 'manifest.yaml'), 'build:\n  context:\n    root: .\n    include_paths: [project]\n    dockerfile: Dockerfile\nagent:\n  name: pieces\n');
+  const controller = new AbortController();
+  const outFile = path.join(root, 'out.tar.gz');
+  const packing = packContext(await loadManifest(path.join(root, 'manifest.yaml')), {
+    outFile,
+    signal: controller.signal,
+    onProgress: () => controller.abort(), // after the Dockerfile, before model.bin
+  });
+  await expect(packing).rejects.toThrow(/abort/i);
+  await expect(readFile(outFile)).rejects.toThrow(/ENOENT/);
+});
