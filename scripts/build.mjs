@@ -9,6 +9,8 @@ const entries = [
   { in: 'src/action/index.ts', out: 'action/index' },
   { in: 'src/app/index.ts', out: 'app/index' },
   { in: 'src/app/lambda.ts', out: 'app/lambda' },
+  // The app function as a default export, for `probot run` and `probot receive`.
+  { in: 'src/app/probot.ts', out: 'app/probot' },
 ].filter((entry) => existsSync(entry.in));
 
 const result = await build({

@@ -1,0 +1,88 @@
+/**
+ * The webhook app as a standard Probot app (dist/app/probot.js), for Probot's own tooling:
+ *
+ *   probot run dist/app/probot.js                                          # a server, or the app.yml setup page without APP_ID
+ *   probot receive -e pull_request -p payload.json dist/app/probot.js      # one event, no server
+ *
+ * The default export is the app function (probot/probot@v14:lib/bin/receive.js and lib/run.js load a
+ * module's default export through resolveAppFunction). It serves GitHub only; `npm run app`
+ * (server.ts) remains the door for Gitea, /healthz, the sweep and graceful shutdown.
+ *
+ * When a teardown finishes. Under `probot run` a delivery is answered as soon as its teardown is
+ * queued, as our own server does (GitHub waits 10 s for an answer). Anywhere without Probot's server
+ * (`probot receive`, or a test that calls `probot.load(app)` and `probot.receive(event)`), a handler
+ * returns only once the teardown it queued has finished, so `receive()` resolving means the previews
+ * are gone (or the failure is logged). Which of the two applies is decided by `addHandler`: Probot's
+ * server accepts a handler, and `probot receive` throws "No server instance".
+ */
+import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from 'probot';
+import { InputError } from '../errors.js';
+import { createPlatform, parsePlatformName, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
+import type { Platform } from '../platforms/platform.js';
+import { registerSecret } from '../secrets/redact.js';
+import { githubAccessFor, previewApp } from './app.js';
+import { teardownTask, type PlatformFor } from './deliveries.js';
+import { MemoryTeardownQueue, type TeardownQueue } from './teardown-queue.js';
+import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../previews/repo-config.js';
+import { resolvePreviewLabel } from '../pipeline/label.js';
+
+/** The platform from the same variables as `npm run app`: AGENT_PREVIEW_PLATFORM and that platform's own key variable. */
+function platformsFrom(env: NodeJS.ProcessEnv): PlatformFor {
+  const name = parsePlatformName(env.AGENT_PREVIEW_PLATFORM, 'AGENT_PREVIEW_PLATFORM');
+  const keyVariable = PLATFORM_KEY_VARIABLES[name];
+  if (name !== 'local' && !env[keyVariable]?.trim()) {
+    throw new InputError(`no ${name} platform key: set ${keyVariable} (the app deletes previews with it)`, { field: keyVariable });
+  }
+  registerSecret(env[keyVariable]);
+  const platforms = new Map<string, Platform>();
+  return (repoPlatform) => {
+    const key = repoPlatform ?? '';
+    let platform = platforms.get(key);
+    if (!platform) platforms.set(key, (platform = createPlatform({ platform: repoPlatform ?? name, env })));
+    return platform;
+  };
+}
+
+/** Probot's server takes extra routes; `probot receive` has none and throws. */
+function insideProbotServer(options: ApplicationFunctionOptions | undefined): boolean {
+  if (typeof options?.addHandler !== 'function') return false;
+  try {
+    options.addHandler((req, res) => {
+      if (req.url?.split('?')[0] !== '/healthz' || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return true;
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for the teardowns a delivery queued before its handler returns. */
+function waitingQueue(queue: TeardownQueue): TeardownQueue {
+  return {
+    enqueue: async (job, log) => {
+      const outcome = await queue.enqueue(job, log);
+      await queue.idle();
+      return outcome;
+    },
+    idle: () => queue.idle(),
+    stop: (graceMs) => queue.stop(graceMs),
+  };
+}
+
+const agentPreviewApp: ApplicationFunction = (app: Probot, options?: ApplicationFunctionOptions) => {
+  const env = process.env;
+  const platformFor = platformsFrom(env);
+  if (env.PREVIEW_LABEL) resolvePreviewLabel(env.PREVIEW_LABEL, { number: 1, branch: 'main', sha: '0000000' }, 'PREVIEW_LABEL');
+  const defaultConfig: RepoConfig = { ...DEFAULT_REPO_CONFIG, labelTemplate: env.PREVIEW_LABEL?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
+  const gheHost = env.GHE_HOST?.trim();
+  // A GitHub App (APP_ID and a private key) checks that each delivery's repository belongs to the
+  // installation it names; a token-run app (`probot receive -t`, GITHUB_TOKEN) has no installations.
+  const asApp = Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH)) && !env.GITHUB_TOKEN;
+  const access = githubAccessFor(app, { githubHost: gheHost || 'github.com', asApp, defaultConfig });
+  const queue = new MemoryTeardownQueue((job, log) => teardownTask(job, { log, accessFor: access, platformFor }));
+  previewApp({ queue: insideProbotServer(options) ? queue : waitingQueue(queue) })(app, options ?? { cwd: process.cwd(), addHandler: () => undefined });
+};
+
+export default agentPreviewApp;
