@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { installProxyDispatcher } from '../http/proxy.js';
 import { redact } from '../secrets/redact.js';
 import { appOptionsFromEnv } from './config.js';
 import { startAppServer } from './server.js';
@@ -8,6 +9,7 @@ import { startAppServer } from './server.js';
  * finishes the acknowledged teardowns, queued and running, for up to TEARDOWN_GRACE (default 25 s).
  */
 async function main(): Promise<void> {
+  installProxyDispatcher();
   const server = await startAppServer(await appOptionsFromEnv(process.env));
   const stop = () => {
     server.log.info('stopping: no new deliveries; acknowledged teardowns get the grace period (TEARDOWN_GRACE) to finish');

@@ -7,10 +7,14 @@
  */
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { installProxyDispatcher } from '../http/proxy.js';
 import { parseDuration } from '../pipeline/duration.js';
 import { appOptionsFromEnv } from './config.js';
 import { createAppHandler, type AppHandler } from './server.js';
 import type { SweepReport } from '../previews/sweep.js';
+
+
+installProxyDispatcher();
 
 export interface HttpEvent {
   httpMethod?: string;

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { installProxyDispatcher } from '../http/proxy.js';
 import { main } from './main.js';
+
+installProxyDispatcher();
 
 const controller = new AbortController();
 let interrupts = 0;

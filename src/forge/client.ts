@@ -77,6 +77,8 @@ export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
       // @actions/github's default, a fetch bound at import time to @actions/http-client's own agent.
       request: { fetch: (url: string, init: RequestInit) => globalThis.fetch(url, init) },
       throttle: {
+        // One set of limiters per API: a Gitea's writes never queue behind GitHub's spacing.
+        id: options.apiUrl,
         onRateLimit: rateLimited('rate limit'),
         onSecondaryRateLimit: rateLimited('secondary rate limit'),
         ...options.throttle,

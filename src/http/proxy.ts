@@ -10,6 +10,10 @@ import { EnvHttpProxyAgent, getGlobalDispatcher, setGlobalDispatcher } from 'und
  */
 export function installProxyDispatcher(): void {
   if (getGlobalDispatcher() instanceof EnvHttpProxyAgent) return;
-  setGlobalDispatcher(new EnvHttpProxyAgent());
+  // `proxyTunnel: false`: plain-HTTP targets go to the proxy in absolute form, as curl sends them,
+  // since proxies commonly allow CONNECT only to TLS ports (Squid's default `http_access deny
+  // CONNECT !SSL_ports`); HTTPS targets tunnel through CONNECT
+  // (undici 7.30.2: node_modules/undici/lib/dispatcher/proxy-agent.js, proxyTunnel).
+  setGlobalDispatcher(new EnvHttpProxyAgent({ proxyTunnel: false }));
 }
 

@@ -1,5 +1,6 @@
 import { createVerify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
@@ -124,6 +125,8 @@ export interface TestForgeOptions {
   ghes?: boolean;
   /** Personal tokens and their users' logins. */
   users?: Record<string, string>;
+  /** Serve HTTPS with this key and certificate. */
+  tls?: { key: string; cert: string };
 }
 
 export async function startTestForge(options: TestForgeOptions): Promise<TestForge> {
@@ -155,7 +158,7 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
     return repo;
   };
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://forge');
     const entry = { method: req.method ?? 'GET', path: url.pathname, status: 0 };
     requests.push(entry);
@@ -163,7 +166,8 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       .then((raw) => route(req, url, raw))
       .then((reply) => respond(res, entry, reply))
       .catch((err) => respond(res, entry, { status: err instanceof HttpError ? err.status : 500, body: { message: (err as Error).message, ...(err as HttpError).extra }, headers: (err as HttpError).headers }));
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -439,7 +443,7 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     flavor,
