@@ -24,5 +24,13 @@ for (const bundle of BUNDLES) {
   const size = Buffer.byteLength(text);
   console.log(`${bundle}: ${(size / 1e6).toFixed(2)} MB; undici copies: ${undici.map(([dir, bytes]) => `${dir} ${(bytes / 1e6).toFixed(2)} MB`).join(', ') || 'none'}`);
   report({ bench: 'bundles', metric: `${bundle} undici copies`, ours: undici.length, baseline: 1, unit: 'copies', goal: 'exactly one undici', met: undici.length === 1 });
-  report({ bench: 'bundles', metric: `${bundle} size`, ours: size / 1e6, baseline: undiciBytes / 1e6, unit: 'MB (baseline: undici bytes in it)', goal: 'none (reported)', met: true });
+  report({
+    bench: 'bundles',
+    metric: `${bundle} size`,
+    ours: size / 1e6,
+    baseline: undiciBytes / 1e6,
+    unit: 'MB (baseline: undici bytes in it)',
+    goal: 'none (reported)',
+    met: true,
+  });
 }

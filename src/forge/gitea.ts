@@ -23,7 +23,9 @@ export class GiteaForge extends GitHubForge {
 
   override async listComments(pr: PullRef, signal?: AbortSignal): Promise<ForgeComment[]> {
     const route = 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments';
-    const response = await this.call('list PR comments', route, () => this.octokit.request(route, { owner: pr.owner, repo: pr.repo, issue_number: pr.number, request: { signal } }));
+    const response = await this.call('list PR comments', route, () =>
+      this.octokit.request(route, { owner: pr.owner, repo: pr.repo, issue_number: pr.number, request: { signal } }),
+    );
     const raw = response?.data;
     return (Array.isArray(raw) ? raw : []).map((comment) => toComment(comment as Record<string, unknown>));
   }

@@ -3,7 +3,7 @@ import { redact } from '../secrets/redact.js';
 import type { ForgeOctokit } from './client.js';
 import type { Forge, ForgeComment, ForgeKind, PreviewStatus, PullRef, PullRequestInfo, RepoRef } from './forge.js';
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
 
 /**
  * The login GitHub shows for whatever a workflow's `GITHUB_TOKEN` writes
@@ -45,13 +45,20 @@ export class GitHubForge implements Forge {
 
   async createComment(pr: PullRef, body: string, signal?: AbortSignal): Promise<ForgeComment> {
     const route = 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments';
-    const response = await this.call('create PR comment', route, () => this.octokit.request(route, { owner: pr.owner, repo: pr.repo, issue_number: pr.number, body, request: { signal } }));
+    const response = await this.call('create PR comment', route, () =>
+      this.octokit.request(route, { owner: pr.owner, repo: pr.repo, issue_number: pr.number, body, request: { signal } }),
+    );
     return toComment(response!.data as Json);
   }
 
   async updateComment(repo: RepoRef, id: number, body: string, signal?: AbortSignal): Promise<boolean> {
     const route = 'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}';
-    const response = await this.call('update PR comment', route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: id, body, request: { signal } }), [404]);
+    const response = await this.call(
+      'update PR comment',
+      route,
+      () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: id, body, request: { signal } }),
+      [404],
+    );
     return response !== undefined;
   }
 
@@ -157,7 +164,14 @@ export class GitHubForge implements Forge {
     for (const deployment of (deployments ?? []) as Json[]) {
       if (deployment.environment !== environment) continue;
       await this.call('set deployment status', route, () =>
-        this.octokit.request(route, { owner: repo.owner, repo: repo.repo, deployment_id: Number(deployment.id), state: 'inactive', description: 'preview removed', request: { signal } }),
+        this.octokit.request(route, {
+          owner: repo.owner,
+          repo: repo.repo,
+          deployment_id: Number(deployment.id),
+          state: 'inactive',
+          description: 'preview removed',
+          request: { signal },
+        }),
       );
     }
   }
@@ -196,7 +210,7 @@ export function toComment(raw: Json): ForgeComment {
     id: Number(raw.id),
     body: String(raw.body ?? ''),
     createdAt: typeof raw.created_at === 'string' ? raw.created_at : undefined,
-    user: typeof raw.user?.login === 'string' ? String(raw.user.login) : undefined,
+    user: typeof (raw.user as Json | undefined)?.login === 'string' ? String((raw.user as Json).login) : undefined,
   };
 }
 

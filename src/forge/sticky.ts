@@ -16,12 +16,7 @@ export interface StickyResult {
  * racing to create both re-list afterwards, keep the oldest and delete the rest. When the PR head
  * has moved past `headSha`, a newer run owns the comment and nothing is written.
  */
-export async function upsertStickyComment(
-  forge: Forge,
-  pr: PullRef,
-  body: string,
-  options: { headSha?: string; key?: string; signal?: AbortSignal } = {},
-): Promise<StickyResult> {
+export async function upsertStickyComment(forge: Forge, pr: PullRef, body: string, options: { headSha?: string; key?: string; signal?: AbortSignal } = {}): Promise<StickyResult> {
   const { signal } = options;
   if (options.headSha && (await headMoved(forge, pr, options.headSha, signal))) {
     return { action: 'skipped-newer-head', removedDuplicates: [] };

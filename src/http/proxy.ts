@@ -16,4 +16,3 @@ export function installProxyDispatcher(): void {
   // (undici 7.30.2: node_modules/undici/lib/dispatcher/proxy-agent.js, proxyTunnel).
   setGlobalDispatcher(new EnvHttpProxyAgent({ proxyTunnel: false }));
 }
-

@@ -68,7 +68,21 @@ describe('behind a forward proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY)', () => {
     const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        [CLI, '--platform', 'local', '--api-url', local.url, '--json', 'deploy', '-m', path.join(workspace, 'agents', 'hello', 'manifest.yaml'), '--pr', '3', '--poll-interval', '0.2s'],
+        [
+          CLI,
+          '--platform',
+          'local',
+          '--api-url',
+          local.url,
+          '--json',
+          'deploy',
+          '-m',
+          path.join(workspace, 'agents', 'hello', 'manifest.yaml'),
+          '--pr',
+          '3',
+          '--poll-interval',
+          '0.2s',
+        ],
         { env: { PATH: process.env.PATH, HTTP_PROXY: proxy.url, AGENT_PREVIEW_LOCAL_KEY: API_KEY }, timeout: 120_000 },
         (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );

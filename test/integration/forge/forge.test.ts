@@ -71,7 +71,9 @@ describe('rate limits and transient failures (GitHub)', () => {
   it('fails a call that keeps failing, naming the call', async () => {
     const test = await start({ flavor: 'github' });
     test.failNext(/^GET .*\/pulls\/7$/, 503, 10);
-    await expect(clientFor(test, { retry: { retries: 1, retryAfterBaseValue: 5 } }).getPullRequest(PR)).rejects.toThrow(/GET \/repos\/\{owner\}\/\{repo\}\/pulls\/\{pull_number\} \(get pull request\) failed with HTTP 503/);
+    await expect(clientFor(test, { retry: { retries: 1, retryAfterBaseValue: 5 } }).getPullRequest(PR)).rejects.toThrow(
+      /GET \/repos\/\{owner\}\/\{repo\}\/pulls\/\{pull_number\} \(get pull request\) failed with HTTP 503/,
+    );
   });
 });
 
@@ -97,7 +99,12 @@ describe('the sticky comment is ours alone', () => {
     const second = await upsertStickyComment(client, PR, body('ready'));
     expect(second.action).toBe('created');
     expect(second.commentId).not.toBe(first.commentId);
-    expect(test.comments(PR.owner, PR.repo, PR.number).filter((comment) => comment.user.login === 'github-actions[bot]').map((comment) => comment.body)).toEqual([body('ready')]);
+    expect(
+      test
+        .comments(PR.owner, PR.repo, PR.number)
+        .filter((comment) => comment.user.login === 'github-actions[bot]')
+        .map((comment) => comment.body),
+    ).toEqual([body('ready')]);
   });
 
   it('keeps one comment per key: two workflows on one PR', async () => {
@@ -106,7 +113,9 @@ describe('the sticky comment is ours alone', () => {
     await upsertStickyComment(client, PR, body('agents'));
     await upsertStickyComment(client, PR, body('docs', 'docs'), { key: 'docs' });
     await upsertStickyComment(client, PR, body('agents again'));
-    await upsertStickyComment(client, PR, renderRemovedComment({ label: 'pr-7', platform: 'local', updatedAt: '2026-11-30T10:00:00Z', agents: [], commentKey: 'docs' }), { key: 'docs' });
+    await upsertStickyComment(client, PR, renderRemovedComment({ label: 'pr-7', platform: 'local', updatedAt: '2026-11-30T10:00:00Z', agents: [], commentKey: 'docs' }), {
+      key: 'docs',
+    });
     const bodies = test.comments(PR.owner, PR.repo, PR.number).map((comment) => comment.body);
     expect(bodies).toHaveLength(2);
     expect(bodies[0]).toBe(body('agents again'));

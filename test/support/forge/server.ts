@@ -72,7 +72,21 @@ export interface TestForge {
   seedRepo(owner: string, repo: string, options?: { defaultBranch?: string; branches?: string[] }): void;
   /** A file of the default branch, served by the contents API. */
   seedFile(owner: string, repo: string, filePath: string, text: string): void;
-  seedPullRequest(owner: string, repo: string, pr: { number: number; headSha: string; headRef: string; baseRef?: string; state?: 'open' | 'closed'; merged?: boolean; headRepoFullName?: string; title?: string; user?: string }): void;
+  seedPullRequest(
+    owner: string,
+    repo: string,
+    pr: {
+      number: number;
+      headSha: string;
+      headRef: string;
+      baseRef?: string;
+      state?: 'open' | 'closed';
+      merged?: boolean;
+      headRepoFullName?: string;
+      title?: string;
+      user?: string;
+    },
+  ): void;
   setPullRequestHead(owner: string, repo: string, number: number, sha: string): void;
   closePullRequest(owner: string, repo: string, number: number, options?: { merged?: boolean }): void;
   deleteBranch(owner: string, repo: string, name: string): void;
@@ -138,7 +152,8 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
     const token = /^(?:token|bearer) (.+)$/i.exec(auth)?.[1];
     if (!token) return undefined;
     if (options.users?.[token]) return options.users[token];
-    if (token === options.app?.installationToken || options.app?.otherInstallations?.some((installation) => installation.token === token)) return `${options.app.slug ?? 'agent-preview'}[bot]`;
+    if (token === options.app?.installationToken || options.app?.otherInstallations?.some((installation) => installation.token === token))
+      return `${options.app.slug ?? 'agent-preview'}[bot]`;
     return token === options.token ? jobLogin : undefined;
   };
   const limits: { pattern: RegExp; kind: 'primary' | 'secondary'; left: number }[] = [];
@@ -165,7 +180,13 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
     readBody(req)
       .then((raw) => route(req, url, raw))
       .then((reply) => respond(res, entry, reply))
-      .catch((err) => respond(res, entry, { status: err instanceof HttpError ? err.status : 500, body: { message: (err as Error).message, ...(err as HttpError).extra }, headers: (err as HttpError).headers }));
+      .catch((err) =>
+        respond(res, entry, {
+          status: err instanceof HttpError ? err.status : 500,
+          body: { message: (err as Error).message, ...(err as HttpError).extra },
+          headers: (err as HttpError).headers,
+        }),
+      );
   };
   const server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
   server.on('connection', (socket) => {
@@ -188,13 +209,18 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       limit.left--;
       if (limit.kind === 'primary') {
         const reset = Math.ceil(Date.now() / 1000) + 1;
-        throw new HttpError(403, 'API rate limit exceeded for installation ID 1.', { documentation_url: 'https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting' }, {
-          'x-ratelimit-limit': '5000',
-          'x-ratelimit-remaining': '0',
-          'x-ratelimit-used': '5000',
-          'x-ratelimit-reset': String(reset),
-          'x-ratelimit-resource': 'core',
-        });
+        throw new HttpError(
+          403,
+          'API rate limit exceeded for installation ID 1.',
+          { documentation_url: 'https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting' },
+          {
+            'x-ratelimit-limit': '5000',
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-used': '5000',
+            'x-ratelimit-reset': String(reset),
+            'x-ratelimit-resource': 'core',
+          },
+        );
       }
       throw new HttpError(
         403,
@@ -220,7 +246,15 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
           const other = options.app.otherInstallations?.find((installation) => installation.id === Number(appRoute[1]));
           if (!other && Number(appRoute[1]) !== options.app.installationId) throw new HttpError(404, 'Not Found');
           const token = other?.token ?? options.app.installationToken;
-          return { status: 201, body: { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: { pull_requests: 'write', deployments: 'write' }, repository_selection: other ? 'selected' : 'all' } };
+          return {
+            status: 201,
+            body: {
+              token,
+              expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+              permissions: { pull_requests: 'write', deployments: 'write' },
+              repository_selection: other ? 'selected' : 'all',
+            },
+          };
         }
         if (installationRoute && method === 'GET') {
           const repo = repoOf(decodeURIComponent(installationRoute[1]), decodeURIComponent(installationRoute[2]));
@@ -231,7 +265,12 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
         throw new HttpError(404, 'Not Found');
       }
     }
-    const tokens = [options.token, options.app?.installationToken, ...(options.app?.otherInstallations ?? []).map((installation) => installation.token), ...Object.keys(options.users ?? {})].filter(Boolean);
+    const tokens = [
+      options.token,
+      options.app?.installationToken,
+      ...(options.app?.otherInstallations ?? []).map((installation) => installation.token),
+      ...Object.keys(options.users ?? {}),
+    ].filter(Boolean);
     if (tokens.length && !tokens.some((token) => auth === `token ${token}` || auth === `Bearer ${token}`)) {
       throw new HttpError(401, flavor === 'github' ? 'Bad credentials' : 'token is required');
     }
@@ -246,7 +285,10 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       throw new HttpError(415, 'Unsupported Media Type: send application/json');
     }
     const body = raw ? (JSON.parse(raw) as Json) : {};
-    const parts = url.pathname.slice(prefix.length + '/repos/'.length).split('/').map(decodeURIComponent);
+    const parts = url.pathname
+      .slice(prefix.length + '/repos/'.length)
+      .split('/')
+      .map(decodeURIComponent);
     const [owner, name, ...rest] = parts;
     const repo = repoOf(owner, name);
     const path = rest.join('/');
@@ -260,7 +302,10 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       return ok({ type: 'file', name: match[1].split('/').pop(), path: match[1], encoding: 'base64', content: Buffer.from(text).toString('base64').replace(/.{60}/g, '$&\n') });
     }
     if (path === 'branches' && method === 'GET') {
-      return paginate([...repo.branches].sort().map((name) => ({ name, commit: { sha: `sha-${name}`, id: `sha-${name}` } })), url);
+      return paginate(
+        [...repo.branches].sort().map((name) => ({ name, commit: { sha: `sha-${name}`, id: `sha-${name}` } })),
+        url,
+      );
     }
     if ((match = /^branches\/(.+)$/.exec(path)) && method === 'GET') {
       if (!repo.branches.has(match[1])) throw new HttpError(404, 'Branch not found');
@@ -313,7 +358,14 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
     }
     if ((match = /^statuses\/([^/]+)$/.exec(path)) && method === 'POST') {
       if (!COMMIT_STATES[flavor].has(body.state)) throw new HttpError(422, 'Validation Failed', { errors: [{ field: 'state', code: 'invalid' }] });
-      const status = { id: nextId++, state: body.state, target_url: body.target_url ?? null, description: body.description ?? null, context: body.context ?? 'default', created_at: timestamp() };
+      const status = {
+        id: nextId++,
+        state: body.state,
+        target_url: body.target_url ?? null,
+        description: body.description ?? null,
+        context: body.context ?? 'default',
+        created_at: timestamp(),
+      };
       const list = repo.statuses.get(match[1]) ?? [];
       list.push(status);
       repo.statuses.set(match[1], list);
@@ -347,7 +399,12 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       const query = url.searchParams;
       const list = [...repo.deployments]
         .reverse()
-        .filter((d) => (!query.get('sha') || d.sha === query.get('sha')) && (!query.get('environment') || d.environment === query.get('environment')) && (!query.get('ref') || d.ref === query.get('ref')))
+        .filter(
+          (d) =>
+            (!query.get('sha') || d.sha === query.get('sha')) &&
+            (!query.get('environment') || d.environment === query.get('environment')) &&
+            (!query.get('ref') || d.ref === query.get('ref')),
+        )
         .map(deploymentJson);
       return paginate(list, url);
     }
@@ -361,7 +418,14 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       if (method === 'GET') return paginate([...deployment.statuses].reverse(), url);
       if (method === 'POST') {
         if (!DEPLOYMENT_STATES.has(body.state)) throw new HttpError(422, 'Validation Failed', { errors: [{ field: 'state', code: 'invalid' }] });
-        const status = { id: nextId++, state: body.state, environment_url: body.environment_url ?? '', log_url: body.log_url ?? '', description: body.description ?? '', created_at: timestamp() };
+        const status = {
+          id: nextId++,
+          state: body.state,
+          environment_url: body.environment_url ?? '',
+          log_url: body.log_url ?? '',
+          description: body.description ?? '',
+          created_at: timestamp(),
+        };
         deployment.statuses.push(status);
         if (body.state === 'success' && body.auto_inactive !== false) {
           for (const other of repo.deployments) {
@@ -377,7 +441,8 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       const deployment = found(match[1]);
       if (method === 'GET') return ok(deploymentJson(deployment));
       if (method === 'DELETE') {
-        if (deployment.statuses.at(-1)?.state !== 'inactive') throw new HttpError(422, 'We cannot delete an active deployment unless it is the only deployment in a given environment.');
+        if (deployment.statuses.at(-1)?.state !== 'inactive')
+          throw new HttpError(422, 'We cannot delete an active deployment unless it is the only deployment in a given environment.');
         repo.deployments.splice(repo.deployments.indexOf(deployment), 1);
         return { status: 204, body: undefined };
       }
@@ -424,7 +489,16 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
   }
 
   function repoJson(repo: Repo): Json {
-    return { id: 1, name: repo.name, full_name: `${repo.owner}/${repo.name}`, default_branch: repo.defaultBranch, owner: { login: repo.owner }, private: false, fork: false, html_url: `${baseUrl}/${repo.owner}/${repo.name}` };
+    return {
+      id: 1,
+      name: repo.name,
+      full_name: `${repo.owner}/${repo.name}`,
+      default_branch: repo.defaultBranch,
+      owner: { login: repo.owner },
+      private: false,
+      fork: false,
+      html_url: `${baseUrl}/${repo.owner}/${repo.name}`,
+    };
   }
 
   function pullJson(repo: Repo, pr: PullRequest): Json {
@@ -579,5 +653,6 @@ function verifyAppJwt(auth: string, app: TestGithubApp): void {
   if (!verifier.verify(app.publicKey, Buffer.from(signature, 'base64url'))) throw new HttpError(401, 'A JSON web token could not be decoded');
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Json;
   if (String(claims.iss) !== String(app.appId)) throw new HttpError(401, 'Integration not found');
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) throw new HttpError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
+  if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now())
+    throw new HttpError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
 }
