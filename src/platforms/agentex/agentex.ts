@@ -90,12 +90,17 @@ export class AgentexPlatform implements Platform, Builder {
 
   async createBuild(request: BuildRequest, options: UploadOptions = {}): Promise<Build> {
     const before = await this.listBuildIds(request.agentName, request.treeHash, options.signal);
-    const agentId = this.agentIds.get(request.agentName);
+    // Newer APIs create an agent from agent_name and refuse agent_name once it exists (PLATFORMS.md,
+    // "Newer SDKs: exactly one of agent_name / agent_id ... later builds send agent_id (take it from
+    // an earlier build)"). Learn the id before the upload, so the archive is sent once, not once to be
+    // refused and again with agent_id. The agentex-python SDK has no /v5/builds client to follow
+    // (scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0:api.md lists none).
+    const agentId = this.agentIds.get(request.agentName) ?? (await this.lookUpAgentId(request.agentName, options.signal));
     try {
       return await this.postBuild(request, agentId ? { agent_id: agentId } : { agent_name: request.agentName }, before, options);
     } catch (err) {
-      // Newer APIs create an agent from agent_name and refuse a second one of that name.
-      if (!agentId && err instanceof ApiError && isAgentExists(err)) {
+      // Only when another run created the agent between our look-up and this upload.
+      if (!agentId && err instanceof ApiError && refusesAgentName(err)) {
         const learnt = await this.lookUpAgentId(request.agentName, options.signal);
         if (learnt) return this.postBuild(request, { agent_id: learnt }, before, options);
       }
@@ -434,8 +439,15 @@ function numeric(value: string | undefined): number | undefined {
   return Number(value);
 }
 
-function isAgentExists(err: ApiError): boolean {
-  return (err.status === 409 || err.status === 400 || err.status === 422) && /exist/i.test(err.detail);
+/**
+ * The build was refused because of its agent_name: a 409 (the only conflict a build create has is
+ * an agent of that name; PLATFORMS.md), or a validation error located at the agent_name field
+ * (FastAPI's `loc`, which describeErrorBody renders as `agent_name: ...`). Never the wording.
+ */
+function refusesAgentName(err: ApiError): boolean {
+  if (err.status === 409) return true;
+  if (err.status !== 400 && err.status !== 422) return false;
+  return err.detail.split('; ').some((item) => item.startsWith('agent_name: '));
 }
 
 function describe(body: unknown): string {
