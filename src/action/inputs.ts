@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { parseBuildArgs } from '../pipeline/build-args.js';
 import { parseDuration } from '../pipeline/duration.js';
+import { DEFAULT_MAX_PARALLEL } from '../pipeline/run.js';
 import { validateUrlTemplate } from '../pipeline/url.js';
 import { parsePlatformName, type PlatformName } from '../platforms/index.js';
 import { registerSecret } from '../secrets/redact.js';
@@ -21,6 +22,7 @@ export const ACTION_INPUTS = [
   'preview-url',
   'deploy-branches',
   'only-changed',
+  'max-parallel',
   'build-args',
   'build-platform',
   'sdk-exact',
@@ -60,6 +62,8 @@ export interface ActionInputs {
   onlyChanged: boolean;
   /** Pack with the SDK's .dockerignore rule alone, so working_tree_hash always equals the SDK's. */
   sdkExact: boolean;
+  /** How many agents build and deploy at once. */
+  maxParallel: number;
   buildArgs?: Record<string, string>;
   buildPlatform?: string;
   /** The pushed image (`name:tag`, `{agent}` filled in), for platforms that deploy images rather than build them. */
@@ -118,6 +122,7 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     deployBranches: listInput(rawInput(env, 'deploy-branches')),
     onlyChanged: booleanInput(env, 'only-changed', true),
     sdkExact: booleanInput(env, 'sdk-exact', false),
+    maxParallel: parseMaxParallel(rawInput(env, 'max-parallel') || String(DEFAULT_MAX_PARALLEL), 'max-parallel'),
     buildArgs: parseBuildArgs(rawInput(env, 'build-args'), 'build-args'),
     buildPlatform: rawInput(env, 'build-platform') || undefined,
     image: rawInput(env, 'image') || undefined,
@@ -128,6 +133,15 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     comment: booleanInput(env, 'comment', true),
     deployments: booleanInput(env, 'deployments', true),
   };
+}
+
+/** A whole number of agents from 1 to 32. */
+export function parseMaxParallel(text: string, field: string): number {
+  const value = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || value < 1 || value > 32) {
+    throw new InputError(`"${text}" is not a whole number from 1 to 32`, { field });
+  }
+  return value;
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git']);

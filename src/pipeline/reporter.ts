@@ -12,6 +12,8 @@ export interface Reporter {
   uploadProgress?(agent: string, sentBytes: number, totalBytes: number): void;
   /** A status seen while waiting (only when it changes). */
   status?(agent: string, what: 'build' | 'deployment', status: string, elapsedMs: number): void;
+  /** The agent's run ended (agents run in parallel; a door may hold each agent's lines until then). */
+  agentDone?(agent: string): void;
 }
 
 /** Says nothing; for callers that only want the result. */

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { BuildProvenance, Platform } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
 import { packAgent, type LoadedAgent, type PreparedAgent } from './agent.js';
@@ -24,7 +25,11 @@ export interface RunOptions extends StepContext {
   reuse?: boolean;
   /** For platforms that build nothing: the pushed image (`name:tag`, `{agent}` filled in); default the manifest's repository:tag. */
   image?: string;
+  /** How many agents build and deploy at once (default 4). */
+  maxParallel?: number;
 }
+
+export const DEFAULT_MAX_PARALLEL = 4;
 
 export type AgentStatus = 'healthy' | 'deployed' | 'built' | 'failed';
 
@@ -48,17 +53,36 @@ export interface AgentResult {
 }
 
 /**
- * Packs every agent first (so bad input fails before any request), then builds and deploys each.
- * One agent's failure does not stop the others; a cancelled run stops them all.
+ * Packs every agent first (so bad input fails before any request), then builds and deploys up to
+ * `maxParallel` agents at once; results keep the manifests' order. One agent's failure does not
+ * stop the others. A cancel stops them all: none starts after it, and those running cancel their
+ * builds before this returns.
  */
 export async function runAgents(platform: Platform, agents: LoadedAgent[], options: RunOptions): Promise<AgentResult[]> {
   if (options.mode === 'preview' && !options.preview) throw new Error('a preview run needs a preview label');
+  const maxParallel = options.maxParallel ?? DEFAULT_MAX_PARALLEL;
+  if (!Number.isInteger(maxParallel) || maxParallel < 1) throw new Error(`max-parallel must be a whole number of at least 1 (got ${maxParallel})`);
   const prepared: PreparedAgent[] = [];
   try {
     for (const agent of agents) prepared.push(await packAgent(agent, { reporter: options.reporter, signal: options.signal }));
-    const results: AgentResult[] = [];
-    for (const agent of prepared) results.push(await runOne(platform, agent, options));
-    return results;
+    const limit = pLimit(maxParallel);
+    const settled = await Promise.allSettled(
+      prepared.map((agent) =>
+        limit(async () => {
+          options.signal?.throwIfAborted();
+          try {
+            return await runOne(platform, agent, options);
+          } finally {
+            options.reporter.agentDone?.(agent.manifest.agent.name);
+          }
+        }),
+      ),
+    );
+    // Only a cancel rejects (runOne turns every other failure into a result). Agents still queued
+    // then reject at once, and allSettled waits for the running ones to cancel their builds.
+    const cancelled = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (cancelled) throw cancelled.reason;
+    return settled.map((outcome) => (outcome as PromiseFulfilledResult<AgentResult>).value);
   } finally {
     await Promise.all(prepared.map((agent) => agent.packed.dispose().catch(() => {})));
   }
