@@ -7,7 +7,6 @@ import { upsertStickyComment } from '../forge/sticky.js';
 import { loadAgents } from '../pipeline/agent.js';
 import { formatDuration } from '../pipeline/duration.js';
 import { resolvePreviewLabel } from '../pipeline/label.js';
-import type { Reporter } from '../pipeline/reporter.js';
 import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
 import { parseSourceRepo } from '../pipeline/source-repo.js';
 import { teardownPreviews } from '../previews/teardown.js';
@@ -16,6 +15,7 @@ import { validateImageInput } from '../pipeline/image.js';
 import { redact } from '../secrets/redact.js';
 import { readRunEvent, type RunEvent } from './event.js';
 import { readInputs, type ActionInputs, type ActionMode } from './inputs.js';
+import { actionReporter, printUntrusted } from './reporter.js';
 
 type Decision = { mode: RunMode | 'teardown' } | { mode: 'skip'; why: string };
 
@@ -91,7 +91,8 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     apiKey,
     accountId: inputs.accountId,
     env,
-    onRetry: (notice) => core.info(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`),
+    // The reason can carry the server's words.
+    onRetry: (notice) => printUntrusted([`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`]),
   });
 
   const sourceRepo = `${event.serverUrl.replace(/^https?:\/\//, '')}/${event.repo.owner}/${event.repo.repo}`;
@@ -105,9 +106,9 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
       repo: parseSourceRepo(sourceRepo),
       adoptUnproven: ownAgents,
     });
-    endGroup();
+    reporter.flush();
     const others = outcome.otherRepos ? `; ${outcome.otherRepos} of other repositories left alone` : '';
-    core.info(`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone${others}`);
+    printUntrusted([`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone${others}`]);
     const agents = outcome.agents;
     const kept = outcome.withoutProvenance;
     if (kept.length) {
@@ -174,6 +175,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
       buildArgs: inputs.buildArgs,
       buildPlatform: inputs.buildPlatform,
       image,
+      maxParallel: inputs.maxParallel,
       reuse: inputs.onlyChanged,
       provenance: { commit: headSha, ref: event.ref, repo: sourceRepo },
     });
@@ -186,8 +188,8 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     throw err;
   } finally {
     watcher?.stop();
+    reporter.flush();
   }
-  endGroup();
 
   for (const result of results) {
     await setStatus(result.agent, result.status === 'failed' ? 'failure' : 'success', result.url, result.status === 'failed' ? `${result.failedPhase} failed` : 'preview ready');
@@ -208,7 +210,8 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   await writeSummary(renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), notes }));
   const failed = results.filter((result) => result.status === 'failed');
   if (failed.length) {
-    for (const result of failed) for (const line of result.logTail ?? []) core.info(`  ${line}`);
+    // Build logs, runtime logs and deploy events: the platform's and the PR code's words.
+    for (const result of failed) printUntrusted((result.logTail ?? []).map((line) => `  ${result.agent} │ ${line}`));
     throw new Error(failed.map((result) => result.error).join('; '));
   }
 }
@@ -263,42 +266,6 @@ function watchForNewerHead(forge: Forge, pr: PullRef, headSha: string, inputs: A
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
-}
-
-let openGroup: string | undefined;
-function endGroup(): void {
-  if (openGroup) core.endGroup();
-  openGroup = undefined;
-}
-
-/** Writes into the job log, one collapsible group per agent. */
-function actionReporter(): Reporter {
-  const enter = (agent: string) => {
-    if (openGroup === agent) return;
-    endGroup();
-    core.startGroup(`agent ${agent}`);
-    openGroup = agent;
-  };
-  const quarters = new Map<string, number>();
-  return {
-    info: (message) => core.info(redact(message)),
-    warn: (message) => core.warning(redact(message)),
-    step: (agent, message) => {
-      enter(agent);
-      core.info(redact(`▸ ${message}`));
-    },
-    buildLog: (agent, line) => {
-      enter(agent);
-      core.info(redact(`│ ${line}`));
-    },
-    uploadProgress: (agent, sent, total) => {
-      const quarter = total > 0 ? Math.floor((sent / total) * 4) * 25 : 100;
-      if (quarter <= (quarters.get(agent) ?? -1)) return;
-      quarters.set(agent, quarter);
-      core.info(`  upload ${quarter}%`);
-    },
-    status: (agent, what, status, elapsedMs) => core.info(redact(`  ${agent} ${what} ${status} (${formatDuration(elapsedMs)})`)),
-  };
 }
 
 /** The agent names this repository's manifests declare, or undefined when they cannot be read (a closed PR may have removed them). */

@@ -12,8 +12,99 @@ export const ACTION_BUNDLE = path.join(REPO_ROOT, 'dist', 'action', 'index.js');
 export interface ActionRun {
   code: number;
   log: string;
+  /** What the step's later steps would read: `::set-output` commands the runner executed, then GITHUB_OUTPUT. */
   outputs: Record<string, string>;
   summary: string;
+  /** Every workflow command the runner would have executed from the step's output, in order. */
+  commands: ExecutedCommand[];
+}
+
+export interface ExecutedCommand {
+  name: string;
+  properties: Record<string, string>;
+  data: string;
+  /** The output line it came from. */
+  line: string;
+}
+
+// The commands a runner knows (actions/runner@258d6c857db3519913f7deb6004b60172f8043ae:
+// src/Runner.Worker/ActionCommandManager.cs registers stop-commands and every command extension).
+const REGISTERED = ['stop-commands', 'set-output', 'set-env', 'add-path', 'add-mask', 'save-state', 'debug', 'notice', 'warning', 'error', 'group', 'endgroup', 'echo', 'add-matcher', 'remove-matcher'];
+
+function unescapeAll(text: string, mappings: [string, string][]): string {
+  let result = text;
+  for (const [token, replacement] of mappings) result = result.split(replacement).join(token);
+  return result;
+}
+
+/**
+ * Reads a step's output as the GitHub runner does, and returns the commands it would execute.
+ * - Lines end at LF, CR or CRLF: the runner reads each stream with StreamReader.ReadLine
+ *   (src/Runner.Sdk/ProcessInvoker.cs, StartReadStream).
+ * - `::name k=v,k=v::data` counts at the start of a line after leading whitespace (ActionCommand.TryParseV2),
+ *   and `##[name k=v;k=v]data` anywhere in the line (ActionCommand.TryParse), for registered names only.
+ * - After `::stop-commands::<token>` nothing runs until a line `::<token>::` (ActionCommandManager.TryProcessCommand).
+ * act, which runs Gitea Actions, accepts a subset: both forms only at the very start of a line, and
+ * the same stop-commands rule (nektos/act@bd86152165b976e89c24093ceb039d732b5ed95f:pkg/runner/command.go).
+ */
+export function runnerCommands(output: string): ExecutedCommand[] {
+  const executed: ExecutedCommand[] = [];
+  let stopToken: string | undefined;
+  for (const line of output.split(/\r\n|\r|\n/)) {
+    if (!line.includes('::') && !line.includes('##[')) continue;
+    const command = parseV2(line, stopToken) ?? parseV1(line, stopToken);
+    if (!command) continue;
+    if (stopToken) {
+      if (command.name.toLowerCase() === stopToken.toLowerCase()) stopToken = undefined;
+      continue;
+    }
+    if (command.name === 'stop-commands') stopToken = command.data;
+    executed.push(command);
+  }
+  return executed;
+}
+
+function registered(name: string, stopToken: string | undefined): boolean {
+  return REGISTERED.includes(name.toLowerCase()) || (stopToken !== undefined && name.toLowerCase() === stopToken.toLowerCase());
+}
+
+function parseV2(line: string, stopToken: string | undefined): ExecutedCommand | undefined {
+  const message = line.trimStart();
+  if (!message.startsWith('::')) return undefined;
+  const end = message.indexOf('::', 2);
+  if (end < 0) return undefined;
+  const info = message.slice(2, end);
+  const space = info.indexOf(' ');
+  const name = space < 0 ? info : info.slice(0, space);
+  if (!registered(name, stopToken)) return undefined;
+  const properties: Record<string, string> = {};
+  if (space > 0) {
+    for (const pair of info.slice(space + 1).trim().split(',').filter(Boolean)) {
+      const at = pair.indexOf('=');
+      if (at > 0 && at < pair.length - 1) properties[pair.slice(0, at)] = unescapeAll(pair.slice(at + 1), [['\r', '%0D'], ['\n', '%0A'], [':', '%3A'], [',', '%2C'], ['%', '%25']]);
+    }
+  }
+  return { name, properties, data: unescapeAll(message.slice(end + 2), [['\r', '%0D'], ['\n', '%0A'], ['%', '%25']]), line };
+}
+
+function parseV1(line: string, stopToken: string | undefined): ExecutedCommand | undefined {
+  const prefix = line.indexOf('##[');
+  if (prefix < 0) return undefined;
+  const bracket = line.indexOf(']', prefix);
+  if (bracket < 0) return undefined;
+  const info = line.slice(prefix + 3, bracket);
+  const space = info.indexOf(' ');
+  const name = space < 0 ? info : info.slice(0, space);
+  if (!registered(name, stopToken)) return undefined;
+  const mappings: [string, string][] = [[';', '%3B'], ['\r', '%0D'], ['\n', '%0A'], [']', '%5D'], ['%', '%25']];
+  const properties: Record<string, string> = {};
+  if (space > 0) {
+    for (const pair of info.slice(space + 1).split(';').filter(Boolean)) {
+      const at = pair.indexOf('=');
+      if (at > 0 && at < pair.length - 1) properties[pair.slice(0, at)] = unescapeAll(pair.slice(at + 1), mappings);
+    }
+  }
+  return { name, properties, data: unescapeAll(line.slice(bracket + 1), mappings), line };
 }
 
 const examples = JSON.parse(
@@ -105,11 +196,16 @@ export async function runActionBundle(setup: RunnerSetup, event: Json, inputs: R
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, log: stdout + stderr });
     });
   });
-  const outputs = parseOutputs(await readFile(outputPath, 'utf8'));
+  const commands = runnerCommands(log);
+  // File commands are read when the step ends, after its output: GITHUB_OUTPUT wins.
+  const outputs = {
+    ...Object.fromEntries(commands.filter((command) => command.name === 'set-output').map((command) => [command.properties.name, command.data])),
+    ...parseOutputs(await readFile(outputPath, 'utf8')),
+  };
   const summary = await readFile(summaryPath, 'utf8');
   await rm(dir, { recursive: true, force: true });
   setup.captured.push(log, summary, JSON.stringify(outputs));
-  return { code, log, outputs, summary };
+  return { code, log, outputs, summary, commands };
 }
 
 /** What a person would see: the runner consumes `::add-mask::` lines and shows nothing of them. */
