@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { parseBuildArgs } from '../pipeline/build-args.js';
 import { parseDuration } from '../pipeline/duration.js';
-import { DEFAULT_MAX_PARALLEL } from '../pipeline/run.js';
+import { DEFAULT_MAX_PARALLEL, parseMaxParallel } from '../pipeline/run.js';
 import { validateUrlTemplate } from '../pipeline/url.js';
 import { parsePlatformName, type PlatformName } from '../platforms/index.js';
 import { registerSecret } from '../secrets/redact.js';
@@ -133,15 +133,6 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     comment: booleanInput(env, 'comment', true),
     deployments: booleanInput(env, 'deployments', true),
   };
-}
-
-/** A whole number of agents from 1 to 32. */
-export function parseMaxParallel(text: string, field: string): number {
-  const value = Number(text.trim());
-  if (!/^\d+$/.test(text.trim()) || value < 1 || value > 32) {
-    throw new InputError(`"${text}" is not a whole number from 1 to 32`, { field });
-  }
-  return value;
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git']);

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import type { BuildProvenance, Platform } from '../platforms/platform.js';
+import { InputError } from '../errors.js';
 import { redact } from '../secrets/redact.js';
 import { packAgent, type LoadedAgent, type PreparedAgent } from './agent.js';
 import { ensureBuild } from './build.js';
@@ -30,6 +31,14 @@ export interface RunOptions extends StepContext {
 }
 
 export const DEFAULT_MAX_PARALLEL = 4;
+
+/** `max-parallel` / `--max-parallel`: a whole number of agents from 1 to 32. */
+export function parseMaxParallel(text: string, field: string): number {
+  const trimmed = text.trim();
+  const value = Number(trimmed);
+  if (!/^\d+$/.test(trimmed) || value < 1 || value > 32) throw new InputError(`"${text}" is not a whole number from 1 to 32`, { field });
+  return value;
+}
 
 export type AgentStatus = 'healthy' | 'deployed' | 'built' | 'failed';
 

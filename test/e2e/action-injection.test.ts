@@ -1,7 +1,7 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CRASH_MARKER, startLocalPlatform, type LocalPlatform } from '../../src/platforms/local/index.js';
+import { CRASH_MARKER, startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
 import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { startHostileProxy, type HostileProxy } from '../support/hostile-proxy.js';

@@ -5,7 +5,7 @@ import { parseBuildArgs } from '../../pipeline/build-args.js';
 import { parseDuration } from '../../pipeline/duration.js';
 import { validateImageInput } from '../../pipeline/image.js';
 import { resolvePreviewLabel } from '../../pipeline/label.js';
-import { runAgents, type RunMode } from '../../pipeline/run.js';
+import { DEFAULT_MAX_PARALLEL, parseMaxParallel, runAgents, type RunMode } from '../../pipeline/run.js';
 import { formatSourceRepo } from '../../pipeline/source-repo.js';
 import { validateUrlTemplate } from '../../pipeline/url.js';
 import { EXIT, type CliContext } from '../context.js';
@@ -23,6 +23,7 @@ export interface RunOptions {
   repo?: string;
   timeout: string;
   pollInterval: string;
+  maxParallel: string;
 }
 
 export function addRunOptions(command: Command): Command {
@@ -35,7 +36,8 @@ export function addRunOptions(command: Command): Command {
     .option('--repo <host/owner/repo>', 'record the repository this deploy comes from, so teardowns and the sweep can tell it apart (e.g. github.com/acme/agents)')
     .option('--image <name:tag>', "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)")
     .option('--timeout <duration>', 'how long each build or deployment may take', '30m')
-    .option('--poll-interval <duration>', 'how often to check status', '5s');
+    .option('--poll-interval <duration>', 'how often to check status', '5s')
+    .option('--max-parallel <n>', 'how many agents build and deploy at once (build log lines carry the agent name)', String(DEFAULT_MAX_PARALLEL));
 }
 
 export interface PreviewOptions {
@@ -55,6 +57,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   const pollIntervalMs = parseDuration(options.pollInterval, '--poll-interval', { minMs: 100, maxMs: 600_000 });
   const buildArgs = parseBuildArgs(options.buildArg, '--build-arg');
   const pr = prNumber(options.pr);
+  const maxParallel = parseMaxParallel(options.maxParallel, '--max-parallel');
   let preview: { label: string; ttlMs: number } | undefined;
   if (mode === 'preview') {
     if (!options.label && pr === undefined) throw new InputError('a preview needs --label or --pr', { field: '--label' });
@@ -82,6 +85,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
     image,
     provenance: repo ? { repo: formatSourceRepo(repo) } : undefined,
     reuse: options.reuse,
+    maxParallel,
   });
   reporter.flush();
   if (cli.options.json) cli.emitJson(results);

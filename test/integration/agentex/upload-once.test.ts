@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
-import { startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import type { BuildRequest } from '../../../src/platforms/platform.js';
 import { makeArchive } from '../../support/archive.js';
 

@@ -5,7 +5,7 @@ import { loadAgents, type LoadedAgent } from '../../../src/pipeline/agent.js';
 import type { Reporter } from '../../../src/pipeline/reporter.js';
 import { runAgents, type RunOptions } from '../../../src/pipeline/run.js';
 import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
-import { FAIL_BUILD_MARKER, startLocalPlatform, type LocalPlatform } from '../../../src/platforms/local/index.js';
+import { FAIL_BUILD_MARKER, startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import type { Platform } from '../../../src/platforms/platform.js';
 import { HELLO_AGENT } from '../../support/agents.js';
 import { until } from '../../support/wait.js';

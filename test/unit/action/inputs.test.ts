@@ -27,7 +27,14 @@ describe('mode auto', () => {
 describe('inputs', () => {
   it('applies defaults', async () => {
     const inputs = await readInputs({}, '/repo');
-    expect(inputs).toMatchObject({ platform: 'agentex', mode: 'auto', ttlMs: 8 * 3_600_000, timeoutMs: 1_800_000, pollIntervalMs: 5000, onlyChanged: true, wait: true, comment: true, deployments: true, manifests: ['/repo/manifest.yaml'] });
+    expect(inputs).toMatchObject({ platform: 'agentex', mode: 'auto', ttlMs: 8 * 3_600_000, timeoutMs: 1_800_000, pollIntervalMs: 5000, onlyChanged: true, wait: true, comment: true, deployments: true, manifests: ['/repo/manifest.yaml'], maxParallel: 4 });
+  });
+
+  it('max-parallel is a whole number from 1 to 32', async () => {
+    expect((await readInputs({ 'INPUT_MAX-PARALLEL': '2' }, '/repo')).maxParallel).toBe(2);
+    for (const bad of ['0', '1.5', 'four', '33']) {
+      await expect(readInputs({ 'INPUT_MAX-PARALLEL': bad }, '/repo')).rejects.toThrow(`field "max-parallel": "${bad}" is not a whole number from 1 to 32`);
+    }
   });
 
   it('expands manifest globs, skipping node_modules', async () => {
