@@ -6,7 +6,7 @@ import type { Reporter } from '../../../src/pipeline/reporter.js';
 import { runAgents, type RunOptions } from '../../../src/pipeline/run.js';
 import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
 import { FAIL_BUILD_MARKER, startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
-import type { Platform } from '../../../src/platforms/platform.js';
+import type { Builder, Platform } from '../../../src/platforms/platform.js';
 import { HELLO_AGENT } from '../../support/agents.js';
 import { until } from '../../support/wait.js';
 
@@ -40,19 +40,19 @@ function platform(): AgentexPlatform {
   return new AgentexPlatform({ baseUrl: local.url, apiKey: KEY, name: 'local', deploymentsCarryUrl: true, retry: { minDelayMs: 1, maxDelayMs: 5 }, env: {} });
 }
 
-/** The platform, with every createBuild held until `count` agents are building at once. */
-function heldUntilTogether(inner: Platform, count: number): Platform & { together: Promise<void> } {
+/** The platform, with every build's creation held until `count` agents are building at once. */
+function heldUntilTogether(inner: Platform, count: number): Platform {
   let arrived = 0;
   let release!: () => void;
   const together = new Promise<void>((resolve) => (release = resolve));
-  return Object.assign(Object.create(inner) as Platform, {
-    together,
-    async createBuild(...args: Parameters<Platform['createBuild']>) {
+  const builder: Builder = Object.assign(Object.create(inner.builder!) as Builder, {
+    async createBuild(...args: Parameters<Builder['createBuild']>) {
       if (++arrived === count) release();
       await together;
-      return inner.createBuild(...args);
+      return inner.builder!.createBuild(...args);
     },
   });
+  return Object.assign(Object.create(inner) as Platform, { builder });
 }
 
 /** Lines per agent, and how many agents were between their first line and agentDone at once. */
@@ -132,10 +132,12 @@ describe('agents of a monorepo run in parallel', () => {
     const controller = new AbortController();
     const recorder = recordingReporter();
     const run = runAgents(platform(), three, options(recorder.reporter, { signal: controller.signal }));
-    await until(async () => recorder.building.size, (count) => count === 3);
+    // As soon as the platform has taken the three uploads, whether or not its answers have arrived.
+    await until(async () => local.builds().length, (count) => count === 3);
     controller.abort(new Error('cancelled by the test'));
     await expect(run).rejects.toThrow('cancelled by the test');
-    // Every build was asked to cancel before runAgents returned, and none was deployed.
+    // Every build was cancelled before runAgents returned (one whose create answer the cancel cut
+    // off too), and none was deployed.
     expect(local.builds().map((build) => build.build_status)).toEqual([1, 2, 3].map(() => expect.stringMatching(/^CANCELL(ING|ED)$/)));
     expect(local.requests.filter((entry) => entry.route === 'builds.cancel')).toHaveLength(3);
     expect(local.deployments()).toEqual([]);
