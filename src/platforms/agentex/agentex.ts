@@ -132,23 +132,39 @@ export class AgentexPlatform implements Platform, Builder {
       { field: 'context_archive', path: request.archivePath, filename: 'context.tar.gz', size: request.archiveBytes, contentType: 'application/gzip' },
       options.onUploadProgress,
     );
-    const build = await this.http.json<Json>({
-      call: 'create build',
-      method: 'POST',
-      path: '/v5/builds',
-      body,
-      idempotent: false,
-      // After an ambiguous failure (a 5xx or a reset mid-upload), a build that appeared is ours.
-      reconcile: async () => {
-        const after = await this.listBuilds(request.agentName, request.treeHash, options.signal);
-        return after.find((candidate) => !existingIds.has(stringField(candidate, 'id', 'build_id') ?? ''));
-      },
-      signal: options.signal,
-      timeoutMs: 10 * 60_000,
-    });
+    const landed = async (signal?: AbortSignal) => {
+      const after = await this.listBuilds(request.agentName, request.treeHash, signal);
+      return after.find((candidate) => !existingIds.has(stringField(candidate, 'id', 'build_id') ?? ''));
+    };
+    let build: Json;
+    try {
+      build = await this.http.json<Json>({
+        call: 'create build',
+        method: 'POST',
+        path: '/v5/builds',
+        body,
+        idempotent: false,
+        // After an ambiguous failure (a 5xx or a reset mid-upload), a build that appeared is ours.
+        reconcile: () => landed(options.signal),
+        signal: options.signal,
+        timeoutMs: 10 * 60_000,
+      });
+    } catch (err) {
+      // Cancelled after the platform took the upload but before its answer came: the build runs
+      // there unseen by the caller, so cancel it here.
+      if (options.signal?.aborted) await this.cancelUnanswered(landed).catch(() => {});
+      throw err;
+    }
     const created = toBuild(build);
     this.learnAgentId(created);
     return created;
+  }
+
+  private async cancelUnanswered(landed: (signal?: AbortSignal) => Promise<Json | undefined>): Promise<void> {
+    const signal = AbortSignal.timeout(15_000);
+    const orphan = await landed(signal);
+    const id = orphan && stringField(orphan, 'id', 'build_id');
+    if (id) await this.cancelBuild(id, { signal });
   }
 
   async getBuild(id: string, options: CallOptions = {}): Promise<Build> {
