@@ -91,9 +91,8 @@ export async function collectContext(manifest: AgentManifest, options: CollectOp
     if (!info || info.isSymbolicLink()) {
       info = stats = lstatSync(real);
       if (stats.isSymbolicLink()) {
-        const link = real;
         try {
-          real = realpathSync(link);
+          real = realpathSync(real);
         } catch {
           refuse(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`);
         }
