@@ -21,6 +21,8 @@ export function streamBuildLog(
   let next = Number.isInteger(lastId) && lastId > 0 ? lastId : 0;
   record.status = 200;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  // The client learns at once that the stream is open, not with the first line.
+  res.flushHeaders();
   openStreams.add(res);
   let sent = 0;
   const flush = () => {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from './clock.js';
 import { control } from './control.js';
 import { streamBuildLog } from './build-log.js';
 import { faultReply, FaultSwitch, type FaultRule } from './faults.js';
@@ -9,6 +9,7 @@ import { renderPreviewPage } from './page.js';
 import { answer, matchRoute, type ApiOptions } from './routes.js';
 import { ClientError, PlatformState, type BuildRecord, type DeploymentRecord } from './state.js';
 
+export type { Clock } from './clock.js';
 export { ROUTE_IDS, type FaultRule, type RouteId } from './faults.js';
 export type { RecordedRequest } from './http.js';
 export { CRASH_MARKER, FAIL_BUILD_MARKER, type BuildRecord, type DeploymentRecord } from './state.js';
@@ -30,6 +31,8 @@ export interface LocalPlatformOptions {
   agentNames?: 'strict' | 'legacy';
   maxArchiveBytes?: number;
   log?: (line: string) => void;
+  /** Time for stamps, expiry and status steps; tests pass one they move by hand. */
+  clock?: Clock;
 }
 
 export interface LocalPlatform {
@@ -49,6 +52,7 @@ const MAX_ARCHIVE_BYTES = 500 * 1024 * 1024;
  * (`state.ts`), answering the v5 routes (`routes.ts`), with injectable faults (`faults.ts`).
  */
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  const clock = options.clock ?? systemClock;
   const faults = new FaultSwitch();
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -58,6 +62,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     options.accountId ?? 'acct-local',
     { buildStepMs: options.buildStepMs ?? 400, deployStepMs: options.deployStepMs ?? 400 },
     () => baseUrl,
+    clock,
   );
   const api: ApiOptions = {
     legacyBuildShape: options.legacyBuildShape ?? false,
@@ -68,7 +73,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
-    const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, at: Date.now() };
+    const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, at: clock.now() };
     requests.push(record);
     res.on('finish', () => log(`${record.method} ${record.path} → ${record.status || res.statusCode}`));
     handle(req, res, url, record).catch((err) => {
@@ -102,7 +107,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }
 
     const fault = faults.take(route.id);
-    if (fault?.latencyMs) await sleep(fault.latencyMs);
+    if (fault?.latencyMs) await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), fault.latencyMs!));
     if (fault?.resetConnection) {
       if (route.id === 'builds.create') {
         req.once('data', () => req.socket.destroy());

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { parse as parseYaml } from 'yaml';
+import { systemClock, type Clock } from './clock.js';
 import { sanitizePreviewLabel } from '../platforms/agentex/label.js';
 
 /** A 4xx the API would answer, with its `detail`. */
@@ -96,14 +97,11 @@ function id(prefix: string): string {
   return `${prefix}_${randomBytes(8).toString('hex')}`;
 }
 
-function now(): string {
-  return new Date().toISOString();
-}
 
 interface BuildRuntime {
   lines: string[];
   dockerfile: string;
-  timer?: NodeJS.Timeout;
+  timer?: unknown;
   events: EventEmitter;
 }
 
@@ -118,17 +116,22 @@ export class PlatformState {
   readonly agents = new Map<string, string>();
   private readonly runtimes = new Map<string, BuildRuntime>();
   private readonly deploymentLogs = new Map<string, LogRecord[]>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<unknown>();
   private closed = false;
 
   constructor(
     private readonly accountId: string,
     private readonly timing: LifecycleTiming,
     private readonly baseUrl: () => string,
+    private readonly clock: Clock = systemClock,
   ) {}
 
-  private later(ms: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
+  private now(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  private later(ms: number, fn: () => void): unknown {
+    const timer = this.clock.setTimeout(() => {
       this.timers.delete(timer);
       if (!this.closed) fn();
     }, ms);
@@ -138,7 +141,7 @@ export class PlatformState {
 
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) this.clock.clearTimeout(timer);
     this.timers.clear();
     for (const runtime of this.runtimes.values()) runtime.events.emit('end');
   }
@@ -172,8 +175,8 @@ export class PlatformState {
       account_id: this.accountId,
       build_status: 'QUEUED',
       image_url: `registry.local/${this.accountId}/${record.image_name}:${record.image_tag}`,
-      created_at: now(),
-      updated_at: now(),
+      created_at: this.now(),
+      updated_at: this.now(),
     };
     this.builds.set(build.id, build);
     const runtime: BuildRuntime = { lines: [], dockerfile, events: new EventEmitter() };
@@ -183,7 +186,7 @@ export class PlatformState {
     const step = Math.max(1, Math.round(this.timing.buildStepMs / 4));
     runtime.timer = this.later(this.timing.buildStepMs, () => {
       build.build_status = 'RUNNING';
-      build.build_start_time = now();
+      build.build_start_time = this.now();
       build.updated_at = build.build_start_time;
       const emit = (index: number) => {
         if (build.build_status !== 'RUNNING') return;
@@ -208,7 +211,7 @@ export class PlatformState {
   private finishBuild(buildId: string, status: BuildRecord['build_status']): void {
     const build = this.builds.get(buildId)!;
     build.build_status = status;
-    build.build_end_time = now();
+    build.build_end_time = this.now();
     build.updated_at = build.build_end_time;
     this.runtimes.get(buildId)?.events.emit('end');
   }
@@ -218,9 +221,9 @@ export class PlatformState {
     const before = { ...build };
     if (build.build_status === 'QUEUED' || build.build_status === 'RUNNING') {
       const runtime = this.runtimes.get(buildId)!;
-      if (runtime.timer) clearTimeout(runtime.timer);
+      if (runtime.timer) this.clock.clearTimeout(runtime.timer);
       build.build_status = 'CANCELLING';
-      build.updated_at = now();
+      build.updated_at = this.now();
       this.later(Math.max(1, Math.round(this.timing.buildStepMs / 4)), () => {
         this.appendBuildLine(buildId, 'ERROR: build cancelled by request');
         this.finishBuild(buildId, 'CANCELLED');
@@ -294,9 +297,9 @@ export class PlatformState {
       if (body.expires_at !== undefined) {
         const at = Date.parse(String(body.expires_at));
         if (Number.isNaN(at)) throw new ClientError(422, 'expires_at must be an ISO 8601 time');
-        if (at <= Date.now()) throw new ClientError(422, 'expires_at must be in the future');
+        if (at <= this.clock.now()) throw new ClientError(422, 'expires_at must be in the future');
         expiresAt = new Date(at).toISOString();
-      } else expiresAt = new Date(Date.now() + 8 * 3_600_000).toISOString();
+      } else expiresAt = new Date(this.clock.now() + 8 * 3_600_000).toISOString();
     }
 
     const agentId = this.agents.get(agentName) ?? id('agent');
@@ -321,8 +324,8 @@ export class PlatformState {
       is_preview: preview,
       preview_label: label,
       expires_at: expiresAt,
-      created_at: now(),
-      updated_at: now(),
+      created_at: this.now(),
+      updated_at: this.now(),
       created_by: { id: 'user-local', type: 'user', object: 'identity' },
       deploy_events: [],
     };
@@ -334,13 +337,13 @@ export class PlatformState {
   }
 
   private event(deployment: DeploymentRecord, type: DeployEventRecord['type'], reason: string, message: string): void {
-    deployment.deploy_events.push({ type, reason, message, timestamp: now() });
-    deployment.updated_at = now();
+    deployment.deploy_events.push({ type, reason, message, timestamp: this.now() });
+    deployment.updated_at = this.now();
   }
 
   private log(deployment: DeploymentRecord, level: LogRecord['log_level'], message: string): void {
     const logs = this.deploymentLogs.get(deployment.id)!;
-    logs.push({ id: String(logs.length + 1), message, log_level: level, timestamp: now() });
+    logs.push({ id: String(logs.length + 1), message, log_level: level, timestamp: this.now() });
   }
 
   private rollOut(deployment: DeploymentRecord, crashes: boolean): void {
@@ -364,7 +367,7 @@ export class PlatformState {
           this.log(deployment, 'ERROR', "ModuleNotFoundError: No module named 'agentex'");
           this.event(deployment, 'Warning', 'BackOff', `Back-off restarting failed container agent in pod ${deployment.helm_release_name}-0 (CrashLoopBackOff)`);
           deployment.status = 'FAILED';
-          deployment.updated_at = now();
+          deployment.updated_at = this.now();
           return;
         }
         this.log(deployment, 'INFO', 'INFO:     Application startup complete.');
@@ -372,7 +375,7 @@ export class PlatformState {
         this.event(deployment, 'Normal', 'Started', 'Started container agent');
         deployment.status = 'HEALTHY';
         deployment.url = `${this.baseUrl()}/previews/${deployment.helm_release_name}/`;
-        deployment.updated_at = now();
+        deployment.updated_at = this.now();
         if (!deployment.preview) this.supersedeOlder(deployment);
       });
     });
@@ -385,7 +388,7 @@ export class PlatformState {
       if (other.preview || other.helm_release_name !== current.helm_release_name) continue;
       if (other.status === 'HEALTHY' || other.status === 'PENDING' || other.status === 'IN_PROGRESS') {
         other.status = 'SUPERSEDED';
-        other.updated_at = now();
+        other.updated_at = this.now();
         this.event(other, 'Normal', 'Superseded', `Superseded by deployment ${current.id}`);
       }
     }
@@ -404,7 +407,7 @@ export class PlatformState {
       throw new ClientError(400, `deployment already ${deployment.status}`);
     }
     deployment.status = 'DELETED';
-    deployment.updated_at = now();
+    deployment.updated_at = this.now();
     this.event(deployment, 'Normal', 'Killing', 'Stopping container agent');
     return deployment;
   }
@@ -416,13 +419,13 @@ export class PlatformState {
 
   /** Previews past their expiry are gone. */
   expirePreviews(): void {
-    const current = Date.now();
+    const current = this.clock.now();
     for (const deployment of this.deployments.values()) {
       if (!deployment.preview || !deployment.expires_at) continue;
       if (['DELETED', 'SUPERSEDED', 'CANCELLED'].includes(deployment.status)) continue;
       if (Date.parse(deployment.expires_at) <= current) {
         deployment.status = 'DELETED';
-        deployment.updated_at = now();
+        deployment.updated_at = this.now();
         this.event(deployment, 'Normal', 'Expired', `Preview expired at ${deployment.expires_at}`);
       }
     }

@@ -5,7 +5,7 @@ import { allOutput } from './io.js';
 
 export interface LocalPlatformFixture {
   local: LocalPlatform;
-  /** What the CLI reads: the key and the platform URL. */
+  /** What the CLI reads: the key, the platform URL, and a short retry backoff (faults are injected; waiting proves nothing). */
   env: NodeJS.ProcessEnv;
   /** Replaces the running platform with one started with other options. */
   restart(options: LocalPlatformOptions): Promise<void>;
@@ -19,7 +19,7 @@ export function useLocalPlatform(apiKey: string, defaults: LocalPlatformOptions 
   const fixture = {} as LocalPlatformFixture;
   const start = async (options: LocalPlatformOptions) => {
     fixture.local = await startLocalPlatform({ apiKey, buildStepMs: 30, deployStepMs: 40, ...defaults, ...options });
-    fixture.env = { SGP_API_KEY: apiKey, SGP_ACCOUNT_ID: 'acct-test', SGP_CLIENT_BASE_URL: fixture.local.url };
+    fixture.env = { SGP_API_KEY: apiKey, SGP_ACCOUNT_ID: 'acct-test', SGP_CLIENT_BASE_URL: fixture.local.url, AGENT_PREVIEW_RETRY_DELAY: '5ms' };
   };
   fixture.restart = async (options) => {
     await fixture.local.close();

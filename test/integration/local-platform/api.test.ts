@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { makeArchive } from '../../support/archive.js';
+import { ManualClock } from '../../support/clock.js';
+import { until } from '../../support/wait.js';
 
 const KEY = 'sk-local-api-test-key';
 let local: LocalPlatform;
@@ -35,13 +37,12 @@ async function buildForm(files: Record<string, string>, fields: Record<string, s
   return form;
 }
 
-async function until<T>(fetchValue: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const value = await fetchValue();
-    if (done(value)) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('condition never met');
+/** The platform again, on a clock the test moves. */
+async function onManualClock(): Promise<ManualClock> {
+  const clock = new ManualClock();
+  await local.close();
+  local = await startLocalPlatform({ apiKey: KEY, buildStepMs: 20, deployStepMs: 20, clock });
+  return clock;
 }
 
 async function successfulBuild(): Promise<Json> {
@@ -52,11 +53,16 @@ async function successfulBuild(): Promise<Json> {
 
 describe('local platform builds', () => {
   it('moves a build QUEUED → RUNNING → SUCCESS and lists it by tree hash', async () => {
+    const clock = await onManualClock();
     const created = await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM x\n' }, { working_tree_hash: 'abc' }));
     expect(created.body).toMatchObject({ build_status: 'QUEUED', agent_name: 'api-agent', object: 'agentex_cloud_build', working_tree_hash: 'abc' });
-    const seen = new Set<string>();
-    await until(() => call('GET', `/v5/builds/${created.body.id}`).then((r) => r.body), (build) => (seen.add(build.build_status), build.build_status === 'SUCCESS'));
-    expect(seen.has('RUNNING') || seen.has('QUEUED')).toBe(true);
+    const status = async () => (await call('GET', `/v5/builds/${created.body.id}`)).body.build_status;
+    clock.advance(19);
+    expect(await status()).toBe('QUEUED');
+    clock.advance(1);
+    expect(await status()).toBe('RUNNING');
+    clock.advance(60_000);
+    expect(await status()).toBe('SUCCESS');
     expect((await call('GET', '/v5/builds?working_tree_hash=abc')).body).toMatchObject({ object: 'list', total: 1, has_more: false });
     expect((await call('GET', '/v5/builds?working_tree_hash=other')).body.items).toEqual([]);
     expect((await call('GET', '/v5/builds/undeployed')).body).toEqual([expect.objectContaining({ agent_name: 'api-agent', total_builds: 1 })]);
@@ -164,16 +170,23 @@ describe('local platform deployments', () => {
   });
 
   it('expires previews and supersedes older real deploys', async () => {
-    const build = await successfulBuild();
-    const base = { manifest_file: MANIFEST, environment_config: ENVIRONMENTS, build_id: build.id };
-    const preview = await call('POST', '/v5/agentex/deployments', { ...base, preview: true, preview_label: 'short', expires_at: new Date(Date.now() + 150).toISOString() });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect((await call('GET', `/v5/agentex/deployments/${preview.body.id}`)).body.status).toBe('DELETED');
+    const clock = await onManualClock();
+    const built = await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM python:3.12\n' }));
+    clock.advance(60_000);
+    const base = { manifest_file: MANIFEST, environment_config: ENVIRONMENTS, build_id: built.body.id };
+    const statusOf = async (id: string) => (await call('GET', `/v5/agentex/deployments/${id}`)).body.status;
+    const preview = await call('POST', '/v5/agentex/deployments', { ...base, preview: true, preview_label: 'short', expires_at: new Date(clock.now() + 150).toISOString() });
+    clock.advance(149);
+    expect(await statusOf(preview.body.id)).toBe('HEALTHY');
+    clock.advance(1);
+    expect(await statusOf(preview.body.id)).toBe('DELETED');
 
     const first = await call('POST', '/v5/agentex/deployments', base);
-    await until(() => call('GET', `/v5/agentex/deployments/${first.body.id}`).then((r) => r.body), (d) => d.status === 'HEALTHY');
+    clock.advance(40);
+    expect(await statusOf(first.body.id)).toBe('HEALTHY');
     const second = await call('POST', '/v5/agentex/deployments', base);
-    await until(() => call('GET', `/v5/agentex/deployments/${second.body.id}`).then((r) => r.body), (d) => d.status === 'HEALTHY');
+    clock.advance(40);
+    expect(await statusOf(second.body.id)).toBe('HEALTHY');
     expect((await call('GET', `/v5/agentex/deployments/${first.body.id}`)).body.status).toBe('SUPERSEDED');
     expect((await call('DELETE', `/v5/agentex/deployments/${first.body.id}`)).status).toBe(400);
   });

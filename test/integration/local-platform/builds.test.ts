@@ -117,8 +117,9 @@ describe('local platform build lifecycle', () => {
     await local.close();
     local = await startLocalPlatform({ apiKey: KEY, buildStepMs: 60_000 });
     const created = await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM x\n' }));
-    const stream = fetch(`${local.url}/v5/builds/${created.body.id}/logs`, { headers: { 'x-api-key': KEY } }).then((r) => r.text().catch(() => 'ended'));
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // fetch answers once the stream's headers are in: the stream is open on the server.
+    const response = await fetch(`${local.url}/v5/builds/${created.body.id}/logs`, { headers: { 'x-api-key': KEY } });
+    const stream = response.text().catch(() => 'ended');
     await local.close();
     await expect(stream).resolves.toBeDefined();
   });

@@ -1,5 +1,6 @@
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
-import { client, ENVIRONMENTS, MANIFEST, until, type Json } from './http.js';
+import { ManualClock } from '../../support/clock.js';
+import { client, ENVIRONMENTS, MANIFEST, type Json } from './http.js';
 
 const KEY = 'sk-local-deployments-test-key';
 let local: LocalPlatform;
@@ -9,6 +10,16 @@ beforeEach(async () => {
   local = await startLocalPlatform({ apiKey: KEY, buildStepMs: 20, deployStepMs: 20 });
 });
 afterEach(async () => local.close());
+
+/** The platform again, on a clock the test moves, with a finished build. */
+async function onManualClock(): Promise<{ clock: ManualClock; buildId: string }> {
+  const clock = new ManualClock();
+  await local.close();
+  local = await startLocalPlatform({ apiKey: KEY, buildStepMs: 20, deployStepMs: 150, clock });
+  const created = await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM python:3.12\n' }, { agent_name: 'api-agent' }));
+  clock.advance(60_000);
+  return { clock, buildId: created.body.id };
+}
 
 async function build(dockerfile = 'FROM python:3.12\n'): Promise<Json> {
   const created = await call('POST', '/v5/builds', await buildForm({ Dockerfile: dockerfile }, { agent_name: `api-agent` }));
@@ -20,10 +31,7 @@ const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
 
 describe('local platform deployments', () => {
   it('answers the documented deploy object, PENDING → IN_PROGRESS → HEALTHY, with a preview page 503 → 200 → 404', async () => {
-    // Steps long enough that polling sees each status.
-    await local.close();
-    local = await startLocalPlatform({ apiKey: KEY, buildStepMs: 20, deployStepMs: 150 });
-    const { id: buildId } = await build();
+    const { clock, buildId } = await onManualClock();
     expect((await call('GET', '/v5/builds/undeployed')).body).toEqual([{ agent_name: 'api-agent', latest_build: expect.objectContaining({ id: buildId }), total_builds: 1 }]);
     const created = await call('POST', '/v5/agentex/deployments', {
       manifest_file: MANIFEST,
@@ -31,7 +39,7 @@ describe('local platform deployments', () => {
       build_id: buildId,
       preview: true,
       preview_label: 'feature/Login-Page',
-      expires_at: inAnHour(),
+      expires_at: new Date(clock.now() + 3_600_000).toISOString(),
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
@@ -54,12 +62,15 @@ describe('local platform deployments', () => {
     expect(starting.status).toBe(503);
     expect(await starting.text()).toContain('is starting');
 
-    const seen: string[] = [];
-    const healthy = await until(
-      () => call('GET', `/v5/agentex/deployments/${created.body.id}`).then((answer) => answer.body),
-      (deployment) => (seen.at(-1) !== deployment.status && seen.push(deployment.status), deployment.status === 'HEALTHY'),
-    );
-    expect(seen.filter((status) => status !== 'PENDING')).toEqual(['IN_PROGRESS', 'HEALTHY']);
+    const current = async () => (await call('GET', `/v5/agentex/deployments/${created.body.id}`)).body;
+    clock.advance(149);
+    expect((await current()).status).toBe('PENDING');
+    clock.advance(1);
+    expect((await current()).status).toBe('IN_PROGRESS');
+    expect((await fetch(pageUrl)).status).toBe(503);
+    clock.advance(150);
+    const healthy = await current();
+    expect(healthy.status).toBe('HEALTHY');
     expect(healthy.url).toBe(pageUrl);
     expect((await call('GET', '/v5/builds/undeployed')).body).toEqual([]);
     expect(healthy.deploy_events.map((event: Json) => `${event.type}/${event.reason}`)).toEqual(['Normal/Scheduled', 'Normal/Pulling', 'Normal/Pulled', 'Normal/Started']);
@@ -75,15 +86,15 @@ describe('local platform deployments', () => {
   });
 
   it('deletes once, then answers 400 "deployment already DELETED", and 404 for an unknown id', async () => {
-    const { id: buildId } = await build();
+    const { clock, buildId } = await onManualClock();
     const created = await call('POST', '/v5/agentex/deployments', { manifest_file: MANIFEST, environment_config: ENVIRONMENTS, build_id: buildId, preview: true, preview_label: 'pr-1' });
-    expect(Date.parse(created.body.expires_at) - Date.now()).toBeGreaterThan(7.9 * 3_600_000);
+    expect(Date.parse(created.body.expires_at) - clock.now()).toBe(8 * 3_600_000);
     const first = await call('DELETE', `/v5/agentex/deployments/${created.body.id}`);
     expect(first).toMatchObject({ status: 200, body: { status: 'DELETED' } });
     expect(await call('DELETE', `/v5/agentex/deployments/${created.body.id}`)).toMatchObject({ status: 400, body: { detail: 'deployment already DELETED' } });
     expect((await call('DELETE', '/v5/agentex/deployments/dep_unknown')).status).toBe(404);
     // Deleted while pending: the rollout stops there.
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    clock.advance(60_000);
     expect((await call('GET', `/v5/agentex/deployments/${created.body.id}`)).body.status).toBe('DELETED');
   });
 
@@ -139,18 +150,20 @@ describe('local platform deployments', () => {
   });
 
   it('expires a preview to DELETED when expires_at passes', async () => {
-    const { id: buildId } = await build();
+    const { clock, buildId } = await onManualClock();
     const created = await call('POST', '/v5/agentex/deployments', {
       manifest_file: MANIFEST,
       environment_config: ENVIRONMENTS,
       build_id: buildId,
       preview: true,
       preview_label: 'short-lived',
-      expires_at: new Date(Date.now() + 250).toISOString(),
+      expires_at: new Date(clock.now() + 350).toISOString(),
     });
-    const healthy = await deploymentIn(created.body.id, ['HEALTHY']);
+    clock.advance(349);
+    const healthy = (await call('GET', `/v5/agentex/deployments/${created.body.id}`)).body;
+    expect(healthy.status).toBe('HEALTHY');
     expect((await fetch(healthy.url)).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    clock.advance(1);
     expect((await fetch(healthy.url)).status).toBe(404);
     const expired = (await call('GET', `/v5/agentex/deployments/${created.body.id}`)).body;
     expect(expired.status).toBe('DELETED');

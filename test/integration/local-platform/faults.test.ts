@@ -1,6 +1,8 @@
 import { request } from 'node:http';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { makeArchive } from '../../support/archive.js';
+import { ManualClock } from '../../support/clock.js';
+import { until } from '../../support/wait.js';
 import { client, ENVIRONMENTS, MANIFEST, sseEvents } from './http.js';
 
 const KEY = 'sk-local-faults-test-key';
@@ -31,10 +33,20 @@ describe('local platform fault switch', () => {
     const limited = await call('GET', '/v5/agentex/deployments');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('7');
+
+    // The latency is on the platform's clock: the answer waits until the test moves it.
+    const clock = new ManualClock();
+    await local.close();
+    local = await startLocalPlatform({ apiKey: KEY, clock });
     local.faults.add({ route: 'deployments.list', latencyMs: 150 });
-    const started = Date.now();
-    expect((await call('GET', '/v5/agentex/deployments')).status).toBe(200);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    let answered = false;
+    const slow = call('GET', '/v5/agentex/deployments').finally(() => (answered = true));
+    await until(async () => local.requests.some((recorded) => recorded.route === 'deployments.list'), Boolean);
+    clock.advance(149);
+    expect((await call('GET', '/v5/builds')).status).toBe(200);
+    expect(answered).toBe(false);
+    clock.advance(1);
+    expect((await slow).status).toBe(200);
   });
 
   it('resets the connection mid-upload for builds.create, and no build appears', async () => {

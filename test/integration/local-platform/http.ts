@@ -1,6 +1,7 @@
 import { openAsBlob } from 'node:fs';
 import type { LocalPlatform } from '../../../src/local-platform/index.js';
 import { makeArchive } from '../../support/archive.js';
+import { until } from '../../support/wait.js';
 
 export type Json = Record<string, any>;
 
@@ -51,14 +52,7 @@ export function client(local: () => LocalPlatform, apiKey: string) {
   return { call, buildForm, finishedBuild, deploymentIn };
 }
 
-export async function until<T>(fetchValue: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = await fetchValue();
-    if (done(value)) return value;
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-  throw new Error('condition never met');
-}
+export { until } from '../../support/wait.js';
 
 export function sseEvents(text: string): { id: number; line: string }[] {
   return [...text.matchAll(/id: (\d+)\ndata: (.*)\n\n/g)].map((match) => ({ id: Number(match[1]), line: JSON.parse(match[2]).line as string }));
