@@ -2,6 +2,7 @@
 // with a THIRD_PARTY_NOTICES file beside each folder of bundles.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
+import { checkBundleBoundaries } from './bundle-boundaries.mjs';
 import { writeThirdPartyNotices } from './third-party-notices.mjs';
 
 const entries = [
@@ -29,4 +30,5 @@ const result = await build({
   },
 });
 
+checkBundleBoundaries(result.metafile);
 await writeThirdPartyNotices(result.metafile);

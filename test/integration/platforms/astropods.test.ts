@@ -17,10 +17,16 @@ beforeAll(async () => {
   manifestText = await readFile('examples/hello-agent/manifest.yaml', 'utf8');
 });
 afterAll(() => clearSecrets());
-afterEach(async () => server?.close());
+// Only a server this test started: closing the previous test's one again failed under --randomize.
+let startedHere: AstropodsServer | undefined;
+afterEach(async () => {
+  await startedHere?.close();
+  startedHere = undefined;
+});
 
 async function start(extra: { credentialUrl?: boolean } = {}): Promise<AstropodsPlatform> {
   server = await startAstropodsServer({ token: TOKEN, account: ACCOUNT, stepMs: 60, ...extra });
+  startedHere = server;
   return new AstropodsPlatform({ baseUrl: server.url, token: TOKEN, account: ACCOUNT, retry: { minDelayMs: 1, maxDelayMs: 5 }, env: {} });
 }
 
