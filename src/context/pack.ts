@@ -1,10 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writevSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { deflateRawSync, gzip } from 'node:zlib';
+import { crc32, deflateRawSync, gzip } from 'node:zlib';
 import { formatBytes } from '../bytes.js';
 import { InputError } from '../errors.js';
 import { collectContext } from './collect.js';
@@ -115,7 +115,7 @@ class PieceWriter {
   /** Bytes of the current piece that come from files deflate cannot shrink (see `incompressible`). */
   storedBytes = 0;
   private readonly spare: Buffer[] = [];
-  private readonly inFlight: { input: Buffer; output: Promise<Buffer> }[] = [];
+  private readonly inFlight: { input: Buffer; output: Promise<Buffer | Buffer[]> }[] = [];
 
   constructor(
     private readonly fd: number,
@@ -163,11 +163,17 @@ class PieceWriter {
   private submit(): void {
     if (!this.fill) return;
     const input = this.piece;
-    // A piece (almost) all from incompressible files is stored: deflate at level 6 would spend
-    // ~40 ms per MB to emit the same bytes in stored blocks, slightly larger.
-    const level = this.storedBytes >= this.fill * STORE_SHARE ? 0 : 6;
-    const output = gzipAsync(input.subarray(0, this.fill), { level, chunkSize: PIECE_BYTES + 64 * 1024 });
-    output.catch(() => {}); // observed by drainOne; this keeps an abandoned piece's failure quiet
+    const data = input.subarray(0, this.fill);
+    let output: Promise<Buffer | Buffer[]>;
+    if (this.storedBytes >= this.fill * STORE_SHARE) {
+      // A piece (almost) all from incompressible files is stored: deflate at level 6 would spend
+      // ~40 ms per MB to emit the same bytes in stored blocks, slightly larger.
+      output = Promise.resolve(storedMember(data));
+    } else {
+      // One trip to the pool for most pieces (deflated text is a fraction of a megabyte).
+      output = gzipAsync(data, { level: 6, chunkSize: 256 * 1024 });
+      output.catch(() => {}); // observed by drainOne; this keeps an abandoned piece's failure quiet
+    }
     this.inFlight.push({ input, output });
     this.piece = this.spare.pop() ?? Buffer.allocUnsafe(PIECE_BYTES);
     this.fill = 0;
@@ -178,7 +184,7 @@ class PieceWriter {
   async drainOne(): Promise<void> {
     const oldest = this.inFlight.shift()!;
     const compressed = await oldest.output;
-    writeAll(this.fd, compressed);
+    writeAll(this.fd, Array.isArray(compressed) ? compressed : [compressed]);
     this.spare.push(oldest.input);
   }
 
@@ -197,8 +203,41 @@ class PieceWriter {
   }
 }
 
-function writeAll(fd: number, bytes: Buffer): void {
-  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+function writeAll(fd: number, parts: Buffer[]): void {
+  let rest = parts;
+  while (rest.length) {
+    let written = writevSync(fd, rest);
+    let done = 0;
+    while (done < rest.length && written >= rest[done].length) written -= rest[done++].length;
+    rest = rest.slice(done);
+    if (written > 0) rest[0] = rest[0].subarray(written);
+  }
+}
+
+// RFC 1952 member header: ID1 ID2, CM 8 (deflate), no flags, MTIME 0, XFL 0, OS 3 (Unix), as zlib writes it on Linux.
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+const STORED_BLOCK = 65_535;
+
+/**
+ * A gzip member holding `data` in RFC 1951 stored blocks (BTYPE 00: a byte with BFINAL, LEN, ~LEN,
+ * then the bytes as they are), with its CRC-32 and size: what zlib writes at level 0, built here so
+ * a stored piece needs no copy, no allocation of its size and no trip to the thread pool.
+ */
+function storedMember(data: Buffer): Buffer[] {
+  const parts: Buffer[] = [GZIP_HEADER];
+  for (let at = 0; at < data.length; at += STORED_BLOCK) {
+    const length = Math.min(STORED_BLOCK, data.length - at);
+    const block = Buffer.allocUnsafe(5);
+    block[0] = at + length >= data.length ? 1 : 0;
+    block.writeUInt16LE(length, 1);
+    block.writeUInt16LE(0xffff - length, 3);
+    parts.push(block, data.subarray(at, at + length));
+  }
+  const trailer = Buffer.allocUnsafe(8);
+  trailer.writeUInt32LE(crc32(data), 0);
+  trailer.writeUInt32LE(data.length, 4);
+  parts.push(trailer);
+  return parts;
 }
 
 /**
