@@ -1074,14 +1074,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path6 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path7 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path6 && path6[0] !== "/") {
-          path6 = `/${path6}`;
+        if (path7 && path7[0] !== "/") {
+          path7 = `/${path7}`;
         }
-        return new URL(`${origin}${path6}`);
+        return new URL(`${origin}${path7}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1532,39 +1532,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path6, origin }
+          request: { method, path: path7, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path6);
+        debuglog("sending request to %s %s/%s", method, origin, path7);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path6, origin },
+          request: { method, path: path7, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path6,
+          path7,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path6, origin }
+          request: { method, path: path7, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path6);
+        debuglog("trailers received from %s %s/%s", method, origin, path7);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path6, origin },
+          request: { method, path: path7, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path6,
+          path7,
           error2.message
         );
       });
@@ -1613,9 +1613,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path6, origin }
+            request: { method, path: path7, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path6);
+          debuglog("sending request to %s %s/%s", method, origin, path7);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1678,7 +1678,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path6,
+        path: path7,
         method,
         body,
         headers,
@@ -1693,11 +1693,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler) {
-        if (typeof path6 !== "string") {
+        if (typeof path7 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path6[0] !== "/" && !(path6.startsWith("http://") || path6.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path7[0] !== "/" && !(path7.startsWith("http://") || path7.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path6)) {
+        } else if (invalidPathRegex.test(path7)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1763,7 +1763,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path6, query) : path6;
+        this.path = query ? buildURL(path7, query) : path7;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6456,7 +6456,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path6, host, upgrade, blocking, reset } = request2;
+      const { method, path: path7, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6537,7 +6537,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header2 = `${method} ${path6} HTTP/1.1\r
+      let header2 = `${method} ${path7} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -7066,7 +7066,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path6, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path7, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7163,7 +7163,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path6;
+      headers[HTTP2_HEADER_PATH] = path7;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7516,9 +7516,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path6 = search ? `${pathname}${search}` : pathname;
+        const path7 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path6;
+        this.opts.path = path7;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8757,10 +8757,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path6 = "/",
+          path: path7 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path6;
+        opts.path = origin + path7;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10732,20 +10732,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path6) {
-      if (typeof path6 !== "string") {
-        return path6;
+    function safeUrl(path7) {
+      if (typeof path7 !== "string") {
+        return path7;
       }
-      const pathSegments = path6.split("?");
+      const pathSegments = path7.split("?");
       if (pathSegments.length !== 2) {
-        return path6;
+        return path7;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path6, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path6);
+    function matchKey(mockDispatch2, { path: path7, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path7);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10767,7 +10767,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path6 }) => matchValue(safeUrl(path6), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path7 }) => matchValue(safeUrl(path7), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10805,9 +10805,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path6, method, body, headers, query } = opts;
+      const { path: path7, method, body, headers, query } = opts;
       return {
-        path: path6,
+        path: path7,
         method,
         body,
         headers,
@@ -11270,10 +11270,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path6, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path7, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path6,
+            Path: path7,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16152,9 +16152,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path6) {
-      for (let i = 0; i < path6.length; ++i) {
-        const code = path6.charCodeAt(i);
+    function validateCookiePath(path7) {
+      for (let i = 0; i < path7.length; ++i) {
+        const code = path7.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -19074,11 +19074,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path6 = opts.path;
+          let path7 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path6 = `/${path6}`;
+            path7 = `/${path7}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path6);
+          url = new URL(util.parseOrigin(url).origin + path7);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -20258,14 +20258,14 @@ var require_util9 = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path6 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path7 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path6 && path6[0] !== "/") {
-          path6 = `/${path6}`;
+        if (path7 && path7[0] !== "/") {
+          path7 = `/${path7}`;
         }
-        return new URL(`${origin}${path6}`);
+        return new URL(`${origin}${path7}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -21100,9 +21100,9 @@ var require_diagnostics2 = __commonJS({
         "undici:client:sendHeaders",
         (evt) => {
           const {
-            request: { method, path: path6, origin }
+            request: { method, path: path7, origin }
           } = evt;
-          debugLog("sending request to %s %s%s", method, origin, path6);
+          debugLog("sending request to %s %s%s", method, origin, path7);
         }
       );
     }
@@ -21120,14 +21120,14 @@ var require_diagnostics2 = __commonJS({
         "undici:request:headers",
         (evt) => {
           const {
-            request: { method, path: path6, origin },
+            request: { method, path: path7, origin },
             response: { statusCode }
           } = evt;
           debugLog(
             "received response to %s %s%s - HTTP %d",
             method,
             origin,
-            path6,
+            path7,
             statusCode
           );
         }
@@ -21136,23 +21136,23 @@ var require_diagnostics2 = __commonJS({
         "undici:request:trailers",
         (evt) => {
           const {
-            request: { method, path: path6, origin }
+            request: { method, path: path7, origin }
           } = evt;
-          debugLog("trailers received from %s %s%s", method, origin, path6);
+          debugLog("trailers received from %s %s%s", method, origin, path7);
         }
       );
       diagnosticsChannel.subscribe(
         "undici:request:error",
         (evt) => {
           const {
-            request: { method, path: path6, origin },
+            request: { method, path: path7, origin },
             error: error2
           } = evt;
           debugLog(
             "request to %s %s%s errored - %s",
             method,
             origin,
-            path6,
+            path7,
             error2.message
           );
         }
@@ -21267,7 +21267,7 @@ var require_request3 = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path6,
+        path: path7,
         method,
         body,
         headers,
@@ -21284,11 +21284,11 @@ var require_request3 = __commonJS({
         maxRedirections,
         typeOfService
       }, handler) {
-        if (typeof path6 !== "string") {
+        if (typeof path7 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path6[0] !== "/" && !(path6.startsWith("http://") || path6.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path7[0] !== "/" && !(path7.startsWith("http://") || path7.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path6)) {
+        } else if (invalidPathRegex.test(path7)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -21363,7 +21363,7 @@ var require_request3 = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? serializePathWithQuery(path6, query) : path6;
+        this.path = query ? serializePathWithQuery(path7, query) : path7;
         this.origin = origin;
         this.protocol = getProtocolFromUrlString(origin);
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
@@ -26607,7 +26607,7 @@ var require_client_h12 = __commonJS({
       }
     }
     function writeH1(client, request2) {
-      const { method, path: path6, host, upgrade, blocking, reset } = request2;
+      const { method, path: path7, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -26683,7 +26683,7 @@ var require_client_h12 = __commonJS({
         socket[kBlocking] = true;
       }
       setTypeOfService(socket, request2);
-      let header2 = `${method} ${path6} HTTP/1.1\r
+      let header2 = `${method} ${path7} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -27360,7 +27360,7 @@ var require_client_h22 = __commonJS({
       const headersTimeout = request2.headersTimeout ?? client[kHeadersTimeout];
       const bodyTimeout = request2.bodyTimeout ?? client[kBodyTimeout];
       const session = client[kHTTP2Session];
-      const { method, path: path6, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request2;
+      const { method, path: path7, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade != null && upgrade !== "websocket") {
         util.errorRequest(client, request2, new InvalidArgumentError(`Custom upgrade "${upgrade}" not supported over HTTP/2`));
@@ -27429,7 +27429,7 @@ var require_client_h22 = __commonJS({
           }
           headers[HTTP2_HEADER_METHOD] = "CONNECT";
           headers[HTTP2_HEADER_PROTOCOL] = "websocket";
-          headers[HTTP2_HEADER_PATH] = path6;
+          headers[HTTP2_HEADER_PATH] = path7;
           if (protocol === "ws:" || protocol === "wss:") {
             headers[HTTP2_HEADER_SCHEME] = protocol === "ws:" ? "http" : "https";
           } else {
@@ -27481,7 +27481,7 @@ var require_client_h22 = __commonJS({
         stream.setTimeout(headersTimeout);
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path6;
+      headers[HTTP2_HEADER_PATH] = path7;
       headers[HTTP2_HEADER_SCHEME] = protocol === "http:" ? "http" : "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -29837,10 +29837,10 @@ var require_proxy_agent2 = __commonJS({
         };
         const {
           origin,
-          path: path6 = "/",
+          path: path7 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path6;
+        opts.path = origin + path7;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL(origin);
           headers.host = host;
@@ -32000,20 +32000,20 @@ var require_mock_utils2 = __commonJS({
       }
       return normalizedQp;
     }
-    function safeUrl(path6) {
-      if (typeof path6 !== "string") {
-        return path6;
+    function safeUrl(path7) {
+      if (typeof path7 !== "string") {
+        return path7;
       }
-      const pathSegments = path6.split("?", 3);
+      const pathSegments = path7.split("?", 3);
       if (pathSegments.length !== 2) {
-        return path6;
+        return path7;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path6, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path6);
+    function matchKey(mockDispatch2, { path: path7, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path7);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -32038,8 +32038,8 @@ var require_mock_utils2 = __commonJS({
       const basePath = key.query ? serializePathWithQuery(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
       const resolvedPathWithoutTrailingSlash = removeTrailingSlash(resolvedPath);
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path6, ignoreTrailingSlash }) => {
-        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path6)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path6), resolvedPath);
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path7, ignoreTrailingSlash }) => {
+        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path7)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path7), resolvedPath);
       });
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
@@ -32078,19 +32078,19 @@ var require_mock_utils2 = __commonJS({
         mockDispatches.splice(index, 1);
       }
     }
-    function removeTrailingSlash(path6) {
-      while (path6.endsWith("/")) {
-        path6 = path6.slice(0, -1);
+    function removeTrailingSlash(path7) {
+      while (path7.endsWith("/")) {
+        path7 = path7.slice(0, -1);
       }
-      if (path6.length === 0) {
-        path6 = "/";
+      if (path7.length === 0) {
+        path7 = "/";
       }
-      return path6;
+      return path7;
     }
     function buildKey(opts) {
-      const { path: path6, method, body, headers, query } = opts;
+      const { path: path7, method, body, headers, query } = opts;
       return {
-        path: path6,
+        path: path7,
         method,
         body,
         headers,
@@ -32780,10 +32780,10 @@ var require_pending_interceptors_formatter2 = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path6, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path7, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path6,
+            Path: path7,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -32865,9 +32865,9 @@ var require_mock_agent2 = __commonJS({
         const acceptNonStandardSearchParameters = this[kMockAgentAcceptsNonStandardSearchParameters];
         const dispatchOpts = { ...opts };
         if (acceptNonStandardSearchParameters && dispatchOpts.path) {
-          const [path6, searchParams] = dispatchOpts.path.split("?");
+          const [path7, searchParams] = dispatchOpts.path.split("?");
           const normalizedSearchParams = normalizeSearchParams(searchParams, acceptNonStandardSearchParameters);
-          dispatchOpts.path = `${path6}?${normalizedSearchParams}`;
+          dispatchOpts.path = `${path7}?${normalizedSearchParams}`;
         }
         return this[kAgent].dispatch(dispatchOpts, handler);
       }
@@ -33268,12 +33268,12 @@ var require_snapshot_recorder = __commonJS({
        * @return {Promise<void>} - Resolves when snapshots are loaded
        */
       async loadSnapshots(filePath) {
-        const path6 = filePath || this.#snapshotPath;
-        if (!path6) {
+        const path7 = filePath || this.#snapshotPath;
+        if (!path7) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile4(resolve(path6), "utf8");
+          const data = await readFile4(resolve(path7), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -33287,7 +33287,7 @@ var require_snapshot_recorder = __commonJS({
           if (error2.code === "ENOENT") {
             this.#snapshots.clear();
           } else {
-            throw new UndiciError(`Failed to load snapshots from ${path6}`, { cause: error2 });
+            throw new UndiciError(`Failed to load snapshots from ${path7}`, { cause: error2 });
           }
         }
       }
@@ -33298,11 +33298,11 @@ var require_snapshot_recorder = __commonJS({
        * @returns {Promise<void>} - Resolves when snapshots are saved
        */
       async saveSnapshots(filePath) {
-        const path6 = filePath || this.#snapshotPath;
-        if (!path6) {
+        const path7 = filePath || this.#snapshotPath;
+        if (!path7) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
-        const resolvedPath = resolve(path6);
+        const resolvedPath = resolve(path7);
         await mkdir2(dirname(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash2, snapshot]) => ({
           hash: hash2,
@@ -33943,15 +33943,15 @@ var require_redirect_handler2 = __commonJS({
           receivedAt: Date.now()
         });
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path6 = search ? `${pathname}${search}` : pathname;
-        const redirectUrlString = `${origin}${path6}`;
+        const path7 = search ? `${pathname}${search}` : pathname;
+        const redirectUrlString = `${origin}${path7}`;
         for (const historyUrl of this.history) {
           if (historyUrl.toString() === redirectUrlString) {
             throw new InvalidArgumentError(`Redirect loop detected. Cannot redirect to ${origin}. This typically happens when using a Client or Pool with cross-origin redirects. Use an Agent for cross-origin redirects.`);
           }
         }
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path6;
+        this.opts.path = path7;
         this.opts.origin = origin;
         this.opts.query = null;
       }
@@ -35768,10 +35768,10 @@ var require_cache_handler = __commonJS({
       }
       return locationUrl.pathname + locationUrl.search;
     }
-    function deleteCachedUri(store, cacheKey, path6) {
+    function deleteCachedUri(store, cacheKey, path7) {
       deleteCachedValue(store, {
         ...cacheKey,
-        path: path6
+        path: path7
       });
       for (let i = 0; i < util.safeHTTPMethods.length; i++) {
         const method = util.safeHTTPMethods[i];
@@ -35779,7 +35779,7 @@ var require_cache_handler = __commonJS({
           deleteCachedValue(store, {
             ...cacheKey,
             method,
-            path: path6
+            path: path7
           });
         }
       }
@@ -35790,9 +35790,9 @@ var require_cache_handler = __commonJS({
       }
       const values = Array.isArray(headerValue) ? headerValue : [headerValue];
       for (let i = 0; i < values.length; i++) {
-        const path6 = getSameOriginPath(cacheKey, values[i]);
-        if (path6 !== void 0) {
-          deleteCachedUri(store, cacheKey, path6);
+        const path7 = getSameOriginPath(cacheKey, values[i]);
+        if (path7 !== void 0) {
+          deleteCachedUri(store, cacheKey, path7);
         }
       }
     }
@@ -41280,11 +41280,11 @@ var require_fetch2 = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        const path6 = url.pathname + url.search;
+        const path7 = url.pathname + url.search;
         const hasTrailingQuestionMark = url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === "?";
         return new Promise((resolve, reject) => agent.dispatch(
           {
-            path: hasTrailingQuestionMark ? `${path6}?` : path6,
+            path: hasTrailingQuestionMark ? `${path7}?` : path7,
             origin: url.origin,
             method: request2.method,
             body: agent.isMockActive ? request2.body && (request2.body.source || request2.body.stream) : body,
@@ -42231,9 +42231,9 @@ var require_util12 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path6) {
-      for (let i = 0; i < path6.length; ++i) {
-        const code = path6.charCodeAt(i);
+    function validateCookiePath(path7) {
+      for (let i = 0; i < path7.length; ++i) {
+        const code = path7.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -45669,11 +45669,11 @@ var require_undici2 = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path6 = opts.path;
+          let path7 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path6 = `/${path6}`;
+            path7 = `/${path7}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path6);
+          url = new URL(util.parseOrigin(url).origin + path7);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -45859,17 +45859,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path6) {
-      const ctrl = callVisitor(key, node, visitor, path6);
+    function visit_(key, node, visitor, path7) {
+      const ctrl = callVisitor(key, node, visitor, path7);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path6, ctrl);
-        return visit_(key, ctrl, visitor, path6);
+        replaceNode(key, path7, ctrl);
+        return visit_(key, ctrl, visitor, path7);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path6 = Object.freeze(path6.concat(node));
+          path7 = Object.freeze(path7.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path6);
+            const ci = visit_(i, node.items[i], visitor, path7);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -45880,13 +45880,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path6 = Object.freeze(path6.concat(node));
-          const ck = visit_("key", node.key, visitor, path6);
+          path7 = Object.freeze(path7.concat(node));
+          const ck = visit_("key", node.key, visitor, path7);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path6);
+          const cv = visit_("value", node.value, visitor, path7);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -45907,17 +45907,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path6) {
-      const ctrl = await callVisitor(key, node, visitor, path6);
+    async function visitAsync_(key, node, visitor, path7) {
+      const ctrl = await callVisitor(key, node, visitor, path7);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path6, ctrl);
-        return visitAsync_(key, ctrl, visitor, path6);
+        replaceNode(key, path7, ctrl);
+        return visitAsync_(key, ctrl, visitor, path7);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path6 = Object.freeze(path6.concat(node));
+          path7 = Object.freeze(path7.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path6);
+            const ci = await visitAsync_(i, node.items[i], visitor, path7);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -45928,13 +45928,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path6 = Object.freeze(path6.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path6);
+          path7 = Object.freeze(path7.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path7);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path6);
+          const cv = await visitAsync_("value", node.value, visitor, path7);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -45961,23 +45961,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path6) {
+    function callVisitor(key, node, visitor, path7) {
       if (typeof visitor === "function")
-        return visitor(key, node, path6);
+        return visitor(key, node, path7);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path6);
+        return visitor.Map?.(key, node, path7);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path6);
+        return visitor.Seq?.(key, node, path7);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path6);
+        return visitor.Pair?.(key, node, path7);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path6);
+        return visitor.Scalar?.(key, node, path7);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path6);
+        return visitor.Alias?.(key, node, path7);
       return void 0;
     }
-    function replaceNode(key, path6, node) {
-      const parent = path6[path6.length - 1];
+    function replaceNode(key, path7, node) {
+      const parent = path7[path7.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -46589,10 +46589,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path6, value) {
+    function collectionFromPath(schema, path7, value) {
       let v = value;
-      for (let i = path6.length - 1; i >= 0; --i) {
-        const k = path6[i];
+      for (let i = path7.length - 1; i >= 0; --i) {
+        const k = path7[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -46611,7 +46611,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path6) => path6 == null || typeof path6 === "object" && !!path6[Symbol.iterator]().next().done;
+    var isEmptyPath = (path7) => path7 == null || typeof path7 === "object" && !!path7[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -46641,11 +46641,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path6, value) {
-        if (isEmptyPath(path6))
+      addIn(path7, value) {
+        if (isEmptyPath(path7))
           this.add(value);
         else {
-          const [key, ...rest] = path6;
+          const [key, ...rest] = path7;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -46659,8 +46659,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path6) {
-        const [key, ...rest] = path6;
+      deleteIn(path7) {
+        const [key, ...rest] = path7;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -46674,8 +46674,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path6, keepScalar) {
-        const [key, ...rest] = path6;
+      getIn(path7, keepScalar) {
+        const [key, ...rest] = path7;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -46693,8 +46693,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path6) {
-        const [key, ...rest] = path6;
+      hasIn(path7) {
+        const [key, ...rest] = path7;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -46704,8 +46704,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path6, value) {
-        const [key, ...rest] = path6;
+      setIn(path7, value) {
+        const [key, ...rest] = path7;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -47025,9 +47025,9 @@ ${indent}`) + "'";
         return quotedString(value, ctx);
       }
       const indent = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value) ? "  " : "");
-      const literal = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
+      const literal2 = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
       if (!value)
-        return literal ? "|\n" : ">\n";
+        return literal2 ? "|\n" : ">\n";
       let chomp;
       let endStart;
       for (endStart = value.length; endStart > 0; --endStart) {
@@ -47076,7 +47076,7 @@ ${indent}`) + "'";
         if (onComment)
           onComment();
       }
-      if (!literal) {
+      if (!literal2) {
         const foldedValue = value.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent}`);
         let literalFallback = false;
         const foldOptions = getFoldOptions(ctx, true);
@@ -49220,9 +49220,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path6, value) {
+      addIn(path7, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path6, value);
+          this.contents.addIn(path7, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -49297,14 +49297,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path6) {
-        if (Collection.isEmptyPath(path6)) {
+      deleteIn(path7) {
+        if (Collection.isEmptyPath(path7)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path6) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path7) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -49319,10 +49319,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path6, keepScalar) {
-        if (Collection.isEmptyPath(path6))
+      getIn(path7, keepScalar) {
+        if (Collection.isEmptyPath(path7))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path6, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path7, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -49333,10 +49333,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path6) {
-        if (Collection.isEmptyPath(path6))
+      hasIn(path7) {
+        if (Collection.isEmptyPath(path7))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path6) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path7) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -49353,13 +49353,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path6, value) {
-        if (Collection.isEmptyPath(path6)) {
+      setIn(path7, value) {
+        if (Collection.isEmptyPath(path7)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path6), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path7), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path6, value);
+          this.contents.setIn(path7, value);
         }
       }
       /**
@@ -51320,9 +51320,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path6) => {
+    visit.itemAtPath = (cst, path7) => {
       let item = cst;
-      for (const [field, index] of path6) {
+      for (const [field, index] of path7) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -51331,23 +51331,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path6) => {
-      const parent = visit.itemAtPath(cst, path6.slice(0, -1));
-      const field = path6[path6.length - 1][0];
+    visit.parentCollection = (cst, path7) => {
+      const parent = visit.itemAtPath(cst, path7.slice(0, -1));
+      const field = path7[path7.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path6, item, visitor) {
-      let ctrl = visitor(item, path6);
+    function _visit(path7, item, visitor) {
+      let ctrl = visitor(item, path7);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path6.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path7.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -51358,10 +51358,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path6);
+            ctrl = ctrl(item, path7);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path6) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path7) : ctrl;
     }
     exports.visit = visit;
   }
@@ -53116,7 +53116,7 @@ var require_dist = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path6 = __require("path");
+    var path7 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -53125,22 +53125,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path6.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path7.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath(file) {
-      return path6.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path7.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path6.sep === "/") {
+      if (path7.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path6.sep === "/") {
+      if (path7.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path6.sep);
+      return file.replace(/\//g, path7.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -53189,13 +53189,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path7) => this._filter(path7));
+        return make_array(paths).filter((path8) => this._filter(path8));
       }
       createFilter() {
-        return (path7) => this._filter(path7);
+        return (path8) => this._filter(path8);
       }
-      ignores(path7) {
-        return !this._filter(path7);
+      ignores(path8) {
+        return !this._filter(path8);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -53234,36 +53234,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path6.sep),
+          dirs: pattern.split(path7.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path7) {
-        if (!path7) {
+      _filter(path8) {
+        if (!path8) {
           return false;
         }
-        if (path7 in this._cache) {
-          return this._cache[path7];
+        if (path8 in this._cache) {
+          return this._cache[path8];
         }
-        return this._cache[path7] = this._test(path7);
+        return this._cache[path8] = this._test(path8);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path6.dirname(file));
-        const parentPathDirs = parentPath.split(path6.sep);
+        const parentPath = cleanPath(path7.dirname(file));
+        const parentPathDirs = parentPath.split(path7.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path6.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path7.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path6.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path7.sep), rule);
             }
           }
           if (match) {
@@ -53282,13 +53282,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path6.sep === "\\" ? "\\\\" : path6.sep;
+        let escapedSlash = path7.sep === "\\" ? "\\\\" : path7.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path6.sep) {
+              if (rule.pattern[i + 1] === path7.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -53304,7 +53304,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path6.sep === "\\") {
+            if (path7.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -53974,6 +53974,7 @@ function renderRemovedComment(context) {
 // src/http/client.ts
 var import_undici2 = __toESM(require_undici2(), 1);
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 var DEFAULT_RETRY = { retries: 5, minDelayMs: 250, maxDelayMs: 2e4, maxRetryAfterMs: 12e4 };
 var RETRYABLE_STATUS = /* @__PURE__ */ new Set([408, 429, 500, 502, 503, 504]);
 var RETRYABLE_ERRORS = /* @__PURE__ */ new Set([
@@ -54021,7 +54022,7 @@ var HttpClient2 = class {
       }
       const delayMs = outcome.retryAfterMs ?? backoffDelay(attempt, this.retry);
       this.options.onRetry?.({ call: label, attempt: attempt + 1, of: attempts, delayMs, reason: outcome.reason });
-      await sleep(delayMs, opts.signal);
+      await sleep(delayMs, void 0, { signal: opts.signal });
     }
   }
   /** Convenience for the common JSON case. */
@@ -54102,10 +54103,18 @@ function describeErrorBody(text) {
     if (typeof candidate === "string") detail = candidate;
     else if (Array.isArray(candidate)) detail = candidate.map(describeValidationItem).join("; ");
     else detail = JSON.stringify(parsed);
+    const details = candidate === record.detail ? void 0 : describeDetails(record.details);
+    if (details && !detail.includes(details)) detail = `${detail}: ${details}`;
   } else {
     detail = typeof parsed === "string" && parsed.trim() ? parsed.trim() : "no message from the server";
   }
   return redact(detail.length > 2e3 ? `${detail.slice(0, 2e3)}\u2026` : detail);
+}
+function describeDetails(details) {
+  if (typeof details === "string") return details.trim() || void 0;
+  if (Array.isArray(details)) return details.length ? details.map(describeValidationItem).join("; ") : void 0;
+  if (details && typeof details === "object") return JSON.stringify(details);
+  return void 0;
 }
 function describeValidationItem(item) {
   if (item && typeof item === "object") {
@@ -54136,20 +54145,6 @@ function backoffDelay(attempt, policy, random = Math.random) {
   const ceiling = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1));
   return Math.round(policy.minDelayMs / 2 + random() * (ceiling - policy.minDelayMs / 2));
 }
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 // src/forge/rest.ts
 var MAX_PAGES = 100;
@@ -54175,12 +54170,12 @@ var RestForge = class {
     return `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}`;
   }
   /** Follows `Link: rel="next"` over every page. */
-  async listAll(call, path6, signal, filter = {}) {
+  async listAll(call, path7, signal, filter = {}) {
     const pageSize = this.kind === "github" ? { per_page: 100 } : { limit: 50 };
     const items = [];
     let page = 1;
     for (let count = 0; count < MAX_PAGES; count++) {
-      const response = await this.http.request({ call, method: "GET", path: path6, query: { ...filter, ...pageSize, page }, signal });
+      const response = await this.http.request({ call, method: "GET", path: path7, query: { ...filter, ...pageSize, page }, signal });
       const batch = Array.isArray(response.body) ? response.body : [];
       items.push(...batch);
       const next = nextPage(response.headers.link);
@@ -54382,13 +54377,53 @@ async function headMoved(forge, pr, headSha, signal) {
 }
 
 // src/pipeline/agent.ts
-import { stat as stat5 } from "node:fs/promises";
-import path4 from "node:path";
+import { stat as stat4 } from "node:fs/promises";
+import path5 from "node:path";
 
 // src/context/manifest.ts
 var import_yaml = __toESM(require_dist(), 1);
-import { readFile, stat as stat2 } from "node:fs/promises";
+import { readFile, realpath, stat as stat2 } from "node:fs/promises";
+import path2 from "node:path";
+
+// src/context/workspace.ts
+import { realpathSync, statSync } from "node:fs";
 import path from "node:path";
+function isInside(parent, candidate) {
+  const relative = path.relative(parent, candidate);
+  return relative === "" || relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+}
+function isInsideGit(workspace, real) {
+  return path.relative(workspace, real).split(path.sep).includes(".git");
+}
+function gitTopLevel(start) {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (statSync(path.join(dir, ".git"), { throwIfNoEntry: false })) return dir;
+    if (path.dirname(dir) === dir) return void 0;
+  }
+}
+function findWorkspace(manifestDir, env = process.env) {
+  const manifestReal = realpathSync(manifestDir);
+  const actionWorkspace = env.GITHUB_WORKSPACE ? realOrUndefined(env.GITHUB_WORKSPACE) : void 0;
+  if (actionWorkspace) {
+    if (isInside(actionWorkspace, manifestReal)) return { dir: actionWorkspace, describe: `the workspace ${actionWorkspace} (GITHUB_WORKSPACE)` };
+  }
+  const top = gitTopLevel(manifestReal);
+  if (top) return { dir: top, describe: `the repository ${top} (its git top level)` };
+  return { dir: manifestReal, describe: `the manifest's folder ${manifestReal} (it is in no git work tree)` };
+}
+function realOrUndefined(dir) {
+  try {
+    return realpathSync(path.resolve(dir));
+  } catch {
+    return void 0;
+  }
+}
+function givenWorkspace(dir) {
+  const real = realpathSync(path.resolve(dir));
+  return { dir: real, describe: `the workspace ${real}` };
+}
+
+// src/context/manifest.ts
 var AGENT_NAME = /^[a-z0-9-]+$/;
 var ACP_TYPES = /* @__PURE__ */ new Set(["sync", "async", "agentic"]);
 var ENVIRONMENT_KINDS = /* @__PURE__ */ new Set(["dev", "staging", "prod"]);
@@ -54463,18 +54498,27 @@ function describeValue(value) {
   return JSON.stringify(value);
 }
 function containedPath(yaml, field, base, relative, within, what) {
-  if (path.isAbsolute(relative)) yaml.fail(`"${relative}" is absolute; ${what} must be relative`, field);
-  const resolved = path.resolve(base, relative);
-  const inside = path.relative(within, resolved);
-  if (inside === ".." || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+  if (path2.isAbsolute(relative)) yaml.fail(`"${relative}" is absolute; ${what} must be relative`, field);
+  const resolved = path2.resolve(base, relative);
+  const inside = path2.relative(within, resolved);
+  if (inside === ".." || inside.startsWith(`..${path2.sep}`) || path2.isAbsolute(inside)) {
     yaml.fail(`"${relative}" leaves the build context root ${within}; keep ${what} inside it`, field);
   }
   return resolved;
 }
-async function loadManifest(file) {
-  const absolute = path.resolve(file);
+async function keepInWorkspace(yaml, field, resolved, text, workspace, what) {
+  const real = await realpath(resolved).catch(() => void 0);
+  if (real === void 0) return;
+  if (!isInside(workspace.dir, real)) {
+    yaml.fail(`"${text}" is ${real}, outside ${workspace.describe}; ${what} must stay inside it`, field);
+  }
+  if (isInsideGit(workspace.dir, real)) yaml.fail(`"${text}" is inside a .git folder, which is never packed`, field);
+}
+async function loadManifest(file, options = {}) {
+  const absolute = path2.resolve(file);
   const yaml = await YamlFile.read(absolute, "manifest.yaml");
-  const dir = path.dirname(absolute);
+  const dir = path2.dirname(absolute);
+  const workspace = options.workspace ? givenWorkspace(options.workspace) : findWorkspace(dir, options.env);
   const warnings = [];
   const name = yaml.string(["agent", "name"], { required: true });
   if (!AGENT_NAME.test(name)) {
@@ -54496,10 +54540,11 @@ async function loadManifest(file) {
     });
   }
   const rootText = yaml.string(["build", "context", "root"], { required: true });
-  if (path.isAbsolute(rootText)) yaml.fail(`"${rootText}" is absolute; give the root relative to the manifest's folder`, ["build", "context", "root"]);
-  const root = path.resolve(dir, rootText);
+  if (path2.isAbsolute(rootText)) yaml.fail(`"${rootText}" is absolute; give the root relative to the manifest's folder`, ["build", "context", "root"]);
+  const root = path2.resolve(dir, rootText);
   const rootInfo = await stat2(root).catch(() => void 0);
   if (!rootInfo?.isDirectory()) yaml.fail(`the context root ${root} is not a folder`, ["build", "context", "root"]);
+  await keepInWorkspace(yaml, ["build", "context", "root"], root, rootText, workspace, "the context root");
   const includeField = ["build", "context", "include_paths"];
   const includeValue = yaml.get(includeField);
   if (!yaml.isSequence(includeField) || !includeValue?.items?.length) {
@@ -54510,17 +54555,20 @@ async function loadManifest(file) {
     const item = yaml.string([...includeField, index], { required: true });
     const resolved = containedPath(yaml, [...includeField, index], root, item, root, "include paths");
     if (!await stat2(resolved).catch(() => void 0)) yaml.fail(`"${item}" does not exist under ${root}`, [...includeField, index]);
-    includePaths.push(path.relative(root, resolved).split(path.sep).join("/") || ".");
+    await keepInWorkspace(yaml, [...includeField, index], resolved, item, workspace, "include paths");
+    includePaths.push(path2.relative(root, resolved).split(path2.sep).join("/") || ".");
   }
   const dockerfileText = yaml.string(["build", "context", "dockerfile"], { required: true });
   const dockerfile = containedPath(yaml, ["build", "context", "dockerfile"], root, dockerfileText, root, "the Dockerfile");
   if (!(await stat2(dockerfile).catch(() => void 0))?.isFile()) {
     yaml.fail(`the Dockerfile ${dockerfile} does not exist; create it or fix the path`, ["build", "context", "dockerfile"]);
   }
+  await keepInWorkspace(yaml, ["build", "context", "dockerfile"], dockerfile, dockerfileText, workspace, "the Dockerfile");
   let dockerignore2;
   const dockerignoreText = yaml.string(["build", "context", "dockerignore"]);
   if (dockerignoreText) {
     const resolved = containedPath(yaml, ["build", "context", "dockerignore"], root, dockerignoreText, root, "the .dockerignore");
+    await keepInWorkspace(yaml, ["build", "context", "dockerignore"], resolved, dockerignoreText, workspace, "the .dockerignore");
     if ((await stat2(resolved).catch(() => void 0))?.isFile()) dockerignore2 = resolved;
     else warnings.push(`${absolute}: the .dockerignore ${resolved} does not exist; packing without one`);
   }
@@ -54532,20 +54580,20 @@ async function loadManifest(file) {
     dir,
     text: yaml.text,
     agent: { name, acpType, description: yaml.string(["agent", "description"]), credentials },
-    build: { root, includePaths, dockerfile, dockerignore: dockerignore2 },
+    build: { workspace, root, includePaths, dockerfile, dockerignore: dockerignore2 },
     image: { name: imageName, tag, repository },
     warnings
   };
 }
 async function findEnvironmentsFile(manifest) {
   for (const name of ["environments.yaml", "environments.yml"]) {
-    const candidate = path.join(manifest.dir, name);
+    const candidate = path2.join(manifest.dir, name);
     if ((await stat2(candidate).catch(() => void 0))?.isFile()) return candidate;
   }
   return void 0;
 }
 async function loadEnvironments(file) {
-  const absolute = path.resolve(file);
+  const absolute = path2.resolve(file);
   const yaml = await YamlFile.read(absolute, "environments.yaml");
   const version = yaml.string(["schema_version"]);
   if (version !== void 0 && version !== "v1") yaml.fail(`schema_version "${version}" is not supported; use v1`, ["schema_version"]);
@@ -54584,138 +54632,324 @@ function selectEnvironment(file, name) {
 // src/context/pack.ts
 import { createHash as createHash2 } from "node:crypto";
 import { createReadStream, createWriteStream, readFileSync } from "node:fs";
-import { mkdtemp, rm as rm2, stat as stat4 } from "node:fs/promises";
+import { mkdtemp, rm as rm2, stat as stat3 } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
-import path3 from "node:path";
+import path4 from "node:path";
 import { once } from "node:events";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 
+// src/bytes.ts
+function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
 // src/context/collect.ts
+import { lstatSync, readdirSync, realpathSync as realpathSync2, statfsSync, statSync as statSync2 } from "node:fs";
+import path3 from "node:path";
+
+// src/context/ignore.ts
 var dockerignoreModule = __toESM(require_ignore(), 1);
-import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { readFile as readFile2, realpath, stat as stat3 } from "node:fs/promises";
-import path2 from "node:path";
+import { readFile as readFile2 } from "node:fs/promises";
+
+// src/context/fnmatch.ts
+var FnmatchPatternError = class extends Error {
+};
+var REGEX_SYNTAX = new Set("^$\\.*+?()[]{}|/".split(""));
+function literal(char) {
+  return REGEX_SYNTAX.has(char) ? `\\${char}` : char;
+}
+function codePointEscape(char) {
+  return `\\u{${char.codePointAt(0).toString(16)}}`;
+}
+function setToRegExp(chunks, negate) {
+  const tokens = [];
+  chunks.forEach((chunk, index) => {
+    if (index > 0) tokens.push({ rangeHyphen: true });
+    for (const char of chunk) tokens.push({ char });
+  });
+  let body = "";
+  for (let at = 0; at < tokens.length; at++) {
+    const token = tokens[at];
+    if (!("char" in token)) {
+      body += codePointEscape("-");
+      continue;
+    }
+    const next = tokens[at + 1];
+    const after = tokens[at + 2];
+    if (next && !("char" in next)) {
+      if (!after) {
+        body += codePointEscape(token.char) + codePointEscape("-");
+        at += 1;
+        continue;
+      }
+      const high = "char" in after ? after.char : "-";
+      if (high.codePointAt(0) < token.char.codePointAt(0)) throw new FnmatchPatternError("bad character range");
+      body += `${codePointEscape(token.char)}-${codePointEscape(high)}`;
+      at += 2;
+      continue;
+    }
+    body += codePointEscape(token.char);
+  }
+  return `[${negate ? "^" : ""}${body}]`;
+}
+function fnmatchToRegExp(pattern) {
+  const pat = [...pattern];
+  const n = pat.length;
+  let source = "";
+  let i = 0;
+  while (i < n) {
+    const c = pat[i];
+    i += 1;
+    if (c === "*") {
+      if (!source.endsWith("[^]*")) source += "[^]*";
+    } else if (c === "?") {
+      source += "[^]";
+    } else if (c === "[") {
+      let j = i;
+      if (j < n && pat[j] === "!") j += 1;
+      if (j < n && pat[j] === "]") j += 1;
+      while (j < n && pat[j] !== "]") j += 1;
+      if (j >= n) {
+        source += "\\[";
+        continue;
+      }
+      let chunks;
+      const stuff = pat.slice(i, j);
+      if (!stuff.includes("-")) {
+        chunks = [stuff];
+      } else {
+        chunks = [];
+        let k = pat[i] === "!" ? i + 2 : i + 1;
+        for (; ; ) {
+          k = pat.indexOf("-", k);
+          if (k < 0 || k >= j) break;
+          chunks.push(pat.slice(i, k));
+          i = k + 1;
+          k += 3;
+        }
+        const chunk = pat.slice(i, j);
+        if (chunk.length) chunks.push(chunk);
+        else chunks[chunks.length - 1].push("-");
+        for (let k2 = chunks.length - 1; k2 > 0; k2--) {
+          const before = chunks[k2 - 1];
+          if (before[before.length - 1].codePointAt(0) > chunks[k2][0].codePointAt(0)) {
+            chunks[k2 - 1] = [...before.slice(0, -1), ...chunks[k2].slice(1)];
+            chunks.splice(k2, 1);
+          }
+        }
+      }
+      i = j + 1;
+      const flat = chunks.flat();
+      const hyphens = chunks.length - 1;
+      if (flat.length + hyphens === 0) {
+        source += "(?!)";
+      } else if (flat.length === 1 && hyphens === 0 && flat[0] === "!") {
+        source += "[^]";
+      } else if (chunks[0]?.[0] === "!") {
+        source += setToRegExp([chunks[0].slice(1), ...chunks.slice(1)], true);
+      } else {
+        source += setToRegExp(chunks, false);
+      }
+    } else {
+      source += literal(c);
+    }
+  }
+  return new RegExp(`^(?:${source})$`, "u");
+}
+
+// src/context/ignore.ts
 var moduleValue = dockerignoreModule;
 var dockerignore = typeof moduleValue.default === "function" ? moduleValue.default : moduleValue.default?.default ?? moduleValue;
+var PYTHON_SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+var PYTHON_STRIP = new RegExp(`^[${PYTHON_SPACE}]+|[${PYTHON_SPACE}]+$`, "g");
+function sdkPatterns(text) {
+  return text.split(/\r\n|\r|\n/).map((line) => line.split("#", 1)[0].replace(PYTHON_STRIP, "")).filter(Boolean);
+}
+function dockerPatterns(text) {
+  const lines = text.replace(/^\uFEFF/, "").split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines.map((line) => line.replace(/\r$/, "")).filter((line) => !line.startsWith("#") && line.trim() !== "");
+}
 var IgnoreRules = class _IgnoreRules {
-  docker;
   namePatterns;
-  hasExceptions;
-  constructor(lines) {
-    const patterns = lines.map((line) => line.split("#", 1)[0].trim()).filter(Boolean);
-    this.docker = dockerignore({ ignorecase: false }).add(patterns);
-    this.namePatterns = patterns.filter((pattern) => !pattern.startsWith("!")).map(fnmatchToRegExp);
-    this.hasExceptions = patterns.some((pattern) => pattern.startsWith("!"));
+  docker;
+  dockerHasExceptions;
+  constructor(text, options = {}) {
+    this.namePatterns = sdkPatterns(text).map((pattern) => {
+      try {
+        return fnmatchToRegExp(pattern);
+      } catch (err) {
+        if (!(err instanceof FnmatchPatternError)) throw err;
+        throw new InputError(`the pattern "${pattern}" is not one Python's fnmatch can read (${err.message}); the Agentex SDK fails on it too`, {
+          file: options.file
+        });
+      }
+    });
+    if (options.docker ?? true) {
+      const patterns = dockerPatterns(text);
+      this.docker = dockerignore({ ignorecase: false }).add(patterns);
+      this.dockerHasExceptions = patterns.some((pattern) => pattern.trim().startsWith("!"));
+    } else {
+      this.dockerHasExceptions = false;
+    }
   }
-  static async fromFile(file) {
-    return new _IgnoreRules(file ? (await readFile2(file, "utf8")).split(/\r?\n/) : []);
+  static async fromFile(file, options = {}) {
+    if (!file) return new _IgnoreRules("", options);
+    const bytes = await readFile2(file);
+    let text;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      throw new InputError(".dockerignore is not valid UTF-8; the Agentex SDK cannot read it either. Save it as UTF-8", { file });
+    }
+    return new _IgnoreRules(text, { ...options, file });
   }
-  nameIgnored(name) {
-    return this.namePatterns.some((pattern) => pattern.test(name));
+  /** The SDK's rule, for an entry *inside* an include path. */
+  sdkIgnoresName(name) {
+    for (const pattern of this.namePatterns) if (pattern.test(name)) return true;
+    return false;
   }
-  ignoresFile(relative) {
-    return this.nameIgnored(path2.posix.basename(relative)) || this.docker.ignores(relative);
+  /** Docker's rule drops this path and nothing inside it can be brought back by a `!` line. */
+  dockerPrunes(relative) {
+    return this.docker !== void 0 && !this.dockerHasExceptions && this.docker.ignores(relative);
   }
-  /** A folder is skipped whole only when no `!exception` could bring something inside it back. */
-  prunesFolder(relative) {
-    if (this.nameIgnored(path2.posix.basename(relative))) return true;
-    return !this.hasExceptions && this.docker.ignores(relative);
+  /** Docker's rule drops this file. */
+  dockerIgnoresFile(relative) {
+    return this.docker !== void 0 && this.docker.ignores(relative);
   }
 };
-function fnmatchToRegExp(pattern) {
-  let source = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i];
-    if (char === "*") source += ".*";
-    else if (char === "?") source += ".";
-    else if (char === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end === -1) source += "\\[";
-      else {
-        let set = pattern.slice(i + 1, end).replace(/\\/g, "\\\\");
-        if (set.startsWith("!")) set = `^${set.slice(1)}`;
-        source += `[${set}]`;
-        i = end;
-      }
-    } else source += char.replace(/[.+^${}()|\\\]/]/g, "\\$&");
+
+// src/context/order.ts
+function compareCodePoints(a, b) {
+  if (a === b) return 0;
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 55296 && y >= 55296) {
+      x = x >= 57344 ? x - 2048 : x + 8192;
+      y = y >= 57344 ? y - 2048 : y + 8192;
+    }
+    return x - y;
   }
-  return new RegExp(`^${source}$`, "s");
+  return a.length - b.length;
 }
-function isInside(root, candidate) {
-  const relative = path2.relative(root, candidate);
-  return relative === "" || !relative.startsWith(`..${path2.sep}`) && relative !== ".." && !path2.isAbsolute(relative);
-}
+
+// src/context/collect.ts
+var PSEUDO_FILE_SYSTEMS = /* @__PURE__ */ new Set([
+  40864,
+  1650812274,
+  1684170528,
+  1953653091,
+  1935894131,
+  2613483,
+  1667723888,
+  1650812272,
+  3730735588,
+  3405662737,
+  1634035564,
+  1112100429
+]);
 function modeOf(statMode) {
   return statMode & 64 ? 493 : 420;
 }
-async function collectContext(manifest) {
-  const root = await realpath(manifest.build.root);
-  const rules = await IgnoreRules.fromFile(manifest.build.dockerignore);
+function specialKind(info2) {
+  if (info2.isFIFO()) return "a named pipe (FIFO)";
+  if (info2.isSocket()) return "a socket";
+  if (info2.isCharacterDevice()) return "a character device";
+  if (info2.isBlockDevice()) return "a block device";
+  return void 0;
+}
+async function collectContext(manifest, options = {}) {
+  const workspace = manifest.build.workspace;
+  const root = realpathSync2(manifest.build.root);
+  const rules = await IgnoreRules.fromFile(manifest.build.dockerignore, options);
   const entries = /* @__PURE__ */ new Map();
-  const addFile = async (archivePath, source) => {
-    const info2 = await stat3(source);
-    entries.set(archivePath, { path: archivePath, source, type: "file", mode: modeOf(info2.mode), size: info2.size });
+  const checkedDevices = /* @__PURE__ */ new Map();
+  const refuse = (message) => {
+    throw new InputError(message, { file: manifest.file, field: "build.context.include_paths" });
   };
-  await addFile("Dockerfile", manifest.build.dockerfile);
-  if (manifest.build.dockerignore) await addFile(".dockerignore", manifest.build.dockerignore);
-  const visiting = /* @__PURE__ */ new Set();
-  const walk2 = (absolute, relative, known) => {
-    let real = absolute;
-    let isDirectory2 = known ? known.isDirectory() : false;
-    let isFile = known ? known.isFile() : false;
-    if (!known || known.isSymbolicLink()) {
-      const info3 = lstatSync(absolute);
-      isDirectory2 = info3.isDirectory();
-      isFile = info3.isFile();
-      if (info3.isSymbolicLink()) {
+  const fileEntry = (archivePath, source, info2) => {
+    let pseudo = checkedDevices.get(info2.dev);
+    if (pseudo === void 0) {
+      pseudo = PSEUDO_FILE_SYSTEMS.has(statfsSync(source).type);
+      checkedDevices.set(info2.dev, pseudo);
+    }
+    if (pseudo) refuse(`${archivePath} (${source}) is on a kernel pseudo file system such as /proc; it cannot be packed`);
+    return { path: archivePath, source, type: "file", mode: modeOf(info2.mode), size: info2.size };
+  };
+  entries.set("Dockerfile", fileEntry("Dockerfile", realpathSync2(manifest.build.dockerfile), statSync2(manifest.build.dockerfile)));
+  if (manifest.build.dockerignore) {
+    entries.set(".dockerignore", fileEntry(".dockerignore", realpathSync2(manifest.build.dockerignore), statSync2(manifest.build.dockerignore)));
+  }
+  const ancestors = /* @__PURE__ */ new Set();
+  const visit = (real, relative, known, top) => {
+    if (!top) {
+      const name = known.name;
+      if (name === ".git") return;
+      if (rules.sdkIgnoresName(name)) return;
+    }
+    if (relative !== "." && rules.dockerPrunes(relative)) return;
+    let info2 = known;
+    let stats;
+    if (!info2 || info2.isSymbolicLink()) {
+      info2 = stats = lstatSync(real);
+      if (stats.isSymbolicLink()) {
+        const link2 = real;
         try {
-          real = realpathSync(absolute);
+          real = realpathSync2(link2);
         } catch {
-          throw new InputError(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`, {
-            file: manifest.file
-          });
+          refuse(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`);
         }
-        if (!isInside(root, real)) {
-          throw new InputError(`the symlink ${relative} points outside the build context (${real}); copy the file in or remove the link`, {
-            file: manifest.file,
-            field: "build.context.include_paths"
-          });
+        if (!isInside(workspace.dir, real)) {
+          refuse(`the symlink ${relative} points outside ${workspace.describe} (to ${real}); copy the file in or remove the link`);
         }
-        const target = statSync(real);
-        isDirectory2 = target.isDirectory();
-        isFile = target.isFile();
+        if (isInsideGit(workspace.dir, real)) refuse(`the symlink ${relative} points into a .git folder (${real}), which is never packed`);
+        info2 = stats = statSync2(real);
       }
     }
-    if (isDirectory2) {
-      if (relative !== "." && rules.prunesFolder(relative)) return;
-      const key = realpathSync(real);
-      if (visiting.has(key)) return;
-      visiting.add(key);
-      const children = readdirSync(absolute, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-      for (const child of children) walk2(path2.join(absolute, child.name), relative === "." ? child.name : `${relative}/${child.name}`, child);
-      visiting.delete(key);
+    const special = specialKind(info2);
+    if (special) refuse(`${relative} is ${special}; a build context holds only files and folders. Remove it or add it to .dockerignore`);
+    if (info2.isDirectory()) {
+      if (ancestors.has(real)) refuse(`the symlink ${relative} loops back to a folder that contains it (${real}); remove it or add it to .dockerignore`);
+      ancestors.add(real);
+      for (const child of readdirSync(real, { withFileTypes: true })) {
+        visit(`${real}/${child.name}`, relative === "." ? child.name : `${relative}/${child.name}`, child, false);
+      }
+      ancestors.delete(real);
       return;
     }
-    if (!isFile || rules.ignoresFile(relative)) return;
-    const info2 = statSync(real);
-    entries.set(relative, { path: relative, source: real, type: "file", mode: modeOf(info2.mode), size: info2.size });
+    if (rules.dockerIgnoresFile(relative)) return;
+    entries.set(relative, fileEntry(relative, real, stats ?? statSync2(real)));
   };
   for (const include of manifest.build.includePaths) {
-    const absolute = path2.resolve(root, include);
-    if (!isInside(root, absolute)) {
-      throw new InputError(`"${include}" leaves the build context root`, { file: manifest.file, field: "build.context.include_paths" });
+    const absolute = path3.resolve(root, include);
+    if (!isInside(root, absolute)) refuse(`"${include}" leaves the build context root`);
+    ancestors.clear();
+    for (let above = path3.dirname(absolute); isInside(root, above); above = path3.dirname(above)) {
+      ancestors.add(realpathSync2(above));
+      if (above === root) break;
     }
-    walk2(absolute, include);
+    visit(realpathSync2(absolute), include, void 0, true);
   }
-  return [...entries.values()].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  return [...entries.values()].sort((a, b) => compareCodePoints(a.path, b.path));
 }
 
 // src/context/tree-hash.ts
 import * as crypto2 from "node:crypto";
 import { createHash } from "node:crypto";
 function treeHashFromDigests(members) {
-  const sorted = [...members].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const sorted = [...members].sort((a, b) => compareCodePoints(a.path, b.path));
   return createHash("sha256").update(sorted.map((member) => `${member.path}\0${member.mode}\0${member.digest}`).join("\n"), "utf8").digest("hex");
 }
 function treeModeOf(entry) {
@@ -54735,15 +54969,12 @@ var BLOCK = 512;
 var SMALL_FILE2 = 1 << 20;
 var PIECE_BYTES = 1 << 20;
 var gzipAsync = promisify(gzip);
-function formatSize(bytes) {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
-}
 function checkSize(manifest, entries, limit) {
   const total = entries.reduce((sum, entry) => sum + entry.size, 0);
   if (total <= limit) return total;
-  const largest = [...entries].sort((a, b) => b.size - a.size).slice(0, 5).map((entry) => `${entry.path} (${formatSize(entry.size)})`).join(", ");
+  const largest = [...entries].sort((a, b) => b.size - a.size).slice(0, 5).map((entry) => `${entry.path} (${formatBytes(entry.size)})`).join(", ");
   throw new InputError(
-    `the build context is ${formatSize(total)}, over the platform's ${formatSize(limit)} limit; largest: ${largest}. Add what the image does not need to the .dockerignore`,
+    `the build context is ${formatBytes(total)}, over the platform's ${formatBytes(limit)} limit; largest: ${largest}. Add what the image does not need to the .dockerignore`,
     { file: manifest.file, field: "build.context.include_paths" }
   );
 }
@@ -54861,11 +55092,11 @@ async function writeMember(out, entry, signal) {
   return digest;
 }
 async function packContext(manifest, options = {}) {
-  const entries = await collectContext(manifest);
+  const entries = await collectContext(manifest, { docker: !options.sdkExact });
   const total = checkSize(manifest, entries, options.maxContextBytes ?? MAX_CONTEXT_BYTES);
   options.signal?.throwIfAborted();
-  const tempDir = options.outFile ? void 0 : await mkdtemp(path3.join(tmpdir(), "agent-preview-"));
-  const archivePath = options.outFile ? path3.resolve(options.outFile) : path3.join(tempDir, "context.tar.gz");
+  const tempDir = options.outFile ? void 0 : await mkdtemp(path4.join(tmpdir(), "agent-preview-"));
+  const archivePath = options.outFile ? path4.resolve(options.outFile) : path4.join(tempDir, "context.tar.gz");
   const file = createWriteStream(archivePath);
   const finished = once(file, "close");
   const out = new ParallelGzip(file);
@@ -54888,7 +55119,7 @@ async function packContext(manifest, options = {}) {
     await rm2(tempDir ?? archivePath, { recursive: true, force: true });
     throw err;
   }
-  const archiveBytes = (await stat4(archivePath)).size;
+  const archiveBytes = (await stat3(archivePath)).size;
   return {
     archivePath,
     archiveBytes,
@@ -54903,12 +55134,12 @@ async function packContext(manifest, options = {}) {
 
 // src/pipeline/agent.ts
 async function resolveManifestPath(input, field = "manifest") {
-  const absolute = path4.resolve(input);
-  const info2 = await stat5(absolute).catch(() => void 0);
+  const absolute = path5.resolve(input);
+  const info2 = await stat4(absolute).catch(() => void 0);
   if (!info2) throw new InputError(`${input} does not exist; point at the agent's manifest.yaml`, { field });
   if (info2.isDirectory()) {
-    const inside = path4.join(absolute, "manifest.yaml");
-    if (!(await stat5(inside).catch(() => void 0))?.isFile()) {
+    const inside = path5.join(absolute, "manifest.yaml");
+    if (!(await stat4(inside).catch(() => void 0))?.isFile()) {
       throw new InputError(`${input} is a folder without a manifest.yaml`, { field });
     }
     return inside;
@@ -54922,7 +55153,7 @@ async function loadAgent(manifestInput, options = {}) {
     if (options.requireEnvironment) {
       throw new InputError(
         `no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`,
-        { file: path4.join(manifest.dir, "environments.yaml") }
+        { file: path5.join(manifest.dir, "environments.yaml") }
       );
     }
     return { manifest };
@@ -55003,11 +55234,15 @@ function sanitizePreviewLabel(input) {
   if (label.length > PREVIEW_LABEL_MAX) label = label.slice(0, PREVIEW_LABEL_MAX).replace(/-+$/, "");
   return { label, changed: label !== input };
 }
+var AGENTEX_LABEL_RULE = {
+  sanitize: (input) => sanitizePreviewLabel(input).label,
+  description: `lowercase letters, digits and hyphens, at most ${PREVIEW_LABEL_MAX} characters`
+};
 
 // src/pipeline/label.ts
 var DEFAULT_LABEL_TEMPLATE = "pr-{number}";
 var PLACEHOLDERS = /* @__PURE__ */ new Set(["number", "branch", "sha"]);
-function resolvePreviewLabel(template, vars, field = "preview-label") {
+function resolvePreviewLabel(template, vars, field = "preview-label", rule = AGENTEX_LABEL_RULE) {
   const source = template?.trim() || DEFAULT_LABEL_TEMPLATE;
   const filled = source.replace(/\{([^{}]*)\}/g, (_whole, name) => {
     if (!PLACEHOLDERS.has(name)) {
@@ -55019,19 +55254,19 @@ function resolvePreviewLabel(template, vars, field = "preview-label") {
     }
     return name === "sha" ? String(value).slice(0, 7) : String(value);
   });
-  const { label, changed } = sanitizePreviewLabel(filled);
+  const label = rule.sanitize(filled);
   if (!label) {
     throw new InputError(
       `"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`,
       { field }
     );
   }
-  if (!changed) return { label };
-  return {
-    label,
-    note: `preview label "${filled}" became "${label}": the platform allows lowercase letters, digits and hyphens, at most ${PREVIEW_LABEL_MAX} characters`
-  };
+  if (label === filled) return { label };
+  return { label, note: `preview label "${filled}" became "${label}": the platform allows ${rule.description}` };
 }
+
+// src/pipeline/build.ts
+import { setTimeout as sleep3 } from "node:timers/promises";
 
 // src/platforms/platform.ts
 var TERMINAL_BUILD_PHASES = /* @__PURE__ */ new Set(["succeeded", "failed", "cancelled"]);
@@ -55063,6 +55298,7 @@ var PhaseError = class extends Error {
 };
 
 // src/pipeline/poll.ts
+import { setTimeout as sleep2 } from "node:timers/promises";
 async function pollUntil(fetch, done, options) {
   const deadline = Date.now() + options.timeoutMs;
   for (; ; ) {
@@ -55073,14 +55309,14 @@ async function pollUntil(fetch, done, options) {
     const left = deadline - Date.now();
     if (left <= 0) throw new TimeoutError(`${options.what} did not finish within ${formatDuration(options.timeoutMs)}`);
     if (!options.wake) {
-      await sleep(Math.min(options.intervalMs, left), options.signal);
+      await sleep2(Math.min(options.intervalMs, left), void 0, { signal: options.signal });
       continue;
     }
     const pauseOver = new AbortController();
     const stop = () => pauseOver.abort(options.signal?.reason);
     options.signal?.addEventListener("abort", stop, { once: true });
     try {
-      await Promise.race([sleep(Math.min(options.intervalMs, left), pauseOver.signal), options.wake.promise()]);
+      await Promise.race([sleep2(Math.min(options.intervalMs, left), void 0, { signal: pauseOver.signal }), options.wake.promise()]);
     } catch (err) {
       options.signal?.throwIfAborted();
       throw err;
@@ -55106,19 +55342,19 @@ function wakeSignal() {
 // src/pipeline/build.ts
 var LOG_TAIL = 40;
 var MAX_STREAM_DROPS = 20;
-async function ensureBuild(platform2, agent, options) {
+async function ensureBuild(builder, agent, options) {
   const { reporter, signal } = options;
   const name = agent.manifest.agent.name;
   const packed = agent.packed;
-  if (options.reuse !== false && platform2.capabilities.reuseByTreeHash) {
-    const earlier = await platform2.findReusableBuild(name, packed.treeHash, { signal });
+  if (options.reuse !== false && builder.findReusableBuild) {
+    const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal });
     if (earlier) {
       reporter.step(name, `reusing build ${earlier.id}: the context is unchanged (working_tree_hash ${packed.treeHash.slice(0, 12)})`);
       return { build: earlier, reused: true };
     }
   }
   reporter.step(name, `uploading the build context (${formatBytes(packed.archiveBytes)}, ${packed.fileCount} files)`);
-  const created = await platform2.createBuild(
+  const created = await builder.createBuild(
     {
       agentName: name,
       archivePath: packed.archivePath,
@@ -55136,9 +55372,9 @@ async function ensureBuild(platform2, agent, options) {
   const tail = [];
   let finished;
   try {
-    finished = await followBuild(platform2, created, name, options, tail);
+    finished = await followBuild(builder, created, name, options, tail);
   } catch (err) {
-    await cancelQuietly(platform2, created.id, name, reporter, err);
+    await cancelQuietly(builder, created.id, name, reporter, err);
     if (err instanceof TimeoutError) {
       throw new PhaseError(name, "build", `${err.message}; the build was cancelled`, { cause: err, logTail: tail, buildId: created.id });
     }
@@ -55149,17 +55385,18 @@ async function ensureBuild(platform2, agent, options) {
   }
   return { build: finished, reused: false };
 }
-async function followBuild(platform2, build, agent, options, tail) {
+async function followBuild(builder, build, agent, options, tail) {
   const { reporter } = options;
   const stopLogs = new AbortController();
   const onOuterAbort = () => stopLogs.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   const streamClosed = wakeSignal();
   const logs = (async () => {
-    if (!platform2.capabilities.buildLogStream) return;
+    const streamBuildLogs = builder.streamBuildLogs?.bind(builder);
+    if (!streamBuildLogs) return;
     let cursor;
     for (let drops = 0; !stopLogs.signal.aborted; ) {
-      cursor = await platform2.streamBuildLogs(
+      cursor = await streamBuildLogs(
         build.id,
         (line) => {
           tail.push(line);
@@ -55178,7 +55415,7 @@ async function followBuild(platform2, build, agent, options, tail) {
         return;
       }
       reporter.warn(`${agent}: the build log stream dropped (${cursor.reason ?? "connection closed"}); reconnecting`);
-      await sleep(Math.min(500 * drops, 5e3), stopLogs.signal);
+      await sleep3(Math.min(500 * drops, 5e3), void 0, { signal: stopLogs.signal });
     }
   })().catch((err) => {
     if (!stopLogs.signal.aborted) reporter.warn(`${agent}: build logs unavailable: ${err.message}`);
@@ -55187,7 +55424,7 @@ async function followBuild(platform2, build, agent, options, tail) {
   let lastStatus = "";
   try {
     return await pollUntil(
-      () => platform2.getBuild(build.id, { signal: options.signal }),
+      () => builder.getBuild(build.id, { signal: options.signal }),
       (current) => TERMINAL_BUILD_PHASES.has(current.phase),
       {
         what: `build ${build.id}`,
@@ -55205,7 +55442,7 @@ async function followBuild(platform2, build, agent, options, tail) {
     );
   } finally {
     const grace = new AbortController();
-    await Promise.race([logs, sleep(2e3, grace.signal).catch(() => {
+    await Promise.race([logs, sleep3(2e3, void 0, { signal: grace.signal }).catch(() => {
     })]);
     grace.abort();
     stopLogs.abort();
@@ -55213,9 +55450,13 @@ async function followBuild(platform2, build, agent, options, tail) {
     options.signal?.removeEventListener("abort", onOuterAbort);
   }
 }
-async function cancelQuietly(platform2, buildId, agent, reporter, why) {
+async function cancelQuietly(builder, buildId, agent, reporter, why) {
+  if (!builder.cancelBuild) {
+    reporter.warn(`${agent}: build ${buildId} cannot be cancelled on this platform (${reasonOf(why)}); it finishes on its own`);
+    return;
+  }
   try {
-    await platform2.cancelBuild(buildId, { signal: AbortSignal.timeout(15e3) });
+    await builder.cancelBuild(buildId, { signal: AbortSignal.timeout(15e3) });
     reporter.warn(`${agent}: cancelled build ${buildId} on the platform (${reasonOf(why)})`);
   } catch (err) {
     reporter.warn(`${agent}: could not cancel build ${buildId} on the platform: ${err.message}; cancel it there by hand`);
@@ -55225,17 +55466,6 @@ function reasonOf(err) {
   if (err instanceof TimeoutError) return "timed out";
   if (err instanceof Error && (err.name === "AbortError" || err.name === "CancelledError")) return "the run was cancelled";
   return err instanceof Error ? err.message : String(err);
-}
-function formatBytes(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KB", "MB", "GB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 // src/pipeline/image.ts
@@ -55289,10 +55519,11 @@ function sameSourceRepo(a, b) {
 function cachedBuildLookup(platform2) {
   const builds = /* @__PURE__ */ new Map();
   return (buildId, options) => {
-    if (!platform2.capabilities.serverBuild) return Promise.resolve(void 0);
+    const builder = platform2.builder;
+    if (!builder) return Promise.resolve(void 0);
     let found = builds.get(buildId);
     if (!found) {
-      found = platform2.getBuild(buildId, options).catch((err) => {
+      found = builder.getBuild(buildId, options).catch((err) => {
         if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return void 0;
         if (err instanceof UnsupportedError) return void 0;
         builds.delete(buildId);
@@ -55337,13 +55568,16 @@ function renderUrlTemplate(template, vars) {
 
 // src/pipeline/deploy.ts
 var LOG_TAIL2 = 40;
+function expiryNote(platform2, ttlMs) {
+  return platform2.capabilities.previewExpiry ? `expires in ${formatDuration(ttlMs)}` : `${platform2.name} does not expire previews: it is removed when the pull request closes, or by the sweep`;
+}
 async function deployAgent(platform2, agent, source, options) {
   const { reporter, signal } = options;
   const name = agent.manifest.agent.name;
   const expiresAt = options.preview ? new Date(Date.now() + options.preview.ttlMs) : void 0;
   reporter.step(
     name,
-    options.preview ? `creating preview "${options.preview.label}" (expires in ${formatDuration(options.preview.ttlMs)})` : "deploying (not a preview)"
+    options.preview ? `creating preview "${options.preview.label}" (${expiryNote(platform2, options.preview.ttlMs)})` : "deploying (not a preview)"
   );
   const created = await platform2.createDeployment(
     {
@@ -55492,8 +55726,8 @@ async function runOne(platform2, agent, options) {
   let phase = "build";
   try {
     let source;
-    if (platform2.capabilities.serverBuild) {
-      const { build, reused } = await ensureBuild(platform2, agent, {
+    if (platform2.builder) {
+      const { build, reused } = await ensureBuild(platform2.builder, agent, {
         reporter: options.reporter,
         signal: options.signal,
         pollIntervalMs: options.pollIntervalMs,
@@ -55563,7 +55797,7 @@ var silentReporter = {
   }
 };
 
-// src/pipeline/teardown.ts
+// src/previews/teardown.ts
 async function teardownPreviews(platform2, options) {
   const { label, signal } = options;
   const reporter = options.reporter ?? silentReporter;
@@ -55983,6 +56217,9 @@ var LOG_PAGE_LIMIT = 500;
 var AgentexPlatform = class {
   name;
   capabilities;
+  /** Agentex builds from an uploaded context, finds builds by tree hash, streams and cancels them. */
+  builder = this;
+  labelRule = AGENTEX_LABEL_RULE;
   http;
   /** agent_name → agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
   agentIds = /* @__PURE__ */ new Map();
@@ -55990,9 +56227,6 @@ var AgentexPlatform = class {
     const settings = resolveAgentexSettings(options, options.env);
     this.name = options.name ?? "agentex";
     this.capabilities = {
-      serverBuild: true,
-      buildLogStream: true,
-      reuseByTreeHash: true,
       deploymentUrl: options.deploymentsCarryUrl ?? false,
       previewExpiry: true
     };
@@ -56235,14 +56469,14 @@ var AgentexPlatform = class {
   learnAgentId(build) {
     if (build.agentName && build.agentId) this.agentIds.set(build.agentName, build.agentId);
   }
-  async listAll(call, path6, query, signal) {
+  async listAll(call, path7, query, signal) {
     const all = [];
     let after;
     for (let page = 0; page < MAX_PAGES2; page++) {
       const body = await this.http.json({
         call,
         method: "GET",
-        path: path6,
+        path: path7,
         query: { ...query, limit: PAGE_LIMIT, starting_after: after, sort_by: "created_at", sort_order: "desc" },
         signal
       });
@@ -56338,6 +56572,7 @@ function describe(body) {
 
 // src/platforms/astropods/astropods.ts
 import { createHash as createHash3 } from "node:crypto";
+import { setTimeout as sleep4 } from "node:timers/promises";
 
 // src/platforms/astropods/config.ts
 var DEFAULT_ASTROPODS_URL = "https://astropods.com/api/v1";
@@ -56360,18 +56595,19 @@ var GONE_STATUSES = /* @__PURE__ */ new Set(["undeployed", "deleted", "terminate
 var CANCELLED_STATUSES = /* @__PURE__ */ new Set(["cancelled", "canceled"]);
 var RUNNING_STATUSES = /* @__PURE__ */ new Set(["running", "success", "deployed", "ready", "active", "healthy"]);
 var PROGRESS_STATUSES = /* @__PURE__ */ new Set(["deploying", "pending", "creating", "updating", "progressing", "queued", "starting"]);
+var ASTROPODS_LABEL_RULE = {
+  sanitize: (input) => slug(input),
+  description: "lowercase letters, digits and hyphens"
+};
 var AstropodsPlatform = class {
   name = "astropods";
   capabilities = {
-    // Images are pushed to a registry and registered: there is no build API.
-    serverBuild: false,
-    buildLogStream: false,
-    reuseByTreeHash: false,
     // Deployments carry `external_urls`, each with a `ready` flag.
     deploymentUrl: true,
     // Deployments carry no expiry; the sweep tears previews down.
     previewExpiry: false
   };
+  labelRule = ASTROPODS_LABEL_RULE;
   http;
   account;
   /** Registered agent name → whose preview it is, learnt from deploys made by this client. */
@@ -56386,21 +56622,6 @@ var AstropodsPlatform = class {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry
     });
-  }
-  async findReusableBuild(_agentName, _treeHash, _options) {
-    return void 0;
-  }
-  async createBuild(_request, _options) {
-    throw new UnsupportedError("Astropods has no build API: push the image to a registry yourself and deploy it by name and tag");
-  }
-  async getBuild(_id, _options) {
-    throw new UnsupportedError("Astropods has no build API, so there are no builds to read");
-  }
-  async cancelBuild(_id, _options) {
-    throw new UnsupportedError("Astropods has no build API, so there are no builds to cancel");
-  }
-  async streamBuildLogs(_id, _onLine, _options) {
-    throw new UnsupportedError("Astropods has no build API, so there are no build logs to stream");
   }
   async createDeployment(request2, options = {}) {
     if (!request2.image) {
@@ -56544,7 +56765,7 @@ var AstropodsPlatform = class {
     let raw;
     const id = stringField(body ?? {}, "deployment_id", "id");
     for (let attempt = 0; attempt < LOOKUP_TRIES && !raw; attempt++) {
-      if (attempt) await sleep(100 * attempt, signal);
+      if (attempt) await sleep4(100 * attempt, void 0, { signal });
       if (id) {
         raw = await this.http.json({ call: "get deployment", method: "GET", path: `/deployments/${encodeURIComponent(id)}`, signal }).catch(() => void 0);
       } else {
@@ -56687,33 +56908,34 @@ var DEPLOY_PHASES2 = {
 function deployPhase3(rawStatus) {
   return DEPLOY_PHASES2[(rawStatus ?? "").trim().toLowerCase()] ?? "unknown";
 }
-var RESTARTABLE_STATUSES = /* @__PURE__ */ new Set(["stopped", "failed", "killed"]);
-var SCALABLE_STATUSES = /* @__PURE__ */ new Set(["running", "ready"]);
+var LIVE_STATUSES = /* @__PURE__ */ new Set(["pending", "deploying", "running", "ready"]);
 
 // src/platforms/mutx/mutx.ts
 var PAGE_LIMIT2 = 100;
 var LOG_PAGE_LIMIT2 = 500;
 var MAX_PAGES3 = 200;
-var NAME_MAX2 = 100;
+var NAME_MAX2 = 255;
+var DESCRIPTION_MAX = 1e3;
+var LABEL_MAX = 63;
+var LEFTOVER_PREFIX = "agent:";
+var MUTX_LABEL_RULE = {
+  sanitize: (input) => input.trim().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "").slice(0, LABEL_MAX).replace(/-+$/, ""),
+  description: `lowercase letters, digits and hyphens, at most ${LABEL_MAX} characters`
+};
 var MutxPlatform = class {
   name = "mutx";
   capabilities = {
-    // Deployments take an already pushed image: there is no build API.
-    serverBuild: false,
-    buildLogStream: false,
-    reuseByTreeHash: false,
     // Deployments carry no URL: the preview link comes from a URL template.
     deploymentUrl: false,
-    // Deployments carry no expiry; the sweep tears previews down.
+    // Deployments carry no expiry; a preview goes when its pull request closes, or by the sweep.
     previewExpiry: false
   };
+  labelRule = MUTX_LABEL_RULE;
   http;
-  agentType;
   /** agent id → agent record, learnt from creates and lists. */
   agents = /* @__PURE__ */ new Map();
   constructor(options = {}) {
     const settings = resolveMutxSettings(options, options.env);
-    this.agentType = options.agentType ?? "custom";
     this.http = new HttpClient2({
       baseUrl: settings.baseUrl,
       headers: { authorization: `Bearer ${settings.apiKey}`, "user-agent": "agent-preview" },
@@ -56722,25 +56944,13 @@ var MutxPlatform = class {
       onRetry: options.onRetry
     });
   }
-  async findReusableBuild(_agentName, _treeHash, _options) {
-    return void 0;
-  }
-  async createBuild(_request, _options) {
-    throw new UnsupportedError("MUTX has no build API: push the image yourself and deploy it by name and tag");
-  }
-  async getBuild(_id, _options) {
-    throw new UnsupportedError("MUTX has no build API, so there are no builds to read");
-  }
-  async cancelBuild(_id, _options) {
-    throw new UnsupportedError("MUTX has no build API, so there are no builds to cancel");
-  }
-  async streamBuildLogs(_id, _onLine, _options) {
-    throw new UnsupportedError("MUTX has no build API, so there are no build logs to stream");
-  }
   async createDeployment(request2, options = {}) {
     const agent = await this.ensureAgent(request2, options);
     const agentId = String(agent.id);
-    const existingIds = new Set((await this.listAgentDeployments(agentId, options.signal)).map((raw) => String(raw.id)));
+    const before = await this.listAgentDeployments(agentId, options.signal);
+    const live = before.find((raw) => LIVE_STATUSES.has(String(raw.status ?? "").toLowerCase()));
+    if (live) return toDeployment3(live, agent);
+    const existingIds = new Set(before.map((raw) => String(raw.id)));
     const response = await this.http.request({
       call: "create deployment",
       method: "POST",
@@ -56757,40 +56967,77 @@ var MutxPlatform = class {
     return toDeployment3(response.body, agent);
   }
   async getDeployment(id, options = {}) {
+    if (id.startsWith(LEFTOVER_PREFIX)) {
+      const agent2 = await this.getAgent(id.slice(LEFTOVER_PREFIX.length), options.signal);
+      if (!agent2) return { id, phase: "deleted", rawStatus: "agent deleted", events: [] };
+      return leftoverAgent(agent2);
+    }
     const raw = await this.http.json({ call: "get deployment", method: "GET", path: `/v1/deployments/${encodeURIComponent(id)}`, signal: options.signal });
     const agent = await this.agentOf(raw, options.signal);
-    if (!Array.isArray(raw.events)) raw.events = await this.events(id, options.signal);
+    if (!Array.isArray(raw.events) || raw.events.length === 0) raw.events = await this.events(id, options.signal);
     return toDeployment3(raw, agent);
   }
   async listDeployments(filter, options = {}) {
     if (filter.buildId) return [];
-    const label = filter.previewLabel === void 0 ? void 0 : previewLabelOf(filter.previewLabel);
+    const label = filter.previewLabel === void 0 ? void 0 : MUTX_LABEL_RULE.sanitize(filter.previewLabel);
     const agents = (await this.listAll("list agents", "/v1/agents", {}, options.signal)).filter((agent) => {
       this.agents.set(String(agent.id), agent);
-      if (label !== void 0 && agentLabel(agent) !== label) return false;
-      if (filter.agentName && agentNameOf(agent) !== filter.agentName) return false;
+      const tag = descriptionTag(agent);
+      if (!tag) return false;
+      if (label !== void 0 && tag.label !== label) return false;
+      if (filter.agentName && tag.agentName !== filter.agentName) return false;
       return true;
     });
     const deployments = [];
     for (const agent of agents) {
-      for (const raw of await this.listAgentDeployments(String(agent.id), options.signal)) deployments.push(toDeployment3(raw, agent));
+      const own = await this.listAgentDeployments(String(agent.id), options.signal);
+      for (const raw of own) deployments.push(toDeployment3(raw, agent));
+      const isPreview = descriptionTag(agent)?.label !== void 0;
+      if (isPreview && !own.some((raw) => LIVE_STATUSES.has(String(raw.status ?? "").toLowerCase()) || String(raw.status ?? "").toLowerCase() === "failed")) {
+        deployments.push(leftoverAgent(agent));
+      }
     }
     return deployments.sort(newestFirst);
   }
+  /**
+   * Kills the deployment, then deletes its agent once the agent has nothing live left, so a
+   * preview leaves no agent behind. `already-gone` when there was nothing to kill (the agent, if
+   * it was still there, is deleted all the same).
+   */
   async deleteDeployment(id, options = {}) {
-    const path6 = `/v1/deployments/${encodeURIComponent(id)}`;
-    const current = await this.http.request({ call: "get deployment", method: "GET", path: path6, accept: [404], signal: options.signal });
+    if (id.startsWith(LEFTOVER_PREFIX)) {
+      return await this.deleteAgent(id.slice(LEFTOVER_PREFIX.length), options.signal) ? "deleted" : "already-gone";
+    }
+    const path7 = `/v1/deployments/${encodeURIComponent(id)}`;
+    const current = await this.http.request({ call: "get deployment", method: "GET", path: path7, accept: [404], signal: options.signal });
     if (current.status === 404) return "already-gone";
+    const agentId = stringField(current.body, "agent_id");
     const status = String(current.body?.status ?? "").toLowerCase();
-    if (status === "killed" || status === "stopped") return "already-gone";
-    const response = await this.http.request({ call: "delete deployment", method: "DELETE", path: path6, accept: [404, 410], signal: options.signal });
-    return response.status === 404 || response.status === 410 ? "already-gone" : "deleted";
+    let result = "already-gone";
+    if (status !== "killed" && status !== "stopped") {
+      const response = await this.http.request({ call: "delete deployment", method: "DELETE", path: path7, accept: [404], idempotent: true, signal: options.signal });
+      result = response.status === 404 ? "already-gone" : "deleted";
+    }
+    if (agentId) {
+      const rest = await this.http.request({
+        call: "list deployments",
+        method: "GET",
+        path: "/v1/deployments",
+        query: { agent_id: agentId, skip: 0, limit: PAGE_LIMIT2 },
+        accept: [404],
+        signal: options.signal
+      });
+      const others = rest.status === 404 ? [] : itemsOf2(rest.body).filter((raw) => String(raw.id) !== id);
+      if (!others.some((raw) => LIVE_STATUSES.has(String(raw.status ?? "").toLowerCase()))) await this.deleteAgent(agentId, options.signal);
+    }
+    return result;
   }
   /**
    * The deployment's agent log lines and its lifecycle events (both newest first on the API),
    * merged oldest first. Events are where a failure's `error_message` shows up.
    */
   async deploymentLogs(id, options = {}) {
+    if (id.startsWith(LEFTOVER_PREFIX)) return [];
     const maxLines = options.maxLines ?? 2e3;
     const lines = [];
     for (let page = 0; page < MAX_PAGES3; page++) {
@@ -56813,75 +57060,52 @@ var MutxPlatform = class {
     const ordered = lines.map((line, index) => ({ line, index })).sort((a, b) => compareTime(a.line.timestamp, b.line.timestamp) || b.index - a.index).map(({ line }) => line);
     return ordered.length > maxLines ? ordered.slice(ordered.length - maxLines) : ordered;
   }
-  /** Restarts a stopped, failed or killed deployment; any other status is refused by the API with 400. */
-  async restartDeployment(id, options = {}) {
-    const path6 = `/v1/deployments/${encodeURIComponent(id)}/restart`;
-    const response = await this.http.request({ call: "restart deployment", method: "POST", path: path6, accept: [400], idempotent: true, signal: options.signal });
-    if (response.status === 400) {
-      throw illegalState(`POST ${path6} (restart deployment)`, response.body, `only ${[...RESTARTABLE_STATUSES].join(", ")} deployments can be restarted`);
-    }
-    return toDeployment3(response.body, await this.agentOf(response.body, options.signal));
-  }
-  /** Changes the replica count (1..10) of a running or ready deployment; the API refuses others with 400. */
-  async scaleDeployment(id, replicas, options = {}) {
-    const path6 = `/v1/deployments/${encodeURIComponent(id)}/scale`;
-    const response = await this.http.request({
-      call: "scale deployment",
-      method: "POST",
-      path: path6,
-      json: { replicas },
-      accept: [400],
-      idempotent: true,
-      signal: options.signal
-    });
-    if (response.status === 400) {
-      throw illegalState(`POST ${path6} (scale deployment)`, response.body, `only ${[...SCALABLE_STATUSES].join(" or ")} deployments can be scaled`);
-    }
-    return toDeployment3(response.body, await this.agentOf(response.body, options.signal));
-  }
-  /** The agent this deploy runs under: found by name, or created. */
+  /** The agent this deploy runs under: found by its tag, or created. */
   async ensureAgent(request2, options) {
-    const label = request2.preview ? previewLabelOf(request2.preview.label) : void 0;
-    const name = label ? previewAgentName(request2.agentName, label) : request2.agentName;
+    const label = request2.preview ? MUTX_LABEL_RULE.sanitize(request2.preview.label) : void 0;
+    const name = label ? previewAgentName(request2.agentName, label) : request2.agentName.slice(0, NAME_MAX2);
     const image = request2.image ? `${request2.image.name}:${request2.image.tag}` : void 0;
-    const repo = request2.sourceRepo;
-    const existing = await this.findAgent(name, label, request2.agentName, image, repo, options.signal);
+    if (!image) throw new InputError("MUTX runs pushed images: the deploy needs an image (name:tag)", { field: "image" });
+    const wanted = { agentName: request2.agentName, label, repo: request2.sourceRepo };
+    const existing = await this.findAgent(wanted, image, options.signal);
     if (existing) return existing;
-    const config = { agent_name: request2.agentName };
-    if (label) config.preview_label = label;
-    if (image) config.image = image;
-    if (repo) config.source_repo = repo;
     const response = await this.http.request({
       call: "create agent",
       method: "POST",
       path: "/v1/agents",
-      json: {
-        name,
-        description: describeAgent(request2.agentName, label, image, repo),
-        type: this.agentType,
-        config
-      },
+      // `custom` runs an image; the default type is openai, whose config has no image.
+      json: { name, description: describeAgent(wanted, image), type: "custom", config: { image } },
       idempotent: false,
-      reconcile: () => this.findAgent(name, label, request2.agentName, image, repo, options.signal),
+      reconcile: () => this.findAgent(wanted, image, options.signal),
       signal: options.signal
     });
     this.agents.set(String(response.body.id), response.body);
     return response.body;
   }
-  async findAgent(name, label, agentName, image, repo, signal) {
+  async findAgent(wanted, image, signal) {
     const agents = await this.listAll("list agents", "/v1/agents", {}, signal);
     for (const agent of agents) this.agents.set(String(agent.id), agent);
-    return agents.filter((agent) => agent.name === name || label !== void 0 && agentLabel(agent) === label && agentNameOf(agent) === agentName).filter((agent) => agentImage(agent) === image).filter((agent) => (agentRepo(agent) ?? "").toLowerCase() === (repo ?? "").toLowerCase()).sort(newestRecordFirst)[0];
+    return agents.filter((agent) => {
+      const tag = descriptionTag(agent);
+      return tag && tag.agentName === wanted.agentName && tag.label === wanted.label && (tag.repo ?? "").toLowerCase() === (wanted.repo ?? "").toLowerCase();
+    }).filter((agent) => agentImage(agent) === image).sort(newestRecordFirst)[0];
   }
-  async agentOf(raw, signal) {
-    const agentId = stringField(raw, "agent_id");
-    if (!agentId) return void 0;
-    const known = this.agents.get(agentId);
-    if (known) return known;
+  async getAgent(agentId, signal) {
     const response = await this.http.request({ call: "get agent", method: "GET", path: `/v1/agents/${encodeURIComponent(agentId)}`, accept: [404], signal });
     if (response.status === 404) return void 0;
     this.agents.set(agentId, response.body);
     return response.body;
+  }
+  /** Deletes an agent and, with it, its deployments; false when it was already gone. */
+  async deleteAgent(agentId, signal) {
+    const response = await this.http.request({ call: "delete agent", method: "DELETE", path: `/v1/agents/${encodeURIComponent(agentId)}`, accept: [404], idempotent: true, signal });
+    this.agents.delete(agentId);
+    return response.status !== 404;
+  }
+  async agentOf(raw, signal) {
+    const agentId = stringField(raw, "agent_id");
+    if (!agentId) return void 0;
+    return this.agents.get(agentId) ?? this.getAgent(agentId, signal);
   }
   listAgentDeployments(agentId, signal) {
     return this.listAll("list deployments", "/v1/deployments", { agent_id: agentId }, signal);
@@ -56903,12 +57127,12 @@ var MutxPlatform = class {
     }
     return all;
   }
-  /** Every item of a skip/limit list route, whether it answers with the envelope or a bare array. */
-  async listAll(call, path6, query, signal) {
+  /** Every item of a skip/limit list route. */
+  async listAll(call, path7, query, signal) {
     const all = [];
     const seen = /* @__PURE__ */ new Set();
     for (let page = 0; page < MAX_PAGES3; page++) {
-      const body = await this.http.json({ call, method: "GET", path: path6, query: { ...query, skip: page * PAGE_LIMIT2, limit: PAGE_LIMIT2 }, signal });
+      const body = await this.http.json({ call, method: "GET", path: path7, query: { ...query, skip: page * PAGE_LIMIT2, limit: PAGE_LIMIT2 }, signal });
       const items = itemsOf2(body);
       let fresh = 0;
       for (const item of items) {
@@ -56923,11 +57147,8 @@ var MutxPlatform = class {
     return all;
   }
 };
-function previewLabelOf(label) {
-  return label.trim().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "");
-}
 function previewAgentName(agentName, label) {
-  const suffix = `-${previewLabelOf(label)}`;
+  const suffix = `-${MUTX_LABEL_RULE.sanitize(label)}`;
   return `${agentName.slice(0, Math.max(1, NAME_MAX2 - suffix.length))}${suffix}`;
 }
 function toDeployment3(raw, agent) {
@@ -56938,16 +57159,31 @@ function toDeployment3(raw, agent) {
   if (errorMessage && !mapped.some((event) => event.message.includes(errorMessage))) {
     mapped.push({ type: "error", reason: rawStatus, message: errorMessage, timestamp: stringField(raw, "ended_at") });
   }
+  const tag = agent ? descriptionTag(agent) : void 0;
   return {
     id: stringField(raw, "id", "deployment_id") ?? "",
     phase: deployPhase3(rawStatus),
     rawStatus,
-    agentName: agent ? agentNameOf(agent) : void 0,
-    previewLabel: agent ? agentLabel(agent) : void 0,
-    createdAt: stringField(raw, "created_at", "started_at"),
+    agentName: tag?.agentName ?? (agent ? stringField(agent, "name") : void 0),
+    previewLabel: tag?.label,
+    createdAt: stringField(raw, "started_at", "created_at"),
     release: agent ? stringField(agent, "name") : void 0,
-    sourceRepo: agent ? agentRepo(agent) : void 0,
+    sourceRepo: tag?.repo,
     events: mapped
+  };
+}
+function leftoverAgent(agent) {
+  const tag = descriptionTag(agent);
+  return {
+    id: `${LEFTOVER_PREFIX}${String(agent.id)}`,
+    phase: "failed",
+    rawStatus: `agent ${String(agent.status ?? "stopped")}, no running deployment`,
+    agentName: tag?.agentName,
+    previewLabel: tag?.label,
+    createdAt: stringField(agent, "created_at"),
+    release: stringField(agent, "name"),
+    sourceRepo: tag?.repo,
+    events: []
   };
 }
 function toEvent2(raw) {
@@ -56962,42 +57198,27 @@ function toEvent2(raw) {
     timestamp: stringField(raw, "created_at", "timestamp")
   };
 }
-function illegalState(call, body, rule) {
-  const detail = body && typeof body === "object" && typeof body.detail === "string" ? String(body.detail) : "refused";
-  return new ApiError(call, 400, redact(`${detail} (${rule}; check the deployment's status first)`));
-}
-function agentConfig(agent) {
-  const config = agent.config;
-  if (config && typeof config === "object" && !Array.isArray(config)) return config;
-  if (typeof config === "string") {
-    try {
-      const parsed = JSON.parse(config);
-      if (parsed && typeof parsed === "object") return parsed;
-    } catch {
-    }
-  }
-  return {};
-}
-var DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*) image=(\S*)(?: repo=(\S*))?\]/;
-function describeAgent(agentName, label, image, repo) {
-  const head = label ? `Preview ${label} of ${agentName}` : agentName;
-  return `${head}${image ? ` (${image})` : ""} [agent-preview agent=${agentName} label=${label ?? ""} image=${image ?? ""}${repo ? ` repo=${repo}` : ""}]`;
+var DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*)(?: repo=(\S*))?\]$/;
+function describeAgent(tag, image) {
+  const marker = `[agent-preview agent=${tag.agentName} label=${tag.label ?? ""}${tag.repo ? ` repo=${tag.repo}` : ""}]`;
+  const head = `${tag.label ? `Preview ${tag.label} of ${tag.agentName}` : tag.agentName} (${image})`;
+  const room = DESCRIPTION_MAX - marker.length - 1;
+  return `${head.length > room ? `${head.slice(0, room - 1)}\u2026` : head} ${marker}`;
 }
 function descriptionTag(agent) {
   const match = DESCRIPTION_TAG.exec(stringField(agent, "description") ?? "");
-  return match ? { agentName: match[1], label: match[2] || void 0, image: match[3] || void 0, repo: match[4] || void 0 } : void 0;
-}
-function agentRepo(agent) {
-  return stringField(agentConfig(agent), "source_repo") ?? descriptionTag(agent)?.repo;
-}
-function agentLabel(agent) {
-  return stringField(agentConfig(agent), "preview_label") ?? descriptionTag(agent)?.label;
-}
-function agentNameOf(agent) {
-  return stringField(agentConfig(agent), "agent_name") ?? descriptionTag(agent)?.agentName ?? stringField(agent, "name");
+  return match ? { agentName: match[1], label: match[2] || void 0, repo: match[3] || void 0 } : void 0;
 }
 function agentImage(agent) {
-  return stringField(agentConfig(agent), "image") ?? descriptionTag(agent)?.image;
+  let config = agent.config;
+  if (typeof config === "string") {
+    try {
+      config = JSON.parse(config);
+    } catch {
+      return void 0;
+    }
+  }
+  return config && typeof config === "object" && !Array.isArray(config) ? stringField(config, "image") : void 0;
 }
 function itemsOf2(body) {
   if (Array.isArray(body)) return body;
@@ -57068,20 +57289,20 @@ var PAGE_LIMIT3 = 100;
 var MAX_PAGES4 = 200;
 var MAX_GENERATIONS = 20;
 var NAME_MAX3 = 63;
+var NULLSPACE_LABEL_RULE = {
+  sanitize: (input) => agentDeploymentName(input),
+  description: `lowercase letters, digits and hyphens, at most ${NAME_MAX3} characters`
+};
 var NullspacePlatform = class {
   name = "nullspace";
   capabilities = {
-    // The platform runs an uploaded bundle: the pipeline uploads the context instead of pushing an image.
-    serverBuild: true,
-    // Versions have no build log: the upload is the whole build.
-    buildLogStream: false,
-    // Versions cannot be looked up by bundle digest or tree hash.
-    reuseByTreeHash: false,
     // The only URL is the signed `public_url`, which carries a credential and is never kept.
     deploymentUrl: false,
     // Services have no expiry field.
     previewExpiry: false
   };
+  builder = this;
+  labelRule = NULLSPACE_LABEL_RULE;
   http;
   constructor(options = {}) {
     const settings = resolveNullspaceSettings(options, options.env);
@@ -57092,9 +57313,6 @@ var NullspacePlatform = class {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry
     });
-  }
-  async findReusableBuild() {
-    return void 0;
   }
   async createBuild(request2, options = {}) {
     const deployment = await this.ensureAgentDeployment(agentDeploymentName(request2.agentName), { agent_name: request2.agentName }, options.signal);
@@ -57151,11 +57369,6 @@ var NullspacePlatform = class {
     });
     return toBuild2(deploymentId, version);
   }
-  async cancelBuild() {
-  }
-  async streamBuildLogs(_id, _onLine, options = {}) {
-    return { lines: options.resume?.lines ?? 0, lastEventId: options.resume?.lastEventId, ended: "closed" };
-  }
   async createDeployment(request2, options = {}) {
     if (!request2.buildId) {
       throw new InputError("Nullspace starts services from an uploaded version; a deploy needs a build id, not an image", { field: "build-id" });
@@ -57210,11 +57423,11 @@ var NullspacePlatform = class {
   }
   async deleteDeployment(id, options = {}) {
     const [deploymentId, serviceId] = splitId(id, "deployment");
-    const path6 = `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/stop`;
+    const path7 = `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/stop`;
     const response = await this.http.request({
       call: "stop service",
       method: "POST",
-      path: path6,
+      path: path7,
       idempotent: true,
       accept: [404, 409, 410],
       signal: options.signal
@@ -57223,7 +57436,7 @@ var NullspacePlatform = class {
     if (response.status < 300) return "deleted";
     const current = await this.getService(deploymentId, serviceId, options.signal).catch(() => void 0);
     if (current && GONE_DEPLOY_PHASES.has(servicePhase(current.status))) return "already-gone";
-    throw new ApiError(`POST ${path6} (stop service)`, response.status, describe2(response.body));
+    throw new ApiError(`POST ${path7} (stop service)`, response.status, describe2(response.body));
   }
   async deploymentLogs(id, options = {}) {
     const [deploymentId, serviceId] = splitId(id, "deployment");
@@ -57284,11 +57497,11 @@ var NullspacePlatform = class {
       signal
     });
   }
-  async listAll(call, path6, query, signal) {
+  async listAll(call, path7, query, signal) {
     const all = [];
     let cursor;
     for (let page = 0; page < MAX_PAGES4; page++) {
-      const body = await this.http.json({ call, method: "GET", path: path6, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
+      const body = await this.http.json({ call, method: "GET", path: path7, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
       const items = Array.isArray(body?.items) ? body.items : [];
       all.push(...items);
       const next = stringField(body ?? {}, "next_cursor");
@@ -57440,42 +57653,48 @@ function parsePlatformName(value, field = "platform") {
 function createPlatform(settings) {
   const name = parsePlatformName(settings.platform);
   const env = settings.env ?? process.env;
-  if (name === "local") {
-    return new AgentexPlatform({
-      name: "local",
-      deploymentsCarryUrl: true,
-      baseUrl: settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL,
-      apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
-      accountId: settings.accountId || "acct-local",
-      env: {},
-      onRetry: settings.onRetry,
-      timeoutMs: settings.requestTimeoutMs
-    });
+  const client = { onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs };
+  switch (name) {
+    case "agentex":
+      return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, env, ...client });
+    case "local":
+      return new AgentexPlatform({
+        name: "local",
+        deploymentsCarryUrl: true,
+        baseUrl: settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL,
+        apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
+        accountId: settings.accountId || "acct-local",
+        env: {},
+        ...client
+      });
+    case "astropods":
+      return new AstropodsPlatform({ baseUrl: settings.apiUrl, token: settings.apiKey, account: settings.accountId, env, ...client });
+    case "mutx":
+      return new MutxPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, ...client });
+    case "nullspace":
+      return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, ...client });
+    default:
+      return unreachable(name);
   }
-  if (name === "astropods") {
-    return new AstropodsPlatform({
-      baseUrl: settings.apiUrl,
-      token: settings.apiKey,
-      account: settings.accountId,
-      env,
-      onRetry: settings.onRetry,
-      timeoutMs: settings.requestTimeoutMs
-    });
+}
+function labelRuleFor(platform2) {
+  const name = parsePlatformName(platform2);
+  switch (name) {
+    case "agentex":
+    case "local":
+      return AGENTEX_LABEL_RULE;
+    case "astropods":
+      return ASTROPODS_LABEL_RULE;
+    case "mutx":
+      return MUTX_LABEL_RULE;
+    case "nullspace":
+      return NULLSPACE_LABEL_RULE;
+    default:
+      return unreachable(name);
   }
-  if (name === "mutx") {
-    return new MutxPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
-  }
-  if (name === "nullspace") {
-    return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
-  }
-  return new AgentexPlatform({
-    baseUrl: settings.apiUrl,
-    apiKey: settings.apiKey,
-    accountId: settings.accountId,
-    env,
-    onRetry: settings.onRetry,
-    timeoutMs: settings.requestTimeoutMs
-  });
+}
+function unreachable(name) {
+  throw new Error(`no client for platform "${String(name)}"`);
 }
 
 // src/action/event.ts
@@ -57530,7 +57749,36 @@ async function readRunEvent(env) {
 
 // src/action/inputs.ts
 import { readdir as readdir2 } from "node:fs/promises";
-import path5 from "node:path";
+import path6 from "node:path";
+
+// src/pipeline/build-args.ts
+function parseBuildArgs(input, field) {
+  if (input === void 0 || input.length === 0) return void 0;
+  if (typeof input === "string" && input.trimStart().startsWith("{")) return parseJsonObject(input, field);
+  const lines = typeof input === "string" ? input.split("\n") : input;
+  const args = {};
+  for (const [index, line] of lines.entries()) {
+    const pair = typeof input === "string" ? line.trim() : line;
+    if (!pair && typeof input === "string") continue;
+    const at = pair.indexOf("=");
+    const where = typeof input === "string" ? `line ${index + 1} ` : "";
+    if (at <= 0 || !pair.slice(0, at).trim()) throw new InputError(`${where}"${pair}" is not KEY=VALUE`, { field });
+    args[pair.slice(0, at).trim()] = pair.slice(at + 1);
+  }
+  return args;
+}
+function parseJsonObject(text, field) {
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`not valid JSON (${err.message}); give a JSON object or KEY=VALUE lines`, { field });
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError("must be a JSON object of strings", { field });
+  return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
+}
+
+// src/action/inputs.ts
 var MODES = ["auto", "preview", "deploy", "build", "teardown"];
 function rawInput(env, name) {
   return (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
@@ -57567,7 +57815,7 @@ async function readInputs(env, workspace) {
     previewUrl: previewUrl2,
     deployBranches: listInput(rawInput(env, "deploy-branches")),
     onlyChanged: booleanInput(env, "only-changed", true),
-    buildArgs: parseBuildArgs(rawInput(env, "build-args")),
+    buildArgs: parseBuildArgs(rawInput(env, "build-args"), "build-args"),
     buildPlatform: rawInput(env, "build-platform") || void 0,
     image: rawInput(env, "image") || void 0,
     wait: booleanInput(env, "wait", true),
@@ -57577,28 +57825,6 @@ async function readInputs(env, workspace) {
     comment: booleanInput(env, "comment", true),
     deployments: booleanInput(env, "deployments", true)
   };
-}
-function parseBuildArgs(text) {
-  if (!text) return void 0;
-  if (text.startsWith("{")) {
-    let parsed;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw new InputError(`not valid JSON (${err.message}); give a JSON object or KEY=VALUE lines`, { field: "build-args" });
-    }
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError("must be a JSON object of strings", { field: "build-args" });
-    return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
-  }
-  const args = {};
-  for (const [index, line] of text.split("\n").entries()) {
-    const trimmed = line.trim();
-    if (!trimmed) continue;
-    const at = trimmed.indexOf("=");
-    if (at <= 0) throw new InputError(`line ${index + 1} "${trimmed}" is not KEY=VALUE`, { field: "build-args" });
-    args[trimmed.slice(0, at).trim()] = trimmed.slice(at + 1);
-  }
-  return args;
 }
 var SKIP_DIRS = /* @__PURE__ */ new Set(["node_modules", ".git"]);
 async function manifestsOf(patterns, workspace) {
@@ -57613,18 +57839,18 @@ async function expandManifests(patterns, workspace) {
   const found = /* @__PURE__ */ new Set();
   for (const pattern of patterns) {
     if (!/[*?[]/.test(pattern)) {
-      found.add(path5.resolve(workspace, pattern));
+      found.add(path6.resolve(workspace, pattern));
       continue;
     }
     const matcher = globToRegExp(pattern.replace(/^\.\//, ""));
     const matches = (await walk(workspace, "")).filter((relative) => matcher.test(relative));
     if (matches.length === 0) throw new InputError(`"${pattern}" matches no file in ${workspace}`, { field: "manifest" });
-    for (const relative of matches) found.add(path5.join(workspace, relative));
+    for (const relative of matches) found.add(path6.join(workspace, relative));
   }
   return [...found].sort();
 }
 async function walk(root, relative) {
-  const entries = await readdir2(path5.join(root, relative), { withFileTypes: true });
+  const entries = await readdir2(path6.join(root, relative), { withFileTypes: true });
   const files = [];
   for (const entry of entries) {
     const child = relative ? `${relative}/${entry.name}` : entry.name;
@@ -57698,7 +57924,7 @@ async function runAction(env) {
   const forge = inputs.githubToken ? new RestForge({ kind: event.forge, apiUrl: event.apiUrl, token: inputs.githubToken }) : void 0;
   const pr = event.pull ? { ...event.repo, number: event.pull.number } : void 0;
   const previewing = decision.mode === "preview" || decision.mode === "teardown";
-  const { label, note } = previewing ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, "preview-label") : { label: "", note: void 0 };
+  const { label, note } = previewing ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, "preview-label", labelRuleFor(inputs.platform)) : { label: "", note: void 0 };
   if (note) notice(note);
   setOutput("preview-label", label);
   const platform2 = createPlatform({
@@ -57754,7 +57980,7 @@ Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length
 `);
     return;
   }
-  const image = validateImageInput(inputs.image, { name: platform2.name, serverBuild: platform2.capabilities.serverBuild });
+  const image = validateImageInput(inputs.image, { name: platform2.name, serverBuild: Boolean(platform2.builder) });
   const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: decision.mode !== "build" });
   const headSha = event.pull?.headSha ?? event.sha;
   if (forge && pr && (await forge.getPullRequest(pr)).headSha !== headSha) {

@@ -1199,7 +1199,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter2 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path7 = __require("node:path");
+    var path9 = __require("node:path");
     var fs2 = __require("node:fs");
     var process2 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -2212,9 +2212,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path7.resolve(baseDir, baseName);
+          const localBin = path9.resolve(baseDir, baseName);
           if (fs2.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path7.extname(baseName))) return void 0;
+          if (sourceExt.includes(path9.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs2.existsSync(`${localBin}${ext}`)
           );
@@ -2232,17 +2232,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path7.resolve(
-            path7.dirname(resolvedScriptPath),
+          executableDir = path9.resolve(
+            path9.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path7.basename(
+            const legacyName = path9.basename(
               this._scriptPath,
-              path7.extname(this._scriptPath)
+              path9.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2253,7 +2253,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path7.extname(executableFile));
+        launchWithNode = sourceExt.includes(path9.extname(executableFile));
         let proc;
         if (process2.platform !== "win32") {
           if (launchWithNode) {
@@ -3168,7 +3168,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path7.basename(filename, path7.extname(filename));
+        this._name = path9.basename(filename, path9.extname(filename));
         return this;
       }
       /**
@@ -3182,9 +3182,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path8) {
-        if (path8 === void 0) return this._executableDir;
-        this._executableDir = path8;
+      executableDir(path10) {
+        if (path10 === void 0) return this._executableDir;
+        this._executableDir = path10;
         return this;
       }
       /**
@@ -3462,220 +3462,6 @@ var require_commander = __commonJS({
   }
 });
 
-// node_modules/@balena/dockerignore/ignore.js
-var require_ignore = __commonJS({
-  "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
-    "use strict";
-    var path7 = __require("path");
-    var factory = (options) => new IgnoreBase(options);
-    factory.default = factory;
-    module.exports = factory;
-    function make_array(subject) {
-      return Array.isArray(subject) ? subject : [subject];
-    }
-    var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
-    var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path7.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
-    var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
-    function cleanPath(file) {
-      return path7.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
-    }
-    function toSlash(file) {
-      if (path7.sep === "/") {
-        return file;
-      }
-      return file.replace(/\\/g, "/");
-    }
-    function fromSlash(file) {
-      if (path7.sep === "/") {
-        return file;
-      }
-      return file.replace(/\//g, path7.sep);
-    }
-    var IgnoreBase = class {
-      constructor({
-        // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L372
-        ignorecase = true
-      } = {}) {
-        this._rules = [];
-        this._ignorecase = ignorecase;
-        this[KEY_IGNORE] = true;
-        this._initCache();
-      }
-      _initCache() {
-        this._cache = {};
-      }
-      // @param {Array.<string>|string|Ignore} pattern
-      add(pattern) {
-        this._added = false;
-        if (typeof pattern === "string") {
-          pattern = pattern.split(/\r?\n/g);
-        }
-        make_array(pattern).forEach(this._addPattern, this);
-        if (this._added) {
-          this._initCache();
-        }
-        return this;
-      }
-      // legacy
-      addPattern(pattern) {
-        return this.add(pattern);
-      }
-      _addPattern(pattern) {
-        if (pattern && pattern[KEY_IGNORE]) {
-          this._rules = this._rules.concat(pattern._rules);
-          this._added = true;
-          return;
-        }
-        if (this._checkPattern(pattern)) {
-          const rule = this._createRule(pattern.trim());
-          if (rule !== null) {
-            this._added = true;
-            this._rules.push(rule);
-          }
-        }
-      }
-      _checkPattern(pattern) {
-        return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
-      }
-      filter(paths) {
-        return make_array(paths).filter((path8) => this._filter(path8));
-      }
-      createFilter() {
-        return (path8) => this._filter(path8);
-      }
-      ignores(path8) {
-        return !this._filter(path8);
-      }
-      // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
-      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
-      _createRule(pattern) {
-        const origin = pattern;
-        let negative = false;
-        if (pattern[0] === "!") {
-          negative = true;
-          pattern = pattern.substring(1).trim();
-        }
-        if (pattern.length > 0) {
-          pattern = cleanPath(pattern);
-          pattern = toSlash(pattern);
-          if (pattern.length > 1 && pattern[0] === "/") {
-            pattern = pattern.slice(1);
-          }
-        }
-        if (negative) {
-          pattern = "!" + pattern;
-        }
-        pattern = pattern.trim();
-        if (pattern === "") {
-          return null;
-        }
-        pattern = cleanPath(pattern);
-        if (pattern[0] === "!") {
-          if (pattern.length === 1) {
-            return null;
-          }
-          negative = true;
-          pattern = pattern.substring(1);
-        } else {
-          negative = false;
-        }
-        return {
-          origin,
-          pattern,
-          // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path7.sep),
-          negative
-        };
-      }
-      // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path8) {
-        if (!path8) {
-          return false;
-        }
-        if (path8 in this._cache) {
-          return this._cache[path8];
-        }
-        return this._cache[path8] = this._test(path8);
-      }
-      // @returns {Boolean} true if a file is NOT ignored
-      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
-      _test(file) {
-        file = fromSlash(file);
-        const parentPath = cleanPath(path7.dirname(file));
-        const parentPathDirs = parentPath.split(path7.sep);
-        let matched = false;
-        this._rules.forEach((rule) => {
-          let match = this._match(file, rule);
-          if (!match && parentPath !== ".") {
-            if (rule.dirs.includes("**")) {
-              for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path7.sep), rule);
-              }
-            } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path7.sep), rule);
-            }
-          }
-          if (match) {
-            matched = !rule.negative;
-          }
-        });
-        return !matched;
-      }
-      // @returns {Boolean} true if a file is matched by a rule
-      _match(file, rule) {
-        return this._compile(rule).regexp.test(file);
-      }
-      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L139
-      _compile(rule) {
-        if (rule.regexp) {
-          return rule;
-        }
-        let regStr = "^";
-        let escapedSlash = path7.sep === "\\" ? "\\\\" : path7.sep;
-        for (let i = 0; i < rule.pattern.length; i++) {
-          const ch = rule.pattern[i];
-          if (ch === "*") {
-            if (rule.pattern[i + 1] === "*") {
-              i++;
-              if (rule.pattern[i + 1] === path7.sep) {
-                i++;
-              }
-              if (rule.pattern[i + 1] === void 0) {
-                regStr += ".*";
-              } else {
-                regStr += `(.*${escapedSlash})?`;
-              }
-            } else {
-              regStr += `[^${escapedSlash}]*`;
-            }
-          } else if (ch === "?") {
-            regStr += `[^${escapedSlash}]`;
-          } else if (ch === "." || ch === "$") {
-            regStr += `\\${ch}`;
-          } else if (ch === "\\") {
-            if (path7.sep === "\\") {
-              regStr += escapedSlash;
-              continue;
-            }
-            if (rule.pattern[i + 1] !== void 0) {
-              regStr += "\\" + rule.pattern[i + 1];
-              i++;
-            } else {
-              regStr += "\\";
-            }
-          } else {
-            regStr += ch;
-          }
-        }
-        regStr += "$";
-        rule.regexp = new RegExp(regStr, this._ignorecase ? "i" : "");
-        return rule;
-      }
-    };
-  }
-});
-
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -3753,17 +3539,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path7) {
-      const ctrl = callVisitor(key, node, visitor, path7);
+    function visit_(key, node, visitor, path9) {
+      const ctrl = callVisitor(key, node, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path7, ctrl);
-        return visit_(key, ctrl, visitor, path7);
+        replaceNode(key, path9, ctrl);
+        return visit_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path7 = Object.freeze(path7.concat(node));
+          path9 = Object.freeze(path9.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci2 = visit_(i, node.items[i], visitor, path7);
+            const ci2 = visit_(i, node.items[i], visitor, path9);
             if (typeof ci2 === "number")
               i = ci2 - 1;
             else if (ci2 === BREAK)
@@ -3774,13 +3560,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path7 = Object.freeze(path7.concat(node));
-          const ck = visit_("key", node.key, visitor, path7);
+          path9 = Object.freeze(path9.concat(node));
+          const ck = visit_("key", node.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path7);
+          const cv = visit_("value", node.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -3801,17 +3587,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path7) {
-      const ctrl = await callVisitor(key, node, visitor, path7);
+    async function visitAsync_(key, node, visitor, path9) {
+      const ctrl = await callVisitor(key, node, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path7, ctrl);
-        return visitAsync_(key, ctrl, visitor, path7);
+        replaceNode(key, path9, ctrl);
+        return visitAsync_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path7 = Object.freeze(path7.concat(node));
+          path9 = Object.freeze(path9.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci2 = await visitAsync_(i, node.items[i], visitor, path7);
+            const ci2 = await visitAsync_(i, node.items[i], visitor, path9);
             if (typeof ci2 === "number")
               i = ci2 - 1;
             else if (ci2 === BREAK)
@@ -3822,13 +3608,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path7 = Object.freeze(path7.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path7);
+          path9 = Object.freeze(path9.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path7);
+          const cv = await visitAsync_("value", node.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -3855,23 +3641,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path7) {
+    function callVisitor(key, node, visitor, path9) {
       if (typeof visitor === "function")
-        return visitor(key, node, path7);
+        return visitor(key, node, path9);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path7);
+        return visitor.Map?.(key, node, path9);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path7);
+        return visitor.Seq?.(key, node, path9);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path7);
+        return visitor.Pair?.(key, node, path9);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path7);
+        return visitor.Scalar?.(key, node, path9);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path7);
+        return visitor.Alias?.(key, node, path9);
       return void 0;
     }
-    function replaceNode(key, path7, node) {
-      const parent = path7[path7.length - 1];
+    function replaceNode(key, path9, node) {
+      const parent = path9[path9.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -4483,10 +4269,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path7, value) {
+    function collectionFromPath(schema, path9, value) {
       let v2 = value;
-      for (let i = path7.length - 1; i >= 0; --i) {
-        const k2 = path7[i];
+      for (let i = path9.length - 1; i >= 0; --i) {
+        const k2 = path9[i];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v2;
@@ -4505,7 +4291,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path7) => path7 == null || typeof path7 === "object" && !!path7[Symbol.iterator]().next().done;
+    var isEmptyPath = (path9) => path9 == null || typeof path9 === "object" && !!path9[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -4535,11 +4321,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path7, value) {
-        if (isEmptyPath(path7))
+      addIn(path9, value) {
+        if (isEmptyPath(path9))
           this.add(value);
         else {
-          const [key, ...rest] = path7;
+          const [key, ...rest] = path9;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -4553,8 +4339,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        const [key, ...rest] = path7;
+      deleteIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -4568,8 +4354,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        const [key, ...rest] = path7;
+      getIn(path9, keepScalar) {
+        const [key, ...rest] = path9;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -4587,8 +4373,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path7) {
-        const [key, ...rest] = path7;
+      hasIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -4598,8 +4384,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        const [key, ...rest] = path7;
+      setIn(path9, value) {
+        const [key, ...rest] = path9;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -4919,9 +4705,9 @@ ${indent}`) + "'";
         return quotedString(value, ctx);
       }
       const indent = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value) ? "  " : "");
-      const literal = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
+      const literal2 = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
       if (!value)
-        return literal ? "|\n" : ">\n";
+        return literal2 ? "|\n" : ">\n";
       let chomp;
       let endStart;
       for (endStart = value.length; endStart > 0; --endStart) {
@@ -4970,7 +4756,7 @@ ${indent}`) + "'";
         if (onComment)
           onComment();
       }
-      if (!literal) {
+      if (!literal2) {
         const foldedValue = value.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent}`);
         let literalFallback = false;
         const foldOptions = getFoldOptions(ctx, true);
@@ -7114,9 +6900,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path7, value) {
+      addIn(path9, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path7, value);
+          this.contents.addIn(path9, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -7191,14 +6977,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        if (Collection.isEmptyPath(path7)) {
+      deleteIn(path9) {
+        if (Collection.isEmptyPath(path9)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path7) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path9) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -7213,10 +6999,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        if (Collection.isEmptyPath(path7))
+      getIn(path9, keepScalar) {
+        if (Collection.isEmptyPath(path9))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path7, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path9, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -7227,10 +7013,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path7) {
-        if (Collection.isEmptyPath(path7))
+      hasIn(path9) {
+        if (Collection.isEmptyPath(path9))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path7) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path9) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -7247,13 +7033,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        if (Collection.isEmptyPath(path7)) {
+      setIn(path9, value) {
+        if (Collection.isEmptyPath(path9)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path7), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path9), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path7, value);
+          this.contents.setIn(path9, value);
         }
       }
       /**
@@ -9214,9 +9000,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path7) => {
+    visit.itemAtPath = (cst, path9) => {
       let item = cst;
-      for (const [field, index] of path7) {
+      for (const [field, index] of path9) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -9225,23 +9011,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path7) => {
-      const parent = visit.itemAtPath(cst, path7.slice(0, -1));
-      const field = path7[path7.length - 1][0];
+    visit.parentCollection = (cst, path9) => {
+      const parent = visit.itemAtPath(cst, path9.slice(0, -1));
+      const field = path9[path9.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path7, item, visitor) {
-      let ctrl = visitor(item, path7);
+    function _visit(path9, item, visitor) {
+      let ctrl = visitor(item, path9);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci2 = _visit(Object.freeze(path7.concat([[field, i]])), token.items[i], visitor);
+            const ci2 = _visit(Object.freeze(path9.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci2 === "number")
               i = ci2 - 1;
             else if (ci2 === BREAK)
@@ -9252,10 +9038,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path7);
+            ctrl = ctrl(item, path9);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path7) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path9) : ctrl;
     }
     exports.visit = visit;
   }
@@ -12115,14 +11901,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path7 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path9 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path7 && path7[0] !== "/") {
-          path7 = `/${path7}`;
+        if (path9 && path9[0] !== "/") {
+          path9 = `/${path9}`;
         }
-        return new URL(`${origin}${path7}`);
+        return new URL(`${origin}${path9}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError2("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -12957,9 +12743,9 @@ var require_diagnostics = __commonJS({
         "undici:client:sendHeaders",
         (evt) => {
           const {
-            request: { method, path: path7, origin }
+            request: { method, path: path9, origin }
           } = evt;
-          debugLog("sending request to %s %s%s", method, origin, path7);
+          debugLog("sending request to %s %s%s", method, origin, path9);
         }
       );
     }
@@ -12977,14 +12763,14 @@ var require_diagnostics = __commonJS({
         "undici:request:headers",
         (evt) => {
           const {
-            request: { method, path: path7, origin },
+            request: { method, path: path9, origin },
             response: { statusCode }
           } = evt;
           debugLog(
             "received response to %s %s%s - HTTP %d",
             method,
             origin,
-            path7,
+            path9,
             statusCode
           );
         }
@@ -12993,23 +12779,23 @@ var require_diagnostics = __commonJS({
         "undici:request:trailers",
         (evt) => {
           const {
-            request: { method, path: path7, origin }
+            request: { method, path: path9, origin }
           } = evt;
-          debugLog("trailers received from %s %s%s", method, origin, path7);
+          debugLog("trailers received from %s %s%s", method, origin, path9);
         }
       );
       diagnosticsChannel.subscribe(
         "undici:request:error",
         (evt) => {
           const {
-            request: { method, path: path7, origin },
+            request: { method, path: path9, origin },
             error
           } = evt;
           debugLog(
             "request to %s %s%s errored - %s",
             method,
             origin,
-            path7,
+            path9,
             error.message
           );
         }
@@ -13124,7 +12910,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path7,
+        path: path9,
         method,
         body,
         headers,
@@ -13141,11 +12927,11 @@ var require_request = __commonJS({
         maxRedirections,
         typeOfService
       }, handler) {
-        if (typeof path7 !== "string") {
+        if (typeof path9 !== "string") {
           throw new InvalidArgumentError2("path must be a string");
-        } else if (path7[0] !== "/" && !(path7.startsWith("http://") || path7.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path9[0] !== "/" && !(path9.startsWith("http://") || path9.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError2("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path7)) {
+        } else if (invalidPathRegex.test(path9)) {
           throw new InvalidArgumentError2("invalid request path");
         }
         if (typeof method !== "string") {
@@ -13220,7 +13006,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? serializePathWithQuery(path7, query) : path7;
+        this.path = query ? serializePathWithQuery(path9, query) : path9;
         this.origin = origin;
         this.protocol = getProtocolFromUrlString(origin);
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
@@ -18464,7 +18250,7 @@ var require_client_h1 = __commonJS({
       }
     }
     function writeH1(client, request2) {
-      const { method, path: path7, host, upgrade, blocking, reset } = request2;
+      const { method, path: path9, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -18540,7 +18326,7 @@ var require_client_h1 = __commonJS({
         socket[kBlocking] = true;
       }
       setTypeOfService(socket, request2);
-      let header2 = `${method} ${path7} HTTP/1.1\r
+      let header2 = `${method} ${path9} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -19217,7 +19003,7 @@ var require_client_h2 = __commonJS({
       const headersTimeout = request2.headersTimeout ?? client[kHeadersTimeout];
       const bodyTimeout = request2.bodyTimeout ?? client[kBodyTimeout];
       const session = client[kHTTP2Session];
-      const { method, path: path7, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request2;
+      const { method, path: path9, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade != null && upgrade !== "websocket") {
         util.errorRequest(client, request2, new InvalidArgumentError2(`Custom upgrade "${upgrade}" not supported over HTTP/2`));
@@ -19286,7 +19072,7 @@ var require_client_h2 = __commonJS({
           }
           headers[HTTP2_HEADER_METHOD] = "CONNECT";
           headers[HTTP2_HEADER_PROTOCOL] = "websocket";
-          headers[HTTP2_HEADER_PATH] = path7;
+          headers[HTTP2_HEADER_PATH] = path9;
           if (protocol === "ws:" || protocol === "wss:") {
             headers[HTTP2_HEADER_SCHEME] = protocol === "ws:" ? "http" : "https";
           } else {
@@ -19338,7 +19124,7 @@ var require_client_h2 = __commonJS({
         stream.setTimeout(headersTimeout);
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path7;
+      headers[HTTP2_HEADER_PATH] = path9;
       headers[HTTP2_HEADER_SCHEME] = protocol === "http:" ? "http" : "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -21292,11 +21078,11 @@ var require_socks5_client = __commonJS({
           return;
         }
         const version = this.buffer[0];
-        const status = this.buffer[1];
+        const status2 = this.buffer[1];
         if (version !== 1) {
           throw new Socks5ProxyError(`Invalid auth sub-negotiation version: ${version}`, "UND_ERR_SOCKS5_AUTH_VERSION");
         }
-        if (status !== 0) {
+        if (status2 !== 0) {
           throw new Socks5ProxyError("Authentication failed", "UND_ERR_SOCKS5_AUTH_FAILED");
         }
         this.buffer = this.buffer.subarray(2);
@@ -21694,10 +21480,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path7 = "/",
+          path: path9 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path7;
+        opts.path = origin + path9;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL(origin);
           headers.host = host;
@@ -23857,20 +23643,20 @@ var require_mock_utils = __commonJS({
       }
       return normalizedQp;
     }
-    function safeUrl(path7) {
-      if (typeof path7 !== "string") {
-        return path7;
+    function safeUrl(path9) {
+      if (typeof path9 !== "string") {
+        return path9;
       }
-      const pathSegments = path7.split("?", 3);
+      const pathSegments = path9.split("?", 3);
       if (pathSegments.length !== 2) {
-        return path7;
+        return path9;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path7, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path7);
+    function matchKey(mockDispatch2, { path: path9, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path9);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -23895,8 +23681,8 @@ var require_mock_utils = __commonJS({
       const basePath = key.query ? serializePathWithQuery(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
       const resolvedPathWithoutTrailingSlash = removeTrailingSlash(resolvedPath);
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path7, ignoreTrailingSlash }) => {
-        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path7)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path7), resolvedPath);
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path9, ignoreTrailingSlash }) => {
+        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path9)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path9), resolvedPath);
       });
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
@@ -23935,19 +23721,19 @@ var require_mock_utils = __commonJS({
         mockDispatches.splice(index, 1);
       }
     }
-    function removeTrailingSlash(path7) {
-      while (path7.endsWith("/")) {
-        path7 = path7.slice(0, -1);
+    function removeTrailingSlash(path9) {
+      while (path9.endsWith("/")) {
+        path9 = path9.slice(0, -1);
       }
-      if (path7.length === 0) {
-        path7 = "/";
+      if (path9.length === 0) {
+        path9 = "/";
       }
-      return path7;
+      return path9;
     }
     function buildKey(opts) {
-      const { path: path7, method, body, headers, query } = opts;
+      const { path: path9, method, body, headers, query } = opts;
       return {
-        path: path7,
+        path: path9,
         method,
         body,
         headers,
@@ -24383,14 +24169,14 @@ var require_mock_call_history = __commonJS({
       return finalOptions;
     }
     function makeFilterCalls(parameterName) {
-      return (parameterValue, logs) => {
+      return (parameterValue, logs2) => {
         if (typeof parameterValue === "string" || parameterValue == null) {
-          return logs.filter((log) => {
+          return logs2.filter((log) => {
             return log[parameterName] === parameterValue;
           });
         }
         if (parameterValue instanceof RegExp) {
-          return logs.filter((log) => {
+          return logs2.filter((log) => {
             return parameterValue.test(log[parameterName]);
           });
         }
@@ -24637,10 +24423,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path7, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path9, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path7,
+            Path: path9,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -24722,9 +24508,9 @@ var require_mock_agent = __commonJS({
         const acceptNonStandardSearchParameters = this[kMockAgentAcceptsNonStandardSearchParameters];
         const dispatchOpts = { ...opts };
         if (acceptNonStandardSearchParameters && dispatchOpts.path) {
-          const [path7, searchParams] = dispatchOpts.path.split("?");
+          const [path9, searchParams] = dispatchOpts.path.split("?");
           const normalizedSearchParams = normalizeSearchParams(searchParams, acceptNonStandardSearchParameters);
-          dispatchOpts.path = `${path7}?${normalizedSearchParams}`;
+          dispatchOpts.path = `${path9}?${normalizedSearchParams}`;
         }
         return this[kAgent].dispatch(dispatchOpts, handler);
       }
@@ -25125,12 +24911,12 @@ var require_snapshot_recorder = __commonJS({
        * @return {Promise<void>} - Resolves when snapshots are loaded
        */
       async loadSnapshots(filePath) {
-        const path7 = filePath || this.#snapshotPath;
-        if (!path7) {
+        const path9 = filePath || this.#snapshotPath;
+        if (!path9) {
           throw new InvalidArgumentError2("Snapshot path is required");
         }
         try {
-          const data = await readFile3(resolve(path7), "utf8");
+          const data = await readFile3(resolve(path9), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -25144,7 +24930,7 @@ var require_snapshot_recorder = __commonJS({
           if (error.code === "ENOENT") {
             this.#snapshots.clear();
           } else {
-            throw new UndiciError(`Failed to load snapshots from ${path7}`, { cause: error });
+            throw new UndiciError(`Failed to load snapshots from ${path9}`, { cause: error });
           }
         }
       }
@@ -25155,11 +24941,11 @@ var require_snapshot_recorder = __commonJS({
        * @returns {Promise<void>} - Resolves when snapshots are saved
        */
       async saveSnapshots(filePath) {
-        const path7 = filePath || this.#snapshotPath;
-        if (!path7) {
+        const path9 = filePath || this.#snapshotPath;
+        if (!path9) {
           throw new InvalidArgumentError2("Snapshot path is required");
         }
-        const resolvedPath = resolve(path7);
+        const resolvedPath = resolve(path9);
         await mkdir(dirname(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash2, snapshot]) => ({
           hash: hash2,
@@ -25800,15 +25586,15 @@ var require_redirect_handler = __commonJS({
           receivedAt: Date.now()
         });
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path7 = search ? `${pathname}${search}` : pathname;
-        const redirectUrlString = `${origin}${path7}`;
+        const path9 = search ? `${pathname}${search}` : pathname;
+        const redirectUrlString = `${origin}${path9}`;
         for (const historyUrl of this.history) {
           if (historyUrl.toString() === redirectUrlString) {
             throw new InvalidArgumentError2(`Redirect loop detected. Cannot redirect to ${origin}. This typically happens when using a Client or Pool with cross-origin redirects. Use an Agent for cross-origin redirects.`);
           }
         }
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path7;
+        this.opts.path = path9;
         this.opts.origin = origin;
         this.opts.query = null;
       }
@@ -27625,10 +27411,10 @@ var require_cache_handler = __commonJS({
       }
       return locationUrl.pathname + locationUrl.search;
     }
-    function deleteCachedUri(store, cacheKey, path7) {
+    function deleteCachedUri(store, cacheKey, path9) {
       deleteCachedValue(store, {
         ...cacheKey,
-        path: path7
+        path: path9
       });
       for (let i = 0; i < util.safeHTTPMethods.length; i++) {
         const method = util.safeHTTPMethods[i];
@@ -27636,7 +27422,7 @@ var require_cache_handler = __commonJS({
           deleteCachedValue(store, {
             ...cacheKey,
             method,
-            path: path7
+            path: path9
           });
         }
       }
@@ -27647,9 +27433,9 @@ var require_cache_handler = __commonJS({
       }
       const values = Array.isArray(headerValue) ? headerValue : [headerValue];
       for (let i = 0; i < values.length; i++) {
-        const path7 = getSameOriginPath(cacheKey, values[i]);
-        if (path7 !== void 0) {
-          deleteCachedUri(store, cacheKey, path7);
+        const path9 = getSameOriginPath(cacheKey, values[i]);
+        if (path9 !== void 0) {
+          deleteCachedUri(store, cacheKey, path9);
         }
       }
     }
@@ -30915,21 +30701,21 @@ var require_response = __commonJS({
         return responseObject;
       }
       // Creates a redirect Response that redirects to url with status status.
-      static redirect(url, status = 302) {
+      static redirect(url, status2 = 302) {
         webidl.argumentLengthCheck(arguments, 1, "Response.redirect");
         url = webidl.converters.USVString(url);
-        status = webidl.converters["unsigned short"](status);
+        status2 = webidl.converters["unsigned short"](status2);
         let parsedURL;
         try {
           parsedURL = new URL(url, relevantRealm.settingsObject.baseUrl);
         } catch (err) {
           throw new TypeError(`Failed to parse URL from ${url}`, { cause: err });
         }
-        if (!redirectStatusSet.has(status)) {
-          throw new RangeError(`Invalid status code ${status}`);
+        if (!redirectStatusSet.has(status2)) {
+          throw new RangeError(`Invalid status code ${status2}`);
         }
         const responseObject = fromInnerResponse(makeResponse({}), "immutable");
-        responseObject.#state.status = status;
+        responseObject.#state.status = status2;
         const value = isomorphicEncode(URLSerializer(parsedURL));
         responseObject.#state.headersList.append("location", value, true);
         return responseObject;
@@ -33038,13 +32824,13 @@ var require_fetch = __commonJS({
         })();
       }
       try {
-        const { body, status, statusText, headersList, socket } = await dispatch({ body: requestBody });
+        const { body, status: status2, statusText, headersList, socket } = await dispatch({ body: requestBody });
         if (socket) {
-          response = makeResponse({ status, statusText, headersList, socket });
+          response = makeResponse({ status: status2, statusText, headersList, socket });
         } else {
           const iterator = body[Symbol.asyncIterator]();
           fetchParams.controller.next = () => iterator.next();
-          response = makeResponse({ status, statusText, headersList });
+          response = makeResponse({ status: status2, statusText, headersList });
         }
       } catch (err) {
         if (err.name === "AbortError") {
@@ -33137,11 +32923,11 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        const path7 = url.pathname + url.search;
+        const path9 = url.pathname + url.search;
         const hasTrailingQuestionMark = url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === "?";
         return new Promise((resolve, reject) => agent.dispatch(
           {
-            path: hasTrailingQuestionMark ? `${path7}?` : path7,
+            path: hasTrailingQuestionMark ? `${path9}?` : path9,
             origin: url.origin,
             method: request2.method,
             body: agent.isMockActive ? request2.body && (request2.body.source || request2.body.stream) : body,
@@ -33166,8 +32952,8 @@ var require_fetch = __commonJS({
             onResponseStarted() {
               timingInfo.finalNetworkResponseStartTime = coarsenedSharedCurrentTime(fetchParams.crossOriginIsolatedCapability);
             },
-            onHeaders(status, rawHeaders, resume, statusText) {
-              if (status < 200) {
+            onHeaders(status2, rawHeaders, resume, statusText) {
+              if (status2 < 200) {
                 return false;
               }
               const headersList = new HeadersList();
@@ -33183,9 +32969,9 @@ var require_fetch = __commonJS({
                 }
               }
               const location = headersList.get("location", true);
-              const willFollow = location && request2.redirect === "follow" && redirectStatusSet.has(status);
+              const willFollow = location && request2.redirect === "follow" && redirectStatusSet.has(status2);
               const decoders = [];
-              if (request2.method !== "HEAD" && request2.method !== "CONNECT" && !nullBodyStatus.includes(status) && !willFollow) {
+              if (request2.method !== "HEAD" && request2.method !== "CONNECT" && !nullBodyStatus.includes(status2) && !willFollow) {
                 const contentEncoding = headersList.get("content-encoding", true);
                 const codings = contentEncoding ? contentEncoding.toLowerCase().split(",") : [];
                 const maxContentEncodings = 5;
@@ -33228,7 +33014,7 @@ var require_fetch = __commonJS({
               this.body = new Readable3({ read: resume });
               const onError = this.onError.bind(this);
               resolve({
-                status,
+                status: status2,
                 statusText,
                 headersList,
                 body: decoders.length ? pipeline2(this.body, ...decoders, (err) => {
@@ -33262,8 +33048,8 @@ var require_fetch = __commonJS({
               fetchParams.controller.terminate(error);
               reject(error);
             },
-            onRequestUpgrade(_controller, status, headers, socket) {
-              if (socket.session != null && status !== 200 || socket.session == null && status !== 101) {
+            onRequestUpgrade(_controller, status2, headers, socket) {
+              if (socket.session != null && status2 !== 200 || socket.session == null && status2 !== 101) {
                 return false;
               }
               const headersList = new HeadersList();
@@ -33281,15 +33067,15 @@ var require_fetch = __commonJS({
                 }
               }
               resolve({
-                status,
-                statusText: STATUS_CODES[status],
+                status: status2,
+                statusText: STATUS_CODES[status2],
                 headersList,
                 socket
               });
               return true;
             },
-            onUpgrade(status, rawHeaders, socket) {
-              if (socket.session != null && status !== 200 || socket.session == null && status !== 101) {
+            onUpgrade(status2, rawHeaders, socket) {
+              if (socket.session != null && status2 !== 200 || socket.session == null && status2 !== 101) {
                 return false;
               }
               const headersList = new HeadersList();
@@ -33305,8 +33091,8 @@ var require_fetch = __commonJS({
                 }
               }
               resolve({
-                status,
-                statusText: STATUS_CODES[status],
+                status: status2,
+                statusText: STATUS_CODES[status2],
                 headersList,
                 socket
               });
@@ -34088,9 +33874,9 @@ var require_util4 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path7) {
-      for (let i = 0; i < path7.length; ++i) {
-        const code = path7.charCodeAt(i);
+    function validateCookiePath(path9) {
+      for (let i = 0; i < path9.length; ++i) {
+        const code = path9.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -37526,11 +37312,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError2("invalid opts.path");
           }
-          let path7 = opts.path;
+          let path9 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path7 = `/${path7}`;
+            path9 = `/${path9}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path7);
+          url = new URL(util.parseOrigin(url).origin + path9);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -37636,6 +37422,220 @@ ${captureLines}` : capture.stack;
       globalThis.EventSource = module.exports.EventSource;
     }
     module.exports.install = install;
+  }
+});
+
+// node_modules/@balena/dockerignore/ignore.js
+var require_ignore = __commonJS({
+  "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
+    "use strict";
+    var path9 = __require("path");
+    var factory = (options) => new IgnoreBase(options);
+    factory.default = factory;
+    module.exports = factory;
+    function make_array(subject) {
+      return Array.isArray(subject) ? subject : [subject];
+    }
+    var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
+    var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
+    var REGEX_TRAILING_PATH_SEP = path9.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
+    function cleanPath(file) {
+      return path9.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+    }
+    function toSlash(file) {
+      if (path9.sep === "/") {
+        return file;
+      }
+      return file.replace(/\\/g, "/");
+    }
+    function fromSlash(file) {
+      if (path9.sep === "/") {
+        return file;
+      }
+      return file.replace(/\//g, path9.sep);
+    }
+    var IgnoreBase = class {
+      constructor({
+        // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L372
+        ignorecase = true
+      } = {}) {
+        this._rules = [];
+        this._ignorecase = ignorecase;
+        this[KEY_IGNORE] = true;
+        this._initCache();
+      }
+      _initCache() {
+        this._cache = {};
+      }
+      // @param {Array.<string>|string|Ignore} pattern
+      add(pattern) {
+        this._added = false;
+        if (typeof pattern === "string") {
+          pattern = pattern.split(/\r?\n/g);
+        }
+        make_array(pattern).forEach(this._addPattern, this);
+        if (this._added) {
+          this._initCache();
+        }
+        return this;
+      }
+      // legacy
+      addPattern(pattern) {
+        return this.add(pattern);
+      }
+      _addPattern(pattern) {
+        if (pattern && pattern[KEY_IGNORE]) {
+          this._rules = this._rules.concat(pattern._rules);
+          this._added = true;
+          return;
+        }
+        if (this._checkPattern(pattern)) {
+          const rule = this._createRule(pattern.trim());
+          if (rule !== null) {
+            this._added = true;
+            this._rules.push(rule);
+          }
+        }
+      }
+      _checkPattern(pattern) {
+        return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
+      }
+      filter(paths) {
+        return make_array(paths).filter((path10) => this._filter(path10));
+      }
+      createFilter() {
+        return (path10) => this._filter(path10);
+      }
+      ignores(path10) {
+        return !this._filter(path10);
+      }
+      // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
+      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
+      _createRule(pattern) {
+        const origin = pattern;
+        let negative = false;
+        if (pattern[0] === "!") {
+          negative = true;
+          pattern = pattern.substring(1).trim();
+        }
+        if (pattern.length > 0) {
+          pattern = cleanPath(pattern);
+          pattern = toSlash(pattern);
+          if (pattern.length > 1 && pattern[0] === "/") {
+            pattern = pattern.slice(1);
+          }
+        }
+        if (negative) {
+          pattern = "!" + pattern;
+        }
+        pattern = pattern.trim();
+        if (pattern === "") {
+          return null;
+        }
+        pattern = cleanPath(pattern);
+        if (pattern[0] === "!") {
+          if (pattern.length === 1) {
+            return null;
+          }
+          negative = true;
+          pattern = pattern.substring(1);
+        } else {
+          negative = false;
+        }
+        return {
+          origin,
+          pattern,
+          // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
+          dirs: pattern.split(path9.sep),
+          negative
+        };
+      }
+      // @returns `Boolean` true if the `path` is NOT ignored
+      _filter(path10) {
+        if (!path10) {
+          return false;
+        }
+        if (path10 in this._cache) {
+          return this._cache[path10];
+        }
+        return this._cache[path10] = this._test(path10);
+      }
+      // @returns {Boolean} true if a file is NOT ignored
+      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
+      _test(file) {
+        file = fromSlash(file);
+        const parentPath = cleanPath(path9.dirname(file));
+        const parentPathDirs = parentPath.split(path9.sep);
+        let matched = false;
+        this._rules.forEach((rule) => {
+          let match = this._match(file, rule);
+          if (!match && parentPath !== ".") {
+            if (rule.dirs.includes("**")) {
+              for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
+                match = match || this._match(parentPathDirs.slice(0, i).join(path9.sep), rule);
+              }
+            } else if (rule.dirs.length <= parentPathDirs.length) {
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path9.sep), rule);
+            }
+          }
+          if (match) {
+            matched = !rule.negative;
+          }
+        });
+        return !matched;
+      }
+      // @returns {Boolean} true if a file is matched by a rule
+      _match(file, rule) {
+        return this._compile(rule).regexp.test(file);
+      }
+      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L139
+      _compile(rule) {
+        if (rule.regexp) {
+          return rule;
+        }
+        let regStr = "^";
+        let escapedSlash = path9.sep === "\\" ? "\\\\" : path9.sep;
+        for (let i = 0; i < rule.pattern.length; i++) {
+          const ch = rule.pattern[i];
+          if (ch === "*") {
+            if (rule.pattern[i + 1] === "*") {
+              i++;
+              if (rule.pattern[i + 1] === path9.sep) {
+                i++;
+              }
+              if (rule.pattern[i + 1] === void 0) {
+                regStr += ".*";
+              } else {
+                regStr += `(.*${escapedSlash})?`;
+              }
+            } else {
+              regStr += `[^${escapedSlash}]*`;
+            }
+          } else if (ch === "?") {
+            regStr += `[^${escapedSlash}]`;
+          } else if (ch === "." || ch === "$") {
+            regStr += `\\${ch}`;
+          } else if (ch === "\\") {
+            if (path9.sep === "\\") {
+              regStr += escapedSlash;
+              continue;
+            }
+            if (rule.pattern[i + 1] !== void 0) {
+              regStr += "\\" + rule.pattern[i + 1];
+              i++;
+            } else {
+              regStr += "\\";
+            }
+          } else {
+            regStr += ch;
+          }
+        }
+        regStr += "$";
+        rule.regexp = new RegExp(regStr, this._ignorecase ? "i" : "");
+        return rule;
+      }
+    };
   }
 });
 
@@ -38012,19 +38012,19 @@ var require_utils2 = __commonJS({
       if (decode)
         return decode(data, hint);
     }
-    function basename(path7) {
-      if (typeof path7 !== "string")
+    function basename(path9) {
+      if (typeof path9 !== "string")
         return "";
-      for (let i = path7.length - 1; i >= 0; --i) {
-        switch (path7.charCodeAt(i)) {
+      for (let i = path9.length - 1; i >= 0; --i) {
+        switch (path9.charCodeAt(i)) {
           case 47:
           // '/'
           case 92:
-            path7 = path7.slice(i + 1);
-            return path7 === ".." || path7 === "." ? "" : path7;
+            path9 = path9.slice(i + 1);
+            return path9 === ".." || path9 === "." ? "" : path9;
         }
       }
-      return path7 === ".." || path7 === "." ? "" : path7;
+      return path9 === ".." || path9 === "." ? "" : path9;
     }
     var TOKEN = [
       0,
@@ -41386,21 +41386,6 @@ var {
   Help
 } = import_index.default;
 
-// src/cli/main.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
-import path6 from "node:path";
-import { fileURLToPath } from "node:url";
-
-// src/context/pack.ts
-import { createHash as createHash2 } from "node:crypto";
-import { createReadStream, createWriteStream, readFileSync } from "node:fs";
-import { mkdtemp, rm, stat as stat2 } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
-import path2 from "node:path";
-import { once } from "node:events";
-import { promisify } from "node:util";
-import { gzip } from "node:zlib";
-
 // src/errors.ts
 var InputError = class _InputError extends Error {
   name = "InputError";
@@ -41419,10 +41404,10 @@ var InputError = class _InputError extends Error {
   }
 };
 var ApiError = class extends Error {
-  constructor(call, status, detail, options) {
-    super(`${call} failed${status ? ` with HTTP ${status}` : ""}: ${detail}`, options);
+  constructor(call, status2, detail, options) {
+    super(`${call} failed${status2 ? ` with HTTP ${status2}` : ""}: ${detail}`, options);
     this.call = call;
-    this.status = status;
+    this.status = status2;
     this.detail = detail;
   }
   call;
@@ -41436,578 +41421,6 @@ var UnsupportedError = class extends Error {
 var TimeoutError = class extends Error {
   name = "TimeoutError";
 };
-
-// src/context/collect.ts
-var dockerignoreModule = __toESM(require_ignore(), 1);
-import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { readFile, realpath, stat } from "node:fs/promises";
-import path from "node:path";
-var moduleValue = dockerignoreModule;
-var dockerignore = typeof moduleValue.default === "function" ? moduleValue.default : moduleValue.default?.default ?? moduleValue;
-var IgnoreRules = class _IgnoreRules {
-  docker;
-  namePatterns;
-  hasExceptions;
-  constructor(lines) {
-    const patterns = lines.map((line) => line.split("#", 1)[0].trim()).filter(Boolean);
-    this.docker = dockerignore({ ignorecase: false }).add(patterns);
-    this.namePatterns = patterns.filter((pattern) => !pattern.startsWith("!")).map(fnmatchToRegExp);
-    this.hasExceptions = patterns.some((pattern) => pattern.startsWith("!"));
-  }
-  static async fromFile(file) {
-    return new _IgnoreRules(file ? (await readFile(file, "utf8")).split(/\r?\n/) : []);
-  }
-  nameIgnored(name) {
-    return this.namePatterns.some((pattern) => pattern.test(name));
-  }
-  ignoresFile(relative) {
-    return this.nameIgnored(path.posix.basename(relative)) || this.docker.ignores(relative);
-  }
-  /** A folder is skipped whole only when no `!exception` could bring something inside it back. */
-  prunesFolder(relative) {
-    if (this.nameIgnored(path.posix.basename(relative))) return true;
-    return !this.hasExceptions && this.docker.ignores(relative);
-  }
-};
-function fnmatchToRegExp(pattern) {
-  let source = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i];
-    if (char === "*") source += ".*";
-    else if (char === "?") source += ".";
-    else if (char === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end === -1) source += "\\[";
-      else {
-        let set = pattern.slice(i + 1, end).replace(/\\/g, "\\\\");
-        if (set.startsWith("!")) set = `^${set.slice(1)}`;
-        source += `[${set}]`;
-        i = end;
-      }
-    } else source += char.replace(/[.+^${}()|\\\]/]/g, "\\$&");
-  }
-  return new RegExp(`^${source}$`, "s");
-}
-function isInside(root, candidate) {
-  const relative = path.relative(root, candidate);
-  return relative === "" || !relative.startsWith(`..${path.sep}`) && relative !== ".." && !path.isAbsolute(relative);
-}
-function modeOf(statMode) {
-  return statMode & 64 ? 493 : 420;
-}
-async function collectContext(manifest) {
-  const root = await realpath(manifest.build.root);
-  const rules = await IgnoreRules.fromFile(manifest.build.dockerignore);
-  const entries = /* @__PURE__ */ new Map();
-  const addFile = async (archivePath, source) => {
-    const info = await stat(source);
-    entries.set(archivePath, { path: archivePath, source, type: "file", mode: modeOf(info.mode), size: info.size });
-  };
-  await addFile("Dockerfile", manifest.build.dockerfile);
-  if (manifest.build.dockerignore) await addFile(".dockerignore", manifest.build.dockerignore);
-  const visiting = /* @__PURE__ */ new Set();
-  const walk = (absolute, relative, known) => {
-    let real = absolute;
-    let isDirectory = known ? known.isDirectory() : false;
-    let isFile = known ? known.isFile() : false;
-    if (!known || known.isSymbolicLink()) {
-      const info2 = lstatSync(absolute);
-      isDirectory = info2.isDirectory();
-      isFile = info2.isFile();
-      if (info2.isSymbolicLink()) {
-        try {
-          real = realpathSync(absolute);
-        } catch {
-          throw new InputError(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`, {
-            file: manifest.file
-          });
-        }
-        if (!isInside(root, real)) {
-          throw new InputError(`the symlink ${relative} points outside the build context (${real}); copy the file in or remove the link`, {
-            file: manifest.file,
-            field: "build.context.include_paths"
-          });
-        }
-        const target = statSync(real);
-        isDirectory = target.isDirectory();
-        isFile = target.isFile();
-      }
-    }
-    if (isDirectory) {
-      if (relative !== "." && rules.prunesFolder(relative)) return;
-      const key = realpathSync(real);
-      if (visiting.has(key)) return;
-      visiting.add(key);
-      const children = readdirSync(absolute, { withFileTypes: true }).sort((a, b2) => a.name < b2.name ? -1 : a.name > b2.name ? 1 : 0);
-      for (const child of children) walk(path.join(absolute, child.name), relative === "." ? child.name : `${relative}/${child.name}`, child);
-      visiting.delete(key);
-      return;
-    }
-    if (!isFile || rules.ignoresFile(relative)) return;
-    const info = statSync(real);
-    entries.set(relative, { path: relative, source: real, type: "file", mode: modeOf(info.mode), size: info.size });
-  };
-  for (const include of manifest.build.includePaths) {
-    const absolute = path.resolve(root, include);
-    if (!isInside(root, absolute)) {
-      throw new InputError(`"${include}" leaves the build context root`, { file: manifest.file, field: "build.context.include_paths" });
-    }
-    walk(absolute, include);
-  }
-  return [...entries.values()].sort((a, b2) => a.path < b2.path ? -1 : a.path > b2.path ? 1 : 0);
-}
-
-// src/context/tree-hash.ts
-import * as crypto from "node:crypto";
-import { createHash } from "node:crypto";
-function treeHashFromDigests(members) {
-  const sorted = [...members].sort((a, b2) => a.path < b2.path ? -1 : a.path > b2.path ? 1 : 0);
-  return createHash("sha256").update(sorted.map((member) => `${member.path}\0${member.mode}\0${member.digest}`).join("\n"), "utf8").digest("hex");
-}
-function treeModeOf(entry) {
-  if (entry.type === "symlink") return "120000";
-  return entry.mode & 64 ? "100755" : "100644";
-}
-var SMALL_FILE = 1 << 20;
-var oneShot = crypto.hash;
-function sha256(data) {
-  return oneShot ? oneShot("sha256", data, "hex") : createHash("sha256").update(data).digest("hex");
-}
-
-// src/context/pack.ts
-var MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
-var FIXED_MTIME = 946684800;
-var BLOCK = 512;
-var SMALL_FILE2 = 1 << 20;
-var PIECE_BYTES = 1 << 20;
-var gzipAsync = promisify(gzip);
-function formatSize(bytes) {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
-}
-function checkSize(manifest, entries, limit) {
-  const total = entries.reduce((sum, entry) => sum + entry.size, 0);
-  if (total <= limit) return total;
-  const largest = [...entries].sort((a, b2) => b2.size - a.size).slice(0, 5).map((entry) => `${entry.path} (${formatSize(entry.size)})`).join(", ");
-  throw new InputError(
-    `the build context is ${formatSize(total)}, over the platform's ${formatSize(limit)} limit; largest: ${largest}. Add what the image does not need to the .dockerignore`,
-    { file: manifest.file, field: "build.context.include_paths" }
-  );
-}
-function octal(value, width) {
-  return `${value.toString(8).padStart(width - 1, "0")}\0`;
-}
-function header(name, size, mode, type, prefix = "") {
-  const block = Buffer.alloc(BLOCK);
-  block.write(name, 0, 100, "utf8");
-  block.write(octal(mode, 8), 100, "ascii");
-  block.write(octal(0, 8), 108, "ascii");
-  block.write(octal(0, 8), 116, "ascii");
-  block.write(octal(size, 12), 124, "ascii");
-  block.write(octal(FIXED_MTIME, 12), 136, "ascii");
-  block.write("        ", 148, "ascii");
-  block.write(type, 156, "ascii");
-  block.write("ustar\0", 257, "ascii");
-  block.write("00", 263, "ascii");
-  block.write(prefix, 345, 155, "utf8");
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
-  return block;
-}
-function splitName(name) {
-  if (Buffer.byteLength(name) <= 100) return { name, prefix: "" };
-  for (let at2 = name.indexOf("/"); at2 !== -1; at2 = name.indexOf("/", at2 + 1)) {
-    const prefix = name.slice(0, at2);
-    const rest = name.slice(at2 + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100) return { name: rest, prefix };
-  }
-  return void 0;
-}
-function paxRecord(key, value) {
-  const body = ` ${key}=${value}
-`;
-  const base = Buffer.byteLength(body);
-  let length = base + 1;
-  while (base + String(length).length !== length) length = base + String(length).length;
-  return `${length}${body}`;
-}
-function padding(size) {
-  const rest = size % BLOCK;
-  return Buffer.alloc(rest ? BLOCK - rest : 0);
-}
-var ParallelGzip = class {
-  constructor(sink) {
-    this.sink = sink;
-  }
-  sink;
-  pending = [];
-  pendingBytes = 0;
-  inFlight = [];
-  parallelism = Math.max(2, Math.min(availableParallelism(), 4));
-  async write(chunk) {
-    let rest = chunk;
-    while (rest.length) {
-      const room = PIECE_BYTES - this.pendingBytes;
-      const part = rest.length > room ? rest.subarray(0, room) : rest;
-      this.pending.push(part);
-      this.pendingBytes += part.length;
-      rest = rest.subarray(part.length);
-      if (this.pendingBytes === PIECE_BYTES) await this.submit();
-    }
-  }
-  async submit() {
-    if (!this.pendingBytes) return;
-    const piece = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.inFlight.push(gzipAsync(piece, { level: 6 }));
-    while (this.inFlight.length >= this.parallelism) await this.drainOne();
-  }
-  async drainOne() {
-    const compressed = await this.inFlight.shift();
-    if (!this.sink.write(compressed)) await once(this.sink, "drain");
-  }
-  async end() {
-    await this.submit();
-    while (this.inFlight.length) await this.drainOne();
-    this.sink.end();
-  }
-  abandon() {
-    for (const piece of this.inFlight.splice(0)) piece.catch(() => {
-    });
-  }
-};
-async function writeMember(out, entry, signal) {
-  const split = splitName(entry.path);
-  if (!split) {
-    const pax = Buffer.from(paxRecord("path", entry.path), "utf8");
-    await out.write(header(`PaxHeader/${entry.path.slice(-80)}`.slice(0, 100), pax.length, 420, "x"));
-    await out.write(pax);
-    await out.write(padding(pax.length));
-  }
-  await out.write(header(split?.name ?? entry.path.slice(-100), entry.size, entry.mode, "0", split?.prefix ?? ""));
-  let digest;
-  let written = 0;
-  if (entry.size <= SMALL_FILE2) {
-    const content = readFileSync(entry.source);
-    digest = sha256(content);
-    written = content.length;
-    await out.write(content);
-  } else {
-    const hash2 = createHash2("sha256");
-    for await (const chunk of createReadStream(entry.source, { highWaterMark: SMALL_FILE2, signal })) {
-      hash2.update(chunk);
-      written += chunk.length;
-      await out.write(chunk);
-    }
-    digest = hash2.digest("hex");
-  }
-  if (written !== entry.size) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
-  await out.write(padding(entry.size));
-  return digest;
-}
-async function packContext(manifest, options = {}) {
-  const entries = await collectContext(manifest);
-  const total = checkSize(manifest, entries, options.maxContextBytes ?? MAX_CONTEXT_BYTES);
-  options.signal?.throwIfAborted();
-  const tempDir = options.outFile ? void 0 : await mkdtemp(path2.join(tmpdir(), "agent-preview-"));
-  const archivePath = options.outFile ? path2.resolve(options.outFile) : path2.join(tempDir, "context.tar.gz");
-  const file = createWriteStream(archivePath);
-  const finished = once(file, "close");
-  const out = new ParallelGzip(file);
-  const members = [];
-  try {
-    let read = 0;
-    for (const entry of entries) {
-      options.signal?.throwIfAborted();
-      const digest = await writeMember(out, entry, options.signal);
-      members.push({ path: entry.path, mode: treeModeOf(entry), digest });
-      read += entry.size;
-      options.onProgress?.(read, total);
-    }
-    await out.write(Buffer.alloc(BLOCK * 2));
-    await out.end();
-    await finished;
-  } catch (err) {
-    out.abandon();
-    file.destroy();
-    await rm(tempDir ?? archivePath, { recursive: true, force: true });
-    throw err;
-  }
-  const archiveBytes = (await stat2(archivePath)).size;
-  return {
-    archivePath,
-    archiveBytes,
-    treeHash: treeHashFromDigests(members),
-    fileCount: entries.length,
-    uncompressedBytes: total,
-    dispose: async () => {
-      if (tempDir) await rm(tempDir, { recursive: true, force: true });
-    }
-  };
-}
-
-// src/pipeline/agent.ts
-import { stat as stat4 } from "node:fs/promises";
-import path4 from "node:path";
-
-// src/context/manifest.ts
-var import_yaml = __toESM(require_dist(), 1);
-import { readFile as readFile2, stat as stat3 } from "node:fs/promises";
-import path3 from "node:path";
-var AGENT_NAME = /^[a-z0-9-]+$/;
-var ACP_TYPES = /* @__PURE__ */ new Set(["sync", "async", "agentic"]);
-var ENVIRONMENT_KINDS = /* @__PURE__ */ new Set(["dev", "staging", "prod"]);
-var YamlFile = class _YamlFile {
-  constructor(file, text, doc, lines) {
-    this.file = file;
-    this.text = text;
-    this.doc = doc;
-    this.lines = lines;
-  }
-  file;
-  text;
-  doc;
-  lines;
-  static async read(file, what) {
-    let text;
-    try {
-      text = await readFile2(file, "utf8");
-    } catch (err) {
-      const code = err.code;
-      throw new InputError(code === "ENOENT" ? `${what} not found` : `cannot read ${what}: ${err.message}`, { file });
-    }
-    const lines = new import_yaml.LineCounter();
-    const doc = (0, import_yaml.parseDocument)(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    const [first] = doc.errors;
-    if (first) {
-      const line = first.linePos?.[0]?.line ?? lines.linePos(first.pos[0]).line;
-      throw new InputError(`invalid YAML: ${first.message.split("\n")[0]}; fix the syntax on that line`, { file, line });
-    }
-    if (!(0, import_yaml.isMap)(doc.contents)) throw new InputError(`${what} must be a YAML mapping (key: value pairs)`, { file, line: 1 });
-    return new _YamlFile(file, text, doc, lines);
-  }
-  get(pathParts) {
-    return this.doc.getIn(pathParts);
-  }
-  /** The line of the deepest part of `pathParts` that exists. */
-  line(pathParts) {
-    for (let depth = pathParts.length; depth > 0; depth--) {
-      const node = this.doc.getIn(pathParts.slice(0, depth), true);
-      const pair = depth > 0 ? this.keyNode(pathParts.slice(0, depth)) : void 0;
-      const range = pair?.range ?? node?.range;
-      if (range) return this.lines.linePos(range[0]).line;
-    }
-    return 1;
-  }
-  keyNode(pathParts) {
-    const parent = pathParts.length > 1 ? this.doc.getIn(pathParts.slice(0, -1), true) : this.doc.contents;
-    if (!(0, import_yaml.isMap)(parent)) return void 0;
-    const last = pathParts[pathParts.length - 1];
-    const pair = parent.items.find((item) => (0, import_yaml.isScalar)(item.key) && item.key.value === last);
-    return pair && (0, import_yaml.isScalar)(pair.key) ? pair.key : void 0;
-  }
-  isSequence(pathParts) {
-    return (0, import_yaml.isSeq)(this.doc.getIn(pathParts, true));
-  }
-  fail(message, pathParts) {
-    throw new InputError(message, { file: this.file, line: this.line(pathParts), field: pathParts.join(".") });
-  }
-  string(pathParts, options = {}) {
-    const value = this.get(pathParts);
-    if (value === void 0 || value === null || value === "") {
-      if (options.required) this.fail(`missing; add ${pathParts.join(".")} to the file`, pathParts);
-      return void 0;
-    }
-    if (typeof value !== "string" && typeof value !== "number") this.fail(`must be a string, not ${describeValue(value)}`, pathParts);
-    return String(value);
-  }
-};
-function describeValue(value) {
-  if (Array.isArray(value)) return "a list";
-  if (value && typeof value === "object") return "a mapping";
-  return JSON.stringify(value);
-}
-function containedPath(yaml, field, base, relative, within, what) {
-  if (path3.isAbsolute(relative)) yaml.fail(`"${relative}" is absolute; ${what} must be relative`, field);
-  const resolved = path3.resolve(base, relative);
-  const inside = path3.relative(within, resolved);
-  if (inside === ".." || inside.startsWith(`..${path3.sep}`) || path3.isAbsolute(inside)) {
-    yaml.fail(`"${relative}" leaves the build context root ${within}; keep ${what} inside it`, field);
-  }
-  return resolved;
-}
-async function loadManifest(file) {
-  const absolute = path3.resolve(file);
-  const yaml = await YamlFile.read(absolute, "manifest.yaml");
-  const dir = path3.dirname(absolute);
-  const warnings = [];
-  const name = yaml.string(["agent", "name"], { required: true });
-  if (!AGENT_NAME.test(name)) {
-    yaml.fail(`"${name}" is not a valid agent name: use lowercase letters, digits and hyphens (^[a-z0-9-]+$)`, ["agent", "name"]);
-  }
-  const acpType = yaml.string(["agent", "acp_type"]);
-  if (acpType !== void 0 && !ACP_TYPES.has(acpType)) yaml.fail(`"${acpType}" is not sync, async or agentic`, ["agent", "acp_type"]);
-  const credentials = [];
-  const rawCredentials = yaml.get(["agent", "credentials"]);
-  if (rawCredentials !== void 0 && rawCredentials !== null) {
-    if (!yaml.isSequence(["agent", "credentials"])) yaml.fail("must be a list of {env_var_name, secret_name, secret_key}", ["agent", "credentials"]);
-    rawCredentials.items.forEach((_2, index) => {
-      const at2 = ["agent", "credentials", index];
-      credentials.push({
-        envVarName: yaml.string([...at2, "env_var_name"], { required: true }),
-        secretName: yaml.string([...at2, "secret_name"], { required: true }),
-        secretKey: yaml.string([...at2, "secret_key"], { required: true })
-      });
-    });
-  }
-  const rootText = yaml.string(["build", "context", "root"], { required: true });
-  if (path3.isAbsolute(rootText)) yaml.fail(`"${rootText}" is absolute; give the root relative to the manifest's folder`, ["build", "context", "root"]);
-  const root = path3.resolve(dir, rootText);
-  const rootInfo = await stat3(root).catch(() => void 0);
-  if (!rootInfo?.isDirectory()) yaml.fail(`the context root ${root} is not a folder`, ["build", "context", "root"]);
-  const includeField = ["build", "context", "include_paths"];
-  const includeValue = yaml.get(includeField);
-  if (!yaml.isSequence(includeField) || !includeValue?.items?.length) {
-    yaml.fail("must be a non-empty list of paths relative to build.context.root", includeField);
-  }
-  const includePaths = [];
-  for (let index = 0; index < (includeValue?.items?.length ?? 0); index++) {
-    const item = yaml.string([...includeField, index], { required: true });
-    const resolved = containedPath(yaml, [...includeField, index], root, item, root, "include paths");
-    if (!await stat3(resolved).catch(() => void 0)) yaml.fail(`"${item}" does not exist under ${root}`, [...includeField, index]);
-    includePaths.push(path3.relative(root, resolved).split(path3.sep).join("/") || ".");
-  }
-  const dockerfileText = yaml.string(["build", "context", "dockerfile"], { required: true });
-  const dockerfile = containedPath(yaml, ["build", "context", "dockerfile"], root, dockerfileText, root, "the Dockerfile");
-  if (!(await stat3(dockerfile).catch(() => void 0))?.isFile()) {
-    yaml.fail(`the Dockerfile ${dockerfile} does not exist; create it or fix the path`, ["build", "context", "dockerfile"]);
-  }
-  let dockerignore2;
-  const dockerignoreText = yaml.string(["build", "context", "dockerignore"]);
-  if (dockerignoreText) {
-    const resolved = containedPath(yaml, ["build", "context", "dockerignore"], root, dockerignoreText, root, "the .dockerignore");
-    if ((await stat3(resolved).catch(() => void 0))?.isFile()) dockerignore2 = resolved;
-    else warnings.push(`${absolute}: the .dockerignore ${resolved} does not exist; packing without one`);
-  }
-  const repository = yaml.string(["deployment", "image", "repository"]);
-  const tag = yaml.string(["deployment", "image", "tag"]) ?? "latest";
-  const imageName = repository ? repository.split("/").filter(Boolean).pop() ?? name : name;
-  return {
-    file: absolute,
-    dir,
-    text: yaml.text,
-    agent: { name, acpType, description: yaml.string(["agent", "description"]), credentials },
-    build: { root, includePaths, dockerfile, dockerignore: dockerignore2 },
-    image: { name: imageName, tag, repository },
-    warnings
-  };
-}
-async function findEnvironmentsFile(manifest) {
-  for (const name of ["environments.yaml", "environments.yml"]) {
-    const candidate = path3.join(manifest.dir, name);
-    if ((await stat3(candidate).catch(() => void 0))?.isFile()) return candidate;
-  }
-  return void 0;
-}
-async function loadEnvironments(file) {
-  const absolute = path3.resolve(file);
-  const yaml = await YamlFile.read(absolute, "environments.yaml");
-  const version = yaml.string(["schema_version"]);
-  if (version !== void 0 && version !== "v1") yaml.fail(`schema_version "${version}" is not supported; use v1`, ["schema_version"]);
-  const raw = yaml.get(["environments"]);
-  if (!raw || !Array.isArray(raw.items) || yaml.isSequence(["environments"]) || raw.items.length === 0) {
-    yaml.fail("must map each environment name to its settings, e.g. environments: {dev: {kubernetes: {namespace: my-team}}}", ["environments"]);
-  }
-  const environments = {};
-  for (const item of raw?.items ?? []) {
-    const name = String((0, import_yaml.isScalar)(item.key) ? item.key.value : item.key);
-    const at2 = ["environments", name];
-    const namespace = yaml.string([...at2, "kubernetes", "namespace"]) ?? "";
-    const kind = yaml.string([...at2, "environment"]);
-    if (kind !== void 0 && !ENVIRONMENT_KINDS.has(kind)) yaml.fail(`"${kind}" is not dev, staging or prod`, [...at2, "environment"]);
-    const principal = yaml.get([...at2, "auth", "principal"]);
-    if (principal !== void 0 && !(0, import_yaml.isMap)(principal)) yaml.fail("must be a mapping with user_id or service_account_id", [...at2, "auth", "principal"]);
-    environments[name] = { name, namespace, environment: kind };
-  }
-  return { file: absolute, text: yaml.text, environments };
-}
-function selectEnvironment(file, name) {
-  const names = Object.keys(file.environments);
-  if (name) {
-    const found = file.environments[name];
-    if (!found) throw new InputError(`no environment "${name}"; the file defines ${names.join(", ")}`, { file: file.file, field: "environments" });
-    return found;
-  }
-  if (names.length === 1) return file.environments[names[0]];
-  if (file.environments.dev) return file.environments.dev;
-  throw new InputError(`several environments (${names.join(", ")}) and none chosen; pass --environment / the environment input`, {
-    file: file.file,
-    field: "environments"
-  });
-}
-
-// src/pipeline/agent.ts
-async function resolveManifestPath(input, field = "manifest") {
-  const absolute = path4.resolve(input);
-  const info = await stat4(absolute).catch(() => void 0);
-  if (!info) throw new InputError(`${input} does not exist; point at the agent's manifest.yaml`, { field });
-  if (info.isDirectory()) {
-    const inside = path4.join(absolute, "manifest.yaml");
-    if (!(await stat4(inside).catch(() => void 0))?.isFile()) {
-      throw new InputError(`${input} is a folder without a manifest.yaml`, { field });
-    }
-    return inside;
-  }
-  return absolute;
-}
-async function loadAgent(manifestInput, options = {}) {
-  const manifest = await loadManifest(await resolveManifestPath(manifestInput));
-  const environmentsPath = await findEnvironmentsFile(manifest);
-  if (!environmentsPath) {
-    if (options.requireEnvironment) {
-      throw new InputError(
-        `no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`,
-        { file: path4.join(manifest.dir, "environments.yaml") }
-      );
-    }
-    return { manifest };
-  }
-  const environments = await loadEnvironments(environmentsPath);
-  return { manifest, environments, environment: selectEnvironment(environments, options.environment) };
-}
-async function loadAgents(manifestInputs, options = {}) {
-  if (manifestInputs.length === 0) throw new InputError("no manifest given", { field: "manifest" });
-  const agents = [];
-  const seen = /* @__PURE__ */ new Map();
-  for (const input of manifestInputs) {
-    const agent = await loadAgent(input, options);
-    const name = agent.manifest.agent.name;
-    const earlier = seen.get(name);
-    if (earlier && earlier !== agent.manifest.file) {
-      throw new InputError(`agent "${name}" is also defined by ${earlier}; agent names must be unique`, {
-        file: agent.manifest.file,
-        field: "agent.name"
-      });
-    }
-    if (!earlier) {
-      seen.set(name, agent.manifest.file);
-      agents.push(agent);
-    }
-  }
-  return agents;
-}
-async function packAgent(agent, options) {
-  const name = agent.manifest.agent.name;
-  for (const warning of agent.manifest.warnings) options.reporter.warn(`${name}: ${warning}`);
-  options.reporter.step(name, "packing the build context");
-  const packed = await packContext(agent.manifest, { signal: options.signal, outFile: options.outFile });
-  return { ...agent, packed };
-}
-
-// src/http/client.ts
-var import_undici = __toESM(require_undici(), 1);
-import { Readable } from "node:stream";
 
 // src/secrets/redact.ts
 var secrets = /* @__PURE__ */ new Set();
@@ -42034,7 +41447,31 @@ function urlCarriesCredential(url) {
   return redactCredentialUrls(url) !== url;
 }
 
+// src/pipeline/errors.ts
+var PhaseError = class extends Error {
+  constructor(agent, phase, reason, options = {}) {
+    super(redact(`${agent}: ${phase} failed: ${reason}`), { cause: options.cause });
+    this.agent = agent;
+    this.phase = phase;
+    this.logTail = (options.logTail ?? []).map(redact);
+    this.buildId = options.buildId;
+    this.deploymentId = options.deploymentId;
+  }
+  agent;
+  phase;
+  name = "PhaseError";
+  logTail;
+  buildId;
+  deploymentId;
+};
+
+// src/platforms/agentex/agentex.ts
+var import_yaml = __toESM(require_dist(), 1);
+
 // src/http/client.ts
+var import_undici = __toESM(require_undici(), 1);
+import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 var DEFAULT_RETRY = { retries: 5, minDelayMs: 250, maxDelayMs: 2e4, maxRetryAfterMs: 12e4 };
 var RETRYABLE_STATUS = /* @__PURE__ */ new Set([408, 429, 500, 502, 503, 504]);
 var RETRYABLE_ERRORS = /* @__PURE__ */ new Set([
@@ -42082,7 +41519,7 @@ var HttpClient = class {
       }
       const delayMs = outcome.retryAfterMs ?? backoffDelay(attempt, this.retry);
       this.options.onRetry?.({ call: label, attempt: attempt + 1, of: attempts, delayMs, reason: outcome.reason });
-      await sleep(delayMs, opts.signal);
+      await sleep(delayMs, void 0, { signal: opts.signal });
     }
   }
   /** Convenience for the common JSON case. */
@@ -42115,23 +41552,23 @@ var HttpClient = class {
         headersTimeout: timeoutMs,
         bodyTimeout: opts.stream ? 0 : timeoutMs
       });
-      const status = response.statusCode;
-      const ok = status >= 200 && status < 300 || opts.accept?.includes(status);
+      const status2 = response.statusCode;
+      const ok = status2 >= 200 && status2 < 300 || opts.accept?.includes(status2);
       if (ok && opts.stream) {
-        return { kind: "ok", response: { status, headers: response.headers, body: Readable.from(response.body) } };
+        return { kind: "ok", response: { status: status2, headers: response.headers, body: Readable.from(response.body) } };
       }
       const text = await response.body.text();
       if (ok) {
-        return { kind: "ok", response: { status, headers: response.headers, body: parseBody(text) } };
+        return { kind: "ok", response: { status: status2, headers: response.headers, body: parseBody(text) } };
       }
-      const error = new ApiError(label, status, describeErrorBody(text));
-      if (!RETRYABLE_STATUS.has(status)) throw error;
+      const error = new ApiError(label, status2, describeErrorBody(text));
+      if (!RETRYABLE_STATUS.has(status2)) throw error;
       return {
         kind: "retry",
-        reason: `HTTP ${status}`,
+        reason: `HTTP ${status2}`,
         retryAfterMs: parseRetryAfter(response.headers["retry-after"]),
         // A 429 is a refusal before any work; other retryable statuses may have done work.
-        delivered: status !== 429,
+        delivered: status2 !== 429,
         error
       };
     } catch (err) {
@@ -42163,10 +41600,18 @@ function describeErrorBody(text) {
     if (typeof candidate === "string") detail = candidate;
     else if (Array.isArray(candidate)) detail = candidate.map(describeValidationItem).join("; ");
     else detail = JSON.stringify(parsed);
+    const details = candidate === record.detail ? void 0 : describeDetails(record.details);
+    if (details && !detail.includes(details)) detail = `${detail}: ${details}`;
   } else {
     detail = typeof parsed === "string" && parsed.trim() ? parsed.trim() : "no message from the server";
   }
   return redact(detail.length > 2e3 ? `${detail.slice(0, 2e3)}\u2026` : detail);
+}
+function describeDetails(details) {
+  if (typeof details === "string") return details.trim() || void 0;
+  if (Array.isArray(details)) return details.length ? details.map(describeValidationItem).join("; ") : void 0;
+  if (details && typeof details === "object") return JSON.stringify(details);
+  return void 0;
 }
 function describeValidationItem(item) {
   if (item && typeof item === "object") {
@@ -42197,680 +41642,9 @@ function backoffDelay(attempt, policy, random = Math.random) {
   const ceiling = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1));
   return Math.round(policy.minDelayMs / 2 + random() * (ceiling - policy.minDelayMs / 2));
 }
-function sleep(ms2, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms2);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-// src/platforms/platform.ts
-var TERMINAL_BUILD_PHASES = /* @__PURE__ */ new Set(["succeeded", "failed", "cancelled"]);
-var TERMINAL_DEPLOY_PHASES = /* @__PURE__ */ new Set([
-  "healthy",
-  "failed",
-  "cancelled",
-  "deleted",
-  "superseded"
-]);
-var GONE_DEPLOY_PHASES = /* @__PURE__ */ new Set(["deleted", "superseded", "cancelled"]);
-
-// src/pipeline/errors.ts
-var PhaseError = class extends Error {
-  constructor(agent, phase, reason, options = {}) {
-    super(redact(`${agent}: ${phase} failed: ${reason}`), { cause: options.cause });
-    this.agent = agent;
-    this.phase = phase;
-    this.logTail = (options.logTail ?? []).map(redact);
-    this.buildId = options.buildId;
-    this.deploymentId = options.deploymentId;
-  }
-  agent;
-  phase;
-  name = "PhaseError";
-  logTail;
-  buildId;
-  deploymentId;
-};
-
-// src/pipeline/duration.ts
-var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
-function parseDuration(text, field, limits = {}) {
-  const input = text.trim().toLowerCase();
-  let ms2;
-  if (/^\d+(\.\d+)?$/.test(input)) ms2 = Number(input) * 1e3;
-  else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(input)) {
-    ms2 = 0;
-    for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms2 += Number(amount) * UNIT_MS[unit];
-  }
-  if (ms2 === void 0 || !Number.isFinite(ms2) || ms2 <= 0) {
-    throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
-  }
-  if (limits.minMs !== void 0 && ms2 < limits.minMs) {
-    throw new InputError(`"${text}" is too short; the least allowed is ${formatDuration(limits.minMs)}`, { field });
-  }
-  if (limits.maxMs !== void 0 && ms2 > limits.maxMs) {
-    throw new InputError(`"${text}" is too long; the most allowed is ${formatDuration(limits.maxMs)}`, { field });
-  }
-  return Math.round(ms2);
-}
-function formatDuration(ms2) {
-  if (ms2 < 1e3) return `${Math.round(ms2)}ms`;
-  const seconds = Math.round(ms2 / 1e3);
-  if (seconds < 60) return `${seconds}s`;
-  const parts = [];
-  const days = Math.floor(seconds / 86400);
-  const hours = Math.floor(seconds % 86400 / 3600);
-  const minutes = Math.floor(seconds % 3600 / 60);
-  const rest = seconds % 60;
-  if (days) parts.push(`${days}d`);
-  if (hours) parts.push(`${hours}h`);
-  if (minutes) parts.push(`${minutes}m`);
-  if (rest && !days) parts.push(`${rest}s`);
-  return parts.join("");
-}
-
-// src/pipeline/poll.ts
-async function pollUntil(fetch2, done, options) {
-  const deadline = Date.now() + options.timeoutMs;
-  for (; ; ) {
-    options.signal?.throwIfAborted();
-    const value = await fetch2();
-    options.onValue?.(value);
-    if (done(value)) return value;
-    const left = deadline - Date.now();
-    if (left <= 0) throw new TimeoutError(`${options.what} did not finish within ${formatDuration(options.timeoutMs)}`);
-    if (!options.wake) {
-      await sleep(Math.min(options.intervalMs, left), options.signal);
-      continue;
-    }
-    const pauseOver = new AbortController();
-    const stop = () => pauseOver.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", stop, { once: true });
-    try {
-      await Promise.race([sleep(Math.min(options.intervalMs, left), pauseOver.signal), options.wake.promise()]);
-    } catch (err) {
-      options.signal?.throwIfAborted();
-      throw err;
-    } finally {
-      options.signal?.removeEventListener("abort", stop);
-      pauseOver.abort();
-    }
-  }
-}
-function wakeSignal() {
-  let resolve = () => {
-  };
-  let current = new Promise((r) => resolve = r);
-  return {
-    fire() {
-      resolve();
-      current = new Promise((r) => resolve = r);
-    },
-    promise: () => current
-  };
-}
-
-// src/pipeline/build.ts
-var LOG_TAIL = 40;
-var MAX_STREAM_DROPS = 20;
-async function ensureBuild(platform, agent, options) {
-  const { reporter, signal } = options;
-  const name = agent.manifest.agent.name;
-  const packed = agent.packed;
-  if (options.reuse !== false && platform.capabilities.reuseByTreeHash) {
-    const earlier = await platform.findReusableBuild(name, packed.treeHash, { signal });
-    if (earlier) {
-      reporter.step(name, `reusing build ${earlier.id}: the context is unchanged (working_tree_hash ${packed.treeHash.slice(0, 12)})`);
-      return { build: earlier, reused: true };
-    }
-  }
-  reporter.step(name, `uploading the build context (${formatBytes(packed.archiveBytes)}, ${packed.fileCount} files)`);
-  const created = await platform.createBuild(
-    {
-      agentName: name,
-      archivePath: packed.archivePath,
-      archiveBytes: packed.archiveBytes,
-      treeHash: packed.treeHash,
-      imageName: agent.manifest.image.name,
-      imageTag: agent.manifest.image.tag,
-      buildArgs: options.buildArgs,
-      platform: options.buildPlatform,
-      provenance: options.provenance
-    },
-    { signal, onUploadProgress: (sent, total) => reporter.uploadProgress?.(name, sent, total) }
-  );
-  reporter.step(name, `building ${created.id}`);
-  const tail = [];
-  let finished;
-  try {
-    finished = await followBuild(platform, created, name, options, tail);
-  } catch (err) {
-    await cancelQuietly(platform, created.id, name, reporter, err);
-    if (err instanceof TimeoutError) {
-      throw new PhaseError(name, "build", `${err.message}; the build was cancelled`, { cause: err, logTail: tail, buildId: created.id });
-    }
-    throw err;
-  }
-  if (finished.phase !== "succeeded") {
-    throw new PhaseError(name, "build", `build ${finished.id} ended ${finished.rawStatus}`, { logTail: tail, buildId: finished.id });
-  }
-  return { build: finished, reused: false };
-}
-async function followBuild(platform, build, agent, options, tail) {
-  const { reporter } = options;
-  const stopLogs = new AbortController();
-  const onOuterAbort = () => stopLogs.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  const streamClosed = wakeSignal();
-  const logs = (async () => {
-    if (!platform.capabilities.buildLogStream) return;
-    let cursor;
-    for (let drops = 0; !stopLogs.signal.aborted; ) {
-      cursor = await platform.streamBuildLogs(
-        build.id,
-        (line) => {
-          tail.push(line);
-          if (tail.length > LOG_TAIL) tail.shift();
-          reporter.buildLog(agent, line);
-        },
-        { signal: stopLogs.signal, resume: cursor }
-      );
-      if (cursor.ended === "closed") {
-        streamClosed.fire();
-        return;
-      }
-      drops++;
-      if (drops > MAX_STREAM_DROPS) {
-        reporter.warn(`${agent}: the build log stream kept dropping; following the build by its status only`);
-        return;
-      }
-      reporter.warn(`${agent}: the build log stream dropped (${cursor.reason ?? "connection closed"}); reconnecting`);
-      await sleep(Math.min(500 * drops, 5e3), stopLogs.signal);
-    }
-  })().catch((err) => {
-    if (!stopLogs.signal.aborted) reporter.warn(`${agent}: build logs unavailable: ${err.message}`);
-  });
-  const started = Date.now();
-  let lastStatus = "";
-  try {
-    return await pollUntil(
-      () => platform.getBuild(build.id, { signal: options.signal }),
-      (current) => TERMINAL_BUILD_PHASES.has(current.phase),
-      {
-        what: `build ${build.id}`,
-        intervalMs: options.pollIntervalMs,
-        timeoutMs: options.timeoutMs,
-        signal: options.signal,
-        wake: streamClosed,
-        onValue: (current) => {
-          if (current.rawStatus !== lastStatus) {
-            lastStatus = current.rawStatus;
-            reporter.status?.(agent, "build", current.rawStatus, Date.now() - started);
-          }
-        }
-      }
-    );
-  } finally {
-    const grace = new AbortController();
-    await Promise.race([logs, sleep(2e3, grace.signal).catch(() => {
-    })]);
-    grace.abort();
-    stopLogs.abort();
-    await logs;
-    options.signal?.removeEventListener("abort", onOuterAbort);
-  }
-}
-async function cancelQuietly(platform, buildId, agent, reporter, why) {
-  try {
-    await platform.cancelBuild(buildId, { signal: AbortSignal.timeout(15e3) });
-    reporter.warn(`${agent}: cancelled build ${buildId} on the platform (${reasonOf(why)})`);
-  } catch (err) {
-    reporter.warn(`${agent}: could not cancel build ${buildId} on the platform: ${err.message}; cancel it there by hand`);
-  }
-}
-function reasonOf(err) {
-  if (err instanceof TimeoutError) return "timed out";
-  if (err instanceof Error && (err.name === "AbortError" || err.name === "CancelledError")) return "the run was cancelled";
-  return err instanceof Error ? err.message : String(err);
-}
-function formatBytes(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KB", "MB", "GB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-// src/platforms/agentex/label.ts
-var PREVIEW_LABEL_MAX = 30;
-function sanitizePreviewLabel(input) {
-  let label = input.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
-  if (label.length > PREVIEW_LABEL_MAX) label = label.slice(0, PREVIEW_LABEL_MAX).replace(/-+$/, "");
-  return { label, changed: label !== input };
-}
-
-// src/pipeline/label.ts
-var DEFAULT_LABEL_TEMPLATE = "pr-{number}";
-var PLACEHOLDERS = /* @__PURE__ */ new Set(["number", "branch", "sha"]);
-function resolvePreviewLabel(template, vars, field = "preview-label") {
-  const source = template?.trim() || DEFAULT_LABEL_TEMPLATE;
-  const filled = source.replace(/\{([^{}]*)\}/g, (_whole, name) => {
-    if (!PLACEHOLDERS.has(name)) {
-      throw new InputError(`unknown placeholder {${name}} in "${source}"; use {number}, {branch} or {sha}`, { field });
-    }
-    const value = vars[name];
-    if (value === void 0 || value === "") {
-      throw new InputError(`"${source}" needs {${name}}, which this run does not have; pass the label explicitly`, { field });
-    }
-    return name === "sha" ? String(value).slice(0, 7) : String(value);
-  });
-  const { label, changed } = sanitizePreviewLabel(filled);
-  if (!label) {
-    throw new InputError(
-      `"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`,
-      { field }
-    );
-  }
-  if (!changed) return { label };
-  return {
-    label,
-    note: `preview label "${filled}" became "${label}": the platform allows lowercase letters, digits and hyphens, at most ${PREVIEW_LABEL_MAX} characters`
-  };
-}
-
-// src/pipeline/image.ts
-var HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)`;
-var COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
-var NAME = new RegExp(`^${HOST}?${COMPONENT}(?:/${COMPONENT})*$`);
-var TAG = /^[\w][\w.-]{0,127}$/;
-function resolveImage(template, agentName, field = "image") {
-  const text = template.trim().replaceAll("{agent}", agentName);
-  const example = "for example ghcr.io/acme/support-agent:3f2a1c0";
-  if (text.includes("@")) throw new InputError(`"${text}" pins a digest; give the image by name and tag (${example})`, { field });
-  const slash = text.lastIndexOf("/");
-  const colon = text.lastIndexOf(":");
-  if (colon <= slash) throw new InputError(`"${text}" has no tag; give the image by name and tag (${example})`, { field });
-  const name = text.slice(0, colon);
-  const tag = text.slice(colon + 1);
-  if (!NAME.test(name)) throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
-  if (!TAG.test(tag)) throw new InputError(`"${tag}" is not an image tag: up to 128 letters, digits, _ . and -, not starting with . or - (${example})`, { field });
-  return { name, tag };
-}
-function validateImageInput(template, platform, field = "image") {
-  const text = template?.trim();
-  if (!text) return void 0;
-  if (platform.serverBuild) {
-    throw new InputError(`${platform.name} builds the image from the agent's context, so there is no pushed image to give; remove ${field}`, { field });
-  }
-  const unknown = text.match(/\{(?!agent\})[^}]*\}/);
-  if (unknown) throw new InputError(`unknown placeholder ${unknown[0]}; only {agent} is filled in`, { field });
-  resolveImage(text, "agent", field);
-  return text;
-}
-
-// src/pipeline/source-repo.ts
-function parseSourceRepo(text) {
-  if (!text) return void 0;
-  const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").split("/");
-  if (parts.length < 3 || parts.some((part) => !part)) return void 0;
-  const owner = parts[parts.length - 2];
-  const repo = parts[parts.length - 1].replace(/\.git$/i, "");
-  const host = parts.slice(0, -2).join("/").toLowerCase();
-  return { host, owner, repo };
-}
-function formatSourceRepo(repo) {
-  return `${repo.host}/${repo.owner}/${repo.repo}`;
-}
-function sameSourceRepo(a, b2) {
-  return formatSourceRepo(a).toLowerCase() === formatSourceRepo(b2).toLowerCase();
-}
-
-// src/pipeline/ownership.ts
-function cachedBuildLookup(platform) {
-  const builds = /* @__PURE__ */ new Map();
-  return (buildId, options) => {
-    if (!platform.capabilities.serverBuild) return Promise.resolve(void 0);
-    let found = builds.get(buildId);
-    if (!found) {
-      found = platform.getBuild(buildId, options).catch((err) => {
-        if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return void 0;
-        if (err instanceof UnsupportedError) return void 0;
-        builds.delete(buildId);
-        throw err;
-      });
-      builds.set(buildId, found);
-    }
-    return found;
-  };
-}
-async function ownerOfDeployment(deployment, lookUpBuild, options) {
-  const recorded = parseSourceRepo(deployment.sourceRepo);
-  if (recorded) return recorded;
-  if (!deployment.buildId) return void 0;
-  const build = await lookUpBuild(deployment.buildId, options);
-  return parseSourceRepo(build?.sourceRepo);
-}
-async function ownershipOf(deployment, repo, lookUpBuild, options) {
-  const owner = await ownerOfDeployment(deployment, lookUpBuild, options);
-  if (!owner) return "unproven";
-  return sameSourceRepo(owner, repo) ? "ours" : "other";
-}
-
-// src/pipeline/url.ts
-var KNOWN = /* @__PURE__ */ new Set(["id", "label", "release", "namespace", "agent", "number", "sha"]);
-function validateUrlTemplate(template, field = "preview-url") {
-  for (const [, name] of template.matchAll(/\{([^{}]*)\}/g)) {
-    if (!KNOWN.has(name)) {
-      throw new InputError(`unknown placeholder {${name}}; use ${[...KNOWN].map((key) => `{${key}}`).join(", ")}`, { field });
-    }
-  }
-  const sample = renderUrlTemplate(template, { id: "x", label: "x", release: "x", namespace: "x", agent: "x", number: 1, sha: "x" });
-  if (!/^https?:\/\/[^/\s]+/i.test(sample)) throw new InputError(`"${template}" must start with http:// or https://`, { field });
-  if (urlCarriesCredential(sample)) throw new InputError("the URL template must not carry a credential", { field });
-}
-function renderUrlTemplate(template, vars) {
-  return template.replace(/\{([a-z]+)\}/g, (whole, name) => {
-    const value = vars[name];
-    return value === void 0 || value === "" ? whole : encodeURIComponent(String(value));
-  });
-}
-
-// src/pipeline/deploy.ts
-var LOG_TAIL2 = 40;
-async function deployAgent(platform, agent, source, options) {
-  const { reporter, signal } = options;
-  const name = agent.manifest.agent.name;
-  const expiresAt = options.preview ? new Date(Date.now() + options.preview.ttlMs) : void 0;
-  reporter.step(
-    name,
-    options.preview ? `creating preview "${options.preview.label}" (expires in ${formatDuration(options.preview.ttlMs)})` : "deploying (not a preview)"
-  );
-  const created = await platform.createDeployment(
-    {
-      agentName: name,
-      manifestText: agent.manifest.text,
-      environmentText: agent.environments?.text ?? "",
-      buildId: source.buildId,
-      image: source.image,
-      preview: options.preview && expiresAt ? { label: options.preview.label, expiresAt } : void 0,
-      sourceRepo: options.sourceRepo
-    },
-    { signal }
-  );
-  reporter.step(name, `deployment ${created.id} created`);
-  if (options.wait === false) return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
-  const healthy = await waitUntilHealthy(platform, created, name, options);
-  const url = previewUrl(platform, healthy, agent, options);
-  const replaced = options.preview && options.replaceOlder !== false ? await deleteOlderPreviews(platform, healthy, name, options) : [];
-  return { deployment: healthy, url, replaced };
-}
-async function waitUntilHealthy(platform, created, name, options) {
-  const { reporter, signal } = options;
-  const started = Date.now();
-  let lastStatus = "";
-  let finished;
-  try {
-    finished = await pollUntil(
-      () => platform.getDeployment(created.id, { signal }),
-      (current) => TERMINAL_DEPLOY_PHASES.has(current.phase),
-      {
-        what: `deployment ${created.id}`,
-        intervalMs: options.pollIntervalMs,
-        timeoutMs: options.timeoutMs,
-        signal,
-        onValue: (current) => {
-          if (current.rawStatus !== lastStatus) {
-            lastStatus = current.rawStatus;
-            reporter.status?.(name, "deployment", current.rawStatus, Date.now() - started);
-          }
-        }
-      }
-    );
-  } catch (err) {
-    const interrupted = err instanceof TimeoutError || signal?.aborted;
-    if (!interrupted) throw err;
-    const fate = await abandon(platform, created, name, options);
-    const why = err instanceof TimeoutError ? err.message : "the run was cancelled";
-    throw new PhaseError(name, "wait", `${why}; ${fate}`, { cause: err, deploymentId: created.id, logTail: await logTail(platform, created) });
-  }
-  if (finished.phase === "healthy") return finished;
-  throw new PhaseError(name, "deploy", `deployment ${finished.id} ended ${finished.rawStatus}`, {
-    deploymentId: finished.id,
-    logTail: await logTail(platform, finished)
-  });
-}
-async function abandon(platform, deployment, name, options) {
-  if (!options.preview) return `deployment ${deployment.id} was left in place; check it with \`agent-preview status\``;
-  try {
-    await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) });
-    options.reporter.warn(`${name}: deleted preview deployment ${deployment.id}, which never became healthy`);
-    return `preview deployment ${deployment.id} was deleted`;
-  } catch (err) {
-    return `preview deployment ${deployment.id} could not be deleted (${err.message}); remove it with \`agent-preview teardown --label ${options.preview.label}\``;
-  }
-}
-async function logTail(platform, deployment) {
-  const lines = [];
-  const current = await platform.getDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) }).catch(() => deployment);
-  for (const event of current.events) {
-    lines.push(`[event${event.type ? ` ${event.type}` : ""}${event.reason ? ` ${event.reason}` : ""}] ${event.message}`);
-  }
-  try {
-    const logs = await platform.deploymentLogs(deployment.id, { maxLines: LOG_TAIL2, signal: AbortSignal.timeout(15e3) });
-    for (const line of logs) lines.push(line.level ? `[${line.level}] ${line.message}` : line.message);
-  } catch (err) {
-    lines.push(`(deployment logs unavailable: ${err.message})`);
-  }
-  return lines.slice(-LOG_TAIL2 * 2).map(redact);
-}
-function previewUrl(platform, deployment, agent, options) {
-  if (deployment.url && !urlCarriesCredential(deployment.url)) return deployment.url;
-  if (!options.urlTemplate) {
-    if (deployment.phase === "healthy") {
-      options.reporter.warn(
-        platform.capabilities.deploymentUrl ? `${agent.manifest.agent.name}: deployment ${deployment.id} is healthy but gave no public URL (a URL carrying a credential is never shown); set a preview-url template (--preview-url) to link the preview` : `${agent.manifest.agent.name}: ${platform.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`
-      );
-    }
-    return void 0;
-  }
-  const url = renderUrlTemplate(options.urlTemplate, {
-    ...options.urlVariables,
-    id: deployment.id,
-    label: deployment.previewLabel ?? options.preview?.label,
-    release: deployment.release,
-    namespace: deployment.namespace ?? agent.environment?.namespace,
-    agent: agent.manifest.agent.name
-  });
-  return urlCarriesCredential(url) ? void 0 : url;
-}
-async function deleteOlderPreviews(platform, current, name, options) {
-  const label = options.preview?.label;
-  if (!label) return [];
-  const replaced = [];
-  try {
-    const previews = await platform.listDeployments({ previewLabel: label, agentName: name }, { signal: options.signal });
-    const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
-    const repo = parseSourceRepo(options.sourceRepo);
-    const lookUpBuild = cachedBuildLookup(platform);
-    for (const older of previews) {
-      if (older.id === current.id || GONE_DEPLOY_PHASES.has(older.phase)) continue;
-      if (older.agentName && older.agentName !== name) continue;
-      if (repo && await ownershipOf(older, repo, lookUpBuild, { signal: options.signal }) === "other") continue;
-      if (older.createdAt && Date.parse(older.createdAt) > currentCreated) continue;
-      const result = await platform.deleteDeployment(older.id, { signal: options.signal });
-      if (result === "deleted") replaced.push(older.id);
-    }
-    if (replaced.length) options.reporter.step(name, `removed ${replaced.length} older preview(s): ${replaced.join(", ")}`);
-  } catch (err) {
-    options.reporter.warn(`${name}: could not remove older previews of "${label}": ${err.message}; \`agent-preview teardown\` removes them`);
-  }
-  return replaced;
-}
-
-// src/pipeline/run.ts
-async function runAgents(platform, agents, options) {
-  if (options.mode === "preview" && !options.preview) throw new Error("a preview run needs a preview label");
-  const prepared = [];
-  try {
-    for (const agent of agents) prepared.push(await packAgent(agent, { reporter: options.reporter, signal: options.signal }));
-    const results = [];
-    for (const agent of prepared) results.push(await runOne(platform, agent, options));
-    return results;
-  } finally {
-    await Promise.all(prepared.map((agent) => agent.packed.dispose().catch(() => {
-    })));
-  }
-}
-async function runOne(platform, agent, options) {
-  const result = {
-    agent: agent.manifest.agent.name,
-    manifest: agent.manifest.file,
-    status: "failed",
-    treeHash: agent.packed.treeHash,
-    previewLabel: options.mode === "preview" ? options.preview?.label : void 0
-  };
-  let phase = "build";
-  try {
-    let source;
-    if (platform.capabilities.serverBuild) {
-      const { build, reused } = await ensureBuild(platform, agent, {
-        reporter: options.reporter,
-        signal: options.signal,
-        pollIntervalMs: options.pollIntervalMs,
-        timeoutMs: options.timeoutMs,
-        buildArgs: options.buildArgs,
-        buildPlatform: options.buildPlatform,
-        provenance: options.provenance,
-        reuse: options.reuse
-      });
-      result.buildId = build.id;
-      result.buildReused = reused;
-      source = { buildId: build.id };
-    } else {
-      const image = options.image ? resolveImage(options.image, result.agent) : { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
-      options.reporter.info(`${result.agent}: ${platform.name} does not build images; deploying the pushed image ${image.name}:${image.tag}`);
-      source = { image };
-    }
-    if (options.mode === "build") {
-      result.status = "built";
-      return result;
-    }
-    phase = "deploy";
-    const outcome = await deployAgent(platform, agent, source, {
-      reporter: options.reporter,
-      signal: options.signal,
-      pollIntervalMs: options.pollIntervalMs,
-      timeoutMs: options.timeoutMs,
-      preview: options.mode === "preview" ? options.preview : void 0,
-      wait: options.wait,
-      urlTemplate: options.urlTemplate,
-      urlVariables: options.urlVariables,
-      sourceRepo: options.provenance?.repo
-    });
-    result.deploymentId = outcome.deployment.id;
-    result.deploymentStatus = outcome.deployment.rawStatus;
-    result.expiresAt = outcome.deployment.expiresAt;
-    result.url = outcome.url;
-    result.replaced = outcome.replaced;
-    result.status = outcome.deployment.phase === "healthy" ? "healthy" : "deployed";
-    return result;
-  } catch (err) {
-    if (options.signal?.aborted) throw err;
-    const message = redact(err instanceof Error ? err.message : String(err));
-    options.reporter.warn(message);
-    result.error = message;
-    if (err instanceof PhaseError) {
-      result.failedPhase = err.phase;
-      result.logTail = err.logTail;
-      result.buildId ??= err.buildId;
-      result.deploymentId ??= err.deploymentId;
-    } else {
-      result.failedPhase = phase;
-    }
-    return result;
-  }
-}
-
-// src/pipeline/reporter.ts
-var silentReporter = {
-  info() {
-  },
-  warn() {
-  },
-  step() {
-  },
-  buildLog() {
-  }
-};
-
-// src/pipeline/teardown.ts
-async function teardownPreviews(platform, options) {
-  const { label, signal } = options;
-  const reporter = options.reporter ?? silentReporter;
-  const lookUpBuild = options.lookUpBuild ?? cachedBuildLookup(platform);
-  const outcome = { label, deleted: [], alreadyGone: [], wouldDelete: [], failed: [], withoutProvenance: [], otherRepos: 0, agents: [] };
-  const agents = /* @__PURE__ */ new Set();
-  const listed = await platform.listDeployments({ previewLabel: label }, { signal });
-  for (const deployment of listed) {
-    if (deployment.previewLabel && deployment.previewLabel !== label) continue;
-    if (options.agentNames && !(deployment.agentName && options.agentNames.includes(deployment.agentName))) continue;
-    const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
-    if (options.repo) {
-      const ownership = await ownershipOf(deployment, options.repo, lookUpBuild, { signal });
-      if (ownership === "other") {
-        if (live) outcome.otherRepos++;
-        continue;
-      }
-      if (ownership === "unproven" && !(deployment.agentName && options.adoptUnproven?.includes(deployment.agentName))) {
-        if (live) outcome.withoutProvenance.push(deployment);
-        continue;
-      }
-    }
-    const agent = deployment.agentName ?? "agent";
-    if (deployment.agentName) agents.add(deployment.agentName);
-    if (!live) continue;
-    if (options.dryRun) {
-      outcome.wouldDelete.push(deployment);
-      reporter.step(agent, `would delete preview ${deployment.id} (${deployment.rawStatus})`);
-      continue;
-    }
-    try {
-      const result = await platform.deleteDeployment(deployment.id, { signal });
-      (result === "deleted" ? outcome.deleted : outcome.alreadyGone).push(deployment);
-      reporter.step(agent, result === "deleted" ? `deleted preview ${deployment.id}` : `preview ${deployment.id} was already gone`);
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      outcome.failed.push({ deployment, error: err.message });
-      reporter.warn(`${agent}: could not delete preview ${deployment.id}: ${err.message}`);
-    }
-  }
-  outcome.agents = [...agents].sort();
-  if (outcome.withoutProvenance.length) {
-    reporter.warn(
-      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${outcome.withoutProvenance.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ")}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
-    );
-  }
-  return outcome;
-}
-
-// src/platforms/agentex/agentex.ts
-var import_yaml2 = __toESM(require_dist(), 1);
 
 // src/http/multipart.ts
-import { createReadStream as createReadStream2 } from "node:fs";
+import { createReadStream } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { PassThrough } from "node:stream";
 function multipartBody(fields, file, onProgress) {
@@ -42908,7 +41682,7 @@ Content-Type: ${file.contentType ?? "application/octet-stream"}\r
       (async () => {
         out.write(headBytes);
         report(headBytes.length);
-        const source = createReadStream2(file.path, { highWaterMark: 256 * 1024 });
+        const source = createReadStream(file.path, { highWaterMark: 256 * 1024 });
         for await (const chunk of source) {
           if (!out.write(chunk)) await new Promise((resolve) => out.once("drain", resolve));
           report(chunk.length);
@@ -43130,6 +41904,17 @@ function newestFirst(a, b2) {
   return (Date.parse(b2.createdAt ?? "") || 0) - (Date.parse(a.createdAt ?? "") || 0);
 }
 
+// src/platforms/platform.ts
+var TERMINAL_BUILD_PHASES = /* @__PURE__ */ new Set(["succeeded", "failed", "cancelled"]);
+var TERMINAL_DEPLOY_PHASES = /* @__PURE__ */ new Set([
+  "healthy",
+  "failed",
+  "cancelled",
+  "deleted",
+  "superseded"
+]);
+var GONE_DEPLOY_PHASES = /* @__PURE__ */ new Set(["deleted", "superseded", "cancelled"]);
+
 // src/platforms/settings.ts
 function nonEmpty(value) {
   const trimmed = value?.trim();
@@ -43167,9 +41952,21 @@ function resolveAgentexSettings(input = {}, env = process.env) {
   return { baseUrl, apiKey, accountId };
 }
 
+// src/platforms/agentex/label.ts
+var PREVIEW_LABEL_MAX = 30;
+function sanitizePreviewLabel(input) {
+  let label = input.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  if (label.length > PREVIEW_LABEL_MAX) label = label.slice(0, PREVIEW_LABEL_MAX).replace(/-+$/, "");
+  return { label, changed: label !== input };
+}
+var AGENTEX_LABEL_RULE = {
+  sanitize: (input) => sanitizePreviewLabel(input).label,
+  description: `lowercase letters, digits and hyphens, at most ${PREVIEW_LABEL_MAX} characters`
+};
+
 // src/platforms/agentex/status.ts
-function canonical(status) {
-  return String(status ?? "").trim().toLowerCase().replace(/[\s-]+/g, "_");
+function canonical(status2) {
+  return String(status2 ?? "").trim().toLowerCase().replace(/[\s-]+/g, "_");
 }
 var BUILD_PHASES = {
   queued: "queued",
@@ -43222,11 +42019,11 @@ var DEPLOY_PHASES = {
   deleted: "deleted",
   superseded: "superseded"
 };
-function buildPhase(status) {
-  return BUILD_PHASES[canonical(status)] ?? "unknown";
+function buildPhase(status2) {
+  return BUILD_PHASES[canonical(status2)] ?? "unknown";
 }
-function deployPhase(status) {
-  return DEPLOY_PHASES[canonical(status)] ?? "unknown";
+function deployPhase(status2) {
+  return DEPLOY_PHASES[canonical(status2)] ?? "unknown";
 }
 
 // src/platforms/agentex/agentex.ts
@@ -43236,6 +42033,9 @@ var LOG_PAGE_LIMIT = 500;
 var AgentexPlatform = class {
   name;
   capabilities;
+  /** Agentex builds from an uploaded context, finds builds by tree hash, streams and cancels them. */
+  builder = this;
+  labelRule = AGENTEX_LABEL_RULE;
   http;
   /** agent_name → agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
   agentIds = /* @__PURE__ */ new Map();
@@ -43243,9 +42043,6 @@ var AgentexPlatform = class {
     const settings = resolveAgentexSettings(options, options.env);
     this.name = options.name ?? "agentex";
     this.capabilities = {
-      serverBuild: true,
-      buildLogStream: true,
-      reuseByTreeHash: true,
       deploymentUrl: options.deploymentsCarryUrl ?? false,
       previewExpiry: true
     };
@@ -43268,8 +42065,8 @@ var AgentexPlatform = class {
       signal: options.signal
     });
     const builds = itemsOf(page2).map(toBuild);
-    for (const build of builds) this.learnAgentId(build);
-    return builds.filter((build) => build.phase === "succeeded" && build.treeHash === treeHash && (!build.agentName || build.agentName === agentName)).sort(newestFirst)[0];
+    for (const build2 of builds) this.learnAgentId(build2);
+    return builds.filter((build2) => build2.phase === "succeeded" && build2.treeHash === treeHash && (!build2.agentName || build2.agentName === agentName)).sort(newestFirst)[0];
   }
   async createBuild(request2, options = {}) {
     const before = await this.listBuildIds(request2.agentName, request2.treeHash, options.signal);
@@ -43303,7 +42100,7 @@ var AgentexPlatform = class {
       { field: "context_archive", path: request2.archivePath, filename: "context.tar.gz", size: request2.archiveBytes, contentType: "application/gzip" },
       options.onUploadProgress
     );
-    const build = await this.http.json({
+    const build2 = await this.http.json({
       call: "create build",
       method: "POST",
       path: "/v5/builds",
@@ -43317,7 +42114,7 @@ var AgentexPlatform = class {
       signal: options.signal,
       timeoutMs: 10 * 6e4
     });
-    const created = toBuild(build);
+    const created = toBuild(build2);
     this.learnAgentId(created);
     return created;
   }
@@ -43471,8 +42268,8 @@ var AgentexPlatform = class {
   }
   async listBuildIds(agentName, treeHash, signal) {
     const builds = await this.listBuilds(agentName, treeHash, signal);
-    for (const build of builds) this.learnAgentId(toBuild(build));
-    return new Set(builds.map((build) => stringField(build, "id", "build_id") ?? ""));
+    for (const build2 of builds) this.learnAgentId(toBuild(build2));
+    return new Set(builds.map((build2) => stringField(build2, "id", "build_id") ?? ""));
   }
   async lookUpAgentId(agentName, signal) {
     const page2 = await this.http.json({
@@ -43482,20 +42279,20 @@ var AgentexPlatform = class {
       query: { agent_name: agentName, limit: 20, sort_by: "created_at", sort_order: "desc" },
       signal
     });
-    for (const build of itemsOf(page2).map(toBuild)) this.learnAgentId(build);
+    for (const build2 of itemsOf(page2).map(toBuild)) this.learnAgentId(build2);
     return this.agentIds.get(agentName);
   }
-  learnAgentId(build) {
-    if (build.agentName && build.agentId) this.agentIds.set(build.agentName, build.agentId);
+  learnAgentId(build2) {
+    if (build2.agentName && build2.agentId) this.agentIds.set(build2.agentName, build2.agentId);
   }
-  async listAll(call, path7, query, signal) {
+  async listAll(call, path9, query, signal) {
     const all = [];
     let after;
     for (let page2 = 0; page2 < MAX_PAGES; page2++) {
       const body = await this.http.json({
         call,
         method: "GET",
-        path: path7,
+        path: path9,
         query: { ...query, limit: PAGE_LIMIT, starting_after: after, sort_by: "created_at", sort_order: "desc" },
         signal
       });
@@ -43559,7 +42356,7 @@ function toEvent(raw) {
 function agentNameFromManifest(text) {
   if (typeof text !== "string") return void 0;
   try {
-    const name = (0, import_yaml2.parse)(text)?.agent?.name;
+    const name = (0, import_yaml.parse)(text)?.agent?.name;
     return typeof name === "string" ? name : void 0;
   } catch {
     return void 0;
@@ -43590,7 +42387,8 @@ function describe(body) {
 }
 
 // src/platforms/astropods/astropods.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash } from "node:crypto";
+import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/platforms/astropods/config.ts
 var DEFAULT_ASTROPODS_URL = "https://astropods.com/api/v1";
@@ -43613,18 +42411,19 @@ var GONE_STATUSES = /* @__PURE__ */ new Set(["undeployed", "deleted", "terminate
 var CANCELLED_STATUSES = /* @__PURE__ */ new Set(["cancelled", "canceled"]);
 var RUNNING_STATUSES = /* @__PURE__ */ new Set(["running", "success", "deployed", "ready", "active", "healthy"]);
 var PROGRESS_STATUSES = /* @__PURE__ */ new Set(["deploying", "pending", "creating", "updating", "progressing", "queued", "starting"]);
+var ASTROPODS_LABEL_RULE = {
+  sanitize: (input) => slug(input),
+  description: "lowercase letters, digits and hyphens"
+};
 var AstropodsPlatform = class {
   name = "astropods";
   capabilities = {
-    // Images are pushed to a registry and registered: there is no build API.
-    serverBuild: false,
-    buildLogStream: false,
-    reuseByTreeHash: false,
     // Deployments carry `external_urls`, each with a `ready` flag.
     deploymentUrl: true,
     // Deployments carry no expiry; the sweep tears previews down.
     previewExpiry: false
   };
+  labelRule = ASTROPODS_LABEL_RULE;
   http;
   account;
   /** Registered agent name → whose preview it is, learnt from deploys made by this client. */
@@ -43639,21 +42438,6 @@ var AstropodsPlatform = class {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry
     });
-  }
-  async findReusableBuild(_agentName, _treeHash, _options) {
-    return void 0;
-  }
-  async createBuild(_request, _options) {
-    throw new UnsupportedError("Astropods has no build API: push the image to a registry yourself and deploy it by name and tag");
-  }
-  async getBuild(_id, _options) {
-    throw new UnsupportedError("Astropods has no build API, so there are no builds to read");
-  }
-  async cancelBuild(_id, _options) {
-    throw new UnsupportedError("Astropods has no build API, so there are no builds to cancel");
-  }
-  async streamBuildLogs(_id, _onLine, _options) {
-    throw new UnsupportedError("Astropods has no build API, so there are no build logs to stream");
   }
   async createDeployment(request2, options = {}) {
     if (!request2.image) {
@@ -43791,13 +42575,13 @@ var AstropodsPlatform = class {
     return this.http.request({ call: "deploy", method: "POST", path: "/deploy", json: body, headers, idempotent: true, accept: [409], signal });
   }
   /** Finds the deployment a deploy made or updated (the answer has no id) and reads a 207 as a failure. */
-  async settleDeploy(status, body, agent, displayName, owner, signal) {
-    const partial = status === 207 || stringField(body ?? {}, "status") === "partial";
+  async settleDeploy(status2, body, agent, displayName, owner, signal) {
+    const partial = status2 === 207 || stringField(body ?? {}, "status") === "partial";
     const errors = errorsOf(body ?? {});
     let raw;
     const id2 = stringField(body ?? {}, "deployment_id", "id");
     for (let attempt = 0; attempt < LOOKUP_TRIES && !raw; attempt++) {
-      if (attempt) await sleep(100 * attempt, signal);
+      if (attempt) await sleep2(100 * attempt, void 0, { signal });
       if (id2) {
         raw = await this.http.json({ call: "get deployment", method: "GET", path: `/deployments/${encodeURIComponent(id2)}`, signal }).catch(() => void 0);
       } else {
@@ -43806,7 +42590,7 @@ var AstropodsPlatform = class {
     }
     if (!raw) {
       const detail = partial ? `partial deploy of ${agent} with no deployment to show for it: ${errors.join("; ") || "no errors listed"}` : `deployed ${agent} as "${displayName}" but the deployment does not appear in GET /deployments?account=${this.account}`;
-      throw new ApiError("POST /deploy (deploy)", status, redact(detail));
+      throw new ApiError("POST /deploy (deploy)", status2, redact(detail));
     }
     const deployment = toDeployment2(raw, owner);
     if (!partial) return deployment;
@@ -43859,14 +42643,14 @@ function toDeployment2(raw, owner = {}) {
   };
 }
 function deployPhase2(rawStatus, raw = {}) {
-  const status = rawStatus.trim().toLowerCase();
-  if (FAILED_STATUSES.has(status)) return "failed";
-  if (GONE_STATUSES.has(status)) return "deleted";
-  if (CANCELLED_STATUSES.has(status)) return "cancelled";
+  const status2 = rawStatus.trim().toLowerCase();
+  if (FAILED_STATUSES.has(status2)) return "failed";
+  if (GONE_STATUSES.has(status2)) return "deleted";
+  if (CANCELLED_STATUSES.has(status2)) return "cancelled";
   const urls = arrayOf(raw.external_urls).filter((entry) => !!entry && typeof entry === "object");
   if (urls.length) return urls.every((entry) => entry.ready === true) ? "healthy" : "progressing";
-  if (RUNNING_STATUSES.has(status)) return "healthy";
-  if (PROGRESS_STATUSES.has(status)) return "progressing";
+  if (RUNNING_STATUSES.has(status2)) return "healthy";
+  if (PROGRESS_STATUSES.has(status2)) return "progressing";
   return "unknown";
 }
 function readyUrl(raw) {
@@ -43894,8 +42678,8 @@ function errorsOf(raw) {
 function describeResource(resource) {
   const kind = stringField(resource, "kind", "type");
   const name = stringField(resource, "name");
-  const status = stringField(resource, "status", "action");
-  if (kind || name) return `${kind ?? "resource"}${name ? `/${name}` : ""}${status ? `: ${status}` : ""}`;
+  const status2 = stringField(resource, "status", "action");
+  if (kind || name) return `${kind ?? "resource"}${name ? `/${name}` : ""}${status2 ? `: ${status2}` : ""}`;
   return JSON.stringify(resource);
 }
 function describeBody(body) {
@@ -43905,7 +42689,7 @@ function arrayOf(value) {
   return Array.isArray(value) ? value : [];
 }
 function shortHash(text) {
-  return createHash3("sha256").update(text).digest("hex").slice(0, 6);
+  return createHash("sha256").update(text).digest("hex").slice(0, 6);
 }
 function cap(value, max) {
   return value.slice(0, Math.max(0, max)).replace(/-+$/, "");
@@ -43940,33 +42724,34 @@ var DEPLOY_PHASES2 = {
 function deployPhase3(rawStatus) {
   return DEPLOY_PHASES2[(rawStatus ?? "").trim().toLowerCase()] ?? "unknown";
 }
-var RESTARTABLE_STATUSES = /* @__PURE__ */ new Set(["stopped", "failed", "killed"]);
-var SCALABLE_STATUSES = /* @__PURE__ */ new Set(["running", "ready"]);
+var LIVE_STATUSES = /* @__PURE__ */ new Set(["pending", "deploying", "running", "ready"]);
 
 // src/platforms/mutx/mutx.ts
 var PAGE_LIMIT2 = 100;
 var LOG_PAGE_LIMIT2 = 500;
 var MAX_PAGES2 = 200;
-var NAME_MAX2 = 100;
+var NAME_MAX2 = 255;
+var DESCRIPTION_MAX = 1e3;
+var LABEL_MAX = 63;
+var LEFTOVER_PREFIX = "agent:";
+var MUTX_LABEL_RULE = {
+  sanitize: (input) => input.trim().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "").slice(0, LABEL_MAX).replace(/-+$/, ""),
+  description: `lowercase letters, digits and hyphens, at most ${LABEL_MAX} characters`
+};
 var MutxPlatform = class {
   name = "mutx";
   capabilities = {
-    // Deployments take an already pushed image: there is no build API.
-    serverBuild: false,
-    buildLogStream: false,
-    reuseByTreeHash: false,
     // Deployments carry no URL: the preview link comes from a URL template.
     deploymentUrl: false,
-    // Deployments carry no expiry; the sweep tears previews down.
+    // Deployments carry no expiry; a preview goes when its pull request closes, or by the sweep.
     previewExpiry: false
   };
+  labelRule = MUTX_LABEL_RULE;
   http;
-  agentType;
   /** agent id → agent record, learnt from creates and lists. */
   agents = /* @__PURE__ */ new Map();
   constructor(options = {}) {
     const settings = resolveMutxSettings(options, options.env);
-    this.agentType = options.agentType ?? "custom";
     this.http = new HttpClient({
       baseUrl: settings.baseUrl,
       headers: { authorization: `Bearer ${settings.apiKey}`, "user-agent": "agent-preview" },
@@ -43975,25 +42760,13 @@ var MutxPlatform = class {
       onRetry: options.onRetry
     });
   }
-  async findReusableBuild(_agentName, _treeHash, _options) {
-    return void 0;
-  }
-  async createBuild(_request, _options) {
-    throw new UnsupportedError("MUTX has no build API: push the image yourself and deploy it by name and tag");
-  }
-  async getBuild(_id, _options) {
-    throw new UnsupportedError("MUTX has no build API, so there are no builds to read");
-  }
-  async cancelBuild(_id, _options) {
-    throw new UnsupportedError("MUTX has no build API, so there are no builds to cancel");
-  }
-  async streamBuildLogs(_id, _onLine, _options) {
-    throw new UnsupportedError("MUTX has no build API, so there are no build logs to stream");
-  }
   async createDeployment(request2, options = {}) {
     const agent = await this.ensureAgent(request2, options);
     const agentId = String(agent.id);
-    const existingIds = new Set((await this.listAgentDeployments(agentId, options.signal)).map((raw) => String(raw.id)));
+    const before = await this.listAgentDeployments(agentId, options.signal);
+    const live = before.find((raw) => LIVE_STATUSES.has(String(raw.status ?? "").toLowerCase()));
+    if (live) return toDeployment3(live, agent);
+    const existingIds = new Set(before.map((raw) => String(raw.id)));
     const response = await this.http.request({
       call: "create deployment",
       method: "POST",
@@ -44010,40 +42783,77 @@ var MutxPlatform = class {
     return toDeployment3(response.body, agent);
   }
   async getDeployment(id2, options = {}) {
+    if (id2.startsWith(LEFTOVER_PREFIX)) {
+      const agent2 = await this.getAgent(id2.slice(LEFTOVER_PREFIX.length), options.signal);
+      if (!agent2) return { id: id2, phase: "deleted", rawStatus: "agent deleted", events: [] };
+      return leftoverAgent(agent2);
+    }
     const raw = await this.http.json({ call: "get deployment", method: "GET", path: `/v1/deployments/${encodeURIComponent(id2)}`, signal: options.signal });
     const agent = await this.agentOf(raw, options.signal);
-    if (!Array.isArray(raw.events)) raw.events = await this.events(id2, options.signal);
+    if (!Array.isArray(raw.events) || raw.events.length === 0) raw.events = await this.events(id2, options.signal);
     return toDeployment3(raw, agent);
   }
   async listDeployments(filter, options = {}) {
     if (filter.buildId) return [];
-    const label = filter.previewLabel === void 0 ? void 0 : previewLabelOf(filter.previewLabel);
+    const label = filter.previewLabel === void 0 ? void 0 : MUTX_LABEL_RULE.sanitize(filter.previewLabel);
     const agents = (await this.listAll("list agents", "/v1/agents", {}, options.signal)).filter((agent) => {
       this.agents.set(String(agent.id), agent);
-      if (label !== void 0 && agentLabel(agent) !== label) return false;
-      if (filter.agentName && agentNameOf(agent) !== filter.agentName) return false;
+      const tag = descriptionTag(agent);
+      if (!tag) return false;
+      if (label !== void 0 && tag.label !== label) return false;
+      if (filter.agentName && tag.agentName !== filter.agentName) return false;
       return true;
     });
     const deployments = [];
     for (const agent of agents) {
-      for (const raw of await this.listAgentDeployments(String(agent.id), options.signal)) deployments.push(toDeployment3(raw, agent));
+      const own = await this.listAgentDeployments(String(agent.id), options.signal);
+      for (const raw of own) deployments.push(toDeployment3(raw, agent));
+      const isPreview = descriptionTag(agent)?.label !== void 0;
+      if (isPreview && !own.some((raw) => LIVE_STATUSES.has(String(raw.status ?? "").toLowerCase()) || String(raw.status ?? "").toLowerCase() === "failed")) {
+        deployments.push(leftoverAgent(agent));
+      }
     }
     return deployments.sort(newestFirst);
   }
+  /**
+   * Kills the deployment, then deletes its agent once the agent has nothing live left, so a
+   * preview leaves no agent behind. `already-gone` when there was nothing to kill (the agent, if
+   * it was still there, is deleted all the same).
+   */
   async deleteDeployment(id2, options = {}) {
-    const path7 = `/v1/deployments/${encodeURIComponent(id2)}`;
-    const current = await this.http.request({ call: "get deployment", method: "GET", path: path7, accept: [404], signal: options.signal });
+    if (id2.startsWith(LEFTOVER_PREFIX)) {
+      return await this.deleteAgent(id2.slice(LEFTOVER_PREFIX.length), options.signal) ? "deleted" : "already-gone";
+    }
+    const path9 = `/v1/deployments/${encodeURIComponent(id2)}`;
+    const current = await this.http.request({ call: "get deployment", method: "GET", path: path9, accept: [404], signal: options.signal });
     if (current.status === 404) return "already-gone";
-    const status = String(current.body?.status ?? "").toLowerCase();
-    if (status === "killed" || status === "stopped") return "already-gone";
-    const response = await this.http.request({ call: "delete deployment", method: "DELETE", path: path7, accept: [404, 410], signal: options.signal });
-    return response.status === 404 || response.status === 410 ? "already-gone" : "deleted";
+    const agentId = stringField(current.body, "agent_id");
+    const status2 = String(current.body?.status ?? "").toLowerCase();
+    let result = "already-gone";
+    if (status2 !== "killed" && status2 !== "stopped") {
+      const response = await this.http.request({ call: "delete deployment", method: "DELETE", path: path9, accept: [404], idempotent: true, signal: options.signal });
+      result = response.status === 404 ? "already-gone" : "deleted";
+    }
+    if (agentId) {
+      const rest = await this.http.request({
+        call: "list deployments",
+        method: "GET",
+        path: "/v1/deployments",
+        query: { agent_id: agentId, skip: 0, limit: PAGE_LIMIT2 },
+        accept: [404],
+        signal: options.signal
+      });
+      const others = rest.status === 404 ? [] : itemsOf2(rest.body).filter((raw) => String(raw.id) !== id2);
+      if (!others.some((raw) => LIVE_STATUSES.has(String(raw.status ?? "").toLowerCase()))) await this.deleteAgent(agentId, options.signal);
+    }
+    return result;
   }
   /**
    * The deployment's agent log lines and its lifecycle events (both newest first on the API),
    * merged oldest first. Events are where a failure's `error_message` shows up.
    */
   async deploymentLogs(id2, options = {}) {
+    if (id2.startsWith(LEFTOVER_PREFIX)) return [];
     const maxLines = options.maxLines ?? 2e3;
     const lines = [];
     for (let page2 = 0; page2 < MAX_PAGES2; page2++) {
@@ -44066,75 +42876,52 @@ var MutxPlatform = class {
     const ordered = lines.map((line, index) => ({ line, index })).sort((a, b2) => compareTime(a.line.timestamp, b2.line.timestamp) || b2.index - a.index).map(({ line }) => line);
     return ordered.length > maxLines ? ordered.slice(ordered.length - maxLines) : ordered;
   }
-  /** Restarts a stopped, failed or killed deployment; any other status is refused by the API with 400. */
-  async restartDeployment(id2, options = {}) {
-    const path7 = `/v1/deployments/${encodeURIComponent(id2)}/restart`;
-    const response = await this.http.request({ call: "restart deployment", method: "POST", path: path7, accept: [400], idempotent: true, signal: options.signal });
-    if (response.status === 400) {
-      throw illegalState(`POST ${path7} (restart deployment)`, response.body, `only ${[...RESTARTABLE_STATUSES].join(", ")} deployments can be restarted`);
-    }
-    return toDeployment3(response.body, await this.agentOf(response.body, options.signal));
-  }
-  /** Changes the replica count (1..10) of a running or ready deployment; the API refuses others with 400. */
-  async scaleDeployment(id2, replicas, options = {}) {
-    const path7 = `/v1/deployments/${encodeURIComponent(id2)}/scale`;
-    const response = await this.http.request({
-      call: "scale deployment",
-      method: "POST",
-      path: path7,
-      json: { replicas },
-      accept: [400],
-      idempotent: true,
-      signal: options.signal
-    });
-    if (response.status === 400) {
-      throw illegalState(`POST ${path7} (scale deployment)`, response.body, `only ${[...SCALABLE_STATUSES].join(" or ")} deployments can be scaled`);
-    }
-    return toDeployment3(response.body, await this.agentOf(response.body, options.signal));
-  }
-  /** The agent this deploy runs under: found by name, or created. */
+  /** The agent this deploy runs under: found by its tag, or created. */
   async ensureAgent(request2, options) {
-    const label = request2.preview ? previewLabelOf(request2.preview.label) : void 0;
-    const name = label ? previewAgentName(request2.agentName, label) : request2.agentName;
+    const label = request2.preview ? MUTX_LABEL_RULE.sanitize(request2.preview.label) : void 0;
+    const name = label ? previewAgentName(request2.agentName, label) : request2.agentName.slice(0, NAME_MAX2);
     const image = request2.image ? `${request2.image.name}:${request2.image.tag}` : void 0;
-    const repo = request2.sourceRepo;
-    const existing = await this.findAgent(name, label, request2.agentName, image, repo, options.signal);
+    if (!image) throw new InputError("MUTX runs pushed images: the deploy needs an image (name:tag)", { field: "image" });
+    const wanted = { agentName: request2.agentName, label, repo: request2.sourceRepo };
+    const existing = await this.findAgent(wanted, image, options.signal);
     if (existing) return existing;
-    const config = { agent_name: request2.agentName };
-    if (label) config.preview_label = label;
-    if (image) config.image = image;
-    if (repo) config.source_repo = repo;
     const response = await this.http.request({
       call: "create agent",
       method: "POST",
       path: "/v1/agents",
-      json: {
-        name,
-        description: describeAgent(request2.agentName, label, image, repo),
-        type: this.agentType,
-        config
-      },
+      // `custom` runs an image; the default type is openai, whose config has no image.
+      json: { name, description: describeAgent(wanted, image), type: "custom", config: { image } },
       idempotent: false,
-      reconcile: () => this.findAgent(name, label, request2.agentName, image, repo, options.signal),
+      reconcile: () => this.findAgent(wanted, image, options.signal),
       signal: options.signal
     });
     this.agents.set(String(response.body.id), response.body);
     return response.body;
   }
-  async findAgent(name, label, agentName, image, repo, signal) {
+  async findAgent(wanted, image, signal) {
     const agents = await this.listAll("list agents", "/v1/agents", {}, signal);
     for (const agent of agents) this.agents.set(String(agent.id), agent);
-    return agents.filter((agent) => agent.name === name || label !== void 0 && agentLabel(agent) === label && agentNameOf(agent) === agentName).filter((agent) => agentImage(agent) === image).filter((agent) => (agentRepo(agent) ?? "").toLowerCase() === (repo ?? "").toLowerCase()).sort(newestRecordFirst)[0];
+    return agents.filter((agent) => {
+      const tag = descriptionTag(agent);
+      return tag && tag.agentName === wanted.agentName && tag.label === wanted.label && (tag.repo ?? "").toLowerCase() === (wanted.repo ?? "").toLowerCase();
+    }).filter((agent) => agentImage(agent) === image).sort(newestRecordFirst)[0];
   }
-  async agentOf(raw, signal) {
-    const agentId = stringField(raw, "agent_id");
-    if (!agentId) return void 0;
-    const known = this.agents.get(agentId);
-    if (known) return known;
+  async getAgent(agentId, signal) {
     const response = await this.http.request({ call: "get agent", method: "GET", path: `/v1/agents/${encodeURIComponent(agentId)}`, accept: [404], signal });
     if (response.status === 404) return void 0;
     this.agents.set(agentId, response.body);
     return response.body;
+  }
+  /** Deletes an agent and, with it, its deployments; false when it was already gone. */
+  async deleteAgent(agentId, signal) {
+    const response = await this.http.request({ call: "delete agent", method: "DELETE", path: `/v1/agents/${encodeURIComponent(agentId)}`, accept: [404], idempotent: true, signal });
+    this.agents.delete(agentId);
+    return response.status !== 404;
+  }
+  async agentOf(raw, signal) {
+    const agentId = stringField(raw, "agent_id");
+    if (!agentId) return void 0;
+    return this.agents.get(agentId) ?? this.getAgent(agentId, signal);
   }
   listAgentDeployments(agentId, signal) {
     return this.listAll("list deployments", "/v1/deployments", { agent_id: agentId }, signal);
@@ -44156,12 +42943,12 @@ var MutxPlatform = class {
     }
     return all;
   }
-  /** Every item of a skip/limit list route, whether it answers with the envelope or a bare array. */
-  async listAll(call, path7, query, signal) {
+  /** Every item of a skip/limit list route. */
+  async listAll(call, path9, query, signal) {
     const all = [];
     const seen = /* @__PURE__ */ new Set();
     for (let page2 = 0; page2 < MAX_PAGES2; page2++) {
-      const body = await this.http.json({ call, method: "GET", path: path7, query: { ...query, skip: page2 * PAGE_LIMIT2, limit: PAGE_LIMIT2 }, signal });
+      const body = await this.http.json({ call, method: "GET", path: path9, query: { ...query, skip: page2 * PAGE_LIMIT2, limit: PAGE_LIMIT2 }, signal });
       const items = itemsOf2(body);
       let fresh = 0;
       for (const item of items) {
@@ -44176,11 +42963,8 @@ var MutxPlatform = class {
     return all;
   }
 };
-function previewLabelOf(label) {
-  return label.trim().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "");
-}
 function previewAgentName(agentName, label) {
-  const suffix = `-${previewLabelOf(label)}`;
+  const suffix = `-${MUTX_LABEL_RULE.sanitize(label)}`;
   return `${agentName.slice(0, Math.max(1, NAME_MAX2 - suffix.length))}${suffix}`;
 }
 function toDeployment3(raw, agent) {
@@ -44191,66 +42975,66 @@ function toDeployment3(raw, agent) {
   if (errorMessage && !mapped.some((event) => event.message.includes(errorMessage))) {
     mapped.push({ type: "error", reason: rawStatus, message: errorMessage, timestamp: stringField(raw, "ended_at") });
   }
+  const tag = agent ? descriptionTag(agent) : void 0;
   return {
     id: stringField(raw, "id", "deployment_id") ?? "",
     phase: deployPhase3(rawStatus),
     rawStatus,
-    agentName: agent ? agentNameOf(agent) : void 0,
-    previewLabel: agent ? agentLabel(agent) : void 0,
-    createdAt: stringField(raw, "created_at", "started_at"),
+    agentName: tag?.agentName ?? (agent ? stringField(agent, "name") : void 0),
+    previewLabel: tag?.label,
+    createdAt: stringField(raw, "started_at", "created_at"),
     release: agent ? stringField(agent, "name") : void 0,
-    sourceRepo: agent ? agentRepo(agent) : void 0,
+    sourceRepo: tag?.repo,
     events: mapped
+  };
+}
+function leftoverAgent(agent) {
+  const tag = descriptionTag(agent);
+  return {
+    id: `${LEFTOVER_PREFIX}${String(agent.id)}`,
+    phase: "failed",
+    rawStatus: `agent ${String(agent.status ?? "stopped")}, no running deployment`,
+    agentName: tag?.agentName,
+    previewLabel: tag?.label,
+    createdAt: stringField(agent, "created_at"),
+    release: stringField(agent, "name"),
+    sourceRepo: tag?.repo,
+    events: []
   };
 }
 function toEvent2(raw) {
   const type = stringField(raw, "event_type", "type");
-  const status = stringField(raw, "status");
+  const status2 = stringField(raw, "status");
   const error = stringField(raw, "error_message");
-  const head = [type, status && status !== type ? status : void 0].filter(Boolean).join(": ");
+  const head = [type, status2 && status2 !== type ? status2 : void 0].filter(Boolean).join(": ");
   return {
     type,
-    reason: error ? status : void 0,
+    reason: error ? status2 : void 0,
     message: [head, error].filter(Boolean).join(" - ") || "event",
     timestamp: stringField(raw, "created_at", "timestamp")
   };
 }
-function illegalState(call, body, rule) {
-  const detail = body && typeof body === "object" && typeof body.detail === "string" ? String(body.detail) : "refused";
-  return new ApiError(call, 400, redact(`${detail} (${rule}; check the deployment's status first)`));
-}
-function agentConfig(agent) {
-  const config = agent.config;
-  if (config && typeof config === "object" && !Array.isArray(config)) return config;
-  if (typeof config === "string") {
-    try {
-      const parsed = JSON.parse(config);
-      if (parsed && typeof parsed === "object") return parsed;
-    } catch {
-    }
-  }
-  return {};
-}
-var DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*) image=(\S*)(?: repo=(\S*))?\]/;
-function describeAgent(agentName, label, image, repo) {
-  const head = label ? `Preview ${label} of ${agentName}` : agentName;
-  return `${head}${image ? ` (${image})` : ""} [agent-preview agent=${agentName} label=${label ?? ""} image=${image ?? ""}${repo ? ` repo=${repo}` : ""}]`;
+var DESCRIPTION_TAG = /\[agent-preview agent=(\S+) label=(\S*)(?: repo=(\S*))?\]$/;
+function describeAgent(tag, image) {
+  const marker = `[agent-preview agent=${tag.agentName} label=${tag.label ?? ""}${tag.repo ? ` repo=${tag.repo}` : ""}]`;
+  const head = `${tag.label ? `Preview ${tag.label} of ${tag.agentName}` : tag.agentName} (${image})`;
+  const room = DESCRIPTION_MAX - marker.length - 1;
+  return `${head.length > room ? `${head.slice(0, room - 1)}\u2026` : head} ${marker}`;
 }
 function descriptionTag(agent) {
   const match = DESCRIPTION_TAG.exec(stringField(agent, "description") ?? "");
-  return match ? { agentName: match[1], label: match[2] || void 0, image: match[3] || void 0, repo: match[4] || void 0 } : void 0;
-}
-function agentRepo(agent) {
-  return stringField(agentConfig(agent), "source_repo") ?? descriptionTag(agent)?.repo;
-}
-function agentLabel(agent) {
-  return stringField(agentConfig(agent), "preview_label") ?? descriptionTag(agent)?.label;
-}
-function agentNameOf(agent) {
-  return stringField(agentConfig(agent), "agent_name") ?? descriptionTag(agent)?.agentName ?? stringField(agent, "name");
+  return match ? { agentName: match[1], label: match[2] || void 0, repo: match[3] || void 0 } : void 0;
 }
 function agentImage(agent) {
-  return stringField(agentConfig(agent), "image") ?? descriptionTag(agent)?.image;
+  let config = agent.config;
+  if (typeof config === "string") {
+    try {
+      config = JSON.parse(config);
+    } catch {
+      return void 0;
+    }
+  }
+  return config && typeof config === "object" && !Array.isArray(config) ? stringField(config, "image") : void 0;
 }
 function itemsOf2(body) {
   if (Array.isArray(body)) return body;
@@ -44271,8 +43055,8 @@ function newestRecordFirst(a, b2) {
 }
 
 // src/platforms/nullspace/nullspace.ts
-import { createHash as createHash4 } from "node:crypto";
-import { createReadStream as createReadStream3 } from "node:fs";
+import { createHash as createHash2 } from "node:crypto";
+import { createReadStream as createReadStream2 } from "node:fs";
 import { PassThrough as PassThrough2, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
@@ -44306,14 +43090,14 @@ var VERSION_PHASES = {
   failed: "failed",
   rejected: "failed"
 };
-function canonical2(status) {
-  return String(status ?? "").trim().toLowerCase().replace(/[\s-]+/g, "_");
+function canonical2(status2) {
+  return String(status2 ?? "").trim().toLowerCase().replace(/[\s-]+/g, "_");
 }
-function servicePhase(status) {
-  return SERVICE_PHASES[canonical2(status)] ?? "unknown";
+function servicePhase(status2) {
+  return SERVICE_PHASES[canonical2(status2)] ?? "unknown";
 }
-function versionPhase(status) {
-  return VERSION_PHASES[canonical2(status)] ?? "unknown";
+function versionPhase(status2) {
+  return VERSION_PHASES[canonical2(status2)] ?? "unknown";
 }
 
 // src/platforms/nullspace/nullspace.ts
@@ -44321,20 +43105,20 @@ var PAGE_LIMIT3 = 100;
 var MAX_PAGES3 = 200;
 var MAX_GENERATIONS = 20;
 var NAME_MAX3 = 63;
+var NULLSPACE_LABEL_RULE = {
+  sanitize: (input) => agentDeploymentName(input),
+  description: `lowercase letters, digits and hyphens, at most ${NAME_MAX3} characters`
+};
 var NullspacePlatform = class {
   name = "nullspace";
   capabilities = {
-    // The platform runs an uploaded bundle: the pipeline uploads the context instead of pushing an image.
-    serverBuild: true,
-    // Versions have no build log: the upload is the whole build.
-    buildLogStream: false,
-    // Versions cannot be looked up by bundle digest or tree hash.
-    reuseByTreeHash: false,
     // The only URL is the signed `public_url`, which carries a credential and is never kept.
     deploymentUrl: false,
     // Services have no expiry field.
     previewExpiry: false
   };
+  builder = this;
+  labelRule = NULLSPACE_LABEL_RULE;
   http;
   constructor(options = {}) {
     const settings = resolveNullspaceSettings(options, options.env);
@@ -44345,9 +43129,6 @@ var NullspacePlatform = class {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry
     });
-  }
-  async findReusableBuild() {
-    return void 0;
   }
   async createBuild(request2, options = {}) {
     const deployment = await this.ensureAgentDeployment(agentDeploymentName(request2.agentName), { agent_name: request2.agentName }, options.signal);
@@ -44404,11 +43185,6 @@ var NullspacePlatform = class {
     });
     return toBuild2(deploymentId, version);
   }
-  async cancelBuild() {
-  }
-  async streamBuildLogs(_id, _onLine, options = {}) {
-    return { lines: options.resume?.lines ?? 0, lastEventId: options.resume?.lastEventId, ended: "closed" };
-  }
   async createDeployment(request2, options = {}) {
     if (!request2.buildId) {
       throw new InputError("Nullspace starts services from an uploaded version; a deploy needs a build id, not an image", { field: "build-id" });
@@ -44463,11 +43239,11 @@ var NullspacePlatform = class {
   }
   async deleteDeployment(id2, options = {}) {
     const [deploymentId, serviceId] = splitId(id2, "deployment");
-    const path7 = `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/stop`;
+    const path9 = `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/stop`;
     const response = await this.http.request({
       call: "stop service",
       method: "POST",
-      path: path7,
+      path: path9,
       idempotent: true,
       accept: [404, 409, 410],
       signal: options.signal
@@ -44476,13 +43252,13 @@ var NullspacePlatform = class {
     if (response.status < 300) return "deleted";
     const current = await this.getService(deploymentId, serviceId, options.signal).catch(() => void 0);
     if (current && GONE_DEPLOY_PHASES.has(servicePhase(current.status))) return "already-gone";
-    throw new ApiError(`POST ${path7} (stop service)`, response.status, describe2(response.body));
+    throw new ApiError(`POST ${path9} (stop service)`, response.status, describe2(response.body));
   }
   async deploymentLogs(id2, options = {}) {
     const [deploymentId, serviceId] = splitId(id2, "deployment");
     const service = await this.getService(deploymentId, serviceId, options.signal);
     const lines = [];
-    const status = stringField(service, "status") ?? "unknown";
+    const status2 = stringField(service, "status") ?? "unknown";
     const started = stringField(service, "started_at");
     if (started) lines.push({ message: "service started", level: "info", timestamp: started });
     for (const event of readinessEvents(service)) lines.push({ message: event.message, level: "info", timestamp: event.timestamp });
@@ -44490,7 +43266,7 @@ var NullspacePlatform = class {
     if (failure) lines.push({ message: redact(failure), level: "error", timestamp: stringField(service, "updated_at") });
     const stopped = stringField(service, "stopped_at");
     if (stopped) lines.push({ message: "service stopped", level: "info", timestamp: stopped });
-    lines.push({ message: `status: ${status}`, level: servicePhase(status) === "failed" ? "error" : "info", timestamp: stringField(service, "updated_at") });
+    lines.push({ message: `status: ${status2}`, level: servicePhase(status2) === "failed" ? "error" : "info", timestamp: stringField(service, "updated_at") });
     const maxLines = options.maxLines ?? 2e3;
     return lines.slice(-maxLines);
   }
@@ -44537,11 +43313,11 @@ var NullspacePlatform = class {
       signal
     });
   }
-  async listAll(call, path7, query, signal) {
+  async listAll(call, path9, query, signal) {
     const all = [];
     let cursor;
     for (let page2 = 0; page2 < MAX_PAGES3; page2++) {
-      const body = await this.http.json({ call, method: "GET", path: path7, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
+      const body = await this.http.json({ call, method: "GET", path: path9, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
       const items = Array.isArray(body?.items) ? body.items : [];
       all.push(...items);
       const next = stringField(body ?? {}, "next_cursor");
@@ -44552,21 +43328,21 @@ var NullspacePlatform = class {
   }
 };
 function idempotencyKey(kind, ...parts) {
-  const hash2 = createHash4("sha256").update(kind);
+  const hash2 = createHash2("sha256").update(kind);
   for (const part of parts) hash2.update("\0").update(part);
   return `agent-preview-${kind}-${hash2.digest("hex").slice(0, 40)}`;
 }
 function agentDeploymentName(raw) {
   const clean = raw.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
   if (clean && clean.length <= NAME_MAX3) return clean;
-  const tail = createHash4("sha256").update(raw).digest("hex").slice(0, 8);
+  const tail = createHash2("sha256").update(raw).digest("hex").slice(0, 8);
   return `${clean.slice(0, NAME_MAX3 - 9).replace(/-+$/, "")}-${tail}`;
 }
 async function plainTarDigest(archivePath) {
-  const hash2 = createHash4("sha256");
+  const hash2 = createHash2("sha256");
   let bytes = 0;
   await pipeline(
-    createReadStream3(archivePath),
+    createReadStream2(archivePath),
     createGunzip(),
     new Transform({
       transform(chunk, _encoding, done) {
@@ -44588,7 +43364,7 @@ function plainTarStream(archivePath, total, onProgress) {
       done(null, chunk);
     }
   });
-  pipeline(createReadStream3(archivePath), createGunzip(), counter, out).catch((err) => out.destroy(err));
+  pipeline(createReadStream2(archivePath), createGunzip(), counter, out).catch((err) => out.destroy(err));
   return out;
 }
 function toBuild2(deploymentId, version, request2) {
@@ -44686,51 +43462,2243 @@ function parsePlatformName(value, field = "platform") {
 function createPlatform(settings) {
   const name = parsePlatformName(settings.platform);
   const env = settings.env ?? process.env;
-  if (name === "local") {
-    return new AgentexPlatform({
-      name: "local",
-      deploymentsCarryUrl: true,
-      baseUrl: settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL,
-      apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
-      accountId: settings.accountId || "acct-local",
-      env: {},
-      onRetry: settings.onRetry,
-      timeoutMs: settings.requestTimeoutMs
+  const client = { onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs };
+  switch (name) {
+    case "agentex":
+      return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, env, ...client });
+    case "local":
+      return new AgentexPlatform({
+        name: "local",
+        deploymentsCarryUrl: true,
+        baseUrl: settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL,
+        apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
+        accountId: settings.accountId || "acct-local",
+        env: {},
+        ...client
+      });
+    case "astropods":
+      return new AstropodsPlatform({ baseUrl: settings.apiUrl, token: settings.apiKey, account: settings.accountId, env, ...client });
+    case "mutx":
+      return new MutxPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, ...client });
+    case "nullspace":
+      return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, ...client });
+    default:
+      return unreachable(name);
+  }
+}
+function labelRuleFor(platform) {
+  const name = parsePlatformName(platform);
+  switch (name) {
+    case "agentex":
+    case "local":
+      return AGENTEX_LABEL_RULE;
+    case "astropods":
+      return ASTROPODS_LABEL_RULE;
+    case "mutx":
+      return MUTX_LABEL_RULE;
+    case "nullspace":
+      return NULLSPACE_LABEL_RULE;
+    default:
+      return unreachable(name);
+  }
+}
+function unreachable(name) {
+  throw new Error(`no client for platform "${String(name)}"`);
+}
+
+// src/pipeline/agent.ts
+import { stat as stat3 } from "node:fs/promises";
+import path5 from "node:path";
+
+// src/context/manifest.ts
+var import_yaml2 = __toESM(require_dist(), 1);
+import { readFile, realpath, stat } from "node:fs/promises";
+import path2 from "node:path";
+
+// src/context/workspace.ts
+import { realpathSync, statSync } from "node:fs";
+import path from "node:path";
+function isInside(parent, candidate) {
+  const relative = path.relative(parent, candidate);
+  return relative === "" || relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+}
+function isInsideGit(workspace, real) {
+  return path.relative(workspace, real).split(path.sep).includes(".git");
+}
+function gitTopLevel(start) {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (statSync(path.join(dir, ".git"), { throwIfNoEntry: false })) return dir;
+    if (path.dirname(dir) === dir) return void 0;
+  }
+}
+function findWorkspace(manifestDir, env = process.env) {
+  const manifestReal = realpathSync(manifestDir);
+  const actionWorkspace = env.GITHUB_WORKSPACE ? realOrUndefined(env.GITHUB_WORKSPACE) : void 0;
+  if (actionWorkspace) {
+    if (isInside(actionWorkspace, manifestReal)) return { dir: actionWorkspace, describe: `the workspace ${actionWorkspace} (GITHUB_WORKSPACE)` };
+  }
+  const top = gitTopLevel(manifestReal);
+  if (top) return { dir: top, describe: `the repository ${top} (its git top level)` };
+  return { dir: manifestReal, describe: `the manifest's folder ${manifestReal} (it is in no git work tree)` };
+}
+function realOrUndefined(dir) {
+  try {
+    return realpathSync(path.resolve(dir));
+  } catch {
+    return void 0;
+  }
+}
+function givenWorkspace(dir) {
+  const real = realpathSync(path.resolve(dir));
+  return { dir: real, describe: `the workspace ${real}` };
+}
+
+// src/context/manifest.ts
+var AGENT_NAME = /^[a-z0-9-]+$/;
+var ACP_TYPES = /* @__PURE__ */ new Set(["sync", "async", "agentic"]);
+var ENVIRONMENT_KINDS = /* @__PURE__ */ new Set(["dev", "staging", "prod"]);
+var YamlFile = class _YamlFile {
+  constructor(file, text, doc, lines) {
+    this.file = file;
+    this.text = text;
+    this.doc = doc;
+    this.lines = lines;
+  }
+  file;
+  text;
+  doc;
+  lines;
+  static async read(file, what) {
+    let text;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (err) {
+      const code = err.code;
+      throw new InputError(code === "ENOENT" ? `${what} not found` : `cannot read ${what}: ${err.message}`, { file });
+    }
+    const lines = new import_yaml2.LineCounter();
+    const doc = (0, import_yaml2.parseDocument)(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const [first] = doc.errors;
+    if (first) {
+      const line = first.linePos?.[0]?.line ?? lines.linePos(first.pos[0]).line;
+      throw new InputError(`invalid YAML: ${first.message.split("\n")[0]}; fix the syntax on that line`, { file, line });
+    }
+    if (!(0, import_yaml2.isMap)(doc.contents)) throw new InputError(`${what} must be a YAML mapping (key: value pairs)`, { file, line: 1 });
+    return new _YamlFile(file, text, doc, lines);
+  }
+  get(pathParts) {
+    return this.doc.getIn(pathParts);
+  }
+  /** The line of the deepest part of `pathParts` that exists. */
+  line(pathParts) {
+    for (let depth = pathParts.length; depth > 0; depth--) {
+      const node = this.doc.getIn(pathParts.slice(0, depth), true);
+      const pair = depth > 0 ? this.keyNode(pathParts.slice(0, depth)) : void 0;
+      const range = pair?.range ?? node?.range;
+      if (range) return this.lines.linePos(range[0]).line;
+    }
+    return 1;
+  }
+  keyNode(pathParts) {
+    const parent = pathParts.length > 1 ? this.doc.getIn(pathParts.slice(0, -1), true) : this.doc.contents;
+    if (!(0, import_yaml2.isMap)(parent)) return void 0;
+    const last = pathParts[pathParts.length - 1];
+    const pair = parent.items.find((item) => (0, import_yaml2.isScalar)(item.key) && item.key.value === last);
+    return pair && (0, import_yaml2.isScalar)(pair.key) ? pair.key : void 0;
+  }
+  isSequence(pathParts) {
+    return (0, import_yaml2.isSeq)(this.doc.getIn(pathParts, true));
+  }
+  fail(message, pathParts) {
+    throw new InputError(message, { file: this.file, line: this.line(pathParts), field: pathParts.join(".") });
+  }
+  string(pathParts, options = {}) {
+    const value = this.get(pathParts);
+    if (value === void 0 || value === null || value === "") {
+      if (options.required) this.fail(`missing; add ${pathParts.join(".")} to the file`, pathParts);
+      return void 0;
+    }
+    if (typeof value !== "string" && typeof value !== "number") this.fail(`must be a string, not ${describeValue(value)}`, pathParts);
+    return String(value);
+  }
+};
+function describeValue(value) {
+  if (Array.isArray(value)) return "a list";
+  if (value && typeof value === "object") return "a mapping";
+  return JSON.stringify(value);
+}
+function containedPath(yaml, field, base, relative, within, what) {
+  if (path2.isAbsolute(relative)) yaml.fail(`"${relative}" is absolute; ${what} must be relative`, field);
+  const resolved = path2.resolve(base, relative);
+  const inside = path2.relative(within, resolved);
+  if (inside === ".." || inside.startsWith(`..${path2.sep}`) || path2.isAbsolute(inside)) {
+    yaml.fail(`"${relative}" leaves the build context root ${within}; keep ${what} inside it`, field);
+  }
+  return resolved;
+}
+async function keepInWorkspace(yaml, field, resolved, text, workspace, what) {
+  const real = await realpath(resolved).catch(() => void 0);
+  if (real === void 0) return;
+  if (!isInside(workspace.dir, real)) {
+    yaml.fail(`"${text}" is ${real}, outside ${workspace.describe}; ${what} must stay inside it`, field);
+  }
+  if (isInsideGit(workspace.dir, real)) yaml.fail(`"${text}" is inside a .git folder, which is never packed`, field);
+}
+async function loadManifest(file, options = {}) {
+  const absolute = path2.resolve(file);
+  const yaml = await YamlFile.read(absolute, "manifest.yaml");
+  const dir = path2.dirname(absolute);
+  const workspace = options.workspace ? givenWorkspace(options.workspace) : findWorkspace(dir, options.env);
+  const warnings = [];
+  const name = yaml.string(["agent", "name"], { required: true });
+  if (!AGENT_NAME.test(name)) {
+    yaml.fail(`"${name}" is not a valid agent name: use lowercase letters, digits and hyphens (^[a-z0-9-]+$)`, ["agent", "name"]);
+  }
+  const acpType = yaml.string(["agent", "acp_type"]);
+  if (acpType !== void 0 && !ACP_TYPES.has(acpType)) yaml.fail(`"${acpType}" is not sync, async or agentic`, ["agent", "acp_type"]);
+  const credentials = [];
+  const rawCredentials = yaml.get(["agent", "credentials"]);
+  if (rawCredentials !== void 0 && rawCredentials !== null) {
+    if (!yaml.isSequence(["agent", "credentials"])) yaml.fail("must be a list of {env_var_name, secret_name, secret_key}", ["agent", "credentials"]);
+    rawCredentials.items.forEach((_2, index) => {
+      const at2 = ["agent", "credentials", index];
+      credentials.push({
+        envVarName: yaml.string([...at2, "env_var_name"], { required: true }),
+        secretName: yaml.string([...at2, "secret_name"], { required: true }),
+        secretKey: yaml.string([...at2, "secret_key"], { required: true })
+      });
     });
   }
-  if (name === "astropods") {
-    return new AstropodsPlatform({
-      baseUrl: settings.apiUrl,
-      token: settings.apiKey,
-      account: settings.accountId,
-      env,
-      onRetry: settings.onRetry,
-      timeoutMs: settings.requestTimeoutMs
-    });
+  const rootText = yaml.string(["build", "context", "root"], { required: true });
+  if (path2.isAbsolute(rootText)) yaml.fail(`"${rootText}" is absolute; give the root relative to the manifest's folder`, ["build", "context", "root"]);
+  const root = path2.resolve(dir, rootText);
+  const rootInfo = await stat(root).catch(() => void 0);
+  if (!rootInfo?.isDirectory()) yaml.fail(`the context root ${root} is not a folder`, ["build", "context", "root"]);
+  await keepInWorkspace(yaml, ["build", "context", "root"], root, rootText, workspace, "the context root");
+  const includeField = ["build", "context", "include_paths"];
+  const includeValue = yaml.get(includeField);
+  if (!yaml.isSequence(includeField) || !includeValue?.items?.length) {
+    yaml.fail("must be a non-empty list of paths relative to build.context.root", includeField);
   }
-  if (name === "mutx") {
-    return new MutxPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
+  const includePaths = [];
+  for (let index = 0; index < (includeValue?.items?.length ?? 0); index++) {
+    const item = yaml.string([...includeField, index], { required: true });
+    const resolved = containedPath(yaml, [...includeField, index], root, item, root, "include paths");
+    if (!await stat(resolved).catch(() => void 0)) yaml.fail(`"${item}" does not exist under ${root}`, [...includeField, index]);
+    await keepInWorkspace(yaml, [...includeField, index], resolved, item, workspace, "include paths");
+    includePaths.push(path2.relative(root, resolved).split(path2.sep).join("/") || ".");
   }
-  if (name === "nullspace") {
-    return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onRetry: settings.onRetry, timeoutMs: settings.requestTimeoutMs });
+  const dockerfileText = yaml.string(["build", "context", "dockerfile"], { required: true });
+  const dockerfile = containedPath(yaml, ["build", "context", "dockerfile"], root, dockerfileText, root, "the Dockerfile");
+  if (!(await stat(dockerfile).catch(() => void 0))?.isFile()) {
+    yaml.fail(`the Dockerfile ${dockerfile} does not exist; create it or fix the path`, ["build", "context", "dockerfile"]);
   }
-  return new AgentexPlatform({
-    baseUrl: settings.apiUrl,
-    apiKey: settings.apiKey,
-    accountId: settings.accountId,
-    env,
-    onRetry: settings.onRetry,
-    timeoutMs: settings.requestTimeoutMs
+  await keepInWorkspace(yaml, ["build", "context", "dockerfile"], dockerfile, dockerfileText, workspace, "the Dockerfile");
+  let dockerignore2;
+  const dockerignoreText = yaml.string(["build", "context", "dockerignore"]);
+  if (dockerignoreText) {
+    const resolved = containedPath(yaml, ["build", "context", "dockerignore"], root, dockerignoreText, root, "the .dockerignore");
+    await keepInWorkspace(yaml, ["build", "context", "dockerignore"], resolved, dockerignoreText, workspace, "the .dockerignore");
+    if ((await stat(resolved).catch(() => void 0))?.isFile()) dockerignore2 = resolved;
+    else warnings.push(`${absolute}: the .dockerignore ${resolved} does not exist; packing without one`);
+  }
+  const repository = yaml.string(["deployment", "image", "repository"]);
+  const tag = yaml.string(["deployment", "image", "tag"]) ?? "latest";
+  const imageName = repository ? repository.split("/").filter(Boolean).pop() ?? name : name;
+  return {
+    file: absolute,
+    dir,
+    text: yaml.text,
+    agent: { name, acpType, description: yaml.string(["agent", "description"]), credentials },
+    build: { workspace, root, includePaths, dockerfile, dockerignore: dockerignore2 },
+    image: { name: imageName, tag, repository },
+    warnings
+  };
+}
+async function findEnvironmentsFile(manifest) {
+  for (const name of ["environments.yaml", "environments.yml"]) {
+    const candidate = path2.join(manifest.dir, name);
+    if ((await stat(candidate).catch(() => void 0))?.isFile()) return candidate;
+  }
+  return void 0;
+}
+async function loadEnvironments(file) {
+  const absolute = path2.resolve(file);
+  const yaml = await YamlFile.read(absolute, "environments.yaml");
+  const version = yaml.string(["schema_version"]);
+  if (version !== void 0 && version !== "v1") yaml.fail(`schema_version "${version}" is not supported; use v1`, ["schema_version"]);
+  const raw = yaml.get(["environments"]);
+  if (!raw || !Array.isArray(raw.items) || yaml.isSequence(["environments"]) || raw.items.length === 0) {
+    yaml.fail("must map each environment name to its settings, e.g. environments: {dev: {kubernetes: {namespace: my-team}}}", ["environments"]);
+  }
+  const environments = {};
+  for (const item of raw?.items ?? []) {
+    const name = String((0, import_yaml2.isScalar)(item.key) ? item.key.value : item.key);
+    const at2 = ["environments", name];
+    const namespace = yaml.string([...at2, "kubernetes", "namespace"]) ?? "";
+    const kind = yaml.string([...at2, "environment"]);
+    if (kind !== void 0 && !ENVIRONMENT_KINDS.has(kind)) yaml.fail(`"${kind}" is not dev, staging or prod`, [...at2, "environment"]);
+    const principal = yaml.get([...at2, "auth", "principal"]);
+    if (principal !== void 0 && !(0, import_yaml2.isMap)(principal)) yaml.fail("must be a mapping with user_id or service_account_id", [...at2, "auth", "principal"]);
+    environments[name] = { name, namespace, environment: kind };
+  }
+  return { file: absolute, text: yaml.text, environments };
+}
+function selectEnvironment(file, name) {
+  const names = Object.keys(file.environments);
+  if (name) {
+    const found = file.environments[name];
+    if (!found) throw new InputError(`no environment "${name}"; the file defines ${names.join(", ")}`, { file: file.file, field: "environments" });
+    return found;
+  }
+  if (names.length === 1) return file.environments[names[0]];
+  if (file.environments.dev) return file.environments.dev;
+  throw new InputError(`several environments (${names.join(", ")}) and none chosen; pass --environment / the environment input`, {
+    file: file.file,
+    field: "environments"
   });
 }
 
-// src/platforms/local/index.ts
+// src/context/pack.ts
+import { createHash as createHash4 } from "node:crypto";
+import { createReadStream as createReadStream3, createWriteStream, readFileSync } from "node:fs";
+import { mkdtemp, rm, stat as stat2 } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import path4 from "node:path";
+import { once } from "node:events";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+
+// src/bytes.ts
+function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+// src/context/collect.ts
+import { lstatSync, readdirSync, realpathSync as realpathSync2, statfsSync, statSync as statSync2 } from "node:fs";
+import path3 from "node:path";
+
+// src/context/ignore.ts
+var dockerignoreModule = __toESM(require_ignore(), 1);
+import { readFile as readFile2 } from "node:fs/promises";
+
+// src/context/fnmatch.ts
+var FnmatchPatternError = class extends Error {
+};
+var REGEX_SYNTAX = new Set("^$\\.*+?()[]{}|/".split(""));
+function literal(char) {
+  return REGEX_SYNTAX.has(char) ? `\\${char}` : char;
+}
+function codePointEscape(char) {
+  return `\\u{${char.codePointAt(0).toString(16)}}`;
+}
+function setToRegExp(chunks, negate) {
+  const tokens = [];
+  chunks.forEach((chunk, index) => {
+    if (index > 0) tokens.push({ rangeHyphen: true });
+    for (const char of chunk) tokens.push({ char });
+  });
+  let body = "";
+  for (let at2 = 0; at2 < tokens.length; at2++) {
+    const token = tokens[at2];
+    if (!("char" in token)) {
+      body += codePointEscape("-");
+      continue;
+    }
+    const next = tokens[at2 + 1];
+    const after = tokens[at2 + 2];
+    if (next && !("char" in next)) {
+      if (!after) {
+        body += codePointEscape(token.char) + codePointEscape("-");
+        at2 += 1;
+        continue;
+      }
+      const high = "char" in after ? after.char : "-";
+      if (high.codePointAt(0) < token.char.codePointAt(0)) throw new FnmatchPatternError("bad character range");
+      body += `${codePointEscape(token.char)}-${codePointEscape(high)}`;
+      at2 += 2;
+      continue;
+    }
+    body += codePointEscape(token.char);
+  }
+  return `[${negate ? "^" : ""}${body}]`;
+}
+function fnmatchToRegExp(pattern) {
+  const pat = [...pattern];
+  const n = pat.length;
+  let source = "";
+  let i = 0;
+  while (i < n) {
+    const c = pat[i];
+    i += 1;
+    if (c === "*") {
+      if (!source.endsWith("[^]*")) source += "[^]*";
+    } else if (c === "?") {
+      source += "[^]";
+    } else if (c === "[") {
+      let j2 = i;
+      if (j2 < n && pat[j2] === "!") j2 += 1;
+      if (j2 < n && pat[j2] === "]") j2 += 1;
+      while (j2 < n && pat[j2] !== "]") j2 += 1;
+      if (j2 >= n) {
+        source += "\\[";
+        continue;
+      }
+      let chunks;
+      const stuff = pat.slice(i, j2);
+      if (!stuff.includes("-")) {
+        chunks = [stuff];
+      } else {
+        chunks = [];
+        let k2 = pat[i] === "!" ? i + 2 : i + 1;
+        for (; ; ) {
+          k2 = pat.indexOf("-", k2);
+          if (k2 < 0 || k2 >= j2) break;
+          chunks.push(pat.slice(i, k2));
+          i = k2 + 1;
+          k2 += 3;
+        }
+        const chunk = pat.slice(i, j2);
+        if (chunk.length) chunks.push(chunk);
+        else chunks[chunks.length - 1].push("-");
+        for (let k22 = chunks.length - 1; k22 > 0; k22--) {
+          const before = chunks[k22 - 1];
+          if (before[before.length - 1].codePointAt(0) > chunks[k22][0].codePointAt(0)) {
+            chunks[k22 - 1] = [...before.slice(0, -1), ...chunks[k22].slice(1)];
+            chunks.splice(k22, 1);
+          }
+        }
+      }
+      i = j2 + 1;
+      const flat = chunks.flat();
+      const hyphens = chunks.length - 1;
+      if (flat.length + hyphens === 0) {
+        source += "(?!)";
+      } else if (flat.length === 1 && hyphens === 0 && flat[0] === "!") {
+        source += "[^]";
+      } else if (chunks[0]?.[0] === "!") {
+        source += setToRegExp([chunks[0].slice(1), ...chunks.slice(1)], true);
+      } else {
+        source += setToRegExp(chunks, false);
+      }
+    } else {
+      source += literal(c);
+    }
+  }
+  return new RegExp(`^(?:${source})$`, "u");
+}
+
+// src/context/ignore.ts
+var moduleValue = dockerignoreModule;
+var dockerignore = typeof moduleValue.default === "function" ? moduleValue.default : moduleValue.default?.default ?? moduleValue;
+var PYTHON_SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+var PYTHON_STRIP = new RegExp(`^[${PYTHON_SPACE}]+|[${PYTHON_SPACE}]+$`, "g");
+function sdkPatterns(text) {
+  return text.split(/\r\n|\r|\n/).map((line) => line.split("#", 1)[0].replace(PYTHON_STRIP, "")).filter(Boolean);
+}
+function dockerPatterns(text) {
+  const lines = text.replace(/^\uFEFF/, "").split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines.map((line) => line.replace(/\r$/, "")).filter((line) => !line.startsWith("#") && line.trim() !== "");
+}
+var IgnoreRules = class _IgnoreRules {
+  namePatterns;
+  docker;
+  dockerHasExceptions;
+  constructor(text, options = {}) {
+    this.namePatterns = sdkPatterns(text).map((pattern) => {
+      try {
+        return fnmatchToRegExp(pattern);
+      } catch (err) {
+        if (!(err instanceof FnmatchPatternError)) throw err;
+        throw new InputError(`the pattern "${pattern}" is not one Python's fnmatch can read (${err.message}); the Agentex SDK fails on it too`, {
+          file: options.file
+        });
+      }
+    });
+    if (options.docker ?? true) {
+      const patterns = dockerPatterns(text);
+      this.docker = dockerignore({ ignorecase: false }).add(patterns);
+      this.dockerHasExceptions = patterns.some((pattern) => pattern.trim().startsWith("!"));
+    } else {
+      this.dockerHasExceptions = false;
+    }
+  }
+  static async fromFile(file, options = {}) {
+    if (!file) return new _IgnoreRules("", options);
+    const bytes = await readFile2(file);
+    let text;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      throw new InputError(".dockerignore is not valid UTF-8; the Agentex SDK cannot read it either. Save it as UTF-8", { file });
+    }
+    return new _IgnoreRules(text, { ...options, file });
+  }
+  /** The SDK's rule, for an entry *inside* an include path. */
+  sdkIgnoresName(name) {
+    for (const pattern of this.namePatterns) if (pattern.test(name)) return true;
+    return false;
+  }
+  /** Docker's rule drops this path and nothing inside it can be brought back by a `!` line. */
+  dockerPrunes(relative) {
+    return this.docker !== void 0 && !this.dockerHasExceptions && this.docker.ignores(relative);
+  }
+  /** Docker's rule drops this file. */
+  dockerIgnoresFile(relative) {
+    return this.docker !== void 0 && this.docker.ignores(relative);
+  }
+};
+
+// src/context/order.ts
+function compareCodePoints(a, b2) {
+  if (a === b2) return 0;
+  const length = Math.min(a.length, b2.length);
+  for (let i = 0; i < length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b2.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 55296 && y >= 55296) {
+      x = x >= 57344 ? x - 2048 : x + 8192;
+      y = y >= 57344 ? y - 2048 : y + 8192;
+    }
+    return x - y;
+  }
+  return a.length - b2.length;
+}
+
+// src/context/collect.ts
+var PSEUDO_FILE_SYSTEMS = /* @__PURE__ */ new Set([
+  40864,
+  1650812274,
+  1684170528,
+  1953653091,
+  1935894131,
+  2613483,
+  1667723888,
+  1650812272,
+  3730735588,
+  3405662737,
+  1634035564,
+  1112100429
+]);
+function modeOf(statMode) {
+  return statMode & 64 ? 493 : 420;
+}
+function specialKind(info) {
+  if (info.isFIFO()) return "a named pipe (FIFO)";
+  if (info.isSocket()) return "a socket";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  return void 0;
+}
+async function collectContext(manifest, options = {}) {
+  const workspace = manifest.build.workspace;
+  const root = realpathSync2(manifest.build.root);
+  const rules = await IgnoreRules.fromFile(manifest.build.dockerignore, options);
+  const entries = /* @__PURE__ */ new Map();
+  const checkedDevices = /* @__PURE__ */ new Map();
+  const refuse = (message) => {
+    throw new InputError(message, { file: manifest.file, field: "build.context.include_paths" });
+  };
+  const fileEntry = (archivePath, source, info) => {
+    let pseudo = checkedDevices.get(info.dev);
+    if (pseudo === void 0) {
+      pseudo = PSEUDO_FILE_SYSTEMS.has(statfsSync(source).type);
+      checkedDevices.set(info.dev, pseudo);
+    }
+    if (pseudo) refuse(`${archivePath} (${source}) is on a kernel pseudo file system such as /proc; it cannot be packed`);
+    return { path: archivePath, source, type: "file", mode: modeOf(info.mode), size: info.size };
+  };
+  entries.set("Dockerfile", fileEntry("Dockerfile", realpathSync2(manifest.build.dockerfile), statSync2(manifest.build.dockerfile)));
+  if (manifest.build.dockerignore) {
+    entries.set(".dockerignore", fileEntry(".dockerignore", realpathSync2(manifest.build.dockerignore), statSync2(manifest.build.dockerignore)));
+  }
+  const ancestors = /* @__PURE__ */ new Set();
+  const visit = (real, relative, known, top) => {
+    if (!top) {
+      const name = known.name;
+      if (name === ".git") return;
+      if (rules.sdkIgnoresName(name)) return;
+    }
+    if (relative !== "." && rules.dockerPrunes(relative)) return;
+    let info = known;
+    let stats;
+    if (!info || info.isSymbolicLink()) {
+      info = stats = lstatSync(real);
+      if (stats.isSymbolicLink()) {
+        const link = real;
+        try {
+          real = realpathSync2(link);
+        } catch {
+          refuse(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`);
+        }
+        if (!isInside(workspace.dir, real)) {
+          refuse(`the symlink ${relative} points outside ${workspace.describe} (to ${real}); copy the file in or remove the link`);
+        }
+        if (isInsideGit(workspace.dir, real)) refuse(`the symlink ${relative} points into a .git folder (${real}), which is never packed`);
+        info = stats = statSync2(real);
+      }
+    }
+    const special = specialKind(info);
+    if (special) refuse(`${relative} is ${special}; a build context holds only files and folders. Remove it or add it to .dockerignore`);
+    if (info.isDirectory()) {
+      if (ancestors.has(real)) refuse(`the symlink ${relative} loops back to a folder that contains it (${real}); remove it or add it to .dockerignore`);
+      ancestors.add(real);
+      for (const child of readdirSync(real, { withFileTypes: true })) {
+        visit(`${real}/${child.name}`, relative === "." ? child.name : `${relative}/${child.name}`, child, false);
+      }
+      ancestors.delete(real);
+      return;
+    }
+    if (rules.dockerIgnoresFile(relative)) return;
+    entries.set(relative, fileEntry(relative, real, stats ?? statSync2(real)));
+  };
+  for (const include of manifest.build.includePaths) {
+    const absolute = path3.resolve(root, include);
+    if (!isInside(root, absolute)) refuse(`"${include}" leaves the build context root`);
+    ancestors.clear();
+    for (let above = path3.dirname(absolute); isInside(root, above); above = path3.dirname(above)) {
+      ancestors.add(realpathSync2(above));
+      if (above === root) break;
+    }
+    visit(realpathSync2(absolute), include, void 0, true);
+  }
+  return [...entries.values()].sort((a, b2) => compareCodePoints(a.path, b2.path));
+}
+
+// src/context/tree-hash.ts
+import * as crypto from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
+function treeHashFromDigests(members) {
+  const sorted = [...members].sort((a, b2) => compareCodePoints(a.path, b2.path));
+  return createHash3("sha256").update(sorted.map((member) => `${member.path}\0${member.mode}\0${member.digest}`).join("\n"), "utf8").digest("hex");
+}
+function treeModeOf(entry) {
+  if (entry.type === "symlink") return "120000";
+  return entry.mode & 64 ? "100755" : "100644";
+}
+var SMALL_FILE = 1 << 20;
+var oneShot = crypto.hash;
+function sha256(data) {
+  return oneShot ? oneShot("sha256", data, "hex") : createHash3("sha256").update(data).digest("hex");
+}
+
+// src/context/pack.ts
+var MAX_CONTEXT_BYTES = 500 * 1024 * 1024;
+var FIXED_MTIME = 946684800;
+var BLOCK = 512;
+var SMALL_FILE2 = 1 << 20;
+var PIECE_BYTES = 1 << 20;
+var gzipAsync = promisify(gzip);
+function checkSize(manifest, entries, limit) {
+  const total = entries.reduce((sum, entry) => sum + entry.size, 0);
+  if (total <= limit) return total;
+  const largest = [...entries].sort((a, b2) => b2.size - a.size).slice(0, 5).map((entry) => `${entry.path} (${formatBytes(entry.size)})`).join(", ");
+  throw new InputError(
+    `the build context is ${formatBytes(total)}, over the platform's ${formatBytes(limit)} limit; largest: ${largest}. Add what the image does not need to the .dockerignore`,
+    { file: manifest.file, field: "build.context.include_paths" }
+  );
+}
+function octal(value, width) {
+  return `${value.toString(8).padStart(width - 1, "0")}\0`;
+}
+function header(name, size, mode, type, prefix = "") {
+  const block = Buffer.alloc(BLOCK);
+  block.write(name, 0, 100, "utf8");
+  block.write(octal(mode, 8), 100, "ascii");
+  block.write(octal(0, 8), 108, "ascii");
+  block.write(octal(0, 8), 116, "ascii");
+  block.write(octal(size, 12), 124, "ascii");
+  block.write(octal(FIXED_MTIME, 12), 136, "ascii");
+  block.write("        ", 148, "ascii");
+  block.write(type, 156, "ascii");
+  block.write("ustar\0", 257, "ascii");
+  block.write("00", 263, "ascii");
+  block.write(prefix, 345, 155, "utf8");
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+  return block;
+}
+function splitName(name) {
+  if (Buffer.byteLength(name) <= 100) return { name, prefix: "" };
+  for (let at2 = name.indexOf("/"); at2 !== -1; at2 = name.indexOf("/", at2 + 1)) {
+    const prefix = name.slice(0, at2);
+    const rest = name.slice(at2 + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100) return { name: rest, prefix };
+  }
+  return void 0;
+}
+function paxRecord(key, value) {
+  const body = ` ${key}=${value}
+`;
+  const base = Buffer.byteLength(body);
+  let length = base + 1;
+  while (base + String(length).length !== length) length = base + String(length).length;
+  return `${length}${body}`;
+}
+function padding(size) {
+  const rest = size % BLOCK;
+  return Buffer.alloc(rest ? BLOCK - rest : 0);
+}
+var ParallelGzip = class {
+  constructor(sink) {
+    this.sink = sink;
+  }
+  sink;
+  pending = [];
+  pendingBytes = 0;
+  inFlight = [];
+  parallelism = Math.max(2, Math.min(availableParallelism(), 4));
+  async write(chunk) {
+    let rest = chunk;
+    while (rest.length) {
+      const room = PIECE_BYTES - this.pendingBytes;
+      const part = rest.length > room ? rest.subarray(0, room) : rest;
+      this.pending.push(part);
+      this.pendingBytes += part.length;
+      rest = rest.subarray(part.length);
+      if (this.pendingBytes === PIECE_BYTES) await this.submit();
+    }
+  }
+  async submit() {
+    if (!this.pendingBytes) return;
+    const piece = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inFlight.push(gzipAsync(piece, { level: 6 }));
+    while (this.inFlight.length >= this.parallelism) await this.drainOne();
+  }
+  async drainOne() {
+    const compressed = await this.inFlight.shift();
+    if (!this.sink.write(compressed)) await once(this.sink, "drain");
+  }
+  async end() {
+    await this.submit();
+    while (this.inFlight.length) await this.drainOne();
+    this.sink.end();
+  }
+  abandon() {
+    for (const piece of this.inFlight.splice(0)) piece.catch(() => {
+    });
+  }
+};
+async function writeMember(out, entry, signal) {
+  const split = splitName(entry.path);
+  if (!split) {
+    const pax = Buffer.from(paxRecord("path", entry.path), "utf8");
+    await out.write(header(`PaxHeader/${entry.path.slice(-80)}`.slice(0, 100), pax.length, 420, "x"));
+    await out.write(pax);
+    await out.write(padding(pax.length));
+  }
+  await out.write(header(split?.name ?? entry.path.slice(-100), entry.size, entry.mode, "0", split?.prefix ?? ""));
+  let digest;
+  let written = 0;
+  if (entry.size <= SMALL_FILE2) {
+    const content = readFileSync(entry.source);
+    digest = sha256(content);
+    written = content.length;
+    await out.write(content);
+  } else {
+    const hash2 = createHash4("sha256");
+    for await (const chunk of createReadStream3(entry.source, { highWaterMark: SMALL_FILE2, signal })) {
+      hash2.update(chunk);
+      written += chunk.length;
+      await out.write(chunk);
+    }
+    digest = hash2.digest("hex");
+  }
+  if (written !== entry.size) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
+  await out.write(padding(entry.size));
+  return digest;
+}
+async function packContext(manifest, options = {}) {
+  const entries = await collectContext(manifest, { docker: !options.sdkExact });
+  const total = checkSize(manifest, entries, options.maxContextBytes ?? MAX_CONTEXT_BYTES);
+  options.signal?.throwIfAborted();
+  const tempDir = options.outFile ? void 0 : await mkdtemp(path4.join(tmpdir(), "agent-preview-"));
+  const archivePath = options.outFile ? path4.resolve(options.outFile) : path4.join(tempDir, "context.tar.gz");
+  const file = createWriteStream(archivePath);
+  const finished = once(file, "close");
+  const out = new ParallelGzip(file);
+  const members = [];
+  try {
+    let read = 0;
+    for (const entry of entries) {
+      options.signal?.throwIfAborted();
+      const digest = await writeMember(out, entry, options.signal);
+      members.push({ path: entry.path, mode: treeModeOf(entry), digest });
+      read += entry.size;
+      options.onProgress?.(read, total);
+    }
+    await out.write(Buffer.alloc(BLOCK * 2));
+    await out.end();
+    await finished;
+  } catch (err) {
+    out.abandon();
+    file.destroy();
+    await rm(tempDir ?? archivePath, { recursive: true, force: true });
+    throw err;
+  }
+  const archiveBytes = (await stat2(archivePath)).size;
+  return {
+    archivePath,
+    archiveBytes,
+    treeHash: treeHashFromDigests(members),
+    fileCount: entries.length,
+    uncompressedBytes: total,
+    dispose: async () => {
+      if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    }
+  };
+}
+
+// src/pipeline/agent.ts
+async function resolveManifestPath(input, field = "manifest") {
+  const absolute = path5.resolve(input);
+  const info = await stat3(absolute).catch(() => void 0);
+  if (!info) throw new InputError(`${input} does not exist; point at the agent's manifest.yaml`, { field });
+  if (info.isDirectory()) {
+    const inside = path5.join(absolute, "manifest.yaml");
+    if (!(await stat3(inside).catch(() => void 0))?.isFile()) {
+      throw new InputError(`${input} is a folder without a manifest.yaml`, { field });
+    }
+    return inside;
+  }
+  return absolute;
+}
+async function loadAgent(manifestInput, options = {}) {
+  const manifest = await loadManifest(await resolveManifestPath(manifestInput));
+  const environmentsPath = await findEnvironmentsFile(manifest);
+  if (!environmentsPath) {
+    if (options.requireEnvironment) {
+      throw new InputError(
+        `no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`,
+        { file: path5.join(manifest.dir, "environments.yaml") }
+      );
+    }
+    return { manifest };
+  }
+  const environments = await loadEnvironments(environmentsPath);
+  return { manifest, environments, environment: selectEnvironment(environments, options.environment) };
+}
+async function loadAgents(manifestInputs, options = {}) {
+  if (manifestInputs.length === 0) throw new InputError("no manifest given", { field: "manifest" });
+  const agents = [];
+  const seen = /* @__PURE__ */ new Map();
+  for (const input of manifestInputs) {
+    const agent = await loadAgent(input, options);
+    const name = agent.manifest.agent.name;
+    const earlier = seen.get(name);
+    if (earlier && earlier !== agent.manifest.file) {
+      throw new InputError(`agent "${name}" is also defined by ${earlier}; agent names must be unique`, {
+        file: agent.manifest.file,
+        field: "agent.name"
+      });
+    }
+    if (!earlier) {
+      seen.set(name, agent.manifest.file);
+      agents.push(agent);
+    }
+  }
+  return agents;
+}
+async function packAgent(agent, options) {
+  const name = agent.manifest.agent.name;
+  for (const warning of agent.manifest.warnings) options.reporter.warn(`${name}: ${warning}`);
+  options.reporter.step(name, "packing the build context");
+  const packed = await packContext(agent.manifest, { signal: options.signal, outFile: options.outFile });
+  return { ...agent, packed };
+}
+
+// src/pipeline/build-args.ts
+function parseBuildArgs(input, field) {
+  if (input === void 0 || input.length === 0) return void 0;
+  if (typeof input === "string" && input.trimStart().startsWith("{")) return parseJsonObject(input, field);
+  const lines = typeof input === "string" ? input.split("\n") : input;
+  const args = {};
+  for (const [index, line] of lines.entries()) {
+    const pair = typeof input === "string" ? line.trim() : line;
+    if (!pair && typeof input === "string") continue;
+    const at2 = pair.indexOf("=");
+    const where = typeof input === "string" ? `line ${index + 1} ` : "";
+    if (at2 <= 0 || !pair.slice(0, at2).trim()) throw new InputError(`${where}"${pair}" is not KEY=VALUE`, { field });
+    args[pair.slice(0, at2).trim()] = pair.slice(at2 + 1);
+  }
+  return args;
+}
+function parseJsonObject(text, field) {
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`not valid JSON (${err.message}); give a JSON object or KEY=VALUE lines`, { field });
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError("must be a JSON object of strings", { field });
+  return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
+}
+
+// src/pipeline/duration.ts
+var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
+function parseDuration(text, field, limits = {}) {
+  const input = text.trim().toLowerCase();
+  let ms2;
+  if (/^\d+(\.\d+)?$/.test(input)) ms2 = Number(input) * 1e3;
+  else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(input)) {
+    ms2 = 0;
+    for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms2 += Number(amount) * UNIT_MS[unit];
+  }
+  if (ms2 === void 0 || !Number.isFinite(ms2) || ms2 <= 0) {
+    throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
+  }
+  if (limits.minMs !== void 0 && ms2 < limits.minMs) {
+    throw new InputError(`"${text}" is too short; the least allowed is ${formatDuration(limits.minMs)}`, { field });
+  }
+  if (limits.maxMs !== void 0 && ms2 > limits.maxMs) {
+    throw new InputError(`"${text}" is too long; the most allowed is ${formatDuration(limits.maxMs)}`, { field });
+  }
+  return Math.round(ms2);
+}
+function formatDuration(ms2) {
+  if (ms2 < 1e3) return `${Math.round(ms2)}ms`;
+  const seconds = Math.round(ms2 / 1e3);
+  if (seconds < 60) return `${seconds}s`;
+  const parts = [];
+  const days = Math.floor(seconds / 86400);
+  const hours = Math.floor(seconds % 86400 / 3600);
+  const minutes = Math.floor(seconds % 3600 / 60);
+  const rest = seconds % 60;
+  if (days) parts.push(`${days}d`);
+  if (hours) parts.push(`${hours}h`);
+  if (minutes) parts.push(`${minutes}m`);
+  if (rest && !days) parts.push(`${rest}s`);
+  return parts.join("");
+}
+
+// src/pipeline/image.ts
+var HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)`;
+var COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+var NAME = new RegExp(`^${HOST}?${COMPONENT}(?:/${COMPONENT})*$`);
+var TAG = /^[\w][\w.-]{0,127}$/;
+function resolveImage(template, agentName, field = "image") {
+  const text = template.trim().replaceAll("{agent}", agentName);
+  const example = "for example ghcr.io/acme/support-agent:3f2a1c0";
+  if (text.includes("@")) throw new InputError(`"${text}" pins a digest; give the image by name and tag (${example})`, { field });
+  const slash = text.lastIndexOf("/");
+  const colon = text.lastIndexOf(":");
+  if (colon <= slash) throw new InputError(`"${text}" has no tag; give the image by name and tag (${example})`, { field });
+  const name = text.slice(0, colon);
+  const tag = text.slice(colon + 1);
+  if (!NAME.test(name)) throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
+  if (!TAG.test(tag)) throw new InputError(`"${tag}" is not an image tag: up to 128 letters, digits, _ . and -, not starting with . or - (${example})`, { field });
+  return { name, tag };
+}
+function validateImageInput(template, platform, field = "image") {
+  const text = template?.trim();
+  if (!text) return void 0;
+  if (platform.serverBuild) {
+    throw new InputError(`${platform.name} builds the image from the agent's context, so there is no pushed image to give; remove ${field}`, { field });
+  }
+  const unknown = text.match(/\{(?!agent\})[^}]*\}/);
+  if (unknown) throw new InputError(`unknown placeholder ${unknown[0]}; only {agent} is filled in`, { field });
+  resolveImage(text, "agent", field);
+  return text;
+}
+
+// src/pipeline/label.ts
+var DEFAULT_LABEL_TEMPLATE = "pr-{number}";
+var PLACEHOLDERS = /* @__PURE__ */ new Set(["number", "branch", "sha"]);
+function resolvePreviewLabel(template, vars, field = "preview-label", rule = AGENTEX_LABEL_RULE) {
+  const source = template?.trim() || DEFAULT_LABEL_TEMPLATE;
+  const filled = source.replace(/\{([^{}]*)\}/g, (_whole, name) => {
+    if (!PLACEHOLDERS.has(name)) {
+      throw new InputError(`unknown placeholder {${name}} in "${source}"; use {number}, {branch} or {sha}`, { field });
+    }
+    const value = vars[name];
+    if (value === void 0 || value === "") {
+      throw new InputError(`"${source}" needs {${name}}, which this run does not have; pass the label explicitly`, { field });
+    }
+    return name === "sha" ? String(value).slice(0, 7) : String(value);
+  });
+  const label = rule.sanitize(filled);
+  if (!label) {
+    throw new InputError(
+      `"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`,
+      { field }
+    );
+  }
+  if (label === filled) return { label };
+  return { label, note: `preview label "${filled}" became "${label}": the platform allows ${rule.description}` };
+}
+
+// src/pipeline/build.ts
+import { setTimeout as sleep4 } from "node:timers/promises";
+
+// src/pipeline/poll.ts
+import { setTimeout as sleep3 } from "node:timers/promises";
+async function pollUntil(fetch2, done, options) {
+  const deadline = Date.now() + options.timeoutMs;
+  for (; ; ) {
+    options.signal?.throwIfAborted();
+    const value = await fetch2();
+    options.onValue?.(value);
+    if (done(value)) return value;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new TimeoutError(`${options.what} did not finish within ${formatDuration(options.timeoutMs)}`);
+    if (!options.wake) {
+      await sleep3(Math.min(options.intervalMs, left), void 0, { signal: options.signal });
+      continue;
+    }
+    const pauseOver = new AbortController();
+    const stop = () => pauseOver.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    try {
+      await Promise.race([sleep3(Math.min(options.intervalMs, left), void 0, { signal: pauseOver.signal }), options.wake.promise()]);
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      throw err;
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+      pauseOver.abort();
+    }
+  }
+}
+function wakeSignal() {
+  let resolve = () => {
+  };
+  let current = new Promise((r) => resolve = r);
+  return {
+    fire() {
+      resolve();
+      current = new Promise((r) => resolve = r);
+    },
+    promise: () => current
+  };
+}
+
+// src/pipeline/build.ts
+var LOG_TAIL = 40;
+var MAX_STREAM_DROPS = 20;
+async function ensureBuild(builder, agent, options) {
+  const { reporter, signal } = options;
+  const name = agent.manifest.agent.name;
+  const packed = agent.packed;
+  if (options.reuse !== false && builder.findReusableBuild) {
+    const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal });
+    if (earlier) {
+      reporter.step(name, `reusing build ${earlier.id}: the context is unchanged (working_tree_hash ${packed.treeHash.slice(0, 12)})`);
+      return { build: earlier, reused: true };
+    }
+  }
+  reporter.step(name, `uploading the build context (${formatBytes(packed.archiveBytes)}, ${packed.fileCount} files)`);
+  const created = await builder.createBuild(
+    {
+      agentName: name,
+      archivePath: packed.archivePath,
+      archiveBytes: packed.archiveBytes,
+      treeHash: packed.treeHash,
+      imageName: agent.manifest.image.name,
+      imageTag: agent.manifest.image.tag,
+      buildArgs: options.buildArgs,
+      platform: options.buildPlatform,
+      provenance: options.provenance
+    },
+    { signal, onUploadProgress: (sent, total) => reporter.uploadProgress?.(name, sent, total) }
+  );
+  reporter.step(name, `building ${created.id}`);
+  const tail = [];
+  let finished;
+  try {
+    finished = await followBuild(builder, created, name, options, tail);
+  } catch (err) {
+    await cancelQuietly(builder, created.id, name, reporter, err);
+    if (err instanceof TimeoutError) {
+      throw new PhaseError(name, "build", `${err.message}; the build was cancelled`, { cause: err, logTail: tail, buildId: created.id });
+    }
+    throw err;
+  }
+  if (finished.phase !== "succeeded") {
+    throw new PhaseError(name, "build", `build ${finished.id} ended ${finished.rawStatus}`, { logTail: tail, buildId: finished.id });
+  }
+  return { build: finished, reused: false };
+}
+async function followBuild(builder, build2, agent, options, tail) {
+  const { reporter } = options;
+  const stopLogs = new AbortController();
+  const onOuterAbort = () => stopLogs.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  const streamClosed = wakeSignal();
+  const logs2 = (async () => {
+    const streamBuildLogs = builder.streamBuildLogs?.bind(builder);
+    if (!streamBuildLogs) return;
+    let cursor;
+    for (let drops = 0; !stopLogs.signal.aborted; ) {
+      cursor = await streamBuildLogs(
+        build2.id,
+        (line) => {
+          tail.push(line);
+          if (tail.length > LOG_TAIL) tail.shift();
+          reporter.buildLog(agent, line);
+        },
+        { signal: stopLogs.signal, resume: cursor }
+      );
+      if (cursor.ended === "closed") {
+        streamClosed.fire();
+        return;
+      }
+      drops++;
+      if (drops > MAX_STREAM_DROPS) {
+        reporter.warn(`${agent}: the build log stream kept dropping; following the build by its status only`);
+        return;
+      }
+      reporter.warn(`${agent}: the build log stream dropped (${cursor.reason ?? "connection closed"}); reconnecting`);
+      await sleep4(Math.min(500 * drops, 5e3), void 0, { signal: stopLogs.signal });
+    }
+  })().catch((err) => {
+    if (!stopLogs.signal.aborted) reporter.warn(`${agent}: build logs unavailable: ${err.message}`);
+  });
+  const started = Date.now();
+  let lastStatus = "";
+  try {
+    return await pollUntil(
+      () => builder.getBuild(build2.id, { signal: options.signal }),
+      (current) => TERMINAL_BUILD_PHASES.has(current.phase),
+      {
+        what: `build ${build2.id}`,
+        intervalMs: options.pollIntervalMs,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        wake: streamClosed,
+        onValue: (current) => {
+          if (current.rawStatus !== lastStatus) {
+            lastStatus = current.rawStatus;
+            reporter.status?.(agent, "build", current.rawStatus, Date.now() - started);
+          }
+        }
+      }
+    );
+  } finally {
+    const grace = new AbortController();
+    await Promise.race([logs2, sleep4(2e3, void 0, { signal: grace.signal }).catch(() => {
+    })]);
+    grace.abort();
+    stopLogs.abort();
+    await logs2;
+    options.signal?.removeEventListener("abort", onOuterAbort);
+  }
+}
+async function cancelQuietly(builder, buildId, agent, reporter, why) {
+  if (!builder.cancelBuild) {
+    reporter.warn(`${agent}: build ${buildId} cannot be cancelled on this platform (${reasonOf(why)}); it finishes on its own`);
+    return;
+  }
+  try {
+    await builder.cancelBuild(buildId, { signal: AbortSignal.timeout(15e3) });
+    reporter.warn(`${agent}: cancelled build ${buildId} on the platform (${reasonOf(why)})`);
+  } catch (err) {
+    reporter.warn(`${agent}: could not cancel build ${buildId} on the platform: ${err.message}; cancel it there by hand`);
+  }
+}
+function reasonOf(err) {
+  if (err instanceof TimeoutError) return "timed out";
+  if (err instanceof Error && (err.name === "AbortError" || err.name === "CancelledError")) return "the run was cancelled";
+  return err instanceof Error ? err.message : String(err);
+}
+
+// src/pipeline/source-repo.ts
+function parseSourceRepo(text) {
+  if (!text) return void 0;
+  const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").split("/");
+  if (parts.length < 3 || parts.some((part) => !part)) return void 0;
+  const owner = parts[parts.length - 2];
+  const repo = parts[parts.length - 1].replace(/\.git$/i, "");
+  const host = parts.slice(0, -2).join("/").toLowerCase();
+  return { host, owner, repo };
+}
+function formatSourceRepo(repo) {
+  return `${repo.host}/${repo.owner}/${repo.repo}`;
+}
+function sameSourceRepo(a, b2) {
+  return formatSourceRepo(a).toLowerCase() === formatSourceRepo(b2).toLowerCase();
+}
+
+// src/pipeline/ownership.ts
+function cachedBuildLookup(platform) {
+  const builds = /* @__PURE__ */ new Map();
+  return (buildId, options) => {
+    const builder = platform.builder;
+    if (!builder) return Promise.resolve(void 0);
+    let found = builds.get(buildId);
+    if (!found) {
+      found = builder.getBuild(buildId, options).catch((err) => {
+        if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return void 0;
+        if (err instanceof UnsupportedError) return void 0;
+        builds.delete(buildId);
+        throw err;
+      });
+      builds.set(buildId, found);
+    }
+    return found;
+  };
+}
+async function ownerOfDeployment(deployment, lookUpBuild, options) {
+  const recorded = parseSourceRepo(deployment.sourceRepo);
+  if (recorded) return recorded;
+  if (!deployment.buildId) return void 0;
+  const build2 = await lookUpBuild(deployment.buildId, options);
+  return parseSourceRepo(build2?.sourceRepo);
+}
+async function ownershipOf(deployment, repo, lookUpBuild, options) {
+  const owner = await ownerOfDeployment(deployment, lookUpBuild, options);
+  if (!owner) return "unproven";
+  return sameSourceRepo(owner, repo) ? "ours" : "other";
+}
+
+// src/pipeline/url.ts
+var KNOWN = /* @__PURE__ */ new Set(["id", "label", "release", "namespace", "agent", "number", "sha"]);
+function validateUrlTemplate(template, field = "preview-url") {
+  for (const [, name] of template.matchAll(/\{([^{}]*)\}/g)) {
+    if (!KNOWN.has(name)) {
+      throw new InputError(`unknown placeholder {${name}}; use ${[...KNOWN].map((key) => `{${key}}`).join(", ")}`, { field });
+    }
+  }
+  const sample = renderUrlTemplate(template, { id: "x", label: "x", release: "x", namespace: "x", agent: "x", number: 1, sha: "x" });
+  if (!/^https?:\/\/[^/\s]+/i.test(sample)) throw new InputError(`"${template}" must start with http:// or https://`, { field });
+  if (urlCarriesCredential(sample)) throw new InputError("the URL template must not carry a credential", { field });
+}
+function renderUrlTemplate(template, vars) {
+  return template.replace(/\{([a-z]+)\}/g, (whole, name) => {
+    const value = vars[name];
+    return value === void 0 || value === "" ? whole : encodeURIComponent(String(value));
+  });
+}
+
+// src/pipeline/deploy.ts
+var LOG_TAIL2 = 40;
+function expiryNote(platform, ttlMs) {
+  return platform.capabilities.previewExpiry ? `expires in ${formatDuration(ttlMs)}` : `${platform.name} does not expire previews: it is removed when the pull request closes, or by the sweep`;
+}
+async function deployAgent(platform, agent, source, options) {
+  const { reporter, signal } = options;
+  const name = agent.manifest.agent.name;
+  const expiresAt = options.preview ? new Date(Date.now() + options.preview.ttlMs) : void 0;
+  reporter.step(
+    name,
+    options.preview ? `creating preview "${options.preview.label}" (${expiryNote(platform, options.preview.ttlMs)})` : "deploying (not a preview)"
+  );
+  const created = await platform.createDeployment(
+    {
+      agentName: name,
+      manifestText: agent.manifest.text,
+      environmentText: agent.environments?.text ?? "",
+      buildId: source.buildId,
+      image: source.image,
+      preview: options.preview && expiresAt ? { label: options.preview.label, expiresAt } : void 0,
+      sourceRepo: options.sourceRepo
+    },
+    { signal }
+  );
+  reporter.step(name, `deployment ${created.id} created`);
+  if (options.wait === false) return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
+  const healthy = await waitUntilHealthy(platform, created, name, options);
+  const url = previewUrl(platform, healthy, agent, options);
+  const replaced = options.preview && options.replaceOlder !== false ? await deleteOlderPreviews(platform, healthy, name, options) : [];
+  return { deployment: healthy, url, replaced };
+}
+async function waitUntilHealthy(platform, created, name, options) {
+  const { reporter, signal } = options;
+  const started = Date.now();
+  let lastStatus = "";
+  let finished;
+  try {
+    finished = await pollUntil(
+      () => platform.getDeployment(created.id, { signal }),
+      (current) => TERMINAL_DEPLOY_PHASES.has(current.phase),
+      {
+        what: `deployment ${created.id}`,
+        intervalMs: options.pollIntervalMs,
+        timeoutMs: options.timeoutMs,
+        signal,
+        onValue: (current) => {
+          if (current.rawStatus !== lastStatus) {
+            lastStatus = current.rawStatus;
+            reporter.status?.(name, "deployment", current.rawStatus, Date.now() - started);
+          }
+        }
+      }
+    );
+  } catch (err) {
+    const interrupted = err instanceof TimeoutError || signal?.aborted;
+    if (!interrupted) throw err;
+    const fate = await abandon(platform, created, name, options);
+    const why = err instanceof TimeoutError ? err.message : "the run was cancelled";
+    throw new PhaseError(name, "wait", `${why}; ${fate}`, { cause: err, deploymentId: created.id, logTail: await logTail(platform, created) });
+  }
+  if (finished.phase === "healthy") return finished;
+  throw new PhaseError(name, "deploy", `deployment ${finished.id} ended ${finished.rawStatus}`, {
+    deploymentId: finished.id,
+    logTail: await logTail(platform, finished)
+  });
+}
+async function abandon(platform, deployment, name, options) {
+  if (!options.preview) return `deployment ${deployment.id} was left in place; check it with \`agent-preview status\``;
+  try {
+    await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) });
+    options.reporter.warn(`${name}: deleted preview deployment ${deployment.id}, which never became healthy`);
+    return `preview deployment ${deployment.id} was deleted`;
+  } catch (err) {
+    return `preview deployment ${deployment.id} could not be deleted (${err.message}); remove it with \`agent-preview teardown --label ${options.preview.label}\``;
+  }
+}
+async function logTail(platform, deployment) {
+  const lines = [];
+  const current = await platform.getDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) }).catch(() => deployment);
+  for (const event of current.events) {
+    lines.push(`[event${event.type ? ` ${event.type}` : ""}${event.reason ? ` ${event.reason}` : ""}] ${event.message}`);
+  }
+  try {
+    const logs2 = await platform.deploymentLogs(deployment.id, { maxLines: LOG_TAIL2, signal: AbortSignal.timeout(15e3) });
+    for (const line of logs2) lines.push(line.level ? `[${line.level}] ${line.message}` : line.message);
+  } catch (err) {
+    lines.push(`(deployment logs unavailable: ${err.message})`);
+  }
+  return lines.slice(-LOG_TAIL2 * 2).map(redact);
+}
+function previewUrl(platform, deployment, agent, options) {
+  if (deployment.url && !urlCarriesCredential(deployment.url)) return deployment.url;
+  if (!options.urlTemplate) {
+    if (deployment.phase === "healthy") {
+      options.reporter.warn(
+        platform.capabilities.deploymentUrl ? `${agent.manifest.agent.name}: deployment ${deployment.id} is healthy but gave no public URL (a URL carrying a credential is never shown); set a preview-url template (--preview-url) to link the preview` : `${agent.manifest.agent.name}: ${platform.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`
+      );
+    }
+    return void 0;
+  }
+  const url = renderUrlTemplate(options.urlTemplate, {
+    ...options.urlVariables,
+    id: deployment.id,
+    label: deployment.previewLabel ?? options.preview?.label,
+    release: deployment.release,
+    namespace: deployment.namespace ?? agent.environment?.namespace,
+    agent: agent.manifest.agent.name
+  });
+  return urlCarriesCredential(url) ? void 0 : url;
+}
+async function deleteOlderPreviews(platform, current, name, options) {
+  const label = options.preview?.label;
+  if (!label) return [];
+  const replaced = [];
+  try {
+    const previews = await platform.listDeployments({ previewLabel: label, agentName: name }, { signal: options.signal });
+    const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
+    const repo = parseSourceRepo(options.sourceRepo);
+    const lookUpBuild = cachedBuildLookup(platform);
+    for (const older of previews) {
+      if (older.id === current.id || GONE_DEPLOY_PHASES.has(older.phase)) continue;
+      if (older.agentName && older.agentName !== name) continue;
+      if (repo && await ownershipOf(older, repo, lookUpBuild, { signal: options.signal }) === "other") continue;
+      if (older.createdAt && Date.parse(older.createdAt) > currentCreated) continue;
+      const result = await platform.deleteDeployment(older.id, { signal: options.signal });
+      if (result === "deleted") replaced.push(older.id);
+    }
+    if (replaced.length) options.reporter.step(name, `removed ${replaced.length} older preview(s): ${replaced.join(", ")}`);
+  } catch (err) {
+    options.reporter.warn(`${name}: could not remove older previews of "${label}": ${err.message}; \`agent-preview teardown\` removes them`);
+  }
+  return replaced;
+}
+
+// src/pipeline/run.ts
+async function runAgents(platform, agents, options) {
+  if (options.mode === "preview" && !options.preview) throw new Error("a preview run needs a preview label");
+  const prepared = [];
+  try {
+    for (const agent of agents) prepared.push(await packAgent(agent, { reporter: options.reporter, signal: options.signal }));
+    const results = [];
+    for (const agent of prepared) results.push(await runOne(platform, agent, options));
+    return results;
+  } finally {
+    await Promise.all(prepared.map((agent) => agent.packed.dispose().catch(() => {
+    })));
+  }
+}
+async function runOne(platform, agent, options) {
+  const result = {
+    agent: agent.manifest.agent.name,
+    manifest: agent.manifest.file,
+    status: "failed",
+    treeHash: agent.packed.treeHash,
+    previewLabel: options.mode === "preview" ? options.preview?.label : void 0
+  };
+  let phase = "build";
+  try {
+    let source;
+    if (platform.builder) {
+      const { build: build2, reused } = await ensureBuild(platform.builder, agent, {
+        reporter: options.reporter,
+        signal: options.signal,
+        pollIntervalMs: options.pollIntervalMs,
+        timeoutMs: options.timeoutMs,
+        buildArgs: options.buildArgs,
+        buildPlatform: options.buildPlatform,
+        provenance: options.provenance,
+        reuse: options.reuse
+      });
+      result.buildId = build2.id;
+      result.buildReused = reused;
+      source = { buildId: build2.id };
+    } else {
+      const image = options.image ? resolveImage(options.image, result.agent) : { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
+      options.reporter.info(`${result.agent}: ${platform.name} does not build images; deploying the pushed image ${image.name}:${image.tag}`);
+      source = { image };
+    }
+    if (options.mode === "build") {
+      result.status = "built";
+      return result;
+    }
+    phase = "deploy";
+    const outcome = await deployAgent(platform, agent, source, {
+      reporter: options.reporter,
+      signal: options.signal,
+      pollIntervalMs: options.pollIntervalMs,
+      timeoutMs: options.timeoutMs,
+      preview: options.mode === "preview" ? options.preview : void 0,
+      wait: options.wait,
+      urlTemplate: options.urlTemplate,
+      urlVariables: options.urlVariables,
+      sourceRepo: options.provenance?.repo
+    });
+    result.deploymentId = outcome.deployment.id;
+    result.deploymentStatus = outcome.deployment.rawStatus;
+    result.expiresAt = outcome.deployment.expiresAt;
+    result.url = outcome.url;
+    result.replaced = outcome.replaced;
+    result.status = outcome.deployment.phase === "healthy" ? "healthy" : "deployed";
+    return result;
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    const message = redact(err instanceof Error ? err.message : String(err));
+    options.reporter.warn(message);
+    result.error = message;
+    if (err instanceof PhaseError) {
+      result.failedPhase = err.phase;
+      result.logTail = err.logTail;
+      result.buildId ??= err.buildId;
+      result.deploymentId ??= err.deploymentId;
+    } else {
+      result.failedPhase = phase;
+    }
+    return result;
+  }
+}
+
+// src/cli/terminal.ts
+function terminalReporter(options) {
+  const { stream } = options;
+  const tty = Boolean(stream.isTTY);
+  const color = options.color ?? (tty && !process.env.NO_COLOR);
+  const paint = (code, text) => color ? `\x1B[${code}m${text}\x1B[0m` : text;
+  let progressShown = false;
+  const lastPercent = /* @__PURE__ */ new Map();
+  let lastDraw = 0;
+  const write = (line) => {
+    if (progressShown) {
+      stream.write("\n");
+      progressShown = false;
+    }
+    stream.write(`${redact(line)}
+`);
+  };
+  return {
+    info: (message) => write(message),
+    warn: (message) => write(`${paint("33", "warning:")} ${message}`),
+    step: (agent, message) => write(`${paint("1;36", "\u25B8")} ${paint("1", agent)} ${message}`),
+    buildLog: (agent, line) => {
+      if (!options.quiet) write(`  ${paint("2", `${agent} \u2502`)} ${line}`);
+    },
+    uploadProgress(agent, sent, total) {
+      const percent = total > 0 ? Math.floor(sent / total * 100) : 100;
+      if (tty) {
+        const now2 = Date.now();
+        if (percent < 100 && now2 - lastDraw < 100) return;
+        lastDraw = now2;
+        const width = 24;
+        const filled = Math.round(percent / 100 * width);
+        stream.write(`\r  ${agent} upload [${"#".repeat(filled)}${".".repeat(width - filled)}] ${percent}% ${formatBytes(sent)}/${formatBytes(total)}`);
+        progressShown = percent < 100;
+        if (percent >= 100) stream.write("\n");
+        return;
+      }
+      const quarter = Math.floor(percent / 25) * 25;
+      if (quarter > (lastPercent.get(agent) ?? -1)) {
+        lastPercent.set(agent, quarter);
+        write(`  ${agent} upload ${quarter}% (${formatBytes(sent)} of ${formatBytes(total)})`);
+      }
+    },
+    status: (agent, what, status2, elapsedMs) => write(`  ${agent} ${what} ${paint("1", status2)} ${paint("2", `(${formatDuration(elapsedMs)})`)}`),
+    flush() {
+      if (progressShown) stream.write("\n");
+      progressShown = false;
+    }
+  };
+}
+
+// src/cli/context.ts
+var EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 };
+function cliContext(io2, signal, options) {
+  const print = (text) => {
+    io2.stdout.write(`${redact(text)}
+`);
+  };
+  return {
+    io: io2,
+    signal,
+    options,
+    print,
+    emitJson: (value) => print(JSON.stringify(value, null, 2)),
+    reporter: () => terminalReporter({ stream: io2.stderr, quiet: options.quiet }),
+    labelRule: () => labelRuleFor(options.platform ?? io2.env.AGENT_PREVIEW_PLATFORM),
+    platform: (reporter) => {
+      registerSecret(options.apiKey);
+      return createPlatform({
+        platform: options.platform ?? io2.env.AGENT_PREVIEW_PLATFORM,
+        apiUrl: options.apiUrl,
+        apiKey: options.apiKey,
+        accountId: options.accountId,
+        env: io2.env,
+        onRetry: reporter ? (notice) => reporter.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`) : void 0
+      });
+    }
+  };
+}
+
+// src/cli/describe.ts
+function describeResult(result) {
+  const build2 = result.buildId ? `build ${result.buildId}${result.buildReused ? " (reused: context unchanged)" : ""}` : "no build";
+  switch (result.status) {
+    case "healthy":
+      return `\u2714 ${result.agent}: ${result.previewLabel ? `preview ${result.previewLabel}` : "deployment"} ${result.deploymentId} is healthy${result.url ? ` at ${result.url}` : ""}; ${build2}`;
+    case "deployed":
+      return `\u2714 ${result.agent}: deployment ${result.deploymentId} created (not waited on); ${build2}`;
+    case "built":
+      return `\u2714 ${result.agent}: ${build2}`;
+    default:
+      return `\u2718 ${result.agent}: ${result.error ?? "failed"}${result.logTail?.length ? `
+${result.logTail.map((line) => `    ${line}`).join("\n")}` : ""}`;
+  }
+}
+function teardownSummary(outcome) {
+  const ids = (list) => list.map((deployment) => ({ id: deployment.id, agent: deployment.agentName }));
+  return {
+    label: outcome.label,
+    deleted: ids(outcome.deleted),
+    alreadyGone: ids(outcome.alreadyGone),
+    wouldDelete: ids(outcome.wouldDelete),
+    withoutProvenance: ids(outcome.withoutProvenance),
+    otherRepos: outcome.otherRepos,
+    failed: outcome.failed.map((entry) => ({ id: entry.deployment.id, agent: entry.deployment.agentName, error: entry.error }))
+  };
+}
+function describeTeardown(outcome, dryRun) {
+  if (dryRun) return `dry run: ${outcome.wouldDelete.length} preview(s) of "${outcome.label}" would be deleted; nothing was deleted`;
+  const parts = [`${outcome.deleted.length} deleted`, `${outcome.alreadyGone.length} already gone`];
+  if (outcome.failed.length) parts.push(`${outcome.failed.length} failed`);
+  if (outcome.otherRepos) parts.push(`${outcome.otherRepos} of other repositories left alone`);
+  if (outcome.withoutProvenance.length) parts.push(`${outcome.withoutProvenance.length} recording no repository left alone`);
+  return `previews of "${outcome.label}": ${parts.join(", ")}`;
+}
+function formatDeploymentTable(deployments) {
+  const rows = [
+    ["ID", "AGENT", "STATUS", "LABEL", "EXPIRES", "URL"],
+    ...deployments.map((deployment) => [
+      deployment.id,
+      deployment.agentName ?? "",
+      deployment.rawStatus,
+      deployment.previewLabel ?? "",
+      deployment.expiresAt ?? "",
+      deployment.url ?? ""
+    ])
+  ];
+  const widths = rows[0].map((_2, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd()).join("\n");
+}
+
+// src/cli/options.ts
+function repoOption(text) {
+  if (text === void 0) return void 0;
+  const repo = parseSourceRepo(text);
+  if (!repo) throw new InputError(`"${text}" is not host/owner/repo, e.g. github.com/acme/agents`, { field: "--repo" });
+  return repo;
+}
+
+// src/cli/commands/run.ts
+function addRunOptions(command) {
+  return command.option("-m, --manifest <path...>", "manifest.yaml files or folders (several for a monorepo)", ["manifest.yaml"]).option("--no-reuse", "build even when a successful build of the same tree exists").option("--build-arg <key=value...>", "Docker build argument (repeatable)").option("--build-platform <platform>", "target image platform, e.g. linux/amd64").option("--repo <host/owner/repo>", "record the repository this deploy comes from, so teardowns and the sweep can tell it apart (e.g. github.com/acme/agents)").option("--image <name:tag>", "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)").option("--timeout <duration>", "how long each build or deployment may take", "30m").option("--poll-interval <duration>", "how often to check status", "5s");
+}
+async function runAgentsCommand(cli, mode, options) {
+  const reporter = cli.reporter();
+  const timeoutMs = parseDuration(options.timeout, "--timeout", { minMs: 1e3, maxMs: 6 * 36e5 });
+  const pollIntervalMs = parseDuration(options.pollInterval, "--poll-interval", { minMs: 100, maxMs: 6e5 });
+  const buildArgs = parseBuildArgs(options.buildArg, "--build-arg");
+  let preview;
+  if (mode === "preview") {
+    if (!options.label && !options.pr) throw new InputError("a preview needs --label or --pr", { field: "--label" });
+    const resolved = resolvePreviewLabel(options.label, { number: options.pr }, "--label", cli.labelRule());
+    if (resolved.note) reporter.warn(resolved.note);
+    preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? "8h", "--ttl", { minMs: 6e4, maxMs: 30 * 864e5 }) };
+  }
+  if (options.previewUrl) validateUrlTemplate(options.previewUrl, "--preview-url");
+  const repo = repoOption(options.repo);
+  const platform = cli.platform(reporter);
+  const image = validateImageInput(options.image, { name: platform.name, serverBuild: Boolean(platform.builder) }, "--image");
+  const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== "build" });
+  const results = await runAgents(platform, agents, {
+    mode,
+    reporter,
+    signal: cli.signal,
+    timeoutMs,
+    pollIntervalMs,
+    preview,
+    wait: options.wait,
+    urlTemplate: options.previewUrl,
+    urlVariables: { number: options.pr },
+    buildArgs,
+    buildPlatform: options.buildPlatform,
+    image,
+    provenance: repo ? { repo: formatSourceRepo(repo) } : void 0,
+    reuse: options.reuse
+  });
+  reporter.flush();
+  if (cli.options.json) cli.emitJson(results);
+  else for (const result of results) cli.print(describeResult(result));
+  return results.some((result) => result.status === "failed") ? EXIT.failed : EXIT.ok;
+}
+
+// src/cli/commands/build.ts
+function defineBuild(program2) {
+  return addRunOptions(program2.command("build").description("build agents on the platform (reusing an unchanged build)"));
+}
+function build(cli, options) {
+  return runAgentsCommand(cli, "build", options);
+}
+
+// src/cli/commands/demo.ts
+import { randomBytes as randomBytes3 } from "node:crypto";
+import { existsSync } from "node:fs";
+import path7 from "node:path";
+import { fileURLToPath } from "node:url";
+
+// src/local-platform/index.ts
+import { createServer } from "node:http";
+import { setTimeout as sleep5 } from "node:timers/promises";
+
+// src/local-platform/faults.ts
+var ROUTE_IDS = [
+  "builds.create",
+  "builds.list",
+  "builds.get",
+  "builds.cancel",
+  "builds.logs",
+  "builds.undeployed",
+  "deployments.create",
+  "deployments.list",
+  "deployments.get",
+  "deployments.delete",
+  "deployments.logs",
+  "preview.page"
+];
+var FaultSwitch = class {
+  active = [];
+  get rules() {
+    return this.active.map(({ left: _left, ...rule }) => rule);
+  }
+  add(rule) {
+    if (!ROUTE_IDS.includes(rule.route)) throw new Error(`unknown route "${rule.route}"; use one of ${ROUTE_IDS.join(", ")}`);
+    this.active.push({ ...rule, left: rule.times ?? 1 });
+  }
+  clear() {
+    this.active.length = 0;
+  }
+  /** The next rule for this route, counted as used. */
+  take(route) {
+    const index = this.active.findIndex((rule2) => rule2.route === route && rule2.left > 0);
+    if (index === -1) return void 0;
+    const rule = this.active[index];
+    rule.left--;
+    if (rule.left <= 0) this.active.splice(index, 1);
+    return rule;
+  }
+};
+function parseFaultRule(body) {
+  if (!body || typeof body !== "object") throw new Error('send a JSON object like {"route": "builds.get", "status": 503, "times": 3}');
+  const raw = body;
+  if (!ROUTE_IDS.includes(raw.route)) throw new Error(`route must be one of ${ROUTE_IDS.join(", ")}`);
+  const numberOf = (name) => {
+    const value = raw[name];
+    if (value === void 0) return void 0;
+    if (value === "Infinity" || value === null) return Number.POSITIVE_INFINITY;
+    if (typeof value !== "number" || value < 0) throw new Error(`${name} must be a non-negative number`);
+    return value;
+  };
+  return {
+    route: raw.route,
+    status: numberOf("status"),
+    retryAfterSeconds: numberOf("retryAfterSeconds"),
+    latencyMs: numberOf("latencyMs"),
+    resetConnection: raw.resetConnection === true,
+    dropStreamAfterLines: numberOf("dropStreamAfterLines"),
+    afterHandling: raw.afterHandling === true,
+    times: numberOf("times")
+  };
+}
+function faultReply(fault) {
+  const status2 = fault.status ?? 500;
+  const headers = {};
+  if (fault.retryAfterSeconds !== void 0) headers["retry-after"] = String(fault.retryAfterSeconds);
+  const detail = status2 === 429 ? "rate limit exceeded" : status2 >= 500 ? "upstream unavailable (injected fault)" : "injected fault";
+  return { status: status2, body: { detail }, headers };
+}
+
+// src/local-platform/state.ts
+var import_yaml3 = __toESM(require_dist(), 1);
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { EventEmitter } from "node:events";
+var ClientError = class extends Error {
+  constructor(status2, message) {
+    super(message);
+    this.status = status2;
+  }
+  status;
+};
+var FAIL_BUILD_MARKER = "# local-platform: fail-build";
+var CRASH_MARKER = "# local-platform: crash";
+function hasMarkerLine(dockerfile, marker) {
+  return dockerfile.split(/\r?\n/).some((line) => line.trim() === marker);
+}
+function id(prefix) {
+  return `${prefix}_${randomBytes2(8).toString("hex")}`;
+}
+function now() {
+  return (/* @__PURE__ */ new Date()).toISOString();
+}
+var PlatformState = class {
+  constructor(accountId, timing, baseUrl) {
+    this.accountId = accountId;
+    this.timing = timing;
+    this.baseUrl = baseUrl;
+  }
+  accountId;
+  timing;
+  baseUrl;
+  builds = /* @__PURE__ */ new Map();
+  deployments = /* @__PURE__ */ new Map();
+  agents = /* @__PURE__ */ new Map();
+  runtimes = /* @__PURE__ */ new Map();
+  deploymentLogs = /* @__PURE__ */ new Map();
+  timers = /* @__PURE__ */ new Set();
+  closed = false;
+  later(ms2, fn) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.closed) fn();
+    }, ms2);
+    this.timers.add(timer);
+    return timer;
+  }
+  close() {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const runtime of this.runtimes.values()) runtime.events.emit("end");
+  }
+  // ---- builds
+  resolveAgent(fields, strictNames) {
+    if (fields.agent_name && fields.agent_id) throw new ClientError(400, "send exactly one of agent_name or agent_id");
+    if (fields.agent_id) {
+      const name = [...this.agents.entries()].find(([, agentId2]) => agentId2 === fields.agent_id)?.[0];
+      if (!name) throw new ClientError(404, `agent ${fields.agent_id} not found`);
+      return { agentId: fields.agent_id, agentName: name };
+    }
+    if (!fields.agent_name) throw new ClientError(400, "agent_name or agent_id is required");
+    if (!/^[a-z0-9-]+$/.test(fields.agent_name)) throw new ClientError(422, `agent_name "${fields.agent_name}" must match ^[a-z0-9-]+$`);
+    const existing = this.agents.get(fields.agent_name);
+    if (existing) {
+      if (strictNames) throw new ClientError(409, `agent ${fields.agent_name} already exists; send agent_id ${existing}`);
+      return { agentId: existing, agentName: fields.agent_name };
+    }
+    const agentId = id("agent");
+    this.agents.set(fields.agent_name, agentId);
+    return { agentId, agentName: fields.agent_name };
+  }
+  createBuild(record, dockerfile) {
+    const build2 = {
+      ...record,
+      id: id("bld"),
+      object: "agentex_cloud_build",
+      account_id: this.accountId,
+      build_status: "QUEUED",
+      image_url: `registry.local/${this.accountId}/${record.image_name}:${record.image_tag}`,
+      created_at: now(),
+      updated_at: now()
+    };
+    this.builds.set(build2.id, build2);
+    const runtime = { lines: [], dockerfile, events: new EventEmitter() };
+    runtime.events.setMaxListeners(0);
+    this.runtimes.set(build2.id, runtime);
+    const script = buildScript(build2, dockerfile);
+    const step = Math.max(1, Math.round(this.timing.buildStepMs / 4));
+    runtime.timer = this.later(this.timing.buildStepMs, () => {
+      build2.build_status = "RUNNING";
+      build2.build_start_time = now();
+      build2.updated_at = build2.build_start_time;
+      const emit = (index) => {
+        if (build2.build_status !== "RUNNING") return;
+        if (index < script.lines.length) {
+          this.appendBuildLine(build2.id, script.lines[index]);
+          runtime.timer = this.later(step, () => emit(index + 1));
+          return;
+        }
+        runtime.timer = this.later(this.timing.buildStepMs, () => this.finishBuild(build2.id, script.fails ? "FAILED" : "SUCCESS"));
+      };
+      emit(0);
+    });
+    return build2;
+  }
+  appendBuildLine(buildId, line) {
+    const runtime = this.runtimes.get(buildId);
+    runtime.lines.push(line);
+    runtime.events.emit("line", runtime.lines.length);
+  }
+  finishBuild(buildId, status2) {
+    const build2 = this.builds.get(buildId);
+    build2.build_status = status2;
+    build2.build_end_time = now();
+    build2.updated_at = build2.build_end_time;
+    this.runtimes.get(buildId)?.events.emit("end");
+  }
+  cancelBuild(buildId) {
+    const build2 = this.requireBuild(buildId);
+    const before = { ...build2 };
+    if (build2.build_status === "QUEUED" || build2.build_status === "RUNNING") {
+      const runtime = this.runtimes.get(buildId);
+      if (runtime.timer) clearTimeout(runtime.timer);
+      build2.build_status = "CANCELLING";
+      build2.updated_at = now();
+      this.later(Math.max(1, Math.round(this.timing.buildStepMs / 4)), () => {
+        this.appendBuildLine(buildId, "ERROR: build cancelled by request");
+        this.finishBuild(buildId, "CANCELLED");
+      });
+    }
+    return before;
+  }
+  requireBuild(buildId) {
+    const build2 = this.builds.get(buildId);
+    if (!build2) throw new ClientError(404, `build ${buildId} not found`);
+    return build2;
+  }
+  buildLog(buildId) {
+    const build2 = this.requireBuild(buildId);
+    const runtime = this.runtimes.get(buildId);
+    return {
+      lines: runtime.lines,
+      events: runtime.events,
+      finished: () => ["SUCCESS", "FAILED", "CANCELLED"].includes(build2.build_status)
+    };
+  }
+  // ---- deployments
+  createDeployment(body) {
+    this.expirePreviews();
+    const manifestText = requireText(body, "manifest_file");
+    const environmentText = requireText(body, "environment_config");
+    const manifest = parseYamlField(manifestText, "manifest_file");
+    const agentName = manifest?.agent?.name;
+    if (typeof agentName !== "string" || !agentName) throw new ClientError(422, "manifest_file: agent.name is required");
+    const environments = parseYamlField(environmentText, "environment_config");
+    if (!environments?.environments || typeof environments.environments !== "object") {
+      throw new ClientError(422, "environment_config: environments is required");
+    }
+    const firstEnvironment = Object.values(environments.environments)[0];
+    const namespace = firstEnvironment?.kubernetes?.namespace ?? `agents-${agentName}`;
+    const previewFlag = body.preview ?? body.is_preview;
+    if (previewFlag !== void 0 && previewFlag !== null && typeof previewFlag !== "boolean") throw new ClientError(422, "preview must be a boolean");
+    const preview = previewFlag === true;
+    if (!preview && body.preview_label !== void 0 && body.preview_label !== null) {
+      throw new ClientError(422, "preview_label is only valid when preview is true");
+    }
+    if (!preview && body.expires_at !== void 0 && body.expires_at !== null) throw new ClientError(422, "expires_at is only valid when preview is true");
+    let build2;
+    let image;
+    if (typeof body.build_id === "string" && body.build_id) {
+      build2 = this.builds.get(body.build_id);
+      if (!build2) throw new ClientError(404, `build ${body.build_id} not found`);
+      if (build2.build_status !== "SUCCESS") throw new ClientError(409, `build ${build2.id} is ${build2.build_status}; only a successful build can be deployed`);
+      if (build2.agent_name !== agentName) {
+        throw new ClientError(422, `manifest_file names agent "${agentName}" but build ${build2.id} is for "${build2.agent_name}"`);
+      }
+      image = { name: build2.image_name, tag: build2.image_tag };
+    } else if (typeof body.image_name === "string" && body.image_name) {
+      image = { name: body.image_name, tag: typeof body.image_tag === "string" && body.image_tag ? body.image_tag : "latest" };
+    } else {
+      throw new ClientError(422, "build_id or image_name is required");
+    }
+    let label;
+    let expiresAt;
+    if (preview) {
+      if (typeof body.preview_label !== "string" || !body.preview_label) throw new ClientError(400, "preview_label is required for a preview");
+      label = sanitizePreviewLabel(body.preview_label).label;
+      if (!label) throw new ClientError(422, `preview_label "${body.preview_label}" has no letters or digits`);
+      if (body.expires_at !== void 0) {
+        const at2 = Date.parse(String(body.expires_at));
+        if (Number.isNaN(at2)) throw new ClientError(422, "expires_at must be an ISO 8601 time");
+        if (at2 <= Date.now()) throw new ClientError(422, "expires_at must be in the future");
+        expiresAt = new Date(at2).toISOString();
+      } else expiresAt = new Date(Date.now() + 8 * 36e5).toISOString();
+    }
+    const agentId = this.agents.get(agentName) ?? id("agent");
+    this.agents.set(agentName, agentId);
+    const releaseSuffix = randomBytes2(2).toString("hex");
+    const deployment = {
+      id: id("dep"),
+      object: "agentex_cloud_deploy",
+      account_id: this.accountId,
+      agent_id: agentId,
+      agent_name: agentName,
+      namespace,
+      status: "PENDING",
+      manifest_file: manifestText,
+      environment_config: environmentText,
+      build_id: build2?.id,
+      image_name: image.name,
+      image_tag: image.tag,
+      // A preview gets a release of its own; real deploys of an agent share one release, so a newer one supersedes the older.
+      helm_release_name: preview ? `${agentName}-${label}-${releaseSuffix}`.slice(0, 53) : agentName,
+      preview,
+      is_preview: preview,
+      preview_label: label,
+      expires_at: expiresAt,
+      created_at: now(),
+      updated_at: now(),
+      created_by: { id: "user-local", type: "user", object: "identity" },
+      deploy_events: []
+    };
+    this.deployments.set(deployment.id, deployment);
+    this.deploymentLogs.set(deployment.id, []);
+    const dockerfile = build2 ? this.runtimes.get(build2.id)?.dockerfile ?? "" : "";
+    this.rollOut(deployment, hasMarkerLine(dockerfile, CRASH_MARKER));
+    return deployment;
+  }
+  event(deployment, type, reason, message) {
+    deployment.deploy_events.push({ type, reason, message, timestamp: now() });
+    deployment.updated_at = now();
+  }
+  log(deployment, level, message) {
+    const logs2 = this.deploymentLogs.get(deployment.id);
+    logs2.push({ id: String(logs2.length + 1), message, log_level: level, timestamp: now() });
+  }
+  rollOut(deployment, crashes) {
+    const step = this.timing.deployStepMs;
+    const live = () => deployment.status === "PENDING" || deployment.status === "IN_PROGRESS";
+    this.event(deployment, "Normal", "Scheduled", `Successfully assigned ${deployment.namespace}/${deployment.helm_release_name} to local-node`);
+    this.later(step, () => {
+      if (!live()) return;
+      deployment.status = "IN_PROGRESS";
+      this.event(deployment, "Normal", "Pulling", `Pulling image "registry.local/${deployment.image_name}:${deployment.image_tag}"`);
+      this.event(deployment, "Normal", "Pulled", "Successfully pulled image");
+      this.log(deployment, "INFO", "INFO:     Started server process [1]");
+      this.log(deployment, "INFO", "INFO:     Waiting for application startup.");
+      this.later(step, () => {
+        if (!live()) return;
+        if (crashes) {
+          this.event(deployment, "Normal", "Started", "Started container agent");
+          this.log(deployment, "ERROR", "Traceback (most recent call last):");
+          this.log(deployment, "ERROR", '  File "/app/project/acp.py", line 3, in <module>');
+          this.log(deployment, "ERROR", "    from agentex.lib.sdk.fastacp.fastacp import FastACP");
+          this.log(deployment, "ERROR", "ModuleNotFoundError: No module named 'agentex'");
+          this.event(deployment, "Warning", "BackOff", `Back-off restarting failed container agent in pod ${deployment.helm_release_name}-0 (CrashLoopBackOff)`);
+          deployment.status = "FAILED";
+          deployment.updated_at = now();
+          return;
+        }
+        this.log(deployment, "INFO", "INFO:     Application startup complete.");
+        this.log(deployment, "INFO", "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)");
+        this.event(deployment, "Normal", "Started", "Started container agent");
+        deployment.status = "HEALTHY";
+        deployment.url = `${this.baseUrl()}/previews/${deployment.helm_release_name}/`;
+        deployment.updated_at = now();
+        if (!deployment.preview) this.supersedeOlder(deployment);
+      });
+    });
+  }
+  /** Only deployments created before this one: a newer one still rolling out must not be replaced by an older that got healthy later. */
+  supersedeOlder(current) {
+    for (const other of this.deployments.values()) {
+      if (other.id === current.id) break;
+      if (other.preview || other.helm_release_name !== current.helm_release_name) continue;
+      if (other.status === "HEALTHY" || other.status === "PENDING" || other.status === "IN_PROGRESS") {
+        other.status = "SUPERSEDED";
+        other.updated_at = now();
+        this.event(other, "Normal", "Superseded", `Superseded by deployment ${current.id}`);
+      }
+    }
+  }
+  requireDeployment(deploymentId) {
+    this.expirePreviews();
+    const deployment = this.deployments.get(deploymentId);
+    if (!deployment) throw new ClientError(404, `deployment ${deploymentId} not found`);
+    return deployment;
+  }
+  deleteDeployment(deploymentId) {
+    const deployment = this.requireDeployment(deploymentId);
+    if (deployment.status === "DELETED" || deployment.status === "CANCELLED" || deployment.status === "SUPERSEDED") {
+      throw new ClientError(400, `deployment already ${deployment.status}`);
+    }
+    deployment.status = "DELETED";
+    deployment.updated_at = now();
+    this.event(deployment, "Normal", "Killing", "Stopping container agent");
+    return deployment;
+  }
+  logsOf(deploymentId) {
+    this.requireDeployment(deploymentId);
+    return this.deploymentLogs.get(deploymentId) ?? [];
+  }
+  /** Previews past their expiry are gone. */
+  expirePreviews() {
+    const current = Date.now();
+    for (const deployment of this.deployments.values()) {
+      if (!deployment.preview || !deployment.expires_at) continue;
+      if (["DELETED", "SUPERSEDED", "CANCELLED"].includes(deployment.status)) continue;
+      if (Date.parse(deployment.expires_at) <= current) {
+        deployment.status = "DELETED";
+        deployment.updated_at = now();
+        this.event(deployment, "Normal", "Expired", `Preview expired at ${deployment.expires_at}`);
+      }
+    }
+  }
+  /** The newest deployment of a release: real deploys of one agent share their release. */
+  byRelease(release) {
+    this.expirePreviews();
+    return [...this.deployments.values()].reverse().find((deployment) => deployment.helm_release_name === release);
+  }
+};
+function requireText(body, field) {
+  const value = body[field];
+  if (typeof value !== "string" || !value.trim()) throw new ClientError(422, `${field} is required (the file's text)`);
+  return value;
+}
+function parseYamlField(text, field) {
+  try {
+    return (0, import_yaml3.parse)(text);
+  } catch (err) {
+    throw new ClientError(422, `${field} is not valid YAML: ${err.message.split("\n")[0]}`);
+  }
+}
+function buildScript(build2, dockerfile) {
+  const instructions = dockerfile.split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
+  const base = instructions.find((line) => /^FROM\s/i.test(line))?.split(/\s+/)[1] ?? "scratch";
+  const fails = hasMarkerLine(dockerfile, FAIL_BUILD_MARKER);
+  const lines = [
+    `#0 building with "local" instance using docker-container driver`,
+    "#1 [internal] load build definition from Dockerfile",
+    `#1 transferring dockerfile: ${Buffer.byteLength(dockerfile)}B done`,
+    `#2 [internal] load metadata for docker.io/library/${base}`,
+    "#3 [internal] load build context",
+    `#3 transferring context: ${(build2.archive_bytes / 1024).toFixed(1)}kB done`
+  ];
+  const steps = instructions.filter((line) => !/^(FROM|ENV|EXPOSE|CMD|ENTRYPOINT|WORKDIR|LABEL|ARG|USER)\s/i.test(line));
+  steps.forEach((instruction, index) => {
+    lines.push(`#${index + 4} [${index + 1}/${steps.length}] ${instruction}`);
+    if (fails && index === steps.length - 1) {
+      lines.push(`#${index + 4} ERROR: process "/bin/sh -c ${instruction.replace(/^\w+\s+/, "")}" did not complete successfully: exit code: 1`);
+    } else lines.push(`#${index + 4} DONE 0.${index % 9 + 1}s`);
+  });
+  if (fails) {
+    lines.push("ERROR: failed to solve: process did not complete successfully: exit code: 1");
+  } else {
+    lines.push(`#${steps.length + 4} exporting to image`);
+    lines.push(`#${steps.length + 4} pushing ${build2.image_url} done`);
+  }
+  return { lines, fails };
+}
+
+// src/local-platform/http.ts
+var MAX_JSON_BYTES = 5 * 1024 * 1024;
+function send(res, record, reply) {
+  record.status = reply.status;
+  const body = JSON.stringify(reply.body);
+  res.writeHead(reply.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...reply.headers });
+  res.end(body);
+}
+async function readJson(req) {
+  if (!(req.headers["content-type"] ?? "").includes("json")) {
+    req.resume();
+    throw new ClientError(415, "send application/json");
+  }
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_JSON_BYTES) throw new ClientError(413, "request body too large");
+    chunks.push(chunk);
+  }
+  try {
+    const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+    return parsed;
+  } catch {
+    throw new ClientError(400, "the body is not a JSON object");
+  }
+}
+
+// src/local-platform/control.ts
+async function control(state, faults, req, url) {
+  if (url.pathname === "/_local/faults" && req.method === "POST") {
+    try {
+      const rule = parseFaultRule(await readJson(req));
+      faults.add(rule);
+      return { status: 201, body: { rules: faults.rules } };
+    } catch (err) {
+      return { status: 400, body: { detail: err.message } };
+    }
+  }
+  if (url.pathname === "/_local/faults" && req.method === "DELETE") {
+    faults.clear();
+    return { status: 200, body: { rules: [] } };
+  }
+  if (url.pathname === "/_local/state" && req.method === "GET") {
+    state.expirePreviews();
+    return {
+      status: 200,
+      body: {
+        builds: [...state.builds.values()].map((build2) => ({ id: build2.id, agent_name: build2.agent_name, build_status: build2.build_status, working_tree_hash: build2.working_tree_hash })),
+        deployments: [...state.deployments.values()].map((deployment) => ({
+          id: deployment.id,
+          agent_name: deployment.agent_name,
+          status: deployment.status,
+          preview_label: deployment.preview_label,
+          url: deployment.url
+        })),
+        faults: faults.rules
+      }
+    };
+  }
+  req.resume();
+  return { status: 404, body: { detail: `no control route ${req.method} ${url.pathname}` } };
+}
+
+// src/local-platform/build-log.ts
+function streamBuildLog(state, req, res, buildId, record, openStreams, dropAfter) {
+  const log = state.buildLog(buildId);
+  const lastId = Number.parseInt(String(req.headers["last-event-id"] ?? ""), 10);
+  let next = Number.isInteger(lastId) && lastId > 0 ? lastId : 0;
+  record.status = 200;
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  openStreams.add(res);
+  let sent = 0;
+  const flush = () => {
+    while (next < log.lines.length) {
+      const line = log.lines[next];
+      next++;
+      const event = `id: ${next}
+data: ${JSON.stringify({ line })}
+
+`;
+      sent++;
+      if (dropAfter !== void 0 && sent >= dropAfter) {
+        res.write(event, () => res.destroy());
+        return false;
+      }
+      res.write(event);
+    }
+    return true;
+  };
+  const finish = () => {
+    cleanup();
+    if (flush()) res.end();
+  };
+  const onLine = () => {
+    if (!flush()) cleanup();
+  };
+  const cleanup = () => {
+    log.events.off("line", onLine);
+    log.events.off("end", finish);
+    openStreams.delete(res);
+  };
+  res.on("close", cleanup);
+  if (!flush()) return cleanup();
+  if (log.finished()) return finish();
+  log.events.on("line", onLine);
+  log.events.on("end", finish);
+}
+
+// src/local-platform/page.ts
+function escapeHtml(text) {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+function shell(title, body) {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; color: #1f2328; }
+  h1 { font-size: 1.5rem; } dt { font-weight: 600; } dd { margin: 0 0 .5rem; font-family: ui-monospace, monospace; }
+  .badge { display: inline-block; padding: .1rem .5rem; border-radius: 1rem; background: #dafbe1; color: #116329; font-size: .85rem; }
+</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+function renderPreviewPage(deployment, build2) {
+  if (!deployment || ["DELETED", "SUPERSEDED", "CANCELLED"].includes(deployment.status)) {
+    return { status: 404, html: shell("Preview not found", "<h1>Preview not found</h1><p>This preview was removed or never existed.</p>") };
+  }
+  const agent = escapeHtml(deployment.agent_name);
+  if (deployment.status === "PENDING" || deployment.status === "IN_PROGRESS") {
+    return { status: 503, html: shell(`${deployment.agent_name} is starting`, `<h1>${agent} is starting\u2026</h1><p>Status: ${escapeHtml(deployment.status)}</p>`) };
+  }
+  if (deployment.status === "FAILED") {
+    return { status: 502, html: shell(`${deployment.agent_name} failed`, `<h1>${agent} failed to start</h1>`) };
+  }
+  const rows = [
+    ["Agent", deployment.agent_name],
+    ["Preview label", deployment.preview_label ?? "(not a preview)"],
+    ["Build", deployment.build_id],
+    ["Image", build2?.image_url ?? `${deployment.image_name}:${deployment.image_tag}`],
+    ["Source commit", build2?.source_commit],
+    ["Deployment", deployment.id],
+    ["Expires", deployment.expires_at]
+  ];
+  const list = rows.filter((row) => Boolean(row[1])).map(([name, value]) => `<dt>${escapeHtml(name)}</dt><dd>${escapeHtml(value)}</dd>`).join("\n");
+  return {
+    status: 200,
+    html: shell(`${deployment.agent_name} preview`, `<h1>${agent} <span class="badge">healthy</span></h1>
+<dl>
+${list}
+</dl>
+<p>Served by the agent-preview local platform.</p>`)
+  };
+}
+
+// src/local-platform/upload.ts
 var import_busboy = __toESM(require_lib(), 1);
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
-import { createServer } from "node:http";
 import { tmpdir as tmpdir2 } from "node:os";
-import path5 from "node:path";
+import path6 from "node:path";
 import { once as once2 } from "node:events";
 
 // node_modules/tar/dist/esm/index.min.js
@@ -47702,653 +48670,31 @@ var To = (s3) => {
   s3.mtimeCache || (s3.mtimeCache = /* @__PURE__ */ new Map()), s3.filter = t ? (e, i) => t(e, i) && !((s3.mtimeCache?.get(e) ?? i.mtime ?? 0) > (i.mtime ?? 0)) : (e, i) => !((s3.mtimeCache?.get(e) ?? i.mtime ?? 0) > (i.mtime ?? 0));
 };
 
-// src/platforms/local/faults.ts
-var ROUTE_IDS = [
-  "builds.create",
-  "builds.list",
-  "builds.get",
-  "builds.cancel",
-  "builds.logs",
-  "builds.undeployed",
-  "deployments.create",
-  "deployments.list",
-  "deployments.get",
-  "deployments.delete",
-  "deployments.logs",
-  "preview.page"
-];
-var FaultSwitch = class {
-  active = [];
-  get rules() {
-    return this.active.map(({ left: _left, ...rule }) => rule);
+// src/local-platform/upload.ts
+var BUILD_PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7"];
+async function receiveBuild(req, state, limits) {
+  const type = req.headers["content-type"] ?? "";
+  if (!type.startsWith("multipart/form-data")) {
+    req.resume();
+    throw new ClientError(415, "POST /v5/builds takes multipart/form-data");
   }
-  add(rule) {
-    if (!ROUTE_IDS.includes(rule.route)) throw new Error(`unknown route "${rule.route}"; use one of ${ROUTE_IDS.join(", ")}`);
-    this.active.push({ ...rule, left: rule.times ?? 1 });
-  }
-  clear() {
-    this.active.length = 0;
-  }
-  /** The next rule for this route, counted as used. */
-  take(route) {
-    const index = this.active.findIndex((rule2) => rule2.route === route && rule2.left > 0);
-    if (index === -1) return void 0;
-    const rule = this.active[index];
-    rule.left--;
-    if (rule.left <= 0) this.active.splice(index, 1);
-    return rule;
-  }
-};
-function parseFaultRule(body) {
-  if (!body || typeof body !== "object") throw new Error('send a JSON object like {"route": "builds.get", "status": 503, "times": 3}');
-  const raw = body;
-  if (!ROUTE_IDS.includes(raw.route)) throw new Error(`route must be one of ${ROUTE_IDS.join(", ")}`);
-  const numberOf = (name) => {
-    const value = raw[name];
-    if (value === void 0) return void 0;
-    if (value === "Infinity" || value === null) return Number.POSITIVE_INFINITY;
-    if (typeof value !== "number" || value < 0) throw new Error(`${name} must be a non-negative number`);
-    return value;
-  };
-  return {
-    route: raw.route,
-    status: numberOf("status"),
-    retryAfterSeconds: numberOf("retryAfterSeconds"),
-    latencyMs: numberOf("latencyMs"),
-    resetConnection: raw.resetConnection === true,
-    dropStreamAfterLines: numberOf("dropStreamAfterLines"),
-    afterHandling: raw.afterHandling === true,
-    times: numberOf("times")
-  };
-}
-
-// src/platforms/local/page.ts
-function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
-function shell(title, body) {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-  body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; color: #1f2328; }
-  h1 { font-size: 1.5rem; } dt { font-weight: 600; } dd { margin: 0 0 .5rem; font-family: ui-monospace, monospace; }
-  .badge { display: inline-block; padding: .1rem .5rem; border-radius: 1rem; background: #dafbe1; color: #116329; font-size: .85rem; }
-</style>
-</head>
-<body>
-${body}
-</body>
-</html>
-`;
-}
-function renderPreviewPage(deployment, build) {
-  if (!deployment || ["DELETED", "SUPERSEDED", "CANCELLED"].includes(deployment.status)) {
-    return { status: 404, html: shell("Preview not found", "<h1>Preview not found</h1><p>This preview was removed or never existed.</p>") };
-  }
-  const agent = escapeHtml(deployment.agent_name);
-  if (deployment.status === "PENDING" || deployment.status === "IN_PROGRESS") {
-    return { status: 503, html: shell(`${deployment.agent_name} is starting`, `<h1>${agent} is starting\u2026</h1><p>Status: ${escapeHtml(deployment.status)}</p>`) };
-  }
-  if (deployment.status === "FAILED") {
-    return { status: 502, html: shell(`${deployment.agent_name} failed`, `<h1>${agent} failed to start</h1>`) };
-  }
-  const rows = [
-    ["Agent", deployment.agent_name],
-    ["Preview label", deployment.preview_label ?? "(not a preview)"],
-    ["Build", deployment.build_id],
-    ["Image", build?.image_url ?? `${deployment.image_name}:${deployment.image_tag}`],
-    ["Source commit", build?.source_commit],
-    ["Deployment", deployment.id],
-    ["Expires", deployment.expires_at]
-  ];
-  const list = rows.filter((row) => Boolean(row[1])).map(([name, value]) => `<dt>${escapeHtml(name)}</dt><dd>${escapeHtml(value)}</dd>`).join("\n");
-  return {
-    status: 200,
-    html: shell(`${deployment.agent_name} preview`, `<h1>${agent} <span class="badge">healthy</span></h1>
-<dl>
-${list}
-</dl>
-<p>Served by the agent-preview local platform.</p>`)
-  };
-}
-
-// src/platforms/local/state.ts
-var import_yaml3 = __toESM(require_dist(), 1);
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { EventEmitter } from "node:events";
-var ClientError = class extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-  status;
-};
-var FAIL_BUILD_MARKER = "# local-platform: fail-build";
-var CRASH_MARKER = "# local-platform: crash";
-function hasMarkerLine(dockerfile, marker) {
-  return dockerfile.split(/\r?\n/).some((line) => line.trim() === marker);
-}
-function id(prefix) {
-  return `${prefix}_${randomBytes2(8).toString("hex")}`;
-}
-function now() {
-  return (/* @__PURE__ */ new Date()).toISOString();
-}
-var PlatformState = class {
-  constructor(accountId, timing, baseUrl) {
-    this.accountId = accountId;
-    this.timing = timing;
-    this.baseUrl = baseUrl;
-  }
-  accountId;
-  timing;
-  baseUrl;
-  builds = /* @__PURE__ */ new Map();
-  deployments = /* @__PURE__ */ new Map();
-  agents = /* @__PURE__ */ new Map();
-  runtimes = /* @__PURE__ */ new Map();
-  deploymentLogs = /* @__PURE__ */ new Map();
-  timers = /* @__PURE__ */ new Set();
-  closed = false;
-  later(ms2, fn) {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.closed) fn();
-    }, ms2);
-    this.timers.add(timer);
-    return timer;
-  }
-  close() {
-    this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    for (const runtime of this.runtimes.values()) runtime.events.emit("end");
-  }
-  // ---- builds
-  resolveAgent(fields, strictNames) {
-    if (fields.agent_name && fields.agent_id) throw new ClientError(400, "send exactly one of agent_name or agent_id");
-    if (fields.agent_id) {
-      const name = [...this.agents.entries()].find(([, agentId2]) => agentId2 === fields.agent_id)?.[0];
-      if (!name) throw new ClientError(404, `agent ${fields.agent_id} not found`);
-      return { agentId: fields.agent_id, agentName: name };
-    }
-    if (!fields.agent_name) throw new ClientError(400, "agent_name or agent_id is required");
-    if (!/^[a-z0-9-]+$/.test(fields.agent_name)) throw new ClientError(422, `agent_name "${fields.agent_name}" must match ^[a-z0-9-]+$`);
-    const existing = this.agents.get(fields.agent_name);
-    if (existing) {
-      if (strictNames) throw new ClientError(409, `agent ${fields.agent_name} already exists; send agent_id ${existing}`);
-      return { agentId: existing, agentName: fields.agent_name };
-    }
-    const agentId = id("agent");
-    this.agents.set(fields.agent_name, agentId);
-    return { agentId, agentName: fields.agent_name };
-  }
-  createBuild(record, dockerfile) {
-    const build = {
-      ...record,
-      id: id("bld"),
-      object: "agentex_cloud_build",
-      account_id: this.accountId,
-      build_status: "QUEUED",
-      image_url: `registry.local/${this.accountId}/${record.image_name}:${record.image_tag}`,
-      created_at: now(),
-      updated_at: now()
-    };
-    this.builds.set(build.id, build);
-    const runtime = { lines: [], dockerfile, events: new EventEmitter() };
-    runtime.events.setMaxListeners(0);
-    this.runtimes.set(build.id, runtime);
-    const script = buildScript(build, dockerfile);
-    const step = Math.max(1, Math.round(this.timing.buildStepMs / 4));
-    runtime.timer = this.later(this.timing.buildStepMs, () => {
-      build.build_status = "RUNNING";
-      build.build_start_time = now();
-      build.updated_at = build.build_start_time;
-      const emit = (index) => {
-        if (build.build_status !== "RUNNING") return;
-        if (index < script.lines.length) {
-          this.appendBuildLine(build.id, script.lines[index]);
-          runtime.timer = this.later(step, () => emit(index + 1));
-          return;
-        }
-        runtime.timer = this.later(this.timing.buildStepMs, () => this.finishBuild(build.id, script.fails ? "FAILED" : "SUCCESS"));
-      };
-      emit(0);
-    });
-    return build;
-  }
-  appendBuildLine(buildId, line) {
-    const runtime = this.runtimes.get(buildId);
-    runtime.lines.push(line);
-    runtime.events.emit("line", runtime.lines.length);
-  }
-  finishBuild(buildId, status) {
-    const build = this.builds.get(buildId);
-    build.build_status = status;
-    build.build_end_time = now();
-    build.updated_at = build.build_end_time;
-    this.runtimes.get(buildId)?.events.emit("end");
-  }
-  cancelBuild(buildId) {
-    const build = this.requireBuild(buildId);
-    const before = { ...build };
-    if (build.build_status === "QUEUED" || build.build_status === "RUNNING") {
-      const runtime = this.runtimes.get(buildId);
-      if (runtime.timer) clearTimeout(runtime.timer);
-      build.build_status = "CANCELLING";
-      build.updated_at = now();
-      this.later(Math.max(1, Math.round(this.timing.buildStepMs / 4)), () => {
-        this.appendBuildLine(buildId, "ERROR: build cancelled by request");
-        this.finishBuild(buildId, "CANCELLED");
-      });
-    }
-    return before;
-  }
-  requireBuild(buildId) {
-    const build = this.builds.get(buildId);
-    if (!build) throw new ClientError(404, `build ${buildId} not found`);
-    return build;
-  }
-  buildLog(buildId) {
-    const build = this.requireBuild(buildId);
-    const runtime = this.runtimes.get(buildId);
-    return {
-      lines: runtime.lines,
-      events: runtime.events,
-      finished: () => ["SUCCESS", "FAILED", "CANCELLED"].includes(build.build_status)
-    };
-  }
-  // ---- deployments
-  createDeployment(body) {
-    this.expirePreviews();
-    const manifestText = requireText(body, "manifest_file");
-    const environmentText = requireText(body, "environment_config");
-    const manifest = parseYamlField(manifestText, "manifest_file");
-    const agentName = manifest?.agent?.name;
-    if (typeof agentName !== "string" || !agentName) throw new ClientError(422, "manifest_file: agent.name is required");
-    const environments = parseYamlField(environmentText, "environment_config");
-    if (!environments?.environments || typeof environments.environments !== "object") {
-      throw new ClientError(422, "environment_config: environments is required");
-    }
-    const firstEnvironment = Object.values(environments.environments)[0];
-    const namespace = firstEnvironment?.kubernetes?.namespace ?? `agents-${agentName}`;
-    const previewFlag = body.preview ?? body.is_preview;
-    if (previewFlag !== void 0 && previewFlag !== null && typeof previewFlag !== "boolean") throw new ClientError(422, "preview must be a boolean");
-    const preview = previewFlag === true;
-    if (!preview && body.preview_label !== void 0 && body.preview_label !== null) {
-      throw new ClientError(422, "preview_label is only valid when preview is true");
-    }
-    if (!preview && body.expires_at !== void 0 && body.expires_at !== null) throw new ClientError(422, "expires_at is only valid when preview is true");
-    let build;
-    let image;
-    if (typeof body.build_id === "string" && body.build_id) {
-      build = this.builds.get(body.build_id);
-      if (!build) throw new ClientError(404, `build ${body.build_id} not found`);
-      if (build.build_status !== "SUCCESS") throw new ClientError(409, `build ${build.id} is ${build.build_status}; only a successful build can be deployed`);
-      if (build.agent_name !== agentName) {
-        throw new ClientError(422, `manifest_file names agent "${agentName}" but build ${build.id} is for "${build.agent_name}"`);
-      }
-      image = { name: build.image_name, tag: build.image_tag };
-    } else if (typeof body.image_name === "string" && body.image_name) {
-      image = { name: body.image_name, tag: typeof body.image_tag === "string" && body.image_tag ? body.image_tag : "latest" };
-    } else {
-      throw new ClientError(422, "build_id or image_name is required");
-    }
-    let label;
-    let expiresAt;
-    if (preview) {
-      if (typeof body.preview_label !== "string" || !body.preview_label) throw new ClientError(400, "preview_label is required for a preview");
-      label = sanitizePreviewLabel(body.preview_label).label;
-      if (!label) throw new ClientError(422, `preview_label "${body.preview_label}" has no letters or digits`);
-      if (body.expires_at !== void 0) {
-        const at2 = Date.parse(String(body.expires_at));
-        if (Number.isNaN(at2)) throw new ClientError(422, "expires_at must be an ISO 8601 time");
-        if (at2 <= Date.now()) throw new ClientError(422, "expires_at must be in the future");
-        expiresAt = new Date(at2).toISOString();
-      } else expiresAt = new Date(Date.now() + 8 * 36e5).toISOString();
-    }
-    const agentId = this.agents.get(agentName) ?? id("agent");
-    this.agents.set(agentName, agentId);
-    const releaseSuffix = randomBytes2(2).toString("hex");
-    const deployment = {
-      id: id("dep"),
-      object: "agentex_cloud_deploy",
-      account_id: this.accountId,
-      agent_id: agentId,
-      agent_name: agentName,
-      namespace,
-      status: "PENDING",
-      manifest_file: manifestText,
-      environment_config: environmentText,
-      build_id: build?.id,
-      image_name: image.name,
-      image_tag: image.tag,
-      // A preview gets a release of its own; real deploys of an agent share one release, so a newer one supersedes the older.
-      helm_release_name: preview ? `${agentName}-${label}-${releaseSuffix}`.slice(0, 53) : agentName,
-      preview,
-      is_preview: preview,
-      preview_label: label,
-      expires_at: expiresAt,
-      created_at: now(),
-      updated_at: now(),
-      created_by: { id: "user-local", type: "user", object: "identity" },
-      deploy_events: []
-    };
-    this.deployments.set(deployment.id, deployment);
-    this.deploymentLogs.set(deployment.id, []);
-    const dockerfile = build ? this.runtimes.get(build.id)?.dockerfile ?? "" : "";
-    this.rollOut(deployment, hasMarkerLine(dockerfile, CRASH_MARKER));
-    return deployment;
-  }
-  event(deployment, type, reason, message) {
-    deployment.deploy_events.push({ type, reason, message, timestamp: now() });
-    deployment.updated_at = now();
-  }
-  log(deployment, level, message) {
-    const logs = this.deploymentLogs.get(deployment.id);
-    logs.push({ id: String(logs.length + 1), message, log_level: level, timestamp: now() });
-  }
-  rollOut(deployment, crashes) {
-    const step = this.timing.deployStepMs;
-    const live = () => deployment.status === "PENDING" || deployment.status === "IN_PROGRESS";
-    this.event(deployment, "Normal", "Scheduled", `Successfully assigned ${deployment.namespace}/${deployment.helm_release_name} to local-node`);
-    this.later(step, () => {
-      if (!live()) return;
-      deployment.status = "IN_PROGRESS";
-      this.event(deployment, "Normal", "Pulling", `Pulling image "registry.local/${deployment.image_name}:${deployment.image_tag}"`);
-      this.event(deployment, "Normal", "Pulled", "Successfully pulled image");
-      this.log(deployment, "INFO", "INFO:     Started server process [1]");
-      this.log(deployment, "INFO", "INFO:     Waiting for application startup.");
-      this.later(step, () => {
-        if (!live()) return;
-        if (crashes) {
-          this.event(deployment, "Normal", "Started", "Started container agent");
-          this.log(deployment, "ERROR", "Traceback (most recent call last):");
-          this.log(deployment, "ERROR", '  File "/app/project/acp.py", line 3, in <module>');
-          this.log(deployment, "ERROR", "    from agentex.lib.sdk.fastacp.fastacp import FastACP");
-          this.log(deployment, "ERROR", "ModuleNotFoundError: No module named 'agentex'");
-          this.event(deployment, "Warning", "BackOff", `Back-off restarting failed container agent in pod ${deployment.helm_release_name}-0 (CrashLoopBackOff)`);
-          deployment.status = "FAILED";
-          deployment.updated_at = now();
-          return;
-        }
-        this.log(deployment, "INFO", "INFO:     Application startup complete.");
-        this.log(deployment, "INFO", "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)");
-        this.event(deployment, "Normal", "Started", "Started container agent");
-        deployment.status = "HEALTHY";
-        deployment.url = `${this.baseUrl()}/previews/${deployment.helm_release_name}/`;
-        deployment.updated_at = now();
-        if (!deployment.preview) this.supersedeOlder(deployment);
-      });
-    });
-  }
-  /** Only deployments created before this one: a newer one still rolling out must not be replaced by an older that got healthy later. */
-  supersedeOlder(current) {
-    for (const other of this.deployments.values()) {
-      if (other.id === current.id) break;
-      if (other.preview || other.helm_release_name !== current.helm_release_name) continue;
-      if (other.status === "HEALTHY" || other.status === "PENDING" || other.status === "IN_PROGRESS") {
-        other.status = "SUPERSEDED";
-        other.updated_at = now();
-        this.event(other, "Normal", "Superseded", `Superseded by deployment ${current.id}`);
-      }
-    }
-  }
-  requireDeployment(deploymentId) {
-    this.expirePreviews();
-    const deployment = this.deployments.get(deploymentId);
-    if (!deployment) throw new ClientError(404, `deployment ${deploymentId} not found`);
-    return deployment;
-  }
-  deleteDeployment(deploymentId) {
-    const deployment = this.requireDeployment(deploymentId);
-    if (deployment.status === "DELETED" || deployment.status === "CANCELLED" || deployment.status === "SUPERSEDED") {
-      throw new ClientError(400, `deployment already ${deployment.status}`);
-    }
-    deployment.status = "DELETED";
-    deployment.updated_at = now();
-    this.event(deployment, "Normal", "Killing", "Stopping container agent");
-    return deployment;
-  }
-  logsOf(deploymentId) {
-    this.requireDeployment(deploymentId);
-    return this.deploymentLogs.get(deploymentId) ?? [];
-  }
-  /** Previews past their expiry are gone. */
-  expirePreviews() {
-    const current = Date.now();
-    for (const deployment of this.deployments.values()) {
-      if (!deployment.preview || !deployment.expires_at) continue;
-      if (["DELETED", "SUPERSEDED", "CANCELLED"].includes(deployment.status)) continue;
-      if (Date.parse(deployment.expires_at) <= current) {
-        deployment.status = "DELETED";
-        deployment.updated_at = now();
-        this.event(deployment, "Normal", "Expired", `Preview expired at ${deployment.expires_at}`);
-      }
-    }
-  }
-  /** The newest deployment of a release: real deploys of one agent share their release. */
-  byRelease(release) {
-    this.expirePreviews();
-    return [...this.deployments.values()].reverse().find((deployment) => deployment.helm_release_name === release);
-  }
-};
-function requireText(body, field) {
-  const value = body[field];
-  if (typeof value !== "string" || !value.trim()) throw new ClientError(422, `${field} is required (the file's text)`);
-  return value;
-}
-function parseYamlField(text, field) {
+  const dir = await mkdtemp2(path6.join(tmpdir2(), "ap-local-upload-"));
   try {
-    return (0, import_yaml3.parse)(text);
-  } catch (err) {
-    throw new ClientError(422, `${field} is not valid YAML: ${err.message.split("\n")[0]}`);
-  }
-}
-function buildScript(build, dockerfile) {
-  const instructions = dockerfile.split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
-  const base = instructions.find((line) => /^FROM\s/i.test(line))?.split(/\s+/)[1] ?? "scratch";
-  const fails = hasMarkerLine(dockerfile, FAIL_BUILD_MARKER);
-  const lines = [
-    `#0 building with "local" instance using docker-container driver`,
-    "#1 [internal] load build definition from Dockerfile",
-    `#1 transferring dockerfile: ${Buffer.byteLength(dockerfile)}B done`,
-    `#2 [internal] load metadata for docker.io/library/${base}`,
-    "#3 [internal] load build context",
-    `#3 transferring context: ${(build.archive_bytes / 1024).toFixed(1)}kB done`
-  ];
-  const steps = instructions.filter((line) => !/^(FROM|ENV|EXPOSE|CMD|ENTRYPOINT|WORKDIR|LABEL|ARG|USER)\s/i.test(line));
-  steps.forEach((instruction, index) => {
-    lines.push(`#${index + 4} [${index + 1}/${steps.length}] ${instruction}`);
-    if (fails && index === steps.length - 1) {
-      lines.push(`#${index + 4} ERROR: process "/bin/sh -c ${instruction.replace(/^\w+\s+/, "")}" did not complete successfully: exit code: 1`);
-    } else lines.push(`#${index + 4} DONE 0.${index % 9 + 1}s`);
-  });
-  if (fails) {
-    lines.push("ERROR: failed to solve: process did not complete successfully: exit code: 1");
-  } else {
-    lines.push(`#${steps.length + 4} exporting to image`);
-    lines.push(`#${steps.length + 4} pushing ${build.image_url} done`);
-  }
-  return { lines, fails };
-}
-
-// src/platforms/local/index.ts
-var MAX_ARCHIVE_BYTES = 500 * 1024 * 1024;
-var MAX_JSON_BYTES = 5 * 1024 * 1024;
-var ROUTES = [
-  { id: "builds.undeployed", method: "GET", pattern: /^\/v5\/builds\/undeployed$/ },
-  { id: "builds.create", method: "POST", pattern: /^\/v5\/builds$/ },
-  { id: "builds.list", method: "GET", pattern: /^\/v5\/builds$/ },
-  { id: "builds.cancel", method: "POST", pattern: /^\/v5\/builds\/([^/]+)\/cancel$/ },
-  { id: "builds.logs", method: "GET", pattern: /^\/v5\/builds\/([^/]+)\/logs$/ },
-  { id: "builds.get", method: "GET", pattern: /^\/v5\/builds\/([^/]+)$/ },
-  { id: "deployments.create", method: "POST", pattern: /^\/v5\/agentex\/deployments$/ },
-  { id: "deployments.list", method: "GET", pattern: /^\/v5\/agentex\/deployments$/ },
-  { id: "deployments.logs", method: "GET", pattern: /^\/v5\/agentex\/deployments\/([^/]+)\/logs$/ },
-  { id: "deployments.get", method: "GET", pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
-  { id: "deployments.delete", method: "DELETE", pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
-  { id: "preview.page", method: "GET", pattern: /^\/previews\/([^/]+)\/?$/ }
-];
-async function startLocalPlatform(options = {}) {
-  const faults = new FaultSwitch();
-  const requests = [];
-  const sockets = /* @__PURE__ */ new Set();
-  const streams = /* @__PURE__ */ new Set();
-  let baseUrl = "";
-  const state = new PlatformState(
-    options.accountId ?? "acct-local",
-    { buildStepMs: options.buildStepMs ?? 400, deployStepMs: options.deployStepMs ?? 400 },
-    () => baseUrl
-  );
-  const maxArchiveBytes = options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES;
-  const log = options.log ?? (() => {
-  });
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://local");
-    const record = { method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, at: Date.now() };
-    requests.push(record);
-    res.on("finish", () => log(`${record.method} ${record.path} \u2192 ${record.status || res.statusCode}`));
-    handle(req, res, url, record).catch((err) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const status = err instanceof ClientError ? err.status : 500;
-      if (status === 500) log(`error: ${err.stack ?? err}`);
-      send(res, record, { status, body: { detail: err.message } });
-    });
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  async function handle(req, res, url, record) {
-    state.expirePreviews();
-    if (url.pathname.startsWith("/_local/")) return control(req, res, url, record);
-    const route = ROUTES.find((candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname));
-    if (!route) {
-      req.resume();
-      return send(res, record, { status: 404, body: { detail: `no route ${req.method} ${url.pathname}` } });
+    const archive = path6.join(dir, "context.tar.gz");
+    const { fields, bytes, gzipped } = await receiveMultipart(req, archive, limits.maxArchiveBytes);
+    if (bytes < 0) throw new ClientError(400, "context_archive is required (a tar.gz file part)");
+    if (bytes === 0) throw new ClientError(400, "context_archive is empty");
+    if (!gzipped) throw new ClientError(400, "context_archive is not gzip-compressed; send a tar.gz");
+    const imageName = fields.image_name;
+    if (!imageName) throw new ClientError(400, "image_name is required");
+    const buildArgs = fields.build_args ? parseBuildArgsField(fields.build_args) : void 0;
+    if (fields.platform && !BUILD_PLATFORMS.includes(fields.platform)) {
+      throw new ClientError(422, `platform "${fields.platform}" is not linux/amd64, linux/arm64 or linux/arm/v7`);
     }
-    record.route = route.id;
-    const param = decodeURIComponent(route.pattern.exec(url.pathname)?.[1] ?? "");
-    if (route.id !== "preview.page" && options.apiKey && req.headers["x-api-key"] !== options.apiKey) {
-      req.resume();
-      return send(res, record, { status: 401, body: { detail: "invalid or missing x-api-key" } });
-    }
-    const fault = faults.take(route.id);
-    if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
-    if (fault?.resetConnection) {
-      if (route.id === "builds.create") {
-        req.once("data", () => req.socket.destroy());
-        req.resume();
-      } else req.socket.destroy();
-      record.status = -1;
-      return;
-    }
-    if (fault?.status && !fault.afterHandling) {
-      req.resume();
-      return send(res, record, faultReply(fault));
-    }
-    if (route.id === "builds.logs") return streamBuildLog(req, res, param, record, fault?.dropStreamAfterLines);
-    if (route.id === "preview.page") return servePreview(res, param, record);
-    const reply = await answer(route.id, req, url, param);
-    if (fault?.status && fault.afterHandling) return send(res, record, faultReply(fault));
-    return send(res, record, reply);
-  }
-  async function answer(route, req, url, param) {
-    const query = url.searchParams;
-    switch (route) {
-      case "builds.create":
-        return { status: 201, body: shapeBuild(await receiveBuild(req)) };
-      case "builds.list": {
-        const items = [...state.builds.values()].filter(
-          (build) => matches(query.get("agent_name"), build.agent_name) && matches(query.get("agent_id"), build.agent_id) && matches(query.get("working_tree_hash"), build.working_tree_hash) && matches(query.get("source_commit"), build.source_commit) && matches(query.get("build_status")?.toUpperCase(), build.build_status)
-        );
-        return { status: 200, body: page(items, query, shapeBuild) };
-      }
-      case "builds.get":
-        return { status: 200, body: shapeBuild(state.requireBuild(param)) };
-      case "builds.cancel":
-        return { status: 202, body: shapeBuild(state.cancelBuild(param)) };
-      case "builds.undeployed": {
-        const deployed = new Set([...state.deployments.values()].filter((deployment) => deployment.status === "HEALTHY").map((deployment) => deployment.agent_name));
-        const byAgent = /* @__PURE__ */ new Map();
-        for (const build of state.builds.values()) byAgent.set(build.agent_name, [...byAgent.get(build.agent_name) ?? [], build]);
-        const rows = [...byAgent.entries()].flatMap(([agent, builds]) => {
-          const latestSuccess = builds.filter((build) => build.build_status === "SUCCESS").at(-1);
-          if (!latestSuccess || deployed.has(agent)) return [];
-          return [{ agent_name: agent, latest_build: shapeBuild(latestSuccess), total_builds: builds.length }];
-        });
-        return { status: 200, body: rows };
-      }
-      case "deployments.create":
-        return { status: 201, body: state.createDeployment(await readJson(req)) };
-      case "deployments.list": {
-        state.expirePreviews();
-        const preview = query.get("is_preview") ?? query.get("preview");
-        const items = [...state.deployments.values()].filter(
-          (deployment) => matches(query.get("preview_label"), deployment.preview_label) && matches(query.get("agent_name"), deployment.agent_name) && matches(query.get("agent_id"), deployment.agent_id) && matches(query.get("build_id"), deployment.build_id) && matches(query.get("status")?.toUpperCase(), deployment.status) && (preview === null || String(deployment.preview) === preview)
-        );
-        return { status: 200, body: page(items, query, (deployment) => deployment) };
-      }
-      case "deployments.get":
-        return { status: 200, body: state.requireDeployment(param) };
-      case "deployments.delete":
-        return { status: 200, body: state.deleteDeployment(param) };
-      case "deployments.logs": {
-        const lines = state.logsOf(param);
-        const limit = clampLimit(query.get("limit"), 100, 500);
-        const start = Number.parseInt(query.get("cursor") ?? "0", 10) || 0;
-        const slice = lines.slice(start, start + limit);
-        const more = start + limit < lines.length;
-        return { status: 200, body: { deployment_id: param, lines: slice, next_cursor: more ? String(start + limit) : null, has_more: more } };
-      }
-      default:
-        throw new ClientError(404, "no such route");
-    }
-  }
-  function shapeBuild(build) {
-    if (!options.legacyBuildShape) return build;
-    const { id: id2, build_status, ...rest } = build;
-    return { ...rest, build_id: id2, status: build_status };
-  }
-  async function receiveBuild(req) {
-    const type = req.headers["content-type"] ?? "";
-    if (!type.startsWith("multipart/form-data")) {
-      req.resume();
-      throw new ClientError(415, "POST /v5/builds takes multipart/form-data");
-    }
-    const dir = await mkdtemp2(path5.join(tmpdir2(), "ap-local-upload-"));
-    try {
-      const archive = path5.join(dir, "context.tar.gz");
-      const { fields, bytes, gzipped } = await receiveMultipart(req, archive);
-      if (bytes < 0) throw new ClientError(400, "context_archive is required (a tar.gz file part)");
-      if (bytes === 0) throw new ClientError(400, "context_archive is empty");
-      if (!gzipped) throw new ClientError(400, "context_archive is not gzip-compressed; send a tar.gz");
-      const imageName = fields.image_name;
-      if (!imageName) throw new ClientError(400, "image_name is required");
-      let buildArgs;
-      if (fields.build_args) {
-        try {
-          const parsed = JSON.parse(fields.build_args);
-          if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
-          buildArgs = parsed;
-        } catch {
-          throw new ClientError(400, 'build_args must be a JSON object string, e.g. {"PY_VERSION": "3.12"}');
-        }
-      }
-      if (fields.platform && !["linux/amd64", "linux/arm64", "linux/arm/v7"].includes(fields.platform)) {
-        throw new ClientError(422, `platform "${fields.platform}" is not linux/amd64, linux/arm64 or linux/arm/v7`);
-      }
-      const dockerfile = await dockerfileAtRoot(archive);
-      const agent = state.resolveAgent(fields, (options.agentNames ?? "strict") === "strict");
-      return structuredClone(state.createBuild(
+    const dockerfile = await dockerfileAtRoot(archive);
+    const agent = state.resolveAgent(fields, limits.strictAgentNames);
+    return structuredClone(
+      state.createBuild(
         {
           agent_id: agent.agentId,
           agent_name: agent.agentName,
@@ -48365,203 +48711,163 @@ async function startLocalPlatform(options = {}) {
           archive_bytes: bytes
         },
         dockerfile
-      ));
-    } finally {
-      await rm2(dir, { recursive: true, force: true });
-    }
+      )
+    );
+  } finally {
+    await rm2(dir, { recursive: true, force: true });
   }
-  function receiveMultipart(req, archive) {
-    return new Promise((resolve, reject) => {
-      const fields = {};
-      let bytes = -1;
-      let head = Buffer.alloc(0);
-      let fileDone = Promise.resolve();
-      let parser;
-      try {
-        parser = (0, import_busboy.default)({ headers: req.headers, limits: { fileSize: maxArchiveBytes + 1, fields: 50, fieldSize: 1024 * 1024 } });
-      } catch (err) {
-        reject(new ClientError(400, `bad multipart body: ${err.message}`));
+}
+function parseBuildArgsField(text) {
+  try {
+    const parsed = JSON.parse(text);
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+    return parsed;
+  } catch {
+    throw new ClientError(400, 'build_args must be a JSON object string, e.g. {"PY_VERSION": "3.12"}');
+  }
+}
+function receiveMultipart(req, archive, maxArchiveBytes) {
+  return new Promise((resolve, reject) => {
+    const fields = {};
+    let bytes = -1;
+    let head = Buffer.alloc(0);
+    let fileDone = Promise.resolve();
+    let parser;
+    try {
+      parser = (0, import_busboy.default)({ headers: req.headers, limits: { fileSize: maxArchiveBytes + 1, fields: 50, fieldSize: 1024 * 1024 } });
+    } catch (err) {
+      reject(new ClientError(400, `bad multipart body: ${err.message}`));
+      return;
+    }
+    parser.on("field", (name, value) => fields[name] = value);
+    parser.on("file", (name, stream) => {
+      if (name !== "context_archive") {
+        stream.resume();
         return;
       }
-      parser.on("field", (name, value) => fields[name] = value);
-      parser.on("file", (name, stream) => {
-        if (name !== "context_archive") {
-          stream.resume();
-          return;
-        }
-        bytes = 0;
-        const out = createWriteStream2(archive);
-        stream.on("data", (chunk) => {
-          if (head.length < 2) head = Buffer.concat([head, chunk.subarray(0, 2)]);
-          bytes += chunk.length;
-        });
-        stream.on("limit", () => {
-          stream.unpipe(out);
-          stream.resume();
-          reject(new ClientError(413, `context_archive is over the ${Math.round(maxArchiveBytes / 1024 / 1024)} MB limit`));
-        });
-        stream.pipe(out);
-        fileDone = once2(out, "close");
+      bytes = 0;
+      const out = createWriteStream2(archive);
+      stream.on("data", (chunk) => {
+        if (head.length < 2) head = Buffer.concat([head, chunk.subarray(0, 2)]);
+        bytes += chunk.length;
       });
-      parser.on("error", (err) => reject(new ClientError(400, `bad multipart body: ${err.message}`)));
-      parser.on("close", () => {
-        fileDone.then(() => resolve({ fields, bytes, gzipped: head[0] === 31 && head[1] === 139 }), reject);
+      stream.on("limit", () => {
+        stream.unpipe(out);
+        stream.resume();
+        reject(new ClientError(413, `context_archive is over the ${Math.round(maxArchiveBytes / 1024 / 1024)} MB limit`));
       });
-      req.on("aborted", () => reject(new ClientError(400, "upload aborted")));
-      req.pipe(parser);
+      stream.pipe(out);
+      fileDone = once2(out, "close");
     });
-  }
-  async function dockerfileAtRoot(archive) {
-    let dockerfile;
-    let sawEntry = false;
-    try {
-      await Ct({
-        file: archive,
-        onReadEntry: (entry) => {
-          sawEntry = true;
-          if (entry.path === "Dockerfile" || entry.path === "./Dockerfile") {
-            const chunks = [];
-            entry.on("data", (chunk) => chunks.push(chunk));
-            entry.on("end", () => dockerfile = Buffer.concat(chunks).toString("utf8"));
-          }
-        },
-        strict: true
-      });
-    } catch (err) {
-      throw new ClientError(400, `context_archive is not a readable tar.gz: ${err.message}`);
-    }
-    if (!sawEntry) throw new ClientError(400, "context_archive is not a tar.gz archive or is empty");
-    if (dockerfile === void 0) throw new ClientError(400, "context_archive has no Dockerfile at its root; the Dockerfile must be at the archive root");
-    return dockerfile;
-  }
-  async function streamBuildLog(req, res, buildId, record, dropAfter) {
-    const log2 = state.buildLog(buildId);
-    const lastId = Number.parseInt(String(req.headers["last-event-id"] ?? ""), 10);
-    let next = Number.isInteger(lastId) && lastId > 0 ? lastId : 0;
-    record.status = 200;
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-    streams.add(res);
-    let sent = 0;
-    const flush = () => {
-      while (next < log2.lines.length) {
-        const line = log2.lines[next];
-        next++;
-        const event = `id: ${next}
-data: ${JSON.stringify({ line })}
-
-`;
-        sent++;
-        if (dropAfter !== void 0 && sent >= dropAfter) {
-          res.write(event, () => res.destroy());
-          return false;
-        }
-        res.write(event);
-      }
-      return true;
-    };
-    const finish = () => {
-      cleanup();
-      if (flush()) res.end();
-    };
-    const onLine = () => {
-      if (!flush()) cleanup();
-    };
-    const cleanup = () => {
-      log2.events.off("line", onLine);
-      log2.events.off("end", finish);
-      streams.delete(res);
-    };
-    res.on("close", cleanup);
-    if (!flush()) return cleanup();
-    if (log2.finished()) return finish();
-    log2.events.on("line", onLine);
-    log2.events.on("end", finish);
-  }
-  function servePreview(res, release, record) {
-    const deployment = state.byRelease(release);
-    const page2 = renderPreviewPage(deployment, deployment?.build_id ? state.builds.get(deployment.build_id) : void 0);
-    record.status = page2.status;
-    res.writeHead(page2.status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-    res.end(page2.html);
-  }
-  async function control(req, res, url, record) {
-    if (url.pathname === "/_local/faults" && req.method === "POST") {
-      try {
-        const rule = parseFaultRule(await readJson(req));
-        faults.add(rule);
-        return send(res, record, { status: 201, body: { rules: faults.rules } });
-      } catch (err) {
-        return send(res, record, { status: 400, body: { detail: err.message } });
-      }
-    }
-    if (url.pathname === "/_local/faults" && req.method === "DELETE") {
-      faults.clear();
-      return send(res, record, { status: 200, body: { rules: [] } });
-    }
-    if (url.pathname === "/_local/state" && req.method === "GET") {
-      state.expirePreviews();
-      return send(res, record, {
-        status: 200,
-        body: {
-          builds: [...state.builds.values()].map((build) => ({ id: build.id, agent_name: build.agent_name, build_status: build.build_status, working_tree_hash: build.working_tree_hash })),
-          deployments: [...state.deployments.values()].map((deployment) => ({
-            id: deployment.id,
-            agent_name: deployment.agent_name,
-            status: deployment.status,
-            preview_label: deployment.preview_label,
-            url: deployment.url
-          })),
-          faults: faults.rules
-        }
-      });
-    }
-    req.resume();
-    return send(res, record, { status: 404, body: { detail: `no control route ${req.method} ${url.pathname}` } });
-  }
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+    parser.on("error", (err) => reject(new ClientError(400, `bad multipart body: ${err.message}`)));
+    parser.on("close", () => {
+      fileDone.then(() => resolve({ fields, bytes, gzipped: head[0] === 31 && head[1] === 139 }), reject);
+    });
+    req.on("aborted", () => reject(new ClientError(400, "upload aborted")));
+    req.pipe(parser);
   });
-  const address = server.address();
-  const host = options.host && options.host !== "0.0.0.0" && options.host !== "::" ? options.host : "127.0.0.1";
-  baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
-  return {
-    url: baseUrl,
-    port: address.port,
-    faults: {
-      add: (rule) => faults.add(rule),
-      clear: () => faults.clear(),
-      get rules() {
-        return faults.rules;
-      }
-    },
-    requests,
-    builds: () => [...state.builds.values()],
-    deployments: () => {
-      state.expirePreviews();
-      return [...state.deployments.values()];
-    },
-    close: async () => {
-      state.close();
-      for (const stream of streams) stream.end();
-      const closed = new Promise((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
+}
+async function dockerfileAtRoot(archive) {
+  let dockerfile;
+  let sawEntry = false;
+  try {
+    await Ct({
+      file: archive,
+      onReadEntry: (entry) => {
+        sawEntry = true;
+        if (entry.path === "Dockerfile" || entry.path === "./Dockerfile") {
+          const chunks = [];
+          entry.on("data", (chunk) => chunks.push(chunk));
+          entry.on("end", () => dockerfile = Buffer.concat(chunks).toString("utf8"));
+        }
+      },
+      strict: true
+    });
+  } catch (err) {
+    throw new ClientError(400, `context_archive is not a readable tar.gz: ${err.message}`);
+  }
+  if (!sawEntry) throw new ClientError(400, "context_archive is not a tar.gz archive or is empty");
+  if (dockerfile === void 0) throw new ClientError(400, "context_archive has no Dockerfile at its root; the Dockerfile must be at the archive root");
+  return dockerfile;
+}
+
+// src/local-platform/routes.ts
+var ROUTES = [
+  { id: "builds.undeployed", method: "GET", pattern: /^\/v5\/builds\/undeployed$/ },
+  { id: "builds.create", method: "POST", pattern: /^\/v5\/builds$/ },
+  { id: "builds.list", method: "GET", pattern: /^\/v5\/builds$/ },
+  { id: "builds.cancel", method: "POST", pattern: /^\/v5\/builds\/([^/]+)\/cancel$/ },
+  { id: "builds.logs", method: "GET", pattern: /^\/v5\/builds\/([^/]+)\/logs$/ },
+  { id: "builds.get", method: "GET", pattern: /^\/v5\/builds\/([^/]+)$/ },
+  { id: "deployments.create", method: "POST", pattern: /^\/v5\/agentex\/deployments$/ },
+  { id: "deployments.list", method: "GET", pattern: /^\/v5\/agentex\/deployments$/ },
+  { id: "deployments.logs", method: "GET", pattern: /^\/v5\/agentex\/deployments\/([^/]+)\/logs$/ },
+  { id: "deployments.get", method: "GET", pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
+  { id: "deployments.delete", method: "DELETE", pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
+  { id: "preview.page", method: "GET", pattern: /^\/previews\/([^/]+)\/?$/ }
+];
+function matchRoute(method, pathname) {
+  const route = ROUTES.find((candidate) => candidate.method === method && candidate.pattern.test(pathname));
+  if (!route) return void 0;
+  return { id: route.id, param: decodeURIComponent(route.pattern.exec(pathname)?.[1] ?? "") };
+}
+async function answer(state, options, route, req, url, param) {
+  const query = url.searchParams;
+  const shapeBuild = (build2) => shapeBuildRecord(build2, options.legacyBuildShape);
+  switch (route) {
+    case "builds.create":
+      return { status: 201, body: shapeBuild(await receiveBuild(req, state, options)) };
+    case "builds.list": {
+      const items = [...state.builds.values()].filter(
+        (build2) => matches(query.get("agent_name"), build2.agent_name) && matches(query.get("agent_id"), build2.agent_id) && matches(query.get("working_tree_hash"), build2.working_tree_hash) && matches(query.get("source_commit"), build2.source_commit) && matches(query.get("build_status")?.toUpperCase(), build2.build_status)
+      );
+      return { status: 200, body: page(items, query, shapeBuild) };
     }
-  };
+    case "builds.get":
+      return { status: 200, body: shapeBuild(state.requireBuild(param)) };
+    case "builds.cancel":
+      return { status: 202, body: shapeBuild(state.cancelBuild(param)) };
+    case "builds.undeployed": {
+      const deployed = new Set([...state.deployments.values()].filter((deployment) => deployment.status === "HEALTHY").map((deployment) => deployment.agent_name));
+      const byAgent = /* @__PURE__ */ new Map();
+      for (const build2 of state.builds.values()) byAgent.set(build2.agent_name, [...byAgent.get(build2.agent_name) ?? [], build2]);
+      const rows = [...byAgent.entries()].flatMap(([agent, builds]) => {
+        const latestSuccess = builds.filter((build2) => build2.build_status === "SUCCESS").at(-1);
+        if (!latestSuccess || deployed.has(agent)) return [];
+        return [{ agent_name: agent, latest_build: shapeBuild(latestSuccess), total_builds: builds.length }];
+      });
+      return { status: 200, body: rows };
+    }
+    case "deployments.create":
+      return { status: 201, body: state.createDeployment(await readJson(req)) };
+    case "deployments.list": {
+      state.expirePreviews();
+      const preview = query.get("is_preview") ?? query.get("preview");
+      const items = [...state.deployments.values()].filter(
+        (deployment) => matches(query.get("preview_label"), deployment.preview_label) && matches(query.get("agent_name"), deployment.agent_name) && matches(query.get("agent_id"), deployment.agent_id) && matches(query.get("build_id"), deployment.build_id) && matches(query.get("status")?.toUpperCase(), deployment.status) && (preview === null || String(deployment.preview) === preview)
+      );
+      return { status: 200, body: page(items, query, (deployment) => deployment) };
+    }
+    case "deployments.get":
+      return { status: 200, body: state.requireDeployment(param) };
+    case "deployments.delete":
+      return { status: 200, body: state.deleteDeployment(param) };
+    case "deployments.logs": {
+      const lines = state.logsOf(param);
+      const limit = clampLimit(query.get("limit"), 100, 500);
+      const start = Number.parseInt(query.get("cursor") ?? "0", 10) || 0;
+      const slice = lines.slice(start, start + limit);
+      const more = start + limit < lines.length;
+      return { status: 200, body: { deployment_id: param, lines: slice, next_cursor: more ? String(start + limit) : null, has_more: more } };
+    }
+    default:
+      throw new ClientError(404, "no such route");
+  }
 }
-function send(res, record, reply) {
-  record.status = reply.status;
-  const body = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...reply.headers });
-  res.end(body);
-}
-function faultReply(fault) {
-  const status = fault.status ?? 500;
-  const headers = {};
-  if (fault.retryAfterSeconds !== void 0) headers["retry-after"] = String(fault.retryAfterSeconds);
-  const detail = status === 429 ? "rate limit exceeded" : status >= 500 ? "upstream unavailable (injected fault)" : "injected fault";
-  return { status, body: { detail }, headers };
+function shapeBuildRecord(build2, legacy) {
+  if (!legacy) return build2;
+  const { id: id2, build_status, ...rest } = build2;
+  return { ...rest, build_id: id2, status: build_status };
 }
 function matches(wanted, actual) {
   return wanted === null || wanted === void 0 || wanted === "" || wanted === actual;
@@ -48601,25 +48907,351 @@ function page(items, query, shape) {
     limit
   };
 }
-async function readJson(req) {
-  if (!(req.headers["content-type"] ?? "").includes("json")) {
-    req.resume();
-    throw new ClientError(415, "send application/json");
+
+// src/local-platform/index.ts
+var MAX_ARCHIVE_BYTES = 500 * 1024 * 1024;
+async function startLocalPlatform(options = {}) {
+  const faults = new FaultSwitch();
+  const requests = [];
+  const sockets = /* @__PURE__ */ new Set();
+  const openStreams = /* @__PURE__ */ new Set();
+  let baseUrl = "";
+  const state = new PlatformState(
+    options.accountId ?? "acct-local",
+    { buildStepMs: options.buildStepMs ?? 400, deployStepMs: options.deployStepMs ?? 400 },
+    () => baseUrl
+  );
+  const api = {
+    legacyBuildShape: options.legacyBuildShape ?? false,
+    maxArchiveBytes: options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES,
+    strictAgentNames: (options.agentNames ?? "strict") === "strict"
+  };
+  const log = options.log ?? (() => {
+  });
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://local");
+    const record = { method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, at: Date.now() };
+    requests.push(record);
+    res.on("finish", () => log(`${record.method} ${record.path} \u2192 ${record.status || res.statusCode}`));
+    handle(req, res, url, record).catch((err) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const status2 = err instanceof ClientError ? err.status : 500;
+      if (status2 === 500) log(`error: ${err.stack ?? err}`);
+      send(res, record, { status: status2, body: { detail: err.message } });
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  async function handle(req, res, url, record) {
+    state.expirePreviews();
+    if (url.pathname.startsWith("/_local/")) return send(res, record, await control(state, faults, req, url));
+    const route = matchRoute(req.method, url.pathname);
+    if (!route) {
+      req.resume();
+      return send(res, record, { status: 404, body: { detail: `no route ${req.method} ${url.pathname}` } });
+    }
+    record.route = route.id;
+    if (route.id !== "preview.page" && options.apiKey && req.headers["x-api-key"] !== options.apiKey) {
+      req.resume();
+      return send(res, record, { status: 401, body: { detail: "invalid or missing x-api-key" } });
+    }
+    const fault = faults.take(route.id);
+    if (fault?.latencyMs) await sleep5(fault.latencyMs);
+    if (fault?.resetConnection) {
+      if (route.id === "builds.create") {
+        req.once("data", () => req.socket.destroy());
+        req.resume();
+      } else req.socket.destroy();
+      record.status = -1;
+      return;
+    }
+    if (fault?.status && !fault.afterHandling) {
+      req.resume();
+      return send(res, record, faultReply(fault));
+    }
+    if (route.id === "builds.logs") return streamBuildLog(state, req, res, route.param, record, openStreams, fault?.dropStreamAfterLines);
+    if (route.id === "preview.page") return servePreview(res, route.param, record);
+    const reply = await answer(state, api, route.id, req, url, route.param);
+    if (fault?.status && fault.afterHandling) return send(res, record, faultReply(fault));
+    return send(res, record, reply);
   }
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_JSON_BYTES) throw new ClientError(413, "request body too large");
-    chunks.push(chunk);
+  function servePreview(res, release, record) {
+    const deployment = state.byRelease(release);
+    const page2 = renderPreviewPage(deployment, deployment?.build_id ? state.builds.get(deployment.build_id) : void 0);
+    record.status = page2.status;
+    res.writeHead(page2.status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+    res.end(page2.html);
   }
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  const host = options.host && options.host !== "0.0.0.0" && options.host !== "::" ? options.host : "127.0.0.1";
+  baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  return {
+    url: baseUrl,
+    port: address.port,
+    faults: {
+      add: (rule) => faults.add(rule),
+      clear: () => faults.clear(),
+      get rules() {
+        return faults.rules;
+      }
+    },
+    requests,
+    builds: () => [...state.builds.values()],
+    deployments: () => {
+      state.expirePreviews();
+      return [...state.deployments.values()];
+    },
+    close: async () => {
+      state.close();
+      for (const stream of openStreams) stream.end();
+      const closed = new Promise((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    }
+  };
+}
+
+// src/pipeline/reporter.ts
+var silentReporter = {
+  info() {
+  },
+  warn() {
+  },
+  step() {
+  },
+  buildLog() {
+  }
+};
+
+// src/previews/teardown.ts
+async function teardownPreviews(platform, options) {
+  const { label, signal } = options;
+  const reporter = options.reporter ?? silentReporter;
+  const lookUpBuild = options.lookUpBuild ?? cachedBuildLookup(platform);
+  const outcome = { label, deleted: [], alreadyGone: [], wouldDelete: [], failed: [], withoutProvenance: [], otherRepos: 0, agents: [] };
+  const agents = /* @__PURE__ */ new Set();
+  const listed = await platform.listDeployments({ previewLabel: label }, { signal });
+  for (const deployment of listed) {
+    if (deployment.previewLabel && deployment.previewLabel !== label) continue;
+    if (options.agentNames && !(deployment.agentName && options.agentNames.includes(deployment.agentName))) continue;
+    const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
+    if (options.repo) {
+      const ownership = await ownershipOf(deployment, options.repo, lookUpBuild, { signal });
+      if (ownership === "other") {
+        if (live) outcome.otherRepos++;
+        continue;
+      }
+      if (ownership === "unproven" && !(deployment.agentName && options.adoptUnproven?.includes(deployment.agentName))) {
+        if (live) outcome.withoutProvenance.push(deployment);
+        continue;
+      }
+    }
+    const agent = deployment.agentName ?? "agent";
+    if (deployment.agentName) agents.add(deployment.agentName);
+    if (!live) continue;
+    if (options.dryRun) {
+      outcome.wouldDelete.push(deployment);
+      reporter.step(agent, `would delete preview ${deployment.id} (${deployment.rawStatus})`);
+      continue;
+    }
+    try {
+      const result = await platform.deleteDeployment(deployment.id, { signal });
+      (result === "deleted" ? outcome.deleted : outcome.alreadyGone).push(deployment);
+      reporter.step(agent, result === "deleted" ? `deleted preview ${deployment.id}` : `preview ${deployment.id} was already gone`);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      outcome.failed.push({ deployment, error: err.message });
+      reporter.warn(`${agent}: could not delete preview ${deployment.id}: ${err.message}`);
+    }
+  }
+  outcome.agents = [...agents].sort();
+  if (outcome.withoutProvenance.length) {
+    reporter.warn(
+      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${outcome.withoutProvenance.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ")}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
+    );
+  }
+  return outcome;
+}
+
+// src/cli/commands/demo.ts
+var DEMO_AGENT = path7.join(packageRoot(), "examples", "hello-agent");
+function packageRoot() {
+  let dir = path7.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path7.join(dir, "package.json")) && path7.dirname(dir) !== dir) dir = path7.dirname(dir);
+  return dir;
+}
+function defineDemo(program2) {
+  return program2.command("demo").description("the whole preview flow on the embedded local platform: pack, build, preview, visit, tear down").option("-m, --manifest <path>", "agent to demo", DEMO_AGENT).option("--pr <number>", "pull request number to preview", "1");
+}
+async function demo(cli, options) {
+  const { signal } = cli;
+  const reporter = cli.reporter();
+  const apiKey = `demo-${randomBytes3(12).toString("hex")}`;
+  registerSecret(apiKey);
+  const agents = await loadAgents([options.manifest], { requireEnvironment: true });
+  const { label, note } = resolvePreviewLabel(void 0, { number: options.pr }, "--pr");
+  if (note) reporter.warn(note);
+  const local = await startLocalPlatform({ apiKey, buildStepMs: 150, deployStepMs: 300 });
   try {
-    const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
-    return parsed;
-  } catch {
-    throw new ClientError(400, "the body is not a JSON object");
+    reporter.info(`\u25B6 started the local platform at ${local.url} (an in-memory Agentex v5 API)`);
+    const platform = createPlatform({ platform: "local", apiUrl: local.url, apiKey, env: cli.io.env });
+    const push = async () => {
+      const results = await runAgents(platform, agents, {
+        mode: "preview",
+        reporter,
+        signal,
+        preview: { label, ttlMs: 36e5 },
+        pollIntervalMs: 250,
+        timeoutMs: 12e4
+      });
+      reporter.flush();
+      for (const result of results) cli.print(describeResult(result));
+      return results;
+    };
+    reporter.info(`
+\u25B6 pull request #${options.pr} pushed: building and deploying preview "${label}"`);
+    const first = await push();
+    if (first.some((result) => result.status !== "healthy")) return EXIT.failed;
+    for (const result of first) {
+      if (!result.url) continue;
+      const response = await fetch(result.url, { signal });
+      const page2 = await response.text();
+      const title = /<title>([^<]*)<\/title>/i.exec(page2)?.[1] ?? "(no title)";
+      cli.print(`  GET ${result.url} \u2192 ${response.status} "${title}"`);
+      if (!response.ok) return EXIT.failed;
+    }
+    reporter.info(`
+\u25B6 pull request #${options.pr} pushed again with no change to the agent: the build is reused`);
+    const second = await push();
+    if (second.some((result) => result.status !== "healthy")) return EXIT.failed;
+    reporter.info(`
+\u25B6 pull request #${options.pr} closed: tearing down "${label}"`);
+    const outcome = await teardownPreviews(platform, { label, reporter, signal });
+    reporter.flush();
+    cli.print(describeTeardown(outcome));
+    for (const result of second) {
+      if (!result.url) continue;
+      const response = await fetch(result.url, { signal });
+      await response.body?.cancel();
+      cli.print(`  GET ${result.url} \u2192 ${response.status} (the preview is gone)`);
+    }
+    cli.print(`
+done: ${local.builds().length} build(s) for ${first.length} agent(s) across two pushes; no previews left behind`);
+    return outcome.failed.length ? EXIT.failed : EXIT.ok;
+  } finally {
+    await local.close();
   }
+}
+
+// src/cli/commands/deploy.ts
+function defineDeploy(program2) {
+  return addRunOptions(program2.command("deploy").description("build and deploy agents, as a preview or for real")).option("--preview", "deploy a preview (implied by --label and --pr)").option("--label <label>", "preview label (default pr-<number>)").option("--pr <number>", "pull request number for the default label").option("--ttl <duration>", "how long the preview lives", "8h").option("-e, --environment <name>", "entry of environments.yaml to deploy with").option("--no-wait", "return once the deployment is created").option("--preview-url <template>", "URL template for platforms whose deployments carry no URL");
+}
+function deploy(cli, options) {
+  return runAgentsCommand(cli, options.preview || options.label || options.pr ? "preview" : "deploy", options);
+}
+
+// src/cli/commands/local-platform.ts
+function defineLocalPlatform(program2) {
+  return program2.command("local-platform").description("run the Agentex-compatible local platform until interrupted").option("-p, --port <port>", "port to listen on", String(DEFAULT_LOCAL_PORT)).option("--host <host>", "address to listen on", "127.0.0.1").option("--require-api-key <key>", "reject requests without this x-api-key");
+}
+async function localPlatform(cli, options) {
+  const port = Number.parseInt(options.port, 10);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`"${options.port}" is not a port number`, { field: "--port" });
+  registerSecret(options.requireApiKey);
+  const local = await startLocalPlatform({ port, host: options.host, apiKey: options.requireApiKey, log: (line) => cli.io.stderr.write(`${redact(line)}
+`) });
+  cli.print(`local platform listening on ${local.url}`);
+  cli.print(`use it with: agent-preview --platform local --api-url ${local.url} deploy --pr 1 -m examples/hello-agent`);
+  await new Promise((resolve) => {
+    if (cli.signal.aborted) resolve();
+    cli.signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  await local.close();
+  cli.print("local platform stopped");
+  return EXIT.ok;
+}
+
+// src/cli/commands/logs.ts
+function defineLogs(program2) {
+  return program2.command("logs <id>").description("a deployment's runtime logs, or with --build a build's log").option("--build", "the id is a build: stream its build log").option("--tail <lines>", "at most this many deployment log lines", "200");
+}
+async function logs(cli, id2, options) {
+  const platform = cli.platform();
+  const { signal } = cli;
+  if (options.build) {
+    const builder = platform.builder;
+    if (!builder?.streamBuildLogs) throw new InputError(`${platform.name} has no build log to stream`, { field: "--build" });
+    const lines2 = [];
+    const onLine = (line) => cli.options.json ? lines2.push(line) : cli.print(line);
+    let cursor = await builder.streamBuildLogs(id2, onLine, { signal });
+    for (let retry = 0; cursor.ended === "dropped" && retry < 5; retry++) {
+      cursor = await builder.streamBuildLogs(id2, onLine, { signal, resume: cursor });
+    }
+    if (cli.options.json) cli.emitJson(lines2);
+    return EXIT.ok;
+  }
+  const maxLines = Number.parseInt(options.tail, 10);
+  if (!Number.isInteger(maxLines) || maxLines <= 0) throw new InputError(`"${options.tail}" is not a positive number`, { field: "--tail" });
+  const lines = await platform.deploymentLogs(id2, { signal, maxLines });
+  if (cli.options.json) cli.emitJson(lines);
+  else if (lines.length === 0) cli.print("no log lines");
+  else for (const line of lines) cli.print(`${line.timestamp ? `${line.timestamp} ` : ""}${line.level ? `[${line.level}] ` : ""}${line.message}`);
+  return EXIT.ok;
+}
+
+// src/cli/commands/pack.ts
+import path8 from "node:path";
+function definePack(program2) {
+  return program2.command("pack").description("pack an agent's build context as `agentex agents package` would, and print its working_tree_hash").option("-m, --manifest <path>", "manifest.yaml, or the folder holding it", "manifest.yaml").option("-o, --output <file>", "where to write the tar.gz", "context.tar.gz").option("--sdk-exact", "apply only the SDK's .dockerignore rule, so working_tree_hash always equals the SDK's");
+}
+async function pack(cli, options) {
+  const agent = await loadAgent(options.manifest);
+  const reporter = cli.reporter();
+  for (const warning of agent.manifest.warnings) reporter.warn(warning);
+  const packed = await packContext(agent.manifest, { outFile: path8.resolve(options.output), signal: cli.signal, sdkExact: options.sdkExact });
+  const summary = {
+    agent: agent.manifest.agent.name,
+    archive: packed.archivePath,
+    archiveBytes: packed.archiveBytes,
+    files: packed.fileCount,
+    uncompressedBytes: packed.uncompressedBytes,
+    workingTreeHash: packed.treeHash
+  };
+  if (cli.options.json) cli.emitJson(summary);
+  else {
+    cli.print(`${summary.archive}: ${formatBytes(summary.archiveBytes)} (${summary.files} files, ${formatBytes(summary.uncompressedBytes)} unpacked)`);
+    cli.print(`working_tree_hash ${summary.workingTreeHash}`);
+  }
+  return EXIT.ok;
+}
+
+// src/cli/commands/status.ts
+function defineStatus(program2) {
+  return program2.command("status").description("list deployments, by label or agent").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name>", "agent name").option("--id <deployment>", "one deployment");
+}
+async function status(cli, options) {
+  const platform = cli.platform();
+  let deployments;
+  if (options.id) deployments = [await platform.getDeployment(options.id, { signal: cli.signal })];
+  else {
+    const label = options.label || options.pr ? resolvePreviewLabel(options.label, { number: options.pr }, "--label", cli.labelRule()).label : void 0;
+    if (!label && !options.agent) throw new InputError("give --label, --pr, --agent or --id", { field: "status" });
+    deployments = await platform.listDeployments({ previewLabel: label, agentName: options.agent }, { signal: cli.signal });
+  }
+  if (cli.options.json) cli.emitJson(deployments);
+  else if (deployments.length === 0) cli.print("no deployments found");
+  else cli.print(formatDeploymentTable(deployments));
+  return EXIT.ok;
 }
 
 // src/forge/rest.ts
@@ -48646,12 +49278,12 @@ var RestForge = class {
     return `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}`;
   }
   /** Follows `Link: rel="next"` over every page. */
-  async listAll(call, path7, signal, filter = {}) {
+  async listAll(call, path9, signal, filter = {}) {
     const pageSize = this.kind === "github" ? { per_page: 100 } : { limit: 50 };
     const items = [];
     let page2 = 1;
     for (let count = 0; count < MAX_PAGES4; count++) {
-      const response = await this.http.request({ call, method: "GET", path: path7, query: { ...filter, ...pageSize, page: page2 }, signal });
+      const response = await this.http.request({ call, method: "GET", path: path9, query: { ...filter, ...pageSize, page: page2 }, signal });
       const batch = Array.isArray(response.body) ? response.body : [];
       items.push(...batch);
       const next = nextPage(response.headers.link);
@@ -48694,55 +49326,55 @@ var RestForge = class {
       baseRepo: fullName(base.repo)
     };
   }
-  async setPreviewStatus(repo, status, signal) {
-    const description = status.description.slice(0, 139);
+  async setPreviewStatus(repo, status2, signal) {
+    const description = status2.description.slice(0, 139);
     if (this.kind === "gitea") {
       await this.http.request({
         call: "set commit status",
         method: "POST",
-        path: `${this.repoPath(repo)}/statuses/${status.sha}`,
+        path: `${this.repoPath(repo)}/statuses/${status2.sha}`,
         json: {
-          state: status.state === "in_progress" ? "pending" : status.state === "inactive" ? "success" : status.state,
-          target_url: status.url ?? status.logUrl ?? "",
+          state: status2.state === "in_progress" ? "pending" : status2.state === "inactive" ? "success" : status2.state,
+          target_url: status2.url ?? status2.logUrl ?? "",
           description,
-          context: status.environment
+          context: status2.environment
         },
         signal
       });
       return;
     }
-    const deployment = await this.findOrCreateDeployment(repo, status, signal);
+    const deployment = await this.findOrCreateDeployment(repo, status2, signal);
     await this.http.request({
       call: "set deployment status",
       method: "POST",
       path: `${this.repoPath(repo)}/deployments/${deployment}/statuses`,
       json: {
-        state: status.state,
-        environment_url: status.url,
-        log_url: status.logUrl,
+        state: status2.state,
+        environment_url: status2.url,
+        log_url: status2.logUrl,
         description,
-        auto_inactive: status.state === "success"
+        auto_inactive: status2.state === "success"
       },
       signal
     });
   }
-  async findOrCreateDeployment(repo, status, signal) {
+  async findOrCreateDeployment(repo, status2, signal) {
     const existing = await this.http.request({
       call: "list deployments",
       method: "GET",
       path: `${this.repoPath(repo)}/deployments`,
-      query: { sha: status.sha, environment: status.environment, per_page: 10 },
+      query: { sha: status2.sha, environment: status2.environment, per_page: 10 },
       signal
     });
-    const found = (existing.body ?? []).find((deployment) => deployment.sha === status.sha && deployment.environment === status.environment);
+    const found = (existing.body ?? []).find((deployment) => deployment.sha === status2.sha && deployment.environment === status2.environment);
     if (found) return Number(found.id);
     const created = await this.http.request({
       call: "create deployment",
       method: "POST",
       path: `${this.repoPath(repo)}/deployments`,
       json: {
-        ref: status.sha,
-        environment: status.environment,
+        ref: status2.sha,
+        environment: status2.environment,
         transient_environment: true,
         production_environment: false,
         auto_merge: false,
@@ -48818,7 +49450,7 @@ function nextPage(link) {
   return void 0;
 }
 
-// src/app/repo-config.ts
+// src/previews/repo-config.ts
 var import_yaml4 = __toESM(require_dist(), 1);
 var REPO_CONFIG_FILE = "agent-preview.yml";
 var REPO_CONFIG_PATH = `.github/${REPO_CONFIG_FILE}`;
@@ -48912,7 +49544,7 @@ async function headMoved(forge, pr2, headSha, signal) {
   return Boolean(current.headSha) && current.headSha !== headSha;
 }
 
-// src/app/sweep.ts
+// src/previews/sweep.ts
 async function sweepPreviews(options) {
   const { platform, signal } = options;
   const dryRun = options.dryRun ?? true;
@@ -49094,7 +49726,7 @@ function formatSweepReport(report) {
   return lines.join("\n");
 }
 
-// src/app/sweep-tokens.ts
+// src/previews/sweep-tokens.ts
 function forgeTokensFrom(flags, env) {
   const tokens = {};
   const githubToken = flags.githubToken ?? env.GITHUB_TOKEN ?? env.GH_TOKEN;
@@ -49148,242 +49780,80 @@ function checkUrl(text, field) {
   throw new InputError(`"${text}" is not an http(s) URL`, { field });
 }
 
-// src/cli/terminal.ts
-function terminalReporter(options) {
-  const { stream } = options;
-  const tty = Boolean(stream.isTTY);
-  const color = options.color ?? (tty && !process.env.NO_COLOR);
-  const paint = (code, text) => color ? `\x1B[${code}m${text}\x1B[0m` : text;
-  let progressShown = false;
-  const lastPercent = /* @__PURE__ */ new Map();
-  let lastDraw = 0;
-  const write = (line) => {
-    if (progressShown) {
-      stream.write("\n");
-      progressShown = false;
-    }
-    stream.write(`${redact(line)}
-`);
-  };
-  return {
-    info: (message) => write(message),
-    warn: (message) => write(`${paint("33", "warning:")} ${message}`),
-    step: (agent, message) => write(`${paint("1;36", "\u25B8")} ${paint("1", agent)} ${message}`),
-    buildLog: (agent, line) => {
-      if (!options.quiet) write(`  ${paint("2", `${agent} \u2502`)} ${line}`);
-    },
-    uploadProgress(agent, sent, total) {
-      const percent = total > 0 ? Math.floor(sent / total * 100) : 100;
-      if (tty) {
-        const now2 = Date.now();
-        if (percent < 100 && now2 - lastDraw < 100) return;
-        lastDraw = now2;
-        const width = 24;
-        const filled = Math.round(percent / 100 * width);
-        stream.write(`\r  ${agent} upload [${"#".repeat(filled)}${".".repeat(width - filled)}] ${percent}% ${formatBytes(sent)}/${formatBytes(total)}`);
-        progressShown = percent < 100;
-        if (percent >= 100) stream.write("\n");
-        return;
-      }
-      const quarter = Math.floor(percent / 25) * 25;
-      if (quarter > (lastPercent.get(agent) ?? -1)) {
-        lastPercent.set(agent, quarter);
-        write(`  ${agent} upload ${quarter}% (${formatBytes(sent)} of ${formatBytes(total)})`);
-      }
-    },
-    status: (agent, what, status, elapsedMs) => write(`  ${agent} ${what} ${paint("1", status)} ${paint("2", `(${formatDuration(elapsedMs)})`)}`),
-    flush() {
-      if (progressShown) stream.write("\n");
-      progressShown = false;
-    }
-  };
+// src/cli/commands/sweep.ts
+function defineSweep(program2) {
+  return program2.command("sweep").description("delete previews whose pull request is closed, asking each repository's forge (a dry run unless --delete)").option("--delete", "delete what the sweep finds (without it, only report)").option("--dry-run", "report only; the default").option("--github-token <token>", "GitHub token that can read pull requests (default GITHUB_TOKEN)").option("--github-api-url <url>", "GitHub API (default GITHUB_API_URL, else https://api.github.com)").option("--gitea-url <url>", "Gitea or Forgejo server (default GITEA_URL)").option("--gitea-token <token>", "Gitea token (default GITEA_TOKEN)").option("--label-template <template>", "label template of repositories without .github/agent-preview.yml", DEFAULT_LABEL_TEMPLATE);
+}
+async function sweep(cli, options) {
+  registerSecret(options.githubToken);
+  registerSecret(options.giteaToken);
+  if (options.delete && options.dryRun) throw new InputError("give --delete or --dry-run, not both", { field: "--delete" });
+  resolvePreviewLabel(options.labelTemplate, { number: 1, branch: "main", sha: "0000000" }, "--label-template");
+  const tokens = forgeTokensFrom(options, cli.io.env);
+  if (!tokens.github && !tokens.gitea) {
+    throw new InputError("the sweep asks the forge whether each pull request is closed: set GITHUB_TOKEN (or --github-token), or GITEA_URL and GITEA_TOKEN", { field: "--github-token" });
+  }
+  const reporter = cli.reporter();
+  const platform = cli.platform(reporter);
+  const report = await sweepWithTokens(platform, tokens, {
+    dryRun: !options.delete,
+    defaultLabelTemplate: options.labelTemplate,
+    signal: cli.signal,
+    log: { info: (message) => reporter.info(message), warn: (message) => reporter.warn(message) }
+  });
+  reporter.flush();
+  if (cli.options.json) cli.emitJson(report);
+  else cli.print(formatSweepReport(report));
+  return report.failed.length ? EXIT.failed : EXIT.ok;
+}
+
+// src/cli/commands/teardown.ts
+function defineTeardown(program2) {
+  return program2.command("teardown").description("delete a preview label's deployments (safe to repeat)").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name...>", "only these agents").option("--repo <host/owner/repo>", "only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them").option("--dry-run", "list what would be deleted, delete nothing");
+}
+async function teardown(cli, options) {
+  if (!options.label && !options.pr) throw new InputError("give --label or --pr", { field: "--label" });
+  const repo = repoOption(options.repo);
+  const reporter = cli.reporter();
+  const resolved = resolvePreviewLabel(options.label, { number: options.pr }, "--label", cli.labelRule());
+  if (resolved.note) reporter.warn(resolved.note);
+  const platform = cli.platform(reporter);
+  const outcome = await teardownPreviews(platform, {
+    label: resolved.label,
+    agentNames: options.agent,
+    repo,
+    adoptUnproven: options.agent,
+    reporter,
+    signal: cli.signal,
+    dryRun: options.dryRun
+  });
+  reporter.flush();
+  if (cli.options.json) cli.emitJson(teardownSummary(outcome));
+  else cli.print(describeTeardown(outcome, options.dryRun));
+  return outcome.failed.length ? EXIT.failed : EXIT.ok;
 }
 
 // src/cli/main.ts
-var EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 };
-var PACKAGE_ROOT = path6.resolve(path6.dirname(fileURLToPath(import.meta.url)), "..", "..");
-var DEMO_AGENT = path6.join(PACKAGE_ROOT, "examples", "hello-agent");
 async function main(argv, io2) {
   const signal = io2.signal ?? new AbortController().signal;
-  let exitCode = EXIT.ok;
-  const print = (text) => {
-    io2.stdout.write(`${redact(text)}
-`);
-  };
-  const reporterFor = (options) => terminalReporter({ stream: io2.stderr, quiet: options.quiet });
-  const platformFor = (options, reporter) => {
-    registerSecret(options.apiKey);
-    const settings = {
-      platform: options.platform ?? io2.env.AGENT_PREVIEW_PLATFORM,
-      apiUrl: options.apiUrl,
-      apiKey: options.apiKey,
-      accountId: options.accountId,
-      env: io2.env,
-      onRetry: reporter ? (notice) => reporter.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`) : void 0
-    };
-    return createPlatform(settings);
-  };
-  const emitJson = (value) => print(JSON.stringify(value, null, 2));
   const program2 = new Command("agent-preview").description("Per-pull-request preview deployments for AI agents.").addOption(new Option("--platform <name>", "hosting platform").choices([...PLATFORM_NAMES])).option("--api-url <url>", "platform API base URL (env SGP_CLIENT_BASE_URL; local: AGENT_PREVIEW_LOCAL_URL)").option("--api-key <key>", "platform API key; prefer env SGP_API_KEY, which stays out of shell history").option("--account-id <id>", "platform account (env SGP_ACCOUNT_ID)").option("--json", "print results as JSON on stdout").option("-q, --quiet", "hide build log lines").exitOverride().configureOutput({
     writeOut: (text) => io2.stdout.write(text),
     writeErr: (text) => io2.stderr.write(text)
   }).showHelpAfterError("(run agent-preview --help for usage)");
-  const globals = () => program2.opts();
-  program2.command("pack").description("pack an agent's build context as `agentex agents package` would, and print its working_tree_hash").option("-m, --manifest <path>", "manifest.yaml, or the folder holding it", "manifest.yaml").option("-o, --output <file>", "where to write the tar.gz", "context.tar.gz").action(async (options) => {
-    const agent = await loadAgent(options.manifest);
-    for (const warning of agent.manifest.warnings) reporterFor(globals()).warn(warning);
-    const packed = await packContext(agent.manifest, { outFile: path6.resolve(options.output), signal });
-    const summary = {
-      agent: agent.manifest.agent.name,
-      archive: packed.archivePath,
-      archiveBytes: packed.archiveBytes,
-      files: packed.fileCount,
-      uncompressedBytes: packed.uncompressedBytes,
-      workingTreeHash: packed.treeHash
-    };
-    if (globals().json) return emitJson(summary);
-    print(`${summary.archive}: ${formatBytes(summary.archiveBytes)} (${summary.files} files, ${formatBytes(summary.uncompressedBytes)} unpacked)`);
-    print(`working_tree_hash ${summary.workingTreeHash}`);
-  });
-  const addRunOptions = (command) => command.option("-m, --manifest <path...>", "manifest.yaml files or folders (several for a monorepo)", ["manifest.yaml"]).option("--no-reuse", "build even when a successful build of the same tree exists").option("--build-arg <key=value...>", "Docker build argument (repeatable)").option("--build-platform <platform>", "target image platform, e.g. linux/amd64").option("--repo <host/owner/repo>", "record the repository this deploy comes from, so teardowns and the sweep can tell it apart (e.g. github.com/acme/agents)").option("--image <name:tag>", "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)").option("--timeout <duration>", "how long each build or deployment may take", "30m").option("--poll-interval <duration>", "how often to check status", "5s");
-  addRunOptions(program2.command("build").description("build agents on the platform (reusing an unchanged build)")).action(
-    async (options) => {
-      exitCode = await runCommand("build", options);
-    }
-  );
-  addRunOptions(program2.command("deploy").description("build and deploy agents, as a preview or for real")).option("--preview", "deploy a preview (implied by --label and --pr)").option("--label <label>", "preview label (default pr-<number>)").option("--pr <number>", "pull request number for the default label").option("--ttl <duration>", "how long the preview lives", "8h").option("-e, --environment <name>", "entry of environments.yaml to deploy with").option("--no-wait", "return once the deployment is created").option("--preview-url <template>", "URL template for platforms whose deployments carry no URL").action(async (options) => {
-    exitCode = await runCommand(options.preview || options.label || options.pr ? "preview" : "deploy", options);
-  });
-  program2.command("status").description("list deployments, by label or agent").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name>", "agent name").option("--id <deployment>", "one deployment").action(async (options) => {
-    const platform = platformFor(globals());
-    let deployments;
-    if (options.id) deployments = [await platform.getDeployment(options.id, { signal })];
-    else {
-      const label = options.label || options.pr ? resolvePreviewLabel(options.label, { number: options.pr }, "--label").label : void 0;
-      if (!label && !options.agent) throw new InputError("give --label, --pr, --agent or --id", { field: "status" });
-      deployments = await platform.listDeployments({ previewLabel: label, agentName: options.agent }, { signal });
-    }
-    if (globals().json) return emitJson(deployments);
-    if (deployments.length === 0) return print("no deployments found");
-    print(formatTable(deployments));
-  });
-  program2.command("logs <id>").description("a deployment's runtime logs, or with --build a build's log").option("--build", "the id is a build: stream its build log").option("--tail <lines>", "at most this many deployment log lines", "200").action(async (id2, options) => {
-    const platform = platformFor(globals());
-    if (options.build) {
-      const lines2 = [];
-      let cursor = await platform.streamBuildLogs(id2, (line) => globals().json ? lines2.push(line) : print(line), { signal });
-      for (let retry = 0; cursor.ended === "dropped" && retry < 5; retry++) {
-        cursor = await platform.streamBuildLogs(id2, (line) => globals().json ? lines2.push(line) : print(line), { signal, resume: cursor });
-      }
-      if (globals().json) emitJson(lines2);
-      return;
-    }
-    const maxLines = Number.parseInt(options.tail, 10);
-    if (!Number.isInteger(maxLines) || maxLines <= 0) throw new InputError(`"${options.tail}" is not a positive number`, { field: "--tail" });
-    const lines = await platform.deploymentLogs(id2, { signal, maxLines });
-    if (globals().json) return emitJson(lines);
-    if (lines.length === 0) print("no log lines");
-    for (const line of lines) print(`${line.timestamp ? `${line.timestamp} ` : ""}${line.level ? `[${line.level}] ` : ""}${line.message}`);
-  });
-  program2.command("teardown").description("delete a preview label's deployments (safe to repeat)").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name...>", "only these agents").option("--repo <host/owner/repo>", "only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them").option("--dry-run", "list what would be deleted, delete nothing").action(async (options) => {
-    if (!options.label && !options.pr) throw new InputError("give --label or --pr", { field: "--label" });
-    const repo = repoOption(options.repo);
-    const reporter = reporterFor(globals());
-    const resolved = resolvePreviewLabel(options.label, { number: options.pr }, "--label");
-    if (resolved.note) reporter.warn(resolved.note);
-    const platform = platformFor(globals(), reporter);
-    const outcome = await teardownPreviews(platform, {
-      label: resolved.label,
-      agentNames: options.agent,
-      repo,
-      adoptUnproven: options.agent,
-      reporter,
-      signal,
-      dryRun: options.dryRun
-    });
-    reporter.flush();
-    if (globals().json) emitJson(teardownSummary(outcome));
-    else print(describeTeardown(outcome, options.dryRun));
-    if (outcome.failed.length) exitCode = EXIT.failed;
-  });
-  program2.command("sweep").description("delete previews whose pull request is closed, asking each repository's forge (a dry run unless --delete)").option("--delete", "delete what the sweep finds (without it, only report)").option("--dry-run", "report only; the default").option("--github-token <token>", "GitHub token that can read pull requests (default GITHUB_TOKEN)").option("--github-api-url <url>", "GitHub API (default GITHUB_API_URL, else https://api.github.com)").option("--gitea-url <url>", "Gitea or Forgejo server (default GITEA_URL)").option("--gitea-token <token>", "Gitea token (default GITEA_TOKEN)").option("--label-template <template>", "label template of repositories without .github/agent-preview.yml", DEFAULT_LABEL_TEMPLATE).action(async (options) => {
-    registerSecret(options.githubToken);
-    registerSecret(options.giteaToken);
-    if (options.delete && options.dryRun) throw new InputError("give --delete or --dry-run, not both", { field: "--delete" });
-    resolvePreviewLabel(options.labelTemplate, { number: 1, branch: "main", sha: "0000000" }, "--label-template");
-    const tokens = forgeTokensFrom(options, io2.env);
-    if (!tokens.github && !tokens.gitea) {
-      throw new InputError("the sweep asks the forge whether each pull request is closed: set GITHUB_TOKEN (or --github-token), or GITEA_URL and GITEA_TOKEN", { field: "--github-token" });
-    }
-    const reporter = reporterFor(globals());
-    const platform = platformFor(globals(), reporter);
-    const report = await sweepWithTokens(platform, tokens, {
-      dryRun: !options.delete,
-      defaultLabelTemplate: options.labelTemplate,
-      signal,
-      log: { info: (message) => reporter.info(message), warn: (message) => reporter.warn(message) }
-    });
-    reporter.flush();
-    if (globals().json) emitJson(report);
-    else print(formatSweepReport(report));
-    if (report.failed.length) exitCode = EXIT.failed;
-  });
-  program2.command("local-platform").description("run the Agentex-compatible local platform until interrupted").option("-p, --port <port>", "port to listen on", String(DEFAULT_LOCAL_PORT)).option("--host <host>", "address to listen on", "127.0.0.1").option("--require-api-key <key>", "reject requests without this x-api-key").action(async (options) => {
-    const port = Number.parseInt(options.port, 10);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`"${options.port}" is not a port number`, { field: "--port" });
-    registerSecret(options.requireApiKey);
-    const local = await startLocalPlatform({ port, host: options.host, apiKey: options.requireApiKey, log: (line) => io2.stderr.write(`${redact(line)}
-`) });
-    print(`local platform listening on ${local.url}`);
-    print(`use it with: agent-preview --platform local --api-url ${local.url} deploy --pr 1 -m examples/hello-agent`);
-    await new Promise((resolve) => {
-      if (signal.aborted) resolve();
-      signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-    await local.close();
-    print("local platform stopped");
-  });
-  program2.command("demo").description("the whole preview flow on the embedded local platform: pack, build, preview, visit, tear down").option("-m, --manifest <path>", "agent to demo", DEMO_AGENT).option("--pr <number>", "pull request number to preview", "1").action(async (options) => {
-    exitCode = await demo(options, io2, signal, reporterFor(globals()), print);
-  });
-  async function runCommand(mode, options) {
-    const reporter = reporterFor(globals());
-    const timeoutMs = parseDuration(options.timeout, "--timeout", { minMs: 1e3, maxMs: 6 * 36e5 });
-    const pollIntervalMs = parseDuration(options.pollInterval, "--poll-interval", { minMs: 100, maxMs: 6e5 });
-    const buildArgs = parseBuildArgs(options.buildArg);
-    let preview;
-    if (mode === "preview") {
-      if (!options.label && !options.pr) throw new InputError("a preview needs --label or --pr", { field: "--label" });
-      const resolved = resolvePreviewLabel(options.label, { number: options.pr }, "--label");
-      if (resolved.note) reporter.warn(resolved.note);
-      preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? "8h", "--ttl", { minMs: 6e4, maxMs: 30 * 864e5 }) };
-    }
-    if (options.previewUrl) validateUrlTemplate(options.previewUrl, "--preview-url");
-    const repo = repoOption(options.repo);
-    const platform = platformFor(globals(), reporter);
-    const image = validateImageInput(options.image, { name: platform.name, serverBuild: platform.capabilities.serverBuild }, "--image");
-    const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== "build" });
-    const results = await runAgents(platform, agents, {
-      mode,
-      reporter,
-      signal,
-      timeoutMs,
-      pollIntervalMs,
-      preview,
-      wait: options.wait,
-      urlTemplate: options.previewUrl,
-      urlVariables: { number: options.pr },
-      buildArgs,
-      buildPlatform: options.buildPlatform,
-      image,
-      provenance: repo ? { repo: formatSourceRepo(repo) } : void 0,
-      reuse: options.reuse
-    });
-    reporter.flush();
-    if (globals().json) emitJson(results);
-    else for (const result of results) print(describeResult(result));
-    return results.some((result) => result.status === "failed") ? EXIT.failed : EXIT.ok;
-  }
+  let exitCode = EXIT.ok;
+  const cli = () => cliContext(io2, signal, program2.opts());
+  const exitsWith = (command) => async (...args) => {
+    exitCode = await command(...args);
+  };
+  definePack(program2).action(exitsWith((options) => pack(cli(), options)));
+  defineBuild(program2).action(exitsWith((options) => build(cli(), options)));
+  defineDeploy(program2).action(exitsWith((options) => deploy(cli(), options)));
+  defineStatus(program2).action(exitsWith((options) => status(cli(), options)));
+  defineLogs(program2).action(exitsWith((id2, options) => logs(cli(), id2, options)));
+  defineTeardown(program2).action(exitsWith((options) => teardown(cli(), options)));
+  defineSweep(program2).action(exitsWith((options) => sweep(cli(), options)));
+  defineLocalPlatform(program2).action(exitsWith((options) => localPlatform(cli(), options)));
+  defineDemo(program2).action(exitsWith((options) => demo(cli(), options)));
   try {
     await program2.parseAsync(argv, { from: "user" });
     return exitCode;
@@ -49414,121 +49884,6 @@ function reportFailure(err, io2, signal) {
   }
   say(`error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   return EXIT.failed;
-}
-function parseBuildArgs(pairs) {
-  if (!pairs?.length) return void 0;
-  const args = {};
-  for (const pair of pairs) {
-    const at2 = pair.indexOf("=");
-    if (at2 <= 0) throw new InputError(`"${pair}" is not KEY=VALUE`, { field: "--build-arg" });
-    args[pair.slice(0, at2)] = pair.slice(at2 + 1);
-  }
-  return args;
-}
-function describeResult(result) {
-  const build = result.buildId ? `build ${result.buildId}${result.buildReused ? " (reused: context unchanged)" : ""}` : "no build";
-  switch (result.status) {
-    case "healthy":
-      return `\u2714 ${result.agent}: ${result.previewLabel ? `preview ${result.previewLabel}` : "deployment"} ${result.deploymentId} is healthy${result.url ? ` at ${result.url}` : ""}; ${build}`;
-    case "deployed":
-      return `\u2714 ${result.agent}: deployment ${result.deploymentId} created (not waited on); ${build}`;
-    case "built":
-      return `\u2714 ${result.agent}: ${build}`;
-    default:
-      return `\u2718 ${result.agent}: ${result.error ?? "failed"}${result.logTail?.length ? `
-${result.logTail.map((line) => `    ${line}`).join("\n")}` : ""}`;
-  }
-}
-function repoOption(text) {
-  if (text === void 0) return void 0;
-  const repo = parseSourceRepo(text);
-  if (!repo) throw new InputError(`"${text}" is not host/owner/repo, e.g. github.com/acme/agents`, { field: "--repo" });
-  return repo;
-}
-function teardownSummary(outcome) {
-  const ids = (list) => list.map((deployment) => ({ id: deployment.id, agent: deployment.agentName }));
-  return {
-    label: outcome.label,
-    deleted: ids(outcome.deleted),
-    alreadyGone: ids(outcome.alreadyGone),
-    wouldDelete: ids(outcome.wouldDelete),
-    withoutProvenance: ids(outcome.withoutProvenance),
-    otherRepos: outcome.otherRepos,
-    failed: outcome.failed.map((entry) => ({ id: entry.deployment.id, agent: entry.deployment.agentName, error: entry.error }))
-  };
-}
-function describeTeardown(outcome, dryRun) {
-  if (dryRun) return `dry run: ${outcome.wouldDelete.length} preview(s) of "${outcome.label}" would be deleted; nothing was deleted`;
-  const parts = [`${outcome.deleted.length} deleted`, `${outcome.alreadyGone.length} already gone`];
-  if (outcome.failed.length) parts.push(`${outcome.failed.length} failed`);
-  if (outcome.otherRepos) parts.push(`${outcome.otherRepos} of other repositories left alone`);
-  if (outcome.withoutProvenance.length) parts.push(`${outcome.withoutProvenance.length} recording no repository left alone`);
-  return `previews of "${outcome.label}": ${parts.join(", ")}`;
-}
-function formatTable(deployments) {
-  const rows = [
-    ["ID", "AGENT", "STATUS", "LABEL", "EXPIRES", "URL"],
-    ...deployments.map((deployment) => [
-      deployment.id,
-      deployment.agentName ?? "",
-      deployment.rawStatus,
-      deployment.previewLabel ?? "",
-      deployment.expiresAt ?? "",
-      deployment.url ?? ""
-    ])
-  ];
-  const widths = rows[0].map((_2, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd()).join("\n");
-}
-async function demo(options, io2, signal, reporter, print) {
-  const apiKey = `demo-${randomBytes3(12).toString("hex")}`;
-  registerSecret(apiKey);
-  const agents = await loadAgents([options.manifest], { requireEnvironment: true });
-  const { label, note } = resolvePreviewLabel(void 0, { number: options.pr }, "--pr");
-  if (note) reporter.warn(note);
-  const local = await startLocalPlatform({ apiKey, buildStepMs: 150, deployStepMs: 300 });
-  try {
-    reporter.info(`\u25B6 started the local platform at ${local.url} (an in-memory Agentex v5 API)`);
-    const platform = createPlatform({ platform: "local", apiUrl: local.url, apiKey, env: io2.env });
-    const run = () => runAgents(platform, agents, { mode: "preview", reporter, signal, preview: { label, ttlMs: 36e5 }, pollIntervalMs: 250, timeoutMs: 12e4 });
-    reporter.info(`
-\u25B6 pull request #${options.pr} pushed: building and deploying preview "${label}"`);
-    const first = await run();
-    reporter.flush();
-    for (const result of first) print(describeResult(result));
-    if (first.some((result) => result.status !== "healthy")) return EXIT.failed;
-    for (const result of first) {
-      if (!result.url) continue;
-      const response = await fetch(result.url, { signal });
-      const page2 = await response.text();
-      const title = /<title>([^<]*)<\/title>/i.exec(page2)?.[1] ?? "(no title)";
-      print(`  GET ${result.url} \u2192 ${response.status} "${title}"`);
-      if (!response.ok) return EXIT.failed;
-    }
-    reporter.info(`
-\u25B6 pull request #${options.pr} pushed again with no change to the agent: the build is reused`);
-    const second = await run();
-    reporter.flush();
-    for (const result of second) print(describeResult(result));
-    if (second.some((result) => result.status !== "healthy")) return EXIT.failed;
-    reporter.info(`
-\u25B6 pull request #${options.pr} closed: tearing down "${label}"`);
-    const outcome = await teardownPreviews(platform, { label, reporter, signal });
-    reporter.flush();
-    print(describeTeardown(outcome));
-    for (const result of second) {
-      if (!result.url) continue;
-      const response = await fetch(result.url, { signal });
-      await response.body?.cancel();
-      print(`  GET ${result.url} \u2192 ${response.status} (the preview is gone)`);
-    }
-    const builds = local.builds().length;
-    print(`
-done: ${builds} build(s) for ${first.length} agent(s) across two pushes; no previews left behind`);
-    return outcome.failed.length ? EXIT.failed : EXIT.ok;
-  } finally {
-    await local.close();
-  }
 }
 
 // src/cli/index.ts

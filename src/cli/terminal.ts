@@ -5,6 +5,7 @@ import type { Reporter } from '../pipeline/reporter.js';
 import { redact } from '../secrets/redact.js';
 
 // C0 controls but tab and newline, DEL, and C1 controls (U+0080–U+009F, which some terminals read as ESC sequences).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /**

@@ -11,6 +11,7 @@ import { useLocalPlatform } from '../../support/local.js';
 const OSC52 = '\u001b]52;c;ZXZpbA==\u0007';
 const CSI = '\u001b[2J\u001b[31m';
 const C1_CSI = '\u009b6n';
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 const API_KEY = 'sk-escapes-Hq3Lm8Vb2Zx';
