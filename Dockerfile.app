@@ -2,7 +2,7 @@
 # GET /healthz. Stateless: run as many replicas as you like behind a load balancer.
 #   docker build -f Dockerfile.app -t agent-preview-app .
 #   docker run -p 3000:3000 -e APP_ID -e PRIVATE_KEY -e WEBHOOK_SECRET -e SGP_API_KEY -e SGP_ACCOUNT_ID agent-preview-app
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -11,7 +11,7 @@ COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production PORT=3000 LOG_LEVEL=info
 WORKDIR /app
 # The bundle carries its dependencies; nothing else is installed.

@@ -55,7 +55,7 @@ export async function readRunEvent(env: NodeJS.ProcessEnv): Promise<RunEvent> {
     repo: { owner, repo },
     apiUrl,
     serverUrl,
-    runUrl: env.GITHUB_RUN_ID && serverUrl ? `${serverUrl}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
+    runUrl: runUrlOf(forge, serverUrl, `${owner}/${repo}`, env),
     sha: pr?.head?.sha ?? env.GITHUB_SHA ?? payload.after ?? '',
     ref,
     branch: typeof ref === 'string' && ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined,
@@ -77,4 +77,21 @@ export async function readRunEvent(env: NodeJS.ProcessEnv): Promise<RunEvent> {
     event.branch = event.pull.headRef;
   }
   return event;
+}
+
+/**
+ * The run's page. GitHub addresses runs by `GITHUB_RUN_ID`. Gitea and Forgejo set `GITHUB_RUN_ID`
+ * to the run's instance-wide id and `GITHUB_RUN_NUMBER` to its per-repository index
+ * (go-gitea/gitea services/actions: `"run_id": fmt.Sprint(run.ID), "run_number": fmt.Sprint(run.Index)`),
+ * and their run pages `/{owner}/{repo}/actions/runs/{run}` take the index: Forgejo and Gitea before
+ * 1.26 look the run up by index only (go-gitea/gitea@7aad4dc7c30e43d8ae58dcc541caf6538dd658f7:
+ * routers/web/repo/actions/view.go, getRunJobs → GetRunByIndex); newer Gitea tries the number as an
+ * id first and reads it as an index when `by_index=1` is given (go-gitea/gitea main:
+ * routers/web/repo/actions/view.go, resolveCurrentRunForView). So the link carries the index and
+ * `?by_index=1`, which the older servers ignore.
+ */
+function runUrlOf(forge: ForgeKind, serverUrl: string, repository: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (!serverUrl) return undefined;
+  if (forge === 'gitea') return env.GITHUB_RUN_NUMBER ? `${serverUrl}/${repository}/actions/runs/${env.GITHUB_RUN_NUMBER}?by_index=1` : undefined;
+  return env.GITHUB_RUN_ID ? `${serverUrl}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
 }

@@ -1,5 +1,6 @@
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import picomatch from 'picomatch';
+import { glob } from 'tinyglobby';
 import { InputError } from '../errors.js';
 import { parseBuildArgs } from '../pipeline/build-args.js';
 import { parseDuration } from '../pipeline/duration.js';
@@ -7,6 +8,7 @@ import { DEFAULT_MAX_PARALLEL, parseMaxParallel } from '../pipeline/run.js';
 import { validateUrlTemplate } from '../pipeline/url.js';
 import { parsePlatformName, type PlatformName } from '../platforms/index.js';
 import { registerSecret } from '../secrets/redact.js';
+import { stickyMarker } from '../forge/comment.js';
 
 /** Every input of action.yml; a test checks that action.yml and the README name exactly these. */
 export const ACTION_INPUTS = [
@@ -32,6 +34,7 @@ export const ACTION_INPUTS = [
   'poll-interval',
   'github-token',
   'comment',
+  'comment-key',
   'deployments',
 ] as const;
 export type ActionInputName = (typeof ACTION_INPUTS)[number];
@@ -73,6 +76,8 @@ export interface ActionInputs {
   pollIntervalMs: number;
   githubToken?: string;
   comment: boolean;
+  /** Keeps this workflow's sticky comment apart from another workflow's on the same PR. */
+  commentKey?: string;
   deployments: boolean;
 }
 
@@ -131,13 +136,22 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     pollIntervalMs: parseDuration(rawInput(env, 'poll-interval') || '5s', 'poll-interval', { minMs: 100, maxMs: 600_000 }),
     githubToken,
     comment: booleanInput(env, 'comment', true),
+    commentKey: commentKeyInput(rawInput(env, 'comment-key')),
     deployments: booleanInput(env, 'deployments', true),
   };
 }
 
-const SKIP_DIRS = new Set(['node_modules', '.git']);
+function commentKeyInput(text: string): string | undefined {
+  if (!text) return undefined;
+  try {
+    stickyMarker(text);
+  } catch (err) {
+    throw new InputError((err as Error).message, { field: 'comment-key' });
+  }
+  return text;
+}
 
-/** Expands globs (`*`, `**`, `?`) against the workspace; plain paths must exist later. */
+/** Expands globs (picomatch syntax: `*`, `**`, `?`, `[ab]`, `{a,b}`) against the workspace; plain paths must exist later. */
 async function manifestsOf(patterns: string[], workspace: string): Promise<{ manifests: string[]; manifestsError?: InputError }> {
   try {
     return { manifests: await expandManifests(patterns, workspace) };
@@ -150,40 +164,26 @@ async function manifestsOf(patterns: string[], workspace: string): Promise<{ man
 export async function expandManifests(patterns: string[], workspace: string): Promise<string[]> {
   const found = new Set<string>();
   for (const pattern of patterns) {
-    if (!/[*?[]/.test(pattern)) {
+    if (!picomatch.scan(pattern).isGlob) {
       found.add(path.resolve(workspace, pattern));
       continue;
     }
-    const matcher = globToRegExp(pattern.replace(/^\.\//, ''));
-    const matches = (await walk(workspace, '')).filter((relative) => matcher.test(relative));
+    let matches: string[];
+    try {
+      matches = await glob(pattern.replace(/^\.\//, ''), {
+        cwd: workspace,
+        absolute: true,
+        onlyFiles: true,
+        dot: true,
+        expandDirectories: false,
+        followSymbolicLinks: false,
+        ignore: ['**/node_modules/**', '**/.git/**'],
+      });
+    } catch (err) {
+      throw new InputError(`"${pattern}" is not a valid glob: ${(err as Error).message}`, { field: 'manifest' });
+    }
     if (matches.length === 0) throw new InputError(`"${pattern}" matches no file in ${workspace}`, { field: 'manifest' });
-    for (const relative of matches) found.add(path.join(workspace, relative));
+    for (const match of matches) found.add(path.normalize(match));
   }
   return [...found].sort();
-}
-
-async function walk(root: string, relative: string): Promise<string[]> {
-  const entries = await readdir(path.join(root, relative), { withFileTypes: true });
-  const files: string[] = [];
-  for (const entry of entries) {
-    const child = relative ? `${relative}/${entry.name}` : entry.name;
-    if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) files.push(...(await walk(root, child)));
-    else if (entry.isFile()) files.push(child);
-  }
-  return files;
-}
-
-export function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i];
-    if (char === '*' && glob[i + 1] === '*') {
-      const slash = glob[i + 2] === '/';
-      source += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (char === '*') source += '[^/]*';
-    else if (char === '?') source += '[^/]';
-    else source += char.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
 }

@@ -121,7 +121,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     }
     if (forge && pr && !kept.length) {
       if (inputs.comment) {
-        await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform.name, updatedAt: new Date().toISOString(), agents }));
+        await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform.name, updatedAt: new Date().toISOString(), agents, commentKey: inputs.commentKey }), { key: inputs.commentKey });
       }
       if (inputs.deployments) {
         // The environment was `preview/<label>` for a single agent and per agent in a monorepo.
@@ -202,8 +202,8 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     }
   }
   if (forge && pr && inputs.comment && decision.mode === 'preview') {
-    const body = renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), runUrl: event.runUrl, notes });
-    const sticky = await upsertStickyComment(forge, pr, body, { headSha });
+    const body = renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), runUrl: event.runUrl, notes, commentKey: inputs.commentKey });
+    const sticky = await upsertStickyComment(forge, pr, body, { headSha, key: inputs.commentKey });
     if (sticky.action === 'skipped-newer-head') core.info('agent-preview: a newer commit owns the PR comment now; left it alone');
   }
   setOutputs(results, label, decision.mode);

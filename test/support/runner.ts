@@ -177,6 +177,7 @@ export async function runActionBundle(setup: RunnerSetup, event: Json, inputs: R
     GITHUB_SERVER_URL: setup.forge.url,
     GITHUB_API_URL: setup.forge.apiUrl,
     GITHUB_RUN_ID: '77',
+    GITHUB_RUN_NUMBER: '12',
     GITHUB_WORKSPACE: setup.workspace,
     RUNNER_TEMP: dir,
     ...(setup.forge.flavor === 'gitea' ? { GITEA_ACTIONS: 'true' } : {}),

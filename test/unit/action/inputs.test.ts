@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readInputs, globToRegExp } from '../../../src/action/inputs.js';
+import { readInputs, expandManifests } from '../../../src/action/inputs.js';
 import { parseBuildArgs } from '../../../src/pipeline/build-args.js';
 import { decideMode } from '../../../src/action/main.js';
 import type { RunEvent } from '../../../src/action/event.js';
@@ -49,7 +49,20 @@ describe('inputs', () => {
     const unmatched = await readInputs({ INPUT_MANIFEST: 'nothing/*.yaml' }, root);
     expect(unmatched.manifests).toEqual([]);
     expect(unmatched.manifestsError?.message).toMatch(/field "manifest".*matches no file/);
-    expect(globToRegExp('agents/*/manifest.yaml').test('agents/a/b/manifest.yaml')).toBe(false);
+  });
+
+  it('reads globs the way picomatch does: classes, ranges after a class, braces; * stays within a folder', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'ap-glob-'));
+    for (const dir of ['agents/a', 'agents/b', 'agents/c', 'agents/ab2', 'agents/a/b', 'node_modules/agents/a']) {
+      await mkdir(path.join(root, dir), { recursive: true });
+      await writeFile(path.join(root, dir, 'manifest.yaml'), '');
+    }
+    const found = async (pattern: string) => (await expandManifests([pattern], root)).map((file) => path.relative(root, file));
+    expect(await found('agents/[ab]/manifest.yaml')).toEqual(['agents/a/manifest.yaml', 'agents/b/manifest.yaml']);
+    expect(await found('agents/[ab]*/manifest.yaml')).toEqual(['agents/a/manifest.yaml', 'agents/ab2/manifest.yaml', 'agents/b/manifest.yaml']);
+    expect(await found('agents/{a,c}/manifest.yaml')).toEqual(['agents/a/manifest.yaml', 'agents/c/manifest.yaml']);
+    expect(await found('./agents/*/manifest.yaml')).toEqual(['agents/a/manifest.yaml', 'agents/ab2/manifest.yaml', 'agents/b/manifest.yaml', 'agents/c/manifest.yaml']);
+    expect(await found('**/a/manifest.yaml')).toEqual(['agents/a/manifest.yaml']);
   });
 
   it.each([
