@@ -194,7 +194,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   for (const result of results) {
     await setStatus(result.agent, result.status === 'failed' ? 'failure' : 'success', result.url, result.status === 'failed' ? `${result.failedPhase} failed` : 'preview ready');
   }
-  const notes = platform.capabilities.deploymentUrl || inputs.previewUrl ? [] : [`${platform.name} deployments carry no URL; set the preview-url input to link previews.`];
+  const notes = platform.capabilities.deploymentUrl || inputs.previewUrl ? [] : unlinkedPreviewNotes(platform.name, results);
   if (platform.capabilities.deploymentUrl && !inputs.previewUrl) {
     // The platform usually gives a URL; say so when this deployment gave none we can show.
     for (const result of results.filter((r) => r.status === 'healthy' && !r.url)) {
@@ -217,6 +217,23 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 /** `preview/pr-12` for a single agent; `preview/pr-12/<agent>` for each agent of a monorepo. */
+/**
+ * Deployments without a URL (Agentex, and MUTX or Nullspace without a template) leave the reviewer
+ * nothing to open, and for Agentex nothing documented can stand in: the SGP docs give no address for
+ * a deployment's dashboard page (docs.gp.scale.com/docs/v5/agents/agentex/cloud-build-and-deploy/preview-deployments),
+ * and the open-source Agentex server reaches a preview only through
+ * POST /agents/{agent_id}/deployments/{deployment_id}/rpc, an RPC call rather than a page
+ * (scaleapi/scale-agentex@304f014:agentex/src/api/routes/deployments.py). So the comment says so and
+ * names each deployment with the command that shows its status.
+ */
+function unlinkedPreviewNotes(platformName: string, results: AgentResult[]): string[] {
+  const deployed = results.filter((result) => result.deploymentId && result.status !== 'failed');
+  return [
+    `${platformName} deployments carry no URL; set the preview-url input to link previews.`,
+    ...deployed.map((result) => `${result.agent}: no link to open. Deployment ${result.deploymentId}; see its status with: npx agent-preview --platform ${platformName} status --id ${result.deploymentId}`),
+  ];
+}
+
 function environmentName(label: string, agent: string, agentCount: number): string {
   return agentCount > 1 ? `preview/${label}/${agent}` : `preview/${label}`;
 }

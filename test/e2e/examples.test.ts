@@ -153,6 +153,10 @@ describe('examples/workflows run unchanged through the runner harness against th
     expect(comment.body).toContain(STICKY_MARKER);
     expect(comment.body).toContain('hello-agent');
     expect(forge.deployments(OWNER, REPO)).toHaveLength(1);
+    // Agentex deployments carry no URL: the comment names the deployment and how to see its status.
+    const id = preview.outputs['deployment-id'];
+    expect(id).toBeTruthy();
+    expect(comment.body.replace(/\\(.)/g, '$1')).toContain(`hello-agent: no link to open. Deployment ${id}; see its status with: npx agent-preview --platform agentex status --id ${id}`);
 
     forge.closePullRequest(OWNER, REPO, 2, { merged: false });
     const teardown = await runWorkflow('teardown.yml', pullRequestEvent('closed', head));
