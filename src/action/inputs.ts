@@ -4,7 +4,7 @@ import { glob } from 'tinyglobby';
 import { InputError } from '../errors.js';
 import { parseBuildArgs } from '../pipeline/build-args.js';
 import { parseDuration } from '../pipeline/duration.js';
-import { DEFAULT_MAX_PARALLEL, parseMaxParallel } from '../pipeline/run.js';
+import { DEFAULT_MAX_PARALLEL, parseMaxParallel, parseRedeployPolicy, type RedeployPolicy } from '../pipeline/run.js';
 import { validateUrlTemplate } from '../pipeline/url.js';
 import { parsePlatformName, type PlatformName } from '../platforms/index.js';
 import { registerSecret } from '../secrets/redact.js';
@@ -25,6 +25,7 @@ export const ACTION_INPUTS = [
   'deploy-branches',
   'only-changed',
   'max-parallel',
+  'redeploy',
   'build-args',
   'build-platform',
   'sdk-exact',
@@ -67,6 +68,8 @@ export interface ActionInputs {
   sdkExact: boolean;
   /** How many agents build and deploy at once. */
   maxParallel: number;
+  /** `auto`: an unchanged agent keeps its live preview; `always`: every agent is deployed again. */
+  redeploy: RedeployPolicy;
   buildArgs?: Record<string, string>;
   buildPlatform?: string;
   /** The pushed image (`name:tag`, `{agent}` filled in), for platforms that deploy images rather than build them. */
@@ -128,6 +131,7 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     onlyChanged: booleanInput(env, 'only-changed', true),
     sdkExact: booleanInput(env, 'sdk-exact', false),
     maxParallel: parseMaxParallel(rawInput(env, 'max-parallel') || String(DEFAULT_MAX_PARALLEL), 'max-parallel'),
+    redeploy: parseRedeployPolicy(rawInput(env, 'redeploy') || 'auto', 'redeploy'),
     buildArgs: parseBuildArgs(rawInput(env, 'build-args'), 'build-args'),
     buildPlatform: rawInput(env, 'build-platform') || undefined,
     image: rawInput(env, 'image') || undefined,

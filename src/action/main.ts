@@ -176,6 +176,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
       buildPlatform: inputs.buildPlatform,
       image,
       maxParallel: inputs.maxParallel,
+      redeploy: inputs.redeploy,
       reuse: inputs.onlyChanged,
       provenance: { commit: headSha, ref: event.ref, repo: sourceRepo },
     });
@@ -197,7 +198,7 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   const notes = platform.capabilities.deploymentUrl || inputs.previewUrl ? [] : unlinkedPreviewNotes(platform.name, results);
   if (platform.capabilities.deploymentUrl && !inputs.previewUrl) {
     // The platform usually gives a URL; say so when this deployment gave none we can show.
-    for (const result of results.filter((r) => r.status === 'healthy' && !r.url)) {
+    for (const result of results.filter((r) => (r.status === 'healthy' || r.status === 'unchanged') && !r.url)) {
       notes.push(`${result.agent}: the deployment is healthy but gave no public URL (a URL carrying a credential is never shown); set the preview-url input to link it.`);
     }
   }

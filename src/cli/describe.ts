@@ -11,6 +11,8 @@ export function describeResult(result: AgentResult, buildLogShown = false): stri
   switch (result.status) {
     case 'healthy':
       return `✔ ${result.agent}: ${result.previewLabel ? `preview ${result.previewLabel}` : 'deployment'} ${result.deploymentId} is healthy${result.url ? ` at ${result.url}` : ''}; ${build}`;
+    case 'unchanged':
+      return `✔ ${result.agent}: preview ${result.previewLabel} ${result.deploymentId} is unchanged and kept${result.url ? ` at ${result.url}` : ''}; ${build}`;
     case 'deployed':
       return `✔ ${result.agent}: deployment ${result.deploymentId} created (not waited on); ${build}`;
     case 'built':

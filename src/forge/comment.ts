@@ -101,6 +101,7 @@ export function fence(text: string): string {
 
 const STATUS_TEXT: Record<AgentResult['status'], string> = {
   healthy: '✅ Ready',
+  unchanged: '✅ Unchanged',
   deployed: '🚀 Deployed',
   built: '📦 Built',
   failed: '❌ Failed',

@@ -148,7 +148,7 @@ async function logTail(platform: Platform, deployment: Deployment): Promise<stri
   return lines.slice(-LOG_TAIL * 2).map(redact);
 }
 
-function previewUrl(platform: Platform, deployment: Deployment, agent: LoadedAgent, options: DeployOptions): string | undefined {
+export function previewUrl(platform: Platform, deployment: Deployment, agent: LoadedAgent, options: DeployOptions): string | undefined {
   if (deployment.url && !urlCarriesCredential(deployment.url)) return deployment.url;
   if (!options.urlTemplate) {
     if (deployment.phase === 'healthy') {

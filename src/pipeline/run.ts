@@ -6,6 +6,7 @@ import { packAgent, type LoadedAgent, type PreparedAgent } from './agent.js';
 import { ensureBuild } from './build.js';
 import { resolveImage } from './image.js';
 import { deployAgent } from './deploy.js';
+import { checkUnchangedPreview, type PreviewCheck } from './unchanged.js';
 import { PhaseError, type Phase } from './errors.js';
 import type { StepContext } from './reporter.js';
 import type { UrlVariables } from './url.js';
@@ -28,6 +29,17 @@ export interface RunOptions extends StepContext {
   image?: string;
   /** How many agents build and deploy at once (default 4). */
   maxParallel?: number;
+  /** `auto` (default): a preview that already is what a deploy would make is kept. `always`: deploy again. */
+  redeploy?: RedeployPolicy;
+}
+
+export type RedeployPolicy = 'auto' | 'always';
+
+/** `redeploy` / `--redeploy`. */
+export function parseRedeployPolicy(text: string, field: string): RedeployPolicy {
+  const value = text.trim().toLowerCase();
+  if (value !== 'auto' && value !== 'always') throw new InputError(`"${text}" is not auto or always`, { field });
+  return value;
 }
 
 export const DEFAULT_MAX_PARALLEL = 4;
@@ -40,7 +52,8 @@ export function parseMaxParallel(text: string, field: string): number {
   return value;
 }
 
-export type AgentStatus = 'healthy' | 'deployed' | 'built' | 'failed';
+/** `unchanged`: the agent's live preview already was what this run would deploy, and was kept. */
+export type AgentStatus = 'healthy' | 'unchanged' | 'deployed' | 'built' | 'failed';
 
 /** What happened to one agent; the same fields the action puts in its outputs and comment. */
 export interface AgentResult {
@@ -97,6 +110,47 @@ export async function runAgents(platform: Platform, agents: LoadedAgent[], optio
   }
 }
 
+/** The agent's result when its live preview is kept as it is; undefined when it is to be deployed again. */
+async function keepUnchangedPreview(
+  platform: Platform,
+  agent: PreparedAgent,
+  options: RunOptions & { preview: { label: string; ttlMs: number } },
+): Promise<Partial<AgentResult> | undefined> {
+  const name = agent.manifest.agent.name;
+  let check: PreviewCheck;
+  try {
+    check = await checkUnchangedPreview(platform, agent, {
+      reporter: options.reporter,
+      signal: options.signal,
+      pollIntervalMs: options.pollIntervalMs,
+      timeoutMs: options.timeoutMs,
+      preview: options.preview,
+      urlTemplate: options.urlTemplate,
+      urlVariables: options.urlVariables,
+      sourceRepo: options.provenance?.repo,
+    });
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    options.reporter.step(name, `could not tell whether the preview is unchanged (${redact((err as Error).message)}); deploying it again`);
+    return undefined;
+  }
+  if ('redeploy' in check) {
+    options.reporter.step(name, `deploying: ${check.redeploy}`);
+    return undefined;
+  }
+  const { keep } = check;
+  options.reporter.step(name, `unchanged: keeping preview ${keep.id} (same context, manifest and environment)${check.url ? ` at ${check.url}` : ''}`);
+  return {
+    status: 'unchanged',
+    deploymentId: keep.id,
+    deploymentStatus: keep.rawStatus,
+    buildId: keep.buildId,
+    buildReused: true,
+    url: check.url,
+    expiresAt: keep.expiresAt,
+  };
+}
+
 async function runOne(platform: Platform, agent: PreparedAgent, options: RunOptions): Promise<AgentResult> {
   const result: AgentResult = {
     agent: agent.manifest.agent.name,
@@ -107,6 +161,10 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
   };
   let phase: Phase = 'build';
   try {
+    if (options.mode === 'preview' && options.preview && options.redeploy !== 'always' && options.reuse !== false) {
+      const kept = await keepUnchangedPreview(platform, agent, { ...options, preview: options.preview });
+      if (kept) return { ...result, ...kept };
+    }
     let source: { buildId?: string; image?: { name: string; tag: string } };
     if (platform.builder) {
       const { build, reused } = await ensureBuild(platform.builder, agent, {

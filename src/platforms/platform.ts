@@ -69,6 +69,8 @@ export interface Deployment {
   url?: string;
   /** host/owner/repo it was deployed from, where the platform can carry it on the deployment itself. */
   sourceRepo?: string;
+  /** The manifest and environments text it was deployed with, where the platform returns them (tells an unchanged preview). */
+  deployedWith?: { manifestText: string; environmentText: string };
   events: DeployEvent[];
 }
 

@@ -106,13 +106,28 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     forge.setPullRequestHead(OWNER, REPO, 2, 'b'.repeat(40));
     const second = await runAction(forge, pullRequestEvent('synchronize', 'b'.repeat(40), { gitea }), {});
     expect(second.code).toBe(0);
-    expect(second.outputs).toMatchObject({ status: 'healthy', 'build-reused': 'true', 'build-id': first.outputs['build-id'] });
+    // Nothing in the agent changed: its live preview is kept and reported as unchanged, with its URL.
+    expect(second.outputs).toMatchObject({
+      status: 'unchanged',
+      'build-reused': 'true',
+      'build-id': first.outputs['build-id'],
+      'deployment-id': first.outputs['deployment-id'],
+      'preview-url': first.outputs['preview-url'],
+    });
     expect(await buildCount()).toBe(1);
     const after = forge.comments(OWNER, REPO, 2);
     expect(after).toHaveLength(1);
     expect(after[0].id).toBe(comments[0].id);
     expect(after[0].body).toContain('bbbbbbb');
-    expect((await livePreviews('pr-2')).map((d) => d.id)).toEqual([second.outputs['deployment-id']]);
+    expect(after[0].body).toContain('Unchanged');
+    expect(after[0].body).toContain(first.outputs['preview-url']);
+
+    // Asked to deploy again: the build is reused, a new preview replaces the old one.
+    const again = await runAction(forge, pullRequestEvent('synchronize', 'b'.repeat(40), { gitea }), { REDEPLOY: 'always' });
+    expect(again.code).toBe(0);
+    expect(again.outputs).toMatchObject({ status: 'healthy', 'build-reused': 'true', 'build-id': first.outputs['build-id'] });
+    expect(again.outputs['deployment-id']).not.toBe(first.outputs['deployment-id']);
+    expect((await livePreviews('pr-2')).map((d) => d.id)).toEqual([again.outputs['deployment-id']]);
 
     forge.closePullRequest(OWNER, REPO, 2, { merged: true });
     const closed = await runAction(forge, pullRequestEvent('closed', 'b'.repeat(40), { gitea }), {});

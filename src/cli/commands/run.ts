@@ -5,7 +5,7 @@ import { parseBuildArgs } from '../../pipeline/build-args.js';
 import { parseDuration } from '../../pipeline/duration.js';
 import { validateImageInput } from '../../pipeline/image.js';
 import { resolvePreviewLabel } from '../../pipeline/label.js';
-import { DEFAULT_MAX_PARALLEL, parseMaxParallel, runAgents, type RunMode } from '../../pipeline/run.js';
+import { DEFAULT_MAX_PARALLEL, parseMaxParallel, parseRedeployPolicy, runAgents, type RunMode } from '../../pipeline/run.js';
 import { formatSourceRepo } from '../../pipeline/source-repo.js';
 import { validateUrlTemplate } from '../../pipeline/url.js';
 import { EXIT, type CliContext } from '../context.js';
@@ -24,6 +24,7 @@ export interface RunOptions {
   timeout: string;
   pollInterval: string;
   maxParallel: string;
+  redeploy: string;
 }
 
 export function addRunOptions(command: Command): Command {
@@ -37,6 +38,7 @@ export function addRunOptions(command: Command): Command {
     .option('--image <name:tag>', "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)")
     .option('--timeout <duration>', 'how long each build or deployment may take', '30m')
     .option('--poll-interval <duration>', 'how often to check status', '5s')
+    .option('--redeploy <auto|always>', 'auto: keep a live preview that already is what this deploy would make (needs --repo); always: deploy again', 'auto')
     .option('--max-parallel <n>', 'how many agents build and deploy at once (build log lines carry the agent name)', String(DEFAULT_MAX_PARALLEL));
 }
 
@@ -58,6 +60,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   const buildArgs = parseBuildArgs(options.buildArg, '--build-arg');
   const pr = prNumber(options.pr);
   const maxParallel = parseMaxParallel(options.maxParallel, '--max-parallel');
+  const redeploy = parseRedeployPolicy(options.redeploy, '--redeploy');
   let preview: { label: string; ttlMs: number } | undefined;
   if (mode === 'preview') {
     if (!options.label && pr === undefined) throw new InputError('a preview needs --label or --pr', { field: '--label' });
@@ -86,6 +89,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
     provenance: repo ? { repo: formatSourceRepo(repo) } : undefined,
     reuse: options.reuse,
     maxParallel,
+    redeploy,
   });
   reporter.flush();
   if (cli.options.json) cli.emitJson(results);

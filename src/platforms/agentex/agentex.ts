@@ -414,6 +414,11 @@ export function toDeployment(raw: Json): Deployment {
     namespace: stringField(raw, 'namespace'),
     // A URL that carries a credential is never kept, so it cannot reach a log or a comment.
     url: url && !urlCarriesCredential(url) ? url : undefined,
+    // The deploy object returns the manifest_file and environment_config it was created with (PLATFORMS.md, "Deploy object").
+    deployedWith:
+      typeof raw.manifest_file === 'string' && typeof raw.environment_config === 'string'
+        ? { manifestText: raw.manifest_file, environmentText: raw.environment_config }
+        : undefined,
     events: Array.isArray(raw.deploy_events) ? (raw.deploy_events as Json[]).map(toEvent) : [],
   };
 }

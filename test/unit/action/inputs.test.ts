@@ -30,6 +30,12 @@ describe('inputs', () => {
     expect(inputs).toMatchObject({ platform: 'agentex', mode: 'auto', ttlMs: 8 * 3_600_000, timeoutMs: 1_800_000, pollIntervalMs: 5000, onlyChanged: true, wait: true, comment: true, deployments: true, manifests: ['/repo/manifest.yaml'], maxParallel: 4 });
   });
 
+  it('redeploy is auto or always', async () => {
+    expect((await readInputs({}, '/repo')).redeploy).toBe('auto');
+    expect((await readInputs({ INPUT_REDEPLOY: 'Always' }, '/repo')).redeploy).toBe('always');
+    await expect(readInputs({ INPUT_REDEPLOY: 'sometimes' }, '/repo')).rejects.toThrow('field "redeploy": "sometimes" is not auto or always');
+  });
+
   it('max-parallel is a whole number from 1 to 32', async () => {
     expect((await readInputs({ 'INPUT_MAX-PARALLEL': '2' }, '/repo')).maxParallel).toBe(2);
     for (const bad of ['0', '1.5', 'four', '33']) {
