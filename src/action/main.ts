@@ -93,6 +93,8 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     env,
     // The reason can carry the server's words.
     onRetry: (notice) => printUntrusted([`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`]),
+    // An annotation: @actions/core escapes its data, so it cannot start a workflow command.
+    onNotice: (message) => core.warning(redact(message)),
   });
 
   const sourceRepo = `${event.serverUrl.replace(/^https?:\/\//, '')}/${event.repo.owner}/${event.repo.repo}`;

@@ -72,6 +72,7 @@ export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOption
         onRetry: reporter
           ? (notice) => reporter.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`)
           : undefined,
+        onNotice: reporter ? (message) => reporter.warn(message) : undefined,
       });
     },
   };

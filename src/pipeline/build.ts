@@ -12,6 +12,8 @@ export interface BuildOptions extends StepContext {
   buildArgs?: Record<string, string>;
   buildPlatform?: string;
   provenance?: BuildProvenance;
+  /** The preview the build is for (some platforms keep builds per preview). */
+  previewLabel?: string;
   /** Look for a successful build of the same tree first (default true). */
   reuse?: boolean;
 }
@@ -48,6 +50,7 @@ export async function ensureBuild(builder: Builder, agent: PreparedAgent, option
       buildArgs: options.buildArgs,
       platform: options.buildPlatform,
       provenance: options.provenance,
+      previewLabel: options.previewLabel,
     },
     { signal, onUploadProgress: (sent, total) => reporter.uploadProgress?.(name, sent, total) },
   );

@@ -176,6 +176,7 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
         buildPlatform: options.buildPlatform,
         provenance: options.provenance,
         reuse: options.reuse,
+        previewLabel: options.mode === 'preview' ? options.preview?.label : undefined,
       });
       result.buildId = build.id;
       result.buildReused = reused;

@@ -34,6 +34,8 @@ export interface PlatformSettings {
   onRetry?: (notice: RetryNotice) => void;
   /** How often and how patiently calls are retried (the CLI's AGENT_PREVIEW_RETRY_DELAY). */
   retry?: Partial<RetryPolicy>;
+  /** Told what a platform could not do where it degrades instead of failing (a route it lacks). */
+  onNotice?: (message: string) => void;
   /** Per-request timeout. */
   requestTimeoutMs?: number;
 }
@@ -67,7 +69,7 @@ export function createPlatform(settings: PlatformSettings): Platform {
     case 'mutx':
       return new MutxPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, ...client });
     case 'nullspace':
-      return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, ...client });
+      return new NullspacePlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, env, onNotice: settings.onNotice, ...client });
     default:
       return unreachable(name);
   }

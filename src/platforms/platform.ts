@@ -130,6 +130,8 @@ export interface BuildRequest {
   /** Target image platform, e.g. linux/amd64. */
   platform?: string;
   provenance?: BuildProvenance;
+  /** The preview this build is for, where a platform keeps builds under the preview (Nullspace versions). */
+  previewLabel?: string;
 }
 
 export interface DeployRequest {

@@ -277,6 +277,7 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
       expect(astropods.agents().map((agent) => [agent.name, agent.archived_at !== null])).toEqual([['hello-agent-pr-2', true]]);
     }
     if (platform.name === 'mutx') expect(mutx.agents()).toEqual([]);
+    if (platform.name === 'nullspace') expect(nullspace.agentDeployments().map((deployment) => deployment.status)).toEqual(['deleted']);
     const removed = forge.comments(OWNER, REPO, 2);
     expect(removed).toHaveLength(1);
     expect(removed[0].id).toBe(comments[0].id);

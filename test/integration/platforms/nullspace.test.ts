@@ -27,12 +27,16 @@ beforeEach(async () => {
 });
 afterEach(async () => server.close());
 
-function platform(): NullspacePlatform {
-  return new NullspacePlatform({ baseUrl: server.url, apiKey: KEY, retry: { minDelayMs: 1, maxDelayMs: 5 }, env: {} });
+function platform(notices: string[] = []): NullspacePlatform {
+  return new NullspacePlatform({ baseUrl: server.url, apiKey: KEY, retry: { minDelayMs: 1, maxDelayMs: 5 }, env: {}, onNotice: (message) => notices.push(message) });
 }
 
-function buildRequest(): BuildRequest {
+const live = () => server.services().filter((service) => !['stopped', 'stopping'].includes(service.status));
+const posts = (pattern: RegExp) => server.requests.filter((request) => request.method === 'POST' && pattern.test(request.path));
+
+function buildRequest(label: string | undefined = 'pr-7'): BuildRequest {
   return {
+    previewLabel: label,
     agentName: 'hello-agent',
     archivePath: packed.archivePath,
     archiveBytes: packed.archiveBytes,
@@ -62,134 +66,143 @@ describe('Nullspace adapter over HTTP', () => {
     expect(new NullspacePlatform({ env: { NULLSPACE_API_URL: 'http://x/', NULLSPACE_API_KEY: 'k-123456' } }).http.baseUrl).toBe('http://x');
   });
 
-  it('deploys a packed preview, waits for it, lists it by label and tears it down twice', async () => {
+  it("creates the preview's version in its own deployment from a bundle manifest and config derived from the agent's project", async () => {
     const nullspace = platform();
-    const build = await nullspace.createBuild(buildRequest());
-    expect(build).toMatchObject({ phase: 'succeeded', rawStatus: 'active', agentName: 'hello-agent', treeHash: packed.treeHash });
-    expect((await nullspace.getBuild(build.id)).phase).toBe('succeeded');
+    const build = await nullspace.createBuild(buildRequest('PR 7'));
+    expect(build).toMatchObject({ phase: 'succeeded', rawStatus: 'ready', agentName: 'hello-agent', treeHash: packed.treeHash, sourceRepo: 'github.com/acme/bots' });
+    const [preview] = server.agentDeployments();
+    expect(preview).toMatchObject({ name: 'hello-agent-pr-7', mode: 'service', metadata: { agent_name: 'hello-agent', preview_label: 'pr-7', pr: 7, source_repo: 'github.com/acme/bots' } });
+    expect(build.id.split(':')[0]).toBe(preview.id);
 
-    // The bundle went up as a plain tar whose digest was announced.
-    const upload = server.requests.find((request) => request.method === 'PUT')!;
     const plain = gunzipSync(await readFile(packed.archivePath));
+    const digest = `sha256:${createHash('sha256').update(plain).digest('hex')}`;
+    const [create] = posts(/\/versions$/);
+    expect(create.path).toBe(`/v1/agent-deployments/${preview.id}/versions`);
+    expect(create.body!.config).toEqual({
+      name: 'hello-agent-pr-7',
+      template: 'base',
+      workdir: '/workspace/project',
+      // From the example's Dockerfile: its CMD, its EXPOSE, its requirements file.
+      entrypoint: 'uvicorn project.acp:acp --host 0.0.0.0 --port 8000',
+      install: 'python -m pip install -r project/requirements.txt',
+      env: { required: [], optional: [] },
+      service: { port: 8000, readiness: { type: 'tcp' } },
+    });
+    const manifest = create.body!.bundle_manifest;
+    expect(manifest).toMatchObject({ bundle_digest: digest, archive_format: 'tar', file_count: packed.fileCount, materialization_path: '/workspace/project' });
+    expect(manifest.entries.map((entry: { path: string }) => entry.path).sort()).toEqual(expect.arrayContaining(['Dockerfile', 'project/acp.py', 'project/requirements.txt']));
+    const dockerfile = manifest.entries.find((entry: { path: string }) => entry.path === 'Dockerfile');
+    expect(dockerfile.digest).toBe(`sha256:${createHash('sha256').update(await readFile('examples/hello-agent/Dockerfile')).digest('hex')}`);
+
+    // The bundle went up as a plain tar whose digest the manifest announced.
+    const upload = server.requests.find((request) => request.method === 'PUT')!;
     expect(upload.headers['content-type']).toBe('application/x-tar');
-    expect(upload.headers['x-nullspace-bundle-digest']).toBe(`sha256:${createHash('sha256').update(plain).digest('hex')}`);
+    expect(upload.headers['x-nullspace-bundle-digest']).toBe(digest);
     expect(upload.bodyBytes).toBe(plain.length);
     expect(server.requests.filter((request) => request.method === 'POST').every((request) => request.headers['idempotency-key'])).toBe(true);
+    // What this client made it answers from memory: no undocumented version read.
+    expect((await nullspace.getBuild(build.id)).phase).toBe('succeeded');
+    expect(server.requests.some((request) => request.method === 'GET' && /\/versions\//.test(request.path))).toBe(false);
+  });
 
+  it('starts the service in the same deployment as its version, waits for it, and a teardown leaves nothing', async () => {
+    const nullspace = platform();
+    const build = await nullspace.createBuild(buildRequest());
     const deployment = await nullspace.createDeployment(deployRequest(build));
-    expect(deployment).toMatchObject({ phase: 'progressing', rawStatus: 'starting', previewLabel: 'pr-7', agentName: 'hello-agent', buildId: build.id });
-    expect(server.agentDeployments().find((d) => d.name === 'hello-agent-pr-7')?.metadata).toEqual({
-      preview_label: 'pr-7',
-      agent_name: 'hello-agent',
-      pr: 7,
-      build_deployment_id: build.id.split(':')[0],
-    });
-
+    expect(deployment).toMatchObject({ previewLabel: 'pr-7', agentName: 'hello-agent', buildId: build.id, sourceRepo: 'github.com/acme/bots' });
+    const [service] = server.services();
+    expect(`${service.deployment_id}:${service.version_id}`).toBe(build.id);
     const healthy = await until(() => nullspace.getDeployment(deployment.id), (current) => current.phase === 'healthy');
-    expect(healthy).toMatchObject({ phase: 'healthy', rawStatus: 'ready', url: undefined });
-
-    const listed = await nullspace.listDeployments({ previewLabel: 'pr-7' });
-    expect(listed.map((d) => d.id)).toEqual([deployment.id]);
+    expect(healthy).toMatchObject({ rawStatus: 'ready', url: undefined });
+    expect((await nullspace.listDeployments({ previewLabel: 'pr-7' })).map((d) => d.id)).toEqual([deployment.id]);
     expect(await nullspace.listDeployments({ previewLabel: 'pr-8' })).toEqual([]);
-    expect((await nullspace.listDeployments({ agentName: 'hello-agent', buildId: build.id })).map((d) => d.id)).toEqual([deployment.id]);
 
-    expect(await nullspace.deleteDeployment(deployment.id)).toBe('deleted');
+    const outcome = await teardownPreviews(platform(), { label: 'pr-7' });
+    expect(outcome.deleted.map((d) => d.id)).toEqual([deployment.id]);
+    // Nothing of the preview is left: no service running, its agent deployment deleted.
+    expect(live()).toEqual([]);
+    expect(server.agentDeployments().map((d) => d.status)).toEqual(['deleted']);
+    const again = await teardownPreviews(platform(), { label: 'pr-7' });
+    expect(again).toMatchObject({ deleted: [], alreadyGone: [], failed: [] });
     expect(await nullspace.deleteDeployment(deployment.id)).toBe('already-gone');
-    const gone = await until(() => nullspace.getDeployment(deployment.id), (current) => current.rawStatus === 'stopped');
-    expect(gone.phase).toBe('deleted');
-    expect(await nullspace.deleteDeployment(deployment.id)).toBe('already-gone');
-    expect(await nullspace.deleteDeployment(`${deployment.id.split(':')[0]}:adsvc_missing`)).toBe('already-gone');
-
-    // A later deploy of the same version under the same label starts anew rather than replaying the stopped one.
-    const again = await nullspace.createDeployment(deployRequest(build));
-    expect(again.id).not.toBe(deployment.id);
-    expect(again.phase).toBe('progressing');
   });
 
-  it('follows many pages of services', async () => {
+  it('a second deploy of the unchanged tree is a new version of the same deployment; the reopened preview starts afresh after a teardown', async () => {
     const nullspace = platform();
-    const build = await nullspace.createBuild(buildRequest());
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const created = await nullspace.createDeployment(deployRequest(build));
-      ids.push(created.id);
-      await nullspace.deleteDeployment(created.id);
-      await until(() => nullspace.getDeployment(created.id), (current) => current.rawStatus === 'stopped');
-    }
-    // Pages of 100 hold them all; force small pages through the raw query to check next_cursor works.
-    const raw = await fetch(`${server.url}/v1/agent-deployments/${ids[0].split(':')[0]}/services?limit=1`, { headers: { authorization: `Bearer ${KEY}` } });
-    expect(((await raw.json()) as { next_cursor?: string }).next_cursor).toBeTruthy();
-    expect((await nullspace.listDeployments({ previewLabel: 'pr-7' })).map((d) => d.id).sort()).toEqual([...ids].sort());
+    const first = await nullspace.createBuild(buildRequest());
+    const firstDeploy = await nullspace.createDeployment(deployRequest(first));
+    const second = await nullspace.createBuild(buildRequest());
+    expect(second.id.split(':')[0]).toBe(first.id.split(':')[0]);
+    expect(second.id).not.toBe(first.id);
+    const secondDeploy = await nullspace.createDeployment(deployRequest(second));
+    expect(secondDeploy.id).not.toBe(firstDeploy.id);
+    // The older service is replaced the way every platform's is: deleted once the new one is healthy.
+    await until(() => nullspace.getDeployment(secondDeploy.id), (current) => current.phase === 'healthy');
+    expect(await nullspace.deleteDeployment(firstDeploy.id)).toBe('deleted');
+    expect(server.agentDeployments().map((d) => d.status)).toEqual(['active']);
+
+    await teardownPreviews(nullspace, { label: 'pr-7' });
+    const reopened = await nullspace.createBuild(buildRequest());
+    expect(reopened.id.split(':')[0]).not.toBe(first.id.split(':')[0]);
+    expect(server.agentDeployments().map((d) => d.status)).toEqual(['deleted', 'active']);
   });
 
-  it('retries a create whose answer was lost without starting a second service', async () => {
+  it('refuses to start a service from a version of another deployment', async () => {
     const nullspace = platform();
+    const forPr7 = await nullspace.createBuild(buildRequest('pr-7'));
+    const forPr8 = await nullspace.createBuild(buildRequest('pr-8'));
+    // What the old adapter did: a version of one deployment started in another.
+    const raw = await fetch(`${server.url}/v1/agent-deployments/${forPr8.id.split(':')[0]}/services`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'idempotency-key': 'k-cross' },
+      body: JSON.stringify({ version_id: forPr7.id.split(':')[1], envs: {} }),
+    });
+    expect(raw.status).toBe(404);
+    await expect(nullspace.createDeployment(deployRequest(forPr7, 'pr-8'))).rejects.toThrow(/belongs to the preview "pr-7", not "pr-8"/);
+    expect(server.services()).toEqual([]);
+  });
+
+  it('retries creates whose answers were lost without making a second version or service', async () => {
+    const nullspace = platform();
+    server.failNext(/^POST \/v1\/agent-deployments$/, 503);
+    server.failNext(/^POST \/v1\/agent-deployments\/[^/]+\/versions$/, 502);
     const build = await nullspace.createBuild(buildRequest());
-    server.failNext(/^POST \/v1\/agent-deployments\/[^/]+\/services$/, 503, 2);
-    server.failNext(/^POST \/v1\/agent-deployments\/[^/]+\/versions$/, 502, 1);
+    server.failNext(/^POST \/v1\/agent-deployments\/[^/]+\/services$/, 503);
     const deployment = await nullspace.createDeployment(deployRequest(build));
+    expect(server.agentDeployments()).toHaveLength(1);
+    expect(server.versions()).toHaveLength(1);
     expect(server.services()).toHaveLength(1);
     expect(server.services()[0].id).toBe(deployment.id.split(':')[1]);
-    const creates = server.requests.filter((request) => /\/services$/.test(request.path) && request.method === 'POST');
-    expect(creates.map((request) => request.status)).toEqual([503, 503, 201]);
-    expect(new Set(creates.map((request) => request.headers['idempotency-key'])).size).toBe(1);
-
-    // A rerun of the same build after a lost answer lands on the same version.
-    const rebuilt = await nullspace.createBuild(buildRequest());
-    expect(rebuilt.id).toBe(build.id);
-    expect(server.versions()).toHaveLength(1);
   });
 
-  it('answers a reused key with another body with 422', async () => {
-    const post = (body: unknown) =>
-      fetch(`${server.url}/v1/agent-deployments`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'idempotency-key': 'k1' },
-        body: JSON.stringify(body),
-      });
-    const first = await post({ name: 'one', mode: 'service' });
-    const replay = await post({ name: 'one', mode: 'service' });
-    expect(first.status).toBe(201);
-    expect(replay.status).toBe(201);
-    expect(((await replay.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
-    expect((await post({ name: 'two', mode: 'service' })).status).toBe(422);
-  });
-
-  it('reports a failing service with its events and logs', async () => {
+  it('prints a refused version with its reason, and a bad key without the key', async () => {
     const nullspace = platform();
     const build = await nullspace.createBuild(buildRequest());
-    server.crash(build.id.split(':')[1], 'process exited with code 1: ModuleNotFoundError: No module named agentex');
-    const deployment = await nullspace.createDeployment(deployRequest(build, 'pr-9'));
+    const refused = await nullspace.http
+      .json({ call: 'create version', method: 'POST', path: `/v1/agent-deployments/${build.id.split(':')[0]}/versions`, json: { metadata: {} }, headers: { 'idempotency-key': 'k-bad' }, idempotent: true })
+      .catch((err: Error) => err);
+    expect(String((refused as Error).message)).toContain('HTTP 422: bundle_manifest is required');
+
+    const bad = new NullspacePlatform({ baseUrl: server.url, apiKey: 'ns-wrong-key-31337', retry: { retries: 0 }, env: {} });
+    const error = await bad.createBuild(buildRequest()).catch((err: Error) => err);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(String((error as Error).message)).toMatch(/HTTP 401/);
+    expect(String((error as Error).message)).not.toContain('ns-wrong-key-31337');
+  });
+
+  it('reports a failing service with its reason', async () => {
+    const nullspace = platform();
+    server.crashNextVersion('process exited with code 1: ModuleNotFoundError: No module named agentex');
+    const build = await nullspace.createBuild(buildRequest());
+    const deployment = await nullspace.createDeployment(deployRequest(build));
     const failed = await until(() => nullspace.getDeployment(deployment.id), (current) => current.phase !== 'progressing');
-    expect(failed).toMatchObject({ phase: 'failed', rawStatus: 'failed' });
-    expect(failed.events.map((event) => event.message).join('\n')).toMatch(/ModuleNotFoundError/);
+    expect(failed.phase).toBe('failed');
+    expect(failed.events.map((event) => event.message)).toContain('process exited with code 1: ModuleNotFoundError: No module named agentex');
     const logs = await nullspace.deploymentLogs(deployment.id);
     expect(logs.some((line) => line.level === 'error' && /ModuleNotFoundError/.test(line.message))).toBe(true);
-    expect(logs.at(-1)?.message).toBe('status: failed');
-    // A failed service can still be stopped.
-    expect(await nullspace.deleteDeployment(deployment.id)).toBe('deleted');
   });
 
-  it('refuses to start a service from a version without a bundle (illegal state)', async () => {
-    const nullspace = platform();
-    const build = await nullspace.createBuild(buildRequest());
-    const deploymentId = build.id.split(':')[0];
-    const raw = await fetch(`${server.url}/v1/agent-deployments/${deploymentId}/versions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'idempotency-key': 'empty-version' },
-      body: JSON.stringify({ metadata: {} }),
-    });
-    const empty = (await raw.json()) as { id: string };
-    expect((await nullspace.getBuild(`${deploymentId}:${empty.id}`)).phase).toBe('queued');
-    const attempt = nullspace.createDeployment(deployRequest({ ...build, id: `${deploymentId}:${empty.id}` }));
-    await expect(attempt).rejects.toThrow(ApiError);
-    await expect(attempt).rejects.toMatchObject({ status: 409 });
-    await expect(attempt).rejects.toThrow(/upload its bundle first/);
-    expect(server.services()).toHaveLength(0);
-    await expect(nullspace.getDeployment('not-an-id')).rejects.toThrow(InputError);
-  });
-
-  it('never lets an edge_token reach anything it returns or throws', async () => {
+  it('never lets the API key or an edge_token reach anything it returns or throws', async () => {
     const nullspace = platform();
     const seen: unknown[] = [];
     const build = await nullspace.createBuild(buildRequest());
@@ -211,7 +224,6 @@ describe('Nullspace adapter over HTTP', () => {
 
     const text = JSON.stringify(seen);
     for (const token of server.edgeTokens) expect(text).not.toContain(token);
-    // The parameter may be named in an error, masked; its value never appears.
     expect(text).not.toMatch(/edge_token=(?!\*\*\*)/);
     expect(text).toContain('edge_token=***');
     expect(text).not.toContain(KEY);
@@ -219,13 +231,31 @@ describe('Nullspace adapter over HTTP', () => {
   });
 });
 
-describe('Nullspace previews of two repositories with the same tree', () => {
-  it("keeps a version per repository, so one repository's teardown leaves the other's preview", async () => {
+describe('Nullspace without its undocumented routes', () => {
+  it('deploys without them, says plainly what it cannot find or delete, and still stops the service', async () => {
+    await server.close();
+    server = await startNullspaceServer({ apiKey: KEY, stepMs: 40, routes: { listDeployments: false, getOne: false, deleteDeployment: false } });
+    const notices: string[] = [];
+    const nullspace = platform(notices);
+    const build = await nullspace.createBuild(buildRequest());
+    const deployment = await nullspace.createDeployment(deployRequest(build));
+    await until(() => nullspace.getDeployment(deployment.id), (current) => current.phase === 'healthy');
+
+    await expect(nullspace.listDeployments({ previewLabel: 'pr-7' })).rejects.toThrow(/HTTP 405: Nullspace does not offer a list of agent deployments.*nullspace agent stop/);
+    await expect(platform().getBuild(build.id)).rejects.toThrow(/does not offer GET .*versions.* \(405\)/);
+    expect(await nullspace.deleteDeployment(deployment.id)).toBe('deleted');
+    expect(live()).toEqual([]);
+    expect(notices).toEqual([expect.stringMatching(/does not offer DELETE \/v1\/agent-deployments\/adpl_\w+ \(405\): agent deployment adpl_\w+ stays, with no service running/)]);
+  });
+});
+
+describe('Nullspace previews of two repositories with the same agent and label', () => {
+  it("gives each its own deployment, so one repository's teardown leaves the other's preview", async () => {
     const nullspace = platform();
     const fromA = await nullspace.createBuild(buildRequest());
     const fromB = await nullspace.createBuild({ ...buildRequest(), provenance: { ...buildRequest().provenance, repo: 'github.com/other/bots' } });
-    expect(fromB.id).not.toBe(fromA.id);
-    expect((await nullspace.getBuild(fromB.id)).sourceRepo).toBe('github.com/other/bots');
+    expect(fromB.id.split(':')[0]).not.toBe(fromA.id.split(':')[0]);
+    expect(server.agentDeployments().map((d) => d.name)).toEqual(['hello-agent-pr-7', expect.stringMatching(/^hello-agent-pr-7-[0-9a-f]{6}$/)]);
     const previewA = await nullspace.createDeployment(deployRequest(fromA));
     const previewB = await nullspace.createDeployment(deployRequest(fromB));
     await until(() => nullspace.getDeployment(previewB.id), (deployment) => deployment.phase !== 'progressing' && deployment.phase !== 'pending');

@@ -1,23 +1,30 @@
 /**
- * An in-memory Nullspace API over node:http for tests. Follows the create-service reference
- * (seed 004) for services; the other routes follow the platform summary, REST-style:
+ * An in-memory Nullspace API over node:http for tests, after its API reference (docs.ns.rocks
+ * api-reference/agent-deployments: create-an-agent-deployment, create-an-agent-deployment-version,
+ * upload-an-agent-deployment-version-bundle; seed 004 for create-an-agent-service-instance) and
+ * its guide (docs.ns.rocks agents/deployments):
  *
- *   POST /v1/agent-deployments                          {name, mode: 'service', metadata} → 201 adpl_…
- *   GET  /v1/agent-deployments?limit&cursor             → {items, next_cursor}
- *   GET  /v1/agent-deployments/{id}
- *   POST /v1/agent-deployments/{id}/versions            {metadata} → 201 adpv_… (status pending_upload)
- *   GET  /v1/agent-deployments/{id}/versions/{vid}
- *   PUT  /v1/agent-deployments/{id}/versions/{vid}/bundle   plain tar, X-Nullspace-Bundle-Digest → active
- *   POST /v1/agent-deployments/{id}/services            {version_id, envs} → 201 adsvc_…
- *   GET  /v1/agent-deployments/{id}/services?status&version_id&limit&cursor → {items, next_cursor}
- *   GET  /v1/agent-deployments/{id}/services/{sid}
- *   POST /v1/agent-deployments/{id}/services/{sid}/stop      → 202 (409 when stopping or stopped)
- *   POST /v1/agent-deployments/{id}/services/{sid}/restart   → 202 (409 unless stopped/failed/unhealthy)
+ *   POST   /v1/agent-deployments                  {name 1..128, mode job|service, metadata?} → 201 adpl_… (status active)
+ *   POST   /v1/agent-deployments/{id}/versions     {bundle_manifest, config} → 201 adpv_… (status created); 422 when
+ *          either is missing or invalid ("a validated bundle manifest and deployment config"; env names only;
+ *          debug only retain_on_failure/retain_seconds; service port 1..65535; readiness type http|tcp|timeout)
+ *   PUT    /v1/agent-deployments/{id}/versions/{vid}/bundle   plain tar, X-Nullspace-Bundle-Digest equal to the
+ *          manifest's bundle_digest → the version, ready, and the deployment's active version
+ *   POST   /v1/agent-deployments/{id}/services     {version_id, envs} → 201 adsvc_…; the version must be a ready
+ *          version of this same deployment
+ *   GET    /v1/agent-deployments/{id}/services?status&version_id&limit&cursor → {items, next_cursor}
+ * ASSUMED (not documented REST routes; each can be switched off to answer 405, as a server without it would):
+ *   GET    /v1/agent-deployments?limit&cursor      → {items, next_cursor}          (routes.listDeployments)
+ *   GET    /v1/agent-deployments/{id}, GET …/versions/{vid}                        (routes.getOne)
+ *   DELETE /v1/agent-deployments/{id}              → status deleted, its services stopped (routes.deleteDeployment)
+ *   GET    …/services/{sid}, POST …/services/{sid}/stop (409 when stopping or stopped),
+ *   POST   …/services/{sid}/restart (409 unless stopped/failed/unhealthy)
  *
- * Every create (POST other than stop/restart) needs an Idempotency-Key: the same key and body replay the first answer; the same key
- * with another body is 422 (IETF idempotency-key draft; the reference names no status). Errors are
- * `{error: code, message}`. Services go starting → ready (or failed, for a version marked with
- * `crash`) after `stepMs`; a ready service carries a signed `public_url` with an `edge_token`.
+ * Every create takes an Idempotency-Key: the same key and body replay the first answer (with the
+ * current state of what it made); the same key with another body is 422 (IETF idempotency-key
+ * draft; the reference names no status). Errors are `{error: code, message}` (ASSUMED). Services go
+ * starting → ready (or failed, for a version marked with `crash`) after `stepMs`; a ready service
+ * carries a signed `public_url` with an `edge_token`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -32,6 +39,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   status?: number;
   bodyBytes: number;
+  /** The JSON body, when there was one. */
+  body?: Json;
 }
 
 export interface NullspaceServer {
@@ -46,6 +55,8 @@ export interface NullspaceServer {
   failNext(route: RegExp, status: number, times?: number, when?: 'before' | 'after', message?: string): void;
   /** Services started from this version fail instead of becoming ready. */
   crash(versionId: string, reason: string): void;
+  /** Services started from the next version created fail instead of becoming ready. */
+  crashNextVersion(reason: string): void;
   services(): Json[];
   versions(): Json[];
   agentDeployments(): Json[];
@@ -70,7 +81,51 @@ class HttpError extends Error {
   }
 }
 
-export async function startNullspaceServer(options: { apiKey: string; stepMs?: number }): Promise<NullspaceServer> {
+export interface NullspaceRoutes {
+  listDeployments?: boolean;
+  getOne?: boolean;
+  deleteDeployment?: boolean;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The version create's checks, as the reference describes them; the first problem found is the message. */
+function versionProblem(input: Json, mode: string): string | undefined {
+  const manifest = input.bundle_manifest;
+  const config = input.config;
+  if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest)) return 'bundle_manifest is required';
+  if (typeof manifest.bundle_digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(manifest.bundle_digest)) return 'bundle_manifest.bundle_digest must be sha256:<hex>';
+  if (typeof manifest.config_digest !== 'string' || !manifest.config_digest) return 'bundle_manifest.config_digest is required';
+  if (manifest.archive_format !== 'tar') return 'bundle_manifest.archive_format must be "tar"';
+  if (!Array.isArray(manifest.entries)) return 'bundle_manifest.entries is required';
+  if (!Number.isInteger(manifest.file_count) || manifest.file_count < 1) return 'bundle_manifest.file_count must be >= 1';
+  if (!config || typeof config !== 'object' || Array.isArray(config)) return 'config is required';
+  if (typeof config.entrypoint !== 'string' || !config.entrypoint.trim()) return 'config.entrypoint is required';
+  const env = config.env ?? {};
+  for (const list of ['required', 'optional']) {
+    const names = env[list] ?? [];
+    if (!Array.isArray(names) || names.some((name: unknown) => typeof name !== 'string' || !ENV_NAME.test(name))) {
+      return `config.env.${list} must list environment variable names only`;
+    }
+  }
+  if (Object.keys(env).some((key) => key !== 'required' && key !== 'optional')) return 'config.env takes only required and optional name lists';
+  if (config.debug !== undefined && Object.keys(config.debug).some((key) => key !== 'retain_on_failure' && key !== 'retain_seconds')) {
+    return 'config.debug accepts only retain_on_failure and retain_seconds';
+  }
+  if (mode === 'service') {
+    const port = config.service?.port;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return 'config.service.port must be 1..65535 for a service deployment';
+    const readiness = config.service?.readiness;
+    if (readiness !== undefined) {
+      if (readiness.type !== undefined && !['http', 'tcp', 'timeout'].includes(readiness.type)) return 'config.service.readiness.type must be http, tcp or timeout';
+      if (readiness.path !== undefined && !String(readiness.path).startsWith('/')) return 'config.service.readiness.path must start with /';
+    }
+  }
+  return undefined;
+}
+
+export async function startNullspaceServer(options: { apiKey: string; stepMs?: number; routes?: NullspaceRoutes }): Promise<NullspaceServer> {
+  const routes = { listDeployments: true, getOne: true, deleteDeployment: true, ...options.routes };
   const stepMs = options.stepMs ?? 50;
   const requests: RecordedRequest[] = [];
   const edgeTokens: string[] = [];
@@ -79,6 +134,7 @@ export async function startNullspaceServer(options: { apiKey: string; stepMs?: n
   const versions = new Map<string, Json>();
   const services = new Map<string, Json & { _started: number; _stopRequested?: number; _edgeToken?: string }>();
   const crashes = new Map<string, string>();
+  let nextCrash: string | undefined;
   const idempotency = new Map<string, { fingerprint: string; status: number; body: Json }>();
   let counter = 0;
   let origin = '';
@@ -154,15 +210,23 @@ export async function startNullspaceServer(options: { apiKey: string; stepMs?: n
     if (parts[0] !== 'v1' || parts[1] !== 'agent-deployments') throw new HttpError(404, 'not_found', 'no such route');
     const [, , deploymentId, sub, subId, action] = parts;
 
+    const notOffered = () => new HttpError(405, 'method_not_allowed', `${method} ${parts.join('/')} is not offered`);
     if (!deploymentId) {
-      if (method === 'GET') return { status: 200, body: page([...deployments.values()], query) };
+      if (method === 'GET') {
+        if (!routes.listDeployments) throw notOffered();
+        return { status: 200, body: page([...deployments.values()], query) };
+      }
       if (method === 'POST') {
         const input = json();
-        if (typeof input.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.name)) throw new HttpError(422, 'validation_error', 'name must be 1-63 lowercase letters, digits or hyphens');
-        if (input.mode !== 'service') throw new HttpError(422, 'validation_error', 'mode must be "service"');
+        if (typeof input.name !== 'string' || input.name.length < 1 || input.name.length > 128) throw new HttpError(422, 'validation_error', 'name must be 1-128 characters');
+        if (input.mode !== 'service' && input.mode !== 'job') throw new HttpError(422, 'validation_error', 'mode must be job or service');
         if (input.metadata !== undefined && (typeof input.metadata !== 'object' || Array.isArray(input.metadata))) throw new HttpError(422, 'validation_error', 'metadata must be an object');
-        if ([...deployments.values()].some((existing) => existing.name === input.name)) throw new HttpError(409, 'name_conflict', `an agent deployment named ${input.name} exists`);
-        const created = { id: newId('adpl'), name: input.name, mode: 'service', metadata: input.metadata ?? {}, created_at: now(), updated_at: now() };
+        // ASSUMED: a name is taken until its deployment is deleted.
+        if ([...deployments.values()].some((existing) => existing.name === input.name && existing.status !== 'deleted')) {
+          throw new HttpError(409, 'name_conflict', `an agent deployment named ${input.name} exists`);
+        }
+        const at = now();
+        const created = { id: newId('adpl'), name: input.name, mode: input.mode, status: 'active', description: input.description ?? null, metadata: input.metadata ?? {}, active_version_id: null, created_at: at, updated_at: at, deleted_at: null };
         deployments.set(created.id, created);
         return { status: 201, body: created };
       }
@@ -171,39 +235,72 @@ export async function startNullspaceServer(options: { apiKey: string; stepMs?: n
 
     const deployment = deploymentOf(deploymentId);
     if (!sub) {
-      if (method === 'GET') return { status: 200, body: deployment };
+      if (method === 'GET') {
+        if (!routes.getOne) throw notOffered();
+        return { status: 200, body: deployment };
+      }
+      if (method === 'DELETE') {
+        if (!routes.deleteDeployment) throw notOffered();
+        if (deployment.status !== 'deleted') {
+          for (const service of services.values()) {
+            if (service.deployment_id !== deploymentId) continue;
+            advance(service);
+            if (service.status !== 'stopped') Object.assign(service, { status: 'stopped', public_url: null, stopped_at: now(), updated_at: now() });
+          }
+          Object.assign(deployment, { status: 'deleted', deleted_at: now(), updated_at: now() });
+        }
+        return { status: 200, body: deployment };
+      }
       throw new HttpError(405, 'method_not_allowed', `${method} not allowed`);
     }
+    if (deployment.status === 'deleted') throw new HttpError(404, 'not_found', `agent deployment ${deploymentId} is deleted`);
 
     if (sub === 'versions') {
       if (!subId) {
         if (method === 'POST') {
           const input = json();
-          const version = { id: newId('adpv'), deployment_id: deploymentId, status: 'pending_upload', bundle_digest: null, metadata: input.metadata ?? {}, created_at: now(), updated_at: now() };
+          const problem = versionProblem(input, deployment.mode);
+          if (problem) throw new HttpError(422, 'validation_error', problem);
+          const at = now();
+          const number = [...versions.values()].filter((v) => v.deployment_id === deploymentId).length + 1;
+          const version = {
+            id: newId('adpv'),
+            deployment_id: deploymentId,
+            version_number: number,
+            status: 'created',
+            bundle_digest: input.bundle_manifest.bundle_digest,
+            bundle_manifest: input.bundle_manifest,
+            config: input.config,
+            created_at: at,
+            updated_at: at,
+          };
           versions.set(version.id, version);
+          if (nextCrash) crashes.set(version.id, nextCrash);
+          nextCrash = undefined;
           return { status: 201, body: version };
         }
-        if (method === 'GET') return { status: 200, body: page([...versions.values()].filter((v) => v.deployment_id === deploymentId), query) };
         throw new HttpError(405, 'method_not_allowed', `${method} not allowed`);
       }
       const version = versions.get(subId);
-      if (!version || version.deployment_id !== deploymentId) throw new HttpError(404, 'not_found', `version ${subId} not found`);
-      if (!action && method === 'GET') return { status: 200, body: version };
+      if (!version || version.deployment_id !== deploymentId) throw new HttpError(404, 'not_found', `version ${subId} not found in agent deployment ${deploymentId}`);
+      if (!action && method === 'GET') {
+        if (!routes.getOne) throw notOffered();
+        return { status: 200, body: version };
+      }
       if (action === 'bundle' && method === 'PUT') {
         if (String(headers['content-type'] ?? '') !== 'application/x-tar') throw new HttpError(415, 'unsupported_media_type', 'the bundle must be application/x-tar');
         const claimed = String(headers['x-nullspace-bundle-digest'] ?? '');
         if (!claimed) throw new HttpError(400, 'missing_digest', 'X-Nullspace-Bundle-Digest is required');
+        // "Content-addressed bundle digest from the version manifest."
+        if (claimed !== version.bundle_manifest.bundle_digest) throw new HttpError(422, 'digest_mismatch', 'X-Nullspace-Bundle-Digest differs from the version manifest');
         const actual = `sha256:${createHash('sha256').update(body).digest('hex')}`;
         if (claimed !== actual) throw new HttpError(422, 'digest_mismatch', 'the bundle does not match X-Nullspace-Bundle-Digest');
         if (body.length < 1024 || body.subarray(257, 262).toString('latin1') !== 'ustar') throw new HttpError(422, 'invalid_bundle', 'the bundle is not a plain tar archive');
-        if (version.status === 'active') {
-          if (version.bundle_digest === actual) return { status: 200, body: version };
-          throw new HttpError(409, 'version_immutable', 'this version already holds another bundle');
-        }
-        version.status = 'active';
-        version.bundle_digest = actual;
+        // "A successful upload marks the version ready and activates it for the deployment."
+        version.status = 'ready';
         version.bundle_bytes = body.length;
         version.updated_at = now();
+        deployment.active_version_id = version.id;
         return { status: 200, body: version };
       }
       throw new HttpError(405, 'method_not_allowed', `${method} not allowed`);
@@ -228,12 +325,13 @@ export async function startNullspaceServer(options: { apiKey: string; stepMs?: n
           }
           let versionId: string | undefined = input.version_id ?? undefined;
           if (versionId === undefined) {
-            versionId = [...versions.values()].filter((v) => v.deployment_id === deploymentId && v.status === 'active').at(-1)?.id;
+            versionId = deployment.active_version_id ?? undefined;
             if (!versionId) throw new HttpError(409, 'no_active_version', 'the agent deployment has no active version');
           }
-          const version = versions.get(versionId);
-          if (!version) throw new HttpError(404, 'not_found', `version ${versionId} not found`);
-          if (version.status !== 'active') throw new HttpError(409, 'version_not_active', `version ${versionId} is ${version.status}; upload its bundle first`);
+          const version = versions.get(versionId!);
+          // A service starts from a version of its own deployment.
+          if (!version || version.deployment_id !== deploymentId) throw new HttpError(404, 'not_found', `version ${versionId} not found in agent deployment ${deploymentId}`);
+          if (version.status !== 'ready') throw new HttpError(409, 'version_not_ready', `version ${versionId} is ${version.status}; upload its bundle first`);
           const at = now();
           const service = {
             id: newId('adsvc'),
@@ -290,6 +388,13 @@ export async function startNullspaceServer(options: { apiKey: string; stepMs?: n
       const method = req.method ?? 'GET';
       const query = Object.fromEntries(url.searchParams);
       const record: RecordedRequest = { method, path: url.pathname, query, headers: req.headers, bodyBytes: body.length };
+      if (String(req.headers['content-type'] ?? '').startsWith('application/json') && body.length) {
+        try {
+          record.body = JSON.parse(body.toString('utf8'));
+        } catch {
+          // not JSON: the handler answers for it
+        }
+      }
       requests.push(record);
       const send = (status: number, payload: Json) => {
         record.status = status;
@@ -349,6 +454,9 @@ export async function startNullspaceServer(options: { apiKey: string; stepMs?: n
     },
     crash(versionId, reason) {
       crashes.set(versionId, reason);
+    },
+    crashNextVersion(reason) {
+      nextCrash = reason;
     },
     services: () => [...services.values()].map(view),
     versions: () => [...versions.values()],
