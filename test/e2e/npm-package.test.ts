@@ -20,7 +20,7 @@ function run(command: string, args: string[], cwd: string): Promise<Run> {
   });
 }
 
-const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
 
 let work: string;
 let project: string;
@@ -44,6 +44,10 @@ afterAll(async () => {
 });
 
 describe('the npm package, packed and installed into an empty project', () => {
+  it('declares no runtime dependencies: the bundles carry them, so installing fetches nothing (add packages with --save-dev)', () => {
+    expect(manifest.dependencies ?? {}).toEqual({});
+  });
+
   it('ships the CLI and app bundles (the Probot entry included) with their notices, the license and the manifest, and no sources', () => {
     const files = packed.files.map((file) => file.path).sort();
     expect(files).toEqual(
