@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,10 +8,15 @@ import { HELLO_AGENT, REPO_ROOT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { selfSignedCertificate, startLoggingProxy, type LoggingProxy } from '../support/proxy.js';
 import { pullRequestEvent, runActionBundle } from '../support/runner.js';
+import { until } from '../support/wait.js';
+import { giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder } from '../integration/app/fixtures.js';
+import { STICKY_MARKER } from '../../src/forge/comment.js';
 
 const API_KEY = 'sk-proxy-Wq71LmZ0pV3xYb2R';
 const TOKEN = 'ghs_proxyToken0123456789abcdefABCD';
 const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+const APP = path.join(REPO_ROOT, 'dist', 'app', 'index.js');
+const GITEA_SECRET = 'whsec-proxy-gitea-5e0c7a19bd3f';
 
 let local: LocalPlatform;
 let forge: TestForge;
@@ -91,5 +97,52 @@ describe('behind a forward proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY)', () => {
     expect(run.code).toBe(0);
     expect(proxy.log.length).toBeGreaterThan(0);
     expect(proxy.log.every((entry) => entry.form === 'absolute' && hostOf(entry.target) === hostOf(local.url))).toBe(true);
+  });
+
+  it('the app asks the Gitea forge (CONNECT) and deletes on the platform (absolute form) through the proxy', async () => {
+    const gitea = await startTestForge({ flavor: 'gitea', token: TOKEN, tls: certificate });
+    gitea.seedRepo('gitea-org', 'agents');
+    gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', state: 'closed' });
+    gitea.seedComment('gitea-org', 'agents', 2, { body: `${STICKY_MARKER}\nready`, user: 'gitea-actions' });
+    const preview = await new PreviewSeeder(local, API_KEY).preview(`${hostOf(gitea.url)}/gitea-org/agents`, 'pr-2');
+    const app = spawn(process.execPath, [APP], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        GITEA_URL: gitea.url,
+        GITEA_TOKEN: TOKEN,
+        GITEA_WEBHOOK_SECRET: GITEA_SECRET,
+        AGENT_PREVIEW_PLATFORM: 'local',
+        AGENT_PREVIEW_LOCAL_URL: local.url,
+        AGENT_PREVIEW_LOCAL_KEY: API_KEY,
+        HTTPS_PROXY: proxy.url,
+        HTTP_PROXY: proxy.url,
+        NODE_EXTRA_CA_CERTS: certificate.file,
+      },
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: app.stdout! }).on('line', (line) => {
+          const match = /listening on (http[^\s"]+)/.exec(line);
+          if (match) resolve(match[1]);
+        });
+        app.on('exit', (code) => reject(new Error(`the app exited ${code}`)));
+      });
+      const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
+      expect((await post(`${url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))).status).toBe(202);
+      await until(
+        () => Promise.resolve(gitea.comments('gitea-org', 'agents', 2)[0].body),
+        (text) => text.includes('Preview removed'),
+        60_000,
+      );
+      expect(await new PreviewSeeder(local, API_KEY).status(preview.id)).toBe('DELETED');
+      expect(proxy.log.filter((entry) => entry.form === 'connect').map((entry) => entry.target)).toContain(hostOf(gitea.url));
+      expect(proxy.log.some((entry) => entry.form === 'absolute' && entry.method === 'DELETE' && hostOf(entry.target) === hostOf(local.url))).toBe(true);
+    } finally {
+      app.kill();
+      await gitea.close();
+    }
   });
 });
