@@ -123,6 +123,12 @@ describe("the SDK's .dockerignore rule", () => {
     expect(treeHash).toBe('0b6722d8a9639bb6fe60b380f38856328e5e20d202d999ac92e21c2ea8c0d658');
   });
 
+  it('refuses a .dockerignore that is not UTF-8, as the SDK fails to read it', async () => {
+    const manifest = await tree({ Dockerfile: 'FROM scratch\n', 'project/app.py': 'x\n' }, ['project']);
+    await writeFile(path.join(path.dirname(manifest), '.dockerignore'), Buffer.from([0x2a, 0x2e, 0x6c, 0x6f, 0x67, 0x0a, 0xff, 0xfe, 0x0a]));
+    await expect(packContext(await loadManifest(manifest))).rejects.toThrow(/\.dockerignore.*is not valid UTF-8/);
+  });
+
   it('translates fnmatch sets exactly: ranges, reversed ranges, negation, code points', () => {
     const matches = (pattern: string, name: string) => fnmatchToRegExp(pattern).test(name);
     expect(matches('[a-c]x', 'bx')).toBe(true);
