@@ -72,10 +72,13 @@ interface Owner {
   previewLabel?: string;
 }
 
-/** Astropods' preview labels: part of the registered agent's name and display name, so the name rule (`slug`). */
+/** Room a label may take in `<agent>-<label>` (a Kubernetes name), leaving the agent part at least 15 characters. */
+const LABEL_MAX = 40;
+
+/** Astropods' preview labels: part of the registered agent's name and display name, so the name rule (`slug`), cut to fit. */
 export const ASTROPODS_LABEL_RULE: LabelRule = {
-  sanitize: (input) => slug(input),
-  description: 'lowercase letters, digits and hyphens',
+  sanitize: (input) => slug(input).slice(0, LABEL_MAX).replace(/-+$/, ''),
+  description: `lowercase letters, digits and hyphens, at most ${LABEL_MAX} characters`,
 };
 
 export class AstropodsPlatform implements Platform {
