@@ -9,7 +9,7 @@ import { t as listTar } from 'tar';
 import { ClientError, type BuildRecord, type PlatformState } from './state.js';
 
 // busboy and tar are the local platform's own dependencies: only this file imports them, and
-// test/unit/bundles.test.ts checks that they stay out of the action and app bundles.
+// the build (scripts/bundle-boundaries.mjs) fails if they reach the action or app bundles.
 
 export interface UploadLimits {
   maxArchiveBytes: number;
