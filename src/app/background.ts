@@ -102,7 +102,8 @@ export class BackgroundQueue {
       try {
         await this.inTurn(task.lane ?? '', () => {
           stopping.throwIfAborted();
-          return task.run(attempt, AbortSignal.any([stopping, AbortSignal.timeout(this.retry.attemptTimeoutMs)]));
+          const signal = AbortSignal.any([stopping, AbortSignal.timeout(this.retry.attemptTimeoutMs)]);
+          return abortable(task.run(attempt, signal), signal);
         });
         return;
       } catch (err) {
@@ -149,5 +150,24 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
     signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Settles with the work, or rejects as soon as the signal aborts: an attempt ends on time even if a call ignores its signal. */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
   });
 }

@@ -59,6 +59,8 @@ export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
     logLevel: env.LOG_LEVEL,
     warnings,
     teardownGraceMs: env.TEARDOWN_GRACE ? parseDuration(env.TEARDOWN_GRACE, 'TEARDOWN_GRACE') : undefined,
+    redisUrl: redisUrlOf(env.REDIS_URL),
+    takeoverMs: env.TEARDOWN_TAKEOVER ? parseDuration(env.TEARDOWN_TAKEOVER, 'TEARDOWN_TAKEOVER', { minMs: 1000 }) : undefined,
     sweep: env.SWEEP_INTERVAL
       ? { intervalMs: parseDuration(env.SWEEP_INTERVAL, 'SWEEP_INTERVAL', { minMs: 60_000 }), dryRun: env.SWEEP_DRY_RUN?.trim().toLowerCase() !== 'false' }
       : undefined,
@@ -80,4 +82,12 @@ async function readPrivateKey(env: NodeJS.ProcessEnv): Promise<string | undefine
   } catch (err) {
     throw new InputError(`PRIVATE_KEY_PATH ${env.PRIVATE_KEY_PATH} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: 'PRIVATE_KEY_PATH' });
   }
+}
+
+/** REDIS_URL as ioredis takes it (`redis://` or `rediss://`); refused otherwise, without echoing it (it may hold a password). */
+function redisUrlOf(value: string | undefined): string | undefined {
+  const url = value?.trim();
+  if (!url) return undefined;
+  if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) throw new InputError('REDIS_URL must be a redis:// or rediss:// URL', { field: 'REDIS_URL' });
+  return url;
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pino } from 'pino';
-import { createNodeMiddleware, Probot, type Logger } from 'probot';
+import { createNodeMiddleware, Probot, type Logger, type ProbotOctokit } from 'probot';
 import type { Forge } from '../forge/forge.js';
 import { createForge, giteaApiUrl } from '../forge/client.js';
 import { createPlatform, type PlatformSettings } from '../platforms/index.js';
@@ -12,6 +12,8 @@ import { DEFAULT_TEARDOWN_GRACE_MS, type BackgroundRetry } from './background.js
 import { DeliveryRefused, teardownTask, type AccessFor, type PlatformFor } from './deliveries.js';
 import { GITEA_WEBHOOK_PATH, giteaAccessFor, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
 import { MemoryTeardownQueue, type TeardownQueue } from './teardown-queue.js';
+import { DurableTeardownQueue } from './durable.js';
+import { clusteredOctokit } from './throttle-cluster.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
 import { BodyTooLargeError, readLimitedBody } from './request-body.js';
 import type { SourceRepo } from '../pipeline/source-repo.js';
@@ -44,6 +46,13 @@ export interface AppOptions {
   retry?: Partial<BackgroundRetry>;
   /** How long a stopping server keeps working on acknowledged teardowns (TEARDOWN_GRACE, default 25 s). */
   teardownGraceMs?: number;
+  /**
+   * Redis (REDIS_URL): teardowns become durable BullMQ jobs shared by every replica, and Probot's
+   * throttling keeps its limiters there (Bottleneck clustering).
+   */
+  redisUrl?: string;
+  /** With Redis: how long a teardown whose replica died waits before another takes it over (TEARDOWN_TAKEOVER, default 30 s). */
+  takeoverMs?: number;
   /** Found while reading the settings (a short webhook secret, say); logged at start. */
   warnings?: string[];
   /** Runs the sweep on an interval; off unless set. */
@@ -62,7 +71,7 @@ export interface AppHandler {
 /** The app's request handler: GitHub (Probot), Gitea, and /healthz, without a listening socket (also used by the Lambda handler). */
 export async function createAppHandler(options: AppOptions): Promise<AppHandler> {
   const env = options.env ?? process.env;
-  for (const secret of [options.webhookSecret, options.githubToken, options.privateKey, options.gitea?.token, options.gitea?.webhookSecret, options.platformSettings.apiKey, env.SGP_API_KEY]) {
+  for (const secret of [options.webhookSecret, options.githubToken, options.privateKey, options.gitea?.token, options.gitea?.webhookSecret, options.platformSettings.apiKey, env.SGP_API_KEY, redisPassword(options.redisUrl)]) {
     registerSecret(secret);
   }
   const log = pino(
@@ -85,7 +94,8 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
 
   const secretWarnings = [checkWebhookSecret(options.webhookSecret, 'WEBHOOK_SECRET'), checkWebhookSecret(options.gitea?.webhookSecret, 'GITEA_WEBHOOK_SECRET')];
   for (const warning of new Set([...(options.warnings ?? []), ...secretWarnings])) if (warning) log.warn(warning);
-  const probot = await startGithubDoor(options, log);
+  const cluster = options.redisUrl ? clusteredOctokit(options.redisUrl, (message) => log.error({ source: 'bottleneck' }, `GitHub throttling in Redis: ${message}`)) : undefined;
+  const probot = await startGithubDoor(options, log, cluster?.Octokit);
   const githubHost = (options.githubHost ?? 'github.com').toLowerCase();
   const doors: Record<'github' | 'gitea', AccessFor | undefined> = {
     github: probot ? githubAccessFor(probot, { githubHost, asApp: !options.githubToken, defaultConfig }) : undefined,
@@ -96,7 +106,17 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
     if (!door) throw new DeliveryRefused(`this app does not serve ${job.door}`);
     return door(job, signal);
   };
-  const queue: TeardownQueue = new MemoryTeardownQueue((job, jobLog) => teardownTask(job, { log: jobLog, accessFor, platformFor }), options.retry);
+  const taskFor = (job: Parameters<AccessFor>[0], jobLog: Logger) => teardownTask(job, { log: jobLog, accessFor, platformFor });
+  const queue: TeardownQueue = options.redisUrl
+    ? new DurableTeardownQueue({
+        redisUrl: options.redisUrl,
+        lanes: (['github', 'gitea'] as const).filter((door) => doors[door]),
+        taskFor,
+        log,
+        retry: options.retry,
+        takeoverMs: options.takeoverMs,
+      })
+    : new MemoryTeardownQueue(taskFor, options.retry);
   const githubMiddleware = probot ? await createNodeMiddleware(previewApp({ queue }), { probot, webhooksPath: GITHUB_WEBHOOK_PATH }) : undefined;
   const giteaHandler = options.gitea ? giteaWebhookHandler({ ...options.gitea, queue, log }) : undefined;
   const giteaHost = options.gitea ? new URL(options.gitea.url).host.toLowerCase() : undefined;
@@ -189,6 +209,7 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
         log.error({ unfinished }, `stopped with ${unfinished.length} teardowns unfinished after the ${graceMs} ms grace period; left for the sweep: ${unfinished.join('; ')}`);
       }
       await sweeping?.catch(() => undefined);
+      await cluster?.close();
     },
   };
 }
@@ -251,7 +272,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   };
 }
 
-async function startGithubDoor(options: AppOptions, log: Logger): Promise<Probot | undefined> {
+async function startGithubDoor(options: AppOptions, log: Logger, Octokit?: typeof ProbotOctokit): Promise<Probot | undefined> {
   const asApp = options.appId !== undefined && options.appId !== '' && Boolean(options.privateKey);
   if (!asApp && !options.githubToken) return undefined;
   if (!options.webhookSecret?.trim()) throw new InputError('the GitHub webhook needs a secret: set WEBHOOK_SECRET', { field: 'WEBHOOK_SECRET' });
@@ -260,6 +281,7 @@ async function startGithubDoor(options: AppOptions, log: Logger): Promise<Probot
     secret: options.webhookSecret,
     baseUrl: options.githubBaseUrl,
     log,
+    Octokit,
   });
 }
 
@@ -279,4 +301,9 @@ async function installationOctokit(probot: Probot, options: AppOptions, repo: So
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
+}
+
+function redisPassword(redisUrl: string | undefined): string | undefined {
+  if (!redisUrl || !URL.canParse(redisUrl)) return undefined;
+  return decodeURIComponent(new URL(redisUrl).password) || undefined;
 }

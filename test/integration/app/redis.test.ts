@@ -1,0 +1,152 @@
+import { Redis } from 'ioredis';
+import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
+import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
+import { startAppServer } from '../../../src/app/server.js';
+import { clearSecrets } from '../../../src/secrets/redact.js';
+import { startTestForge, type TestForge } from '../../support/forge/server.js';
+import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, startAppProcess, until, type AppProcess } from './fixtures.js';
+import { redisUnavailable, startRedisServer, type RedisServer } from './redis-server.js';
+
+// With REDIS_URL, teardowns are durable jobs in a real redis-server that this test starts, shared by
+// replicas that run as their own processes.
+const API_KEY = 'sk-app-redis-Hq3v8Lm1Zt';
+const GITHUB_TOKEN = 'ghs_appRedisToken5d6e7f8a9b';
+const GITEA_TOKEN = 'gitea-token-redis-4be90c1d';
+const WEBHOOK_SECRET = 'whsec-github-redis-8c3a1f0e72';
+const GITEA_SECRET = 'whsec-gitea-redis-61d2b7e9aa';
+const BURST = 24;
+
+const unavailable = redisUnavailable();
+if (unavailable) console.warn(`skipping the REDIS_URL tests: ${unavailable}`);
+const describeWithRedis = unavailable ? describe.skip : describe;
+
+describeWithRedis('teardowns with REDIS_URL', () => {
+  let redis: RedisServer;
+  let local: LocalPlatform;
+  let gitea: TestForge;
+  let seeder: PreviewSeeder;
+  const replicas: AppProcess[] = [];
+
+  beforeEach(async () => {
+    redis = await startRedisServer();
+    local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 5 });
+    gitea = await startTestForge({ flavor: 'gitea', token: GITEA_TOKEN });
+    gitea.seedRepo('gitea-org', 'agents');
+    seeder = new PreviewSeeder(local, API_KEY);
+  });
+
+  afterEach(async () => {
+    for (const replica of replicas.splice(0)) {
+      replica.kill('SIGKILL');
+      await replica.exited;
+      for (const secret of [API_KEY, GITEA_TOKEN, GITEA_SECRET]) expect(replica.logs.text).not.toContain(secret);
+    }
+    await Promise.all([local.close(), gitea.close(), redis.close()]);
+  });
+
+  afterAll(() => clearSecrets());
+
+  async function burst() {
+    const repo = `${new URL(gitea.url).host}/gitea-org/agents`;
+    const previews = [];
+    for (let number = 1; number <= BURST; number++) {
+      gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
+      previews.push(await seeder.preview(repo, `pr-${number}`));
+    }
+    const bodies = previews.map((_, index) => JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', index + 1, { ref: `branch-${index + 1}`, sha: 'c'.repeat(40) })));
+    return { previews, bodies };
+  }
+
+  async function replica(extra: Record<string, string> = {}): Promise<AppProcess> {
+    const started = await startAppProcess({
+      GITEA_URL: gitea.url,
+      GITEA_TOKEN,
+      GITEA_WEBHOOK_SECRET: GITEA_SECRET,
+      AGENT_PREVIEW_PLATFORM: 'local',
+      AGENT_PREVIEW_LOCAL_URL: local.url,
+      AGENT_PREVIEW_LOCAL_KEY: API_KEY,
+      REDIS_URL: redis.url,
+      TEARDOWN_TAKEOVER: '2s',
+      ...extra,
+    });
+    replicas.push(started);
+    return started;
+  }
+
+  const deleted = () => local.requests.filter((request) => request.route === 'deployments.delete' && request.status === 200).length;
+
+  it('a replica killed with teardowns queued loses none: a second replica finishes them all', async () => {
+    const { previews, bodies } = await burst();
+    // Slow deletes: most jobs are still waiting in Redis when the first replica dies.
+    local.faults.add({ route: 'deployments.delete', latencyMs: 300, times: BURST });
+    const first = await replica();
+    const deliveries = await Promise.all(bodies.map((body) => post(`${first.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))));
+    expect(deliveries.map((delivery) => delivery.status)).toEqual(bodies.map(() => 202));
+    first.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+    expect(deleted()).toBeLessThan(BURST);
+
+    await replica();
+    const statuses = await until(() => Promise.all(previews.map((preview) => seeder.status(preview.id))), (list) => list.every((status) => status === 'DELETED'), 45_000);
+    expect(statuses).toEqual(previews.map(() => 'DELETED'));
+  });
+
+  it('SIGTERM mid-burst: the replica exits at once with its queued teardowns left in Redis, and another replica finishes them', async () => {
+    const { previews, bodies } = await burst();
+    local.faults.add({ route: 'deployments.delete', latencyMs: 300, times: BURST });
+    const first = await replica({ TEARDOWN_GRACE: '20s' });
+    const deliveries = await Promise.all(bodies.map((body) => post(`${first.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))));
+    expect(deliveries.map((delivery) => delivery.status)).toEqual(bodies.map(() => 202));
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(deleted()).toBeLessThan(BURST);
+    expect(first.logs.messages().filter((line) => line.level >= 50)).toEqual([]);
+
+    await replica();
+    await until(() => Promise.all(previews.map((preview) => seeder.status(preview.id))), (list) => list.every((status) => status === 'DELETED'), 30_000);
+  });
+
+  it('a delivery id is seen once across replicas', async () => {
+    gitea.seedPullRequest('gitea-org', 'agents', { number: 1, headSha: 'c'.repeat(40), headRef: 'branch-1', state: 'closed' });
+    const [a, b] = await Promise.all([replica(), replica()]);
+    const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 1, { ref: 'branch-1', sha: 'c'.repeat(40) }));
+    const headers = giteaHeaders('pull_request', body, GITEA_SECRET);
+    expect((await post(`${a.url}/api/gitea/webhooks`, body, headers)).status).toBe(202);
+    const again = await post(`${b.url}/api/gitea/webhooks`, body, headers);
+    expect([again.status, JSON.parse(again.body)]).toEqual([200, { status: 'duplicate' }]);
+  });
+
+  it("Probot's GitHub throttling keeps its limiters in Redis", async () => {
+    const github = await startTestForge({ flavor: 'github', token: GITHUB_TOKEN });
+    const logs = new LogCapture();
+    const payload = await githubExample('pull_request', 'closed');
+    github.seedRepo('Codertocat', 'Hello-World');
+    github.seedPullRequest('Codertocat', 'Hello-World', { number: payload.pull_request.number, headSha: payload.pull_request.head.sha, headRef: payload.pull_request.head.ref, state: 'closed' });
+    const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${payload.pull_request.number}`);
+    const platform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
+    const app = await startAppServer({
+      githubToken: GITHUB_TOKEN,
+      webhookSecret: WEBHOOK_SECRET,
+      githubBaseUrl: github.apiUrl,
+      platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+      platformFor: () => platform,
+      redisUrl: redis.url,
+      env: {},
+      logStream: logs,
+    });
+    const client = new Redis(redis.url);
+    try {
+      const body = JSON.stringify(payload);
+      expect((await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET))).status).toBe(200);
+      await until(() => seeder.status(preview.id), (status) => status === 'DELETED');
+      await app.idle();
+      const keys = await client.keys('b_octokit-*');
+      expect(keys.some((key) => key.startsWith('b_octokit-global-agent-preview'))).toBe(true);
+      expect(logs.messages().filter((line) => line.level >= 50)).toEqual([]);
+    } finally {
+      client.disconnect();
+      await app.close();
+      await github.close();
+    }
+  });
+});
