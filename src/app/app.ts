@@ -19,7 +19,7 @@
  * forge calls all run in the background with retries (`background.ts`), each outcome logged with the
  * delivery id. What still fails is left for the sweep (`sweep.ts`), which needs no state from here.
  */
-import type { ApplicationFunction, Context, Logger, Probot } from 'probot';
+import type { ApplicationFunction, Context, Probot } from 'probot';
 import { forgeFor, type ForgeOctokit } from '../forge/client.js';
 import type { Forge } from '../forge/forge.js';
 import { DeliveryRefused, type AccessFor, type RepoAccess, type TeardownJob } from './deliveries.js';

@@ -17,10 +17,10 @@ export function clusteredOctokit(redisUrl: string, onError: (message: string) =>
   // `Redis` given, so Bottleneck does not `eval("require")("ioredis")`, which a bundle cannot answer.
   const connection = new Bottleneck.IORedisConnection({ client, Redis } as Bottleneck.IORedisConnectionOptions);
   connection.on('error', (err: Error) => onError(redact(err.message)));
+  type Options = ConstructorParameters<typeof ProbotOctokit>[0] & { throttle?: object };
   class ClusteredOctokit extends ProbotOctokit {
-    constructor(...args: any[]) {
-      const options = (args[0] ?? {}) as { throttle?: Record<string, unknown> };
-      super({ ...options, throttle: { ...options.throttle, Bottleneck, connection, id: 'agent-preview' } });
+    constructor(options: Options = {}) {
+      super({ ...options, throttle: { ...options.throttle, Bottleneck, connection, id: 'agent-preview' } as Options['throttle'] });
     }
   }
   return {

@@ -53,7 +53,9 @@ describeWithRedis('teardowns with REDIS_URL', () => {
       gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
       previews.push(await seeder.preview(repo, `pr-${number}`));
     }
-    const bodies = previews.map((_, index) => JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', index + 1, { ref: `branch-${index + 1}`, sha: 'c'.repeat(40) })));
+    const bodies = previews.map((_, index) =>
+      JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', index + 1, { ref: `branch-${index + 1}`, sha: 'c'.repeat(40) })),
+    );
     return { previews, bodies };
   }
 
@@ -87,7 +89,11 @@ describeWithRedis('teardowns with REDIS_URL', () => {
     expect(deleted()).toBeLessThan(BURST);
 
     await replica();
-    const statuses = await until(() => Promise.all(previews.map((preview) => seeder.status(preview.id))), (list) => list.every((status) => status === 'DELETED'), 45_000);
+    const statuses = await until(
+      () => Promise.all(previews.map((preview) => seeder.status(preview.id))),
+      (list) => list.every((status) => status === 'DELETED'),
+      45_000,
+    );
     expect(statuses).toEqual(previews.map(() => 'DELETED'));
   });
 
@@ -103,7 +109,11 @@ describeWithRedis('teardowns with REDIS_URL', () => {
     expect(first.logs.messages().filter((line) => line.level >= 50)).toEqual([]);
 
     await replica();
-    await until(() => Promise.all(previews.map((preview) => seeder.status(preview.id))), (list) => list.every((status) => status === 'DELETED'), 30_000);
+    await until(
+      () => Promise.all(previews.map((preview) => seeder.status(preview.id))),
+      (list) => list.every((status) => status === 'DELETED'),
+      30_000,
+    );
   });
 
   it('a delivery id is seen once across replicas', async () => {
@@ -121,9 +131,22 @@ describeWithRedis('teardowns with REDIS_URL', () => {
     const logs = new LogCapture();
     const payload = await githubExample('pull_request', 'closed');
     github.seedRepo('Codertocat', 'Hello-World');
-    github.seedPullRequest('Codertocat', 'Hello-World', { number: payload.pull_request.number, headSha: payload.pull_request.head.sha, headRef: payload.pull_request.head.ref, state: 'closed' });
+    github.seedPullRequest('Codertocat', 'Hello-World', {
+      number: payload.pull_request.number,
+      headSha: payload.pull_request.head.sha,
+      headRef: payload.pull_request.head.ref,
+      state: 'closed',
+    });
     const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${payload.pull_request.number}`);
-    const platform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
+    const platform = new AgentexPlatform({
+      name: 'local',
+      baseUrl: local.url,
+      apiKey: API_KEY,
+      accountId: 'acct-local',
+      deploymentsCarryUrl: true,
+      env: {},
+      retry: { retries: 0 },
+    });
     const app = await startAppServer({
       githubToken: GITHUB_TOKEN,
       webhookSecret: WEBHOOK_SECRET,
@@ -138,7 +161,10 @@ describeWithRedis('teardowns with REDIS_URL', () => {
     try {
       const body = JSON.stringify(payload);
       expect((await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET))).status).toBe(200);
-      await until(() => seeder.status(preview.id), (status) => status === 'DELETED');
+      await until(
+        () => seeder.status(preview.id),
+        (status) => status === 'DELETED',
+      );
       await app.idle();
       const keys = await client.keys('b_octokit-*');
       expect(keys.some((key) => key.startsWith('b_octokit-global-agent-preview'))).toBe(true);
