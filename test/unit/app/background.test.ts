@@ -65,19 +65,23 @@ describe('the background queue', () => {
     const { log } = logger();
     const queue = new BackgroundQueue();
     const events: string[] = [];
-    const task = (key: string, name: string, ms: number) => ({
+    // The first task of repo#1 ends only after the task of repo#2 has run: no clock decides the order.
+    let otherEnded!: () => void;
+    const otherDone = new Promise<void>((resolve) => (otherEnded = resolve));
+    const task = (key: string, name: string, waitFor?: Promise<void>, onEnd?: () => void) => ({
       key,
       what: name,
       log,
       run: async () => {
         events.push(`${name} start`);
-        await new Promise((resolve) => setTimeout(resolve, ms));
+        await waitFor;
         events.push(`${name} end`);
+        onEnd?.();
       },
     });
-    queue.enqueue(task('repo#1', 'first', 30));
-    queue.enqueue(task('repo#1', 'second', 1));
-    queue.enqueue(task('repo#2', 'other', 1));
+    queue.enqueue(task('repo#1', 'first', otherDone));
+    queue.enqueue(task('repo#1', 'second'));
+    queue.enqueue(task('repo#2', 'other', undefined, otherEnded));
     await queue.idle();
     expect(events.indexOf('second start')).toBeGreaterThan(events.indexOf('first end'));
     expect(events.indexOf('other end')).toBeLessThan(events.indexOf('first end'));
