@@ -4,7 +4,9 @@ import { GitHubForge, toComment } from './github.js';
 /**
  * The logins Gitea and Forgejo Actions write as with the job token: Gitea's built-in actions user
  * (go-gitea/gitea@033d34b1e802e5c295d45e82465220ab5f14ba02:models/user/user_system.go,
- * `ActionsUserName = "gitea-actions"`) and Forgejo's, which it renamed `forgejo-actions`.
+ * `ActionsUserName = "gitea-actions"`) and Forgejo's `forgejo-actions`. ASSUMED for Forgejo: its
+ * source lives on Codeberg, out of reach here; third-party code lists both names among Forgejo's
+ * reserved user names. Both are accepted on either server, so a wrong guess only misses a match.
  */
 export const GITEA_ACTIONS_LOGINS = ['gitea-actions', 'forgejo-actions'];
 
