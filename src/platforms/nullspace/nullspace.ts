@@ -348,7 +348,7 @@ export class NullspacePlatform implements Platform, Builder {
       );
     }
     const all = [...itemsOf(probe.body)];
-    let cursor = stringField(probe.body ?? {}, 'next_cursor');
+    const cursor = stringField(probe.body ?? {}, 'next_cursor');
     if (cursor) all.push(...(await this.listAll('list agent deployments', '/v1/agent-deployments', {}, signal, cursor)));
     for (const deployment of all) {
       const id = stringField(deployment, 'id');
