@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { giteaApiUrl } from '../forge/client.js';
 import type { ForgeKind, RepoRef } from '../forge/forge.js';
+import { sourceRepoOfRun, type SourceRepo } from '../pipeline/source-repo.js';
 
 /** The parts of the triggering event the action acts on, for GitHub and Gitea alike. */
 export interface RunEvent {
@@ -9,6 +10,8 @@ export interface RunEvent {
   name: string;
   action?: string;
   repo: RepoRef;
+  /** The repository as every door names it (from the payload's `repository.html_url`, which the forge builds from its own address). */
+  sourceRepo?: SourceRepo;
   /** API base for REST calls. */
   apiUrl: string;
   serverUrl: string;
@@ -53,6 +56,7 @@ export async function readRunEvent(env: NodeJS.ProcessEnv): Promise<RunEvent> {
     name: env.GITHUB_EVENT_NAME ?? (pr ? 'pull_request' : 'push'),
     action: payload.action,
     repo: { owner, repo },
+    sourceRepo: sourceRepoOfRun(payload.repository?.html_url, serverUrl, owner, repo),
     apiUrl,
     serverUrl,
     runUrl: runUrlOf(forge, serverUrl, `${owner}/${repo}`, env),

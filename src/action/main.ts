@@ -1,17 +1,20 @@
+import { appendFile } from 'node:fs/promises';
+import { EOL } from 'node:os';
 import * as core from '@actions/core';
 import { InputError } from '../errors.js';
-import { renderPreviewComment, renderRemovedComment } from '../forge/comment.js';
+import { renderPreviewComment } from '../forge/comment.js';
 import type { Forge, PullRef } from '../forge/forge.js';
 import { createForge } from '../forge/client.js';
 import { upsertStickyComment } from '../forge/sticky.js';
 import { loadAgents } from '../pipeline/agent.js';
 import { formatDuration } from '../pipeline/duration.js';
-import { resolvePreviewLabel } from '../pipeline/label.js';
-import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
-import { parseSourceRepo } from '../pipeline/source-repo.js';
-import { teardownPreviews } from '../previews/teardown.js';
-import { createPlatform, labelRuleFor, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
 import { validateImageInput } from '../pipeline/image.js';
+import { resolvePreviewLabel, type PreviewLabels } from '../pipeline/label.js';
+import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';
+import { formatSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
+import { createPlatform, labelRuleFor, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
+import type { Platform } from '../platforms/platform.js';
+import { closePreviews, describeClose, environmentName } from '../previews/close.js';
 import { redact } from '../secrets/redact.js';
 import { readRunEvent, type RunEvent } from './event.js';
 import { readInputs, type ActionInputs, type ActionMode } from './inputs.js';
@@ -44,20 +47,49 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
 }
 
-async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
+/** One run of the action, as a list of steps. */
+export async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
+  const given = await readRun(env);
+  const plan = decide(given, env);
+  if (plan.mode === 'skip') return report(skipped(plan.why, plan.notice), env);
+  const outcome = plan.mode === 'teardown' ? await teardown(plan) : await preview(plan);
+  await report(outcome, env);
+}
+
+interface GivenRun {
+  inputs: ActionInputs;
+  event: RunEvent;
+  decision: Decision;
+}
+
+/** Reads the inputs and the event; registers every secret before anything is logged. */
+async function readRun(env: NodeJS.ProcessEnv): Promise<GivenRun> {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const inputs = await readInputs(env, workspace);
   // Every platform's own key variable too, for keys given through the workflow's `env:`.
   for (const secret of [inputs.apiKey, inputs.githubToken, ...Object.values(PLATFORM_KEY_VARIABLES).map((name) => env[name])]) if (secret) core.setSecret(secret);
   const event = await readRunEvent(env);
-  const decision = decideMode(inputs.mode, event, inputs.deployBranches);
+  return { inputs, event, decision: decideMode(inputs.mode, event, inputs.deployBranches) };
+}
+
+interface RunPlan extends GivenRun {
+  mode: RunMode | 'teardown';
+  platform: Platform;
+  forge?: Forge;
+  pr?: PullRef;
+  repo?: SourceRepo;
+  /** Empty unless the run previews or closes one. */
+  labels?: PreviewLabels;
+  reporter: ReturnType<typeof actionReporter>;
+}
+
+type Plan = RunPlan | { mode: 'skip'; why: string; notice?: boolean };
+
+/** What this run does, and with which platform and forge; bad input fails here, before any request. */
+function decide({ inputs, event, decision }: GivenRun, env: NodeJS.ProcessEnv): Plan {
   // A close tears down even when the manifests are gone (the PR may have deleted its agents).
   if (inputs.manifestsError && decision.mode !== 'teardown' && decision.mode !== 'skip') throw inputs.manifestsError;
-  if (decision.mode === 'skip') {
-    core.info(`agent-preview: skipping: ${decision.why}`);
-    core.setOutput('status', 'skipped');
-    return;
-  }
+  if (decision.mode === 'skip') return decision;
 
   // Only the chosen platform's variable: another platform's key must never be sent to this one.
   const keyVariable = PLATFORM_KEY_VARIABLES[inputs.platform];
@@ -65,26 +97,21 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   if (event.pull?.fork && decision.mode !== 'teardown' && (!apiKey || event.name === 'pull_request_target')) {
     // Secrets are withheld from fork PRs; under pull_request_target they are not, and fork code must
     // never be built with them.
-    core.notice(
-      `agent-preview: pull request #${event.pull.number} comes from a fork (${event.pull.headRepo ?? 'another repository'}); no preview is built for fork code with this repository's credentials.`,
-    );
-    core.setOutput('status', 'skipped');
-    return;
+    return {
+      mode: 'skip',
+      notice: true,
+      why: `pull request #${event.pull.number} comes from a fork (${event.pull.headRepo ?? 'another repository'}); no preview is built for fork code with this repository's credentials.`,
+    };
   }
   if (!apiKey && inputs.platform !== 'local') {
     throw new InputError(`no platform API key: set the api-key input (e.g. \${{ secrets.${keyVariable} }}) or ${keyVariable}`, { field: 'api-key' });
   }
-
-  const reporter = actionReporter();
-  const forge: Forge | undefined = inputs.githubToken ? createForge({ kind: event.forge, apiUrl: event.apiUrl, token: inputs.githubToken, onRetry: (notice) => core.info(`${notice.call}: ${notice.reason}; retrying in ${notice.retryAfter} s (${notice.attempt})`) }) : undefined;
-  const pr: PullRef | undefined = event.pull ? { ...event.repo, number: event.pull.number } : undefined;
+  const repo = event.sourceRepo;
   const previewing = decision.mode === 'preview' || decision.mode === 'teardown';
-  const { label, note } = previewing
-    ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, 'preview-label', labelRuleFor(inputs.platform))
-    : { label: '', note: undefined };
-  if (note) core.notice(note);
-  core.setOutput('preview-label', label);
-
+  const labels = previewing
+    ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.pull?.headSha ?? event.sha }, 'preview-label', labelRuleFor(inputs.platform), repo)
+    : undefined;
+  if (labels?.note) core.notice(labels.note);
   const platform = createPlatform({
     platform: inputs.platform,
     apiUrl: inputs.apiUrl,
@@ -96,66 +123,98 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
     // An annotation: @actions/core escapes its data, so it cannot start a workflow command.
     onNotice: (message) => core.warning(redact(message)),
   });
+  return {
+    inputs,
+    event,
+    decision,
+    mode: decision.mode,
+    platform,
+    forge: inputs.githubToken
+      ? createForge({
+          kind: event.forge,
+          apiUrl: event.apiUrl,
+          token: inputs.githubToken,
+          onRetry: (notice) => core.info(`${notice.call}: ${notice.reason}; retrying in ${notice.retryAfter} s (${notice.attempt})`),
+        })
+      : undefined,
+    pr: event.pull ? { ...event.repo, number: event.pull.number } : undefined,
+    repo,
+    labels,
+    reporter: actionReporter(),
+  };
+}
 
-  const sourceRepo = `${event.serverUrl.replace(/^https?:\/\//, '')}/${event.repo.owner}/${event.repo.repo}`;
-  if (decision.mode === 'teardown') {
-    // Only this repository's previews: the label repeats in every repository on the account. A
-    // preview whose origin is recorded nowhere is still ours when it is one of our own agents.
-    const ownAgents = await agentNamesOf(inputs.manifests);
-    const outcome = await teardownPreviews(platform, {
-      label,
+/** What a run ends with: its outputs, its job summary, and the failure that fails the step. */
+interface RunOutcome {
+  status: string;
+  label: string;
+  results?: AgentResult[];
+  mode?: RunMode;
+  summary?: string;
+  failure?: Error;
+}
+
+function skipped(why: string, notice?: boolean): RunOutcome {
+  if (notice) core.notice(`agent-preview: ${why}`);
+  else core.info(`agent-preview: skipping: ${why}`);
+  return { status: 'skipped', label: '' };
+}
+
+/** A closed PR: remove this repository's previews of it, then tell the forge the truth about it. */
+async function teardown(plan: RunPlan): Promise<RunOutcome> {
+  const { inputs, event, platform, forge, pr, repo, reporter } = plan;
+  const labels = plan.labels!;
+  const outcome = await closePreviews(
+    {
+      platform,
+      labels,
+      repo,
+      // A legacy-labelled preview whose origin is recorded nowhere is still ours when it is one of our own agents.
+      adoptUnproven: await agentNamesOf(inputs.manifests),
       reporter,
-      repo: parseSourceRepo(sourceRepo),
-      adoptUnproven: ownAgents,
-    });
-    reporter.flush();
-    const others = outcome.otherRepos ? `; ${outcome.otherRepos} of other repositories left alone` : '';
-    printUntrusted([`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone${others}`]);
-    const agents = outcome.agents;
-    const kept = outcome.withoutProvenance;
-    if (kept.length) {
-      // Nothing proves these are ours, so they were left running: never claim the preview is gone.
-      core.warning(
-        `agent-preview: ${kept.length} preview(s) of "${label}" are still running: ${kept.map((d) => `${d.id} (${d.agentName ?? 'agent'})`).join(', ')}. ` +
-          `${platform.name} records no repository on them and this checkout's manifests do not name their agents; ` +
-          `remove them with \`agent-preview --platform ${platform.name} teardown --label ${label} --agent <name>\` if they are this repository's.`,
-      );
-    }
-    if (forge && pr && !kept.length) {
-      if (inputs.comment) {
-        await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform.name, updatedAt: new Date().toISOString(), agents, commentKey: inputs.commentKey }), { key: inputs.commentKey });
-      }
-      if (inputs.deployments) {
-        // The environment was `preview/<label>` for a single agent and per agent in a monorepo.
-        for (const environment of [`preview/${label}`, ...agents.map((agent) => environmentName(label, agent, 2))]) {
-          await forge.deactivateEnvironment(event.repo, environment).catch((err) => core.warning(redact(String(err))));
-        }
-      }
-    }
-    if (outcome.failed.length) throw new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(', ')}: ${outcome.failed[0].error}`);
-    if (kept.length) {
-      core.setOutput('status', 'kept');
-      await writeSummary(`### Agent preview \`${label}\`\n\n${kept.length} preview(s) left running: nothing records which repository deployed them (${outcome.deleted.length} deleted).\n`);
-      return;
-    }
-    core.setOutput('status', 'removed');
-    await writeSummary(`### Agent preview \`${label}\`\n\nPreview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone).\n`);
-    return;
+    },
+    forge && pr
+      ? { forge, repoRef: event.repo, pullNumber: pr.number, headSha: event.pull?.headSha ?? event.sha, comment: inputs.comment, commentKey: inputs.commentKey, statuses: inputs.deployments }
+      : undefined,
+  );
+  reporter.flush();
+  // Ids and errors are the platform's words.
+  printUntrusted([`agent-preview: ${describeClose(outcome)}`]);
+  const heading = `### Agent preview \`${labels.label}\`\n\n`;
+  if (outcome.stillRunning.length) {
+    // Never claim the preview is gone while any of it runs.
+    core.warning(
+      `agent-preview: ${outcome.stillRunning.length} preview(s) of "${labels.label}" are still running: ${outcome.stillRunning.map((item) => `${item.id} (${item.agent ?? 'agent'}): ${item.why}`).join('; ')}. ` +
+        `Remove one with \`agent-preview --platform ${platform.name} teardown --label <label> --agent <name>\` if it is this repository's.`,
+    );
   }
+  const summary =
+    outcome.status === 'removed'
+      ? `${heading}Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone).\n`
+      : `${heading}${outcome.stillRunning.length} preview(s) still running: ${outcome.stillRunning.map((item) => `${item.id} (${item.why})`).join('; ')} (${outcome.deleted.length} deleted).\n`;
+  const failure = outcome.failed.length
+    ? new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(', ')}: ${outcome.failed[0].error}`)
+    : undefined;
+  return { status: outcome.status, label: labels.label, summary, failure };
+}
 
+/** A push or an opened PR: build and deploy each agent, then comment and set the deployment statuses. */
+async function preview(plan: RunPlan): Promise<RunOutcome> {
+  const { inputs, event, platform, forge, pr, reporter } = plan;
+  const mode = plan.mode as RunMode;
+  const label = plan.labels?.label ?? '';
   const image = validateImageInput(inputs.image, { name: platform.name, serverBuild: Boolean(platform.builder) });
-  const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: decision.mode !== 'build', sdkExact: inputs.sdkExact });
+  const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: mode !== 'build', sdkExact: inputs.sdkExact });
   const headSha = event.pull?.headSha ?? event.sha;
   if (forge && pr && (await forge.getPullRequest(pr)).headSha !== headSha) {
     core.notice(`agent-preview: a newer commit was pushed to PR #${pr.number}; this run for ${headSha.slice(0, 7)} stops without deploying.`);
-    core.setOutput('status', 'superseded');
-    return;
+    return { status: 'superseded', label };
   }
 
   const controller = new AbortController();
   const watcher = forge && pr ? watchForNewerHead(forge, pr, headSha, inputs, controller) : undefined;
   const setStatus = async (agent: string, state: 'in_progress' | 'success' | 'failure', url?: string, description = '') => {
-    if (!forge || !inputs.deployments || decision.mode !== 'preview') return;
+    if (!forge || !inputs.deployments || mode !== 'preview') return;
     await forge
       .setPreviewStatus(event.repo, { state, environment: environmentName(label, agent, agents.length), sha: headSha, url, logUrl: event.runUrl, description })
       .catch((err) => core.warning(`could not set the deployment status: ${redact((err as Error).message)}`));
@@ -165,12 +224,12 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
   let results: AgentResult[];
   try {
     results = await runAgents(platform, agents, {
-      mode: decision.mode,
+      mode,
       reporter,
       signal: controller.signal,
       pollIntervalMs: inputs.pollIntervalMs,
       timeoutMs: inputs.timeoutMs,
-      preview: decision.mode === 'preview' ? { label, ttlMs: inputs.ttlMs } : undefined,
+      preview: mode === 'preview' ? { label, ttlMs: inputs.ttlMs } : undefined,
       wait: inputs.wait,
       urlTemplate: inputs.previewUrl,
       urlVariables: { number: event.pull?.number, sha: headSha },
@@ -180,13 +239,12 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
       maxParallel: inputs.maxParallel,
       redeploy: inputs.redeploy,
       reuse: inputs.onlyChanged,
-      provenance: { commit: headSha, ref: event.ref, repo: sourceRepo },
+      provenance: { commit: headSha, ref: event.ref, repo: plan.repo ? formatSourceRepo(plan.repo) : undefined },
     });
   } catch (err) {
     if (controller.signal.aborted) {
       core.notice(`agent-preview: a newer commit was pushed to PR #${pr?.number}; this run cancelled its work and stops without deploying.`);
-      core.setOutput('status', 'superseded');
-      return;
+      return { status: 'superseded', label };
     }
     throw err;
   } finally {
@@ -204,22 +262,33 @@ async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
       notes.push(`${result.agent}: the deployment is healthy but gave no public URL (a URL carrying a credential is never shown); set the preview-url input to link it.`);
     }
   }
-  if (forge && pr && inputs.comment && decision.mode === 'preview') {
+  if (forge && pr && inputs.comment && mode === 'preview') {
     const body = renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), runUrl: event.runUrl, notes, commentKey: inputs.commentKey });
     const sticky = await upsertStickyComment(forge, pr, body, { headSha, key: inputs.commentKey });
     if (sticky.action === 'skipped-newer-head') core.info('agent-preview: a newer commit owns the PR comment now; left it alone');
   }
-  setOutputs(results, label, decision.mode);
-  await writeSummary(renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), notes }));
   const failed = results.filter((result) => result.status === 'failed');
-  if (failed.length) {
-    // Build logs, runtime logs and deploy events: the platform's and the PR code's words.
-    for (const result of failed) printUntrusted((result.logTail ?? []).map((line) => `  ${result.agent} │ ${line}`));
-    throw new Error(failed.map((result) => result.error).join('; '));
-  }
+  // Build logs, runtime logs and deploy events: the platform's and the PR code's words.
+  for (const result of failed) printUntrusted((result.logTail ?? []).map((line) => `  ${result.agent} │ ${line}`));
+  return {
+    status: failed.length ? 'failed' : (results[0]?.status ?? 'skipped'),
+    label,
+    results,
+    mode,
+    summary: renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), notes }),
+    failure: failed.length ? new Error(failed.map((result) => result.error).join('; ')) : undefined,
+  };
 }
 
-/** `preview/pr-12` for a single agent; `preview/pr-12/<agent>` for each agent of a monorepo. */
+/** Outputs, the job summary, and the step's failure. */
+async function report(outcome: RunOutcome, env: NodeJS.ProcessEnv): Promise<void> {
+  if (outcome.results && outcome.mode) setOutputs(outcome.results, outcome.label, outcome.mode);
+  else core.setOutput('preview-label', outcome.label);
+  core.setOutput('status', outcome.status);
+  if (outcome.summary) await writeSummary(outcome.summary, env);
+  if (outcome.failure) throw outcome.failure;
+}
+
 /**
  * Deployments without a URL (Agentex, and MUTX or Nullspace without a template) leave the reviewer
  * nothing to open, and for Agentex nothing documented can stand in: the SGP docs give no address for
@@ -237,17 +306,13 @@ function unlinkedPreviewNotes(platformName: string, results: AgentResult[]): str
   ];
 }
 
-function environmentName(label: string, agent: string, agentCount: number): string {
-  return agentCount > 1 ? `preview/${label}/${agent}` : `preview/${label}`;
-}
-
 function setOutputs(results: AgentResult[], label: string, mode: RunMode): void {
   const first = results[0];
+  core.setOutput('preview-label', label);
   core.setOutput('preview-url', first?.url ?? '');
   core.setOutput('deployment-id', first?.deploymentId ?? '');
   core.setOutput('build-id', first?.buildId ?? '');
   core.setOutput('build-reused', String(Boolean(first?.buildReused)));
-  core.setOutput('status', results.some((result) => result.status === 'failed') ? 'failed' : (first?.status ?? 'skipped'));
   core.setOutput(
     'agents',
     JSON.stringify(
@@ -264,10 +329,11 @@ function setOutputs(results: AgentResult[], label: string, mode: RunMode): void 
   );
 }
 
-async function writeSummary(markdown: string): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
+async function writeSummary(markdown: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const file = env.GITHUB_STEP_SUMMARY;
+  if (!file) return;
   try {
-    await core.summary.addRaw(redact(markdown)).addEOL().write();
+    await appendFile(file, `${redact(markdown)}${EOL}`);
   } catch (err) {
     core.debug(`job summary not written: ${(err as Error).message}`);
   }

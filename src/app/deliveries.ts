@@ -1,7 +1,7 @@
 import type { Logger } from 'probot';
 import { InputError } from '../errors.js';
 import type { Forge, RepoRef } from '../forge/forge.js';
-import { resolvePreviewLabel } from '../pipeline/label.js';
+import { resolvePreviewLabel, type PreviewLabels } from '../pipeline/label.js';
 import type { Platform } from '../platforms/platform.js';
 import type { BackgroundTask } from './background.js';
 import { cleanupTask, type CleanupPlan } from './cleanup.js';
@@ -82,8 +82,9 @@ export function teardownTask(job: TeardownJob, options: { log: Logger; accessFor
             return undefined;
           }
           const config = await access.loadConfig(signal);
-          const { label } = resolvePreviewLabel(config.labelTemplate, { number: job.number, branch: job.headRef, sha: job.headSha });
-          return planFor({ ...event, access }, config, label, job.number, signal);
+          const rule = options.platformFor(config.platform).labelRule;
+          const labels = resolvePreviewLabel(config.labelTemplate, { number: job.number, branch: job.headRef, sha: job.headSha }, 'preview-label', rule, access.repo);
+          return planFor({ ...event, access }, config, labels, job.number, signal, job.headSha);
         }
         const config = await access.loadConfig(signal);
         if (!labelUsesBranch(config.labelTemplate) || /\{(number|sha)\}/.test(config.labelTemplate)) return undefined;
@@ -91,8 +92,9 @@ export function teardownTask(job: TeardownJob, options: { log: Logger; accessFor
           log.warn({ repo, branch: job.branch }, `${what}: the forge says branch ${job.branch} still exists; nothing is deleted`);
           return undefined;
         }
-        const { label } = resolvePreviewLabel(config.labelTemplate, { branch: job.branch });
-        return planFor({ ...event, access }, config, label, undefined, signal);
+        const rule = options.platformFor(config.platform).labelRule;
+        const labels = resolvePreviewLabel(config.labelTemplate, { branch: job.branch }, 'preview-label', rule, access.repo);
+        return planFor({ ...event, access }, config, labels, undefined, signal);
       },
     }),
   };
@@ -101,18 +103,20 @@ export function teardownTask(job: TeardownJob, options: { log: Logger; accessFor
 async function planFor(
   event: { access: RepoAccess; log: Logger; platformFor: PlatformFor },
   config: RepoConfig,
-  label: string,
+  labels: PreviewLabels,
   pullNumber: number | undefined,
   signal: AbortSignal,
+  headSha?: string,
 ): Promise<CleanupPlan> {
   const { access, log } = event;
   return {
     repo: access.repo,
     repoRef: access.repoRef,
-    label,
+    labels,
     platform: event.platformFor(config.platform),
     agentNames: await agentNamesOf(access, config, log, signal),
     pullNumber,
+    headSha,
     forge: await access.forge(signal),
   };
 }

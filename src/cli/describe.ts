@@ -42,7 +42,9 @@ export function teardownSummary(outcome: TeardownOutcome) {
     alreadyGone: ids(outcome.alreadyGone),
     wouldDelete: ids(outcome.wouldDelete),
     withoutProvenance: ids(outcome.withoutProvenance),
-    otherRepos: outcome.otherRepos,
+    otherRepos: ids(outcome.otherRepos),
+    status: 'status' in outcome ? outcome.status : undefined,
+    stillRunning: 'stillRunning' in outcome ? outcome.stillRunning : undefined,
     failed: outcome.failed.map((entry) => ({ id: entry.deployment.id, agent: entry.deployment.agentName, error: entry.error })),
   };
 }
@@ -51,7 +53,7 @@ export function describeTeardown(outcome: TeardownOutcome, dryRun?: boolean): st
   if (dryRun) return `dry run: ${outcome.wouldDelete.length} preview(s) of "${outcome.label}" would be deleted; nothing was deleted`;
   const parts = [`${outcome.deleted.length} deleted`, `${outcome.alreadyGone.length} already gone`];
   if (outcome.failed.length) parts.push(`${outcome.failed.length} failed`);
-  if (outcome.otherRepos) parts.push(`${outcome.otherRepos} of other repositories left alone`);
+  if (outcome.otherRepos.length) parts.push(`${outcome.otherRepos.length} of other repositories left alone (${outcome.otherRepos.map((d) => d.id).join(', ')})`);
   if (outcome.withoutProvenance.length) parts.push(`${outcome.withoutProvenance.length} recording no repository left alone`);
   return `previews of "${outcome.label}": ${parts.join(', ')}`;
 }

@@ -7,6 +7,7 @@ import type { PreparedAgent } from './agent.js';
 import { PhaseError } from './errors.js';
 import { pollUntil, wakeSignal } from './poll.js';
 import type { Reporter, StepContext } from './reporter.js';
+import { parseSourceRepo, sameSourceRepo } from './source-repo.js';
 
 export interface BuildOptions extends StepContext {
   buildArgs?: Record<string, string>;
@@ -33,7 +34,14 @@ export async function ensureBuild(builder: Builder, agent: PreparedAgent, option
   const packed = agent.packed;
   if (options.reuse !== false && builder.findReusableBuild) {
     const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal });
-    if (earlier) {
+    if (earlier && !sameRepository(earlier.sourceRepo, options.provenance?.repo)) {
+      // A build records one repository, and the sweep learns a preview's repository from its build:
+      // a build shared with another repository would move this preview there.
+      reporter.step(
+        name,
+        `not reusing build ${earlier.id} of the same tree: it was built for ${earlier.sourceRepo ?? 'no recorded repository'}, this run deploys ${options.provenance?.repo ?? 'no recorded repository'}`,
+      );
+    } else if (earlier) {
       reporter.step(name, `reusing build ${earlier.id}: the context is unchanged (working_tree_hash ${packed.treeHash.slice(0, 12)})`);
       return { build: earlier, reused: true };
     }
@@ -159,3 +167,11 @@ function reasonOf(err: unknown): string {
   if (err instanceof Error && (err.name === 'AbortError' || err.name === 'CancelledError')) return 'the run was cancelled';
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Both name the same repository, or neither names one. */
+function sameRepository(a: string | undefined, b: string | undefined): boolean {
+  const left = parseSourceRepo(a);
+  const right = parseSourceRepo(b);
+  return left && right ? sameSourceRepo(left, right) : !left && !right;
+}
+

@@ -8,15 +8,15 @@
  * that names no pull request) are kept and reported with the reason.
  */
 import { ApiError } from '../errors.js';
-import { findStickyComments, renderRemovedComment } from '../forge/comment.js';
 import type { Forge } from '../forge/forge.js';
-import { upsertStickyComment } from '../forge/sticky.js';
-import { DEFAULT_LABEL_TEMPLATE, resolvePreviewLabel } from '../pipeline/label.js';
+import { DEFAULT_LABEL_TEMPLATE, labelBelongs, resolvePreviewLabel } from '../pipeline/label.js';
 import type { Deployment, Platform } from '../platforms/platform.js';
 import { GONE_DEPLOY_PHASES } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
 import { cachedBuildLookup, ownerOfDeployment } from '../pipeline/ownership.js';
 import { formatSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
+import { markClosed } from './close.js';
+import { exactLabel } from './teardown.js';
 
 export interface SweepLog {
   info(message: string): void;
@@ -126,7 +126,7 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
       keep(`no forge is configured for ${repo.host}`);
       continue;
     }
-    const pullNumber = pullNumberOfLabel(label, template);
+    const pullNumber = pullNumberOfLabel(label, template, repo);
     if (pullNumber === undefined && isBranchTemplate(template)) {
       let branches: Set<string>;
       try {
@@ -148,8 +148,11 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
     }
     const repoRef = { owner: repo.owner, repo: repo.repo };
     let state: 'open' | 'closed' | 'missing';
+    let headSha: string | undefined;
     try {
-      state = (await forge.getPullRequest({ ...repoRef, number: pullNumber }, signal)).state;
+      const pull = await forge.getPullRequest({ ...repoRef, number: pullNumber }, signal);
+      state = pull.state;
+      headSha = pull.headSha || undefined;
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) state = 'missing';
       else {
@@ -170,7 +173,7 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
   return report;
 
   /** Deletes (or, in a dry run, lists) one repository's previews of one label, then marks the forge. */
-  async function removeGroup(forge: Forge, repo: SourceRepo, label: string, deployments: Deployment[], reason: string, pullNumber?: number): Promise<void> {
+  async function removeGroup(forge: Forge, repo: SourceRepo, label: string, deployments: Deployment[], reason: string, pullNumber?: number, headSha?: string): Promise<void> {
     if (dryRun) {
       for (const deployment of deployments) {
         report.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
@@ -195,7 +198,8 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
     if (removedAll && options.markForge !== false) {
       const agents = [...new Set(deployments.map((d) => d.agentName).filter((name): name is string => Boolean(name)))].sort();
       const where = pullNumber === undefined ? `${formatSourceRepo(repo)} (${label})` : `${formatSourceRepo(repo)}#${pullNumber}`;
-      await markRemoved(forge, { owner: repo.owner, repo: repo.repo }, pullNumber, label, platform.name, agents, signal).catch((err) =>
+      const marks = { forge, repoRef: { owner: repo.owner, repo: repo.repo }, pullNumber, headSha, platformName: platform.name, signal };
+      await markClosed(marks, exactLabel(label), { status: 'removed', agents, labels: [label], stillRunning: [] }).catch((err) =>
         log.warn(`previews of ${where} are gone, but the forge was not updated: ${redact((err as Error).message)}`),
       );
     }
@@ -212,7 +216,10 @@ async function branchLabelsOf(forge: Forge, repo: SourceRepo, template: string, 
   const labels = new Set<string>();
   for (const branch of await forge.listBranches({ owner: repo.owner, repo: repo.repo }, signal)) {
     try {
-      labels.add(resolvePreviewLabel(template, { branch }).label);
+      const resolved = resolvePreviewLabel(template, { branch }, 'preview-label', undefined, repo);
+      labels.add(resolved.label);
+      // Previews an earlier version labelled without the identity hash.
+      labels.add(resolved.legacyLabel);
     } catch {
       // A branch whose name sanitizes to nothing gives no label.
     }
@@ -221,30 +228,22 @@ async function branchLabelsOf(forge: Forge, repo: SourceRepo, template: string, 
 }
 
 /**
- * The pull request number a label names under a template with `{number}`: the digit run that,
- * put through the template as the action does, gives back exactly this label.
+ * The pull request number a label names under a template with `{number}`: the digit run that, put
+ * through the template as the action does for this repository, gives back this label (under a
+ * `{sha}` template: its identity hash), or the label an earlier version gave without the hash.
  */
-export function pullNumberOfLabel(label: string, template: string = DEFAULT_LABEL_TEMPLATE): number | undefined {
-  if (!template.includes('{number}') || /\{(branch|sha)\}/.test(template)) return undefined;
+export function pullNumberOfLabel(label: string, template: string = DEFAULT_LABEL_TEMPLATE, repo?: SourceRepo): number | undefined {
+  if (!template.includes('{number}') || /\{branch\}/.test(template)) return undefined;
   for (const [digits] of label.matchAll(/\d+/g)) {
     try {
-      if (resolvePreviewLabel(template, { number: Number(digits) }).label === label) return Number(digits);
+      // Any seven hex digits stand in for the commit: under {sha} the identity hash leaves it out.
+      const labels = resolvePreviewLabel(template, { number: Number(digits), sha: '0000000' }, 'preview-label', undefined, repo);
+      if (labels.perPush ? labelBelongs(label, labels) : labels.label === label || labels.legacyLabel === label) return Number(digits);
     } catch {
       return undefined;
     }
   }
   return undefined;
-}
-
-async function markRemoved(forge: Forge, repo: { owner: string; repo: string }, pullNumber: number | undefined, label: string, platform: string, agents: string[], signal?: AbortSignal): Promise<void> {
-  const pr = pullNumber === undefined ? undefined : { ...repo, number: pullNumber };
-  if (pr && findStickyComments(await forge.listComments(pr, signal)).length) {
-    await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform, updatedAt: new Date().toISOString(), agents }), { signal });
-  }
-  if (forge.kind !== 'github') return;
-  for (const environment of [`preview/${label}`, ...agents.map((agent) => `preview/${label}/${agent}`)]) {
-    await forge.deactivateEnvironment(repo, environment, signal);
-  }
 }
 
 /** One line per preview, for the CLI and the log. */

@@ -83,7 +83,10 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     const first = await runAction(forge, pullRequestEvent('opened', 'a'.repeat(40), { gitea }), {});
     expect(first.log).not.toMatch(/::error::/);
     expect(first.code).toBe(0);
-    expect(first.outputs).toMatchObject({ status: 'healthy', 'preview-label': 'pr-2', 'build-reused': 'false' });
+    expect(first.outputs).toMatchObject({ status: 'healthy', 'build-reused': 'false' });
+    // The label names the PR and, in a short hash, the repository: pr-2-<hash>.
+    const label = first.outputs['preview-label'];
+    expect(label).toMatch(/^pr-2-[0-9a-f]{6}$/);
     expect(first.outputs['preview-url']).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/previews\//);
     expect(JSON.parse(first.outputs.agents)).toHaveLength(1);
     expect(first.log).toContain('::group::agent hello-agent');
@@ -98,7 +101,7 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
       expect(statuses.at(-1)).toMatchObject({ state: 'success', target_url: first.outputs['preview-url'] });
     } else {
       const [deployment] = forge.deployments(OWNER, REPO);
-      expect(deployment).toMatchObject({ sha: 'a'.repeat(40), environment: 'preview/pr-2', transient_environment: true });
+      expect(deployment).toMatchObject({ sha: 'a'.repeat(40), environment: `preview/${label}`, transient_environment: true });
       expect(deployment.statuses.map((status: Json) => status.state)).toEqual(['in_progress', 'success']);
       expect(deployment.statuses.at(-1)!.environment_url).toBe(first.outputs['preview-url']);
     }
@@ -127,15 +130,20 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     expect(again.code).toBe(0);
     expect(again.outputs).toMatchObject({ status: 'healthy', 'build-reused': 'true', 'build-id': first.outputs['build-id'] });
     expect(again.outputs['deployment-id']).not.toBe(first.outputs['deployment-id']);
-    expect((await livePreviews('pr-2')).map((d) => d.id)).toEqual([again.outputs['deployment-id']]);
+    expect((await livePreviews(label)).map((d) => d.id)).toEqual([again.outputs['deployment-id']]);
 
     forge.closePullRequest(OWNER, REPO, 2, { merged: true });
     const closed = await runAction(forge, pullRequestEvent('closed', 'b'.repeat(40), { gitea }), {});
     expect(closed.code).toBe(0);
     expect(closed.outputs.status).toBe('removed');
-    expect(await livePreviews('pr-2')).toEqual([]);
+    expect(await livePreviews(label)).toEqual([]);
     expect(forge.comments(OWNER, REPO, 2)[0].body).toContain('Preview removed');
-    if (!gitea) {
+    if (gitea) {
+      // The head commit's status no longer advertises the deleted preview's URL.
+      const statuses = forge.commitStatuses(OWNER, REPO, 'b'.repeat(40));
+      expect(statuses.at(-1)).toMatchObject({ state: 'success', description: 'preview removed', context: `preview/${label}` });
+      expect(statuses.at(-1)!.target_url || '').toBe('');
+    } else {
       for (const deployment of forge.deployments(OWNER, REPO)) expect(deployment.statuses.at(-1)!.state).toBe('inactive');
     }
     expect(forge.requests.some((request: { path: string }) => request.path.includes('graphql'))).toBe(false);
@@ -207,7 +215,7 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     const run = await runAction(forge, pullRequestEvent('synchronize', 'e'.repeat(40), { gitea: flavor === 'gitea' }), {});
     expect(run.code).toBe(0);
     expect(run.outputs.status).toBe('superseded');
-    expect(await livePreviews('pr-2')).toEqual([]);
+    expect(await livePreviews(run.outputs['preview-label'])).toEqual([]);
   });
 });
 
@@ -225,6 +233,7 @@ describe('repository isolation on one platform account', () => {
   it("a push replaces and a close removes only this repository's previews of the label, never another repository's with the same agent", async () => {
     const host = new URL(forge.url).host;
     const seeder = new PreviewSeeder(local, API_KEY);
+    // Previews labelled as earlier versions did (pr-5, without the repository's hash).
     const otherRepos = await seeder.preview(`${host}/someone-else/Hello-World`, 'pr-5');
     const unattributed = await seeder.preview(undefined, 'pr-5');
     forge.seedPullRequest(OWNER, REPO, { number: 5, headSha: 'a'.repeat(40), headRef: 'changes', baseRef: 'master' });
@@ -232,17 +241,18 @@ describe('repository isolation on one platform account', () => {
     const opened = await runAction(forge, pullRequestEvent('opened', 'a'.repeat(40), { number: 5 }), {});
     expect(opened.code).toBe(0);
     expect(opened.outputs.status).toBe('healthy');
-    // The older preview of the same label and agent that records no origin is replaced as before;
-    // the other repository's is not.
-    expect(await seeder.status(unattributed.id)).toBe('DELETED');
+    // This run's label is its own (pr-5-<hash>): a push replaces nothing labelled otherwise.
+    expect(await seeder.status(unattributed.id)).toBe('HEALTHY');
     expect(await seeder.status(otherRepos.id)).toBe('HEALTHY');
 
     forge.closePullRequest(OWNER, REPO, 5);
     const closed = await runAction(forge, pullRequestEvent('closed', 'a'.repeat(40), { number: 5 }), {});
     expect(closed.code).toBe(0);
     expect(closed.outputs.status).toBe('removed');
-    expect(closed.log).toContain('1 deleted, 0 already gone; 1 of other repositories left alone');
+    // The old-style preview of one of this checkout's agents that records no repository is adopted; the other repository's is named and left alone.
+    expect(closed.log).toContain(`2 deleted, 0 already gone, 1 of other repositories left alone (${otherRepos.id})`);
     expect(await seeder.status(opened.outputs['deployment-id'])).toBe('DELETED');
+    expect(await seeder.status(unattributed.id)).toBe('DELETED');
     expect(await seeder.status(otherRepos.id)).toBe('HEALTHY');
   });
 });

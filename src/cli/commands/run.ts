@@ -64,7 +64,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   let preview: { label: string; ttlMs: number } | undefined;
   if (mode === 'preview') {
     if (!options.label && pr === undefined) throw new InputError('a preview needs --label or --pr', { field: '--label' });
-    const resolved = resolvePreviewLabel(options.label, { number: pr }, '--label', cli.labelRule());
+    const resolved = resolvePreviewLabel(options.label, { number: pr }, '--label', cli.labelRule(), repoOption(options.repo));
     if (resolved.note) reporter.warn(resolved.note);
     preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? '8h', '--ttl', { minMs: 60_000, maxMs: 30 * 86_400_000 }) };
   }

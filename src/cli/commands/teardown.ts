@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { resolvePreviewLabel } from '../../pipeline/label.js';
-import { teardownPreviews } from '../../previews/teardown.js';
+import { removePreviews } from '../../previews/close.js';
 import { EXIT, type CliContext } from '../context.js';
 import { describeTeardown, teardownSummary } from '../describe.js';
 import { prNumber, repoOption } from '../options.js';
@@ -30,11 +30,12 @@ export async function teardown(cli: CliContext, options: TeardownOptions): Promi
   if (!options.label && pr === undefined) throw new InputError('give --label or --pr', { field: '--label' });
   const repo = repoOption(options.repo);
   const reporter = cli.reporter();
-  const resolved = resolvePreviewLabel(options.label, { number: pr }, '--label', cli.labelRule());
-  if (resolved.note) reporter.warn(resolved.note);
+  const labels = resolvePreviewLabel(options.label, { number: pr }, '--label', cli.labelRule(), repo);
+  if (labels.note) reporter.warn(labels.note);
   const platform = cli.platform(reporter);
-  const outcome = await teardownPreviews(platform, {
-    label: resolved.label,
+  const outcome = await removePreviews({
+    platform,
+    labels,
     agentNames: options.agent,
     repo,
     adoptUnproven: options.agent,

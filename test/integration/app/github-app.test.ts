@@ -90,7 +90,8 @@ it('the sweep finds each repository\'s installation with the app JWT and acts wi
   expect(await seeder.status(preview.id)).toBe('DELETED');
   expect(await seeder.status(notInstalled.id)).toBe('HEALTHY');
   const calls = github.requests.map((request) => `${request.method} ${request.path} ${request.status}`);
-  expect(calls).toContain('GET /repos/Codertocat/Hello-World/installation 200');
+  // The sweep names repositories as recorded (lowercased); GitHub's routes ignore case.
+  expect(calls).toContain('GET /repos/codertocat/hello-world/installation 200');
   expect(calls).toContain(`POST /app/installations/${INSTALLATION_ID}/access_tokens 201`);
 });
 

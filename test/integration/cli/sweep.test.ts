@@ -50,7 +50,7 @@ describe('agent-preview sweep', () => {
 
     const dry = await runCli(['sweep'], { env });
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(`would delete ${closed.id} pr-2 (hello-agent) ${repo}`);
+    expect(dry.stdout).toContain(`would delete ${closed.id} pr-2 (hello-agent) ${repo.toLowerCase()}`);
     expect(dry.stdout).toMatch(new RegExp(`kept ${open.id} pr-3 .*pull request #3 is open`));
     expect(dry.stdout).toContain(`kept ${unattributed.id} pr-2 (hello-agent): nothing records which repository deployed it`);
     expect(dry.stdout).toMatch(new RegExp(`kept ${elsewhere.id} pr-2 .*git.example.org/acme/agents`));
@@ -97,7 +97,8 @@ describe('agent-preview teardown --repo', () => {
 
     const first = await runCli(['teardown', '--pr', '4', '--repo', repo], { env });
     expect(first.code).toBe(0);
-    expect(first.stdout).toBe('previews of "pr-4": 1 deleted, 0 already gone, 1 of other repositories left alone, 1 recording no repository left alone\n');
+    // pr-4 is the label an earlier version gave; this version's own is hashed (pr-4-<hash>).
+    expect(first.stdout).toMatch(/^previews of "pr-4-[0-9a-f]{6}": 1 deleted, 0 already gone, 1 of other repositories left alone \(\S+\), 1 recording no repository left alone\n$/);
     expect(first.stderr).toContain(unattributed.id);
     expect(await seeder.status(ours.id)).toBe('DELETED');
     expect(await seeder.status(theirs.id)).toBe('HEALTHY');
@@ -123,8 +124,8 @@ describe('agent-preview sweep with branch previews', () => {
 
     const dry = await runCli(['sweep'], { env });
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(`would delete ${gone.id} br-old-work (hello-agent) ${repo}: no branch of the repository gives this label any more (the branch is gone)`);
-    expect(dry.stdout).toContain(`kept ${kept.id} br-feature-login (hello-agent) ${repo}: its branch still exists`);
+    expect(dry.stdout).toContain(`would delete ${gone.id} br-old-work (hello-agent) ${repo.toLowerCase()}: no branch of the repository gives this label any more (the branch is gone)`);
+    expect(dry.stdout).toContain(`kept ${kept.id} br-feature-login (hello-agent) ${repo.toLowerCase()}: its branch still exists`);
 
     const swept = await runCli(['sweep', '--delete'], { env });
     expect(swept.code).toBe(0);

@@ -230,7 +230,7 @@ describe('MUTX previews of two repositories on one account', () => {
 
     const outcome = await teardownPreviews(mutx, { label: 'pr-5', repo: { host: 'github.com', owner: 'acme', repo: 'agents' } });
     expect(outcome.deleted.map((deployment) => deployment.id)).toEqual([fromA.id]);
-    expect(outcome.otherRepos).toBe(1);
+    expect(outcome.otherRepos).toHaveLength(1);
     expect((await mutx.getDeployment(fromB.id)).phase).toBe('healthy');
     expect(server.agents()).toHaveLength(1);
   });

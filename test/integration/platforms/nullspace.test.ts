@@ -262,7 +262,7 @@ describe('Nullspace previews of two repositories with the same agent and label',
 
     const outcome = await teardownPreviews(nullspace, { label: 'pr-7', repo: { host: 'github.com', owner: 'acme', repo: 'bots' } });
     expect(outcome.deleted.map((deployment) => deployment.id)).toEqual([previewA.id]);
-    expect(outcome.otherRepos).toBe(1);
+    expect(outcome.otherRepos).toHaveLength(1);
     expect((await nullspace.getDeployment(previewB.id)).phase).toBe('healthy');
   });
 });

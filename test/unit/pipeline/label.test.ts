@@ -1,5 +1,6 @@
 import { InputError } from '../../../src/errors.js';
-import { resolvePreviewLabel } from '../../../src/pipeline/label.js';
+import { labelBelongs, resolvePreviewLabel } from '../../../src/pipeline/label.js';
+import { parseSourceRepo } from '../../../src/pipeline/source-repo.js';
 import { sanitizePreviewLabel } from '../../../src/platforms/agentex/label.js';
 
 describe('sanitizePreviewLabel', () => {
@@ -23,14 +24,51 @@ describe('sanitizePreviewLabel', () => {
 });
 
 describe('resolvePreviewLabel', () => {
+  const repo = parseSourceRepo('github.com/acme/agents')!;
+  const mirror = parseSourceRepo('gitea.example.com/acme/agents')!;
+
   it('defaults to pr-<number>', () => {
-    expect(resolvePreviewLabel(undefined, { number: 42 })).toEqual({ label: 'pr-42' });
+    expect(resolvePreviewLabel(undefined, { number: 42 })).toMatchObject({ label: 'pr-42', legacyLabel: 'pr-42' });
+    expect(resolvePreviewLabel(undefined, { number: 42 }).note).toBeUndefined();
+  });
+
+  it("carries the repository in a short hash: unique per repository and PR, stable across pushes, within 30 characters", () => {
+    const seven = resolvePreviewLabel(undefined, { number: 7 }, 'preview-label', undefined, repo);
+    expect(seven.label).toMatch(/^pr-7-[0-9a-f]{6}$/);
+    expect(seven.legacyLabel).toBe('pr-7');
+    expect(resolvePreviewLabel(undefined, { number: 7, sha: 'b'.repeat(40) }, 'preview-label', undefined, repo).label).toBe(seven.label);
+    expect(resolvePreviewLabel(undefined, { number: 7 }, 'preview-label', undefined, parseSourceRepo('GitHub.com/Acme/Agents')).label).toBe(seven.label);
+    expect(resolvePreviewLabel(undefined, { number: 7 }, 'preview-label', undefined, mirror).label).not.toBe(seven.label);
+    expect(resolvePreviewLabel(undefined, { number: 8 }, 'preview-label', undefined, repo).label).not.toBe(seven.label);
   });
 
   it('fills branch and a short sha, and notes a change', () => {
     const resolved = resolvePreviewLabel('{branch}-{sha}', { branch: 'Feature/Login', sha: 'ABCDEF1234567' });
-    expect(resolved.label).toBe('feature-login-abcdef1');
-    expect(resolved.note).toContain('"Feature/Login-ABCDEF1" became "feature-login-abcdef1"');
+    expect(resolved.label).toMatch(/^feature-login-abcdef1-[0-9a-f]{6}$/);
+    expect(resolved.note).toContain(`"Feature/Login-ABCDEF1" became "${resolved.label}"`);
+  });
+
+  it('keeps labels apart that sanitizing or cutting would merge', () => {
+    const slash = resolvePreviewLabel('{branch}', { branch: 'feature/a' }).label;
+    const dash = resolvePreviewLabel('{branch}', { branch: 'feature-a' }).label;
+    expect(dash).toBe('feature-a');
+    expect(slash).toMatch(/^feature-a-[0-9a-f]{6}$/);
+    const long = 'dependabot/npm_and_yarn/packages/some-library-4.17.21';
+    const first = resolvePreviewLabel('{branch}', { branch: long }).label;
+    const second = resolvePreviewLabel('{branch}', { branch: `${long.slice(0, -1)}2` }).label;
+    expect(first).not.toBe(second);
+    for (const label of [first, second]) expect(label.length).toBeLessThanOrEqual(30);
+    expect(sanitizePreviewLabel(first)).toEqual({ label: first, changed: false });
+  });
+
+  it('under {sha}, every push of a PR has its own label and all of them end in the same identity hash', () => {
+    const one = resolvePreviewLabel('pr-{number}-{sha}', { number: 7, sha: 'a'.repeat(40) }, 'preview-label', undefined, repo);
+    const two = resolvePreviewLabel('pr-{number}-{sha}', { number: 7, sha: 'b'.repeat(40) }, 'preview-label', undefined, repo);
+    const other = resolvePreviewLabel('pr-{number}-{sha}', { number: 8, sha: 'a'.repeat(40) }, 'preview-label', undefined, repo);
+    expect(one.label).not.toBe(two.label);
+    expect(one.perPush).toBe(true);
+    expect(labelBelongs(two.label, one)).toBe(true);
+    expect(labelBelongs(other.label, one)).toBe(false);
   });
 
   it('rejects a label that sanitizes to nothing, naming the field', () => {

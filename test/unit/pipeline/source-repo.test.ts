@@ -1,22 +1,34 @@
-import { formatSourceRepo, parseSourceRepo, sameSourceRepo, sourceRepoFromWebUrl } from '../../../src/pipeline/source-repo.js';
+import { formatSourceRepo, parseSourceRepo, sameSourceRepo, sourceRepoFromWebUrl, sourceRepoOfRun } from '../../../src/pipeline/source-repo.js';
 
-describe('source repositories as builds record them', () => {
-  it('reads the provenance the action sends (server URL without scheme, owner, name)', () => {
-    const serverUrl = 'https://github.com';
-    const recorded = `${serverUrl.replace(/^https?:\/\//, '')}/Codertocat/Hello-World`;
-    expect(parseSourceRepo(recorded)).toEqual({ host: 'github.com', owner: 'Codertocat', repo: 'Hello-World' });
+describe('repositories, named one way everywhere', () => {
+  it('reads the provenance the action sends (host without scheme, owner, name), lowercased', () => {
+    expect(parseSourceRepo('github.com/Codertocat/Hello-World')).toEqual({ host: 'github.com', owner: 'codertocat', repo: 'hello-world' });
     expect(parseSourceRepo('gitea.example:3000/team/bots.git')).toEqual({ host: 'gitea.example:3000', owner: 'team', repo: 'bots' });
     expect(parseSourceRepo('https://ghe.example/acme/api/')).toEqual({ host: 'ghe.example', owner: 'acme', repo: 'api' });
+    expect(parseSourceRepo('example.com/git/Acme/API')).toEqual({ host: 'example.com/git', owner: 'acme', repo: 'api' });
   });
 
   it('refuses what is not host/owner/repo', () => {
     for (const text of [undefined, '', 'github.com', 'github.com/acme', 'github.com//api']) expect(parseSourceRepo(text)).toBeUndefined();
   });
 
-  it("takes a delivery's repository from its web address", () => {
-    expect(sourceRepoFromWebUrl('https://github.com/Codertocat/Hello-World')).toEqual({ host: 'github.com', owner: 'Codertocat', repo: 'Hello-World' });
+  it("takes a delivery's repository from its web address, keeping a sub-path", () => {
+    expect(sourceRepoFromWebUrl('https://github.com/Codertocat/Hello-World')).toEqual({ host: 'github.com', owner: 'codertocat', repo: 'hello-world' });
     expect(sourceRepoFromWebUrl('http://127.0.0.1:3000/gitea-org/agents')).toEqual({ host: '127.0.0.1:3000', owner: 'gitea-org', repo: 'agents' });
+    // A Gitea served under https://example.com/git/: the web address and the recorded name agree.
+    const subPath = sourceRepoFromWebUrl('https://Example.com/git/Acme/Agents')!;
+    expect(formatSourceRepo(subPath)).toBe('example.com/git/acme/agents');
+    expect(sameSourceRepo(subPath, parseSourceRepo('example.com/git/acme/agents')!)).toBe(true);
     expect(sourceRepoFromWebUrl('not a url')).toBeUndefined();
+  });
+
+  it("names a run's repository from the payload's html_url, not the runner's server address", () => {
+    // act_runner: GITHUB_SERVER_URL is where the runner registered; html_url comes from ROOT_URL.
+    const repo = sourceRepoOfRun('https://git.example.com/Acme/Agents', 'http://gitea:3000', 'Acme', 'Agents');
+    expect(formatSourceRepo(repo!)).toBe('git.example.com/acme/agents');
+    expect(formatSourceRepo(sourceRepoOfRun(undefined, 'https://github.com', 'Acme', 'Agents')!)).toBe('github.com/acme/agents');
+    // A payload about another repository is not this run's.
+    expect(formatSourceRepo(sourceRepoOfRun('https://git.example.com/x/y', 'https://github.com', 'Acme', 'Agents')!)).toBe('github.com/acme/agents');
   });
 
   it('compares case-insensitively, and never across hosts, owners or names', () => {
@@ -25,6 +37,6 @@ describe('source repositories as builds record them', () => {
     expect(sameSourceRepo(a, parseSourceRepo('github.com/octo-org/Hello-World')!)).toBe(false);
     expect(sameSourceRepo(a, parseSourceRepo('ghe.example/Codertocat/Hello-World')!)).toBe(false);
     expect(sameSourceRepo(a, parseSourceRepo('github.com/Codertocat/Hello-World2')!)).toBe(false);
-    expect(formatSourceRepo(a)).toBe('github.com/Codertocat/Hello-World');
+    expect(formatSourceRepo(a)).toBe('github.com/codertocat/hello-world');
   });
 });

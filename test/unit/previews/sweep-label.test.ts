@@ -1,3 +1,5 @@
+import { resolvePreviewLabel } from '../../../src/pipeline/label.js';
+import { parseSourceRepo } from '../../../src/pipeline/source-repo.js';
 import { formatSweepReport, pullNumberOfLabel } from '../../../src/previews/sweep.js';
 
 describe('the pull request a preview label names', () => {
@@ -6,6 +8,17 @@ describe('the pull request a preview label names', () => {
     expect(pullNumberOfLabel('pr-1234', 'pr-{number}')).toBe(1234);
     expect(pullNumberOfLabel('review-7-app', 'Review_{number}_APP')).toBe(7);
     expect(pullNumberOfLabel('v2-pr-12', 'v2-pr-{number}')).toBe(12);
+  });
+
+  it("reads this version's labels, which carry the repository's hash, under {number} and {sha} templates", () => {
+    const repo = parseSourceRepo('github.com/acme/agents')!;
+    const other = parseSourceRepo('github.com/acme/mirror')!;
+    const label = resolvePreviewLabel(undefined, { number: 7 }, 'preview-label', undefined, repo).label;
+    expect(pullNumberOfLabel(label, undefined, repo)).toBe(7);
+    expect(pullNumberOfLabel(label, undefined, other)).toBeUndefined();
+    const perPush = resolvePreviewLabel('pr-{number}-{sha}', { number: 12, sha: '1234567abc' }, 'preview-label', undefined, repo).label;
+    expect(pullNumberOfLabel(perPush, 'pr-{number}-{sha}', repo)).toBe(12);
+    expect(pullNumberOfLabel(perPush, 'pr-{number}-{sha}', other)).toBeUndefined();
   });
 
   it('names none when the label does not come from the template', () => {

@@ -1,0 +1,205 @@
+/**
+ * Whose preview is it (issue 17): the action bundle, run as a runner does, and the webhook app, over
+ * real HTTP against the local platform and test forges. Each repository's close removes exactly its
+ * own previews, and nothing says "removed" while a preview still runs.
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startAppServer, type AppServer } from '../../src/app/server.js';
+import { STICKY_MARKER } from '../../src/forge/comment.js';
+import { AgentexPlatform } from '../../src/platforms/agentex/agentex.js';
+import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
+import { clearSecrets } from '../../src/secrets/redact.js';
+import { giteaHeaders, giteaPullRequestClosed, LogCapture, post } from '../integration/app/fixtures.js';
+import { HELLO_AGENT } from '../support/agents.js';
+import { startTestForge, type ForgeFlavor, type TestForge } from '../support/forge/server.js';
+import { pullRequestEvent, runActionBundle, shownText, type ActionRun } from '../support/runner.js';
+
+const API_KEY = 'sk-e2e-owner-Vb52Kq0LmZ7w';
+const TOKEN = 'ghs_e2eOwnershipToken0123456789abcd';
+const GITEA_SECRET = 'whsec-gitea-owner-31c9a0';
+
+type Json = Record<string, any>;
+
+let local: LocalPlatform;
+let workspace: string;
+const captured: string[] = [];
+
+beforeAll(async () => {
+  workspace = await mkdtemp(path.join(tmpdir(), 'ap-owner-'));
+  await cp(HELLO_AGENT, path.join(workspace, 'agents', 'hello'), { recursive: true });
+});
+
+afterAll(async () => {
+  await rm(workspace, { recursive: true, force: true });
+  expect(shownText(captured).filter((text) => text.includes(API_KEY) || text.includes(TOKEN))).toEqual([]);
+  clearSecrets();
+});
+
+beforeEach(async () => {
+  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 30 });
+});
+
+afterEach(async () => {
+  await local.close();
+});
+
+interface RepoUnderTest {
+  owner: string;
+  repo: string;
+  /** The repository's web address as the forge builds it (its ROOT_URL), which payloads carry. */
+  webUrl: string;
+}
+
+/** A pull_request event of this repository, as the forge sends it. */
+function eventFor(target: RepoUnderTest, action: string, headSha: string, number: number, flavor: ForgeFlavor): Json {
+  const event = pullRequestEvent(action, headSha, { number, gitea: flavor === 'gitea' });
+  const repository = { ...event.repository, name: target.repo, full_name: `${target.owner}/${target.repo}`, html_url: target.webUrl, owner: { ...event.repository.owner, login: target.owner } };
+  event.repository = repository;
+  event.pull_request.base.repo = repository;
+  event.pull_request.head.repo = repository;
+  return event;
+}
+
+function runFor(forge: TestForge, target: RepoUnderTest, event: Json, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
+  return runActionBundle(
+    { forge, platformUrl: local.url, apiKey: API_KEY, token: TOKEN, repository: `${target.owner}/${target.repo}`, workspace, captured },
+    event,
+    {},
+    extraEnv,
+  );
+}
+
+async function statusOf(id: string): Promise<string> {
+  const response = await fetch(`${local.url}/v5/agentex/deployments/${id}`, { headers: { 'x-api-key': API_KEY } });
+  return String(((await response.json()) as Json).status).toUpperCase();
+}
+
+describe.each(['github', 'gitea'] as const)('two repositories with the same agent and tree on one account (%s)', (flavor) => {
+  let forge: TestForge;
+  let repoA: RepoUnderTest;
+  let repoB: RepoUnderTest;
+  beforeEach(async () => {
+    forge = await startTestForge({ flavor, token: TOKEN });
+    repoA = { owner: 'acme', repo: 'agents', webUrl: `${forge.url}/acme/agents` };
+    repoB = { owner: 'acme', repo: 'agents-mirror', webUrl: `${forge.url}/acme/agents-mirror` };
+    for (const target of [repoA, repoB]) {
+      forge.seedRepo(target.owner, target.repo, { defaultBranch: 'main' });
+      forge.seedPullRequest(target.owner, target.repo, { number: 5, headSha: 'a'.repeat(40), headRef: 'change', baseRef: 'main' });
+    }
+  });
+  afterEach(async () => {
+    await forge.close();
+  });
+
+  it("each repository's close removes exactly its own preview, never the other's, and says so truthfully", async () => {
+    const deployedA = await runFor(forge, repoA, eventFor(repoA, 'opened', 'a'.repeat(40), 5, flavor));
+    expect(deployedA.outputs.status).toBe('healthy');
+    const deployedB = await runFor(forge, repoB, eventFor(repoB, 'opened', 'a'.repeat(40), 5, flavor));
+    expect(deployedB.outputs.status).toBe('healthy');
+
+    forge.closePullRequest(repoA.owner, repoA.repo, 5);
+    const closedA = await runFor(forge, repoA, eventFor(repoA, 'closed', 'a'.repeat(40), 5, flavor));
+    expect(closedA.code).toBe(0);
+    expect(closedA.outputs.status).toBe('removed');
+    expect(await statusOf(deployedA.outputs['deployment-id'])).toBe('DELETED');
+    expect(await statusOf(deployedB.outputs['deployment-id'])).toBe('HEALTHY');
+
+    forge.closePullRequest(repoB.owner, repoB.repo, 5);
+    const closedB = await runFor(forge, repoB, eventFor(repoB, 'closed', 'a'.repeat(40), 5, flavor));
+    expect(closedB.code).toBe(0);
+    expect(closedB.outputs.status).toBe('removed');
+    expect(await statusOf(deployedB.outputs['deployment-id'])).toBe('DELETED');
+    expect(forge.comments(repoB.owner, repoB.repo, 5)[0].body).toContain('Preview removed');
+    // The same tree, but a build records one repository: B got its own, and its own label.
+    expect(deployedB.outputs['build-id']).not.toBe(deployedA.outputs['build-id']);
+    expect(deployedB.outputs['preview-label']).not.toBe(deployedA.outputs['preview-label']);
+  });
+});
+
+describe('a close that cannot delete the preview', () => {
+  let forge: TestForge;
+  const target: RepoUnderTest = { owner: 'acme', repo: 'agents', webUrl: '' };
+  beforeEach(async () => {
+    forge = await startTestForge({ flavor: 'github', token: TOKEN });
+    target.webUrl = `${forge.url}/acme/agents`;
+    forge.seedRepo(target.owner, target.repo, { defaultBranch: 'main' });
+    forge.seedPullRequest(target.owner, target.repo, { number: 9, headSha: 'd'.repeat(40), headRef: 'change', baseRef: 'main' });
+  });
+  afterEach(async () => {
+    await forge.close();
+  });
+
+  it('fails the step, and the comment names what is still running instead of saying "removed"', async () => {
+    const deployed = await runFor(forge, target, eventFor(target, 'opened', 'd'.repeat(40), 9, 'github'));
+    expect(deployed.outputs.status).toBe('healthy');
+    const id = deployed.outputs['deployment-id'];
+    local.faults.add({ route: 'deployments.delete', status: 500, times: 1000 });
+
+    forge.closePullRequest(target.owner, target.repo, 9);
+    const closed = await runFor(forge, target, eventFor(target, 'closed', 'd'.repeat(40), 9, 'github'), { 'INPUT_TIMEOUT': '5s' });
+    expect(closed.code).toBe(1);
+    expect(closed.outputs.status).not.toBe('removed');
+    expect(await statusOf(id)).toBe('HEALTHY');
+    const [comment] = forge.comments(target.owner, target.repo, 9);
+    expect(comment.body).toContain(STICKY_MARKER);
+    expect(comment.body).not.toContain('Preview removed');
+    expect(comment.body).not.toContain('Ready');
+    expect(comment.body).toContain('still running');
+    expect(comment.body).toContain(id);
+    expect(closed.log).toMatch(new RegExp(`::warning::.*still running: ${id}`));
+    // The GitHub deployment still links a preview that still serves.
+    expect(forge.deployments(target.owner, target.repo).at(-1)!.statuses.at(-1)!.state).toBe('success');
+  });
+});
+
+describe('Gitea: the action and the app name the repository the same way', () => {
+  let gitea: TestForge;
+  let app: AppServer;
+  const logs = new LogCapture();
+  beforeEach(async () => {
+    gitea = await startTestForge({ flavor: 'gitea', token: TOKEN });
+    gitea.seedRepo('gitea-org', 'agents', { defaultBranch: 'main' });
+    gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', baseRef: 'main' });
+    const appPlatform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
+    app = await startAppServer({
+      githubToken: 'ghs_unusedGithubDoorToken000',
+      webhookSecret: 'unused-github-secret',
+      gitea: { url: gitea.url, token: TOKEN, webhookSecret: GITEA_SECRET },
+      platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+      platformFor: () => appPlatform,
+      env: {},
+      retry: { firstDelayMs: 20, maxDelayMs: 100 },
+      logStream: logs,
+      logLevel: 'debug',
+    });
+  });
+  afterEach(async () => {
+    await app.close();
+    await gitea.close();
+  });
+
+  it.each([
+    // act_runner registered at http://gitea:3000 while Gitea's ROOT_URL is https://git.example.com.
+    ['the runner reaches Gitea at another address than ROOT_URL', 'http://gitea:3000', 'https://git.example.com'],
+    // Gitea served under a sub-path; the runner knows it by the same address.
+    ['Gitea is served under a sub-path', 'https://example.com/git', 'https://example.com/git'],
+  ])("the app's close removes the action's preview when %s", async (_case, runnerUrl, rootUrl) => {
+    const target: RepoUnderTest = { owner: 'gitea-org', repo: 'agents', webUrl: `${rootUrl}/gitea-org/agents` };
+    const deployed = await runFor(gitea, target, eventFor(target, 'opened', 'c'.repeat(40), 2, 'gitea'), { GITHUB_SERVER_URL: runnerUrl });
+    expect(deployed.outputs.status).toBe('healthy');
+
+    gitea.closePullRequest('gitea-org', 'agents', 2);
+    const body = JSON.stringify(giteaPullRequestClosed(rootUrl, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
+    const delivery = await post(`${app.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET));
+    expect(delivery.status).toBe(202);
+    await app.idle();
+
+    expect(await statusOf(deployed.outputs['deployment-id'])).toBe('DELETED');
+    expect(gitea.comments('gitea-org', 'agents', 2)[0].body).toContain('Preview removed');
+    const status = gitea.commitStatuses('gitea-org', 'agents', 'c'.repeat(40)).at(-1)!;
+    expect(status).toMatchObject({ state: 'success', description: 'preview removed' });
+    expect(status.target_url || '').toBe('');
+  });
+});
