@@ -2,6 +2,8 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
+import { resolvePreviewLabel } from '../../src/pipeline/label.js';
+import { parseSourceRepo } from '../../src/pipeline/source-repo.js';
 import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type ForgeFlavor, type TestForge } from '../support/forge/server.js';
 import { pullRequestEvent, runActionBundle, shownText, type ActionRun, type RunnerSetup } from '../support/runner.js';
@@ -20,6 +22,8 @@ const AGENTEX_KEY = 'sk-agentex-decoy-Rw52Hn8Qt3';
 const OWNER = 'Codertocat';
 const REPO = 'Hello-World';
 const A = 'a'.repeat(40);
+/** PR 2's label: the number and the repository's identity hash (pipeline/label.ts); the payload names github.com/Codertocat/Hello-World. */
+const LABEL = resolvePreviewLabel(undefined, { number: 2 }, 'preview-label', undefined, parseSourceRepo('github.com/Codertocat/Hello-World')).label;
 const B = 'b'.repeat(40);
 
 type Json = Record<string, any>;
@@ -65,7 +69,7 @@ const NULLSPACE: PlatformCase = {
       : { apiUrl: '', apiKey: '', inputs: {}, env: { NULLSPACE_API_URL: nullspace.url, NULLSPACE_API_KEY: this.key } };
   },
   push: () => ({ 'PREVIEW-URL': 'https://{label}--{agent}.ns-previews.example.com/' }),
-  expectedUrl: () => 'https://pr-2--hello-agent.ns-previews.example.com/',
+  expectedUrl: () => `https://${LABEL}--hello-agent.ns-previews.example.com/`,
   live: () => nullspace.services().filter((service) => !['stopped', 'stopping', 'failed'].includes(service.status)),
   serverId: (deploymentId) => deploymentId.split(':')[1],
 };
@@ -84,7 +88,7 @@ const MUTX: PlatformCase = {
   },
   // The deployment id in the template: a new deployment on the second push is a new URL.
   push: (n) => ({ IMAGE: `ghcr.io/codertocat/{agent}:${n === 1 ? '1111111' : '2222222'}`, 'PREVIEW-URL': 'https://mutx-previews.example.com/{label}/{id}' }),
-  expectedUrl: (outputs) => `https://mutx-previews.example.com/pr-2/${outputs['deployment-id']}`,
+  expectedUrl: (outputs) => `https://mutx-previews.example.com/${LABEL}/${outputs['deployment-id']}`,
   live: () => mutx.deployments().filter((deployment) => !['killed', 'stopped', 'failed'].includes(deployment.status)),
   serverId: (deploymentId) => deploymentId,
 };
@@ -102,7 +106,7 @@ const ASTROPODS: PlatformCase = {
       : { apiUrl: '', apiKey: '', inputs: {}, env: { ASTRO_API_URL: astropods.url, ASTRO_ACCESS_TOKEN: this.key, ASTRO_ACCOUNT: 'astro-team' } };
   },
   push: (n) => ({ IMAGE: `ghcr.io/codertocat/{agent}:${n === 1 ? '1111111' : '2222222'}` }),
-  expectedUrl: () => 'https://hello-agent-pr-2.astro-team.astropods.app',
+  expectedUrl: () => `https://hello-agent-${LABEL}.astro-team.astropods.app`,
   live: () => astropods.deployments(),
   serverId: (deploymentId) => deploymentId,
 };
@@ -190,9 +194,9 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
     expect(first.log).not.toMatch(/::error::/);
     expect(first.code).toBe(0);
     const url1 = platform.expectedUrl(first.outputs);
-    expect(first.outputs).toMatchObject({ status: 'healthy', 'preview-label': 'pr-2', 'preview-url': url1, 'build-reused': 'false' });
+    expect(first.outputs).toMatchObject({ status: 'healthy', 'preview-label': LABEL, 'preview-url': url1, 'build-reused': 'false' });
     expect(JSON.parse(first.outputs.agents)).toEqual([
-      expect.objectContaining({ agent: 'hello-agent', status: 'healthy', 'preview-url': url1, 'preview-label': 'pr-2', 'deployment-id': first.outputs['deployment-id'] }),
+      expect.objectContaining({ agent: 'hello-agent', status: 'healthy', 'preview-url': url1, 'preview-label': LABEL, 'deployment-id': first.outputs['deployment-id'] }),
     ]);
     if (platform.name === 'nullspace') expect(first.outputs['build-id']).toMatch(/^adpl_\w+:adpv_\w+$/);
     else {
@@ -213,13 +217,13 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
     if (flavor === 'github') {
       const [deployment] = forge.deployments(OWNER, REPO);
       expect(forge.deployments(OWNER, REPO)).toHaveLength(1);
-      expect(deployment).toMatchObject({ sha: A, environment: 'preview/pr-2', transient_environment: true });
+      expect(deployment).toMatchObject({ sha: A, environment: `preview/${LABEL}`, transient_environment: true });
       expect(deployment.statuses.map((status: Json) => status.state)).toEqual(['in_progress', 'success']);
       expect(deployment.statuses.at(-1)).toMatchObject({ environment_url: url1, description: 'preview ready' });
     } else {
       const statuses = forge.commitStatuses(OWNER, REPO, A);
       expect(statuses.map((status) => status.state)).toEqual(['pending', 'success']);
-      expect(statuses.at(-1)).toMatchObject({ target_url: url1, context: 'preview/pr-2' });
+      expect(statuses.at(-1)).toMatchObject({ target_url: url1, context: `preview/${LABEL}` });
     }
 
     // Second push: the same comment is updated, and the PR still has exactly one live preview.
@@ -228,7 +232,7 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
     expect(second.log).not.toMatch(/::error::/);
     expect(second.code).toBe(0);
     const url2 = platform.expectedUrl(second.outputs);
-    expect(second.outputs).toMatchObject({ status: 'healthy', 'preview-label': 'pr-2', 'preview-url': url2 });
+    expect(second.outputs).toMatchObject({ status: 'healthy', 'preview-label': LABEL, 'preview-url': url2 });
     const after = forge.comments(OWNER, REPO, 2);
     expect(after).toHaveLength(1);
     expect(after[0].id).toBe(comments[0].id);
@@ -269,7 +273,7 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
     expect(closed.log).not.toMatch(/::error::/);
     expect(closed.code).toBe(0);
     expect(closed.outputs.status).toBe('removed');
-    expect(closed.log).toContain('previews of "pr-2": 1 deleted, 0 already gone');
+    expect(closed.log).toContain(`previews of "${LABEL}": 1 deleted, 0 already gone`);
     expect(platform.live()).toEqual([]);
     if (platform.name === 'astropods') {
       expect(astropods.deployments()).toEqual([]);
@@ -386,7 +390,7 @@ describe('the action bundle, platform specifics (GitHub)', () => {
       state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'c'.repeat(40), headRef: 'changes', baseRef: 'master' });
       const result = await run('opened', 'c'.repeat(40), ASTROPODS.push(1));
       expect(result.code).toBe(0);
-      expect(result.outputs['preview-url']).toBe('https://hello-agent-pr-2.astro-team.astropods.app');
+      expect(result.outputs['preview-url']).toBe(`https://hello-agent-${LABEL}.astro-team.astropods.app`);
       const texts = [result.log, result.summary, JSON.stringify(result.outputs), ...forgeState(state.forge, ['c'.repeat(40)])];
       expect(texts.filter((text) => /adm-secret-123|\/admin/.test(text))).toEqual([]);
     });
@@ -400,21 +404,19 @@ describe('the action bundle, platform specifics (GitHub)', () => {
       expect(astropods.deployments()[0].image).toBe('registry.example.com/agents/hello-agent:latest');
     });
 
-    // Astropods records no repository, so a close removes only previews of the agents the
-    // checkout's manifests declare; when it cannot read them it must not claim the preview is gone.
-    it("a close run that cannot read the manifests does not claim the running preview was removed", async () => {
+    // Astropods records no repository, but the preview's label carries this repository's identity
+    // hash (pipeline/label.ts): a close that cannot read the manifests still knows the preview is its own.
+    it('a close run that cannot read the manifests removes the preview its label proves is this repository\'s', async () => {
       await open();
       state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'f'.repeat(40), headRef: 'changes', baseRef: 'master' });
       const opened = await run('opened', 'f'.repeat(40), ASTROPODS.push(1));
       expect(opened.code).toBe(0);
       state.forge.closePullRequest(OWNER, REPO, 2, { merged: true });
       const closed = await run('closed', 'f'.repeat(40), { MANIFEST: 'agents/removed-by-this-pr/manifest.yaml' });
-      const stillRunning = astropods.deployments().length > 0;
       const [comment] = state.forge.comments(OWNER, REPO, 2);
-      expect(stillRunning).toBe(true);
       expect(closed.code).toBe(0);
-      expect({ status: closed.outputs.status, saysRemoved: comment.body.includes('Preview removed') }).toEqual({ status: 'kept', saysRemoved: false });
-      expect(closed.log).toMatch(/::warning::agent-preview: 1 preview\(s\) of "pr-2" are still running/);
+      expect({ status: closed.outputs.status, saysRemoved: comment.body.includes('Preview removed') }).toEqual({ status: 'removed', saysRemoved: true });
+      expect(astropods.deployments()).toHaveLength(0);
     });
 
     // The platform usually gives a URL; a deployment that gave none we may show is called out.

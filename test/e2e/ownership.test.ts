@@ -154,12 +154,17 @@ describe('a close that cannot delete the preview', () => {
   });
 });
 
-describe('Gitea: the action and the app name the repository the same way', () => {
+describe.each([
+  // act_runner registered at http://gitea:3000, while Gitea's ROOT_URL (what the app is given and webhooks carry) is another address.
+  ['the runner reaches Gitea at another address than ROOT_URL', '', 'http://gitea:3000'],
+  // Gitea served under a sub-path; the runner knows it by that same address.
+  ['Gitea is served under a sub-path', '/git', undefined],
+])('Gitea, when %s: the action and the app name the repository the same way', (_case, subPath, runnerUrl) => {
   let gitea: TestForge;
   let app: AppServer;
   const logs = new LogCapture();
   beforeEach(async () => {
-    gitea = await startTestForge({ flavor: 'gitea', token: TOKEN });
+    gitea = await startTestForge({ flavor: 'gitea', token: TOKEN, subPath });
     gitea.seedRepo('gitea-org', 'agents', { defaultBranch: 'main' });
     gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', baseRef: 'main' });
     const appPlatform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
@@ -180,14 +185,10 @@ describe('Gitea: the action and the app name the repository the same way', () =>
     await gitea.close();
   });
 
-  it.each([
-    // act_runner registered at http://gitea:3000 while Gitea's ROOT_URL is https://git.example.com.
-    ['the runner reaches Gitea at another address than ROOT_URL', 'http://gitea:3000', 'https://git.example.com'],
-    // Gitea served under a sub-path; the runner knows it by the same address.
-    ['Gitea is served under a sub-path', 'https://example.com/git', 'https://example.com/git'],
-  ])("the app's close removes the action's preview when %s", async (_case, runnerUrl, rootUrl) => {
+  it("the app's close removes the action's preview, and the commit status says removed without the dead link", async () => {
+    const rootUrl = gitea.url;
     const target: RepoUnderTest = { owner: 'gitea-org', repo: 'agents', webUrl: `${rootUrl}/gitea-org/agents` };
-    const deployed = await runFor(gitea, target, eventFor(target, 'opened', 'c'.repeat(40), 2, 'gitea'), { GITHUB_SERVER_URL: runnerUrl });
+    const deployed = await runFor(gitea, target, eventFor(target, 'opened', 'c'.repeat(40), 2, 'gitea'), { GITHUB_SERVER_URL: runnerUrl ?? rootUrl });
     expect(deployed.outputs.status).toBe('healthy');
 
     gitea.closePullRequest('gitea-org', 'agents', 2);

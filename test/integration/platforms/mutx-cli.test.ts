@@ -1,3 +1,6 @@
+import { resolvePreviewLabel } from '../../../src/pipeline/label.js';
+import { parseSourceRepo } from '../../../src/pipeline/source-repo.js';
+import { labelRuleFor } from '../../../src/platforms/index.js';
 import { HELLO_AGENT } from '../../support/agents.js';
 import { allOutput, runCli } from '../../support/io.js';
 import { startMutxServer, type MutxServer } from '../../support/servers/mutx.js';
@@ -9,6 +12,8 @@ import { startNullspaceServer } from '../../support/servers/nullspace.js';
 const KEY = 'mutx-cli-key-Zr51Qa8Wn3';
 const IMAGE = 'ghcr.io/acme/{agent}:1a2b3c4';
 const REPO = 'github.com/acme/agents';
+/** The label carries the repository's identity hash (pipeline/label.ts). */
+const LABEL = resolvePreviewLabel(undefined, { number: 11 }, '--label', labelRuleFor('mutx'), parseSourceRepo(REPO)).label;
 
 type Json = Record<string, any>;
 
@@ -36,47 +41,47 @@ describe('agent-preview --platform mutx', () => {
     expect(first.stderr).not.toContain('error:');
     expect(first.code).toBe(0);
     const [result] = JSON.parse(first.stdout);
-    expect(result).toMatchObject({ agent: 'hello-agent', status: 'healthy', previewLabel: 'pr-11', url: 'https://pr-11--hello-agent.mutx.example/' });
+    expect(result).toMatchObject({ agent: 'hello-agent', status: 'healthy', previewLabel: LABEL, url: `https://${LABEL}--hello-agent.mutx.example/` });
     expect(result.buildId).toBeUndefined();
     expect(first.stderr).toContain('mutx does not build images; deploying the pushed image ghcr.io/acme/hello-agent:1a2b3c4');
     // Preview lifetimes are told as they are: MUTX enforces no expiry.
-    expect(first.stderr).toContain('creating preview "pr-11" (mutx does not expire previews: it is removed when the pull request closes, or by the sweep)');
+    expect(first.stderr).toContain(`creating preview "${LABEL}" (mutx does not expire previews: it is removed when the pull request closes, or by the sweep)`);
     expect(first.stderr).not.toContain('expires in');
     // The server's own state: one custom agent running the image, the label and repository in its name and description.
     expect(server.agents()).toHaveLength(1);
-    expect(server.agents()[0]).toMatchObject({ name: 'hello-agent-pr-11', type: 'custom', config: { image: 'ghcr.io/acme/hello-agent:1a2b3c4' } });
-    expect(server.agents()[0].description).toContain(`[agent-preview agent=hello-agent label=pr-11 repo=${REPO}]`);
+    expect(server.agents()[0]).toMatchObject({ name: `hello-agent-${LABEL}`, type: 'custom', config: { image: 'ghcr.io/acme/hello-agent:1a2b3c4' } });
+    expect(server.agents()[0].description).toContain(`[agent-preview agent=hello-agent label=${LABEL} repo=${REPO}]`);
     expect(live().map((deployment) => deployment.id)).toEqual([result.deploymentId]);
     expect(live()[0].status).toBe('running');
     // The key went only into the Authorization header.
     expect(server.requests.every((request) => request.headers.authorization === `Bearer ${KEY}`)).toBe(true);
 
-    const status = await cli(['--json', 'status', '--pr', '11']);
+    const status = await cli(['--json', 'status', '--label', LABEL]);
     expect(status.code).toBe(0);
     const listed = JSON.parse(status.stdout) as Json[];
     expect(listed).toHaveLength(1);
-    expect(listed[0]).toMatchObject({ id: result.deploymentId, phase: 'healthy', rawStatus: 'running', previewLabel: 'pr-11', agentName: 'hello-agent', sourceRepo: REPO });
+    expect(listed[0]).toMatchObject({ id: result.deploymentId, phase: 'healthy', rawStatus: 'running', previewLabel: LABEL, agentName: 'hello-agent', sourceRepo: REPO });
 
     // A second push of the same image finds the preview already running it: nothing new is started.
     const second = await deploy(11, ['--repo', REPO, '--preview-url', 'https://{label}--{agent}.mutx.example/']);
     expect(second.code).toBe(0);
     const [again] = JSON.parse(second.stdout);
-    expect(again).toMatchObject({ status: 'healthy', url: 'https://pr-11--hello-agent.mutx.example/', deploymentId: result.deploymentId, replaced: [] });
+    expect(again).toMatchObject({ status: 'healthy', url: `https://${LABEL}--hello-agent.mutx.example/`, deploymentId: result.deploymentId, replaced: [] });
     expect(server.agents()).toHaveLength(1);
     expect(server.deployments()).toHaveLength(1);
 
     const down = await cli(['teardown', '--pr', '11', '--repo', REPO]);
     expect(down.code).toBe(0);
-    expect(down.stdout).toContain('previews of "pr-11": 1 deleted, 0 already gone');
+    expect(down.stdout).toContain(`previews of "${LABEL}": 1 deleted, 0 already gone`);
     // Nothing of the preview is left on the account: its agent went with its deployment.
     expect(server.agents()).toEqual([]);
     expect(server.deployments()).toEqual([]);
 
     // Safe to repeat: nothing is left, so nothing is deleted and nothing fails.
-    const again2 = await cli(['teardown', '--pr', '11']);
+    const again2 = await cli(['teardown', '--pr', '11', '--repo', REPO]);
     expect(again2.code).toBe(0);
-    expect(again2.stdout).toContain('previews of "pr-11": 0 deleted, 0 already gone');
-    const after = await cli(['--json', 'status', '--pr', '11']);
+    expect(again2.stdout).toContain(`previews of "${LABEL}": 0 deleted, 0 already gone`);
+    const after = await cli(['--json', 'status', '--label', LABEL]);
     expect(JSON.parse(after.stdout)).toEqual([]);
   });
 

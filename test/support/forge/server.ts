@@ -141,11 +141,14 @@ export interface TestForgeOptions {
   users?: Record<string, string>;
   /** Serve HTTPS with this key and certificate. */
   tls?: { key: string; cert: string };
+  /** A Gitea served under a sub-path (ROOT_URL https://example.com/git/): its pages and API live under it. */
+  subPath?: string;
 }
 
 export async function startTestForge(options: TestForgeOptions): Promise<TestForge> {
   const { flavor } = options;
-  const prefix = flavor === 'gitea' ? '/api/v1' : options.ghes ? '/api/v3' : '';
+  const subPath = (options.subPath ?? '').replace(/\/+$/, '');
+  const prefix = `${subPath}${flavor === 'gitea' ? '/api/v1' : options.ghes ? '/api/v3' : ''}`;
   const maxPerPage = options.maxPerPage ?? (flavor === 'github' ? 100 : 50);
   const jobLogin = flavor === 'github' ? 'github-actions[bot]' : 'gitea-actions';
   const loginOf = (auth: string): string | undefined => {
@@ -460,7 +463,7 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       const next = new URL(url.toString());
       next.searchParams.set(sizeParam, String(perPage));
       next.searchParams.set('page', String(n));
-      return `<${baseUrl}${next.pathname}${next.search}>; rel="${rel}"`;
+      return `<${new URL(baseUrl).origin}${next.pathname}${next.search}>; rel="${rel}"`;
     };
     const links: string[] = [];
     if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
@@ -517,12 +520,13 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  baseUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const origin = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = `${origin}${subPath}`;
 
   return {
     flavor,
     url: baseUrl,
-    apiUrl: `${baseUrl}${prefix}`,
+    apiUrl: `${origin}${prefix}`,
     requests,
     seedRepo(owner, name, seed = {}) {
       const defaultBranch = seed.defaultBranch ?? 'main';
