@@ -168,7 +168,7 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
       keep(`pull request #${pullNumber} is open`, pullNumber);
       continue;
     }
-    await removeGroup(forge, repo, label, deployments, `pull request #${pullNumber} is closed`, pullNumber);
+    await removeGroup(forge, repo, label, deployments, `pull request #${pullNumber} is closed`, pullNumber, headSha);
   }
   return report;
 

@@ -278,7 +278,7 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
     if (platform.name === 'astropods') {
       expect(astropods.deployments()).toEqual([]);
       // Registered agents cannot be deleted on Astropods: the preview's is archived.
-      expect(astropods.agents().map((agent) => [agent.name, agent.archived_at !== null])).toEqual([['hello-agent-pr-2', true]]);
+      expect(astropods.agents().map((agent) => [agent.name, agent.archived_at !== null])).toEqual([[`hello-agent-${LABEL}`, true]]);
     }
     if (platform.name === 'mutx') expect(mutx.agents()).toEqual([]);
     if (platform.name === 'nullspace') expect(nullspace.agentDeployments().map((deployment) => deployment.status)).toEqual(['deleted']);
