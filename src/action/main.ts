@@ -134,7 +134,8 @@ function decide({ inputs, event, decision }: GivenRun, env: NodeJS.ProcessEnv): 
           kind: event.forge,
           apiUrl: event.apiUrl,
           token: inputs.githubToken,
-          onRetry: (notice) => core.info(`${notice.call}: ${notice.reason}; retrying in ${notice.retryAfter} s (${notice.attempt})`),
+          // The reason can carry the forge's words.
+          onRetry: (notice) => printUntrusted([`${notice.call}: ${notice.reason}; retrying in ${notice.retryAfter} s (${notice.attempt})`]),
         })
       : undefined,
     pr: event.pull ? { ...event.repo, number: event.pull.number } : undefined,
