@@ -204,3 +204,44 @@ describe.each([
     expect(status.target_url || '').toBe('');
   });
 });
+
+describe('labels made from templates', () => {
+  let forge: TestForge;
+  const target: RepoUnderTest = { owner: 'acme', repo: 'agents', webUrl: '' };
+  beforeEach(async () => {
+    forge = await startTestForge({ flavor: 'github', token: TOKEN });
+    target.webUrl = `${forge.url}/acme/agents`;
+    forge.seedRepo(target.owner, target.repo, { defaultBranch: 'main' });
+  });
+  afterEach(async () => {
+    await forge.close();
+  });
+
+  it('two branches that sanitize alike ({branch}) keep their own previews', async () => {
+    forge.seedPullRequest(target.owner, target.repo, { number: 3, headSha: '3'.repeat(40), headRef: 'feature/a', baseRef: 'main' });
+    forge.seedPullRequest(target.owner, target.repo, { number: 4, headSha: '4'.repeat(40), headRef: 'feature-a', baseRef: 'main' });
+    const slash = eventFor(target, 'opened', '3'.repeat(40), 3, 'github');
+    slash.pull_request.head.ref = 'feature/a';
+    const dash = eventFor(target, 'opened', '4'.repeat(40), 4, 'github');
+    dash.pull_request.head.ref = 'feature-a';
+    const first = await runFor(forge, target, slash, { 'INPUT_PREVIEW-LABEL': '{branch}' });
+    const second = await runFor(forge, target, dash, { 'INPUT_PREVIEW-LABEL': '{branch}' });
+    expect([first.outputs.status, second.outputs.status]).toEqual(['healthy', 'healthy']);
+    expect(await statusOf(first.outputs['deployment-id'])).toBe('HEALTHY');
+    expect(first.outputs['preview-label']).not.toBe(second.outputs['preview-label']);
+  });
+
+  it('under a {sha} template, a close removes the previews of every push', async () => {
+    forge.seedPullRequest(target.owner, target.repo, { number: 7, headSha: '7'.repeat(40), headRef: 'seven', baseRef: 'main' });
+    const inputs = { 'INPUT_PREVIEW-LABEL': 'pr-{number}-{sha}', 'INPUT_ONLY-CHANGED': 'false', INPUT_REDEPLOY: 'always' };
+    const first = await runFor(forge, target, eventFor(target, 'opened', '7'.repeat(40), 7, 'github'), inputs);
+    forge.setPullRequestHead(target.owner, target.repo, 7, '8'.repeat(40));
+    const second = await runFor(forge, target, eventFor(target, 'synchronize', '8'.repeat(40), 7, 'github'), inputs);
+    expect([first.outputs.status, second.outputs.status]).toEqual(['healthy', 'healthy']);
+    forge.closePullRequest(target.owner, target.repo, 7);
+    const closed = await runFor(forge, target, eventFor(target, 'closed', '8'.repeat(40), 7, 'github'), inputs);
+    expect(closed.outputs.status).toBe('removed');
+    expect(await statusOf(first.outputs['deployment-id'])).not.toBe('HEALTHY');
+    expect(await statusOf(second.outputs['deployment-id'])).not.toBe('HEALTHY');
+  });
+});
