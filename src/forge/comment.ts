@@ -1,4 +1,4 @@
-import type { AgentResult } from '../pipeline/run.js';
+import type { AgentResult } from '../agent-result.js';
 import { redact } from '../secrets/redact.js';
 
 /** Hidden marker that identifies our one sticky comment on a pull request. */

@@ -1,6 +1,7 @@
+import type { Phase } from '../agent-result.js';
 import { redact } from '../secrets/redact.js';
 
-export type Phase = 'validate' | 'pack' | 'build' | 'deploy' | 'wait' | 'teardown';
+export type { Phase };
 
 /**
  * A run that failed in one phase for one agent. `logTail` holds the platform's last log lines

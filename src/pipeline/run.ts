@@ -7,7 +7,8 @@ import { ensureBuild } from './build.js';
 import { resolveImage } from './image.js';
 import { deployAgent } from './deploy.js';
 import { checkUnchangedPreview, type PreviewCheck } from './unchanged.js';
-import { PhaseError, type Phase } from './errors.js';
+import type { AgentResult, Phase } from '../agent-result.js';
+import { PhaseError } from './errors.js';
 import type { StepContext } from './reporter.js';
 import type { UrlVariables } from './url.js';
 
@@ -53,26 +54,7 @@ export function parseMaxParallel(text: string, field: string): number {
 }
 
 /** `unchanged`: the agent's live preview already was what this run would deploy, and was kept. */
-export type AgentStatus = 'healthy' | 'unchanged' | 'deployed' | 'built' | 'failed';
-
-/** What happened to one agent; the same fields the action puts in its outputs and comment. */
-export interface AgentResult {
-  agent: string;
-  manifest: string;
-  status: AgentStatus;
-  treeHash?: string;
-  buildId?: string;
-  buildReused?: boolean;
-  deploymentId?: string;
-  deploymentStatus?: string;
-  url?: string;
-  previewLabel?: string;
-  expiresAt?: string;
-  replaced?: string[];
-  failedPhase?: Phase;
-  error?: string;
-  logTail?: string[];
-}
+export type { AgentResult, AgentStatus } from '../agent-result.js';
 
 /**
  * Packs every agent first (so bad input fails before any request), then builds and deploys up to
