@@ -6,7 +6,12 @@
 /** Where a run for one agent stopped. */
 export type Phase = 'validate' | 'pack' | 'build' | 'deploy' | 'wait' | 'teardown';
 
-export type AgentStatus = 'healthy' | 'unchanged' | 'deployed' | 'built' | 'failed';
+/**
+ * `unchanged`: the agent's live preview already was what this run would deploy, and was kept.
+ * `closed` / `superseded`: the PR closed, or a newer commit became its head, during the run; this
+ * run's own preview was not kept (`error` says whether it was removed).
+ */
+export type AgentStatus = 'healthy' | 'unchanged' | 'deployed' | 'built' | 'failed' | 'closed' | 'superseded';
 
 /** What happened to one agent; the same fields the action puts in its outputs and comment. */
 export interface AgentResult {

@@ -207,9 +207,16 @@ async function preview(plan: RunPlan): Promise<RunOutcome> {
   const image = validateImageInput(inputs.image, { name: platform.name, serverBuild: Boolean(platform.builder) });
   const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: mode !== 'build', sdkExact: inputs.sdkExact });
   const headSha = event.pull?.headSha ?? event.sha;
-  if (forge && pr && (await forge.getPullRequest(pr)).headSha !== headSha) {
-    core.notice(`agent-preview: a newer commit was pushed to PR #${pr.number}; this run for ${headSha.slice(0, 7)} stops without deploying.`);
-    return { status: 'superseded', label };
+  if (forge && pr) {
+    const current = await forge.getPullRequest(pr);
+    if (current.state !== 'open') {
+      core.notice(`agent-preview: PR #${pr.number} is closed; this run for ${headSha.slice(0, 7)} stops without deploying.`);
+      return { status: 'closed', label };
+    }
+    if (current.headSha !== headSha) {
+      core.notice(`agent-preview: a newer commit was pushed to PR #${pr.number}; this run for ${headSha.slice(0, 7)} stops without deploying.`);
+      return { status: 'superseded', label };
+    }
   }
 
   const controller = new AbortController();
@@ -241,6 +248,7 @@ async function preview(plan: RunPlan): Promise<RunOutcome> {
       redeploy: inputs.redeploy,
       reuse: inputs.onlyChanged,
       provenance: { commit: headSha, ref: event.ref, repo: plan.repo ? formatSourceRepo(plan.repo) : undefined },
+      stillWanted: forge && pr && mode === 'preview' ? () => pullRequestWants(forge, pr, headSha) : undefined,
     });
   } catch (err) {
     if (controller.signal.aborted) {
@@ -253,9 +261,13 @@ async function preview(plan: RunPlan): Promise<RunOutcome> {
     reporter.flush();
   }
 
+  const unwanted = results.filter((result) => result.status === 'closed' || result.status === 'superseded');
   for (const result of results) {
+    if (result.status === 'closed' || result.status === 'superseded') continue;
     await setStatus(result.agent, result.status === 'failed' ? 'failure' : 'success', result.url, result.status === 'failed' ? `${result.failedPhase} failed` : 'preview ready');
   }
+  // The run's own words, which name any deployment still running.
+  if (unwanted.length) printUntrusted(unwanted.map((result) => `agent-preview: ${result.error}`));
   const notes = platform.capabilities.deploymentUrl || inputs.previewUrl ? [] : unlinkedPreviewNotes(platform.name, results);
   if (platform.capabilities.deploymentUrl && !inputs.previewUrl) {
     // The platform usually gives a URL; say so when this deployment gave none we can show.
@@ -263,7 +275,9 @@ async function preview(plan: RunPlan): Promise<RunOutcome> {
       notes.push(`${result.agent}: the deployment is healthy but gave no public URL (a URL carrying a credential is never shown); set the preview-url input to link it.`);
     }
   }
-  if (forge && pr && inputs.comment && mode === 'preview') {
+  for (const result of unwanted) notes.push(result.error ?? `${result.agent}: not kept (${result.status})`);
+  // A closed PR's comment belongs to the close; a newer commit's run writes its own.
+  if (forge && pr && inputs.comment && mode === 'preview' && unwanted.length < results.length) {
     const body = renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), runUrl: event.runUrl, notes, commentKey: inputs.commentKey });
     const sticky = await upsertStickyComment(forge, pr, body, { headSha, key: inputs.commentKey });
     if (sticky.action === 'skipped-newer-head') core.info('agent-preview: a newer commit owns the PR comment now; left it alone');
@@ -300,7 +314,7 @@ async function report(outcome: RunOutcome, env: NodeJS.ProcessEnv): Promise<void
  * names each deployment with the command that shows its status.
  */
 function unlinkedPreviewNotes(platformName: string, results: AgentResult[]): string[] {
-  const deployed = results.filter((result) => result.deploymentId && result.status !== 'failed');
+  const deployed = results.filter((result) => result.deploymentId && ['healthy', 'unchanged', 'deployed'].includes(result.status));
   return [
     `${platformName} deployments carry no URL; set the preview-url input to link previews.`,
     ...deployed.map((result) => `${result.agent}: no link to open. Deployment ${result.deploymentId}; see its status with: npx agent-preview --platform ${platformName} status --id ${result.deploymentId}`),
@@ -353,6 +367,18 @@ function watchForNewerHead(forge: Forge, pr: PullRef, headSha: string, inputs: A
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/** Is the PR still open at this run's commit? When the forge cannot say, the run goes on (the close and the sweep remain). */
+async function pullRequestWants(forge: Forge, pr: PullRef, headSha: string): Promise<'open' | 'closed' | 'superseded'> {
+  try {
+    const current = await forge.getPullRequest(pr);
+    if (current.state !== 'open') return 'closed';
+    return current.headSha && current.headSha !== headSha ? 'superseded' : 'open';
+  } catch (err) {
+    core.warning(`agent-preview: could not read PR #${pr.number} to check it is still open at ${headSha.slice(0, 7)}: ${redact((err as Error).message)}`);
+    return 'open';
+  }
 }
 
 /** The agent names this repository's manifests declare, or undefined when they cannot be read (a closed PR may have removed them). */

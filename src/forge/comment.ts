@@ -105,6 +105,8 @@ const STATUS_TEXT: Record<AgentResult['status'], string> = {
   deployed: '🚀 Deployed',
   built: '📦 Built',
   failed: '❌ Failed',
+  closed: '⛔ Not kept: pull request closed',
+  superseded: '⏭️ Not kept: superseded by a newer commit',
 };
 
 function link(url: string | undefined): string {

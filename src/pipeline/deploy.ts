@@ -23,6 +23,27 @@ export interface DeployOptions extends StepContext {
   replaceOlder?: boolean;
   /** The repository deploying (host/owner/repo): recorded where the platform can, and older previews of other repositories are never replaced. */
   sourceRepo?: string;
+  /**
+   * Whether the preview is still wanted: asked before the deployment is created and again once it is
+   * healthy, before older previews are removed. The action asks its forge (is the PR open, at this
+   * run's commit?); the CLI has no forge and passes nothing.
+   */
+  stillWanted?: () => Promise<PreviewWanted>;
+}
+
+/** `closed`: the PR closed. `superseded`: a newer commit is the PR's head. */
+export type PreviewWanted = 'open' | 'closed' | 'superseded';
+
+/** The PR closed or moved on while this run deployed: nothing older was touched, and this run's own preview was removed (or is named as still running). */
+export class UnwantedPreviewError extends Error {
+  constructor(
+    readonly wanted: 'closed' | 'superseded',
+    message: string,
+    readonly deploymentId?: string,
+  ) {
+    super(message);
+    this.name = 'UnwantedPreviewError';
+  }
 }
 
 export interface DeployOutcome {
@@ -54,6 +75,8 @@ export async function deployAgent(
   const { reporter, signal } = options;
   const name = agent.manifest.agent.name;
   const expiresAt = options.preview ? new Date(Date.now() + options.preview.ttlMs) : undefined;
+  const notWanted = options.preview ? await unwantedBecause(options) : undefined;
+  if (notWanted) throw new UnwantedPreviewError(notWanted, `${name}: ${notWantedWhy(notWanted)}; no preview was created`);
   reporter.step(
     name,
     options.preview
@@ -76,9 +99,41 @@ export async function deployAgent(
   if (options.wait === false) return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
 
   const healthy = await waitUntilHealthy(platform, created, name, options);
+  const lateNotWanted = options.preview ? await unwantedBecause(options) : undefined;
+  if (lateNotWanted) throw await removeUnwanted(platform, healthy, name, lateNotWanted);
   const url = previewUrl(platform, healthy, agent, options);
   const replaced = options.preview && options.replaceOlder !== false ? await deleteOlderPreviews(platform, healthy, name, options) : [];
   return { deployment: healthy, url, replaced };
+}
+
+async function unwantedBecause(options: DeployOptions): Promise<'closed' | 'superseded' | undefined> {
+  if (!options.stillWanted) return undefined;
+  const wanted = await options.stillWanted();
+  return wanted === 'open' ? undefined : wanted;
+}
+
+function notWantedWhy(wanted: 'closed' | 'superseded'): string {
+  return wanted === 'closed' ? 'the pull request was closed during this run' : "a newer commit is the pull request's head now";
+}
+
+/**
+ * A preview that became healthy after its PR closed or moved on serves nobody, and older previews
+ * are not this run's to replace: it removes its own deployment instead, and says so only when the
+ * platform confirmed it.
+ */
+async function removeUnwanted(platform: Platform, deployment: Deployment, name: string, wanted: 'closed' | 'superseded'): Promise<UnwantedPreviewError> {
+  const why = notWantedWhy(wanted);
+  try {
+    const result = await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15_000) });
+    const fate = result === 'deleted' ? `removed its own preview deployment ${deployment.id}` : `its preview deployment ${deployment.id} was already gone`;
+    return new UnwantedPreviewError(wanted, `${name}: ${why}; ${fate}`, deployment.id);
+  } catch (err) {
+    return new UnwantedPreviewError(
+      wanted,
+      `${name}: ${why}; its preview deployment ${deployment.id} is still running: it could not be deleted (${(err as Error).message})`,
+      deployment.id,
+    );
+  }
 }
 
 async function waitUntilHealthy(platform: Platform, created: Deployment, name: string, options: DeployOptions): Promise<Deployment> {

@@ -5,7 +5,7 @@ import { redact } from '../secrets/redact.js';
 import { packAgent, type LoadedAgent, type PreparedAgent } from './agent.js';
 import { ensureBuild } from './build.js';
 import { resolveImage } from './image.js';
-import { deployAgent } from './deploy.js';
+import { deployAgent, UnwantedPreviewError, type PreviewWanted } from './deploy.js';
 import { checkUnchangedPreview, type PreviewCheck } from './unchanged.js';
 import type { AgentResult, Phase } from '../agent-result.js';
 import { PhaseError } from './errors.js';
@@ -32,6 +32,8 @@ export interface RunOptions extends StepContext {
   maxParallel?: number;
   /** `auto` (default): a preview that already is what a deploy would make is kept. `always`: deploy again. */
   redeploy?: RedeployPolicy;
+  /** Previews only: asked before a deployment is created and once it is healthy (see DeployOptions). */
+  stillWanted?: () => Promise<PreviewWanted>;
 }
 
 export type RedeployPolicy = 'auto' | 'always';
@@ -185,6 +187,7 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
       urlTemplate: options.urlTemplate,
       urlVariables: options.urlVariables,
       sourceRepo: options.provenance?.repo,
+      stillWanted: options.stillWanted,
     });
     result.deploymentId = outcome.deployment.id;
     result.deploymentStatus = outcome.deployment.rawStatus;
@@ -197,6 +200,7 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
     if (options.signal?.aborted) throw err;
     const message = redact(err instanceof Error ? err.message : String(err));
     options.reporter.warn(message);
+    if (err instanceof UnwantedPreviewError) return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId };
     result.error = message;
     if (err instanceof PhaseError) {
       result.failedPhase = err.phase;
