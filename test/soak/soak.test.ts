@@ -89,6 +89,8 @@ it(`${PULLS} PRs × ${PUSHES} pushes with random faults and racing runs, then ev
       else forge.setPullRequestHead(OWNER, REPO, number, sha);
       pickFault();
       const event = pullRequestEvent(push === 0 ? 'opened' : 'synchronize', sha, { number });
+      // The forge builds the payload's html_url from its own address, as it does for the app's deliveries below.
+      event.repository.html_url = `${forge.url}/${OWNER}/${REPO}`;
       // The last push of every other PR runs twice at once, as two workflow runs would.
       const runs = push === PUSHES - 1 && number % 2 === 0 ? [runActionBundle(setup, event), runActionBundle(setup, event)] : [runActionBundle(setup, event)];
       // A racing twin of an unchanged tree may find the other run's healthy preview and keep it (status unchanged).

@@ -5,7 +5,7 @@ import { createForge } from '../../../src/forge/client.js';
 import { startAppServer, type AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
-import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, stickyBody, until, type Json } from './fixtures.js';
+import { githubExample, githubHeaders, LogCapture, post, PreviewSeeder, stickyBody, until, type Json } from './fixtures.js';
 
 // Runs the app as a real GitHub App: a private key, a JWT per app call, an installation token per
 // repository, the way it runs when registered on github.com.
@@ -13,8 +13,6 @@ const API_KEY = 'sk-app-install-Yt5c0Wq2Lm';
 const WEBHOOK_SECRET = 'whsec-install-77ad2c';
 const INSTALLATION_TOKEN = 'ghs_installationToken0a1b2c3d4e5f6g';
 const APP_ID = 8231;
-const GITEA_TOKEN = 'gitea-token-outage-3a9c51e2';
-const GITEA_SECRET = 'whsec-gitea-outage-7d0b4f2e19';
 const INSTALLATION_ID = 4242;
 // Another organisation's installation of the same app, on its own repository only.
 const OTHER_INSTALLATION = { id: 5151, token: 'ghs_otherInstallationToken9z8y7x', repos: ['mallory/agents'] };
@@ -116,59 +114,3 @@ it('a delivery naming another installation than the repository\'s is refused: no
   expect(calls).not.toContain(`POST /app/installations/${OTHER_INSTALLATION.id}/access_tokens`);
 });
 
-it("a GitHub auth outage stalls no Gitea teardown, and stopping during it ends within the grace period", async () => {
-  const gitea = await startTestForge({ flavor: 'gitea', token: GITEA_TOKEN });
-  gitea.seedRepo('gitea-org', 'agents');
-  gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', state: 'closed' });
-  const seeder = new PreviewSeeder(local, API_KEY);
-  const giteaPreview = await seeder.preview(`${new URL(gitea.url).host}/gitea-org/agents`, 'pr-2');
-  const githubPreviews = [];
-  for (let number = 11; number <= 14; number++) {
-    github.seedPullRequest('Codertocat', 'Hello-World', { number, headSha: 'e'.repeat(40), headRef: `b${number}`, state: 'closed' });
-    githubPreviews.push(await seeder.preview('github.com/Codertocat/Hello-World', `pr-${number}`));
-  }
-  // GitHub's token endpoint is down for the whole test.
-  github.failNext(/access_tokens/, 500, 100_000);
-  const platform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
-  const outageLogs = new LogCapture();
-  const both = await startAppServer({
-    appId: APP_ID,
-    privateKey: PRIVATE_KEY,
-    webhookSecret: WEBHOOK_SECRET,
-    githubBaseUrl: github.apiUrl,
-    gitea: { url: gitea.url, token: GITEA_TOKEN, webhookSecret: GITEA_SECRET },
-    platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
-    platformFor: () => platform,
-    env: {},
-    // Two slots, long waits between tries: GitHub's retries would hold every slot if waits held one.
-    retry: { concurrency: 2, attempts: 3, firstDelayMs: 60_000, maxDelayMs: 60_000, attemptTimeoutMs: 2_000 },
-    teardownGraceMs: 200,
-    logStream: outageLogs,
-  });
-  try {
-    const example: Json = await githubExample('pull_request', 'closed');
-    for (let number = 11; number <= 14; number++) {
-      const payload = { ...example, number, installation: { id: INSTALLATION_ID }, pull_request: { ...example.pull_request, number, head: { ...example.pull_request.head, ref: `b${number}` } } };
-      const body = JSON.stringify(payload);
-      expect((await post(`${both.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET))).status).toBe(200);
-    }
-    await until(
-      async () => outageLogs.messages().filter((line) => /attempt 1 of 3 failed; retrying/.test(line.msg)).length,
-      (failures) => failures === 4,
-    );
-    const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
-    expect((await post(`${both.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))).status).toBe(202);
-
-    await until(() => seeder.status(giteaPreview.id), (status) => status === 'DELETED');
-    // The Gitea teardown finished while every GitHub teardown still waits for its second try.
-    expect(outageLogs.messages().filter((line) => /teardown of github.com/.test(line.msg) && line.level >= 50)).toEqual([]);
-    expect(await Promise.all(githubPreviews.map((preview) => seeder.status(preview.id)))).toEqual(githubPreviews.map(() => 'HEALTHY'));
-  } finally {
-    await both.close();
-    await gitea.close();
-  }
-  // Stopped mid-outage: the waiting GitHub teardowns are named and left for the sweep.
-  const stopped = outageLogs.messages().find((line) => /teardowns unfinished after the 200 ms grace period/.test(line.msg));
-  expect(stopped?.unfinished).toHaveLength(4);
-  for (const secret of [GITEA_TOKEN, GITEA_SECRET]) expect(outageLogs.text).not.toContain(secret);
-});
