@@ -55,7 +55,6 @@ export function parseMaxParallel(text: string, field: string): number {
   return value;
 }
 
-/** `unchanged`: the agent's live preview already was what this run would deploy, and was kept. */
 export type { AgentResult, AgentStatus } from '../agent-result.js';
 
 /**
