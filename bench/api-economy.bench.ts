@@ -18,7 +18,12 @@ try {
   let healthySeenAt = 0;
   const [result] = await runAgents(platform, agents, {
     mode: 'preview',
-    reporter: { ...silentReporter, status: (_agent, what, status) => { if (what === 'deployment' && status === 'HEALTHY') healthySeenAt = Date.now(); } },
+    reporter: {
+      ...silentReporter,
+      status: (_agent, what, status) => {
+        if (what === 'deployment' && status === 'HEALTHY') healthySeenAt = Date.now();
+      },
+    },
     preview: { label: 'bench', ttlMs: 3_600_000 },
     pollIntervalMs,
     timeoutMs: 300_000,
@@ -32,8 +37,24 @@ try {
   const healthyAt = Date.parse(deployment.deploy_events.find((event) => event.reason === 'Started')!.timestamp);
   const delay = healthySeenAt - healthyAt;
   console.log(`waited ${(waitMinutes * 60).toFixed(1)} s with ${waits.length} requests`);
-  report({ bench: 'API economy', metric: 'requests per minute per agent while waiting', ours: perMinute, baseline: 60_000 / pollIntervalMs, unit: 'req/min', goal: '≤ 15 req/min', met: perMinute <= 15 });
-  report({ bench: 'API economy', metric: 'healthy → run knows it', ours: Math.max(0, delay), baseline: pollIntervalMs, unit: 'ms', goal: '≤ one poll interval', met: delay <= pollIntervalMs });
+  report({
+    bench: 'API economy',
+    metric: 'requests per minute per agent while waiting',
+    ours: perMinute,
+    baseline: 60_000 / pollIntervalMs,
+    unit: 'req/min',
+    goal: '≤ 15 req/min',
+    met: perMinute <= 15,
+  });
+  report({
+    bench: 'API economy',
+    metric: 'healthy → run knows it',
+    ours: Math.max(0, delay),
+    baseline: pollIntervalMs,
+    unit: 'ms',
+    goal: '≤ one poll interval',
+    met: delay <= pollIntervalMs,
+  });
 } finally {
   await local.close();
 }

@@ -38,9 +38,22 @@ const tree = await generateAgentTree({ files: 400, totalBytes, binaryShare: 0.95
 try {
   const ours = await peakRssOf(['dist/cli/index.js', '--platform', 'local', '--api-url', url, '--quiet', 'build', '-m', tree.manifest, '--poll-interval', '0.5s']);
   if (ours.code !== 0) throw new Error(`the build failed:\n${ours.output}`);
-  console.log(ours.output.split('\n').filter((line) => /uploading|✔/.test(line)).join('\n'));
+  console.log(
+    ours.output
+      .split('\n')
+      .filter((line) => /uploading|✔/.test(line))
+      .join('\n'),
+  );
   const bare = await peakRssOf(['-e', 'setTimeout(() => {}, 200)']);
-  report({ bench: 'memory', metric: `peak RSS, pack + upload ${(totalBytes / 2 ** 20).toFixed(0)} MB`, ours: ours.peakMb, baseline: bare.peakMb, unit: 'MB', goal: 'under 150 MB', met: ours.peakMb < 150 });
+  report({
+    bench: 'memory',
+    metric: `peak RSS, pack + upload ${(totalBytes / 2 ** 20).toFixed(0)} MB`,
+    ours: ours.peakMb,
+    baseline: bare.peakMb,
+    unit: 'MB',
+    goal: 'under 150 MB',
+    met: ours.peakMb < 150,
+  });
 } finally {
   server.kill();
   await rm(tree.root, { recursive: true, force: true });

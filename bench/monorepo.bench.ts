@@ -36,7 +36,10 @@ async function changeAgents(names: string[]): Promise<void> {
 async function preview(names: string[], label: string, extra: Partial<RunOptions> = {}): Promise<AgentResult[]> {
   // A new process each run: nothing learnt about the platform's agents.
   const platform = createPlatform({ platform: 'local', apiUrl: local.url });
-  const agents = await loadAgents(names.map((name) => path.join(root, name)), { requireEnvironment: true });
+  const agents = await loadAgents(
+    names.map((name) => path.join(root, name)),
+    { requireEnvironment: true },
+  );
   const results = await runAgents(platform, agents, {
     mode: 'preview',
     preview: { label, ttlMs: 8 * 3_600_000 },
@@ -89,7 +92,9 @@ try {
   const alwaysSince = Date.now();
   await preview(NAMES, 'push', { redeploy: 'always' });
   const alwaysDeployments = count('deployments.create', alwaysSince);
-  console.log(`push changing one of four: ${builds} build(s), ${deployments} deployment(s), ${untouched} preview(s) untouched; redeploy: always made ${alwaysDeployments} deployments`);
+  console.log(
+    `push changing one of four: ${builds} build(s), ${deployments} deployment(s), ${untouched} preview(s) untouched; redeploy: always made ${alwaysDeployments} deployments`,
+  );
   report({
     bench: 'Monorepo',
     metric: `push changing one of four agents: deployments (with ${builds} build, ${untouched} previews untouched)`,
@@ -107,7 +112,15 @@ try {
   const uploads = count('builds.create', uploadsSince);
   const made = local.builds().filter((build) => Date.parse(build.created_at) >= uploadsSince).length;
   console.log(`${uploads} uploads for ${made} builds`);
-  report({ bench: 'Monorepo', metric: 'context uploads per build (new process, changed tree, existing agent)', ours: uploads / made, baseline: 1, unit: 'uploads', goal: 'exactly 1', met: uploads === made });
+  report({
+    bench: 'Monorepo',
+    metric: 'context uploads per build (new process, changed tree, existing agent)',
+    ours: uploads / made,
+    baseline: 1,
+    unit: 'uploads',
+    goal: 'exactly 1',
+    met: uploads === made,
+  });
 } finally {
   await local.close();
   await rm(root, { recursive: true, force: true });

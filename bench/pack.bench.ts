@@ -31,7 +31,11 @@ const totalBytes = Number(process.env.BENCH_BYTES ?? 200 * 2 ** 20);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const cores = availableParallelism();
 const hasPigz = spawnSync('pigz', ['--version'], { stdio: 'ignore' }).status === 0;
-console.log(`machine: ${machine()}; load average at start ${loadavg().map((value) => value.toFixed(1)).join(' ')}`);
+console.log(
+  `machine: ${machine()}; load average at start ${loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ')}`,
+);
 if (!hasPigz) console.log('pigz is NOT installed (apt-get install -y pigz): the tar | pigz baseline is skipped');
 console.log(`generating ${files} files, ${(totalBytes / 2 ** 20).toFixed(0)} MB (60% binary) + 2,000 ignored node_modules files ...`);
 const tree = await generateAgentTree({ files, totalBytes, binaryShare: 0.6, ignoredFiles: 2000 });
@@ -77,7 +81,15 @@ try {
   const child = spawnSync(process.execPath, [process.argv[1], 'pack-child', tree.manifest, archives.ours], { encoding: 'utf8' });
   const peakKb = Number(/MAXRSS_KB (\d+)/.exec(child.stdout)?.[1] ?? NaN);
   const bare = spawnSync(process.execPath, ['-e', 'console.log(process.resourceUsage().maxRSS)'], { encoding: 'utf8' });
-  report({ bench: 'packing', metric: 'peak RSS while packing', ours: peakKb / 1024, baseline: Number(bare.stdout) / 1024, unit: 'MB', goal: 'under 150 MB', met: peakKb / 1024 < 150 });
+  report({
+    bench: 'packing',
+    metric: 'peak RSS while packing',
+    ours: peakKb / 1024,
+    baseline: Number(bare.stdout) / 1024,
+    unit: 'MB',
+    goal: 'under 150 MB',
+    met: peakKb / 1024 < 150,
+  });
 
   const hash = await sideBySide(
     3,

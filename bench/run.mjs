@@ -32,7 +32,12 @@ try {
     const script = path.join(outdir, file.replace(/\.ts$/, '.js'));
     console.log(`\n=== ${file} ===`);
     const run = spawnSync(process.execPath, ['--expose-gc', script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', cwd: process.cwd() });
-    process.stdout.write(run.stdout.split('\n').filter((line) => !line.startsWith('RESULT ')).join('\n'));
+    process.stdout.write(
+      run.stdout
+        .split('\n')
+        .filter((line) => !line.startsWith('RESULT '))
+        .join('\n'),
+    );
     for (const line of run.stdout.split('\n')) if (line.startsWith('RESULT ')) results.push(JSON.parse(line.slice(7)));
     if (run.status !== 0) {
       console.log(`${file} exited with ${run.status}`);
@@ -44,7 +49,7 @@ try {
 }
 if (results.length) {
   // Keep the latest figure of every metric, so running one benchmark does not drop the others.
-  const previous = existsSync('bench/results.json') ? JSON.parse(readFileSync('bench/results.json', 'utf8')).results ?? [] : [];
+  const previous = existsSync('bench/results.json') ? (JSON.parse(readFileSync('bench/results.json', 'utf8')).results ?? []) : [];
   const key = (figure) => `${figure.bench} · ${figure.metric}`;
   const fresh = new Set(results.map(key));
   const merged = [...previous.filter((figure) => !fresh.has(key(figure))), ...results.map((figure) => ({ ...figure, date: new Date().toISOString() }))];

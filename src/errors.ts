@@ -18,9 +18,7 @@ export class InputError extends Error {
   }
 
   private static format(message: string, where: { file?: string; line?: number; field?: string }): string {
-    const place = [where.file && (where.line ? `${where.file}:${where.line}` : where.file), where.field && `field "${where.field}"`]
-      .filter(Boolean)
-      .join(', ');
+    const place = [where.file && (where.line ? `${where.file}:${where.line}` : where.file), where.field && `field "${where.field}"`].filter(Boolean).join(', ');
     return place ? `${place}: ${message}` : message;
   }
 }

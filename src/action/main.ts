@@ -109,7 +109,13 @@ function decide({ inputs, event, decision }: GivenRun, env: NodeJS.ProcessEnv): 
   const repo = event.sourceRepo;
   const previewing = decision.mode === 'preview' || decision.mode === 'teardown';
   const labels = previewing
-    ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.pull?.headSha ?? event.sha }, 'preview-label', labelRuleFor(inputs.platform), repo)
+    ? resolvePreviewLabel(
+        inputs.labelTemplate,
+        { number: event.pull?.number, branch: event.branch, sha: event.pull?.headSha ?? event.sha },
+        'preview-label',
+        labelRuleFor(inputs.platform),
+        repo,
+      )
     : undefined;
   if (labels?.note) core.notice(labels.note);
   const platform = createPlatform({
@@ -175,7 +181,15 @@ async function teardown(plan: RunPlan): Promise<RunOutcome> {
       reporter,
     },
     forge && pr
-      ? { forge, repoRef: event.repo, pullNumber: pr.number, headSha: event.pull?.headSha ?? event.sha, comment: inputs.comment, commentKey: inputs.commentKey, statuses: inputs.deployments }
+      ? {
+          forge,
+          repoRef: event.repo,
+          pullNumber: pr.number,
+          headSha: event.pull?.headSha ?? event.sha,
+          comment: inputs.comment,
+          commentKey: inputs.commentKey,
+          statuses: inputs.deployments,
+        }
       : undefined,
   );
   reporter.flush();
@@ -193,9 +207,7 @@ async function teardown(plan: RunPlan): Promise<RunOutcome> {
     outcome.status === 'removed'
       ? `${heading}Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone).\n`
       : `${heading}${outcome.stillRunning.length} preview(s) still running: ${outcome.stillRunning.map((item) => `${item.id} (${item.why})`).join('; ')} (${outcome.deleted.length} deleted).\n`;
-  const failure = outcome.failed.length
-    ? new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(', ')}: ${outcome.failed[0].error}`)
-    : undefined;
+  const failure = outcome.failed.length ? new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(', ')}: ${outcome.failed[0].error}`) : undefined;
   return { status: outcome.status, label: labels.label, summary, failure };
 }
 
@@ -278,7 +290,15 @@ async function preview(plan: RunPlan): Promise<RunOutcome> {
   for (const result of unwanted) notes.push(result.error ?? `${result.agent}: not kept (${result.status})`);
   // A closed PR's comment belongs to the close; a newer commit's run writes its own.
   if (forge && pr && inputs.comment && mode === 'preview' && unwanted.length < results.length) {
-    const body = renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), runUrl: event.runUrl, notes, commentKey: inputs.commentKey });
+    const body = renderPreviewComment(results, {
+      platform: platform.name,
+      label,
+      headSha,
+      updatedAt: new Date().toISOString(),
+      runUrl: event.runUrl,
+      notes,
+      commentKey: inputs.commentKey,
+    });
     const sticky = await upsertStickyComment(forge, pr, body, { headSha, key: inputs.commentKey });
     if (sticky.action === 'skipped-newer-head') core.info('agent-preview: a newer commit owns the PR comment now; left it alone');
   }
@@ -317,7 +337,10 @@ function unlinkedPreviewNotes(platformName: string, results: AgentResult[]): str
   const deployed = results.filter((result) => result.deploymentId && ['healthy', 'unchanged', 'deployed'].includes(result.status));
   return [
     `${platformName} deployments carry no URL; set the preview-url input to link previews.`,
-    ...deployed.map((result) => `${result.agent}: no link to open. Deployment ${result.deploymentId}; see its status with: npx agent-preview --platform ${platformName} status --id ${result.deploymentId}`),
+    ...deployed.map(
+      (result) =>
+        `${result.agent}: no link to open. Deployment ${result.deploymentId}; see its status with: npx agent-preview --platform ${platformName} status --id ${result.deploymentId}`,
+    ),
   ];
 }
 

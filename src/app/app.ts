@@ -44,7 +44,10 @@ export function previewApp(options: PreviewAppOptions): ApplicationFunction {
       const { pull_request: pull, repository } = context.payload;
       const job: TeardownJob = { ...githubJob(context, repository), event: 'pull_request.closed', number: pull.number, headRef: pull.head.ref, headSha: pull.head.sha };
       const outcome = await options.queue.enqueue(job, context.log);
-      context.log.info({ repo: repository.full_name, pull: pull.number, merged: pull.merged, outcome }, outcome === 'duplicate' ? `delivery ${context.id} was already received; ignored` : `pull request #${pull.number} closed; teardown queued`);
+      context.log.info(
+        { repo: repository.full_name, pull: pull.number, merged: pull.merged, outcome },
+        outcome === 'duplicate' ? `delivery ${context.id} was already received; ignored` : `pull request #${pull.number} closed; teardown queued`,
+      );
     });
 
     app.on('delete', async (context) => {
@@ -124,7 +127,8 @@ export function githubAccessFor(probot: Probot, options: GithubAccessOptions): A
         try {
           return (await octokit.rest.pulls.get({ ...repoRef, pull_number: number })).data.state === 'closed' ? 'closed' : 'open';
         } catch (err) {
-          if ((err as { status?: number }).status === 404) throw new DeliveryRefused(`${repoRef.owner}/${repoRef.repo} has no pull request #${number} that this installation can see`);
+          if ((err as { status?: number }).status === 404)
+            throw new DeliveryRefused(`${repoRef.owner}/${repoRef.repo} has no pull request #${number} that this installation can see`);
           throw err;
         }
       },

@@ -21,7 +21,9 @@ export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
     throw new InputError('a GitHub App needs both APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH)', { field: env.APP_ID ? 'PRIVATE_KEY' : 'APP_ID' });
   }
   if (hasApp && !env.WEBHOOK_SECRET) throw new InputError('set WEBHOOK_SECRET to the GitHub App webhook secret', { field: 'WEBHOOK_SECRET' });
-  const warnings = [checkWebhookSecret(env.WEBHOOK_SECRET, 'WEBHOOK_SECRET'), checkWebhookSecret(env.GITEA_WEBHOOK_SECRET, 'GITEA_WEBHOOK_SECRET')].filter((w): w is string => Boolean(w));
+  const warnings = [checkWebhookSecret(env.WEBHOOK_SECRET, 'WEBHOOK_SECRET'), checkWebhookSecret(env.GITEA_WEBHOOK_SECRET, 'GITEA_WEBHOOK_SECRET')].filter((w): w is string =>
+    Boolean(w),
+  );
 
   const giteaSet = [env.GITEA_URL, env.GITEA_TOKEN, env.GITEA_WEBHOOK_SECRET].filter(Boolean).length;
   if (giteaSet > 0 && giteaSet < 3) {
@@ -29,7 +31,9 @@ export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
   }
   if (env.GITEA_URL && !/^https?:\/\//i.test(env.GITEA_URL)) throw new InputError(`GITEA_URL "${env.GITEA_URL}" is not an http(s) URL`, { field: 'GITEA_URL' });
   if (!hasApp && !giteaSet) {
-    throw new InputError('nothing to serve: configure a GitHub App (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET) or Gitea (GITEA_URL, GITEA_TOKEN, GITEA_WEBHOOK_SECRET)', { field: 'APP_ID' });
+    throw new InputError('nothing to serve: configure a GitHub App (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET) or Gitea (GITEA_URL, GITEA_TOKEN, GITEA_WEBHOOK_SECRET)', {
+      field: 'APP_ID',
+    });
   }
 
   // Without a key every teardown would fail at the platform: refuse to start instead.
@@ -80,7 +84,9 @@ async function readPrivateKey(env: NodeJS.ProcessEnv): Promise<string | undefine
   try {
     return await readFile(env.PRIVATE_KEY_PATH, 'utf8');
   } catch (err) {
-    throw new InputError(`PRIVATE_KEY_PATH ${env.PRIVATE_KEY_PATH} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: 'PRIVATE_KEY_PATH' });
+    throw new InputError(`PRIVATE_KEY_PATH ${env.PRIVATE_KEY_PATH} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      field: 'PRIVATE_KEY_PATH',
+    });
   }
 }
 

@@ -79,7 +79,8 @@ export function giteaWebhookHandler(options: GiteaHandlerOptions): (req: Incomin
       return reply(res, 400, { error: 'the body is not a JSON object' });
     }
     const event = headerOf(req, 'x-gitea-event') ?? headerOf(req, 'x-forgejo-event') ?? headerOf(req, 'x-gogs-event') ?? headerOf(req, 'x-github-event');
-    const wanted = (event === 'pull_request' && payload.action === 'closed' && payload.pull_request) || (event === 'delete' && payload.ref_type === 'branch' && typeof payload.ref === 'string');
+    const wanted =
+      (event === 'pull_request' && payload.action === 'closed' && payload.pull_request) || (event === 'delete' && payload.ref_type === 'branch' && typeof payload.ref === 'string');
     if (!wanted) {
       log.debug({ event, action: payload.action }, 'Gitea delivery needs no work');
       return reply(res, 200, { status: 'ignored' });
@@ -106,7 +107,10 @@ export function giteaWebhookHandler(options: GiteaHandlerOptions): (req: Incomin
       log.info(`delivery ${deliveryId} was already received; ignored`);
       return reply(res, 200, { status: 'duplicate' });
     }
-    log.info({ repo: `${repository.owner}/${repository.name}`, event: job.event }, `${job.event === 'pull_request.closed' ? `pull request #${job.number} closed` : `branch ${job.branch} deleted`}; teardown queued`);
+    log.info(
+      { repo: `${repository.owner}/${repository.name}`, event: job.event },
+      `${job.event === 'pull_request.closed' ? `pull request #${job.number} closed` : `branch ${job.branch} deleted`}; teardown queued`,
+    );
     return reply(res, 202, { status: 'accepted' });
   };
 }

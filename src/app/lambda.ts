@@ -13,7 +13,6 @@ import { appOptionsFromEnv } from './config.js';
 import { createAppHandler, type AppHandler } from './server.js';
 import type { SweepReport } from '../previews/sweep.js';
 
-
 installProxyDispatcher();
 
 export interface HttpEvent {

@@ -71,13 +71,19 @@ export interface AppHandler {
 /** The app's request handler: GitHub (Probot), Gitea, and /healthz, without a listening socket (also used by the Lambda handler). */
 export async function createAppHandler(options: AppOptions): Promise<AppHandler> {
   const env = options.env ?? process.env;
-  for (const secret of [options.webhookSecret, options.githubToken, options.privateKey, options.gitea?.token, options.gitea?.webhookSecret, options.platformSettings.apiKey, env.SGP_API_KEY, redisPassword(options.redisUrl)]) {
+  for (const secret of [
+    options.webhookSecret,
+    options.githubToken,
+    options.privateKey,
+    options.gitea?.token,
+    options.gitea?.webhookSecret,
+    options.platformSettings.apiKey,
+    env.SGP_API_KEY,
+    redisPassword(options.redisUrl),
+  ]) {
     registerSecret(secret);
   }
-  const log = pino(
-    { level: options.logLevel ?? env.LOG_LEVEL ?? 'info', base: undefined },
-    { write: (line: string) => (options.logStream ?? process.stdout).write(redact(line)) },
-  );
+  const log = pino({ level: options.logLevel ?? env.LOG_LEVEL ?? 'info', base: undefined }, { write: (line: string) => (options.logStream ?? process.stdout).write(redact(line)) });
   const defaultConfig: RepoConfig = { ...DEFAULT_REPO_CONFIG, labelTemplate: options.defaultLabelTemplate?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
   const platforms = new Map<string, Platform>();
   const platformFor: PlatformFor =
@@ -183,7 +189,10 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
       sweeping = undefined;
     });
     const report = await sweeping;
-    log.info({ sweep: true, dryRun: report.dryRun, examined: report.examined, deleted: report.deleted.length, wouldDelete: report.wouldDelete.length, failed: report.failed.length }, formatSweepReport(report));
+    log.info(
+      { sweep: true, dryRun: report.dryRun, examined: report.examined, deleted: report.deleted.length, wouldDelete: report.wouldDelete.length, failed: report.failed.length },
+      formatSweepReport(report),
+    );
     return report;
   }
 

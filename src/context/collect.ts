@@ -14,9 +14,7 @@ const SDK = 'scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefad
  * Pseudo file systems whose files are not what their size says (torvalds/linux:include/uapi/linux/magic.h):
  * proc, sysfs, debugfs, tracefs, securityfs, cgroup, cgroup2, configfs, efivarfs, bpf, pstore, binfmt_misc.
  */
-const PSEUDO_FILE_SYSTEMS = new Set([
-  0x9fa0, 0x62656572, 0x64626720, 0x74726163, 0x73636673, 0x27e0eb, 0x63677270, 0x62656570, 0xde5e81e4, 0xcafe4a11, 0x6165676c, 0x42494e4d,
-]);
+const PSEUDO_FILE_SYSTEMS = new Set([0x9fa0, 0x62656572, 0x64626720, 0x74726163, 0x73636673, 0x27e0eb, 0x63677270, 0x62656570, 0xde5e81e4, 0xcafe4a11, 0x6165676c, 0x42494e4d]);
 
 function modeOf(statMode: number): number {
   // The SDK hashes `st_mode & S_IXUSR` (${SDK}:src/agentex/lib/utils/build_provenance.py `working_tree_hash`).

@@ -7,8 +7,7 @@ type DockerIgnore = { add(patterns: string[]): DockerIgnore; ignores(path: strin
 type CreateIgnore = (options?: { ignorecase?: boolean }) => DockerIgnore;
 // A CommonJS package: Node, esbuild and SWC each hand its function over at a different depth.
 const moduleValue = dockerignoreModule as unknown as { default?: CreateIgnore | { default?: CreateIgnore } };
-const dockerignore: CreateIgnore =
-  typeof moduleValue.default === 'function' ? moduleValue.default : (moduleValue.default?.default ?? (moduleValue as unknown as CreateIgnore));
+const dockerignore: CreateIgnore = typeof moduleValue.default === 'function' ? moduleValue.default : (moduleValue.default?.default ?? (moduleValue as unknown as CreateIgnore));
 
 const SDK = 'scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0:src/agentex/lib/sdk/config/agent_manifest.py';
 

@@ -282,7 +282,8 @@ async function writeMember(out: PieceWriter, entry: ContextEntry, scratch: Buffe
       const read = readSync(fd, out.piece, at, Math.min(out.room, remaining), null);
       if (read === 0) break;
       const bytes = out.piece.subarray(at, at + read);
-      if (read === entry.size) digest = sha256(bytes); // the whole file in one read: one-shot hash
+      if (read === entry.size)
+        digest = sha256(bytes); // the whole file in one read: one-shot hash
       else (hash ??= createHash('sha256')).update(bytes);
       remaining -= read;
       out.advance(read, stored);

@@ -42,7 +42,10 @@ export function sha256(data: Buffer): string {
 }
 
 export async function digestOf(entry: ContextEntry): Promise<string> {
-  if (entry.type === 'symlink') return createHash('sha256').update(entry.linkTarget ?? '', 'utf8').digest('hex');
+  if (entry.type === 'symlink')
+    return createHash('sha256')
+      .update(entry.linkTarget ?? '', 'utf8')
+      .digest('hex');
   if (entry.size <= SMALL_FILE) return sha256(readFileSync(entry.source));
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(entry.source, { highWaterMark: SMALL_FILE })) hash.update(chunk as Buffer);

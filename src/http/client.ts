@@ -97,9 +97,7 @@ const RETRYABLE_ERRORS = new Set([
 /** Failures where the request surely never reached the server's handler. */
 const NOT_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
-type Outcome =
-  | { kind: 'ok'; response: HttpResponse<unknown> | StreamResponse }
-  | { kind: 'retry'; reason: string; retryAfterMs?: number; delivered: boolean; error: ApiError };
+type Outcome = { kind: 'ok'; response: HttpResponse<unknown> | StreamResponse } | { kind: 'retry'; reason: string; retryAfterMs?: number; delivered: boolean; error: ApiError };
 
 /** JSON-over-HTTP client with retries, backoff with jitter, Retry-After, timeouts and secret-free errors. */
 export class HttpClient {

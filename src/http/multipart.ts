@@ -15,11 +15,7 @@ export interface MultipartFile {
  * A multipart/form-data body whose file part is streamed from disk on every attempt, with an exact
  * Content-Length so the upload needs no chunked encoding and progress can be reported.
  */
-export function multipartBody(
-  fields: Record<string, string | undefined>,
-  file: MultipartFile,
-  onProgress?: (sentBytes: number, totalBytes: number) => void,
-): RequestBody {
+export function multipartBody(fields: Record<string, string | undefined>, file: MultipartFile, onProgress?: (sentBytes: number, totalBytes: number) => void): RequestBody {
   const boundary = `----agent-preview-${randomBytes(12).toString('hex')}`;
   let head = '';
   for (const [name, value] of Object.entries(fields)) {

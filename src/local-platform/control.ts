@@ -26,7 +26,12 @@ export async function control(state: PlatformState, faults: FaultSwitch, req: In
     return {
       status: 200,
       body: {
-        builds: [...state.builds.values()].map((build) => ({ id: build.id, agent_name: build.agent_name, build_status: build.build_status, working_tree_hash: build.working_tree_hash })),
+        builds: [...state.builds.values()].map((build) => ({
+          id: build.id,
+          agent_name: build.agent_name,
+          build_status: build.build_status,
+          working_tree_hash: build.working_tree_hash,
+        })),
         deployments: [...state.deployments.values()].map((deployment) => ({
           id: deployment.id,
           agent_name: deployment.agent_name,

@@ -58,12 +58,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const sockets = new Set<Socket>();
   const openStreams = new Set<ServerResponse>();
   let baseUrl = '';
-  const state = new PlatformState(
-    options.accountId ?? 'acct-local',
-    { buildStepMs: options.buildStepMs ?? 400, deployStepMs: options.deployStepMs ?? 400 },
-    () => baseUrl,
-    clock,
-  );
+  const state = new PlatformState(options.accountId ?? 'acct-local', { buildStepMs: options.buildStepMs ?? 400, deployStepMs: options.deployStepMs ?? 400 }, () => baseUrl, clock);
   const api: ApiOptions = {
     legacyBuildShape: options.legacyBuildShape ?? false,
     maxArchiveBytes: options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES,

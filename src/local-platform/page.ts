@@ -51,6 +51,9 @@ export function renderPreviewPage(deployment: DeploymentRecord | undefined, buil
     .join('\n');
   return {
     status: 200,
-    html: shell(`${deployment.agent_name} preview`, `<h1>${agent} <span class="badge">healthy</span></h1>\n<dl>\n${list}\n</dl>\n<p>Served by the agent-preview local platform.</p>`),
+    html: shell(
+      `${deployment.agent_name} preview`,
+      `<h1>${agent} <span class="badge">healthy</span></h1>\n<dl>\n${list}\n</dl>\n<p>Served by the agent-preview local platform.</p>`,
+    ),
   };
 }

@@ -97,7 +97,6 @@ function id(prefix: string): string {
   return `${prefix}_${randomBytes(8).toString('hex')}`;
 }
 
-
 interface BuildRuntime {
   lines: string[];
   dockerfile: string;

@@ -78,11 +78,7 @@ function parseBuildArgsField(text: string): Record<string, string> {
 }
 
 /** Streams the upload to disk, counting bytes; over the limit answers 413 at once. */
-function receiveMultipart(
-  req: IncomingMessage,
-  archive: string,
-  maxArchiveBytes: number,
-): Promise<{ fields: Record<string, string>; bytes: number; gzipped: boolean }> {
+function receiveMultipart(req: IncomingMessage, archive: string, maxArchiveBytes: number): Promise<{ fields: Record<string, string>; bytes: number; gzipped: boolean }> {
   return new Promise((resolve, reject) => {
     const fields: Record<string, string> = {};
     let bytes = -1;

@@ -47,10 +47,9 @@ export async function loadAgent(manifestInput: string, options: LoadOptions = {}
   const environmentsPath = await findEnvironmentsFile(manifest);
   if (!environmentsPath) {
     if (options.requireEnvironment) {
-      throw new InputError(
-        `no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`,
-        { file: path.join(manifest.dir, 'environments.yaml') },
-      );
+      throw new InputError(`no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`, {
+        file: path.join(manifest.dir, 'environments.yaml'),
+      });
     }
     return { manifest };
   }
@@ -84,10 +83,7 @@ export async function loadAgents(manifestInputs: string[], options: LoadOptions 
   return agents;
 }
 
-export async function packAgent(
-  agent: LoadedAgent,
-  options: { reporter: Reporter; signal?: AbortSignal; outFile?: string },
-): Promise<PreparedAgent> {
+export async function packAgent(agent: LoadedAgent, options: { reporter: Reporter; signal?: AbortSignal; outFile?: string }): Promise<PreparedAgent> {
   const name = agent.manifest.agent.name;
   for (const warning of agent.manifest.warnings) options.reporter.warn(`${name}: ${warning}`);
   options.reporter.step(name, 'packing the build context');

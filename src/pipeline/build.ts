@@ -92,7 +92,7 @@ async function followBuild(builder: Builder, build: Build, agent: string, option
     const streamBuildLogs = builder.streamBuildLogs?.bind(builder);
     if (!streamBuildLogs) return;
     let cursor: LogCursor | undefined;
-    for (let drops = 0; !stopLogs.signal.aborted; ) {
+    for (let drops = 0; !stopLogs.signal.aborted;) {
       cursor = await streamBuildLogs(
         build.id,
         (line) => {
@@ -174,4 +174,3 @@ function sameRepository(a: string | undefined, b: string | undefined): boolean {
   const right = parseSourceRepo(b);
   return left && right ? sameSourceRepo(left, right) : !left && !right;
 }
-

@@ -77,12 +77,7 @@ export async function deployAgent(
   const expiresAt = options.preview ? new Date(Date.now() + options.preview.ttlMs) : undefined;
   const notWanted = options.preview ? await unwantedBecause(options) : undefined;
   if (notWanted) throw new UnwantedPreviewError(notWanted, `${name}: ${notWantedWhy(notWanted)}; no preview was created`);
-  reporter.step(
-    name,
-    options.preview
-      ? `creating preview "${options.preview.label}" (${expiryNote(platform, options.preview.ttlMs)})`
-      : 'deploying (not a preview)',
-  );
+  reporter.step(name, options.preview ? `creating preview "${options.preview.label}" (${expiryNote(platform, options.preview.ttlMs)})` : 'deploying (not a preview)');
   const created = await platform.createDeployment(
     {
       agentName: name,

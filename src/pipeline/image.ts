@@ -25,7 +25,8 @@ export function resolveImage(template: string, agentName: string, field = 'image
   if (colon <= slash) throw new InputError(`"${text}" has no tag; give the image by name and tag (${example})`, { field });
   const name = text.slice(0, colon);
   const tag = text.slice(colon + 1);
-  if (!NAME.test(name)) throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
+  if (!NAME.test(name))
+    throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
   if (!TAG.test(tag)) throw new InputError(`"${tag}" is not an image tag: up to 128 letters, digits, _ . and -, not starting with . or - (${example})`, { field });
   return { name, tag };
 }

@@ -58,10 +58,7 @@ export function resolvePreviewLabel(
   const filled = fillTemplate(source, vars, field, false);
   const sanitized = rule.sanitize(filled);
   if (!sanitized) {
-    throw new InputError(
-      `"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`,
-      { field },
-    );
+    throw new InputError(`"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`, { field });
   }
   const perPush = /\{sha\}/.test(source);
   // Sanitizing changed it (case, characters, length): two different inputs may now look the same.

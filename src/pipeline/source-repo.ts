@@ -27,7 +27,11 @@ export function sourceRepoFromWebUrl(htmlUrl: string): SourceRepo | undefined {
 /** Parses a recorded `host/owner/repo`; tolerates a scheme, credentials-free URLs and a `.git` suffix. */
 export function parseSourceRepo(text: string | undefined): SourceRepo | undefined {
   if (!text) return undefined;
-  const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '').split('/');
+  const parts = text
+    .trim()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+    .replace(/\/+$/, '')
+    .split('/');
   if (parts.length < 3 || parts.some((part) => !part)) return undefined;
   const owner = parts[parts.length - 2].toLowerCase();
   const repo = parts[parts.length - 1].replace(/\.git$/i, '').toLowerCase();

@@ -8,24 +8,10 @@
 /** Build states after normalising every spelling a platform uses. */
 export type BuildPhase = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelling' | 'cancelled' | 'unknown';
 /** Deployment states after normalising every spelling a platform uses. */
-export type DeployPhase =
-  | 'pending'
-  | 'progressing'
-  | 'healthy'
-  | 'failed'
-  | 'cancelled'
-  | 'deleted'
-  | 'superseded'
-  | 'unknown';
+export type DeployPhase = 'pending' | 'progressing' | 'healthy' | 'failed' | 'cancelled' | 'deleted' | 'superseded' | 'unknown';
 
 export const TERMINAL_BUILD_PHASES: ReadonlySet<BuildPhase> = new Set(['succeeded', 'failed', 'cancelled']);
-export const TERMINAL_DEPLOY_PHASES: ReadonlySet<DeployPhase> = new Set([
-  'healthy',
-  'failed',
-  'cancelled',
-  'deleted',
-  'superseded',
-]);
+export const TERMINAL_DEPLOY_PHASES: ReadonlySet<DeployPhase> = new Set(['healthy', 'failed', 'cancelled', 'deleted', 'superseded']);
 /** A deployment in one of these no longer serves anything and needs no teardown. */
 export const GONE_DEPLOY_PHASES: ReadonlySet<DeployPhase> = new Set(['deleted', 'superseded', 'cancelled']);
 

@@ -150,9 +150,7 @@ export function environmentName(label: string, agent?: string, agentCount = 1): 
 export function describeClose(outcome: CloseOutcome): string {
   const parts = [`${outcome.deleted.length} deleted`, `${outcome.alreadyGone.length} already gone`];
   if (outcome.otherRepos.length) parts.push(`${outcome.otherRepos.length} of other repositories left alone (${outcome.otherRepos.map((d) => d.id).join(', ')})`);
-  const still = outcome.stillRunning.length
-    ? `; still running: ${outcome.stillRunning.map((item) => `${item.id} (${item.agent ?? 'agent'}): ${item.why}`).join('; ')}`
-    : '';
+  const still = outcome.stillRunning.length ? `; still running: ${outcome.stillRunning.map((item) => `${item.id} (${item.agent ?? 'agent'}): ${item.why}`).join('; ')}` : '';
   return `previews of "${outcome.label}": ${parts.join(', ')}${still}`;
 }
 
@@ -165,7 +163,9 @@ export function renderStillRunningComment(context: { label: string; platform: st
     '',
     `⚠️ The pull request is closed, but ${count} preview${count === 1 ? ' is' : 's are'} still running (${escapeCell(context.updatedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''))} UTC):`,
     '',
-    ...context.stillRunning.map((item) => `- ${codeSpan(item.id)} (${escapeCell(item.agent ?? 'agent')}${item.label ? `, label ${codeSpan(item.label)}` : ''}): ${escapeCell(item.why)}`),
+    ...context.stillRunning.map(
+      (item) => `- ${codeSpan(item.id)} (${escapeCell(item.agent ?? 'agent')}${item.label ? `, label ${codeSpan(item.label)}` : ''}): ${escapeCell(item.why)}`,
+    ),
     '',
     // Platform names are ours: safe inside a code span.
     `Remove one with \`agent-preview --platform ${context.platform} teardown --label <label> --agent <agent>\` once you know it is this repository's.`,

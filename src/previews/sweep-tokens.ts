@@ -31,7 +31,10 @@ export function forgeTokensFrom(flags: { githubToken?: string; githubApiUrl?: st
   const giteaUrl = flags.giteaUrl ?? env.GITEA_URL;
   const giteaToken = flags.giteaToken ?? env.GITEA_TOKEN;
   if (giteaUrl || giteaToken) {
-    if (!giteaUrl || !giteaToken) throw new InputError('Gitea needs both a URL and a token (--gitea-url and --gitea-token, or GITEA_URL and GITEA_TOKEN)', { field: giteaUrl ? '--gitea-token' : '--gitea-url' });
+    if (!giteaUrl || !giteaToken)
+      throw new InputError('Gitea needs both a URL and a token (--gitea-url and --gitea-token, or GITEA_URL and GITEA_TOKEN)', {
+        field: giteaUrl ? '--gitea-token' : '--gitea-url',
+      });
     const url = checkUrl(giteaUrl, '--gitea-url').replace(/\/+$/, '');
     tokens.gitea = { apiUrl: giteaApiUrl(url), host: new URL(url).host.toLowerCase(), token: giteaToken };
   }
@@ -51,7 +54,8 @@ export function sweepWithTokens(platform: Platform, tokens: ForgeTokens, options
   const forges = new Map<string, GitHubForge>();
   const forgeFor = async (repo: SourceRepo): Promise<GitHubForge | undefined> => {
     const host = repo.host.toLowerCase();
-    const settings = tokens.github?.host === host ? { kind: 'github' as const, ...tokens.github } : tokens.gitea?.host === host ? { kind: 'gitea' as const, ...tokens.gitea } : undefined;
+    const settings =
+      tokens.github?.host === host ? { kind: 'github' as const, ...tokens.github } : tokens.gitea?.host === host ? { kind: 'gitea' as const, ...tokens.gitea } : undefined;
     if (!settings) return undefined;
     let forge = forges.get(host);
     if (!forge) {

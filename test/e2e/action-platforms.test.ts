@@ -406,7 +406,7 @@ describe('the action bundle, platform specifics (GitHub)', () => {
 
     // Astropods records no repository, but the preview's label carries this repository's identity
     // hash (pipeline/label.ts): a close that cannot read the manifests still knows the preview is its own.
-    it('a close run that cannot read the manifests removes the preview its label proves is this repository\'s', async () => {
+    it("a close run that cannot read the manifests removes the preview its label proves is this repository's", async () => {
       await open();
       state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'f'.repeat(40), headRef: 'changes', baseRef: 'master' });
       const opened = await run('opened', 'f'.repeat(40), ASTROPODS.push(1));
@@ -420,7 +420,7 @@ describe('the action bundle, platform specifics (GitHub)', () => {
     });
 
     // The platform usually gives a URL; a deployment that gave none we may show is called out.
-    it("a healthy deployment with no usable URL says so in the comment", async () => {
+    it('a healthy deployment with no usable URL says so in the comment', async () => {
       await open({ credentialUrl: true, publicUrl: false });
       state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'e'.repeat(40), headRef: 'changes', baseRef: 'master' });
       const result = await run('opened', 'e'.repeat(40), ASTROPODS.push(1));

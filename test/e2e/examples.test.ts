@@ -26,13 +26,44 @@ const ANY_OF_OURS = (uses: string) => /(^|\/)agent-preview\/agent-preview@|^\.\/
 
 // Source: GitHub Docs, "Events that trigger workflows" (docs.github.com/en/actions/reference/events-that-trigger-workflows).
 const PULL_REQUEST_TYPES = new Set([
-  'assigned', 'unassigned', 'labeled', 'unlabeled', 'opened', 'edited', 'closed', 'reopened', 'synchronize', 'converted_to_draft',
-  'ready_for_review', 'locked', 'unlocked', 'review_requested', 'review_request_removed', 'auto_merge_enabled', 'auto_merge_disabled',
-  'milestoned', 'demilestoned', 'enqueued', 'dequeued',
+  'assigned',
+  'unassigned',
+  'labeled',
+  'unlabeled',
+  'opened',
+  'edited',
+  'closed',
+  'reopened',
+  'synchronize',
+  'converted_to_draft',
+  'ready_for_review',
+  'locked',
+  'unlocked',
+  'review_requested',
+  'review_request_removed',
+  'auto_merge_enabled',
+  'auto_merge_disabled',
+  'milestoned',
+  'demilestoned',
+  'enqueued',
+  'dequeued',
 ]);
 const EVENTS = new Set(['pull_request', 'pull_request_target', 'push', 'delete', 'workflow_dispatch', 'schedule', 'release']);
 // Source: GitHub Docs, "Workflow syntax: permissions"; Gitea and Forgejo have no deployments or statuses scope.
-const GITHUB_SCOPES = new Set(['actions', 'checks', 'contents', 'deployments', 'id-token', 'issues', 'discussions', 'packages', 'pages', 'pull-requests', 'statuses', 'security-events']);
+const GITHUB_SCOPES = new Set([
+  'actions',
+  'checks',
+  'contents',
+  'deployments',
+  'id-token',
+  'issues',
+  'discussions',
+  'packages',
+  'pages',
+  'pull-requests',
+  'statuses',
+  'security-events',
+]);
 const GITEA_SCOPES = new Set(['actions', 'contents', 'issues', 'packages', 'pull-requests']);
 
 const actionInputs = new Set(Object.keys((parse(await readFile(path.join(REPO_ROOT, 'action.yml'), 'utf8')) as Json).inputs));
@@ -49,7 +80,8 @@ const sets = [
 
 function problemsOf(workflow: Json, kind: 'github' | 'gitea' | 'own'): string[] {
   const problems: string[] = [];
-  const triggers: Json = typeof workflow.on === 'string' ? { [workflow.on]: {} } : Array.isArray(workflow.on) ? Object.fromEntries(workflow.on.map((name: string) => [name, {}])) : (workflow.on ?? {});
+  const triggers: Json =
+    typeof workflow.on === 'string' ? { [workflow.on]: {} } : Array.isArray(workflow.on) ? Object.fromEntries(workflow.on.map((name: string) => [name, {}])) : (workflow.on ?? {});
   if (!Object.keys(triggers).length) problems.push('no `on:` triggers');
   for (const [event, filter] of Object.entries<Json | null>(triggers)) {
     if (!EVENTS.has(event)) problems.push(`unknown event ${event}`);
@@ -79,10 +111,13 @@ function problemsOf(workflow: Json, kind: 'github' | 'gitea' | 'own'): string[] 
 }
 
 describe('example and CI workflows', () => {
-  it.each(sets.flatMap(({ kind, files }) => files.map((file) => [path.relative(REPO_ROOT, file), kind] as const)))('%s parses, triggers on real events and passes only inputs action.yml declares', async (file, kind) => {
-    const workflow = await readWorkflow(path.join(REPO_ROOT, file));
-    expect(problemsOf(workflow, kind)).toEqual([]);
-  });
+  it.each(sets.flatMap(({ kind, files }) => files.map((file) => [path.relative(REPO_ROOT, file), kind] as const)))(
+    '%s parses, triggers on real events and passes only inputs action.yml declares',
+    async (file, kind) => {
+      const workflow = await readWorkflow(path.join(REPO_ROOT, file));
+      expect(problemsOf(workflow, kind)).toEqual([]);
+    },
+  );
 
   it('there are GitHub examples for previews, teardown on close, push deploys and a monorepo, and one for each of Gitea and Forgejo', () => {
     expect(sets[0].files.map((file) => path.basename(file)).sort()).toEqual(['deploy.yml', 'monorepo.yml', 'preview.yml', 'teardown.yml']);
@@ -96,7 +131,11 @@ describe('example and CI workflows', () => {
       permissions: { 'pull-requests': 'write', deployments: 'write' },
       jobs: { a: { 'runs-on': 'ubuntu-latest', steps: [{ uses: 'https://github.com/agent-preview/agent-preview@v0', with: { 'api-token': 'x' } }] } },
     };
-    expect(problemsOf(broken, 'gitea')).toEqual(['pull_request type opend does not exist', 'job a: input api-token is not in action.yml', 'permission deployments is not a Gitea scope']);
+    expect(problemsOf(broken, 'gitea')).toEqual([
+      'pull_request type opend does not exist',
+      'job a: input api-token is not in action.yml',
+      'permission deployments is not a Gitea scope',
+    ]);
   });
 });
 
@@ -135,11 +174,10 @@ describe('examples/workflows run unchanged through the runner harness against th
     const inputs = Object.fromEntries(Object.entries(step.with).map(([key, value]) => [key, evaluate(value, { secrets, github: { event, token: TOKEN } })]));
     // The platform is the example's own (agentex, the default); only its address points at the local
     // platform, which speaks the same Agentex v5 API.
-    return runActionBundle(
-      { forge, platform: 'agentex', platformUrl: local.url, apiKey: '', token: TOKEN, repository: `${OWNER}/${REPO}`, workspace, captured },
-      event,
-      { MANIFEST: '', ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key.toUpperCase(), value])) },
-    );
+    return runActionBundle({ forge, platform: 'agentex', platformUrl: local.url, apiKey: '', token: TOKEN, repository: `${OWNER}/${REPO}`, workspace, captured }, event, {
+      MANIFEST: '',
+      ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key.toUpperCase(), value])),
+    });
   }
 
   it('preview.yml deploys a preview, comments on the pull request and reports a deployment; teardown.yml removes it', async () => {
@@ -157,7 +195,9 @@ describe('examples/workflows run unchanged through the runner harness against th
     // Agentex deployments carry no URL: the comment names the deployment and how to see its status.
     const id = preview.outputs['deployment-id'];
     expect(id).toBeTruthy();
-    expect(comment.body.replace(/\\(.)/g, '$1')).toContain(`hello-agent: no link to open. Deployment ${id}; see its status with: npx agent-preview --platform agentex status --id ${id}`);
+    expect(comment.body.replace(/\\(.)/g, '$1')).toContain(
+      `hello-agent: no link to open. Deployment ${id}; see its status with: npx agent-preview --platform agentex status --id ${id}`,
+    );
 
     forge.closePullRequest(OWNER, REPO, 2, { merged: false });
     const teardown = await runWorkflow('teardown.yml', pullRequestEvent('closed', head));
@@ -180,7 +220,9 @@ describe("ci.yml's action job: the action from this checkout (`uses: ./`) agains
       const outputs: Record<string, string>[] = [];
       for (const step of steps) {
         // The job starts the local platform on port 4141; this one listens wherever it was given a port.
-        const inputs = Object.fromEntries(Object.entries(step.with).map(([key, value]) => [key.toUpperCase(), evaluate(value, { secrets: {}, github }).replace('http://127.0.0.1:4141', local.url)]));
+        const inputs = Object.fromEntries(
+          Object.entries(step.with).map(([key, value]) => [key.toUpperCase(), evaluate(value, { secrets: {}, github }).replace('http://127.0.0.1:4141', local.url)]),
+        );
         const run = await runActionBundle(
           { forge, platformUrl: '', apiKey: '', token: '', repository: 'agent-preview/agent-preview', workspace: REPO_ROOT, captured: [] },
           push,

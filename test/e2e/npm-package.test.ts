@@ -51,7 +51,17 @@ describe('the npm package, packed and installed into an empty project', () => {
   it('ships the CLI and app bundles (the Probot entry included) with their notices, the license and the manifest, and no sources', () => {
     const files = packed.files.map((file) => file.path).sort();
     expect(files).toEqual(
-      expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md', 'app.yml', 'package.json', 'dist/cli/index.js', 'dist/cli/THIRD_PARTY_NOTICES', 'dist/app/probot.js', 'dist/app/THIRD_PARTY_NOTICES']),
+      expect.arrayContaining([
+        'LICENSE',
+        'README.md',
+        'CHANGELOG.md',
+        'app.yml',
+        'package.json',
+        'dist/cli/index.js',
+        'dist/cli/THIRD_PARTY_NOTICES',
+        'dist/app/probot.js',
+        'dist/app/THIRD_PARTY_NOTICES',
+      ]),
     );
     expect(files.filter((file) => /^(src|test|bench|node_modules)\//.test(file) || file.startsWith('dist/action/'))).toEqual([]);
   });

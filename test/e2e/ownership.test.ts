@@ -55,7 +55,13 @@ interface RepoUnderTest {
 /** A pull_request event of this repository, as the forge sends it. */
 function eventFor(target: RepoUnderTest, action: string, headSha: string, number: number, flavor: ForgeFlavor): Json {
   const event = pullRequestEvent(action, headSha, { number, gitea: flavor === 'gitea' });
-  const repository = { ...event.repository, name: target.repo, full_name: `${target.owner}/${target.repo}`, html_url: target.webUrl, owner: { ...event.repository.owner, login: target.owner } };
+  const repository = {
+    ...event.repository,
+    name: target.repo,
+    full_name: `${target.owner}/${target.repo}`,
+    html_url: target.webUrl,
+    owner: { ...event.repository.owner, login: target.owner },
+  };
   event.repository = repository;
   event.pull_request.base.repo = repository;
   event.pull_request.head.repo = repository;
@@ -63,12 +69,7 @@ function eventFor(target: RepoUnderTest, action: string, headSha: string, number
 }
 
 function runFor(forge: TestForge, target: RepoUnderTest, event: Json, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
-  return runActionBundle(
-    { forge, platformUrl: local.url, apiKey: API_KEY, token: TOKEN, repository: `${target.owner}/${target.repo}`, workspace, captured },
-    event,
-    {},
-    extraEnv,
-  );
+  return runActionBundle({ forge, platformUrl: local.url, apiKey: API_KEY, token: TOKEN, repository: `${target.owner}/${target.repo}`, workspace, captured }, event, {}, extraEnv);
 }
 
 async function statusOf(id: string): Promise<string> {
@@ -138,7 +139,7 @@ describe('a close that cannot delete the preview', () => {
     local.faults.add({ route: 'deployments.delete', status: 500, times: 1000 });
 
     forge.closePullRequest(target.owner, target.repo, 9);
-    const closed = await runFor(forge, target, eventFor(target, 'closed', 'd'.repeat(40), 9, 'github'), { 'INPUT_TIMEOUT': '5s' });
+    const closed = await runFor(forge, target, eventFor(target, 'closed', 'd'.repeat(40), 9, 'github'), { INPUT_TIMEOUT: '5s' });
     expect(closed.code).toBe(1);
     expect(closed.outputs.status).not.toBe('removed');
     expect(await statusOf(id)).toBe('HEALTHY');
@@ -167,7 +168,15 @@ describe.each([
     gitea = await startTestForge({ flavor: 'gitea', token: TOKEN, subPath });
     gitea.seedRepo('gitea-org', 'agents', { defaultBranch: 'main' });
     gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', baseRef: 'main' });
-    const appPlatform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
+    const appPlatform = new AgentexPlatform({
+      name: 'local',
+      baseUrl: local.url,
+      apiKey: API_KEY,
+      accountId: 'acct-local',
+      deploymentsCarryUrl: true,
+      env: {},
+      retry: { retries: 0 },
+    });
     app = await startAppServer({
       githubToken: 'ghs_unusedGithubDoorToken000',
       webhookSecret: 'unused-github-secret',

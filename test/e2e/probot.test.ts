@@ -155,7 +155,11 @@ describe('probot run dist/app/probot.js', () => {
       const health = await fetch(`${server.url}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
-      const unsigned = await fetch(`${server.url}/api/github/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': 'x' }, body: '{}' });
+      const unsigned = await fetch(`${server.url}/api/github/webhooks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': 'x' },
+        body: '{}',
+      });
       expect(unsigned.status).toBeGreaterThanOrEqual(400);
     } finally {
       await server.stop();

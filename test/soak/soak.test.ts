@@ -94,7 +94,13 @@ it(`${PULLS} PRs × ${PUSHES} pushes with random faults and racing runs, then ev
       // The last push of every other PR runs twice at once, as two workflow runs would.
       const runs = push === PUSHES - 1 && number % 2 === 0 ? [runActionBundle(setup, event), runActionBundle(setup, event)] : [runActionBundle(setup, event)];
       // A racing twin of an unchanged tree may find the other run's healthy preview and keep it (status unchanged).
-      for (const run of await Promise.all(runs)) expect(`${run.code} ${run.outputs.status} ${run.log.split('\n').filter((l) => l.startsWith('::error')).join(' ')}`).toMatch(/^0 (healthy|unchanged|superseded)/);
+      for (const run of await Promise.all(runs))
+        expect(
+          `${run.code} ${run.outputs.status} ${run.log
+            .split('\n')
+            .filter((l) => l.startsWith('::error'))
+            .join(' ')}`,
+        ).toMatch(/^0 (healthy|unchanged|superseded)/);
     }
     forge.closePullRequest(OWNER, REPO, number, { merged: number % 3 === 0 });
     const payload = await githubExample('pull_request', 'closed');

@@ -41,7 +41,13 @@ export async function startHostileProxy(target: string): Promise<HostileProxy> {
         res.writeHead(200, headers);
         answer.on('data', (chunk) => res.write(chunk));
         // Before the platform closes the stream: the injected lines, as build output.
-        answer.on('end', () => res.end(injectedCommands('build-log').map((line) => `data: ${JSON.stringify({ line })}\n\n`).join('')));
+        answer.on('end', () =>
+          res.end(
+            injectedCommands('build-log')
+              .map((line) => `data: ${JSON.stringify({ line })}\n\n`)
+              .join(''),
+          ),
+        );
         return;
       }
       const rewrite = jsonRewrite(req.method ?? 'GET', path);

@@ -29,7 +29,23 @@ export interface ExecutedCommand {
 
 // The commands a runner knows (actions/runner@258d6c857db3519913f7deb6004b60172f8043ae:
 // src/Runner.Worker/ActionCommandManager.cs registers stop-commands and every command extension).
-const REGISTERED = ['stop-commands', 'set-output', 'set-env', 'add-path', 'add-mask', 'save-state', 'debug', 'notice', 'warning', 'error', 'group', 'endgroup', 'echo', 'add-matcher', 'remove-matcher'];
+const REGISTERED = [
+  'stop-commands',
+  'set-output',
+  'set-env',
+  'add-path',
+  'add-mask',
+  'save-state',
+  'debug',
+  'notice',
+  'warning',
+  'error',
+  'group',
+  'endgroup',
+  'echo',
+  'add-matcher',
+  'remove-matcher',
+];
 
 function unescapeAll(text: string, mappings: [string, string][]): string {
   let result = text;
@@ -79,12 +95,32 @@ function parseV2(line: string, stopToken: string | undefined): ExecutedCommand |
   if (!registered(name, stopToken)) return undefined;
   const properties: Record<string, string> = {};
   if (space > 0) {
-    for (const pair of info.slice(space + 1).trim().split(',').filter(Boolean)) {
+    for (const pair of info
+      .slice(space + 1)
+      .trim()
+      .split(',')
+      .filter(Boolean)) {
       const at = pair.indexOf('=');
-      if (at > 0 && at < pair.length - 1) properties[pair.slice(0, at)] = unescapeAll(pair.slice(at + 1), [['\r', '%0D'], ['\n', '%0A'], [':', '%3A'], [',', '%2C'], ['%', '%25']]);
+      if (at > 0 && at < pair.length - 1)
+        properties[pair.slice(0, at)] = unescapeAll(pair.slice(at + 1), [
+          ['\r', '%0D'],
+          ['\n', '%0A'],
+          [':', '%3A'],
+          [',', '%2C'],
+          ['%', '%25'],
+        ]);
     }
   }
-  return { name, properties, data: unescapeAll(message.slice(end + 2), [['\r', '%0D'], ['\n', '%0A'], ['%', '%25']]), line };
+  return {
+    name,
+    properties,
+    data: unescapeAll(message.slice(end + 2), [
+      ['\r', '%0D'],
+      ['\n', '%0A'],
+      ['%', '%25'],
+    ]),
+    line,
+  };
 }
 
 function parseV1(line: string, stopToken: string | undefined): ExecutedCommand | undefined {
@@ -96,10 +132,19 @@ function parseV1(line: string, stopToken: string | undefined): ExecutedCommand |
   const space = info.indexOf(' ');
   const name = space < 0 ? info : info.slice(0, space);
   if (!registered(name, stopToken)) return undefined;
-  const mappings: [string, string][] = [[';', '%3B'], ['\r', '%0D'], ['\n', '%0A'], [']', '%5D'], ['%', '%25']];
+  const mappings: [string, string][] = [
+    [';', '%3B'],
+    ['\r', '%0D'],
+    ['\n', '%0A'],
+    [']', '%5D'],
+    ['%', '%25'],
+  ];
   const properties: Record<string, string> = {};
   if (space > 0) {
-    for (const pair of info.slice(space + 1).split(';').filter(Boolean)) {
+    for (const pair of info
+      .slice(space + 1)
+      .split(';')
+      .filter(Boolean)) {
       const at = pair.indexOf('=');
       if (at > 0 && at < pair.length - 1) properties[pair.slice(0, at)] = unescapeAll(pair.slice(at + 1), mappings);
     }
@@ -107,9 +152,10 @@ function parseV1(line: string, stopToken: string | undefined): ExecutedCommand |
   return { name, properties, data: unescapeAll(line.slice(bracket + 1), mappings), line };
 }
 
-const examples = JSON.parse(
-  await readFile(path.join(REPO_ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json'), 'utf8'),
-) as { name: string; examples: Json[] }[];
+const examples = JSON.parse(await readFile(path.join(REPO_ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json'), 'utf8')) as {
+  name: string;
+  examples: Json[];
+}[];
 
 /** GitHub's own example payload for an event, first of its kind (optionally with this action). */
 export function exampleEvent(name: string, action?: string): Json {
@@ -211,5 +257,10 @@ export async function runActionBundle(setup: RunnerSetup, event: Json, inputs: R
 
 /** What a person would see: the runner consumes `::add-mask::` lines and shows nothing of them. */
 export function shownText(captured: string[]): string[] {
-  return captured.map((text) => text.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n'));
+  return captured.map((text) =>
+    text
+      .split('\n')
+      .filter((line) => !line.startsWith('::add-mask::'))
+      .join('\n'),
+  );
 }

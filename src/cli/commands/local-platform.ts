@@ -26,14 +26,17 @@ export async function localPlatform(cli: CliContext, options: LocalPlatformComma
   const port = Number.parseInt(options.port, 10);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`"${options.port}" is not a port number`, { field: '--port' });
   registerSecret(options.requireApiKey);
-  const local = await startLocalPlatform({ port, host: options.host, apiKey: options.requireApiKey, log: (line: string) => cli.io.stderr.write(`${stripControls(redact(line))}\n`) }).catch(
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') throw new CommandFailure(`${options.host}:${port} is already in use; stop what listens there or choose another --port`);
-      if (err.code === 'EACCES') throw new CommandFailure(`not allowed to listen on ${options.host}:${port}; choose a --port above 1023`);
-      if (err.code === 'EADDRNOTAVAIL') throw new CommandFailure(`${options.host} is not an address of this machine (--host)`);
-      throw err;
-    },
-  );
+  const local = await startLocalPlatform({
+    port,
+    host: options.host,
+    apiKey: options.requireApiKey,
+    log: (line: string) => cli.io.stderr.write(`${stripControls(redact(line))}\n`),
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE') throw new CommandFailure(`${options.host}:${port} is already in use; stop what listens there or choose another --port`);
+    if (err.code === 'EACCES') throw new CommandFailure(`not allowed to listen on ${options.host}:${port}; choose a --port above 1023`);
+    if (err.code === 'EADDRNOTAVAIL') throw new CommandFailure(`${options.host} is not an address of this machine (--host)`);
+    throw err;
+  });
   cli.print(`local platform listening on ${local.url}`);
   cli.print(`use it with: agent-preview --platform local --api-url ${local.url} deploy --pr 1 -m examples/hello-agent`);
   await new Promise<void>((resolve) => {

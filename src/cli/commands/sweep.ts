@@ -36,7 +36,9 @@ export async function sweep(cli: CliContext, options: SweepOptions): Promise<num
   resolvePreviewLabel(options.labelTemplate, { number: 1, branch: 'main', sha: '0000000' }, '--label-template');
   const tokens = forgeTokensFrom(options, cli.io.env);
   if (!tokens.github && !tokens.gitea) {
-    throw new InputError('the sweep asks the forge whether each pull request is closed: set GITHUB_TOKEN (or --github-token), or GITEA_URL and GITEA_TOKEN', { field: '--github-token' });
+    throw new InputError('the sweep asks the forge whether each pull request is closed: set GITHUB_TOKEN (or --github-token), or GITEA_URL and GITEA_TOKEN', {
+      field: '--github-token',
+    });
   }
   const reporter = cli.reporter();
   const platform = cli.platform(reporter);

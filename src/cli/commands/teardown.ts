@@ -21,7 +21,10 @@ export function defineTeardown(program: Command): Command {
     .option('--label <label>', 'preview label')
     .option('--pr <number>', 'pull request number (label pr-<number>)')
     .option('--agent <name...>', 'only these agents')
-    .option('--repo <host/owner/repo>', 'only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them')
+    .option(
+      '--repo <host/owner/repo>',
+      'only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them',
+    )
     .option('--dry-run', 'list what would be deleted, delete nothing');
 }
 

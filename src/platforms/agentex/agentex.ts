@@ -83,9 +83,7 @@ export class AgentexPlatform implements Platform, Builder {
     const builds = itemsOf(page).map(toBuild);
     for (const build of builds) this.learnAgentId(build);
     // Older servers ignore the filter: only a build that names this exact hash counts.
-    return builds
-      .filter((build) => build.phase === 'succeeded' && build.treeHash === treeHash && (!build.agentName || build.agentName === agentName))
-      .sort(newestFirst)[0];
+    return builds.filter((build) => build.phase === 'succeeded' && build.treeHash === treeHash && (!build.agentName || build.agentName === agentName)).sort(newestFirst)[0];
   }
 
   async createBuild(request: BuildRequest, options: UploadOptions = {}): Promise<Build> {
@@ -108,12 +106,7 @@ export class AgentexPlatform implements Platform, Builder {
     }
   }
 
-  private async postBuild(
-    request: BuildRequest,
-    agent: { agent_name?: string; agent_id?: string },
-    existingIds: Set<string>,
-    options: UploadOptions,
-  ): Promise<Build> {
+  private async postBuild(request: BuildRequest, agent: { agent_name?: string; agent_id?: string }, existingIds: Set<string>, options: UploadOptions): Promise<Build> {
     const provenance = request.provenance ?? {};
     const body = multipartBody(
       {
@@ -263,17 +256,20 @@ export class AgentexPlatform implements Platform, Builder {
   }
 
   async getDeployment(id: string, options: CallOptions = {}): Promise<Deployment> {
-    return toDeployment(
-      await this.http.json<Json>({ call: 'get deployment', method: 'GET', path: `/v5/agentex/deployments/${encodeURIComponent(id)}`, signal: options.signal }),
-    );
+    return toDeployment(await this.http.json<Json>({ call: 'get deployment', method: 'GET', path: `/v5/agentex/deployments/${encodeURIComponent(id)}`, signal: options.signal }));
   }
 
   async listDeployments(filter: DeploymentFilter, options: CallOptions = {}): Promise<Deployment[]> {
-    const items = await this.listAll('list deployments', '/v5/agentex/deployments', {
-      preview_label: filter.previewLabel,
-      agent_name: filter.agentName,
-      build_id: filter.buildId,
-    }, options.signal);
+    const items = await this.listAll(
+      'list deployments',
+      '/v5/agentex/deployments',
+      {
+        preview_label: filter.previewLabel,
+        agent_name: filter.agentName,
+        build_id: filter.buildId,
+      },
+      options.signal,
+    );
     return items
       .map(toDeployment)
       .filter((deployment) => !filter.agentName || !deployment.agentName || deployment.agentName === filter.agentName)
@@ -475,4 +471,3 @@ function describe(body: unknown): string {
   if (body && typeof body === 'object' && 'detail' in body) return redact(String((body as Json).detail));
   return redact(typeof body === 'string' ? body : JSON.stringify(body ?? 'no message from the server'));
 }
-

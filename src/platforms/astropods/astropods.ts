@@ -2,18 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiError, InputError } from '../../errors.js';
 import { HttpClient, describeErrorBody, type HttpResponse } from '../../http/client.js';
 import { redact, registerSecret, urlCarriesCredential } from '../../secrets/redact.js';
-import type {
-  CallOptions,
-  DeployEvent,
-  DeployPhase,
-  DeployRequest,
-  Deployment,
-  DeploymentFilter,
-  LabelRule,
-  LogLine,
-  Platform,
-  PlatformCapabilities,
-} from '../platform.js';
+import type { CallOptions, DeployEvent, DeployPhase, DeployRequest, Deployment, DeploymentFilter, LabelRule, LogLine, Platform, PlatformCapabilities } from '../platform.js';
 import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField } from '../records.js';
 import { stringify as stringifyYaml } from 'yaml';
@@ -257,7 +246,11 @@ export class AstropodsPlatform implements Platform {
     const template = answer?.template;
     const signature = stringField(answer ?? {}, 'signature');
     if (!template || typeof template !== 'object' || Array.isArray(template) || !signature) {
-      throw new ApiError(`POST ${templatePath} (get deployment template)`, undefined, 'the server answered without a signed template although finalize: true was asked for, so there is no X-Template-Signature to deploy with');
+      throw new ApiError(
+        `POST ${templatePath} (get deployment template)`,
+        undefined,
+        'the server answered without a signed template although finalize: true was asked for, so there is no X-Template-Signature to deploy with',
+      );
     }
     registerSecret(signature);
     const body: Json = { ...(template as Json), target: { ...(((template as Json).target as Json) ?? {}), display_name: displayName } };
@@ -285,7 +278,12 @@ export class AstropodsPlatform implements Platform {
     const partial = response.status === 207 || stringField(body, 'status') === 'partial';
     const errors = errorsOf(body);
     const id = stringField(body, 'deployment_id', 'id');
-    if (!id) throw new ApiError('POST /deploy (deploy)', response.status, redact(`deployed ${agent} but the answer names no deployment_id${errors.length ? `: ${errors.join('; ')}` : ''}`));
+    if (!id)
+      throw new ApiError(
+        'POST /deploy (deploy)',
+        response.status,
+        redact(`deployed ${agent} but the answer names no deployment_id${errors.length ? `: ${errors.join('; ')}` : ''}`),
+      );
     const deployment = toDeployment(await this.getRaw(id, signal), owner);
     if (!partial) return deployment;
     // A partial deploy is a failure, whatever the deployment says yet; its errors are the events.
@@ -419,7 +417,9 @@ function displayNameOf(raw: Json): string | undefined {
 
 function errorsOf(raw: Json): string[] {
   return arrayOf(raw.errors)
-    .map((error) => (typeof error === 'string' ? error : error && typeof error === 'object' ? String((error as Json).message ?? (error as Json).error ?? JSON.stringify(error)) : String(error)))
+    .map((error) =>
+      typeof error === 'string' ? error : error && typeof error === 'object' ? String((error as Json).message ?? (error as Json).error ?? JSON.stringify(error)) : String(error),
+    )
     .filter(Boolean)
     .map(redact);
 }

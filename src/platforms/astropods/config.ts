@@ -28,6 +28,9 @@ export function resolveAstropodsSettings(input: AstropodsSettingsInput = {}, env
   if (!account) {
     throw new InputError('no Astropods account: set ASTRO_ACCOUNT (or pass --account-id / the account-id input)', { field: 'account-id' });
   }
-  const baseUrl = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.ASTRO_API_URL) ?? DEFAULT_ASTROPODS_URL, { example: DEFAULT_ASTROPODS_URL, keyVariable: 'ASTRO_ACCESS_TOKEN' });
+  const baseUrl = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.ASTRO_API_URL) ?? DEFAULT_ASTROPODS_URL, {
+    example: DEFAULT_ASTROPODS_URL,
+    keyVariable: 'ASTRO_ACCESS_TOKEN',
+  });
   return { baseUrl, token, account };
 }

@@ -269,7 +269,14 @@ export class MutxPlatform implements Platform {
 
   /** Deletes an agent and, with it, its deployments; false when it was already gone. */
   private async deleteAgent(agentId: string, signal?: AbortSignal): Promise<boolean> {
-    const response = await this.http.request({ call: 'delete agent', method: 'DELETE', path: `/v1/agents/${encodeURIComponent(agentId)}`, accept: [404], idempotent: true, signal });
+    const response = await this.http.request({
+      call: 'delete agent',
+      method: 'DELETE',
+      path: `/v1/agents/${encodeURIComponent(agentId)}`,
+      accept: [404],
+      idempotent: true,
+      signal,
+    });
     this.agents.delete(agentId);
     return response.status !== 404;
   }

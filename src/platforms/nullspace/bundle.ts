@@ -100,7 +100,11 @@ export async function scanBundle(archivePath: string): Promise<ScannedBundle> {
         ended = true;
         return;
       }
-      const field = (start: number, length: number) => block.subarray(start, start + length).toString('utf8').replace(/\0.*$/s, '');
+      const field = (start: number, length: number) =>
+        block
+          .subarray(start, start + length)
+          .toString('utf8')
+          .replace(/\0.*$/s, '');
       const size = Number.parseInt(field(124, 12).trim() || '0', 8);
       const mode = Number.parseInt(field(100, 8).trim() || '0', 8) & 0o7777;
       const type = String.fromCharCode(block[156] || 48);

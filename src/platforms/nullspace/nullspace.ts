@@ -288,7 +288,13 @@ export class NullspacePlatform implements Platform, Builder {
   private async ensureAgentDeployment(name: string, metadata: Json, signal?: AbortSignal): Promise<Json> {
     // ASSUMED: names are unique while a deployment lives (409). The same agent and label from
     // another repository then takes `<name>-<hash6 of the repository>`, the same one every time.
-    const names = [name, `${name.slice(0, NAME_MAX - 7).replace(/-+$/, '')}-${createHash('sha256').update(String(metadata.source_repo ?? '')).digest('hex').slice(0, 6)}`];
+    const names = [
+      name,
+      `${name.slice(0, NAME_MAX - 7).replace(/-+$/, '')}-${createHash('sha256')
+        .update(String(metadata.source_repo ?? ''))
+        .digest('hex')
+        .slice(0, 6)}`,
+    ];
     for (const candidate of names) {
       for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
         const response = await this.http.request<Json>({
@@ -339,7 +345,14 @@ export class NullspacePlatform implements Platform, Builder {
 
   /** Agent deployments (ASSUMED route GET /v1/agent-deployments?limit&cursor → {items, next_cursor}). */
   private async listAgentDeployments(signal?: AbortSignal): Promise<Json[]> {
-    const probe = await this.http.request<Json>({ call: 'list agent deployments', method: 'GET', path: '/v1/agent-deployments', query: { limit: PAGE_LIMIT }, accept: [404, 405], signal });
+    const probe = await this.http.request<Json>({
+      call: 'list agent deployments',
+      method: 'GET',
+      path: '/v1/agent-deployments',
+      query: { limit: PAGE_LIMIT },
+      accept: [404, 405],
+      signal,
+    });
     if (probe.status === 404 || probe.status === 405) {
       throw new ApiError(
         'GET /v1/agent-deployments (list agent deployments)',
@@ -539,7 +552,6 @@ function requireString(record: Json, field: string, call: string): string {
   return value;
 }
 
-
 function enc(value: string): string {
   return encodeURIComponent(value);
 }
@@ -552,4 +564,3 @@ function describe(body: unknown): string {
   }
   return redact(typeof body === 'string' ? body : JSON.stringify(body ?? 'no message from the server'));
 }
-

@@ -141,7 +141,15 @@ export class PreviewSeeder {
     private readonly local: LocalPlatform,
     apiKey: string,
   ) {
-    this.client = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { minDelayMs: 1, maxDelayMs: 5 } });
+    this.client = new AgentexPlatform({
+      name: 'local',
+      baseUrl: local.url,
+      apiKey,
+      accountId: 'acct-local',
+      deploymentsCarryUrl: true,
+      env: {},
+      retry: { minDelayMs: 1, maxDelayMs: 5 },
+    });
   }
 
   /** A healthy preview labelled `label` whose build records `sourceRepo` (none when undefined). */
@@ -154,7 +162,10 @@ export class PreviewSeeder {
       buildId,
       preview: { label, expiresAt: new Date(Date.now() + 3_600_000) },
     });
-    return until(() => this.client.getDeployment(created.id), (deployment) => deployment.phase === 'healthy');
+    return until(
+      () => this.client.getDeployment(created.id),
+      (deployment) => deployment.phase === 'healthy',
+    );
   }
 
   async status(id: string): Promise<string> {
@@ -177,7 +188,10 @@ export class PreviewSeeder {
         imageTag: packed.treeHash.slice(0, 12),
         provenance: sourceRepo ? { repo: sourceRepo, commit: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821', ref: 'refs/pull/2/merge' } : {},
       });
-      await until(() => this.client.getBuild(build.id), (current) => current.phase === 'succeeded');
+      await until(
+        () => this.client.getBuild(build.id),
+        (current) => current.phase === 'succeeded',
+      );
       this.builds.set(key, build.id);
       return build.id;
     } finally {
@@ -185,7 +199,6 @@ export class PreviewSeeder {
     }
   }
 }
-
 
 /** Collects the app's JSON log lines. */
 export class LogCapture {
@@ -241,7 +254,11 @@ export async function startAppProcess(env: Record<string, string>): Promise<AppP
   const { spawn } = await import('node:child_process');
   const { createInterface } = await import('node:readline');
   // Resolved from the repository, so packages the bundle leaves out (none today) still load.
-  const child = spawn(process.execPath, [await appEntry()], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [await appEntry()], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs = new LogCapture();
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

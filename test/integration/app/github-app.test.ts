@@ -26,7 +26,10 @@ let logs: LogCapture;
 
 beforeEach(async () => {
   local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 20 });
-  github = await startTestForge({ flavor: 'github', app: { appId: APP_ID, publicKey, installationId: INSTALLATION_ID, installationToken: INSTALLATION_TOKEN, otherInstallations: [OTHER_INSTALLATION] } });
+  github = await startTestForge({
+    flavor: 'github',
+    app: { appId: APP_ID, publicKey, installationId: INSTALLATION_ID, installationToken: INSTALLATION_TOKEN, otherInstallations: [OTHER_INSTALLATION] },
+  });
   github.seedRepo('Codertocat', 'Hello-World');
   github.seedRepo('mallory', 'agents');
   logs = new LogCapture();
@@ -59,7 +62,10 @@ it('a delivery is served with the installation token it names: previews deleted,
   github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed' });
   const setup = createForge({ kind: 'github', apiUrl: github.apiUrl, token: INSTALLATION_TOKEN });
   await setup.createComment({ owner: 'Codertocat', repo: 'Hello-World', number: pull.number }, stickyBody(`pr-${pull.number}`));
-  await setup.setPreviewStatus({ owner: 'Codertocat', repo: 'Hello-World' }, { state: 'success', environment: `preview/pr-${pull.number}`, sha: pull.head.sha, description: 'preview ready' });
+  await setup.setPreviewStatus(
+    { owner: 'Codertocat', repo: 'Hello-World' },
+    { state: 'success', environment: `preview/pr-${pull.number}`, sha: pull.head.sha, description: 'preview ready' },
+  );
   const seeder = new PreviewSeeder(local, API_KEY);
   const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${pull.number}`);
   github.requests.length = 0;
@@ -67,7 +73,10 @@ it('a delivery is served with the installation token it names: previews deleted,
   const body = JSON.stringify(payload);
   const delivery = await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET));
   expect(delivery.status).toBe(200);
-  await until(() => seeder.status(preview.id), (status) => status === 'DELETED');
+  await until(
+    () => seeder.status(preview.id),
+    (status) => status === 'DELETED',
+  );
   await app.idle();
   expect(github.comments('Codertocat', 'Hello-World', pull.number)[0].body).toContain('Preview removed');
   expect(github.deployments('Codertocat', 'Hello-World').map((deployment) => deployment.statuses.at(-1)!.state)).toEqual(['inactive']);
@@ -76,7 +85,7 @@ it('a delivery is served with the installation token it names: previews deleted,
   expect(calls.filter((call) => call.includes(' 401'))).toEqual([]);
 });
 
-it('the sweep finds each repository\'s installation with the app JWT and acts with its token', async () => {
+it("the sweep finds each repository's installation with the app JWT and acts with its token", async () => {
   github.seedPullRequest('Codertocat', 'Hello-World', { number: 9, headSha: 'd'.repeat(40), headRef: 'nine', state: 'closed' });
   const seeder = new PreviewSeeder(local, API_KEY);
   const preview = await seeder.preview('github.com/Codertocat/Hello-World', 'pr-9');
@@ -93,7 +102,7 @@ it('the sweep finds each repository\'s installation with the app JWT and acts wi
   expect(calls).toContain(`POST /app/installations/${INSTALLATION_ID}/access_tokens 201`);
 });
 
-it('a delivery naming another installation than the repository\'s is refused: nothing deleted, no token of that installation used on it', async () => {
+it("a delivery naming another installation than the repository's is refused: nothing deleted, no token of that installation used on it", async () => {
   const payload: Json = await githubExample('pull_request', 'closed');
   payload.installation = { id: OTHER_INSTALLATION.id, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNTE1MQ==' };
   const pull = payload.pull_request;
@@ -113,4 +122,3 @@ it('a delivery naming another installation than the repository\'s is refused: no
   expect(calls).toContain('GET /repos/Codertocat/Hello-World/installation');
   expect(calls).not.toContain(`POST /app/installations/${OTHER_INSTALLATION.id}/access_tokens`);
 });
-

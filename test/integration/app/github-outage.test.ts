@@ -34,7 +34,7 @@ afterEach(async () => {
 
 afterAll(() => clearSecrets());
 
-it("a GitHub auth outage stalls no Gitea teardown, and stopping during it ends within the grace period", async () => {
+it('a GitHub auth outage stalls no Gitea teardown, and stopping during it ends within the grace period', async () => {
   const gitea = await startTestForge({ flavor: 'gitea', token: GITEA_TOKEN });
   gitea.seedRepo('gitea-org', 'agents');
   gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', state: 'closed' });
@@ -66,7 +66,12 @@ it("a GitHub auth outage stalls no Gitea teardown, and stopping during it ends w
   try {
     const example: Json = await githubExample('pull_request', 'closed');
     for (let number = 11; number <= 14; number++) {
-      const payload = { ...example, number, installation: { id: INSTALLATION_ID }, pull_request: { ...example.pull_request, number, head: { ...example.pull_request.head, ref: `b${number}` } } };
+      const payload = {
+        ...example,
+        number,
+        installation: { id: INSTALLATION_ID },
+        pull_request: { ...example.pull_request, number, head: { ...example.pull_request.head, ref: `b${number}` } },
+      };
       const body = JSON.stringify(payload);
       expect((await post(`${both.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET))).status).toBe(200);
     }
@@ -77,7 +82,10 @@ it("a GitHub auth outage stalls no Gitea teardown, and stopping during it ends w
     const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
     expect((await post(`${both.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))).status).toBe(202);
 
-    await until(() => seeder.status(giteaPreview.id), (status) => status === 'DELETED');
+    await until(
+      () => seeder.status(giteaPreview.id),
+      (status) => status === 'DELETED',
+    );
     // The Gitea teardown finished while every GitHub teardown still waits for its second try.
     expect(outageLogs.messages().filter((line) => /teardown of github.com/.test(line.msg) && line.level >= 50)).toEqual([]);
     expect(await Promise.all(githubPreviews.map((preview) => seeder.status(preview.id)))).toEqual(githubPreviews.map(() => 'HEALTHY'));

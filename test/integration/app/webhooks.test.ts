@@ -5,18 +5,7 @@ import { bridge } from '../../../src/app/lambda.js';
 import { createAppHandler, startAppServer, type AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
-import {
-  githubExample,
-  githubHeaders,
-  giteaHeaders,
-  giteaPullRequestClosed,
-  hmacHex,
-  LogCapture,
-  post,
-  PreviewSeeder,
-  stickyBody,
-  type Json,
-} from './fixtures.js';
+import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, hmacHex, LogCapture, post, PreviewSeeder, stickyBody, type Json } from './fixtures.js';
 
 const API_KEY = 'sk-app-test-Zq81vLw0pR7c';
 const GITHUB_TOKEN = 'ghs_appTestInstallationToken9x2';
@@ -59,13 +48,24 @@ beforeEach(async () => {
   const githubForge = createForge({ kind: 'github', apiUrl: github.apiUrl, token: GITHUB_TOKEN });
   for (const owner of ['Codertocat', 'octo-org']) {
     await githubForge.createComment({ owner, repo: 'Hello-World', number: 2 }, stickyBody('pr-2'));
-    await githubForge.setPreviewStatus({ owner, repo: 'Hello-World' }, { state: 'success', environment: 'preview/pr-2', sha: owner === 'octo-org' ? 'b'.repeat(40) : pull.head.sha, description: 'preview ready' });
+    await githubForge.setPreviewStatus(
+      { owner, repo: 'Hello-World' },
+      { state: 'success', environment: 'preview/pr-2', sha: owner === 'octo-org' ? 'b'.repeat(40) : pull.head.sha, description: 'preview ready' },
+    );
   }
   const giteaForge = createForge({ kind: 'gitea', apiUrl: gitea.apiUrl, token: GITEA_TOKEN });
   await giteaForge.createComment({ owner: 'gitea-org', repo: 'agents', number: 2 }, stickyBody('pr-2'));
 
   // The app's own client does no HTTP-level retries, so the app's background retries are what is tested.
-  const appPlatform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
+  const appPlatform = new AgentexPlatform({
+    name: 'local',
+    baseUrl: local.url,
+    apiKey: API_KEY,
+    accountId: 'acct-local',
+    deploymentsCarryUrl: true,
+    env: {},
+    retry: { retries: 0 },
+  });
   app = await startAppServer({
     githubToken: GITHUB_TOKEN,
     webhookSecret: WEBHOOK_SECRET,
@@ -321,11 +321,14 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
 
   it('signs with the secret, not with anything else: a delivery signed with the Gitea secret on the GitHub path is refused', async () => {
     const body = JSON.stringify(closedPayload);
-    const response = await post(`${app.url}/api/github/webhooks`, body, { ...githubHeaders('pull_request', body, undefined), 'x-hub-signature-256': `sha256=${hmacHex(GITEA_SECRET, body)}` });
+    const response = await post(`${app.url}/api/github/webhooks`, body, {
+      ...githubHeaders('pull_request', body, undefined),
+      'x-hub-signature-256': `sha256=${hmacHex(GITEA_SECRET, body)}`,
+    });
     expect(response.status).toBe(400);
   });
 
-  describe('nothing is deleted on a delivery\'s word alone', () => {
+  describe("nothing is deleted on a delivery's word alone", () => {
     const giteaClosed = () => JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
     const reopen = () => {
       const pull = closedPayload.pull_request;

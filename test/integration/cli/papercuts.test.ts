@@ -118,18 +118,16 @@ it('upload progress: each percentage is that of the byte counts beside it, of th
 });
 
 describe('--pr takes only a pull request number', () => {
-  it.each([
-    [['deploy', '-m', 'x', '--pr', 'abc']],
-    [['deploy', '-m', 'x', '--pr', '0']],
-    [['teardown', '--pr', '1x']],
-    [['status', '--pr', '-3']],
-  ])('%p is refused before any request', async (argv) => {
-    const before = platform.local.requests.length;
-    const run = await runCli(argv, { env: platform.env });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/is not a pull request number.*--pr|--pr.*is not a pull request number/);
-    expect(platform.local.requests.length).toBe(before);
-  });
+  it.each([[['deploy', '-m', 'x', '--pr', 'abc']], [['deploy', '-m', 'x', '--pr', '0']], [['teardown', '--pr', '1x']], [['status', '--pr', '-3']]])(
+    '%p is refused before any request',
+    async (argv) => {
+      const before = platform.local.requests.length;
+      const run = await runCli(argv, { env: platform.env });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/is not a pull request number.*--pr|--pr.*is not a pull request number/);
+      expect(platform.local.requests.length).toBe(before);
+    },
+  );
 });
 
 describe('--json errors are JSON on stdout', () => {

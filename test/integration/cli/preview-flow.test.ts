@@ -93,7 +93,7 @@ describe('agent-preview deploy / teardown against the local platform (Agentex cl
     const run = await runCli(['deploy', '-m', agent, '--pr', '8', ...fast], { env: platform.env });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/✘ hello-agent: build failed: build \S+ ended FAILED/);
-    expect((await previewsOf('pr-8'))).toEqual([]);
+    expect(await previewsOf('pr-8')).toEqual([]);
   });
 
   it('fails a crashing deployment with its events and logs', async () => {

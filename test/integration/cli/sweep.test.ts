@@ -20,7 +20,14 @@ beforeEach(async () => {
   forge.seedRepo(OWNER, REPO);
   repo = `${new URL(forge.url).host}/${OWNER}/${REPO}`;
   seeder = new PreviewSeeder(local, API_KEY);
-  env = { AGENT_PREVIEW_PLATFORM: 'local', AGENT_PREVIEW_LOCAL_URL: local.url, AGENT_PREVIEW_LOCAL_KEY: API_KEY, GITHUB_TOKEN: TOKEN, GITHUB_API_URL: forge.apiUrl, GITHUB_SERVER_URL: forge.url };
+  env = {
+    AGENT_PREVIEW_PLATFORM: 'local',
+    AGENT_PREVIEW_LOCAL_URL: local.url,
+    AGENT_PREVIEW_LOCAL_KEY: API_KEY,
+    GITHUB_TOKEN: TOKEN,
+    GITHUB_API_URL: forge.apiUrl,
+    GITHUB_SERVER_URL: forge.url,
+  };
 });
 
 afterEach(async () => {
@@ -124,7 +131,9 @@ describe('agent-preview sweep with branch previews', () => {
 
     const dry = await runCli(['sweep'], { env });
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(`would delete ${gone.id} br-old-work (hello-agent) ${repo.toLowerCase()}: no branch of the repository gives this label any more (the branch is gone)`);
+    expect(dry.stdout).toContain(
+      `would delete ${gone.id} br-old-work (hello-agent) ${repo.toLowerCase()}: no branch of the repository gives this label any more (the branch is gone)`,
+    );
     expect(dry.stdout).toContain(`kept ${kept.id} br-feature-login (hello-agent) ${repo.toLowerCase()}: its branch still exists`);
 
     const swept = await runCli(['sweep', '--delete'], { env });

@@ -26,7 +26,11 @@ async function hostileAgent(): Promise<string> {
 
 function expectNoControls(text: string): void {
   const found = CONTROLS.exec(text);
-  expect(found ? `control U+${found[0].charCodeAt(0).toString(16).padStart(4, '0')} at ${found.index}: ${JSON.stringify(text.slice(Math.max(0, found.index - 40), found.index + 20))}` : 'none').toBe('none');
+  expect(
+    found
+      ? `control U+${found[0].charCodeAt(0).toString(16).padStart(4, '0')} at ${found.index}: ${JSON.stringify(text.slice(Math.max(0, found.index - 40), found.index + 20))}`
+      : 'none',
+  ).toBe('none');
 }
 
 describe('no control characters from a build log reach the terminal', () => {
@@ -76,7 +80,19 @@ describe('no control characters from a hostile platform reach the terminal', () 
         return json(200, {
           object: 'list',
           has_more: false,
-          items: [{ id: 'dep_1', object: 'agentex_cloud_deploy', agent_name: hostile, status: `HEALTHY${CSI}`, preview: true, preview_label: 'pr-1', created_at: '2026-01-01T00:00:00Z', url: `http://x/${OSC52}`, deploy_events: [] }],
+          items: [
+            {
+              id: 'dep_1',
+              object: 'agentex_cloud_deploy',
+              agent_name: hostile,
+              status: `HEALTHY${CSI}`,
+              preview: true,
+              preview_label: 'pr-1',
+              created_at: '2026-01-01T00:00:00Z',
+              url: `http://x/${OSC52}`,
+              deploy_events: [],
+            },
+          ],
         });
       }
       return json(404, { detail: `no such thing ${hostile}` });

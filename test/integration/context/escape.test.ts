@@ -30,7 +30,11 @@ async function layout(root: string, includePaths: (outerName: string) => string[
 
 it('refuses root: ../../.. with exit 2, naming the field, and sends nothing', async () => {
   // From repo/agent, ../../.. is the folder above `outer`: the temporary folder, shared with everything else.
-  const manifest = await layout('../../..', (outer) => [`${outer}/other-project`], (outer) => `${outer}/repo/agent/Dockerfile`);
+  const manifest = await layout(
+    '../../..',
+    (outer) => [`${outer}/other-project`],
+    (outer) => `${outer}/repo/agent/Dockerfile`,
+  );
   const run = await runCli(['build', '-m', manifest], { env: platform.env });
   expect(run.stderr).toMatch(/manifest\.yaml:3.*build\.context\.root.*outside the repository/);
   expect(run.code).toBe(2);
@@ -38,7 +42,11 @@ it('refuses root: ../../.. with exit 2, naming the field, and sends nothing', as
 });
 
 it("refuses a root one level above the repository (../.. from repo/agent) to reach a sibling folder's credentials.json, and sends nothing", async () => {
-  const manifest = await layout('../..', () => ['other-project', 'repo/agent'], () => 'repo/agent/Dockerfile');
+  const manifest = await layout(
+    '../..',
+    () => ['other-project', 'repo/agent'],
+    () => 'repo/agent/Dockerfile',
+  );
   const run = await runCli(['build', '-m', manifest], { env: platform.env });
   expect(run.stderr).toMatch(/build\.context\.root.*outside the repository/);
   expect(run.stderr).not.toContain('private_key');

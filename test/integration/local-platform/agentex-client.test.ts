@@ -37,7 +37,13 @@ describe('our Agentex client against the local platform', () => {
     const agentex = platform();
     const build = await agentex.createBuild(await buildRequest('tree-hash-one'));
     expect(build).toMatchObject({ phase: 'queued', agentName: 'api-agent', treeHash: 'tree-hash-one', sourceCommit: 'c0ffee', sourceRepo: 'github.com/acme/bots' });
-    expect(local.builds()[0]).toMatchObject({ account_id: 'acct-7', build_args: { PY_VERSION: '3.12' }, platform: 'linux/amd64', source_dirty: false, source_subpath: 'agents/api-agent' });
+    expect(local.builds()[0]).toMatchObject({
+      account_id: 'acct-7',
+      build_args: { PY_VERSION: '3.12' },
+      platform: 'linux/amd64',
+      source_dirty: false,
+      source_subpath: 'agents/api-agent',
+    });
 
     const lines: string[] = [];
     const cursor = await agentex.streamBuildLogs(build.id, (line) => lines.push(line));
@@ -57,7 +63,10 @@ describe('our Agentex client against the local platform', () => {
       preview: { label: 'pr-5', expiresAt: new Date(Date.now() + 3_600_000) },
     });
     expect(deployment).toMatchObject({ phase: 'pending', previewLabel: 'pr-5', buildId: build.id, agentName: 'api-agent', namespace: 'team' });
-    const healthy = await until<Deployment>(() => agentex.getDeployment(deployment.id), (current) => current.phase === 'healthy');
+    const healthy = await until<Deployment>(
+      () => agentex.getDeployment(deployment.id),
+      (current) => current.phase === 'healthy',
+    );
     expect(healthy.url).toBe(`${local.url}/previews/${healthy.release}/`);
     expect(healthy.events.map((event) => event.reason)).toContain('Started');
     expect((await agentex.listDeployments({ previewLabel: 'pr-5' })).map((listed) => listed.id)).toEqual([deployment.id]);

@@ -48,7 +48,10 @@ async function onManualClock(): Promise<ManualClock> {
 async function successfulBuild(): Promise<Json> {
   const created = await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM python:3.12\nRUN pip install x\n', 'app.py': 'x' }, { working_tree_hash: 'h1' }));
   expect(created.status).toBe(201);
-  return until(() => call('GET', `/v5/builds/${created.body.id}`).then((r) => r.body), (build) => build.build_status === 'SUCCESS');
+  return until(
+    () => call('GET', `/v5/builds/${created.body.id}`).then((r) => r.body),
+    (build) => build.build_status === 'SUCCESS',
+  );
 }
 
 describe('local platform builds', () => {
@@ -111,7 +114,10 @@ describe('local platform builds', () => {
     const cancel = await call('POST', `/v5/builds/${created.body.id}/cancel`);
     expect(cancel.status).toBe(202);
     expect(cancel.body.build_status).toBe('QUEUED');
-    const done = await until(() => call('GET', `/v5/builds/${created.body.id}`).then((r) => r.body), (build) => build.build_status === 'CANCELLED');
+    const done = await until(
+      () => call('GET', `/v5/builds/${created.body.id}`).then((r) => r.body),
+      (build) => build.build_status === 'CANCELLED',
+    );
     expect((await call('POST', `/v5/builds/${created.body.id}/cancel`)).body.build_status).toBe(done.build_status);
   });
 
@@ -140,7 +146,10 @@ describe('local platform deployments', () => {
     expect(created.body).toMatchObject({ status: 'PENDING', preview_label: 'pr-12-fix', namespace: 'team' });
     const release = created.body.helm_release_name;
     expect((await fetch(`${local.url}/previews/${release}/`)).status).toBe(503);
-    const healthy = await until(() => call('GET', `/v5/agentex/deployments/${created.body.id}`).then((r) => r.body), (d) => d.status === 'HEALTHY');
+    const healthy = await until(
+      () => call('GET', `/v5/agentex/deployments/${created.body.id}`).then((r) => r.body),
+      (d) => d.status === 'HEALTHY',
+    );
     expect(healthy.deploy_events.map((event: Json) => event.reason)).toEqual(['Scheduled', 'Pulling', 'Pulled', 'Started']);
     const page = await fetch(healthy.url);
     expect(page.status).toBe(200);

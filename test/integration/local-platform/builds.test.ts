@@ -19,7 +19,10 @@ describe('local platform build uploads', () => {
     const created = await call(
       'POST',
       '/v5/builds',
-      await buildForm({ Dockerfile: 'FROM python:3.12\n' }, { image_tag: 'v1', working_tree_hash: 'tree-1', source_commit: 'abc123', source_repo: 'github.com/acme/bots', build_args: '{"PY":"3.12"}' }),
+      await buildForm(
+        { Dockerfile: 'FROM python:3.12\n' },
+        { image_tag: 'v1', working_tree_hash: 'tree-1', source_commit: 'abc123', source_repo: 'github.com/acme/bots', build_args: '{"PY":"3.12"}' },
+      ),
     );
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({

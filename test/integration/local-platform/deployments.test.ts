@@ -87,7 +87,13 @@ describe('local platform deployments', () => {
 
   it('deletes once, then answers 400 "deployment already DELETED", and 404 for an unknown id', async () => {
     const { clock, buildId } = await onManualClock();
-    const created = await call('POST', '/v5/agentex/deployments', { manifest_file: MANIFEST, environment_config: ENVIRONMENTS, build_id: buildId, preview: true, preview_label: 'pr-1' });
+    const created = await call('POST', '/v5/agentex/deployments', {
+      manifest_file: MANIFEST,
+      environment_config: ENVIRONMENTS,
+      build_id: buildId,
+      preview: true,
+      preview_label: 'pr-1',
+    });
     expect(Date.parse(created.body.expires_at) - clock.now()).toBe(8 * 3_600_000);
     const first = await call('DELETE', `/v5/agentex/deployments/${created.body.id}`);
     expect(first).toMatchObject({ status: 200, body: { status: 'DELETED' } });
@@ -109,10 +115,16 @@ describe('local platform deployments', () => {
     expect((await create({ ...base, preview: false, expires_at: inAnHour() })).body.detail).toMatch(/^expires_at/);
     expect(await create({ ...base, preview: true })).toMatchObject({ status: 400, body: { detail: expect.stringMatching(/^preview_label is required/) } });
     expect((await create({ ...base, preview: true, preview_label: '***' })).status).toBe(422);
-    expect((await create({ ...base, preview: true, preview_label: 'x', expires_at: new Date(Date.now() - 1000).toISOString() })).body.detail).toMatch(/expires_at must be in the future/);
+    expect((await create({ ...base, preview: true, preview_label: 'x', expires_at: new Date(Date.now() - 1000).toISOString() })).body.detail).toMatch(
+      /expires_at must be in the future/,
+    );
     expect((await create({ ...base, preview: true, preview_label: 'x', expires_at: 'soon' })).body.detail).toMatch(/ISO 8601/);
     expect((await create({ ...base, build_id: 'bld_missing' })).status).toBe(404);
-    const failed = await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM x\n# local-platform: fail-build\n' }, { agent_name: '', agent_id: (await call('GET', `/v5/builds/${buildId}`)).body.agent_id }));
+    const failed = await call(
+      'POST',
+      '/v5/builds',
+      await buildForm({ Dockerfile: 'FROM x\n# local-platform: fail-build\n' }, { agent_name: '', agent_id: (await call('GET', `/v5/builds/${buildId}`)).body.agent_id }),
+    );
     await finishedBuild(failed.body.id);
     expect((await create({ ...base, build_id: failed.body.id })).body.detail).toMatch(/is FAILED; only a successful build/);
     expect((await create({ ...base, manifest_file: 'agent:\n  name: another\n' })).body.detail).toMatch(/is for "api-agent"/);
@@ -125,7 +137,13 @@ describe('local platform deployments', () => {
 
   it('ends a crashing agent FAILED with CrashLoopBackOff events and a traceback in paginated logs', async () => {
     const { id: buildId } = await build('FROM python:3.12\n# local-platform: crash\n');
-    const created = await call('POST', '/v5/agentex/deployments', { manifest_file: MANIFEST, environment_config: ENVIRONMENTS, build_id: buildId, preview: true, preview_label: 'crash' });
+    const created = await call('POST', '/v5/agentex/deployments', {
+      manifest_file: MANIFEST,
+      environment_config: ENVIRONMENTS,
+      build_id: buildId,
+      preview: true,
+      preview_label: 'crash',
+    });
     const failed = await deploymentIn(created.body.id, ['FAILED', 'HEALTHY']);
     expect(failed.status).toBe('FAILED');
     expect(failed.deploy_events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'BackOff', message: expect.stringContaining('CrashLoopBackOff') }));

@@ -61,7 +61,13 @@ describe('local platform fault switch', () => {
   it('does the work and loses the answer with afterHandling', async () => {
     const built = await finishedBuild((await call('POST', '/v5/builds', await buildForm({ Dockerfile: 'FROM x\n' }))).body.id);
     local.faults.add({ route: 'deployments.create', status: 502, afterHandling: true });
-    const lost = await call('POST', '/v5/agentex/deployments', { manifest_file: MANIFEST, environment_config: ENVIRONMENTS, build_id: built.id, preview: true, preview_label: 'lost' });
+    const lost = await call('POST', '/v5/agentex/deployments', {
+      manifest_file: MANIFEST,
+      environment_config: ENVIRONMENTS,
+      build_id: built.id,
+      preview: true,
+      preview_label: 'lost',
+    });
     expect(lost.status).toBe(502);
     expect((await call('GET', '/v5/agentex/deployments?preview_label=lost')).body.items).toHaveLength(1);
   });
@@ -88,7 +94,11 @@ describe('local platform fault switch', () => {
   });
 
   it('takes rules over HTTP and shows state for another process', async () => {
-    const add = await fetch(`${local.url}/_local/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ route: 'builds.list', status: 500, times: 'Infinity' }) });
+    const add = await fetch(`${local.url}/_local/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ route: 'builds.list', status: 500, times: 'Infinity' }),
+    });
     expect(add.status).toBe(201);
     expect((await call('GET', '/v5/builds')).status).toBe(500);
     expect((await call('GET', '/v5/builds')).status).toBe(500);

@@ -33,7 +33,10 @@ async function agents(names: string[], failing: string[] = []): Promise<LoadedAg
     const dockerfile = path.join(dir, 'Dockerfile');
     await writeFile(dockerfile, `${await readFile(dockerfile, 'utf8')}\nLABEL agent=${name}\n${failing.includes(name) ? `${FAIL_BUILD_MARKER}\n` : ''}`);
   }
-  return loadAgents(names.map((name) => path.join(root, name)), { requireEnvironment: true });
+  return loadAgents(
+    names.map((name) => path.join(root, name)),
+    { requireEnvironment: true },
+  );
 }
 
 function platform(): AgentexPlatform {
@@ -133,7 +136,10 @@ describe('agents of a monorepo run in parallel', () => {
     const recorder = recordingReporter();
     const run = runAgents(platform(), three, options(recorder.reporter, { signal: controller.signal }));
     // As soon as the platform has taken the three uploads, whether or not its answers have arrived.
-    await until(async () => local.builds().length, (count) => count === 3);
+    await until(
+      async () => local.builds().length,
+      (count) => count === 3,
+    );
     controller.abort(new Error('cancelled by the test'));
     await expect(run).rejects.toThrow('cancelled by the test');
     // Every build was cancelled before runAgents returned (one whose create answer the cancel cut

@@ -39,7 +39,10 @@ function platform(): AgentexPlatform {
 }
 
 async function push(extra: Partial<RunOptions> = {}, repo = REPO): Promise<AgentResult[]> {
-  const agents = await loadAgents(NAMES.map((name) => path.join(root, name)), { requireEnvironment: true });
+  const agents = await loadAgents(
+    NAMES.map((name) => path.join(root, name)),
+    { requireEnvironment: true },
+  );
   return runAgents(platform(), agents, {
     mode: 'preview',
     preview: { label: 'pr-4', ttlMs: 8 * 3_600_000 },
@@ -75,7 +78,11 @@ describe('an agent a push did not change keeps its preview', () => {
       expect(second[index]).toMatchObject({ deploymentId: first[index].deploymentId, url: first[index].url, buildId: first[index].buildId });
       expect((await fetch(second[index].url!)).status).toBe(200);
     }
-    expect(live().map((deployment) => deployment.id).sort()).toEqual(second.map((result) => result.deploymentId).sort());
+    expect(
+      live()
+        .map((deployment) => deployment.id)
+        .sort(),
+    ).toEqual(second.map((result) => result.deploymentId).sort());
   });
 
   it('redeploys when asked to, when environments.yaml changed, and when the preview is gone', async () => {

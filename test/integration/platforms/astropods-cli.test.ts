@@ -35,8 +35,7 @@ afterAll(() => {
 });
 
 const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(['--platform', 'astropods', ...args], { env: { ...env, ...extraEnv } });
-const deploy = (pr: number, extra: string[] = []) =>
-  cli(['--json', 'deploy', '-m', HELLO_AGENT, '--pr', String(pr), '--image', IMAGE, '--poll-interval', '0.1s', ...extra]);
+const deploy = (pr: number, extra: string[] = []) => cli(['--json', 'deploy', '-m', HELLO_AGENT, '--pr', String(pr), '--image', IMAGE, '--poll-interval', '0.1s', ...extra]);
 /** The images registered, as the spec each registration carried names them. */
 const registered = () =>
   server.requests
@@ -54,7 +53,13 @@ describe('agent-preview --platform astropods', () => {
     expect(registered()).toEqual(['ghcr.io/acme/hello-agent:7e6d5c4']);
     const [stored] = server.deployments();
     expect(server.deployments()).toHaveLength(1);
-    expect(stored).toMatchObject({ id: result.deploymentId, name: 'hello-agent-pr-21', display_name: 'hello-agent-pr-21', image: 'ghcr.io/acme/hello-agent:7e6d5c4', status: 'active' });
+    expect(stored).toMatchObject({
+      id: result.deploymentId,
+      name: 'hello-agent-pr-21',
+      display_name: 'hello-agent-pr-21',
+      image: 'ghcr.io/acme/hello-agent:7e6d5c4',
+      status: 'active',
+    });
     expect(result.url).toBe(stored.external_urls.find((entry: Json) => entry.ready).url);
     expect(server.requests.every((request) => request.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
 
@@ -106,7 +111,12 @@ describe('agent-preview --platform astropods', () => {
     const [result] = JSON.parse(run.stdout);
     const suffix = createHash('sha256').update(`${ACCOUNT}/hello-agent/pr-23`).digest('hex').slice(0, 6);
     expect(result).toMatchObject({ status: 'healthy', url: `https://hello-agent-pr-23-${suffix}.astro-team.astropods.app` });
-    expect(server.deployments().map((deployment) => deployment.display_name).sort()).toEqual(['hello-agent-pr-23', `hello-agent-pr-23-${suffix}`]);
+    expect(
+      server
+        .deployments()
+        .map((deployment) => deployment.display_name)
+        .sort(),
+    ).toEqual(['hello-agent-pr-23', `hello-agent-pr-23-${suffix}`]);
 
     // A second deploy finds its own fallback again rather than making a third.
     const again = await deploy(23);

@@ -40,7 +40,6 @@ function deployRequest(label?: string, tag = 'abc123'): DeployRequest {
   };
 }
 
-
 const settled = (deployment: Deployment) => deployment.phase !== 'progressing';
 const posts = (path: string) => server.requests.filter((request) => request.method === 'POST' && request.path === `/api/v1${path}`);
 

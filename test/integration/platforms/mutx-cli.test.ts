@@ -31,8 +31,7 @@ afterAll(() => {
 });
 
 const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(['--platform', 'mutx', ...args], { env: { ...env, ...extraEnv } });
-const deploy = (pr: number, extra: string[] = []) =>
-  cli(['--json', 'deploy', '-m', HELLO_AGENT, '--pr', String(pr), '--image', IMAGE, '--poll-interval', '0.1s', ...extra]);
+const deploy = (pr: number, extra: string[] = []) => cli(['--json', 'deploy', '-m', HELLO_AGENT, '--pr', String(pr), '--image', IMAGE, '--poll-interval', '0.1s', ...extra]);
 const live = () => server.deployments().filter((deployment) => !['killed', 'stopped', 'failed'].includes(deployment.status));
 
 describe('agent-preview --platform mutx', () => {

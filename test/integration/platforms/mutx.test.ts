@@ -56,7 +56,14 @@ describe('MUTX adapter over HTTP', () => {
   it('creates a custom agent whose config holds only what MUTX allows, with the label and repository in its name and description', async () => {
     const mutx = platform();
     const created = await mutx.createDeployment({ ...deployRequest('PR 7'), sourceRepo: 'github.com/acme/agents' });
-    expect(created).toMatchObject({ phase: 'progressing', rawStatus: 'pending', agentName: 'hello-agent', previewLabel: 'pr-7', release: 'hello-agent-pr-7', sourceRepo: 'github.com/acme/agents' });
+    expect(created).toMatchObject({
+      phase: 'progressing',
+      rawStatus: 'pending',
+      agentName: 'hello-agent',
+      previewLabel: 'pr-7',
+      release: 'hello-agent-pr-7',
+      sourceRepo: 'github.com/acme/agents',
+    });
     expect(created.url).toBeUndefined();
 
     const agentCreate = server.requests.find((request) => request.method === 'POST' && request.path === '/v1/agents')!;
@@ -88,10 +95,12 @@ describe('MUTX adapter over HTTP', () => {
 
     const newer = await mutx.createDeployment(deployRequest('pr-7', 'def456'));
     expect(newer.id).not.toBe(first.id);
-    expect(server.agents().map((agent) => agent.config.image).sort()).toEqual([
-      'registry.example.com/agents/hello-agent:abc123',
-      'registry.example.com/agents/hello-agent:def456',
-    ]);
+    expect(
+      server
+        .agents()
+        .map((agent) => agent.config.image)
+        .sort(),
+    ).toEqual(['registry.example.com/agents/hello-agent:abc123', 'registry.example.com/agents/hello-agent:def456']);
     // A fresh client finds both by label, newest first; other agents and real deploys are not listed.
     const other = await mutx.createDeployment({ ...deployRequest('pr-8'), agentName: 'other-agent' });
     const real = await mutx.createDeployment(deployRequest());
@@ -103,7 +112,12 @@ describe('MUTX adapter over HTTP', () => {
 
     // Replacing the old preview (what a deploy does once the new one is healthy) removes its agent too.
     expect(await mutx.deleteDeployment(first.id)).toBe('deleted');
-    expect(server.agents().filter((agent) => agent.name === 'hello-agent-pr-7').map((agent) => agent.config.image)).toEqual(['registry.example.com/agents/hello-agent:def456']);
+    expect(
+      server
+        .agents()
+        .filter((agent) => agent.name === 'hello-agent-pr-7')
+        .map((agent) => agent.config.image),
+    ).toEqual(['registry.example.com/agents/hello-agent:def456']);
     expect(server.deployments().map((deployment) => deployment.id)).not.toContain(first.id);
   });
 
@@ -190,10 +204,7 @@ describe('MUTX adapter over HTTP', () => {
     expect(server.deployments()).toHaveLength(1);
     expect(created.id).toBe(server.deployments()[0].id);
     expect(created.previewLabel).toBe('pr-14');
-    expect(server.requests.filter((request) => request.method === 'POST').map((request) => `${request.path} ${request.status}`)).toEqual([
-      '/v1/agents 502',
-      '/v1/deployments 503',
-    ]);
+    expect(server.requests.filter((request) => request.method === 'POST').map((request) => `${request.path} ${request.status}`)).toEqual(['/v1/agents 502', '/v1/deployments 503']);
   });
 
   it('prints a validation error with the field it is about', async () => {

@@ -21,7 +21,9 @@ afterAll(() => {
 });
 
 const deploy = (pr: number) =>
-  runCli(['--platform', 'nullspace', '--json', 'deploy', '-m', HELLO_AGENT, '--pr', String(pr), '--poll-interval', '0.1s', '--preview-url', 'https://{label}.previews.example/'], { env });
+  runCli(['--platform', 'nullspace', '--json', 'deploy', '-m', HELLO_AGENT, '--pr', String(pr), '--poll-interval', '0.1s', '--preview-url', 'https://{label}.previews.example/'], {
+    env,
+  });
 const live = () => server.services().filter((service) => !['stopped', 'stopping'].includes(service.status));
 
 it('deploy --platform nullspace previews, redeploys the same tree, tears down twice and leaves nothing', async () => {

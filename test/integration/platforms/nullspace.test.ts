@@ -57,7 +57,6 @@ function deployRequest(build: Build, label = 'pr-7') {
   };
 }
 
-
 describe('Nullspace adapter over HTTP', () => {
   it('reads settings from the environment and names the missing field', () => {
     expect(() => new NullspacePlatform({ env: { NULLSPACE_API_URL: 'http://x' } })).toThrow(InputError);
@@ -71,7 +70,11 @@ describe('Nullspace adapter over HTTP', () => {
     const build = await nullspace.createBuild(buildRequest('PR 7'));
     expect(build).toMatchObject({ phase: 'succeeded', rawStatus: 'ready', agentName: 'hello-agent', treeHash: packed.treeHash, sourceRepo: 'github.com/acme/bots' });
     const [preview] = server.agentDeployments();
-    expect(preview).toMatchObject({ name: 'hello-agent-pr-7', mode: 'service', metadata: { agent_name: 'hello-agent', preview_label: 'pr-7', pr: 7, source_repo: 'github.com/acme/bots' } });
+    expect(preview).toMatchObject({
+      name: 'hello-agent-pr-7',
+      mode: 'service',
+      metadata: { agent_name: 'hello-agent', preview_label: 'pr-7', pr: 7, source_repo: 'github.com/acme/bots' },
+    });
     expect(build.id.split(':')[0]).toBe(preview.id);
 
     const plain = gunzipSync(await readFile(packed.archivePath));
@@ -92,7 +95,11 @@ describe('Nullspace adapter over HTTP', () => {
     expect(manifest).toMatchObject({ bundle_digest: digest, archive_format: 'tar', file_count: packed.fileCount, materialization_path: '/workspace/project' });
     expect(manifest.entries.map((entry: { path: string }) => entry.path).sort()).toEqual(expect.arrayContaining(['Dockerfile', 'project/acp.py', 'project/requirements.txt']));
     const dockerfile = manifest.entries.find((entry: { path: string }) => entry.path === 'Dockerfile');
-    expect(dockerfile.digest).toBe(`sha256:${createHash('sha256').update(await readFile('examples/hello-agent/Dockerfile')).digest('hex')}`);
+    expect(dockerfile.digest).toBe(
+      `sha256:${createHash('sha256')
+        .update(await readFile('examples/hello-agent/Dockerfile'))
+        .digest('hex')}`,
+    );
 
     // The bundle went up as a plain tar whose digest the manifest announced.
     const upload = server.requests.find((request) => request.method === 'PUT')!;
@@ -112,7 +119,10 @@ describe('Nullspace adapter over HTTP', () => {
     expect(deployment).toMatchObject({ previewLabel: 'pr-7', agentName: 'hello-agent', buildId: build.id, sourceRepo: 'github.com/acme/bots' });
     const [service] = server.services();
     expect(`${service.deployment_id}:${service.version_id}`).toBe(build.id);
-    const healthy = await until(() => nullspace.getDeployment(deployment.id), (current) => current.phase === 'healthy');
+    const healthy = await until(
+      () => nullspace.getDeployment(deployment.id),
+      (current) => current.phase === 'healthy',
+    );
     expect(healthy).toMatchObject({ rawStatus: 'ready', url: undefined });
     expect((await nullspace.listDeployments({ previewLabel: 'pr-7' })).map((d) => d.id)).toEqual([deployment.id]);
     expect(await nullspace.listDeployments({ previewLabel: 'pr-8' })).toEqual([]);
@@ -137,7 +147,10 @@ describe('Nullspace adapter over HTTP', () => {
     const secondDeploy = await nullspace.createDeployment(deployRequest(second));
     expect(secondDeploy.id).not.toBe(firstDeploy.id);
     // The older service is replaced the way every platform's is: deleted once the new one is healthy.
-    await until(() => nullspace.getDeployment(secondDeploy.id), (current) => current.phase === 'healthy');
+    await until(
+      () => nullspace.getDeployment(secondDeploy.id),
+      (current) => current.phase === 'healthy',
+    );
     expect(await nullspace.deleteDeployment(firstDeploy.id)).toBe('deleted');
     expect(server.agentDeployments().map((d) => d.status)).toEqual(['active']);
 
@@ -179,7 +192,14 @@ describe('Nullspace adapter over HTTP', () => {
     const nullspace = platform();
     const build = await nullspace.createBuild(buildRequest());
     const refused = await nullspace.http
-      .json({ call: 'create version', method: 'POST', path: `/v1/agent-deployments/${build.id.split(':')[0]}/versions`, json: { metadata: {} }, headers: { 'idempotency-key': 'k-bad' }, idempotent: true })
+      .json({
+        call: 'create version',
+        method: 'POST',
+        path: `/v1/agent-deployments/${build.id.split(':')[0]}/versions`,
+        json: { metadata: {} },
+        headers: { 'idempotency-key': 'k-bad' },
+        idempotent: true,
+      })
       .catch((err: Error) => err);
     expect(String((refused as Error).message)).toContain('HTTP 422: bundle_manifest is required');
 
@@ -195,7 +215,10 @@ describe('Nullspace adapter over HTTP', () => {
     server.crashNextVersion('process exited with code 1: ModuleNotFoundError: No module named agentex');
     const build = await nullspace.createBuild(buildRequest());
     const deployment = await nullspace.createDeployment(deployRequest(build));
-    const failed = await until(() => nullspace.getDeployment(deployment.id), (current) => current.phase !== 'progressing');
+    const failed = await until(
+      () => nullspace.getDeployment(deployment.id),
+      (current) => current.phase !== 'progressing',
+    );
     expect(failed.phase).toBe('failed');
     expect(failed.events.map((event) => event.message)).toContain('process exited with code 1: ModuleNotFoundError: No module named agentex');
     const logs = await nullspace.deploymentLogs(deployment.id);
@@ -208,7 +231,10 @@ describe('Nullspace adapter over HTTP', () => {
     const build = await nullspace.createBuild(buildRequest());
     const deployment = await nullspace.createDeployment(deployRequest(build));
     seen.push(build, deployment);
-    const healthy = await until(() => nullspace.getDeployment(deployment.id), (current) => current.phase === 'healthy');
+    const healthy = await until(
+      () => nullspace.getDeployment(deployment.id),
+      (current) => current.phase === 'healthy',
+    );
     seen.push(healthy, await nullspace.listDeployments({ previewLabel: 'pr-7' }), await nullspace.listDeployments({}), await nullspace.deploymentLogs(deployment.id));
 
     // The server did hand out signed URLs.
@@ -239,7 +265,10 @@ describe('Nullspace without its undocumented routes', () => {
     const nullspace = platform(notices);
     const build = await nullspace.createBuild(buildRequest());
     const deployment = await nullspace.createDeployment(deployRequest(build));
-    await until(() => nullspace.getDeployment(deployment.id), (current) => current.phase === 'healthy');
+    await until(
+      () => nullspace.getDeployment(deployment.id),
+      (current) => current.phase === 'healthy',
+    );
 
     await expect(nullspace.listDeployments({ previewLabel: 'pr-7' })).rejects.toThrow(/HTTP 405: Nullspace does not offer a list of agent deployments.*nullspace agent stop/);
     await expect(platform().getBuild(build.id)).rejects.toThrow(/does not offer GET .*versions.* \(405\)/);
@@ -258,7 +287,10 @@ describe('Nullspace previews of two repositories with the same agent and label',
     expect(server.agentDeployments().map((d) => d.name)).toEqual(['hello-agent-pr-7', expect.stringMatching(/^hello-agent-pr-7-[0-9a-f]{6}$/)]);
     const previewA = await nullspace.createDeployment(deployRequest(fromA));
     const previewB = await nullspace.createDeployment(deployRequest(fromB));
-    await until(() => nullspace.getDeployment(previewB.id), (deployment) => deployment.phase !== 'progressing' && deployment.phase !== 'pending');
+    await until(
+      () => nullspace.getDeployment(previewB.id),
+      (deployment) => deployment.phase !== 'progressing' && deployment.phase !== 'pending',
+    );
 
     const outcome = await teardownPreviews(nullspace, { label: 'pr-7', repo: { host: 'github.com', owner: 'acme', repo: 'bots' } });
     expect(outcome.deleted.map((deployment) => deployment.id)).toEqual([previewA.id]);

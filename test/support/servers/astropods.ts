@@ -105,7 +105,9 @@ export async function startAstropodsServer(options: {
   const sign = (template: Json) => {
     const { target, ...rest } = template;
     const { display_name: _displayName, ...signedTarget } = (target ?? {}) as Json;
-    return createHmac('sha256', signingKey).update(canonical({ ...rest, target: signedTarget })).digest('hex');
+    return createHmac('sha256', signingKey)
+      .update(canonical({ ...rest, target: signedTarget }))
+      .digest('hex');
   };
 
   function serialize(deployment: StoredDeployment): Json {
@@ -182,7 +184,7 @@ export async function startAstropodsServer(options: {
     const target: Json = body.target ?? {};
     const existing = target.deployment_id ? deployments.get(target.deployment_id) : undefined;
     if (target.deployment_id && !existing) throw new HttpError(404, 'not found', `deployment ${target.deployment_id} not found`);
-    const displayName = typeof target.display_name === 'string' && target.display_name ? target.display_name : existing?.display_name ?? body.name;
+    const displayName = typeof target.display_name === 'string' && target.display_name ? target.display_name : (existing?.display_name ?? body.name);
     const holder = [...deployments.values()].find((d) => d.display_name === displayName && d.id !== existing?.id);
     if (holder) throw new HttpError(409, 'conflict', `deployment name "${displayName}" is already in use`);
     const errors = nextPartial ?? [];
@@ -212,7 +214,12 @@ export async function startAstropodsServer(options: {
     const [collection, ...rest] = parts.slice(2);
     if (collection === 'agents' && rest.length === 1 && method === 'GET') {
       if (rest[0] !== options.account) throw new HttpError(404, 'account not found', `account ${rest[0]} not found`, 'account_not_found');
-      const list = [...agents.values()].map((agent) => ({ account: agent.account, name: agent.name, archived_at: agent.archived_at, versions: agent.builds.map((b) => ({ build_id: b.build_id })) }));
+      const list = [...agents.values()].map((agent) => ({
+        account: agent.account,
+        name: agent.name,
+        archived_at: agent.archived_at,
+        versions: agent.builds.map((b) => ({ build_id: b.build_id })),
+      }));
       return { status: 200, body: { agents: list, count: list.length } };
     }
     if (collection === 'agents' && rest.length === 3 && method === 'POST') {

@@ -202,7 +202,8 @@ export async function startMutxServer(options: { apiKey: string; stepMs?: number
   function intQuery(query: Record<string, string>, name: string, fallback: number, min: number, max: number): number {
     if (query[name] === undefined) return fallback;
     const value = Number(query[name]);
-    if (!/^-?\d+$/.test(query[name])) throw new ValidationFailure([{ loc: ['query', name], msg: 'Input should be a valid integer, unable to parse string as an integer', type: 'int_parsing' }]);
+    if (!/^-?\d+$/.test(query[name]))
+      throw new ValidationFailure([{ loc: ['query', name], msg: 'Input should be a valid integer, unable to parse string as an integer', type: 'int_parsing' }]);
     if (value < min) throw new ValidationFailure([{ loc: ['query', name], msg: `Input should be greater than or equal to ${min}`, type: 'greater_than_equal' }]);
     if (value > max) throw new ValidationFailure([{ loc: ['query', name], msg: `Input should be less than or equal to ${max}`, type: 'less_than_equal' }]);
     return value;
@@ -314,7 +315,13 @@ export async function startMutxServer(options: { apiKey: string; stepMs?: number
     // `type` defaults to openai, not custom.
     const type = body.type ?? 'openai';
     if (!AGENT_TYPES.includes(type)) {
-      details.push({ loc: ['body', 'type'], msg: `Input should be ${AGENT_TYPES.slice(0, -1).map((t) => `'${t}'`).join(', ')} or '${AGENT_TYPES.at(-1)}'`, type: 'enum' });
+      details.push({
+        loc: ['body', 'type'],
+        msg: `Input should be ${AGENT_TYPES.slice(0, -1)
+          .map((t) => `'${t}'`)
+          .join(', ')} or '${AGENT_TYPES.at(-1)}'`,
+        type: 'enum',
+      });
     }
     if (details.length) throw new ValidationFailure(details);
     const config = validateConfig(type, body.config, body.name);
@@ -371,7 +378,8 @@ export async function startMutxServer(options: { apiKey: string; stepMs?: number
           // DeploymentCreate: agent_id uuid, replicas 1..10 (@abdc975:src/api/models/schemas.py).
           const details: ErrorDetail[] = [];
           if (body.agent_id === undefined) details.push({ loc: ['body', 'agent_id'], msg: 'Field required', type: 'missing' });
-          else if (typeof body.agent_id !== 'string' || !UUID.test(body.agent_id)) details.push({ loc: ['body', 'agent_id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' });
+          else if (typeof body.agent_id !== 'string' || !UUID.test(body.agent_id))
+            details.push({ loc: ['body', 'agent_id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' });
           const replicas = body.replicas ?? 1;
           if (!Number.isInteger(replicas)) details.push({ loc: ['body', 'replicas'], msg: 'Input should be a valid integer', type: 'int_type' });
           else if (replicas < 1) details.push({ loc: ['body', 'replicas'], msg: 'Input should be greater than or equal to 1', type: 'greater_than_equal' });

@@ -220,13 +220,25 @@ export async function startNullspaceServer(options: { apiKey: string; stepMs?: n
         const input = json();
         if (typeof input.name !== 'string' || input.name.length < 1 || input.name.length > 128) throw new HttpError(422, 'validation_error', 'name must be 1-128 characters');
         if (input.mode !== 'service' && input.mode !== 'job') throw new HttpError(422, 'validation_error', 'mode must be job or service');
-        if (input.metadata !== undefined && (typeof input.metadata !== 'object' || Array.isArray(input.metadata))) throw new HttpError(422, 'validation_error', 'metadata must be an object');
+        if (input.metadata !== undefined && (typeof input.metadata !== 'object' || Array.isArray(input.metadata)))
+          throw new HttpError(422, 'validation_error', 'metadata must be an object');
         // ASSUMED: a name is taken until its deployment is deleted.
         if ([...deployments.values()].some((existing) => existing.name === input.name && existing.status !== 'deleted')) {
           throw new HttpError(409, 'name_conflict', `an agent deployment named ${input.name} exists`);
         }
         const at = now();
-        const created = { id: newId('adpl'), name: input.name, mode: input.mode, status: 'active', description: input.description ?? null, metadata: input.metadata ?? {}, active_version_id: null, created_at: at, updated_at: at, deleted_at: null };
+        const created = {
+          id: newId('adpl'),
+          name: input.name,
+          mode: input.mode,
+          status: 'active',
+          description: input.description ?? null,
+          metadata: input.metadata ?? {},
+          active_version_id: null,
+          created_at: at,
+          updated_at: at,
+          deleted_at: null,
+        };
         deployments.set(created.id, created);
         return { status: 201, body: created };
       }
@@ -371,7 +383,15 @@ export async function startNullspaceServer(options: { apiKey: string; stepMs?: n
       if (action === 'restart' && method === 'POST') {
         advance(service);
         if (!['stopped', 'failed', 'unhealthy'].includes(service.status)) throw new HttpError(409, 'invalid_state', `service ${subId} is ${service.status}`);
-        Object.assign(service, { status: 'starting', _started: Date.now(), _stopRequested: undefined, failure_reason: null, stopped_at: null, started_at: now(), updated_at: now() });
+        Object.assign(service, {
+          status: 'starting',
+          _started: Date.now(),
+          _stopRequested: undefined,
+          failure_reason: null,
+          stopped_at: null,
+          started_at: now(),
+          updated_at: now(),
+        });
         return { status: 202, body: view(service) };
       }
       throw new HttpError(405, 'method_not_allowed', `${method} not allowed`);

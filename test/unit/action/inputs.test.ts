@@ -27,7 +27,19 @@ describe('mode auto', () => {
 describe('inputs', () => {
   it('applies defaults', async () => {
     const inputs = await readInputs({}, '/repo');
-    expect(inputs).toMatchObject({ platform: 'agentex', mode: 'auto', ttlMs: 8 * 3_600_000, timeoutMs: 1_800_000, pollIntervalMs: 5000, onlyChanged: true, wait: true, comment: true, deployments: true, manifests: ['/repo/manifest.yaml'], maxParallel: 4 });
+    expect(inputs).toMatchObject({
+      platform: 'agentex',
+      mode: 'auto',
+      ttlMs: 8 * 3_600_000,
+      timeoutMs: 1_800_000,
+      pollIntervalMs: 5000,
+      onlyChanged: true,
+      wait: true,
+      comment: true,
+      deployments: true,
+      manifests: ['/repo/manifest.yaml'],
+      maxParallel: 4,
+    });
   });
 
   it('redeploy is auto or always', async () => {

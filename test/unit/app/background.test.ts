@@ -116,7 +116,12 @@ describe('the background queue', () => {
     const { log } = logger();
     const queue = new BackgroundQueue({ attempts: 3, firstDelayMs: 60_000, maxDelayMs: 60_000, concurrency: 1 });
     let failing = 0;
-    queue.enqueue({ key: 'down', lane: 'github', what: 'down', log, run: async () => {
+    queue.enqueue({
+      key: 'down',
+      lane: 'github',
+      what: 'down',
+      log,
+      run: async () => {
         failing++;
         throw new Error('503');
       },

@@ -40,7 +40,9 @@ describe('the app settings from the environment', () => {
         sweep: { intervalMs: 900_000, dryRun: true },
         defaultLabelTemplate: 'br-{branch}',
       });
-      expect((await appOptionsFromEnv({ GITEA_URL: 'https://g', GITEA_TOKEN: 't', GITEA_WEBHOOK_SECRET: 'g', SWEEP_INTERVAL: '1h', SWEEP_DRY_RUN: 'false', SGP_API_KEY: 'k' })).sweep).toEqual({ intervalMs: 3_600_000, dryRun: false });
+      expect(
+        (await appOptionsFromEnv({ GITEA_URL: 'https://g', GITEA_TOKEN: 't', GITEA_WEBHOOK_SECRET: 'g', SWEEP_INTERVAL: '1h', SWEEP_DRY_RUN: 'false', SGP_API_KEY: 'k' })).sweep,
+      ).toEqual({ intervalMs: 3_600_000, dryRun: false });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -55,7 +57,9 @@ describe('the app settings from the environment', () => {
     await expect(appOptionsFromEnv({ APP_ID: '1', PRIVATE_KEY: 'nope', WEBHOOK_SECRET: 's' })).rejects.toThrow(/neither a PEM/);
     await expect(appOptionsFromEnv({ APP_ID: '1', PRIVATE_KEY_PATH: '/nonexistent/key.pem', WEBHOOK_SECRET: 's' })).rejects.toThrow(/ENOENT/);
     await expect(appOptionsFromEnv({ GITEA_URL: 'https://g', GITEA_TOKEN: 't', GITEA_WEBHOOK_SECRET: 's', SWEEP_INTERVAL: '5s', SGP_API_KEY: 'k' })).rejects.toThrow(/too short/);
-    await expect(appOptionsFromEnv({ GITEA_URL: 'https://g', GITEA_TOKEN: 't', GITEA_WEBHOOK_SECRET: 's', PREVIEW_LABEL: 'pr-{nr}', SGP_API_KEY: 'k' })).rejects.toThrow(/unknown placeholder/);
+    await expect(appOptionsFromEnv({ GITEA_URL: 'https://g', GITEA_TOKEN: 't', GITEA_WEBHOOK_SECRET: 's', PREVIEW_LABEL: 'pr-{nr}', SGP_API_KEY: 'k' })).rejects.toThrow(
+      /unknown placeholder/,
+    );
   });
 
   it('refuses blank webhook secrets and warns about short ones', async () => {

@@ -50,9 +50,7 @@ it('packs files spanning several pieces byte for byte, stores noise, deflates te
   execFileSync('tar', ['-xzf', packed.archivePath, '-C', out]);
   for (const [name, bytes] of Object.entries(files)) expect(Buffer.compare(await readFile(path.join(out, name)), bytes)).toBe(0);
 
-  expect(packed.treeHash).toBe(
-    treeHashFromDigests(Object.entries(files).map(([name, bytes]) => ({ path: name, mode: '100644' as const, digest: sha256(bytes) }))),
-  );
+  expect(packed.treeHash).toBe(treeHashFromDigests(Object.entries(files).map(([name, bytes]) => ({ path: name, mode: '100644' as const, digest: sha256(bytes) }))));
   // One gzip member per 1 MB of tar stream: the noise is stored (a little over its size), the text
   // deflated to almost nothing.
   const tarBytes = gunzipSync(await readFile(packed.archivePath));

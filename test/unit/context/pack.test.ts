@@ -31,16 +31,20 @@ describe('working_tree_hash', () => {
     // printf "Dockerfile\000100644\000$D1\nproject/run.sh\000100755\000$D2" | sha256sum
     const dockerfile = 'bb57c7da220a8753d7bdabac0d3afdb6efa742e4c736c5bc93ab40dfd5e23b9b';
     const script = '299001868fb8c02fd431c336c6d058f5558c5dff5b5af5e6fe04b870a6a9cbba';
-    expect(treeHashFromDigests([
-      { path: 'project/run.sh', mode: '100755', digest: script },
-      { path: 'Dockerfile', mode: '100644', digest: dockerfile },
-    ])).toBe('a98cd1f8d1c2b091d7447fd3ad1f73e2aac2695b22257504a73562a895647c9a');
+    expect(
+      treeHashFromDigests([
+        { path: 'project/run.sh', mode: '100755', digest: script },
+        { path: 'Dockerfile', mode: '100644', digest: dockerfile },
+      ]),
+    ).toBe('a98cd1f8d1c2b091d7447fd3ad1f73e2aac2695b22257504a73562a895647c9a');
     // A symlink hashes its target string: printf 'ignored.txt' | sha256sum.
-    expect(treeHashFromDigests([
-      { path: 'Dockerfile', mode: '100644', digest: dockerfile },
-      { path: 'project/run.sh', mode: '100755', digest: script },
-      { path: 'project/link', mode: '120000', digest: '7eb68a924ffc836a2bc6f1b6d26e3dc1a3e80783b37e47f8a8ca9c844d0938d8' },
-    ])).toBe('1135c83face72809740cf1015af39300bc59cc1d1f34df9a90c04a5b4f1ac6ab');
+    expect(
+      treeHashFromDigests([
+        { path: 'Dockerfile', mode: '100644', digest: dockerfile },
+        { path: 'project/run.sh', mode: '100755', digest: script },
+        { path: 'project/link', mode: '120000', digest: '7eb68a924ffc836a2bc6f1b6d26e3dc1a3e80783b37e47f8a8ca9c844d0938d8' },
+      ]),
+    ).toBe('1135c83face72809740cf1015af39300bc59cc1d1f34df9a90c04a5b4f1ac6ab');
   });
 
   it('hashes a real tree to the same vector, executable bit included', async () => {
@@ -49,7 +53,10 @@ describe('working_tree_hash', () => {
     const manifest = await loadManifest(path.join(root, 'manifest.yaml'));
     expect(manifest.warnings[0]).toMatch(/\.dockerignore .* does not exist/);
     const entries = await collectContext(manifest);
-    expect(entries.map((entry) => [entry.path, entry.mode.toString(8)])).toEqual([['Dockerfile', '644'], ['project/run.sh', '755']]);
+    expect(entries.map((entry) => [entry.path, entry.mode.toString(8)])).toEqual([
+      ['Dockerfile', '644'],
+      ['project/run.sh', '755'],
+    ]);
     expect(await workingTreeHash(entries)).toBe('a98cd1f8d1c2b091d7447fd3ad1f73e2aac2695b22257504a73562a895647c9a');
     const packed = await packContext(manifest);
     expect(packed.treeHash).toBe('a98cd1f8d1c2b091d7447fd3ad1f73e2aac2695b22257504a73562a895647c9a');

@@ -196,23 +196,17 @@ describe("where Docker's rule drops more than the SDK's", () => {
     pyc: 'f4185d07b1ea619f8fbc7368597ea29702d8590a9c80438bc1d6f76979b91b2b',
   };
 
-  it('hashes what it packs by default: **/__pycache__ is left out, so the hash is not the SDK\'s', async () => {
+  it("hashes what it packs by default: **/__pycache__ is left out, so the hash is not the SDK's", async () => {
     const { members, treeHash } = await pack(await tree(files, ['project']));
     expect(members).toEqual(['.dockerignore 644', 'Dockerfile 644', 'project/app.py 644', 'project/pkg/mod.py 644']);
     // printf ".dockerignore\000100644\00018362…\nDockerfile\000100644\0002d0e…\nproject/app.py\000100644\000caf0…\nproject/pkg/mod.py\000100644\0009e26…" | sha256sum
     expect(treeHash).toBe('6a2338cfbd020150234c53ebe6db528bd08e6bd8068b97e9473db69c9795632f');
   });
 
-  it('packs exactly what the SDK stages with sdkExact, and then the hash is the SDK\'s', async () => {
+  it("packs exactly what the SDK stages with sdkExact, and then the hash is the SDK's", async () => {
     const { members, treeHash } = await pack(await tree(files, ['project']), true);
     // `*.log` is a name the SDK matches; `**/__pycache__` holds a / and matches no name.
-    expect(members).toEqual([
-      '.dockerignore 644',
-      'Dockerfile 644',
-      'project/app.py 644',
-      'project/pkg/__pycache__/mod.cpython-312.pyc 644',
-      'project/pkg/mod.py 644',
-    ]);
+    expect(members).toEqual(['.dockerignore 644', 'Dockerfile 644', 'project/app.py 644', 'project/pkg/__pycache__/mod.cpython-312.pyc 644', 'project/pkg/mod.py 644']);
     expect(treeHash).toBe(
       treeHashFromDigests([
         { path: '.dockerignore', mode: '100644', digest: digests.dockerignore },
@@ -225,7 +219,7 @@ describe("where Docker's rule drops more than the SDK's", () => {
     expect(treeHash).toBe('45062795a99e098acb841f501292f82cd1bcc3d0121be54740753be2879e215a');
   });
 
-  it('agent-preview pack --sdk-exact prints the SDK\'s hash', async () => {
+  it("agent-preview pack --sdk-exact prints the SDK's hash", async () => {
     const manifest = await tree(files, ['project']);
     const out = path.join(path.dirname(manifest), 'out.tar.gz');
     const exact = await runCli(['--json', 'pack', '-m', manifest, '-o', out, '--sdk-exact']);

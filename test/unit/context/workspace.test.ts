@@ -80,7 +80,7 @@ describe('the context root stays inside the workspace', () => {
   });
 
   it('refuses include paths, a Dockerfile and symlinks whose real place is outside the workspace', async () => {
-    const repo = await folder({ 'Dockerfile': 'FROM scratch\n', 'project/app.py': 'x\n' });
+    const repo = await folder({ Dockerfile: 'FROM scratch\n', 'project/app.py': 'x\n' });
     gitCheckout(repo);
     await symlink('/etc', path.join(repo, 'etc-link'));
     await writeFile(path.join(repo, 'manifest.yaml'), manifestText('.', ['project', 'etc-link']));
@@ -100,7 +100,12 @@ describe('the context root stays inside the workspace', () => {
 
 describe('.git is never packed', () => {
   it('leaves out a checkout whose .git/config carries the persisted job token', async () => {
-    const repo = await folder({ Dockerfile: 'FROM scratch\nCOPY . /app\n', 'app.py': 'print(1)\n', 'vendor/lib/.git': 'gitdir: ../../.git/modules/lib\n', 'vendor/lib/lib.py': 'x\n' });
+    const repo = await folder({
+      Dockerfile: 'FROM scratch\nCOPY . /app\n',
+      'app.py': 'print(1)\n',
+      'vendor/lib/.git': 'gitdir: ../../.git/modules/lib\n',
+      'vendor/lib/lib.py': 'x\n',
+    });
     gitCheckout(repo);
     expect(await readFile(path.join(repo, '.git/config'), 'utf8')).toContain(EXTRAHEADER);
     // root: . with include_paths [.] and no .dockerignore: the SDK would copy .git too.
@@ -135,7 +140,9 @@ describe('special files are refused by name', () => {
     const repo = await folder({ Dockerfile: 'FROM scratch\n', 'project/app.py': 'x\n' });
     execFileSync('mkfifo', [path.join(repo, 'project/pipe')]);
     await writeFile(path.join(repo, 'manifest.yaml'), manifestText('.', ['project']));
-    await expect(packContext(await loadManifest(path.join(repo, 'manifest.yaml')))).rejects.toThrow(/project\/pipe is a named pipe \(FIFO\); a build context holds only files and folders/);
+    await expect(packContext(await loadManifest(path.join(repo, 'manifest.yaml')))).rejects.toThrow(
+      /project\/pipe is a named pipe \(FIFO\); a build context holds only files and folders/,
+    );
   });
 
   it('a socket, unless .dockerignore leaves it out', async () => {
@@ -146,7 +153,10 @@ describe('special files are refused by name', () => {
     await writeFile(path.join(repo, 'manifest.yaml'), manifestText('.', ['project']));
     await expect(packContext(await loadManifest(path.join(repo, 'manifest.yaml')))).rejects.toThrow(/project\/agent\.sock is a socket/);
     await writeFile(path.join(repo, '.dockerignore'), '*.sock\n');
-    await writeFile(path.join(repo, 'manifest.yaml'), `${manifestText('.', ['project'])}`.replace('dockerfile: Dockerfile', 'dockerfile: Dockerfile\n    dockerignore: .dockerignore'));
+    await writeFile(
+      path.join(repo, 'manifest.yaml'),
+      `${manifestText('.', ['project'])}`.replace('dockerfile: Dockerfile', 'dockerfile: Dockerfile\n    dockerignore: .dockerignore'),
+    );
     const packed = await packContext(await loadManifest(path.join(repo, 'manifest.yaml')));
     expect(await members(packed.archivePath)).toEqual(['.dockerignore', 'Dockerfile', 'project/app.py']);
     await packed.dispose();

@@ -1,4 +1,15 @@
-import { codeSpan, COMMENT_LIMIT, escapeCell, fence, findStickyComments, isOurStickyComment, renderPreviewComment, renderRemovedComment, STICKY_MARKER, stickyMarker } from '../../../src/forge/comment.js';
+import {
+  codeSpan,
+  COMMENT_LIMIT,
+  escapeCell,
+  fence,
+  findStickyComments,
+  isOurStickyComment,
+  renderPreviewComment,
+  renderRemovedComment,
+  STICKY_MARKER,
+  stickyMarker,
+} from '../../../src/forge/comment.js';
 import type { AgentResult } from '../../../src/pipeline/run.js';
 
 const context = { platform: 'agentex', label: 'pr-4', headSha: 'abcdef1234567890', updatedAt: '2026-11-23T10:00:00.000Z' };
@@ -15,7 +26,22 @@ const healthy: AgentResult = {
 
 describe('sticky comment', () => {
   it('renders one row per agent with status, link, build and commit', () => {
-    const body = renderPreviewComment([healthy, { ...healthy, agent: 'other', status: 'failed', buildReused: false, url: undefined, error: 'other: deploy failed: boom', failedPhase: 'deploy', logTail: ['line 1', 'line 2'] }], context);
+    const body = renderPreviewComment(
+      [
+        healthy,
+        {
+          ...healthy,
+          agent: 'other',
+          status: 'failed',
+          buildReused: false,
+          url: undefined,
+          error: 'other: deploy failed: boom',
+          failedPhase: 'deploy',
+          logTail: ['line 1', 'line 2'],
+        },
+      ],
+      context,
+    );
     expect(body.startsWith(STICKY_MARKER)).toBe(true);
     expect(body).toContain('| **hello-agent** | ✅ Ready | [Visit preview](https://previews.example/hello/) | `bld_1` (reused) | `abcdef1` | 2026-11-23 10:00:00 |');
     expect(body).toContain('| **other** | ❌ Failed | — |');

@@ -32,12 +32,14 @@ describe('parseDuration', () => {
 
 describe('preview URL templates', () => {
   it('fills placeholders, escaping values', () => {
-    expect(renderUrlTemplate('https://{release}.{namespace}.example.com/{label}?pr={number}', {
-      release: 'hello-pr-3',
-      namespace: 'team',
-      label: 'pr-3',
-      number: 3,
-    })).toBe('https://hello-pr-3.team.example.com/pr-3?pr=3');
+    expect(
+      renderUrlTemplate('https://{release}.{namespace}.example.com/{label}?pr={number}', {
+        release: 'hello-pr-3',
+        namespace: 'team',
+        label: 'pr-3',
+        number: 3,
+      }),
+    ).toBe('https://hello-pr-3.team.example.com/pr-3?pr=3');
     expect(renderUrlTemplate('https://x.test/{agent}', { agent: 'a/../b?c' })).toBe('https://x.test/a%2F..%2Fb%3Fc');
   });
 

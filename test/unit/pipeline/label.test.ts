@@ -32,7 +32,7 @@ describe('resolvePreviewLabel', () => {
     expect(resolvePreviewLabel(undefined, { number: 42 }).note).toBeUndefined();
   });
 
-  it("carries the repository in a short hash: unique per repository and PR, stable across pushes, within 30 characters", () => {
+  it('carries the repository in a short hash: unique per repository and PR, stable across pushes, within 30 characters', () => {
     const seven = resolvePreviewLabel(undefined, { number: 7 }, 'preview-label', undefined, repo);
     expect(seven.label).toMatch(/^pr-7-[0-9a-f]{6}$/);
     expect(seven.legacyLabel).toBe('pr-7');
