@@ -9370,8 +9370,8 @@ var require_pool_base = __commonJS({
       }
       get [kRunning]() {
         let ret = 0;
-        for (const { [kRunning]: running } of this[kClients]) {
-          ret += running;
+        for (const { [kRunning]: running2 } of this[kClients]) {
+          ret += running2;
         }
         return ret;
       }
@@ -28683,11 +28683,11 @@ var require_light = __commonJS({
             }
           }
           async _free(index, job, options, eventInfo) {
-            var e, running;
+            var e, running2;
             try {
-              ({ running } = await this._store.__free__(index, options.weight));
+              ({ running: running2 } = await this._store.__free__(index, options.weight));
               this.Events.trigger("debug", `Freed ${options.id}`, eventInfo);
-              if (running === 0 && this.empty()) {
+              if (running2 === 0 && this.empty()) {
                 return this.Events.trigger("idle");
               }
             } catch (error1) {
@@ -38440,6 +38440,10 @@ function installProxyDispatcher() {
   (0, import_undici.setGlobalDispatcher)(new import_undici.EnvHttpProxyAgent({ proxyTunnel: false }));
 }
 
+// src/action/main.ts
+import { appendFile as appendFile2 } from "node:fs/promises";
+import { EOL as EOL6 } from "node:os";
+
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -38883,7 +38887,6 @@ var Summary = class {
   }
 };
 var _summary = new Summary();
-var summary = _summary;
 
 // node_modules/@actions/core/lib/platform.js
 import os3 from "os";
@@ -39045,7 +39048,9 @@ var STATUS_TEXT = {
   unchanged: "\u2705 Unchanged",
   deployed: "\u{1F680} Deployed",
   built: "\u{1F4E6} Built",
-  failed: "\u274C Failed"
+  failed: "\u274C Failed",
+  closed: "\u26D4 Not kept: pull request closed",
+  superseded: "\u23ED\uFE0F Not kept: superseded by a newer commit"
 };
 function link(url) {
   if (!url) return "\u2014";
@@ -39407,10 +39412,10 @@ function merge(defaults2, route, options) {
   if (options.url === "/graphql") {
     if (defaults2 && defaults2.mediaType.previews?.length) {
       mergedOptions.mediaType.previews = defaults2.mediaType.previews.filter(
-        (preview) => !mergedOptions.mediaType.previews.includes(preview)
+        (preview2) => !mergedOptions.mediaType.previews.includes(preview2)
       ).concat(mergedOptions.mediaType.previews);
     }
-    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
+    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview2) => preview2.replace(/-preview/, ""));
   }
   return mergedOptions;
 }
@@ -39610,9 +39615,9 @@ function parse(options) {
     if (url.endsWith("/graphql")) {
       if (options.mediaType.previews?.length) {
         const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
-        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
+        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview2) => {
           const format = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
-          return `application/vnd.github.${preview}-preview${format}`;
+          return `application/vnd.github.${preview2}-preview${format}`;
         }).join(",");
       }
     }
@@ -44362,20 +44367,7 @@ function compareCodePoints(a, b) {
 }
 
 // src/context/collect.ts
-var PSEUDO_FILE_SYSTEMS = /* @__PURE__ */ new Set([
-  40864,
-  1650812274,
-  1684170528,
-  1953653091,
-  1935894131,
-  2613483,
-  1667723888,
-  1650812272,
-  3730735588,
-  3405662737,
-  1634035564,
-  1112100429
-]);
+var PSEUDO_FILE_SYSTEMS = /* @__PURE__ */ new Set([40864, 1650812274, 1684170528, 1953653091, 1935894131, 2613483, 1667723888, 1650812272, 3730735588, 3405662737, 1634035564, 1112100429]);
 function modeOf(statMode) {
   return statMode & 64 ? 493 : 420;
 }
@@ -44681,7 +44673,8 @@ async function writeMember(out, entry, scratch, signal) {
       const read = readSync(fd, out.piece, at, Math.min(out.room, remaining), null);
       if (read === 0) break;
       const bytes = out.piece.subarray(at, at + read);
-      if (read === entry.size) digest = sha256(bytes);
+      if (read === entry.size)
+        digest = sha256(bytes);
       else (hash2 ??= createHash2("sha256")).update(bytes);
       remaining -= read;
       out.advance(read, stored);
@@ -44754,10 +44747,9 @@ async function loadAgent(manifestInput, options = {}) {
   const environmentsPath = await findEnvironmentsFile(manifest);
   if (!environmentsPath) {
     if (options.requireEnvironment) {
-      throw new InputError(
-        `no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`,
-        { file: path5.join(manifest.dir, "environments.yaml") }
-      );
+      throw new InputError(`no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`, {
+        file: path5.join(manifest.dir, "environments.yaml")
+      });
     }
     return { manifest };
   }
@@ -44830,6 +44822,40 @@ function formatDuration(ms) {
   return parts.join("");
 }
 
+// src/pipeline/image.ts
+var HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)`;
+var COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+var NAME = new RegExp(`^${HOST}?${COMPONENT}(?:/${COMPONENT})*$`);
+var TAG = /^[\w][\w.-]{0,127}$/;
+function resolveImage(template, agentName, field = "image") {
+  const text = template.trim().replaceAll("{agent}", agentName);
+  const example = "for example ghcr.io/acme/support-agent:3f2a1c0";
+  if (text.includes("@")) throw new InputError(`"${text}" pins a digest; give the image by name and tag (${example})`, { field });
+  const slash = text.lastIndexOf("/");
+  const colon = text.lastIndexOf(":");
+  if (colon <= slash) throw new InputError(`"${text}" has no tag; give the image by name and tag (${example})`, { field });
+  const name = text.slice(0, colon);
+  const tag = text.slice(colon + 1);
+  if (!NAME.test(name))
+    throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
+  if (!TAG.test(tag)) throw new InputError(`"${tag}" is not an image tag: up to 128 letters, digits, _ . and -, not starting with . or - (${example})`, { field });
+  return { name, tag };
+}
+function validateImageInput(template, platform2, field = "image") {
+  const text = template?.trim();
+  if (!text) return void 0;
+  if (platform2.serverBuild) {
+    throw new InputError(`${platform2.name} builds the image from the agent's context, so there is no pushed image to give; remove ${field}`, { field });
+  }
+  const unknown = text.match(/\{(?!agent\})[^}]*\}/);
+  if (unknown) throw new InputError(`unknown placeholder ${unknown[0]}; only {agent} is filled in`, { field });
+  resolveImage(text, "agent", field);
+  return text;
+}
+
+// src/pipeline/label.ts
+import { createHash as createHash3 } from "node:crypto";
+
 // src/platforms/agentex/label.ts
 var PREVIEW_LABEL_MAX = 30;
 function sanitizePreviewLabel(input) {
@@ -44842,30 +44868,88 @@ var AGENTEX_LABEL_RULE = {
   description: `lowercase letters, digits and hyphens, at most ${PREVIEW_LABEL_MAX} characters`
 };
 
+// src/pipeline/source-repo.ts
+function sourceRepoFromWebUrl(htmlUrl) {
+  let url;
+  try {
+    url = new URL(htmlUrl);
+  } catch {
+    return void 0;
+  }
+  if (!/^https?:$/.test(url.protocol)) return void 0;
+  return parseSourceRepo(`${url.host}${url.pathname}`);
+}
+function parseSourceRepo(text) {
+  if (!text) return void 0;
+  const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").split("/");
+  if (parts.length < 3 || parts.some((part) => !part)) return void 0;
+  const owner = parts[parts.length - 2].toLowerCase();
+  const repo = parts[parts.length - 1].replace(/\.git$/i, "").toLowerCase();
+  const host = parts.slice(0, -2).join("/").toLowerCase();
+  if (!repo) return void 0;
+  return { host, owner, repo };
+}
+function sourceRepoOfRun(htmlUrl, serverUrl, owner, repo) {
+  const fromPayload = typeof htmlUrl === "string" ? sourceRepoFromWebUrl(htmlUrl) : void 0;
+  if (fromPayload && fromPayload.owner === owner.toLowerCase() && fromPayload.repo === repo.toLowerCase()) return fromPayload;
+  return parseSourceRepo(`${serverUrl}/${owner}/${repo}`);
+}
+function formatSourceRepo(repo) {
+  return `${repo.host}/${repo.owner}/${repo.repo}`.toLowerCase();
+}
+function sameSourceRepo(a, b) {
+  return formatSourceRepo(a) === formatSourceRepo(b);
+}
+
 // src/pipeline/label.ts
 var DEFAULT_LABEL_TEMPLATE = "pr-{number}";
 var PLACEHOLDERS = /* @__PURE__ */ new Set(["number", "branch", "sha"]);
-function resolvePreviewLabel(template, vars, field = "preview-label", rule = AGENTEX_LABEL_RULE) {
+var HASH_LENGTH = 6;
+function resolvePreviewLabel(template, vars, field = "preview-label", rule = AGENTEX_LABEL_RULE, repo) {
   const source = template?.trim() || DEFAULT_LABEL_TEMPLATE;
-  const filled = source.replace(/\{([^{}]*)\}/g, (_whole, name) => {
+  const filled = fillTemplate(source, vars, field, false);
+  const sanitized = rule.sanitize(filled);
+  if (!sanitized) {
+    throw new InputError(`"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`, { field });
+  }
+  const perPush = /\{sha\}/.test(source);
+  const lossy = sanitized !== filled;
+  if (!repo && !lossy && !perPush) return { label: sanitized, legacyLabel: sanitized, perPush };
+  const identitySuffix = `-${identityHash(source, vars, field, repo)}`;
+  const label = withSuffix(sanitized, identitySuffix, rule);
+  const why = repo ? `the repository and ${perPush ? "pull request or branch" : "label"}` : "what sanitizing lost";
+  const note = lossy ? `preview label "${filled}" became "${label}": the platform allows ${rule.description}, and the ending hashes ${why} so that labels never collide` : void 0;
+  return { label, note, identitySuffix, legacyLabel: sanitized, perPush };
+}
+function withSuffix(label, suffix, rule) {
+  for (let length = label.length; length > 0; length--) {
+    const candidate = `${label.slice(0, length).replace(/-+$/, "")}${suffix}`;
+    if (rule.sanitize(candidate) === candidate) return candidate;
+  }
+  throw new Error(`the platform's label rule (${rule.description}) leaves no room for the identity hash "${suffix}"`);
+}
+function identityHash(template, vars, field, repo) {
+  const identity = `${repo ? formatSourceRepo(repo) : ""}
+${fillTemplate(template, vars, field, true)}`;
+  return createHash3("sha256").update(identity).digest("hex").slice(0, HASH_LENGTH);
+}
+function fillTemplate(source, vars, field, keepSha) {
+  return source.replace(/\{([^{}]*)\}/g, (whole, name) => {
     if (!PLACEHOLDERS.has(name)) {
       throw new InputError(`unknown placeholder {${name}} in "${source}"; use {number}, {branch} or {sha}`, { field });
     }
+    if (keepSha && name === "sha") return whole;
     const value = vars[name];
     if (value === void 0 || value === "") {
       throw new InputError(`"${source}" needs {${name}}, which this run does not have; pass the label explicitly`, { field });
     }
     return name === "sha" ? String(value).slice(0, 7) : String(value);
   });
-  const label = rule.sanitize(filled);
-  if (!label) {
-    throw new InputError(
-      `"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`,
-      { field }
-    );
-  }
-  if (label === filled) return { label };
-  return { label, note: `preview label "${filled}" became "${label}": the platform allows ${rule.description}` };
+}
+function labelBelongs(label, labels) {
+  if (!label) return false;
+  if (label === labels.label) return true;
+  return Boolean(labels.perPush && labels.identitySuffix && label.endsWith(labels.identitySuffix));
 }
 
 // src/pipeline/run.ts
@@ -44876,13 +44960,7 @@ import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/platforms/platform.ts
 var TERMINAL_BUILD_PHASES = /* @__PURE__ */ new Set(["succeeded", "failed", "cancelled"]);
-var TERMINAL_DEPLOY_PHASES = /* @__PURE__ */ new Set([
-  "healthy",
-  "failed",
-  "cancelled",
-  "deleted",
-  "superseded"
-]);
+var TERMINAL_DEPLOY_PHASES = /* @__PURE__ */ new Set(["healthy", "failed", "cancelled", "deleted", "superseded"]);
 var GONE_DEPLOY_PHASES = /* @__PURE__ */ new Set(["deleted", "superseded", "cancelled"]);
 
 // src/pipeline/errors.ts
@@ -44954,7 +45032,12 @@ async function ensureBuild(builder, agent, options) {
   const packed = agent.packed;
   if (options.reuse !== false && builder.findReusableBuild) {
     const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal });
-    if (earlier) {
+    if (earlier && !sameRepository(earlier.sourceRepo, options.provenance?.repo)) {
+      reporter.step(
+        name,
+        `not reusing build ${earlier.id} of the same tree: it was built for ${earlier.sourceRepo ?? "no recorded repository"}, this run deploys ${options.provenance?.repo ?? "no recorded repository"}`
+      );
+    } else if (earlier) {
       reporter.step(name, `reusing build ${earlier.id}: the context is unchanged (working_tree_hash ${packed.treeHash.slice(0, 12)})`);
       return { build: earlier, reused: true };
     }
@@ -45074,52 +45157,10 @@ function reasonOf(err) {
   if (err instanceof Error && (err.name === "AbortError" || err.name === "CancelledError")) return "the run was cancelled";
   return err instanceof Error ? err.message : String(err);
 }
-
-// src/pipeline/image.ts
-var HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)`;
-var COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
-var NAME = new RegExp(`^${HOST}?${COMPONENT}(?:/${COMPONENT})*$`);
-var TAG = /^[\w][\w.-]{0,127}$/;
-function resolveImage(template, agentName, field = "image") {
-  const text = template.trim().replaceAll("{agent}", agentName);
-  const example = "for example ghcr.io/acme/support-agent:3f2a1c0";
-  if (text.includes("@")) throw new InputError(`"${text}" pins a digest; give the image by name and tag (${example})`, { field });
-  const slash = text.lastIndexOf("/");
-  const colon = text.lastIndexOf(":");
-  if (colon <= slash) throw new InputError(`"${text}" has no tag; give the image by name and tag (${example})`, { field });
-  const name = text.slice(0, colon);
-  const tag = text.slice(colon + 1);
-  if (!NAME.test(name)) throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
-  if (!TAG.test(tag)) throw new InputError(`"${tag}" is not an image tag: up to 128 letters, digits, _ . and -, not starting with . or - (${example})`, { field });
-  return { name, tag };
-}
-function validateImageInput(template, platform2, field = "image") {
-  const text = template?.trim();
-  if (!text) return void 0;
-  if (platform2.serverBuild) {
-    throw new InputError(`${platform2.name} builds the image from the agent's context, so there is no pushed image to give; remove ${field}`, { field });
-  }
-  const unknown = text.match(/\{(?!agent\})[^}]*\}/);
-  if (unknown) throw new InputError(`unknown placeholder ${unknown[0]}; only {agent} is filled in`, { field });
-  resolveImage(text, "agent", field);
-  return text;
-}
-
-// src/pipeline/source-repo.ts
-function parseSourceRepo(text) {
-  if (!text) return void 0;
-  const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").split("/");
-  if (parts.length < 3 || parts.some((part) => !part)) return void 0;
-  const owner = parts[parts.length - 2];
-  const repo = parts[parts.length - 1].replace(/\.git$/i, "");
-  const host = parts.slice(0, -2).join("/").toLowerCase();
-  return { host, owner, repo };
-}
-function formatSourceRepo(repo) {
-  return `${repo.host}/${repo.owner}/${repo.repo}`;
-}
-function sameSourceRepo(a, b) {
-  return formatSourceRepo(a).toLowerCase() === formatSourceRepo(b).toLowerCase();
+function sameRepository(a, b) {
+  const left = parseSourceRepo(a);
+  const right = parseSourceRepo(b);
+  return left && right ? sameSourceRepo(left, right) : !left && !right;
 }
 
 // src/pipeline/ownership.ts
@@ -45174,6 +45215,16 @@ function renderUrlTemplate(template, vars) {
 }
 
 // src/pipeline/deploy.ts
+var UnwantedPreviewError = class extends Error {
+  constructor(wanted, message, deploymentId) {
+    super(message);
+    this.wanted = wanted;
+    this.deploymentId = deploymentId;
+    this.name = "UnwantedPreviewError";
+  }
+  wanted;
+  deploymentId;
+};
 var LOG_TAIL2 = 40;
 function expiryNote(platform2, ttlMs) {
   return platform2.capabilities.previewExpiry ? `expires in ${formatDuration(ttlMs)}` : `${platform2.name} does not expire previews: it is removed when the pull request closes, or by the sweep`;
@@ -45182,10 +45233,9 @@ async function deployAgent(platform2, agent, source, options) {
   const { reporter, signal } = options;
   const name = agent.manifest.agent.name;
   const expiresAt = options.preview ? new Date(Date.now() + options.preview.ttlMs) : void 0;
-  reporter.step(
-    name,
-    options.preview ? `creating preview "${options.preview.label}" (${expiryNote(platform2, options.preview.ttlMs)})` : "deploying (not a preview)"
-  );
+  const notWanted = options.preview ? await unwantedBecause(options) : void 0;
+  if (notWanted) throw new UnwantedPreviewError(notWanted, `${name}: ${notWantedWhy(notWanted)}; no preview was created`);
+  reporter.step(name, options.preview ? `creating preview "${options.preview.label}" (${expiryNote(platform2, options.preview.ttlMs)})` : "deploying (not a preview)");
   const created = await platform2.createDeployment(
     {
       agentName: name,
@@ -45201,9 +45251,33 @@ async function deployAgent(platform2, agent, source, options) {
   reporter.step(name, `deployment ${created.id} created`);
   if (options.wait === false) return { deployment: created, url: previewUrl(platform2, created, agent, options), replaced: [] };
   const healthy = await waitUntilHealthy(platform2, created, name, options);
+  const lateNotWanted = options.preview ? await unwantedBecause(options) : void 0;
+  if (lateNotWanted) throw await removeUnwanted(platform2, healthy, name, lateNotWanted);
   const url = previewUrl(platform2, healthy, agent, options);
   const replaced = options.preview && options.replaceOlder !== false ? await deleteOlderPreviews(platform2, healthy, name, options) : [];
   return { deployment: healthy, url, replaced };
+}
+async function unwantedBecause(options) {
+  if (!options.stillWanted) return void 0;
+  const wanted = await options.stillWanted();
+  return wanted === "open" ? void 0 : wanted;
+}
+function notWantedWhy(wanted) {
+  return wanted === "closed" ? "the pull request was closed during this run" : "a newer commit is the pull request's head now";
+}
+async function removeUnwanted(platform2, deployment, name, wanted) {
+  const why = notWantedWhy(wanted);
+  try {
+    const result = await platform2.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) });
+    const fate = result === "deleted" ? `removed its own preview deployment ${deployment.id}` : `its preview deployment ${deployment.id} was already gone`;
+    return new UnwantedPreviewError(wanted, `${name}: ${why}; ${fate}`, deployment.id);
+  } catch (err) {
+    return new UnwantedPreviewError(
+      wanted,
+      `${name}: ${why}; its preview deployment ${deployment.id} is still running: it could not be deleted (${err.message})`,
+      deployment.id
+    );
+  }
 }
 async function waitUntilHealthy(platform2, created, name, options) {
   const { reporter, signal } = options;
@@ -45467,7 +45541,8 @@ async function runOne(platform2, agent, options) {
       wait: options.wait,
       urlTemplate: options.urlTemplate,
       urlVariables: options.urlVariables,
-      sourceRepo: options.provenance?.repo
+      sourceRepo: options.provenance?.repo,
+      stillWanted: options.stillWanted
     });
     result.deploymentId = outcome.deployment.id;
     result.deploymentStatus = outcome.deployment.rawStatus;
@@ -45480,6 +45555,7 @@ async function runOne(platform2, agent, options) {
     if (options.signal?.aborted) throw err;
     const message = redact(err instanceof Error ? err.message : String(err));
     options.reporter.warn(message);
+    if (err instanceof UnwantedPreviewError) return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId };
     result.error = message;
     if (err instanceof PhaseError) {
       result.failedPhase = err.phase;
@@ -45491,68 +45567,6 @@ async function runOne(platform2, agent, options) {
     }
     return result;
   }
-}
-
-// src/pipeline/reporter.ts
-var silentReporter = {
-  info() {
-  },
-  warn() {
-  },
-  step() {
-  },
-  buildLog() {
-  }
-};
-
-// src/previews/teardown.ts
-async function teardownPreviews(platform2, options) {
-  const { label, signal } = options;
-  const reporter = options.reporter ?? silentReporter;
-  const lookUpBuild = options.lookUpBuild ?? cachedBuildLookup(platform2);
-  const outcome = { label, deleted: [], alreadyGone: [], wouldDelete: [], failed: [], withoutProvenance: [], otherRepos: 0, agents: [] };
-  const agents = /* @__PURE__ */ new Set();
-  const listed = await platform2.listDeployments({ previewLabel: label }, { signal });
-  for (const deployment of listed) {
-    if (deployment.previewLabel && deployment.previewLabel !== label) continue;
-    if (options.agentNames && !(deployment.agentName && options.agentNames.includes(deployment.agentName))) continue;
-    const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
-    if (options.repo) {
-      const ownership = await ownershipOf(deployment, options.repo, lookUpBuild, { signal });
-      if (ownership === "other") {
-        if (live) outcome.otherRepos++;
-        continue;
-      }
-      if (ownership === "unproven" && !(deployment.agentName && options.adoptUnproven?.includes(deployment.agentName))) {
-        if (live) outcome.withoutProvenance.push(deployment);
-        continue;
-      }
-    }
-    const agent = deployment.agentName ?? "agent";
-    if (deployment.agentName) agents.add(deployment.agentName);
-    if (!live) continue;
-    if (options.dryRun) {
-      outcome.wouldDelete.push(deployment);
-      reporter.step(agent, `would delete preview ${deployment.id} (${deployment.rawStatus})`);
-      continue;
-    }
-    try {
-      const result = await platform2.deleteDeployment(deployment.id, { signal });
-      (result === "deleted" ? outcome.deleted : outcome.alreadyGone).push(deployment);
-      reporter.step(agent, result === "deleted" ? `deleted preview ${deployment.id}` : `preview ${deployment.id} was already gone`);
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      outcome.failed.push({ deployment, error: err.message });
-      reporter.warn(`${agent}: could not delete preview ${deployment.id}: ${err.message}`);
-    }
-  }
-  outcome.agents = [...agents].sort();
-  if (outcome.withoutProvenance.length) {
-    reporter.warn(
-      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${outcome.withoutProvenance.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ")}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
-    );
-  }
-  return outcome;
 }
 
 // src/platforms/agentex/agentex.ts
@@ -45765,7 +45779,7 @@ Content-Type: ${file.contentType ?? "application/octet-stream"}\r
     open() {
       const out = new PassThrough({ highWaterMark: 256 * 1024 });
       let sent = 0;
-      const report2 = (bytes) => {
+      const report3 = (bytes) => {
         sent += bytes;
         onProgress?.(sent, file.size);
       };
@@ -45774,7 +45788,7 @@ Content-Type: ${file.contentType ?? "application/octet-stream"}\r
         const source = createReadStream(file.path, { highWaterMark: 256 * 1024 });
         for await (const chunk of source) {
           if (!out.write(chunk)) await new Promise((resolve3) => out.once("drain", resolve3));
-          report2(chunk.length);
+          report3(chunk.length);
         }
         out.end(tailBytes);
       })().catch((err) => out.destroy(err));
@@ -46287,16 +46301,19 @@ var AgentexPlatform = class {
     return toDeployment(response.body);
   }
   async getDeployment(id, options = {}) {
-    return toDeployment(
-      await this.http.json({ call: "get deployment", method: "GET", path: `/v5/agentex/deployments/${encodeURIComponent(id)}`, signal: options.signal })
-    );
+    return toDeployment(await this.http.json({ call: "get deployment", method: "GET", path: `/v5/agentex/deployments/${encodeURIComponent(id)}`, signal: options.signal }));
   }
   async listDeployments(filter, options = {}) {
-    const items = await this.listAll("list deployments", "/v5/agentex/deployments", {
-      preview_label: filter.previewLabel,
-      agent_name: filter.agentName,
-      build_id: filter.buildId
-    }, options.signal);
+    const items = await this.listAll(
+      "list deployments",
+      "/v5/agentex/deployments",
+      {
+        preview_label: filter.previewLabel,
+        agent_name: filter.agentName,
+        build_id: filter.buildId
+      },
+      options.signal
+    );
     return items.map(toDeployment).filter((deployment) => !filter.agentName || !deployment.agentName || deployment.agentName === filter.agentName).sort(newestFirst);
   }
   async deleteDeployment(id, options = {}) {
@@ -46470,7 +46487,7 @@ function describe(body) {
 }
 
 // src/platforms/astropods/astropods.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 var import_yaml3 = __toESM(require_dist(), 1);
 
 // src/platforms/astropods/config.ts
@@ -46481,7 +46498,10 @@ function resolveAstropodsSettings(input = {}, env = process.env) {
   if (!account) {
     throw new InputError("no Astropods account: set ASTRO_ACCOUNT (or pass --account-id / the account-id input)", { field: "account-id" });
   }
-  const baseUrl2 = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.ASTRO_API_URL) ?? DEFAULT_ASTROPODS_URL, { example: DEFAULT_ASTROPODS_URL, keyVariable: "ASTRO_ACCESS_TOKEN" });
+  const baseUrl2 = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.ASTRO_API_URL) ?? DEFAULT_ASTROPODS_URL, {
+    example: DEFAULT_ASTROPODS_URL,
+    keyVariable: "ASTRO_ACCESS_TOKEN"
+  });
   return { baseUrl: baseUrl2, token, account };
 }
 
@@ -46493,9 +46513,10 @@ var GONE_STATUSES = /* @__PURE__ */ new Set(["undeployed", "deleted", "terminate
 var CANCELLED_STATUSES = /* @__PURE__ */ new Set(["cancelled", "canceled"]);
 var RUNNING_STATUSES = /* @__PURE__ */ new Set(["running", "success", "deployed", "ready", "active", "healthy"]);
 var PROGRESS_STATUSES = /* @__PURE__ */ new Set(["deploying", "pending", "creating", "updating", "progressing", "queued", "starting"]);
+var LABEL_MAX = 40;
 var ASTROPODS_LABEL_RULE = {
-  sanitize: (input) => slug(input),
-  description: "lowercase letters, digits and hyphens"
+  sanitize: (input) => slug(input).slice(0, LABEL_MAX).replace(/-+$/, ""),
+  description: `lowercase letters, digits and hyphens, at most ${LABEL_MAX} characters`
 };
 var AstropodsPlatform = class {
   name = "astropods";
@@ -46544,8 +46565,8 @@ var AstropodsPlatform = class {
       if (updated.status !== 404 && updated.status !== 409) return this.settleDeploy(updated, agent, owner, options.signal);
     }
     const agentPart = label && agent.endsWith(`-${label}`) ? agent.slice(0, -label.length - 1) : agent;
-    const candidates = [agent, `${agent}-${shortHash(`${this.account}/${agentPart}/${label ?? ""}`)}`];
-    for (const displayName of candidates) {
+    const candidates2 = [agent, `${agent}-${shortHash(`${this.account}/${agentPart}/${label ?? ""}`)}`];
+    for (const displayName of candidates2) {
       const response = await this.deploy(agent, buildId, displayName, void 0, options.signal);
       if (response.status === 409) continue;
       if (response.status === 404) throw new ApiError("POST /deploy (deploy)", 404, describeBody(response.body));
@@ -46554,7 +46575,7 @@ var AstropodsPlatform = class {
     throw new ApiError(
       "POST /deploy (deploy)",
       409,
-      `every display name tried for ${agent} is in use by another deployment (${candidates.join(", ")}); undeploy the holder or rename the agent`
+      `every display name tried for ${agent} is in use by another deployment (${candidates2.join(", ")}); undeploy the holder or rename the agent`
     );
   }
   async getDeployment(id, options = {}) {
@@ -46657,7 +46678,11 @@ var AstropodsPlatform = class {
     const template = answer?.template;
     const signature = stringField(answer ?? {}, "signature");
     if (!template || typeof template !== "object" || Array.isArray(template) || !signature) {
-      throw new ApiError(`POST ${templatePath} (get deployment template)`, void 0, "the server answered without a signed template although finalize: true was asked for, so there is no X-Template-Signature to deploy with");
+      throw new ApiError(
+        `POST ${templatePath} (get deployment template)`,
+        void 0,
+        "the server answered without a signed template although finalize: true was asked for, so there is no X-Template-Signature to deploy with"
+      );
     }
     registerSecret(signature);
     const body = { ...template, target: { ...template.target ?? {}, display_name: displayName } };
@@ -46684,7 +46709,12 @@ var AstropodsPlatform = class {
     const partial = response.status === 207 || stringField(body, "status") === "partial";
     const errors = errorsOf(body);
     const id = stringField(body, "deployment_id", "id");
-    if (!id) throw new ApiError("POST /deploy (deploy)", response.status, redact(`deployed ${agent} but the answer names no deployment_id${errors.length ? `: ${errors.join("; ")}` : ""}`));
+    if (!id)
+      throw new ApiError(
+        "POST /deploy (deploy)",
+        response.status,
+        redact(`deployed ${agent} but the answer names no deployment_id${errors.length ? `: ${errors.join("; ")}` : ""}`)
+      );
     const deployment = toDeployment2(await this.getRaw(id, signal), owner);
     if (!partial) return deployment;
     const known = new Set(deployment.events.map((event) => event.message));
@@ -46775,13 +46805,15 @@ function splitImage(image) {
   return { ref: `${image.name}:${image.tag}`, registry: image.name.slice(0, slash) };
 }
 function buildIdOf(imageRef) {
-  return createHash3("sha256").update(imageRef).digest("hex").slice(0, 8);
+  return createHash4("sha256").update(imageRef).digest("hex").slice(0, 8);
 }
 function displayNameOf(raw) {
   return stringField(raw, "display_name", "displayName", "name");
 }
 function errorsOf(raw) {
-  return arrayOf(raw.errors).map((error2) => typeof error2 === "string" ? error2 : error2 && typeof error2 === "object" ? String(error2.message ?? error2.error ?? JSON.stringify(error2)) : String(error2)).filter(Boolean).map(redact);
+  return arrayOf(raw.errors).map(
+    (error2) => typeof error2 === "string" ? error2 : error2 && typeof error2 === "object" ? String(error2.message ?? error2.error ?? JSON.stringify(error2)) : String(error2)
+  ).filter(Boolean).map(redact);
 }
 function describeResource(resource) {
   const kind = stringField(resource, "kind", "type");
@@ -46797,7 +46829,7 @@ function arrayOf(value) {
   return Array.isArray(value) ? value : [];
 }
 function shortHash(text) {
-  return createHash3("sha256").update(text).digest("hex").slice(0, 6);
+  return createHash4("sha256").update(text).digest("hex").slice(0, 6);
 }
 function cap(value, max) {
   return value.slice(0, Math.max(0, max)).replace(/-+$/, "");
@@ -46837,11 +46869,11 @@ var LOG_PAGE_LIMIT2 = 500;
 var MAX_PAGES2 = 200;
 var NAME_MAX2 = 255;
 var DESCRIPTION_MAX = 1e3;
-var LABEL_MAX = 63;
+var LABEL_MAX2 = 63;
 var LEFTOVER_PREFIX = "agent:";
 var MUTX_LABEL_RULE = {
-  sanitize: (input) => input.trim().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "").slice(0, LABEL_MAX).replace(/-+$/, ""),
-  description: `lowercase letters, digits and hyphens, at most ${LABEL_MAX} characters`
+  sanitize: (input) => input.trim().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "").slice(0, LABEL_MAX2).replace(/-+$/, ""),
+  description: `lowercase letters, digits and hyphens, at most ${LABEL_MAX2} characters`
 };
 var MutxPlatform = class {
   name = "mutx";
@@ -47019,7 +47051,14 @@ var MutxPlatform = class {
   }
   /** Deletes an agent and, with it, its deployments; false when it was already gone. */
   async deleteAgent(agentId, signal) {
-    const response = await this.http.request({ call: "delete agent", method: "DELETE", path: `/v1/agents/${encodeURIComponent(agentId)}`, accept: [404], idempotent: true, signal });
+    const response = await this.http.request({
+      call: "delete agent",
+      method: "DELETE",
+      path: `/v1/agents/${encodeURIComponent(agentId)}`,
+      accept: [404],
+      idempotent: true,
+      signal
+    });
     this.agents.delete(agentId);
     return response.status !== 404;
   }
@@ -47160,7 +47199,7 @@ function newestRecordFirst(a, b) {
 }
 
 // src/platforms/nullspace/nullspace.ts
-import { createHash as createHash5 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 import { createReadStream as createReadStream3 } from "node:fs";
 import { PassThrough as PassThrough2, Transform } from "node:stream";
 import { pipeline as pipeline2 } from "node:stream/promises";
@@ -47177,7 +47216,7 @@ function resolveNullspaceSettings(input = {}, env = process.env) {
 }
 
 // src/platforms/nullspace/bundle.ts
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 import { createReadStream as createReadStream2 } from "node:fs";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -47185,7 +47224,7 @@ import { createGunzip } from "node:zlib";
 var WORKDIR = "/workspace/project";
 var DEFAULT_PORT = 8e3;
 async function scanBundle(archivePath) {
-  const whole = createHash4("sha256");
+  const whole = createHash5("sha256");
   let bytes = 0;
   const entries = [];
   let dockerfile;
@@ -47237,11 +47276,11 @@ async function scanBundle(archivePath) {
       const prefix = field(345, 155);
       const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
       if (type === "x") {
-        current = { path: name, size, mode, left: size, hash: createHash4("sha256"), pax: [] };
+        current = { path: name, size, mode, left: size, hash: createHash5("sha256"), pax: [] };
       } else if (type === "0") {
         const path7 = paxPath ?? name;
         paxPath = void 0;
-        current = { path: path7, size, mode, left: size, hash: createHash4("sha256"), keep: path7 === "Dockerfile" ? [] : void 0 };
+        current = { path: path7, size, mode, left: size, hash: createHash5("sha256"), keep: path7 === "Dockerfile" ? [] : void 0 };
       } else {
         paxPath = void 0;
         skip = Math.ceil(size / 512) * 512;
@@ -47285,7 +47324,7 @@ function deploymentConfig(name, bundle) {
 function bundleManifest(bundle, config, generatedAt) {
   return {
     bundle_digest: bundle.digest,
-    config_digest: `sha256:${createHash4("sha256").update(canonicalJson(config)).digest("hex")}`,
+    config_digest: `sha256:${createHash5("sha256").update(canonicalJson(config)).digest("hex")}`,
     archive_format: "tar",
     total_size: bundle.entries.reduce((sum, entry) => sum + entry.size, 0),
     file_count: bundle.entries.length,
@@ -47544,7 +47583,10 @@ var NullspacePlatform = class {
    * reopened) is not reused: the next key generation creates it anew.
    */
   async ensureAgentDeployment(name, metadata, signal) {
-    const names = [name, `${name.slice(0, NAME_MAX3 - 7).replace(/-+$/, "")}-${createHash5("sha256").update(String(metadata.source_repo ?? "")).digest("hex").slice(0, 6)}`];
+    const names = [
+      name,
+      `${name.slice(0, NAME_MAX3 - 7).replace(/-+$/, "")}-${createHash6("sha256").update(String(metadata.source_repo ?? "")).digest("hex").slice(0, 6)}`
+    ];
     for (const candidate of names) {
       for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
         const response = await this.http.request({
@@ -47590,7 +47632,14 @@ var NullspacePlatform = class {
   }
   /** Agent deployments (ASSUMED route GET /v1/agent-deployments?limit&cursor → {items, next_cursor}). */
   async listAgentDeployments(signal) {
-    const probe = await this.http.request({ call: "list agent deployments", method: "GET", path: "/v1/agent-deployments", query: { limit: PAGE_LIMIT3 }, accept: [404, 405], signal });
+    const probe = await this.http.request({
+      call: "list agent deployments",
+      method: "GET",
+      path: "/v1/agent-deployments",
+      query: { limit: PAGE_LIMIT3 },
+      accept: [404, 405],
+      signal
+    });
     if (probe.status === 404 || probe.status === 405) {
       throw new ApiError(
         "GET /v1/agent-deployments (list agent deployments)",
@@ -47599,7 +47648,7 @@ var NullspacePlatform = class {
       );
     }
     const all = [...itemsOf3(probe.body)];
-    let cursor = stringField(probe.body ?? {}, "next_cursor");
+    const cursor = stringField(probe.body ?? {}, "next_cursor");
     if (cursor) all.push(...await this.listAll("list agent deployments", "/v1/agent-deployments", {}, signal, cursor));
     for (const deployment of all) {
       const id = stringField(deployment, "id");
@@ -47658,14 +47707,14 @@ var NullspacePlatform = class {
   }
 };
 function idempotencyKey(kind, ...parts) {
-  const hash2 = createHash5("sha256").update(kind);
+  const hash2 = createHash6("sha256").update(kind);
   for (const part of parts) hash2.update("\0").update(part);
   return `agent-preview-${kind}-${hash2.digest("hex").slice(0, 40)}`;
 }
 function agentDeploymentName(raw) {
   const clean = raw.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
   if (clean && clean.length <= NAME_MAX3) return clean;
-  const tail = createHash5("sha256").update(raw).digest("hex").slice(0, 8);
+  const tail = createHash6("sha256").update(raw).digest("hex").slice(0, 8);
   return `${clean.slice(0, NAME_MAX3 - 9).replace(/-+$/, "")}-${tail}`;
 }
 function plainTarStream(archivePath, total, onProgress) {
@@ -47834,6 +47883,201 @@ function unreachable(name) {
   throw new Error(`no client for platform "${String(name)}"`);
 }
 
+// src/pipeline/reporter.ts
+var silentReporter = {
+  info() {
+  },
+  warn() {
+  },
+  step() {
+  },
+  buildLog() {
+  }
+};
+
+// src/previews/teardown.ts
+async function teardownPreviews(platform2, options) {
+  const { signal } = options;
+  const labels = options.labels ?? exactLabel(options.label ?? "");
+  if (!labels.label) throw new Error("teardownPreviews needs a label");
+  const reporter = options.reporter ?? silentReporter;
+  const lookUpBuild = options.lookUpBuild ?? cachedBuildLookup(platform2);
+  const outcome = {
+    label: labels.label,
+    labels: [],
+    deleted: [],
+    alreadyGone: [],
+    wouldDelete: [],
+    failed: [],
+    withoutProvenance: [],
+    otherRepos: [],
+    agents: []
+  };
+  const agents = /* @__PURE__ */ new Set();
+  const foundLabels = /* @__PURE__ */ new Set();
+  for (const deployment of await candidates(platform2, labels, Boolean(options.repo), signal)) {
+    if (options.agentNames && !(deployment.agentName && options.agentNames.includes(deployment.agentName))) continue;
+    const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
+    if (options.repo) {
+      const ownership = await ownershipUnder(deployment, labels, options.repo, lookUpBuild, signal);
+      if (ownership === "other") {
+        if (live) outcome.otherRepos.push(deployment);
+        continue;
+      }
+      if (ownership === "unproven" && !(deployment.agentName && options.adoptUnproven?.includes(deployment.agentName))) {
+        if (live) outcome.withoutProvenance.push(deployment);
+        continue;
+      }
+    }
+    const agent = deployment.agentName ?? "agent";
+    if (deployment.agentName) agents.add(deployment.agentName);
+    if (deployment.previewLabel) foundLabels.add(deployment.previewLabel);
+    if (!live) continue;
+    if (options.dryRun) {
+      outcome.wouldDelete.push(deployment);
+      reporter.step(agent, `would delete preview ${deployment.id} (${deployment.rawStatus})`);
+      continue;
+    }
+    try {
+      const result = await platform2.deleteDeployment(deployment.id, { signal });
+      (result === "deleted" ? outcome.deleted : outcome.alreadyGone).push(deployment);
+      reporter.step(agent, result === "deleted" ? `deleted preview ${deployment.id}` : `preview ${deployment.id} was already gone`);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      outcome.failed.push({ deployment, error: err.message });
+      reporter.warn(`${agent}: could not delete preview ${deployment.id}: ${err.message}`);
+    }
+  }
+  outcome.agents = [...agents].sort();
+  outcome.labels = [...foundLabels].sort();
+  if (outcome.withoutProvenance.length) {
+    const label = labels.legacyLabel;
+    reporter.warn(
+      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${describeDeployments(outcome.withoutProvenance)}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
+    );
+  }
+  if (outcome.otherRepos.length) {
+    reporter.info(`left ${outcome.otherRepos.length} preview(s) of other repositories alone: ${describeDeployments(outcome.otherRepos)}`);
+  }
+  return outcome;
+}
+function exactLabel(label) {
+  return { label, legacyLabel: label, perPush: false };
+}
+function describeDeployments(deployments) {
+  return deployments.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ");
+}
+async function candidates(platform2, labels, withLegacy, signal) {
+  const found = /* @__PURE__ */ new Map();
+  const add = (deployments, keep) => {
+    for (const deployment of deployments) if (keep(deployment) && !found.has(deployment.id)) found.set(deployment.id, deployment);
+  };
+  add(await platform2.listDeployments({ previewLabel: labels.label }, { signal }), (d) => !d.previewLabel || d.previewLabel === labels.label);
+  if (withLegacy && labels.legacyLabel !== labels.label) {
+    add(await platform2.listDeployments({ previewLabel: labels.legacyLabel }, { signal }), (d) => d.previewLabel === labels.legacyLabel);
+  }
+  if (labels.perPush && labels.identitySuffix) add(await platform2.listDeployments({}, { signal }), (d) => labelBelongs(d.previewLabel, labels));
+  return [...found.values()];
+}
+async function ownershipUnder(deployment, labels, repo, lookUpBuild, signal) {
+  const hashed = Boolean(labels.identitySuffix) && labelBelongs(deployment.previewLabel, labels);
+  if (!hashed) return ownershipOf(deployment, repo, lookUpBuild, { signal });
+  const recorded = parseSourceRepo(deployment.sourceRepo);
+  return recorded && !sameSourceRepo(recorded, repo) ? "other" : "ours";
+}
+
+// src/previews/close.ts
+async function removePreviews(request3) {
+  const outcome = await teardownPreviews(request3.platform, {
+    labels: request3.labels,
+    repo: request3.repo,
+    agentNames: request3.agentNames,
+    adoptUnproven: request3.adoptUnproven,
+    reporter: request3.reporter,
+    signal: request3.signal,
+    dryRun: request3.dryRun
+  });
+  const stillRunning = [
+    ...outcome.failed.map(({ deployment, error: error2 }) => running(deployment, `it could not be deleted: ${redact(error2)}`)),
+    ...outcome.withoutProvenance.map(
+      (deployment) => running(deployment, `${request3.platform.name} records no repository for it and this repository's manifests do not name its agent`)
+    )
+  ];
+  const status = outcome.failed.length ? "failed" : stillRunning.length ? "kept" : "removed";
+  return { ...outcome, status, stillRunning };
+}
+function running(deployment, why) {
+  return { id: deployment.id, agent: deployment.agentName, label: deployment.previewLabel, why };
+}
+async function markClosed(marks, labels, outcome) {
+  const { forge, repoRef, signal } = marks;
+  if (marks.comment !== false && marks.pullNumber !== void 0) {
+    const pr = { ...repoRef, number: marks.pullNumber };
+    const key = marks.commentKey;
+    const match = { authors: await forge.commentAuthors(signal), key };
+    if (findStickyComments(await forge.listComments(pr, signal), match).length) {
+      const updatedAt = (/* @__PURE__ */ new Date()).toISOString();
+      const body = outcome.status === "removed" ? renderRemovedComment({ label: labels.label, platform: marks.platformName, updatedAt, agents: outcome.agents, commentKey: key }) : renderStillRunningComment({ label: labels.label, platform: marks.platformName, updatedAt, stillRunning: outcome.stillRunning, commentKey: key });
+      await upsertStickyComment(forge, pr, body, { signal, key });
+    }
+  }
+  if (marks.statuses === false || outcome.status === "failed") return;
+  if (forge.kind === "github") {
+    const environments = /* @__PURE__ */ new Set();
+    for (const label of /* @__PURE__ */ new Set([labels.label, ...outcome.labels])) {
+      environments.add(environmentName(label));
+      for (const agent of outcome.agents) environments.add(environmentName(label, agent, 2));
+    }
+    for (const environment of environments) await forge.deactivateEnvironment(repoRef, environment, signal);
+    return;
+  }
+  if (!marks.headSha) return;
+  const agents = outcome.agents.length ? outcome.agents : [void 0];
+  for (const agent of agents) {
+    await forge.setPreviewStatus(
+      repoRef,
+      { state: "inactive", environment: environmentName(labels.label, agent, agents.length), sha: marks.headSha, description: "preview removed" },
+      signal
+    );
+  }
+}
+async function closePreviews(request3, marks) {
+  const outcome = await removePreviews(request3);
+  if (marks && !request3.dryRun) {
+    await markClosed({ ...marks, platformName: request3.platform.name, signal: request3.signal }, request3.labels, outcome).catch(
+      (err) => request3.reporter?.warn(`the forge was not told about the close: ${redact(err.message)}`)
+    );
+  }
+  return outcome;
+}
+function environmentName(label, agent, agentCount = 1) {
+  return agent && agentCount > 1 ? `preview/${label}/${agent}` : `preview/${label}`;
+}
+function describeClose(outcome) {
+  const parts = [`${outcome.deleted.length} deleted`, `${outcome.alreadyGone.length} already gone`];
+  if (outcome.otherRepos.length) parts.push(`${outcome.otherRepos.length} of other repositories left alone (${outcome.otherRepos.map((d) => d.id).join(", ")})`);
+  const still = outcome.stillRunning.length ? `; still running: ${outcome.stillRunning.map((item) => `${item.id} (${item.agent ?? "agent"}): ${item.why}`).join("; ")}` : "";
+  return `previews of "${outcome.label}": ${parts.join(", ")}${still}`;
+}
+function renderStillRunningComment(context3) {
+  const count = context3.stillRunning.length;
+  return [
+    stickyMarker(context3.commentKey),
+    `### Agent preview \xB7 ${codeSpan(context3.label)}`,
+    "",
+    `\u26A0\uFE0F The pull request is closed, but ${count} preview${count === 1 ? " is" : "s are"} still running (${escapeCell(context3.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC):`,
+    "",
+    ...context3.stillRunning.map(
+      (item) => `- ${codeSpan(item.id)} (${escapeCell(item.agent ?? "agent")}${item.label ? `, label ${codeSpan(item.label)}` : ""}): ${escapeCell(item.why)}`
+    ),
+    "",
+    // Platform names are ours: safe inside a code span.
+    `Remove one with \`agent-preview --platform ${context3.platform} teardown --label <label> --agent <agent>\` once you know it is this repository's.`,
+    "",
+    `<sub>Platform: ${escapeCell(context3.platform)} \xB7 deployed by agent-preview</sub>`
+  ].join("\n");
+}
+
 // src/action/event.ts
 import { readFile as readFile3 } from "node:fs/promises";
 async function readRunEvent(env) {
@@ -47858,6 +48102,7 @@ async function readRunEvent(env) {
     name: env.GITHUB_EVENT_NAME ?? (pr ? "pull_request" : "push"),
     action: payload.action,
     repo: { owner, repo },
+    sourceRepo: sourceRepoOfRun(payload.repository?.html_url, serverUrl, owner, repo),
     apiUrl,
     serverUrl,
     runUrl: runUrlOf(forge, serverUrl, `${owner}/${repo}`, env),
@@ -48605,9 +48850,9 @@ function buildCrawler(options, patterns) {
       return matcher(path7) && !ignore(path7);
     }],
     exclude: debug2 ? (_, p) => {
-      const skipped = excludePredicate(_, p);
-      log(`${skipped ? "skipped" : "crawling"} ${p}`);
-      return skipped;
+      const skipped2 = excludePredicate(_, p);
+      log(`${skipped2 ? "skipped" : "crawling"} ${p}`);
+      return skipped2;
     } : excludePredicate,
     fs: options.fs,
     pathSeparator: "/",
@@ -48857,36 +49102,44 @@ async function run(env = process.env) {
   }
 }
 async function runAction(env) {
+  const given = await readRun(env);
+  const plan = decide(given, env);
+  if (plan.mode === "skip") return report2(skipped(plan.why, plan.notice), env);
+  const outcome = plan.mode === "teardown" ? await teardown(plan) : await preview(plan);
+  await report2(outcome, env);
+}
+async function readRun(env) {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const inputs = await readInputs(env, workspace);
   for (const secret of [inputs.apiKey, inputs.githubToken, ...Object.values(PLATFORM_KEY_VARIABLES).map((name) => env[name])]) if (secret) setSecret(secret);
   const event = await readRunEvent(env);
-  const decision = decideMode(inputs.mode, event, inputs.deployBranches);
+  return { inputs, event, decision: decideMode(inputs.mode, event, inputs.deployBranches) };
+}
+function decide({ inputs, event, decision }, env) {
   if (inputs.manifestsError && decision.mode !== "teardown" && decision.mode !== "skip") throw inputs.manifestsError;
-  if (decision.mode === "skip") {
-    info(`agent-preview: skipping: ${decision.why}`);
-    setOutput("status", "skipped");
-    return;
-  }
+  if (decision.mode === "skip") return decision;
   const keyVariable = PLATFORM_KEY_VARIABLES[inputs.platform];
   const apiKey = inputs.apiKey ?? (env[keyVariable]?.trim() || void 0);
   if (event.pull?.fork && decision.mode !== "teardown" && (!apiKey || event.name === "pull_request_target")) {
-    notice(
-      `agent-preview: pull request #${event.pull.number} comes from a fork (${event.pull.headRepo ?? "another repository"}); no preview is built for fork code with this repository's credentials.`
-    );
-    setOutput("status", "skipped");
-    return;
+    return {
+      mode: "skip",
+      notice: true,
+      why: `pull request #${event.pull.number} comes from a fork (${event.pull.headRepo ?? "another repository"}); no preview is built for fork code with this repository's credentials.`
+    };
   }
   if (!apiKey && inputs.platform !== "local") {
     throw new InputError(`no platform API key: set the api-key input (e.g. \${{ secrets.${keyVariable} }}) or ${keyVariable}`, { field: "api-key" });
   }
-  const reporter = actionReporter();
-  const forge = inputs.githubToken ? createForge({ kind: event.forge, apiUrl: event.apiUrl, token: inputs.githubToken, onRetry: (notice2) => info(`${notice2.call}: ${notice2.reason}; retrying in ${notice2.retryAfter} s (${notice2.attempt})`) }) : void 0;
-  const pr = event.pull ? { ...event.repo, number: event.pull.number } : void 0;
+  const repo = event.sourceRepo;
   const previewing = decision.mode === "preview" || decision.mode === "teardown";
-  const { label, note } = previewing ? resolvePreviewLabel(inputs.labelTemplate, { number: event.pull?.number, branch: event.branch, sha: event.sha }, "preview-label", labelRuleFor(inputs.platform)) : { label: "", note: void 0 };
-  if (note) notice(note);
-  setOutput("preview-label", label);
+  const labels = previewing ? resolvePreviewLabel(
+    inputs.labelTemplate,
+    { number: event.pull?.number, branch: event.branch, sha: event.pull?.headSha ?? event.sha },
+    "preview-label",
+    labelRuleFor(inputs.platform),
+    repo
+  ) : void 0;
+  if (labels?.note) notice(labels.note);
   const platform2 = createPlatform({
     platform: inputs.platform,
     apiUrl: inputs.apiUrl,
@@ -48898,75 +49151,102 @@ async function runAction(env) {
     // An annotation: @actions/core escapes its data, so it cannot start a workflow command.
     onNotice: (message) => warning(redact(message))
   });
-  const sourceRepo = `${event.serverUrl.replace(/^https?:\/\//, "")}/${event.repo.owner}/${event.repo.repo}`;
-  if (decision.mode === "teardown") {
-    const ownAgents = await agentNamesOf(inputs.manifests);
-    const outcome = await teardownPreviews(platform2, {
-      label,
-      reporter,
-      repo: parseSourceRepo(sourceRepo),
-      adoptUnproven: ownAgents
-    });
-    reporter.flush();
-    const others = outcome.otherRepos ? `; ${outcome.otherRepos} of other repositories left alone` : "";
-    printUntrusted([`agent-preview: previews of "${label}": ${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone${others}`]);
-    const agents2 = outcome.agents;
-    const kept = outcome.withoutProvenance;
-    if (kept.length) {
-      warning(
-        `agent-preview: ${kept.length} preview(s) of "${label}" are still running: ${kept.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ")}. ${platform2.name} records no repository on them and this checkout's manifests do not name their agents; remove them with \`agent-preview --platform ${platform2.name} teardown --label ${label} --agent <name>\` if they are this repository's.`
-      );
-    }
-    if (forge && pr && !kept.length) {
-      if (inputs.comment) {
-        await upsertStickyComment(forge, pr, renderRemovedComment({ label, platform: platform2.name, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), agents: agents2, commentKey: inputs.commentKey }), { key: inputs.commentKey });
-      }
-      if (inputs.deployments) {
-        for (const environment of [`preview/${label}`, ...agents2.map((agent) => environmentName(label, agent, 2))]) {
-          await forge.deactivateEnvironment(event.repo, environment).catch((err) => warning(redact(String(err))));
-        }
-      }
-    }
-    if (outcome.failed.length) throw new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(", ")}: ${outcome.failed[0].error}`);
-    if (kept.length) {
-      setOutput("status", "kept");
-      await writeSummary(`### Agent preview \`${label}\`
+  return {
+    inputs,
+    event,
+    decision,
+    mode: decision.mode,
+    platform: platform2,
+    forge: inputs.githubToken ? createForge({
+      kind: event.forge,
+      apiUrl: event.apiUrl,
+      token: inputs.githubToken,
+      // The reason can carry the forge's words.
+      onRetry: (notice2) => printUntrusted([`${notice2.call}: ${notice2.reason}; retrying in ${notice2.retryAfter} s (${notice2.attempt})`])
+    }) : void 0,
+    pr: event.pull ? { ...event.repo, number: event.pull.number } : void 0,
+    repo,
+    labels,
+    reporter: actionReporter()
+  };
+}
+function skipped(why, notice2) {
+  if (notice2) notice(`agent-preview: ${why}`);
+  else info(`agent-preview: skipping: ${why}`);
+  return { status: "skipped", label: "" };
+}
+async function teardown(plan) {
+  const { inputs, event, platform: platform2, forge, pr, repo, reporter } = plan;
+  const labels = plan.labels;
+  const outcome = await closePreviews(
+    {
+      platform: platform2,
+      labels,
+      repo,
+      // A legacy-labelled preview whose origin is recorded nowhere is still ours when it is one of our own agents.
+      adoptUnproven: await agentNamesOf(inputs.manifests),
+      reporter
+    },
+    forge && pr ? {
+      forge,
+      repoRef: event.repo,
+      pullNumber: pr.number,
+      headSha: event.pull?.headSha ?? event.sha,
+      comment: inputs.comment,
+      commentKey: inputs.commentKey,
+      statuses: inputs.deployments
+    } : void 0
+  );
+  reporter.flush();
+  printUntrusted([`agent-preview: ${describeClose(outcome)}`]);
+  const heading = `### Agent preview \`${labels.label}\`
 
-${kept.length} preview(s) left running: nothing records which repository deployed them (${outcome.deleted.length} deleted).
-`);
-      return;
-    }
-    setOutput("status", "removed");
-    await writeSummary(`### Agent preview \`${label}\`
-
-Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone).
-`);
-    return;
+`;
+  if (outcome.stillRunning.length) {
+    warning(
+      `agent-preview: ${outcome.stillRunning.length} preview(s) of "${labels.label}" are still running: ${outcome.stillRunning.map((item) => `${item.id} (${item.agent ?? "agent"}): ${item.why}`).join("; ")}. Remove one with \`agent-preview --platform ${platform2.name} teardown --label <label> --agent <name>\` if it is this repository's.`
+    );
   }
+  const summary2 = outcome.status === "removed" ? `${heading}Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length} already gone).
+` : `${heading}${outcome.stillRunning.length} preview(s) still running: ${outcome.stillRunning.map((item) => `${item.id} (${item.why})`).join("; ")} (${outcome.deleted.length} deleted).
+`;
+  const failure = outcome.failed.length ? new Error(`could not delete ${outcome.failed.map((f) => f.deployment.id).join(", ")}: ${outcome.failed[0].error}`) : void 0;
+  return { status: outcome.status, label: labels.label, summary: summary2, failure };
+}
+async function preview(plan) {
+  const { inputs, event, platform: platform2, forge, pr, reporter } = plan;
+  const mode = plan.mode;
+  const label = plan.labels?.label ?? "";
   const image = validateImageInput(inputs.image, { name: platform2.name, serverBuild: Boolean(platform2.builder) });
-  const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: decision.mode !== "build", sdkExact: inputs.sdkExact });
+  const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: mode !== "build", sdkExact: inputs.sdkExact });
   const headSha = event.pull?.headSha ?? event.sha;
-  if (forge && pr && (await forge.getPullRequest(pr)).headSha !== headSha) {
-    notice(`agent-preview: a newer commit was pushed to PR #${pr.number}; this run for ${headSha.slice(0, 7)} stops without deploying.`);
-    setOutput("status", "superseded");
-    return;
+  if (forge && pr) {
+    const current = await forge.getPullRequest(pr);
+    if (current.state !== "open") {
+      notice(`agent-preview: PR #${pr.number} is closed; this run for ${headSha.slice(0, 7)} stops without deploying.`);
+      return { status: "closed", label };
+    }
+    if (current.headSha !== headSha) {
+      notice(`agent-preview: a newer commit was pushed to PR #${pr.number}; this run for ${headSha.slice(0, 7)} stops without deploying.`);
+      return { status: "superseded", label };
+    }
   }
   const controller = new AbortController();
   const watcher = forge && pr ? watchForNewerHead(forge, pr, headSha, inputs, controller) : void 0;
   const setStatus = async (agent, state, url, description = "") => {
-    if (!forge || !inputs.deployments || decision.mode !== "preview") return;
+    if (!forge || !inputs.deployments || mode !== "preview") return;
     await forge.setPreviewStatus(event.repo, { state, environment: environmentName(label, agent, agents.length), sha: headSha, url, logUrl: event.runUrl, description }).catch((err) => warning(`could not set the deployment status: ${redact(err.message)}`));
   };
   for (const agent of agents) await setStatus(agent.manifest.agent.name, "in_progress", void 0, "building the preview");
   let results;
   try {
     results = await runAgents(platform2, agents, {
-      mode: decision.mode,
+      mode,
       reporter,
       signal: controller.signal,
       pollIntervalMs: inputs.pollIntervalMs,
       timeoutMs: inputs.timeoutMs,
-      preview: decision.mode === "preview" ? { label, ttlMs: inputs.ttlMs } : void 0,
+      preview: mode === "preview" ? { label, ttlMs: inputs.ttlMs } : void 0,
       wait: inputs.wait,
       urlTemplate: inputs.previewUrl,
       urlVariables: { number: event.pull?.number, sha: headSha },
@@ -48976,58 +49256,79 @@ Preview removed (${outcome.deleted.length} deleted, ${outcome.alreadyGone.length
       maxParallel: inputs.maxParallel,
       redeploy: inputs.redeploy,
       reuse: inputs.onlyChanged,
-      provenance: { commit: headSha, ref: event.ref, repo: sourceRepo }
+      provenance: { commit: headSha, ref: event.ref, repo: plan.repo ? formatSourceRepo(plan.repo) : void 0 },
+      stillWanted: forge && pr && mode === "preview" ? () => pullRequestWants(forge, pr, headSha) : void 0
     });
   } catch (err) {
     if (controller.signal.aborted) {
       notice(`agent-preview: a newer commit was pushed to PR #${pr?.number}; this run cancelled its work and stops without deploying.`);
-      setOutput("status", "superseded");
-      return;
+      return { status: "superseded", label };
     }
     throw err;
   } finally {
     watcher?.stop();
     reporter.flush();
   }
+  const unwanted = results.filter((result) => result.status === "closed" || result.status === "superseded");
   for (const result of results) {
+    if (result.status === "closed" || result.status === "superseded") continue;
     await setStatus(result.agent, result.status === "failed" ? "failure" : "success", result.url, result.status === "failed" ? `${result.failedPhase} failed` : "preview ready");
   }
+  if (unwanted.length) printUntrusted(unwanted.map((result) => `agent-preview: ${result.error}`));
   const notes = platform2.capabilities.deploymentUrl || inputs.previewUrl ? [] : unlinkedPreviewNotes(platform2.name, results);
   if (platform2.capabilities.deploymentUrl && !inputs.previewUrl) {
     for (const result of results.filter((r) => (r.status === "healthy" || r.status === "unchanged") && !r.url)) {
       notes.push(`${result.agent}: the deployment is healthy but gave no public URL (a URL carrying a credential is never shown); set the preview-url input to link it.`);
     }
   }
-  if (forge && pr && inputs.comment && decision.mode === "preview") {
-    const body = renderPreviewComment(results, { platform: platform2.name, label, headSha, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), runUrl: event.runUrl, notes, commentKey: inputs.commentKey });
+  for (const result of unwanted) notes.push(result.error ?? `${result.agent}: not kept (${result.status})`);
+  if (forge && pr && inputs.comment && mode === "preview" && unwanted.length < results.length) {
+    const body = renderPreviewComment(results, {
+      platform: platform2.name,
+      label,
+      headSha,
+      updatedAt: (/* @__PURE__ */ new Date()).toISOString(),
+      runUrl: event.runUrl,
+      notes,
+      commentKey: inputs.commentKey
+    });
     const sticky = await upsertStickyComment(forge, pr, body, { headSha, key: inputs.commentKey });
     if (sticky.action === "skipped-newer-head") info("agent-preview: a newer commit owns the PR comment now; left it alone");
   }
-  setOutputs(results, label, decision.mode);
-  await writeSummary(renderPreviewComment(results, { platform: platform2.name, label, headSha, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), notes }));
   const failed = results.filter((result) => result.status === "failed");
-  if (failed.length) {
-    for (const result of failed) printUntrusted((result.logTail ?? []).map((line) => `  ${result.agent} \u2502 ${line}`));
-    throw new Error(failed.map((result) => result.error).join("; "));
-  }
+  for (const result of failed) printUntrusted((result.logTail ?? []).map((line) => `  ${result.agent} \u2502 ${line}`));
+  return {
+    status: failed.length ? "failed" : results[0]?.status ?? "skipped",
+    label,
+    results,
+    mode,
+    summary: renderPreviewComment(results, { platform: platform2.name, label, headSha, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), notes }),
+    failure: failed.length ? new Error(failed.map((result) => result.error).join("; ")) : void 0
+  };
+}
+async function report2(outcome, env) {
+  if (outcome.results && outcome.mode) setOutputs(outcome.results, outcome.label, outcome.mode);
+  else setOutput("preview-label", outcome.label);
+  setOutput("status", outcome.status);
+  if (outcome.summary) await writeSummary(outcome.summary, env);
+  if (outcome.failure) throw outcome.failure;
 }
 function unlinkedPreviewNotes(platformName, results) {
-  const deployed = results.filter((result) => result.deploymentId && result.status !== "failed");
+  const deployed = results.filter((result) => result.deploymentId && ["healthy", "unchanged", "deployed"].includes(result.status));
   return [
     `${platformName} deployments carry no URL; set the preview-url input to link previews.`,
-    ...deployed.map((result) => `${result.agent}: no link to open. Deployment ${result.deploymentId}; see its status with: npx agent-preview --platform ${platformName} status --id ${result.deploymentId}`)
+    ...deployed.map(
+      (result) => `${result.agent}: no link to open. Deployment ${result.deploymentId}; see its status with: npx agent-preview --platform ${platformName} status --id ${result.deploymentId}`
+    )
   ];
-}
-function environmentName(label, agent, agentCount) {
-  return agentCount > 1 ? `preview/${label}/${agent}` : `preview/${label}`;
 }
 function setOutputs(results, label, mode) {
   const first = results[0];
+  setOutput("preview-label", label);
   setOutput("preview-url", first?.url ?? "");
   setOutput("deployment-id", first?.deploymentId ?? "");
   setOutput("build-id", first?.buildId ?? "");
   setOutput("build-reused", String(Boolean(first?.buildReused)));
-  setOutput("status", results.some((result) => result.status === "failed") ? "failed" : first?.status ?? "skipped");
   setOutput(
     "agents",
     JSON.stringify(
@@ -49043,10 +49344,11 @@ function setOutputs(results, label, mode) {
     )
   );
 }
-async function writeSummary(markdown) {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
+async function writeSummary(markdown, env) {
+  const file = env.GITHUB_STEP_SUMMARY;
+  if (!file) return;
   try {
-    await summary.addRaw(redact(markdown)).addEOL().write();
+    await appendFile2(file, `${redact(markdown)}${EOL6}`);
   } catch (err) {
     debug(`job summary not written: ${err.message}`);
   }
@@ -49061,6 +49363,16 @@ function watchForNewerHead(forge, pr, headSha, inputs, controller) {
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+async function pullRequestWants(forge, pr, headSha) {
+  try {
+    const current = await forge.getPullRequest(pr);
+    if (current.state !== "open") return "closed";
+    return current.headSha && current.headSha !== headSha ? "superseded" : "open";
+  } catch (err) {
+    warning(`agent-preview: could not read PR #${pr.number} to check it is still open at ${headSha.slice(0, 7)}: ${redact(err.message)}`);
+    return "open";
+  }
 }
 async function agentNamesOf(manifests) {
   try {

@@ -9371,8 +9371,8 @@ var require_pool_base = __commonJS({
       }
       get [kRunning]() {
         let ret = 0;
-        for (const { [kRunning]: running } of this[kClients]) {
-          ret += running;
+        for (const { [kRunning]: running2 } of this[kClients]) {
+          ret += running2;
         }
         return ret;
       }
@@ -27784,18 +27784,18 @@ var require_suggestSimilar = __commonJS({
       }
       return d[a.length][b2.length];
     }
-    function suggestSimilar(word, candidates) {
-      if (!candidates || candidates.length === 0) return "";
-      candidates = Array.from(new Set(candidates));
+    function suggestSimilar(word, candidates2) {
+      if (!candidates2 || candidates2.length === 0) return "";
+      candidates2 = Array.from(new Set(candidates2));
       const searchingOptions = word.startsWith("--");
       if (searchingOptions) {
         word = word.slice(2);
-        candidates = candidates.map((candidate) => candidate.slice(2));
+        candidates2 = candidates2.map((candidate) => candidate.slice(2));
       }
       let similar = [];
       let bestDistance = maxDistance;
       const minSimilarity = 0.4;
-      candidates.forEach((candidate) => {
+      candidates2.forEach((candidate) => {
         if (candidate.length <= 1) return;
         const distance = editDistance(word, candidate);
         const length = Math.max(word.length, candidate.length);
@@ -43501,11 +43501,11 @@ var require_light = __commonJS({
             }
           }
           async _free(index, job, options, eventInfo) {
-            var e, running;
+            var e, running2;
             try {
-              ({ running } = await this._store.__free__(index, options.weight));
+              ({ running: running2 } = await this._store.__free__(index, options.weight));
               this.Events.trigger("debug", `Freed ${options.id}`, eventInfo);
-              if (running === 0 && this.empty()) {
+              if (running2 === 0 && this.empty()) {
                 return this.Events.trigger("idle");
               }
             } catch (error1) {
@@ -44356,13 +44356,7 @@ function newestFirst(a, b2) {
 
 // src/platforms/platform.ts
 var TERMINAL_BUILD_PHASES = /* @__PURE__ */ new Set(["succeeded", "failed", "cancelled"]);
-var TERMINAL_DEPLOY_PHASES = /* @__PURE__ */ new Set([
-  "healthy",
-  "failed",
-  "cancelled",
-  "deleted",
-  "superseded"
-]);
+var TERMINAL_DEPLOY_PHASES = /* @__PURE__ */ new Set(["healthy", "failed", "cancelled", "deleted", "superseded"]);
 var GONE_DEPLOY_PHASES = /* @__PURE__ */ new Set(["deleted", "superseded", "cancelled"]);
 
 // src/platforms/settings.ts
@@ -44672,16 +44666,19 @@ var AgentexPlatform = class {
     return toDeployment(response.body);
   }
   async getDeployment(id2, options = {}) {
-    return toDeployment(
-      await this.http.json({ call: "get deployment", method: "GET", path: `/v5/agentex/deployments/${encodeURIComponent(id2)}`, signal: options.signal })
-    );
+    return toDeployment(await this.http.json({ call: "get deployment", method: "GET", path: `/v5/agentex/deployments/${encodeURIComponent(id2)}`, signal: options.signal }));
   }
   async listDeployments(filter, options = {}) {
-    const items = await this.listAll("list deployments", "/v5/agentex/deployments", {
-      preview_label: filter.previewLabel,
-      agent_name: filter.agentName,
-      build_id: filter.buildId
-    }, options.signal);
+    const items = await this.listAll(
+      "list deployments",
+      "/v5/agentex/deployments",
+      {
+        preview_label: filter.previewLabel,
+        agent_name: filter.agentName,
+        build_id: filter.buildId
+      },
+      options.signal
+    );
     return items.map(toDeployment).filter((deployment) => !filter.agentName || !deployment.agentName || deployment.agentName === filter.agentName).sort(newestFirst);
   }
   async deleteDeployment(id2, options = {}) {
@@ -44866,7 +44863,10 @@ function resolveAstropodsSettings(input = {}, env = process.env) {
   if (!account) {
     throw new InputError("no Astropods account: set ASTRO_ACCOUNT (or pass --account-id / the account-id input)", { field: "account-id" });
   }
-  const baseUrl2 = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.ASTRO_API_URL) ?? DEFAULT_ASTROPODS_URL, { example: DEFAULT_ASTROPODS_URL, keyVariable: "ASTRO_ACCESS_TOKEN" });
+  const baseUrl2 = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.ASTRO_API_URL) ?? DEFAULT_ASTROPODS_URL, {
+    example: DEFAULT_ASTROPODS_URL,
+    keyVariable: "ASTRO_ACCESS_TOKEN"
+  });
   return { baseUrl: baseUrl2, token, account };
 }
 
@@ -44878,9 +44878,10 @@ var GONE_STATUSES = /* @__PURE__ */ new Set(["undeployed", "deleted", "terminate
 var CANCELLED_STATUSES = /* @__PURE__ */ new Set(["cancelled", "canceled"]);
 var RUNNING_STATUSES = /* @__PURE__ */ new Set(["running", "success", "deployed", "ready", "active", "healthy"]);
 var PROGRESS_STATUSES = /* @__PURE__ */ new Set(["deploying", "pending", "creating", "updating", "progressing", "queued", "starting"]);
+var LABEL_MAX = 40;
 var ASTROPODS_LABEL_RULE = {
-  sanitize: (input) => slug(input),
-  description: "lowercase letters, digits and hyphens"
+  sanitize: (input) => slug(input).slice(0, LABEL_MAX).replace(/-+$/, ""),
+  description: `lowercase letters, digits and hyphens, at most ${LABEL_MAX} characters`
 };
 var AstropodsPlatform = class {
   name = "astropods";
@@ -44929,8 +44930,8 @@ var AstropodsPlatform = class {
       if (updated.status !== 404 && updated.status !== 409) return this.settleDeploy(updated, agent, owner, options.signal);
     }
     const agentPart = label && agent.endsWith(`-${label}`) ? agent.slice(0, -label.length - 1) : agent;
-    const candidates = [agent, `${agent}-${shortHash(`${this.account}/${agentPart}/${label ?? ""}`)}`];
-    for (const displayName of candidates) {
+    const candidates2 = [agent, `${agent}-${shortHash(`${this.account}/${agentPart}/${label ?? ""}`)}`];
+    for (const displayName of candidates2) {
       const response = await this.deploy(agent, buildId, displayName, void 0, options.signal);
       if (response.status === 409) continue;
       if (response.status === 404) throw new ApiError("POST /deploy (deploy)", 404, describeBody(response.body));
@@ -44939,7 +44940,7 @@ var AstropodsPlatform = class {
     throw new ApiError(
       "POST /deploy (deploy)",
       409,
-      `every display name tried for ${agent} is in use by another deployment (${candidates.join(", ")}); undeploy the holder or rename the agent`
+      `every display name tried for ${agent} is in use by another deployment (${candidates2.join(", ")}); undeploy the holder or rename the agent`
     );
   }
   async getDeployment(id2, options = {}) {
@@ -45042,7 +45043,11 @@ var AstropodsPlatform = class {
     const template = answer2?.template;
     const signature = stringField(answer2 ?? {}, "signature");
     if (!template || typeof template !== "object" || Array.isArray(template) || !signature) {
-      throw new ApiError(`POST ${templatePath} (get deployment template)`, void 0, "the server answered without a signed template although finalize: true was asked for, so there is no X-Template-Signature to deploy with");
+      throw new ApiError(
+        `POST ${templatePath} (get deployment template)`,
+        void 0,
+        "the server answered without a signed template although finalize: true was asked for, so there is no X-Template-Signature to deploy with"
+      );
     }
     registerSecret(signature);
     const body = { ...template, target: { ...template.target ?? {}, display_name: displayName } };
@@ -45069,7 +45074,12 @@ var AstropodsPlatform = class {
     const partial = response.status === 207 || stringField(body, "status") === "partial";
     const errors = errorsOf(body);
     const id2 = stringField(body, "deployment_id", "id");
-    if (!id2) throw new ApiError("POST /deploy (deploy)", response.status, redact(`deployed ${agent} but the answer names no deployment_id${errors.length ? `: ${errors.join("; ")}` : ""}`));
+    if (!id2)
+      throw new ApiError(
+        "POST /deploy (deploy)",
+        response.status,
+        redact(`deployed ${agent} but the answer names no deployment_id${errors.length ? `: ${errors.join("; ")}` : ""}`)
+      );
     const deployment = toDeployment2(await this.getRaw(id2, signal), owner);
     if (!partial) return deployment;
     const known = new Set(deployment.events.map((event) => event.message));
@@ -45166,7 +45176,9 @@ function displayNameOf(raw) {
   return stringField(raw, "display_name", "displayName", "name");
 }
 function errorsOf(raw) {
-  return arrayOf(raw.errors).map((error) => typeof error === "string" ? error : error && typeof error === "object" ? String(error.message ?? error.error ?? JSON.stringify(error)) : String(error)).filter(Boolean).map(redact);
+  return arrayOf(raw.errors).map(
+    (error) => typeof error === "string" ? error : error && typeof error === "object" ? String(error.message ?? error.error ?? JSON.stringify(error)) : String(error)
+  ).filter(Boolean).map(redact);
 }
 function describeResource(resource) {
   const kind = stringField(resource, "kind", "type");
@@ -45222,11 +45234,11 @@ var LOG_PAGE_LIMIT2 = 500;
 var MAX_PAGES2 = 200;
 var NAME_MAX2 = 255;
 var DESCRIPTION_MAX = 1e3;
-var LABEL_MAX = 63;
+var LABEL_MAX2 = 63;
 var LEFTOVER_PREFIX = "agent:";
 var MUTX_LABEL_RULE = {
-  sanitize: (input) => input.trim().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "").slice(0, LABEL_MAX).replace(/-+$/, ""),
-  description: `lowercase letters, digits and hyphens, at most ${LABEL_MAX} characters`
+  sanitize: (input) => input.trim().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "").slice(0, LABEL_MAX2).replace(/-+$/, ""),
+  description: `lowercase letters, digits and hyphens, at most ${LABEL_MAX2} characters`
 };
 var MutxPlatform = class {
   name = "mutx";
@@ -45404,7 +45416,14 @@ var MutxPlatform = class {
   }
   /** Deletes an agent and, with it, its deployments; false when it was already gone. */
   async deleteAgent(agentId, signal) {
-    const response = await this.http.request({ call: "delete agent", method: "DELETE", path: `/v1/agents/${encodeURIComponent(agentId)}`, accept: [404], idempotent: true, signal });
+    const response = await this.http.request({
+      call: "delete agent",
+      method: "DELETE",
+      path: `/v1/agents/${encodeURIComponent(agentId)}`,
+      accept: [404],
+      idempotent: true,
+      signal
+    });
     this.agents.delete(agentId);
     return response.status !== 404;
   }
@@ -45929,7 +45948,10 @@ var NullspacePlatform = class {
    * reopened) is not reused: the next key generation creates it anew.
    */
   async ensureAgentDeployment(name, metadata, signal) {
-    const names = [name, `${name.slice(0, NAME_MAX3 - 7).replace(/-+$/, "")}-${createHash3("sha256").update(String(metadata.source_repo ?? "")).digest("hex").slice(0, 6)}`];
+    const names = [
+      name,
+      `${name.slice(0, NAME_MAX3 - 7).replace(/-+$/, "")}-${createHash3("sha256").update(String(metadata.source_repo ?? "")).digest("hex").slice(0, 6)}`
+    ];
     for (const candidate of names) {
       for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
         const response = await this.http.request({
@@ -45975,7 +45997,14 @@ var NullspacePlatform = class {
   }
   /** Agent deployments (ASSUMED route GET /v1/agent-deployments?limit&cursor → {items, next_cursor}). */
   async listAgentDeployments(signal) {
-    const probe = await this.http.request({ call: "list agent deployments", method: "GET", path: "/v1/agent-deployments", query: { limit: PAGE_LIMIT3 }, accept: [404, 405], signal });
+    const probe = await this.http.request({
+      call: "list agent deployments",
+      method: "GET",
+      path: "/v1/agent-deployments",
+      query: { limit: PAGE_LIMIT3 },
+      accept: [404, 405],
+      signal
+    });
     if (probe.status === 404 || probe.status === 405) {
       throw new ApiError(
         "GET /v1/agent-deployments (list agent deployments)",
@@ -45984,7 +46013,7 @@ var NullspacePlatform = class {
       );
     }
     const all = [...itemsOf3(probe.body)];
-    let cursor = stringField(probe.body ?? {}, "next_cursor");
+    const cursor = stringField(probe.body ?? {}, "next_cursor");
     if (cursor) all.push(...await this.listAll("list agent deployments", "/v1/agent-deployments", {}, signal, cursor));
     for (const deployment of all) {
       const id2 = stringField(deployment, "id");
@@ -46681,20 +46710,7 @@ function compareCodePoints(a, b2) {
 }
 
 // src/context/collect.ts
-var PSEUDO_FILE_SYSTEMS = /* @__PURE__ */ new Set([
-  40864,
-  1650812274,
-  1684170528,
-  1953653091,
-  1935894131,
-  2613483,
-  1667723888,
-  1650812272,
-  3730735588,
-  3405662737,
-  1634035564,
-  1112100429
-]);
+var PSEUDO_FILE_SYSTEMS = /* @__PURE__ */ new Set([40864, 1650812274, 1684170528, 1953653091, 1935894131, 2613483, 1667723888, 1650812272, 3730735588, 3405662737, 1634035564, 1112100429]);
 function modeOf(statMode) {
   return statMode & 64 ? 493 : 420;
 }
@@ -47000,7 +47016,8 @@ async function writeMember(out, entry, scratch, signal) {
       const read = readSync(fd, out.piece, at2, Math.min(out.room, remaining), null);
       if (read === 0) break;
       const bytes = out.piece.subarray(at2, at2 + read);
-      if (read === entry.size) digest = sha256(bytes);
+      if (read === entry.size)
+        digest = sha256(bytes);
       else (hash2 ??= createHash5("sha256")).update(bytes);
       remaining -= read;
       out.advance(read, stored);
@@ -47073,10 +47090,9 @@ async function loadAgent(manifestInput, options = {}) {
   const environmentsPath = await findEnvironmentsFile(manifest);
   if (!environmentsPath) {
     if (options.requireEnvironment) {
-      throw new InputError(
-        `no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`,
-        { file: path5.join(manifest.dir, "environments.yaml") }
-      );
+      throw new InputError(`no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`, {
+        file: path5.join(manifest.dir, "environments.yaml")
+      });
     }
     return { manifest };
   }
@@ -47190,7 +47206,8 @@ function resolveImage(template, agentName, field = "image") {
   if (colon <= slash) throw new InputError(`"${text}" has no tag; give the image by name and tag (${example})`, { field });
   const name = text.slice(0, colon);
   const tag = text.slice(colon + 1);
-  if (!NAME.test(name)) throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
+  if (!NAME.test(name))
+    throw new InputError(`"${name}" is not an image name: lowercase letters, digits and . _ - separators, with an optional registry host (${example})`, { field });
   if (!TAG.test(tag)) throw new InputError(`"${tag}" is not an image tag: up to 128 letters, digits, _ . and -, not starting with . or - (${example})`, { field });
   return { name, tag };
 }
@@ -47207,29 +47224,75 @@ function validateImageInput(template, platform, field = "image") {
 }
 
 // src/pipeline/label.ts
+import { createHash as createHash6 } from "node:crypto";
+
+// src/pipeline/source-repo.ts
+function parseSourceRepo(text) {
+  if (!text) return void 0;
+  const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").split("/");
+  if (parts.length < 3 || parts.some((part) => !part)) return void 0;
+  const owner = parts[parts.length - 2].toLowerCase();
+  const repo = parts[parts.length - 1].replace(/\.git$/i, "").toLowerCase();
+  const host = parts.slice(0, -2).join("/").toLowerCase();
+  if (!repo) return void 0;
+  return { host, owner, repo };
+}
+function formatSourceRepo(repo) {
+  return `${repo.host}/${repo.owner}/${repo.repo}`.toLowerCase();
+}
+function sameSourceRepo(a, b2) {
+  return formatSourceRepo(a) === formatSourceRepo(b2);
+}
+
+// src/pipeline/label.ts
 var DEFAULT_LABEL_TEMPLATE = "pr-{number}";
 var PLACEHOLDERS = /* @__PURE__ */ new Set(["number", "branch", "sha"]);
-function resolvePreviewLabel(template, vars, field = "preview-label", rule = AGENTEX_LABEL_RULE) {
+var HASH_LENGTH = 6;
+function resolvePreviewLabel(template, vars, field = "preview-label", rule = AGENTEX_LABEL_RULE, repo) {
   const source = template?.trim() || DEFAULT_LABEL_TEMPLATE;
-  const filled = source.replace(/\{([^{}]*)\}/g, (_whole, name) => {
+  const filled = fillTemplate(source, vars, field, false);
+  const sanitized = rule.sanitize(filled);
+  if (!sanitized) {
+    throw new InputError(`"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`, { field });
+  }
+  const perPush = /\{sha\}/.test(source);
+  const lossy = sanitized !== filled;
+  if (!repo && !lossy && !perPush) return { label: sanitized, legacyLabel: sanitized, perPush };
+  const identitySuffix = `-${identityHash(source, vars, field, repo)}`;
+  const label = withSuffix(sanitized, identitySuffix, rule);
+  const why = repo ? `the repository and ${perPush ? "pull request or branch" : "label"}` : "what sanitizing lost";
+  const note = lossy ? `preview label "${filled}" became "${label}": the platform allows ${rule.description}, and the ending hashes ${why} so that labels never collide` : void 0;
+  return { label, note, identitySuffix, legacyLabel: sanitized, perPush };
+}
+function withSuffix(label, suffix, rule) {
+  for (let length = label.length; length > 0; length--) {
+    const candidate = `${label.slice(0, length).replace(/-+$/, "")}${suffix}`;
+    if (rule.sanitize(candidate) === candidate) return candidate;
+  }
+  throw new Error(`the platform's label rule (${rule.description}) leaves no room for the identity hash "${suffix}"`);
+}
+function identityHash(template, vars, field, repo) {
+  const identity = `${repo ? formatSourceRepo(repo) : ""}
+${fillTemplate(template, vars, field, true)}`;
+  return createHash6("sha256").update(identity).digest("hex").slice(0, HASH_LENGTH);
+}
+function fillTemplate(source, vars, field, keepSha) {
+  return source.replace(/\{([^{}]*)\}/g, (whole, name) => {
     if (!PLACEHOLDERS.has(name)) {
       throw new InputError(`unknown placeholder {${name}} in "${source}"; use {number}, {branch} or {sha}`, { field });
     }
+    if (keepSha && name === "sha") return whole;
     const value = vars[name];
     if (value === void 0 || value === "") {
       throw new InputError(`"${source}" needs {${name}}, which this run does not have; pass the label explicitly`, { field });
     }
     return name === "sha" ? String(value).slice(0, 7) : String(value);
   });
-  const label = rule.sanitize(filled);
-  if (!label) {
-    throw new InputError(
-      `"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`,
-      { field }
-    );
-  }
-  if (label === filled) return { label };
-  return { label, note: `preview label "${filled}" became "${label}": the platform allows ${rule.description}` };
+}
+function labelBelongs(label, labels) {
+  if (!label) return false;
+  if (label === labels.label) return true;
+  return Boolean(labels.perPush && labels.identitySuffix && label.endsWith(labels.identitySuffix));
 }
 
 // src/pipeline/run.ts
@@ -47289,7 +47352,12 @@ async function ensureBuild(builder, agent, options) {
   const packed = agent.packed;
   if (options.reuse !== false && builder.findReusableBuild) {
     const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal });
-    if (earlier) {
+    if (earlier && !sameRepository(earlier.sourceRepo, options.provenance?.repo)) {
+      reporter.step(
+        name,
+        `not reusing build ${earlier.id} of the same tree: it was built for ${earlier.sourceRepo ?? "no recorded repository"}, this run deploys ${options.provenance?.repo ?? "no recorded repository"}`
+      );
+    } else if (earlier) {
       reporter.step(name, `reusing build ${earlier.id}: the context is unchanged (working_tree_hash ${packed.treeHash.slice(0, 12)})`);
       return { build: earlier, reused: true };
     }
@@ -47409,22 +47477,10 @@ function reasonOf(err) {
   if (err instanceof Error && (err.name === "AbortError" || err.name === "CancelledError")) return "the run was cancelled";
   return err instanceof Error ? err.message : String(err);
 }
-
-// src/pipeline/source-repo.ts
-function parseSourceRepo(text) {
-  if (!text) return void 0;
-  const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").split("/");
-  if (parts.length < 3 || parts.some((part) => !part)) return void 0;
-  const owner = parts[parts.length - 2];
-  const repo = parts[parts.length - 1].replace(/\.git$/i, "");
-  const host = parts.slice(0, -2).join("/").toLowerCase();
-  return { host, owner, repo };
-}
-function formatSourceRepo(repo) {
-  return `${repo.host}/${repo.owner}/${repo.repo}`;
-}
-function sameSourceRepo(a, b2) {
-  return formatSourceRepo(a).toLowerCase() === formatSourceRepo(b2).toLowerCase();
+function sameRepository(a, b2) {
+  const left = parseSourceRepo(a);
+  const right = parseSourceRepo(b2);
+  return left && right ? sameSourceRepo(left, right) : !left && !right;
 }
 
 // src/pipeline/ownership.ts
@@ -47479,6 +47535,16 @@ function renderUrlTemplate(template, vars) {
 }
 
 // src/pipeline/deploy.ts
+var UnwantedPreviewError = class extends Error {
+  constructor(wanted, message, deploymentId) {
+    super(message);
+    this.wanted = wanted;
+    this.deploymentId = deploymentId;
+    this.name = "UnwantedPreviewError";
+  }
+  wanted;
+  deploymentId;
+};
 var LOG_TAIL2 = 40;
 function expiryNote(platform, ttlMs) {
   return platform.capabilities.previewExpiry ? `expires in ${formatDuration(ttlMs)}` : `${platform.name} does not expire previews: it is removed when the pull request closes, or by the sweep`;
@@ -47487,10 +47553,9 @@ async function deployAgent(platform, agent, source, options) {
   const { reporter, signal } = options;
   const name = agent.manifest.agent.name;
   const expiresAt = options.preview ? new Date(Date.now() + options.preview.ttlMs) : void 0;
-  reporter.step(
-    name,
-    options.preview ? `creating preview "${options.preview.label}" (${expiryNote(platform, options.preview.ttlMs)})` : "deploying (not a preview)"
-  );
+  const notWanted = options.preview ? await unwantedBecause(options) : void 0;
+  if (notWanted) throw new UnwantedPreviewError(notWanted, `${name}: ${notWantedWhy(notWanted)}; no preview was created`);
+  reporter.step(name, options.preview ? `creating preview "${options.preview.label}" (${expiryNote(platform, options.preview.ttlMs)})` : "deploying (not a preview)");
   const created = await platform.createDeployment(
     {
       agentName: name,
@@ -47506,9 +47571,33 @@ async function deployAgent(platform, agent, source, options) {
   reporter.step(name, `deployment ${created.id} created`);
   if (options.wait === false) return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
   const healthy = await waitUntilHealthy(platform, created, name, options);
+  const lateNotWanted = options.preview ? await unwantedBecause(options) : void 0;
+  if (lateNotWanted) throw await removeUnwanted(platform, healthy, name, lateNotWanted);
   const url = previewUrl(platform, healthy, agent, options);
   const replaced = options.preview && options.replaceOlder !== false ? await deleteOlderPreviews(platform, healthy, name, options) : [];
   return { deployment: healthy, url, replaced };
+}
+async function unwantedBecause(options) {
+  if (!options.stillWanted) return void 0;
+  const wanted = await options.stillWanted();
+  return wanted === "open" ? void 0 : wanted;
+}
+function notWantedWhy(wanted) {
+  return wanted === "closed" ? "the pull request was closed during this run" : "a newer commit is the pull request's head now";
+}
+async function removeUnwanted(platform, deployment, name, wanted) {
+  const why = notWantedWhy(wanted);
+  try {
+    const result = await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) });
+    const fate = result === "deleted" ? `removed its own preview deployment ${deployment.id}` : `its preview deployment ${deployment.id} was already gone`;
+    return new UnwantedPreviewError(wanted, `${name}: ${why}; ${fate}`, deployment.id);
+  } catch (err) {
+    return new UnwantedPreviewError(
+      wanted,
+      `${name}: ${why}; its preview deployment ${deployment.id} is still running: it could not be deleted (${err.message})`,
+      deployment.id
+    );
+  }
 }
 async function waitUntilHealthy(platform, created, name, options) {
   const { reporter, signal } = options;
@@ -47772,7 +47861,8 @@ async function runOne(platform, agent, options) {
       wait: options.wait,
       urlTemplate: options.urlTemplate,
       urlVariables: options.urlVariables,
-      sourceRepo: options.provenance?.repo
+      sourceRepo: options.provenance?.repo,
+      stillWanted: options.stillWanted
     });
     result.deploymentId = outcome.deployment.id;
     result.deploymentStatus = outcome.deployment.rawStatus;
@@ -47785,6 +47875,7 @@ async function runOne(platform, agent, options) {
     if (options.signal?.aborted) throw err;
     const message = redact(err instanceof Error ? err.message : String(err));
     options.reporter.warn(message);
+    if (err instanceof UnwantedPreviewError) return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId };
     result.error = message;
     if (err instanceof PhaseError) {
       result.failedPhase = err.phase;
@@ -47932,7 +48023,9 @@ function teardownSummary(outcome) {
     alreadyGone: ids(outcome.alreadyGone),
     wouldDelete: ids(outcome.wouldDelete),
     withoutProvenance: ids(outcome.withoutProvenance),
-    otherRepos: outcome.otherRepos,
+    otherRepos: ids(outcome.otherRepos),
+    status: "status" in outcome ? outcome.status : void 0,
+    stillRunning: "stillRunning" in outcome ? outcome.stillRunning : void 0,
     failed: outcome.failed.map((entry) => ({ id: entry.deployment.id, agent: entry.deployment.agentName, error: entry.error }))
   };
 }
@@ -47940,7 +48033,7 @@ function describeTeardown(outcome, dryRun) {
   if (dryRun) return `dry run: ${outcome.wouldDelete.length} preview(s) of "${outcome.label}" would be deleted; nothing was deleted`;
   const parts = [`${outcome.deleted.length} deleted`, `${outcome.alreadyGone.length} already gone`];
   if (outcome.failed.length) parts.push(`${outcome.failed.length} failed`);
-  if (outcome.otherRepos) parts.push(`${outcome.otherRepos} of other repositories left alone`);
+  if (outcome.otherRepos.length) parts.push(`${outcome.otherRepos.length} of other repositories left alone (${outcome.otherRepos.map((d) => d.id).join(", ")})`);
   if (outcome.withoutProvenance.length) parts.push(`${outcome.withoutProvenance.length} recording no repository left alone`);
   return `previews of "${outcome.label}": ${parts.join(", ")}`;
 }
@@ -47957,7 +48050,9 @@ function formatDeploymentTable(deployments) {
     ])
   ];
   const widths = rows[0].map((_2, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd()).join("\n");
+  return rows.map(
+    (row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd()
+  ).join("\n");
 }
 
 // src/cli/options.ts
@@ -47988,7 +48083,7 @@ async function runAgentsCommand(cli, mode, options) {
   let preview;
   if (mode === "preview") {
     if (!options.label && pr2 === void 0) throw new InputError("a preview needs --label or --pr", { field: "--label" });
-    const resolved = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule());
+    const resolved = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule(), repoOption(options.repo));
     if (resolved.note) reporter.warn(resolved.note);
     preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? "8h", "--ttl", { minMs: 6e4, maxMs: 30 * 864e5 }) };
   }
@@ -48522,7 +48617,12 @@ async function control(state, faults, req, url) {
     return {
       status: 200,
       body: {
-        builds: [...state.builds.values()].map((build2) => ({ id: build2.id, agent_name: build2.agent_name, build_status: build2.build_status, working_tree_hash: build2.working_tree_hash })),
+        builds: [...state.builds.values()].map((build2) => ({
+          id: build2.id,
+          agent_name: build2.agent_name,
+          build_status: build2.build_status,
+          working_tree_hash: build2.working_tree_hash
+        })),
         deployments: [...state.deployments.values()].map((deployment) => ({
           id: deployment.id,
           agent_name: deployment.agent_name,
@@ -48630,11 +48730,14 @@ function renderPreviewPage(deployment, build2) {
   const list = rows.filter((row) => Boolean(row[1])).map(([name, value]) => `<dt>${escapeHtml(name)}</dt><dd>${escapeHtml(value)}</dd>`).join("\n");
   return {
     status: 200,
-    html: shell(`${deployment.agent_name} preview`, `<h1>${agent} <span class="badge">healthy</span></h1>
+    html: shell(
+      `${deployment.agent_name} preview`,
+      `<h1>${agent} <span class="badge">healthy</span></h1>
 <dl>
 ${list}
 </dl>
-<p>Served by the agent-preview local platform.</p>`)
+<p>Served by the agent-preview local platform.</p>`
+    )
   };
 }
 
@@ -51862,12 +51965,7 @@ async function startLocalPlatform(options = {}) {
   const sockets = /* @__PURE__ */ new Set();
   const openStreams = /* @__PURE__ */ new Set();
   let baseUrl2 = "";
-  const state = new PlatformState(
-    options.accountId ?? "acct-local",
-    { buildStepMs: options.buildStepMs ?? 400, deployStepMs: options.deployStepMs ?? 400 },
-    () => baseUrl2,
-    clock
-  );
+  const state = new PlatformState(options.accountId ?? "acct-local", { buildStepMs: options.buildStepMs ?? 400, deployStepMs: options.deployStepMs ?? 400 }, () => baseUrl2, clock);
   const api = {
     legacyBuildShape: options.legacyBuildShape ?? false,
     maxArchiveBytes: options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES,
@@ -51981,20 +52079,31 @@ var silentReporter = {
 
 // src/previews/teardown.ts
 async function teardownPreviews(platform, options) {
-  const { label, signal } = options;
+  const { signal } = options;
+  const labels = options.labels ?? exactLabel(options.label ?? "");
+  if (!labels.label) throw new Error("teardownPreviews needs a label");
   const reporter = options.reporter ?? silentReporter;
   const lookUpBuild = options.lookUpBuild ?? cachedBuildLookup(platform);
-  const outcome = { label, deleted: [], alreadyGone: [], wouldDelete: [], failed: [], withoutProvenance: [], otherRepos: 0, agents: [] };
+  const outcome = {
+    label: labels.label,
+    labels: [],
+    deleted: [],
+    alreadyGone: [],
+    wouldDelete: [],
+    failed: [],
+    withoutProvenance: [],
+    otherRepos: [],
+    agents: []
+  };
   const agents = /* @__PURE__ */ new Set();
-  const listed = await platform.listDeployments({ previewLabel: label }, { signal });
-  for (const deployment of listed) {
-    if (deployment.previewLabel && deployment.previewLabel !== label) continue;
+  const foundLabels = /* @__PURE__ */ new Set();
+  for (const deployment of await candidates(platform, labels, Boolean(options.repo), signal)) {
     if (options.agentNames && !(deployment.agentName && options.agentNames.includes(deployment.agentName))) continue;
     const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
     if (options.repo) {
-      const ownership = await ownershipOf(deployment, options.repo, lookUpBuild, { signal });
+      const ownership = await ownershipUnder(deployment, labels, options.repo, lookUpBuild, signal);
       if (ownership === "other") {
-        if (live) outcome.otherRepos++;
+        if (live) outcome.otherRepos.push(deployment);
         continue;
       }
       if (ownership === "unproven" && !(deployment.agentName && options.adoptUnproven?.includes(deployment.agentName))) {
@@ -52004,6 +52113,7 @@ async function teardownPreviews(platform, options) {
     }
     const agent = deployment.agentName ?? "agent";
     if (deployment.agentName) agents.add(deployment.agentName);
+    if (deployment.previewLabel) foundLabels.add(deployment.previewLabel);
     if (!live) continue;
     if (options.dryRun) {
       outcome.wouldDelete.push(deployment);
@@ -52021,12 +52131,41 @@ async function teardownPreviews(platform, options) {
     }
   }
   outcome.agents = [...agents].sort();
+  outcome.labels = [...foundLabels].sort();
   if (outcome.withoutProvenance.length) {
+    const label = labels.legacyLabel;
     reporter.warn(
-      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${outcome.withoutProvenance.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ")}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
+      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${describeDeployments(outcome.withoutProvenance)}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
     );
   }
+  if (outcome.otherRepos.length) {
+    reporter.info(`left ${outcome.otherRepos.length} preview(s) of other repositories alone: ${describeDeployments(outcome.otherRepos)}`);
+  }
   return outcome;
+}
+function exactLabel(label) {
+  return { label, legacyLabel: label, perPush: false };
+}
+function describeDeployments(deployments) {
+  return deployments.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ");
+}
+async function candidates(platform, labels, withLegacy, signal) {
+  const found = /* @__PURE__ */ new Map();
+  const add = (deployments, keep) => {
+    for (const deployment of deployments) if (keep(deployment) && !found.has(deployment.id)) found.set(deployment.id, deployment);
+  };
+  add(await platform.listDeployments({ previewLabel: labels.label }, { signal }), (d) => !d.previewLabel || d.previewLabel === labels.label);
+  if (withLegacy && labels.legacyLabel !== labels.label) {
+    add(await platform.listDeployments({ previewLabel: labels.legacyLabel }, { signal }), (d) => d.previewLabel === labels.legacyLabel);
+  }
+  if (labels.perPush && labels.identitySuffix) add(await platform.listDeployments({}, { signal }), (d) => labelBelongs(d.previewLabel, labels));
+  return [...found.values()];
+}
+async function ownershipUnder(deployment, labels, repo, lookUpBuild, signal) {
+  const hashed = Boolean(labels.identitySuffix) && labelBelongs(deployment.previewLabel, labels);
+  if (!hashed) return ownershipOf(deployment, repo, lookUpBuild, { signal });
+  const recorded = parseSourceRepo(deployment.sourceRepo);
+  return recorded && !sameSourceRepo(recorded, repo) ? "other" : "ours";
 }
 
 // src/cli/package.ts
@@ -52127,15 +52266,18 @@ async function localPlatform(cli, options) {
   const port = Number.parseInt(options.port, 10);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`"${options.port}" is not a port number`, { field: "--port" });
   registerSecret(options.requireApiKey);
-  const local = await startLocalPlatform({ port, host: options.host, apiKey: options.requireApiKey, log: (line) => cli.io.stderr.write(`${stripControls(redact(line))}
-`) }).catch(
-    (err) => {
-      if (err.code === "EADDRINUSE") throw new CommandFailure(`${options.host}:${port} is already in use; stop what listens there or choose another --port`);
-      if (err.code === "EACCES") throw new CommandFailure(`not allowed to listen on ${options.host}:${port}; choose a --port above 1023`);
-      if (err.code === "EADDRNOTAVAIL") throw new CommandFailure(`${options.host} is not an address of this machine (--host)`);
-      throw err;
-    }
-  );
+  const local = await startLocalPlatform({
+    port,
+    host: options.host,
+    apiKey: options.requireApiKey,
+    log: (line) => cli.io.stderr.write(`${stripControls(redact(line))}
+`)
+  }).catch((err) => {
+    if (err.code === "EADDRINUSE") throw new CommandFailure(`${options.host}:${port} is already in use; stop what listens there or choose another --port`);
+    if (err.code === "EACCES") throw new CommandFailure(`not allowed to listen on ${options.host}:${port}; choose a --port above 1023`);
+    if (err.code === "EADDRNOTAVAIL") throw new CommandFailure(`${options.host} is not an address of this machine (--host)`);
+    throw err;
+  });
   cli.print(`local platform listening on ${local.url}`);
   cli.print(`use it with: agent-preview --platform local --api-url ${local.url} deploy --pr 1 -m examples/hello-agent`);
   await new Promise((resolve) => {
@@ -57102,6 +57244,83 @@ async function headMoved(forge, pr2, headSha, signal) {
   return Boolean(current.headSha) && current.headSha !== headSha;
 }
 
+// src/previews/close.ts
+async function removePreviews(request3) {
+  const outcome = await teardownPreviews(request3.platform, {
+    labels: request3.labels,
+    repo: request3.repo,
+    agentNames: request3.agentNames,
+    adoptUnproven: request3.adoptUnproven,
+    reporter: request3.reporter,
+    signal: request3.signal,
+    dryRun: request3.dryRun
+  });
+  const stillRunning = [
+    ...outcome.failed.map(({ deployment, error }) => running(deployment, `it could not be deleted: ${redact(error)}`)),
+    ...outcome.withoutProvenance.map(
+      (deployment) => running(deployment, `${request3.platform.name} records no repository for it and this repository's manifests do not name its agent`)
+    )
+  ];
+  const status2 = outcome.failed.length ? "failed" : stillRunning.length ? "kept" : "removed";
+  return { ...outcome, status: status2, stillRunning };
+}
+function running(deployment, why) {
+  return { id: deployment.id, agent: deployment.agentName, label: deployment.previewLabel, why };
+}
+async function markClosed(marks, labels, outcome) {
+  const { forge, repoRef, signal } = marks;
+  if (marks.comment !== false && marks.pullNumber !== void 0) {
+    const pr2 = { ...repoRef, number: marks.pullNumber };
+    const key = marks.commentKey;
+    const match = { authors: await forge.commentAuthors(signal), key };
+    if (findStickyComments(await forge.listComments(pr2, signal), match).length) {
+      const updatedAt = (/* @__PURE__ */ new Date()).toISOString();
+      const body = outcome.status === "removed" ? renderRemovedComment({ label: labels.label, platform: marks.platformName, updatedAt, agents: outcome.agents, commentKey: key }) : renderStillRunningComment({ label: labels.label, platform: marks.platformName, updatedAt, stillRunning: outcome.stillRunning, commentKey: key });
+      await upsertStickyComment(forge, pr2, body, { signal, key });
+    }
+  }
+  if (marks.statuses === false || outcome.status === "failed") return;
+  if (forge.kind === "github") {
+    const environments = /* @__PURE__ */ new Set();
+    for (const label of /* @__PURE__ */ new Set([labels.label, ...outcome.labels])) {
+      environments.add(environmentName(label));
+      for (const agent of outcome.agents) environments.add(environmentName(label, agent, 2));
+    }
+    for (const environment of environments) await forge.deactivateEnvironment(repoRef, environment, signal);
+    return;
+  }
+  if (!marks.headSha) return;
+  const agents = outcome.agents.length ? outcome.agents : [void 0];
+  for (const agent of agents) {
+    await forge.setPreviewStatus(
+      repoRef,
+      { state: "inactive", environment: environmentName(labels.label, agent, agents.length), sha: marks.headSha, description: "preview removed" },
+      signal
+    );
+  }
+}
+function environmentName(label, agent, agentCount = 1) {
+  return agent && agentCount > 1 ? `preview/${label}/${agent}` : `preview/${label}`;
+}
+function renderStillRunningComment(context3) {
+  const count = context3.stillRunning.length;
+  return [
+    stickyMarker(context3.commentKey),
+    `### Agent preview \xB7 ${codeSpan(context3.label)}`,
+    "",
+    `\u26A0\uFE0F The pull request is closed, but ${count} preview${count === 1 ? " is" : "s are"} still running (${escapeCell(context3.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC):`,
+    "",
+    ...context3.stillRunning.map(
+      (item) => `- ${codeSpan(item.id)} (${escapeCell(item.agent ?? "agent")}${item.label ? `, label ${codeSpan(item.label)}` : ""}): ${escapeCell(item.why)}`
+    ),
+    "",
+    // Platform names are ours: safe inside a code span.
+    `Remove one with \`agent-preview --platform ${context3.platform} teardown --label <label> --agent <agent>\` once you know it is this repository's.`,
+    "",
+    `<sub>Platform: ${escapeCell(context3.platform)} \xB7 deployed by agent-preview</sub>`
+  ].join("\n");
+}
+
 // src/previews/sweep.ts
 async function sweepPreviews(options) {
   const { platform, signal } = options;
@@ -57164,7 +57383,7 @@ async function sweepPreviews(options) {
       keep(`no forge is configured for ${repo.host}`);
       continue;
     }
-    const pullNumber = pullNumberOfLabel(label, template);
+    const pullNumber = pullNumberOfLabel(label, template, repo);
     if (pullNumber === void 0 && isBranchTemplate(template)) {
       let branches;
       try {
@@ -57186,8 +57405,11 @@ async function sweepPreviews(options) {
     }
     const repoRef = { owner: repo.owner, repo: repo.repo };
     let state;
+    let headSha;
     try {
-      state = (await forge.getPullRequest({ ...repoRef, number: pullNumber }, signal)).state;
+      const pull = await forge.getPullRequest({ ...repoRef, number: pullNumber }, signal);
+      state = pull.state;
+      headSha = pull.headSha || void 0;
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) state = "missing";
       else {
@@ -57203,10 +57425,10 @@ async function sweepPreviews(options) {
       keep(`pull request #${pullNumber} is open`, pullNumber);
       continue;
     }
-    await removeGroup(forge, repo, label, deployments, `pull request #${pullNumber} is closed`, pullNumber);
+    await removeGroup(forge, repo, label, deployments, `pull request #${pullNumber} is closed`, pullNumber, headSha);
   }
   return report;
-  async function removeGroup(forge, repo, label, deployments, reason, pullNumber) {
+  async function removeGroup(forge, repo, label, deployments, reason, pullNumber, headSha) {
     if (dryRun) {
       for (const deployment of deployments) {
         report.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
@@ -57231,7 +57453,8 @@ async function sweepPreviews(options) {
     if (removedAll && options.markForge !== false) {
       const agents = [...new Set(deployments.map((d) => d.agentName).filter((name) => Boolean(name)))].sort();
       const where = pullNumber === void 0 ? `${formatSourceRepo(repo)} (${label})` : `${formatSourceRepo(repo)}#${pullNumber}`;
-      await markRemoved(forge, { owner: repo.owner, repo: repo.repo }, pullNumber, label, platform.name, agents, signal).catch(
+      const marks = { forge, repoRef: { owner: repo.owner, repo: repo.repo }, pullNumber, headSha, platformName: platform.name, signal };
+      await markClosed(marks, exactLabel(label), { status: "removed", agents, labels: [label], stillRunning: [] }).catch(
         (err) => log.warn(`previews of ${where} are gone, but the forge was not updated: ${redact(err.message)}`)
       );
     }
@@ -57244,32 +57467,25 @@ async function branchLabelsOf(forge, repo, template, signal) {
   const labels = /* @__PURE__ */ new Set();
   for (const branch of await forge.listBranches({ owner: repo.owner, repo: repo.repo }, signal)) {
     try {
-      labels.add(resolvePreviewLabel(template, { branch }).label);
+      const resolved = resolvePreviewLabel(template, { branch }, "preview-label", void 0, repo);
+      labels.add(resolved.label);
+      labels.add(resolved.legacyLabel);
     } catch {
     }
   }
   return labels;
 }
-function pullNumberOfLabel(label, template = DEFAULT_LABEL_TEMPLATE) {
-  if (!template.includes("{number}") || /\{(branch|sha)\}/.test(template)) return void 0;
+function pullNumberOfLabel(label, template = DEFAULT_LABEL_TEMPLATE, repo) {
+  if (!template.includes("{number}") || /\{branch\}/.test(template)) return void 0;
   for (const [digits] of label.matchAll(/\d+/g)) {
     try {
-      if (resolvePreviewLabel(template, { number: Number(digits) }).label === label) return Number(digits);
+      const labels = resolvePreviewLabel(template, { number: Number(digits), sha: "0000000" }, "preview-label", void 0, repo);
+      if (labels.perPush ? labelBelongs(label, labels) : labels.label === label || labels.legacyLabel === label) return Number(digits);
     } catch {
       return void 0;
     }
   }
   return void 0;
-}
-async function markRemoved(forge, repo, pullNumber, label, platform, agents, signal) {
-  const pr2 = pullNumber === void 0 ? void 0 : { ...repo, number: pullNumber };
-  if (pr2 && findStickyComments(await forge.listComments(pr2, signal)).length) {
-    await upsertStickyComment(forge, pr2, renderRemovedComment({ label, platform, updatedAt: (/* @__PURE__ */ new Date()).toISOString(), agents }), { signal });
-  }
-  if (forge.kind !== "github") return;
-  for (const environment of [`preview/${label}`, ...agents.map((agent) => `preview/${label}/${agent}`)]) {
-    await forge.deactivateEnvironment(repo, environment, signal);
-  }
 }
 function formatSweepReport(report) {
   const lines = [];
@@ -57296,7 +57512,10 @@ function forgeTokensFrom(flags, env) {
   const giteaUrl = flags.giteaUrl ?? env.GITEA_URL;
   const giteaToken = flags.giteaToken ?? env.GITEA_TOKEN;
   if (giteaUrl || giteaToken) {
-    if (!giteaUrl || !giteaToken) throw new InputError("Gitea needs both a URL and a token (--gitea-url and --gitea-token, or GITEA_URL and GITEA_TOKEN)", { field: giteaUrl ? "--gitea-token" : "--gitea-url" });
+    if (!giteaUrl || !giteaToken)
+      throw new InputError("Gitea needs both a URL and a token (--gitea-url and --gitea-token, or GITEA_URL and GITEA_TOKEN)", {
+        field: giteaUrl ? "--gitea-token" : "--gitea-url"
+      });
     const url = checkUrl(giteaUrl, "--gitea-url").replace(/\/+$/, "");
     tokens.gitea = { apiUrl: giteaApiUrl(url), host: new URL(url).host.toLowerCase(), token: giteaToken };
   }
@@ -57349,7 +57568,9 @@ async function sweep(cli, options) {
   resolvePreviewLabel(options.labelTemplate, { number: 1, branch: "main", sha: "0000000" }, "--label-template");
   const tokens = forgeTokensFrom(options, cli.io.env);
   if (!tokens.github && !tokens.gitea) {
-    throw new InputError("the sweep asks the forge whether each pull request is closed: set GITHUB_TOKEN (or --github-token), or GITEA_URL and GITEA_TOKEN", { field: "--github-token" });
+    throw new InputError("the sweep asks the forge whether each pull request is closed: set GITHUB_TOKEN (or --github-token), or GITEA_URL and GITEA_TOKEN", {
+      field: "--github-token"
+    });
   }
   const reporter = cli.reporter();
   const platform = cli.platform(reporter);
@@ -57367,18 +57588,22 @@ async function sweep(cli, options) {
 
 // src/cli/commands/teardown.ts
 function defineTeardown(program2) {
-  return program2.command("teardown").description("delete a preview label's deployments (safe to repeat)").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name...>", "only these agents").option("--repo <host/owner/repo>", "only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them").option("--dry-run", "list what would be deleted, delete nothing");
+  return program2.command("teardown").description("delete a preview label's deployments (safe to repeat)").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name...>", "only these agents").option(
+    "--repo <host/owner/repo>",
+    "only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them"
+  ).option("--dry-run", "list what would be deleted, delete nothing");
 }
 async function teardown(cli, options) {
   const pr2 = prNumber2(options.pr);
   if (!options.label && pr2 === void 0) throw new InputError("give --label or --pr", { field: "--label" });
   const repo = repoOption(options.repo);
   const reporter = cli.reporter();
-  const resolved = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule());
-  if (resolved.note) reporter.warn(resolved.note);
+  const labels = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule(), repo);
+  if (labels.note) reporter.warn(labels.note);
   const platform = cli.platform(reporter);
-  const outcome = await teardownPreviews(platform, {
-    label: resolved.label,
+  const outcome = await removePreviews({
+    platform,
+    labels,
     agentNames: options.agent,
     repo,
     adoptUnproven: options.agent,
