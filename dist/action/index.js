@@ -43824,6 +43824,72 @@ var GiteaForge = class extends GitHubForge {
   }
 };
 
+// src/forge/throttle.ts
+var import_light3 = __toESM(require_light(), 1);
+
+// src/pipeline/duration.ts
+var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
+function parseDuration(text, field, limits = {}) {
+  const input = text.trim().toLowerCase();
+  let ms;
+  if (/^\d+(\.\d+)?$/.test(input)) ms = Number(input) * 1e3;
+  else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(input)) {
+    ms = 0;
+    for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(amount) * UNIT_MS[unit];
+  }
+  if (ms === void 0 || !Number.isFinite(ms) || ms <= 0) {
+    throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
+  }
+  if (limits.minMs !== void 0 && ms < limits.minMs) {
+    throw new InputError(`"${text}" is too short; the least allowed is ${formatDuration(limits.minMs)}`, { field });
+  }
+  if (limits.maxMs !== void 0 && ms > limits.maxMs) {
+    throw new InputError(`"${text}" is too long; the most allowed is ${formatDuration(limits.maxMs)}`, { field });
+  }
+  return Math.round(ms);
+}
+function formatDuration(ms) {
+  if (ms < 1e3) return `${Math.round(ms)}ms`;
+  const seconds = Math.round(ms / 1e3);
+  if (seconds < 60) return `${seconds}s`;
+  const parts = [];
+  const days = Math.floor(seconds / 86400);
+  const hours = Math.floor(seconds % 86400 / 3600);
+  const minutes = Math.floor(seconds % 3600 / 60);
+  const rest = seconds % 60;
+  if (days) parts.push(`${days}d`);
+  if (hours) parts.push(`${hours}h`);
+  if (minutes) parts.push(`${minutes}m`);
+  if (rest && !days) parts.push(`${rest}s`);
+  return parts.join("");
+}
+
+// src/forge/throttle.ts
+var UNSPACED_WRITES = { writeMs: 0, notifyingWriteMs: 0 };
+var WRITE_SPACING_VARIABLE = "AGENT_PREVIEW_WRITE_SPACING";
+function writeSpacingFromEnv(env) {
+  const text = env[WRITE_SPACING_VARIABLE]?.trim();
+  if (!text) return void 0;
+  const ms = /^0+(\.0*)?(ms|s)?$/i.test(text) ? 0 : parseDuration(text, WRITE_SPACING_VARIABLE, { maxMs: 6e4 });
+  return { writeMs: ms, notifyingWriteMs: ms };
+}
+var localGroups = /* @__PURE__ */ new Map();
+function writeLimiterGroups(spacing, clustered) {
+  const key = `${spacing.writeMs}-${spacing.notifyingWriteMs}`;
+  const make = () => {
+    const Limiter = clustered?.Bottleneck ?? import_light3.default;
+    const common = { maxConcurrent: 1, timeout: 2 * 60 * 1e3, ...clustered ? { connection: clustered.connection } : {} };
+    return {
+      write: new Limiter.Group({ id: `agent-preview-write-${key}`, minTime: spacing.writeMs, ...common }),
+      notifications: new Limiter.Group({ id: `agent-preview-notifications-${key}`, minTime: spacing.notifyingWriteMs, ...common })
+    };
+  };
+  if (clustered) return make();
+  let groups2 = localGroups.get(key);
+  if (!groups2) localGroups.set(key, groups2 = make());
+  return groups2;
+}
+
 // src/forge/client.ts
 function giteaApiUrl(serverUrl) {
   return `${serverUrl.replace(/\/+$/, "")}/api/v1`;
@@ -43837,6 +43903,7 @@ function createForgeOctokit(options) {
     options.onRetry?.({ call: `${request3.method} ${request3.url}`, reason, retryAfter, attempt: retryCount + 1 });
     return true;
   };
+  const spacing = options.writeSpacing ?? (options.kind === "gitea" ? UNSPACED_WRITES : void 0);
   return getOctokit(
     options.token,
     {
@@ -43850,6 +43917,7 @@ function createForgeOctokit(options) {
         id: options.apiUrl,
         onRateLimit: rateLimited("rate limit"),
         onSecondaryRateLimit: rateLimited("secondary rate limit"),
+        ...spacing ? writeLimiterGroups(spacing) : {},
         ...options.throttle
       },
       retry: options.retry
@@ -44783,43 +44851,6 @@ async function packAgent(agent, options) {
   options.reporter.step(name, "packing the build context");
   const packed = await packContext(agent.manifest, { signal: options.signal, outFile: options.outFile });
   return { ...agent, packed };
-}
-
-// src/pipeline/duration.ts
-var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
-function parseDuration(text, field, limits = {}) {
-  const input = text.trim().toLowerCase();
-  let ms;
-  if (/^\d+(\.\d+)?$/.test(input)) ms = Number(input) * 1e3;
-  else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(input)) {
-    ms = 0;
-    for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(amount) * UNIT_MS[unit];
-  }
-  if (ms === void 0 || !Number.isFinite(ms) || ms <= 0) {
-    throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
-  }
-  if (limits.minMs !== void 0 && ms < limits.minMs) {
-    throw new InputError(`"${text}" is too short; the least allowed is ${formatDuration(limits.minMs)}`, { field });
-  }
-  if (limits.maxMs !== void 0 && ms > limits.maxMs) {
-    throw new InputError(`"${text}" is too long; the most allowed is ${formatDuration(limits.maxMs)}`, { field });
-  }
-  return Math.round(ms);
-}
-function formatDuration(ms) {
-  if (ms < 1e3) return `${Math.round(ms)}ms`;
-  const seconds = Math.round(ms / 1e3);
-  if (seconds < 60) return `${seconds}s`;
-  const parts = [];
-  const days = Math.floor(seconds / 86400);
-  const hours = Math.floor(seconds % 86400 / 3600);
-  const minutes = Math.floor(seconds % 3600 / 60);
-  const rest = seconds % 60;
-  if (days) parts.push(`${days}d`);
-  if (hours) parts.push(`${hours}h`);
-  if (minutes) parts.push(`${minutes}m`);
-  if (rest && !days) parts.push(`${rest}s`);
-  return parts.join("");
 }
 
 // src/pipeline/image.ts
@@ -49161,6 +49192,7 @@ function decide({ inputs, event, decision }, env) {
       kind: event.forge,
       apiUrl: event.apiUrl,
       token: inputs.githubToken,
+      writeSpacing: writeSpacingFromEnv(env),
       // The reason can carry the forge's words.
       onRetry: (notice2) => printUntrusted([`${notice2.call}: ${notice2.reason}; retrying in ${notice2.retryAfter} s (${notice2.attempt})`])
     }) : void 0,

@@ -57092,6 +57092,33 @@ var GiteaForge = class extends GitHubForge {
   }
 };
 
+// src/forge/throttle.ts
+var import_light3 = __toESM(require_light(), 1);
+var UNSPACED_WRITES = { writeMs: 0, notifyingWriteMs: 0 };
+var WRITE_SPACING_VARIABLE = "AGENT_PREVIEW_WRITE_SPACING";
+function writeSpacingFromEnv(env) {
+  const text = env[WRITE_SPACING_VARIABLE]?.trim();
+  if (!text) return void 0;
+  const ms2 = /^0+(\.0*)?(ms|s)?$/i.test(text) ? 0 : parseDuration(text, WRITE_SPACING_VARIABLE, { maxMs: 6e4 });
+  return { writeMs: ms2, notifyingWriteMs: ms2 };
+}
+var localGroups = /* @__PURE__ */ new Map();
+function writeLimiterGroups(spacing, clustered) {
+  const key = `${spacing.writeMs}-${spacing.notifyingWriteMs}`;
+  const make = () => {
+    const Limiter = clustered?.Bottleneck ?? import_light3.default;
+    const common = { maxConcurrent: 1, timeout: 2 * 60 * 1e3, ...clustered ? { connection: clustered.connection } : {} };
+    return {
+      write: new Limiter.Group({ id: `agent-preview-write-${key}`, minTime: spacing.writeMs, ...common }),
+      notifications: new Limiter.Group({ id: `agent-preview-notifications-${key}`, minTime: spacing.notifyingWriteMs, ...common })
+    };
+  };
+  if (clustered) return make();
+  let groups2 = localGroups.get(key);
+  if (!groups2) localGroups.set(key, groups2 = make());
+  return groups2;
+}
+
 // src/forge/client.ts
 function giteaApiUrl(serverUrl) {
   return `${serverUrl.replace(/\/+$/, "")}/api/v1`;
@@ -57105,6 +57132,7 @@ function createForgeOctokit(options) {
     options.onRetry?.({ call: `${request3.method} ${request3.url}`, reason, retryAfter, attempt: retryCount + 1 });
     return true;
   };
+  const spacing = options.writeSpacing ?? (options.kind === "gitea" ? UNSPACED_WRITES : void 0);
   return getOctokit(
     options.token,
     {
@@ -57118,6 +57146,7 @@ function createForgeOctokit(options) {
         id: options.apiUrl,
         onRateLimit: rateLimited("rate limit"),
         onSecondaryRateLimit: rateLimited("secondary rate limit"),
+        ...spacing ? writeLimiterGroups(spacing) : {},
         ...options.throttle
       },
       retry: options.retry
@@ -57502,7 +57531,7 @@ function formatSweepReport(report) {
 
 // src/previews/sweep-tokens.ts
 function forgeTokensFrom(flags, env) {
-  const tokens = {};
+  const tokens = { writeSpacing: writeSpacingFromEnv(env) };
   const githubToken = flags.githubToken ?? env.GITHUB_TOKEN ?? env.GH_TOKEN;
   if (githubToken) {
     const apiUrl = checkUrl(flags.githubApiUrl ?? env.GITHUB_API_URL ?? "https://api.github.com", "--github-api-url");
@@ -57530,7 +57559,7 @@ function sweepWithTokens(platform, tokens, options) {
     if (!settings) return void 0;
     let forge = forges.get(host);
     if (!forge) {
-      forge = createForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token });
+      forge = createForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token, writeSpacing: settings.kind === "github" ? tokens.writeSpacing : void 0 });
       forges.set(host, forge);
     }
     return forge;

@@ -5,6 +5,7 @@ import { InputError } from '../errors.js';
 import { renderPreviewComment } from '../forge/comment.js';
 import type { Forge, PullRef } from '../forge/forge.js';
 import { createForge } from '../forge/client.js';
+import { writeSpacingFromEnv } from '../forge/throttle.js';
 import { upsertStickyComment } from '../forge/sticky.js';
 import { loadAgents } from '../pipeline/agent.js';
 import { formatDuration } from '../pipeline/duration.js';
@@ -140,6 +141,7 @@ function decide({ inputs, event, decision }: GivenRun, env: NodeJS.ProcessEnv): 
           kind: event.forge,
           apiUrl: event.apiUrl,
           token: inputs.githubToken,
+          writeSpacing: writeSpacingFromEnv(env),
           // The reason can carry the forge's words.
           onRetry: (notice) => printUntrusted([`${notice.call}: ${notice.reason}; retrying in ${notice.retryAfter} s (${notice.attempt})`]),
         })

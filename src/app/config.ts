@@ -1,3 +1,4 @@
+import { writeSpacingFromEnv } from '../forge/throttle.js';
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { parseDuration } from '../pipeline/duration.js';
@@ -64,6 +65,7 @@ export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
     warnings,
     teardownGraceMs: env.TEARDOWN_GRACE ? parseDuration(env.TEARDOWN_GRACE, 'TEARDOWN_GRACE') : undefined,
     redisUrl: redisUrlOf(env.REDIS_URL),
+    writeSpacing: writeSpacingFromEnv(env),
     takeoverMs: env.TEARDOWN_TAKEOVER ? parseDuration(env.TEARDOWN_TAKEOVER, 'TEARDOWN_TAKEOVER', { minMs: 1000 }) : undefined,
     sweep: env.SWEEP_INTERVAL
       ? { intervalMs: parseDuration(env.SWEEP_INTERVAL, 'SWEEP_INTERVAL', { minMs: 60_000 }), dryRun: env.SWEEP_DRY_RUN?.trim().toLowerCase() !== 'false' }

@@ -13,7 +13,8 @@ import { DeliveryRefused, teardownTask, type AccessFor, type PlatformFor } from 
 import { GITEA_WEBHOOK_PATH, giteaAccessFor, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
 import { MemoryTeardownQueue, type TeardownQueue } from './teardown-queue.js';
 import { DurableTeardownQueue } from './durable.js';
-import { clusteredOctokit } from './throttle-cluster.js';
+import { appOctokit } from './octokit.js';
+import type { WriteSpacing } from '../forge/throttle.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
 import { BodyTooLargeError, readLimitedBody } from './request-body.js';
 import type { SourceRepo } from '../pipeline/source-repo.js';
@@ -51,6 +52,8 @@ export interface AppOptions {
    * throttling keeps its limiters there (Bottleneck clustering).
    */
   redisUrl?: string;
+  /** How far apart writes to GitHub go (AGENT_PREVIEW_WRITE_SPACING); GitHub's guidance unless given. */
+  writeSpacing?: WriteSpacing;
   /** With Redis: how long a teardown whose replica died waits before another takes it over (TEARDOWN_TAKEOVER, default 30 s). */
   takeoverMs?: number;
   /** Found while reading the settings (a short webhook secret, say); logged at start. */
@@ -100,8 +103,12 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
 
   const secretWarnings = [checkWebhookSecret(options.webhookSecret, 'WEBHOOK_SECRET'), checkWebhookSecret(options.gitea?.webhookSecret, 'GITEA_WEBHOOK_SECRET')];
   for (const warning of new Set([...(options.warnings ?? []), ...secretWarnings])) if (warning) log.warn(warning);
-  const cluster = options.redisUrl ? clusteredOctokit(options.redisUrl, (message) => log.error({ source: 'bottleneck' }, `GitHub throttling in Redis: ${message}`)) : undefined;
-  const probot = await startGithubDoor(options, log, cluster?.Octokit);
+  const githubOctokit = appOctokit({
+    redisUrl: options.redisUrl,
+    writeSpacing: options.writeSpacing,
+    onError: (message) => log.error({ source: 'bottleneck' }, `GitHub throttling in Redis: ${message}`),
+  });
+  const probot = await startGithubDoor(options, log, githubOctokit.Octokit);
   const githubHost = (options.githubHost ?? 'github.com').toLowerCase();
   const doors: Record<'github' | 'gitea', AccessFor | undefined> = {
     github: probot ? githubAccessFor(probot, { githubHost, asApp: !options.githubToken, defaultConfig }) : undefined,
@@ -218,7 +225,7 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
         log.error({ unfinished }, `stopped with ${unfinished.length} teardowns unfinished after the ${graceMs} ms grace period; left for the sweep: ${unfinished.join('; ')}`);
       }
       await sweeping?.catch(() => undefined);
-      await cluster?.close();
+      await githubOctokit.close();
     },
   };
 }

@@ -5,6 +5,7 @@ import { registerSecret } from '../secrets/redact.js';
 import type { Forge, ForgeKind } from './forge.js';
 import { GitHubForge } from './github.js';
 import { GiteaForge } from './gitea.js';
+import { UNSPACED_WRITES, writeLimiterGroups, type WriteSpacing } from './throttle.js';
 
 /**
  * What a forge adapter needs from an Octokit: `request` and `paginate`. Our own client
@@ -46,6 +47,8 @@ export interface ForgeClientOptions {
    */
   throttle?: Partial<ThrottlingOptions>;
   retry?: { retries?: number; retryAfterBaseValue?: number };
+  /** How far apart writes go (`writeSpacingFromEnv`); GitHub's guidance on GitHub, none on Gitea, unless given. */
+  writeSpacing?: WriteSpacing;
   /** Logins besides the token's own and the Actions bots whose comments are ours (the app's `[bot]`). */
   botLogins?: string[];
 }
@@ -68,6 +71,7 @@ export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
     options.onRetry?.({ call: `${request.method} ${request.url}`, reason, retryAfter, attempt: retryCount + 1 });
     return true;
   };
+  const spacing = options.writeSpacing ?? (options.kind === 'gitea' ? UNSPACED_WRITES : undefined);
   return getOctokit(
     options.token,
     {
@@ -81,6 +85,7 @@ export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
         id: options.apiUrl,
         onRateLimit: rateLimited('rate limit'),
         onSecondaryRateLimit: rateLimited('secondary rate limit'),
+        ...(spacing ? writeLimiterGroups(spacing) : {}),
         ...options.throttle,
       },
       retry: options.retry,

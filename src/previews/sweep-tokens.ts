@@ -6,6 +6,7 @@
  */
 import { InputError } from '../errors.js';
 import { createForge, giteaApiUrl } from '../forge/client.js';
+import { writeSpacingFromEnv, type WriteSpacing } from '../forge/throttle.js';
 import type { GitHubForge } from '../forge/github.js';
 import type { Platform } from '../platforms/platform.js';
 import type { SourceRepo } from '../pipeline/source-repo.js';
@@ -16,11 +17,13 @@ import { sweepPreviews, type SweepLog, type SweepReport } from './sweep.js';
 export interface ForgeTokens {
   github?: { apiUrl: string; host: string; token: string };
   gitea?: { apiUrl: string; host: string; token: string };
+  /** AGENT_PREVIEW_WRITE_SPACING, for GitHub's writes. */
+  writeSpacing?: WriteSpacing;
 }
 
 /** Tokens from flags, else the environment (GITHUB_TOKEN, GITHUB_API_URL, GITHUB_SERVER_URL, GITEA_URL, GITEA_TOKEN). */
 export function forgeTokensFrom(flags: { githubToken?: string; githubApiUrl?: string; giteaUrl?: string; giteaToken?: string }, env: NodeJS.ProcessEnv): ForgeTokens {
-  const tokens: ForgeTokens = {};
+  const tokens: ForgeTokens = { writeSpacing: writeSpacingFromEnv(env) };
   const githubToken = flags.githubToken ?? env.GITHUB_TOKEN ?? env.GH_TOKEN;
   if (githubToken) {
     const apiUrl = checkUrl(flags.githubApiUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com', '--github-api-url');
@@ -59,7 +62,7 @@ export function sweepWithTokens(platform: Platform, tokens: ForgeTokens, options
     if (!settings) return undefined;
     let forge = forges.get(host);
     if (!forge) {
-      forge = createForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token });
+      forge = createForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token, writeSpacing: settings.kind === 'github' ? tokens.writeSpacing : undefined });
       forges.set(host, forge);
     }
     return forge;

@@ -15,6 +15,7 @@ import { giteaHeaders, giteaPullRequestClosed, LogCapture, post } from '../integ
 import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type ForgeFlavor, type TestForge } from '../support/forge/server.js';
 import { pullRequestEvent, runActionBundle, shownText, type ActionRun } from '../support/runner.js';
+import { UNSPACED_WRITES } from '../../src/forge/throttle.js';
 
 const API_KEY = 'sk-e2e-owner-Vb52Kq0LmZ7w';
 const TOKEN = 'ghs_e2eOwnershipToken0123456789abcd';
@@ -182,6 +183,7 @@ describe.each([
       webhookSecret: 'unused-github-secret',
       gitea: { url: gitea.url, token: TOKEN, webhookSecret: GITEA_SECRET },
       platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+      writeSpacing: UNSPACED_WRITES,
       platformFor: () => appPlatform,
       env: {},
       retry: { firstDelayMs: 20, maxDelayMs: 100 },

@@ -8,6 +8,7 @@ import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { pullRequestEvent, runActionBundle, shownText, type RunnerSetup } from '../support/runner.js';
 import { githubExample, githubHeaders, LogCapture, post } from '../integration/app/fixtures.js';
+import { UNSPACED_WRITES } from '../../src/forge/throttle.js';
 
 const API_KEY = 'sk-soak-Hy4Rt7Uu2Oo9Pp';
 const TOKEN = 'ghs_soakToken9876543210ZYXWVU';
@@ -46,6 +47,7 @@ beforeAll(async () => {
     githubBaseUrl: forge.apiUrl,
     githubHost: new URL(forge.url).host,
     platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+    writeSpacing: UNSPACED_WRITES,
     env: {},
     retry: { firstDelayMs: 50, maxDelayMs: 500 },
     logStream: appLogs,

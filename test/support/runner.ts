@@ -234,6 +234,8 @@ export async function runActionBundle(setup: RunnerSetup, event: Json, inputs: R
     'INPUT_GITHUB-TOKEN': setup.token,
     'INPUT_POLL-INTERVAL': '0.2s',
     INPUT_TIMEOUT: '60s',
+    // The test forges have no secondary rate limits; GitHub's 1 s spacing is tested in test/integration/forge.
+    AGENT_PREVIEW_WRITE_SPACING: '0',
     ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [`INPUT_${key.toUpperCase()}`, value])),
     ...setup.env,
     ...extraEnv,

@@ -256,7 +256,7 @@ export async function startAppProcess(env: Record<string, string>): Promise<AppP
   // Resolved from the repository, so packages the bundle leaves out (none today) still load.
   const child = spawn(process.execPath, [await appEntry()], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', AGENT_PREVIEW_WRITE_SPACING: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs = new LogCapture();

@@ -6,6 +6,7 @@ import { startAppServer, type AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, LogCapture, post, PreviewSeeder, stickyBody, until, type Json } from './fixtures.js';
+import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 
 // Runs the app as a real GitHub App: a private key, a JWT per app call, an installation token per
 // repository, the way it runs when registered on github.com.
@@ -40,6 +41,7 @@ beforeEach(async () => {
     webhookSecret: WEBHOOK_SECRET,
     githubBaseUrl: github.apiUrl,
     platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+    writeSpacing: UNSPACED_WRITES,
     platformFor: () => platform,
     env: {},
     retry: { firstDelayMs: 20, maxDelayMs: 100 },
@@ -60,7 +62,7 @@ it('a delivery is served with the installation token it names: previews deleted,
   payload.installation = { id: INSTALLATION_ID, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' };
   const pull = payload.pull_request;
   github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed' });
-  const setup = createForge({ kind: 'github', apiUrl: github.apiUrl, token: INSTALLATION_TOKEN });
+  const setup = createForge({ kind: 'github', apiUrl: github.apiUrl, token: INSTALLATION_TOKEN, writeSpacing: UNSPACED_WRITES });
   await setup.createComment({ owner: 'Codertocat', repo: 'Hello-World', number: pull.number }, stickyBody(`pr-${pull.number}`));
   await setup.setPreviewStatus(
     { owner: 'Codertocat', repo: 'Hello-World' },

@@ -5,6 +5,7 @@ import { startAppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, until, type Json } from './fixtures.js';
+import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 
 // The GitHub App door during a GitHub outage, beside a Gitea door. In a file of its own: the calls
 // it leaves retrying against the failing token endpoint run on in the process after the test, and
@@ -56,6 +57,7 @@ it('a GitHub auth outage stalls no Gitea teardown, and stopping during it ends w
     githubBaseUrl: github.apiUrl,
     gitea: { url: gitea.url, token: GITEA_TOKEN, webhookSecret: GITEA_SECRET },
     platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+    writeSpacing: UNSPACED_WRITES,
     platformFor: () => platform,
     env: {},
     // Two slots, long waits between tries: GitHub's retries would hold every slot if waits held one.

@@ -6,6 +6,7 @@ import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, startAppProcess, until, type AppProcess } from './fixtures.js';
 import { redisUnavailable, startRedisServer, type RedisServer } from './redis-server.js';
+import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 
 // With REDIS_URL, teardowns are durable jobs in a real redis-server that this test starts, shared by
 // replicas that run as their own processes.
@@ -152,6 +153,7 @@ describeWithRedis('teardowns with REDIS_URL', () => {
       webhookSecret: WEBHOOK_SECRET,
       githubBaseUrl: github.apiUrl,
       platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+      writeSpacing: UNSPACED_WRITES,
       platformFor: () => platform,
       redisUrl: redis.url,
       env: {},

@@ -6,6 +6,7 @@ import { createAppHandler, startAppServer, type AppServer } from '../../../src/a
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, hmacHex, LogCapture, post, PreviewSeeder, stickyBody, type Json } from './fixtures.js';
+import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 
 const API_KEY = 'sk-app-test-Zq81vLw0pR7c';
 const GITHUB_TOKEN = 'ghs_appTestInstallationToken9x2';
@@ -45,7 +46,7 @@ beforeEach(async () => {
   gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', state: 'closed', merged: true });
 
   // The sticky comment and the deployment the action left on each PR.
-  const githubForge = createForge({ kind: 'github', apiUrl: github.apiUrl, token: GITHUB_TOKEN });
+  const githubForge = createForge({ kind: 'github', apiUrl: github.apiUrl, token: GITHUB_TOKEN, writeSpacing: UNSPACED_WRITES });
   for (const owner of ['Codertocat', 'octo-org']) {
     await githubForge.createComment({ owner, repo: 'Hello-World', number: 2 }, stickyBody('pr-2'));
     await githubForge.setPreviewStatus(
@@ -72,6 +73,7 @@ beforeEach(async () => {
     githubBaseUrl: github.apiUrl,
     gitea: { url: gitea.url, token: GITEA_TOKEN, webhookSecret: GITEA_SECRET },
     platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+    writeSpacing: UNSPACED_WRITES,
     platformFor: () => appPlatform,
     env: {},
     retry: { firstDelayMs: 20, maxDelayMs: 100 },
@@ -275,6 +277,7 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
       webhookSecret: WEBHOOK_SECRET,
       githubBaseUrl: github.apiUrl,
       platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+      writeSpacing: UNSPACED_WRITES,
       defaultLabelTemplate: '{branch}',
       env: {},
       logStream: logs,
@@ -296,6 +299,7 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
       webhookSecret: WEBHOOK_SECRET,
       githubBaseUrl: github.apiUrl,
       platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+      writeSpacing: UNSPACED_WRITES,
       env: {},
       logStream: logs,
     });
@@ -406,6 +410,7 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
         webhookSecret: WEBHOOK_SECRET,
         githubBaseUrl: github.apiUrl,
         platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
+        writeSpacing: UNSPACED_WRITES,
         defaultLabelTemplate: '{branch}',
         env: {},
         logStream: logs,
