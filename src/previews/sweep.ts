@@ -10,7 +10,7 @@
 import { ApiError } from '../errors.js';
 import type { Forge } from '../forge/forge.js';
 import { DEFAULT_LABEL_TEMPLATE, labelBelongs, resolvePreviewLabel } from '../pipeline/label.js';
-import type { Deployment, Platform } from '../platforms/platform.js';
+import type { Deployment, LabelRule, Platform } from '../platforms/platform.js';
 import { GONE_DEPLOY_PHASES } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
 import { cachedBuildLookup, ownerOfDeployment } from '../pipeline/ownership.js';
@@ -126,11 +126,11 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
       keep(`no forge is configured for ${repo.host}`);
       continue;
     }
-    const pullNumber = pullNumberOfLabel(label, template, repo);
+    const pullNumber = pullNumberOfLabel(label, template, repo, platform.labelRule);
     if (pullNumber === undefined && isBranchTemplate(template)) {
       let branches: Set<string>;
       try {
-        branches = await branchLabelsOf(forge, repo, template, signal);
+        branches = await branchLabelsOf(forge, repo, template, platform.labelRule, signal);
       } catch (err) {
         report.failed.push(...deployments.map((d) => ({ ...entry(d, 'the branches could not be listed', repo), error: redact((err as Error).message) })));
         continue;
@@ -211,12 +211,12 @@ function isBranchTemplate(template: string): boolean {
   return template.includes('{branch}') && !/\{(number|sha)\}/.test(template);
 }
 
-/** The labels the repository's current branches give under the template. */
-async function branchLabelsOf(forge: Forge, repo: SourceRepo, template: string, signal?: AbortSignal): Promise<Set<string>> {
+/** The labels the repository's current branches give under the template, by the platform's label rule. */
+async function branchLabelsOf(forge: Forge, repo: SourceRepo, template: string, rule: LabelRule, signal?: AbortSignal): Promise<Set<string>> {
   const labels = new Set<string>();
   for (const branch of await forge.listBranches({ owner: repo.owner, repo: repo.repo }, signal)) {
     try {
-      const resolved = resolvePreviewLabel(template, { branch }, 'preview-label', undefined, repo);
+      const resolved = resolvePreviewLabel(template, { branch }, 'preview-label', rule, repo);
       labels.add(resolved.label);
       // Previews an earlier version labelled without the identity hash.
       labels.add(resolved.legacyLabel);
@@ -231,13 +231,14 @@ async function branchLabelsOf(forge: Forge, repo: SourceRepo, template: string, 
  * The pull request number a label names under a template with `{number}`: the digit run that, put
  * through the template as the action does for this repository, gives back this label (under a
  * `{sha}` template: its identity hash), or the label an earlier version gave without the hash.
+ * `rule` is the platform's label rule (Agentex's when not given), as the action applied it.
  */
-export function pullNumberOfLabel(label: string, template: string = DEFAULT_LABEL_TEMPLATE, repo?: SourceRepo): number | undefined {
+export function pullNumberOfLabel(label: string, template: string = DEFAULT_LABEL_TEMPLATE, repo?: SourceRepo, rule?: LabelRule): number | undefined {
   if (!template.includes('{number}') || /\{branch\}/.test(template)) return undefined;
   for (const [digits] of label.matchAll(/\d+/g)) {
     try {
       // Any seven hex digits stand in for the commit: under {sha} the identity hash leaves it out.
-      const labels = resolvePreviewLabel(template, { number: Number(digits), sha: '0000000' }, 'preview-label', undefined, repo);
+      const labels = resolvePreviewLabel(template, { number: Number(digits), sha: '0000000' }, 'preview-label', rule, repo);
       if (labels.perPush ? labelBelongs(label, labels) : labels.label === label || labels.legacyLabel === label) return Number(digits);
     } catch {
       return undefined;

@@ -1,7 +1,11 @@
 import { resolvePreviewLabel } from '../../../src/pipeline/label.js';
 import { parseSourceRepo } from '../../../src/pipeline/source-repo.js';
 import { labelRuleFor } from '../../../src/platforms/index.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MutxPlatform } from '../../../src/platforms/mutx/mutx.js';
 import { HELLO_AGENT } from '../../support/agents.js';
+import { startTestForge } from '../../support/forge/server.js';
 import { allOutput, runCli } from '../../support/io.js';
 import { startMutxServer, type MutxServer } from '../../support/servers/mutx.js';
 import { startNullspaceServer } from '../../support/servers/nullspace.js';
@@ -181,5 +185,44 @@ describe('agent-preview --platform mutx', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('no MUTX API URL: set MUTX_API_URL');
     expect(server.requests).toEqual([]);
+  });
+
+  it("the sweep keeps a {branch} preview while its branch exists, reading the label by MUTX's own rule (longer than Agentex's 30 characters)", async () => {
+    const token = 'ghp_mutxSweepToken0123456789abc';
+    const forge = await startTestForge({ flavor: 'github', token });
+    try {
+      const branch = 'feature/teach-the-agent-to-answer-in-french';
+      forge.seedRepo('acme', 'agents', { branches: [branch] });
+      const repo = `${new URL(forge.url).host}/acme/agents`;
+      // The label the action gives this branch's preview on MUTX.
+      const label = resolvePreviewLabel('{branch}', { branch }, 'preview-label', labelRuleFor('mutx'), parseSourceRepo(repo)).label;
+      expect(label.length).toBeGreaterThan(30);
+      const mutx = new MutxPlatform({ baseUrl: server.url, apiKey: KEY, env: {} });
+      const preview = await mutx.createDeployment({
+        agentName: 'hello-agent',
+        manifestText: await readFile(path.join(HELLO_AGENT, 'manifest.yaml'), 'utf8'),
+        environmentText: '',
+        image: { name: 'ghcr.io/acme/hello-agent', tag: '1a2b3c4' },
+        preview: { label, expiresAt: new Date(Date.now() + 3_600_000) },
+        sourceRepo: repo,
+      });
+      const sweepEnv = { GITHUB_TOKEN: token, GITHUB_API_URL: forge.apiUrl, GITHUB_SERVER_URL: forge.url, AGENT_PREVIEW_WRITE_SPACING: '0' };
+      const sweep = () => cli(['--json', 'sweep', '--delete', '--label-template', '{branch}'], sweepEnv);
+
+      const whileBranchLives = await sweep();
+      expect(`${whileBranchLives.code} ${whileBranchLives.stderr}`).toMatch(/^0 /);
+      const kept = JSON.parse(whileBranchLives.stdout);
+      expect(kept.deleted).toEqual([]);
+      expect(kept.kept).toEqual([expect.objectContaining({ deploymentId: preview.id, label, reason: 'its branch still exists' })]);
+      expect(live()).toHaveLength(1);
+
+      forge.deleteBranch('acme', 'agents', branch);
+      const afterBranchGone = await sweep();
+      expect(afterBranchGone.code).toBe(0);
+      expect(JSON.parse(afterBranchGone.stdout).deleted).toEqual([expect.objectContaining({ deploymentId: preview.id, label })]);
+      expect(live()).toEqual([]);
+    } finally {
+      await forge.close();
+    }
   });
 });
