@@ -232,7 +232,7 @@ export async function runActionBundle(setup: RunnerSetup, event: Json, inputs: R
     'INPUT_API-KEY': setup.apiKey,
     INPUT_MANIFEST: 'agents/*/manifest.yaml',
     'INPUT_GITHUB-TOKEN': setup.token,
-    'INPUT_POLL-INTERVAL': '0.2s',
+    'INPUT_POLL-INTERVAL': '0.1s',
     INPUT_TIMEOUT: '60s',
     // The test forges have no secondary rate limits; GitHub's 1 s spacing is tested in test/integration/forge.
     AGENT_PREVIEW_WRITE_SPACING: '0',

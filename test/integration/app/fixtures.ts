@@ -29,14 +29,11 @@ export function hmacHex(secret: string, body: string | Buffer): string {
 export interface Delivery {
   status: number;
   body: string;
-  elapsedMs: number;
 }
 
 export async function post(url: string, body: string | Buffer, headers: Record<string, string>): Promise<Delivery> {
-  const started = Date.now();
   const response = await fetch(url, { method: 'POST', body, headers });
-  const text = await response.text();
-  return { status: response.status, body: text, elapsedMs: Date.now() - started };
+  return { status: response.status, body: await response.text() };
 }
 
 /** The headers GitHub sends with a delivery, signed with the secret. */

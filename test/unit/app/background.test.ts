@@ -1,3 +1,4 @@
+import { setImmediate as afterPendingIo } from 'node:timers/promises';
 import { pino } from 'pino';
 import { BackgroundQueue } from '../../../src/app/background.js';
 import { InputError } from '../../../src/errors.js';
@@ -93,6 +94,11 @@ describe('the background queue', () => {
     let running = 0;
     let most = 0;
     const finished: string[] = [];
+    // Every task holds its slot until the test has seen the queue full.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let full!: () => void;
+    const filled = new Promise<void>((resolve) => (full = resolve));
     for (let index = 0; index < 12; index++) {
       queue.enqueue({
         key: `task-${index}`,
@@ -101,12 +107,18 @@ describe('the background queue', () => {
         run: async () => {
           running++;
           most = Math.max(most, running);
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          if (running === 3) full();
+          await released;
           running--;
           finished.push(`task-${index}`);
         },
       });
     }
+    await filled;
+    await afterPendingIo();
+    expect(running).toBe(3);
+    expect(finished).toEqual([]);
+    release();
     await queue.idle();
     expect(most).toBe(3);
     expect(finished.sort()).toEqual(Array.from({ length: 12 }, (_, index) => `task-${index}`).sort());
@@ -148,7 +160,7 @@ describe('the background queue', () => {
     const queue = new BackgroundQueue({ attempts: 1, concurrency: 1 });
     const finished: string[] = [];
     for (const name of ['a', 'b', 'c']) {
-      queue.enqueue({ key: name, what: name, log, run: async () => void (await new Promise((resolve) => setTimeout(resolve, 5)), finished.push(name)) });
+      queue.enqueue({ key: name, what: name, log, run: async () => void (await afterPendingIo(), finished.push(name)) });
     }
     expect(await queue.stop(60_000)).toEqual({ unfinished: [] });
     expect(finished).toEqual(['a', 'b', 'c']);
