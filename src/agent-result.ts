@@ -28,6 +28,8 @@ export interface AgentResult {
   expiresAt?: string;
   replaced?: string[];
   failedPhase?: Phase;
+  /** `closed` / `superseded`: the run's own deployment could not be deleted and is still running. */
+  leftRunning?: boolean;
   error?: string;
   logTail?: string[];
 }

@@ -45247,14 +45247,16 @@ function renderUrlTemplate(template, vars) {
 
 // src/pipeline/deploy.ts
 var UnwantedPreviewError = class extends Error {
-  constructor(wanted, message, deploymentId) {
+  constructor(wanted, message, deploymentId, leftRunning = false) {
     super(message);
     this.wanted = wanted;
     this.deploymentId = deploymentId;
+    this.leftRunning = leftRunning;
     this.name = "UnwantedPreviewError";
   }
   wanted;
   deploymentId;
+  leftRunning;
 };
 var LOG_TAIL2 = 40;
 function expiryNote(platform2, ttlMs) {
@@ -45306,7 +45308,8 @@ async function removeUnwanted(platform2, deployment, name, wanted) {
     return new UnwantedPreviewError(
       wanted,
       `${name}: ${why}; its preview deployment ${deployment.id} is still running: it could not be deleted (${err.message})`,
-      deployment.id
+      deployment.id,
+      true
     );
   }
 }
@@ -45586,7 +45589,9 @@ async function runOne(platform2, agent, options) {
     if (options.signal?.aborted) throw err;
     const message = redact(err instanceof Error ? err.message : String(err));
     options.reporter.warn(message);
-    if (err instanceof UnwantedPreviewError) return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId };
+    if (err instanceof UnwantedPreviewError) {
+      return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId, ...err.leftRunning ? { leftRunning: true } : {} };
+    }
     result.error = message;
     if (err instanceof PhaseError) {
       result.failedPhase = err.phase;
@@ -49329,6 +49334,7 @@ async function preview(plan) {
   }
   const failed = results.filter((result) => result.status === "failed");
   for (const result of failed) printUntrusted((result.logTail ?? []).map((line) => `  ${result.agent} \u2502 ${line}`));
+  failed.push(...unwanted.filter((result) => result.leftRunning));
   return {
     status: failed.length ? "failed" : results[0]?.status ?? "skipped",
     label,

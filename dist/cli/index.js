@@ -47536,14 +47536,16 @@ function renderUrlTemplate(template, vars) {
 
 // src/pipeline/deploy.ts
 var UnwantedPreviewError = class extends Error {
-  constructor(wanted, message, deploymentId) {
+  constructor(wanted, message, deploymentId, leftRunning = false) {
     super(message);
     this.wanted = wanted;
     this.deploymentId = deploymentId;
+    this.leftRunning = leftRunning;
     this.name = "UnwantedPreviewError";
   }
   wanted;
   deploymentId;
+  leftRunning;
 };
 var LOG_TAIL2 = 40;
 function expiryNote(platform, ttlMs) {
@@ -47595,7 +47597,8 @@ async function removeUnwanted(platform, deployment, name, wanted) {
     return new UnwantedPreviewError(
       wanted,
       `${name}: ${why}; its preview deployment ${deployment.id} is still running: it could not be deleted (${err.message})`,
-      deployment.id
+      deployment.id,
+      true
     );
   }
 }
@@ -47875,7 +47878,9 @@ async function runOne(platform, agent, options) {
     if (options.signal?.aborted) throw err;
     const message = redact(err instanceof Error ? err.message : String(err));
     options.reporter.warn(message);
-    if (err instanceof UnwantedPreviewError) return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId };
+    if (err instanceof UnwantedPreviewError) {
+      return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId, ...err.leftRunning ? { leftRunning: true } : {} };
+    }
     result.error = message;
     if (err instanceof PhaseError) {
       result.failedPhase = err.phase;
@@ -57412,11 +57417,11 @@ async function sweepPreviews(options) {
       keep(`no forge is configured for ${repo.host}`);
       continue;
     }
-    const pullNumber = pullNumberOfLabel(label, template, repo);
+    const pullNumber = pullNumberOfLabel(label, template, repo, platform.labelRule);
     if (pullNumber === void 0 && isBranchTemplate(template)) {
       let branches;
       try {
-        branches = await branchLabelsOf(forge, repo, template, signal);
+        branches = await branchLabelsOf(forge, repo, template, platform.labelRule, signal);
       } catch (err) {
         report.failed.push(...deployments.map((d) => ({ ...entry(d, "the branches could not be listed", repo), error: redact(err.message) })));
         continue;
@@ -57492,11 +57497,11 @@ async function sweepPreviews(options) {
 function isBranchTemplate(template) {
   return template.includes("{branch}") && !/\{(number|sha)\}/.test(template);
 }
-async function branchLabelsOf(forge, repo, template, signal) {
+async function branchLabelsOf(forge, repo, template, rule, signal) {
   const labels = /* @__PURE__ */ new Set();
   for (const branch of await forge.listBranches({ owner: repo.owner, repo: repo.repo }, signal)) {
     try {
-      const resolved = resolvePreviewLabel(template, { branch }, "preview-label", void 0, repo);
+      const resolved = resolvePreviewLabel(template, { branch }, "preview-label", rule, repo);
       labels.add(resolved.label);
       labels.add(resolved.legacyLabel);
     } catch {
@@ -57504,11 +57509,11 @@ async function branchLabelsOf(forge, repo, template, signal) {
   }
   return labels;
 }
-function pullNumberOfLabel(label, template = DEFAULT_LABEL_TEMPLATE, repo) {
+function pullNumberOfLabel(label, template = DEFAULT_LABEL_TEMPLATE, repo, rule) {
   if (!template.includes("{number}") || /\{branch\}/.test(template)) return void 0;
   for (const [digits] of label.matchAll(/\d+/g)) {
     try {
-      const labels = resolvePreviewLabel(template, { number: Number(digits), sha: "0000000" }, "preview-label", void 0, repo);
+      const labels = resolvePreviewLabel(template, { number: Number(digits), sha: "0000000" }, "preview-label", rule, repo);
       if (labels.perPush ? labelBelongs(label, labels) : labels.label === label || labels.legacyLabel === label) return Number(digits);
     } catch {
       return void 0;

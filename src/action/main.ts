@@ -307,6 +307,8 @@ async function preview(plan: RunPlan): Promise<RunOutcome> {
   const failed = results.filter((result) => result.status === 'failed');
   // Build logs, runtime logs and deploy events: the platform's and the PR code's words.
   for (const result of failed) printUntrusted((result.logTail ?? []).map((line) => `  ${result.agent} │ ${line}`));
+  // A preview nobody wants that could not be removed is a failure the user must act on (its id is named).
+  failed.push(...unwanted.filter((result) => result.leftRunning));
   return {
     status: failed.length ? 'failed' : (results[0]?.status ?? 'skipped'),
     label,

@@ -40,6 +40,8 @@ export class UnwantedPreviewError extends Error {
     readonly wanted: 'closed' | 'superseded',
     message: string,
     readonly deploymentId?: string,
+    /** The run's own deployment could not be deleted and still runs. */
+    readonly leftRunning = false,
   ) {
     super(message);
     this.name = 'UnwantedPreviewError';
@@ -127,6 +129,7 @@ async function removeUnwanted(platform: Platform, deployment: Deployment, name: 
       wanted,
       `${name}: ${why}; its preview deployment ${deployment.id} is still running: it could not be deleted (${(err as Error).message})`,
       deployment.id,
+      true,
     );
   }
 }

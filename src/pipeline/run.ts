@@ -199,7 +199,9 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
     if (options.signal?.aborted) throw err;
     const message = redact(err instanceof Error ? err.message : String(err));
     options.reporter.warn(message);
-    if (err instanceof UnwantedPreviewError) return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId };
+    if (err instanceof UnwantedPreviewError) {
+      return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId, ...(err.leftRunning ? { leftRunning: true } : {}) };
+    }
     result.error = message;
     if (err instanceof PhaseError) {
       result.failedPhase = err.phase;

@@ -99,6 +99,29 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
     ).not.toContain('Ready');
   });
 
+  it('a PR closed while it deploys, whose own deployment cannot be deleted, fails the step and names what still runs', async () => {
+    forge.seedPullRequest('acme', 'agents', { number: 5, headSha: SHA_A, headRef: 'change', baseRef: 'main' });
+    local.faults.add({ route: 'deployments.delete', status: 500, times: Infinity });
+    const running = runFor(SHA_A, 'opened');
+    await advanceUntil(() => local.deployments().length > 0);
+    forge.closePullRequest('acme', 'agents', 5);
+    const run = await finish(running);
+
+    const [deployment] = local.deployments();
+    expect(deployment.status).not.toBe('DELETED');
+    expect(run.code).not.toBe(0);
+    expect(run.outputs.status).toBe('failed');
+    expect(run.log).toContain(`its preview deployment ${deployment.id} is still running`);
+    expect(
+      run.commands
+        .filter((command) => command.name === 'error')
+        .map((command) => command.data)
+        .join('\n'),
+    ).toContain(deployment.id);
+    expect(run.log).not.toContain('removed its own preview');
+    expect(run.summary).not.toContain('Ready');
+  });
+
   it('a PR closed after the run began but before it deploys gets no deployment at all', async () => {
     forge.seedPullRequest('acme', 'agents', { number: 5, headSha: SHA_A, headRef: 'change', baseRef: 'main' });
     const pullRead = /^GET .*\/repos\/acme\/agents\/pulls\/5$/;
