@@ -43911,7 +43911,7 @@ function createForgeOctokit(options) {
       userAgent: "agent-preview",
       // Node's fetch, which dispatches through the door's global proxy dispatcher; replaces
       // @actions/github's default, a fetch bound at import time to @actions/http-client's own agent.
-      request: { fetch: (url, init) => globalThis.fetch(url, init) },
+      request: { fetch: abortableFetch(options.lifetime) },
       throttle: {
         // One set of limiters per API: a Gitea's writes never queue behind GitHub's spacing.
         id: options.apiUrl,
@@ -43925,6 +43925,18 @@ function createForgeOctokit(options) {
     throttling,
     retry
   );
+}
+function abortableFetch(lifetime) {
+  return async (url, init) => {
+    const own = init?.signal ?? void 0;
+    const signal = lifetime && own ? AbortSignal.any([own, lifetime]) : lifetime ?? own;
+    try {
+      return await globalThis.fetch(url, { ...init, signal });
+    } catch (err) {
+      if (signal?.aborted) throw Object.assign(new Error(signal.reason instanceof Error ? signal.reason.message : "the call was aborted"), { name: "AbortError" });
+      throw err;
+    }
+  };
 }
 function createForge(options) {
   const octokit = createForgeOctokit(options);

@@ -129,10 +129,10 @@ function repositoryOf(repository: Json | undefined): TeardownJob['repository'] |
  * branch's existence from `GET /repos/{owner}/{repo}/branches/{branch}` (404 when gone)
  * (go-gitea/gitea@e6ed472:routers/api/v1/repo/pull.go, routers/api/v1/repo/branch.go).
  */
-export function giteaAccessFor(settings: GiteaSettings, defaultConfig: RepoConfig = DEFAULT_REPO_CONFIG): AccessFor {
+export function giteaAccessFor(settings: GiteaSettings, defaultConfig: RepoConfig = DEFAULT_REPO_CONFIG, lifetime?: AbortSignal): AccessFor {
   const apiUrl = giteaApiUrl(settings.url);
   const serverHost = new URL(settings.url).host.toLowerCase();
-  const forge = createForge({ kind: 'gitea', apiUrl, token: settings.token });
+  const forge = createForge({ kind: 'gitea', apiUrl, token: settings.token, lifetime });
   return async (job) => {
     const repo = sourceRepoFromWebUrl(job.repository.htmlUrl);
     if (!repo || new URL(job.repository.htmlUrl).host.toLowerCase() !== serverHost) {

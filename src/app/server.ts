@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { pino } from 'pino';
 import { createNodeMiddleware, Probot, type Logger, type ProbotOctokit } from 'probot';
 import type { Forge } from '../forge/forge.js';
-import { createForge, giteaApiUrl } from '../forge/client.js';
+import { createForge, giteaApiUrl, abortableFetch } from '../forge/client.js';
 import { createPlatform, type PlatformSettings } from '../platforms/index.js';
 import type { Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
@@ -108,11 +108,13 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
     writeSpacing: options.writeSpacing,
     onError: (message) => log.error({ source: 'bottleneck' }, `GitHub throttling in Redis: ${message}`),
   });
-  const probot = await startGithubDoor(options, log, githubOctokit.Octokit);
+  // Aborted once stopped: no forge call, or retry of one, outlives the server.
+  const lifetime = new AbortController();
+  const probot = await startGithubDoor(options, log, githubOctokit.Octokit, lifetime.signal);
   const githubHost = (options.githubHost ?? 'github.com').toLowerCase();
   const doors: Record<'github' | 'gitea', AccessFor | undefined> = {
     github: probot ? githubAccessFor(probot, { githubHost, asApp: !options.githubToken, defaultConfig }) : undefined,
-    gitea: options.gitea ? giteaAccessFor(options.gitea, defaultConfig) : undefined,
+    gitea: options.gitea ? giteaAccessFor(options.gitea, defaultConfig, lifetime.signal) : undefined,
   };
   const accessFor: AccessFor = async (job, signal) => {
     const door = doors[job.door];
@@ -163,7 +165,7 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
   /** The forge that serves a recorded repository, for the sweep. */
   async function forgeFor(repo: SourceRepo): Promise<Forge | undefined> {
     if (options.gitea && repo.host === giteaHost) {
-      return createForge({ kind: 'gitea', apiUrl: giteaApiUrl(options.gitea.url), token: options.gitea.token });
+      return createForge({ kind: 'gitea', apiUrl: giteaApiUrl(options.gitea.url), token: options.gitea.token, lifetime: lifetime.signal });
     }
     if (!probot || repo.host !== githubHost) return undefined;
     const octokit = await installationOctokit(probot, options, repo);
@@ -224,6 +226,7 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
       if (unfinished.length) {
         log.error({ unfinished }, `stopped with ${unfinished.length} teardowns unfinished after the ${graceMs} ms grace period; left for the sweep: ${unfinished.join('; ')}`);
       }
+      lifetime.abort(new Error('the app is stopping'));
       await sweeping?.catch(() => undefined);
       await githubOctokit.close();
     },
@@ -288,7 +291,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   };
 }
 
-async function startGithubDoor(options: AppOptions, log: Logger, Octokit?: typeof ProbotOctokit): Promise<Probot | undefined> {
+async function startGithubDoor(options: AppOptions, log: Logger, Octokit: typeof ProbotOctokit | undefined, lifetime: AbortSignal): Promise<Probot | undefined> {
   const asApp = options.appId !== undefined && options.appId !== '' && Boolean(options.privateKey);
   if (!asApp && !options.githubToken) return undefined;
   if (!options.webhookSecret?.trim()) throw new InputError('the GitHub webhook needs a secret: set WEBHOOK_SECRET', { field: 'WEBHOOK_SECRET' });
@@ -298,6 +301,7 @@ async function startGithubDoor(options: AppOptions, log: Logger, Octokit?: typeo
     baseUrl: options.githubBaseUrl,
     log,
     Octokit,
+    request: { fetch: abortableFetch(lifetime) },
   });
 }
 

@@ -49,6 +49,11 @@ export interface ForgeClientOptions {
   retry?: { retries?: number; retryAfterBaseValue?: number };
   /** How far apart writes go (`writeSpacingFromEnv`); GitHub's guidance on GitHub, none on Gitea, unless given. */
   writeSpacing?: WriteSpacing;
+  /**
+   * The client's lifetime: once aborted, every call in flight or waiting to be retried fails at once
+   * (the app aborts it when it stops, so that no retry outlives it).
+   */
+  lifetime?: AbortSignal;
   /** Logins besides the token's own and the Actions bots whose comments are ours (the app's `[bot]`). */
   botLogins?: string[];
 }
@@ -79,7 +84,7 @@ export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
       userAgent: 'agent-preview',
       // Node's fetch, which dispatches through the door's global proxy dispatcher; replaces
       // @actions/github's default, a fetch bound at import time to @actions/http-client's own agent.
-      request: { fetch: (url: string, init: RequestInit) => globalThis.fetch(url, init) },
+      request: { fetch: abortableFetch(options.lifetime) },
       throttle: {
         // One set of limiters per API: a Gitea's writes never queue behind GitHub's spacing.
         id: options.apiUrl,
@@ -93,6 +98,30 @@ export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
     throttling,
     retry,
   ) as unknown as ForgeOctokit;
+}
+
+/**
+ * Node's fetch, whose aborted calls Octokit does not retry. @octokit/request rethrows a rejection
+ * named AbortError as it is, without the request (@octokit/request@10.0.16,
+ * dist-src/fetch-wrapper.js), and @octokit/plugin-retry retries only errors that carry it
+ * (@octokit/plugin-retry@8.1.1, dist-src/error-request.js `isRequestError`). A signal aborted with
+ * a reason (a TimeoutError, say) rejects with that reason instead, which Octokit wraps as a 500 and
+ * retries with the same, already aborted, signal: such calls went on retrying after their attempt
+ * had given up, and after the app had stopped. So every aborted call ends as an AbortError. With
+ * `lifetime`, every call also ends once it is aborted (the app aborts it when it stops).
+ */
+export function abortableFetch(lifetime?: AbortSignal): (url: string, init?: RequestInit) => Promise<Response> {
+  return async (url, init) => {
+    const own = init?.signal ?? undefined;
+    const signal = lifetime && own ? AbortSignal.any([own, lifetime]) : (lifetime ?? own);
+    try {
+      return await globalThis.fetch(url, { ...init, signal });
+    } catch (err) {
+      // An Error of this realm: @octokit/request tests `instanceof Error` before it looks at the name.
+      if (signal?.aborted) throw Object.assign(new Error(signal.reason instanceof Error ? signal.reason.message : 'the call was aborted'), { name: 'AbortError' });
+      throw err;
+    }
+  };
 }
 
 /** The forge adapter for a token: GitHub/GHES, or Gitea/Forgejo with their differences. */

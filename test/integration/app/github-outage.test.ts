@@ -7,9 +7,9 @@ import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, until, type Json } from './fixtures.js';
 import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 
-// The GitHub App door during a GitHub outage, beside a Gitea door. In a file of its own: the calls
-// it leaves retrying against the failing token endpoint run on in the process after the test, and
-// other tests of the app in the same module registry must not queue behind them.
+// The GitHub App door during a GitHub outage, beside a Gitea door. Its calls once ran on, retrying
+// against the failing token endpoint, after their attempts timed out and after the app stopped
+// (holding the test process for a minute); the app now ends them (forge/client.ts abortableFetch).
 const API_KEY = 'sk-app-outage-Yt5c0Wq2Lm';
 const WEBHOOK_SECRET = 'whsec-outage-77ad2c';
 const INSTALLATION_TOKEN = 'ghs_outageInstallationToken0a1b2c3d';
