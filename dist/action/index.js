@@ -43827,7 +43827,7 @@ var GiteaForge = class extends GitHubForge {
 // src/forge/throttle.ts
 var import_light3 = __toESM(require_light(), 1);
 
-// src/pipeline/duration.ts
+// src/duration.ts
 var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
 function parseDuration(text, field, limits = {}) {
   const input = text.trim().toLowerCase();
@@ -45617,9 +45617,6 @@ async function runOne(platform2, agent, options) {
   }
 }
 
-// src/platforms/agentex/agentex.ts
-var import_yaml2 = __toESM(require_dist(), 1);
-
 // src/http/client.ts
 var import_undici4 = __toESM(require_undici(), 1);
 import { Readable } from "node:stream";
@@ -45794,6 +45791,9 @@ function backoffDelay(attempt, policy, random = Math.random) {
   const ceiling = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1));
   return Math.round(policy.minDelayMs / 2 + random() * (ceiling - policy.minDelayMs / 2));
 }
+
+// src/platforms/agentex/agentex.ts
+var import_yaml2 = __toESM(require_dist(), 1);
 
 // src/http/multipart.ts
 import { createReadStream } from "node:fs";
@@ -47884,10 +47884,16 @@ function parsePlatformName(value, field = "platform") {
   if (PLATFORM_NAMES.includes(name)) return name;
   throw new InputError(`unknown platform "${value}"; choose one of ${PLATFORM_NAMES.join(", ")}`, { field });
 }
+function retryPolicyFromEnv(env) {
+  const text = env.AGENT_PREVIEW_RETRY_DELAY;
+  if (!text) return void 0;
+  const minDelayMs = parseDuration(text, "AGENT_PREVIEW_RETRY_DELAY", { minMs: 1, maxMs: 6e4 });
+  return { minDelayMs, maxDelayMs: Math.max(minDelayMs, Math.min(DEFAULT_RETRY.maxDelayMs, minDelayMs * 80)) };
+}
 function createPlatform(settings) {
   const name = parsePlatformName(settings.platform);
   const env = settings.env ?? process.env;
-  const client = { onRetry: settings.onRetry, retry: settings.retry, timeoutMs: settings.requestTimeoutMs };
+  const client = { onRetry: settings.onRetry, retry: settings.retry ?? retryPolicyFromEnv(env), timeoutMs: settings.requestTimeoutMs };
   switch (name) {
     case "agentex":
       return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, env, ...client });

@@ -43917,9 +43917,6 @@ var PhaseError = class extends Error {
   deploymentId;
 };
 
-// src/platforms/agentex/agentex.ts
-var import_yaml = __toESM(require_dist(), 1);
-
 // src/http/client.ts
 var import_undici2 = __toESM(require_undici(), 1);
 import { Readable } from "node:stream";
@@ -44094,6 +44091,46 @@ function backoffDelay(attempt, policy, random = Math.random) {
   const ceiling = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1));
   return Math.round(policy.minDelayMs / 2 + random() * (ceiling - policy.minDelayMs / 2));
 }
+
+// src/duration.ts
+var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
+function parseDuration(text, field, limits = {}) {
+  const input = text.trim().toLowerCase();
+  let ms2;
+  if (/^\d+(\.\d+)?$/.test(input)) ms2 = Number(input) * 1e3;
+  else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(input)) {
+    ms2 = 0;
+    for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms2 += Number(amount) * UNIT_MS[unit];
+  }
+  if (ms2 === void 0 || !Number.isFinite(ms2) || ms2 <= 0) {
+    throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
+  }
+  if (limits.minMs !== void 0 && ms2 < limits.minMs) {
+    throw new InputError(`"${text}" is too short; the least allowed is ${formatDuration(limits.minMs)}`, { field });
+  }
+  if (limits.maxMs !== void 0 && ms2 > limits.maxMs) {
+    throw new InputError(`"${text}" is too long; the most allowed is ${formatDuration(limits.maxMs)}`, { field });
+  }
+  return Math.round(ms2);
+}
+function formatDuration(ms2) {
+  if (ms2 < 1e3) return `${Math.round(ms2)}ms`;
+  const seconds = Math.round(ms2 / 1e3);
+  if (seconds < 60) return `${seconds}s`;
+  const parts = [];
+  const days = Math.floor(seconds / 86400);
+  const hours = Math.floor(seconds % 86400 / 3600);
+  const minutes = Math.floor(seconds % 3600 / 60);
+  const rest = seconds % 60;
+  if (days) parts.push(`${days}d`);
+  if (hours) parts.push(`${hours}h`);
+  if (minutes) parts.push(`${minutes}m`);
+  if (rest && !days) parts.push(`${rest}s`);
+  return parts.join("");
+}
+
+// src/platforms/agentex/agentex.ts
+var import_yaml = __toESM(require_dist(), 1);
 
 // src/http/multipart.ts
 import { createReadStream } from "node:fs";
@@ -46194,10 +46231,16 @@ function parsePlatformName(value, field = "platform") {
   if (PLATFORM_NAMES.includes(name)) return name;
   throw new InputError(`unknown platform "${value}"; choose one of ${PLATFORM_NAMES.join(", ")}`, { field });
 }
+function retryPolicyFromEnv(env) {
+  const text = env.AGENT_PREVIEW_RETRY_DELAY;
+  if (!text) return void 0;
+  const minDelayMs = parseDuration(text, "AGENT_PREVIEW_RETRY_DELAY", { minMs: 1, maxMs: 6e4 });
+  return { minDelayMs, maxDelayMs: Math.max(minDelayMs, Math.min(DEFAULT_RETRY.maxDelayMs, minDelayMs * 80)) };
+}
 function createPlatform(settings) {
   const name = parsePlatformName(settings.platform);
   const env = settings.env ?? process.env;
-  const client = { onRetry: settings.onRetry, retry: settings.retry, timeoutMs: settings.requestTimeoutMs };
+  const client = { onRetry: settings.onRetry, retry: settings.retry ?? retryPolicyFromEnv(env), timeoutMs: settings.requestTimeoutMs };
   switch (name) {
     case "agentex":
       return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, env, ...client });
@@ -47155,43 +47198,6 @@ function parseJsonObject(text, field) {
   return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
 }
 
-// src/pipeline/duration.ts
-var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
-function parseDuration(text, field, limits = {}) {
-  const input = text.trim().toLowerCase();
-  let ms2;
-  if (/^\d+(\.\d+)?$/.test(input)) ms2 = Number(input) * 1e3;
-  else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(input)) {
-    ms2 = 0;
-    for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms2 += Number(amount) * UNIT_MS[unit];
-  }
-  if (ms2 === void 0 || !Number.isFinite(ms2) || ms2 <= 0) {
-    throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
-  }
-  if (limits.minMs !== void 0 && ms2 < limits.minMs) {
-    throw new InputError(`"${text}" is too short; the least allowed is ${formatDuration(limits.minMs)}`, { field });
-  }
-  if (limits.maxMs !== void 0 && ms2 > limits.maxMs) {
-    throw new InputError(`"${text}" is too long; the most allowed is ${formatDuration(limits.maxMs)}`, { field });
-  }
-  return Math.round(ms2);
-}
-function formatDuration(ms2) {
-  if (ms2 < 1e3) return `${Math.round(ms2)}ms`;
-  const seconds = Math.round(ms2 / 1e3);
-  if (seconds < 60) return `${seconds}s`;
-  const parts = [];
-  const days = Math.floor(seconds / 86400);
-  const hours = Math.floor(seconds % 86400 / 3600);
-  const minutes = Math.floor(seconds % 3600 / 60);
-  const rest = seconds % 60;
-  if (days) parts.push(`${days}d`);
-  if (hours) parts.push(`${hours}h`);
-  if (minutes) parts.push(`${minutes}m`);
-  if (rest && !days) parts.push(`${rest}s`);
-  return parts.join("");
-}
-
 // src/pipeline/image.ts
 var HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)`;
 var COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
@@ -47980,18 +47986,11 @@ function cliContext(io2, signal, options) {
         apiKey: options.apiKey,
         accountId: options.accountId,
         env: io2.env,
-        retry: retryPolicy(io2.env),
         onRetry: reporter ? (notice) => reporter.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`) : void 0,
         onNotice: reporter ? (message) => reporter.warn(message) : void 0
       });
     }
   };
-}
-function retryPolicy(env) {
-  const text = env.AGENT_PREVIEW_RETRY_DELAY;
-  if (!text) return void 0;
-  const minDelayMs = parseDuration(text, "AGENT_PREVIEW_RETRY_DELAY", { minMs: 1, maxMs: 6e4 });
-  return { minDelayMs, maxDelayMs: Math.max(minDelayMs, Math.min(DEFAULT_RETRY.maxDelayMs, minDelayMs * 80)) };
 }
 
 // src/cli/describe.ts

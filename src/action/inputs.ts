@@ -3,7 +3,7 @@ import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { InputError } from '../errors.js';
 import { parseBuildArgs } from '../pipeline/build-args.js';
-import { parseDuration } from '../pipeline/duration.js';
+import { parseDuration } from '../duration.js';
 import { DEFAULT_MAX_PARALLEL, parseMaxParallel, parseRedeployPolicy, type RedeployPolicy } from '../pipeline/run.js';
 import { validateUrlTemplate } from '../pipeline/url.js';
 import { parsePlatformName, type PlatformName } from '../platforms/index.js';

@@ -8,7 +8,7 @@ import { createForge } from '../forge/client.js';
 import { writeSpacingFromEnv } from '../forge/throttle.js';
 import { upsertStickyComment } from '../forge/sticky.js';
 import { loadAgents } from '../pipeline/agent.js';
-import { formatDuration } from '../pipeline/duration.js';
+import { formatDuration } from '../duration.js';
 import { validateImageInput } from '../pipeline/image.js';
 import { resolvePreviewLabel, type PreviewLabels } from '../pipeline/label.js';
 import { runAgents, type AgentResult, type RunMode } from '../pipeline/run.js';

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
-import { formatDuration } from '../pipeline/duration.js';
+import { formatDuration } from '../duration.js';
 import type { Reporter } from '../pipeline/reporter.js';
 import { redact } from '../secrets/redact.js';
 

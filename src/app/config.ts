@@ -1,7 +1,7 @@
 import { writeSpacingFromEnv } from '../forge/throttle.js';
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
-import { parseDuration } from '../pipeline/duration.js';
+import { parseDuration } from '../duration.js';
 import { resolvePreviewLabel } from '../pipeline/label.js';
 import { PLATFORM_KEY_VARIABLES, parsePlatformName } from '../platforms/index.js';
 import { checkWebhookSecret, type AppServerOptions } from './server.js';

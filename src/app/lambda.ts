@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { installProxyDispatcher } from '../http/proxy.js';
-import { parseDuration } from '../pipeline/duration.js';
+import { parseDuration } from '../duration.js';
 import { appOptionsFromEnv } from './config.js';
 import { createAppHandler, type AppHandler } from './server.js';
 import type { SweepReport } from '../previews/sweep.js';

@@ -1,6 +1,5 @@
 import type { Writable } from 'node:stream';
-import { DEFAULT_RETRY, type RetryPolicy } from '../http/client.js';
-import { formatDuration, parseDuration } from '../pipeline/duration.js';
+import { formatDuration } from '../duration.js';
 import { createPlatform, labelRuleFor } from '../platforms/index.js';
 import type { LabelRule, Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
@@ -68,7 +67,6 @@ export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOption
         apiKey: options.apiKey,
         accountId: options.accountId,
         env: io.env,
-        retry: retryPolicy(io.env),
         onRetry: reporter
           ? (notice) => reporter.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`)
           : undefined,
@@ -76,15 +74,4 @@ export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOption
       });
     },
   };
-}
-
-/**
- * `AGENT_PREVIEW_RETRY_DELAY`: the first backoff delay of a retried call (default 250ms); later
- * ones double up to 80 times that, capped at the default 20s.
- */
-function retryPolicy(env: NodeJS.ProcessEnv): Partial<RetryPolicy> | undefined {
-  const text = env.AGENT_PREVIEW_RETRY_DELAY;
-  if (!text) return undefined;
-  const minDelayMs = parseDuration(text, 'AGENT_PREVIEW_RETRY_DELAY', { minMs: 1, maxMs: 60_000 });
-  return { minDelayMs, maxDelayMs: Math.max(minDelayMs, Math.min(DEFAULT_RETRY.maxDelayMs, minDelayMs * 80)) };
 }

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { formatBytes } from '../bytes.js';
-import { formatDuration } from '../pipeline/duration.js';
+import { formatDuration } from '../duration.js';
 import type { Reporter } from '../pipeline/reporter.js';
 import { redact } from '../secrets/redact.js';
 

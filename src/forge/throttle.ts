@@ -1,6 +1,6 @@
 import type Bottleneck from 'bottleneck';
 import BottleneckLight from 'bottleneck/light.js';
-import { parseDuration } from '../pipeline/duration.js';
+import { parseDuration } from '../duration.js';
 
 /**
  * How far apart the forge's writes are spaced. `@octokit/plugin-throttling` (11.0.5,

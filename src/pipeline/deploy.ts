@@ -3,7 +3,7 @@ import type { Deployment, Platform } from '../platforms/platform.js';
 import { GONE_DEPLOY_PHASES, TERMINAL_DEPLOY_PHASES } from '../platforms/platform.js';
 import { redact, urlCarriesCredential } from '../secrets/redact.js';
 import type { LoadedAgent } from './agent.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../duration.js';
 import { cachedBuildLookup, ownershipOf } from './ownership.js';
 import { PhaseError } from './errors.js';
 import { pollUntil } from './poll.js';

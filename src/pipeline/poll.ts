@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TimeoutError } from '../errors.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../duration.js';
 
 export interface PollOptions<T> {
   /** What is waited on, for the timeout message: "build bld_1". */

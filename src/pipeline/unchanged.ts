@@ -2,7 +2,7 @@ import type { Deployment, Platform } from '../platforms/platform.js';
 import { GONE_DEPLOY_PHASES } from '../platforms/platform.js';
 import type { PreparedAgent } from './agent.js';
 import { previewUrl, type DeployOptions } from './deploy.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../duration.js';
 import { cachedBuildLookup, ownershipOf } from './ownership.js';
 import { parseSourceRepo } from './source-repo.js';
 

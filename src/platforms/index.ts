@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
-import type { RetryNotice, RetryPolicy } from '../http/client.js';
+import { DEFAULT_RETRY, type RetryNotice, type RetryPolicy } from '../http/client.js';
+import { parseDuration } from '../duration.js';
 import { AgentexPlatform } from './agentex/agentex.js';
 import { ASTROPODS_LABEL_RULE, AstropodsPlatform } from './astropods/astropods.js';
 import { MUTX_LABEL_RULE, MutxPlatform } from './mutx/mutx.js';
@@ -32,7 +33,7 @@ export interface PlatformSettings {
   accountId?: string;
   env?: NodeJS.ProcessEnv;
   onRetry?: (notice: RetryNotice) => void;
-  /** How often and how patiently calls are retried (the CLI's AGENT_PREVIEW_RETRY_DELAY). */
+  /** How often and how patiently calls are retried; from AGENT_PREVIEW_RETRY_DELAY in `env` unless given. */
   retry?: Partial<RetryPolicy>;
   /** Told what a platform could not do where it degrades instead of failing (a route it lacks). */
   onNotice?: (message: string) => void;
@@ -46,11 +47,22 @@ export function parsePlatformName(value: string | undefined, field = 'platform')
   throw new InputError(`unknown platform "${value}"; choose one of ${PLATFORM_NAMES.join(', ')}`, { field });
 }
 
+/**
+ * `AGENT_PREVIEW_RETRY_DELAY`: the first backoff delay of a retried platform call (default 250ms);
+ * later ones double up to 80 times that, capped at the default 20s. For every door.
+ */
+export function retryPolicyFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicy> | undefined {
+  const text = env.AGENT_PREVIEW_RETRY_DELAY;
+  if (!text) return undefined;
+  const minDelayMs = parseDuration(text, 'AGENT_PREVIEW_RETRY_DELAY', { minMs: 1, maxMs: 60_000 });
+  return { minDelayMs, maxDelayMs: Math.max(minDelayMs, Math.min(DEFAULT_RETRY.maxDelayMs, minDelayMs * 80)) };
+}
+
 /** The platform client named by the settings; `local` is the Agentex client pointed at the local platform. */
 export function createPlatform(settings: PlatformSettings): Platform {
   const name = parsePlatformName(settings.platform);
   const env = settings.env ?? process.env;
-  const client = { onRetry: settings.onRetry, retry: settings.retry, timeoutMs: settings.requestTimeoutMs };
+  const client = { onRetry: settings.onRetry, retry: settings.retry ?? retryPolicyFromEnv(env), timeoutMs: settings.requestTimeoutMs };
   switch (name) {
     case 'agentex':
       return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, env, ...client });

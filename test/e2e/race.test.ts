@@ -101,7 +101,8 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
 
   it('a PR closed while it deploys, whose own deployment cannot be deleted, fails the step and names what still runs', async () => {
     forge.seedPullRequest('acme', 'agents', { number: 5, headSha: SHA_A, headRef: 'change', baseRef: 'main' });
-    local.faults.add({ route: 'deployments.delete', status: 500, times: Infinity });
+    // Refused outright (a key that may deploy but not delete), so no retry can succeed.
+    local.faults.add({ route: 'deployments.delete', status: 403, times: Infinity });
     const running = runFor(SHA_A, 'opened');
     await advanceUntil(() => local.deployments().length > 0);
     forge.closePullRequest('acme', 'agents', 5);

@@ -236,6 +236,8 @@ export async function runActionBundle(setup: RunnerSetup, event: Json, inputs: R
     INPUT_TIMEOUT: '60s',
     // The test forges have no secondary rate limits; GitHub's 1 s spacing is tested in test/integration/forge.
     AGENT_PREVIEW_WRITE_SPACING: '0',
+    // Retried platform calls back off from 5 ms, not 250 ms: the faults are injected, the waits would be idle.
+    AGENT_PREVIEW_RETRY_DELAY: '5ms',
     ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [`INPUT_${key.toUpperCase()}`, value])),
     ...setup.env,
     ...extraEnv,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { loadAgents } from '../../pipeline/agent.js';
 import { parseBuildArgs } from '../../pipeline/build-args.js';
-import { parseDuration } from '../../pipeline/duration.js';
+import { parseDuration } from '../../duration.js';
 import { validateImageInput } from '../../pipeline/image.js';
 import { resolvePreviewLabel } from '../../pipeline/label.js';
 import { DEFAULT_MAX_PARALLEL, parseMaxParallel, parseRedeployPolicy, runAgents, type RunMode } from '../../pipeline/run.js';

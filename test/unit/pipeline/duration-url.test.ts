@@ -1,4 +1,4 @@
-import { formatDuration, parseDuration } from '../../../src/pipeline/duration.js';
+import { formatDuration, parseDuration } from '../../../src/duration.js';
 import { renderUrlTemplate, validateUrlTemplate } from '../../../src/pipeline/url.js';
 
 describe('parseDuration', () => {
