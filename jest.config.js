@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /** Tests are TypeScript ESM, transformed by SWC; run through `npm test`. */
 export default {
   testEnvironment: 'node',
@@ -13,6 +15,10 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // The soak (10 PRs × 5 pushes through the action bundle and the app) runs on its own: npm run test:soak.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/soak/'],
   testTimeout: 60000,
-  maxWorkers: 2,
+  // Most e2e time is spent in the action bundles the tests start, or waiting on them: half again as
+  // many workers as cores keeps the cores busy (Jest's own percentages stop at 100%).
+  maxWorkers: Math.max(2, Math.round(availableParallelism() * 1.5)),
 };
