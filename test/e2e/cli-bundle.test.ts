@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -28,6 +29,8 @@ describe('the committed CLI bundle', () => {
 
   it('local-platform in one process serves deploy, status, faults and teardown from another', async () => {
     const server = spawn(process.execPath, [CLI, 'local-platform', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(server, 'exit');
+    server.stderr!.resume();
     try {
       const url = await new Promise<string>((resolve, reject) => {
         createInterface({ input: server.stdout! }).on('line', (line) => {
@@ -63,7 +66,7 @@ describe('the committed CLI bundle', () => {
     } finally {
       server.kill('SIGTERM');
     }
-    const [code] = await new Promise<[number | null]>((resolve) => server.on('exit', (exitCode) => resolve([exitCode])));
+    const [code] = await exited;
     expect(code).toBe(0);
   });
 });

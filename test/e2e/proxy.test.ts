@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -122,13 +123,17 @@ describe('behind a forward proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY)', () => {
         NODE_EXTRA_CA_CERTS: certificate.file,
       },
     });
+    // Both streams are read to the end: a pipe nobody drains keeps the app from exiting.
+    let stderr = '';
+    app.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(app, 'exit');
     try {
       const url = await new Promise<string>((resolve, reject) => {
         createInterface({ input: app.stdout! }).on('line', (line) => {
           const match = /listening on (http[^\s"]+)/.exec(line);
           if (match) resolve(match[1]);
         });
-        app.on('exit', (code) => reject(new Error(`the app exited ${code}`)));
+        app.on('exit', (code) => reject(new Error(`the app exited ${code}: ${stderr}`)));
       });
       const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
       expect((await post(`${url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))).status).toBe(202);
@@ -142,6 +147,7 @@ describe('behind a forward proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY)', () => {
       expect(proxy.log.some((entry) => entry.form === 'absolute' && entry.method === 'DELETE' && hostOf(entry.target) === hostOf(local.url))).toBe(true);
     } finally {
       app.kill();
+      await exited;
       await gitea.close();
     }
   });
