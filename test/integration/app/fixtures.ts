@@ -13,13 +13,15 @@ export { until };
 
 export type Json = Record<string, any>;
 
-/** GitHub's own example payloads from @octokit/webhooks-examples. */
+let githubExamples: Promise<{ name: string; examples: Json[] }[]> | undefined;
+
+/** GitHub's own example delivery of an event (@octokit/webhooks-examples), a fresh copy each call. */
 export async function githubExample(event: string, action?: string): Promise<Json> {
-  const file = path.join(REPO_ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json');
-  const all = JSON.parse(await readFile(file, 'utf8')) as { name: string; examples: Json[] }[];
-  const found = all.find((entry) => entry.name === event)?.examples.find((example) => example.action === action && example.installation);
+  // The index is read and parsed once per test file: it is several megabytes.
+  githubExamples ??= readFile(path.join(REPO_ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json'), 'utf8').then(JSON.parse);
+  const found = (await githubExamples).find((entry) => entry.name === event)?.examples.find((example) => example.action === action && example.installation);
   if (!found) throw new Error(`no ${event}.${action} example`);
-  return found;
+  return structuredClone(found);
 }
 
 export function hmacHex(secret: string, body: string | Buffer): string {
