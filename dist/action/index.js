@@ -43903,7 +43903,7 @@ function createForgeOctokit(options) {
     options.onRetry?.({ call: `${request3.method} ${request3.url}`, reason, retryAfter, attempt: retryCount + 1 });
     return true;
   };
-  const spacing = options.writeSpacing ?? (options.kind === "gitea" ? UNSPACED_WRITES : void 0);
+  const spacing = options.kind === "gitea" ? UNSPACED_WRITES : options.writeSpacing;
   return getOctokit(
     options.token,
     {

@@ -57136,7 +57136,7 @@ function createForgeOctokit(options) {
     options.onRetry?.({ call: `${request3.method} ${request3.url}`, reason, retryAfter, attempt: retryCount + 1 });
     return true;
   };
-  const spacing = options.writeSpacing ?? (options.kind === "gitea" ? UNSPACED_WRITES : void 0);
+  const spacing = options.kind === "gitea" ? UNSPACED_WRITES : options.writeSpacing;
   return getOctokit(
     options.token,
     {
@@ -57575,7 +57575,7 @@ function sweepWithTokens(platform, tokens, options) {
     if (!settings) return void 0;
     let forge = forges.get(host);
     if (!forge) {
-      forge = createForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token, writeSpacing: settings.kind === "github" ? tokens.writeSpacing : void 0 });
+      forge = createForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token, writeSpacing: tokens.writeSpacing });
       forges.set(host, forge);
     }
     return forge;

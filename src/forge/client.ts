@@ -47,7 +47,7 @@ export interface ForgeClientOptions {
    */
   throttle?: Partial<ThrottlingOptions>;
   retry?: { retries?: number; retryAfterBaseValue?: number };
-  /** How far apart writes go (`writeSpacingFromEnv`); GitHub's guidance on GitHub, none on Gitea, unless given. */
+  /** How far apart GitHub writes go (`writeSpacingFromEnv`); GitHub's guidance unless given. Gitea's are never spaced. */
   writeSpacing?: WriteSpacing;
   /**
    * The client's lifetime: once aborted, every call in flight or waiting to be retried fails at once
@@ -76,7 +76,8 @@ export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
     options.onRetry?.({ call: `${request.method} ${request.url}`, reason, retryAfter, attempt: retryCount + 1 });
     return true;
   };
-  const spacing = options.writeSpacing ?? (options.kind === 'gitea' ? UNSPACED_WRITES : undefined);
+  // Gitea and Forgejo have no secondary rate limits (forge/throttle.ts): their writes are never spaced.
+  const spacing = options.kind === 'gitea' ? UNSPACED_WRITES : options.writeSpacing;
   return getOctokit(
     options.token,
     {

@@ -62,7 +62,7 @@ export function sweepWithTokens(platform: Platform, tokens: ForgeTokens, options
     if (!settings) return undefined;
     let forge = forges.get(host);
     if (!forge) {
-      forge = createForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token, writeSpacing: settings.kind === 'github' ? tokens.writeSpacing : undefined });
+      forge = createForge({ kind: settings.kind, apiUrl: settings.apiUrl, token: settings.token, writeSpacing: tokens.writeSpacing });
       forges.set(host, forge);
     }
     return forge;
