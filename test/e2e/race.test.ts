@@ -60,6 +60,22 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
     );
   }
 
+  /** A run for PR 5 whose PR closes once its deployment exists, and before it is healthy. */
+  async function closedWhileDeploying(): Promise<ActionRun> {
+    const running = runFor(SHA_A, 'opened');
+    await advanceUntil(() => local.deployments().length > 0);
+    forge.closePullRequest('acme', 'agents', 5);
+    return finish(running);
+  }
+
+  /** Every comment on the PR, as one text. */
+  function commentsOnPull(): string {
+    return forge
+      .comments('acme', 'agents', 5)
+      .map((comment) => comment.body)
+      .join('\n');
+  }
+
   /** Moves the platform's clock in small steps until `done` holds (the run's requests answer in between). */
   async function advanceUntil(done: () => boolean): Promise<void> {
     while (!done()) {
@@ -82,31 +98,20 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
 
   it('a PR closed while its deployment is still in progress leaves nothing running, and nothing says ready', async () => {
     forge.seedPullRequest('acme', 'agents', { number: 5, headSha: SHA_A, headRef: 'change', baseRef: 'main' });
-    const running = runFor(SHA_A, 'opened');
-    await advanceUntil(() => local.deployments().length > 0);
-    forge.closePullRequest('acme', 'agents', 5);
-    const run = await finish(running);
+    const run = await closedWhileDeploying();
 
     expect(run.outputs.status).toBe('closed');
     expect(local.deployments().map((deployment) => deployment.status)).toEqual(['DELETED']);
     expect(run.summary).not.toContain('Ready');
     expect(run.log).toContain(`removed its own preview deployment ${local.deployments()[0].id}`);
-    expect(
-      forge
-        .comments('acme', 'agents', 5)
-        .map((comment) => comment.body)
-        .join('\n'),
-    ).not.toContain('Ready');
+    expect(commentsOnPull()).not.toContain('Ready');
   });
 
   it('a PR closed while it deploys, whose own deployment cannot be deleted, fails the step and names what still runs', async () => {
     forge.seedPullRequest('acme', 'agents', { number: 5, headSha: SHA_A, headRef: 'change', baseRef: 'main' });
     // Refused outright (a key that may deploy but not delete), so no retry can succeed.
     local.faults.add({ route: 'deployments.delete', status: 403, times: Infinity });
-    const running = runFor(SHA_A, 'opened');
-    await advanceUntil(() => local.deployments().length > 0);
-    forge.closePullRequest('acme', 'agents', 5);
-    const run = await finish(running);
+    const run = await closedWhileDeploying();
 
     const [deployment] = local.deployments();
     expect(deployment.status).not.toBe('DELETED');
@@ -134,12 +139,7 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
     expect(run.outputs.status).toBe('closed');
     expect(local.deployments()).toEqual([]);
     expect(run.log).toContain('no preview was created');
-    expect(
-      forge
-        .comments('acme', 'agents', 5)
-        .map((comment) => comment.body)
-        .join('\n'),
-    ).not.toContain('Ready');
+    expect(commentsOnPull()).not.toContain('Ready');
   });
 
   it("two runs finishing out of order leave the newer commit's preview, and the older run removes its own", async () => {

@@ -1,7 +1,7 @@
-import Bottleneck from 'bottleneck';
 import { renderRemovedComment, stickyMarker, STICKY_MARKER } from '../../../src/forge/comment.js';
 import { createForge, type ForgeClientOptions } from '../../../src/forge/client.js';
 import { upsertStickyComment } from '../../../src/forge/sticky.js';
+import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 import { startTestForge, type TestForge, type TestForgeOptions } from '../../support/forge/server.js';
 
 const TOKEN = 'ghs_forgeTestJobToken7c1';
@@ -10,17 +10,10 @@ const HEAD = 'a'.repeat(40);
 
 /**
  * The plugins' own waits, made short through their options: a rate-limit wait is `retryAfter` (in
- * seconds) times `retryAfterBaseValue`, and writes are spaced by the limiter groups' `minTime`.
+ * seconds) times `retryAfterBaseValue`; writes are not spaced (`writeSpacing`).
  */
-function shortWaits(): Pick<ForgeClientOptions, 'throttle' | 'retry'> {
-  return {
-    throttle: {
-      retryAfterBaseValue: 5,
-      write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
-      notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
-    },
-    retry: { retryAfterBaseValue: 5 },
-  };
+function shortWaits(): Pick<ForgeClientOptions, 'throttle' | 'retry' | 'writeSpacing'> {
+  return { throttle: { retryAfterBaseValue: 5 }, retry: { retryAfterBaseValue: 5 }, writeSpacing: UNSPACED_WRITES };
 }
 
 let forge: TestForge | undefined;
