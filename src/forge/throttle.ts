@@ -8,9 +8,10 @@ import { parseDuration } from '../duration.js';
  * (a new comment) 3 s apart, after GitHub's guidance for its secondary rate limits ("wait at least
  * one second between each request" that creates or changes content,
  * docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api). Gitea and
- * Forgejo have no such limits: their `[api]` settings are page sizes only
- * (go-gitea/gitea:modules/setting/api.go, custom/conf/app.example.ini `[api]`), so their writes are
- * serialised but not spaced. A 429 or 403 with Retry-After is still waited out on every forge.
+ * Forgejo have no such limits: their `[api]` settings are page and blob sizes only (Forgejo's
+ * modules/setting/api.go `API` struct; Gitea's custom/conf/app.example.ini `[api]` section as of
+ * go-gitea/gitea#21215), so their writes are serialised but not spaced. A 429 or 403 with
+ * Retry-After is still waited out on every forge.
  */
 export interface WriteSpacing {
   writeMs: number;
