@@ -43578,6 +43578,9 @@ function throttling(octokit, octokitOptions) {
 throttling.VERSION = VERSION8;
 throttling.triggersNotification = triggersNotification;
 
+// src/forge/client.ts
+var import_undici4 = __toESM(require_undici(), 1);
+
 // src/forge/github.ts
 var GITHUB_ACTIONS_LOGIN = "github-actions[bot]";
 var GitHubForge = class {
@@ -43909,8 +43912,8 @@ function createForgeOctokit(options) {
     {
       baseUrl: options.apiUrl.replace(/\/+$/, ""),
       userAgent: "agent-preview",
-      // Node's fetch, which dispatches through the door's global proxy dispatcher; replaces
-      // @actions/github's default, a fetch bound at import time to @actions/http-client's own agent.
+      // Dispatches through the door's global proxy dispatcher; replaces @actions/github's default,
+      // a fetch bound at import time to @actions/http-client's own agent.
       request: { fetch: abortableFetch(options.lifetime) },
       throttle: {
         // One set of limiters per API: a Gitea's writes never queue behind GitHub's spacing.
@@ -43931,7 +43934,7 @@ function abortableFetch(lifetime) {
     const own = init?.signal ?? void 0;
     const signal = lifetime && own ? AbortSignal.any([own, lifetime]) : lifetime ?? own;
     try {
-      return await globalThis.fetch(url, { ...init, signal });
+      return await (0, import_undici4.fetch)(url, { ...init, signal });
     } catch (err) {
       if (signal?.aborted) throw Object.assign(new Error(signal.reason instanceof Error ? signal.reason.message : "the call was aborted"), { name: "AbortError" });
       throw err;
@@ -45618,7 +45621,7 @@ async function runOne(platform2, agent, options) {
 }
 
 // src/http/client.ts
-var import_undici4 = __toESM(require_undici(), 1);
+var import_undici5 = __toESM(require_undici(), 1);
 import { Readable } from "node:stream";
 import { setTimeout as sleep3 } from "node:timers/promises";
 var DEFAULT_RETRY = { retries: 5, minDelayMs: 250, maxDelayMs: 2e4, maxRetryAfterMs: 12e4 };
@@ -45692,7 +45695,7 @@ var HttpClient3 = class {
     }
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     try {
-      const response = await (0, import_undici4.request)(url, {
+      const response = await (0, import_undici5.request)(url, {
         method: opts.method,
         headers,
         body,

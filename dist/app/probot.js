@@ -42870,6 +42870,9 @@ var GitHub = Octokit.plugin(restEndpointMethods, paginateRest).defaults(defaults
 // node_modules/@actions/github/lib/github.js
 var context2 = new Context();
 
+// src/forge/client.ts
+var import_undici3 = __toESM(require_undici(), 1);
+
 // src/forge/github.ts
 var GITHUB_ACTIONS_LOGIN = "github-actions[bot]";
 var GitHubForge = class {

@@ -56850,6 +56850,9 @@ function throttling(octokit, octokitOptions) {
 throttling.VERSION = VERSION8;
 throttling.triggersNotification = triggersNotification;
 
+// src/forge/client.ts
+var import_undici4 = __toESM(require_undici(), 1);
+
 // src/forge/github.ts
 var GITHUB_ACTIONS_LOGIN = "github-actions[bot]";
 var GitHubForge = class {
@@ -57142,8 +57145,8 @@ function createForgeOctokit(options) {
     {
       baseUrl: options.apiUrl.replace(/\/+$/, ""),
       userAgent: "agent-preview",
-      // Node's fetch, which dispatches through the door's global proxy dispatcher; replaces
-      // @actions/github's default, a fetch bound at import time to @actions/http-client's own agent.
+      // Dispatches through the door's global proxy dispatcher; replaces @actions/github's default,
+      // a fetch bound at import time to @actions/http-client's own agent.
       request: { fetch: abortableFetch(options.lifetime) },
       throttle: {
         // One set of limiters per API: a Gitea's writes never queue behind GitHub's spacing.
@@ -57164,7 +57167,7 @@ function abortableFetch(lifetime) {
     const own = init?.signal ?? void 0;
     const signal = lifetime && own ? AbortSignal.any([own, lifetime]) : lifetime ?? own;
     try {
-      return await globalThis.fetch(url, { ...init, signal });
+      return await (0, import_undici4.fetch)(url, { ...init, signal });
     } catch (err) {
       if (signal?.aborted) throw Object.assign(new Error(signal.reason instanceof Error ? signal.reason.message : "the call was aborted"), { name: "AbortError" });
       throw err;

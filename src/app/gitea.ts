@@ -7,6 +7,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'probot';
+import { fetch } from 'undici';
 import { createForge, giteaApiUrl } from '../forge/client.js';
 import { registerSecret } from '../secrets/redact.js';
 import { DeliveryRefused, type AccessFor, type RepoAccess, type TeardownJob } from './deliveries.js';
