@@ -15,6 +15,7 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  setupFiles: ['<rootDir>/test/support/release-async-storages.ts'],
   // The soak (10 PRs × 5 pushes through the action bundle and the app) runs on its own: npm run test:soak.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/soak/'],
   testTimeout: 60000,
