@@ -1,4 +1,5 @@
-import { getOctokit } from '@actions/github';
+import { Octokit } from '@octokit/core';
+import { paginateRest } from '@octokit/plugin-paginate-rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
 import { fetch as undiciFetch } from 'undici';
@@ -64,10 +65,12 @@ const RATE_LIMIT_RETRIES = 3;
 const LONGEST_RATE_LIMIT_WAIT_S = 15 * 60;
 
 /**
- * An Octokit for the forge, as the GitHub ecosystem builds one: `@actions/github`'s `getOctokit`
- * with `@octokit/plugin-throttling` (waits out primary and secondary rate limits) and
- * `@octokit/plugin-retry` (retries 5xx and network failures). It fetches with undici's `fetch` (`abortableFetch`),
- * so the door's proxy dispatcher (`src/http/proxy.ts`) applies, as it does to Probot's client. On Gitea/Forgejo the same client
+ * An Octokit for the forge: `@octokit/core` with `@octokit/plugin-paginate-rest`,
+ * `@octokit/plugin-throttling` (waits out primary and secondary rate limits) and
+ * `@octokit/plugin-retry` (retries 5xx and network failures). `@actions/github`'s `getOctokit` adds
+ * the REST method table, which nothing here calls, and a second `@actions/http-client`.
+ * It fetches with undici's `fetch` (`abortableFetch`), so the door's proxy dispatcher
+ * (`src/http/proxy.ts`) applies, as it does to Probot's client. On Gitea/Forgejo the same client
  * talks to `/api/v1` with `token` auth (`Authorization: token <t>`, docs.gitea.com/development/api-usage).
  */
 export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
@@ -79,34 +82,33 @@ export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
   };
   // Gitea and Forgejo have no secondary rate limits (forge/throttle.ts): their writes are never spaced.
   const spacing = options.kind === 'gitea' ? UNSPACED_WRITES : options.writeSpacing;
-  return getOctokit(
-    options.token,
-    {
-      baseUrl: options.apiUrl.replace(/\/+$/, ''),
-      userAgent: 'agent-preview',
-      // Dispatches through the door's global proxy dispatcher; replaces @actions/github's default,
-      // a fetch bound at import time to @actions/http-client's own agent.
-      request: { fetch: abortableFetch(options.lifetime) },
-      throttle: {
-        // One set of limiters per API: a Gitea's writes never queue behind GitHub's spacing.
-        id: options.apiUrl,
-        onRateLimit: rateLimited('rate limit'),
-        onSecondaryRateLimit: rateLimited('secondary rate limit'),
-        ...(spacing ? writeLimiterGroups(spacing) : {}),
-        ...options.throttle,
-      },
-      retry: options.retry,
+  return new ForgeOctokitClient({
+    auth: options.token,
+    baseUrl: options.apiUrl.replace(/\/+$/, ''),
+    userAgent: 'agent-preview',
+    request: { fetch: abortableFetch(options.lifetime) },
+    throttle: {
+      // One set of limiters per API: a Gitea's writes never queue behind GitHub's spacing.
+      id: options.apiUrl,
+      onRateLimit: rateLimited('rate limit'),
+      onSecondaryRateLimit: rateLimited('secondary rate limit'),
+      ...(spacing ? writeLimiterGroups(spacing) : {}),
+      ...options.throttle,
     },
-    throttling,
-    retry,
-  ) as unknown as ForgeOctokit;
+    retry: options.retry,
+  }) as unknown as ForgeOctokit;
 }
 
+const ForgeOctokitClient = Octokit.plugin(paginateRest, throttling, retry);
+
 /**
- * undici's fetch, whose aborted calls Octokit does not retry. The undici we bundle, not Node's global
- * `fetch`: forge and platform calls then go through one HTTP stack and one dispatcher, and an action
- * run no longer spends about 60 ms of CPU (of 620) initialising Node 20's own copy of undici (6.x). @octokit/request rethrows a rejection
- * named AbortError as it is, without the request (@octokit/request@10.0.16,
+ * undici's fetch, whose aborted calls Octokit does not retry.
+ *
+ * The undici we bundle, not Node's global `fetch`: forge and platform calls then go through one HTTP
+ * stack and one dispatcher, and an action run no longer spends about 60 ms of CPU (of 620)
+ * initialising Node 20's own copy of undici (6.x).
+ *
+ * @octokit/request rethrows a rejection named AbortError as it is, without the request (@octokit/request@10.0.16,
  * dist-src/fetch-wrapper.js), and @octokit/plugin-retry retries only errors that carry it
  * (@octokit/plugin-retry@8.1.1, dist-src/error-request.js `isRequestError`). A signal aborted with
  * a reason (a TimeoutError, say) rejects with that reason instead, which Octokit wraps as a 500 and
