@@ -214,30 +214,8 @@ export class LogCapture {
   }
 }
 
-let appBundle: Promise<string> | undefined;
-
-/** `src/app/index.ts` bundled as `npm run build` bundles it, into a temporary folder, once per test file. */
-export function appEntry(): Promise<string> {
-  appBundle ??= (async () => {
-    const { build } = await import('esbuild');
-    const { mkdtemp } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const dir = await mkdtemp(path.join(tmpdir(), 'ap-app-bundle-'));
-    const outfile = path.join(dir, 'index.mjs');
-    await build({
-      entryPoints: [path.join(REPO_ROOT, 'src', 'app', 'index.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'error',
-      banner: { js: "import { createRequire as __apCreateRequire } from 'node:module'; const require = __apCreateRequire(import.meta.url);" },
-    });
-    return outfile;
-  })();
-  return appBundle;
-}
+/** The committed app bundle, `npm run app`'s entry (CI checks that it matches `src/`). */
+const APP_BUNDLE = path.join(REPO_ROOT, 'dist', 'app', 'index.js');
 
 export interface AppProcess {
   url: string;
@@ -252,8 +230,8 @@ export interface AppProcess {
 export async function startAppProcess(env: Record<string, string>): Promise<AppProcess> {
   const { spawn } = await import('node:child_process');
   const { createInterface } = await import('node:readline');
-  // Resolved from the repository, so packages the bundle leaves out (none today) still load.
-  const child = spawn(process.execPath, [await appEntry()], {
+  // Run from the repository, so packages the bundle leaves out (none today) still load.
+  const child = spawn(process.execPath, [APP_BUNDLE], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', AGENT_PREVIEW_WRITE_SPACING: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
