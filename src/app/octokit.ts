@@ -1,5 +1,4 @@
 import Bottleneck from 'bottleneck';
-import { Redis } from 'ioredis';
 import { ProbotOctokit } from 'probot';
 import { writeLimiterGroups, type WriteSpacing } from '../forge/throttle.js';
 import { redact } from '../secrets/redact.js';
@@ -21,11 +20,13 @@ export interface AppOctokitOptions {
  * `redisConfig` (probot@14:lib/octokit/get-octokit-throttle-options.js), but loads ioredis there
  * through `npx-import-light` at run time, which a bundled app cannot; here ioredis is bundled.
  */
-export function appOctokit(options: AppOctokitOptions): { Octokit?: typeof ProbotOctokit; close(): Promise<void> } {
+export async function appOctokit(options: AppOctokitOptions): Promise<{ Octokit?: typeof ProbotOctokit; close(): Promise<void> }> {
   if (!options.redisUrl && !options.writeSpacing) return { close: async () => undefined };
   let throttle: Record<string, unknown> = {};
   let close = async () => undefined;
   if (options.redisUrl) {
+    // Loaded only for an app that has REDIS_URL.
+    const { Redis } = await import('ioredis');
     const client = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
     client.on('error', () => undefined); // reported through the connection below
     // `Redis` given, so Bottleneck does not `eval("require")("ioredis")`, which a bundle cannot answer.

@@ -12,7 +12,6 @@ import { DEFAULT_TEARDOWN_GRACE_MS, type BackgroundRetry } from './background.js
 import { DeliveryRefused, teardownTask, type AccessFor, type PlatformFor } from './deliveries.js';
 import { GITEA_WEBHOOK_PATH, giteaAccessFor, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
 import { MemoryTeardownQueue, type TeardownQueue } from './teardown-queue.js';
-import { DurableTeardownQueue } from './durable.js';
 import { appOctokit } from './octokit.js';
 import type { WriteSpacing } from '../forge/throttle.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
@@ -103,7 +102,7 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
 
   const secretWarnings = [checkWebhookSecret(options.webhookSecret, 'WEBHOOK_SECRET'), checkWebhookSecret(options.gitea?.webhookSecret, 'GITEA_WEBHOOK_SECRET')];
   for (const warning of new Set([...(options.warnings ?? []), ...secretWarnings])) if (warning) log.warn(warning);
-  const githubOctokit = appOctokit({
+  const githubOctokit = await appOctokit({
     redisUrl: options.redisUrl,
     writeSpacing: options.writeSpacing,
     onError: (message) => log.error({ source: 'bottleneck' }, `GitHub throttling in Redis: ${message}`),
@@ -122,8 +121,9 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
     return door(job, signal);
   };
   const taskFor = (job: Parameters<AccessFor>[0], jobLog: Logger) => teardownTask(job, { log: jobLog, accessFor, platformFor });
+  // BullMQ and ioredis load only for an app that has REDIS_URL.
   const queue: TeardownQueue = options.redisUrl
-    ? new DurableTeardownQueue({
+    ? new (await import('./durable.js')).DurableTeardownQueue({
         redisUrl: options.redisUrl,
         lanes: (['github', 'gitea'] as const).filter((door) => doors[door]),
         taskFor,
