@@ -6,16 +6,15 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startAppServer, type AppServer } from '../../src/app/server.js';
+import type { AppServer } from '../../src/app/server.js';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
-import { AgentexPlatform } from '../../src/platforms/agentex/agentex.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
 import { clearSecrets } from '../../src/secrets/redact.js';
 import { giteaHeaders, giteaPullRequestClosed, LogCapture, post } from '../integration/app/fixtures.js';
 import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type ForgeFlavor, type TestForge } from '../support/forge/server.js';
 import { pullRequestEvent, runActionBundle, shownText, type ActionRun } from '../support/runner.js';
-import { UNSPACED_WRITES } from '../../src/forge/throttle.js';
+import { startTestApp } from '../integration/app/test-app.js';
 
 const API_KEY = 'sk-e2e-owner-Vb52Kq0LmZ7w';
 const TOKEN = 'ghs_e2eOwnershipToken0123456789abcd';
@@ -169,23 +168,12 @@ describe.each([
     gitea = await startTestForge({ flavor: 'gitea', token: TOKEN, subPath });
     gitea.seedRepo('gitea-org', 'agents', { defaultBranch: 'main' });
     gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', baseRef: 'main' });
-    const appPlatform = new AgentexPlatform({
-      name: 'local',
-      baseUrl: local.url,
+    app = await startTestApp({
+      local,
       apiKey: API_KEY,
-      accountId: 'acct-local',
-      deploymentsCarryUrl: true,
-      env: {},
-      retry: { retries: 0 },
-    });
-    app = await startAppServer({
       githubToken: 'ghs_unusedGithubDoorToken000',
       webhookSecret: 'unused-github-secret',
       gitea: { url: gitea.url, token: TOKEN, webhookSecret: GITEA_SECRET },
-      platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
-      writeSpacing: UNSPACED_WRITES,
-      platformFor: () => appPlatform,
-      env: {},
       retry: { firstDelayMs: 20, maxDelayMs: 100 },
       logStream: logs,
       logLevel: 'debug',

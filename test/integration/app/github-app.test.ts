@@ -1,12 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { createForge } from '../../../src/forge/client.js';
-import { startAppServer, type AppServer } from '../../../src/app/server.js';
+import type { AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, LogCapture, post, PreviewSeeder, stickyBody, until, type Json } from './fixtures.js';
 import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
+import { startTestApp } from './test-app.js';
 
 // Runs the app as a real GitHub App: a private key, a JWT per app call, an installation token per
 // repository, the way it runs when registered on github.com.
@@ -35,16 +35,13 @@ beforeEach(async () => {
   github.seedRepo('Codertocat', 'Hello-World');
   github.seedRepo('mallory', 'agents');
   logs = new LogCapture();
-  const platform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
-  app = await startAppServer({
+  app = await startTestApp({
+    local,
+    apiKey: API_KEY,
     appId: APP_ID,
     privateKey: PRIVATE_KEY,
     webhookSecret: WEBHOOK_SECRET,
     githubBaseUrl: github.apiUrl,
-    platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
-    writeSpacing: UNSPACED_WRITES,
-    platformFor: () => platform,
-    env: {},
     retry: { firstDelayMs: 20, maxDelayMs: 100 },
     logStream: logs,
   });

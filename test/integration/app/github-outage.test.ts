@@ -1,11 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
-import { startAppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, until, type Json } from './fixtures.js';
-import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
+import { startTestApp } from './test-app.js';
 
 // The GitHub App door during a GitHub outage, beside a Gitea door. Its calls once ran on, retrying
 // against the failing token endpoint, after their attempts timed out and after the app stopped
@@ -49,18 +47,15 @@ it('a GitHub auth outage stalls no Gitea teardown, and stopping during it ends w
   }
   // GitHub's token endpoint is down for the whole test.
   github.failNext(/access_tokens/, 500, 100_000);
-  const platform = new AgentexPlatform({ name: 'local', baseUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {}, retry: { retries: 0 } });
   const outageLogs = new LogCapture();
-  const both = await startAppServer({
+  const both = await startTestApp({
+    local,
+    apiKey: API_KEY,
     appId: APP_ID,
     privateKey: PRIVATE_KEY,
     webhookSecret: WEBHOOK_SECRET,
     githubBaseUrl: github.apiUrl,
     gitea: { url: gitea.url, token: GITEA_TOKEN, webhookSecret: GITEA_SECRET },
-    platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
-    writeSpacing: UNSPACED_WRITES,
-    platformFor: () => platform,
-    env: {},
     // Two slots, long waits between tries: GitHub's retries would hold every slot if waits held one.
     retry: { concurrency: 2, attempts: 3, firstDelayMs: 60_000, maxDelayMs: 60_000, attemptTimeoutMs: 2_000 },
     teardownGraceMs: 200,

@@ -1,12 +1,10 @@
 import { Redis } from 'ioredis';
-import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
-import { startAppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, startAppProcess, until, type AppProcess } from './fixtures.js';
 import { redisUnavailable, startRedisServer, type RedisServer } from './redis-server.js';
-import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
+import { startTestApp } from './test-app.js';
 
 // With REDIS_URL, teardowns are durable jobs in a real redis-server that this test starts, shared by
 // replicas that run as their own processes.
@@ -141,24 +139,13 @@ describeWithRedis('teardowns with REDIS_URL', () => {
       state: 'closed',
     });
     const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${payload.pull_request.number}`);
-    const platform = new AgentexPlatform({
-      name: 'local',
-      baseUrl: local.url,
+    const app = await startTestApp({
+      local,
       apiKey: API_KEY,
-      accountId: 'acct-local',
-      deploymentsCarryUrl: true,
-      env: {},
-      retry: { retries: 0 },
-    });
-    const app = await startAppServer({
       githubToken: GITHUB_TOKEN,
       webhookSecret: WEBHOOK_SECRET,
       githubBaseUrl: github.apiUrl,
-      platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
-      writeSpacing: UNSPACED_WRITES,
-      platformFor: () => platform,
       redisUrl: redis.url,
-      env: {},
       logStream: logs,
     });
     const client = new Redis(redis.url);

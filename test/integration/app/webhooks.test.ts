@@ -2,11 +2,12 @@ import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { createForge } from '../../../src/forge/client.js';
 import { bridge } from '../../../src/app/lambda.js';
-import { createAppHandler, startAppServer, type AppServer } from '../../../src/app/server.js';
+import { createAppHandler, type AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, hmacHex, LogCapture, post, PreviewSeeder, stickyBody, type Json } from './fixtures.js';
 import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
+import { appPlatformOn, startTestApp } from './test-app.js';
 
 const API_KEY = 'sk-app-test-Zq81vLw0pR7c';
 const GITHUB_TOKEN = 'ghs_appTestInstallationToken9x2';
@@ -58,25 +59,15 @@ beforeEach(async () => {
   const giteaForge = createForge({ kind: 'gitea', apiUrl: gitea.apiUrl, token: GITEA_TOKEN });
   await giteaForge.createComment({ owner: 'gitea-org', repo: 'agents', number: 2 }, stickyBody('pr-2'));
 
-  // The app's own client does no HTTP-level retries, so the app's background retries are what is tested.
-  appPlatform = new AgentexPlatform({
-    name: 'local',
-    baseUrl: local.url,
+  appPlatform = appPlatformOn(local, API_KEY);
+  app = await startTestApp({
+    local,
     apiKey: API_KEY,
-    accountId: 'acct-local',
-    deploymentsCarryUrl: true,
-    env: {},
-    retry: { retries: 0 },
-  });
-  app = await startAppServer({
     githubToken: GITHUB_TOKEN,
     webhookSecret: WEBHOOK_SECRET,
     githubBaseUrl: github.apiUrl,
     gitea: { url: gitea.url, token: GITEA_TOKEN, webhookSecret: GITEA_SECRET },
-    platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
-    writeSpacing: UNSPACED_WRITES,
     platformFor: () => appPlatform,
-    env: {},
     retry: { firstDelayMs: 20, maxDelayMs: 100 },
     logStream: logs,
     logLevel: 'debug',
@@ -277,14 +268,13 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
     await app.idle();
     expect(await seeder.status(mine.id)).toBe('HEALTHY');
 
-    const branchApp = await startAppServer({
+    const branchApp = await startTestApp({
+      local,
+      apiKey: API_KEY,
       githubToken: GITHUB_TOKEN,
       webhookSecret: WEBHOOK_SECRET,
       githubBaseUrl: github.apiUrl,
-      platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
-      writeSpacing: UNSPACED_WRITES,
       defaultLabelTemplate: '{branch}',
-      env: {},
       logStream: logs,
     });
     try {
@@ -410,14 +400,13 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
       const preview = await seeder.preview(REPO_A, 'simple-tag');
       github.seedRepo('Codertocat', 'Hello-World', { branches: ['simple-tag'] });
       const body = JSON.stringify({ ...(await githubExample('delete')), ref_type: 'branch' });
-      const branchApp = await startAppServer({
+      const branchApp = await startTestApp({
+        local,
+        apiKey: API_KEY,
         githubToken: GITHUB_TOKEN,
         webhookSecret: WEBHOOK_SECRET,
         githubBaseUrl: github.apiUrl,
-        platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY },
-        writeSpacing: UNSPACED_WRITES,
         defaultLabelTemplate: '{branch}',
-        env: {},
         logStream: logs,
       });
       try {
@@ -432,10 +421,10 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
   });
 
   it('refuses to start with a blank webhook secret, for GitHub and for Gitea', async () => {
-    const base = { githubBaseUrl: github.apiUrl, platformSettings: { platform: 'local', apiUrl: local.url, apiKey: API_KEY }, env: {}, logStream: logs };
+    const base = { local, apiKey: API_KEY, githubBaseUrl: github.apiUrl, logStream: logs };
     for (const blank of [' ', '\n\t']) {
-      await expect(startAppServer({ ...base, githubToken: GITHUB_TOKEN, webhookSecret: blank })).rejects.toThrow(/WEBHOOK_SECRET/);
-      await expect(startAppServer({ ...base, gitea: { url: gitea.url, token: GITEA_TOKEN, webhookSecret: blank } })).rejects.toThrow(/GITEA_WEBHOOK_SECRET is blank/);
+      await expect(startTestApp({ ...base, githubToken: GITHUB_TOKEN, webhookSecret: blank })).rejects.toThrow(/WEBHOOK_SECRET/);
+      await expect(startTestApp({ ...base, gitea: { url: gitea.url, token: GITEA_TOKEN, webhookSecret: blank } })).rejects.toThrow(/GITEA_WEBHOOK_SECRET is blank/);
     }
   });
 });
