@@ -87,6 +87,25 @@ async function deliverGithub(payload: Json = closedPayload, event = 'pull_reques
   return post(`${app.url}/api/github/webhooks`, body, githubHeaders(event, body, WEBHOOK_SECRET));
 }
 
+/** A `delete` delivery to an app whose previews are labelled by branch, answered and done. */
+async function deliverToBranchLabelledApp(body: string): Promise<void> {
+  const branchApp = await startTestApp({
+    local,
+    apiKey: API_KEY,
+    githubToken: GITHUB_TOKEN,
+    webhookSecret: WEBHOOK_SECRET,
+    githubBaseUrl: github.apiUrl,
+    defaultLabelTemplate: '{branch}',
+    logStream: logs,
+  });
+  try {
+    expect((await post(`${branchApp.url}/api/github/webhooks`, body, githubHeaders('delete', body, WEBHOOK_SECRET))).status).toBe(200);
+    await branchApp.idle();
+  } finally {
+    await branchApp.close();
+  }
+}
+
 describe('the webhook app over HTTP, with the local platform and test forges', () => {
   it('answers /healthz', async () => {
     const response = await fetch(`${app.url}/healthz`);
@@ -268,21 +287,7 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
     await app.idle();
     expect(await seeder.status(mine.id)).toBe('HEALTHY');
 
-    const branchApp = await startTestApp({
-      local,
-      apiKey: API_KEY,
-      githubToken: GITHUB_TOKEN,
-      webhookSecret: WEBHOOK_SECRET,
-      githubBaseUrl: github.apiUrl,
-      defaultLabelTemplate: '{branch}',
-      logStream: logs,
-    });
-    try {
-      expect((await post(`${branchApp.url}/api/github/webhooks`, body, githubHeaders('delete', body, WEBHOOK_SECRET))).status).toBe(200);
-      await branchApp.idle();
-    } finally {
-      await branchApp.close();
-    }
+    await deliverToBranchLabelledApp(body);
     expect(await seeder.status(mine.id)).toBe('DELETED');
     expect(await seeder.status(theirs.id)).toBe('HEALTHY');
   });
@@ -400,21 +405,7 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
       const preview = await seeder.preview(REPO_A, 'simple-tag');
       github.seedRepo('Codertocat', 'Hello-World', { branches: ['simple-tag'] });
       const body = JSON.stringify({ ...(await githubExample('delete')), ref_type: 'branch' });
-      const branchApp = await startTestApp({
-        local,
-        apiKey: API_KEY,
-        githubToken: GITHUB_TOKEN,
-        webhookSecret: WEBHOOK_SECRET,
-        githubBaseUrl: github.apiUrl,
-        defaultLabelTemplate: '{branch}',
-        logStream: logs,
-      });
-      try {
-        expect((await post(`${branchApp.url}/api/github/webhooks`, body, githubHeaders('delete', body, WEBHOOK_SECRET))).status).toBe(200);
-        await branchApp.idle();
-      } finally {
-        await branchApp.close();
-      }
+      await deliverToBranchLabelledApp(body);
       expect(await seeder.status(preview.id)).toBe('HEALTHY');
       expect(logs.text).toMatch(/branch simple-tag still exists; nothing is deleted/);
     });
