@@ -8,7 +8,7 @@ import { isInside, isInsideGit } from './workspace.js';
 
 export { IgnoreRules } from './ignore.js';
 
-const SDK = 'scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0';
+// Cited below as ${SDK}: scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0
 
 /**
  * Pseudo file systems whose files are not what their size says (torvalds/linux:include/uapi/linux/magic.h):
@@ -18,7 +18,6 @@ const PSEUDO_FILE_SYSTEMS = new Set([0x9fa0, 0x62656572, 0x64626720, 0x74726163,
 
 function modeOf(statMode: number): number {
   // The SDK hashes `st_mode & S_IXUSR` (${SDK}:src/agentex/lib/utils/build_provenance.py `working_tree_hash`).
-  // eslint-disable-next-line no-bitwise
   return statMode & 0o100 ? 0o755 : 0o644;
 }
 
@@ -30,7 +29,7 @@ function specialKind(info: Stats | Dirent): string | undefined {
   return undefined;
 }
 
-export interface CollectOptions extends IgnoreOptions {}
+export type CollectOptions = IgnoreOptions;
 
 /**
  * The staged build context, sorted by archive path in code-point order (the SDK's `sorted()` over

@@ -9,7 +9,7 @@ type CreateIgnore = (options?: { ignorecase?: boolean }) => DockerIgnore;
 const moduleValue = dockerignoreModule as unknown as { default?: CreateIgnore | { default?: CreateIgnore } };
 const dockerignore: CreateIgnore = typeof moduleValue.default === 'function' ? moduleValue.default : (moduleValue.default?.default ?? (moduleValue as unknown as CreateIgnore));
 
-const SDK = 'scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0:src/agentex/lib/sdk/config/agent_manifest.py';
+// Cited below as ${SDK}: scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0:src/agentex/lib/sdk/config/agent_manifest.py
 
 // Python's str.strip() with no argument: the characters for which str.isspace() is true
 // (CPython 3.11; U+FEFF is not one of them, unlike JavaScript's trim()).
