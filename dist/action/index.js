@@ -40481,7 +40481,7 @@ function parseDuration(text, field, limits = {}) {
     ms = 0;
     for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(amount) * UNIT_MS[unit];
   }
-  if (ms === void 0 || !Number.isFinite(ms) || ms <= 0) {
+  if (ms === void 0 || !Number.isFinite(ms) || ms === 0 && limits.minMs !== 0) {
     throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
   }
   if (limits.minMs !== void 0 && ms < limits.minMs) {
@@ -40514,7 +40514,7 @@ var WRITE_SPACING_VARIABLE = "AGENT_PREVIEW_WRITE_SPACING";
 function writeSpacingFromEnv(env) {
   const text = env[WRITE_SPACING_VARIABLE]?.trim();
   if (!text) return void 0;
-  const ms = /^0+(\.0*)?(ms|s)?$/i.test(text) ? 0 : parseDuration(text, WRITE_SPACING_VARIABLE, { maxMs: 6e4 });
+  const ms = parseDuration(text, WRITE_SPACING_VARIABLE, { minMs: 0, maxMs: 6e4 });
   return { writeMs: ms, notifyingWriteMs: ms };
 }
 var localGroups = /* @__PURE__ */ new Map();

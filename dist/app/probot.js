@@ -35562,7 +35562,7 @@ function parseDuration(text, field, limits = {}) {
     ms = 0;
     for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(amount) * UNIT_MS[unit];
   }
-  if (ms === void 0 || !Number.isFinite(ms) || ms <= 0) {
+  if (ms === void 0 || !Number.isFinite(ms) || ms === 0 && limits.minMs !== 0) {
     throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
   }
   if (limits.minMs !== void 0 && ms < limits.minMs) {

@@ -1,6 +1,6 @@
-import { writeSpacingFromEnv } from '../forge/throttle.js';
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
+import { writeSpacingFromEnv } from '../forge/throttle.js';
 import { parseDuration } from '../duration.js';
 import { resolvePreviewLabel } from '../pipeline/label.js';
 import { PLATFORM_KEY_VARIABLES, parsePlatformName } from '../platforms/index.js';

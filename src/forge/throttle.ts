@@ -30,7 +30,7 @@ export const WRITE_SPACING_VARIABLE = 'AGENT_PREVIEW_WRITE_SPACING';
 export function writeSpacingFromEnv(env: NodeJS.ProcessEnv): WriteSpacing | undefined {
   const text = env[WRITE_SPACING_VARIABLE]?.trim();
   if (!text) return undefined;
-  const ms = /^0+(\.0*)?(ms|s)?$/i.test(text) ? 0 : parseDuration(text, WRITE_SPACING_VARIABLE, { maxMs: 60_000 });
+  const ms = parseDuration(text, WRITE_SPACING_VARIABLE, { minMs: 0, maxMs: 60_000 });
   return { writeMs: ms, notifyingWriteMs: ms };
 }
 

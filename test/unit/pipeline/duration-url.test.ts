@@ -18,6 +18,11 @@ describe('parseDuration', () => {
     expect(() => parseDuration(text, 'ttl')).toThrow(/field "ttl".*not a duration/);
   });
 
+  it('takes zero only where the least allowed is zero', () => {
+    for (const zero of ['0', '0s', '0ms', '0.0']) expect(parseDuration(zero, 'spacing', { minMs: 0 })).toBe(0);
+    expect(() => parseDuration('0s', 'ttl', { minMs: 1 })).toThrow(/field "ttl".*not a duration/);
+  });
+
   it('enforces limits', () => {
     expect(() => parseDuration('10s', 'ttl', { minMs: 60_000 })).toThrow(/too short; the least allowed is 1m/);
     expect(() => parseDuration('40d', 'ttl', { maxMs: 30 * 86_400_000 })).toThrow(/too long; the most allowed is 30d/);
