@@ -10,13 +10,12 @@ import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { selfSignedCertificate, startLoggingProxy, type LoggingProxy } from '../support/proxy.js';
 import { pullRequestEvent, runActionBundle } from '../support/runner.js';
 import { until } from '../support/wait.js';
-import { giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder } from '../integration/app/fixtures.js';
+import { APP_BUNDLE, giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder } from '../integration/app/fixtures.js';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
 
 const API_KEY = 'sk-proxy-Wq71LmZ0pV3xYb2R';
 const TOKEN = 'ghs_proxyToken0123456789abcdefABCD';
 const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
-const APP = path.join(REPO_ROOT, 'dist', 'app', 'index.js');
 const GITEA_SECRET = 'whsec-proxy-gitea-5e0c7a19bd3f';
 
 let local: LocalPlatform;
@@ -106,7 +105,7 @@ describe('behind a forward proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY)', () => {
     gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', state: 'closed' });
     gitea.seedComment('gitea-org', 'agents', 2, { body: `${STICKY_MARKER}\nready`, user: 'gitea-actions' });
     const preview = await new PreviewSeeder(local, API_KEY).preview(`${hostOf(gitea.url)}/gitea-org/agents`, 'pr-2');
-    const app = spawn(process.execPath, [APP], {
+    const app = spawn(process.execPath, [APP_BUNDLE], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         PATH: process.env.PATH,

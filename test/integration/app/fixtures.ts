@@ -215,7 +215,7 @@ export class LogCapture {
 }
 
 /** The committed app bundle, `npm run app`'s entry (CI checks that it matches `src/`). */
-const APP_BUNDLE = path.join(REPO_ROOT, 'dist', 'app', 'index.js');
+export const APP_BUNDLE = path.join(REPO_ROOT, 'dist', 'app', 'index.js');
 
 export interface AppProcess {
   url: string;

@@ -67,7 +67,7 @@ beforeEach(async () => {
     webhookSecret: WEBHOOK_SECRET,
     githubBaseUrl: github.apiUrl,
     gitea: { url: gitea.url, token: GITEA_TOKEN, webhookSecret: GITEA_SECRET },
-    platformFor: () => appPlatform,
+    platform: appPlatform,
     retry: { firstDelayMs: 20, maxDelayMs: 100 },
     logStream: logs,
     logLevel: 'debug',
