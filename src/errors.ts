@@ -48,3 +48,15 @@ export class UnsupportedError extends Error {
 export class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
+
+/** A conversation with a preview failed: the platform answered with an error (a JSON-RPC `error`), no reply, or the preview is not ready. */
+export class ConversationError extends Error {
+  override name = 'ConversationError';
+  constructor(
+    message: string,
+    /** The platform's error code, when it gave one (JSON-RPC `error.code`). */
+    readonly code?: number | string,
+  ) {
+    super(message);
+  }
+}

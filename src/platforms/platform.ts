@@ -164,6 +164,46 @@ export interface Builder {
   streamBuildLogs?(id: string, onLine: (line: string) => void, options?: CallOptions & { resume?: LogCursor }): Promise<LogCursor>;
 }
 
+/** The preview a conversation is held with. */
+export interface ConversationTarget {
+  /** The platform's deployment (as `createDeployment`/`listDeployments` return it). */
+  deployment: Deployment;
+  agentName: string;
+  /** Where the preview answers, when known (the deployment's URL or the preview-url template filled in). */
+  url?: string;
+  /** Recorded with the conversation where the platform keeps metadata (Agentex `task_metadata`): PR, commit, repository. Never secrets. */
+  metadata?: Record<string, string>;
+}
+
+export interface OpenConversationOptions extends CallOptions {
+  /** How long to wait for the preview to accept conversations (Agentex: the server's deployment record `Ready` with an `acp_url`). */
+  readyTimeoutMs?: number;
+  pollIntervalMs?: number;
+}
+
+/** One reply of the agent to one message. */
+export interface ConversationReply {
+  /** The agent's text, as the platform returned it (untrusted: render it only through the escaping helpers). */
+  text: string;
+  /** The platform's own record of the reply (task message ids, …), for the JSON report. Never carries credentials. */
+  raw?: unknown;
+}
+
+/** A conversation with one preview: every `send` continues the same history (one Agentex task). */
+export interface ConversationSession {
+  /** What the platform calls this conversation (Agentex task id), for the report. */
+  readonly id?: string;
+  /** Sends one message; the signal ends the turn (its timeout). A JSON-RPC error or an empty answer is a thrown `ConversationError`. */
+  send(message: string, options?: CallOptions): Promise<ConversationReply>;
+  /** Ends the conversation where the platform keeps one open (best effort). */
+  close?(options?: CallOptions): Promise<void>;
+}
+
+/** A platform that can talk to its previews. Absent on a platform that cannot; it then says why in `conversationUnsupported`. */
+export interface Conversations {
+  open(target: ConversationTarget, options?: OpenConversationOptions): Promise<ConversationSession>;
+}
+
 export interface Platform {
   /** `agentex`, `local`, `mutx`, ... */
   readonly name: string;
@@ -172,6 +212,10 @@ export interface Platform {
   readonly builder?: Builder;
   /** This platform's preview-label rule. */
   readonly labelRule: LabelRule;
+  /** Present when previews can be talked to (scripted smoke conversations, `agent-preview chat`). */
+  readonly conversation?: Conversations;
+  /** Why previews on this platform cannot be talked to, when `conversation` is absent: shown as `unsupported`. */
+  readonly conversationUnsupported?: string;
 
   createDeployment(request: DeployRequest, options?: CallOptions): Promise<Deployment>;
   getDeployment(id: string, options?: CallOptions): Promise<Deployment>;
