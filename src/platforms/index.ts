@@ -39,6 +39,11 @@ export interface PlatformSettings {
   onNotice?: (message: string) => void;
   /** Per-request timeout. */
   requestTimeoutMs?: number;
+  /**
+   * Agentex only: the Agentex server that holds conversations with deployments (`AGENTEX_BASE_URL` in
+   * SGP's docs), which is not the SGP Build & Deploy API. `local` serves both on one address.
+   */
+  agentexUrl?: string;
 }
 
 export function parsePlatformName(value: string | undefined, field = 'platform'): PlatformName {
