@@ -28,7 +28,8 @@ export function openHttpSession(url: string, spec: HttpConversation, options: Ht
   return {
     id,
     async send(message: string, call: CallOptions = {}): Promise<ConversationReply> {
-      const fill = (text: string, encode: (value: string) => string) => text.replaceAll('{message}', encode(message)).replaceAll('{conversation}', encode(id));
+      // One pass, so a message that itself says {conversation} is sent as it is.
+      const fill = (text: string, encode: (value: string) => string) => text.replace(/\{(message|conversation)\}/g, (_, name: string) => encode(name === 'message' ? message : id));
       const requestPath = fill(spec.path, encodeURIComponent);
       const json = spec.body && 'json' in spec.body ? fillStrings(spec.body.json, (text) => fill(text, (value) => value)) : undefined;
       const text = spec.body && 'text' in spec.body ? fill(spec.body.text, (value) => value) : undefined;
