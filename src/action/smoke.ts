@@ -132,7 +132,7 @@ async function keptResults(run: SmokeRun, requests: (SmokeRequest & { result: Ag
   try {
     const authors = await run.forge.commentAuthors();
     const [ours] = findStickyComments(await run.forge.listComments(run.pr), { authors, key: run.commentKey });
-    const recorded = readKeptSmoke(ours?.body);
+    const recorded = await readKeptSmoke(ours?.body);
     for (const request of unchanged) {
       const earlier = recorded.find(
         (result) =>

@@ -162,7 +162,8 @@ export function keptSmokeMarker(results: AgentSmoke[], replyChars: number): stri
   return `${MARKER_PREFIX}${Buffer.from(JSON.stringify(kept)).toString('base64url')} -->`;
 }
 
-const checkKept = compileShapeCheck({
+let checkKept: Promise<(value: unknown) => boolean> | undefined;
+const KEPT_SHAPE = {
   type: 'array',
   items: {
     type: 'object',
@@ -214,20 +215,22 @@ const checkKept = compileShapeCheck({
       },
     },
   },
-});
+};
 
 /**
  * The results an earlier run recorded in our sticky comment, or none. They are as untrusted as
  * anything else in a comment: a record that does not have the shape we write is ignored, and what is
  * shown of it goes through the same escaping.
  */
-export function readKeptSmoke(commentBody: string | undefined): AgentSmoke[] {
+export async function readKeptSmoke(commentBody: string | undefined): Promise<AgentSmoke[]> {
   const encoded = commentBody ? MARKER.exec(commentBody)?.[1] : undefined;
   if (!encoded) return [];
+  let value: unknown;
   try {
-    const value = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as unknown;
-    return checkKept(value) ? (value as AgentSmoke[]) : [];
+    value = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
   } catch {
     return [];
   }
+  checkKept ??= compileShapeCheck(KEPT_SHAPE);
+  return (await checkKept)(value) ? (value as AgentSmoke[]) : [];
 }

@@ -4,9 +4,9 @@
  * refused when the file is read rather than silently ignored; a schema may leave out `type` where
  * JSON Schema allows it (`strictTypes` off), and Ajv never prints warnings of its own (`logger: false`).
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import formatsModule, { type FormatsPlugin } from 'ajv-formats';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import type { FormatsPlugin } from 'ajv-formats';
 
 export type Expectation =
   | { kind: 'contains' | 'not_contains'; text: string; ignoreCase: boolean }
@@ -22,34 +22,42 @@ export interface CheckResult {
   detail?: string;
 }
 
-// ajv-formats is CommonJS whose function is both `module.exports` and `exports.default`; Node's ESM
-// interop hands over the former, a bundler the latter.
-const addFormats = ((formatsModule as unknown as { default?: FormatsPlugin }).default ?? formatsModule) as unknown as FormatsPlugin;
-
-let draft7: Ajv | undefined;
-let draft2020: Ajv2020 | undefined;
-
 const OPTIONS = { allErrors: true, strictSchema: true, strictNumbers: true, strictTypes: false, strictTuples: false, strictRequired: false, logger: false } as const;
 
-function validatorFor(schema: unknown): Ajv | Ajv2020 {
+let draft7: Promise<Ajv> | undefined;
+let draft2020: Promise<Ajv2020> | undefined;
+
+/**
+ * Ajv is loaded the first time a schema is compiled, not when the action starts: most runs have no
+ * `json` expectation, and evaluating Ajv cost every run of the action bundle tens of milliseconds.
+ */
+async function addFormats<T extends Ajv | Ajv2020>(ajv: T): Promise<T> {
+  const formats = await import('ajv-formats');
+  // CommonJS whose function is both `module.exports` and `exports.default`; Node's ESM interop hands
+  // over the former, a bundler the latter.
+  const plugin = ((formats.default as unknown as { default?: FormatsPlugin }).default ?? formats.default) as FormatsPlugin;
+  return plugin(ajv as Ajv) as unknown as T;
+}
+
+function validatorFor(schema: unknown): Promise<Ajv | Ajv2020> {
   const declared = typeof (schema as { $schema?: unknown })?.$schema === 'string' ? String((schema as { $schema: string }).$schema) : '';
   if (/2020-12/.test(declared)) {
-    draft2020 ??= addFormats(new Ajv2020(OPTIONS)) as Ajv2020;
+    draft2020 ??= import('ajv/dist/2020.js').then(({ Ajv2020 }) => addFormats(new Ajv2020(OPTIONS)));
     return draft2020;
   }
-  draft7 ??= addFormats(new Ajv(OPTIONS)) as Ajv;
+  draft7 ??= import('ajv').then(({ Ajv }) => addFormats(new Ajv(OPTIONS)));
   return draft7;
 }
 
-/** A check of data we read back (a hidden record in a comment) against the shape we write. */
-export function compileShapeCheck(schema: object): (value: unknown) => boolean {
-  const validate = validatorFor(schema).compile(schema);
-  return (value) => validate(value) as boolean;
+/** Compiles a schema once, when the file is read; throws Ajv's own words when it is not a schema Ajv can check. */
+export async function compileReplySchema(schema: unknown): Promise<Expectation> {
+  return { kind: 'json', schema, validate: (await validatorFor(schema)).compile(schema as object) };
 }
 
-/** Compiles a schema once, when the file is read; throws Ajv's own words when it is not a schema Ajv can check. */
-export function compileReplySchema(schema: unknown): Expectation {
-  return { kind: 'json', schema, validate: validatorFor(schema).compile(schema as object) };
+/** A check of data we read back (a hidden record in a comment) against the shape we write. */
+export async function compileShapeCheck(schema: object): Promise<(value: unknown) => boolean> {
+  const validate = (await validatorFor(schema)).compile(schema);
+  return (value) => validate(value) as boolean;
 }
 
 /** Every expectation against the reply; none at all asks for a non-empty reply. */

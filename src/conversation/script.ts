@@ -24,6 +24,7 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { parseDuration } from '../duration.js';
 import { InputError } from '../errors.js';
+import type { ValidateFunction } from 'ajv';
 import { compileReplySchema, type Expectation } from './expect.js';
 
 export const SMOKE_FILE_NAMES = ['preview-smoke.yaml', 'preview-smoke.yml'];
@@ -102,8 +103,8 @@ export function messageScript(message: string, source = 'smoke-message'): SmokeS
   };
 }
 
-/** Parses a smoke file's text; `file` names it in errors. */
-export function parseSmokeScript(text: string, file: string): SmokeScript {
+/** Parses a smoke file's text, compiling its JSON Schemas; `file` names it in errors. */
+export async function parseSmokeScript(text: string, file: string): Promise<SmokeScript> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const reader = new SmokeReader(file, lines);
@@ -131,6 +132,7 @@ export function parseSmokeScript(text: string, file: string): SmokeScript {
     names.set(conversation.name, index);
     return conversation;
   });
+  await reader.compileSchemas();
   return { file, digest: digestOf(text), conversations };
 }
 
@@ -145,10 +147,23 @@ interface Field {
 
 /** Walks the parsed file, knowing the line of every node, and refuses what it does not know. */
 class SmokeReader {
+  /** JSON Schemas met while walking, compiled at the end (Ajv loads only when there is one). */
+  private readonly schemas: { expectations: Expectation[]; index: number; schema: unknown; node: Node; at: string }[] = [];
+
   constructor(
     private readonly file: string,
     private readonly lines: LineCounter,
   ) {}
+
+  async compileSchemas(): Promise<void> {
+    for (const pending of this.schemas) {
+      try {
+        pending.expectations[pending.index] = await compileReplySchema(pending.schema);
+      } catch (err) {
+        this.fail(`is not a JSON Schema we can check: ${(err as Error).message}`, pending.node, pending.at);
+      }
+    }
+  }
 
   lineOf(node: unknown): number {
     const range = (node as { range?: [number, number, number] } | null)?.range;
@@ -244,11 +259,10 @@ class SmokeReader {
     const json = fields.get('json');
     if (json) {
       if (!isMap(json.value)) this.fail('must be a JSON Schema written as a mapping, e.g. {type: object, required: [answer]}', json.value ?? json.key, `${at}.json`);
-      try {
-        expectations.push(compileReplySchema((json.value as YAMLMap).toJSON()));
-      } catch (err) {
-        this.fail(`is not a JSON Schema we can check: ${(err as Error).message}`, json.value, `${at}.json`);
-      }
+      const schema = (json.value as YAMLMap).toJSON() as unknown;
+      // A placeholder until compileSchemas replaces it.
+      this.schemas.push({ expectations, index: expectations.length, schema, node: json.value as Node, at: `${at}.json` });
+      expectations.push({ kind: 'json', schema, validate: (() => false) as unknown as ValidateFunction });
     }
     if (!expectations.length) this.fail('names no expectation; use contains, not_contains, regex or json (or drop expect to ask for any non-empty reply)', node, at);
     return expectations;

@@ -69,10 +69,10 @@ afterEach(async () => {
 
 const CHAT = 'http:\n  path: /chat\n  body: {input: {text: "{message}"}, session: "{conversation}"}\n  reply: /output/0/text\n';
 
-function request(yaml: string, url: string | null = agent.url): SmokeRequest {
+async function request(yaml: string, url: string | null = agent.url): Promise<SmokeRequest> {
   return {
     agent: 'web-agent',
-    script: parseSmokeScript(yaml, 'preview-smoke.yaml'),
+    script: await parseSmokeScript(yaml, 'preview-smoke.yaml'),
     target: { deployment: { id: 'dep-1', phase: 'healthy', rawStatus: 'running', events: [] }, agentName: 'web-agent', url: url ?? undefined },
   };
 }
@@ -80,7 +80,7 @@ function request(yaml: string, url: string | null = agent.url): SmokeRequest {
 describe('the http: conversation against a preview URL', () => {
   it('posts each message as JSON under the preview path, reads the reply by pointer, and keeps one id per conversation', async () => {
     const [result] = await runSmoke({ name: 'mutx' }, [
-      request(
+      await request(
         `${CHAT}conversations:\n  - name: quotes\n    turns:\n      - send: 'say "hi" \\ {conversation}'\n        expect: {contains: '#1: say "hi"'}\n      - send: again\n        expect: {regex: "^#2: again$"}\n  - name: fresh\n    turns: [{send: new, expect: {contains: "#1: new"}}]\n`,
       ),
     ]);
@@ -99,7 +99,7 @@ describe('the http: conversation against a preview URL', () => {
 
   it('sends a GET with the message in the path, and takes a text answer whole', async () => {
     const [result] = await runSmoke({ name: 'nullspace' }, [
-      request('http: {method: GET, path: "/ask?q={message}"}\nconversations: [{name: a, turns: [{send: "a&b c?", expect: {contains: "you asked: a&b c?"}}]}]\n'),
+      await request('http: {method: GET, path: "/ask?q={message}"}\nconversations: [{name: a, turns: [{send: "a&b c?", expect: {contains: "you asked: a&b c?"}}]}]\n'),
     ]);
     expect(result.verdict).toBe('passed');
     expect(agent.requests[0]).toMatchObject({ method: 'GET', path: '/previews/x/ask?q=a%26b%20c%3F' });
@@ -107,7 +107,7 @@ describe('the http: conversation against a preview URL', () => {
 
   it("fails a turn with the server's own words: a refused request, a 500, a pointer that finds nothing, a timeout", async () => {
     const [result] = await runSmoke({ name: 'x' }, [
-      request(
+      await request(
         [
           'conversations:',
           '  - name: unknown-field',
@@ -138,14 +138,14 @@ describe('the http: conversation against a preview URL', () => {
   });
 
   it('is unsupported without a URL, and refuses a URL carrying a credential', async () => {
-    const [result] = await runSmoke({ name: 'x' }, [request(`${CHAT}conversations: [{name: a, turns: [{send: hi}]}]\n`, null)]);
+    const [result] = await runSmoke({ name: 'x' }, [await request(`${CHAT}conversations: [{name: a, turns: [{send: hi}]}]\n`, null)]);
     expect(result.verdict).toBe('unsupported');
-    const spec = parseSmokeScript(`${CHAT}conversations: [{name: a, turns: [{send: hi}]}]\n`, 'f').conversations[0].http!;
+    const spec = (await parseSmokeScript(`${CHAT}conversations: [{name: a, turns: [{send: hi}]}]\n`, 'f')).conversations[0].http!;
     expect(() => openHttpSession('https://x.example/?token=abc', spec)).toThrow(ConversationError);
   });
 
   it('writes every turn, reply, latency and verdict into the report', async () => {
-    const results = await runSmoke({ name: 'x' }, [request(`${CHAT}conversations: [{name: a, turns: [{send: hi, expect: {contains: "#1"}}]}]\n`)]);
+    const results = await runSmoke({ name: 'x' }, [await request(`${CHAT}conversations: [{name: a, turns: [{send: hi, expect: {contains: "#1"}}]}]\n`)]);
     const report = JSON.parse(serializeSmokeReport(buildSmokeReport(results, { platform: 'mutx', pullRequest: 4, commit: 'abc' })));
     expect(report).toMatchObject({ schema: 'agent-preview/smoke-report@1', verdict: 'passed', platform: 'mutx', pullRequest: 4, commit: 'abc' });
     expect(report.agents[0].conversations[0].turns[0]).toMatchObject({ send: 'hi', reply: '#1: hi', verdict: 'passed', checks: [{ expectation: 'contains "#1"', passed: true }] });

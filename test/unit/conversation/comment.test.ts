@@ -125,7 +125,7 @@ describe('the conversations in the PR comment', () => {
     expect(rendered).toMatch(/<\/code><\/pre>\n<\/details>/);
   });
 
-  it('keeps the comment under the limit, saying less about transcripts first', () => {
+  it('keeps the comment under the limit, saying less about transcripts first', async () => {
     const huge = 'x'.repeat(30_000);
     const results = Array.from({ length: 8 }, (_, index) => {
       const result = smoke({ agent: `agent-${index}` });
@@ -136,7 +136,7 @@ describe('the conversations in the PR comment', () => {
     expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
     for (const result of results) expect(body).toContain(`**${result.agent}** ✅`);
     // The results are still recorded for the next run, if only as counts.
-    expect(readKeptSmoke(body).map((kept) => kept.agent)).toEqual(results.map((result) => result.agent));
+    expect((await readKeptSmoke(body)).map((kept) => kept.agent)).toEqual(results.map((result) => result.agent));
   });
 
   it('cuts a long reply in the transcript and says where', () => {
@@ -147,19 +147,19 @@ describe('the conversations in the PR comment', () => {
     expect(text).not.toContain('END');
   });
 
-  it('records the results in the comment so that a later run can show them, and reads back only that shape', () => {
+  it('records the results in the comment so that a later run can show them, and reads back only that shape', async () => {
     const recorded = smoke();
     const marker = keptSmokeMarker([recorded], 1000);
     expect(marker).toMatch(/^<!-- agent-preview:smoke:v1:[A-Za-z0-9_-]+ -->$/);
-    expect(readKeptSmoke(`text\n${marker}\nmore`)).toEqual([recorded]);
+    expect(await readKeptSmoke(`text\n${marker}\nmore`)).toEqual([recorded]);
     // A reply that looks like the end of an HTML comment stays inside the record.
     const sneaky = smoke();
     sneaky.conversations[0].turns[0].reply = '--> <img src=x>';
-    expect(readKeptSmoke(keptSmokeMarker([sneaky], 1000))[0].conversations[0].turns[0].reply).toBe('--> <img src=x>');
+    expect((await readKeptSmoke(keptSmokeMarker([sneaky], 1000)))[0].conversations[0].turns[0].reply).toBe('--> <img src=x>');
     const forged = Buffer.from(JSON.stringify([{ agent: 'x', verdict: 'passed' }])).toString('base64url');
-    expect(readKeptSmoke(`<!-- agent-preview:smoke:v1:${forged} -->`)).toEqual([]);
-    expect(readKeptSmoke('<!-- agent-preview:smoke:v1:not-base64-json -->')).toEqual([]);
-    expect(readKeptSmoke(undefined)).toEqual([]);
+    expect(await readKeptSmoke(`<!-- agent-preview:smoke:v1:${forged} -->`)).toEqual([]);
+    expect(await readKeptSmoke('<!-- agent-preview:smoke:v1:not-base64-json -->')).toEqual([]);
+    expect(await readKeptSmoke(undefined)).toEqual([]);
   });
 
   it('without results shows only the chat command', () => {

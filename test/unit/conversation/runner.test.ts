@@ -40,10 +40,10 @@ class MemoryConversations implements Conversations {
   }
 }
 
-function request(agent: string, yaml: string, url?: string): SmokeRequest {
+async function request(agent: string, yaml: string, url?: string): Promise<SmokeRequest> {
   return {
     agent,
-    script: parseSmokeScript(yaml, `${agent}/preview-smoke.yaml`),
+    script: await parseSmokeScript(yaml, `${agent}/preview-smoke.yaml`),
     target: { deployment: { id: `dep-${agent}`, phase: 'healthy', rawStatus: 'HEALTHY', events: [] }, agentName: agent, url, metadata: { commit: 'abc' } },
   };
 }
@@ -68,7 +68,7 @@ describe('runSmoke', () => {
 
   it('holds each conversation in one session, turns in order, and passes when every expectation holds', async () => {
     const memory = new MemoryConversations((history) => `${history.at(-1)} (${history.length} messages so far)`);
-    const [result] = await runSmoke(platform(memory), [request('hello', TWO_TURNS)], { readyTimeoutMs: 5000, pollIntervalMs: 50 });
+    const [result] = await runSmoke(platform(memory), [await request('hello', TWO_TURNS)], { readyTimeoutMs: 5000, pollIntervalMs: 50 });
     expect(result).toMatchObject({ agent: 'hello', verdict: 'passed', deploymentId: 'dep-hello', turns: { passed: 3, total: 3 } });
     expect(result.conversations.map((conversation) => [conversation.name, conversation.sessionId, conversation.verdict])).toEqual([
       ['remembers', 'task-1', 'passed'],
@@ -90,7 +90,7 @@ describe('runSmoke', () => {
       return 'nope';
     });
     const [result] = await runSmoke(platform(memory), [
-      request(
+      await request(
         'hello',
         'conversations:\n  - name: a\n    turns:\n      - {send: one, expect: {contains: yes}}\n      - {send: boom}\n      - {send: three}\n  - name: b\n    turns: [{send: four}]\n',
       ),
@@ -106,7 +106,7 @@ describe('runSmoke', () => {
 
   it('ends a turn at its timeout even when the session ignores the signal', async () => {
     const memory = new MemoryConversations(() => new Promise<string>(() => {}));
-    const [result] = await runSmoke(platform(memory), [request('slow', 'conversations:\n  - name: a\n    timeout: 150ms\n    turns: [{send: hi}, {send: again}]\n')]);
+    const [result] = await runSmoke(platform(memory), [await request('slow', 'conversations:\n  - name: a\n    timeout: 150ms\n    turns: [{send: hi}, {send: again}]\n')]);
     expect(result.conversations[0].turns.map((turn) => [turn.verdict, turn.error])).toEqual([
       ['failed', "no reply within 150ms (the turn's timeout)"],
       ['not run', undefined],
@@ -118,7 +118,7 @@ describe('runSmoke', () => {
       () => 'hi',
       (target) => new ConversationError(`deployment ${target.deployment.id} did not become Ready within 1s (status Pending)`),
     );
-    const [result] = await runSmoke(platform(memory), [request('stuck', TWO_TURNS)]);
+    const [result] = await runSmoke(platform(memory), [await request('stuck', TWO_TURNS)]);
     expect(result.verdict).toBe('failed');
     expect(memory.opened).toHaveLength(1);
     expect(result.conversations.map((conversation) => conversation.error)).toEqual([
@@ -129,9 +129,9 @@ describe('runSmoke', () => {
   });
 
   it('says unsupported, with the reason, where nothing can be asked', async () => {
-    const [onPlatform] = await runSmoke(platform(undefined, 'MUTX documents no way to send a deployed agent a message'), [request('x', TWO_TURNS)]);
+    const [onPlatform] = await runSmoke(platform(undefined, 'MUTX documents no way to send a deployed agent a message'), [await request('x', TWO_TURNS)]);
     expect(onPlatform).toMatchObject({ verdict: 'unsupported', reason: 'MUTX documents no way to send a deployed agent a message', turns: { passed: 0, total: 3 } });
-    const [noUrl] = await runSmoke(platform(), [request('y', 'http: {path: /chat}\nconversations: [{name: a, turns: [{send: hi}]}]\n')]);
+    const [noUrl] = await runSmoke(platform(), [await request('y', 'http: {path: /chat}\nconversations: [{name: a, turns: [{send: hi}]}]\n')]);
     expect(noUrl.verdict).toBe('unsupported');
     expect(noUrl.reason).toMatch(/has no URL for the http conversation; set the preview-url input/);
     expect(overallVerdict(['passed', 'unsupported'])).toBe('unsupported');
@@ -148,11 +148,9 @@ describe('runSmoke', () => {
       return `${agent}: ${history.at(-1)}`;
     });
     const agents = ['a1', 'a2', 'a3', 'a4', 'a5'];
-    const results = await runSmoke(
-      platform(memory),
-      agents.map((agent) => request(agent, 'conversations: [{name: a, turns: [{send: hi}]}]')),
-      { maxParallel: 2 },
-    );
+    const results = await runSmoke(platform(memory), await Promise.all(agents.map((agent) => request(agent, 'conversations: [{name: a, turns: [{send: hi}]}]'))), {
+      maxParallel: 2,
+    });
     expect(results.map((result) => result.agent)).toEqual(agents);
     expect(results.every((result) => result.verdict === 'passed')).toBe(true);
     expect(memory.mostOpen).toBe(2);
@@ -163,11 +161,11 @@ describe('runSmoke', () => {
     const memory = new MemoryConversations(() => {
       throw new ConversationError('bad key sk-live-SECRET-123456');
     });
-    const [failed] = await runSmoke(platform(memory), [request('s', 'conversations: [{name: a, turns: [{send: "use sk-live-SECRET-123456"}]}]')]);
+    const [failed] = await runSmoke(platform(memory), [await request('s', 'conversations: [{name: a, turns: [{send: "use sk-live-SECRET-123456"}]}]')]);
     expect(JSON.stringify(failed)).not.toContain('sk-live-SECRET-123456');
     expect(failed.conversations[0].turns[0]).toMatchObject({ send: 'use ***', error: 'bad key ***' });
     const echo = new MemoryConversations((history) => `you said ${history[0]}`);
-    const [passed] = await runSmoke(platform(echo), [request('s', 'conversations: [{name: a, turns: [{send: "sk-live-SECRET-123456"}]}]')]);
+    const [passed] = await runSmoke(platform(echo), [await request('s', 'conversations: [{name: a, turns: [{send: "sk-live-SECRET-123456"}]}]')]);
     expect(passed.conversations[0].turns[0].reply).toBe('you said ***');
   });
 });

@@ -7,9 +7,9 @@ import { checkReply } from '../../../src/conversation/expect.js';
 
 const FILE = '/repo/agents/hello/preview-smoke.yaml';
 
-function refused(text: string): InputError {
+async function refused(text: string): Promise<InputError> {
   try {
-    parseSmokeScript(text, FILE);
+    await parseSmokeScript(text, FILE);
   } catch (err) {
     expect(err).toBeInstanceOf(InputError);
     return err as InputError;
@@ -18,8 +18,8 @@ function refused(text: string): InputError {
 }
 
 describe('preview-smoke.yaml', () => {
-  it('reads conversations, turns, expectations, timeouts and an http conversation', () => {
-    const script = parseSmokeScript(
+  it('reads conversations, turns, expectations, timeouts and an http conversation', async () => {
+    const script = await parseSmokeScript(
       [
         'timeout: 30s',
         'conversations:',
@@ -53,11 +53,11 @@ describe('preview-smoke.yaml', () => {
     expect(plain.turns[0].timeoutMs).toBe(5000);
     expect(plain.http).toEqual({ method: 'POST', path: '/chat', body: { json: { input: { text: '{message}' } } }, reply: '/output/0' });
     // The same text is the same script; another text is not.
-    expect(parseSmokeScript('conversations: [{name: a, turns: [{send: x}]}]', FILE).digest).not.toBe(script.digest);
+    expect((await parseSmokeScript('conversations: [{name: a, turns: [{send: x}]}]', FILE)).digest).not.toBe(script.digest);
   });
 
-  it('defaults every turn to 60 s and an empty expectation to a non-empty reply', () => {
-    const script = parseSmokeScript('conversations:\n  - name: greets\n    turns:\n      - send: Hello\n', FILE);
+  it('defaults every turn to 60 s and an empty expectation to a non-empty reply', async () => {
+    const script = await parseSmokeScript('conversations:\n  - name: greets\n    turns:\n      - send: Hello\n', FILE);
     expect(script.conversations[0].turns[0]).toMatchObject({ send: 'Hello', expect: [], timeoutMs: 60_000, line: 4 });
     expect(checkReply('', []).map((check) => check.passed)).toEqual([false]);
     expect(checkReply('hi', []).map((check) => check.passed)).toEqual([true]);
@@ -112,8 +112,8 @@ describe('preview-smoke.yaml', () => {
     ['conversations:\n  - name: a\n    turns: [{send: hi}]\n  - name: a\n    name: b\n', 5, undefined, /invalid YAML: Map keys must be unique/],
     ['conversations: [\n', 2, undefined, /invalid YAML/],
     ['- a\n- b\n', 1, undefined, /must be a YAML mapping/],
-  ])('refuses %j at line %i, field %s', (text, line, field, message) => {
-    const error = refused(text);
+  ])('refuses %j at line %i, field %s', async (text, line, field, message) => {
+    const error = await refused(text);
     expect(error.file).toBe(FILE);
     expect(error.line).toBe(line);
     expect(error.field).toBe(field);
