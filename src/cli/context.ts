@@ -1,6 +1,6 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { formatDuration } from '../duration.js';
-import { createPlatform, labelRuleFor } from '../platforms/index.js';
+import { createPlatform, labelRuleFor, type PlatformSettings } from '../platforms/index.js';
 import type { LabelRule, Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
 import { stringifyWithoutControls, stripControls, terminalReporter, type TerminalReporter } from './terminal.js';
@@ -8,6 +8,8 @@ import { stringifyWithoutControls, stripControls, terminalReporter, type Termina
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean };
   stderr: Writable & { isTTY?: boolean };
+  /** Where `chat` reads messages; the process's stdin when absent. */
+  stdin?: Readable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   /** Aborted on SIGINT/SIGTERM. */
   signal?: AbortSignal;
@@ -41,8 +43,8 @@ export interface CliContext {
   emitJson(value: unknown): void;
   /** Progress on stderr. */
   reporter(): TerminalReporter;
-  /** The platform client the global options name; with a reporter, retries are reported on it. */
-  platform(reporter?: TerminalReporter): Platform;
+  /** The platform client the global options name; with a reporter, retries are reported on it. `extra`: a command's own settings (`--agentex-url`). */
+  platform(reporter?: TerminalReporter, extra?: Pick<PlatformSettings, 'agentexUrl'>): Platform;
   /** The chosen platform's own preview-label rule, known before any client exists. */
   labelRule(): LabelRule;
 }
@@ -59,9 +61,10 @@ export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOption
     emitJson: (value) => print(stringifyWithoutControls(value)),
     reporter: () => terminalReporter({ stream: io.stderr, quiet: options.quiet }),
     labelRule: () => labelRuleFor(options.platform ?? io.env.AGENT_PREVIEW_PLATFORM),
-    platform: (reporter) => {
+    platform: (reporter, extra) => {
       registerSecret(options.apiKey);
       return createPlatform({
+        ...extra,
         platform: options.platform ?? io.env.AGENT_PREVIEW_PLATFORM,
         apiUrl: options.apiUrl,
         apiKey: options.apiKey,

@@ -5,8 +5,8 @@
  */
 import pLimit from 'p-limit';
 import { formatDuration } from '../duration.js';
-import { ConversationError } from '../errors.js';
-import type { ConversationSession, ConversationTarget, Conversations } from '../platforms/platform.js';
+import { ConversationError, TimeoutError } from '../errors.js';
+import type { ConversationReply, ConversationSession, ConversationTarget, Conversations } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
 import { checkReply, type CheckResult } from './expect.js';
 import { openHttpSession, type HttpSessionOptions } from './http-session.js';
@@ -187,14 +187,27 @@ async function holdConversation(platform: SmokePlatform, request: SmokeRequest, 
   return { name: script.name, sessionId: session.id, verdict: failed ? 'failed' : 'passed', turns };
 }
 
+/**
+ * Sends one message under a timeout. A session that ignores its signal still ends on time; a timeout
+ * is a TimeoutError, and a cancel of `signal` rethrows its reason.
+ */
+export async function sendWithin(session: ConversationSession, message: string, timeoutMs: number, signal?: AbortSignal): Promise<ConversationReply> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const combined = signal ? AbortSignal.any([timeout, signal]) : timeout;
+  try {
+    return await Promise.race([session.send(message, { signal: combined }), rejectOnAbort(combined)]);
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason ?? err;
+    if (timeout.aborted) throw new TimeoutError(`no reply within ${formatDuration(timeoutMs)}`);
+    throw err;
+  }
+}
+
 /** Sends one message under the turn's timeout and checks the reply. */
 async function takeTurn(session: ConversationSession, turn: TurnScript, runSignal?: AbortSignal): Promise<TurnOutcome> {
-  const timeout = AbortSignal.timeout(turn.timeoutMs);
-  const signal = runSignal ? AbortSignal.any([timeout, runSignal]) : timeout;
   const started = performance.now();
   try {
-    // A session that ignores its signal still ends the turn on time.
-    const reply = await Promise.race([session.send(turn.send, { signal }), rejectOnAbort(signal)]);
+    const reply = await sendWithin(session, turn.send, turn.timeoutMs, runSignal);
     const latencyMs = performance.now() - started;
     const checks = checkReply(reply.text, turn.expect).map((check) => ({ ...check, detail: check.detail && redact(check.detail) }));
     return {
@@ -206,10 +219,9 @@ async function takeTurn(session: ConversationSession, turn: TurnScript, runSigna
       raw: reply.raw === undefined ? undefined : redactValue(reply.raw),
     };
   } catch (err) {
-    if (runSignal?.aborted) throw runSignal.reason ?? err;
-    const latencyMs = performance.now() - started;
-    const error = timeout.aborted ? `no reply within ${formatDuration(turn.timeoutMs)} (the turn's timeout)` : messageOf(err);
-    return { send: redact(turn.send), latencyMs, verdict: 'failed', checks: [], error: redact(error) };
+    if (runSignal?.aborted) throw err;
+    const error = err instanceof TimeoutError ? `${err.message} (the turn's timeout)` : messageOf(err);
+    return { send: redact(turn.send), latencyMs: performance.now() - started, verdict: 'failed', checks: [], error: redact(error) };
   }
 }
 
