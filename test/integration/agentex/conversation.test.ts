@@ -2,7 +2,10 @@ import { ConversationError, InputError } from '../../../src/errors.js';
 import { AGENT_DIRECTIVES, agentCodeDirective, agentMessageDirective, startLocalPlatform, WRONG_REPLY, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { createPlatform } from '../../../src/platforms/index.js';
 import type { Deployment, Platform } from '../../../src/platforms/platform.js';
+import path from 'node:path';
+import { loadManifest, packContext } from '../../../src/context/index.js';
 import { deployPreview as preview } from '../../support/agentex-preview.js';
+import { copyHelloAgent, editFile, removeAgentCopies } from '../../support/agents.js';
 import { until } from '../../support/wait.js';
 
 const KEY = 'sk-conversation-test-key';
@@ -17,7 +20,15 @@ beforeEach(async () => {
 afterEach(async () => {
   expect(local.requests.filter((request) => PRODUCTION_RPC.test(request.path))).toEqual([]);
   await local.close();
+  await removeAgentCopies();
 });
+
+/** examples/hello-agent (a private copy), packed as the pipeline packs it. */
+async function packedHelloAgent(dir: string) {
+  const manifest = await loadManifest(path.join(dir, 'manifest.yaml'));
+  const packed = await packContext(manifest);
+  return { ...packed, manifestText: manifest.text };
+}
 
 function localPlatform(): Platform {
   return createPlatform({ platform: 'local', apiUrl: local.url, apiKey: KEY, retry: { minDelayMs: 1, maxDelayMs: 5 } });
@@ -91,6 +102,17 @@ describe('talking to a preview through the Agentex server routes of the local pl
     const asyncAgent = await preview(platform, { agent: 'failing-async', acpType: 'agentic', code: [agentCodeDirective(AGENT_DIRECTIVES.fail)] });
     const asyncSession = await open(platform, asyncAgent, 'failing-async');
     await expect(asyncSession.send('Hello')).rejects.toMatchObject({ code: -32603, message: expect.stringContaining('the agent failed (local-platform: fail)') });
+  });
+
+  it('answers as the example agent code declares, and otherwise once a pull request changes that line', async () => {
+    const platform = localPlatform();
+    const dir = await copyHelloAgent();
+    const before = await preview(platform, { agent: 'hello-agent', packed: await packedHelloAgent(dir) });
+    expect((await (await open(platform, before, 'hello-agent')).send('Hi')).text).toBe('Hello, Hi! This reply comes from hello-agent.');
+
+    await editFile(path.join(dir, 'project', 'acp.py'), (text) => text.replace('# local-platform: reply Hello, {message}!', '# local-platform: reply Howdy, {message}!'));
+    const after = await preview(platform, { agent: 'hello-agent', packed: await packedHelloAgent(dir) });
+    expect((await (await open(platform, after, 'hello-agent')).send('Hi')).text).toBe('Howdy, Hi! This reply comes from hello-agent.');
   });
 
   it('gives a wrong answer when told to, so an expectation can fail', async () => {
