@@ -31,7 +31,7 @@ import { findDeploymentRecord, messageIds, replyOfMessageSend, turnAnswer, type 
 
 const DEFAULT_READY_TIMEOUT_MS = 120_000;
 const DEFAULT_READY_POLL_MS = 2_000;
-/** The SDK's tests poll messages every second (`sleep_interval=1.0`); we start faster and slow down to that. */
+/** The SDK's tests poll messages every second (`sleep_interval=1.0`); we start faster and slow down to that (or to a shorter poll interval given). */
 const DEFAULT_MESSAGE_POLL_MS = 1_000;
 const FIRST_MESSAGE_POLL_MS = 50;
 /** A turn without a signal still ends: a conversation never hangs a process. */
@@ -58,7 +58,9 @@ export class AgentexConversations implements Conversations {
     // Get-or-create by a name of our own: sending it twice cannot make two tasks.
     const task = (await rpc.call('task/create', params, options.signal, true)) as Json | null;
     if (!task || typeof task.id !== 'string') throw new ConversationError(`task/create on deployment ${record.id} returned no task id`);
-    return agent.acpType === 'sync' ? new SyncSession(rpc, task.id) : new AsyncSession(rpc, this.http, task.id, options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS);
+    return agent.acpType === 'sync'
+      ? new SyncSession(rpc, task.id)
+      : new AsyncSession(rpc, this.http, task.id, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS));
   }
 
   private async agent(name: string, signal?: AbortSignal): Promise<{ id: string; name: string; acpType: AcpType }> {
