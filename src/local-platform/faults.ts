@@ -12,6 +12,13 @@ export const ROUTE_IDS = [
   'deployments.delete',
   'deployments.logs',
   'preview.page',
+  // The Agentex server routes (agent-server.ts).
+  'agents.byName',
+  'agents.deployments.list',
+  'agents.deployments.get',
+  'agents.deployments.rpc',
+  'tasks.get',
+  'messages.list',
 ] as const;
 export type RouteId = (typeof ROUTE_IDS)[number];
 
@@ -84,11 +91,12 @@ export function parseFaultRule(body: unknown): FaultRule {
   };
 }
 
-/** The answer an injected status fault gives, shaped as the platform's own errors. */
+/** The answer an injected status fault gives, shaped as the platform's own errors (the Agentex server's `{message, code, data}` on its routes). */
 export function faultReply(fault: FaultRule): { status: number; body: unknown; headers: Record<string, string> } {
   const status = fault.status ?? 500;
   const headers: Record<string, string> = {};
   if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
   const detail = status === 429 ? 'rate limit exceeded' : status >= 500 ? 'upstream unavailable (injected fault)' : 'injected fault';
-  return { status, body: { detail }, headers };
+  const agentServerRoute = ['agents.', 'tasks.', 'messages.'].some((prefix) => fault.route.startsWith(prefix));
+  return { status, body: agentServerRoute ? { message: detail, code: status, data: null } : { detail }, headers };
 }

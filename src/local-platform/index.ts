@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { AGENT_SERVER_ROUTES, AgentServer } from './agent-server.js';
 import { systemClock, type Clock } from './clock.js';
 import { control } from './control.js';
 import { streamBuildLog } from './build-log.js';
@@ -13,6 +14,8 @@ export type { Clock } from './clock.js';
 export { ROUTE_IDS, type FaultRule, type RouteId } from './faults.js';
 export type { RecordedRequest } from './http.js';
 export { CRASH_MARKER, FAIL_BUILD_MARKER, type BuildRecord, type DeploymentRecord } from './state.js';
+export { AGENT_DIRECTIVES, DEFAULT_FAILURE, DEFAULT_REPLY_TEMPLATE, WRONG_REPLY, agentCodeDirective, agentMessageDirective, type AgentDirectiveName } from './agent.js';
+export { UNREACHABLE_AGENT } from './agent-tasks.js';
 
 export interface LocalPlatformOptions {
   /** 0 (the default) picks a free port. */
@@ -59,6 +62,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const openStreams = new Set<ServerResponse>();
   let baseUrl = '';
   const state = new PlatformState(options.accountId ?? 'acct-local', { buildStepMs: options.buildStepMs ?? 400, deployStepMs: options.deployStepMs ?? 400 }, () => baseUrl, clock);
+  const agentServer = new AgentServer(state, clock);
   const api: ApiOptions = {
     legacyBuildShape: options.legacyBuildShape ?? false,
     maxArchiveBytes: options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES,
@@ -118,6 +122,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
 
     if (route.id === 'builds.logs') return streamBuildLog(state, req, res, route.param, record, openStreams, fault?.dropStreamAfterLines);
     if (route.id === 'preview.page') return servePreview(res, route.param, record);
+    if (AGENT_SERVER_ROUTES.has(route.id)) {
+      const reply = await agentServer.answer(route.id, req, url, route.params);
+      return send(res, record, fault?.status && fault.afterHandling ? faultReply(fault) : reply);
+    }
     const reply = await answer(state, api, route.id, req, url, route.param);
     if (fault?.status && fault.afterHandling) return send(res, record, faultReply(fault));
     return send(res, record, reply);
@@ -157,6 +165,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     },
     close: async () => {
       state.close();
+      agentServer.close();
       for (const stream of openStreams) stream.end();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();

@@ -24,13 +24,21 @@ const ROUTES: Route[] = [
   { id: 'deployments.get', method: 'GET', pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
   { id: 'deployments.delete', method: 'DELETE', pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
   { id: 'preview.page', method: 'GET', pattern: /^\/previews\/([^/]+)\/?$/ },
+  // The Agentex server's own routes (agent-server.ts); `/agents/name/…` first, as FastAPI matches it first.
+  { id: 'agents.byName', method: 'GET', pattern: /^\/agents\/name\/([^/]+)$/ },
+  { id: 'agents.deployments.list', method: 'GET', pattern: /^\/agents\/([^/]+)\/deployments$/ },
+  { id: 'agents.deployments.get', method: 'GET', pattern: /^\/agents\/([^/]+)\/deployments\/([^/]+)$/ },
+  { id: 'agents.deployments.rpc', method: 'POST', pattern: /^\/agents\/([^/]+)\/deployments\/([^/]+)\/rpc$/ },
+  { id: 'tasks.get', method: 'GET', pattern: /^\/tasks\/([^/]+)$/ },
+  { id: 'messages.list', method: 'GET', pattern: /^\/messages$/ },
 ];
 
-/** The route a request is for and its path parameter, or undefined for no route. */
-export function matchRoute(method: string | undefined, pathname: string): { id: RouteId; param: string } | undefined {
+/** The route a request is for and its path parameters (`param` is the first), or undefined for no route. */
+export function matchRoute(method: string | undefined, pathname: string): { id: RouteId; param: string; params: string[] } | undefined {
   const route = ROUTES.find((candidate) => candidate.method === method && candidate.pattern.test(pathname));
   if (!route) return undefined;
-  return { id: route.id, param: decodeURIComponent(route.pattern.exec(pathname)?.[1] ?? '') };
+  const params = (route.pattern.exec(pathname) ?? []).slice(1).map((part) => decodeURIComponent(part));
+  return { id: route.id, param: params[0] ?? '', params };
 }
 
 export interface ApiOptions extends UploadLimits {

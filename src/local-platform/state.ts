@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { parse as parseYaml } from 'yaml';
+import type { AgentDirective } from './agent.js';
 import { systemClock, type Clock } from './clock.js';
 import { sanitizePreviewLabel } from '../platforms/agentex/label.js';
 
@@ -100,6 +101,8 @@ function id(prefix: string): string {
 interface BuildRuntime {
   lines: string[];
   dockerfile: string;
+  /** The local agent's directive lines found in the build context (`agent.ts`). */
+  agentDirectives: AgentDirective[];
   timer?: unknown;
   events: EventEmitter;
 }
@@ -166,7 +169,11 @@ export class PlatformState {
     return { agentId, agentName: fields.agent_name };
   }
 
-  createBuild(record: Omit<BuildRecord, 'id' | 'object' | 'account_id' | 'build_status' | 'created_at' | 'updated_at' | 'image_url'>, dockerfile: string): BuildRecord {
+  createBuild(
+    record: Omit<BuildRecord, 'id' | 'object' | 'account_id' | 'build_status' | 'created_at' | 'updated_at' | 'image_url'>,
+    dockerfile: string,
+    agentDirectives: AgentDirective[] = [],
+  ): BuildRecord {
     const build: BuildRecord = {
       ...record,
       id: id('bld'),
@@ -178,7 +185,7 @@ export class PlatformState {
       updated_at: this.now(),
     };
     this.builds.set(build.id, build);
-    const runtime: BuildRuntime = { lines: [], dockerfile, events: new EventEmitter() };
+    const runtime: BuildRuntime = { lines: [], dockerfile, agentDirectives, events: new EventEmitter() };
     runtime.events.setMaxListeners(0);
     this.runtimes.set(build.id, runtime);
     const script = buildScript(build, dockerfile);
@@ -235,6 +242,11 @@ export class PlatformState {
     const build = this.builds.get(buildId);
     if (!build) throw new ClientError(404, `build ${buildId} not found`);
     return build;
+  }
+
+  /** The local agent's directives in a build's context; none for an unknown build (a deploy by image). */
+  agentDirectivesOf(buildId: string | undefined): AgentDirective[] {
+    return (buildId && this.runtimes.get(buildId)?.agentDirectives) || [];
   }
 
   buildLog(buildId: string): { lines: string[]; events: EventEmitter; finished: () => boolean } {

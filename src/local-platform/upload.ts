@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { t as listTar } from 'tar';
+import { directivesInCode, type AgentDirective } from './agent.js';
 import { ClientError, type BuildRecord, type PlatformState } from './state.js';
 
 // busboy and tar are the local platform's own dependencies: only this file imports them, and
@@ -39,7 +40,7 @@ export async function receiveBuild(req: IncomingMessage, state: PlatformState, l
     if (fields.platform && !BUILD_PLATFORMS.includes(fields.platform)) {
       throw new ClientError(422, `platform "${fields.platform}" is not linux/amd64, linux/arm64 or linux/arm/v7`);
     }
-    const dockerfile = await dockerfileAtRoot(archive);
+    const { dockerfile, agentDirectives } = await readContext(archive);
     const agent = state.resolveAgent(fields, limits.strictAgentNames);
     // A copy: the record moves on its timers while the temp folder is removed, and the answer is the build as created.
     return structuredClone(
@@ -60,6 +61,7 @@ export async function receiveBuild(req: IncomingMessage, state: PlatformState, l
           archive_bytes: bytes,
         },
         dockerfile,
+        agentDirectives,
       ),
     );
   } finally {
@@ -120,19 +122,28 @@ function receiveMultipart(req: IncomingMessage, archive: string, maxArchiveBytes
   });
 }
 
-async function dockerfileAtRoot(archive: string): Promise<string> {
+/** Files larger than this are not searched for the local agent's directives. */
+const MAX_DIRECTIVE_FILE_BYTES = 1024 * 1024;
+
+/** The Dockerfile at the archive root, and the local agent's directive lines from every file (in archive order). */
+async function readContext(archive: string): Promise<{ dockerfile: string; agentDirectives: AgentDirective[] }> {
   let dockerfile: string | undefined;
   let sawEntry = false;
+  const agentDirectives: AgentDirective[] = [];
   try {
     await listTar({
       file: archive,
       onReadEntry: (entry) => {
         sawEntry = true;
-        if (entry.path === 'Dockerfile' || entry.path === './Dockerfile') {
-          const chunks: Buffer[] = [];
-          entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-          entry.on('end', () => (dockerfile = Buffer.concat(chunks).toString('utf8')));
-        }
+        const isDockerfile = entry.path === 'Dockerfile' || entry.path === './Dockerfile';
+        if (!isDockerfile && (entry.type !== 'File' || entry.size > MAX_DIRECTIVE_FILE_BYTES)) return;
+        const chunks: Buffer[] = [];
+        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+        entry.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (isDockerfile) dockerfile = text;
+          if (text.includes('local-platform:')) agentDirectives.push(...directivesInCode(text));
+        });
       },
       strict: true,
     });
@@ -141,5 +152,5 @@ async function dockerfileAtRoot(archive: string): Promise<string> {
   }
   if (!sawEntry) throw new ClientError(400, 'context_archive is not a tar.gz archive or is empty');
   if (dockerfile === undefined) throw new ClientError(400, 'context_archive has no Dockerfile at its root; the Dockerfile must be at the archive root');
-  return dockerfile;
+  return { dockerfile, agentDirectives };
 }

@@ -70,17 +70,21 @@ export function createPlatform(settings: PlatformSettings): Platform {
   const client = { onRetry: settings.onRetry, retry: settings.retry ?? retryPolicyFromEnv(env), timeoutMs: settings.requestTimeoutMs };
   switch (name) {
     case 'agentex':
-      return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, env, ...client });
-    case 'local':
+      return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, agentexUrl: settings.agentexUrl, env, ...client });
+    case 'local': {
+      const baseUrl = settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL;
       return new AgentexPlatform({
         name: 'local',
         deploymentsCarryUrl: true,
-        baseUrl: settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL,
+        baseUrl,
+        // The local platform serves the Agentex server's routes on its own address.
+        agentexUrl: settings.agentexUrl || baseUrl,
         apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
         accountId: settings.accountId || 'acct-local',
         env: {},
         ...client,
       });
+    }
     case 'astropods':
       return new AstropodsPlatform({ baseUrl: settings.apiUrl, token: settings.apiKey, account: settings.accountId, env, ...client });
     case 'mutx':

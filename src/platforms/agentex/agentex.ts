@@ -9,6 +9,7 @@ import type {
   Builder,
   BuildRequest,
   CallOptions,
+  Conversations,
   DeployEvent,
   DeployRequest,
   Deployment,
@@ -22,7 +23,8 @@ import type {
 import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField } from '../records.js';
 import { GONE_DEPLOY_PHASES } from '../platform.js';
-import { resolveAgentexSettings, type AgentexSettingsInput } from './config.js';
+import { NO_AGENTEX_SERVER, resolveAgentexServerUrl, resolveAgentexSettings, type AgentexSettingsInput } from './config.js';
+import { AgentexConversations } from './conversation.js';
 import { AGENTEX_LABEL_RULE, sanitizePreviewLabel } from './label.js';
 import { buildPhase, deployPhase } from './status.js';
 
@@ -31,6 +33,8 @@ export interface AgentexPlatformOptions extends AgentexSettingsInput, PlatformCl
   name?: string;
   /** The embedded local platform adds a `url` to each deployment; the hosted API does not. */
   deploymentsCarryUrl?: boolean;
+  /** The Agentex server that holds conversations with previews; else `AGENTEX_BASE_URL`; without either, previews cannot be talked to. */
+  agentexUrl?: string;
 }
 
 const PAGE_LIMIT = 100;
@@ -51,6 +55,9 @@ export class AgentexPlatform implements Platform, Builder {
   readonly builder: Builder = this;
   readonly labelRule = AGENTEX_LABEL_RULE;
   readonly http: HttpClient;
+  /** Present when the Agentex server's address is known (`conversation.ts`). */
+  readonly conversation?: Conversations;
+  readonly conversationUnsupported?: string;
   /** agent_name → agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
   private readonly agentIds = new Map<string, string>();
 
@@ -70,6 +77,11 @@ export class AgentexPlatform implements Platform, Builder {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry,
     });
+    // The Agentex server takes the same x-api-key and x-selected-account-id headers as the SGP API (PLATFORMS.md, "Talking to a deployed agent").
+    const serverUrl = resolveAgentexServerUrl(options.agentexUrl, options.env);
+    if (serverUrl) {
+      this.conversation = new AgentexConversations(new HttpClient({ baseUrl: serverUrl, headers, retry: options.retry, timeoutMs: options.timeoutMs, onRetry: options.onRetry }));
+    } else this.conversationUnsupported = NO_AGENTEX_SERVER;
   }
 
   async findReusableBuild(agentName: string, treeHash: string, options: CallOptions = {}): Promise<Build | undefined> {

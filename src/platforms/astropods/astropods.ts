@@ -7,6 +7,8 @@ import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField } from '../records.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { resolveAstropodsSettings, type AstropodsSettingsInput } from './config.js';
+import { AstropodsConversations } from './conversation.js';
+import type { Conversations } from '../platform.js';
 
 /*
  * Astropods (astro-api), base `https://astropods.com/api/v1`, `Authorization: Bearer <token>`, as
@@ -81,6 +83,8 @@ export class AstropodsPlatform implements Platform {
   readonly labelRule = ASTROPODS_LABEL_RULE;
   readonly http: HttpClient;
   readonly account: string;
+  /** Through the deployment's messaging sidecar (conversation.ts). */
+  readonly conversation: Conversations;
   /** Registered agent name → whose preview it is, learnt from deploys made by this client. */
   private readonly owners = new Map<string, Owner>();
 
@@ -94,6 +98,7 @@ export class AstropodsPlatform implements Platform {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry,
     });
+    this.conversation = new AstropodsConversations(this.http);
   }
 
   async createDeployment(request: DeployRequest, options: CallOptions = {}): Promise<Deployment> {

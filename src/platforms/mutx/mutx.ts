@@ -5,6 +5,7 @@ import type { PlatformClientOptions } from '../settings.js';
 import { type Json, newestFirst, stringField } from '../records.js';
 import { resolveMutxSettings, type MutxSettingsInput } from './config.js';
 import { LIVE_STATUSES, deployPhase } from './status.js';
+import { MUTX_CONVERSATION_UNSUPPORTED } from './conversation.js';
 
 /*
  * MUTX (FastAPI), routes under `/v1`, as mutx-dev/mutx-dev@abdc97527b57fbb7db62bd7b5f28235ae4150c00
@@ -80,6 +81,8 @@ export class MutxPlatform implements Platform {
     previewExpiry: false,
   };
   readonly labelRule = MUTX_LABEL_RULE;
+  /** No documented way to send a preview a message (conversation.ts). */
+  readonly conversationUnsupported = MUTX_CONVERSATION_UNSUPPORTED;
   readonly http: HttpClient;
   /** agent id → agent record, learnt from creates and lists. */
   private readonly agents = new Map<string, Json>();

@@ -27,6 +27,7 @@ import { GONE_DEPLOY_PHASES } from '../platform.js';
 import { resolveNullspaceSettings, type NullspaceSettingsInput } from './config.js';
 import { bundleManifest, deploymentConfig, scanBundle } from './bundle.js';
 import { servicePhase, versionPhase } from './status.js';
+import { NULLSPACE_CONVERSATION_UNSUPPORTED } from './conversation.js';
 
 /*
  * Nullspace agent deployments, from its API reference (docs.ns.rocks api-reference/agent-deployments:
@@ -97,6 +98,8 @@ export class NullspacePlatform implements Platform, Builder {
   };
   readonly builder: Builder = this;
   readonly labelRule = NULLSPACE_LABEL_RULE;
+  /** No documented way to send a preview a message (conversation.ts). */
+  readonly conversationUnsupported = NULLSPACE_CONVERSATION_UNSUPPORTED;
   readonly http: HttpClient;
   /** Agent deployments by id, from creates and lists (reading one is not a documented route). */
   private readonly deployments = new Map<string, Json>();

@@ -28,7 +28,12 @@ afterEach(() => {
 describe('a forge call that is aborted ends there, and is never retried', () => {
   it('a call whose own signal times out fails once, as an AbortError, instead of being retried with the spent signal', async () => {
     const octokit = createForgeOctokit({ kind: 'github', apiUrl: forge.url, token: 'ghs_abortTestToken01', writeSpacing: UNSPACED_WRITES });
-    const call = octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: 'o', repo: 'r', pull_number: 1, request: { signal: AbortSignal.timeout(100) } });
+    // The call's own deadline passes once the forge has the request, as AbortSignal.timeout() ends it
+    // (a TimeoutError reason), but on the request's arrival rather than a clock that a loaded machine outruns.
+    const deadline = new AbortController();
+    const call = octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: 'o', repo: 'r', pull_number: 1, request: { signal: deadline.signal } });
+    await forge.arrived;
+    deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
     await expect(call).rejects.toMatchObject({ name: 'AbortError' });
     expect(forge.calls()).toBe(1);
   });

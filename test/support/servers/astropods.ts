@@ -31,6 +31,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 
+import { createMessagingSidecars, type MessagingSidecars } from './astropods-messaging.js';
 import type { RecordedRequest } from './recorded.js';
 
 export type { RecordedRequest };
@@ -52,6 +53,8 @@ export interface AstropodsServer {
   deployments(): Json[];
   /** Registered agents (blueprints), with their builds and `archived_at`. */
   agents(): Json[];
+  /** The deployments' messaging sidecars, behind `/deployments/{id}/messaging` and `/chat` (astropods-messaging.ts). */
+  messaging: Pick<MessagingSidecars, 'conversations' | 'openStreams'>;
   close(): Promise<void>;
 }
 
@@ -87,8 +90,11 @@ export async function startAstropodsServer(options: {
   credentialUrl?: boolean;
   /** Give deployments no public `web` URL (default true), as a deployment with no ingress has. */
   publicUrl?: boolean;
+  /** How long a fresh event-stream subscribe settles (the sidecar's is 300 ms). */
+  settleMs?: number;
 }): Promise<AstropodsServer> {
   const stepMs = options.stepMs ?? 50;
+  const sidecars = createMessagingSidecars({ token: options.token, settleMs: options.settleMs });
   const signingKey = randomUUID();
   const requests: RecordedRequest[] = [];
   const faults: { route: RegExp; status: number; times: number; when: 'before' | 'after' }[] = [];
@@ -276,8 +282,15 @@ export async function startAstropodsServer(options: {
       const bearer = /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
       if (!bearer) return send(401, { error: 'unauthorized', details: 'authentication required' });
       if (bearer !== options.token) return send(401, { error: 'unauthorized', details: 'invalid token' });
-      let body: Json = {};
       const raw = Buffer.concat(chunks);
+      const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+      const stored = parts[2] === 'deployments' ? deployments.get(parts[3]) : undefined;
+      if (sidecars.serve(req, res, parts, raw, stored && { ready: !stored._partial && Date.now() >= stored._readyAt })) {
+        record.status = res.statusCode;
+        record.body = parseObject(raw);
+        return;
+      }
+      let body: Json = {};
       if (raw.length) {
         try {
           const parsed = JSON.parse(raw.toString('utf8'));
@@ -329,8 +342,10 @@ export async function startAstropodsServer(options: {
     },
     deployments: () => [...deployments.values()].map((deployment) => ({ ...serialize(deployment), image: deployment.image })),
     agents: () => [...agents.values()].map((agent) => ({ ...agent, builds: agent.builds.map((build) => ({ ...build })) })),
+    messaging: { conversations: () => sidecars.conversations(), openStreams: () => sidecars.openStreams() },
     close: () =>
       new Promise<void>((resolve, reject) => {
+        sidecars.close();
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       }),
@@ -348,4 +363,13 @@ function canonical(value: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+function parseObject(raw: Buffer): Json | undefined {
+  try {
+    const parsed = JSON.parse(raw.toString('utf8'));
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
