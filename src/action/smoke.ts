@@ -9,6 +9,7 @@ import { findStickyComments, type CommentSection } from '../forge/comment.js';
 import { firstFailure, formatLatency, readKeptSmoke, smokeCommentSection, transcriptText } from '../conversation/comment.js';
 import { buildSmokeReport, writeSmokeReport } from '../conversation/report.js';
 import { overallVerdict, runSmoke, unheldSmoke, type AgentSmoke, type SmokeRequest } from '../conversation/runner.js';
+import { previewWatch } from '../conversation/target.js';
 import type { SmokeScript } from '../conversation/script.js';
 import type { CommitState, Forge, PullRef, RepoRef } from '../forge/forge.js';
 import type { AgentResult } from '../agent-result.js';
@@ -162,7 +163,12 @@ async function measure(run: SmokeRun, requests: SmokeRequest[]): Promise<Map<str
     }
   }
   const at = new Date().toISOString();
-  const results = await runSmoke(run.platform, ready, { maxParallel: run.maxParallel, readyTimeoutMs: run.readyTimeoutMs, pollIntervalMs: run.pollIntervalMs });
+  const results = await runSmoke(run.platform, ready, {
+    maxParallel: run.maxParallel,
+    readyTimeoutMs: run.readyTimeoutMs,
+    pollIntervalMs: run.pollIntervalMs,
+    watch: previewWatch(run.platform, run.pollIntervalMs),
+  });
   for (const result of results) measured.set(result.agent, result);
   for (const result of measured.values()) result.measured = { sha: run.headSha, at };
   return measured;
@@ -179,6 +185,7 @@ function printResults(results: AgentSmoke[]): void {
 
 function plainSummary(result: AgentSmoke): string {
   if (result.verdict === 'unsupported') return `not tested: ${result.reason ?? 'unsupported'}`;
+  if (result.verdict === 'replaced') return `not finished: ${result.reason ?? 'the preview was replaced'}`;
   const counts = `${result.turns.passed}/${result.turns.total} turns passed · ${formatLatency(result.latencyMs)}`;
   const kept = result.kept && result.measured ? ` (kept from ${result.measured.sha.slice(0, 7)}: the preview is unchanged)` : '';
   return result.verdict === 'passed' ? `${counts}${kept}` : `${counts}; ${firstFailure(result) ?? 'failed'}${kept}`;

@@ -36,7 +36,7 @@ export interface SmokeCommentContext {
   note?: string;
 }
 
-const VERDICT_ICON: Record<SmokeVerdict | 'skipped', string> = { passed: '✅', failed: '❌', unsupported: '🚫', skipped: '⏭️' };
+const VERDICT_ICON: Record<SmokeVerdict | 'skipped', string> = { passed: '✅', failed: '❌', unsupported: '🚫', replaced: '⏭️', skipped: '⏭️' };
 
 /** The section for `renderPreviewComment`, which asks for less detail until the comment fits. */
 export function smokeCommentSection(results: AgentSmoke[], context: SmokeCommentContext): CommentSection {
@@ -68,6 +68,7 @@ export function summaryLine(result: AgentSmoke): string {
   const head = `**${escapeCell(result.agent)}** ${VERDICT_ICON[result.verdict]}`;
   const kept = result.kept ? ` (kept${result.measured ? ` from ${codeSpan(result.measured.sha.slice(0, 7))}` : ''}: the preview is unchanged)` : '';
   if (result.verdict === 'unsupported') return `${head} not tested: ${inlineText(result.reason ?? 'the platform cannot hold conversations with previews')}`;
+  if (result.verdict === 'replaced') return `${head} not finished: ${inlineText(result.reason ?? 'the preview was replaced')}`;
   const counts = `${result.turns.passed}/${result.turns.total} · ${formatLatency(result.latencyMs)}`;
   if (result.verdict === 'passed') return `${head} ${counts}${kept}`;
   return `${head} ${counts} · ${inlineText(firstFailure(result) ?? 'failed')}${kept}`;
@@ -98,7 +99,7 @@ export function transcriptText(result: AgentSmoke, replyLimit = 4000): string {
   for (const conversation of result.conversations) {
     lines.push(`── ${conversation.name}${conversation.sessionId ? ` (${conversation.sessionId})` : ''} ──`);
     if (conversation.error && conversation.turns.every((turn) => turn.verdict === 'not run'))
-      lines.push(`  ${conversation.verdict === 'unsupported' ? 'not held' : '✘ not held'}: ${conversation.error}`);
+      lines.push(`  ${conversation.verdict === 'failed' ? '✘ not held' : 'not held'}: ${conversation.error}`);
     for (const turn of conversation.turns) {
       lines.push(indent('› ', turn.send));
       if (turn.verdict === 'not run') {
@@ -170,7 +171,7 @@ const KEPT_SHAPE = {
     required: ['agent', 'verdict', 'script', 'conversations', 'turns', 'latencyMs'],
     properties: {
       agent: { type: 'string' },
-      verdict: { enum: ['passed', 'failed', 'unsupported'] },
+      verdict: { enum: ['passed', 'failed', 'unsupported', 'replaced'] },
       reason: { type: 'string' },
       deploymentId: { type: 'string' },
       script: { type: 'object', required: ['file', 'digest'], properties: { file: { type: 'string' }, digest: { type: 'string' } } },
@@ -185,7 +186,7 @@ const KEPT_SHAPE = {
           required: ['name', 'verdict', 'turns'],
           properties: {
             name: { type: 'string' },
-            verdict: { enum: ['passed', 'failed', 'unsupported'] },
+            verdict: { enum: ['passed', 'failed', 'unsupported', 'replaced'] },
             sessionId: { type: 'string' },
             error: { type: 'string' },
             turns: {

@@ -6,14 +6,18 @@
 import pLimit from 'p-limit';
 import { formatDuration } from '../duration.js';
 import { ConversationError, TimeoutError } from '../errors.js';
-import type { ConversationReply, ConversationSession, ConversationTarget, Conversations } from '../platforms/platform.js';
+import type { ConversationReply, ConversationSession, ConversationTarget, Conversations, Deployment } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
 import { checkReply, type CheckResult } from './expect.js';
 import { openHttpSession, type HttpSessionOptions } from './http-session.js';
 import type { ConversationScript, SmokeScript, TurnScript } from './script.js';
 
-/** `unsupported`: nothing could be asked (the platform cannot talk to previews, or an `http:` script has no URL). */
-export type SmokeVerdict = 'passed' | 'failed' | 'unsupported';
+/**
+ * `unsupported`: nothing could be asked (the platform cannot talk to previews, or an `http:` script
+ * has no URL). `replaced`: the preview was deleted or superseded while it was being talked to (a
+ * newer run replaced it, and holds its own conversations): neither a pass nor a failure of this one.
+ */
+export type SmokeVerdict = 'passed' | 'failed' | 'unsupported' | 'replaced';
 
 export interface TurnOutcome {
   send: string;
@@ -79,6 +83,8 @@ export interface RunSmokeOptions {
   /** Told each turn as it ends (the CLI prints the transcript live). */
   onTurn?: (agent: string, conversation: string, turn: TurnOutcome) => void;
   http?: HttpSessionOptions;
+  /** Checked every `everyMs` while an agent is talked to: a reason stops its conversations as `replaced` (a wait for readiness would otherwise run to its end). */
+  watch?: { everyMs: number; gone(deployment: Deployment): Promise<string | undefined> };
 }
 
 /** Holds every agent's conversations, up to `maxParallel` agents at once; results keep the requests' order. */
@@ -87,34 +93,73 @@ export async function runSmoke(platform: SmokePlatform, requests: SmokeRequest[]
   return Promise.all(requests.map((request) => limit(() => smokeAgent(platform, request, options))));
 }
 
-/** The verdict of several results: any failure fails; anything left unchecked is `unsupported`; else passed. */
-export function overallVerdict(verdicts: SmokeVerdict[]): SmokeVerdict | 'skipped' {
-  if (!verdicts.length) return 'skipped';
-  if (verdicts.includes('failed')) return 'failed';
-  if (verdicts.includes('unsupported')) return 'unsupported';
+/** The verdict of several results: any failure fails; anything left unchecked is `unsupported`; else passed. Replaced previews count for nothing. */
+export function overallVerdict(verdicts: SmokeVerdict[]): Exclude<SmokeVerdict, 'replaced'> | 'skipped' {
+  const counted = verdicts.filter((verdict) => verdict !== 'replaced');
+  if (!counted.length) return 'skipped';
+  if (counted.includes('failed')) return 'failed';
+  if (counted.includes('unsupported')) return 'unsupported';
   return 'passed';
 }
 
 async function smokeAgent(platform: SmokePlatform, request: SmokeRequest, options: RunSmokeOptions): Promise<AgentSmoke> {
   const conversations: ConversationOutcome[] = [];
+  const watcher = watchPreview(request.target.deployment, options);
+  const agentOptions = { ...options, signal: watcher.signal };
   let stopped: string | undefined;
-  for (const script of request.script.conversations) {
-    options.signal?.throwIfAborted();
-    if (stopped) {
-      conversations.push(notHeld(script, 'failed', stopped));
-      continue;
+  try {
+    for (const script of request.script.conversations) {
+      agentOptions.signal?.throwIfAborted();
+      if (stopped) {
+        conversations.push(notHeld(script, 'failed', stopped));
+        continue;
+      }
+      const outcome = await holdConversation(platform, request, script, agentOptions);
+      // A preview that could not be opened will not open for the next conversation either.
+      if (outcome.verdict === 'failed' && outcome.sessionId === undefined && outcome.turns.every((turn) => turn.verdict === 'not run')) stopped = outcome.error;
+      conversations.push(outcome);
     }
-    const outcome = await holdConversation(platform, request, script, options);
-    // A preview that could not be opened will not open for the next conversation either.
-    if (outcome.verdict === 'failed' && outcome.sessionId === undefined && outcome.turns.every((turn) => turn.verdict === 'not run')) stopped = outcome.error;
-    conversations.push(outcome);
+  } catch (err) {
+    if (options.signal?.aborted || !watcher.gone) throw err;
+    const reason = redact(watcher.gone);
+    for (const script of request.script.conversations.slice(conversations.length)) conversations.push(notHeld(script, 'replaced', reason));
+    return agentResult(request, conversations, 'replaced', reason);
+  } finally {
+    watcher.stop();
   }
-  const turns = conversations.flatMap((conversation) => conversation.turns);
   const verdict = overallVerdict(conversations.map((conversation) => conversation.verdict)) as SmokeVerdict;
+  return agentResult(request, conversations, verdict, verdict === 'unsupported' ? conversations.find((conversation) => conversation.verdict === 'unsupported')?.error : undefined);
+}
+
+/** The agent's signal, aborted as soon as `options.watch` says its preview is gone. */
+function watchPreview(deployment: Deployment, options: RunSmokeOptions): { signal?: AbortSignal; gone?: string; stop(): void } {
+  const { watch } = options;
+  if (!watch) return { signal: options.signal, stop() {} };
+  const controller = new AbortController();
+  const state: { signal?: AbortSignal; gone?: string; stop(): void } = {
+    signal: options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal,
+    stop: () => clearInterval(timer),
+  };
+  const timer = setInterval(() => {
+    watch
+      .gone(deployment)
+      .then((reason) => {
+        if (!reason || state.gone) return;
+        state.gone = reason;
+        controller.abort(new Error(reason));
+      })
+      .catch(() => {});
+  }, watch.everyMs);
+  timer.unref();
+  return state;
+}
+
+function agentResult(request: SmokeRequest, conversations: ConversationOutcome[], verdict: SmokeVerdict, reason?: string): AgentSmoke {
+  const turns = conversations.flatMap((conversation) => conversation.turns);
   return {
     agent: request.agent,
     verdict,
-    reason: verdict === 'unsupported' ? conversations.find((conversation) => conversation.verdict === 'unsupported')?.error : undefined,
+    reason,
     deploymentId: request.target.deployment.id,
     script: { file: request.script.file, digest: request.script.digest },
     conversations,
@@ -125,16 +170,11 @@ async function smokeAgent(platform: SmokePlatform, request: SmokeRequest, option
 
 /** The result for an agent whose conversations could not even start (its deployment could not be read). */
 export function unheldSmoke(request: SmokeRequest, error: string): AgentSmoke {
-  const conversations = request.script.conversations.map((script) => notHeld(script, 'failed', redact(error)));
-  return {
-    agent: request.agent,
-    verdict: 'failed',
-    deploymentId: request.target.deployment.id,
-    script: { file: request.script.file, digest: request.script.digest },
-    conversations,
-    turns: { passed: 0, total: conversations.reduce((sum, conversation) => sum + conversation.turns.length, 0) },
-    latencyMs: 0,
-  };
+  return agentResult(
+    request,
+    request.script.conversations.map((script) => notHeld(script, 'failed', redact(error))),
+    'failed',
+  );
 }
 
 function notHeld(script: ConversationScript, verdict: SmokeVerdict, error: string | undefined): ConversationOutcome {

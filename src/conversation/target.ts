@@ -9,6 +9,7 @@ import { labelBelongs, type PreviewLabels } from '../pipeline/label.js';
 import { cachedBuildLookup, ownershipOf } from '../pipeline/ownership.js';
 import type { SourceRepo } from '../pipeline/source-repo.js';
 import { GONE_DEPLOY_PHASES, type Deployment, type Platform } from '../platforms/platform.js';
+import type { RunSmokeOptions } from './runner.js';
 
 /** No live preview matched; the message says what was looked for and what to try. */
 export class NoPreviewError extends Error {
@@ -63,4 +64,17 @@ export function noPreviewMessage(platform: Platform, labels: PreviewLabels, opti
   const agent = options.agent ? ` of ${options.agent}` : '';
   const hint = options.repo ? '' : '; previews made by the action carry the repository in their label, so pass --repo host/owner/repo (e.g. github.com/acme/agents)';
   return `${options.what}: no live preview${agent} labelled "${labels.label}" on ${platform.name}${hint}`;
+}
+
+/** Stops an agent's conversations once its preview is deleted or superseded (by a newer run, which holds its own). */
+export function previewWatch(platform: Platform, pollIntervalMs: number): RunSmokeOptions['watch'] {
+  return {
+    everyMs: Math.max(pollIntervalMs, 1000),
+    gone: async (deployment) => {
+      const current = await platform.getDeployment(deployment.id, { signal: AbortSignal.timeout(15_000) });
+      return GONE_DEPLOY_PHASES.has(current.phase)
+        ? `preview ${deployment.id} became ${current.rawStatus} while it was talked to (replaced by a newer deployment, or torn down)`
+        : undefined;
+    },
+  };
 }

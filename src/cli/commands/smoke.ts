@@ -3,7 +3,7 @@ import { formatLatency, firstFailure, transcriptText } from '../../conversation/
 import { buildSmokeReport, writeSmokeReport } from '../../conversation/report.js';
 import { overallVerdict, runSmoke, unheldSmoke, type AgentSmoke, type SmokeRequest } from '../../conversation/runner.js';
 import { messageScript } from '../../conversation/script.js';
-import { findLivePreviews, noPreviewMessage } from '../../conversation/target.js';
+import { findLivePreviews, noPreviewMessage, previewWatch } from '../../conversation/target.js';
 import { parseDuration } from '../../duration.js';
 import { InputError } from '../../errors.js';
 import { loadAgents } from '../../pipeline/agent.js';
@@ -68,7 +68,7 @@ export async function smoke(cli: CliContext, options: SmokeOptions): Promise<num
   });
   const live = requests.filter((request) => request.target.deployment.phase === 'healthy');
   reporter.info(`holding ${live.length ? `the conversations of ${live.map((request) => request.agent).join(', ')}` : 'no conversations'} with ${what}'s previews`);
-  const held = await runSmoke(platform, live, { maxParallel, signal: cli.signal, readyTimeoutMs, pollIntervalMs });
+  const held = await runSmoke(platform, live, { maxParallel, signal: cli.signal, readyTimeoutMs, pollIntervalMs, watch: previewWatch(platform, pollIntervalMs) });
   const results = requests.map(
     (request) =>
       held.find((result) => result.agent === request.agent) ??
@@ -98,5 +98,6 @@ function verdictLine(result: AgentSmoke): string {
   const counts = `${result.turns.passed}/${result.turns.total} turns · ${formatLatency(result.latencyMs)}`;
   if (result.verdict === 'passed') return `✔ ${result.agent}: passed, ${counts}`;
   if (result.verdict === 'unsupported') return `✘ ${result.agent}: not tested: ${result.reason ?? 'unsupported'}`;
+  if (result.verdict === 'replaced') return `✘ ${result.agent}: not finished: ${result.reason ?? 'the preview was replaced'}`;
   return `✘ ${result.agent}: failed, ${counts}: ${firstFailure(result) ?? 'failed'}`;
 }
