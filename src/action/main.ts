@@ -391,7 +391,6 @@ function previewOutcome(plan: RunPlan, results: AgentResult[], notes: string[], 
   for (const result of failed) printUntrusted((result.logTail ?? []).map((line) => `  ${result.agent} │ ${line}`));
   // A preview nobody wants that could not be removed is a failure the user must act on (its id is named).
   failed.push(...results.filter((result) => (result.status === 'closed' || result.status === 'superseded') && result.leftRunning));
-  const failures = [...failed.map((result) => result.error), ...(smoke.failure ? [smoke.failure] : [])];
   return {
     status: failed.length ? 'failed' : (results[0]?.status ?? 'skipped'),
     label,
@@ -399,7 +398,7 @@ function previewOutcome(plan: RunPlan, results: AgentResult[], notes: string[], 
     mode: plan.mode as RunMode,
     smoke,
     summary: renderPreviewComment(results, { platform: plan.platform.name, label, headSha, updatedAt: new Date().toISOString(), notes, smoke: smoke.section }),
-    failure: failures.length ? new Error(failures.join('; ')) : undefined,
+    failure: failed.length ? new Error(failed.map((result) => result.error).join('; ')) : undefined,
   };
 }
 
@@ -411,7 +410,10 @@ async function report(outcome: RunOutcome, env: NodeJS.ProcessEnv): Promise<void
   core.setOutput('smoke', outcome.smoke?.verdict ?? 'skipped');
   core.setOutput('smoke-report', outcome.smoke?.reportPath ?? '');
   if (outcome.summary) await writeSummary(outcome.summary, env);
-  if (outcome.failure) throw outcome.failure;
+  const smokeFailure = outcome.smoke?.failure;
+  if (outcome.failure) throw smokeFailure ? new Error(`${outcome.failure.message}; ${smokeFailure}`) : outcome.failure;
+  // The previews are what `status` says (healthy); what failed is the conversation, which fails the step.
+  if (smokeFailure) core.setFailed(redact(smokeFailure));
 }
 
 /**

@@ -278,7 +278,8 @@ function describeTarget(target: ConversationTarget): string {
 
 function messageOf(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  const code = err instanceof ConversationError && err.code !== undefined && !message.includes(String(err.code)) ? ` (code ${err.code})` : '';
+  // A JSON-RPC error's number, where the message does not say it; a platform's word codes (`not-ready`) say nothing the message does not.
+  const code = err instanceof ConversationError && typeof err.code === 'number' && !message.includes(String(err.code)) ? ` (code ${err.code})` : '';
   return redact(`${message}${code}`);
 }
 
