@@ -25,6 +25,8 @@ export interface LoadOptions {
   requireEnvironment?: boolean;
   /** Pack with the SDK's .dockerignore rule alone (`--sdk-exact`, the `sdk-exact` input). */
   sdkExact?: boolean;
+  /** Where `GITHUB_WORKSPACE` is read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Accepts a manifest file or the folder that holds `manifest.yaml`. */
@@ -43,7 +45,7 @@ export async function resolveManifestPath(input: string, field = 'manifest'): Pr
 }
 
 export async function loadAgent(manifestInput: string, options: LoadOptions = {}): Promise<LoadedAgent> {
-  const manifest = await loadManifest(await resolveManifestPath(manifestInput), { sdkExact: options.sdkExact });
+  const manifest = await loadManifest(await resolveManifestPath(manifestInput), { sdkExact: options.sdkExact, env: options.env });
   const environmentsPath = await findEnvironmentsFile(manifest);
   if (!environmentsPath) {
     if (options.requireEnvironment) {

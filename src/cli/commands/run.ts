@@ -72,7 +72,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   const repo = repoOption(options.repo);
   const platform = cli.platform(reporter);
   const image = validateImageInput(options.image, { name: platform.name, serverBuild: Boolean(platform.builder) }, '--image');
-  const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build', sdkExact: options.sdkExact });
+  const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build', sdkExact: options.sdkExact, env: cli.io.env });
   const results = await runAgents(platform, agents, {
     mode,
     reporter,
