@@ -101,5 +101,18 @@ function failureReport(err: unknown, signal: AbortSignal): FailureReport {
   if (err instanceof InputError) return { exitCode: EXIT.badInput, message: err.message, file: err.file, line: err.line, field: err.field };
   if (err instanceof PhaseError) return { exitCode: EXIT.failed, message: err.message, logTail: err.logTail };
   if (err instanceof ApiError || err instanceof TimeoutError || err instanceof CommandFailure) return { exitCode: EXIT.failed, message: err.message };
+  const fileSystem = fileSystemError(err);
+  if (fileSystem) return { exitCode: EXIT.badInput, message: fileSystem };
   return { exitCode: EXIT.failed, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+}
+
+/** A file-system error (Node's errors that name a path): one line naming the path, no stack. */
+function fileSystemError(err: unknown): string | undefined {
+  // Duck-typed: Node's own errors need not be instances of this realm's Error.
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { code, path: file, syscall, message } = err as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || typeof file !== 'string') return undefined;
+  // Node words them "ENOENT: no such file or directory, open '/x'".
+  const reason = /^E[A-Z]+: ([^,]+),/.exec(String(message))?.[1] ?? code;
+  return `cannot ${syscall ?? 'use'} ${file}: ${reason}`;
 }

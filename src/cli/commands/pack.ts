@@ -25,6 +25,7 @@ export async function pack(cli: CliContext, options: PackOptions): Promise<numbe
   const reporter = cli.reporter();
   for (const warning of agent.manifest.warnings) reporter.warn(warning);
   const packed = await packContext(agent.manifest, { outFile: path.resolve(options.output), signal: cli.signal, sdkExact: options.sdkExact });
+  for (const own of packed.leftOut) reporter.warn(`${own} lies inside the build context; it is left out of the archive and of working_tree_hash`);
   const summary = {
     agent: agent.manifest.agent.name,
     archive: packed.archivePath,
