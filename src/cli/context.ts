@@ -13,7 +13,7 @@ export interface CliIo {
   signal?: AbortSignal;
 }
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130, brokenPipe: 141 } as const;
 
 /** A command that could not do its work, for a reason its message says in full (exit 1, no stack). */
 export class CommandFailure extends Error {
