@@ -9,6 +9,8 @@ export interface CliIo {
   stdout: Writable & { isTTY?: boolean };
   stderr: Writable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Where the command runs, for the checkout's git remote (default process.cwd()). */
+  cwd?: string;
   /** Aborted on SIGINT/SIGTERM. */
   signal?: AbortSignal;
 }

@@ -1,6 +1,11 @@
-import { mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { list } from 'tar';
+import { resolvePreviewLabel } from '../../../src/pipeline/label.js';
+import { sourceRepoOfRun } from '../../../src/pipeline/source-repo.js';
+import { labelRuleFor } from '../../../src/platforms/index.js';
 import { copyHelloAgent, editFile } from '../../support/agents.js';
 import { runCli } from '../../support/io.js';
 import { useLocalPlatform } from '../../support/local.js';
@@ -8,6 +13,24 @@ import { useLocalPlatform } from '../../support/local.js';
 // Issue 27, "A new user's first hour": each test failed on the code before its fix.
 const API_KEY = 'sk-first-hour-Vb8Nq2Lw5';
 const platform = useLocalPlatform(API_KEY);
+const fast = ['--poll-interval', '0.1s', '--timeout', '60s'];
+const made: string[] = [];
+afterAll(async () => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+/** A git checkout whose origin is `remote`. */
+async function checkout(remote: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ap-checkout-'));
+  made.push(dir);
+  execFileSync('git', ['init', '-q', dir]);
+  execFileSync('git', ['-C', dir, 'remote', 'add', 'origin', remote]);
+  return dir;
+}
+
+interface Listed {
+  id: string;
+  previewLabel?: string;
+  phase: string;
+}
 
 async function members(archive: string): Promise<string[]> {
   const names: string[] = [];
@@ -62,5 +85,89 @@ describe('file-system errors are one line, exit 2, naming the path', () => {
     const output = path.join(agent, `${'x'.repeat(300)}.tgz`);
     const run = await runCli(['pack', '-m', agent, '-o', output], { env: {} });
     expect(run).toEqual({ code: 2, stdout: '', stderr: `error: cannot stat ${output}: name too long\n` });
+  });
+});
+
+describe('--pr finds the previews the action made', () => {
+  // What the action labels PR 2 of github.com/Acme/Agents: the repository from its event's html_url (src/action/main.ts).
+  const actionLabel = resolvePreviewLabel(
+    undefined,
+    { number: 2 },
+    'preview-label',
+    labelRuleFor('agentex'),
+    sourceRepoOfRun('https://github.com/Acme/Agents', 'https://github.com', 'Acme', 'Agents'),
+  ).label;
+
+  /** A preview of PR 2 deployed for github.com/acme/agents, as the action deploys it. */
+  async function actionPreview(): Promise<Listed> {
+    const agent = await copyHelloAgent();
+    const run = await runCli(['--json', 'deploy', '-m', agent, '--pr', '2', '--repo', 'github.com/acme/agents', ...fast], { env: platform.env });
+    expect(run.code).toBe(0);
+    const [result] = JSON.parse(run.stdout) as { deploymentId: string; previewLabel: string }[];
+    expect(result.previewLabel).toBe(actionLabel);
+    return { id: result.deploymentId, previewLabel: result.previewLabel, phase: 'healthy' };
+  }
+
+  it('status --pr N in a checkout (origin in any form) finds it', async () => {
+    const preview = await actionPreview();
+    expect(actionLabel).toMatch(/^pr-2-[0-9a-f]{6,}$/);
+    for (const remote of ['git@github.com:Acme/Agents.git', 'https://github.com/acme/agents', 'ssh://git@github.com/Acme/Agents.git']) {
+      const run = await runCli(['--json', 'status', '--pr', '2'], { env: platform.env, cwd: await checkout(remote) });
+      expect(run.code).toBe(0);
+      expect((JSON.parse(run.stdout) as Listed[]).map((d) => [d.id, d.previewLabel, d.phase])).toEqual([[preview.id, actionLabel, 'healthy']]);
+      expect(run.stderr).toContain("repository github.com/acme/agents (the checkout's git remote origin");
+    }
+  });
+
+  it('status takes --repo; outside a checkout a plain --pr that finds nothing names the hashed labels and what to do', async () => {
+    const preview = await actionPreview();
+    const given = await runCli(['--json', 'status', '--pr', '2', '--repo', 'github.com/Acme/Agents'], { env: platform.env });
+    expect((JSON.parse(given.stdout) as Listed[]).map((d) => d.id)).toEqual([preview.id]);
+
+    const plain = await runCli(['status', '--pr', '2'], { env: platform.env });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toBe('no deployments found\n');
+    expect(plain.stderr).toContain(`previews of PR 2 carry a repository's hash: ${actionLabel}`);
+    expect(plain.stderr).toMatch(/no repository is known here.*pass --repo host\/owner\/repo/);
+  });
+
+  it("teardown --pr N outside a checkout deletes nothing and fails, saying why; in the checkout it deletes the action's preview", async () => {
+    const preview = await actionPreview();
+    const outside = await runCli(['teardown', '--pr', '2'], { env: platform.env });
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toMatch(new RegExp(`^error: nothing was deleted: .*${actionLabel}.*pass --repo`, 'm'));
+    expect(platform.local.deployments().find((d) => d.id === preview.id)?.status).toBe('HEALTHY');
+
+    const inside = await runCli(['teardown', '--pr', '2'], { env: platform.env, cwd: await checkout('git@github.com:acme/agents.git') });
+    expect(inside.code).toBe(0);
+    expect(inside.stdout).toBe(`previews of "${actionLabel}": 1 deleted, 0 already gone\n`);
+  });
+
+  it('deploy --pr N in a checkout labels and records the preview as the action would; elsewhere it says to pass --repo', async () => {
+    const agent = await copyHelloAgent();
+    const inside = await runCli(['--json', 'deploy', '-m', agent, '--pr', '2', ...fast], { env: platform.env, cwd: await checkout('https://github.com/Acme/Agents.git') });
+    expect(inside.code).toBe(0);
+    expect(JSON.parse(inside.stdout)[0].previewLabel).toBe(actionLabel);
+    expect(inside.stderr).not.toContain('no repository is known');
+    expect(platform.local.builds().map((build) => build.source_repo)).toEqual(['github.com/acme/agents']);
+
+    const outside = await runCli(['--json', 'deploy', '-m', agent, '--pr', '3', ...fast], { env: platform.env });
+    expect(outside.code).toBe(0);
+    expect(JSON.parse(outside.stdout)[0].previewLabel).toBe('pr-3');
+    expect(outside.stderr).toMatch(/no repository is known to tell whose preview this is; pass --repo host\/owner\/repo/);
+  });
+
+  it('a literal --label is taken as written in a checkout, and --pr with a --label that does not use it is refused', async () => {
+    const agent = await copyHelloAgent();
+    const cwd = await checkout('git@github.com:acme/agents.git');
+    const deployed = await runCli(['--json', 'deploy', '-m', agent, '--label', 'demo-x', ...fast], { env: platform.env, cwd });
+    expect(JSON.parse(deployed.stdout)[0].previewLabel).toBe('demo-x');
+    expect((await runCli(['teardown', '--label', 'demo-x'], { env: platform.env, cwd })).stdout).toBe('previews of "demo-x": 1 deleted, 0 already gone\n');
+
+    const sent = platform.local.requests.length;
+    const both = await runCli(['deploy', '-m', agent, '--pr', '1', '--label', 'x'], { env: platform.env });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--pr 1 would not be used: --label "x" has no \{number\}/);
+    expect(platform.local.requests.length).toBe(sent);
   });
 });
