@@ -171,3 +171,16 @@ describe('--pr finds the previews the action made', () => {
     expect(platform.local.requests.length).toBe(sent);
   });
 });
+
+it("build reuse looks past a newer build of the same tree recorded for another repository, and reuses this repository's", async () => {
+  const agent = await copyHelloAgent();
+  const build = (repo: string) => runCli(['--json', 'build', '-m', agent, '--repo', repo, ...fast], { env: platform.env });
+  const ours = JSON.parse((await build('github.com/acme/agents')).stdout)[0];
+  const theirs = JSON.parse((await build('github.com/other/agents')).stdout)[0];
+  expect([ours.buildReused, theirs.buildReused, theirs.buildId === ours.buildId]).toEqual([false, false, false]);
+
+  const again = await build('github.com/acme/agents');
+  expect(again.code).toBe(0);
+  expect(JSON.parse(again.stdout)[0]).toMatchObject({ buildId: ours.buildId, buildReused: true });
+  expect(platform.local.builds().map((record) => record.source_repo)).toEqual(['github.com/acme/agents', 'github.com/other/agents']);
+});
