@@ -1,7 +1,5 @@
-import path from 'node:path';
-import picomatch from 'picomatch';
-import { glob } from 'tinyglobby';
 import { InputError } from '../errors.js';
+import { expandManifestPatterns } from '../pipeline/agent.js';
 import { parseBuildArgs } from '../pipeline/build-args.js';
 import { parseDuration } from '../duration.js';
 import { DEFAULT_MAX_PARALLEL, parseMaxParallel, parseRedeployPolicy, type RedeployPolicy } from '../pipeline/run.js';
@@ -165,29 +163,7 @@ async function manifestsOf(patterns: string[], workspace: string): Promise<{ man
   }
 }
 
+/** The action's manifests: every pattern expanded against the workspace, sorted. */
 export async function expandManifests(patterns: string[], workspace: string): Promise<string[]> {
-  const found = new Set<string>();
-  for (const pattern of patterns) {
-    if (!picomatch.scan(pattern).isGlob) {
-      found.add(path.resolve(workspace, pattern));
-      continue;
-    }
-    let matches: string[];
-    try {
-      matches = await glob(pattern.replace(/^\.\//, ''), {
-        cwd: workspace,
-        absolute: true,
-        onlyFiles: true,
-        dot: true,
-        expandDirectories: false,
-        followSymbolicLinks: false,
-        ignore: ['**/node_modules/**', '**/.git/**'],
-      });
-    } catch (err) {
-      throw new InputError(`"${pattern}" is not a valid glob: ${(err as Error).message}`, { field: 'manifest' });
-    }
-    if (matches.length === 0) throw new InputError(`"${pattern}" matches no file in ${workspace}`, { field: 'manifest' });
-    for (const match of matches) found.add(path.normalize(match));
-  }
-  return [...found].sort();
+  return (await expandManifestPatterns(patterns, workspace, 'manifest')).sort();
 }

@@ -19,7 +19,8 @@ for (const name of ['SIGINT', 'SIGTERM'] as const) {
   process.on(name, () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.cancelled);
-    process.stderr.write(`\n${name}: stopping; in-flight builds are cancelled on the platform (press again to quit at once)\n`);
+    // Each command says what stopping did (a cancelled build is reported once it is cancelled).
+    process.stderr.write(`\n${name}: stopping (press again to quit at once)\n`);
     controller.abort(new Error(`received ${name}`));
   });
 }

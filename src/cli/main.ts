@@ -58,6 +58,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   defineSweep(program).action(exitsWith((options) => sweep(cli(), options)));
   defineLocalPlatform(program).action(exitsWith((options) => localPlatform(cli(), options)));
   defineDemo(program).action(exitsWith((options) => demo(cli(), options)));
+  // A usage error points at the help of the command it was made in, not the program's.
+  if (!json) for (const command of program.commands) command.showHelpAfterError(`(run agent-preview ${command.name()} --help for usage)`);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

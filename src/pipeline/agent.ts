@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import picomatch from 'picomatch';
+import { glob } from 'tinyglobby';
 import { findEnvironmentsFile, loadEnvironments, loadManifest, selectEnvironment } from '../context/manifest.js';
 import { packContext } from '../context/pack.js';
 import type { AgentEnvironment, AgentManifest, EnvironmentsFile, PackedContext } from '../context/types.js';
@@ -27,6 +29,38 @@ export interface LoadOptions {
   sdkExact?: boolean;
   /** Where `GITHUB_WORKSPACE` is read from (default process.env). */
   env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Expands globs (picomatch syntax: `*`, `**`, `?`, `[ab]`, `{a,b}`; matching manifest files) against
+ * `base`, for the action's `manifest` input and the CLI's `-m` alike; plain paths are resolved and
+ * must exist later. Patterns keep their order, each glob's matches sorted; `field` names the input or flag.
+ */
+export async function expandManifestPatterns(patterns: string[], base: string, field: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const pattern of patterns) {
+    if (!picomatch.scan(pattern).isGlob) {
+      found.add(path.resolve(base, pattern));
+      continue;
+    }
+    let matches: string[];
+    try {
+      matches = await glob(pattern.replace(/^\.\//, ''), {
+        cwd: base,
+        absolute: true,
+        onlyFiles: true,
+        dot: true,
+        expandDirectories: false,
+        followSymbolicLinks: false,
+        ignore: ['**/node_modules/**', '**/.git/**'],
+      });
+    } catch (err) {
+      throw new InputError(`"${pattern}" is not a valid glob: ${(err as Error).message}`, { field });
+    }
+    if (matches.length === 0) throw new InputError(`"${pattern}" matches no file in ${base}`, { field });
+    for (const match of matches.map((file) => path.normalize(file)).sort()) found.add(match);
+  }
+  return [...found];
 }
 
 /** Accepts a manifest file or the folder that holds `manifest.yaml`. */

@@ -103,3 +103,23 @@ describe('output into a closed pipe ends quietly, as a program killed by SIGPIPE
     }
   });
 });
+
+it("local-platform stops on SIGINT saying only what it did (no word of the client's builds)", async () => {
+  const server = spawn(process.execPath, [CLI, 'local-platform', '--port', '0'], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  server.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+  const listening = new Promise<void>((resolve) => {
+    server.stdout!.on('data', (chunk) => {
+      stdout += String(chunk);
+      if (stdout.includes('listening on')) resolve();
+    });
+  });
+  const exited = once(server, 'exit');
+  await listening;
+  server.kill('SIGINT');
+  const [code] = await exited;
+  expect(code).toBe(0);
+  expect(stdout).toMatch(/local platform stopped\n$/);
+  expect(stderr).toBe('\nSIGINT: stopping (press again to quit at once)\n');
+});

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { loadAgents } from '../../pipeline/agent.js';
+import { expandManifestPatterns, loadAgents } from '../../pipeline/agent.js';
 import { parseBuildArgs } from '../../pipeline/build-args.js';
 import { parseDuration } from '../../duration.js';
 import { validateImageInput } from '../../pipeline/image.js';
@@ -19,17 +19,15 @@ export interface RunOptions {
   sdkExact?: boolean;
   buildArg?: string[];
   buildPlatform?: string;
-  image?: string;
   repo?: string;
   timeout: string;
   pollInterval: string;
   maxParallel: string;
-  redeploy: string;
 }
 
 export function addRunOptions(command: Command): Command {
   return command
-    .option('-m, --manifest <path...>', 'manifest.yaml files or folders (several for a monorepo)', ['manifest.yaml'])
+    .option('-m, --manifest <path...>', "manifest.yaml files or folders (several for a monorepo); a quoted glob such as 'agents/*/manifest.yaml' is expanded", ['manifest.yaml'])
     .option('--no-reuse', 'build even when a successful build of the same tree exists')
     .option('--sdk-exact', "pack with the SDK's .dockerignore rule alone, so working_tree_hash always equals the SDK's")
     .option('--build-arg <key=value...>', 'Docker build argument (repeatable)')
@@ -38,18 +36,15 @@ export function addRunOptions(command: Command): Command {
       '--repo <host/owner/repo>',
       "the repository this comes from, recorded so that teardowns and the sweep can tell its previews apart (e.g. github.com/acme/agents; default: the one the checkout's git remote origin names)",
     )
-    .option('--image <name:tag>', "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)")
     .option('--timeout <duration>', 'how long each build or deployment may take', '30m')
     .option('--poll-interval <duration>', 'how often to check status', '5s')
-    .option(
-      '--redeploy <auto|always>',
-      'auto: keep a live preview that already is what this deploy would make (needs a repository: --repo or the git remote origin); always: deploy again',
-      'auto',
-    )
     .option('--max-parallel <n>', 'how many agents build and deploy at once (build log lines carry the agent name)', String(DEFAULT_MAX_PARALLEL));
 }
 
+/** The options only `deploy` takes. */
 export interface PreviewOptions {
+  image?: string;
+  redeploy?: string;
   preview?: boolean;
   label?: string;
   pr?: string;
@@ -67,7 +62,7 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   const buildArgs = parseBuildArgs(options.buildArg, '--build-arg');
   const pr = prNumber(options.pr);
   const maxParallel = parseMaxParallel(options.maxParallel, '--max-parallel');
-  const redeploy = parseRedeployPolicy(options.redeploy, '--redeploy');
+  const redeploy = parseRedeployPolicy(options.redeploy ?? 'auto', '--redeploy');
   if (mode === 'preview' && !options.label && pr === undefined) throw new InputError('a preview needs --label or --pr', { field: '--label' });
   const ttlMs = mode === 'preview' ? parseDuration(options.ttl ?? '8h', '--ttl', { minMs: 60_000, maxMs: 30 * 86_400_000 }) : 0;
   if (options.previewUrl) validateUrlTemplate(options.previewUrl, '--preview-url');
@@ -81,7 +76,8 @@ export async function runAgentsCommand(cli: CliContext, mode: RunMode, options: 
   const repo = repository.repo;
   const platform = cli.platform(reporter);
   const image = validateImageInput(options.image, { name: platform.name, serverBuild: Boolean(platform.builder) }, '--image');
-  const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== 'build', sdkExact: options.sdkExact, env: cli.io.env });
+  const manifests = await expandManifestPatterns(options.manifest, process.cwd(), '--manifest');
+  const agents = await loadAgents(manifests, { environment: options.environment, requireEnvironment: mode !== 'build', sdkExact: options.sdkExact, env: cli.io.env });
   const results = await runAgents(platform, agents, {
     mode,
     reporter,

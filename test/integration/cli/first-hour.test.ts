@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { list } from 'tar';
@@ -183,4 +184,103 @@ it("build reuse looks past a newer build of the same tree recorded for another r
   expect(again.code).toBe(0);
   expect(JSON.parse(again.stdout)[0]).toMatchObject({ buildId: ours.buildId, buildReused: true });
   expect(platform.local.builds().map((record) => record.source_repo)).toEqual(['github.com/acme/agents', 'github.com/other/agents']);
+});
+
+/** A port that refuses connections: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('papercuts that cost a user time', () => {
+  it('--platform local with nothing listening says to start it, at once and without retrying', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const hint = `nothing listens at ${url} (--platform local): start the local platform with \`agent-preview local-platform\` in another terminal, or point --api-url at one`;
+    const status = await runCli(['--platform', 'local', '--api-url', url, 'status'], { env: {} });
+    expect(status).toEqual({ code: 1, stdout: '', stderr: `error: ${hint}\n` });
+    const deploy = await runCli(['--platform', 'local', '--api-url', url, 'deploy', '-m', await copyHelloAgent(), '--pr', '1'], { env: {} });
+    expect(deploy.code).toBe(1);
+    expect(deploy.stdout).toBe(`✘ hello-agent: ${hint}\n`);
+    expect(deploy.stderr).not.toMatch(/retrying|ECONNREFUSED/);
+  });
+
+  it('deploy --no-wait names the older preview of the label it leaves running', async () => {
+    const agent = await copyHelloAgent();
+    const first = await runCli(['--json', 'deploy', '-m', agent, '--pr', '5', ...fast], { env: platform.env });
+    const [{ deploymentId: older }] = JSON.parse(first.stdout) as { deploymentId: string }[];
+    const quick = await runCli(['--json', 'deploy', '-m', agent, '--pr', '5', '--no-wait', ...fast], { env: platform.env });
+    expect(quick.code).toBe(0);
+    const [{ deploymentId: created }] = JSON.parse(quick.stdout) as { deploymentId: string }[];
+    expect(quick.stderr).toContain(`hello-agent: 1 older preview(s) of "pr-5" still run beside ${created}: ${older}. --no-wait does not wait`);
+  });
+
+  it('a preview whose deployment crashes is deleted, said once, and gone from the live status list', async () => {
+    const agent = await copyHelloAgent();
+    await editFile(path.join(agent, 'Dockerfile'), (text) => `${text}\n# local-platform: crash\n`);
+    const run = await runCli(['deploy', '-m', agent, '--pr', '6', ...fast], { env: platform.env });
+    expect(run.code).toBe(1);
+    const [id] = /dep_\w+/.exec(run.stdout) ?? [];
+    expect(run.stdout).toMatch(new RegExp(`^✘ hello-agent: deploy failed: deployment ${id} ended FAILED; preview deployment ${id} was deleted$`, 'm'));
+    expect(run.stderr).not.toMatch(/warning: .*(deploy failed|deleted preview)/);
+    expect((await runCli(['status'], { env: platform.env })).stdout).toBe('no live previews (--all also lists deleted ones)\n');
+    expect(platform.local.deployments().map((deployment) => deployment.status)).toEqual(['DELETED']);
+  });
+
+  it('a failed build is reported once', async () => {
+    const agent = await copyHelloAgent();
+    await editFile(path.join(agent, 'Dockerfile'), (text) => `${text}\n# local-platform: fail-build\n`);
+    const run = await runCli(['deploy', '-m', agent, '--pr', '7', ...fast], { env: platform.env });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^✘ hello-agent: build failed: build \S+ ended FAILED \(build log above\)$/m);
+    expect(run.stderr).not.toContain('ended FAILED');
+  });
+
+  it('--ttl 0 is too short, as --timeout 300ms is', async () => {
+    const agent = await copyHelloAgent();
+    const ttl = await runCli(['deploy', '-m', agent, '--pr', '1', '--ttl', '0'], { env: platform.env });
+    expect(ttl).toMatchObject({ code: 2, stderr: 'error: field "--ttl": "0" is too short; the least allowed is 1m\n' });
+    const timeout = await runCli(['deploy', '-m', agent, '--pr', '1', '--timeout', '300ms'], { env: platform.env });
+    expect(timeout).toMatchObject({ code: 2, stderr: 'error: field "--timeout": "300ms" is too short; the least allowed is 1s\n' });
+  });
+
+  it('build --help lists no deploy-only options; deploy --help does', async () => {
+    const build = await runCli(['build', '--help']);
+    expect(build.stdout).not.toMatch(/--redeploy|--image|--ttl|--no-wait|--preview-url/);
+    const deploy = await runCli(['deploy', '--help']);
+    expect(deploy.stdout).toMatch(/--image <name:tag>[\s\S]*--redeploy <auto\|always>/);
+  });
+
+  it("a usage error points at the subcommand's help", async () => {
+    const run = await runCli(['deploy', '--bogus']);
+    expect(run).toEqual({ code: 2, stdout: '', stderr: "error: unknown option '--bogus'\n(run agent-preview deploy --help for usage)\n" });
+  });
+
+  it("a missing API key says what the CLI takes, not the action's input", async () => {
+    const run = await runCli(['status'], { env: {} });
+    expect(run).toEqual({ code: 2, stdout: '', stderr: 'error: field "--api-key": no agentex API key: set SGP_API_KEY (or pass --api-key, which shell history keeps)\n' });
+  });
+
+  it('an API key too short to be masked is warned about', async () => {
+    const run = await runCli(['--api-key', 'short', 'status'], { env: { SGP_CLIENT_BASE_URL: platform.local.url, AGENT_PREVIEW_RETRY_DELAY: '5ms' } });
+    expect(run.stderr).toMatch(/^warning: the agentex API key is shorter than 8 characters, too short to be masked in output$/m);
+  });
+
+  it("a quoted glob for -m is expanded, as the action's manifest input is", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'ap-glob-'));
+    made.push(root);
+    for (const name of ['alpha', 'beta']) {
+      const agent = await copyHelloAgent();
+      await editFile(path.join(agent, 'manifest.yaml'), (text) => text.replace('name: hello-agent', `name: ${name}-agent`));
+      await cp(agent, path.join(root, 'agents', name), { recursive: true });
+    }
+    const run = await runCli(['--json', 'build', '-m', `${root}/agents/*/manifest.yaml`, ...fast], { env: platform.env });
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { agent: string; status: string }[]).map((result) => [result.agent, result.status])).toEqual([
+      ['alpha-agent', 'built'],
+      ['beta-agent', 'built'],
+    ]);
+  });
 });
