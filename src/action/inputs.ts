@@ -1,4 +1,6 @@
+import { AGENT_STATUSES, type AgentStatus } from '../agent-result.js';
 import { InputError } from '../errors.js';
+import type { CloseStatus } from '../previews/close.js';
 import { expandManifestPatterns } from '../pipeline/agent.js';
 import { parseBuildArgs } from '../pipeline/build-args.js';
 import { parseDuration } from '../duration.js';
@@ -39,6 +41,12 @@ export const ACTION_INPUTS = [
 export type ActionInputName = (typeof ACTION_INPUTS)[number];
 
 export const ACTION_OUTPUTS = ['preview-url', 'deployment-id', 'build-id', 'preview-label', 'status', 'build-reused', 'agents'] as const;
+
+/** Every value of the `status` output: an agent's (the first one's), a close's, or `skipped` (action.yml lists them all). */
+export const ACTION_STATUSES = [...AGENT_STATUSES, 'removed', 'kept', 'skipped'] as const;
+// A status the pipeline or a close can end in that is not listed above fails to compile here.
+const everyStatusListed: [Exclude<AgentStatus | CloseStatus, (typeof ACTION_STATUSES)[number]>] extends [never] ? true : false = true;
+void everyStatusListed;
 
 export type ActionMode = 'auto' | 'preview' | 'deploy' | 'build' | 'teardown';
 const MODES: ActionMode[] = ['auto', 'preview', 'deploy', 'build', 'teardown'];
