@@ -47,6 +47,8 @@ export async function demo(cli: CliContext, options: DemoOptions): Promise<numbe
         reporter,
         signal,
         preview: { label, ttlMs: 3_600_000 },
+        // The demo shows a reused build replacing the preview; it has no repository to keep one unchanged for.
+        redeploy: 'always',
         pollIntervalMs: 250,
         timeoutMs: 120_000,
       });
