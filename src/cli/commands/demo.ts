@@ -47,8 +47,7 @@ export async function demo(cli: CliContext, options: DemoOptions): Promise<numbe
         reporter,
         signal,
         preview: { label, ttlMs: 3_600_000 },
-        // The demo shows a reused build replacing the preview; it has no repository to keep one unchanged for.
-        redeploy: 'always',
+        redeploy: 'always', // a reused build replaces the preview: the demo has no repository to keep one unchanged for
         pollIntervalMs: 250,
         timeoutMs: 120_000,
       });
