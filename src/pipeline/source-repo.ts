@@ -52,7 +52,8 @@ export function sourceRepoFromRemote(remote: string | undefined): SourceRepo | u
   }
   if (scheme) return undefined;
   // scp-like: no slash before the first colon, and not a Windows drive (git's own rule for telling it
-  // from a local path: connect.c, url_is_local_not_ssh).
+  // from a local path: url_is_local_not_ssh, in connect.c, url.c in newer git; the same file's
+  // url_get_scheme names the ssh, git, git+ssh and ssh+git schemes read above).
   const colon = text.indexOf(':');
   if (colon <= 0 || text.slice(0, colon).includes('/') || /^[a-z]:[\\/]/i.test(text)) return undefined;
   const host = text.slice(0, colon).replace(/^[^@]*@/, '');
