@@ -11,7 +11,8 @@ export type Phase = 'validate' | 'pack' | 'build' | 'deploy' | 'wait' | 'teardow
  * `closed` / `superseded`: the PR closed, or a newer commit became its head, during the run; this
  * run's own preview was not kept (`error` says whether it was removed).
  */
-export type AgentStatus = 'healthy' | 'unchanged' | 'deployed' | 'built' | 'failed' | 'closed' | 'superseded';
+export const AGENT_STATUSES = ['healthy', 'unchanged', 'deployed', 'built', 'failed', 'closed', 'superseded'] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
 /** What happened to one agent; the same fields the action puts in its outputs and comment. */
 export interface AgentResult {

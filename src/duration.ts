@@ -4,7 +4,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 
 /**
  * Parses `90s`, `30m`, `8h`, `1h30m`, `2d` or a bare number of seconds into milliseconds. `field`
- * names the input or flag in the error. Zero is refused unless `minMs` is 0.
+ * names the input or flag in the error. Zero is too short unless `minMs` is 0, and not a duration without `minMs`.
  */
 export function parseDuration(text: string, field: string, limits: { minMs?: number; maxMs?: number } = {}): number {
   const input = text.trim().toLowerCase();
@@ -14,7 +14,8 @@ export function parseDuration(text: string, field: string, limits: { minMs?: num
     ms = 0;
     for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(amount) * UNIT_MS[unit];
   }
-  if (ms === undefined || !Number.isFinite(ms) || (ms === 0 && limits.minMs !== 0)) {
+  // Zero is a duration; it is too short wherever a least one is set (and refused where none is).
+  if (ms === undefined || !Number.isFinite(ms) || (ms === 0 && limits.minMs === undefined)) {
     throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
   }
   if (limits.minMs !== undefined && ms < limits.minMs) {

@@ -1,7 +1,7 @@
-import path from 'node:path';
-import picomatch from 'picomatch';
-import { glob } from 'tinyglobby';
+import { AGENT_STATUSES, type AgentStatus } from '../agent-result.js';
 import { InputError } from '../errors.js';
+import type { CloseStatus } from '../previews/close.js';
+import { expandManifestPatterns } from '../pipeline/agent.js';
 import { parseBuildArgs } from '../pipeline/build-args.js';
 import { parseDuration } from '../duration.js';
 import { DEFAULT_MAX_PARALLEL, parseMaxParallel, parseRedeployPolicy, type RedeployPolicy } from '../pipeline/run.js';
@@ -49,6 +49,12 @@ export const ACTION_OUTPUTS = ['preview-url', 'deployment-id', 'build-id', 'prev
 /** `auto`: hold the conversations where there are any, a failed one fails the step; `report`: never fail the step; `off`. */
 export type SmokeMode = 'auto' | 'report' | 'off';
 const SMOKE_MODES: SmokeMode[] = ['auto', 'report', 'off'];
+
+/** Every value of the `status` output: an agent's (the first one's), a close's, or `skipped` (action.yml lists them all). */
+export const ACTION_STATUSES = [...AGENT_STATUSES, 'removed', 'kept', 'skipped'] as const;
+// A status the pipeline or a close can end in that is not listed above fails to compile here.
+const everyStatusListed: [Exclude<AgentStatus | CloseStatus, (typeof ACTION_STATUSES)[number]>] extends [never] ? true : false = true;
+void everyStatusListed;
 
 export type ActionMode = 'auto' | 'preview' | 'deploy' | 'build' | 'teardown';
 const MODES: ActionMode[] = ['auto', 'preview', 'deploy', 'build', 'teardown'];
@@ -189,29 +195,7 @@ async function manifestsOf(patterns: string[], workspace: string): Promise<{ man
   }
 }
 
+/** The action's manifests: every pattern expanded against the workspace, sorted. */
 export async function expandManifests(patterns: string[], workspace: string): Promise<string[]> {
-  const found = new Set<string>();
-  for (const pattern of patterns) {
-    if (!picomatch.scan(pattern).isGlob) {
-      found.add(path.resolve(workspace, pattern));
-      continue;
-    }
-    let matches: string[];
-    try {
-      matches = await glob(pattern.replace(/^\.\//, ''), {
-        cwd: workspace,
-        absolute: true,
-        onlyFiles: true,
-        dot: true,
-        expandDirectories: false,
-        followSymbolicLinks: false,
-        ignore: ['**/node_modules/**', '**/.git/**'],
-      });
-    } catch (err) {
-      throw new InputError(`"${pattern}" is not a valid glob: ${(err as Error).message}`, { field: 'manifest' });
-    }
-    if (matches.length === 0) throw new InputError(`"${pattern}" matches no file in ${workspace}`, { field: 'manifest' });
-    for (const match of matches) found.add(path.normalize(match));
-  }
-  return [...found].sort();
+  return (await expandManifestPatterns(patterns, workspace, 'manifest')).sort();
 }

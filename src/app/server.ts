@@ -7,6 +7,7 @@ import { createForge, giteaApiUrl, abortableFetch } from '../forge/client.js';
 import { createPlatform, type PlatformSettings } from '../platforms/index.js';
 import type { Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
+import { withUniqueKeys } from './log-line.js';
 import { previewApp, forgeFromOctokit, githubAccessFor } from './app.js';
 import { DEFAULT_TEARDOWN_GRACE_MS, type BackgroundRetry } from './background.js';
 import { DeliveryRefused, teardownTask, type AccessFor, type PlatformFor } from './deliveries.js';
@@ -85,7 +86,10 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
   ]) {
     registerSecret(secret);
   }
-  const log = pino({ level: options.logLevel ?? env.LOG_LEVEL ?? 'info', base: undefined }, { write: (line: string) => (options.logStream ?? process.stdout).write(redact(line)) });
+  const log = pino(
+    { level: options.logLevel ?? env.LOG_LEVEL ?? 'info', base: undefined },
+    { write: (line: string) => (options.logStream ?? process.stdout).write(redact(withUniqueKeys(line))) },
+  );
   const defaultConfig: RepoConfig = { ...DEFAULT_REPO_CONFIG, labelTemplate: options.defaultLabelTemplate?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
   const platforms = new Map<string, Platform>();
   const platformFor: PlatformFor =

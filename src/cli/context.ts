@@ -1,8 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
 import { formatDuration } from '../duration.js';
-import { createPlatform, labelRuleFor, type PlatformSettings } from '../platforms/index.js';
+import { InputError } from '../errors.js';
+import { createPlatform, DEFAULT_LOCAL_URL, labelRuleFor, parsePlatformName, PLATFORM_KEY_VARIABLES, type PlatformSettings } from '../platforms/index.js';
 import type { LabelRule, Platform } from '../platforms/platform.js';
-import { redact, registerSecret } from '../secrets/redact.js';
+import { nonEmpty } from '../platforms/settings.js';
+import { MIN_MASKED_SECRET_LENGTH, redact, registerSecret } from '../secrets/redact.js';
 import { stringifyWithoutControls, stripControls, terminalReporter, type TerminalReporter } from './terminal.js';
 
 export interface CliIo {
@@ -11,11 +13,13 @@ export interface CliIo {
   /** Where `chat` reads messages; the process's stdin when absent. */
   stdin?: Readable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Where the command runs, for the checkout's git remote (default process.cwd()). */
+  cwd?: string;
   /** Aborted on SIGINT/SIGTERM. */
   signal?: AbortSignal;
 }
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130, brokenPipe: 141 } as const;
 
 /** A command that could not do its work, for a reason its message says in full (exit 1, no stack). */
 export class CommandFailure extends Error {
@@ -63,18 +67,40 @@ export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOption
     labelRule: () => labelRuleFor(options.platform ?? io.env.AGENT_PREVIEW_PLATFORM),
     platform: (reporter, extra) => {
       registerSecret(options.apiKey);
+      const name = parsePlatformName(options.platform ?? io.env.AGENT_PREVIEW_PLATFORM);
+      const key = checkApiKey(name, options.apiKey, io.env);
+      if (key && key.length < MIN_MASKED_SECRET_LENGTH) {
+        (reporter ?? terminalReporter({ stream: io.stderr })).warn(`the ${name} API key is shorter than ${MIN_MASKED_SECRET_LENGTH} characters, too short to be masked in output`);
+      }
+      const localUrl = name === 'local' ? options.apiUrl || io.env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL : undefined;
       return createPlatform({
         ...extra,
-        platform: options.platform ?? io.env.AGENT_PREVIEW_PLATFORM,
+        platform: name,
         apiUrl: options.apiUrl,
         apiKey: options.apiKey,
         accountId: options.accountId,
         env: io.env,
-        onRetry: reporter
-          ? (notice) => reporter.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`)
-          : undefined,
+        onRetry: (notice) => {
+          // The local platform runs on this machine: a refused connection means nothing listens there,
+          // and waiting for it to appear would only delay saying so.
+          if (localUrl && notice.reason === 'ECONNREFUSED') {
+            throw new CommandFailure(
+              `nothing listens at ${localUrl} (--platform local): start the local platform with \`agent-preview local-platform\` in another terminal, or point --api-url at one`,
+            );
+          }
+          reporter?.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`);
+        },
         onNotice: reporter ? (message) => reporter.warn(message) : undefined,
       });
     },
   };
+}
+
+/** The platform's key, from --api-key or its variable; missing, an error that says what the CLI takes (not the action's input). */
+function checkApiKey(name: ReturnType<typeof parsePlatformName>, given: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (name === 'local') return nonEmpty(given) ?? nonEmpty(env.AGENT_PREVIEW_LOCAL_KEY);
+  const variable = PLATFORM_KEY_VARIABLES[name];
+  const key = nonEmpty(given) ?? nonEmpty(env[variable]);
+  if (!key) throw new InputError(`no ${name} API key: set ${variable} (or pass --api-key, which shell history keeps)`, { field: '--api-key' });
+  return key;
 }

@@ -62,6 +62,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   defineDemo(program).action(exitsWith((options) => demo(cli(), options)));
   defineChat(program).action(exitsWith((options) => chat(cli(), options)));
   defineSmoke(program).action(exitsWith((options) => smoke(cli(), options)));
+  // A usage error points at the help of the command it was made in, not the program's.
+  if (!json) for (const command of program.commands) command.showHelpAfterError(`(run agent-preview ${command.name()} --help for usage)`);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -105,5 +107,18 @@ function failureReport(err: unknown, signal: AbortSignal): FailureReport {
   if (err instanceof InputError) return { exitCode: EXIT.badInput, message: err.message, file: err.file, line: err.line, field: err.field };
   if (err instanceof PhaseError) return { exitCode: EXIT.failed, message: err.message, logTail: err.logTail };
   if (err instanceof ApiError || err instanceof TimeoutError || err instanceof CommandFailure) return { exitCode: EXIT.failed, message: err.message };
+  const fileSystem = fileSystemError(err);
+  if (fileSystem) return { exitCode: EXIT.badInput, message: fileSystem };
   return { exitCode: EXIT.failed, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+}
+
+/** A file-system error (Node's errors that name a path): one line naming the path, no stack. */
+function fileSystemError(err: unknown): string | undefined {
+  // Duck-typed: Node's own errors need not be instances of this realm's Error.
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { code, path: file, syscall, message } = err as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || typeof file !== 'string') return undefined;
+  // Node words them "ENOENT: no such file or directory, open '/x'".
+  const reason = /^E[A-Z]+: ([^,]+),/.exec(String(message))?.[1] ?? code;
+  return `cannot ${syscall ?? 'use'} ${file}: ${reason}`;
 }

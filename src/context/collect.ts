@@ -29,7 +29,14 @@ function specialKind(info: Stats | Dirent): string | undefined {
   return undefined;
 }
 
-export type CollectOptions = IgnoreOptions;
+export interface CollectOptions extends IgnoreOptions {
+  /**
+   * Real paths of files never to pack (the archive being written, which may lie inside an include
+   * path): each is left out and reported with its archive path.
+   */
+  exclude?: ReadonlySet<string>;
+  onExcluded?: (archivePath: string) => void;
+}
 
 /**
  * The staged build context, sorted by archive path in code-point order (the SDK's `sorted()` over
@@ -113,6 +120,10 @@ export async function collectContext(manifest: AgentManifest, options: CollectOp
       return;
     }
     if (rules.dockerIgnoresFile(relative)) return;
+    if (options.exclude?.has(real)) {
+      options.onExcluded?.(relative);
+      return;
+    }
     entries.set(relative, fileEntry(relative, real, stats ?? statSync(real)));
   };
 

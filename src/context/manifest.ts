@@ -152,8 +152,12 @@ export async function loadManifest(file: string, options: LoadManifestOptions = 
   const root = path.resolve(dir, rootText);
   const rootInfo = await stat(root).catch(() => undefined);
   if (!rootInfo?.isDirectory()) yaml.fail(`the context root ${root} is not a folder`, ['build', 'context', 'root']);
-  // `root: ..` is how monorepos share code between agents; it is fine while it stays in the workspace.
-  await keepInWorkspace(yaml, ['build', 'context', 'root'], root, rootText, workspace, 'the context root');
+  // The root itself may lie outside the workspace: `agentex init` writes `root: ../` with the agent's
+  // own folder as the one include path (scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0:
+  // src/agentex/lib/cli/templates/default/manifest.yaml.j2, `root: ../  # Keep this as the default root`,
+  // `include_paths: [{{ project_path_from_build_root }}]`), so a repository that is the agent folder
+  // has its root one level above the checkout. Nothing is read from the root but what the include
+  // paths, the Dockerfile and the .dockerignore name, and each of those must stay inside (below).
 
   const includeField = ['build', 'context', 'include_paths'];
   const includeValue = yaml.get(includeField) as { items?: unknown[] } | undefined;

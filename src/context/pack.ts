@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, writevSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync, writevSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -297,18 +297,53 @@ async function writeMember(out: PieceWriter, entry: ContextEntry, scratch: Buffe
 }
 
 /**
+ * The real path the archive will have (the file's own when it exists), so that it can be left out
+ * of the context. A folder that does not exist is a one-line error naming the path, before anything is read.
+ */
+function archiveTarget(file: string): string {
+  const dir = path.dirname(file);
+  let realDir: string;
+  try {
+    realDir = realpathSync(dir);
+  } catch {
+    throw new InputError(`cannot write ${file}: the folder ${dir} does not exist`);
+  }
+  if (!statSync(realDir).isDirectory()) throw new InputError(`cannot write ${file}: ${dir} is not a folder`);
+  const existing = statSync(file, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) throw new InputError(`cannot write ${file}: it is a folder`);
+  return existing ? realpathSync(file) : path.join(realDir, path.basename(file));
+}
+
+function openArchive(file: string): number {
+  try {
+    return openSync(file, 'w');
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'the file system is read-only' : message;
+    throw new InputError(`cannot write ${file}: ${reason}`);
+  }
+}
+
+/**
  * Packs the agent's build context into a deterministic tar.gz (sorted members, fixed mtime,
  * uid/gid 0, modes 644/755, gzip level 6 in 1 MB members), streamed from disk to disk, and computes the
  * `working_tree_hash` in the same read. A failure leaves no partial archive behind.
  */
 export async function packContext(manifest: AgentManifest, options: PackOptions = {}): Promise<PackedContext> {
-  const entries = await collectContext(manifest, { docker: !(options.sdkExact ?? manifest.build.sdkExact) });
+  const target = options.outFile ? archiveTarget(path.resolve(options.outFile)) : undefined;
+  const leftOut: string[] = [];
+  const entries = await collectContext(manifest, {
+    docker: !(options.sdkExact ?? manifest.build.sdkExact),
+    // An archive written inside an include path would otherwise be packed by the next pack.
+    exclude: target ? new Set([target]) : undefined,
+    onExcluded: (archivePath) => leftOut.push(archivePath),
+  });
   const total = checkSize(manifest, entries, options.maxContextBytes ?? MAX_CONTEXT_BYTES);
   options.signal?.throwIfAborted();
 
   const tempDir = options.outFile ? undefined : await mkdtemp(path.join(tmpdir(), 'agent-preview-'));
   const archivePath = options.outFile ? path.resolve(options.outFile) : path.join(tempDir!, 'context.tar.gz');
-  const fd = openSync(archivePath, 'w');
+  const fd = openArchive(archivePath);
   // Pieces compressing at once: one per core, plus two queued so no pool thread waits on the reader
   // (libuv's pool has 4 threads).
   const out = new PieceWriter(fd, Math.min(4, availableParallelism() + 2));
@@ -340,6 +375,7 @@ export async function packContext(manifest: AgentManifest, options: PackOptions 
     treeHash: treeHashFromDigests(members),
     fileCount: entries.length,
     uncompressedBytes: total,
+    leftOut,
     dispose: async () => {
       if (tempDir) await rm(tempDir, { recursive: true, force: true });
     },

@@ -77,6 +77,8 @@ export interface PackedContext {
   treeHash: string;
   fileCount: number;
   uncompressedBytes: number;
+  /** Archive paths of files left out because they are the archive itself (written inside an include path). */
+  leftOut: string[];
   /** Removes the archive when it was written to a temporary place. */
   dispose(): Promise<void>;
 }

@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import picomatch from 'picomatch';
+import { glob } from 'tinyglobby';
 import { findEnvironmentsFile, loadEnvironments, loadManifest, selectEnvironment } from '../context/manifest.js';
 import { findSmokeFile, loadSmokeScript, type SmokeScript } from '../conversation/script.js';
 import { packContext } from '../context/pack.js';
@@ -30,6 +32,40 @@ export interface LoadOptions {
   sdkExact?: boolean;
   /** Read and check `preview-smoke.yaml` beside the manifest (default true; the `smoke: off` input skips it). */
   smoke?: boolean;
+  /** Where `GITHUB_WORKSPACE` is read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Expands globs (picomatch syntax: `*`, `**`, `?`, `[ab]`, `{a,b}`; matching manifest files) against
+ * `base`, for the action's `manifest` input and the CLI's `-m` alike; plain paths are resolved and
+ * must exist later. Patterns keep their order, each glob's matches sorted; `field` names the input or flag.
+ */
+export async function expandManifestPatterns(patterns: string[], base: string, field: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const pattern of patterns) {
+    if (!picomatch.scan(pattern).isGlob) {
+      found.add(path.resolve(base, pattern));
+      continue;
+    }
+    let matches: string[];
+    try {
+      matches = await glob(pattern.replace(/^\.\//, ''), {
+        cwd: base,
+        absolute: true,
+        onlyFiles: true,
+        dot: true,
+        expandDirectories: false,
+        followSymbolicLinks: false,
+        ignore: ['**/node_modules/**', '**/.git/**'],
+      });
+    } catch (err) {
+      throw new InputError(`"${pattern}" is not a valid glob: ${(err as Error).message}`, { field });
+    }
+    if (matches.length === 0) throw new InputError(`"${pattern}" matches no file in ${base}`, { field });
+    for (const match of matches.map((file) => path.normalize(file)).sort()) found.add(match);
+  }
+  return [...found];
 }
 
 /** Accepts a manifest file or the folder that holds `manifest.yaml`. */
@@ -48,7 +84,7 @@ export async function resolveManifestPath(input: string, field = 'manifest'): Pr
 }
 
 export async function loadAgent(manifestInput: string, options: LoadOptions = {}): Promise<LoadedAgent> {
-  const manifest = await loadManifest(await resolveManifestPath(manifestInput), { sdkExact: options.sdkExact });
+  const manifest = await loadManifest(await resolveManifestPath(manifestInput), { sdkExact: options.sdkExact, env: options.env });
   const smokeFile = options.smoke === false ? undefined : await findSmokeFile(manifest.dir);
   const smoke = smokeFile ? await loadSmokeScript(smokeFile) : undefined;
   const environmentsPath = await findEnvironmentsFile(manifest);

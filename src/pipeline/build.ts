@@ -33,17 +33,21 @@ export async function ensureBuild(builder: Builder, agent: PreparedAgent, option
   const name = agent.manifest.agent.name;
   const packed = agent.packed;
   if (options.reuse !== false && builder.findReusableBuild) {
-    const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal });
-    if (earlier && !sameRepository(earlier.sourceRepo, options.provenance?.repo)) {
-      // A build records one repository, and the sweep learns a preview's repository from its build:
-      // a build shared with another repository would move this preview there.
-      reporter.step(
-        name,
-        `not reusing build ${earlier.id} of the same tree: it was built for ${earlier.sourceRepo ?? 'no recorded repository'}, this run deploys ${options.provenance?.repo ?? 'no recorded repository'}`,
-      );
-    } else if (earlier) {
+    // A build records one repository, and the sweep learns a preview's repository from its build: a
+    // reused build must record this run's repository, or it would move this preview to another one.
+    // Builds of the same tree for other repositories are passed over, not an end to the search.
+    const passedOver: Build[] = [];
+    const accept = (build: Build) => sameRepository(build.sourceRepo, options.provenance?.repo) || (passedOver.push(build), false);
+    const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal, accept });
+    if (earlier) {
       reporter.step(name, `reusing build ${earlier.id}: the context is unchanged (working_tree_hash ${packed.treeHash.slice(0, 12)})`);
       return { build: earlier, reused: true };
+    }
+    if (passedOver.length) {
+      reporter.step(
+        name,
+        `not reusing build ${passedOver[0].id} of the same tree: it was built for ${passedOver[0].sourceRepo ?? 'no recorded repository'}, this run deploys ${options.provenance?.repo ?? 'no recorded repository'}`,
+      );
     }
   }
   reporter.step(name, `uploading the build context (${formatBytes(packed.archiveBytes, 2)}, ${packed.fileCount} files)`);

@@ -93,7 +93,10 @@ export async function deployAgent(
     { signal },
   );
   reporter.step(name, `deployment ${created.id} created`);
-  if (options.wait === false) return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
+  if (options.wait === false) {
+    if (options.preview) await noteOlderPreviews(platform, created, name, options);
+    return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
+  }
 
   const healthy = await waitUntilHealthy(platform, created, name, options);
   const lateNotWanted = options.preview ? await unwantedBecause(options) : undefined;
@@ -164,9 +167,13 @@ async function waitUntilHealthy(platform: Platform, created: Deployment, name: s
     throw new PhaseError(name, 'wait', `${why}; ${fate}`, { cause: err, deploymentId: created.id, logTail: await logTail(platform, created) });
   }
   if (finished.phase === 'healthy') return finished;
-  throw new PhaseError(name, 'deploy', `deployment ${finished.id} ended ${finished.rawStatus}`, {
+  // The log tail first: a deleted deployment may take its logs with it.
+  const tail = await logTail(platform, finished);
+  // A preview that failed serves nobody, as one that never became healthy in time.
+  const fate = options.preview && !GONE_DEPLOY_PHASES.has(finished.phase) ? `; ${await abandon(platform, finished, name, options)}` : '';
+  throw new PhaseError(name, 'deploy', `deployment ${finished.id} ended ${finished.rawStatus}${fate}`, {
     deploymentId: finished.id,
-    logTail: await logTail(platform, finished),
+    logTail: tail,
   });
 }
 
@@ -177,9 +184,9 @@ async function waitUntilHealthy(platform: Platform, created: Deployment, name: s
 async function abandon(platform: Platform, deployment: Deployment, name: string, options: DeployOptions): Promise<string> {
   if (!options.preview) return `deployment ${deployment.id} was left in place; check it with \`agent-preview status\``;
   try {
-    await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15_000) });
-    options.reporter.warn(`${name}: deleted preview deployment ${deployment.id}, which never became healthy`);
-    return `preview deployment ${deployment.id} was deleted`;
+    // Said once, in the failure this fate is part of.
+    const result = await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15_000) });
+    return result === 'deleted' ? `preview deployment ${deployment.id} was deleted` : `preview deployment ${deployment.id} was already gone`;
   } catch (err) {
     return `preview deployment ${deployment.id} could not be deleted (${(err as Error).message}); remove it with \`agent-preview teardown --label ${options.preview.label}\``;
   }
@@ -225,6 +232,43 @@ export function previewUrl(platform: Platform, deployment: Deployment, agent: Lo
 }
 
 /**
+ * Without waiting, nothing older is replaced (the new preview may never become healthy): say which
+ * older previews of the label still run, by id, instead of leaving them unmentioned.
+ */
+async function noteOlderPreviews(platform: Platform, created: Deployment, name: string, options: DeployOptions): Promise<void> {
+  const label = options.preview!.label;
+  try {
+    const older = (await olderPreviews(platform, created, name, options)).map((deployment) => deployment.id);
+    if (older.length) {
+      options.reporter.warn(
+        `${name}: ${older.length} older preview(s) of "${label}" still run beside ${created.id}: ${older.join(', ')}. --no-wait does not wait for the new one to be healthy, so it replaces nothing; a deploy that waits does`,
+      );
+    }
+  } catch (err) {
+    options.reporter.warn(`${name}: could not list older previews of "${label}": ${(err as Error).message}`);
+  }
+}
+
+/** This agent's live previews of the label older than `current`, made by this repository (or any, when none is known). */
+async function olderPreviews(platform: Platform, current: Deployment, name: string, options: DeployOptions): Promise<Deployment[]> {
+  const previews = await platform.listDeployments({ previewLabel: options.preview?.label, agentName: name }, { signal: options.signal });
+  const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
+  const repo = parseSourceRepo(options.sourceRepo);
+  const lookUpBuild = cachedBuildLookup(platform);
+  const older: Deployment[] = [];
+  for (const candidate of previews) {
+    if (candidate.id === current.id || GONE_DEPLOY_PHASES.has(candidate.phase)) continue;
+    if (candidate.agentName && candidate.agentName !== name) continue;
+    // The same label and agent name in another repository on the same account is not ours.
+    if (repo && (await ownershipOf(candidate, repo, lookUpBuild, { signal: options.signal })) === 'other') continue;
+    // A preview made by a newer run is not ours to remove.
+    if (candidate.createdAt && Date.parse(candidate.createdAt) > currentCreated) continue;
+    older.push(candidate);
+  }
+  return older;
+}
+
+/**
  * Deletes the previews of the same label and agent that are older than `current`, so a PR has one
  * preview and its URL never goes dark in between.
  */
@@ -233,17 +277,7 @@ async function deleteOlderPreviews(platform: Platform, current: Deployment, name
   if (!label) return [];
   const replaced: string[] = [];
   try {
-    const previews = await platform.listDeployments({ previewLabel: label, agentName: name }, { signal: options.signal });
-    const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
-    const repo = parseSourceRepo(options.sourceRepo);
-    const lookUpBuild = cachedBuildLookup(platform);
-    for (const older of previews) {
-      if (older.id === current.id || GONE_DEPLOY_PHASES.has(older.phase)) continue;
-      if (older.agentName && older.agentName !== name) continue;
-      // The same label and agent name in another repository on the same account is not ours.
-      if (repo && (await ownershipOf(older, repo, lookUpBuild, { signal: options.signal })) === 'other') continue;
-      // A preview made by a newer run is not ours to remove.
-      if (older.createdAt && Date.parse(older.createdAt) > currentCreated) continue;
+    for (const older of await olderPreviews(platform, current, name, options)) {
       const result = await platform.deleteDeployment(older.id, { signal: options.signal });
       if (result === 'deleted') replaced.push(older.id);
     }

@@ -197,8 +197,8 @@ async function runOne(platform: Platform, agent: PreparedAgent, options: RunOpti
     return result;
   } catch (err) {
     if (options.signal?.aborted) throw err;
+    // Reported once, by the door, from the result (a warning here too said it twice).
     const message = redact(err instanceof Error ? err.message : String(err));
-    options.reporter.warn(message);
     if (err instanceof UnwantedPreviewError) {
       return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId, ...(err.leftRunning ? { leftRunning: true } : {}) };
     }

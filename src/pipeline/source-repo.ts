@@ -24,6 +24,42 @@ export function sourceRepoFromWebUrl(htmlUrl: string): SourceRepo | undefined {
   return parseSourceRepo(`${url.host}${url.pathname}`);
 }
 
+/**
+ * The repository a git remote URL names (`git remote get-url origin`), named as the action names it
+ * from its event's `repository.html_url` (`sourceRepoFromWebUrl`), so a checkout finds the previews
+ * the action made for it. The forms are those the Agentex SDK reads for its own `source_repo`
+ * (scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0:
+ * src/agentex/lib/utils/build_provenance.py `normalize_remote`): `https://[user[:token]@]host[:port]/path`,
+ * `ssh://[user@]host[:port]/path`, `git://host/path` and scp-like `[user@]host:path`, with
+ * credentials and a `.git` suffix dropped. Unlike the SDK, the port of an ssh or git URL is dropped
+ * too: it is the SSH port, not part of the web address the action sees (an http(s) port is kept,
+ * as html_url keeps it). A Gitea under a sub-path is found from its http(s) remote only: an scp-like
+ * remote does not say the sub-path. Local paths and file:// remotes name no repository.
+ */
+export function sourceRepoFromRemote(remote: string | undefined): SourceRepo | undefined {
+  const text = remote?.trim();
+  if (!text) return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
+  if (scheme === 'http' || scheme === 'https') return sourceRepoFromWebUrl(text);
+  if (scheme === 'ssh' || scheme === 'git' || scheme === 'git+ssh' || scheme === 'ssh+git') {
+    let url: URL;
+    try {
+      url = new URL(`ssh${text.slice(scheme.length)}`);
+    } catch {
+      return undefined;
+    }
+    return parseSourceRepo(`${url.hostname}${url.pathname}`);
+  }
+  if (scheme) return undefined;
+  // scp-like: no slash before the first colon, and not a Windows drive (git's own rule for telling it
+  // from a local path: url_is_local_not_ssh, in connect.c, url.c in newer git; the same file's
+  // url_get_scheme names the ssh, git, git+ssh and ssh+git schemes read above).
+  const colon = text.indexOf(':');
+  if (colon <= 0 || text.slice(0, colon).includes('/') || /^[a-z]:[\\/]/i.test(text)) return undefined;
+  const host = text.slice(0, colon).replace(/^[^@]*@/, '');
+  return parseSourceRepo(`${host}/${text.slice(colon + 1).replace(/^\/+/, '')}`);
+}
+
 /** Parses a recorded `host/owner/repo`; tolerates a scheme, credentials-free URLs and a `.git` suffix. */
 export function parseSourceRepo(text: string | undefined): SourceRepo | undefined {
   if (!text) return undefined;

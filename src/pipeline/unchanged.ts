@@ -27,7 +27,13 @@ export async function checkUnchangedPreview(
   const { signal } = options;
   if (!platform.builder) return { redeploy: `${platform.name} deploys images, and nothing tells whether the image behind a preview changed` };
   const repo = parseSourceRepo(options.sourceRepo);
-  if (!repo) return { redeploy: 'no repository is known to tell whose preview this is' };
+  // Only the CLI deploys without a repository (the action and the app always know theirs).
+  if (!repo) {
+    return {
+      redeploy:
+        'no repository is known to tell whose preview this is; pass --repo host/owner/repo, or run in a checkout whose git remote origin names it, so that this check, teardowns and the sweep can tell the preview is yours',
+    };
+  }
   const previews = await platform.listDeployments({ previewLabel: options.preview.label, agentName: name }, { signal });
   const lookUpBuild = cachedBuildLookup(platform);
   let current: Deployment | undefined;

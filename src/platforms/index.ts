@@ -23,8 +23,12 @@ export const PLATFORM_KEY_VARIABLES: Record<PlatformName, string> = {
 /** Where `agent-preview local-platform` listens unless told otherwise. */
 export const DEFAULT_LOCAL_PORT = 4141;
 export const DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
-/** The local platform accepts any key unless started with one; this one is only a placeholder. */
-export const LOCAL_PLACEHOLDER_KEY = 'local-platform';
+/**
+ * The local platform accepts any key unless started with one; this one is only a placeholder, and no
+ * secret: shorter than MIN_MASKED_SECRET_LENGTH so that it is never masked (as `local-platform` was,
+ * in every line that named the command).
+ */
+export const LOCAL_PLACEHOLDER_KEY = 'local';
 
 export interface PlatformSettings {
   platform?: string;

@@ -150,8 +150,12 @@ export interface UploadOptions extends CallOptions {
 
 /** Server-side image builds from an uploaded context. Optional parts are simply absent where a platform lacks them. */
 export interface Builder {
-  /** The newest successful build of this agent with this tree hash, if any (only where builds can be found by `working_tree_hash`). */
-  findReusableBuild?(agentName: string, treeHash: string, options?: CallOptions): Promise<Build | undefined>;
+  /**
+   * The newest successful build of this agent with this tree hash that `accept` takes (every one when
+   * absent), if any: only where builds can be found by `working_tree_hash`. Newer builds `accept`
+   * refuses are passed over, not an end to the search.
+   */
+  findReusableBuild?(agentName: string, treeHash: string, options?: CallOptions & { accept?: (build: Build) => boolean }): Promise<Build | undefined>;
   createBuild(request: BuildRequest, options?: UploadOptions): Promise<Build>;
   getBuild(id: string, options?: CallOptions): Promise<Build>;
   /** Absent where a build cannot be cancelled. */

@@ -5,9 +5,16 @@
 const secrets = new Set<string>();
 const MASK = '***';
 
-/** Registers a secret value; values shorter than 4 characters are ignored as too common to mask. */
+/**
+ * Values shorter than this are not masked: a common word's length or shorter, so masking it would
+ * mangle ordinary text ("is ***er than 16 characters" for the secret `short`) while hiding little.
+ * Whoever accepts a secret warns when it is this short (the app already warns under 16 characters).
+ */
+export const MIN_MASKED_SECRET_LENGTH = 8;
+
+/** Registers a secret value; values shorter than MIN_MASKED_SECRET_LENGTH are ignored (see there). */
 export function registerSecret(value: string | undefined | null): void {
-  if (!value || value.length < 4) return;
+  if (!value || value.length < MIN_MASKED_SECRET_LENGTH) return;
   secrets.add(value);
   // A value can leak in encoded forms too.
   secrets.add(encodeURIComponent(value));

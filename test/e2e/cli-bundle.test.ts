@@ -1,14 +1,17 @@
 import { once } from 'node:events';
 import { execFile, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { startLocalPlatform } from '../../src/local-platform/index.js';
 import { HELLO_AGENT, REPO_ROOT } from '../support/agents.js';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
+    // In a folder outside any checkout, so that no git remote names a repository.
+    execFile(process.execPath, [CLI, ...args], { cwd: tmpdir(), env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -25,6 +28,8 @@ describe('the committed CLI bundle', () => {
     expect(run.stdout).toMatch(/→ 404 \(the preview is gone\)/);
     expect(run.stdout).toContain('done: 1 build(s)');
     expect(run.stderr).toContain('hello-agent │ #1 [internal] load build definition from Dockerfile');
+    // Nothing a demo user could act on: the demo has no repository to name.
+    expect(run.stderr).not.toContain('no repository is known');
   });
 
   it('local-platform in one process serves deploy, status, faults and teardown from another', async () => {
@@ -69,4 +74,54 @@ describe('the committed CLI bundle', () => {
     const [code] = await exited;
     expect(code).toBe(0);
   });
+});
+
+/** Runs the bundle with its stdout a pipe whose reader is already gone (`agent-preview … | true`). */
+async function intoClosedPipe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: tmpdir(), env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.destroy();
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stderr };
+}
+
+describe('output into a closed pipe ends quietly, as a program killed by SIGPIPE (141)', () => {
+  it('--help', async () => {
+    expect(await intoClosedPipe(['--help'])).toEqual({ code: 141, stderr: '' });
+  });
+
+  it('logs <id> | head -1', async () => {
+    const local = await startLocalPlatform({ buildStepMs: 20, deployStepMs: 20 });
+    try {
+      const target = ['--platform', 'local', '--api-url', local.url];
+      const deploy = await cli([...target, '--json', 'deploy', '-m', HELLO_AGENT, '--pr', '4', '--poll-interval', '0.1s']);
+      expect(deploy.code).toBe(0);
+      const [{ deploymentId }] = JSON.parse(deploy.stdout) as { deploymentId: string }[];
+      expect((await cli([...target, 'logs', deploymentId])).stdout).toContain('Application startup complete');
+      expect(await intoClosedPipe([...target, 'logs', deploymentId])).toEqual({ code: 141, stderr: '' });
+    } finally {
+      await local.close();
+    }
+  });
+});
+
+it("local-platform stops on SIGINT saying only what it did (no word of the client's builds)", async () => {
+  const server = spawn(process.execPath, [CLI, 'local-platform', '--port', '0'], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  server.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+  const listening = new Promise<void>((resolve) => {
+    server.stdout!.on('data', (chunk) => {
+      stdout += String(chunk);
+      if (stdout.includes('listening on')) resolve();
+    });
+  });
+  const exited = once(server, 'exit');
+  await listening;
+  server.kill('SIGINT');
+  const [code] = await exited;
+  expect(code).toBe(0);
+  expect(stdout).toMatch(/local platform stopped\n$/);
+  expect(stderr).toBe('\nSIGINT: stopping (press again to quit at once)\n');
 });

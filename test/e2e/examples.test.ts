@@ -1,8 +1,10 @@
 import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import picomatch from 'picomatch';
 import { parse } from 'yaml';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
+import { renderUrlTemplate, validateUrlTemplate } from '../../src/pipeline/url.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
 import { HELLO_AGENT, REPO_ROOT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
@@ -139,6 +141,40 @@ describe('example and CI workflows', () => {
   });
 });
 
+/** Whether a workflow's `on.push` filter lets a push to `branch` through (GitHub's filter patterns: `*`, `**`, `!`). */
+function pushRuns(workflow: Json, branch: string): boolean {
+  const push = workflow.on?.push;
+  if (push === undefined) return false;
+  const branches: string[] | undefined = push?.branches;
+  if (!branches) return !(push?.['branches-ignore'] ?? []).some((pattern: string) => picomatch.isMatch(branch, pattern));
+  let runs = false;
+  for (const pattern of branches) runs = pattern.startsWith('!') ? runs && !picomatch.isMatch(branch, pattern.slice(1)) : runs || picomatch.isMatch(branch, pattern);
+  return runs;
+}
+
+describe('the examples do what their comments say', () => {
+  it('deploy.yml runs on pushes to every branch: main deploys for real, the others build', async () => {
+    const workflow = await readWorkflow(path.join(GITHUB_EXAMPLES, 'deploy.yml'));
+    expect(['main', 'feature/faster-replies', 'fix-1'].map((branch) => pushRuns(workflow, branch))).toEqual([true, true, true]);
+    expect(actionSteps(workflow, ANY_OF_OURS).map((step) => step.with['deploy-branches'])).toEqual(['main']);
+  });
+
+  it.each(['workflows/preview.yml', 'workflows/monorepo.yml', 'gitea/.gitea/workflows/agent-preview.yml', 'forgejo/.forgejo/workflows/agent-preview.yml'])(
+    'examples/%s shows what gives an Agentex preview a link (preview-url) and where conversations with it come from',
+    async (file) => {
+      const text = await readFile(path.join(REPO_ROOT, 'examples', file), 'utf8');
+      const [step] = actionSteps(await readWorkflow(path.join(REPO_ROOT, 'examples', file)), ANY_OF_OURS);
+      expect(step.with['preview-url']).toBe('${{ vars.AGENT_PREVIEW_URL }}');
+      expect(text).toMatch(/Agentex deployments carry no URL/);
+      expect(text).toMatch(/preview-smoke\.yaml beside each manifest/);
+      // The value the comment suggests for AGENT_PREVIEW_URL is a template the action takes.
+      const suggested = /e\.g\. (\S+)/.exec(text)![1];
+      validateUrlTemplate(suggested, 'preview-url');
+      expect(renderUrlTemplate(suggested, { release: 'hello-agent-pr-2-b98c1c-f6dc' })).toBe('https://hello-agent-pr-2-b98c1c-f6dc.previews.example.com/');
+    },
+  );
+});
+
 describe('examples/workflows run unchanged through the runner harness against the local platform', () => {
   const API_KEY = 'sk-examples-Zr83HqLw02Tn';
   const TOKEN = 'ghs_examplesToken0123456789abcdefAB';
@@ -168,17 +204,34 @@ describe('examples/workflows run unchanged through the runner harness against th
   });
 
   /** Runs each of the workflow's steps that use the action, with its `with:` evaluated as a runner would. */
-  async function runWorkflow(file: string, event: Json) {
+  async function runWorkflow(file: string, event: Json, options: { vars?: Record<string, string>; env?: NodeJS.ProcessEnv } = {}) {
     const [step] = actionSteps(await readWorkflow(path.join(GITHUB_EXAMPLES, file)), ANY_OF_OURS);
     const secrets = { SGP_API_KEY: API_KEY, SGP_ACCOUNT_ID: 'acct-local' };
-    const inputs = Object.fromEntries(Object.entries(step.with).map(([key, value]) => [key, evaluate(value, { secrets, github: { event, token: TOKEN } })]));
+    const inputs = Object.fromEntries(Object.entries(step.with).map(([key, value]) => [key, evaluate(value, { secrets, vars: options.vars, github: { event, token: TOKEN } })]));
     // The platform is the example's own (agentex, the default); only its address points at the local
     // platform, which speaks the same Agentex v5 API.
-    return runActionBundle({ forge, platform: 'agentex', platformUrl: local.url, apiKey: '', token: TOKEN, repository: `${OWNER}/${REPO}`, workspace, captured }, event, {
-      MANIFEST: '',
-      ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key.toUpperCase(), value])),
-    });
+    return runActionBundle(
+      { forge, platform: 'agentex', platformUrl: local.url, apiKey: '', token: TOKEN, repository: `${OWNER}/${REPO}`, workspace, captured },
+      event,
+      {
+        MANIFEST: '',
+        ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key.toUpperCase(), value])),
+      },
+      options.env,
+    );
   }
+
+  it('deploy.yml: a push to another branch than main builds only; a push to main deploys for real', async () => {
+    const push = (branch: string) => ({ ...exampleEvent('push'), ref: `refs/heads/${branch}` });
+    const onPush = (branch: string) => ({ GITHUB_EVENT_NAME: 'push', GITHUB_REF: `refs/heads/${branch}`, GITHUB_SHA: 'f'.repeat(40) });
+    const feature = await runWorkflow('deploy.yml', push('feature/faster-replies'), { env: onPush('feature/faster-replies') });
+    expect(feature.code).toBe(0);
+    expect(feature.outputs.status).toBe('built');
+    const main = await runWorkflow('deploy.yml', push('main'), { env: onPush('main') });
+    expect(main.code).toBe(0);
+    expect(main.outputs.status).toBe('healthy');
+    expect(local.deployments().filter((deployment) => !deployment.preview)).toHaveLength(1);
+  });
 
   it('preview.yml deploys a preview, comments on the pull request and reports a deployment; teardown.yml removes it', async () => {
     const head = 'a'.repeat(40);

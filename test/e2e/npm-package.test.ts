@@ -48,7 +48,7 @@ describe('the npm package, packed and installed into an empty project', () => {
     expect(manifest.dependencies ?? {}).toEqual({});
   });
 
-  it('ships the CLI and app bundles (the Probot entry included) with their notices, the license and the manifest, and no sources', () => {
+  it('ships the CLI and app bundles (the Probot entry included) with their notices, the examples the demo and the README use, the license and the manifest, and no sources', () => {
     const files = packed.files.map((file) => file.path).sort();
     expect(files).toEqual(
       expect.arrayContaining([
@@ -61,6 +61,12 @@ describe('the npm package, packed and installed into an empty project', () => {
         'dist/cli/THIRD_PARTY_NOTICES',
         'dist/app/probot.js',
         'dist/app/THIRD_PARTY_NOTICES',
+        'examples/hello-agent/manifest.yaml',
+        'examples/hello-agent/environments.yaml',
+        'examples/hello-agent/Dockerfile',
+        'examples/hello-agent/.dockerignore',
+        'examples/hello-agent/project/acp.py',
+        'examples/workflows/preview.yml',
       ]),
     );
     expect(files.filter((file) => /^(src|test|bench|node_modules)\//.test(file) || file.startsWith('dist/action/'))).toEqual([]);
@@ -76,5 +82,13 @@ describe('the npm package, packed and installed into an empty project', () => {
   it('npx agent-preview --version prints the package version and exits 0', async () => {
     const version = await run('npx', ['--offline', '--no-install', 'agent-preview', '--version'], project);
     expect(version).toMatchObject({ code: 0, stdout: `${manifest.version}\n` });
+  });
+
+  it('npx agent-preview demo runs the whole preview flow from the installed package and exits 0', async () => {
+    const demo = await run('npx', ['--offline', '--no-install', 'agent-preview', 'demo'], project);
+    expect(demo.stderr).not.toContain('error:');
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toMatch(/→ 200 "hello-agent preview"/);
+    expect(demo.stdout).toContain('no previews left behind');
   });
 });

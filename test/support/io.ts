@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { main, type CliIo } from '../../src/cli/main.js';
 
@@ -21,11 +22,14 @@ function sink(): { stream: Writable; text: () => string } {
   return { stream, text: () => chunks.join('') };
 }
 
-/** Runs the CLI in-process with captured output. */
-export async function runCli(argv: string[], options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<CliRun> {
+/**
+ * Runs the CLI in-process with captured output, by default in the temporary folder (no checkout, so
+ * no git remote names a repository, wherever the tests run); `cwd` runs it in a checkout.
+ */
+export async function runCli(argv: string[], options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; cwd?: string } = {}): Promise<CliRun> {
   const out = sink();
   const err = sink();
-  const io: CliIo = { stdout: out.stream, stderr: err.stream, env: options.env ?? {}, signal: options.signal };
+  const io: CliIo = { stdout: out.stream, stderr: err.stream, env: options.env ?? {}, signal: options.signal, cwd: options.cwd ?? tmpdir() };
   const code = await main(argv, io);
   const run = { code, stdout: out.text(), stderr: err.text() };
   allOutput.push(run.stdout, run.stderr);

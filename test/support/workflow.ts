@@ -32,13 +32,16 @@ export function actionSteps(workflow: Json, isOurs: (uses: string) => boolean): 
 
 /**
  * Fills in the `${{ … }}` expressions a runner would, for the few forms our example workflows use:
- * `secrets.NAME` and `github.<path>` looked up in the given contexts. Anything else throws, so an
+ * `secrets.NAME`, `vars.NAME` and `github.<path>` looked up in the given contexts. Anything else throws, so an
  * example cannot grow an expression this test does not evaluate.
  */
-export function evaluate(text: string, contexts: { secrets: Record<string, string>; github: Json }): string {
+export function evaluate(text: string, contexts: { secrets: Record<string, string>; github: Json; vars?: Record<string, string> }): string {
   return text.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_whole, expression: string) => {
     const secret = /^secrets\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression);
     if (secret) return contexts.secrets[secret[1]] ?? '';
+    // Configuration variables: an unset one is the empty string, as on the runner.
+    const variable = /^vars\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression);
+    if (variable) return contexts.vars?.[variable[1]] ?? '';
     if (/^github(\.[A-Za-z_][A-Za-z0-9_-]*)+$/.test(expression)) {
       const value = expression
         .split('.')

@@ -34,7 +34,7 @@ export async function demo(cli: CliContext, options: DemoOptions): Promise<numbe
   const reporter = cli.reporter();
   const apiKey = `demo-${randomBytes(12).toString('hex')}`;
   registerSecret(apiKey);
-  const agents = await loadAgents([options.manifest], { requireEnvironment: true });
+  const agents = await loadAgents([options.manifest], { requireEnvironment: true, env: cli.io.env });
   const { label, note } = resolvePreviewLabel(undefined, { number: prNumber(options.pr) }, '--pr');
   if (note) reporter.warn(note);
   const local = await startLocalPlatform({ apiKey, buildStepMs: 150, deployStepMs: 300 });
@@ -47,6 +47,7 @@ export async function demo(cli: CliContext, options: DemoOptions): Promise<numbe
         reporter,
         signal,
         preview: { label, ttlMs: 3_600_000 },
+        redeploy: 'always', // a reused build replaces the preview: the demo has no repository to keep one unchanged for
         pollIntervalMs: 250,
         timeoutMs: 120_000,
       });

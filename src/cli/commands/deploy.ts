@@ -6,6 +6,12 @@ export type DeployOptions = RunOptions & PreviewOptions;
 
 export function defineDeploy(program: Command): Command {
   return addRunOptions(program.command('deploy').description('build and deploy agents, as a preview or for real'))
+    .option('--image <name:tag>', "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)")
+    .option(
+      '--redeploy <auto|always>',
+      'auto: keep a live preview that already is what this deploy would make (needs a repository: --repo or the git remote origin); always: deploy again',
+      'auto',
+    )
     .option('--preview', 'deploy a preview (implied by --label and --pr)')
     .option('--label <label>', 'preview label (default pr-<number>)')
     .option('--pr <number>', 'pull request number for the default label')

@@ -21,10 +21,11 @@ export function definePack(program: Command): Command {
 }
 
 export async function pack(cli: CliContext, options: PackOptions): Promise<number> {
-  const agent = await loadAgent(options.manifest);
+  const agent = await loadAgent(options.manifest, { env: cli.io.env });
   const reporter = cli.reporter();
   for (const warning of agent.manifest.warnings) reporter.warn(warning);
   const packed = await packContext(agent.manifest, { outFile: path.resolve(options.output), signal: cli.signal, sdkExact: options.sdkExact });
+  for (const own of packed.leftOut) reporter.warn(`${own} lies inside the build context; it is left out of the archive and of working_tree_hash`);
   const summary = {
     agent: agent.manifest.agent.name,
     archive: packed.archivePath,

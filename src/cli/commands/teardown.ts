@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { resolvePreviewLabel } from '../../pipeline/label.js';
+import { GONE_DEPLOY_PHASES } from '../../platforms/platform.js';
 import { removePreviews } from '../../previews/close.js';
-import { EXIT, type CliContext } from '../context.js';
+import { CommandFailure, EXIT, type CliContext } from '../context.js';
 import { describeTeardown, teardownSummary } from '../describe.js';
-import { prNumber, repoOption } from '../options.js';
+import { cliRepository, hashedLabelsHint, hashedVariantsOf, previewLabelsFor } from '../repository.js';
 
 export interface TeardownOptions {
   label?: string;
@@ -18,22 +18,21 @@ export function defineTeardown(program: Command): Command {
   return program
     .command('teardown')
     .description("delete a preview label's deployments (safe to repeat)")
-    .option('--label <label>', 'preview label')
-    .option('--pr <number>', 'pull request number (label pr-<number>)')
+    .option('--label <label>', 'preview label (taken as written unless --repo is given)')
+    .option('--pr <number>', "pull request number: the repository's label for it (pr-<number>-<hash>, as the action labels it)")
     .option('--agent <name...>', 'only these agents')
     .option(
       '--repo <host/owner/repo>',
-      'only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them',
+      "only previews deployed from this repository (e.g. github.com/acme/agents; default for --pr: the repository the checkout's git remote origin names); previews that record no repository are kept unless --agent names them",
     )
     .option('--dry-run', 'list what would be deleted, delete nothing');
 }
 
 export async function teardown(cli: CliContext, options: TeardownOptions): Promise<number> {
-  const pr = prNumber(options.pr);
-  if (!options.label && pr === undefined) throw new InputError('give --label or --pr', { field: '--label' });
-  const repo = repoOption(options.repo);
+  if (!options.label && options.pr === undefined) throw new InputError('give --label or --pr', { field: '--label' });
   const reporter = cli.reporter();
-  const labels = resolvePreviewLabel(options.label, { number: pr }, '--label', cli.labelRule(), repo);
+  const repository = await cliRepository(cli, options.repo, reporter);
+  const { labels, repo, pr } = previewLabelsFor(cli, options, repository);
   if (labels.note) reporter.warn(labels.note);
   const platform = cli.platform(reporter);
   const outcome = await removePreviews({
@@ -46,6 +45,18 @@ export async function teardown(cli: CliContext, options: TeardownOptions): Promi
     signal: cli.signal,
     dryRun: options.dryRun,
   });
+  const touched = outcome.deleted.length + outcome.alreadyGone.length + outcome.wouldDelete.length + outcome.failed.length;
+  const untouched = outcome.withoutProvenance.length + outcome.otherRepos.length;
+  if (touched + untouched === 0 && outcome.agents.length === 0 && pr !== undefined) {
+    const everything = await platform.listDeployments({}, { signal: cli.signal });
+    const live = everything.filter((deployment) => !GONE_DEPLOY_PHASES.has(deployment.phase));
+    const hashed = hashedVariantsOf(
+      labels.legacyLabel,
+      live.map((deployment) => deployment.previewLabel),
+      new Set([labels.label, labels.legacyLabel]),
+    );
+    if (hashed.length) throw new CommandFailure(`nothing was deleted: ${hashedLabelsHint(pr, labels.legacyLabel, hashed, repository)}`);
+  }
   reporter.flush();
   if (cli.options.json) cli.emitJson(teardownSummary(outcome));
   else cli.print(describeTeardown(outcome, options.dryRun));

@@ -84,18 +84,23 @@ export class AgentexPlatform implements Platform, Builder {
     } else this.conversationUnsupported = NO_AGENTEX_SERVER;
   }
 
-  async findReusableBuild(agentName: string, treeHash: string, options: CallOptions = {}): Promise<Build | undefined> {
+  async findReusableBuild(agentName: string, treeHash: string, options: CallOptions & { accept?: (build: Build) => boolean } = {}): Promise<Build | undefined> {
+    // The newest page of this tree's builds (100, the most GET /v5/builds takes): a newer build that
+    // `accept` refuses (one recorded for another repository) does not hide an older one it takes.
     const page = await this.http.json<Page>({
       call: 'list builds',
       method: 'GET',
       path: '/v5/builds',
-      query: { agent_name: agentName, working_tree_hash: treeHash, limit: 20, sort_by: 'created_at', sort_order: 'desc' },
+      query: { agent_name: agentName, working_tree_hash: treeHash, limit: PAGE_LIMIT, sort_by: 'created_at', sort_order: 'desc' },
       signal: options.signal,
     });
     const builds = itemsOf(page).map(toBuild);
     for (const build of builds) this.learnAgentId(build);
     // Older servers ignore the filter: only a build that names this exact hash counts.
-    return builds.filter((build) => build.phase === 'succeeded' && build.treeHash === treeHash && (!build.agentName || build.agentName === agentName)).sort(newestFirst)[0];
+    return builds
+      .filter((build) => build.phase === 'succeeded' && build.treeHash === treeHash && (!build.agentName || build.agentName === agentName))
+      .sort(newestFirst)
+      .find((build) => options.accept?.(build) ?? true);
   }
 
   async createBuild(request: BuildRequest, options: UploadOptions = {}): Promise<Build> {

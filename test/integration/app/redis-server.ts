@@ -6,10 +6,25 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** Why a real redis-server cannot run here, or undefined when it can (Debian: apt-get install redis-server). */
-export function redisUnavailable(): string | undefined {
-  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+export function redisUnavailable(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8', env });
   if (probe.error) return `redis-server cannot start here (${(probe.error as NodeJS.ErrnoException).code}); install it (apt-get install -y redis-server) to run these tests`;
   return undefined;
+}
+
+/** The variable .ci/run sets: there a missing redis-server fails the REDIS_URL tests instead of skipping them. */
+export const REQUIRE_REDIS_VARIABLE = 'AGENT_PREVIEW_REQUIRE_REDIS';
+
+/**
+ * Whether the REDIS_URL tests run: yes with a redis-server; without one they are skipped, the reason
+ * in the suite's name (so `npm test -- --verbose` and the summary's skipped suite say why), except
+ * where `AGENT_PREVIEW_REQUIRE_REDIS=1` (CI), where they fail with that reason.
+ */
+export function redisTestPlan(env: NodeJS.ProcessEnv = process.env): { run: true } | { run: false; skip?: string; fail?: string } {
+  const unavailable = redisUnavailable(env);
+  if (!unavailable) return { run: true };
+  if (env[REQUIRE_REDIS_VARIABLE] === '1') return { run: false, fail: `${unavailable} (${REQUIRE_REDIS_VARIABLE}=1: required here)` };
+  return { run: false, skip: unavailable };
 }
 
 export interface RedisServer {

@@ -3,7 +3,7 @@ import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platf
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, startAppProcess, until, type AppProcess } from './fixtures.js';
-import { redisUnavailable, startRedisServer, type RedisServer } from './redis-server.js';
+import { redisTestPlan, startRedisServer, type RedisServer } from './redis-server.js';
 import { startTestApp } from './test-app.js';
 
 // With REDIS_URL, teardowns are durable jobs in a real redis-server that this test starts, shared by
@@ -17,11 +17,16 @@ const GITEA_SECRET = 'whsec-gitea-redis-61d2b7e9aa';
 // dies, some of its jobs are in flight and the rest still wait in Redis.
 const BURST = 12;
 
-const unavailable = redisUnavailable();
-if (unavailable) console.warn(`skipping the REDIS_URL tests: ${unavailable}`);
-const describeWithRedis = unavailable ? describe.skip : describe;
+const plan = redisTestPlan();
+if (!plan.run && plan.skip) console.warn(`skipping the REDIS_URL tests: ${plan.skip}`);
+if (!plan.run && plan.fail) {
+  it('a redis-server to run the REDIS_URL tests against', () => {
+    throw new Error(plan.fail);
+  });
+}
+const describeWithRedis = plan.run ? describe : describe.skip;
 
-describeWithRedis('teardowns with REDIS_URL', () => {
+describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_URL (skipped: ${plan.skip ?? plan.fail})`, () => {
   let redis: RedisServer;
   let local: LocalPlatform;
   let gitea: TestForge;

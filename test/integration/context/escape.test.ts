@@ -28,7 +28,7 @@ async function layout(root: string, includePaths: (outerName: string) => string[
   return manifest;
 }
 
-it('refuses root: ../../.. with exit 2, naming the field, and sends nothing', async () => {
+it('refuses an include path that root: ../../.. reaches outside the repository, with exit 2, naming the field, and sends nothing', async () => {
   // From repo/agent, ../../.. is the folder above `outer`: the temporary folder, shared with everything else.
   const manifest = await layout(
     '../../..',
@@ -36,7 +36,7 @@ it('refuses root: ../../.. with exit 2, naming the field, and sends nothing', as
     (outer) => `${outer}/repo/agent/Dockerfile`,
   );
   const run = await runCli(['build', '-m', manifest], { env: platform.env });
-  expect(run.stderr).toMatch(/manifest\.yaml:3.*build\.context\.root.*outside the repository/);
+  expect(run.stderr).toMatch(/manifest\.yaml:4.*build\.context\.include_paths\.0.*other-project.*outside the repository/);
   expect(run.code).toBe(2);
   expect(platform.local.requests).toEqual([]);
 });
@@ -48,7 +48,7 @@ it("refuses a root one level above the repository (../.. from repo/agent) to rea
     () => 'repo/agent/Dockerfile',
   );
   const run = await runCli(['build', '-m', manifest], { env: platform.env });
-  expect(run.stderr).toMatch(/build\.context\.root.*outside the repository/);
+  expect(run.stderr).toMatch(/build\.context\.include_paths\.0.*"other-project".*outside the repository/);
   expect(run.stderr).not.toContain('private_key');
   expect(run.code).toBe(2);
   expect(platform.local.requests).toEqual([]);

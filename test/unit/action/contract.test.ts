@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { ACTION_INPUTS, ACTION_OUTPUTS } from '../../../src/action/inputs.js';
+import { ACTION_INPUTS, ACTION_OUTPUTS, ACTION_STATUSES } from '../../../src/action/inputs.js';
 import { REPO_ROOT } from '../../support/agents.js';
 
 describe('action contract', () => {
@@ -16,6 +16,12 @@ describe('action contract', () => {
     const documented = [...table.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]);
     expect(documented.sort()).toEqual([...ACTION_INPUTS].sort());
     for (const output of ACTION_OUTPUTS) expect(readme).toContain(`\`${output}\``);
+  });
+
+  it("action.yml's status output names every status the action can set", async () => {
+    const action = parse(await readFile(path.join(REPO_ROOT, 'action.yml'), 'utf8'));
+    const listed = new Set(String(action.outputs.status.description).match(/\b[a-z]+\b/g));
+    expect(ACTION_STATUSES.filter((status) => !listed.has(status))).toEqual([]);
   });
 
   it('every input is read by the code', async () => {

@@ -41,13 +41,22 @@ function gitCheckout(dir: string): void {
   execFileSync('git', ['-C', dir, 'config', '--local', 'http.https://github.com/.extraheader', EXTRAHEADER]);
 }
 
-describe('the context root stays inside the workspace', () => {
-  it('refuses root: ../../.. that reaches above the repository', async () => {
-    const outer = await folder({ 'repo/agents/a/Dockerfile': 'FROM scratch\n', 'repo/agents/a/app.py': 'x\n' });
+describe('what is packed stays inside the workspace, wherever the context root is', () => {
+  it('accepts root: ../../.. above the repository when everything packed is inside it (archive paths stay relative to the root)', async () => {
+    const outer = await folder({ 'repo/agents/a/Dockerfile': 'FROM scratch\n', 'repo/agents/a/app.py': 'x\n', 'secret.txt': 'no\n' });
     gitCheckout(path.join(outer, 'repo'));
     await writeFile(path.join(outer, 'repo/agents/a/manifest.yaml'), manifestText('../../..', ['repo/agents/a'], 'repo/agents/a/Dockerfile'));
+    const packed = await packContext(await loadManifest(path.join(outer, 'repo/agents/a/manifest.yaml')));
+    expect(await members(packed.archivePath)).toEqual(['Dockerfile', 'repo/agents/a/Dockerfile', 'repo/agents/a/app.py', 'repo/agents/a/manifest.yaml']);
+    await packed.dispose();
+  });
+
+  it('refuses a Dockerfile that root: ../../.. reaches outside the repository', async () => {
+    const outer = await folder({ 'Dockerfile.outside': 'FROM scratch\n', 'repo/agents/a/app.py': 'x\n' });
+    gitCheckout(path.join(outer, 'repo'));
+    await writeFile(path.join(outer, 'repo/agents/a/manifest.yaml'), manifestText('../../..', ['repo/agents/a'], 'Dockerfile.outside'));
     await expect(loadManifest(path.join(outer, 'repo/agents/a/manifest.yaml'))).rejects.toThrow(
-      /manifest\.yaml:3.*build\.context\.root.*"\.\.\/\.\.\/\.\." is .*, outside the repository .*repo \(its git top level\); the context root must stay inside it/,
+      /manifest\.yaml:5.*build\.context\.dockerfile.*"Dockerfile\.outside" is .*, outside the repository .*repo \(its git top level\); the Dockerfile must stay inside it/,
     );
   });
 
@@ -55,7 +64,7 @@ describe('the context root stays inside the workspace', () => {
     const outer = await folder({ 'other-project/credentials.json': '{"key":"secret"}', 'repo/Dockerfile': 'FROM scratch\n', 'repo/app.py': 'x\n' });
     gitCheckout(path.join(outer, 'repo'));
     await writeFile(path.join(outer, 'repo/manifest.yaml'), manifestText('..', ['other-project', 'repo'], 'repo/Dockerfile'));
-    await expect(loadManifest(path.join(outer, 'repo/manifest.yaml'))).rejects.toThrow(/build\.context\.root.*outside the repository/);
+    await expect(loadManifest(path.join(outer, 'repo/manifest.yaml'))).rejects.toThrow(/build\.context\.include_paths\.0.*"other-project".*outside the repository/);
   });
 
   it('accepts root: .. inside a monorepo and packs from across it', async () => {

@@ -1,4 +1,5 @@
 import { backoffDelay, parseRetryAfter } from '../../../src/http/client.js';
+import { createPlatform } from '../../../src/platforms/index.js';
 import { clearSecrets, redact, registerSecret, urlCarriesCredential } from '../../../src/secrets/redact.js';
 
 describe('retry timing', () => {
@@ -29,6 +30,19 @@ describe('redaction', () => {
     registerSecret('sk-live-Zx9/q+');
     const text = `key sk-live-Zx9/q+ enc ${encodeURIComponent('sk-live-Zx9/q+')} b64 ${Buffer.from('sk-live-Zx9/q+').toString('base64')}`;
     expect(redact(text)).toBe('key *** enc *** b64 ***');
+  });
+
+  it('does not mask a value a common word long or shorter: WEBHOOK_SECRET=short leaves "shorter" readable', () => {
+    registerSecret('short');
+    registerSecret('hunter2');
+    expect(redact('WEBHOOK_SECRET is shorter than 16 characters; hunter2')).toBe('WEBHOOK_SECRET is shorter than 16 characters; hunter2');
+    registerSecret('k3y-8chr');
+    expect(redact('key k3y-8chr')).toBe('key ***');
+  });
+
+  it("the local platform's placeholder key is no secret: lines naming the local-platform command stay readable", () => {
+    createPlatform({ platform: 'local', env: {} });
+    expect(redact('start it with `agent-preview local-platform`')).toBe('start it with `agent-preview local-platform`');
   });
 
   it('masks credentials carried in URLs', () => {

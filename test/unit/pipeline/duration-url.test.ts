@@ -20,7 +20,9 @@ describe('parseDuration', () => {
 
   it('takes zero only where the least allowed is zero', () => {
     for (const zero of ['0', '0s', '0ms', '0.0']) expect(parseDuration(zero, 'spacing', { minMs: 0 })).toBe(0);
-    expect(() => parseDuration('0s', 'ttl', { minMs: 1 })).toThrow(/field "ttl".*not a duration/);
+    // Zero is a duration that is too short where a least one is set (issue 27: `--ttl 0` said "not a duration").
+    expect(() => parseDuration('0s', 'ttl', { minMs: 60_000 })).toThrow(/field "ttl".*"0s" is too short; the least allowed is 1m/);
+    expect(() => parseDuration('0', 'delay')).toThrow(/field "delay".*not a duration/);
   });
 
   it('enforces limits', () => {

@@ -1,4 +1,4 @@
-import { formatSourceRepo, parseSourceRepo, sameSourceRepo, sourceRepoFromWebUrl, sourceRepoOfRun } from '../../../src/pipeline/source-repo.js';
+import { formatSourceRepo, parseSourceRepo, sameSourceRepo, sourceRepoFromRemote, sourceRepoFromWebUrl, sourceRepoOfRun } from '../../../src/pipeline/source-repo.js';
 
 describe('repositories, named one way everywhere', () => {
   it('reads the provenance the action sends (host without scheme, owner, name), lowercased', () => {
@@ -29,6 +29,35 @@ describe('repositories, named one way everywhere', () => {
     expect(formatSourceRepo(sourceRepoOfRun(undefined, 'https://github.com', 'Acme', 'Agents')!)).toBe('github.com/acme/agents');
     // A payload about another repository is not this run's.
     expect(formatSourceRepo(sourceRepoOfRun('https://git.example.com/x/y', 'https://github.com', 'Acme', 'Agents')!)).toBe('github.com/acme/agents');
+  });
+
+  it("names a checkout's origin remote as the action names the repository from its event", () => {
+    const named = (remote: string) => {
+      const repo = sourceRepoFromRemote(remote);
+      return repo && formatSourceRepo(repo);
+    };
+    // The action: html_url https://github.com/Acme/Agents.
+    const action = formatSourceRepo(sourceRepoOfRun('https://github.com/Acme/Agents', 'https://github.com', 'Acme', 'Agents')!);
+    for (const remote of [
+      'https://github.com/Acme/Agents.git',
+      'https://github.com/Acme/Agents',
+      'https://x-access-token:ghs_secret@github.com/Acme/Agents.git',
+      'git@github.com:Acme/Agents.git',
+      'github.com:Acme/Agents',
+      'ssh://git@github.com/Acme/Agents.git',
+      'ssh://git@github.com:22/Acme/Agents.git',
+      'git+ssh://git@github.com/Acme/Agents',
+      'git://github.com/Acme/Agents.git',
+    ]) {
+      expect([remote, named(remote)]).toEqual([remote, action]);
+    }
+    // Gitea: the web port is part of the address, the SSH port is not; a sub-path is kept from http(s).
+    expect(named('http://127.0.0.1:3000/gitea-org/agents.git')).toBe('127.0.0.1:3000/gitea-org/agents');
+    expect(named('ssh://git@gitea.example:2222/team/bots.git')).toBe('gitea.example/team/bots');
+    expect(named('https://example.com/git/Acme/Agents.git')).toBe('example.com/git/acme/agents');
+    for (const remote of ['', '/srv/git/agents.git', './agents', 'file:///srv/git/acme/agents.git', 'C:/repos/agents', 'github.com', 'git@github.com:agents.git']) {
+      expect([remote, named(remote)]).toEqual([remote, undefined]);
+    }
   });
 
   it('compares case-insensitively, and never across hosts, owners or names', () => {
