@@ -4,6 +4,8 @@ import path from 'node:path';
 import { InputError } from '../../../src/errors.js';
 import { findSmokeFile, loadSmokeScript, messageScript, parseSmokeScript } from '../../../src/conversation/script.js';
 import { checkReply } from '../../../src/conversation/expect.js';
+import { readFile } from 'node:fs/promises';
+import { REPO_ROOT } from '../../support/agents.js';
 
 const FILE = '/repo/agents/hello/preview-smoke.yaml';
 
@@ -136,5 +138,12 @@ describe('preview-smoke.yaml', () => {
     }
     expect(messageScript('  Hello ').conversations).toEqual([{ name: 'smoke-message', line: 0, turns: [{ send: 'Hello', expect: [], timeoutMs: 60_000, line: 0 }] }]);
     expect(() => messageScript('   ')).toThrow(/field "smoke-message": is empty/);
+  });
+
+  it.each(['README.md', 'docs/conversations.md', 'examples/hello-agent/preview-smoke.yaml'])('every preview-smoke.yaml shown in %s is one the action accepts', async (file) => {
+    const text = await readFile(path.join(REPO_ROOT, file), 'utf8');
+    const blocks = file.endsWith('.yaml') ? [text] : [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]).filter((block) => /^conversations:/m.test(block));
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const block of blocks) expect((await parseSmokeScript(block, file)).conversations.length).toBeGreaterThan(0);
   });
 });
