@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { EOL, tmpdir } from 'node:os';
 import * as core from '@actions/core';
+import { getOctokit } from '@actions/github';
 import { InputError } from '../errors.js';
 import { renderPreviewComment } from '../forge/comment.js';
 import type { Forge, PullRef } from '../forge/forge.js';
@@ -71,7 +72,7 @@ async function readRun(env: NodeJS.ProcessEnv): Promise<GivenRun> {
   const inputs = await readInputs(env, workspace);
   // Every platform's own key variable too, for keys given through the workflow's `env:`.
   for (const secret of [inputs.apiKey, inputs.githubToken, ...Object.values(PLATFORM_KEY_VARIABLES).map((name) => env[name])]) if (secret) core.setSecret(secret);
-  const event = await readRunEvent(env);
+  const event = readRunEvent(env);
   return { env, inputs, event, decision: decideMode(inputs.mode, event, inputs.deployBranches) };
 }
 
@@ -159,6 +160,7 @@ function forgeOf(token: string, event: RunEvent, env: NodeJS.ProcessEnv): Forge 
     writeSpacing: writeSpacingFromEnv(env),
     // The reason can carry the forge's words.
     onRetry: (notice) => printUntrusted([`${notice.call}: ${notice.reason}; retrying in ${notice.retryAfter} s (${notice.attempt})`]),
+    octokit: getOctokit,
   });
 }
 

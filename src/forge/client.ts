@@ -1,4 +1,5 @@
 import { Octokit } from '@octokit/core';
+import type { OctokitOptions, OctokitPlugin } from '@octokit/core/types';
 import { paginateRest } from '@octokit/plugin-paginate-rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
@@ -58,6 +59,8 @@ export interface ForgeClientOptions {
   lifetime?: AbortSignal;
   /** Logins besides the token's own and the Actions bots whose comments are ours (the app's `[bot]`). */
   botLogins?: string[];
+  /** How the Octokit is built: `coreOctokit` unless given; the action gives `@actions/github`'s `getOctokit`. */
+  octokit?: OctokitFactory;
 }
 
 /** How often a rate-limited call is tried again, and the longest wait accepted for it. */
@@ -65,10 +68,23 @@ const RATE_LIMIT_RETRIES = 3;
 const LONGEST_RATE_LIMIT_WAIT_S = 15 * 60;
 
 /**
- * An Octokit for the forge: `@octokit/core` with `@octokit/plugin-paginate-rest`,
- * `@octokit/plugin-throttling` (waits out primary and secondary rate limits) and
- * `@octokit/plugin-retry` (retries 5xx and network failures). `@actions/github`'s `getOctokit` adds
- * the REST method table, which nothing here calls, and a second `@actions/http-client`.
+ * Builds an Octokit from a token, options and plugins: `@actions/github`'s `getOctokit` has this
+ * signature (`getOctokit(token, options, ...additionalPlugins)`, @actions/github@9.1.1:
+ * lib/github.js), and the action passes it; `coreOctokit` builds the same client from `@octokit/core`.
+ */
+export type OctokitFactory = (token: string, options: OctokitOptions, ...plugins: OctokitPlugin[]) => unknown;
+
+/**
+ * `@octokit/core` with the plugins given: the app's and the CLI's forge client. It leaves out what
+ * `getOctokit` adds, the REST method table (nothing here calls it) and `@actions/github`'s
+ * `context`, read from the Actions environment when the module loads.
+ */
+export const coreOctokit: OctokitFactory = (token, options, ...plugins) => new (Octokit.plugin(...plugins))({ ...options, auth: token });
+
+/**
+ * An Octokit for the forge, with `@octokit/plugin-paginate-rest`, `@octokit/plugin-throttling`
+ * (waits out primary and secondary rate limits) and `@octokit/plugin-retry` (retries 5xx and network
+ * failures), built by `options.octokit`: the action's is `@actions/github`'s `getOctokit`, the app's and the CLI's `coreOctokit`.
  * It fetches with undici's `fetch` (`abortableFetch`), so the door's proxy dispatcher
  * (`src/http/proxy.ts`) applies, as it does to Probot's client. On Gitea/Forgejo the same client
  * talks to `/api/v1` with `token` auth (`Authorization: token <t>`, docs.gitea.com/development/api-usage).
@@ -82,10 +98,12 @@ export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
   };
   // Gitea and Forgejo have no secondary rate limits (forge/throttle.ts): their writes are never spaced.
   const spacing = options.kind === 'gitea' ? UNSPACED_WRITES : options.writeSpacing;
-  return new ForgeOctokitClient({
-    auth: options.token,
+  const octokitOptions: OctokitOptions = {
     baseUrl: options.apiUrl.replace(/\/+$/, ''),
     userAgent: 'agent-preview',
+    // The whole `request` replaces getOctokit's default one (Octokit.defaults assigns options over
+    // defaults, @octokit/core@7.0.8: dist-src/index.js), whose fetch @actions/github binds when it
+    // loads to a dispatcher of its own (lib/internal/utils.js, getProxyFetch).
     request: { fetch: abortableFetch(options.lifetime) },
     throttle: {
       // One set of limiters per API: a Gitea's writes never queue behind GitHub's spacing.
@@ -96,10 +114,10 @@ export function createForgeOctokit(options: ForgeClientOptions): ForgeOctokit {
       ...options.throttle,
     },
     retry: options.retry,
-  }) as unknown as ForgeOctokit;
+  };
+  const factory = options.octokit ?? coreOctokit;
+  return factory(options.token, octokitOptions, paginateRest, throttling, retry) as ForgeOctokit;
 }
-
-const ForgeOctokitClient = Octokit.plugin(paginateRest, throttling, retry);
 
 /**
  * undici's fetch, whose aborted calls Octokit does not retry.

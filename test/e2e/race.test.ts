@@ -39,10 +39,12 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
   let clock: ManualClock;
   let local: LocalPlatform;
   let forge: TestForge;
+  /** Called each time the platform has answered a request. */
+  let platformAnswered: () => void = () => {};
 
   beforeEach(async () => {
     clock = new ManualClock();
-    local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 30, clock });
+    local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 30, clock, log: () => platformAnswered() });
     forge = await startTestForge({ flavor, token: TOKEN });
     forge.seedRepo('acme', 'agents', { defaultBranch: 'main' });
   });
@@ -63,7 +65,7 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
   /** A run for PR 5 whose PR closes once its deployment exists, and before it is healthy. */
   async function closedWhileDeploying(): Promise<ActionRun> {
     const running = runFor(SHA_A, 'opened');
-    await advanceUntil(() => local.deployments().length > 0);
+    await advanceUntil(running, () => local.deployments().length > 0);
     forge.closePullRequest('acme', 'agents', 5);
     return finish(running);
   }
@@ -76,18 +78,22 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
       .join('\n');
   }
 
-  /** Moves the platform's clock in small steps until `done` holds (the run's requests answer in between). */
-  async function advanceUntil(done: () => boolean): Promise<void> {
-    while (!done()) {
+  /**
+   * Moves the platform's clock a step each time the platform has answered the run, until `done`
+   * holds or the run ends: the clock follows the run, however slow the machine is.
+   */
+  async function advanceUntil(running: Promise<ActionRun>, done: () => boolean = () => false): Promise<void> {
+    let ended = false;
+    void running.finally(() => (ended = true));
+    while (!done() && !ended) {
+      const answered = new Promise<void>((resolve) => (platformAnswered = resolve));
       clock.advance(20);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await Promise.race([answered, running]);
     }
   }
 
   async function finish(running: Promise<ActionRun>): Promise<ActionRun> {
-    let settled = false;
-    void running.finally(() => (settled = true)).catch(() => {});
-    await advanceUntil(() => settled);
+    await advanceUntil(running);
     return running;
   }
 
@@ -151,7 +157,7 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
     // run has created its deployment, and the newer commit again from the run's next look on.
     forge.setPullRequestHead('acme', 'agents', 5, SHA_A);
     const running = runFor(SHA_A, 'synchronize', { redeploy: 'always' });
-    await advanceUntil(() => local.deployments().length > 1);
+    await advanceUntil(running, () => local.deployments().length > 1);
     forge.beforeNext(/^GET .*\/repos\/acme\/agents\/pulls\/5$/, () => forge.setPullRequestHead('acme', 'agents', 5, SHA_B));
     const older = await finish(running);
 

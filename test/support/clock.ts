@@ -42,3 +42,40 @@ export class ManualClock implements Clock {
     return this.timers.size;
   }
 }
+
+/**
+ * The system's clock, whose timers wait while it is held: a local platform on it works in real time
+ * until `hold()`; from then on its delays (a fault's `latencyMs`, a status step) end only after
+ * `release()`. A test holds it to keep the platform's answers back until an event of its choosing.
+ */
+export class HoldableClock implements Clock {
+  private held: { start: () => void; cancelled: boolean }[] | undefined;
+
+  now(): number {
+    return Date.now();
+  }
+
+  setTimeout(run: () => void, ms: number): unknown {
+    if (!this.held) return { timer: setTimeout(run, ms) };
+    const handle: { timer?: NodeJS.Timeout; cancelled: boolean; start: () => void } = { cancelled: false, start: () => (handle.timer = setTimeout(run, ms)) };
+    this.held.push(handle);
+    return handle;
+  }
+
+  clearTimeout(timer: unknown): void {
+    const handle = timer as { timer?: NodeJS.Timeout; cancelled?: boolean };
+    handle.cancelled = true;
+    clearTimeout(handle.timer);
+  }
+
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Starts every timer set while held (each then runs after its own delay) and stops holding. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const handle of held) if (!handle.cancelled) handle.start();
+  }
+}

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
+import { HoldableClock } from '../../support/clock.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, startAppProcess, until, type AppProcess } from './fixtures.js';
 import { redisTestPlan, startRedisServer, type RedisServer } from './redis-server.js';
@@ -28,6 +29,7 @@ const describeWithRedis = plan.run ? describe : describe.skip;
 
 describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_URL (skipped: ${plan.skip ?? plan.fail})`, () => {
   let redis: RedisServer;
+  let clock: HoldableClock;
   let local: LocalPlatform;
   let gitea: TestForge;
   let seeder: PreviewSeeder;
@@ -35,7 +37,8 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
 
   beforeEach(async () => {
     redis = await startRedisServer();
-    local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 5 });
+    clock = new HoldableClock();
+    local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 5, clock });
     gitea = await startTestForge({ flavor: 'gitea', token: GITEA_TOKEN });
     gitea.seedRepo('gitea-org', 'agents');
     seeder = new PreviewSeeder(local, API_KEY);
@@ -85,14 +88,16 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
 
   it('a replica killed with teardowns queued loses none: a second replica finishes them all', async () => {
     const { previews, bodies } = await burst();
-    // Slow deletes: most jobs are still waiting in Redis when the first replica dies.
-    local.faults.add({ route: 'deployments.delete', latencyMs: 300, times: BURST });
+    // No delete is answered while the first replica lives: its jobs are in flight or still wait in Redis when it dies.
+    local.faults.add({ route: 'deployments.delete', latencyMs: 1, times: BURST });
+    clock.hold();
     const first = await replica();
     const deliveries = await Promise.all(bodies.map((body) => post(`${first.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))));
     expect(deliveries.map((delivery) => delivery.status)).toEqual(bodies.map(() => 202));
     first.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
-    expect(deleted()).toBeLessThan(BURST);
+    expect(deleted()).toBe(0);
+    clock.release();
 
     await replica();
     const statuses = await until(
@@ -105,11 +110,18 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
 
   it('SIGTERM mid-burst: the replica exits at once with its queued teardowns left in Redis, and another replica finishes them', async () => {
     const { previews, bodies } = await burst();
-    local.faults.add({ route: 'deployments.delete', latencyMs: 300, times: BURST });
+    // No delete is answered until the replica has taken SIGTERM: its jobs are in flight or still wait in Redis then.
+    local.faults.add({ route: 'deployments.delete', latencyMs: 1, times: BURST });
+    clock.hold();
     const first = await replica({ TEARDOWN_GRACE: '20s' });
     const deliveries = await Promise.all(bodies.map((body) => post(`${first.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))));
     expect(deliveries.map((delivery) => delivery.status)).toEqual(bodies.map(() => 202));
     first.kill('SIGTERM');
+    await until(
+      () => Promise.resolve(first.logs.messages()),
+      (lines) => lines.some((line) => String(line.msg).startsWith('stopping')),
+    );
+    clock.release();
     expect(await first.exited).toBe(0);
     expect(deleted()).toBeLessThan(BURST);
     expect(first.logs.messages().filter((line) => line.level >= 50)).toEqual([]);

@@ -1,7 +1,8 @@
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
+import { HoldableClock } from '../../support/clock.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
-import { giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder, startAppProcess, type AppProcess } from './fixtures.js';
+import { giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder, startAppProcess, until, type AppProcess } from './fixtures.js';
 
 // The app as its own process, stopped with SIGTERM in the middle of a burst of closes: every
 // acknowledged teardown is finished within TEARDOWN_GRACE before the process exits.
@@ -10,12 +11,14 @@ const GITEA_TOKEN = 'gitea-token-shutdown-71c0de';
 const GITEA_SECRET = 'whsec-gitea-shutdown-2f8a6c4e1b';
 const BURST = 40;
 
+let clock: HoldableClock;
 let local: LocalPlatform;
 let gitea: TestForge;
 let app: AppProcess | undefined;
 
 beforeEach(async () => {
-  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 5 });
+  clock = new HoldableClock();
+  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 5, clock });
   gitea = await startTestForge({ flavor: 'gitea', token: GITEA_TOKEN });
   gitea.seedRepo('gitea-org', 'agents');
 });
@@ -36,8 +39,9 @@ it('SIGTERM in the middle of a burst: the acknowledged teardowns all finish befo
     gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
     previews.push(await seeder.preview(repo, `pr-${number}`));
   }
-  // Each delete takes a while, so most teardowns are still queued when SIGTERM arrives.
-  local.faults.add({ route: 'deployments.delete', latencyMs: 150, times: BURST });
+  // No delete is answered until the app has taken SIGTERM: every teardown is queued or in flight then.
+  local.faults.add({ route: 'deployments.delete', latencyMs: 1, times: BURST });
+  clock.hold();
 
   app = await startAppProcess({
     GITEA_URL: gitea.url,
@@ -57,9 +61,14 @@ it('SIGTERM in the middle of a burst: the acknowledged teardowns all finish befo
   expect(deliveries.map((delivery) => delivery.status)).toEqual(previews.map(() => 202));
   const deletedBeforeStop = local.requests.filter((request) => request.route === 'deployments.delete' && request.status === 200).length;
   app.kill('SIGTERM');
+  await until(
+    () => Promise.resolve(app!.logs.messages()),
+    (lines) => lines.some((line) => String(line.msg).startsWith('stopping')),
+  );
+  clock.release();
 
   expect(await app.exited).toBe(0);
-  expect(deletedBeforeStop).toBeLessThan(BURST);
+  expect(deletedBeforeStop).toBe(0);
   const statuses = await Promise.all(previews.map((preview) => seeder.status(preview.id)));
   expect(statuses).toEqual(previews.map(() => 'DELETED'));
   expect(app.logs.messages().filter((line) => line.level >= 50)).toEqual([]);

@@ -4,6 +4,7 @@ import { createForge } from '../../../src/forge/client.js';
 import { bridge } from '../../../src/app/lambda.js';
 import { createAppHandler, type AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
+import { HoldableClock } from '../../support/clock.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
 import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, hmacHex, LogCapture, post, PreviewSeeder, stickyBody, type Json } from './fixtures.js';
 import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
@@ -19,6 +20,7 @@ const SECRETS = [API_KEY, GITHUB_TOKEN, WEBHOOK_SECRET, GITEA_TOKEN, GITEA_SECRE
 const REPO_A = 'github.com/Codertocat/Hello-World';
 const REPO_B = 'github.com/octo-org/Hello-World';
 
+let clock: HoldableClock;
 let local: LocalPlatform;
 let github: TestForge;
 let gitea: TestForge;
@@ -30,7 +32,8 @@ let giteaRepo: string;
 let appPlatform: AgentexPlatform;
 
 beforeEach(async () => {
-  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 20 });
+  clock = new HoldableClock();
+  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 20, clock });
   github = await startTestForge({ flavor: 'github', token: GITHUB_TOKEN });
   gitea = await startTestForge({ flavor: 'gitea', token: GITEA_TOKEN });
   seeder = new PreviewSeeder(local, API_KEY);
@@ -120,16 +123,14 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
     const otherPr = await seeder.preview(REPO_A, 'pr-3');
     // A slow platform must not slow the acknowledgement: the platform holds its answer until the
     // delivery has been answered.
-    let platformAnswers!: () => void;
-    const answered = new Promise<void>((resolve) => (platformAnswers = resolve));
-    const listDeployments = appPlatform.listDeployments.bind(appPlatform);
-    appPlatform.listDeployments = async (...args) => (await answered, listDeployments(...args));
+    local.faults.add({ route: 'deployments.list', latencyMs: 1 });
+    clock.hold();
 
     const delivery = await deliverGithub();
     expect(delivery.status).toBe(200);
     expect(await seeder.status(mine.id)).toBe('HEALTHY');
 
-    platformAnswers();
+    clock.release();
     await app.idle();
     expect(await seeder.status(mine.id)).toBe('DELETED');
     expect(await seeder.status(theirs.id)).toBe('HEALTHY');

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { createForgeOctokit } from '../../../src/forge/client.js';
+import { getOctokit } from '@actions/github';
+import { coreOctokit, createForgeOctokit } from '../../../src/forge/client.js';
 import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 
 /** A forge that never answers, counting the calls it gets. */
@@ -26,14 +27,16 @@ afterEach(() => {
 });
 
 describe('a forge call that is aborted ends there, and is never retried', () => {
-  it('a call whose own signal times out fails once, as an AbortError, instead of being retried with the spent signal', async () => {
-    const octokit = createForgeOctokit({ kind: 'github', apiUrl: forge.url, token: 'ghs_abortTestToken01', writeSpacing: UNSPACED_WRITES });
-    // The call's own deadline passes once the forge has the request, as AbortSignal.timeout() ends it
-    // (a TimeoutError reason), but on the request's arrival rather than a clock that a loaded machine outruns.
-    const deadline = new AbortController();
-    const call = octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: 'o', repo: 'r', pull_number: 1, request: { signal: deadline.signal } });
+  it.each([
+    ["@actions/github's getOctokit (the action's)", getOctokit],
+    ['@octokit/core', coreOctokit],
+  ])('a call whose own signal times out fails once, as an AbortError, instead of being retried with the spent signal: %s', async (_name, factory) => {
+    const octokit = createForgeOctokit({ kind: 'github', apiUrl: forge.url, token: 'ghs_abortTestToken01', writeSpacing: UNSPACED_WRITES, octokit: factory });
+    // Aborted as AbortSignal.timeout aborts (with a TimeoutError as the reason), once the call has arrived.
+    const own = new AbortController();
+    const call = octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: 'o', repo: 'r', pull_number: 1, request: { signal: own.signal } });
     await forge.arrived;
-    deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    own.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
     await expect(call).rejects.toMatchObject({ name: 'AbortError' });
     expect(forge.calls()).toBe(1);
   });

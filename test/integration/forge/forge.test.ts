@@ -1,5 +1,6 @@
 import { renderRemovedComment, stickyMarker, STICKY_MARKER } from '../../../src/forge/comment.js';
-import { createForge, type ForgeClientOptions } from '../../../src/forge/client.js';
+import { getOctokit } from '@actions/github';
+import { coreOctokit, createForge, type ForgeClientOptions, type OctokitFactory } from '../../../src/forge/client.js';
 import { upsertStickyComment } from '../../../src/forge/sticky.js';
 import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 import { startTestForge, type TestForge, type TestForgeOptions } from '../../support/forge/server.js';
@@ -36,12 +37,18 @@ afterEach(async () => {
   forge = undefined;
 });
 
-describe('rate limits and transient failures (GitHub)', () => {
+// The action's Octokit and the app's and the CLI's: the same options and plugins, built by two factories.
+const OCTOKITS: [string, OctokitFactory][] = [
+  ["@actions/github's getOctokit", getOctokit],
+  ['@octokit/core', coreOctokit],
+];
+
+describe.each(OCTOKITS)('rate limits and transient failures (GitHub, %s)', (_name, octokit) => {
   it.each(['primary', 'secondary'] as const)('waits out a %s rate limit on creating the comment, then leaves exactly one comment', async (kind) => {
     const test = await start({ flavor: 'github' });
     test.rateLimitNext(/^POST .*\/issues\/7\/comments$/, kind);
     const notices: string[] = [];
-    const result = await upsertStickyComment(clientFor(test, { onRetry: (notice) => notices.push(notice.reason) }), PR, body('ready'));
+    const result = await upsertStickyComment(clientFor(test, { octokit, onRetry: (notice) => notices.push(notice.reason) }), PR, body('ready'));
     expect(result.action).toBe('created');
     expect(test.comments(PR.owner, PR.repo, PR.number).map((comment) => comment.body)).toEqual([body('ready')]);
     expect(test.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/comments')).map((request) => request.status)).toEqual([403, 201]);
@@ -52,7 +59,7 @@ describe('rate limits and transient failures (GitHub)', () => {
     const test = await start({ flavor: 'github' });
     test.failNext(/^POST .*\/issues\/7\/comments$/, 502);
     test.failNext(/^POST .*\/deployments\/\d+\/statuses$/, 502);
-    const client = clientFor(test);
+    const client = clientFor(test, { octokit });
     await upsertStickyComment(client, PR, body('ready'));
     await client.setPreviewStatus(PR, { state: 'success', environment: 'preview/pr-7', sha: HEAD, url: 'https://preview.example/', description: 'preview ready' });
     expect(test.comments(PR.owner, PR.repo, PR.number)).toHaveLength(1);
@@ -64,7 +71,7 @@ describe('rate limits and transient failures (GitHub)', () => {
   it('fails a call that keeps failing, naming the call', async () => {
     const test = await start({ flavor: 'github' });
     test.failNext(/^GET .*\/pulls\/7$/, 503, 10);
-    await expect(clientFor(test, { retry: { retries: 1, retryAfterBaseValue: 5 } }).getPullRequest(PR)).rejects.toThrow(
+    await expect(clientFor(test, { octokit, retry: { retries: 1, retryAfterBaseValue: 5 } }).getPullRequest(PR)).rejects.toThrow(
       /GET \/repos\/\{owner\}\/\{repo\}\/pulls\/\{pull_number\} \(get pull request\) failed with HTTP 503/,
     );
   });

@@ -1,7 +1,13 @@
-import { setImmediate as afterPendingIo } from 'node:timers/promises';
 import { pino } from 'pino';
 import { BackgroundQueue } from '../../../src/app/background.js';
 import { InputError } from '../../../src/errors.js';
+
+/** A promise the test or a task opens: what the test awaits instead of a timer. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
 
 function logger() {
   const lines: Record<string, any>[] = [];
@@ -91,15 +97,15 @@ describe('the background queue', () => {
   it('runs at most `concurrency` tasks at once and every queued task still runs', async () => {
     const { log } = logger();
     const queue = new BackgroundQueue({ attempts: 1, concurrency: 3 });
+    const TASKS = 12;
     let running = 0;
     let most = 0;
     const finished: string[] = [];
-    // Every task holds its slot until the test has seen the queue full.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let full!: () => void;
-    const filled = new Promise<void>((resolve) => (full = resolve));
-    for (let index = 0; index < 12; index++) {
+    // Each task holds its slot until the test releases it, and says when it starts.
+    const gates = Array.from({ length: TASKS }, () => gate());
+    const starts = Array.from({ length: TASKS }, () => gate());
+    const startOrder: number[] = [];
+    for (let index = 0; index < TASKS; index++) {
       queue.enqueue({
         key: `task-${index}`,
         what: `task ${index}`,
@@ -107,21 +113,26 @@ describe('the background queue', () => {
         run: async () => {
           running++;
           most = Math.max(most, running);
-          if (running === 3) full();
-          await released;
+          startOrder.push(index);
+          starts[startOrder.length - 1].open();
+          await gates[index].opened;
           running--;
           finished.push(`task-${index}`);
         },
       });
     }
-    await filled;
-    await afterPendingIo();
-    expect(running).toBe(3);
-    expect(finished).toEqual([]);
-    release();
+    await Promise.all(starts.slice(0, 3).map((start) => start.opened));
+    // Each task released hands its slot to the next one waiting: three run at every step.
+    for (let started = 3; started < TASKS; started++) {
+      gates[startOrder[started - 3]].open();
+      await starts[started].opened;
+      expect(running).toBe(3);
+    }
+    expect(finished).toHaveLength(TASKS - 3);
+    for (const each of gates) each.open();
     await queue.idle();
     expect(most).toBe(3);
-    expect(finished.sort()).toEqual(Array.from({ length: 12 }, (_, index) => `task-${index}`).sort());
+    expect(finished.sort()).toEqual(Array.from({ length: TASKS }, (_, index) => `task-${index}`).sort());
   });
 
   it('a task waiting for its next try holds no slot, and one lane never waits for another', async () => {
@@ -139,17 +150,12 @@ describe('the background queue', () => {
       },
     });
     queue.enqueue({ key: 'down', lane: 'github', what: 'down', log, run: async () => undefined });
-    const ran: string[] = [];
-    await new Promise<void>((resolve) => {
-      queue.enqueue({ key: 'other', lane: 'github', what: 'same lane', log, run: async () => void ran.push('same lane') });
-      queue.enqueue({ key: 'gitea', lane: 'gitea', what: 'other lane', log, run: async () => (ran.push('other lane'), resolve()) });
-    });
-    await new Promise<void>((resolve) => {
-      const check = () => (ran.length === 2 ? resolve() : setImmediate(check));
-      check();
-    });
-    // Both ran while the failing task waits a minute for its second try.
-    expect(ran.sort()).toEqual(['other lane', 'same lane']);
+    const sameLane = gate();
+    const otherLane = gate();
+    queue.enqueue({ key: 'other', lane: 'github', what: 'same lane', log, run: async () => sameLane.open() });
+    queue.enqueue({ key: 'gitea', lane: 'gitea', what: 'other lane', log, run: async () => otherLane.open() });
+    // Both run while the failing task waits a minute for its second try.
+    await Promise.all([sameLane.opened, otherLane.opened]);
     expect(failing).toBe(1);
     const report = await queue.stop(0);
     expect(report.unfinished).toEqual(['down', 'down']);
@@ -159,10 +165,14 @@ describe('the background queue', () => {
     const { log, lines } = logger();
     const queue = new BackgroundQueue({ attempts: 1, concurrency: 1 });
     const finished: string[] = [];
+    // The work can finish only after stop() has been called: a running task and two queued behind it.
+    const work = gate();
     for (const name of ['a', 'b', 'c']) {
-      queue.enqueue({ key: name, what: name, log, run: async () => void (await afterPendingIo(), finished.push(name)) });
+      queue.enqueue({ key: name, what: name, log, run: async () => void (await work.opened, finished.push(name)) });
     }
-    expect(await queue.stop(60_000)).toEqual({ unfinished: [] });
+    const stopped = queue.stop(60_000);
+    work.open();
+    expect(await stopped).toEqual({ unfinished: [] });
     expect(finished).toEqual(['a', 'b', 'c']);
 
     const hanging = new BackgroundQueue({ attempts: 5 });
