@@ -7,8 +7,9 @@ import { parseDuration } from '../duration.js';
 import { DEFAULT_MAX_PARALLEL, parseMaxParallel, parseRedeployPolicy, type RedeployPolicy } from '../pipeline/run.js';
 import { validateUrlTemplate } from '../pipeline/url.js';
 import { parsePlatformName, type PlatformName } from '../platforms/index.js';
-import { registerSecret } from '../secrets/redact.js';
+import { registerSecret, urlCarriesCredential } from '../secrets/redact.js';
 import { stickyMarker } from '../forge/comment.js';
+import { messageScript, type SmokeScript } from '../conversation/script.js';
 
 /** Every input of action.yml; a test checks that action.yml and the README name exactly these. */
 export const ACTION_INPUTS = [
@@ -37,10 +38,17 @@ export const ACTION_INPUTS = [
   'comment',
   'comment-key',
   'deployments',
+  'smoke',
+  'smoke-message',
+  'agentex-url',
 ] as const;
 export type ActionInputName = (typeof ACTION_INPUTS)[number];
 
-export const ACTION_OUTPUTS = ['preview-url', 'deployment-id', 'build-id', 'preview-label', 'status', 'build-reused', 'agents'] as const;
+export const ACTION_OUTPUTS = ['preview-url', 'deployment-id', 'build-id', 'preview-label', 'status', 'build-reused', 'agents', 'smoke', 'smoke-report'] as const;
+
+/** `auto`: hold the conversations where there are any, a failed one fails the step; `report`: never fail the step; `off`. */
+export type SmokeMode = 'auto' | 'report' | 'off';
+const SMOKE_MODES: SmokeMode[] = ['auto', 'report', 'off'];
 
 /** Every value of the `status` output: an agent's (the first one's), a close's, or `skipped` (action.yml lists them all). */
 export const ACTION_STATUSES = [...AGENT_STATUSES, 'removed', 'kept', 'skipped'] as const;
@@ -88,6 +96,11 @@ export interface ActionInputs {
   /** Keeps this workflow's sticky comment apart from another workflow's on the same PR. */
   commentKey?: string;
   deployments: boolean;
+  smoke: SmokeMode;
+  /** A one-turn conversation (expecting a non-empty reply) for agents without a preview-smoke.yaml. */
+  smokeScript?: SmokeScript;
+  /** The Agentex server that holds conversations (Agentex only). */
+  agentexUrl?: string;
 }
 
 /** Reads `INPUT_*` the way the runner sets them (upper-cased, spaces as underscores, hyphens kept). */
@@ -148,7 +161,18 @@ export async function readInputs(env: NodeJS.ProcessEnv, workspace: string): Pro
     comment: booleanInput(env, 'comment', true),
     commentKey: commentKeyInput(rawInput(env, 'comment-key')),
     deployments: booleanInput(env, 'deployments', true),
+    ...smokeInputs(env),
   };
+}
+
+function smokeInputs(env: NodeJS.ProcessEnv): Pick<ActionInputs, 'smoke' | 'smokeScript' | 'agentexUrl'> {
+  const smoke = (rawInput(env, 'smoke') || 'auto').toLowerCase();
+  if (!SMOKE_MODES.includes(smoke as SmokeMode)) throw new InputError(`"${rawInput(env, 'smoke')}" is not a smoke mode; use ${SMOKE_MODES.join(', ')}`, { field: 'smoke' });
+  const message = rawInput(env, 'smoke-message');
+  const agentexUrl = rawInput(env, 'agentex-url') || undefined;
+  if (agentexUrl && !/^https?:\/\/[^\s/]+/i.test(agentexUrl)) throw new InputError(`"${agentexUrl}" is not an http(s) URL`, { field: 'agentex-url' });
+  if (agentexUrl && urlCarriesCredential(agentexUrl)) throw new InputError('carries a credential; give the key with api-key instead, so it stays masked', { field: 'agentex-url' });
+  return { smoke: smoke as SmokeMode, smokeScript: message ? messageScript(message) : undefined, agentexUrl };
 }
 
 function commentKeyInput(text: string): string | undefined {

@@ -1,5 +1,5 @@
 import { appendFile } from 'node:fs/promises';
-import { EOL } from 'node:os';
+import { EOL, tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import { InputError } from '../errors.js';
@@ -8,7 +8,7 @@ import type { Forge, PullRef } from '../forge/forge.js';
 import { createForge } from '../forge/client.js';
 import { writeSpacingFromEnv } from '../forge/throttle.js';
 import { upsertStickyComment } from '../forge/sticky.js';
-import { loadAgents } from '../pipeline/agent.js';
+import { loadAgents, type LoadedAgent } from '../pipeline/agent.js';
 import { formatDuration } from '../duration.js';
 import { validateImageInput } from '../pipeline/image.js';
 import { resolvePreviewLabel, type PreviewLabels } from '../pipeline/label.js';
@@ -21,6 +21,7 @@ import { redact } from '../secrets/redact.js';
 import { readRunEvent, type RunEvent } from './event.js';
 import { readInputs, type ActionInputs, type ActionMode } from './inputs.js';
 import { actionReporter, printUntrusted } from './reporter.js';
+import { holdConversations, type SmokeOutcome, type SmokeRun } from './smoke.js';
 
 type Decision = { mode: RunMode | 'teardown' } | { mode: 'skip'; why: string };
 
@@ -59,6 +60,7 @@ export async function runAction(env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 interface GivenRun {
+  env: NodeJS.ProcessEnv;
   inputs: ActionInputs;
   event: RunEvent;
   decision: Decision;
@@ -71,7 +73,7 @@ async function readRun(env: NodeJS.ProcessEnv): Promise<GivenRun> {
   // Every platform's own key variable too, for keys given through the workflow's `env:`.
   for (const secret of [inputs.apiKey, inputs.githubToken, ...Object.values(PLATFORM_KEY_VARIABLES).map((name) => env[name])]) if (secret) core.setSecret(secret);
   const event = readRunEvent(env);
-  return { inputs, event, decision: decideMode(inputs.mode, event, inputs.deployBranches) };
+  return { env, inputs, event, decision: decideMode(inputs.mode, event, inputs.deployBranches) };
 }
 
 interface RunPlan extends GivenRun {
@@ -120,39 +122,46 @@ function decide({ inputs, event, decision }: GivenRun, env: NodeJS.ProcessEnv): 
       )
     : undefined;
   if (labels?.note) core.notice(labels.note);
-  const platform = createPlatform({
+  return {
+    env,
+    inputs,
+    event,
+    decision,
+    mode: decision.mode,
+    platform: platformOf(inputs, apiKey, env),
+    forge: inputs.githubToken ? forgeOf(inputs.githubToken, event, env) : undefined,
+    pr: event.pull ? { ...event.repo, number: event.pull.number } : undefined,
+    repo,
+    labels,
+    reporter: actionReporter(),
+  };
+}
+
+function platformOf(inputs: ActionInputs, apiKey: string | undefined, env: NodeJS.ProcessEnv): Platform {
+  return createPlatform({
     platform: inputs.platform,
     apiUrl: inputs.apiUrl,
     apiKey,
     accountId: inputs.accountId,
+    agentexUrl: inputs.agentexUrl,
     env,
     // The reason can carry the server's words.
     onRetry: (notice) => printUntrusted([`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`]),
     // An annotation: @actions/core escapes its data, so it cannot start a workflow command.
     onNotice: (message) => core.warning(redact(message)),
   });
-  return {
-    inputs,
-    event,
-    decision,
-    mode: decision.mode,
-    platform,
-    forge: inputs.githubToken
-      ? createForge({
-          kind: event.forge,
-          apiUrl: event.apiUrl,
-          token: inputs.githubToken,
-          writeSpacing: writeSpacingFromEnv(env),
-          // The reason can carry the forge's words.
-          onRetry: (notice) => printUntrusted([`${notice.call}: ${notice.reason}; retrying in ${notice.retryAfter} s (${notice.attempt})`]),
-          octokit: getOctokit,
-        })
-      : undefined,
-    pr: event.pull ? { ...event.repo, number: event.pull.number } : undefined,
-    repo,
-    labels,
-    reporter: actionReporter(),
-  };
+}
+
+function forgeOf(token: string, event: RunEvent, env: NodeJS.ProcessEnv): Forge {
+  return createForge({
+    kind: event.forge,
+    apiUrl: event.apiUrl,
+    token,
+    writeSpacing: writeSpacingFromEnv(env),
+    // The reason can carry the forge's words.
+    onRetry: (notice) => printUntrusted([`${notice.call}: ${notice.reason}; retrying in ${notice.retryAfter} s (${notice.attempt})`]),
+    octokit: getOctokit,
+  });
 }
 
 /** What a run ends with: its outputs, its job summary, and the failure that fails the step. */
@@ -161,6 +170,8 @@ interface RunOutcome {
   label: string;
   results?: AgentResult[];
   mode?: RunMode;
+  /** The conversations held with the previews. */
+  smoke?: SmokeOutcome;
   summary?: string;
   failure?: Error;
 }
@@ -215,36 +226,59 @@ async function teardown(plan: RunPlan): Promise<RunOutcome> {
   return { status: outcome.status, label: labels.label, summary, failure };
 }
 
-/** A push or an opened PR: build and deploy each agent, then comment and set the deployment statuses. */
+/** A push or an opened PR: build and deploy each agent, talk to the previews, then comment and set the statuses. */
 async function preview(plan: RunPlan): Promise<RunOutcome> {
+  const prepared = await preparePreview(plan);
+  if ('stop' in prepared) return prepared.stop;
+  const deployed = await deployPreviews(plan, prepared);
+  if ('stop' in deployed) return deployed.stop;
+  const { results } = deployed;
+  const smoke = await holdConversations(smokeRun(plan, prepared.headSha), prepared.agents, results);
+  const notes = previewNotes(plan, results);
+  await commentOnPull(plan, results, notes, prepared.headSha, smoke);
+  return previewOutcome(plan, results, notes, prepared.headSha, smoke);
+}
+
+/** The agents, checked before anything is sent; stops when the PR is closed or has moved on. */
+async function preparePreview(plan: RunPlan): Promise<PreparedPreview | { stop: RunOutcome }> {
+  const { inputs, event, platform, forge, pr } = plan;
+  const label = plan.labels?.label ?? '';
+  const image = validateImageInput(inputs.image, { name: platform.name, serverBuild: Boolean(platform.builder) });
+  const agents = await loadAgents(inputs.manifests, {
+    environment: inputs.environment,
+    requireEnvironment: plan.mode !== 'build',
+    sdkExact: inputs.sdkExact,
+    smoke: inputs.smoke !== 'off' && plan.mode === 'preview',
+  });
+  const headSha = event.pull?.headSha ?? event.sha;
+  if (!forge || !pr) return { agents, headSha, image };
+  const current = await forge.getPullRequest(pr);
+  if (current.state !== 'open') {
+    core.notice(`agent-preview: PR #${pr.number} is closed; this run for ${headSha.slice(0, 7)} stops without deploying.`);
+    return { stop: { status: 'closed', label } };
+  }
+  if (current.headSha !== headSha) {
+    core.notice(`agent-preview: a newer commit was pushed to PR #${pr.number}; this run for ${headSha.slice(0, 7)} stops without deploying.`);
+    return { stop: { status: 'superseded', label } };
+  }
+  return { agents, headSha, image };
+}
+
+interface PreparedPreview {
+  agents: LoadedAgent[];
+  headSha: string;
+  image: ReturnType<typeof validateImageInput>;
+}
+
+/** Builds and deploys every agent, with a deployment status before and after; a newer commit cancels it. */
+async function deployPreviews(plan: RunPlan, { agents, headSha, image }: PreparedPreview): Promise<{ results: AgentResult[] } | { stop: RunOutcome }> {
   const { inputs, event, platform, forge, pr, reporter } = plan;
   const mode = plan.mode as RunMode;
   const label = plan.labels?.label ?? '';
-  const image = validateImageInput(inputs.image, { name: platform.name, serverBuild: Boolean(platform.builder) });
-  const agents = await loadAgents(inputs.manifests, { environment: inputs.environment, requireEnvironment: mode !== 'build', sdkExact: inputs.sdkExact });
-  const headSha = event.pull?.headSha ?? event.sha;
-  if (forge && pr) {
-    const current = await forge.getPullRequest(pr);
-    if (current.state !== 'open') {
-      core.notice(`agent-preview: PR #${pr.number} is closed; this run for ${headSha.slice(0, 7)} stops without deploying.`);
-      return { status: 'closed', label };
-    }
-    if (current.headSha !== headSha) {
-      core.notice(`agent-preview: a newer commit was pushed to PR #${pr.number}; this run for ${headSha.slice(0, 7)} stops without deploying.`);
-      return { status: 'superseded', label };
-    }
-  }
-
   const controller = new AbortController();
   const watcher = forge && pr ? watchForNewerHead(forge, pr, headSha, inputs, controller) : undefined;
-  const setStatus = async (agent: string, state: 'in_progress' | 'success' | 'failure', url?: string, description = '') => {
-    if (!forge || !inputs.deployments || mode !== 'preview') return;
-    await forge
-      .setPreviewStatus(event.repo, { state, environment: environmentName(label, agent, agents.length), sha: headSha, url, logUrl: event.runUrl, description })
-      .catch((err) => core.warning(`could not set the deployment status: ${redact((err as Error).message)}`));
-  };
+  const setStatus = deploymentStatusSetter(plan, agents.length, headSha);
   for (const agent of agents) await setStatus(agent.manifest.agent.name, 'in_progress', undefined, 'building the preview');
-
   let results: AgentResult[];
   try {
     results = await runAgents(platform, agents, {
@@ -267,21 +301,58 @@ async function preview(plan: RunPlan): Promise<RunOutcome> {
       stillWanted: forge && pr && mode === 'preview' ? () => pullRequestWants(forge, pr, headSha) : undefined,
     });
   } catch (err) {
-    if (controller.signal.aborted) {
-      core.notice(`agent-preview: a newer commit was pushed to PR #${pr?.number}; this run cancelled its work and stops without deploying.`);
-      return { status: 'superseded', label };
-    }
-    throw err;
+    if (!controller.signal.aborted) throw err;
+    core.notice(`agent-preview: a newer commit was pushed to PR #${pr?.number}; this run cancelled its work and stops without deploying.`);
+    return { stop: { status: 'superseded', label } };
   } finally {
     watcher?.stop();
     reporter.flush();
   }
-
-  const unwanted = results.filter((result) => result.status === 'closed' || result.status === 'superseded');
   for (const result of results) {
     if (result.status === 'closed' || result.status === 'superseded') continue;
     await setStatus(result.agent, result.status === 'failed' ? 'failure' : 'success', result.url, result.status === 'failed' ? `${result.failedPhase} failed` : 'preview ready');
   }
+  return { results };
+}
+
+function deploymentStatusSetter(plan: RunPlan, agentCount: number, headSha: string) {
+  const { inputs, event, forge } = plan;
+  const label = plan.labels?.label ?? '';
+  return async (agent: string, state: 'in_progress' | 'success' | 'failure', url?: string, description = '') => {
+    if (!forge || !inputs.deployments || plan.mode !== 'preview') return;
+    await forge
+      .setPreviewStatus(event.repo, { state, environment: environmentName(label, agent, agentCount), sha: headSha, url, logUrl: event.runUrl, description })
+      .catch((err) => core.warning(`could not set the deployment status: ${redact((err as Error).message)}`));
+  };
+}
+
+/** What the smoke conversations need to know of this run. */
+function smokeRun(plan: RunPlan, headSha: string): SmokeRun {
+  const { inputs, event, platform, forge, pr, repo } = plan;
+  return {
+    mode: plan.mode === 'preview' ? inputs.smoke : 'off',
+    message: inputs.smokeScript,
+    platform,
+    forge,
+    pr,
+    repoRef: event.repo,
+    repo,
+    headSha,
+    label: plan.labels?.label ?? '',
+    commentKey: inputs.commentKey,
+    runUrl: event.runUrl,
+    maxParallel: inputs.maxParallel,
+    readyTimeoutMs: inputs.timeoutMs,
+    pollIntervalMs: inputs.pollIntervalMs,
+    reportDir: plan.env.RUNNER_TEMP || tmpdir(),
+    chat: { apiUrl: inputs.apiUrl, agentexUrl: inputs.agentexUrl },
+  };
+}
+
+/** What the comment and the summary say besides the table: previews without a link, previews not kept. */
+function previewNotes(plan: RunPlan, results: AgentResult[]): string[] {
+  const { inputs, platform } = plan;
+  const unwanted = results.filter((result) => result.status === 'closed' || result.status === 'superseded');
   // The run's own words, which name any deployment still running.
   if (unwanted.length) printUntrusted(unwanted.map((result) => `agent-preview: ${result.error}`));
   const notes = platform.capabilities.deploymentUrl || inputs.previewUrl ? [] : unlinkedPreviewNotes(platform.name, results);
@@ -292,31 +363,43 @@ async function preview(plan: RunPlan): Promise<RunOutcome> {
     }
   }
   for (const result of unwanted) notes.push(result.error ?? `${result.agent}: not kept (${result.status})`);
-  // A closed PR's comment belongs to the close; a newer commit's run writes its own.
-  if (forge && pr && inputs.comment && mode === 'preview' && unwanted.length < results.length) {
-    const body = renderPreviewComment(results, {
-      platform: platform.name,
-      label,
-      headSha,
-      updatedAt: new Date().toISOString(),
-      runUrl: event.runUrl,
-      notes,
-      commentKey: inputs.commentKey,
-    });
-    const sticky = await upsertStickyComment(forge, pr, body, { headSha, key: inputs.commentKey });
-    if (sticky.action === 'skipped-newer-head') core.info('agent-preview: a newer commit owns the PR comment now; left it alone');
-  }
+  return notes;
+}
+
+/** The sticky comment; a closed PR's comment belongs to the close, and a newer commit's run writes its own. */
+async function commentOnPull(plan: RunPlan, results: AgentResult[], notes: string[], headSha: string, smoke: SmokeOutcome): Promise<void> {
+  const { inputs, event, platform, forge, pr } = plan;
+  const unwanted = results.filter((result) => result.status === 'closed' || result.status === 'superseded');
+  if (!forge || !pr || !inputs.comment || plan.mode !== 'preview' || unwanted.length === results.length) return;
+  const body = renderPreviewComment(results, {
+    platform: platform.name,
+    label: plan.labels?.label ?? '',
+    headSha,
+    updatedAt: new Date().toISOString(),
+    runUrl: event.runUrl,
+    notes,
+    commentKey: inputs.commentKey,
+    smoke: smoke.section,
+  });
+  const sticky = await upsertStickyComment(forge, pr, body, { headSha, key: inputs.commentKey });
+  if (sticky.action === 'skipped-newer-head') core.info('agent-preview: a newer commit owns the PR comment now; left it alone');
+}
+
+/** The run's status, summary and failure: a failed agent, a preview left running nobody wants, or a failed conversation. */
+function previewOutcome(plan: RunPlan, results: AgentResult[], notes: string[], headSha: string, smoke: SmokeOutcome): RunOutcome {
+  const label = plan.labels?.label ?? '';
   const failed = results.filter((result) => result.status === 'failed');
   // Build logs, runtime logs and deploy events: the platform's and the PR code's words.
   for (const result of failed) printUntrusted((result.logTail ?? []).map((line) => `  ${result.agent} │ ${line}`));
   // A preview nobody wants that could not be removed is a failure the user must act on (its id is named).
-  failed.push(...unwanted.filter((result) => result.leftRunning));
+  failed.push(...results.filter((result) => (result.status === 'closed' || result.status === 'superseded') && result.leftRunning));
   return {
     status: failed.length ? 'failed' : (results[0]?.status ?? 'skipped'),
     label,
     results,
-    mode,
-    summary: renderPreviewComment(results, { platform: platform.name, label, headSha, updatedAt: new Date().toISOString(), notes }),
+    mode: plan.mode as RunMode,
+    smoke,
+    summary: renderPreviewComment(results, { platform: plan.platform.name, label, headSha, updatedAt: new Date().toISOString(), notes, smoke: smoke.section }),
     failure: failed.length ? new Error(failed.map((result) => result.error).join('; ')) : undefined,
   };
 }
@@ -326,8 +409,13 @@ async function report(outcome: RunOutcome, env: NodeJS.ProcessEnv): Promise<void
   if (outcome.results && outcome.mode) setOutputs(outcome.results, outcome.label, outcome.mode);
   else core.setOutput('preview-label', outcome.label);
   core.setOutput('status', outcome.status);
+  core.setOutput('smoke', outcome.smoke?.verdict ?? 'skipped');
+  core.setOutput('smoke-report', outcome.smoke?.reportPath ?? '');
   if (outcome.summary) await writeSummary(outcome.summary, env);
-  if (outcome.failure) throw outcome.failure;
+  const smokeFailure = outcome.smoke?.failure;
+  if (outcome.failure) throw smokeFailure ? new Error(`${outcome.failure.message}; ${smokeFailure}`) : outcome.failure;
+  // The previews are what `status` says (healthy); what failed is the conversation, which fails the step.
+  if (smokeFailure) core.setFailed(redact(smokeFailure));
 }
 
 /**

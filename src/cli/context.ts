@@ -1,7 +1,7 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { formatDuration } from '../duration.js';
 import { InputError } from '../errors.js';
-import { createPlatform, DEFAULT_LOCAL_URL, labelRuleFor, parsePlatformName, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
+import { createPlatform, DEFAULT_LOCAL_URL, labelRuleFor, parsePlatformName, PLATFORM_KEY_VARIABLES, type PlatformSettings } from '../platforms/index.js';
 import type { LabelRule, Platform } from '../platforms/platform.js';
 import { nonEmpty } from '../platforms/settings.js';
 import { MIN_MASKED_SECRET_LENGTH, redact, registerSecret } from '../secrets/redact.js';
@@ -10,6 +10,8 @@ import { stringifyWithoutControls, stripControls, terminalReporter, type Termina
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean };
   stderr: Writable & { isTTY?: boolean };
+  /** Where `chat` reads messages; the process's stdin when absent. */
+  stdin?: Readable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   /** Where the command runs, for the checkout's git remote (default process.cwd()). */
   cwd?: string;
@@ -45,8 +47,8 @@ export interface CliContext {
   emitJson(value: unknown): void;
   /** Progress on stderr. */
   reporter(): TerminalReporter;
-  /** The platform client the global options name; with a reporter, retries are reported on it. */
-  platform(reporter?: TerminalReporter): Platform;
+  /** The platform client the global options name; with a reporter, retries are reported on it. `extra`: a command's own settings (`--agentex-url`). */
+  platform(reporter?: TerminalReporter, extra?: Pick<PlatformSettings, 'agentexUrl'>): Platform;
   /** The chosen platform's own preview-label rule, known before any client exists. */
   labelRule(): LabelRule;
 }
@@ -63,7 +65,7 @@ export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOption
     emitJson: (value) => print(stringifyWithoutControls(value)),
     reporter: () => terminalReporter({ stream: io.stderr, quiet: options.quiet }),
     labelRule: () => labelRuleFor(options.platform ?? io.env.AGENT_PREVIEW_PLATFORM),
-    platform: (reporter) => {
+    platform: (reporter, extra) => {
       registerSecret(options.apiKey);
       const name = parsePlatformName(options.platform ?? io.env.AGENT_PREVIEW_PLATFORM);
       const key = checkApiKey(name, options.apiKey, io.env);
@@ -72,6 +74,7 @@ export function cliContext(io: CliIo, signal: AbortSignal, options: GlobalOption
       }
       const localUrl = name === 'local' ? options.apiUrl || io.env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL : undefined;
       return createPlatform({
+        ...extra,
         platform: name,
         apiUrl: options.apiUrl,
         apiKey: options.apiKey,

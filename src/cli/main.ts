@@ -4,11 +4,13 @@ import { PhaseError } from '../pipeline/errors.js';
 import { PLATFORM_NAMES } from '../platforms/index.js';
 import { redact } from '../secrets/redact.js';
 import { build, defineBuild } from './commands/build.js';
+import { chat, defineChat } from './commands/chat.js';
 import { defineDemo, demo } from './commands/demo.js';
 import { defineDeploy, deploy } from './commands/deploy.js';
 import { defineLocalPlatform, localPlatform } from './commands/local-platform.js';
 import { defineLogs, logs } from './commands/logs.js';
 import { definePack, pack } from './commands/pack.js';
+import { defineSmoke, smoke } from './commands/smoke.js';
 import { defineStatus, status } from './commands/status.js';
 import { defineSweep, sweep } from './commands/sweep.js';
 import { defineTeardown, teardown } from './commands/teardown.js';
@@ -58,6 +60,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   defineSweep(program).action(exitsWith((options) => sweep(cli(), options)));
   defineLocalPlatform(program).action(exitsWith((options) => localPlatform(cli(), options)));
   defineDemo(program).action(exitsWith((options) => demo(cli(), options)));
+  defineChat(program).action(exitsWith((options) => chat(cli(), options)));
+  defineSmoke(program).action(exitsWith((options) => smoke(cli(), options)));
   // A usage error points at the help of the command it was made in, not the program's.
   if (!json) for (const command of program.commands) command.showHelpAfterError(`(run agent-preview ${command.name()} --help for usage)`);
 

@@ -49,6 +49,13 @@ export interface CommentContext {
   notes?: string[];
   /** The sticky comment's key (`stickyMarker`), when several workflows comment on one PR. */
   commentKey?: string;
+  /** The conversations held with the preview (`smokeCommentSection`), shown after the table. */
+  smoke?: CommentSection;
+}
+
+/** A part of the comment that can say less when the comment would be too long: `detail` 0 is the fullest, higher says less. */
+export interface CommentSection {
+  render(detail: number): string;
 }
 
 export interface StoredComment {
@@ -116,9 +123,20 @@ function link(url: string | undefined): string {
   return `[Visit preview](${url.replace(/[()\s<>"'`[\]]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
 }
 
-/** The comment body for the run's results; stays under GitHub's limit by trimming log tails first. */
+/** How much to show, fullest first: log tail lines, and the conversations' detail. */
+const SHRINKING: [tailLines: number, smokeDetail: number][] = [
+  [TAIL_LINES, 0],
+  [10, 0],
+  [10, 1],
+  [3, 1],
+  [3, 2],
+  [0, 2],
+  [0, 3],
+];
+
+/** The comment body for the run's results; stays under GitHub's limit by trimming log tails and transcripts first. */
 export function renderPreviewComment(results: AgentResult[], context: CommentContext): string {
-  const render = (tailLines: number) => {
+  const render = (tailLines: number, smokeDetail: number) => {
     const lines = [
       stickyMarker(context.commentKey),
       `### Agent preview · ${codeSpan(context.label)}`,
@@ -133,6 +151,7 @@ export function renderPreviewComment(results: AgentResult[], context: CommentCon
       );
     }
     for (const note of context.notes ?? []) lines.push('', `> ${escapeCell(note)}`);
+    if (context.smoke) lines.push(context.smoke.render(smokeDetail));
     for (const result of results) {
       if (result.status !== 'failed') continue;
       const tail = (result.logTail ?? []).slice(-tailLines);
@@ -148,11 +167,11 @@ export function renderPreviewComment(results: AgentResult[], context: CommentCon
     lines.push('', `<sub>Platform: ${escapeCell(context.platform)}${context.runUrl ? ` · [run log](${context.runUrl})` : ''} · deployed by agent-preview</sub>`);
     return lines.join('\n');
   };
-  for (const tail of [TAIL_LINES, 10, 3, 0]) {
-    const body = render(tail);
+  for (const [tail, smokeDetail] of SHRINKING) {
+    const body = render(tail, smokeDetail);
     if (body.length <= COMMENT_LIMIT) return body;
   }
-  return `${render(0).slice(0, COMMENT_LIMIT - 200)}\n\n…(truncated)\n`;
+  return `${render(0, 3).slice(0, COMMENT_LIMIT - 200)}\n\n…(truncated)\n`;
 }
 
 /** The comment once the PR's previews are gone. */

@@ -43,6 +43,20 @@ export interface PreviewStatus {
   description: string;
 }
 
+/** A commit status's states where GitHub and Gitea agree (Gitea also has `warning`). */
+export type CommitState = 'pending' | 'success' | 'failure' | 'error';
+
+/** A plain commit status: one line on the commit (and on its pull request) under a context name. */
+export interface CommitStatus {
+  sha: string;
+  state: CommitState;
+  /** `agent-preview/smoke`: a later status of the same context replaces it. */
+  context: string;
+  /** At most 140 characters on GitHub; longer is cut. */
+  description: string;
+  targetUrl?: string;
+}
+
 export interface Forge {
   readonly kind: ForgeKind;
   listComments(pr: PullRef, signal?: AbortSignal): Promise<ForgeComment[]>;
@@ -56,6 +70,8 @@ export interface Forge {
   getPullRequest(pr: PullRef, signal?: AbortSignal): Promise<PullRequestInfo>;
   /** A deployment with a status on GitHub; a commit status on Gitea. */
   setPreviewStatus(repo: RepoRef, status: PreviewStatus, signal?: AbortSignal): Promise<void>;
+  /** A commit status on the commit, the same call on GitHub and Gitea. */
+  setCommitStatus(repo: RepoRef, status: CommitStatus, signal?: AbortSignal): Promise<void>;
   /** Marks every deployment of the environment inactive (GitHub); a commit status is left as history on Gitea. */
   deactivateEnvironment(repo: RepoRef, environment: string, signal?: AbortSignal): Promise<void>;
   branchExists(repo: RepoRef, branch: string, signal?: AbortSignal): Promise<boolean>;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { findEnvironmentsFile, loadEnvironments, loadManifest, selectEnvironment } from '../context/manifest.js';
+import { findSmokeFile, loadSmokeScript, type SmokeScript } from '../conversation/script.js';
 import { packContext } from '../context/pack.js';
 import type { AgentEnvironment, AgentManifest, EnvironmentsFile, PackedContext } from '../context/types.js';
 import { InputError } from '../errors.js';
@@ -13,6 +14,8 @@ export interface LoadedAgent {
   manifest: AgentManifest;
   environments?: EnvironmentsFile;
   environment?: AgentEnvironment;
+  /** The agent's `preview-smoke.yaml`, when it has one (checked whole before anything is deployed). */
+  smoke?: SmokeScript;
 }
 
 /** A loaded agent with its build context packed on disk. */
@@ -27,6 +30,8 @@ export interface LoadOptions {
   requireEnvironment?: boolean;
   /** Pack with the SDK's .dockerignore rule alone (`--sdk-exact`, the `sdk-exact` input). */
   sdkExact?: boolean;
+  /** Read and check `preview-smoke.yaml` beside the manifest (default true; the `smoke: off` input skips it). */
+  smoke?: boolean;
   /** Where `GITHUB_WORKSPACE` is read from (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -80,6 +85,8 @@ export async function resolveManifestPath(input: string, field = 'manifest'): Pr
 
 export async function loadAgent(manifestInput: string, options: LoadOptions = {}): Promise<LoadedAgent> {
   const manifest = await loadManifest(await resolveManifestPath(manifestInput), { sdkExact: options.sdkExact, env: options.env });
+  const smokeFile = options.smoke === false ? undefined : await findSmokeFile(manifest.dir);
+  const smoke = smokeFile ? await loadSmokeScript(smokeFile) : undefined;
   const environmentsPath = await findEnvironmentsFile(manifest);
   if (!environmentsPath) {
     if (options.requireEnvironment) {
@@ -87,10 +94,10 @@ export async function loadAgent(manifestInput: string, options: LoadOptions = {}
         file: path.join(manifest.dir, 'environments.yaml'),
       });
     }
-    return { manifest };
+    return { manifest, smoke };
   }
   const environments = await loadEnvironments(environmentsPath);
-  return { manifest, environments, environment: selectEnvironment(environments, options.environment) };
+  return { manifest, environments, environment: selectEnvironment(environments, options.environment), smoke };
 }
 
 /**

@@ -170,8 +170,10 @@ function harness(platform: PlatformCase, flavor: ForgeFlavor, via: Via) {
     await state.forge.close();
     await platform.close();
   };
+  // These runs are about deploying; the conversations with previews (examples/hello-agent's
+  // preview-smoke.yaml is written for the local agent) are tested in test/e2e/action-smoke.test.ts.
   const run = (action: string, sha: string, inputs: Record<string, string>): Promise<ActionRun> =>
-    runActionBundle(state.setup, pullRequestEvent(action, sha, { gitea: flavor === 'gitea' }), { ...state.credentials.inputs, ...inputs });
+    runActionBundle(state.setup, pullRequestEvent(action, sha, { gitea: flavor === 'gitea' }), { SMOKE: 'off', ...state.credentials.inputs, ...inputs });
   return { state, open, close, run };
 }
 

@@ -97,7 +97,7 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     expect(comments[0].body).toContain(first.outputs['preview-url']);
     expect(first.summary).toContain('hello-agent');
     if (gitea) {
-      const statuses = forge.commitStatuses(OWNER, REPO, 'a'.repeat(40));
+      const statuses = forge.commitStatuses(OWNER, REPO, 'a'.repeat(40)).filter((status) => status.context === `preview/${label}`);
       expect(statuses.at(-1)).toMatchObject({ state: 'success', target_url: first.outputs['preview-url'] });
     } else {
       const [deployment] = forge.deployments(OWNER, REPO);

@@ -26,6 +26,8 @@ describe('the committed CLI bundle', () => {
     expect(run.stdout).toMatch(/→ 200 "hello-agent preview"/);
     expect(run.stdout).toContain('(reused: context unchanged)');
     expect(run.stdout).toMatch(/→ 404 \(the preview is gone\)/);
+    expect(run.stdout).toContain('hello-agent: passed, 2/2 turns');
+    expect(run.stdout).toContain('‹ Hello, Ada! This reply comes from hello-agent.');
     expect(run.stdout).toContain('done: 1 build(s)');
     expect(run.stderr).toContain('hello-agent │ #1 [internal] load build definition from Dockerfile');
     // Nothing a demo user could act on: the demo has no repository to name.

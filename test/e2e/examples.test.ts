@@ -236,9 +236,13 @@ describe('examples/workflows run unchanged through the runner harness against th
   it('preview.yml deploys a preview, comments on the pull request and reports a deployment; teardown.yml removes it', async () => {
     const head = 'a'.repeat(40);
     forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: head, headRef: 'changes', baseRef: 'main' });
-    const preview = await runWorkflow('preview.yml', pullRequestEvent('opened', head));
+    // The repository variable the example reads for the Agentex server: the local platform serves it too.
+    const preview = await runWorkflow('preview.yml', pullRequestEvent('opened', head), { vars: { AGENTEX_BASE_URL: local.url } });
     expect(preview.log).not.toMatch(/::error::/);
     expect(preview.code).toBe(0);
+    // hello-agent's preview-smoke.yaml was held with the preview.
+    expect(preview.outputs.smoke).toBe('passed');
+    expect(forge.comments(OWNER, REPO, 2)[0].body).toContain('‹ Hello, Ada! This reply comes from hello-agent.');
     // The label ends in the repository's identity hash (pipeline/label.ts).
     expect(preview.outputs).toMatchObject({ status: 'healthy', 'preview-label': expect.stringMatching(/^pr-2-[0-9a-f]{6}$/) });
     const [comment] = forge.comments(OWNER, REPO, 2);

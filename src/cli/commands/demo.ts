@@ -2,11 +2,15 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startLocalPlatform } from '../../local-platform/index.js';
-import { loadAgents } from '../../pipeline/agent.js';
+import { formatLatency, transcriptText } from '../../conversation/comment.js';
+import { runSmoke } from '../../conversation/runner.js';
+import { messageScript } from '../../conversation/script.js';
+import { loadAgents, type LoadedAgent } from '../../pipeline/agent.js';
 import { resolvePreviewLabel } from '../../pipeline/label.js';
 import { runAgents, type AgentResult } from '../../pipeline/run.js';
 import { teardownPreviews } from '../../previews/teardown.js';
 import { createPlatform } from '../../platforms/index.js';
+import type { Platform } from '../../platforms/platform.js';
 import { registerSecret } from '../../secrets/redact.js';
 import { EXIT, type CliContext } from '../context.js';
 import { describeResult, describeTeardown } from '../describe.js';
@@ -68,6 +72,7 @@ export async function demo(cli: CliContext, options: DemoOptions): Promise<numbe
       if (!response.ok) return EXIT.failed;
     }
 
+    if (!(await talkToPreviews(cli, platform, agents, first))) return EXIT.failed;
     reporter.info(`\n▶ pull request #${options.pr} pushed again with no change to the agent: the build is reused`);
     const second = await push();
     if (second.some((result) => result.status !== 'healthy')) return EXIT.failed;
@@ -87,4 +92,19 @@ export async function demo(cli: CliContext, options: DemoOptions): Promise<numbe
   } finally {
     await local.close();
   }
+}
+
+/** Holds each agent's preview-smoke.yaml (or a greeting) with its healthy preview and prints the transcript; false when one failed. */
+async function talkToPreviews(cli: CliContext, platform: Platform, agents: LoadedAgent[], results: AgentResult[]): Promise<boolean> {
+  cli.io.stderr.write(`\n▶ talking to the preview, as the action does once it is healthy (preview-smoke.yaml), and as \`agent-preview chat\` does\n`);
+  const requests = results.flatMap((result) => {
+    const agent = agents.find((candidate) => candidate.manifest.agent.name === result.agent);
+    const script = agent?.smoke ?? messageScript('Hello from the demo', 'demo');
+    const deployment = { id: result.deploymentId ?? '', phase: 'healthy' as const, rawStatus: result.deploymentStatus ?? '', events: [] };
+    return result.status === 'healthy' && result.deploymentId ? [{ agent: result.agent, script, target: { deployment, agentName: result.agent, url: result.url } }] : [];
+  });
+  const smoke = await runSmoke(platform, requests, { signal: cli.signal, pollIntervalMs: 250, readyTimeoutMs: 60_000 });
+  for (const result of smoke)
+    cli.print(`${transcriptText(result)}\n  ${result.agent}: ${result.verdict}, ${result.turns.passed}/${result.turns.total} turns · ${formatLatency(result.latencyMs)}`);
+  return smoke.every((result) => result.verdict === 'passed');
 }

@@ -360,7 +360,16 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       return deploymentsRoute(repo, path, method, body, url);
     }
     if ((match = /^statuses\/([^/]+)$/.exec(path)) && method === 'POST') {
+      // GitHub: docs.github.com/en/rest/commits/statuses#create-a-commit-status (state required; a
+      // description over 140 characters is a 422 with this error, as sclorg/testing-farm-as-github-action#187
+      // quotes it). Gitea: go-gitea/gitea@020f7fd0af8f68125fa75a198be2466e81583749:routers/api/v1/repo/status.go
+      // takes CreateStatusOption {state, target_url, description, context} and checks no length.
       if (!COMMIT_STATES[flavor].has(body.state)) throw new HttpError(422, 'Validation Failed', { errors: [{ field: 'state', code: 'invalid' }] });
+      if (flavor === 'github' && typeof body.description === 'string' && body.description.length > 140) {
+        throw new HttpError(422, 'Validation Failed', {
+          errors: [{ resource: 'Status', code: 'custom', field: 'description', message: 'description is too long (maximum is 140 characters)' }],
+        });
+      }
       const status = {
         id: nextId++,
         state: body.state,
