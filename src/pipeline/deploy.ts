@@ -240,8 +240,8 @@ async function deleteOlderPreviews(platform: Platform, current: Deployment, name
     for (const older of previews) {
       if (older.id === current.id || GONE_DEPLOY_PHASES.has(older.phase)) continue;
       if (older.agentName && older.agentName !== name) continue;
-      // The same label and agent name in another repository on the same account is not ours.
-      if (repo && (await ownershipOf(older, repo, lookUpBuild, { signal: options.signal })) === 'other') continue;
+      // Only a preview whose records name this repository is ours to replace, whatever its label.
+      if (repo && (await ownershipOf(older, repo, lookUpBuild, { signal: options.signal })) !== 'ours') continue;
       // A preview made by a newer run is not ours to remove.
       if (older.createdAt && Date.parse(older.createdAt) > currentCreated) continue;
       const result = await platform.deleteDeployment(older.id, { signal: options.signal });
