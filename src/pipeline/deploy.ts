@@ -164,6 +164,16 @@ async function waitUntilHealthy(platform: Platform, created: Deployment, name: s
     throw new PhaseError(name, 'wait', `${why}; ${fate}`, { cause: err, deploymentId: created.id, logTail: await logTail(platform, created) });
   }
   if (finished.phase === 'healthy') return finished;
+  // Removed while it came up: most likely the PR closed (or moved on) and its close got there first.
+  // That run is not a failure, and the close's comment stands.
+  const goneBecause = options.preview && GONE_DEPLOY_PHASES.has(finished.phase) ? await unwantedBecause(options) : undefined;
+  if (goneBecause) {
+    throw new UnwantedPreviewError(
+      goneBecause,
+      `${name}: ${notWantedWhy(goneBecause)}; its preview deployment ${finished.id} was removed meanwhile (${finished.rawStatus})`,
+      finished.id,
+    );
+  }
   throw new PhaseError(name, 'deploy', `deployment ${finished.id} ended ${finished.rawStatus}`, {
     deploymentId: finished.id,
     logTail: await logTail(platform, finished),
