@@ -72,8 +72,3 @@ export function agentNameOfManifest(text: string): string | undefined {
     return undefined;
   }
 }
-
-/** Whether a label template names the branch (then a deleted branch has previews to remove). */
-export function labelUsesBranch(template: string): boolean {
-  return template.includes('{branch}');
-}

@@ -1,4 +1,4 @@
-import { agentNameOfManifest, DEFAULT_REPO_CONFIG, labelUsesBranch, parseRepoConfig, parseRepoConfigText } from '../../../src/previews/repo-config.js';
+import { agentNameOfManifest, DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText } from '../../../src/previews/repo-config.js';
 import { InputError } from '../../../src/errors.js';
 
 describe('.github/agent-preview.yml', () => {
@@ -33,11 +33,9 @@ describe('.github/agent-preview.yml', () => {
     expect(parseRepoConfigText('preview-label: "ci-{sha}"\n').labelTemplate).toBe('ci-{sha}');
   });
 
-  it('reads the agent name of a manifest, and knows branch templates', () => {
+  it('reads the agent name of a manifest', () => {
     expect(agentNameOfManifest('agent:\n  name: hello-agent\n')).toBe('hello-agent');
     expect(agentNameOfManifest('agent: {}\n')).toBeUndefined();
     expect(agentNameOfManifest(':::')).toBeUndefined();
-    expect(labelUsesBranch('pr-{number}')).toBe(false);
-    expect(labelUsesBranch('br-{branch}')).toBe(true);
   });
 });
