@@ -191,8 +191,8 @@ async function teardown(plan: RunPlan): Promise<RunOutcome> {
       platform,
       labels,
       repo,
-      // A legacy-labelled preview whose origin is recorded nowhere is still ours when it is one of our own agents.
-      adoptUnproven: await agentNamesOf(inputs.manifests),
+      // Under a {sha} template, every push's preview is found by listing our own agents' previews.
+      knownAgents: await agentNamesOf(inputs.manifests),
       reporter,
     },
     forge && pr

@@ -19,6 +19,7 @@
  * forge calls all run in the background with retries (`background.ts`), each outcome logged with the
  * delivery id. What still fails is left for the sweep (`sweep.ts`), which needs no state from here.
  */
+import { createHash } from 'node:crypto';
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import { forgeFor, type ForgeOctokit } from '../forge/client.js';
 import type { Forge } from '../forge/forge.js';
@@ -42,7 +43,7 @@ export function previewApp(options: PreviewAppOptions): ApplicationFunction {
   return (app) => {
     app.on('pull_request.closed', async (context) => {
       const { pull_request: pull, repository } = context.payload;
-      const job: TeardownJob = { ...githubJob(context, repository), event: 'pull_request.closed', number: pull.number, headRef: pull.head.ref, headSha: pull.head.sha };
+      const job: TeardownJob = { ...githubJob(context, repository), event: 'pull_request.closed', number: pull.number };
       const outcome = await options.queue.enqueue(job, context.log);
       context.log.info(
         { repo: repository.full_name, pull: pull.number, merged: pull.merged, outcome },
@@ -59,13 +60,27 @@ export function previewApp(options: PreviewAppOptions): ApplicationFunction {
   };
 }
 
-function githubJob(context: Context<'pull_request.closed' | 'delete'>, repository: RepositoryPayload): Pick<TeardownJob, 'door' | 'deliveryId' | 'installationId' | 'repository'> {
+function githubJob(
+  context: Context<'pull_request.closed' | 'delete'>,
+  repository: RepositoryPayload,
+): Pick<TeardownJob, 'door' | 'deliveryId' | 'bodyDigest' | 'installationId' | 'repository'> {
   return {
     door: 'github',
     deliveryId: context.id,
+    bodyDigest: payloadDigest(context.payload),
     installationId: context.payload.installation?.id,
     repository: { owner: repository.owner.login, name: repository.name, htmlUrl: repository.html_url },
   };
+}
+
+/**
+ * The SHA-256 of a delivery's signed body, as Probot parsed it. Probot hands handlers the parsed
+ * payload only; serializing it again gives the same text for the same body (JSON.parse keeps the
+ * order of keys), so a replay under a fresh delivery id, which must carry the same signed body, has
+ * the same digest.
+ */
+function payloadDigest(payload: unknown): string {
+  return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
 }
 
 export interface GithubAccessOptions {
@@ -92,20 +107,7 @@ export function githubAccessFor(probot: Probot, options: GithubAccessOptions): A
       throw new DeliveryRefused(`the delivery names ${job.repository.htmlUrl}, which is not on ${options.githubHost}; this door serves no other host`);
     }
     const repoRef = { owner: job.repository.owner, repo: job.repository.name };
-    if (options.asApp) {
-      if (job.installationId === undefined) throw new DeliveryRefused('the delivery names no installation');
-      const appOctokit = withSignal(await probot.auth(), signal);
-      let installationId: number;
-      try {
-        installationId = (await appOctokit.rest.apps.getRepoInstallation(repoRef)).data.id;
-      } catch (err) {
-        if ((err as { status?: number }).status === 404) throw new DeliveryRefused(`the app is not installed on ${repoRef.owner}/${repoRef.repo}`);
-        throw err;
-      }
-      if (installationId !== job.installationId) {
-        throw new DeliveryRefused(`${repoRef.owner}/${repoRef.repo} belongs to installation ${installationId}, not to installation ${job.installationId} that the delivery names`);
-      }
-    }
+    if (options.asApp) await requireInstallation(probot, repoRef, job.installationId, signal);
     const octokit = withSignal(await probot.auth(job.installationId), signal);
     return {
       repo: { ...repo, owner: repoRef.owner, repo: repoRef.repo },
@@ -123,9 +125,10 @@ export function githubAccessFor(probot: Probot, options: GithubAccessOptions): A
           throw err;
         }
       },
-      pullRequestState: async (number) => {
+      pullRequest: async (number) => {
         try {
-          return (await octokit.rest.pulls.get({ ...repoRef, pull_number: number })).data.state === 'closed' ? 'closed' : 'open';
+          const { data } = await octokit.rest.pulls.get({ ...repoRef, pull_number: number });
+          return { state: data.state === 'closed' ? 'closed' : 'open', headRef: data.head.ref, headSha: data.head.sha };
         } catch (err) {
           if ((err as { status?: number }).status === 404)
             throw new DeliveryRefused(`${repoRef.owner}/${repoRef.repo} has no pull request #${number} that this installation can see`);
@@ -141,9 +144,34 @@ export function githubAccessFor(probot: Probot, options: GithubAccessOptions): A
           throw err;
         }
       },
+      // `head` narrows the list to `owner:branch` (docs.github.com/en/rest/pulls/pulls#list-pull-requests); the filter below is the rule.
+      openPullRequestsOn: async (branch) => {
+        const pulls = await octokit.paginate(octokit.rest.pulls.list, { ...repoRef, state: 'open', head: `${repoRef.owner}:${branch}`, per_page: 100 });
+        return pulls.filter((pull) => pull.head.ref === branch && sameFullName(pull.head.repo?.full_name, repoRef)).map((pull) => pull.number);
+      },
       forge: async () => forgeFromOctokit(octokit, await botLogins()),
     } satisfies RepoAccess;
   };
+}
+
+/** Refuses a delivery unless the repository belongs to the installation it names. */
+async function requireInstallation(probot: Probot, repoRef: { owner: string; repo: string }, named: number | undefined, signal: AbortSignal): Promise<void> {
+  if (named === undefined) throw new DeliveryRefused('the delivery names no installation');
+  const appOctokit = withSignal(await probot.auth(), signal);
+  let installationId: number;
+  try {
+    installationId = (await appOctokit.rest.apps.getRepoInstallation(repoRef)).data.id;
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) throw new DeliveryRefused(`the app is not installed on ${repoRef.owner}/${repoRef.repo}`);
+    throw err;
+  }
+  if (installationId !== named) {
+    throw new DeliveryRefused(`${repoRef.owner}/${repoRef.repo} belongs to installation ${installationId}, not to installation ${named} that the delivery names`);
+  }
+}
+
+function sameFullName(fullName: string | undefined, repo: { owner: string; repo: string }): boolean {
+  return fullName?.toLowerCase() === `${repo.owner}/${repo.repo}`.toLowerCase();
 }
 
 /** Every request of this octokit (config reads included, which take no request options) carries the signal. */

@@ -43,8 +43,8 @@ export interface StopReport {
 /**
  * Runs webhook work after the delivery has been acknowledged, retrying with exponential backoff.
  * Kept in memory: on SIGTERM, `stop(graceMs)` keeps working until everything queued is done or the
- * grace period ends; what is still unfinished then is logged by name and left for the sweep. With
- * REDIS_URL the durable queue (`durable.ts`) takes this one's place.
+ * grace period ends; what is still unfinished then is reported by name, and only a sweep finds it
+ * again (docs/app-deployment.md). With REDIS_URL the durable queue (`durable.ts`) takes this one's place.
  */
 export class BackgroundQueue {
   private readonly retry: BackgroundRetry;
@@ -108,7 +108,12 @@ export class BackgroundQueue {
         return;
       } catch (err) {
         const message = redact(err instanceof Error ? err.message : String(err));
-        const final = attempt >= attempts || err instanceof InputError || stopping.aborted;
+        if (stopping.aborted) {
+          // Where it goes from here (another replica, a sweep, nowhere) the stop report says.
+          task.log.warn({ task: task.what, attempt, error: message }, `${task.what}: attempt ${attempt} cut off by the shutdown`);
+          return;
+        }
+        const final = attempt >= attempts || err instanceof InputError;
         if (final) {
           task.log.error(
             { task: task.what, attempt, error: message, leftForSweep: !(err instanceof InputError) },

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { writeSpacingFromEnv } from '../forge/throttle.js';
 import { parseDuration } from '../duration.js';
-import { resolvePreviewLabel } from '../pipeline/label.js';
+import { checkDefaultLabelTemplate } from '../pipeline/label.js';
 import { PLATFORM_KEY_VARIABLES, parsePlatformName } from '../platforms/index.js';
 import { checkWebhookSecret, type AppServerOptions } from './server.js';
 
@@ -47,7 +47,7 @@ export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
   const port = env.PORT ? Number(env.PORT) : 3000;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InputError(`PORT "${env.PORT}" is not a port number`, { field: 'PORT' });
   const gheHost = env.GHE_HOST?.trim();
-  if (env.PREVIEW_LABEL) resolvePreviewLabel(env.PREVIEW_LABEL, { number: 1, branch: 'main', sha: '0000000' }, 'PREVIEW_LABEL');
+  if (env.PREVIEW_LABEL) checkDefaultLabelTemplate(env.PREVIEW_LABEL);
 
   return {
     port,

@@ -6,6 +6,7 @@
  * lock lapses (BullMQ's stalled-job check). Nothing acknowledged is lost to a restart.
  * See docs.bullmq.io: guide/retrying-failing-jobs, guide/workers/stalled-jobs, guide/jobs/job-ids.
  */
+import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'probot';
@@ -31,6 +32,14 @@ export interface DurableQueueOptions {
 export const QUEUE_PREFIX = 'agent-preview-teardowns';
 export const DEFAULT_TAKEOVER_MS = 30_000;
 const DELIVERY_KEY_PREFIX = 'agent-preview:delivery:';
+
+/** A job as stored: the teardown, and which enqueue stored it. */
+type StoredJob = TeardownJob & { acceptedAs?: string };
+
+/** One job id per delivered body (BullMQ ids take no colon). */
+function jobIdOf(job: TeardownJob): string {
+  return (job.bodyDigest ? `${job.door}-body-${job.bodyDigest}` : `${job.door}-${job.deliveryId}`).replace(/[^A-Za-z0-9_.-]/g, '_');
+}
 
 export class DurableTeardownQueue implements TeardownQueue {
   private readonly retry: BackgroundRetry;
@@ -68,20 +77,35 @@ export class DurableTeardownQueue implements TeardownQueue {
     return connection;
   }
 
+  /**
+   * Storing the job is the deduplication. Its BullMQ job id is the signed body's digest (or, for a
+   * job without one, the delivery id), and BullMQ stores no second job under an id it holds
+   * (docs.bullmq.io/guide/jobs/job-ids: "if you add a job with an existing id then that job will just be ignored"): so a
+   * delivery is acknowledged only once its job is stored, and when Redis fails before that, the
+   * forge's redelivery finds nothing stored and stores it. Whether this call stored it is read back
+   * from the stored job's `acceptedAs`. The delivery id is remembered too, once the job is stored,
+   * so a redelivery whose body differs (it cannot be signed otherwise) is still known.
+   */
   async enqueue(job: TeardownJob, log: Logger): Promise<'queued' | 'duplicate'> {
     const queue = this.queues.get(job.door);
     if (!queue) throw new Error(`this replica does not serve ${job.door}`);
     const windowMs = this.options.deliveryWindowMs ?? 24 * 3_600_000;
-    // One atomic SET NX per delivery id, shared by every replica (see teardown-queue.ts on delivery ids).
-    const first = await this.client.set(`${DELIVERY_KEY_PREFIX}${job.door}:${job.deliveryId}`, '1', 'PX', windowMs, 'NX');
-    if (first !== 'OK') return 'duplicate';
-    await queue.add('teardown', job, {
-      jobId: `${job.door}-${job.deliveryId}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
+    const deliveryKey = `${DELIVERY_KEY_PREFIX}${job.door}:${job.deliveryId}`;
+    if (await this.client.exists(deliveryKey)) return 'duplicate';
+    const acceptedAs = randomUUID();
+    const stored = await queue.add('teardown', { ...job, acceptedAs } satisfies StoredJob, {
+      jobId: jobIdOf(job),
       attempts: this.retry.attempts,
       backoff: { type: 'exponential', delay: this.retry.firstDelayMs },
       removeOnComplete: { age: Math.round(windowMs / 1000) },
       removeOnFail: { age: Math.round(windowMs / 1000) },
     });
+    const holder = (await queue.getJob(stored.id!)) as Job<StoredJob> | undefined;
+    // Gone already (done and removed at once) can only be this call's job: nothing else was stored under its id.
+    if (holder && holder.data.acceptedAs !== acceptedAs) return 'duplicate';
+    await this.client
+      .set(deliveryKey, '1', 'PX', windowMs)
+      .catch((err: Error) => log.warn({ door: job.door }, `delivery ${job.deliveryId} stored, but not remembered: ${redact(err.message)}`));
     log.debug({ door: job.door }, `${describeTeardown(job)}: stored in Redis`);
     return 'queued';
   }

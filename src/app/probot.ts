@@ -18,13 +18,14 @@
 import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from 'probot';
 import { InputError } from '../errors.js';
 import { createPlatform, parsePlatformName, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
-import type { Platform } from '../platforms/platform.js';
+import { repoPlatforms } from './repo-platform.js';
 import { registerSecret } from '../secrets/redact.js';
 import { githubAccessFor, previewApp } from './app.js';
 import { teardownTask, type PlatformFor } from './deliveries.js';
 import { MemoryTeardownQueue, type TeardownQueue } from './teardown-queue.js';
+import { RecentCloses } from './cleanup.js';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../previews/repo-config.js';
-import { resolvePreviewLabel } from '../pipeline/label.js';
+import { checkDefaultLabelTemplate } from '../pipeline/label.js';
 
 /** The platform from the same variables as `npm run app`: AGENT_PREVIEW_PLATFORM and that platform's own key variable. */
 function platformsFrom(env: NodeJS.ProcessEnv): PlatformFor {
@@ -34,13 +35,7 @@ function platformsFrom(env: NodeJS.ProcessEnv): PlatformFor {
     throw new InputError(`no ${name} platform key: set ${keyVariable} (the app deletes previews with it)`, { field: keyVariable });
   }
   registerSecret(env[keyVariable]);
-  const platforms = new Map<string, Platform>();
-  return (repoPlatform) => {
-    const key = repoPlatform ?? '';
-    let platform = platforms.get(key);
-    if (!platform) platforms.set(key, (platform = createPlatform({ platform: repoPlatform ?? name, env })));
-    return platform;
-  };
+  return repoPlatforms(name, env, (platform) => createPlatform({ platform, env }));
 }
 
 /** Probot's server takes extra routes; `probot receive` has none and throws. */
@@ -74,14 +69,15 @@ function waitingQueue(queue: TeardownQueue): TeardownQueue {
 const agentPreviewApp: ApplicationFunction = (app: Probot, options?: ApplicationFunctionOptions) => {
   const env = process.env;
   const platformFor = platformsFrom(env);
-  if (env.PREVIEW_LABEL) resolvePreviewLabel(env.PREVIEW_LABEL, { number: 1, branch: 'main', sha: '0000000' }, 'PREVIEW_LABEL');
+  if (env.PREVIEW_LABEL) checkDefaultLabelTemplate(env.PREVIEW_LABEL);
   const defaultConfig: RepoConfig = { ...DEFAULT_REPO_CONFIG, labelTemplate: env.PREVIEW_LABEL?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
   const gheHost = env.GHE_HOST?.trim();
   // A GitHub App (APP_ID and a private key) checks that each delivery's repository belongs to the
   // installation it names; a token-run app (`probot receive -t`, GITHUB_TOKEN) has no installations.
   const asApp = Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH)) && !env.GITHUB_TOKEN;
   const access = githubAccessFor(app, { githubHost: gheHost || 'github.com', asApp, defaultConfig });
-  const queue = new MemoryTeardownQueue((job, log) => teardownTask(job, { log, accessFor: access, platformFor }));
+  const recent = new RecentCloses();
+  const queue = new MemoryTeardownQueue((job, log) => teardownTask(job, { log, accessFor: access, platformFor, recent }));
   previewApp({ queue: insideProbotServer(options) ? queue : waitingQueue(queue) })(app, options ?? { cwd: process.cwd(), addHandler: () => undefined });
 };
 

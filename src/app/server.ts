@@ -5,15 +5,16 @@ import { createNodeMiddleware, Probot, type Logger, type ProbotOctokit } from 'p
 import type { Forge } from '../forge/forge.js';
 import { createForge, giteaApiUrl, abortableFetch } from '../forge/client.js';
 import { createPlatform, type PlatformSettings } from '../platforms/index.js';
-import type { Platform } from '../platforms/platform.js';
 import { redact, registerSecret } from '../secrets/redact.js';
 import { withUniqueKeys } from './log-line.js';
 import { previewApp, forgeFromOctokit, githubAccessFor } from './app.js';
 import { DEFAULT_TEARDOWN_GRACE_MS, type BackgroundRetry } from './background.js';
 import { DeliveryRefused, teardownTask, type AccessFor, type PlatformFor } from './deliveries.js';
-import { GITEA_WEBHOOK_PATH, giteaAccessFor, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
+import { GITEA_WEBHOOK_PATH, giteaAccessFor, giteaServesRepo, giteaWebhookHandler, readGiteaFile, type GiteaSettings } from './gitea.js';
 import { MemoryTeardownQueue, type TeardownQueue } from './teardown-queue.js';
+import { RecentCloses } from './cleanup.js';
 import { appOctokit } from './octokit.js';
+import { repoPlatforms } from './repo-platform.js';
 import type { WriteSpacing } from '../forge/throttle.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
 import { BodyTooLargeError, readLimitedBody } from './request-body.js';
@@ -91,19 +92,15 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
     { write: (line: string) => (options.logStream ?? process.stdout).write(redact(withUniqueKeys(line))) },
   );
   const defaultConfig: RepoConfig = { ...DEFAULT_REPO_CONFIG, labelTemplate: options.defaultLabelTemplate?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
-  const platforms = new Map<string, Platform>();
+  const platformEnv = options.platformSettings.env ?? env;
   const platformFor: PlatformFor =
     options.platformFor ??
-    ((name) => {
-      const key = name ?? '';
-      let platform = platforms.get(key);
-      if (!platform) {
-        platform = createPlatform({ ...options.platformSettings, env: options.platformSettings.env ?? env, platform: name ?? options.platformSettings.platform });
-        platforms.set(key, platform);
-      }
-      return platform;
-    });
+    repoPlatforms(options.platformSettings.platform, platformEnv, (platform, own) =>
+      // The app's own URL and key belong to its own platform; another one reads its own variables.
+      createPlatform(own ? { ...options.platformSettings, env: platformEnv, platform } : { env: platformEnv, platform, onRetry: options.platformSettings.onRetry }),
+    );
 
+  if (!options.redisUrl && !options.sweep) log.warn(NO_DURABILITY_WARNING);
   const secretWarnings = [checkWebhookSecret(options.webhookSecret, 'WEBHOOK_SECRET'), checkWebhookSecret(options.gitea?.webhookSecret, 'GITEA_WEBHOOK_SECRET')];
   for (const warning of new Set([...(options.warnings ?? []), ...secretWarnings])) if (warning) log.warn(warning);
   const githubOctokit = await appOctokit({
@@ -124,7 +121,8 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
     if (!door) throw new DeliveryRefused(`this app does not serve ${job.door}`);
     return door(job, signal);
   };
-  const taskFor = (job: Parameters<AccessFor>[0], jobLog: Logger) => teardownTask(job, { log: jobLog, accessFor, platformFor });
+  const recent = new RecentCloses();
+  const taskFor = (job: Parameters<AccessFor>[0], jobLog: Logger) => teardownTask(job, { log: jobLog, accessFor, platformFor, recent });
   // BullMQ and ioredis load only for an app that has REDIS_URL.
   const queue: TeardownQueue = options.redisUrl
     ? new (await import('./durable.js')).DurableTeardownQueue({
@@ -138,7 +136,6 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
     : new MemoryTeardownQueue(taskFor, options.retry);
   const githubMiddleware = probot ? await createNodeMiddleware(previewApp({ queue }), { probot, webhooksPath: GITHUB_WEBHOOK_PATH }) : undefined;
   const giteaHandler = options.gitea ? giteaWebhookHandler({ ...options.gitea, queue, log }) : undefined;
-  const giteaHost = options.gitea ? new URL(options.gitea.url).host.toLowerCase() : undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://app').pathname.replace(/\/+$/, '') || '/';
@@ -166,9 +163,12 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
     }
   }
 
+  const giteaAnswers = options.gitea ? giteaServesRepo(options.gitea, lifetime.signal) : undefined;
+  const giteaServes = async (repo: SourceRepo) => Boolean(giteaAnswers && !(probot && repo.host === githubHost) && (await giteaAnswers.serves(repo)));
+
   /** The forge that serves a recorded repository, for the sweep. */
   async function forgeFor(repo: SourceRepo): Promise<Forge | undefined> {
-    if (options.gitea && repo.host === giteaHost) {
+    if (options.gitea && (await giteaServes(repo))) {
       return createForge({ kind: 'gitea', apiUrl: giteaApiUrl(options.gitea.url), token: options.gitea.token, lifetime: lifetime.signal });
     }
     if (!probot || repo.host !== githubHost) return undefined;
@@ -177,7 +177,7 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
   }
 
   async function labelTemplateFor(repo: SourceRepo): Promise<string | undefined> {
-    if (options.gitea && repo.host === giteaHost) {
+    if (options.gitea && (await giteaServes(repo))) {
       const apiUrl = giteaApiUrl(options.gitea.url);
       const text = await readGiteaFile(apiUrl, options.gitea.token, repo, REPO_CONFIG_PATH, AbortSignal.timeout(30_000));
       return parseRepoConfigText(text, defaultConfig).labelTemplate;
@@ -192,6 +192,7 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
   let sweeping: Promise<SweepReport> | undefined;
   async function sweepOnce(dryRun: boolean): Promise<SweepReport> {
     // One sweep at a time per process; replicas sweeping at once only repeat idempotent deletes.
+    if (!sweeping) giteaAnswers?.clear();
     sweeping ??= sweepPreviews({
       platform: platformFor(undefined),
       forgeFor,
@@ -227,14 +228,29 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
       if (timer) clearInterval(timer);
       const graceMs = options.teardownGraceMs ?? DEFAULT_TEARDOWN_GRACE_MS;
       const { unfinished } = await queue.stop(graceMs);
-      if (unfinished.length) {
-        log.error({ unfinished }, `stopped with ${unfinished.length} teardowns unfinished after the ${graceMs} ms grace period; left for the sweep: ${unfinished.join('; ')}`);
-      }
+      if (unfinished.length) log.error({ unfinished }, unfinishedAtStop(unfinished, graceMs, options));
       lifetime.abort(new Error('the app is stopping'));
       await sweeping?.catch(() => undefined);
       await githubOctokit.close();
     },
   };
+}
+
+/**
+ * Without Redis, acknowledged teardowns live in this process only: a restart that outlasts
+ * TEARDOWN_GRACE loses what is left, and only a sweep finds those previews again.
+ */
+const NO_DURABILITY_WARNING =
+  'neither REDIS_URL nor SWEEP_INTERVAL is set: teardowns still queued when this process stops (after TEARDOWN_GRACE) are lost, and nothing sweeps them later; set REDIS_URL (durable teardowns) or SWEEP_INTERVAL with SWEEP_DRY_RUN=false, or run `agent-preview sweep --delete` on a schedule (docs/app-deployment.md)';
+
+/** What a stop left undone, and truthfully where it goes: a sweep only if one runs here. */
+function unfinishedAtStop(unfinished: string[], graceMs: number, options: AppOptions): string {
+  const fate = options.redisUrl
+    ? 'their jobs stay in Redis for another replica'
+    : options.sweep && !options.sweep.dryRun
+      ? 'left for the sweep (SWEEP_INTERVAL)'
+      : 'lost: this app runs no deleting sweep (SWEEP_INTERVAL with SWEEP_DRY_RUN=false), so they stay until `agent-preview sweep --delete` runs or the pull request closes again';
+  return `stopped with ${unfinished.length} teardowns unfinished after the ${graceMs} ms grace period; ${fate}: ${unfinished.join('; ')}`;
 }
 
 /** A webhook secret that is blank is no secret: refused. A short one is guessable: the warning to log is returned. */

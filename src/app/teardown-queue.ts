@@ -18,6 +18,14 @@ export interface TeardownQueue {
 export type TaskFor = (job: TeardownJob, log: Logger) => BackgroundTask;
 
 /**
+ * What makes two deliveries the same: the delivery id, and the SHA-256 of the signed body (GitHub's
+ * `X-GitHub-Delivery` is not signed, so a captured body replayed under a fresh id is still the same body).
+ */
+export function deliveryKeys(job: TeardownJob): string[] {
+  return [`${job.door}:id:${job.deliveryId}`, ...(job.bodyDigest ? [`${job.door}:body:${job.bodyDigest}`] : [])];
+}
+
+/**
  * A delivery id is one event: GitHub redelivers with the same `X-GitHub-Delivery`, and a replayed
  * capture carries it too (docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks#use-the-x-github-delivery-header); Gitea sends its hook task's UUID as `X-Gitea-Delivery`
  * (go-gitea/gitea@05a2257:services/webhook/deliver.go). Ids are remembered for `ttlMs`, at most
@@ -35,13 +43,18 @@ export class DeliveryWindow {
 
   /** True the first time an id is offered within the window. */
   firstSight(id: string, now = Date.now()): boolean {
+    return this.firstSightOfAll([id], now);
+  }
+
+  /** True when none of the ids was offered within the window; all of them are remembered either way. */
+  firstSightOfAll(ids: string[], now = Date.now()): boolean {
     for (const [oldest, at] of this.seen) {
-      if (now - at < this.ttlMs && this.seen.size < this.capacity) break;
+      if (now - at < this.ttlMs && this.seen.size + ids.length <= this.capacity) break;
       this.seen.delete(oldest);
     }
-    if (this.seen.has(id)) return false;
-    this.seen.set(id, now);
-    return true;
+    const first = ids.every((id) => !this.seen.has(id));
+    for (const id of ids) if (!this.seen.has(id)) this.seen.set(id, now);
+    return first;
   }
 }
 
@@ -58,7 +71,7 @@ export class MemoryTeardownQueue implements TeardownQueue {
   }
 
   async enqueue(job: TeardownJob, log: Logger): Promise<'queued' | 'duplicate'> {
-    if (!this.window.firstSight(`${job.door}:${job.deliveryId}`)) return 'duplicate';
+    if (!this.window.firstSightOfAll(deliveryKeys(job))) return 'duplicate';
     this.background.enqueue(this.taskFor(job, log));
     return 'queued';
   }

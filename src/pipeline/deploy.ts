@@ -167,6 +167,16 @@ async function waitUntilHealthy(platform: Platform, created: Deployment, name: s
     throw new PhaseError(name, 'wait', `${why}; ${fate}`, { cause: err, deploymentId: created.id, logTail: await logTail(platform, created) });
   }
   if (finished.phase === 'healthy') return finished;
+  // Removed while it came up: most likely the PR closed (or moved on) and its close got there first.
+  // That run is not a failure, and the close's comment stands.
+  const goneBecause = options.preview && GONE_DEPLOY_PHASES.has(finished.phase) ? await unwantedBecause(options) : undefined;
+  if (goneBecause) {
+    throw new UnwantedPreviewError(
+      goneBecause,
+      `${name}: ${notWantedWhy(goneBecause)}; its preview deployment ${finished.id} was removed meanwhile (${finished.rawStatus})`,
+      finished.id,
+    );
+  }
   // The log tail first: a deleted deployment may take its logs with it.
   const tail = await logTail(platform, finished);
   // A preview that failed serves nobody, as one that never became healthy in time.
@@ -259,8 +269,8 @@ async function olderPreviews(platform: Platform, current: Deployment, name: stri
   for (const candidate of previews) {
     if (candidate.id === current.id || GONE_DEPLOY_PHASES.has(candidate.phase)) continue;
     if (candidate.agentName && candidate.agentName !== name) continue;
-    // The same label and agent name in another repository on the same account is not ours.
-    if (repo && (await ownershipOf(candidate, repo, lookUpBuild, { signal: options.signal })) === 'other') continue;
+    // Only a preview whose records name this repository is ours to replace, whatever its label.
+    if (repo && (await ownershipOf(candidate, repo, lookUpBuild, { signal: options.signal })) !== 'ours') continue;
     // A preview made by a newer run is not ours to remove.
     if (candidate.createdAt && Date.parse(candidate.createdAt) > currentCreated) continue;
     older.push(candidate);

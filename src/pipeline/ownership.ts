@@ -1,9 +1,20 @@
 /**
- * Which previews belong to which repository. A preview label (`pr-5`) is only unique within one
- * repository, and several repositories may deploy to one platform account. A preview belongs to the
- * repository it was deployed from: the deployment records it where the platform can carry it
- * (`Deployment.sourceRepo`), and otherwise its build does (`source_repo`, `host/owner/repo`).
- * A preview with neither belongs to no one we can prove.
+ * Whose preview is this? Read from records, never from the label: labels are for finding, records
+ * for deciding. A preview label (`pr-5-…`) is chosen by whoever deploys, and several repositories
+ * may deploy to one platform account; what the platform recorded when the preview was made says
+ * which repository it came from:
+ * - the deployment's own record, where the platform keeps one (`Deployment.sourceRepo`):
+ *   MUTX, the tag in the preview agent's `description` (mutx-dev/mutx-dev@abdc975:src/api/models/schemas.py,
+ *   AgentCreate.description; `platforms/mutx/mutx.ts`, describeAgent); Nullspace, the agent
+ *   deployment's `metadata.source_repo` (docs.ns.rocks api-reference/agent-deployments,
+ *   create-an-agent-deployment `metadata`; `platforms/nullspace/nullspace.ts`); Astropods, the readme
+ *   registered with the build the deployment runs (astropods/astro-cli@7e52620:cmd/push.go
+ *   registerAgentWithServer, cmd/blueprint.go; `platforms/astropods/astropods.ts`);
+ * - else its build's `source_repo` (`host/owner/repo`): Agentex deployments carry only manifest,
+ *   environment, build, `preview_label` and `expires_at` (/work/shared/PLATFORMS.md), and Agentex
+ *   builds record the `source_*` provenance (`POST /v5/builds`). A build is reused only by the
+ *   repository it records (`pipeline/build.ts`), so a reused build never moves a preview.
+ * A preview with neither belongs to no one we can prove: no close of any repository deletes it.
  */
 import { ApiError, UnsupportedError } from '../errors.js';
 import type { Build, CallOptions, Deployment, Platform } from '../platforms/platform.js';

@@ -37,8 +37,10 @@ export interface CloseRequest {
   repo?: SourceRepo;
   /** Only these agents' previews. */
   agentNames?: string[];
-  /** Agents whose legacy-labelled previews count as ours though nothing records their repository. */
+  /** Agents whose previews count as ours though nothing records their repository: a person's word only (the CLI's `--agent`). */
   adoptUnproven?: string[];
+  /** Under a `{sha}` template: the repository's agents, whose previews are listed to find every push's (see `TeardownOptions`). */
+  knownAgents?: string[];
   reporter?: Reporter;
   signal?: AbortSignal;
   dryRun?: boolean;
@@ -51,15 +53,14 @@ export async function removePreviews(request: CloseRequest): Promise<CloseOutcom
     repo: request.repo,
     agentNames: request.agentNames,
     adoptUnproven: request.adoptUnproven,
+    knownAgents: request.knownAgents,
     reporter: request.reporter,
     signal: request.signal,
     dryRun: request.dryRun,
   });
   const stillRunning: StillRunning[] = [
     ...outcome.failed.map(({ deployment, error }) => running(deployment, `it could not be deleted: ${redact(error)}`)),
-    ...outcome.withoutProvenance.map((deployment) =>
-      running(deployment, `${request.platform.name} records no repository for it and this repository's manifests do not name its agent`),
-    ),
+    ...outcome.withoutProvenance.map((deployment) => running(deployment, `${request.platform.name} records no repository for it, so nothing proves it is this repository's: kept`)),
   ];
   const status: CloseStatus = outcome.failed.length ? 'failed' : stillRunning.length ? 'kept' : 'removed';
   return { ...outcome, status, stillRunning };

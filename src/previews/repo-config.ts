@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.js';
-import { DEFAULT_LABEL_TEMPLATE } from '../pipeline/label.js';
+import { DEFAULT_LABEL_TEMPLATE, requireVaryingPlaceholder } from '../pipeline/label.js';
+import { parsePlatformName } from '../platforms/index.js';
 
 /** Read from the repository's default branch, as Probot's `context.config` does. */
 export const REPO_CONFIG_FILE = 'agent-preview.yml';
@@ -38,9 +39,14 @@ export function parseRepoConfig(raw: unknown, base: RepoConfig = DEFAULT_REPO_CO
   else if (manifest !== undefined && manifest !== null) {
     throw new InputError(`${REPO_CONFIG_PATH}: manifest must be a path or a list of paths`, { field: 'manifest' });
   }
+  const labelTemplate = text('preview-label');
+  // One label for every pull request would make each close of the repository find all its previews.
+  if (labelTemplate) requireVaryingPlaceholder(labelTemplate, { file: REPO_CONFIG_PATH, field: 'preview-label' });
+  const platform = text('platform');
+  if (platform) parsePlatformName(platform, `${REPO_CONFIG_PATH}: platform`);
   return {
-    labelTemplate: text('preview-label') || base.labelTemplate,
-    platform: text('platform') ?? base.platform,
+    labelTemplate: labelTemplate || base.labelTemplate,
+    platform: platform ?? base.platform,
     manifests: manifests.length ? manifests.map((item) => item.trim()).filter(Boolean) : base.manifests,
   };
 }
@@ -65,9 +71,4 @@ export function agentNameOfManifest(text: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Whether a label template names the branch (then a deleted branch has previews to remove). */
-export function labelUsesBranch(template: string): boolean {
-  return template.includes('{branch}');
 }

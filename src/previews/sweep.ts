@@ -9,7 +9,7 @@
  */
 import { ApiError } from '../errors.js';
 import type { Forge } from '../forge/forge.js';
-import { DEFAULT_LABEL_TEMPLATE, labelBelongs, resolvePreviewLabel } from '../pipeline/label.js';
+import { DEFAULT_LABEL_TEMPLATE, labelBelongs, resolvePreviewLabel, type PreviewLabels } from '../pipeline/label.js';
 import type { Deployment, LabelRule, Platform } from '../platforms/platform.js';
 import { GONE_DEPLOY_PHASES } from '../platforms/platform.js';
 import { redact } from '../secrets/redact.js';
@@ -218,7 +218,8 @@ async function branchLabelsOf(forge: Forge, repo: SourceRepo, template: string, 
     try {
       const resolved = resolvePreviewLabel(template, { branch }, 'preview-label', rule, repo);
       labels.add(resolved.label);
-      // Previews an earlier version labelled without the identity hash.
+      // Previews earlier versions labelled with a 6-digit hash, or without one.
+      if (resolved.shortHashLabel) labels.add(resolved.shortHashLabel);
       labels.add(resolved.legacyLabel);
     } catch {
       // A branch whose name sanitizes to nothing gives no label.
@@ -239,12 +240,22 @@ export function pullNumberOfLabel(label: string, template: string = DEFAULT_LABE
     try {
       // Any seven hex digits stand in for the commit: under {sha} the identity hash leaves it out.
       const labels = resolvePreviewLabel(template, { number: Number(digits), sha: '0000000' }, 'preview-label', rule, repo);
-      if (labels.perPush ? labelBelongs(label, labels) : labels.label === label || labels.legacyLabel === label) return Number(digits);
+      if (labelNamesPull(label, labels)) return Number(digits);
     } catch {
       return undefined;
     }
   }
   return undefined;
+}
+
+/**
+ * Whether a label is one the action gave this pull request: this version's, the previous version's
+ * (6 hex digits: under `{sha}` every push's ended in it), or the unhashed one. The sweep groups by
+ * recorded repository first, so these labels are read only for previews whose records name it.
+ */
+function labelNamesPull(label: string, labels: PreviewLabels): boolean {
+  if (labels.perPush) return labelBelongs(label, labels) || Boolean(labels.shortHashPushSuffix && label.endsWith(labels.shortHashPushSuffix));
+  return label === labels.label || label === labels.shortHashLabel || label === labels.legacyLabel;
 }
 
 /** One line per preview, for the CLI and the log. */

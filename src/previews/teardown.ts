@@ -1,9 +1,9 @@
 import type { Deployment, Platform } from '../platforms/platform.js';
 import { GONE_DEPLOY_PHASES } from '../platforms/platform.js';
-import { labelBelongs, type PreviewLabels } from '../pipeline/label.js';
+import { labelBelongs, lookupLabels, type PreviewLabels } from '../pipeline/label.js';
 import { cachedBuildLookup, ownershipOf, type BuildLookup } from '../pipeline/ownership.js';
 import { silentReporter, type Reporter } from '../pipeline/reporter.js';
-import { parseSourceRepo, sameSourceRepo, type SourceRepo } from '../pipeline/source-repo.js';
+import type { SourceRepo } from '../pipeline/source-repo.js';
 
 export interface TeardownOptions {
   /** Whose previews: the labels of one repository's PR or branch (`resolvePreviewLabel`)... */
@@ -18,11 +18,17 @@ export interface TeardownOptions {
    */
   repo?: SourceRepo;
   /**
-   * With `repo`: agents whose live previews under the legacy label count as this repository's even
-   * when nothing records where they were deployed from (the repository's own manifests name them).
-   * Other such previews are left alone and reported.
+   * With `repo`: agents whose live previews count as this repository's even when nothing records
+   * where they were deployed from. Only a person says so (the CLI's `teardown --repo --agent`); the
+   * action and the app never do, so a preview recording nothing is kept and named, whatever its label.
    */
   adoptUnproven?: string[];
+  /**
+   * Under a `{sha}` template: the agents whose previews are listed to find every push's label (the
+   * platform filters by agent, not by a part of a label). The agents of previews found under the
+   * head commit's label are added; with none known at all, the whole account is listed.
+   */
+  knownAgents?: string[];
   reporter?: Reporter;
   signal?: AbortSignal;
   /** List what would go without deleting anything. */
@@ -72,11 +78,13 @@ export async function teardownPreviews(platform: Platform, options: TeardownOpti
   };
   const agents = new Set<string>();
   const foundLabels = new Set<string>();
-  for (const deployment of await candidates(platform, labels, Boolean(options.repo), signal)) {
+  const search = { withLegacy: Boolean(options.repo), knownAgents: options.knownAgents ?? options.agentNames, reporter };
+  for (const deployment of await candidates(platform, labels, search, signal)) {
     if (options.agentNames && !(deployment.agentName && options.agentNames.includes(deployment.agentName))) continue;
     const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
     if (options.repo) {
-      const ownership = await ownershipUnder(deployment, labels, options.repo, lookUpBuild, signal);
+      // Whatever its label says, a preview is this repository's only when its records say so.
+      const ownership = await ownershipOf(deployment, options.repo, lookUpBuild, { signal });
       if (ownership === 'other') {
         if (live) outcome.otherRepos.push(deployment);
         continue;
@@ -108,9 +116,8 @@ export async function teardownPreviews(platform: Platform, options: TeardownOpti
   outcome.agents = [...agents].sort();
   outcome.labels = [...foundLabels].sort();
   if (outcome.withoutProvenance.length) {
-    const label = labels.legacyLabel;
     reporter.warn(
-      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${describeDeployments(outcome.withoutProvenance)}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`,
+      `left ${outcome.withoutProvenance.length} preview(s) alone because nothing records which repository deployed them: ${describeWithLabels(outcome.withoutProvenance)}; delete one with \`agent-preview teardown --label <label> --agent <agent>\` if it is yours`,
     );
   }
   if (outcome.otherRepos.length) {
@@ -121,7 +128,7 @@ export async function teardownPreviews(platform: Platform, options: TeardownOpti
 
 /** One label exactly as given, with no identity hash and no legacy form. */
 export function exactLabel(label: string): PreviewLabels {
-  return { label, legacyLabel: label, perPush: false };
+  return { label, legacyLabel: label, perPush: false, hashed: false };
 }
 
 /** `d-1 (hello-agent), d-2 (other-agent)` */
@@ -129,34 +136,44 @@ export function describeDeployments(deployments: Deployment[]): string {
   return deployments.map((d) => `${d.id} (${d.agentName ?? 'agent'})`).join(', ');
 }
 
+/** `d-1 (hello-agent, label pr-5)` */
+function describeWithLabels(deployments: Deployment[]): string {
+  return deployments.map((d) => `${d.id} (${d.agentName ?? 'agent'}${d.previewLabel ? `, label ${d.previewLabel}` : ''})`).join(', ');
+}
+
+interface Search {
+  withLegacy: boolean;
+  knownAgents?: string[];
+  reporter: Reporter;
+}
+
 /**
- * This identity's previews, each once, and for a repository those of its legacy label. Without a
- * repository the legacy label may well be another branch's current one (`feature-a` for `feature/a`).
+ * This identity's previews, each once: those under its exact labels (this version's, the previous
+ * version's, and for a repository the unhashed one), and under a `{sha}` template those of every
+ * push, found by agent. Without a repository the unhashed label may well be another branch's current
+ * one (`feature-a` for `feature/a`), so it is not looked under.
  */
-async function candidates(platform: Platform, labels: PreviewLabels, withLegacy: boolean, signal?: AbortSignal): Promise<Deployment[]> {
+async function candidates(platform: Platform, labels: PreviewLabels, search: Search, signal?: AbortSignal): Promise<Deployment[]> {
   const found = new Map<string, Deployment>();
   const add = (deployments: Deployment[], keep: (deployment: Deployment) => boolean) => {
     for (const deployment of deployments) if (keep(deployment) && !found.has(deployment.id)) found.set(deployment.id, deployment);
   };
-  // The platform filters by label, but a filter it ignores must not widen what we delete.
-  add(await platform.listDeployments({ previewLabel: labels.label }, { signal }), (d) => !d.previewLabel || d.previewLabel === labels.label);
-  if (withLegacy && labels.legacyLabel !== labels.label) {
-    add(await platform.listDeployments({ previewLabel: labels.legacyLabel }, { signal }), (d) => d.previewLabel === labels.legacyLabel);
+  for (const label of lookupLabels(labels, search.withLegacy)) {
+    // The platform filters by label, but a filter it ignores must not widen what we delete.
+    add(await platform.listDeployments({ previewLabel: label }, { signal }), (d) => d.previewLabel === label || (!d.previewLabel && label === labels.label));
   }
-  // Under a {sha} template every push has its own label; only the identity hash ties them together,
-  // and no platform lists by a part of a label.
-  if (labels.perPush && labels.identitySuffix) add(await platform.listDeployments({}, { signal }), (d) => labelBelongs(d.previewLabel, labels));
+  if (!labels.pushPrefix) return [...found.values()];
+  // Every push has its own label; the per-PR prefix ties them together, and no platform lists by a
+  // part of a label. Agentex lists by agent; the others list their account whatever the filter.
+  const agents = new Set([...(search.knownAgents ?? []), ...[...found.values()].map((d) => d.agentName).filter((name): name is string => Boolean(name))]);
+  if (!agents.size) {
+    search.reporter.warn(
+      `no agent of this repository is known, so every preview on ${platform.name} is listed to find the earlier pushes' previews of "${labels.pushPrefix}-…"; name the manifests to list only their agents'`,
+    );
+    add(await platform.listDeployments({}, { signal }), (d) => labelBelongs(d.previewLabel, labels));
+  }
+  for (const agentName of [...agents].sort()) {
+    add(await platform.listDeployments({ agentName }, { signal }), (d) => labelBelongs(d.previewLabel, labels));
+  }
   return [...found.values()];
-}
-
-/**
- * A label with the identity hash was made for this repository and PR: it is ours, unless the
- * deployment itself records another repository. A legacy label is ours only when the deployment or
- * its build records this repository (a build can be shared, which is why labels carry the hash now).
- */
-async function ownershipUnder(deployment: Deployment, labels: PreviewLabels, repo: SourceRepo, lookUpBuild: BuildLookup, signal?: AbortSignal) {
-  const hashed = Boolean(labels.identitySuffix) && labelBelongs(deployment.previewLabel, labels);
-  if (!hashed) return ownershipOf(deployment, repo, lookUpBuild, { signal });
-  const recorded = parseSourceRepo(deployment.sourceRepo);
-  return recorded && !sameSourceRepo(recorded, repo) ? 'other' : 'ours';
 }

@@ -86,7 +86,7 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
     expect(first.outputs).toMatchObject({ status: 'healthy', 'build-reused': 'false' });
     // The label names the PR and, in a short hash, the repository: pr-2-<hash>.
     const label = first.outputs['preview-label'];
-    expect(label).toMatch(/^pr-2-[0-9a-f]{6}$/);
+    expect(label).toMatch(/^pr-2-[0-9a-f]{12}$/);
     expect(first.outputs['preview-url']).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/previews\//);
     expect(JSON.parse(first.outputs.agents)).toHaveLength(1);
     expect(first.log).toContain('::group::agent hello-agent');
@@ -248,11 +248,12 @@ describe('repository isolation on one platform account', () => {
     forge.closePullRequest(OWNER, REPO, 5);
     const closed = await runAction(forge, pullRequestEvent('closed', 'a'.repeat(40), { number: 5 }), {});
     expect(closed.code).toBe(0);
-    expect(closed.outputs.status).toBe('removed');
-    // The old-style preview of one of this checkout's agents that records no repository is adopted; the other repository's is named and left alone.
-    expect(closed.log).toContain(`2 deleted, 0 already gone, 1 of other repositories left alone (${otherRepos.id})`);
+    // Records decide: the other repository's preview is named and left alone, and the old-style one that
+    // records no repository is kept and named (its agent's name proves nothing: any repository may use it).
+    expect(closed.outputs.status).toBe('kept');
+    expect(closed.log).toContain(`1 deleted, 0 already gone, 1 of other repositories left alone (${otherRepos.id}); still running: ${unattributed.id} (hello-agent)`);
     expect(await seeder.status(opened.outputs['deployment-id'])).toBe('DELETED');
-    expect(await seeder.status(unattributed.id)).toBe('DELETED');
+    expect(await seeder.status(unattributed.id)).toBe('HEALTHY');
     expect(await seeder.status(otherRepos.id)).toBe('HEALTHY');
   });
 });

@@ -244,7 +244,7 @@ describe('examples/workflows run unchanged through the runner harness against th
     expect(preview.outputs.smoke).toBe('passed');
     expect(forge.comments(OWNER, REPO, 2)[0].body).toContain('‹ Hello, Ada! This reply comes from hello-agent.');
     // The label ends in the repository's identity hash (pipeline/label.ts).
-    expect(preview.outputs).toMatchObject({ status: 'healthy', 'preview-label': expect.stringMatching(/^pr-2-[0-9a-f]{6}$/) });
+    expect(preview.outputs).toMatchObject({ status: 'healthy', 'preview-label': expect.stringMatching(/^pr-2-[0-9a-f]{12}$/) });
     const [comment] = forge.comments(OWNER, REPO, 2);
     expect(comment.body).toContain(STICKY_MARKER);
     expect(comment.body).toContain('hello-agent');
@@ -290,7 +290,7 @@ describe("ci.yml's action job: the action from this checkout (`uses: ./`) agains
         expect(run.code).toBe(0);
         outputs.push(run.outputs);
       }
-      expect(outputs[0]).toMatchObject({ status: 'healthy', 'preview-label': expect.stringMatching(/^ci-4242-1-[0-9a-f]{6}$/) });
+      expect(outputs[0]).toMatchObject({ status: 'healthy', 'preview-label': expect.stringMatching(/^ci-main-4242-1-[0-9a-f]{12}$/) });
       expect(outputs[1]).toMatchObject({ status: 'removed' });
       expect((await fetch(outputs[0]['preview-url'])).status).toBe(404);
     } finally {

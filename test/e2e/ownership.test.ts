@@ -6,15 +6,13 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AppServer } from '../../src/app/server.js';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
 import { clearSecrets } from '../../src/secrets/redact.js';
-import { giteaHeaders, giteaPullRequestClosed, LogCapture, post } from '../integration/app/fixtures.js';
+import { giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder, startAppProcess, until, type AppProcess } from '../integration/app/fixtures.js';
 import { HELLO_AGENT } from '../support/agents.js';
 import { startTestForge, type ForgeFlavor, type TestForge } from '../support/forge/server.js';
 import { pullRequestEvent, runActionBundle, shownText, type ActionRun } from '../support/runner.js';
-import { startTestApp } from '../integration/app/test-app.js';
 
 const API_KEY = 'sk-e2e-owner-Vb52Kq0LmZ7w';
 const TOKEN = 'ghs_e2eOwnershipToken0123456789abcd';
@@ -156,51 +154,59 @@ describe('a close that cannot delete the preview', () => {
 });
 
 describe.each([
-  // act_runner registered at http://gitea:3000, while Gitea's ROOT_URL (what the app is given and webhooks carry) is another address.
-  ['the runner reaches Gitea at another address than ROOT_URL', '', 'http://gitea:3000'],
-  // Gitea served under a sub-path; the runner knows it by that same address.
-  ['Gitea is served under a sub-path', '/git', undefined],
-])('Gitea, when %s: the action and the app name the repository the same way', (_case, subPath, runnerUrl) => {
+  // act_runner registered at http://gitea:3000, while Gitea's ROOT_URL (what webhooks carry) is the address the app is given.
+  ['the runner reaches Gitea at another address than ROOT_URL', '', undefined, 'http://gitea:3000'],
+  // Gitea served under a sub-path; the runner and the app know it by that same address.
+  ['Gitea is served under a sub-path', '/git', undefined, undefined],
+  // ROOT_URL is the public address; the app and the runner reach Gitea inside the cluster, at another one.
+  ['the app and the runner reach Gitea at another address than its ROOT_URL', '', 'https://git.example.com', undefined],
+  // A Gitea under a sub-path behind a proxy: ROOT_URL https://example.com/gitea, reached directly at http://host:port/gitea.
+  ['Gitea is under a sub-path behind a proxy whose address is its ROOT_URL', '/gitea', 'https://example.com/gitea', undefined],
+])('Gitea, when %s: the action and the app bundle name the repository the same way', (_case, subPath, rootUrl, runnerUrl) => {
   let gitea: TestForge;
-  let app: AppServer;
-  const logs = new LogCapture();
+  let app: AppProcess;
   beforeEach(async () => {
-    gitea = await startTestForge({ flavor: 'gitea', token: TOKEN, subPath });
+    gitea = await startTestForge({ flavor: 'gitea', token: TOKEN, subPath, rootUrl });
     gitea.seedRepo('gitea-org', 'agents', { defaultBranch: 'main' });
     gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', baseRef: 'main' });
-    app = await startTestApp({
-      local,
-      apiKey: API_KEY,
-      githubToken: 'ghs_unusedGithubDoorToken000',
-      webhookSecret: 'unused-github-secret',
-      gitea: { url: gitea.url, token: TOKEN, webhookSecret: GITEA_SECRET },
-      retry: { firstDelayMs: 20, maxDelayMs: 100 },
-      logStream: logs,
-      logLevel: 'debug',
+    app = await startAppProcess({
+      GITEA_URL: gitea.url,
+      GITEA_TOKEN: TOKEN,
+      GITEA_WEBHOOK_SECRET: GITEA_SECRET,
+      AGENT_PREVIEW_PLATFORM: 'local',
+      AGENT_PREVIEW_LOCAL_URL: local.url,
+      AGENT_PREVIEW_LOCAL_KEY: API_KEY,
+      LOG_LEVEL: 'debug',
     });
   });
   afterEach(async () => {
-    await app.close();
+    app.kill('SIGTERM');
+    await app.exited;
+    captured.push(app.logs.text);
     await gitea.close();
   });
 
   it("the app's close removes the action's preview, and the commit status says removed without the dead link", async () => {
-    const rootUrl = gitea.url;
-    const target: RepoUnderTest = { owner: 'gitea-org', repo: 'agents', webUrl: `${rootUrl}/gitea-org/agents` };
-    const deployed = await runFor(gitea, target, eventFor(target, 'opened', 'c'.repeat(40), 2, 'gitea'), { GITHUB_SERVER_URL: runnerUrl ?? rootUrl });
+    // What webhooks and Actions events carry: addresses built from ROOT_URL.
+    const webRoot = rootUrl ?? gitea.url;
+    const target: RepoUnderTest = { owner: 'gitea-org', repo: 'agents', webUrl: `${webRoot}/gitea-org/agents` };
+    const deployed = await runFor(gitea, target, eventFor(target, 'opened', 'c'.repeat(40), 2, 'gitea'), { GITHUB_SERVER_URL: runnerUrl ?? gitea.url });
     expect(deployed.outputs.status).toBe('healthy');
 
     gitea.closePullRequest('gitea-org', 'agents', 2);
-    const body = JSON.stringify(giteaPullRequestClosed(rootUrl, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
+    const body = JSON.stringify(giteaPullRequestClosed(webRoot, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
     const delivery = await post(`${app.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET));
     expect(delivery.status).toBe(202);
-    await app.idle();
+    const status = await until(
+      async () => gitea.commitStatuses('gitea-org', 'agents', 'c'.repeat(40)).at(-1),
+      (latest) => latest?.description === 'preview removed',
+      30_000,
+    );
 
     expect(await statusOf(deployed.outputs['deployment-id'])).toBe('DELETED');
     expect(gitea.comments('gitea-org', 'agents', 2)[0].body).toContain('Preview removed');
-    const status = gitea.commitStatuses('gitea-org', 'agents', 'c'.repeat(40)).at(-1)!;
     expect(status).toMatchObject({ state: 'success', description: 'preview removed' });
-    expect(status.target_url || '').toBe('');
+    expect(status!.target_url || '').toBe('');
   });
 });
 
@@ -230,17 +236,30 @@ describe('labels made from templates', () => {
     expect(first.outputs['preview-label']).not.toBe(second.outputs['preview-label']);
   });
 
-  it('under a {sha} template, a close removes the previews of every push', async () => {
+  it('under a {sha} template, a close removes the previews of every push, lists by label and agent only, and leaves labels that merely share its hash', async () => {
     forge.seedPullRequest(target.owner, target.repo, { number: 7, headSha: '7'.repeat(40), headRef: 'seven', baseRef: 'main' });
     const inputs = { 'INPUT_PREVIEW-LABEL': 'pr-{number}-{sha}', 'INPUT_ONLY-CHANGED': 'false', INPUT_REDEPLOY: 'always' };
     const first = await runFor(forge, target, eventFor(target, 'opened', '7'.repeat(40), 7, 'github'), inputs);
     forge.setPullRequestHead(target.owner, target.repo, 7, '8'.repeat(40));
     const second = await runFor(forge, target, eventFor(target, 'synchronize', '8'.repeat(40), 7, 'github'), inputs);
     expect([first.outputs.status, second.outputs.status]).toEqual(['healthy', 'healthy']);
+    // Previews of no recorded repository whose labels end like this PR's: in the hash, or in the hash and a commit.
+    const label = second.outputs['preview-label'];
+    const seeder = new PreviewSeeder(local, API_KEY);
+    const strangers = await Promise.all([`zz-${label.split('-').at(-1)}`, `zz-${label.split('-').slice(-2).join('-')}`].map((stranger) => seeder.preview(undefined, stranger)));
+    // Other previews on the account, as another repository's would be.
+    for (let n = 0; n < 3; n++) await seeder.preview('github.com/elsewhere/agents', `pr-${n}`);
+
     forge.closePullRequest(target.owner, target.repo, 7);
+    const listed = local.requests.length;
     const closed = await runFor(forge, target, eventFor(target, 'closed', '8'.repeat(40), 7, 'github'), inputs);
     expect(closed.outputs.status).toBe('removed');
     expect(await statusOf(first.outputs['deployment-id'])).not.toBe('HEALTHY');
     expect(await statusOf(second.outputs['deployment-id'])).not.toBe('HEALTHY');
+    for (const stranger of strangers) expect(await statusOf(stranger.id)).toBe('HEALTHY');
+    const lists = local.requests.slice(listed).filter((request) => request.route === 'deployments.list');
+    expect(lists.filter((request) => !request.query.preview_label && !request.query.agent_name)).toEqual([]);
+    // This version's label, the previous version's, the unhashed one, and the one agent's previews.
+    expect(lists).toHaveLength(4);
   });
 });

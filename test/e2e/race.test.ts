@@ -13,6 +13,7 @@ import { HELLO_AGENT } from '../support/agents.js';
 import { ManualClock } from '../support/clock.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { pullRequestEvent, runActionBundle, shownText, type ActionRun } from '../support/runner.js';
+import { stickyBody } from '../integration/app/fixtures.js';
 
 const API_KEY = 'sk-e2e-race-Qm41Zt8RwX2c';
 const TOKEN = 'ghs_e2eRaceToken0123456789abcdefgh';
@@ -132,6 +133,26 @@ describe.each(['github', 'gitea'] as const)('a preview run the pull request outr
     ).toContain(deployment.id);
     expect(run.log).not.toContain('removed its own preview');
     expect(run.summary).not.toContain('Ready');
+  });
+
+  it("a close that removes the preview while the run waits for it to be healthy: the run ends closed, and the close's comment stands", async () => {
+    forge.seedPullRequest('acme', 'agents', { number: 5, headSha: SHA_A, headRef: 'change', baseRef: 'main' });
+    // The comment an earlier push's run left on the PR.
+    forge.seedComment('acme', 'agents', 5, { body: stickyBody('pr-5'), user: flavor === 'github' ? 'github-actions[bot]' : 'gitea-actions' });
+    const running = runFor(SHA_A, 'synchronize');
+    await advanceUntil(running, () => local.deployments().length > 0);
+    forge.closePullRequest('acme', 'agents', 5);
+    // The close workflow runs while the deployment is still coming up (the platform's clock stands still).
+    const close = await runFor(SHA_A, 'closed');
+    expect(close.outputs.status).toBe('removed');
+    expect(commentsOnPull()).toContain('Preview removed');
+
+    const run = await finish(running);
+    expect(run.code).toBe(0);
+    expect(run.outputs.status).toBe('closed');
+    expect(run.log).toContain(`its preview deployment ${local.deployments()[0].id} was removed meanwhile`);
+    expect(commentsOnPull()).toContain('Preview removed');
+    expect(commentsOnPull()).not.toContain('Failed');
   });
 
   it('a PR closed after the run began but before it deploys gets no deployment at all', async () => {

@@ -152,7 +152,7 @@ export class AstropodsPlatform implements Platform {
   async listDeployments(filter: DeploymentFilter, options: CallOptions = {}): Promise<Deployment[]> {
     const label = filter.previewLabel === undefined ? undefined : slug(filter.previewLabel);
     const agentSlug = filter.agentName === undefined ? undefined : slug(filter.agentName);
-    const matches: Deployment[] = [];
+    const matches: { raw: Json; deployment: Deployment }[] = [];
     for (const raw of await this.listRaw(options.signal)) {
       if (filter.buildId && stringField(raw, 'build_id') !== filter.buildId) continue;
       const known = this.owners.get(stringField(raw, 'name') ?? '');
@@ -165,9 +165,34 @@ export class AstropodsPlatform implements Platform {
         owner.agentName = filter.agentName;
       }
       if (owner.previewLabel !== undefined) this.owners.set(stringField(raw, 'name') ?? '', { ...owner });
-      matches.push(toDeployment(raw, owner));
+      matches.push({ raw, deployment: toDeployment(raw, owner) });
     }
-    return matches.sort(newestFirst);
+    return (await this.withRecordedRepos(matches, options.signal)).sort(newestFirst);
+  }
+
+  /**
+   * The repository each listed deployment came from (what closes and the sweep decide by), as
+   * `register` recorded it in the readme of the build it runs (`Preview <label> of <agent> from <host/owner/repo>, …`). Astropods keeps no other field
+   * for it: a deployment is `{id, name, build_id, display_name, status, …}`, and the registered
+   * agent's versions carry `build_id`, `published_at` and `readme`, listed by
+   * `GET /agents/{account}` → `{agents: [{account, name, versions}], count}`
+   * (astropods/astro-cli@7e52620:cmd/blueprint.go, blueprintItem and runBlueprintList; cmd/utils.go apiPath).
+   */
+  private async withRecordedRepos(found: { raw: Json; deployment: Deployment }[], signal?: AbortSignal): Promise<Deployment[]> {
+    if (!found.length) return [];
+    const response = await this.http.request<Json>({ call: 'list agents', method: 'GET', path: `/agents/${encodeURIComponent(this.account)}`, accept: [404], signal });
+    const readmes = new Map<string, string>();
+    for (const agent of arrayOf(response.status === 404 ? [] : response.body?.agents)) {
+      if (!agent || typeof agent !== 'object') continue;
+      for (const version of arrayOf((agent as Json).versions)) {
+        const readme = version && typeof version === 'object' ? stringField(version as Json, 'readme') : undefined;
+        if (readme) readmes.set(`${stringField(agent as Json, 'name')}\n${stringField(version as Json, 'build_id')}`, readme);
+      }
+    }
+    return found.map(({ raw, deployment }) => {
+      const sourceRepo = repoOfReadme(readmes.get(`${stringField(raw, 'name')}\n${stringField(raw, 'build_id')}`));
+      return sourceRepo ? { ...deployment, sourceRepo } : deployment;
+    });
   }
 
   /**
@@ -318,6 +343,13 @@ export class AstropodsPlatform implements Platform {
   private agentPath(agent: string): string {
     return `/agents/${encodeURIComponent(this.account)}/${encodeURIComponent(agent)}`;
   }
+}
+
+/** What `register` writes for a preview from a repository; the repository is read back from it. */
+const PREVIEW_README = /^Preview \S+ of \S+ from (\S+), deployed by agent-preview\.$/;
+
+function repoOfReadme(readme: string | undefined): string | undefined {
+  return readme ? PREVIEW_README.exec(readme.trim())?.[1] : undefined;
 }
 
 /** Lower case letters, digits and single hyphens, as Kubernetes names want. */

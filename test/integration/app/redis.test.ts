@@ -134,6 +134,36 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
     );
   });
 
+  it('a delivery Redis failed to store gets a 500, and the forge redelivering it stores it: its preview is removed', async () => {
+    gitea.seedPullRequest('gitea-org', 'agents', { number: 1, headSha: 'c'.repeat(40), headRef: 'branch-1', state: 'closed' });
+    const preview = await seeder.preview(`${new URL(gitea.url).host}/gitea-org/agents`, 'pr-1');
+    // The app's Redis user may write keys but, for now, run no script: BullMQ stores a job with one,
+    // so Redis fails between anything written before the job and the job itself.
+    const admin = new Redis(redis.url);
+    try {
+      await admin.call('ACL', 'SETUSER', 'app', 'on', '>app-redis-pw-71c9', '~*', '&*', '+@all', '-evalsha', '-eval');
+      const url = new URL(redis.url);
+      url.username = 'app';
+      url.password = 'app-redis-pw-71c9';
+      const only = await replica({ REDIS_URL: url.toString() });
+      const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 1, { ref: 'branch-1', sha: 'c'.repeat(40) }));
+      const headers = giteaHeaders('pull_request', body, GITEA_SECRET);
+      expect((await post(`${only.url}/api/gitea/webhooks`, body, headers)).status).toBe(500);
+
+      // Redis is whole again; the forge redelivers the same delivery.
+      await admin.call('ACL', 'SETUSER', 'app', '+@all');
+      expect((await post(`${only.url}/api/gitea/webhooks`, body, headers)).status).toBe(202);
+      await until(
+        () => seeder.status(preview.id),
+        (status) => status === 'DELETED',
+        30_000,
+      );
+      expect(only.logs.text).not.toContain('app-redis-pw-71c9');
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it('a delivery id is seen once across replicas', async () => {
     gitea.seedPullRequest('gitea-org', 'agents', { number: 1, headSha: 'c'.repeat(40), headRef: 'branch-1', state: 'closed' });
     const [a, b] = await Promise.all([replica(), replica()]);

@@ -73,3 +73,39 @@ it('SIGTERM in the middle of a burst: the acknowledged teardowns all finish befo
   expect(statuses).toEqual(previews.map(() => 'DELETED'));
   expect(app.logs.messages().filter((line) => line.level >= 50)).toEqual([]);
 });
+
+it('without Redis or a deleting sweep, a SIGTERM that outlasts the grace period says plainly which teardowns are lost', async () => {
+  const seeder = new PreviewSeeder(local, API_KEY);
+  const repo = `${new URL(gitea.url).host}/gitea-org/agents`;
+  for (let number = 1; number <= 4; number++) {
+    gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
+    await seeder.preview(repo, `pr-${number}`);
+  }
+  // Deletes slower than the grace period: every teardown is still running when it ends.
+  local.faults.add({ route: 'deployments.delete', latencyMs: 600, times: 4 });
+  app = await startAppProcess({
+    GITEA_URL: gitea.url,
+    GITEA_TOKEN,
+    GITEA_WEBHOOK_SECRET: GITEA_SECRET,
+    AGENT_PREVIEW_PLATFORM: 'local',
+    AGENT_PREVIEW_LOCAL_URL: local.url,
+    AGENT_PREVIEW_LOCAL_KEY: API_KEY,
+    TEARDOWN_GRACE: '1ms',
+  });
+  expect(app.logs.messages().find((line) => line.level === 40 && /neither REDIS_URL nor SWEEP_INTERVAL is set/.test(line.msg))).toBeDefined();
+  for (let number = 1; number <= 4; number++) {
+    const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', number, { ref: `branch-${number}`, sha: 'c'.repeat(40) }));
+    expect((await post(`${app.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))).status).toBe(202);
+  }
+  await until(
+    async () => local.requests.filter((request) => request.route === 'deployments.delete').length,
+    (started) => started > 0,
+  );
+  app.kill('SIGTERM');
+
+  expect(await app.exited).toBe(0);
+  const stop = app.logs.messages().find((line) => line.level === 50 && /teardowns unfinished/.test(line.msg));
+  expect(stop?.msg).toMatch(/lost: this app runs no deleting sweep/);
+  expect(stop?.unfinished.length).toBeGreaterThan(0);
+  expect(app.logs.text).not.toMatch(/left for the sweep/);
+});

@@ -360,7 +360,7 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
       expect(logs.messages().filter((line) => /pull request #2 is open; nothing is deleted/.test(line.msg))).toHaveLength(2);
     });
 
-    it('a replayed delivery deletes nothing: the same id is ignored, and an old `closed` after a reopen finds the PR open', async () => {
+    it('a replayed delivery deletes nothing: the same id or the same signed body is ignored, and another `closed` after a reopen finds the PR open', async () => {
       const first = await seeder.preview(REPO_A, 'pr-2');
       const giteaFirst = await seeder.preview(giteaRepo, 'pr-2');
       const githubBody = JSON.stringify(closedPayload);
@@ -381,22 +381,31 @@ describe('the webhook app over HTTP, with the local platform and test forges', (
       const giteaReplay = await post(`${app.url}/api/gitea/webhooks`, giteaBody, giteaCaptured);
       expect([giteaReplay.status, JSON.parse(giteaReplay.body)]).toEqual([200, { status: 'duplicate' }]);
       expect((await post(`${app.url}/api/github/webhooks`, githubBody, githubHeaders('pull_request', githubBody, WEBHOOK_SECRET))).status).toBe(200);
-      expect((await post(`${app.url}/api/gitea/webhooks`, giteaBody, giteaHeaders('pull_request', giteaBody, GITEA_SECRET))).status).toBe(202);
+      const freshId = await post(`${app.url}/api/gitea/webhooks`, giteaBody, giteaHeaders('pull_request', giteaBody, GITEA_SECRET));
+      expect([freshId.status, JSON.parse(freshId.body)]).toEqual([200, { status: 'duplicate' }]);
+      // A close the forge signed afresh (another body) is served, and the forge says the PR is open.
+      const otherBody = JSON.stringify({ ...closedPayload, sender: { ...closedPayload.sender, login: 'someone-else' } });
+      expect((await post(`${app.url}/api/github/webhooks`, otherBody, githubHeaders('pull_request', otherBody, WEBHOOK_SECRET))).status).toBe(200);
       await app.idle();
 
       expect(await seeder.status(second.id)).toBe('HEALTHY');
       expect(await seeder.status(giteaSecond.id)).toBe('HEALTHY');
-      expect(logs.messages().filter((line) => /was already received; ignored/.test(line.msg))).toHaveLength(2);
+      expect(logs.messages().filter((line) => /was already received; ignored/.test(line.msg))).toHaveLength(4);
+      expect(logs.messages().filter((line) => /pull request #2 is open; nothing is deleted/.test(line.msg))).toHaveLength(1);
     });
 
-    it('a Gitea delivery naming a repository on another host is refused and deletes nothing', async () => {
+    it('a Gitea delivery naming a repository GITEA_URL does not serve at that address is refused and deletes nothing', async () => {
       const preview = await seeder.preview(REPO_A, 'pr-2');
       const payload = giteaPullRequestClosed(gitea.url, 'Codertocat', 'Hello-World', 2, { ref: 'french', sha: 'c'.repeat(40) });
       payload.repository.html_url = 'https://github.com/Codertocat/Hello-World';
       const body = JSON.stringify(payload);
       const delivery = await post(`${app.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET));
-      expect(delivery.status).toBe(403);
+      expect(delivery.status).toBe(202);
       await app.idle();
+      const refusal = logs
+        .messages()
+        .find((line) => line.level === 50 && /names https:\/\/github.com\/Codertocat\/Hello-World, but .* serves Codertocat\/Hello-World not at all/.test(line.msg));
+      expect(refusal).toMatchObject({ leftForSweep: false });
       expect(await seeder.status(preview.id)).toBe('HEALTHY');
       expect(local.requests.filter((request) => request.route === 'deployments.delete')).toEqual([]);
       expect(github.comments('Codertocat', 'Hello-World', 2)[0].body).not.toContain('Preview removed');

@@ -105,7 +105,9 @@ describe('agent-preview teardown --repo', () => {
     const first = await runCli(['teardown', '--pr', '4', '--repo', repo], { env });
     expect(first.code).toBe(0);
     // pr-4 is the label an earlier version gave; this version's own is hashed (pr-4-<hash>).
-    expect(first.stdout).toMatch(/^previews of "pr-4-[0-9a-f]{6}": 1 deleted, 0 already gone, 1 of other repositories left alone \(\S+\), 1 recording no repository left alone\n$/);
+    expect(first.stdout).toMatch(
+      /^previews of "pr-4-[0-9a-f]{12}": 1 deleted, 0 already gone, 1 of other repositories left alone \(\S+\), 1 recording no repository left alone\n$/,
+    );
     expect(first.stderr).toContain(unattributed.id);
     expect(await seeder.status(ours.id)).toBe('DELETED');
     expect(await seeder.status(theirs.id)).toBe('HEALTHY');

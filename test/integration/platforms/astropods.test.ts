@@ -212,4 +212,19 @@ describe('Astropods teardown for one repository', () => {
     expect(ours.deleted.map((deployment) => deployment.id)).toEqual([preview.id]);
     expect(posts('/undeploy')).toHaveLength(1);
   });
+
+  it("reads whose preview it is from the readme registered with its build: another repository's is left alone, its own removed", async () => {
+    const astro = await start();
+    const mine = await astro.createDeployment({ ...deployRequest('pr-9'), sourceRepo: 'github.com/acme/agents' });
+    const theirs = await astro.createDeployment({ ...deployRequest('pr-10', 'def456'), sourceRepo: 'github.com/someone/else' });
+    await until(() => astro.getDeployment(theirs.id), settled);
+    expect((await astro.listDeployments({ previewLabel: 'pr-9' })).map((deployment) => deployment.sourceRepo)).toEqual(['github.com/acme/agents']);
+    const repo = { host: 'github.com', owner: 'acme', repo: 'agents' };
+
+    const other = await teardownPreviews(astro, { label: 'pr-10', repo });
+    expect(other.otherRepos.map((deployment) => deployment.id)).toEqual([theirs.id]);
+    const own = await teardownPreviews(astro, { label: 'pr-9', repo });
+    expect(own.deleted.map((deployment) => deployment.id)).toEqual([mine.id]);
+    expect(posts('/undeploy')).toHaveLength(1);
+  });
 });

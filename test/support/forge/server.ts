@@ -143,6 +143,12 @@ export interface TestForgeOptions {
   tls?: { key: string; cert: string };
   /** A Gitea served under a sub-path (ROOT_URL https://example.com/git/): its pages and API live under it. */
   subPath?: string;
+  /**
+   * The forge's own idea of its address (Gitea's ROOT_URL), when it is not where it is reached: the
+   * `html_url` of repositories and pull requests is built from it, as Gitea builds it from ROOT_URL
+   * (go-gitea/gitea@0365aa63:services/convert/repository.go, `repo.HTMLURL()`). Defaults to `url`.
+   */
+  rootUrl?: string;
 }
 
 export async function startTestForge(options: TestForgeOptions): Promise<TestForge> {
@@ -302,7 +308,16 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
     if ((match = /^contents\/(.+)$/.exec(path)) && method === 'GET') {
       const text = repo.files.get(match[1]);
       if (text === undefined) throw new HttpError(404, 'Not Found');
+      // `application/vnd.github.raw+json` asks for the file itself (docs.github.com/en/rest/repos/contents#get-repository-content).
+      if (flavor === 'github' && /application\/vnd\.github(\.v3)?\.raw/.test(String(req.headers.accept ?? '')))
+        return { status: 200, body: text, headers: { 'content-type': 'text/plain; charset=utf-8' } };
       return ok({ type: 'file', name: match[1].split('/').pop(), path: match[1], encoding: 'base64', content: Buffer.from(text).toString('base64').replace(/.{60}/g, '$&\n') });
+    }
+    // Gitea: `GET /repos/{owner}/{repo}/raw/{filepath}` answers the file itself (go-gitea/gitea@ae0c793:routers/api/v1/api.go, `m.Get("/raw/*", …, repo.GetRawFile)`).
+    if ((match = /^raw\/(.+)$/.exec(path)) && method === 'GET' && flavor === 'gitea') {
+      const text = repo.files.get(match[1]);
+      if (text === undefined) throw new HttpError(404, 'Not Found');
+      return { status: 200, body: text, headers: { 'content-type': 'text/plain; charset=utf-8' } };
     }
     if (path === 'branches' && method === 'GET') {
       return paginate(
@@ -316,7 +331,12 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
     }
     if (path === 'pulls' && method === 'GET') {
       const state = query.get('state') ?? 'open';
-      const pulls = [...repo.pulls.values()].filter((pr) => state === 'all' || pr.state === state).map((pr) => pullJson(repo, pr));
+      // GitHub filters by `head=user:ref-name` (docs.github.com/en/rest/pulls/pulls#list-pull-requests); Gitea's list has no such filter.
+      const head = flavor === 'github' ? query.get('head') : null;
+      const pulls = [...repo.pulls.values()]
+        .filter((pr) => state === 'all' || pr.state === state)
+        .filter((pr) => !head || `${(pr.headRepoFullName ?? `${repo.owner}/${repo.name}`).split('/')[0]}:${pr.headRef}`.toLowerCase() === head.toLowerCase())
+        .map((pr) => pullJson(repo, pr));
       return paginate(pulls, url);
     }
     if ((match = /^pulls\/(\d+)$/.exec(path)) && method === 'GET') {
@@ -500,6 +520,9 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
     return text;
   }
 
+  /** Where pages are said to be: ROOT_URL when given, else where the forge listens. */
+  const webUrl = () => (options.rootUrl ?? baseUrl).replace(/\/+$/, '');
+
   function repoJson(repo: Repo): Json {
     return {
       id: 1,
@@ -509,7 +532,7 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       owner: { login: repo.owner },
       private: false,
       fork: false,
-      html_url: `${baseUrl}/${repo.owner}/${repo.name}`,
+      html_url: `${webUrl()}/${repo.owner}/${repo.name}`,
     };
   }
 
@@ -522,7 +545,7 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       merged: pr.merged,
       title: pr.title,
       user: { login: pr.user },
-      html_url: `${baseUrl}/${full}/pull/${pr.number}`,
+      html_url: `${webUrl()}/${full}/pull/${pr.number}`,
       head: { sha: pr.headSha, ref: pr.headRef, repo: { full_name: headRepo, fork: headRepo !== full } },
       base: { ref: pr.baseRef, repo: { full_name: full } },
     };
@@ -649,6 +672,11 @@ function respond(res: ServerResponse, entry: { status: number }, reply: Reply): 
   if (reply.body === undefined) {
     res.writeHead(reply.status, reply.headers);
     res.end();
+    return;
+  }
+  if (typeof reply.body === 'string' && reply.headers?.['content-type']) {
+    res.writeHead(reply.status, reply.headers);
+    res.end(reply.body);
     return;
   }
   const text = JSON.stringify(reply.body);

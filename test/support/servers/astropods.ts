@@ -224,7 +224,8 @@ export async function startAstropodsServer(options: {
         account: agent.account,
         name: agent.name,
         archived_at: agent.archived_at,
-        versions: agent.builds.map((b) => ({ build_id: b.build_id })),
+        // blueprintVersionSummary: build_id, published_at, readme (omitempty) (@7e52620:cmd/blueprint.go).
+        versions: agent.builds.map((b) => ({ build_id: b.build_id, published_at: b.registered_at, ...(b.readme ? { readme: b.readme } : {}) })),
       }));
       return { status: 200, body: { agents: list, count: list.length } };
     }

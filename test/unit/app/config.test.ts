@@ -60,6 +60,9 @@ describe('the app settings from the environment', () => {
     await expect(appOptionsFromEnv({ GITEA_URL: 'https://g', GITEA_TOKEN: 't', GITEA_WEBHOOK_SECRET: 's', PREVIEW_LABEL: 'pr-{nr}', SGP_API_KEY: 'k' })).rejects.toThrow(
       /unknown placeholder/,
     );
+    await expect(appOptionsFromEnv({ GITEA_URL: 'https://g', GITEA_TOKEN: 't', GITEA_WEBHOOK_SECRET: 's', PREVIEW_LABEL: 'preview', SGP_API_KEY: 'k' })).rejects.toThrow(
+      /field "PREVIEW_LABEL": "preview" names no \{number\}, \{branch\} or \{sha\}/,
+    );
   });
 
   it('refuses blank webhook secrets and warns about short ones', async () => {

@@ -1,4 +1,4 @@
-import { agentNameOfManifest, DEFAULT_REPO_CONFIG, labelUsesBranch, parseRepoConfig, parseRepoConfigText } from '../../../src/previews/repo-config.js';
+import { agentNameOfManifest, DEFAULT_REPO_CONFIG, parseRepoConfig, parseRepoConfigText } from '../../../src/previews/repo-config.js';
 import { InputError } from '../../../src/errors.js';
 
 describe('.github/agent-preview.yml', () => {
@@ -27,11 +27,15 @@ describe('.github/agent-preview.yml', () => {
     expect(() => parseRepoConfigText('a: [')).toThrow(/not valid YAML/);
   });
 
-  it('reads the agent name of a manifest, and knows branch templates', () => {
+  it('refuses a label that is the same for every pull request, and an unknown platform, naming the file and the field', () => {
+    expect(() => parseRepoConfigText('preview-label: "pr-5"\n')).toThrow(/\.github\/agent-preview\.yml, field "preview-label": "pr-5" names no \{number\}, \{branch\} or \{sha\}/);
+    expect(() => parseRepoConfigText('platform: vercel\n')).toThrow(/\.github\/agent-preview\.yml: platform.*unknown platform "vercel"/);
+    expect(parseRepoConfigText('preview-label: "ci-{sha}"\n').labelTemplate).toBe('ci-{sha}');
+  });
+
+  it('reads the agent name of a manifest', () => {
     expect(agentNameOfManifest('agent:\n  name: hello-agent\n')).toBe('hello-agent');
     expect(agentNameOfManifest('agent: {}\n')).toBeUndefined();
     expect(agentNameOfManifest(':::')).toBeUndefined();
-    expect(labelUsesBranch('pr-{number}')).toBe(false);
-    expect(labelUsesBranch('br-{branch}')).toBe(true);
   });
 });

@@ -7,11 +7,11 @@ const BRANCH = 'Feature/Add the new retrieval tool for docs';
 
 describe('preview label rules per platform', () => {
   it.each([
-    ['agentex', 'feature-add-the-new-ret-d775f8'],
-    ['local', 'feature-add-the-new-ret-d775f8'],
-    ['mutx', 'feature-add-the-new-retrieval-tool-for-docs-d775f8'],
-    ['nullspace', 'feature-add-the-new-retrieval-tool-for-docs-d775f8'],
-    ['astropods', 'feature-add-the-new-retrieval-too-d775f8'],
+    ['agentex', 'feature-add-the-n-47a955aa7522'],
+    ['local', 'feature-add-the-n-47a955aa7522'],
+    ['mutx', 'feature-add-the-new-retrieval-tool-for-docs-b889fd257012'],
+    ['nullspace', 'feature-add-the-new-retrieval-tool-for-docs-b889fd257012'],
+    ['astropods', 'feature-add-the-new-retriev-60f84d94e21c'],
   ])('%s', (platform, expected) => {
     const resolved = resolvePreviewLabel('{branch}', { branch: BRANCH }, 'preview-label', labelRuleFor(platform));
     expect(resolved.label).toBe(expected);
