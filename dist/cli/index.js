@@ -12,7 +12,7 @@ var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require
   if (typeof require !== "undefined") return require.apply(this, arguments);
   throw Error('Dynamic require of "' + x + '" is not supported');
 });
-var __commonJS = (cb, mod) => function __require2() {
+var __commonJS = (cb, mod) => function __require3() {
   try {
     return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
   } catch (e) {
@@ -218,8 +218,8 @@ var require_timers = __commonJS({
        * before the specified function or code is executed.
        * @param {*} arg
        */
-      constructor(callback, delay, arg) {
-        this._onTimeout = callback;
+      constructor(callback2, delay, arg) {
+        this._onTimeout = callback2;
         this._idleTimeout = delay;
         this._timerArg = arg;
         this.refresh();
@@ -265,8 +265,8 @@ var require_timers = __commonJS({
        * when the timer expires.
        * @returns {NodeJS.Timeout|FastTimer}
        */
-      setTimeout(callback, delay, arg) {
-        return delay <= RESOLUTION_MS ? setTimeout(callback, delay, arg) : new FastTimer(callback, delay, arg);
+      setTimeout(callback2, delay, arg) {
+        return delay <= RESOLUTION_MS ? setTimeout(callback2, delay, arg) : new FastTimer(callback2, delay, arg);
       },
       /**
        * The clearTimeout method cancels an instantiated Timer previously created
@@ -292,8 +292,8 @@ var require_timers = __commonJS({
        * when the timer expires.
        * @returns {FastTimer}
        */
-      setFastTimeout(callback, delay, arg) {
-        return new FastTimer(callback, delay, arg);
+      setFastTimeout(callback2, delay, arg) {
+        return new FastTimer(callback2, delay, arg);
       },
       /**
        * The clearTimeout method cancels an instantiated FastTimer previously
@@ -1145,14 +1145,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path10 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path12 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path10 && path10[0] !== "/") {
-          path10 = `/${path10}`;
+        if (path12 && path12[0] !== "/") {
+          path12 = `/${path12}`;
         }
-        return new URL(`${origin}${path10}`);
+        return new URL(`${origin}${path12}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError2("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1987,9 +1987,9 @@ var require_diagnostics = __commonJS({
         "undici:client:sendHeaders",
         (evt) => {
           const {
-            request: { method, path: path10, origin }
+            request: { method, path: path12, origin }
           } = evt;
-          debugLog("sending request to %s %s%s", method, origin, path10);
+          debugLog("sending request to %s %s%s", method, origin, path12);
         }
       );
     }
@@ -2007,14 +2007,14 @@ var require_diagnostics = __commonJS({
         "undici:request:headers",
         (evt) => {
           const {
-            request: { method, path: path10, origin },
+            request: { method, path: path12, origin },
             response: { statusCode }
           } = evt;
           debugLog(
             "received response to %s %s%s - HTTP %d",
             method,
             origin,
-            path10,
+            path12,
             statusCode
           );
         }
@@ -2023,23 +2023,23 @@ var require_diagnostics = __commonJS({
         "undici:request:trailers",
         (evt) => {
           const {
-            request: { method, path: path10, origin }
+            request: { method, path: path12, origin }
           } = evt;
-          debugLog("trailers received from %s %s%s", method, origin, path10);
+          debugLog("trailers received from %s %s%s", method, origin, path12);
         }
       );
       diagnosticsChannel.subscribe(
         "undici:request:error",
         (evt) => {
           const {
-            request: { method, path: path10, origin },
+            request: { method, path: path12, origin },
             error
           } = evt;
           debugLog(
             "request to %s %s%s errored - %s",
             method,
             origin,
-            path10,
+            path12,
             error.message
           );
         }
@@ -2154,7 +2154,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path10,
+        path: path12,
         method,
         body,
         headers,
@@ -2171,11 +2171,11 @@ var require_request = __commonJS({
         maxRedirections,
         typeOfService
       }, handler) {
-        if (typeof path10 !== "string") {
+        if (typeof path12 !== "string") {
           throw new InvalidArgumentError2("path must be a string");
-        } else if (path10[0] !== "/" && !(path10.startsWith("http://") || path10.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path12[0] !== "/" && !(path12.startsWith("http://") || path12.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError2("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path10)) {
+        } else if (invalidPathRegex.test(path12)) {
           throw new InvalidArgumentError2("invalid request path");
         }
         if (typeof method !== "string") {
@@ -2250,7 +2250,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? serializePathWithQuery(path10, query) : path10;
+        this.path = query ? serializePathWithQuery(path12, query) : path12;
         this.origin = origin;
         this.protocol = getProtocolFromUrlString(origin);
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
@@ -2780,33 +2780,33 @@ var require_dispatcher_base = __commonJS({
       get closed() {
         return this[kClosed];
       }
-      close(callback) {
-        if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+      close(callback2) {
+        if (callback2 === void 0) {
+          return new Promise((resolve3, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve(data);
+              return err ? reject(err) : resolve3(data);
             });
           });
         }
-        if (typeof callback !== "function") {
+        if (typeof callback2 !== "function") {
           throw new InvalidArgumentError2("invalid callback");
         }
         if (this[kDestroyed]) {
           const err = new ClientDestroyedError();
-          queueMicrotask(() => callback(err, null));
+          queueMicrotask(() => callback2(err, null));
           return;
         }
         if (this[kClosed]) {
           if (this[kOnClosed]) {
-            this[kOnClosed].push(callback);
+            this[kOnClosed].push(callback2);
           } else {
-            queueMicrotask(() => callback(null, null));
+            queueMicrotask(() => callback2(null, null));
           }
           return;
         }
         this[kClosed] = true;
         this[kOnClosed] ??= [];
-        this[kOnClosed].push(callback);
+        this[kOnClosed].push(callback2);
         const onClosed = () => {
           const callbacks = this[kOnClosed];
           this[kOnClosed] = null;
@@ -2816,26 +2816,26 @@ var require_dispatcher_base = __commonJS({
         };
         this[kClose]().then(() => this.destroy()).then(() => queueMicrotask(onClosed));
       }
-      destroy(err, callback) {
+      destroy(err, callback2) {
         if (typeof err === "function") {
-          callback = err;
+          callback2 = err;
           err = null;
         }
-        if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+        if (callback2 === void 0) {
+          return new Promise((resolve3, reject) => {
             this.destroy(err, (err2, data) => {
-              return err2 ? reject(err2) : resolve(data);
+              return err2 ? reject(err2) : resolve3(data);
             });
           });
         }
-        if (typeof callback !== "function") {
+        if (typeof callback2 !== "function") {
           throw new InvalidArgumentError2("invalid callback");
         }
         if (this[kDestroyed]) {
           if (this[kOnDestroyed]) {
-            this[kOnDestroyed].push(callback);
+            this[kOnDestroyed].push(callback2);
           } else {
-            queueMicrotask(() => callback(null, null));
+            queueMicrotask(() => callback2(null, null));
           }
           return;
         }
@@ -2844,7 +2844,7 @@ var require_dispatcher_base = __commonJS({
         }
         this[kDestroyed] = true;
         this[kOnDestroyed] ??= [];
-        this[kOnDestroyed].push(callback);
+        this[kOnDestroyed].push(callback2);
         const onDestroyed = () => {
           const callbacks = this[kOnDestroyed];
           this[kOnDestroyed] = null;
@@ -2944,7 +2944,7 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback2) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
@@ -2993,16 +2993,16 @@ var require_connect = __commonJS({
         const clearConnectTimeout = util.setupConnectTimeout(new WeakRef(socket), { timeout, hostname, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
-          if (callback) {
-            const cb = callback;
-            callback = null;
+          if (callback2) {
+            const cb = callback2;
+            callback2 = null;
             cb(null, this);
           }
         }).on("error", function(err) {
           queueMicrotask(clearConnectTimeout);
-          if (callback) {
-            const cb = callback;
-            callback = null;
+          if (callback2) {
+            const cb = callback2;
+            callback2 = null;
             cb(err);
           }
         });
@@ -5666,10 +5666,10 @@ var require_util2 = __commonJS({
         super();
         this.#zlibOptions = zlibOptions;
       }
-      _transform(chunk, encoding, callback) {
+      _transform(chunk, encoding, callback2) {
         if (!this._inflateStream) {
           if (chunk.length === 0) {
-            callback();
+            callback2();
             return;
           }
           this._inflateStream = (chunk[0] & 15) === 8 ? zlib.createInflate(this.#zlibOptions) : zlib.createInflateRaw(this.#zlibOptions);
@@ -5677,14 +5677,14 @@ var require_util2 = __commonJS({
           this._inflateStream.on("end", () => this.push(null));
           this._inflateStream.on("error", (err) => this.destroy(err));
         }
-        this._inflateStream.write(chunk, encoding, callback);
+        this._inflateStream.write(chunk, encoding, callback2);
       }
-      _final(callback) {
+      _final(callback2) {
         if (this._inflateStream) {
           this._inflateStream.end();
           this._inflateStream = null;
         }
-        callback();
+        callback2();
       }
     };
     function createInflate(zlibOptions) {
@@ -6330,11 +6330,11 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve, reject) => {
-        res = resolve;
+      const promise2 = new Promise((resolve3, reject) => {
+        res = resolve3;
         rej = reject;
       });
-      return { promise, resolve: res, reject: rej };
+      return { promise: promise2, resolve: res, reject: rej };
     }
     module.exports = {
       createDeferredPromise
@@ -6586,21 +6586,21 @@ Content-Type: ${value.type || "application/octet-stream"}\r
       if (bodyUnusable(object)) {
         return Promise.reject(new TypeError("Body is unusable: Body has already been read"));
       }
-      const promise = createDeferredPromise();
-      const errorSteps = promise.reject;
+      const promise2 = createDeferredPromise();
+      const errorSteps = promise2.reject;
       const successSteps = (data) => {
         try {
-          promise.resolve(convertBytesToJSValue(data));
+          promise2.resolve(convertBytesToJSValue(data));
         } catch (e) {
           errorSteps(e);
         }
       };
       if (object.body == null) {
         successSteps(Buffer.allocUnsafe(0));
-        return promise.promise;
+        return promise2.promise;
       }
       fullyReadBody(object.body, successSteps, errorSteps);
-      return promise.promise;
+      return promise2.promise;
     }
     function bodyUnusable(object) {
       const body = object.body;
@@ -7156,7 +7156,7 @@ var require_client_h1 = __commonJS({
         } else {
           socket[kReset] = true;
         }
-        const pause = request3.onHeaders(statusCode, headers, this.resume, statusText) === false;
+        const pause2 = request3.onHeaders(statusCode, headers, this.resume, statusText) === false;
         if (request3.aborted) {
           return -1;
         }
@@ -7170,7 +7170,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants.ERROR.PAUSED : 0;
+        return pause2 ? constants.ERROR.PAUSED : 0;
       }
       /**
        * @param {Buffer} buf
@@ -7309,11 +7309,11 @@ var require_client_h1 = __commonJS({
          * @param {Error|undefined} err
          * @param {() => void} callback
          */
-        destroy(err, callback) {
+        destroy(err, callback2) {
           if (socket[kClosed]) {
-            queueMicrotask(callback);
+            queueMicrotask(callback2);
           } else {
-            socket.on("close", callback);
+            socket.on("close", callback2);
             socket.destroy(err);
           }
         },
@@ -7494,7 +7494,7 @@ var require_client_h1 = __commonJS({
       }
     }
     function writeH1(client, request3) {
-      const { method, path: path10, host, upgrade, blocking, reset } = request3;
+      const { method, path: path12, host, upgrade, blocking, reset } = request3;
       let { body, headers, contentLength } = request3;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -7570,7 +7570,7 @@ var require_client_h1 = __commonJS({
         socket[kBlocking] = true;
       }
       setTypeOfService(socket, request3);
-      let header2 = `${method} ${path10} HTTP/1.1\r
+      let header2 = `${method} ${path12} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -7749,20 +7749,20 @@ upgrade: ${upgrade}\r
     }
     async function writeIterable(abort, body, client, request3, socket, contentLength, header2, expectsPayload) {
       assert(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
-      let callback = null;
+      let callback2 = null;
       function onDrain() {
-        if (callback) {
-          const cb = callback;
-          callback = null;
+        if (callback2) {
+          const cb = callback2;
+          callback2 = null;
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
-        assert(callback === null);
+      const waitForDrain = () => new Promise((resolve3, reject) => {
+        assert(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback2 = resolve3;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -8058,11 +8058,11 @@ var require_client_h2 = __commonJS({
          * @param {Error | null} err
          * @param {() => void} callback
          */
-        destroy(err, callback) {
+        destroy(err, callback2) {
           if (socket[kClosed]) {
-            queueMicrotask(callback);
+            queueMicrotask(callback2);
           } else {
-            socket.destroy(err).on("close", callback);
+            socket.destroy(err).on("close", callback2);
           }
         },
         /**
@@ -8247,7 +8247,7 @@ var require_client_h2 = __commonJS({
       const headersTimeout = request3.headersTimeout ?? client[kHeadersTimeout];
       const bodyTimeout = request3.bodyTimeout ?? client[kBodyTimeout];
       const session = client[kHTTP2Session];
-      const { method, path: path10, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request3;
+      const { method, path: path12, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request3;
       let { body } = request3;
       if (upgrade != null && upgrade !== "websocket") {
         util.errorRequest(client, request3, new InvalidArgumentError2(`Custom upgrade "${upgrade}" not supported over HTTP/2`));
@@ -8316,7 +8316,7 @@ var require_client_h2 = __commonJS({
           }
           headers[HTTP2_HEADER_METHOD] = "CONNECT";
           headers[HTTP2_HEADER_PROTOCOL] = "websocket";
-          headers[HTTP2_HEADER_PATH] = path10;
+          headers[HTTP2_HEADER_PATH] = path12;
           if (protocol === "ws:" || protocol === "wss:") {
             headers[HTTP2_HEADER_SCHEME] = protocol === "ws:" ? "http" : "https";
           } else {
@@ -8368,7 +8368,7 @@ var require_client_h2 = __commonJS({
         stream.setTimeout(headersTimeout);
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path10;
+      headers[HTTP2_HEADER_PATH] = path12;
       headers[HTTP2_HEADER_SCHEME] = protocol === "http:" ? "http" : "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -8638,20 +8638,20 @@ var require_client_h2 = __commonJS({
     }
     async function writeIterable(abort, h2stream, body, client, request3, socket, contentLength, expectsPayload) {
       assert(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
-      let callback = null;
+      let callback2 = null;
       function onDrain() {
-        if (callback) {
-          const cb = callback;
-          callback = null;
+        if (callback2) {
+          const cb = callback2;
+          callback2 = null;
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
-        assert(callback === null);
+      const waitForDrain = () => new Promise((resolve3, reject) => {
+        assert(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback2 = resolve3;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -8884,11 +8884,11 @@ var require_client = __commonJS({
           });
         } else {
           const customConnect = connect2;
-          connect2 = (opts, callback) => customConnect({
+          connect2 = (opts, callback2) => customConnect({
             ...opts,
             ...socketPath != null ? { socketPath } : null,
             ...allowH2 != null ? { allowH2 } : null
-          }, callback);
+          }, callback2);
         }
         this[kUrl] = util.parseOrigin(url);
         this[kConnector] = connect2;
@@ -8918,7 +8918,7 @@ var require_client = __commonJS({
         this[kQueue] = [];
         this[kRunningIdx] = 0;
         this[kPendingIdx] = 0;
-        this[kResume] = (sync) => resume(this, sync);
+        this[kResume] = (sync2) => resume(this, sync2);
         this[kOnError] = (err) => onError(this, err);
       }
       get pipelining() {
@@ -8968,16 +8968,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve) => {
+        return new Promise((resolve3) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve;
+            this[kClosedResolve] = resolve3;
           } else {
-            resolve(null);
+            resolve3(null);
           }
         });
       }
       [kDestroy](err) {
-        return new Promise((resolve) => {
+        return new Promise((resolve3) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request3 = requests[i];
@@ -8985,18 +8985,18 @@ var require_client = __commonJS({
               util.errorRequest(this, request3, err);
             }
           }
-          const callback = () => {
+          const callback2 = () => {
             if (this[kClosedResolve]) {
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve(null);
+            resolve3(null);
           };
           if (this[kHTTPContext]) {
-            this[kHTTPContext].destroy(err, callback);
+            this[kHTTPContext].destroy(err, callback2);
             this[kHTTPContext] = null;
           } else {
-            queueMicrotask(callback);
+            queueMicrotask(callback2);
           }
           this[kResume]();
         });
@@ -9132,12 +9132,12 @@ var require_client = __commonJS({
       client[kNeedDrain] = 0;
       client.emit("drain", client[kUrl], [client]);
     }
-    function resume(client, sync) {
+    function resume(client, sync2) {
       if (client[kResuming] === 2) {
         return;
       }
       client[kResuming] = 2;
-      _resume(client, sync);
+      _resume(client, sync2);
       client[kResuming] = 0;
       if (client[kRunningIdx] > 256) {
         client[kQueue].splice(0, client[kRunningIdx]);
@@ -9145,7 +9145,7 @@ var require_client = __commonJS({
         client[kRunningIdx] = 0;
       }
     }
-    function _resume(client, sync) {
+    function _resume(client, sync2) {
       while (true) {
         if (client.destroyed) {
           assert(client[kPending] === 0);
@@ -9162,7 +9162,7 @@ var require_client = __commonJS({
         if (client[kBusy]) {
           client[kNeedDrain] = 2;
         } else if (client[kNeedDrain] === 2) {
-          if (sync) {
+          if (sync2) {
             client[kNeedDrain] = 1;
             queueMicrotask(() => emitDrain(client));
           } else {
@@ -9397,8 +9397,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve) => {
-            this[kClosedResolve] = resolve;
+          return new Promise((resolve3) => {
+            this[kClosedResolve] = resolve3;
           });
         }
       }
@@ -10520,7 +10520,7 @@ var require_socks5_proxy_agent = __commonJS({
         const proxyHost = this[kProxyUrl].hostname;
         const proxyPort = parseInt(this[kProxyUrl].port) || 1080;
         debug("creating SOCKS5 connection to", proxyHost, proxyPort);
-        const socket = await new Promise((resolve, reject) => {
+        const socket = await new Promise((resolve3, reject) => {
           this[kConnector]({
             hostname: proxyHost,
             host: proxyHost,
@@ -10530,7 +10530,7 @@ var require_socks5_proxy_agent = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve(socket2);
+              resolve3(socket2);
             }
           });
         });
@@ -10540,14 +10540,14 @@ var require_socks5_proxy_agent = __commonJS({
           socket.destroy();
         });
         await socks5Client.handshake();
-        await new Promise((resolve, reject) => {
+        await new Promise((resolve3, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 authentication timeout"));
           }, 5e3);
           const onAuthenticated = () => {
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve();
+            resolve3();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -10556,14 +10556,14 @@ var require_socks5_proxy_agent = __commonJS({
           };
           if (socks5Client.state === STATES.AUTHENTICATED) {
             clearTimeout(timeout);
-            resolve();
+            resolve3();
           } else {
             socks5Client.once("authenticated", onAuthenticated);
             socks5Client.once("error", onError);
           }
         });
         await socks5Client.connect(targetHost, targetPort);
-        await new Promise((resolve, reject) => {
+        await new Promise((resolve3, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 connection timeout"));
           }, 5e3);
@@ -10571,7 +10571,7 @@ var require_socks5_proxy_agent = __commonJS({
             debug("SOCKS5 tunnel established to", targetHost, targetPort, "via", info);
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve();
+            resolve3();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -10596,7 +10596,7 @@ var require_socks5_proxy_agent = __commonJS({
             pool = new Pool(origin, {
               pipelining: opts.pipelining,
               connections: opts.connections,
-              connect: async (connectOpts, callback) => {
+              connect: async (connectOpts, callback2) => {
                 try {
                   const url = new URL2(origin);
                   const targetHost = url.hostname;
@@ -10614,15 +10614,15 @@ var require_socks5_proxy_agent = __commonJS({
                       socket,
                       servername: this[kRequestTls]?.servername || targetHost
                     });
-                    await new Promise((resolve, reject) => {
-                      finalSocket.once("secureConnect", resolve);
+                    await new Promise((resolve3, reject) => {
+                      finalSocket.once("secureConnect", resolve3);
                       finalSocket.once("error", reject);
                     });
                   }
-                  callback(null, finalSocket);
+                  callback2(null, finalSocket);
                 } catch (err) {
                   debug("SOCKS5 connection error:", err);
-                  callback(err);
+                  callback2(err);
                 }
               }
             });
@@ -10724,10 +10724,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path10 = "/",
+          path: path12 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path10;
+        opts.path = origin + path12;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL(origin);
           headers.host = host;
@@ -10802,9 +10802,9 @@ var require_proxy_agent = __commonJS({
         this[kAgent] = new Agent({
           ...opts,
           factory,
-          connect: async (opts2, callback) => {
+          connect: async (opts2, callback2) => {
             if (!this[kClient]) {
-              callback(new InvalidArgumentError2("Cannot establish tunnel connection without a proxy client"));
+              callback2(new InvalidArgumentError2("Cannot establish tunnel connection without a proxy client"));
               return;
             }
             let requestedPath = opts2.host;
@@ -10827,7 +10827,7 @@ var require_proxy_agent = __commonJS({
               const { socket, statusCode } = await this[kClient].connect(connectParams);
               if (statusCode !== 200) {
                 socket.on("error", noop5).destroy();
-                callback(new RequestAbortedError(`Proxy response (${statusCode}) !== 200 when HTTP Tunneling`));
+                callback2(new RequestAbortedError(`Proxy response (${statusCode}) !== 200 when HTTP Tunneling`));
                 return;
               }
               if (channels.proxyConnected.hasSubscribers) {
@@ -10837,7 +10837,7 @@ var require_proxy_agent = __commonJS({
                 });
               }
               if (opts2.protocol !== "https:") {
-                callback(null, socket);
+                callback2(null, socket);
                 return;
               }
               let servername;
@@ -10846,12 +10846,12 @@ var require_proxy_agent = __commonJS({
               } else {
                 servername = opts2.servername;
               }
-              this[kConnectEndpoint]({ ...opts2, servername, httpSocket: socket }, callback);
+              this[kConnectEndpoint]({ ...opts2, servername, httpSocket: socket }, callback2);
             } catch (err) {
               if (err.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-                callback(new SecureProxyConnectionError(err));
+                callback2(new SecureProxyConnectionError(err));
               } else {
-                callback(err);
+                callback2(err);
               }
             }
           }
@@ -11531,7 +11531,7 @@ var require_readable = __commonJS({
   "node_modules/undici/lib/api/readable.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
-    var { Readable: Readable3 } = __require("node:stream");
+    var { Readable: Readable4 } = __require("node:stream");
     var { RequestAbortedError, NotSupportedError, InvalidArgumentError: InvalidArgumentError2, AbortError } = require_errors();
     var util = require_util();
     var { ReadableStreamFrom } = require_util();
@@ -11545,7 +11545,7 @@ var require_readable = __commonJS({
     var kBytesRead = /* @__PURE__ */ Symbol("kBytesRead");
     var noop5 = () => {
     };
-    var BodyReadable = class extends Readable3 {
+    var BodyReadable = class extends Readable4 {
       /**
        * @param {object} opts
        * @param {(this: Readable, size: number) => void} opts.resume
@@ -11582,7 +11582,7 @@ var require_readable = __commonJS({
        * @param {(error:(Error|null)) => void} callback
        * @returns {void}
        */
-      _destroy(err, callback) {
+      _destroy(err, callback2) {
         if (!err && !this._readableState.endEmitted) {
           err = new RequestAbortedError();
         }
@@ -11590,9 +11590,9 @@ var require_readable = __commonJS({
           this[kAbort]();
         }
         if (!this[kUsed]) {
-          setImmediate(callback, err);
+          setImmediate(callback2, err);
         } else {
-          callback(err);
+          callback2(err);
         }
       }
       /**
@@ -11748,7 +11748,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve3, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -11762,11 +11762,11 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve(null);
+                resolve3(null);
               }
             });
           } else {
-            this.on("close", resolve);
+            this.on("close", resolve3);
           }
           this.on("error", noop5).on("data", () => {
             if (this[kBytesRead] > limit) {
@@ -11794,7 +11794,7 @@ var require_readable = __commonJS({
     }
     function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve, reject) => {
+      return new Promise((resolve3, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -11809,7 +11809,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve,
+              resolve: resolve3,
               reject,
               length: 0,
               body: []
@@ -11883,18 +11883,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve, stream, length } = consume2;
+      const { type, body, resolve: resolve3, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve(chunksDecode(body, length, encoding));
+          resolve3(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve3(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve(chunksConcat(body, length).buffer);
+          resolve3(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve(new Blob(body, { type: stream[kContentType] }));
+          resolve3(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve(chunksConcat(body, length));
+          resolve3(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -11934,19 +11934,19 @@ var require_api_request = __commonJS({
     "use strict";
     var assert = __require("node:assert");
     var { AsyncResource } = __require("node:async_hooks");
-    var { Readable: Readable3 } = require_readable();
+    var { Readable: Readable4 } = require_readable();
     var { InvalidArgumentError: InvalidArgumentError2, RequestAbortedError } = require_errors();
     var util = require_util();
     function noop5() {
     }
     var RequestHandler = class extends AsyncResource {
-      constructor(opts, callback) {
+      constructor(opts, callback2) {
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError2("invalid opts");
         }
         const { signal, method, opaque, body, onInfo, responseHeaders, highWaterMark } = opts;
         try {
-          if (typeof callback !== "function") {
+          if (typeof callback2 !== "function") {
             throw new InvalidArgumentError2("invalid callback");
           }
           if (highWaterMark != null && (!Number.isFinite(highWaterMark) || highWaterMark < 0)) {
@@ -11971,7 +11971,7 @@ var require_api_request = __commonJS({
         this.method = method;
         this.responseHeaders = responseHeaders || null;
         this.opaque = opaque || null;
-        this.callback = callback;
+        this.callback = callback2;
         this.res = null;
         this.abort = null;
         this.body = body;
@@ -12004,7 +12004,7 @@ var require_api_request = __commonJS({
         this.context = context;
       }
       onHeaders(statusCode, rawHeaders, resume, statusMessage) {
-        const { callback, opaque, abort, context, responseHeaders, highWaterMark } = this;
+        const { callback: callback2, opaque, abort, context, responseHeaders, highWaterMark } = this;
         const headers = responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
         if (statusCode < 200) {
           if (this.onInfo) {
@@ -12015,7 +12015,7 @@ var require_api_request = __commonJS({
         const parsedHeaders = responseHeaders === "raw" ? util.parseHeaders(rawHeaders) : headers;
         const contentType = parsedHeaders["content-type"];
         const contentLength = parsedHeaders["content-length"];
-        const res = new Readable3({
+        const res = new Readable4({
           resume,
           abort,
           contentType,
@@ -12028,9 +12028,9 @@ var require_api_request = __commonJS({
         }
         this.callback = null;
         this.res = res;
-        if (callback !== null) {
+        if (callback2 !== null) {
           try {
-            this.runInAsyncScope(callback, null, null, {
+            this.runInAsyncScope(callback2, null, null, {
               statusCode,
               statusText: statusMessage,
               headers,
@@ -12056,11 +12056,11 @@ var require_api_request = __commonJS({
         this.res.push(null);
       }
       onError(err) {
-        const { res, callback, body, opaque } = this;
-        if (callback) {
+        const { res, callback: callback2, body, opaque } = this;
+        if (callback2) {
           this.callback = null;
           queueMicrotask(() => {
-            this.runInAsyncScope(callback, null, err, { opaque });
+            this.runInAsyncScope(callback2, null, err, { opaque });
           });
         }
         if (res) {
@@ -12082,23 +12082,23 @@ var require_api_request = __commonJS({
         }
       }
     };
-    function request3(opts, callback) {
-      if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+    function request3(opts, callback2) {
+      if (callback2 === void 0) {
+        return new Promise((resolve3, reject) => {
           request3.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
       try {
-        const handler = new RequestHandler(opts, callback);
+        const handler = new RequestHandler(opts, callback2);
         this.dispatch(opts, handler);
       } catch (err) {
-        if (typeof callback !== "function") {
+        if (typeof callback2 !== "function") {
           throw err;
         }
         const opaque = opts?.opaque;
-        queueMicrotask(() => callback(err, { opaque }));
+        queueMicrotask(() => callback2(err, { opaque }));
       }
     }
     module.exports = request3;
@@ -12171,13 +12171,13 @@ var require_api_stream = __commonJS({
     function noop5() {
     }
     var StreamHandler = class extends AsyncResource {
-      constructor(opts, factory, callback) {
+      constructor(opts, factory, callback2) {
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError2("invalid opts");
         }
         const { signal, method, opaque, body, onInfo, responseHeaders } = opts;
         try {
-          if (typeof callback !== "function") {
+          if (typeof callback2 !== "function") {
             throw new InvalidArgumentError2("invalid callback");
           }
           if (typeof factory !== "function") {
@@ -12202,7 +12202,7 @@ var require_api_stream = __commonJS({
         this.responseHeaders = responseHeaders || null;
         this.opaque = opaque || null;
         this.factory = factory;
-        this.callback = callback;
+        this.callback = callback2;
         this.res = null;
         this.abort = null;
         this.context = null;
@@ -12248,13 +12248,13 @@ var require_api_stream = __commonJS({
           throw new InvalidReturnValueError("expected Writable");
         }
         finished(res, { readable: false }, (err) => {
-          const { callback, res: res2, opaque: opaque2, trailers, abort } = this;
+          const { callback: callback2, res: res2, opaque: opaque2, trailers, abort } = this;
           this.res = null;
           if (err || !res2?.readable) {
             util.destroy(res2, err);
           }
           this.callback = null;
-          this.runInAsyncScope(callback, null, err || null, { opaque: opaque2, trailers });
+          this.runInAsyncScope(callback2, null, err || null, { opaque: opaque2, trailers });
           if (err) {
             abort();
           }
@@ -12278,16 +12278,16 @@ var require_api_stream = __commonJS({
         res.end();
       }
       onError(err) {
-        const { res, callback, opaque, body } = this;
+        const { res, callback: callback2, opaque, body } = this;
         removeSignal(this);
         this.factory = null;
         if (res) {
           this.res = null;
           util.destroy(res, err);
-        } else if (callback) {
+        } else if (callback2) {
           this.callback = null;
           queueMicrotask(() => {
-            this.runInAsyncScope(callback, null, err, { opaque });
+            this.runInAsyncScope(callback2, null, err, { opaque });
           });
         }
         if (body) {
@@ -12296,23 +12296,23 @@ var require_api_stream = __commonJS({
         }
       }
     };
-    function stream(opts, factory, callback) {
-      if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+    function stream(opts, factory, callback2) {
+      if (callback2 === void 0) {
+        return new Promise((resolve3, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
       try {
-        const handler = new StreamHandler(opts, factory, callback);
+        const handler = new StreamHandler(opts, factory, callback2);
         this.dispatch(opts, handler);
       } catch (err) {
-        if (typeof callback !== "function") {
+        if (typeof callback2 !== "function") {
           throw err;
         }
         const opaque = opts?.opaque;
-        queueMicrotask(() => callback(err, { opaque }));
+        queueMicrotask(() => callback2(err, { opaque }));
       }
     }
     module.exports = stream;
@@ -12324,7 +12324,7 @@ var require_api_pipeline = __commonJS({
   "node_modules/undici/lib/api/api-pipeline.js"(exports, module) {
     "use strict";
     var {
-      Readable: Readable3,
+      Readable: Readable4,
       Duplex,
       PassThrough: PassThrough3
     } = __require("node:stream");
@@ -12340,7 +12340,7 @@ var require_api_pipeline = __commonJS({
     function noop5() {
     }
     var kResume = /* @__PURE__ */ Symbol("resume");
-    var PipelineRequest = class extends Readable3 {
+    var PipelineRequest = class extends Readable4 {
       constructor() {
         super({ autoDestroy: true });
         this[kResume] = null;
@@ -12352,12 +12352,12 @@ var require_api_pipeline = __commonJS({
           resume();
         }
       }
-      _destroy(err, callback) {
+      _destroy(err, callback2) {
         this._read();
-        callback(err);
+        callback2(err);
       }
     };
-    var PipelineResponse = class extends Readable3 {
+    var PipelineResponse = class extends Readable4 {
       constructor(resume) {
         super({ autoDestroy: true });
         this[kResume] = resume;
@@ -12365,11 +12365,11 @@ var require_api_pipeline = __commonJS({
       _read() {
         this[kResume]();
       }
-      _destroy(err, callback) {
+      _destroy(err, callback2) {
         if (!err && !this._readableState.endEmitted) {
           err = new RequestAbortedError();
         }
-        callback(err);
+        callback2(err);
       }
     };
     var PipelineHandler = class extends AsyncResource {
@@ -12407,15 +12407,15 @@ var require_api_pipeline = __commonJS({
               body.resume();
             }
           },
-          write: (chunk, encoding, callback) => {
+          write: (chunk, encoding, callback2) => {
             const { req } = this;
             if (req.push(chunk, encoding) || req._readableState.destroyed) {
-              callback();
+              callback2();
             } else {
-              req[kResume] = callback;
+              req[kResume] = callback2;
             }
           },
-          destroy: (err, callback) => {
+          destroy: (err, callback2) => {
             const { body, req, res, ret, abort } = this;
             if (!err && !ret._readableState.endEmitted) {
               err = new RequestAbortedError();
@@ -12427,7 +12427,7 @@ var require_api_pipeline = __commonJS({
             util.destroy(req, err);
             util.destroy(res, err);
             removeSignal(this);
-            callback(err);
+            callback2(err);
           }
         }).on("prefinish", () => {
           const { req } = this;
@@ -12531,11 +12531,11 @@ var require_api_upgrade = __commonJS({
     var { kHTTP2Stream } = require_symbols();
     var { addSignal, removeSignal } = require_abort_signal();
     var UpgradeHandler = class extends AsyncResource {
-      constructor(opts, callback) {
+      constructor(opts, callback2) {
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError2("invalid opts");
         }
-        if (typeof callback !== "function") {
+        if (typeof callback2 !== "function") {
           throw new InvalidArgumentError2("invalid callback");
         }
         const { signal, opaque, responseHeaders } = opts;
@@ -12545,7 +12545,7 @@ var require_api_upgrade = __commonJS({
         super("UNDICI_UPGRADE");
         this.responseHeaders = responseHeaders || null;
         this.opaque = opaque || null;
-        this.callback = callback;
+        this.callback = callback2;
         this.abort = null;
         this.context = null;
         addSignal(this, signal);
@@ -12564,11 +12564,11 @@ var require_api_upgrade = __commonJS({
       }
       onUpgrade(statusCode, rawHeaders, socket) {
         assert(socket[kHTTP2Stream] === true ? statusCode === 200 : statusCode === 101);
-        const { callback, opaque, context } = this;
+        const { callback: callback2, opaque, context } = this;
         removeSignal(this);
         this.callback = null;
         const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
-        this.runInAsyncScope(callback, null, null, {
+        this.runInAsyncScope(callback2, null, null, {
           headers,
           socket,
           opaque,
@@ -12576,26 +12576,26 @@ var require_api_upgrade = __commonJS({
         });
       }
       onError(err) {
-        const { callback, opaque } = this;
+        const { callback: callback2, opaque } = this;
         removeSignal(this);
-        if (callback) {
+        if (callback2) {
           this.callback = null;
           queueMicrotask(() => {
-            this.runInAsyncScope(callback, null, err, { opaque });
+            this.runInAsyncScope(callback2, null, err, { opaque });
           });
         }
       }
     };
-    function upgrade(opts, callback) {
-      if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+    function upgrade(opts, callback2) {
+      if (callback2 === void 0) {
+        return new Promise((resolve3, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
       try {
-        const upgradeHandler = new UpgradeHandler(opts, callback);
+        const upgradeHandler = new UpgradeHandler(opts, callback2);
         const upgradeOpts = {
           ...opts,
           method: opts.method || "GET",
@@ -12603,11 +12603,11 @@ var require_api_upgrade = __commonJS({
         };
         this.dispatch(upgradeOpts, upgradeHandler);
       } catch (err) {
-        if (typeof callback !== "function") {
+        if (typeof callback2 !== "function") {
           throw err;
         }
         const opaque = opts?.opaque;
-        queueMicrotask(() => callback(err, { opaque }));
+        queueMicrotask(() => callback2(err, { opaque }));
       }
     }
     module.exports = upgrade;
@@ -12624,11 +12624,11 @@ var require_api_connect = __commonJS({
     var util = require_util();
     var { addSignal, removeSignal } = require_abort_signal();
     var ConnectHandler = class extends AsyncResource {
-      constructor(opts, callback) {
+      constructor(opts, callback2) {
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError2("invalid opts");
         }
-        if (typeof callback !== "function") {
+        if (typeof callback2 !== "function") {
           throw new InvalidArgumentError2("invalid callback");
         }
         const { signal, opaque, responseHeaders } = opts;
@@ -12638,7 +12638,7 @@ var require_api_connect = __commonJS({
         super("UNDICI_CONNECT");
         this.opaque = opaque || null;
         this.responseHeaders = responseHeaders || null;
-        this.callback = callback;
+        this.callback = callback2;
         this.abort = null;
         addSignal(this, signal);
       }
@@ -12655,14 +12655,14 @@ var require_api_connect = __commonJS({
         throw new SocketError("bad connect", null);
       }
       onUpgrade(statusCode, rawHeaders, socket) {
-        const { callback, opaque, context } = this;
+        const { callback: callback2, opaque, context } = this;
         removeSignal(this);
         this.callback = null;
         let headers = rawHeaders;
         if (headers != null) {
           headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
         }
-        this.runInAsyncScope(callback, null, null, {
+        this.runInAsyncScope(callback2, null, null, {
           statusCode,
           headers,
           socket,
@@ -12671,34 +12671,34 @@ var require_api_connect = __commonJS({
         });
       }
       onError(err) {
-        const { callback, opaque } = this;
+        const { callback: callback2, opaque } = this;
         removeSignal(this);
-        if (callback) {
+        if (callback2) {
           this.callback = null;
           queueMicrotask(() => {
-            this.runInAsyncScope(callback, null, err, { opaque });
+            this.runInAsyncScope(callback2, null, err, { opaque });
           });
         }
       }
     };
-    function connect(opts, callback) {
-      if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+    function connect(opts, callback2) {
+      if (callback2 === void 0) {
+        return new Promise((resolve3, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
       try {
-        const connectHandler = new ConnectHandler(opts, callback);
+        const connectHandler = new ConnectHandler(opts, callback2);
         const connectOptions = { ...opts, method: "CONNECT" };
         this.dispatch(connectOptions, connectHandler);
       } catch (err) {
-        if (typeof callback !== "function") {
+        if (typeof callback2 !== "function") {
           throw err;
         }
         const opaque = opts?.opaque;
-        queueMicrotask(() => callback(err, { opaque }));
+        queueMicrotask(() => callback2(err, { opaque }));
       }
     }
     module.exports = connect;
@@ -12887,20 +12887,20 @@ var require_mock_utils = __commonJS({
       }
       return normalizedQp;
     }
-    function safeUrl(path10) {
-      if (typeof path10 !== "string") {
-        return path10;
+    function safeUrl(path12) {
+      if (typeof path12 !== "string") {
+        return path12;
       }
-      const pathSegments = path10.split("?", 3);
+      const pathSegments = path12.split("?", 3);
       if (pathSegments.length !== 2) {
-        return path10;
+        return path12;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path10, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path10);
+    function matchKey(mockDispatch2, { path: path12, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path12);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -12925,8 +12925,8 @@ var require_mock_utils = __commonJS({
       const basePath = key.query ? serializePathWithQuery(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
       const resolvedPathWithoutTrailingSlash = removeTrailingSlash(resolvedPath);
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path10, ignoreTrailingSlash }) => {
-        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path10)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path10), resolvedPath);
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path12, ignoreTrailingSlash }) => {
+        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path12)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path12), resolvedPath);
       });
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
@@ -12965,19 +12965,19 @@ var require_mock_utils = __commonJS({
         mockDispatches.splice(index, 1);
       }
     }
-    function removeTrailingSlash(path10) {
-      while (path10.endsWith("/")) {
-        path10 = path10.slice(0, -1);
+    function removeTrailingSlash(path12) {
+      while (path12.endsWith("/")) {
+        path12 = path12.slice(0, -1);
       }
-      if (path10.length === 0) {
-        path10 = "/";
+      if (path12.length === 0) {
+        path12 = "/";
       }
-      return path10;
+      return path12;
     }
     function buildKey(opts) {
-      const { path: path10, method, body, headers, query } = opts;
+      const { path: path12, method, body, headers, query } = opts;
       return {
-        path: path10,
+        path: path12,
         method,
         body,
         headers,
@@ -13415,13 +13415,13 @@ var require_mock_call_history = __commonJS({
     function makeFilterCalls(parameterName) {
       return (parameterValue, logs2) => {
         if (typeof parameterValue === "string" || parameterValue == null) {
-          return logs2.filter((log) => {
-            return log[parameterName] === parameterValue;
+          return logs2.filter((log2) => {
+            return log2[parameterName] === parameterValue;
           });
         }
         if (parameterValue instanceof RegExp) {
-          return logs2.filter((log) => {
-            return parameterValue.test(log[parameterName]);
+          return logs2.filter((log2) => {
+            return parameterValue.test(log2[parameterName]);
           });
         }
         throw new InvalidArgumentError2(`${parameterName} parameter should be one of string, regexp, undefined or null`);
@@ -13516,8 +13516,8 @@ var require_mock_call_history = __commonJS({
           return this.logs.filter(criteria);
         }
         if (criteria instanceof RegExp) {
-          return this.logs.filter((log) => {
-            return criteria.test(log.toString());
+          return this.logs.filter((log2) => {
+            return criteria.test(log2.toString());
           });
         }
         if (typeof criteria === "object" && criteria !== null) {
@@ -13567,13 +13567,13 @@ var require_mock_call_history = __commonJS({
         this.logs = [];
       }
       [kMockCallHistoryAddLog](requestInit) {
-        const log = new MockCallHistoryLog(requestInit);
-        this.logs.push(log);
-        return log;
+        const log2 = new MockCallHistoryLog(requestInit);
+        this.logs.push(log2);
+        return log2;
       }
       *[Symbol.iterator]() {
-        for (const log of this.calls()) {
-          yield log;
+        for (const log2 of this.calls()) {
+          yield log2;
         }
       }
     };
@@ -13667,10 +13667,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path10, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path12, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path10,
+            Path: path12,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -13752,9 +13752,9 @@ var require_mock_agent = __commonJS({
         const acceptNonStandardSearchParameters = this[kMockAgentAcceptsNonStandardSearchParameters];
         const dispatchOpts = { ...opts };
         if (acceptNonStandardSearchParameters && dispatchOpts.path) {
-          const [path10, searchParams] = dispatchOpts.path.split("?");
+          const [path12, searchParams] = dispatchOpts.path.split("?");
           const normalizedSearchParams = normalizeSearchParams(searchParams, acceptNonStandardSearchParameters);
-          dispatchOpts.path = `${path10}?${normalizedSearchParams}`;
+          dispatchOpts.path = `${path12}?${normalizedSearchParams}`;
         }
         return this[kAgent].dispatch(dispatchOpts, handler);
       }
@@ -13958,8 +13958,8 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile, readFile: readFile3, mkdir } = __require("node:fs/promises");
-    var { dirname, resolve } = __require("node:path");
+    var { writeFile: writeFile2, readFile: readFile4, mkdir: mkdir2 } = __require("node:fs/promises");
+    var { dirname: dirname2, resolve: resolve3 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError: InvalidArgumentError2, UndiciError } = require_errors();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -14155,12 +14155,12 @@ var require_snapshot_recorder = __commonJS({
        * @return {Promise<void>} - Resolves when snapshots are loaded
        */
       async loadSnapshots(filePath) {
-        const path10 = filePath || this.#snapshotPath;
-        if (!path10) {
+        const path12 = filePath || this.#snapshotPath;
+        if (!path12) {
           throw new InvalidArgumentError2("Snapshot path is required");
         }
         try {
-          const data = await readFile3(resolve(path10), "utf8");
+          const data = await readFile4(resolve3(path12), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -14174,7 +14174,7 @@ var require_snapshot_recorder = __commonJS({
           if (error.code === "ENOENT") {
             this.#snapshots.clear();
           } else {
-            throw new UndiciError(`Failed to load snapshots from ${path10}`, { cause: error });
+            throw new UndiciError(`Failed to load snapshots from ${path12}`, { cause: error });
           }
         }
       }
@@ -14185,17 +14185,17 @@ var require_snapshot_recorder = __commonJS({
        * @returns {Promise<void>} - Resolves when snapshots are saved
        */
       async saveSnapshots(filePath) {
-        const path10 = filePath || this.#snapshotPath;
-        if (!path10) {
+        const path12 = filePath || this.#snapshotPath;
+        if (!path12) {
           throw new InvalidArgumentError2("Snapshot path is required");
         }
-        const resolvedPath = resolve(path10);
-        await mkdir(dirname(resolvedPath), { recursive: true });
+        const resolvedPath = resolve3(path12);
+        await mkdir2(dirname2(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash2, snapshot]) => ({
           hash: hash2,
           snapshot
         }));
-        await writeFile(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
+        await writeFile2(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
       }
       /**
        * Clears all recorded snapshots
@@ -14830,15 +14830,15 @@ var require_redirect_handler = __commonJS({
           receivedAt: Date.now()
         });
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path10 = search ? `${pathname}${search}` : pathname;
-        const redirectUrlString = `${origin}${path10}`;
+        const path12 = search ? `${pathname}${search}` : pathname;
+        const redirectUrlString = `${origin}${path12}`;
         for (const historyUrl of this.history) {
           if (historyUrl.toString() === redirectUrlString) {
             throw new InvalidArgumentError2(`Redirect loop detected. Cannot redirect to ${origin}. This typically happens when using a Client or Pool with cross-origin redirects. Use an Agent for cross-origin redirects.`);
           }
         }
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path10;
+        this.opts.path = path12;
         this.opts.origin = origin;
         this.opts.query = null;
       }
@@ -16655,10 +16655,10 @@ var require_cache_handler = __commonJS({
       }
       return locationUrl.pathname + locationUrl.search;
     }
-    function deleteCachedUri(store, cacheKey, path10) {
+    function deleteCachedUri(store, cacheKey, path12) {
       deleteCachedValue(store, {
         ...cacheKey,
-        path: path10
+        path: path12
       });
       for (let i = 0; i < util.safeHTTPMethods.length; i++) {
         const method = util.safeHTTPMethods[i];
@@ -16666,7 +16666,7 @@ var require_cache_handler = __commonJS({
           deleteCachedValue(store, {
             ...cacheKey,
             method,
-            path: path10
+            path: path12
           });
         }
       }
@@ -16677,9 +16677,9 @@ var require_cache_handler = __commonJS({
       }
       const values = Array.isArray(headerValue) ? headerValue : [headerValue];
       for (let i = 0; i < values.length; i++) {
-        const path10 = getSameOriginPath(cacheKey, values[i]);
-        if (path10 !== void 0) {
-          deleteCachedUri(store, cacheKey, path10);
+        const path12 = getSameOriginPath(cacheKey, values[i]);
+        if (path12 !== void 0) {
+          deleteCachedUri(store, cacheKey, path12);
         }
       }
     }
@@ -17407,7 +17407,7 @@ var require_memory_cache_store = __commonJS({
         const store = this;
         const entry = { ...key, ...val, body: [], size: 0 };
         return new Writable2({
-          write(chunk, encoding, callback) {
+          write(chunk, encoding, callback2) {
             if (typeof chunk === "string") {
               chunk = Buffer.from(chunk, encoding);
             }
@@ -17417,9 +17417,9 @@ var require_memory_cache_store = __commonJS({
             } else {
               entry.body.push(chunk);
             }
-            callback(null);
+            callback2(null);
           },
-          final(callback) {
+          final(callback2) {
             let entries = store.#entries.get(topLevelKey);
             if (!entries) {
               entries = [];
@@ -17458,7 +17458,7 @@ var require_memory_cache_store = __commonJS({
                 store.#hasEmittedMaxSizeEvent = false;
               }
             }
-            callback(null);
+            callback2(null);
           }
         });
       }
@@ -17545,11 +17545,11 @@ var require_cache_revalidation_handler = __commonJS({
        * @param {import('../../types/dispatcher.d.ts').default.DispatchHandlers} handler
        * @param {boolean} allowErrorStatusCodes
        */
-      constructor(callback, handler, allowErrorStatusCodes) {
-        if (typeof callback !== "function") {
+      constructor(callback2, handler, allowErrorStatusCodes) {
+        if (typeof callback2 !== "function") {
           throw new TypeError("callback must be a function");
         }
-        this.#callback = callback;
+        this.#callback = callback2;
         this.#handler = handler;
         this.#allowErrorStatusCodes = allowErrorStatusCodes;
       }
@@ -17612,7 +17612,7 @@ var require_cache2 = __commonJS({
   "node_modules/undici/lib/interceptor/cache.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
-    var { Readable: Readable3 } = __require("node:stream");
+    var { Readable: Readable4 } = __require("node:stream");
     var util = require_util();
     var CacheHandler = require_cache_handler();
     var MemoryCacheStore = require_memory_cache_store();
@@ -17829,7 +17829,7 @@ var require_cache2 = __commonJS({
       return dispatch(opts, new CacheHandler(globalOpts, cacheKey, handler));
     }
     function sendCachedValue(handler, opts, result, age, context, isStale2) {
-      const stream = util.isStream(result.body) ? result.body : Readable3.from(result.body ?? []);
+      const stream = util.isStream(result.body) ? result.body : Readable4.from(result.body ?? []);
       assert(!stream.destroyed, "stream should not be destroyed");
       assert(!stream.readableDidRead, "stream should not be readableDidRead");
       const controller2 = {
@@ -18198,16 +18198,16 @@ var require_decompress = __commonJS({
     function createMaxSizeLimiter(maxSize) {
       let size = 0;
       return new TransformStream2({
-        transform(chunk, _encoding, callback) {
+        transform(chunk, _encoding, callback2) {
           const decompressedSize = size + chunk.length;
           if (decompressedSize > maxSize) {
-            callback(new ResponseExceededMaxSizeError(
+            callback2(new ResponseExceededMaxSizeError(
               `Decompressed response size (${decompressedSize}) exceeded maxSize (${maxSize})`
             ));
             return;
           }
           size = decompressedSize;
-          callback(null, chunk);
+          callback2(null, chunk);
         }
       });
     }
@@ -19320,18 +19320,18 @@ var require_sqlite_cache_store = __commonJS({
         const store = this;
         return new Writable2({
           decodeStrings: true,
-          write(chunk, encoding, callback) {
+          write(chunk, encoding, callback2) {
             size += chunk.byteLength;
             if (size < store.#maxEntrySize) {
               body.push(chunk);
             } else {
               this.destroy();
             }
-            callback();
+            callback2();
           },
-          final(callback) {
+          final(callback2) {
             store.set(key, { ...value, body });
-            callback();
+            callback2();
           }
         });
       }
@@ -21270,7 +21270,7 @@ var require_fetch = __commonJS({
       subresourceSet
     } = require_constants3();
     var EE = __require("node:events");
-    var { Readable: Readable3, pipeline: pipeline3, finished, isErrored, isReadable } = __require("node:stream");
+    var { Readable: Readable4, pipeline: pipeline3, finished, isErrored, isReadable } = __require("node:stream");
     var { addAbortListener, bufferToLowerCasedHeaderName } = require_util();
     var { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = require_data_url();
     var { getGlobalDispatcher: getGlobalDispatcher2 } = require_global2();
@@ -22167,11 +22167,11 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request3);
         const agent = fetchParams.controller.dispatcher;
-        const path10 = url.pathname + url.search;
+        const path12 = url.pathname + url.search;
         const hasTrailingQuestionMark = url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === "?";
-        return new Promise((resolve, reject) => agent.dispatch(
+        return new Promise((resolve3, reject) => agent.dispatch(
           {
-            path: hasTrailingQuestionMark ? `${path10}?` : path10,
+            path: hasTrailingQuestionMark ? `${path12}?` : path12,
             origin: url.origin,
             method: request3.method,
             body: agent.isMockActive ? request3.body && (request3.body.source || request3.body.stream) : body,
@@ -22255,9 +22255,9 @@ var require_fetch = __commonJS({
                   }
                 }
               }
-              this.body = new Readable3({ read: resume });
+              this.body = new Readable4({ read: resume });
               const onError = this.onError.bind(this);
-              resolve({
+              resolve3({
                 status: status2,
                 statusText,
                 headersList,
@@ -22310,7 +22310,7 @@ var require_fetch = __commonJS({
                   headersList.append(headerName, String(value), true);
                 }
               }
-              resolve({
+              resolve3({
                 status: status2,
                 statusText: STATUS_CODES[status2],
                 headersList,
@@ -22334,7 +22334,7 @@ var require_fetch = __commonJS({
                   headersList.append(nameStr, value.toString("latin1"), true);
                 }
               }
-              resolve({
+              resolve3({
                 status: status2,
                 statusText: STATUS_CODES[status2],
                 headersList,
@@ -22688,7 +22688,7 @@ var require_cache3 = __commonJS({
             r = getRequestState(new Request(request3));
           }
         }
-        const promise = createDeferredPromise();
+        const promise2 = createDeferredPromise();
         const requests = [];
         if (request3 === void 0) {
           for (const requestResponse of this.#relevantRequestResponseList) {
@@ -22711,9 +22711,9 @@ var require_cache3 = __commonJS({
             );
             requestList.push(requestObject);
           }
-          promise.resolve(Object.freeze(requestList));
+          promise2.resolve(Object.freeze(requestList));
         });
-        return promise.promise;
+        return promise2.promise;
       }
       /**
        * @see https://w3c.github.io/ServiceWorker/#batch-cache-operations-algorithm
@@ -23118,9 +23118,9 @@ var require_util4 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path10) {
-      for (let i = 0; i < path10.length; ++i) {
-        const code = path10.charCodeAt(i);
+    function validateCookiePath(path12) {
+      for (let i = 0; i < path12.length; ++i) {
+        const code = path12.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -24338,12 +24338,12 @@ var require_permessage_deflate = __commonJS({
        * @param {boolean} fin Final fragment flag
        * @param {Function} callback Callback function
        */
-      decompress(chunk, fin, callback) {
+      decompress(chunk, fin, callback2) {
         if (!this.#inflate) {
           let windowBits = Z_DEFAULT_WINDOWBITS;
           if (this.#options.serverMaxWindowBits) {
             if (!isValidClientWindowBits(this.#options.serverMaxWindowBits)) {
-              callback(new Error("Invalid server_max_window_bits"));
+              callback2(new Error("Invalid server_max_window_bits"));
               return;
             }
             windowBits = Number.parseInt(this.#options.serverMaxWindowBits);
@@ -24351,7 +24351,7 @@ var require_permessage_deflate = __commonJS({
           try {
             this.#inflate = createInflateRaw({ windowBits });
           } catch (err) {
-            callback(err);
+            callback2(err);
             return;
           }
           this.#inflate[kBuffer] = [];
@@ -24359,7 +24359,7 @@ var require_permessage_deflate = __commonJS({
           this.#inflate.on("data", (data) => {
             this.#inflate[kLength] += data.length;
             if (this.#maxPayloadSize > 0 && this.#inflate[kLength] > this.#maxPayloadSize) {
-              callback(new MessageSizeExceededError());
+              callback2(new MessageSizeExceededError());
               this.#inflate.removeAllListeners();
               this.#inflate.destroy();
               this.#inflate = null;
@@ -24369,7 +24369,7 @@ var require_permessage_deflate = __commonJS({
           });
           this.#inflate.on("error", (err) => {
             this.#inflate = null;
-            callback(err);
+            callback2(err);
           });
         }
         this.#inflate.write(chunk);
@@ -24383,7 +24383,7 @@ var require_permessage_deflate = __commonJS({
           const full = Buffer.concat(this.#inflate[kBuffer], this.#inflate[kLength]);
           this.#inflate[kBuffer].length = 0;
           this.#inflate[kLength] = 0;
-          callback(null, full);
+          callback2(null, full);
         });
       }
     };
@@ -24446,11 +24446,11 @@ var require_receiver = __commonJS({
        * @param {Buffer} chunk
        * @param {() => void} callback
        */
-      _write(chunk, _2, callback) {
+      _write(chunk, _2, callback2) {
         this.#buffers.push(chunk);
         this.#byteOffset += chunk.length;
         this.#loop = true;
-        this.run(callback);
+        this.run(callback2);
       }
       #validatePayloadLength() {
         if (this.#maxPayloadSize > 0 && !isControlFrame(this.#info.opcode) && this.#info.payloadLength + this.#fragmentsBytes > this.#maxPayloadSize) {
@@ -24464,11 +24464,11 @@ var require_receiver = __commonJS({
        * Callback is called whenever there are no more chunks buffering,
        * or not enough bytes are buffered to parse.
        */
-      run(callback) {
+      run(callback2) {
         while (this.#loop) {
           if (this.#state === parserStates.INFO) {
             if (this.#byteOffset < 2) {
-              return callback();
+              return callback2();
             }
             const buffer = this.consume(2);
             const fin = (buffer[0] & 128) !== 0;
@@ -24481,11 +24481,11 @@ var require_receiver = __commonJS({
             const rsv3 = buffer[0] & 16;
             if (!isValidOpcode(opcode)) {
               failWebsocketConnection(this.#handler, 1002, "Invalid opcode received");
-              return callback();
+              return callback2();
             }
             if (masked) {
               failWebsocketConnection(this.#handler, 1002, "Frame cannot be masked");
-              return callback();
+              return callback2();
             }
             if (rsv1 !== 0 && !this.#extensions.has("permessage-deflate")) {
               failWebsocketConnection(this.#handler, 1002, "Expected RSV1 to be clear.");
@@ -24536,7 +24536,7 @@ var require_receiver = __commonJS({
             this.#info.fragmented = fragmented;
           } else if (this.#state === parserStates.PAYLOADLENGTH_16) {
             if (this.#byteOffset < 2) {
-              return callback();
+              return callback2();
             }
             const buffer = this.consume(2);
             this.#info.payloadLength = buffer.readUInt16BE(0);
@@ -24546,7 +24546,7 @@ var require_receiver = __commonJS({
             }
           } else if (this.#state === parserStates.PAYLOADLENGTH_64) {
             if (this.#byteOffset < 8) {
-              return callback();
+              return callback2();
             }
             const buffer = this.consume(8);
             const upper = buffer.readUInt32BE(0);
@@ -24562,7 +24562,7 @@ var require_receiver = __commonJS({
             }
           } else if (this.#state === parserStates.READ_DATA) {
             if (this.#byteOffset < this.#info.payloadLength) {
-              return callback();
+              return callback2();
             }
             const body = this.consume(this.#info.payloadLength);
             if (isControlFrame(this.#info.opcode)) {
@@ -24573,7 +24573,7 @@ var require_receiver = __commonJS({
                 this.#handler.socket.once("drain", () => {
                   if (this.destroyed) return;
                   this.#loop = true;
-                  this.run(callback);
+                  this.run(callback2);
                 });
                 return;
               }
@@ -24606,13 +24606,13 @@ var require_receiver = __commonJS({
                     if (!this.#info.fin) {
                       this.#state = parserStates.INFO;
                       this.#loop = true;
-                      this.run(callback);
+                      this.run(callback2);
                       return;
                     }
                     websocketMessageReceived(this.#handler, this.#info.binaryType, this.consumeFragments());
                     this.#loop = true;
                     this.#state = parserStates.INFO;
-                    this.run(callback);
+                    this.run(callback2);
                   },
                   this.#fragmentsBytes
                 );
@@ -25558,7 +25558,7 @@ var require_websocketstream = __commonJS({
       }
       #write(chunk) {
         chunk = webidl.converters.WebSocketStreamWrite(chunk);
-        const promise = createDeferredPromise();
+        const promise2 = createDeferredPromise();
         let data = null;
         let opcode = null;
         if (webidl.is.BufferSource(chunk)) {
@@ -25569,8 +25569,8 @@ var require_websocketstream = __commonJS({
           try {
             string = webidl.converters.DOMString(chunk);
           } catch (e) {
-            promise.reject(e);
-            return promise.promise;
+            promise2.reject(e);
+            return promise2.promise;
           }
           data = new TextEncoder().encode(string);
           opcode = opcodes.TEXT;
@@ -25578,10 +25578,10 @@ var require_websocketstream = __commonJS({
         if (!this.#handler.closeState.has(sentCloseFrameState.SENT) && !this.#handler.closeState.has(sentCloseFrameState.RECEIVED)) {
           const frame = new WebsocketFrameSend(data);
           this.#handler.socket.write(frame.createFrame(opcode), () => {
-            promise.resolve(void 0);
+            promise2.resolve(void 0);
           });
         }
-        return promise.promise;
+        return promise2.promise;
       }
       /** @type {import('../websocket').Handler['onConnectionEstablished']} */
       #onConnectionEstablished(response, parsedExtensions) {
@@ -25867,19 +25867,19 @@ var require_eventsource_stream = __commonJS({
        * @param {Function} callback
        * @returns {void}
        */
-      _transform(chunk, _encoding, callback) {
+      _transform(chunk, _encoding, callback2) {
         if (chunk.length === 0) {
-          callback();
+          callback2();
           return;
         }
         if (this.maxEventSize > 0 && this.chunks.length >= this.maxBufferedChunks && chunk[0] !== LF2 && chunk[0] !== CR2) {
-          callback(createMaxEventSizeExceededError());
+          callback2(createMaxEventSizeExceededError());
           return;
         }
         this.chunks.push(chunk);
         if (this.checkBOM) {
           if (this.handleBOM()) {
-            callback();
+            callback2();
             return;
           }
         }
@@ -25915,7 +25915,7 @@ var require_eventsource_stream = __commonJS({
             try {
               this.parseLine(this.readLine(), this.event);
             } catch (error) {
-              callback(error);
+              callback2(error);
               return;
             }
             this.consumeCurrentByte();
@@ -25923,17 +25923,17 @@ var require_eventsource_stream = __commonJS({
             continue;
           }
           if (this.maxEventSize > 0 && ++this.lineLength > this.maxEventSize + 7) {
-            callback(createMaxEventSizeExceededError());
+            callback2(createMaxEventSizeExceededError());
             return;
           }
           this.advanceCursor();
         }
-        callback();
+        callback2();
       }
-      _destroy(error, callback) {
+      _destroy(error, callback2) {
         this.chunks.length = 0;
         this.clearEvent();
-        super._destroy(error, callback);
+        super._destroy(error, callback2);
       }
       /**
        * @param {Buffer} line
@@ -26556,11 +26556,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError2("invalid opts.path");
           }
-          let path10 = opts.path;
+          let path12 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path10 = `/${path10}`;
+            path12 = `/${path12}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path10);
+          url = new URL(util.parseOrigin(url).origin + path12);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -27832,7 +27832,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter2 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path10 = __require("node:path");
+    var path12 = __require("node:path");
     var fs2 = __require("node:fs");
     var process2 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -28845,9 +28845,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path10.resolve(baseDir, baseName);
+          const localBin = path12.resolve(baseDir, baseName);
           if (fs2.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path10.extname(baseName))) return void 0;
+          if (sourceExt.includes(path12.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs2.existsSync(`${localBin}${ext}`)
           );
@@ -28865,17 +28865,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path10.resolve(
-            path10.dirname(resolvedScriptPath),
+          executableDir = path12.resolve(
+            path12.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path10.basename(
+            const legacyName = path12.basename(
               this._scriptPath,
-              path10.extname(this._scriptPath)
+              path12.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -28886,7 +28886,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path10.extname(executableFile));
+        launchWithNode = sourceExt.includes(path12.extname(executableFile));
         let proc;
         if (process2.platform !== "win32") {
           if (launchWithNode) {
@@ -29067,9 +29067,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {(Promise|undefined)}
        * @private
        */
-      _chainOrCall(promise, fn) {
-        if (promise?.then && typeof promise.then === "function") {
-          return promise.then(() => fn());
+      _chainOrCall(promise2, fn) {
+        if (promise2?.then && typeof promise2.then === "function") {
+          return promise2.then(() => fn());
         }
         return fn();
       }
@@ -29080,12 +29080,12 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {(Promise|undefined)}
        * @private
        */
-      _chainOrCallHooks(promise, event) {
-        let result = promise;
+      _chainOrCallHooks(promise2, event) {
+        let result = promise2;
         const hooks = [];
         this._getCommandAndAncestors().reverse().filter((cmd) => cmd._lifeCycleHooks[event] !== void 0).forEach((hookedCommand) => {
-          hookedCommand._lifeCycleHooks[event].forEach((callback) => {
-            hooks.push({ hookedCommand, callback });
+          hookedCommand._lifeCycleHooks[event].forEach((callback2) => {
+            hooks.push({ hookedCommand, callback: callback2 });
           });
         });
         if (event === "postAction") {
@@ -29106,8 +29106,8 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {(Promise|undefined)}
        * @private
        */
-      _chainOrCallSubCommandHook(promise, subCommand, event) {
-        let result = promise;
+      _chainOrCallSubCommandHook(promise2, subCommand, event) {
+        let result = promise2;
         if (this._lifeCycleHooks[event] !== void 0) {
           this._lifeCycleHooks[event].forEach((hook2) => {
             result = this._chainOrCall(result, () => {
@@ -29801,7 +29801,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path10.basename(filename, path10.extname(filename));
+        this._name = path12.basename(filename, path12.extname(filename));
         return this;
       }
       /**
@@ -29815,9 +29815,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path11) {
-        if (path11 === void 0) return this._executableDir;
-        this._executableDir = path11;
+      executableDir(path13) {
+        if (path13 === void 0) return this._executableDir;
+        this._executableDir = path13;
         return this;
       }
       /**
@@ -30108,10 +30108,10 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
-    var isMap2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isMap3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
     var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
-    var isSeq2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
+    var isScalar3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isSeq3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
         switch (node[NODE_TYPE]) {
@@ -30132,7 +30132,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar2(node) || isCollection(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar3(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -30144,11 +30144,11 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap2;
+    exports.isMap = isMap3;
     exports.isNode = isNode;
     exports.isPair = isPair;
-    exports.isScalar = isScalar2;
-    exports.isSeq = isSeq2;
+    exports.isScalar = isScalar3;
+    exports.isSeq = isSeq3;
   }
 });
 
@@ -30172,17 +30172,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path10) {
-      const ctrl = callVisitor(key, node, visitor, path10);
+    function visit_(key, node, visitor, path12) {
+      const ctrl = callVisitor(key, node, visitor, path12);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path10, ctrl);
-        return visit_(key, ctrl, visitor, path10);
+        replaceNode(key, path12, ctrl);
+        return visit_(key, ctrl, visitor, path12);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path10 = Object.freeze(path10.concat(node));
+          path12 = Object.freeze(path12.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci2 = visit_(i, node.items[i], visitor, path10);
+            const ci2 = visit_(i, node.items[i], visitor, path12);
             if (typeof ci2 === "number")
               i = ci2 - 1;
             else if (ci2 === BREAK)
@@ -30193,13 +30193,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path10 = Object.freeze(path10.concat(node));
-          const ck = visit_("key", node.key, visitor, path10);
+          path12 = Object.freeze(path12.concat(node));
+          const ck = visit_("key", node.key, visitor, path12);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path10);
+          const cv = visit_("value", node.value, visitor, path12);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -30220,17 +30220,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path10) {
-      const ctrl = await callVisitor(key, node, visitor, path10);
+    async function visitAsync_(key, node, visitor, path12) {
+      const ctrl = await callVisitor(key, node, visitor, path12);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path10, ctrl);
-        return visitAsync_(key, ctrl, visitor, path10);
+        replaceNode(key, path12, ctrl);
+        return visitAsync_(key, ctrl, visitor, path12);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path10 = Object.freeze(path10.concat(node));
+          path12 = Object.freeze(path12.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci2 = await visitAsync_(i, node.items[i], visitor, path10);
+            const ci2 = await visitAsync_(i, node.items[i], visitor, path12);
             if (typeof ci2 === "number")
               i = ci2 - 1;
             else if (ci2 === BREAK)
@@ -30241,13 +30241,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path10 = Object.freeze(path10.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path10);
+          path12 = Object.freeze(path12.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path12);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path10);
+          const cv = await visitAsync_("value", node.value, visitor, path12);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -30274,23 +30274,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path10) {
+    function callVisitor(key, node, visitor, path12) {
       if (typeof visitor === "function")
-        return visitor(key, node, path10);
+        return visitor(key, node, path12);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path10);
+        return visitor.Map?.(key, node, path12);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path10);
+        return visitor.Seq?.(key, node, path12);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path10);
+        return visitor.Pair?.(key, node, path12);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path10);
+        return visitor.Scalar?.(key, node, path12);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path10);
+        return visitor.Alias?.(key, node, path12);
       return void 0;
     }
-    function replaceNode(key, path10, node) {
-      const parent = path10[path10.length - 1];
+    function replaceNode(key, path12, node) {
+      const parent = path12[path12.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -30902,10 +30902,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path10, value) {
+    function collectionFromPath(schema, path12, value) {
       let v2 = value;
-      for (let i = path10.length - 1; i >= 0; --i) {
-        const k2 = path10[i];
+      for (let i = path12.length - 1; i >= 0; --i) {
+        const k2 = path12[i];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v2;
@@ -30924,7 +30924,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path10) => path10 == null || typeof path10 === "object" && !!path10[Symbol.iterator]().next().done;
+    var isEmptyPath = (path12) => path12 == null || typeof path12 === "object" && !!path12[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -30954,11 +30954,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path10, value) {
-        if (isEmptyPath(path10))
+      addIn(path12, value) {
+        if (isEmptyPath(path12))
           this.add(value);
         else {
-          const [key, ...rest] = path10;
+          const [key, ...rest] = path12;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -30972,8 +30972,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path10) {
-        const [key, ...rest] = path10;
+      deleteIn(path12) {
+        const [key, ...rest] = path12;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -30987,8 +30987,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path10, keepScalar) {
-        const [key, ...rest] = path10;
+      getIn(path12, keepScalar) {
+        const [key, ...rest] = path12;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -31006,8 +31006,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path10) {
-        const [key, ...rest] = path10;
+      hasIn(path12) {
+        const [key, ...rest] = path12;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -31017,8 +31017,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path10, value) {
-        const [key, ...rest] = path10;
+      setIn(path12, value) {
+        const [key, ...rest] = path12;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -31043,12 +31043,12 @@ var require_stringifyComment = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
     "use strict";
     var stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, "#");
-    function indentComment(comment, indent) {
+    function indentComment(comment, indent2) {
       if (/^\n+$/.test(comment))
         return comment.substring(1);
-      return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
+      return indent2 ? comment.replace(/^(?! *$)/gm, indent2) : comment;
     }
-    var lineComment = (str, indent, comment) => str.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str.endsWith(" ") ? "" : " ") + comment;
+    var lineComment = (str, indent2, comment) => str.endsWith("\n") ? indentComment(comment, indent2) : comment.includes("\n") ? "\n" + indentComment(comment, indent2) : (str.endsWith(" ") ? "" : " ") + comment;
     exports.indentComment = indentComment;
     exports.lineComment = lineComment;
     exports.stringifyComment = stringifyComment;
@@ -31062,17 +31062,17 @@ var require_foldFlowLines = __commonJS({
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
     var FOLD_QUOTED = "quoted";
-    function foldFlowLines(text, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    function foldFlowLines(text, indent2, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
       if (!lineWidth || lineWidth < 0)
         return text;
       if (lineWidth < minContentWidth)
         minContentWidth = 0;
-      const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
+      const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent2.length);
       if (text.length <= endStep)
         return text;
       const folds = [];
       const escapedFolds = {};
-      let end = lineWidth - indent.length;
+      let end = lineWidth - indent2.length;
       if (typeof indentAtStart === "number") {
         if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
           folds.push(0);
@@ -31086,7 +31086,7 @@ var require_foldFlowLines = __commonJS({
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i, indent.length);
+        i = consumeMoreIndentedLines(text, i, indent2.length);
         if (i !== -1)
           end = i + endStep;
       }
@@ -31110,8 +31110,8 @@ var require_foldFlowLines = __commonJS({
         }
         if (ch === "\n") {
           if (mode === FOLD_BLOCK)
-            i = consumeMoreIndentedLines(text, i, indent.length);
-          end = i + indent.length + endStep;
+            i = consumeMoreIndentedLines(text, i, indent2.length);
+          end = i + indent2.length + endStep;
           split = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
@@ -31156,22 +31156,22 @@ var require_foldFlowLines = __commonJS({
         const end2 = folds[i2 + 1] || text.length;
         if (fold === 0)
           res = `
-${indent}${text.slice(0, end2)}`;
+${indent2}${text.slice(0, end2)}`;
         else {
           if (mode === FOLD_QUOTED && escapedFolds[fold])
             res += `${text[fold]}\\`;
           res += `
-${indent}${text.slice(fold + 1, end2)}`;
+${indent2}${text.slice(fold + 1, end2)}`;
         }
       }
       return res;
     }
-    function consumeMoreIndentedLines(text, i, indent) {
+    function consumeMoreIndentedLines(text, i, indent2) {
       let end = i;
       let start = i + 1;
       let ch = text[start];
       while (ch === " " || ch === "	") {
-        if (i < start + indent) {
+        if (i < start + indent2) {
           ch = text[++i];
         } else {
           do {
@@ -31227,7 +31227,7 @@ var require_stringifyString = __commonJS({
         return json;
       const { implicitKey } = ctx;
       const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
-      const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
+      const indent2 = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
       let str = "";
       let start = 0;
       for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
@@ -31287,7 +31287,7 @@ var require_stringifyString = __commonJS({
                   str += "\n";
                   i += 2;
                 }
-                str += indent;
+                str += indent2;
                 if (json[i + 2] === " ")
                   str += "\\";
                 i += 1;
@@ -31299,15 +31299,15 @@ var require_stringifyString = __commonJS({
           }
       }
       str = start ? str + json.slice(start) : json;
-      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent2, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
     }
     function singleQuotedString(value, ctx) {
       if (ctx.options.singleQuote === false || ctx.implicitKey && value.includes("\n") || /[ \t]\n|\n[ \t]/.test(value))
         return doubleQuotedString(value, ctx);
-      const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
+      const indent2 = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
       const res = "'" + value.replace(/'/g, "''").replace(/\n+/g, `$&
-${indent}`) + "'";
-      return ctx.implicitKey ? res : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+${indent2}`) + "'";
+      return ctx.implicitKey ? res : foldFlowLines.foldFlowLines(res, indent2, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
     }
     function quotedString(value, ctx) {
       const { singleQuote } = ctx.options;
@@ -31337,8 +31337,8 @@ ${indent}`) + "'";
       if (!blockQuote || /\n[\t ]+$/.test(value)) {
         return quotedString(value, ctx);
       }
-      const indent = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value) ? "  " : "");
-      const literal2 = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
+      const indent2 = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value) ? "  " : "");
+      const literal2 = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent2.length);
       if (!value)
         return literal2 ? "|\n" : ">\n";
       let chomp;
@@ -31363,7 +31363,7 @@ ${indent}`) + "'";
         value = value.slice(0, -end.length);
         if (end[end.length - 1] === "\n")
           end = end.slice(0, -1);
-        end = end.replace(blockEndNewlines, `$&${indent}`);
+        end = end.replace(blockEndNewlines, `$&${indent2}`);
       }
       let startWithSpace = false;
       let startEnd;
@@ -31380,9 +31380,9 @@ ${indent}`) + "'";
       let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
       if (start) {
         value = value.substring(start.length);
-        start = start.replace(/\n+/g, `$&${indent}`);
+        start = start.replace(/\n+/g, `$&${indent2}`);
       }
-      const indentSize = indent ? "2" : "1";
+      const indentSize = indent2 ? "2" : "1";
       let header2 = (startWithSpace ? indentSize : "") + chomp;
       if (comment) {
         header2 += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
@@ -31390,7 +31390,7 @@ ${indent}`) + "'";
           onComment();
       }
       if (!literal2) {
-        const foldedValue = value.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent}`);
+        const foldedValue = value.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent2}`);
         let literalFallback = false;
         const foldOptions = getFoldOptions(ctx, true);
         if (blockQuote !== "folded" && type !== Scalar.Scalar.BLOCK_FOLDED) {
@@ -31398,18 +31398,18 @@ ${indent}`) + "'";
             literalFallback = true;
           };
         }
-        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
+        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent2, foldFlowLines.FOLD_BLOCK, foldOptions);
         if (!literalFallback)
           return `>${header2}
-${indent}${body}`;
+${indent2}${body}`;
       }
-      value = value.replace(/\n+/g, `$&${indent}`);
+      value = value.replace(/\n+/g, `$&${indent2}`);
       return `|${header2}
-${indent}${start}${value}${end}`;
+${indent2}${start}${value}${end}`;
     }
     function plainString(item, ctx, onComment, onChompKeep) {
       const { type, value } = item;
-      const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
+      const { actualString, implicitKey, indent: indent2, indentStep, inFlow } = ctx;
       if (implicitKey && value.includes("\n") || inFlow && /[[\]{},]/.test(value)) {
         return quotedString(value, ctx);
       }
@@ -31420,22 +31420,22 @@ ${indent}${start}${value}${end}`;
         return blockString(item, ctx, onComment, onChompKeep);
       }
       if (containsDocumentMarker(value)) {
-        if (indent === "") {
+        if (indent2 === "") {
           ctx.forceBlockIndent = true;
           return blockString(item, ctx, onComment, onChompKeep);
-        } else if (implicitKey && indent === indentStep) {
+        } else if (implicitKey && indent2 === indentStep) {
           return quotedString(value, ctx);
         }
       }
       const str = value.replace(/\n+/g, `$&
-${indent}`);
+${indent2}`);
       if (actualString) {
         const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str);
         const { compat, tags } = ctx.doc.schema;
         if (tags.some(test) || compat?.some(test))
           return quotedString(value, ctx);
       }
-      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent2, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
     }
     function stringifyString(item, ctx, onComment, onChompKeep) {
       const { implicitKey, inFlow } = ctx;
@@ -31607,7 +31607,7 @@ var require_stringifyPair = __commonJS({
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
-      const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
+      const { allNullValues, doc, indent: indent2, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
       let keyComment = identity.isNode(key) && key.comment || null;
       if (simpleKeys) {
         if (keyComment) {
@@ -31622,7 +31622,7 @@ var require_stringifyPair = __commonJS({
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
-        indent: indent + indentStep
+        indent: indent2 + indentStep
       });
       let keyCommentDone = false;
       let chompKeep = false;
@@ -31652,7 +31652,7 @@ var require_stringifyPair = __commonJS({
         if (keyComment)
           str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
         str = `? ${str}
-${indent}:`;
+${indent2}:`;
       } else {
         str = `${str}:`;
         if (keyComment)
@@ -31817,7 +31817,7 @@ var require_merge = __commonJS({
 var require_addPairToJSMap = __commonJS({
   "node_modules/yaml/dist/nodes/addPairToJSMap.js"(exports) {
     "use strict";
-    var log = require_log();
+    var log2 = require_log();
     var merge2 = require_merge();
     var stringify = require_stringify();
     var identity = require_identity();
@@ -31866,7 +31866,7 @@ var require_addPairToJSMap = __commonJS({
           let jsonStr = JSON.stringify(strKey);
           if (jsonStr.length > 40)
             jsonStr = jsonStr.substring(0, 36) + '..."';
-          log.warn(ctx.doc.options.logLevel, `Keys with collection values will be stringified due to JS Object restrictions: ${jsonStr}. Set mapAsMap: true to use object keys.`);
+          log2.warn(ctx.doc.options.logLevel, `Keys with collection values will be stringified due to JS Object restrictions: ${jsonStr}. Set mapAsMap: true to use object keys.`);
           ctx.mapKeyWarned = true;
         }
         return strKey;
@@ -31930,7 +31930,7 @@ var require_stringifyCollection = __commonJS({
       return stringify2(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
-      const { indent, options: { commentString } } = ctx;
+      const { indent: indent2, options: { commentString } } = ctx;
       const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
       let chompKeep = false;
       const lines = [];
@@ -31967,11 +31967,11 @@ var require_stringifyCollection = __commonJS({
         for (let i = 1; i < lines.length; ++i) {
           const line = lines[i];
           str += line ? `
-${indent}${line}` : "\n";
+${indent2}${line}` : "\n";
         }
       }
       if (comment) {
-        str += "\n" + stringifyComment.indentComment(commentString(comment), indent);
+        str += "\n" + stringifyComment.indentComment(commentString(comment), indent2);
         if (onComment)
           onComment();
       } else if (chompKeep && onChompKeep)
@@ -31979,7 +31979,7 @@ ${indent}${line}` : "\n";
       return str;
     }
     function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
-      const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
+      const { indent: indent2, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
       itemIndent += indentStep;
       const itemCtx = Object.assign({}, ctx, {
         indent: itemIndent,
@@ -32048,19 +32048,19 @@ ${indent}${line}` : "\n";
           let str = start;
           for (const line of lines)
             str += line ? `
-${indentStep}${indent}${line}` : "\n";
+${indentStep}${indent2}${line}` : "\n";
           return `${str}
-${indent}${end}`;
+${indent2}${end}`;
         } else {
           return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
         }
       }
     }
-    function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
+    function addCommentBefore({ indent: indent2, options: { commentString } }, lines, comment, chompKeep) {
       if (comment && chompKeep)
         comment = comment.replace(/^\n+/, "");
       if (comment) {
-        const ic = stringifyComment.indentComment(commentString(comment), indent);
+        const ic = stringifyComment.indentComment(commentString(comment), indent2);
         lines.push(ic.trimStart());
       }
     }
@@ -33533,9 +33533,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path10, value) {
+      addIn(path12, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path10, value);
+          this.contents.addIn(path12, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -33610,14 +33610,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path10) {
-        if (Collection2.isEmptyPath(path10)) {
+      deleteIn(path12) {
+        if (Collection2.isEmptyPath(path12)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path10) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path12) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -33632,10 +33632,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path10, keepScalar) {
-        if (Collection2.isEmptyPath(path10))
+      getIn(path12, keepScalar) {
+        if (Collection2.isEmptyPath(path12))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path10, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path12, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -33646,10 +33646,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path10) {
-        if (Collection2.isEmptyPath(path10))
+      hasIn(path12) {
+        if (Collection2.isEmptyPath(path12))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path10) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path12) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -33666,13 +33666,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path10, value) {
-        if (Collection2.isEmptyPath(path10)) {
+      setIn(path12, value) {
+        if (Collection2.isEmptyPath(path12)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path10), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path12), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path10, value);
+          this.contents.setIn(path12, value);
         }
       }
       /**
@@ -34010,10 +34010,10 @@ var require_util_flow_indent_check = __commonJS({
   "node_modules/yaml/dist/compose/util-flow-indent-check.js"(exports) {
     "use strict";
     var utilContainsNewline = require_util_contains_newline();
-    function flowIndentCheck(indent, fc, onError) {
+    function flowIndentCheck(indent2, fc, onError) {
       if (fc?.type === "flow-collection") {
         const end = fc.end[0];
-        if (end.indent === indent && (end.source === "]" || end.source === "}") && utilContainsNewline.containsNewline(fc)) {
+        if (end.indent === indent2 && (end.source === "]" || end.source === "}") && utilContainsNewline.containsNewline(fc)) {
           const msg = "Flow end indicator should be more indented than parent";
           onError(end, "BAD_INDENT", msg, true);
         }
@@ -34058,10 +34058,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key, sep: sep3, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key ?? sep3?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -34075,7 +34075,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep2) {
+          if (!keyProps.anchor && !keyProps.tag && !sep3) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -34099,7 +34099,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep3 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -34115,7 +34115,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep2, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep3, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -34206,7 +34206,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep2 = "";
+        let sep3 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -34220,13 +34220,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep2 + cb;
-              sep2 = "";
+                comment += sep3 + cb;
+              sep3 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep2 += source;
+                sep3 += source;
               hasSpace = true;
               break;
             default:
@@ -34256,9 +34256,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap2 = fc.start.source === "{";
-      const fcName = isMap2 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap3 = fc.start.source === "{";
+      const fcName = isMap3 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap3 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -34269,18 +34269,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key, sep: sep3, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key ?? sep3?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep2 && !value) {
+          if (!props.anchor && !props.tag && !sep3 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -34294,7 +34294,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap3 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError(
               key,
               // checked by containsNewline()
@@ -34334,8 +34334,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep2 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep2, null, props, onError);
+        if (!isMap3 && !sep3 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -34347,7 +34347,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep3 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -34357,9 +34357,9 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap2 && !props.found && ctx.options.strict) {
-              if (sep2)
-                for (const st2 of sep2) {
+            if (!isMap3 && !props.found && ctx.options.strict) {
+              if (sep3)
+                for (const st2 of sep3) {
                   if (st2 === valueProps.found)
                     break;
                   if (st2.type === "newline") {
@@ -34376,7 +34376,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep2, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep3, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -34389,7 +34389,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap2) {
+          if (isMap3) {
             const map = coll;
             if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -34405,7 +34405,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap2 ? "}" : "]";
+      const expectedEnd = isMap3 ? "}" : "]";
       const [ce2, ...ee2] = fc.end;
       let cePos = offset;
       if (ce2?.source === expectedEnd)
@@ -34531,17 +34531,17 @@ var require_resolve_block_scalar = __commonJS({
       let offset = scalar.offset + header2.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
-        const [indent, content] = lines[i];
+        const [indent2, content] = lines[i];
         if (content === "" || content === "\r") {
-          if (header2.indent === 0 && indent.length > trimIndent)
-            trimIndent = indent.length;
+          if (header2.indent === 0 && indent2.length > trimIndent)
+            trimIndent = indent2.length;
         } else {
-          if (indent.length < trimIndent) {
+          if (indent2.length < trimIndent) {
             const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
-            onError(offset + indent.length, "MISSING_CHAR", message);
+            onError(offset + indent2.length, "MISSING_CHAR", message);
           }
           if (header2.indent === 0)
-            trimIndent = indent.length;
+            trimIndent = indent2.length;
           contentStart = i;
           if (trimIndent === 0 && !ctx.atRoot) {
             const message = "Block scalar values in collections must be indented";
@@ -34549,48 +34549,48 @@ var require_resolve_block_scalar = __commonJS({
           }
           break;
         }
-        offset += indent.length + content.length + 1;
+        offset += indent2.length + content.length + 1;
       }
       for (let i = lines.length - 1; i >= chompStart; --i) {
         if (lines[i][0].length > trimIndent)
           chompStart = i + 1;
       }
       let value = "";
-      let sep2 = "";
+      let sep3 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
       for (let i = contentStart; i < chompStart; ++i) {
-        let [indent, content] = lines[i];
-        offset += indent.length + content.length + 1;
+        let [indent2, content] = lines[i];
+        offset += indent2.length + content.length + 1;
         const crlf = content[content.length - 1] === "\r";
         if (crlf)
           content = content.slice(0, -1);
-        if (content && indent.length < trimIndent) {
+        if (content && indent2.length < trimIndent) {
           const src = header2.indent ? "explicit indentation indicator" : "first line";
           const message = `Block scalar lines must not be less indented than their ${src}`;
           onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
-          indent = "";
+          indent2 = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep2 + indent.slice(trimIndent) + content;
-          sep2 = "\n";
-        } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep2 === " ")
-            sep2 = "\n";
-          else if (!prevMoreIndented && sep2 === "\n")
-            sep2 = "\n\n";
-          value += sep2 + indent.slice(trimIndent) + content;
-          sep2 = "\n";
+          value += sep3 + indent2.slice(trimIndent) + content;
+          sep3 = "\n";
+        } else if (indent2.length > trimIndent || content[0] === "	") {
+          if (sep3 === " ")
+            sep3 = "\n";
+          else if (!prevMoreIndented && sep3 === "\n")
+            sep3 = "\n\n";
+          value += sep3 + indent2.slice(trimIndent) + content;
+          sep3 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep2 === "\n")
+          if (sep3 === "\n")
             value += "\n";
           else
-            sep2 = "\n";
+            sep3 = "\n";
         } else {
-          value += sep2 + content;
-          sep2 = " ";
+          value += sep3 + content;
+          sep3 = " ";
           prevMoreIndented = false;
         }
       }
@@ -34616,7 +34616,7 @@ var require_resolve_block_scalar = __commonJS({
       }
       const { source } = props[0];
       const mode = source[0];
-      let indent = 0;
+      let indent2 = 0;
       let chomp = "";
       let error = -1;
       for (let i = 1; i < source.length; ++i) {
@@ -34625,8 +34625,8 @@ var require_resolve_block_scalar = __commonJS({
           chomp = ch;
         else {
           const n = Number(ch);
-          if (!indent && n)
-            indent = n;
+          if (!indent2 && n)
+            indent2 = n;
           else if (error === -1)
             error = offset + i;
         }
@@ -34667,7 +34667,7 @@ var require_resolve_block_scalar = __commonJS({
           }
         }
       }
-      return { mode, indent, chomp, comment, length };
+      return { mode, indent: indent2, chomp, comment, length };
     }
     function splitLines(source) {
       const split = source.split(/\n( *)/);
@@ -34773,25 +34773,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep2 = " ";
+      let sep3 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep2 === "\n")
-            res += sep2;
+          if (sep3 === "\n")
+            res += sep3;
           else
-            sep2 = "\n";
+            sep3 = "\n";
         } else {
-          res += sep2 + lm;
-          sep2 = " ";
+          res += sep3 + lm;
+          sep3 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep2 + (match?.[1] ?? "");
+      return res + sep3 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -35401,15 +35401,15 @@ var require_cst_scalar = __commonJS({
       return null;
     }
     function createScalarToken(value, context) {
-      const { implicitKey = false, indent, inFlow = false, offset = -1, type = "PLAIN" } = context;
+      const { implicitKey = false, indent: indent2, inFlow = false, offset = -1, type = "PLAIN" } = context;
       const source = stringifyString.stringifyString({ type, value }, {
         implicitKey,
-        indent: indent > 0 ? " ".repeat(indent) : "",
+        indent: indent2 > 0 ? " ".repeat(indent2) : "",
         inFlow,
         options: { blockQuote: true, lineWidth: -1 }
       });
       const end = context.end ?? [
-        { type: "newline", offset: -1, indent, source: "\n" }
+        { type: "newline", offset: -1, indent: indent2, source: "\n" }
       ];
       switch (source[0]) {
         case "|":
@@ -35418,25 +35418,25 @@ var require_cst_scalar = __commonJS({
           const head = source.substring(0, he2);
           const body = source.substring(he2 + 1) + "\n";
           const props = [
-            { type: "block-scalar-header", offset, indent, source: head }
+            { type: "block-scalar-header", offset, indent: indent2, source: head }
           ];
           if (!addEndtoBlockProps(props, end))
-            props.push({ type: "newline", offset: -1, indent, source: "\n" });
-          return { type: "block-scalar", offset, indent, props, source: body };
+            props.push({ type: "newline", offset: -1, indent: indent2, source: "\n" });
+          return { type: "block-scalar", offset, indent: indent2, props, source: body };
         }
         case '"':
-          return { type: "double-quoted-scalar", offset, indent, source, end };
+          return { type: "double-quoted-scalar", offset, indent: indent2, source, end };
         case "'":
-          return { type: "single-quoted-scalar", offset, indent, source, end };
+          return { type: "single-quoted-scalar", offset, indent: indent2, source, end };
         default:
-          return { type: "scalar", offset, indent, source, end };
+          return { type: "scalar", offset, indent: indent2, source, end };
       }
     }
     function setScalarValue(token, value, context = {}) {
       let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
-      let indent = "indent" in token ? token.indent : null;
-      if (afterKey && typeof indent === "number")
-        indent += 2;
+      let indent2 = "indent" in token ? token.indent : null;
+      if (afterKey && typeof indent2 === "number")
+        indent2 += 2;
       if (!type)
         switch (token.type) {
           case "single-quoted-scalar":
@@ -35456,8 +35456,8 @@ var require_cst_scalar = __commonJS({
             type = "PLAIN";
         }
       const source = stringifyString.stringifyString({ type, value }, {
-        implicitKey: implicitKey || indent === null,
-        indent: indent !== null && indent > 0 ? " ".repeat(indent) : "",
+        implicitKey: implicitKey || indent2 === null,
+        indent: indent2 !== null && indent2 > 0 ? " ".repeat(indent2) : "",
         inFlow,
         options: { blockQuote: true, lineWidth: -1 }
       });
@@ -35488,16 +35488,16 @@ var require_cst_scalar = __commonJS({
         token.source = body;
       } else {
         const { offset } = token;
-        const indent = "indent" in token ? token.indent : -1;
+        const indent2 = "indent" in token ? token.indent : -1;
         const props = [
-          { type: "block-scalar-header", offset, indent, source: head }
+          { type: "block-scalar-header", offset, indent: indent2, source: head }
         ];
         if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
-          props.push({ type: "newline", offset: -1, indent, source: "\n" });
+          props.push({ type: "newline", offset: -1, indent: indent2, source: "\n" });
         for (const key of Object.keys(token))
           if (key !== "type" && key !== "offset")
             delete token[key];
-        Object.assign(token, { type: "block-scalar", indent, props, source: body });
+        Object.assign(token, { type: "block-scalar", indent: indent2, props, source: body });
       }
     }
     function addEndtoBlockProps(props, end) {
@@ -35542,12 +35542,12 @@ var require_cst_scalar = __commonJS({
           break;
         }
         default: {
-          const indent = "indent" in token ? token.indent : -1;
+          const indent2 = "indent" in token ? token.indent : -1;
           const end = "end" in token && Array.isArray(token.end) ? token.end.filter((st2) => st2.type === "space" || st2.type === "comment" || st2.type === "newline") : [];
           for (const key of Object.keys(token))
             if (key !== "type" && key !== "offset")
               delete token[key];
-          Object.assign(token, { type, indent, source, end });
+          Object.assign(token, { type, indent: indent2, source, end });
         }
       }
     }
@@ -35601,14 +35601,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep2, value }) {
+    function stringifyItem({ start, key, sep: sep3, value }) {
       let res = "";
       for (const st2 of start)
         res += st2.source;
       if (key)
         res += stringifyToken(key);
-      if (sep2)
-        for (const st2 of sep2)
+      if (sep3)
+        for (const st2 of sep3)
           res += st2.source;
       if (value)
         res += stringifyToken(value);
@@ -35633,9 +35633,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path10) => {
+    visit.itemAtPath = (cst, path12) => {
       let item = cst;
-      for (const [field, index] of path10) {
+      for (const [field, index] of path12) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -35644,23 +35644,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path10) => {
-      const parent = visit.itemAtPath(cst, path10.slice(0, -1));
-      const field = path10[path10.length - 1][0];
+    visit.parentCollection = (cst, path12) => {
+      const parent = visit.itemAtPath(cst, path12.slice(0, -1));
+      const field = path12[path12.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path10, item, visitor) {
-      let ctrl = visitor(item, path10);
+    function _visit(path12, item, visitor) {
+      let ctrl = visitor(item, path12);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci2 = _visit(Object.freeze(path10.concat([[field, i]])), token.items[i], visitor);
+            const ci2 = _visit(Object.freeze(path12.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci2 === "number")
               i = ci2 - 1;
             else if (ci2 === BREAK)
@@ -35671,10 +35671,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path10);
+            ctrl = ctrl(item, path12);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path10) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path12) : ctrl;
     }
     exports.visit = visit;
   }
@@ -35692,7 +35692,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar2 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar3 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -35776,7 +35776,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar2;
+    exports.isScalar = isScalar3;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -35853,15 +35853,15 @@ var require_lexer = __commonJS({
       continueScalar(offset) {
         let ch = this.buffer[offset];
         if (this.indentNext > 0) {
-          let indent = 0;
+          let indent2 = 0;
           while (ch === " ")
-            ch = this.buffer[++indent + offset];
+            ch = this.buffer[++indent2 + offset];
           if (ch === "\r") {
-            const next = this.buffer[indent + offset + 1];
+            const next = this.buffer[indent2 + offset + 1];
             if (next === "\n" || !next && !this.atEnd)
-              return offset + indent + 1;
+              return offset + indent2 + 1;
           }
-          return ch === "\n" || indent >= this.indentNext || !ch && !this.atEnd ? offset + indent : -1;
+          return ch === "\n" || indent2 >= this.indentNext || !ch && !this.atEnd ? offset + indent2 : -1;
         }
         if (ch === "-" || ch === ".") {
           const dt2 = this.buffer.substr(offset, 3);
@@ -36030,12 +36030,12 @@ var require_lexer = __commonJS({
       }
       *parseFlowCollection() {
         let nl, sp;
-        let indent = -1;
+        let indent2 = -1;
         do {
           nl = yield* this.pushNewline();
           if (nl > 0) {
             sp = yield* this.pushSpaces(false);
-            this.indentValue = indent = sp;
+            this.indentValue = indent2 = sp;
           } else {
             sp = 0;
           }
@@ -36044,8 +36044,8 @@ var require_lexer = __commonJS({
         const line = this.getLine();
         if (line === null)
           return this.setNext("flow");
-        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
-          const atFlowEndMarker = indent === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
+        if (indent2 !== -1 && indent2 < this.indentNext && line[0] !== "#" || indent2 === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
+          const atFlowEndMarker = indent2 === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
           if (!atFlowEndMarker) {
             this.flowLevel = 0;
             yield cst.FLOW_END;
@@ -36153,16 +36153,16 @@ var require_lexer = __commonJS({
       }
       *parseBlockScalar() {
         let nl = this.pos - 1;
-        let indent = 0;
+        let indent2 = 0;
         let ch;
         loop: for (let i2 = this.pos; ch = this.buffer[i2]; ++i2) {
           switch (ch) {
             case " ":
-              indent += 1;
+              indent2 += 1;
               break;
             case "\n":
               nl = i2;
-              indent = 0;
+              indent2 = 0;
               break;
             case "\r": {
               const next = this.buffer[i2 + 1];
@@ -36178,9 +36178,9 @@ var require_lexer = __commonJS({
         }
         if (!ch && !this.atEnd)
           return this.setNext("block-scalar");
-        if (indent >= this.indentNext) {
+        if (indent2 >= this.indentNext) {
           if (this.blockScalarIndent === -1)
-            this.indentNext = indent;
+            this.indentNext = indent2;
           else {
             this.indentNext = this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
           }
@@ -36213,7 +36213,7 @@ var require_lexer = __commonJS({
             const lastChar = i2;
             while (ch2 === " ")
               ch2 = this.buffer[--i2];
-            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent > lastChar)
+            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent2 > lastChar)
               nl = i2;
             else
               break;
@@ -36375,7 +36375,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter2 = class {
+    var LineCounter3 = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -36398,7 +36398,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter2;
+    exports.LineCounter = LineCounter3;
   }
 });
 
@@ -36775,18 +36775,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep2;
+          let sep3;
           if (scalar.end) {
-            sep2 = scalar.end;
-            sep2.push(this.sourceToken);
+            sep3 = scalar.end;
+            sep3.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep2 = [this.sourceToken];
+            sep3 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep2 }]
+            items: [{ start, key: scalar, sep: sep3 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -36939,15 +36939,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it2.key) && !includesToken(it2.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it2.start);
                   const key = it2.key;
-                  const sep2 = it2.sep;
-                  sep2.push(this.sourceToken);
+                  const sep3 = it2.sep;
+                  sep3.push(this.sourceToken);
                   delete it2.key;
                   delete it2.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep2 }]
+                    items: [{ start: start2, key, sep: sep3 }]
                   });
                 } else if (start.length > 0) {
                   it2.sep = it2.sep.concat(start, this.sourceToken);
@@ -37141,13 +37141,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep2 = fc.end.splice(1, fc.end.length);
-            sep2.push(this.sourceToken);
+            const sep3 = fc.end.splice(1, fc.end.length);
+            sep3.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep2 }]
+              items: [{ start, key: fc, sep: sep3 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -37229,10 +37229,10 @@ var require_parser = __commonJS({
         }
         return null;
       }
-      atIndentedComment(start, indent) {
+      atIndentedComment(start, indent2) {
         if (this.type !== "comment")
           return false;
-        if (this.indent <= indent)
+        if (this.indent <= indent2)
           return false;
         return start.every((st2) => st2.type === "newline" || st2.type === "space");
       }
@@ -37283,7 +37283,7 @@ var require_public_api = __commonJS({
     var composer = require_composer();
     var Document = require_Document();
     var errors = require_errors2();
-    var log = require_log();
+    var log2 = require_log();
     var identity = require_identity();
     var lineCounter = require_line_counter();
     var parser = require_parser();
@@ -37306,7 +37306,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument2(source, options = {}) {
+    function parseDocument3(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -37332,10 +37332,10 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument2(src, options);
+      const doc = parseDocument3(src, options);
       if (!doc)
         return null;
-      doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
+      doc.warnings.forEach((warning) => log2.warn(doc.options.logLevel, warning));
       if (doc.errors.length > 0) {
         if (doc.options.logLevel !== "silent")
           throw doc.errors[0];
@@ -37354,8 +37354,8 @@ var require_public_api = __commonJS({
       if (typeof options === "string")
         options = options.length;
       if (typeof options === "number") {
-        const indent = Math.round(options);
-        options = indent < 1 ? void 0 : indent > 8 ? { indent: 8 } : { indent };
+        const indent2 = Math.round(options);
+        options = indent2 < 1 ? void 0 : indent2 > 8 ? { indent: 8 } : { indent: indent2 };
       }
       if (value === void 0) {
         const { keepUndefined } = options ?? replacer ?? {};
@@ -37368,7 +37368,7 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument2;
+    exports.parseDocument = parseDocument3;
     exports.stringify = stringify;
   }
 });
@@ -37425,11 +37425,9833 @@ var require_dist = __commonJS({
   }
 });
 
+// node_modules/picomatch/lib/constants.js
+var require_constants6 = __commonJS({
+  "node_modules/picomatch/lib/constants.js"(exports, module) {
+    "use strict";
+    var WIN_SLASH = "\\\\/";
+    var WIN_NO_SLASH = `[^${WIN_SLASH}]`;
+    var DEFAULT_MAX_EXTGLOB_RECURSION = 0;
+    var DOT_LITERAL = "\\.";
+    var PLUS_LITERAL = "\\+";
+    var QMARK_LITERAL = "\\?";
+    var SLASH_LITERAL = "\\/";
+    var ONE_CHAR = "(?=.)";
+    var QMARK = "[^/]";
+    var END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
+    var START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
+    var DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
+    var NO_DOT = `(?!${DOT_LITERAL})`;
+    var NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
+    var NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
+    var NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
+    var QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
+    var STAR = `${QMARK}*?`;
+    var SEP = "/";
+    var POSIX_CHARS = {
+      DOT_LITERAL,
+      PLUS_LITERAL,
+      QMARK_LITERAL,
+      SLASH_LITERAL,
+      ONE_CHAR,
+      QMARK,
+      END_ANCHOR,
+      DOTS_SLASH,
+      NO_DOT,
+      NO_DOTS,
+      NO_DOT_SLASH,
+      NO_DOTS_SLASH,
+      QMARK_NO_DOT,
+      STAR,
+      START_ANCHOR,
+      SEP
+    };
+    var WINDOWS_CHARS = {
+      ...POSIX_CHARS,
+      SLASH_LITERAL: `[${WIN_SLASH}]`,
+      QMARK: WIN_NO_SLASH,
+      STAR: `${WIN_NO_SLASH}*?`,
+      DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
+      NO_DOT: `(?!${DOT_LITERAL})`,
+      NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
+      NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
+      START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
+      END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
+      SEP: "\\"
+    };
+    var POSIX_REGEX_SOURCE = {
+      __proto__: null,
+      alnum: "a-zA-Z0-9",
+      alpha: "a-zA-Z",
+      ascii: "\\x00-\\x7F",
+      blank: " \\t",
+      cntrl: "\\x00-\\x1F\\x7F",
+      digit: "0-9",
+      graph: "\\x21-\\x7E",
+      lower: "a-z",
+      print: "\\x20-\\x7E ",
+      punct: "\\-!\"#$%&'()\\*+,./:;<=>?@[\\]^_`{|}~",
+      space: " \\t\\r\\n\\v\\f",
+      upper: "A-Z",
+      word: "A-Za-z0-9_",
+      xdigit: "A-Fa-f0-9"
+    };
+    module.exports = {
+      DEFAULT_MAX_EXTGLOB_RECURSION,
+      MAX_LENGTH: 1024 * 64,
+      POSIX_REGEX_SOURCE,
+      // regular expressions
+      REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
+      REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
+      REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
+      REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
+      REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
+      REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
+      // Replace globs with equivalent patterns to reduce parsing time.
+      REPLACEMENTS: {
+        __proto__: null,
+        "***": "*",
+        "**/**": "**",
+        "**/**/**": "**"
+      },
+      // Digits
+      CHAR_0: 48,
+      /* 0 */
+      CHAR_9: 57,
+      /* 9 */
+      // Alphabet chars.
+      CHAR_UPPERCASE_A: 65,
+      /* A */
+      CHAR_LOWERCASE_A: 97,
+      /* a */
+      CHAR_UPPERCASE_Z: 90,
+      /* Z */
+      CHAR_LOWERCASE_Z: 122,
+      /* z */
+      CHAR_LEFT_PARENTHESES: 40,
+      /* ( */
+      CHAR_RIGHT_PARENTHESES: 41,
+      /* ) */
+      CHAR_ASTERISK: 42,
+      /* * */
+      // Non-alphabetic chars.
+      CHAR_AMPERSAND: 38,
+      /* & */
+      CHAR_AT: 64,
+      /* @ */
+      CHAR_BACKWARD_SLASH: 92,
+      /* \ */
+      CHAR_CARRIAGE_RETURN: 13,
+      /* \r */
+      CHAR_CIRCUMFLEX_ACCENT: 94,
+      /* ^ */
+      CHAR_COLON: 58,
+      /* : */
+      CHAR_COMMA: 44,
+      /* , */
+      CHAR_DOT: 46,
+      /* . */
+      CHAR_DOUBLE_QUOTE: 34,
+      /* " */
+      CHAR_EQUAL: 61,
+      /* = */
+      CHAR_EXCLAMATION_MARK: 33,
+      /* ! */
+      CHAR_FORM_FEED: 12,
+      /* \f */
+      CHAR_FORWARD_SLASH: 47,
+      /* / */
+      CHAR_GRAVE_ACCENT: 96,
+      /* ` */
+      CHAR_HASH: 35,
+      /* # */
+      CHAR_HYPHEN_MINUS: 45,
+      /* - */
+      CHAR_LEFT_ANGLE_BRACKET: 60,
+      /* < */
+      CHAR_LEFT_CURLY_BRACE: 123,
+      /* { */
+      CHAR_LEFT_SQUARE_BRACKET: 91,
+      /* [ */
+      CHAR_LINE_FEED: 10,
+      /* \n */
+      CHAR_NO_BREAK_SPACE: 160,
+      /* \u00A0 */
+      CHAR_PERCENT: 37,
+      /* % */
+      CHAR_PLUS: 43,
+      /* + */
+      CHAR_QUESTION_MARK: 63,
+      /* ? */
+      CHAR_RIGHT_ANGLE_BRACKET: 62,
+      /* > */
+      CHAR_RIGHT_CURLY_BRACE: 125,
+      /* } */
+      CHAR_RIGHT_SQUARE_BRACKET: 93,
+      /* ] */
+      CHAR_SEMICOLON: 59,
+      /* ; */
+      CHAR_SINGLE_QUOTE: 39,
+      /* ' */
+      CHAR_SPACE: 32,
+      /*   */
+      CHAR_TAB: 9,
+      /* \t */
+      CHAR_UNDERSCORE: 95,
+      /* _ */
+      CHAR_VERTICAL_LINE: 124,
+      /* | */
+      CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279,
+      /* \uFEFF */
+      /**
+       * Create EXTGLOB_CHARS
+       */
+      extglobChars(chars) {
+        return {
+          "!": { type: "negate", open: "(?:(?!(?:", close: `))${chars.STAR})` },
+          "?": { type: "qmark", open: "(?:", close: ")?" },
+          "+": { type: "plus", open: "(?:", close: ")+" },
+          "*": { type: "star", open: "(?:", close: ")*" },
+          "@": { type: "at", open: "(?:", close: ")" }
+        };
+      },
+      /**
+       * Create GLOB_CHARS
+       */
+      globChars(win32) {
+        return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
+      }
+    };
+  }
+});
+
+// node_modules/picomatch/lib/utils.js
+var require_utils2 = __commonJS({
+  "node_modules/picomatch/lib/utils.js"(exports) {
+    "use strict";
+    var {
+      REGEX_BACKSLASH,
+      REGEX_REMOVE_BACKSLASH,
+      REGEX_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_GLOBAL
+    } = require_constants6();
+    exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
+    exports.hasRegexChars = (str) => REGEX_SPECIAL_CHARS.test(str);
+    exports.isRegexChar = (str) => str.length === 1 && exports.hasRegexChars(str);
+    exports.escapeRegex = (str) => str.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
+    exports.toPosixSlashes = (str) => str.replace(REGEX_BACKSLASH, "/");
+    exports.isWindows = () => {
+      if (typeof navigator !== "undefined" && navigator.platform) {
+        const platform = navigator.platform.toLowerCase();
+        return platform === "win32" || platform === "windows";
+      }
+      if (typeof process !== "undefined" && process.platform) {
+        return process.platform === "win32";
+      }
+      return false;
+    };
+    exports.removeBackslashes = (str) => {
+      return str.replace(REGEX_REMOVE_BACKSLASH, (match) => {
+        return match === "\\" ? "" : match;
+      });
+    };
+    exports.escapeLast = (input, char, lastIdx) => {
+      const idx = input.lastIndexOf(char, lastIdx);
+      if (idx === -1) return input;
+      if (input[idx - 1] === "\\") return exports.escapeLast(input, char, idx - 1);
+      return `${input.slice(0, idx)}\\${input.slice(idx)}`;
+    };
+    exports.removePrefix = (input, state = {}) => {
+      let output = input;
+      if (output.startsWith("./")) {
+        output = output.slice(2);
+        state.prefix = "./";
+      }
+      return output;
+    };
+    exports.wrapOutput = (input, state = {}, options = {}) => {
+      const prepend = options.contains ? "" : "^";
+      const append = options.contains ? "" : "$";
+      let output = `${prepend}(?:${input})${append}`;
+      if (state.negated === true) {
+        output = `(?:^(?!${output}).*$)`;
+      }
+      return output;
+    };
+    exports.basename = (path12, { windows } = {}) => {
+      const segs = path12.split(windows ? /[\\/]/ : "/");
+      const last = segs[segs.length - 1];
+      if (last === "") {
+        return segs[segs.length - 2];
+      }
+      return last;
+    };
+  }
+});
+
+// node_modules/picomatch/lib/scan.js
+var require_scan = __commonJS({
+  "node_modules/picomatch/lib/scan.js"(exports, module) {
+    "use strict";
+    var utils = require_utils2();
+    var {
+      CHAR_ASTERISK,
+      /* * */
+      CHAR_AT,
+      /* @ */
+      CHAR_BACKWARD_SLASH,
+      /* \ */
+      CHAR_COMMA,
+      /* , */
+      CHAR_DOT,
+      /* . */
+      CHAR_EXCLAMATION_MARK,
+      /* ! */
+      CHAR_FORWARD_SLASH,
+      /* / */
+      CHAR_LEFT_CURLY_BRACE,
+      /* { */
+      CHAR_LEFT_PARENTHESES,
+      /* ( */
+      CHAR_LEFT_SQUARE_BRACKET,
+      /* [ */
+      CHAR_PLUS,
+      /* + */
+      CHAR_QUESTION_MARK,
+      /* ? */
+      CHAR_RIGHT_CURLY_BRACE,
+      /* } */
+      CHAR_RIGHT_PARENTHESES,
+      /* ) */
+      CHAR_RIGHT_SQUARE_BRACKET
+      /* ] */
+    } = require_constants6();
+    var isPathSeparator = (code) => {
+      return code === CHAR_FORWARD_SLASH || code === CHAR_BACKWARD_SLASH;
+    };
+    var depth = (token) => {
+      if (token.isPrefix !== true) {
+        token.depth = token.isGlobstar ? Infinity : 1;
+      }
+    };
+    var scan = (input, options) => {
+      const opts = options || {};
+      const length = input.length - 1;
+      const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
+      const slashes = [];
+      const tokens = [];
+      const parts = [];
+      let str = input;
+      let index = -1;
+      let start = 0;
+      let lastIndex = 0;
+      let isBrace = false;
+      let isBracket = false;
+      let isGlob = false;
+      let isExtglob = false;
+      let isGlobstar = false;
+      let braceEscaped = false;
+      let backslashes = false;
+      let negated = false;
+      let negatedExtglob = false;
+      let finished = false;
+      let braces = 0;
+      let prev;
+      let code;
+      let token = { value: "", depth: 0, isGlob: false };
+      const eos = () => index >= length;
+      const peek = () => str.charCodeAt(index + 1);
+      const advance = () => {
+        prev = code;
+        return str.charCodeAt(++index);
+      };
+      while (index < length) {
+        code = advance();
+        let next;
+        if (code === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          code = advance();
+          if (code === CHAR_LEFT_CURLY_BRACE) {
+            braceEscaped = true;
+          }
+          continue;
+        }
+        if (braceEscaped === true || code === CHAR_LEFT_CURLY_BRACE) {
+          braces++;
+          while (eos() !== true && (code = advance())) {
+            if (code === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance();
+              continue;
+            }
+            if (code === CHAR_LEFT_CURLY_BRACE) {
+              braces++;
+              continue;
+            }
+            if (braceEscaped !== true && code === CHAR_DOT && (code = advance()) === CHAR_DOT) {
+              isBrace = token.isBrace = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (braceEscaped !== true && code === CHAR_COMMA) {
+              isBrace = token.isBrace = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (code === CHAR_RIGHT_CURLY_BRACE) {
+              braces--;
+              if (braces === 0) {
+                braceEscaped = false;
+                isBrace = token.isBrace = true;
+                finished = true;
+                break;
+              }
+            }
+          }
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code === CHAR_FORWARD_SLASH) {
+          slashes.push(index);
+          tokens.push(token);
+          token = { value: "", depth: 0, isGlob: false };
+          if (finished === true) continue;
+          if (prev === CHAR_DOT && index === start + 1) {
+            start += 2;
+            continue;
+          }
+          lastIndex = index + 1;
+          continue;
+        }
+        if (opts.noext !== true) {
+          const isExtglobChar = code === CHAR_PLUS || code === CHAR_AT || code === CHAR_ASTERISK || code === CHAR_QUESTION_MARK || code === CHAR_EXCLAMATION_MARK;
+          if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
+            isGlob = token.isGlob = true;
+            isExtglob = token.isExtglob = true;
+            finished = true;
+            if (code === CHAR_EXCLAMATION_MARK && index === start) {
+              negatedExtglob = true;
+            }
+            if (scanToEnd === true) {
+              let parens = 0;
+              while (eos() !== true && (code = advance())) {
+                if (code === CHAR_BACKWARD_SLASH) {
+                  backslashes = token.backslashes = true;
+                  advance();
+                  continue;
+                }
+                if (code === CHAR_LEFT_PARENTHESES) {
+                  parens++;
+                  continue;
+                }
+                if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+                  finished = true;
+                  break;
+                }
+              }
+              continue;
+            }
+            break;
+          }
+        }
+        if (code === CHAR_ASTERISK) {
+          if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code === CHAR_QUESTION_MARK) {
+          isGlob = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code === CHAR_LEFT_SQUARE_BRACKET) {
+          while (eos() !== true && (next = advance())) {
+            if (next === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance();
+              continue;
+            }
+            if (next === CHAR_RIGHT_SQUARE_BRACKET) {
+              isBracket = token.isBracket = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              break;
+            }
+          }
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (opts.nonegate !== true && code === CHAR_EXCLAMATION_MARK && index === start) {
+          negated = token.negated = true;
+          start++;
+          continue;
+        }
+        if (opts.noparen !== true && code === CHAR_LEFT_PARENTHESES) {
+          isGlob = token.isGlob = true;
+          if (scanToEnd === true) {
+            let parens = 1;
+            while (eos() !== true && (code = advance())) {
+              if (code === CHAR_BACKWARD_SLASH) {
+                backslashes = token.backslashes = true;
+                advance();
+                continue;
+              }
+              if (code === CHAR_LEFT_PARENTHESES) {
+                parens++;
+                continue;
+              }
+              if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+                finished = true;
+                break;
+              }
+            }
+            continue;
+          }
+          break;
+        }
+        if (isGlob === true) {
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+      }
+      if (opts.noext === true) {
+        isExtglob = false;
+        isGlob = false;
+      }
+      let base = str;
+      let prefix = "";
+      let glob2 = "";
+      if (start > 0) {
+        prefix = str.slice(0, start);
+        str = str.slice(start);
+        lastIndex -= start;
+      }
+      if (base && isGlob === true && lastIndex > 0) {
+        base = str.slice(0, lastIndex);
+        glob2 = str.slice(lastIndex);
+      } else if (isGlob === true) {
+        base = "";
+        glob2 = str;
+      } else {
+        base = str;
+      }
+      if (base && base !== "" && base !== "/" && base !== str) {
+        if (isPathSeparator(base.charCodeAt(base.length - 1))) {
+          base = base.slice(0, -1);
+        }
+      }
+      if (opts.unescape === true) {
+        if (glob2) glob2 = utils.removeBackslashes(glob2);
+        if (base && backslashes === true) {
+          base = utils.removeBackslashes(base);
+        }
+      }
+      const state = {
+        prefix,
+        input,
+        start,
+        base,
+        glob: glob2,
+        isBrace,
+        isBracket,
+        isGlob,
+        isExtglob,
+        isGlobstar,
+        negated,
+        negatedExtglob
+      };
+      if (opts.tokens === true) {
+        state.maxDepth = 0;
+        if (!isPathSeparator(code)) {
+          tokens.push(token);
+        }
+        state.tokens = tokens;
+      }
+      if (opts.parts === true || opts.tokens === true) {
+        let prevIndex;
+        for (let idx = 0; idx < slashes.length; idx++) {
+          const n2 = prevIndex !== void 0 ? prevIndex + 1 : start;
+          const i = slashes[idx];
+          const value2 = input.slice(n2, i);
+          if (opts.tokens) {
+            if (idx === 0 && start !== 0) {
+              tokens[idx].isPrefix = true;
+              tokens[idx].value = prefix;
+            } else {
+              tokens[idx].value = value2;
+            }
+            depth(tokens[idx]);
+            state.maxDepth += tokens[idx].depth;
+          }
+          if (i >= start) {
+            parts.push(value2);
+            prevIndex = i;
+          }
+        }
+        const n = prevIndex !== void 0 ? prevIndex + 1 : start;
+        const value = input.slice(n);
+        parts.push(value);
+        if (opts.tokens && prevIndex && prevIndex + 1 < input.length) {
+          tokens[tokens.length - 1].value = value;
+          depth(tokens[tokens.length - 1]);
+          state.maxDepth += tokens[tokens.length - 1].depth;
+        }
+        state.slashes = slashes;
+        state.parts = parts;
+      }
+      return state;
+    };
+    module.exports = scan;
+  }
+});
+
+// node_modules/picomatch/lib/parse.js
+var require_parse2 = __commonJS({
+  "node_modules/picomatch/lib/parse.js"(exports, module) {
+    "use strict";
+    var constants = require_constants6();
+    var utils = require_utils2();
+    var {
+      MAX_LENGTH,
+      POSIX_REGEX_SOURCE,
+      REGEX_NON_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_BACKREF,
+      REPLACEMENTS
+    } = constants;
+    var expandRange = (args, options) => {
+      if (typeof options.expandRange === "function") {
+        return options.expandRange(...args, options);
+      }
+      args.sort();
+      const value = `[${args.join("-")}]`;
+      try {
+        new RegExp(value);
+      } catch (ex) {
+        return args.map((v2) => utils.escapeRegex(v2)).join("..");
+      }
+      return value;
+    };
+    var syntaxError = (type, char) => {
+      return `Missing ${type}: "${char}" - use "\\\\${char}" to match literal characters`;
+    };
+    var splitTopLevel = (input) => {
+      const parts = [];
+      let bracket = 0;
+      let paren = 0;
+      let quote = 0;
+      let value = "";
+      let escaped = false;
+      for (const ch of input) {
+        if (escaped === true) {
+          value += ch;
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          value += ch;
+          escaped = true;
+          continue;
+        }
+        if (ch === '"') {
+          quote = quote === 1 ? 0 : 1;
+          value += ch;
+          continue;
+        }
+        if (quote === 0) {
+          if (ch === "[") {
+            bracket++;
+          } else if (ch === "]" && bracket > 0) {
+            bracket--;
+          } else if (bracket === 0) {
+            if (ch === "(") {
+              paren++;
+            } else if (ch === ")" && paren > 0) {
+              paren--;
+            } else if (ch === "|" && paren === 0) {
+              parts.push(value);
+              value = "";
+              continue;
+            }
+          }
+        }
+        value += ch;
+      }
+      parts.push(value);
+      return parts;
+    };
+    var isPlainBranch = (branch) => {
+      let escaped = false;
+      for (const ch of branch) {
+        if (escaped === true) {
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          escaped = true;
+          continue;
+        }
+        if (/[?*+@!()[\]{}]/.test(ch)) {
+          return false;
+        }
+      }
+      return true;
+    };
+    var normalizeSimpleBranch = (branch) => {
+      let value = branch.trim();
+      let changed = true;
+      while (changed === true) {
+        changed = false;
+        if (/^@\([^\\()[\]{}|]+\)$/.test(value)) {
+          value = value.slice(2, -1);
+          changed = true;
+        }
+      }
+      if (!isPlainBranch(value)) {
+        return;
+      }
+      return value.replace(/\\(.)/g, "$1");
+    };
+    var hasRepeatedCharPrefixOverlap = (branches) => {
+      const values = branches.map(normalizeSimpleBranch).filter(Boolean);
+      for (let i = 0; i < values.length; i++) {
+        for (let j2 = i + 1; j2 < values.length; j2++) {
+          const a = values[i];
+          const b2 = values[j2];
+          const char = a[0];
+          if (!char || a !== char.repeat(a.length) || b2 !== char.repeat(b2.length)) {
+            continue;
+          }
+          if (a === b2 || a.startsWith(b2) || b2.startsWith(a)) {
+            return true;
+          }
+        }
+      }
+      return false;
+    };
+    var parseRepeatedExtglob = (pattern, requireEnd = true) => {
+      if (pattern[0] !== "+" && pattern[0] !== "*" || pattern[1] !== "(") {
+        return;
+      }
+      let bracket = 0;
+      let paren = 0;
+      let quote = 0;
+      let escaped = false;
+      for (let i = 1; i < pattern.length; i++) {
+        const ch = pattern[i];
+        if (escaped === true) {
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          escaped = true;
+          continue;
+        }
+        if (ch === '"') {
+          quote = quote === 1 ? 0 : 1;
+          continue;
+        }
+        if (quote === 1) {
+          continue;
+        }
+        if (ch === "[") {
+          bracket++;
+          continue;
+        }
+        if (ch === "]" && bracket > 0) {
+          bracket--;
+          continue;
+        }
+        if (bracket > 0) {
+          continue;
+        }
+        if (ch === "(") {
+          paren++;
+          continue;
+        }
+        if (ch === ")") {
+          paren--;
+          if (paren === 0) {
+            if (requireEnd === true && i !== pattern.length - 1) {
+              return;
+            }
+            return {
+              type: pattern[0],
+              body: pattern.slice(2, i),
+              end: i
+            };
+          }
+        }
+      }
+    };
+    var buildCharClassStar = (chars) => {
+      const source = chars.length === 1 ? utils.escapeRegex(chars[0]) : `[${chars.map((ch) => utils.escapeRegex(ch)).join("")}]`;
+      return `${source}*`;
+    };
+    var getStarExtglobSequenceChars = (pattern) => {
+      let index = 0;
+      const chars = [];
+      while (index < pattern.length) {
+        const match = parseRepeatedExtglob(pattern.slice(index), false);
+        if (!match || match.type !== "*") {
+          return;
+        }
+        const branches = splitTopLevel(match.body).map((branch2) => branch2.trim());
+        if (branches.length !== 1) {
+          return;
+        }
+        const branch = normalizeSimpleBranch(branches[0]);
+        if (!branch || branch.length !== 1) {
+          return;
+        }
+        chars.push(branch);
+        index += match.end + 1;
+      }
+      if (chars.length < 1) {
+        return;
+      }
+      return chars;
+    };
+    var repeatedExtglobRecursion = (pattern) => {
+      let depth = 0;
+      let value = pattern.trim();
+      let match = parseRepeatedExtglob(value);
+      while (match) {
+        depth++;
+        value = match.body.trim();
+        match = parseRepeatedExtglob(value);
+      }
+      return depth;
+    };
+    var analyzeRepeatedExtglob = (body, options) => {
+      if (options.maxExtglobRecursion === false) {
+        return { risky: false };
+      }
+      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants.DEFAULT_MAX_EXTGLOB_RECURSION;
+      const branches = splitTopLevel(body).map((branch) => branch.trim());
+      if (branches.length > 1) {
+        if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
+          return { risky: true };
+        }
+      }
+      const safeChars = [];
+      let sawStarSequence = false;
+      let combinable = true;
+      for (const branch of branches) {
+        const chars = getStarExtglobSequenceChars(branch);
+        if (chars) {
+          sawStarSequence = true;
+          safeChars.push(...chars);
+          continue;
+        }
+        const literal2 = normalizeSimpleBranch(branch);
+        if (literal2 && literal2.length === 1) {
+          safeChars.push(literal2);
+          continue;
+        }
+        combinable = false;
+        if (repeatedExtglobRecursion(branch) > max) {
+          return { risky: true };
+        }
+      }
+      if (sawStarSequence) {
+        return combinable ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) } : { risky: true };
+      }
+      return { risky: false };
+    };
+    var parse3 = (input, options) => {
+      if (typeof input !== "string") {
+        throw new TypeError("Expected a string");
+      }
+      input = REPLACEMENTS[input] || input;
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      let len = input.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      const bos = { type: "bos", value: "", output: opts.prepend || "" };
+      const tokens = [bos];
+      const capture = opts.capture ? "" : "?:";
+      const PLATFORM_CHARS = constants.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants.extglobChars(PLATFORM_CHARS);
+      const {
+        DOT_LITERAL,
+        PLUS_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOT_SLASH,
+        NO_DOTS_SLASH,
+        QMARK,
+        QMARK_NO_DOT,
+        STAR,
+        START_ANCHOR
+      } = PLATFORM_CHARS;
+      const globstar = (opts2) => {
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const nodot = opts.dot ? "" : NO_DOT;
+      const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
+      let star = opts.bash === true ? globstar(opts) : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      if (typeof opts.noext === "boolean") {
+        opts.noextglob = opts.noext;
+      }
+      const state = {
+        input,
+        index: -1,
+        start: 0,
+        dot: opts.dot === true,
+        consumed: "",
+        output: "",
+        prefix: "",
+        backtrack: false,
+        negated: false,
+        brackets: 0,
+        braces: 0,
+        parens: 0,
+        quotes: 0,
+        globstar: false,
+        tokens
+      };
+      input = utils.removePrefix(input, state);
+      len = input.length;
+      const extglobs = [];
+      const braces = [];
+      const stack = [];
+      let prev = bos;
+      let value;
+      const eos = () => state.index === len - 1;
+      const peek = state.peek = (n = 1) => input[state.index + n];
+      const advance = state.advance = () => input[++state.index] || "";
+      const remaining = () => input.slice(state.index + 1);
+      const consume = (value2 = "", num = 0) => {
+        state.consumed += value2;
+        state.index += num;
+      };
+      const append = (token) => {
+        state.output += token.output != null ? token.output : token.value;
+        consume(token.value);
+      };
+      const negate = () => {
+        let count = 1;
+        while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
+          advance();
+          state.start++;
+          count++;
+        }
+        if (count % 2 === 0) {
+          return false;
+        }
+        state.negated = true;
+        state.start++;
+        return true;
+      };
+      const increment = (type) => {
+        state[type]++;
+        stack.push(type);
+      };
+      const decrement = (type) => {
+        state[type]--;
+        stack.pop();
+      };
+      const push = (tok) => {
+        if (prev.type === "globstar") {
+          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
+          const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
+          if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
+            state.output = state.output.slice(0, -prev.output.length);
+            prev.type = "star";
+            prev.value = "*";
+            prev.output = star;
+            state.output += prev.output;
+          }
+        }
+        if (extglobs.length && tok.type !== "paren") {
+          extglobs[extglobs.length - 1].inner += tok.value;
+        }
+        if (tok.value || tok.output) append(tok);
+        if (prev && prev.type === "text" && tok.type === "text") {
+          prev.output = (prev.output || prev.value) + tok.value;
+          prev.value += tok.value;
+          return;
+        }
+        tok.prev = prev;
+        tokens.push(tok);
+        prev = tok;
+      };
+      const extglobOpen = (type, value2) => {
+        const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
+        token.prev = prev;
+        token.parens = state.parens;
+        token.output = state.output;
+        token.startIndex = state.index;
+        token.tokensIndex = tokens.length;
+        const output = (opts.capture ? "(" : "") + token.open;
+        increment("parens");
+        push({ type, value: value2, output: state.output ? "" : ONE_CHAR });
+        push({ type: "paren", extglob: true, value: advance(), output });
+        extglobs.push(token);
+      };
+      const extglobClose = (token) => {
+        const literal2 = input.slice(token.startIndex, state.index + 1);
+        const body = input.slice(token.startIndex + 2, state.index);
+        const analysis = analyzeRepeatedExtglob(body, opts);
+        if ((token.type === "plus" || token.type === "star") && analysis.risky) {
+          const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
+          const open = tokens[token.tokensIndex];
+          open.type = "text";
+          open.value = literal2;
+          open.output = safeOutput || utils.escapeRegex(literal2);
+          for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
+            tokens[i].value = "";
+            tokens[i].output = "";
+            delete tokens[i].suffix;
+          }
+          state.output = token.output + open.output;
+          state.backtrack = true;
+          push({ type: "paren", extglob: true, value, output: "" });
+          decrement("parens");
+          return;
+        }
+        let output = token.close + (opts.capture ? ")" : "");
+        let rest;
+        if (token.type === "negate") {
+          let extglobStar = star;
+          if (token.inner && token.inner.length > 1 && token.inner.includes("/")) {
+            extglobStar = globstar(opts);
+          }
+          if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
+            output = token.close = `)$))${extglobStar}`;
+          }
+          if (token.inner.includes("*") && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
+            const expression = parse3(rest, { ...options, fastpaths: false }).output;
+            output = token.close = `)${expression})${extglobStar})`;
+          }
+          if (token.prev.type === "bos") {
+            state.negatedExtglob = true;
+          }
+        }
+        push({ type: "paren", extglob: true, value, output });
+        decrement("parens");
+      };
+      if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input)) {
+        let backslashes = false;
+        let output = input.replace(REGEX_SPECIAL_CHARS_BACKREF, (m2, esc, chars, first, rest, index) => {
+          if (first === "\\") {
+            backslashes = true;
+            return m2;
+          }
+          if (first === "?") {
+            if (esc) {
+              return esc + first + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            if (index === 0) {
+              return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            return QMARK.repeat(chars.length);
+          }
+          if (first === ".") {
+            return DOT_LITERAL.repeat(chars.length);
+          }
+          if (first === "*") {
+            if (esc) {
+              return esc + first + (rest ? star : "");
+            }
+            return star;
+          }
+          return esc ? m2 : `\\${m2}`;
+        });
+        if (backslashes === true) {
+          if (opts.unescape === true) {
+            output = output.replace(/\\/g, "");
+          } else {
+            output = output.replace(/\\+/g, (m2) => {
+              return m2.length % 2 === 0 ? "\\\\" : m2 ? "\\" : "";
+            });
+          }
+        }
+        if (output === input && opts.contains === true) {
+          state.output = input;
+          return state;
+        }
+        state.output = utils.wrapOutput(output, state, options);
+        return state;
+      }
+      while (!eos()) {
+        value = advance();
+        if (value === "\0") {
+          continue;
+        }
+        if (value === "\\") {
+          const next = peek();
+          if (next === "/" && opts.bash !== true) {
+            continue;
+          }
+          if (next === "." || next === ";") {
+            continue;
+          }
+          if (!next) {
+            value += "\\";
+            push({ type: "text", value });
+            continue;
+          }
+          const match = /^\\+/.exec(remaining());
+          let slashes = 0;
+          if (match && match[0].length > 2) {
+            slashes = match[0].length;
+            state.index += slashes;
+            if (slashes % 2 !== 0) {
+              value += "\\";
+            }
+          }
+          if (opts.unescape === true) {
+            value = advance();
+          } else {
+            value += advance();
+          }
+          if (state.brackets === 0) {
+            push({ type: "text", value });
+            continue;
+          }
+        }
+        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
+          if (opts.posix !== false && value === ":") {
+            const inner = prev.value.slice(1);
+            if (inner.includes("[")) {
+              prev.posix = true;
+              if (inner.includes(":")) {
+                const idx = prev.value.lastIndexOf("[");
+                const pre = prev.value.slice(0, idx);
+                const rest2 = prev.value.slice(idx + 2);
+                const posix2 = POSIX_REGEX_SOURCE[rest2];
+                if (posix2) {
+                  prev.value = pre + posix2;
+                  state.backtrack = true;
+                  advance();
+                  if (!bos.output && tokens.indexOf(prev) === 1) {
+                    bos.output = ONE_CHAR;
+                  }
+                  continue;
+                }
+              }
+            }
+          }
+          if (value === "[" && peek() !== ":" || value === "-" && peek() === "]") {
+            value = `\\${value}`;
+          }
+          if (value === "]" && (prev.value === "[" || prev.value === "[^")) {
+            value = `\\${value}`;
+          }
+          if (opts.posix === true && value === "!" && prev.value === "[") {
+            value = "^";
+          }
+          prev.value += value;
+          append({ value });
+          continue;
+        }
+        if (state.quotes === 1 && value !== '"') {
+          value = utils.escapeRegex(value);
+          prev.value += value;
+          append({ value });
+          continue;
+        }
+        if (value === '"') {
+          state.quotes = state.quotes === 1 ? 0 : 1;
+          if (opts.keepQuotes === true) {
+            push({ type: "text", value });
+          }
+          continue;
+        }
+        if (value === "(") {
+          increment("parens");
+          push({ type: "paren", value });
+          continue;
+        }
+        if (value === ")") {
+          if (state.parens === 0 && opts.strictBrackets === true) {
+            throw new SyntaxError(syntaxError("opening", "("));
+          }
+          const extglob = extglobs[extglobs.length - 1];
+          if (extglob && state.parens === extglob.parens + 1) {
+            extglobClose(extglobs.pop());
+            continue;
+          }
+          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
+          decrement("parens");
+          continue;
+        }
+        if (value === "[") {
+          if (opts.nobracket === true || !remaining().includes("]")) {
+            if (opts.nobracket !== true && opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("closing", "]"));
+            }
+            value = `\\${value}`;
+          } else {
+            increment("brackets");
+          }
+          push({ type: "bracket", value });
+          continue;
+        }
+        if (value === "]") {
+          if (opts.nobracket === true || prev && prev.type === "bracket" && prev.value.length === 1) {
+            push({ type: "text", value, output: `\\${value}` });
+            continue;
+          }
+          if (state.brackets === 0) {
+            if (opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("opening", "["));
+            }
+            push({ type: "text", value, output: `\\${value}` });
+            continue;
+          }
+          decrement("brackets");
+          const prevValue = prev.value.slice(1);
+          if (prev.posix !== true && prevValue[0] === "^" && !prevValue.includes("/")) {
+            value = `/${value}`;
+          }
+          prev.value += value;
+          append({ value });
+          if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
+            continue;
+          }
+          const escaped = utils.escapeRegex(prev.value);
+          state.output = state.output.slice(0, -prev.value.length);
+          if (opts.literalBrackets === true) {
+            state.output += escaped;
+            prev.value = escaped;
+            continue;
+          }
+          prev.value = `(${capture}${escaped}|${prev.value})`;
+          state.output += prev.value;
+          continue;
+        }
+        if (value === "{" && opts.nobrace !== true) {
+          increment("braces");
+          const open = {
+            type: "brace",
+            value,
+            output: "(",
+            outputIndex: state.output.length,
+            tokensIndex: state.tokens.length
+          };
+          braces.push(open);
+          push(open);
+          continue;
+        }
+        if (value === "}") {
+          const brace = braces[braces.length - 1];
+          if (opts.nobrace === true || !brace) {
+            push({ type: "text", value, output: value });
+            continue;
+          }
+          let output = ")";
+          if (brace.dots === true) {
+            const arr = tokens.slice();
+            const range = [];
+            for (let i = arr.length - 1; i >= 0; i--) {
+              tokens.pop();
+              if (arr[i].type === "brace") {
+                break;
+              }
+              if (arr[i].type !== "dots") {
+                range.unshift(arr[i].value);
+              }
+            }
+            output = expandRange(range, opts);
+            state.backtrack = true;
+          }
+          if (brace.comma !== true && brace.dots !== true) {
+            const out = state.output.slice(0, brace.outputIndex);
+            const toks = state.tokens.slice(brace.tokensIndex);
+            brace.value = brace.output = "\\{";
+            value = output = "\\}";
+            state.output = out;
+            for (const t of toks) {
+              state.output += t.output || t.value;
+            }
+          }
+          push({ type: "brace", value, output });
+          decrement("braces");
+          braces.pop();
+          continue;
+        }
+        if (value === "|") {
+          if (extglobs.length > 0) {
+            extglobs[extglobs.length - 1].conditions++;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (value === ",") {
+          let output = value;
+          const brace = braces[braces.length - 1];
+          if (brace && stack[stack.length - 1] === "braces") {
+            brace.comma = true;
+            output = "|";
+          }
+          push({ type: "comma", value, output });
+          continue;
+        }
+        if (value === "/") {
+          if (prev.type === "dot" && state.index === state.start + 1) {
+            state.start = state.index + 1;
+            state.consumed = "";
+            state.output = "";
+            tokens.pop();
+            prev = bos;
+            continue;
+          }
+          push({ type: "slash", value, output: SLASH_LITERAL });
+          continue;
+        }
+        if (value === ".") {
+          if (state.braces > 0 && prev.type === "dot") {
+            if (prev.value === ".") prev.output = DOT_LITERAL;
+            const brace = braces[braces.length - 1];
+            prev.type = "dots";
+            prev.output += value;
+            prev.value += value;
+            brace.dots = true;
+            continue;
+          }
+          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
+            push({ type: "text", value, output: DOT_LITERAL });
+            continue;
+          }
+          push({ type: "dot", value, output: DOT_LITERAL });
+          continue;
+        }
+        if (value === "?") {
+          const isGroup = prev && prev.value === "(";
+          if (!isGroup && opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("qmark", value);
+            continue;
+          }
+          if (prev && prev.type === "paren") {
+            const next = peek();
+            let output = value;
+            if (prev.value === "(" && !/[!=<:]/.test(next) || next === "<" && !/<([!=]|\w+>)/.test(remaining())) {
+              output = `\\${value}`;
+            }
+            push({ type: "text", value, output });
+            continue;
+          }
+          if (opts.dot !== true && (prev.type === "slash" || prev.type === "bos")) {
+            push({ type: "qmark", value, output: QMARK_NO_DOT });
+            continue;
+          }
+          push({ type: "qmark", value, output: QMARK });
+          continue;
+        }
+        if (value === "!") {
+          if (opts.noextglob !== true && peek() === "(") {
+            if (peek(2) !== "?" || !/[!=<:]/.test(peek(3))) {
+              extglobOpen("negate", value);
+              continue;
+            }
+          }
+          if (opts.nonegate !== true && state.index === 0) {
+            negate();
+            continue;
+          }
+        }
+        if (value === "+") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("plus", value);
+            continue;
+          }
+          if (prev && prev.value === "(" || opts.regex === false) {
+            push({ type: "plus", value, output: PLUS_LITERAL });
+            continue;
+          }
+          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
+            push({ type: "plus", value });
+            continue;
+          }
+          push({ type: "plus", value: PLUS_LITERAL });
+          continue;
+        }
+        if (value === "@") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            push({ type: "at", extglob: true, value, output: "" });
+            continue;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (value !== "*") {
+          if (value === "$" || value === "^") {
+            value = `\\${value}`;
+          }
+          const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
+          if (match) {
+            value += match[0];
+            state.index += match[0].length;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (prev && (prev.type === "globstar" || prev.star === true)) {
+          prev.type = "star";
+          prev.star = true;
+          prev.value += value;
+          prev.output = star;
+          state.backtrack = true;
+          state.globstar = true;
+          consume(value);
+          continue;
+        }
+        let rest = remaining();
+        if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
+          extglobOpen("star", value);
+          continue;
+        }
+        if (prev.type === "star") {
+          if (opts.noglobstar === true) {
+            consume(value);
+            continue;
+          }
+          const prior = prev.prev;
+          const before = prior.prev;
+          const isStart = prior.type === "slash" || prior.type === "bos";
+          const afterStar = before && (before.type === "star" || before.type === "globstar");
+          if (opts.bash === true && (!isStart || rest[0] && rest[0] !== "/")) {
+            push({ type: "star", value, output: "" });
+            continue;
+          }
+          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
+          const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
+          if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
+            push({ type: "star", value, output: "" });
+            continue;
+          }
+          while (rest.slice(0, 3) === "/**") {
+            const after = input[state.index + 4];
+            if (after && after !== "/") {
+              break;
+            }
+            rest = rest.slice(3);
+            consume("/**", 3);
+          }
+          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
+          if (prior.type === "bos" && eos()) {
+            prev.type = "globstar";
+            prev.value += value;
+            prev.output = globstar(opts);
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
+            prev.value += value;
+            state.globstar = true;
+            state.output += prior.output + prev.output;
+            consume(value);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
+            const end = rest[1] !== void 0 ? "|$" : "";
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
+            prev.value += value;
+            state.output += prior.output + prev.output;
+            state.globstar = true;
+            consume(value + advance());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          if (prior.type === "bos" && rest[0] === "/") {
+            prev.type = "globstar";
+            prev.value += value;
+            prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value + advance());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          state.output = state.output.slice(0, -prev.output.length);
+          prev.type = "globstar";
+          prev.output = globstar(opts);
+          prev.value += value;
+          state.output += prev.output;
+          state.globstar = true;
+          consume(value);
+          continue;
+        }
+        const token = { type: "star", value, output: star };
+        if (opts.bash === true) {
+          token.output = ".*?";
+          if (prev.type === "bos" || prev.type === "slash") {
+            token.output = nodot + token.output;
+          }
+          push(token);
+          continue;
+        }
+        if (prev && (prev.type === "bracket" || prev.type === "paren") && opts.regex === true) {
+          token.output = value;
+          push(token);
+          continue;
+        }
+        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
+          if (prev.type === "dot") {
+            state.output += NO_DOT_SLASH;
+            prev.output += NO_DOT_SLASH;
+          } else if (opts.dot === true) {
+            state.output += NO_DOTS_SLASH;
+            prev.output += NO_DOTS_SLASH;
+          } else {
+            state.output += nodot;
+            prev.output += nodot;
+          }
+          if (peek() !== "*") {
+            state.output += ONE_CHAR;
+            prev.output += ONE_CHAR;
+          }
+        }
+        push(token);
+      }
+      while (state.brackets > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
+        state.output = utils.escapeLast(state.output, "[");
+        decrement("brackets");
+      }
+      while (state.parens > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
+        state.output = utils.escapeLast(state.output, "(");
+        decrement("parens");
+      }
+      while (state.braces > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
+        state.output = utils.escapeLast(state.output, "{");
+        decrement("braces");
+      }
+      if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
+        push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
+      }
+      if (state.backtrack === true) {
+        state.output = "";
+        for (const token of state.tokens) {
+          state.output += token.output != null ? token.output : token.value;
+          if (token.suffix) {
+            state.output += token.suffix;
+          }
+        }
+      }
+      return state;
+    };
+    parse3.fastpaths = (input, options) => {
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      const len = input.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      input = REPLACEMENTS[input] || input;
+      const {
+        DOT_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOTS,
+        NO_DOTS_SLASH,
+        STAR,
+        START_ANCHOR
+      } = constants.globChars(opts.windows);
+      const nodot = opts.dot ? NO_DOTS : NO_DOT;
+      const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
+      const capture = opts.capture ? "" : "?:";
+      const state = { negated: false, prefix: "" };
+      let star = opts.bash === true ? ".*?" : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      const globstar = (opts2) => {
+        if (opts2.noglobstar === true) return star;
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const create = (str) => {
+        switch (str) {
+          case "*":
+            return `${nodot}${ONE_CHAR}${star}`;
+          case ".*":
+            return `${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*.*":
+            return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*/*":
+            return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
+          case "**":
+            return nodot + globstar(opts);
+          case "**/*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
+          case "**/*.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "**/.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
+          default: {
+            const match = /^(.*?)\.(\w+)$/.exec(str);
+            if (!match) return;
+            const source2 = create(match[1]);
+            if (!source2) return;
+            return source2 + DOT_LITERAL + match[2];
+          }
+        }
+      };
+      const output = utils.removePrefix(input, state);
+      let source = create(output);
+      if (source && opts.strictSlashes !== true) {
+        source += `${SLASH_LITERAL}?`;
+      }
+      return source;
+    };
+    module.exports = parse3;
+  }
+});
+
+// node_modules/picomatch/lib/picomatch.js
+var require_picomatch = __commonJS({
+  "node_modules/picomatch/lib/picomatch.js"(exports, module) {
+    "use strict";
+    var scan = require_scan();
+    var parse3 = require_parse2();
+    var utils = require_utils2();
+    var constants = require_constants6();
+    var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var picomatch3 = (glob2, options, returnState = false) => {
+      if (Array.isArray(glob2)) {
+        const fns = glob2.map((input) => picomatch3(input, options, returnState));
+        const arrayMatcher = (str) => {
+          for (const isMatch of fns) {
+            const state2 = isMatch(str);
+            if (state2) return state2;
+          }
+          return false;
+        };
+        return arrayMatcher;
+      }
+      const isState = isObject3(glob2) && glob2.tokens && glob2.input;
+      if (glob2 === "" || typeof glob2 !== "string" && !isState) {
+        throw new TypeError("Expected pattern to be a non-empty string");
+      }
+      const opts = options || {};
+      const posix2 = opts.windows;
+      const regex2 = isState ? picomatch3.compileRe(glob2, options) : picomatch3.makeRe(glob2, options, false, true);
+      const state = regex2.state;
+      delete regex2.state;
+      let isIgnored = () => false;
+      if (opts.ignore) {
+        const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
+        isIgnored = picomatch3(opts.ignore, ignoreOpts, returnState);
+      }
+      const matcher = (input, returnObject = false) => {
+        const { isMatch, match, output } = picomatch3.test(input, regex2, options, { glob: glob2, posix: posix2 });
+        const result = { glob: glob2, state, regex: regex2, posix: posix2, input, output, match, isMatch };
+        if (typeof opts.onResult === "function") {
+          opts.onResult(result);
+        }
+        if (isMatch === false) {
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (isIgnored(input)) {
+          if (typeof opts.onIgnore === "function") {
+            opts.onIgnore(result);
+          }
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (typeof opts.onMatch === "function") {
+          opts.onMatch(result);
+        }
+        return returnObject ? result : true;
+      };
+      if (returnState) {
+        matcher.state = state;
+      }
+      return matcher;
+    };
+    picomatch3.test = (input, regex2, options, { glob: glob2, posix: posix2 } = {}) => {
+      if (typeof input !== "string") {
+        throw new TypeError("Expected input to be a string");
+      }
+      if (input === "") {
+        return { isMatch: false, output: "" };
+      }
+      const opts = options || {};
+      const format = opts.format || (posix2 ? utils.toPosixSlashes : null);
+      let match = input === glob2;
+      let output = match && format ? format(input) : input;
+      if (match === false) {
+        output = format ? format(input) : input;
+        match = output === glob2;
+      }
+      if (match === false || opts.capture === true) {
+        if (opts.matchBase === true || opts.basename === true) {
+          match = picomatch3.matchBase(input, regex2, options, posix2);
+        } else {
+          match = regex2.exec(output);
+        }
+      }
+      return { isMatch: Boolean(match), match, output };
+    };
+    picomatch3.matchBase = (input, glob2, options, posix2 = options && options.windows) => {
+      const regex2 = glob2 instanceof RegExp ? glob2 : picomatch3.makeRe(glob2, options);
+      return regex2.test(utils.basename(input, { windows: posix2 }));
+    };
+    picomatch3.isMatch = (str, patterns, options) => picomatch3(patterns, options)(str);
+    picomatch3.parse = (pattern, options) => {
+      if (Array.isArray(pattern)) return pattern.map((p2) => picomatch3.parse(p2, options));
+      return parse3(pattern, { ...options, fastpaths: false });
+    };
+    picomatch3.scan = (input, options) => scan(input, options);
+    picomatch3.compileRe = (state, options, returnOutput = false, returnState = false) => {
+      if (returnOutput === true) {
+        return state.output;
+      }
+      const opts = options || {};
+      const prepend = opts.contains ? "" : "^";
+      const append = opts.contains ? "" : "$";
+      let source = `${prepend}(?:${state.output})${append}`;
+      if (state && state.negated === true) {
+        source = `^(?!${source}).*$`;
+      }
+      const regex2 = picomatch3.toRegex(source, options);
+      if (returnState === true) {
+        regex2.state = state;
+      }
+      return regex2;
+    };
+    picomatch3.makeRe = (input, options = {}, returnOutput = false, returnState = false) => {
+      if (!input || typeof input !== "string") {
+        throw new TypeError("Expected a non-empty string");
+      }
+      let parsed = { negated: false, fastpaths: true };
+      if (options.fastpaths !== false && (input[0] === "." || input[0] === "*")) {
+        parsed.output = parse3.fastpaths(input, options);
+      }
+      if (!parsed.output) {
+        parsed = parse3(input, options);
+      }
+      return picomatch3.compileRe(parsed, options, returnOutput, returnState);
+    };
+    picomatch3.toRegex = (source, options) => {
+      try {
+        const opts = options || {};
+        return new RegExp(source, opts.flags || (opts.nocase ? "i" : ""));
+      } catch (err) {
+        if (options && options.debug === true) throw err;
+        return /$^/;
+      }
+    };
+    picomatch3.constants = constants;
+    module.exports = picomatch3;
+  }
+});
+
+// node_modules/picomatch/index.js
+var require_picomatch2 = __commonJS({
+  "node_modules/picomatch/index.js"(exports, module) {
+    "use strict";
+    var pico = require_picomatch();
+    var utils = require_utils2();
+    function picomatch3(glob2, options, returnState = false) {
+      if (options && (options.windows === null || options.windows === void 0)) {
+        options = { ...options, windows: utils.isWindows() };
+      }
+      return pico(glob2, options, returnState);
+    }
+    Object.assign(picomatch3, pico);
+    module.exports = picomatch3;
+  }
+});
+
+// node_modules/ajv-formats/dist/formats.js
+var require_formats = __commonJS({
+  "node_modules/ajv-formats/dist/formats.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.formatNames = exports.fastFormats = exports.fullFormats = void 0;
+    function fmtDef(validate, compare) {
+      return { validate, compare };
+    }
+    exports.fullFormats = {
+      // date: http://tools.ietf.org/html/rfc3339#section-5.6
+      date: fmtDef(date, compareDate),
+      // date-time: http://tools.ietf.org/html/rfc3339#section-5.6
+      time: fmtDef(getTime(true), compareTime2),
+      "date-time": fmtDef(getDateTime(true), compareDateTime),
+      "iso-time": fmtDef(getTime(), compareIsoTime),
+      "iso-date-time": fmtDef(getDateTime(), compareIsoDateTime),
+      // duration: https://tools.ietf.org/html/rfc3339#appendix-A
+      duration: /^P(?!$)((\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?|(\d+W)?)$/,
+      uri,
+      "uri-reference": /^(?:[a-z][a-z0-9+\-.]*:)?(?:\/?\/(?:(?:[a-z0-9\-._~!$&'()*+,;=:]|%[0-9a-f]{2})*@)?(?:\[(?:(?:(?:(?:[0-9a-f]{1,4}:){6}|::(?:[0-9a-f]{1,4}:){5}|(?:[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){4}|(?:(?:[0-9a-f]{1,4}:){0,1}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){3}|(?:(?:[0-9a-f]{1,4}:){0,2}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){2}|(?:(?:[0-9a-f]{1,4}:){0,3}[0-9a-f]{1,4})?::[0-9a-f]{1,4}:|(?:(?:[0-9a-f]{1,4}:){0,4}[0-9a-f]{1,4})?::)(?:[0-9a-f]{1,4}:[0-9a-f]{1,4}|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?))|(?:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4})?::[0-9a-f]{1,4}|(?:(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})?::)|[Vv][0-9a-f]+\.[a-z0-9\-._~!$&'()*+,;=:]+)\]|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?)|(?:[a-z0-9\-._~!$&'"()*+,;=]|%[0-9a-f]{2})*)(?::\d*)?(?:\/(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})*)*|\/(?:(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})*)*)?|(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})*)*)?(?:\?(?:[a-z0-9\-._~!$&'"()*+,;=:@/?]|%[0-9a-f]{2})*)?(?:#(?:[a-z0-9\-._~!$&'"()*+,;=:@/?]|%[0-9a-f]{2})*)?$/i,
+      // uri-template: https://tools.ietf.org/html/rfc6570
+      "uri-template": /^(?:(?:[^\x00-\x20"'<>%\\^`{|}]|%[0-9a-f]{2})|\{[+#./;?&=,!@|]?(?:[a-z0-9_]|%[0-9a-f]{2})+(?::[1-9][0-9]{0,3}|\*)?(?:,(?:[a-z0-9_]|%[0-9a-f]{2})+(?::[1-9][0-9]{0,3}|\*)?)*\})*$/i,
+      // For the source: https://gist.github.com/dperini/729294
+      // For test cases: https://mathiasbynens.be/demo/url-regex
+      url: /^(?:https?|ftp):\/\/(?:\S+(?::\S*)?@)?(?:(?!(?:10|127)(?:\.\d{1,3}){3})(?!(?:169\.254|192\.168)(?:\.\d{1,3}){2})(?!172\.(?:1[6-9]|2\d|3[0-1])(?:\.\d{1,3}){2})(?:[1-9]\d?|1\d\d|2[01]\d|22[0-3])(?:\.(?:1?\d{1,2}|2[0-4]\d|25[0-5])){2}(?:\.(?:[1-9]\d?|1\d\d|2[0-4]\d|25[0-4]))|(?:(?:[a-z0-9\u{00a1}-\u{ffff}]+-)*[a-z0-9\u{00a1}-\u{ffff}]+)(?:\.(?:[a-z0-9\u{00a1}-\u{ffff}]+-)*[a-z0-9\u{00a1}-\u{ffff}]+)*(?:\.(?:[a-z\u{00a1}-\u{ffff}]{2,})))(?::\d{2,5})?(?:\/[^\s]*)?$/iu,
+      email: /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i,
+      hostname: /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-0-9a-z]{0,61}[0-9a-z])?)*\.?$/i,
+      // optimized https://www.safaribooksonline.com/library/view/regular-expressions-cookbook/9780596802837/ch07s16.html
+      ipv4: /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/,
+      ipv6: /^((([0-9a-f]{1,4}:){7}([0-9a-f]{1,4}|:))|(([0-9a-f]{1,4}:){6}(:[0-9a-f]{1,4}|((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})|:))|(([0-9a-f]{1,4}:){5}(((:[0-9a-f]{1,4}){1,2})|:((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})|:))|(([0-9a-f]{1,4}:){4}(((:[0-9a-f]{1,4}){1,3})|((:[0-9a-f]{1,4})?:((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}))|:))|(([0-9a-f]{1,4}:){3}(((:[0-9a-f]{1,4}){1,4})|((:[0-9a-f]{1,4}){0,2}:((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}))|:))|(([0-9a-f]{1,4}:){2}(((:[0-9a-f]{1,4}){1,5})|((:[0-9a-f]{1,4}){0,3}:((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}))|:))|(([0-9a-f]{1,4}:){1}(((:[0-9a-f]{1,4}){1,6})|((:[0-9a-f]{1,4}){0,4}:((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}))|:))|(:(((:[0-9a-f]{1,4}){1,7})|((:[0-9a-f]{1,4}){0,5}:((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}))|:)))$/i,
+      regex: regex2,
+      // uuid: http://tools.ietf.org/html/rfc4122
+      uuid: /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i,
+      // JSON-pointer: https://tools.ietf.org/html/rfc6901
+      // uri fragment: https://tools.ietf.org/html/rfc3986#appendix-A
+      "json-pointer": /^(?:\/(?:[^~/]|~0|~1)*)*$/,
+      "json-pointer-uri-fragment": /^#(?:\/(?:[a-z0-9_\-.!$&'()*+,;:=@]|%[0-9a-f]{2}|~0|~1)*)*$/i,
+      // relative JSON-pointer: http://tools.ietf.org/html/draft-luff-relative-json-pointer-00
+      "relative-json-pointer": /^(?:0|[1-9][0-9]*)(?:#|(?:\/(?:[^~/]|~0|~1)*)*)$/,
+      // the following formats are used by the openapi specification: https://spec.openapis.org/oas/v3.0.0#data-types
+      // byte: https://github.com/miguelmota/is-base64
+      byte,
+      // signed 32 bit integer
+      int32: { type: "number", validate: validateInt32 },
+      // signed 64 bit integer
+      int64: { type: "number", validate: validateInt64 },
+      // C-type float
+      float: { type: "number", validate: validateNumber },
+      // C-type double
+      double: { type: "number", validate: validateNumber },
+      // hint to the UI to hide input strings
+      password: true,
+      // unchecked string payload
+      binary: true
+    };
+    exports.fastFormats = {
+      ...exports.fullFormats,
+      date: fmtDef(/^\d\d\d\d-[0-1]\d-[0-3]\d$/, compareDate),
+      time: fmtDef(/^(?:[0-2]\d:[0-5]\d:[0-5]\d|23:59:60)(?:\.\d+)?(?:z|[+-]\d\d(?::?\d\d)?)$/i, compareTime2),
+      "date-time": fmtDef(/^\d\d\d\d-[0-1]\d-[0-3]\dt(?:[0-2]\d:[0-5]\d:[0-5]\d|23:59:60)(?:\.\d+)?(?:z|[+-]\d\d(?::?\d\d)?)$/i, compareDateTime),
+      "iso-time": fmtDef(/^(?:[0-2]\d:[0-5]\d:[0-5]\d|23:59:60)(?:\.\d+)?(?:z|[+-]\d\d(?::?\d\d)?)?$/i, compareIsoTime),
+      "iso-date-time": fmtDef(/^\d\d\d\d-[0-1]\d-[0-3]\d[t\s](?:[0-2]\d:[0-5]\d:[0-5]\d|23:59:60)(?:\.\d+)?(?:z|[+-]\d\d(?::?\d\d)?)?$/i, compareIsoDateTime),
+      // uri: https://github.com/mafintosh/is-my-json-valid/blob/master/formats.js
+      uri: /^(?:[a-z][a-z0-9+\-.]*:)(?:\/?\/)?[^\s]*$/i,
+      "uri-reference": /^(?:(?:[a-z][a-z0-9+\-.]*:)?\/?\/)?(?:[^\\\s#][^\s#]*)?(?:#[^\\\s]*)?$/i,
+      // email (sources from jsen validator):
+      // http://stackoverflow.com/questions/201323/using-a-regular-expression-to-validate-an-email-address#answer-8829363
+      // http://www.w3.org/TR/html5/forms.html#valid-e-mail-address (search for 'wilful violation')
+      email: /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i
+    };
+    exports.formatNames = Object.keys(exports.fullFormats);
+    function isLeapYear(year) {
+      return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    }
+    var DATE = /^(\d\d\d\d)-(\d\d)-(\d\d)$/;
+    var DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    function date(str) {
+      const matches2 = DATE.exec(str);
+      if (!matches2)
+        return false;
+      const year = +matches2[1];
+      const month = +matches2[2];
+      const day = +matches2[3];
+      return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && isLeapYear(year) ? 29 : DAYS[month]);
+    }
+    function compareDate(d1, d2) {
+      if (!(d1 && d2))
+        return void 0;
+      if (d1 > d2)
+        return 1;
+      if (d1 < d2)
+        return -1;
+      return 0;
+    }
+    var TIME = /^(\d\d):(\d\d):(\d\d(?:\.\d+)?)(z|([+-])(\d\d)(?::?(\d\d))?)?$/i;
+    function getTime(strictTimeZone) {
+      return function time(str) {
+        const matches2 = TIME.exec(str);
+        if (!matches2)
+          return false;
+        const hr2 = +matches2[1];
+        const min = +matches2[2];
+        const sec = +matches2[3];
+        const tz = matches2[4];
+        const tzSign = matches2[5] === "-" ? -1 : 1;
+        const tzH = +(matches2[6] || 0);
+        const tzM = +(matches2[7] || 0);
+        if (tzH > 23 || tzM > 59 || strictTimeZone && !tz)
+          return false;
+        if (hr2 <= 23 && min <= 59 && sec < 60)
+          return true;
+        const utcMin = min - tzM * tzSign;
+        const utcHr = hr2 - tzH * tzSign - (utcMin < 0 ? 1 : 0);
+        return (utcHr === 23 || utcHr === -1) && (utcMin === 59 || utcMin === -1) && sec < 61;
+      };
+    }
+    function compareTime2(s1, s22) {
+      if (!(s1 && s22))
+        return void 0;
+      const t1 = (/* @__PURE__ */ new Date("2020-01-01T" + s1)).valueOf();
+      const t2 = (/* @__PURE__ */ new Date("2020-01-01T" + s22)).valueOf();
+      if (!(t1 && t2))
+        return void 0;
+      return t1 - t2;
+    }
+    function compareIsoTime(t1, t2) {
+      if (!(t1 && t2))
+        return void 0;
+      const a1 = TIME.exec(t1);
+      const a2 = TIME.exec(t2);
+      if (!(a1 && a2))
+        return void 0;
+      t1 = a1[1] + a1[2] + a1[3];
+      t2 = a2[1] + a2[2] + a2[3];
+      if (t1 > t2)
+        return 1;
+      if (t1 < t2)
+        return -1;
+      return 0;
+    }
+    var DATE_TIME_SEPARATOR = /t|\s/i;
+    function getDateTime(strictTimeZone) {
+      const time = getTime(strictTimeZone);
+      return function date_time(str) {
+        const dateTime = str.split(DATE_TIME_SEPARATOR);
+        return dateTime.length === 2 && date(dateTime[0]) && time(dateTime[1]);
+      };
+    }
+    function compareDateTime(dt1, dt2) {
+      if (!(dt1 && dt2))
+        return void 0;
+      const d1 = new Date(dt1).valueOf();
+      const d2 = new Date(dt2).valueOf();
+      if (!(d1 && d2))
+        return void 0;
+      return d1 - d2;
+    }
+    function compareIsoDateTime(dt1, dt2) {
+      if (!(dt1 && dt2))
+        return void 0;
+      const [d1, t1] = dt1.split(DATE_TIME_SEPARATOR);
+      const [d2, t2] = dt2.split(DATE_TIME_SEPARATOR);
+      const res = compareDate(d1, d2);
+      if (res === void 0)
+        return void 0;
+      return res || compareTime2(t1, t2);
+    }
+    var NOT_URI_FRAGMENT = /\/|:/;
+    var URI = /^(?:[a-z][a-z0-9+\-.]*:)(?:\/?\/(?:(?:[a-z0-9\-._~!$&'()*+,;=:]|%[0-9a-f]{2})*@)?(?:\[(?:(?:(?:(?:[0-9a-f]{1,4}:){6}|::(?:[0-9a-f]{1,4}:){5}|(?:[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){4}|(?:(?:[0-9a-f]{1,4}:){0,1}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){3}|(?:(?:[0-9a-f]{1,4}:){0,2}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){2}|(?:(?:[0-9a-f]{1,4}:){0,3}[0-9a-f]{1,4})?::[0-9a-f]{1,4}:|(?:(?:[0-9a-f]{1,4}:){0,4}[0-9a-f]{1,4})?::)(?:[0-9a-f]{1,4}:[0-9a-f]{1,4}|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?))|(?:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4})?::[0-9a-f]{1,4}|(?:(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})?::)|[Vv][0-9a-f]+\.[a-z0-9\-._~!$&'()*+,;=:]+)\]|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?)|(?:[a-z0-9\-._~!$&'()*+,;=]|%[0-9a-f]{2})*)(?::\d*)?(?:\/(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})*)*|\/(?:(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})*)*)?|(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})*)*)(?:\?(?:[a-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9a-f]{2})*)?(?:#(?:[a-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9a-f]{2})*)?$/i;
+    function uri(str) {
+      return NOT_URI_FRAGMENT.test(str) && URI.test(str);
+    }
+    var BYTE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/gm;
+    function byte(str) {
+      BYTE.lastIndex = 0;
+      return BYTE.test(str);
+    }
+    var MIN_INT32 = -(2 ** 31);
+    var MAX_INT32 = 2 ** 31 - 1;
+    function validateInt32(value) {
+      return Number.isInteger(value) && value <= MAX_INT32 && value >= MIN_INT32;
+    }
+    function validateInt64(value) {
+      return Number.isInteger(value);
+    }
+    function validateNumber() {
+      return true;
+    }
+    var Z_ANCHOR = /[^\\]\\Z/;
+    function regex2(str) {
+      if (Z_ANCHOR.test(str))
+        return false;
+      try {
+        new RegExp(str);
+        return true;
+      } catch (e) {
+        return false;
+      }
+    }
+  }
+});
+
+// node_modules/ajv/dist/compile/codegen/code.js
+var require_code = __commonJS({
+  "node_modules/ajv/dist/compile/codegen/code.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.regexpCode = exports.getEsmExportName = exports.getProperty = exports.safeStringify = exports.stringify = exports.strConcat = exports.addCodeArg = exports.str = exports._ = exports.nil = exports._Code = exports.Name = exports.IDENTIFIER = exports._CodeOrName = void 0;
+    var _CodeOrName = class {
+    };
+    exports._CodeOrName = _CodeOrName;
+    exports.IDENTIFIER = /^[a-z$_][a-z$_0-9]*$/i;
+    var Name = class extends _CodeOrName {
+      constructor(s3) {
+        super();
+        if (!exports.IDENTIFIER.test(s3))
+          throw new Error("CodeGen: name must be a valid identifier");
+        this.str = s3;
+      }
+      toString() {
+        return this.str;
+      }
+      emptyStr() {
+        return false;
+      }
+      get names() {
+        return { [this.str]: 1 };
+      }
+    };
+    exports.Name = Name;
+    var _Code = class extends _CodeOrName {
+      constructor(code) {
+        super();
+        this._items = typeof code === "string" ? [code] : code;
+      }
+      toString() {
+        return this.str;
+      }
+      emptyStr() {
+        if (this._items.length > 1)
+          return false;
+        const item = this._items[0];
+        return item === "" || item === '""';
+      }
+      get str() {
+        var _a;
+        return (_a = this._str) !== null && _a !== void 0 ? _a : this._str = this._items.reduce((s3, c) => `${s3}${c}`, "");
+      }
+      get names() {
+        var _a;
+        return (_a = this._names) !== null && _a !== void 0 ? _a : this._names = this._items.reduce((names, c) => {
+          if (c instanceof Name)
+            names[c.str] = (names[c.str] || 0) + 1;
+          return names;
+        }, {});
+      }
+    };
+    exports._Code = _Code;
+    exports.nil = new _Code("");
+    function _2(strs, ...args) {
+      const code = [strs[0]];
+      let i = 0;
+      while (i < args.length) {
+        addCodeArg(code, args[i]);
+        code.push(strs[++i]);
+      }
+      return new _Code(code);
+    }
+    exports._ = _2;
+    var plus = new _Code("+");
+    function str(strs, ...args) {
+      const expr = [safeStringify(strs[0])];
+      let i = 0;
+      while (i < args.length) {
+        expr.push(plus);
+        addCodeArg(expr, args[i]);
+        expr.push(plus, safeStringify(strs[++i]));
+      }
+      optimize(expr);
+      return new _Code(expr);
+    }
+    exports.str = str;
+    function addCodeArg(code, arg) {
+      if (arg instanceof _Code)
+        code.push(...arg._items);
+      else if (arg instanceof Name)
+        code.push(arg);
+      else
+        code.push(interpolate(arg));
+    }
+    exports.addCodeArg = addCodeArg;
+    function optimize(expr) {
+      let i = 1;
+      while (i < expr.length - 1) {
+        if (expr[i] === plus) {
+          const res = mergeExprItems(expr[i - 1], expr[i + 1]);
+          if (res !== void 0) {
+            expr.splice(i - 1, 3, res);
+            continue;
+          }
+          expr[i++] = "+";
+        }
+        i++;
+      }
+    }
+    function mergeExprItems(a, b2) {
+      if (b2 === '""')
+        return a;
+      if (a === '""')
+        return b2;
+      if (typeof a == "string") {
+        if (b2 instanceof Name || a[a.length - 1] !== '"')
+          return;
+        if (typeof b2 != "string")
+          return `${a.slice(0, -1)}${b2}"`;
+        if (b2[0] === '"')
+          return a.slice(0, -1) + b2.slice(1);
+        return;
+      }
+      if (typeof b2 == "string" && b2[0] === '"' && !(a instanceof Name))
+        return `"${a}${b2.slice(1)}`;
+      return;
+    }
+    function strConcat(c1, c2) {
+      return c2.emptyStr() ? c1 : c1.emptyStr() ? c2 : str`${c1}${c2}`;
+    }
+    exports.strConcat = strConcat;
+    function interpolate(x) {
+      return typeof x == "number" || typeof x == "boolean" || x === null ? x : safeStringify(Array.isArray(x) ? x.join(",") : x);
+    }
+    function stringify(x) {
+      return new _Code(safeStringify(x));
+    }
+    exports.stringify = stringify;
+    function safeStringify(x) {
+      return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+    }
+    exports.safeStringify = safeStringify;
+    function getProperty(key) {
+      return typeof key == "string" && exports.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _2`[${key}]`;
+    }
+    exports.getProperty = getProperty;
+    function getEsmExportName(key) {
+      if (typeof key == "string" && exports.IDENTIFIER.test(key)) {
+        return new _Code(`${key}`);
+      }
+      throw new Error(`CodeGen: invalid export name: ${key}, use explicit $id name mapping`);
+    }
+    exports.getEsmExportName = getEsmExportName;
+    function regexpCode(rx) {
+      return new _Code(rx.toString());
+    }
+    exports.regexpCode = regexpCode;
+  }
+});
+
+// node_modules/ajv/dist/compile/codegen/scope.js
+var require_scope = __commonJS({
+  "node_modules/ajv/dist/compile/codegen/scope.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ValueScope = exports.ValueScopeName = exports.Scope = exports.varKinds = exports.UsedValueState = void 0;
+    var code_1 = require_code();
+    var ValueError = class extends Error {
+      constructor(name) {
+        super(`CodeGen: "code" for ${name} not defined`);
+        this.value = name.value;
+      }
+    };
+    var UsedValueState;
+    (function(UsedValueState2) {
+      UsedValueState2[UsedValueState2["Started"] = 0] = "Started";
+      UsedValueState2[UsedValueState2["Completed"] = 1] = "Completed";
+    })(UsedValueState || (exports.UsedValueState = UsedValueState = {}));
+    exports.varKinds = {
+      const: new code_1.Name("const"),
+      let: new code_1.Name("let"),
+      var: new code_1.Name("var")
+    };
+    var Scope = class {
+      constructor({ prefixes, parent } = {}) {
+        this._names = {};
+        this._prefixes = prefixes;
+        this._parent = parent;
+      }
+      toName(nameOrPrefix) {
+        return nameOrPrefix instanceof code_1.Name ? nameOrPrefix : this.name(nameOrPrefix);
+      }
+      name(prefix) {
+        return new code_1.Name(this._newName(prefix));
+      }
+      _newName(prefix) {
+        const ng = this._names[prefix] || this._nameGroup(prefix);
+        return `${prefix}${ng.index++}`;
+      }
+      _nameGroup(prefix) {
+        var _a, _b;
+        if (((_b = (_a = this._parent) === null || _a === void 0 ? void 0 : _a._prefixes) === null || _b === void 0 ? void 0 : _b.has(prefix)) || this._prefixes && !this._prefixes.has(prefix)) {
+          throw new Error(`CodeGen: prefix "${prefix}" is not allowed in this scope`);
+        }
+        return this._names[prefix] = { prefix, index: 0 };
+      }
+    };
+    exports.Scope = Scope;
+    var ValueScopeName = class extends code_1.Name {
+      constructor(prefix, nameStr) {
+        super(nameStr);
+        this.prefix = prefix;
+      }
+      setValue(value, { property, itemIndex }) {
+        this.value = value;
+        this.scopePath = (0, code_1._)`.${new code_1.Name(property)}[${itemIndex}]`;
+      }
+    };
+    exports.ValueScopeName = ValueScopeName;
+    var line = (0, code_1._)`\n`;
+    var ValueScope = class extends Scope {
+      constructor(opts) {
+        super(opts);
+        this._values = {};
+        this._scope = opts.scope;
+        this.opts = { ...opts, _n: opts.lines ? line : code_1.nil };
+      }
+      get() {
+        return this._scope;
+      }
+      name(prefix) {
+        return new ValueScopeName(prefix, this._newName(prefix));
+      }
+      value(nameOrPrefix, value) {
+        var _a;
+        if (value.ref === void 0)
+          throw new Error("CodeGen: ref must be passed in value");
+        const name = this.toName(nameOrPrefix);
+        const { prefix } = name;
+        const valueKey = (_a = value.key) !== null && _a !== void 0 ? _a : value.ref;
+        let vs2 = this._values[prefix];
+        if (vs2) {
+          const _name = vs2.get(valueKey);
+          if (_name)
+            return _name;
+        } else {
+          vs2 = this._values[prefix] = /* @__PURE__ */ new Map();
+        }
+        vs2.set(valueKey, name);
+        const s3 = this._scope[prefix] || (this._scope[prefix] = []);
+        const itemIndex = s3.length;
+        s3[itemIndex] = value.ref;
+        name.setValue(value, { property: prefix, itemIndex });
+        return name;
+      }
+      getValue(prefix, keyOrRef) {
+        const vs2 = this._values[prefix];
+        if (!vs2)
+          return;
+        return vs2.get(keyOrRef);
+      }
+      scopeRefs(scopeName, values = this._values) {
+        return this._reduceValues(values, (name) => {
+          if (name.scopePath === void 0)
+            throw new Error(`CodeGen: name "${name}" has no value`);
+          return (0, code_1._)`${scopeName}${name.scopePath}`;
+        });
+      }
+      scopeCode(values = this._values, usedValues, getCode) {
+        return this._reduceValues(values, (name) => {
+          if (name.value === void 0)
+            throw new Error(`CodeGen: name "${name}" has no value`);
+          return name.value.code;
+        }, usedValues, getCode);
+      }
+      _reduceValues(values, valueCode, usedValues = {}, getCode) {
+        let code = code_1.nil;
+        for (const prefix in values) {
+          const vs2 = values[prefix];
+          if (!vs2)
+            continue;
+          const nameSet = usedValues[prefix] = usedValues[prefix] || /* @__PURE__ */ new Map();
+          vs2.forEach((name) => {
+            if (nameSet.has(name))
+              return;
+            nameSet.set(name, UsedValueState.Started);
+            let c = valueCode(name);
+            if (c) {
+              const def = this.opts.es5 ? exports.varKinds.var : exports.varKinds.const;
+              code = (0, code_1._)`${code}${def} ${name} = ${c};${this.opts._n}`;
+            } else if (c = getCode === null || getCode === void 0 ? void 0 : getCode(name)) {
+              code = (0, code_1._)`${code}${c}${this.opts._n}`;
+            } else {
+              throw new ValueError(name);
+            }
+            nameSet.set(name, UsedValueState.Completed);
+          });
+        }
+        return code;
+      }
+    };
+    exports.ValueScope = ValueScope;
+  }
+});
+
+// node_modules/ajv/dist/compile/codegen/index.js
+var require_codegen = __commonJS({
+  "node_modules/ajv/dist/compile/codegen/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.or = exports.and = exports.not = exports.CodeGen = exports.operators = exports.varKinds = exports.ValueScopeName = exports.ValueScope = exports.Scope = exports.Name = exports.regexpCode = exports.stringify = exports.getProperty = exports.nil = exports.strConcat = exports.str = exports._ = void 0;
+    var code_1 = require_code();
+    var scope_1 = require_scope();
+    var code_2 = require_code();
+    Object.defineProperty(exports, "_", { enumerable: true, get: function() {
+      return code_2._;
+    } });
+    Object.defineProperty(exports, "str", { enumerable: true, get: function() {
+      return code_2.str;
+    } });
+    Object.defineProperty(exports, "strConcat", { enumerable: true, get: function() {
+      return code_2.strConcat;
+    } });
+    Object.defineProperty(exports, "nil", { enumerable: true, get: function() {
+      return code_2.nil;
+    } });
+    Object.defineProperty(exports, "getProperty", { enumerable: true, get: function() {
+      return code_2.getProperty;
+    } });
+    Object.defineProperty(exports, "stringify", { enumerable: true, get: function() {
+      return code_2.stringify;
+    } });
+    Object.defineProperty(exports, "regexpCode", { enumerable: true, get: function() {
+      return code_2.regexpCode;
+    } });
+    Object.defineProperty(exports, "Name", { enumerable: true, get: function() {
+      return code_2.Name;
+    } });
+    var scope_2 = require_scope();
+    Object.defineProperty(exports, "Scope", { enumerable: true, get: function() {
+      return scope_2.Scope;
+    } });
+    Object.defineProperty(exports, "ValueScope", { enumerable: true, get: function() {
+      return scope_2.ValueScope;
+    } });
+    Object.defineProperty(exports, "ValueScopeName", { enumerable: true, get: function() {
+      return scope_2.ValueScopeName;
+    } });
+    Object.defineProperty(exports, "varKinds", { enumerable: true, get: function() {
+      return scope_2.varKinds;
+    } });
+    exports.operators = {
+      GT: new code_1._Code(">"),
+      GTE: new code_1._Code(">="),
+      LT: new code_1._Code("<"),
+      LTE: new code_1._Code("<="),
+      EQ: new code_1._Code("==="),
+      NEQ: new code_1._Code("!=="),
+      NOT: new code_1._Code("!"),
+      OR: new code_1._Code("||"),
+      AND: new code_1._Code("&&"),
+      ADD: new code_1._Code("+")
+    };
+    var Node = class {
+      optimizeNodes() {
+        return this;
+      }
+      optimizeNames(_names, _constants) {
+        return this;
+      }
+    };
+    var Def = class extends Node {
+      constructor(varKind, name, rhs) {
+        super();
+        this.varKind = varKind;
+        this.name = name;
+        this.rhs = rhs;
+      }
+      render({ es5, _n: _n2 }) {
+        const varKind = es5 ? scope_1.varKinds.var : this.varKind;
+        const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
+        return `${varKind} ${this.name}${rhs};` + _n2;
+      }
+      optimizeNames(names, constants) {
+        if (!names[this.name.str])
+          return;
+        if (this.rhs)
+          this.rhs = optimizeExpr(this.rhs, names, constants);
+        return this;
+      }
+      get names() {
+        return this.rhs instanceof code_1._CodeOrName ? this.rhs.names : {};
+      }
+    };
+    var Assign = class extends Node {
+      constructor(lhs, rhs, sideEffects) {
+        super();
+        this.lhs = lhs;
+        this.rhs = rhs;
+        this.sideEffects = sideEffects;
+      }
+      render({ _n: _n2 }) {
+        return `${this.lhs} = ${this.rhs};` + _n2;
+      }
+      optimizeNames(names, constants) {
+        if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
+          return;
+        this.rhs = optimizeExpr(this.rhs, names, constants);
+        return this;
+      }
+      get names() {
+        const names = this.lhs instanceof code_1.Name ? {} : { ...this.lhs.names };
+        return addExprNames(names, this.rhs);
+      }
+    };
+    var AssignOp = class extends Assign {
+      constructor(lhs, op, rhs, sideEffects) {
+        super(lhs, rhs, sideEffects);
+        this.op = op;
+      }
+      render({ _n: _n2 }) {
+        return `${this.lhs} ${this.op}= ${this.rhs};` + _n2;
+      }
+    };
+    var Label = class extends Node {
+      constructor(label) {
+        super();
+        this.label = label;
+        this.names = {};
+      }
+      render({ _n: _n2 }) {
+        return `${this.label}:` + _n2;
+      }
+    };
+    var Break = class extends Node {
+      constructor(label) {
+        super();
+        this.label = label;
+        this.names = {};
+      }
+      render({ _n: _n2 }) {
+        const label = this.label ? ` ${this.label}` : "";
+        return `break${label};` + _n2;
+      }
+    };
+    var Throw = class extends Node {
+      constructor(error) {
+        super();
+        this.error = error;
+      }
+      render({ _n: _n2 }) {
+        return `throw ${this.error};` + _n2;
+      }
+      get names() {
+        return this.error.names;
+      }
+    };
+    var AnyCode = class extends Node {
+      constructor(code) {
+        super();
+        this.code = code;
+      }
+      render({ _n: _n2 }) {
+        return `${this.code};` + _n2;
+      }
+      optimizeNodes() {
+        return `${this.code}` ? this : void 0;
+      }
+      optimizeNames(names, constants) {
+        this.code = optimizeExpr(this.code, names, constants);
+        return this;
+      }
+      get names() {
+        return this.code instanceof code_1._CodeOrName ? this.code.names : {};
+      }
+    };
+    var ParentNode = class extends Node {
+      constructor(nodes = []) {
+        super();
+        this.nodes = nodes;
+      }
+      render(opts) {
+        return this.nodes.reduce((code, n) => code + n.render(opts), "");
+      }
+      optimizeNodes() {
+        const { nodes } = this;
+        let i = nodes.length;
+        while (i--) {
+          const n = nodes[i].optimizeNodes();
+          if (Array.isArray(n))
+            nodes.splice(i, 1, ...n);
+          else if (n)
+            nodes[i] = n;
+          else
+            nodes.splice(i, 1);
+        }
+        return nodes.length > 0 ? this : void 0;
+      }
+      optimizeNames(names, constants) {
+        const { nodes } = this;
+        let i = nodes.length;
+        while (i--) {
+          const n = nodes[i];
+          if (n.optimizeNames(names, constants))
+            continue;
+          subtractNames(names, n.names);
+          nodes.splice(i, 1);
+        }
+        return nodes.length > 0 ? this : void 0;
+      }
+      get names() {
+        return this.nodes.reduce((names, n) => addNames(names, n.names), {});
+      }
+    };
+    var BlockNode = class extends ParentNode {
+      render(opts) {
+        return "{" + opts._n + super.render(opts) + "}" + opts._n;
+      }
+    };
+    var Root = class extends ParentNode {
+    };
+    var Else = class extends BlockNode {
+    };
+    Else.kind = "else";
+    var If = class _If extends BlockNode {
+      constructor(condition, nodes) {
+        super(nodes);
+        this.condition = condition;
+      }
+      render(opts) {
+        let code = `if(${this.condition})` + super.render(opts);
+        if (this.else)
+          code += "else " + this.else.render(opts);
+        return code;
+      }
+      optimizeNodes() {
+        super.optimizeNodes();
+        const cond = this.condition;
+        if (cond === true)
+          return this.nodes;
+        let e = this.else;
+        if (e) {
+          const ns2 = e.optimizeNodes();
+          e = this.else = Array.isArray(ns2) ? new Else(ns2) : ns2;
+        }
+        if (e) {
+          if (cond === false)
+            return e instanceof _If ? e : e.nodes;
+          if (this.nodes.length)
+            return this;
+          return new _If(not(cond), e instanceof _If ? [e] : e.nodes);
+        }
+        if (cond === false || !this.nodes.length)
+          return void 0;
+        return this;
+      }
+      optimizeNames(names, constants) {
+        var _a;
+        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants);
+        if (!(super.optimizeNames(names, constants) || this.else))
+          return;
+        this.condition = optimizeExpr(this.condition, names, constants);
+        return this;
+      }
+      get names() {
+        const names = super.names;
+        addExprNames(names, this.condition);
+        if (this.else)
+          addNames(names, this.else.names);
+        return names;
+      }
+    };
+    If.kind = "if";
+    var For = class extends BlockNode {
+    };
+    For.kind = "for";
+    var ForLoop = class extends For {
+      constructor(iteration) {
+        super();
+        this.iteration = iteration;
+      }
+      render(opts) {
+        return `for(${this.iteration})` + super.render(opts);
+      }
+      optimizeNames(names, constants) {
+        if (!super.optimizeNames(names, constants))
+          return;
+        this.iteration = optimizeExpr(this.iteration, names, constants);
+        return this;
+      }
+      get names() {
+        return addNames(super.names, this.iteration.names);
+      }
+    };
+    var ForRange = class extends For {
+      constructor(varKind, name, from, to2) {
+        super();
+        this.varKind = varKind;
+        this.name = name;
+        this.from = from;
+        this.to = to2;
+      }
+      render(opts) {
+        const varKind = opts.es5 ? scope_1.varKinds.var : this.varKind;
+        const { name, from, to: to2 } = this;
+        return `for(${varKind} ${name}=${from}; ${name}<${to2}; ${name}++)` + super.render(opts);
+      }
+      get names() {
+        const names = addExprNames(super.names, this.from);
+        return addExprNames(names, this.to);
+      }
+    };
+    var ForIter = class extends For {
+      constructor(loop, varKind, name, iterable) {
+        super();
+        this.loop = loop;
+        this.varKind = varKind;
+        this.name = name;
+        this.iterable = iterable;
+      }
+      render(opts) {
+        return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
+      }
+      optimizeNames(names, constants) {
+        if (!super.optimizeNames(names, constants))
+          return;
+        this.iterable = optimizeExpr(this.iterable, names, constants);
+        return this;
+      }
+      get names() {
+        return addNames(super.names, this.iterable.names);
+      }
+    };
+    var Func = class extends BlockNode {
+      constructor(name, args, async) {
+        super();
+        this.name = name;
+        this.args = args;
+        this.async = async;
+      }
+      render(opts) {
+        const _async = this.async ? "async " : "";
+        return `${_async}function ${this.name}(${this.args})` + super.render(opts);
+      }
+    };
+    Func.kind = "func";
+    var Return = class extends ParentNode {
+      render(opts) {
+        return "return " + super.render(opts);
+      }
+    };
+    Return.kind = "return";
+    var Try = class extends BlockNode {
+      render(opts) {
+        let code = "try" + super.render(opts);
+        if (this.catch)
+          code += this.catch.render(opts);
+        if (this.finally)
+          code += this.finally.render(opts);
+        return code;
+      }
+      optimizeNodes() {
+        var _a, _b;
+        super.optimizeNodes();
+        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNodes();
+        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNodes();
+        return this;
+      }
+      optimizeNames(names, constants) {
+        var _a, _b;
+        super.optimizeNames(names, constants);
+        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants);
+        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants);
+        return this;
+      }
+      get names() {
+        const names = super.names;
+        if (this.catch)
+          addNames(names, this.catch.names);
+        if (this.finally)
+          addNames(names, this.finally.names);
+        return names;
+      }
+    };
+    var Catch = class extends BlockNode {
+      constructor(error) {
+        super();
+        this.error = error;
+      }
+      render(opts) {
+        return `catch(${this.error})` + super.render(opts);
+      }
+    };
+    Catch.kind = "catch";
+    var Finally = class extends BlockNode {
+      render(opts) {
+        return "finally" + super.render(opts);
+      }
+    };
+    Finally.kind = "finally";
+    var CodeGen = class {
+      constructor(extScope, opts = {}) {
+        this._values = {};
+        this._blockStarts = [];
+        this._constants = {};
+        this.opts = { ...opts, _n: opts.lines ? "\n" : "" };
+        this._extScope = extScope;
+        this._scope = new scope_1.Scope({ parent: extScope });
+        this._nodes = [new Root()];
+      }
+      toString() {
+        return this._root.render(this.opts);
+      }
+      // returns unique name in the internal scope
+      name(prefix) {
+        return this._scope.name(prefix);
+      }
+      // reserves unique name in the external scope
+      scopeName(prefix) {
+        return this._extScope.name(prefix);
+      }
+      // reserves unique name in the external scope and assigns value to it
+      scopeValue(prefixOrName, value) {
+        const name = this._extScope.value(prefixOrName, value);
+        const vs2 = this._values[name.prefix] || (this._values[name.prefix] = /* @__PURE__ */ new Set());
+        vs2.add(name);
+        return name;
+      }
+      getScopeValue(prefix, keyOrRef) {
+        return this._extScope.getValue(prefix, keyOrRef);
+      }
+      // return code that assigns values in the external scope to the names that are used internally
+      // (same names that were returned by gen.scopeName or gen.scopeValue)
+      scopeRefs(scopeName) {
+        return this._extScope.scopeRefs(scopeName, this._values);
+      }
+      scopeCode() {
+        return this._extScope.scopeCode(this._values);
+      }
+      _def(varKind, nameOrPrefix, rhs, constant) {
+        const name = this._scope.toName(nameOrPrefix);
+        if (rhs !== void 0 && constant)
+          this._constants[name.str] = rhs;
+        this._leafNode(new Def(varKind, name, rhs));
+        return name;
+      }
+      // `const` declaration (`var` in es5 mode)
+      const(nameOrPrefix, rhs, _constant) {
+        return this._def(scope_1.varKinds.const, nameOrPrefix, rhs, _constant);
+      }
+      // `let` declaration with optional assignment (`var` in es5 mode)
+      let(nameOrPrefix, rhs, _constant) {
+        return this._def(scope_1.varKinds.let, nameOrPrefix, rhs, _constant);
+      }
+      // `var` declaration with optional assignment
+      var(nameOrPrefix, rhs, _constant) {
+        return this._def(scope_1.varKinds.var, nameOrPrefix, rhs, _constant);
+      }
+      // assignment code
+      assign(lhs, rhs, sideEffects) {
+        return this._leafNode(new Assign(lhs, rhs, sideEffects));
+      }
+      // `+=` code
+      add(lhs, rhs) {
+        return this._leafNode(new AssignOp(lhs, exports.operators.ADD, rhs));
+      }
+      // appends passed SafeExpr to code or executes Block
+      code(c) {
+        if (typeof c == "function")
+          c();
+        else if (c !== code_1.nil)
+          this._leafNode(new AnyCode(c));
+        return this;
+      }
+      // returns code for object literal for the passed argument list of key-value pairs
+      object(...keyValues) {
+        const code = ["{"];
+        for (const [key, value] of keyValues) {
+          if (code.length > 1)
+            code.push(",");
+          code.push(key);
+          if (key !== value || this.opts.es5) {
+            code.push(":");
+            (0, code_1.addCodeArg)(code, value);
+          }
+        }
+        code.push("}");
+        return new code_1._Code(code);
+      }
+      // `if` clause (or statement if `thenBody` and, optionally, `elseBody` are passed)
+      if(condition, thenBody, elseBody) {
+        this._blockNode(new If(condition));
+        if (thenBody && elseBody) {
+          this.code(thenBody).else().code(elseBody).endIf();
+        } else if (thenBody) {
+          this.code(thenBody).endIf();
+        } else if (elseBody) {
+          throw new Error('CodeGen: "else" body without "then" body');
+        }
+        return this;
+      }
+      // `else if` clause - invalid without `if` or after `else` clauses
+      elseIf(condition) {
+        return this._elseNode(new If(condition));
+      }
+      // `else` clause - only valid after `if` or `else if` clauses
+      else() {
+        return this._elseNode(new Else());
+      }
+      // end `if` statement (needed if gen.if was used only with condition)
+      endIf() {
+        return this._endBlockNode(If, Else);
+      }
+      _for(node, forBody) {
+        this._blockNode(node);
+        if (forBody)
+          this.code(forBody).endFor();
+        return this;
+      }
+      // a generic `for` clause (or statement if `forBody` is passed)
+      for(iteration, forBody) {
+        return this._for(new ForLoop(iteration), forBody);
+      }
+      // `for` statement for a range of values
+      forRange(nameOrPrefix, from, to2, forBody, varKind = this.opts.es5 ? scope_1.varKinds.var : scope_1.varKinds.let) {
+        const name = this._scope.toName(nameOrPrefix);
+        return this._for(new ForRange(varKind, name, from, to2), () => forBody(name));
+      }
+      // `for-of` statement (in es5 mode replace with a normal for loop)
+      forOf(nameOrPrefix, iterable, forBody, varKind = scope_1.varKinds.const) {
+        const name = this._scope.toName(nameOrPrefix);
+        if (this.opts.es5) {
+          const arr = iterable instanceof code_1.Name ? iterable : this.var("_arr", iterable);
+          return this.forRange("_i", 0, (0, code_1._)`${arr}.length`, (i) => {
+            this.var(name, (0, code_1._)`${arr}[${i}]`);
+            forBody(name);
+          });
+        }
+        return this._for(new ForIter("of", varKind, name, iterable), () => forBody(name));
+      }
+      // `for-in` statement.
+      // With option `ownProperties` replaced with a `for-of` loop for object keys
+      forIn(nameOrPrefix, obj, forBody, varKind = this.opts.es5 ? scope_1.varKinds.var : scope_1.varKinds.const) {
+        if (this.opts.ownProperties) {
+          return this.forOf(nameOrPrefix, (0, code_1._)`Object.keys(${obj})`, forBody);
+        }
+        const name = this._scope.toName(nameOrPrefix);
+        return this._for(new ForIter("in", varKind, name, obj), () => forBody(name));
+      }
+      // end `for` loop
+      endFor() {
+        return this._endBlockNode(For);
+      }
+      // `label` statement
+      label(label) {
+        return this._leafNode(new Label(label));
+      }
+      // `break` statement
+      break(label) {
+        return this._leafNode(new Break(label));
+      }
+      // `return` statement
+      return(value) {
+        const node = new Return();
+        this._blockNode(node);
+        this.code(value);
+        if (node.nodes.length !== 1)
+          throw new Error('CodeGen: "return" should have one node');
+        return this._endBlockNode(Return);
+      }
+      // `try` statement
+      try(tryBody, catchCode, finallyCode) {
+        if (!catchCode && !finallyCode)
+          throw new Error('CodeGen: "try" without "catch" and "finally"');
+        const node = new Try();
+        this._blockNode(node);
+        this.code(tryBody);
+        if (catchCode) {
+          const error = this.name("e");
+          this._currNode = node.catch = new Catch(error);
+          catchCode(error);
+        }
+        if (finallyCode) {
+          this._currNode = node.finally = new Finally();
+          this.code(finallyCode);
+        }
+        return this._endBlockNode(Catch, Finally);
+      }
+      // `throw` statement
+      throw(error) {
+        return this._leafNode(new Throw(error));
+      }
+      // start self-balancing block
+      block(body, nodeCount) {
+        this._blockStarts.push(this._nodes.length);
+        if (body)
+          this.code(body).endBlock(nodeCount);
+        return this;
+      }
+      // end the current self-balancing block
+      endBlock(nodeCount) {
+        const len = this._blockStarts.pop();
+        if (len === void 0)
+          throw new Error("CodeGen: not in self-balancing block");
+        const toClose = this._nodes.length - len;
+        if (toClose < 0 || nodeCount !== void 0 && toClose !== nodeCount) {
+          throw new Error(`CodeGen: wrong number of nodes: ${toClose} vs ${nodeCount} expected`);
+        }
+        this._nodes.length = len;
+        return this;
+      }
+      // `function` heading (or definition if funcBody is passed)
+      func(name, args = code_1.nil, async, funcBody) {
+        this._blockNode(new Func(name, args, async));
+        if (funcBody)
+          this.code(funcBody).endFunc();
+        return this;
+      }
+      // end function definition
+      endFunc() {
+        return this._endBlockNode(Func);
+      }
+      optimize(n = 1) {
+        while (n-- > 0) {
+          this._root.optimizeNodes();
+          this._root.optimizeNames(this._root.names, this._constants);
+        }
+      }
+      _leafNode(node) {
+        this._currNode.nodes.push(node);
+        return this;
+      }
+      _blockNode(node) {
+        this._currNode.nodes.push(node);
+        this._nodes.push(node);
+      }
+      _endBlockNode(N1, N2) {
+        const n = this._currNode;
+        if (n instanceof N1 || N2 && n instanceof N2) {
+          this._nodes.pop();
+          return this;
+        }
+        throw new Error(`CodeGen: not in block "${N2 ? `${N1.kind}/${N2.kind}` : N1.kind}"`);
+      }
+      _elseNode(node) {
+        const n = this._currNode;
+        if (!(n instanceof If)) {
+          throw new Error('CodeGen: "else" without "if"');
+        }
+        this._currNode = n.else = node;
+        return this;
+      }
+      get _root() {
+        return this._nodes[0];
+      }
+      get _currNode() {
+        const ns2 = this._nodes;
+        return ns2[ns2.length - 1];
+      }
+      set _currNode(node) {
+        const ns2 = this._nodes;
+        ns2[ns2.length - 1] = node;
+      }
+    };
+    exports.CodeGen = CodeGen;
+    function addNames(names, from) {
+      for (const n in from)
+        names[n] = (names[n] || 0) + (from[n] || 0);
+      return names;
+    }
+    function addExprNames(names, from) {
+      return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
+    }
+    function optimizeExpr(expr, names, constants) {
+      if (expr instanceof code_1.Name)
+        return replaceName(expr);
+      if (!canOptimize(expr))
+        return expr;
+      return new code_1._Code(expr._items.reduce((items, c) => {
+        if (c instanceof code_1.Name)
+          c = replaceName(c);
+        if (c instanceof code_1._Code)
+          items.push(...c._items);
+        else
+          items.push(c);
+        return items;
+      }, []));
+      function replaceName(n) {
+        const c = constants[n.str];
+        if (c === void 0 || names[n.str] !== 1)
+          return n;
+        delete names[n.str];
+        return c;
+      }
+      function canOptimize(e) {
+        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names[c.str] === 1 && constants[c.str] !== void 0);
+      }
+    }
+    function subtractNames(names, from) {
+      for (const n in from)
+        names[n] = (names[n] || 0) - (from[n] || 0);
+    }
+    function not(x) {
+      return typeof x == "boolean" || typeof x == "number" || x === null ? !x : (0, code_1._)`!${par(x)}`;
+    }
+    exports.not = not;
+    var andCode = mappend(exports.operators.AND);
+    function and(...args) {
+      return args.reduce(andCode);
+    }
+    exports.and = and;
+    var orCode = mappend(exports.operators.OR);
+    function or2(...args) {
+      return args.reduce(orCode);
+    }
+    exports.or = or2;
+    function mappend(op) {
+      return (x, y) => x === code_1.nil ? y : y === code_1.nil ? x : (0, code_1._)`${par(x)} ${op} ${par(y)}`;
+    }
+    function par(x) {
+      return x instanceof code_1.Name ? x : (0, code_1._)`(${x})`;
+    }
+  }
+});
+
+// node_modules/ajv/dist/compile/util.js
+var require_util7 = __commonJS({
+  "node_modules/ajv/dist/compile/util.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.checkStrictMode = exports.getErrorPath = exports.Type = exports.useFunc = exports.setEvaluated = exports.evaluatedPropsToName = exports.mergeEvaluated = exports.eachItem = exports.unescapeJsonPointer = exports.escapeJsonPointer = exports.escapeFragment = exports.unescapeFragment = exports.schemaRefOrVal = exports.schemaHasRulesButRef = exports.schemaHasRules = exports.checkUnknownRules = exports.alwaysValidSchema = exports.toHash = void 0;
+    var codegen_1 = require_codegen();
+    var code_1 = require_code();
+    function toHash(arr) {
+      const hash2 = {};
+      for (const item of arr)
+        hash2[item] = true;
+      return hash2;
+    }
+    exports.toHash = toHash;
+    function alwaysValidSchema(it2, schema) {
+      if (typeof schema == "boolean")
+        return schema;
+      if (Object.keys(schema).length === 0)
+        return true;
+      checkUnknownRules(it2, schema);
+      return !schemaHasRules(schema, it2.self.RULES.all);
+    }
+    exports.alwaysValidSchema = alwaysValidSchema;
+    function checkUnknownRules(it2, schema = it2.schema) {
+      const { opts, self: self2 } = it2;
+      if (!opts.strictSchema)
+        return;
+      if (typeof schema === "boolean")
+        return;
+      const rules = self2.RULES.keywords;
+      for (const key in schema) {
+        if (!rules[key])
+          checkStrictMode(it2, `unknown keyword: "${key}"`);
+      }
+    }
+    exports.checkUnknownRules = checkUnknownRules;
+    function schemaHasRules(schema, rules) {
+      if (typeof schema == "boolean")
+        return !schema;
+      for (const key in schema)
+        if (rules[key])
+          return true;
+      return false;
+    }
+    exports.schemaHasRules = schemaHasRules;
+    function schemaHasRulesButRef(schema, RULES) {
+      if (typeof schema == "boolean")
+        return !schema;
+      for (const key in schema)
+        if (key !== "$ref" && RULES.all[key])
+          return true;
+      return false;
+    }
+    exports.schemaHasRulesButRef = schemaHasRulesButRef;
+    function schemaRefOrVal({ topSchemaRef, schemaPath }, schema, keyword, $data) {
+      if (!$data) {
+        if (typeof schema == "number" || typeof schema == "boolean")
+          return schema;
+        if (typeof schema == "string")
+          return (0, codegen_1._)`${schema}`;
+      }
+      return (0, codegen_1._)`${topSchemaRef}${schemaPath}${(0, codegen_1.getProperty)(keyword)}`;
+    }
+    exports.schemaRefOrVal = schemaRefOrVal;
+    function unescapeFragment(str) {
+      return unescapeJsonPointer(decodeURIComponent(str));
+    }
+    exports.unescapeFragment = unescapeFragment;
+    function escapeFragment(str) {
+      return encodeURIComponent(escapeJsonPointer(str));
+    }
+    exports.escapeFragment = escapeFragment;
+    function escapeJsonPointer(str) {
+      if (typeof str == "number")
+        return `${str}`;
+      return str.replace(/~/g, "~0").replace(/\//g, "~1");
+    }
+    exports.escapeJsonPointer = escapeJsonPointer;
+    function unescapeJsonPointer(str) {
+      return str.replace(/~1/g, "/").replace(/~0/g, "~");
+    }
+    exports.unescapeJsonPointer = unescapeJsonPointer;
+    function eachItem(xs2, f2) {
+      if (Array.isArray(xs2)) {
+        for (const x of xs2)
+          f2(x);
+      } else {
+        f2(xs2);
+      }
+    }
+    exports.eachItem = eachItem;
+    function makeMergeEvaluated({ mergeNames, mergeToName, mergeValues, resultToName }) {
+      return (gen, from, to2, toName) => {
+        const res = to2 === void 0 ? from : to2 instanceof codegen_1.Name ? (from instanceof codegen_1.Name ? mergeNames(gen, from, to2) : mergeToName(gen, from, to2), to2) : from instanceof codegen_1.Name ? (mergeToName(gen, to2, from), from) : mergeValues(from, to2);
+        return toName === codegen_1.Name && !(res instanceof codegen_1.Name) ? resultToName(gen, res) : res;
+      };
+    }
+    exports.mergeEvaluated = {
+      props: makeMergeEvaluated({
+        mergeNames: (gen, from, to2) => gen.if((0, codegen_1._)`${to2} !== true && ${from} !== undefined`, () => {
+          gen.if((0, codegen_1._)`${from} === true`, () => gen.assign(to2, true), () => gen.assign(to2, (0, codegen_1._)`${to2} || {}`).code((0, codegen_1._)`Object.assign(${to2}, ${from})`));
+        }),
+        mergeToName: (gen, from, to2) => gen.if((0, codegen_1._)`${to2} !== true`, () => {
+          if (from === true) {
+            gen.assign(to2, true);
+          } else {
+            gen.assign(to2, (0, codegen_1._)`${to2} || {}`);
+            setEvaluated(gen, to2, from);
+          }
+        }),
+        mergeValues: (from, to2) => from === true ? true : { ...from, ...to2 },
+        resultToName: evaluatedPropsToName
+      }),
+      items: makeMergeEvaluated({
+        mergeNames: (gen, from, to2) => gen.if((0, codegen_1._)`${to2} !== true && ${from} !== undefined`, () => gen.assign(to2, (0, codegen_1._)`${from} === true ? true : ${to2} > ${from} ? ${to2} : ${from}`)),
+        mergeToName: (gen, from, to2) => gen.if((0, codegen_1._)`${to2} !== true`, () => gen.assign(to2, from === true ? true : (0, codegen_1._)`${to2} > ${from} ? ${to2} : ${from}`)),
+        mergeValues: (from, to2) => from === true ? true : Math.max(from, to2),
+        resultToName: (gen, items) => gen.var("items", items)
+      })
+    };
+    function evaluatedPropsToName(gen, ps2) {
+      if (ps2 === true)
+        return gen.var("props", true);
+      const props = gen.var("props", (0, codegen_1._)`{}`);
+      if (ps2 !== void 0)
+        setEvaluated(gen, props, ps2);
+      return props;
+    }
+    exports.evaluatedPropsToName = evaluatedPropsToName;
+    function setEvaluated(gen, props, ps2) {
+      Object.keys(ps2).forEach((p2) => gen.assign((0, codegen_1._)`${props}${(0, codegen_1.getProperty)(p2)}`, true));
+    }
+    exports.setEvaluated = setEvaluated;
+    var snippets = {};
+    function useFunc(gen, f2) {
+      return gen.scopeValue("func", {
+        ref: f2,
+        code: snippets[f2.code] || (snippets[f2.code] = new code_1._Code(f2.code))
+      });
+    }
+    exports.useFunc = useFunc;
+    var Type;
+    (function(Type2) {
+      Type2[Type2["Num"] = 0] = "Num";
+      Type2[Type2["Str"] = 1] = "Str";
+    })(Type || (exports.Type = Type = {}));
+    function getErrorPath(dataProp, dataPropType, jsPropertySyntax) {
+      if (dataProp instanceof codegen_1.Name) {
+        const isNumber = dataPropType === Type.Num;
+        return jsPropertySyntax ? isNumber ? (0, codegen_1._)`"[" + ${dataProp} + "]"` : (0, codegen_1._)`"['" + ${dataProp} + "']"` : isNumber ? (0, codegen_1._)`"/" + ${dataProp}` : (0, codegen_1._)`"/" + ${dataProp}.replace(/~/g, "~0").replace(/\\//g, "~1")`;
+      }
+      return jsPropertySyntax ? (0, codegen_1.getProperty)(dataProp).toString() : "/" + escapeJsonPointer(dataProp);
+    }
+    exports.getErrorPath = getErrorPath;
+    function checkStrictMode(it2, msg, mode = it2.opts.strictSchema) {
+      if (!mode)
+        return;
+      msg = `strict mode: ${msg}`;
+      if (mode === true)
+        throw new Error(msg);
+      it2.self.logger.warn(msg);
+    }
+    exports.checkStrictMode = checkStrictMode;
+  }
+});
+
+// node_modules/ajv/dist/compile/names.js
+var require_names = __commonJS({
+  "node_modules/ajv/dist/compile/names.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var names = {
+      // validation function arguments
+      data: new codegen_1.Name("data"),
+      // data passed to validation function
+      // args passed from referencing schema
+      valCxt: new codegen_1.Name("valCxt"),
+      // validation/data context - should not be used directly, it is destructured to the names below
+      instancePath: new codegen_1.Name("instancePath"),
+      parentData: new codegen_1.Name("parentData"),
+      parentDataProperty: new codegen_1.Name("parentDataProperty"),
+      rootData: new codegen_1.Name("rootData"),
+      // root data - same as the data passed to the first/top validation function
+      dynamicAnchors: new codegen_1.Name("dynamicAnchors"),
+      // used to support recursiveRef and dynamicRef
+      // function scoped variables
+      vErrors: new codegen_1.Name("vErrors"),
+      // null or array of validation errors
+      errors: new codegen_1.Name("errors"),
+      // counter of validation errors
+      this: new codegen_1.Name("this"),
+      // "globals"
+      self: new codegen_1.Name("self"),
+      scope: new codegen_1.Name("scope"),
+      // JTD serialize/parse name for JSON string and position
+      json: new codegen_1.Name("json"),
+      jsonPos: new codegen_1.Name("jsonPos"),
+      jsonLen: new codegen_1.Name("jsonLen"),
+      jsonPart: new codegen_1.Name("jsonPart")
+    };
+    exports.default = names;
+  }
+});
+
+// node_modules/ajv/dist/compile/errors.js
+var require_errors3 = __commonJS({
+  "node_modules/ajv/dist/compile/errors.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.extendErrors = exports.resetErrorsCount = exports.reportExtraError = exports.reportError = exports.keyword$DataError = exports.keywordError = void 0;
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var names_1 = require_names();
+    exports.keywordError = {
+      message: ({ keyword }) => (0, codegen_1.str)`must pass "${keyword}" keyword validation`
+    };
+    exports.keyword$DataError = {
+      message: ({ keyword, schemaType }) => schemaType ? (0, codegen_1.str)`"${keyword}" keyword must be ${schemaType} ($data)` : (0, codegen_1.str)`"${keyword}" keyword is invalid ($data)`
+    };
+    function reportError(cxt, error = exports.keywordError, errorPaths, overrideAllErrors) {
+      const { it: it2 } = cxt;
+      const { gen, compositeRule, allErrors } = it2;
+      const errObj = errorObjectCode(cxt, error, errorPaths);
+      if (overrideAllErrors !== null && overrideAllErrors !== void 0 ? overrideAllErrors : compositeRule || allErrors) {
+        addError(gen, errObj);
+      } else {
+        returnErrors(it2, (0, codegen_1._)`[${errObj}]`);
+      }
+    }
+    exports.reportError = reportError;
+    function reportExtraError(cxt, error = exports.keywordError, errorPaths) {
+      const { it: it2 } = cxt;
+      const { gen, compositeRule, allErrors } = it2;
+      const errObj = errorObjectCode(cxt, error, errorPaths);
+      addError(gen, errObj);
+      if (!(compositeRule || allErrors)) {
+        returnErrors(it2, names_1.default.vErrors);
+      }
+    }
+    exports.reportExtraError = reportExtraError;
+    function resetErrorsCount(gen, errsCount) {
+      gen.assign(names_1.default.errors, errsCount);
+      gen.if((0, codegen_1._)`${names_1.default.vErrors} !== null`, () => gen.if(errsCount, () => gen.assign((0, codegen_1._)`${names_1.default.vErrors}.length`, errsCount), () => gen.assign(names_1.default.vErrors, null)));
+    }
+    exports.resetErrorsCount = resetErrorsCount;
+    function extendErrors({ gen, keyword, schemaValue, data, errsCount, it: it2 }) {
+      if (errsCount === void 0)
+        throw new Error("ajv implementation error");
+      const err = gen.name("err");
+      gen.forRange("i", errsCount, names_1.default.errors, (i) => {
+        gen.const(err, (0, codegen_1._)`${names_1.default.vErrors}[${i}]`);
+        gen.if((0, codegen_1._)`${err}.instancePath === undefined`, () => gen.assign((0, codegen_1._)`${err}.instancePath`, (0, codegen_1.strConcat)(names_1.default.instancePath, it2.errorPath)));
+        gen.assign((0, codegen_1._)`${err}.schemaPath`, (0, codegen_1.str)`${it2.errSchemaPath}/${keyword}`);
+        if (it2.opts.verbose) {
+          gen.assign((0, codegen_1._)`${err}.schema`, schemaValue);
+          gen.assign((0, codegen_1._)`${err}.data`, data);
+        }
+      });
+    }
+    exports.extendErrors = extendErrors;
+    function addError(gen, errObj) {
+      const err = gen.const("err", errObj);
+      gen.if((0, codegen_1._)`${names_1.default.vErrors} === null`, () => gen.assign(names_1.default.vErrors, (0, codegen_1._)`[${err}]`), (0, codegen_1._)`${names_1.default.vErrors}.push(${err})`);
+      gen.code((0, codegen_1._)`${names_1.default.errors}++`);
+    }
+    function returnErrors(it2, errs) {
+      const { gen, validateName, schemaEnv } = it2;
+      if (schemaEnv.$async) {
+        gen.throw((0, codegen_1._)`new ${it2.ValidationError}(${errs})`);
+      } else {
+        gen.assign((0, codegen_1._)`${validateName}.errors`, errs);
+        gen.return(false);
+      }
+    }
+    var E = {
+      keyword: new codegen_1.Name("keyword"),
+      schemaPath: new codegen_1.Name("schemaPath"),
+      // also used in JTD errors
+      params: new codegen_1.Name("params"),
+      propertyName: new codegen_1.Name("propertyName"),
+      message: new codegen_1.Name("message"),
+      schema: new codegen_1.Name("schema"),
+      parentSchema: new codegen_1.Name("parentSchema")
+    };
+    function errorObjectCode(cxt, error, errorPaths) {
+      const { createErrors } = cxt.it;
+      if (createErrors === false)
+        return (0, codegen_1._)`{}`;
+      return errorObject(cxt, error, errorPaths);
+    }
+    function errorObject(cxt, error, errorPaths = {}) {
+      const { gen, it: it2 } = cxt;
+      const keyValues = [
+        errorInstancePath(it2, errorPaths),
+        errorSchemaPath(cxt, errorPaths)
+      ];
+      extraErrorProps(cxt, error, keyValues);
+      return gen.object(...keyValues);
+    }
+    function errorInstancePath({ errorPath }, { instancePath }) {
+      const instPath = instancePath ? (0, codegen_1.str)`${errorPath}${(0, util_1.getErrorPath)(instancePath, util_1.Type.Str)}` : errorPath;
+      return [names_1.default.instancePath, (0, codegen_1.strConcat)(names_1.default.instancePath, instPath)];
+    }
+    function errorSchemaPath({ keyword, it: { errSchemaPath } }, { schemaPath, parentSchema }) {
+      let schPath = parentSchema ? errSchemaPath : (0, codegen_1.str)`${errSchemaPath}/${keyword}`;
+      if (schemaPath) {
+        schPath = (0, codegen_1.str)`${schPath}${(0, util_1.getErrorPath)(schemaPath, util_1.Type.Str)}`;
+      }
+      return [E.schemaPath, schPath];
+    }
+    function extraErrorProps(cxt, { params, message }, keyValues) {
+      const { keyword, data, schemaValue, it: it2 } = cxt;
+      const { opts, propertyName, topSchemaRef, schemaPath } = it2;
+      keyValues.push([E.keyword, keyword], [E.params, typeof params == "function" ? params(cxt) : params || (0, codegen_1._)`{}`]);
+      if (opts.messages) {
+        keyValues.push([E.message, typeof message == "function" ? message(cxt) : message]);
+      }
+      if (opts.verbose) {
+        keyValues.push([E.schema, schemaValue], [E.parentSchema, (0, codegen_1._)`${topSchemaRef}${schemaPath}`], [names_1.default.data, data]);
+      }
+      if (propertyName)
+        keyValues.push([E.propertyName, propertyName]);
+    }
+  }
+});
+
+// node_modules/ajv/dist/compile/validate/boolSchema.js
+var require_boolSchema = __commonJS({
+  "node_modules/ajv/dist/compile/validate/boolSchema.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.boolOrEmptySchema = exports.topBoolOrEmptySchema = void 0;
+    var errors_1 = require_errors3();
+    var codegen_1 = require_codegen();
+    var names_1 = require_names();
+    var boolError = {
+      message: "boolean schema is false"
+    };
+    function topBoolOrEmptySchema(it2) {
+      const { gen, schema, validateName } = it2;
+      if (schema === false) {
+        falseSchemaError(it2, false);
+      } else if (typeof schema == "object" && schema.$async === true) {
+        gen.return(names_1.default.data);
+      } else {
+        gen.assign((0, codegen_1._)`${validateName}.errors`, null);
+        gen.return(true);
+      }
+    }
+    exports.topBoolOrEmptySchema = topBoolOrEmptySchema;
+    function boolOrEmptySchema(it2, valid) {
+      const { gen, schema } = it2;
+      if (schema === false) {
+        gen.var(valid, false);
+        falseSchemaError(it2);
+      } else {
+        gen.var(valid, true);
+      }
+    }
+    exports.boolOrEmptySchema = boolOrEmptySchema;
+    function falseSchemaError(it2, overrideAllErrors) {
+      const { gen, data } = it2;
+      const cxt = {
+        gen,
+        keyword: "false schema",
+        data,
+        schema: false,
+        schemaCode: false,
+        schemaValue: false,
+        params: {},
+        it: it2
+      };
+      (0, errors_1.reportError)(cxt, boolError, void 0, overrideAllErrors);
+    }
+  }
+});
+
+// node_modules/ajv/dist/compile/rules.js
+var require_rules = __commonJS({
+  "node_modules/ajv/dist/compile/rules.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.getRules = exports.isJSONType = void 0;
+    var _jsonTypes = ["string", "number", "integer", "boolean", "null", "object", "array"];
+    var jsonTypes = new Set(_jsonTypes);
+    function isJSONType(x) {
+      return typeof x == "string" && jsonTypes.has(x);
+    }
+    exports.isJSONType = isJSONType;
+    function getRules() {
+      const groups2 = {
+        number: { type: "number", rules: [] },
+        string: { type: "string", rules: [] },
+        array: { type: "array", rules: [] },
+        object: { type: "object", rules: [] }
+      };
+      return {
+        types: { ...groups2, integer: true, boolean: true, null: true },
+        rules: [{ rules: [] }, groups2.number, groups2.string, groups2.array, groups2.object],
+        post: { rules: [] },
+        all: {},
+        keywords: {}
+      };
+    }
+    exports.getRules = getRules;
+  }
+});
+
+// node_modules/ajv/dist/compile/validate/applicability.js
+var require_applicability = __commonJS({
+  "node_modules/ajv/dist/compile/validate/applicability.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.shouldUseRule = exports.shouldUseGroup = exports.schemaHasRulesForType = void 0;
+    function schemaHasRulesForType({ schema, self: self2 }, type) {
+      const group = self2.RULES.types[type];
+      return group && group !== true && shouldUseGroup(schema, group);
+    }
+    exports.schemaHasRulesForType = schemaHasRulesForType;
+    function shouldUseGroup(schema, group) {
+      return group.rules.some((rule) => shouldUseRule(schema, rule));
+    }
+    exports.shouldUseGroup = shouldUseGroup;
+    function shouldUseRule(schema, rule) {
+      var _a;
+      return schema[rule.keyword] !== void 0 || ((_a = rule.definition.implements) === null || _a === void 0 ? void 0 : _a.some((kwd) => schema[kwd] !== void 0));
+    }
+    exports.shouldUseRule = shouldUseRule;
+  }
+});
+
+// node_modules/ajv/dist/compile/validate/dataType.js
+var require_dataType = __commonJS({
+  "node_modules/ajv/dist/compile/validate/dataType.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.reportTypeError = exports.checkDataTypes = exports.checkDataType = exports.coerceAndCheckDataType = exports.getJSONTypes = exports.getSchemaTypes = exports.DataType = void 0;
+    var rules_1 = require_rules();
+    var applicability_1 = require_applicability();
+    var errors_1 = require_errors3();
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var DataType;
+    (function(DataType2) {
+      DataType2[DataType2["Correct"] = 0] = "Correct";
+      DataType2[DataType2["Wrong"] = 1] = "Wrong";
+    })(DataType || (exports.DataType = DataType = {}));
+    function getSchemaTypes(schema) {
+      const types = getJSONTypes(schema.type);
+      const hasNull = types.includes("null");
+      if (hasNull) {
+        if (schema.nullable === false)
+          throw new Error("type: null contradicts nullable: false");
+      } else {
+        if (!types.length && schema.nullable !== void 0) {
+          throw new Error('"nullable" cannot be used without "type"');
+        }
+        if (schema.nullable === true)
+          types.push("null");
+      }
+      return types;
+    }
+    exports.getSchemaTypes = getSchemaTypes;
+    function getJSONTypes(ts2) {
+      const types = Array.isArray(ts2) ? ts2 : ts2 ? [ts2] : [];
+      if (types.every(rules_1.isJSONType))
+        return types;
+      throw new Error("type must be JSONType or JSONType[]: " + types.join(","));
+    }
+    exports.getJSONTypes = getJSONTypes;
+    function coerceAndCheckDataType(it2, types) {
+      const { gen, data, opts } = it2;
+      const coerceTo = coerceToTypes(types, opts.coerceTypes);
+      const checkTypes = types.length > 0 && !(coerceTo.length === 0 && types.length === 1 && (0, applicability_1.schemaHasRulesForType)(it2, types[0]));
+      if (checkTypes) {
+        const wrongType = checkDataTypes(types, data, opts.strictNumbers, DataType.Wrong);
+        gen.if(wrongType, () => {
+          if (coerceTo.length)
+            coerceData(it2, types, coerceTo);
+          else
+            reportTypeError(it2);
+        });
+      }
+      return checkTypes;
+    }
+    exports.coerceAndCheckDataType = coerceAndCheckDataType;
+    var COERCIBLE = /* @__PURE__ */ new Set(["string", "number", "integer", "boolean", "null"]);
+    function coerceToTypes(types, coerceTypes) {
+      return coerceTypes ? types.filter((t) => COERCIBLE.has(t) || coerceTypes === "array" && t === "array") : [];
+    }
+    function coerceData(it2, types, coerceTo) {
+      const { gen, data, opts } = it2;
+      const dataType = gen.let("dataType", (0, codegen_1._)`typeof ${data}`);
+      const coerced = gen.let("coerced", (0, codegen_1._)`undefined`);
+      if (opts.coerceTypes === "array") {
+        gen.if((0, codegen_1._)`${dataType} == 'object' && Array.isArray(${data}) && ${data}.length == 1`, () => gen.assign(data, (0, codegen_1._)`${data}[0]`).assign(dataType, (0, codegen_1._)`typeof ${data}`).if(checkDataTypes(types, data, opts.strictNumbers), () => gen.assign(coerced, data)));
+      }
+      gen.if((0, codegen_1._)`${coerced} !== undefined`);
+      for (const t of coerceTo) {
+        if (COERCIBLE.has(t) || t === "array" && opts.coerceTypes === "array") {
+          coerceSpecificType(t);
+        }
+      }
+      gen.else();
+      reportTypeError(it2);
+      gen.endIf();
+      gen.if((0, codegen_1._)`${coerced} !== undefined`, () => {
+        gen.assign(data, coerced);
+        assignParentData(it2, coerced);
+      });
+      function coerceSpecificType(t) {
+        switch (t) {
+          case "string":
+            gen.elseIf((0, codegen_1._)`${dataType} == "number" || ${dataType} == "boolean"`).assign(coerced, (0, codegen_1._)`"" + ${data}`).elseIf((0, codegen_1._)`${data} === null`).assign(coerced, (0, codegen_1._)`""`);
+            return;
+          case "number":
+            gen.elseIf((0, codegen_1._)`${dataType} == "boolean" || ${data} === null
+              || (${dataType} == "string" && ${data} && ${data} == +${data})`).assign(coerced, (0, codegen_1._)`+${data}`);
+            return;
+          case "integer":
+            gen.elseIf((0, codegen_1._)`${dataType} === "boolean" || ${data} === null
+              || (${dataType} === "string" && ${data} && ${data} == +${data} && !(${data} % 1))`).assign(coerced, (0, codegen_1._)`+${data}`);
+            return;
+          case "boolean":
+            gen.elseIf((0, codegen_1._)`${data} === "false" || ${data} === 0 || ${data} === null`).assign(coerced, false).elseIf((0, codegen_1._)`${data} === "true" || ${data} === 1`).assign(coerced, true);
+            return;
+          case "null":
+            gen.elseIf((0, codegen_1._)`${data} === "" || ${data} === 0 || ${data} === false`);
+            gen.assign(coerced, null);
+            return;
+          case "array":
+            gen.elseIf((0, codegen_1._)`${dataType} === "string" || ${dataType} === "number"
+              || ${dataType} === "boolean" || ${data} === null`).assign(coerced, (0, codegen_1._)`[${data}]`);
+        }
+      }
+    }
+    function assignParentData({ gen, parentData, parentDataProperty }, expr) {
+      gen.if((0, codegen_1._)`${parentData} !== undefined`, () => gen.assign((0, codegen_1._)`${parentData}[${parentDataProperty}]`, expr));
+    }
+    function checkDataType(dataType, data, strictNums, correct = DataType.Correct) {
+      const EQ2 = correct === DataType.Correct ? codegen_1.operators.EQ : codegen_1.operators.NEQ;
+      let cond;
+      switch (dataType) {
+        case "null":
+          return (0, codegen_1._)`${data} ${EQ2} null`;
+        case "array":
+          cond = (0, codegen_1._)`Array.isArray(${data})`;
+          break;
+        case "object":
+          cond = (0, codegen_1._)`${data} && typeof ${data} == "object" && !Array.isArray(${data})`;
+          break;
+        case "integer":
+          cond = numCond((0, codegen_1._)`!(${data} % 1) && !isNaN(${data})`);
+          break;
+        case "number":
+          cond = numCond();
+          break;
+        default:
+          return (0, codegen_1._)`typeof ${data} ${EQ2} ${dataType}`;
+      }
+      return correct === DataType.Correct ? cond : (0, codegen_1.not)(cond);
+      function numCond(_cond = codegen_1.nil) {
+        return (0, codegen_1.and)((0, codegen_1._)`typeof ${data} == "number"`, _cond, strictNums ? (0, codegen_1._)`isFinite(${data})` : codegen_1.nil);
+      }
+    }
+    exports.checkDataType = checkDataType;
+    function checkDataTypes(dataTypes, data, strictNums, correct) {
+      if (dataTypes.length === 1) {
+        return checkDataType(dataTypes[0], data, strictNums, correct);
+      }
+      let cond;
+      const types = (0, util_1.toHash)(dataTypes);
+      if (types.array && types.object) {
+        const notObj = (0, codegen_1._)`typeof ${data} != "object"`;
+        cond = types.null ? notObj : (0, codegen_1._)`!${data} || ${notObj}`;
+        delete types.null;
+        delete types.array;
+        delete types.object;
+      } else {
+        cond = codegen_1.nil;
+      }
+      if (types.number)
+        delete types.integer;
+      for (const t in types)
+        cond = (0, codegen_1.and)(cond, checkDataType(t, data, strictNums, correct));
+      return cond;
+    }
+    exports.checkDataTypes = checkDataTypes;
+    var typeError = {
+      message: ({ schema }) => `must be ${schema}`,
+      params: ({ schema, schemaValue }) => typeof schema == "string" ? (0, codegen_1._)`{type: ${schema}}` : (0, codegen_1._)`{type: ${schemaValue}}`
+    };
+    function reportTypeError(it2) {
+      const cxt = getTypeErrorContext(it2);
+      (0, errors_1.reportError)(cxt, typeError);
+    }
+    exports.reportTypeError = reportTypeError;
+    function getTypeErrorContext(it2) {
+      const { gen, data, schema } = it2;
+      const schemaCode = (0, util_1.schemaRefOrVal)(it2, schema, "type");
+      return {
+        gen,
+        keyword: "type",
+        data,
+        schema: schema.type,
+        schemaCode,
+        schemaValue: schemaCode,
+        parentSchema: schema,
+        params: {},
+        it: it2
+      };
+    }
+  }
+});
+
+// node_modules/ajv/dist/compile/validate/defaults.js
+var require_defaults = __commonJS({
+  "node_modules/ajv/dist/compile/validate/defaults.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.assignDefaults = void 0;
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    function assignDefaults(it2, ty) {
+      const { properties, items } = it2.schema;
+      if (ty === "object" && properties) {
+        for (const key in properties) {
+          assignDefault(it2, key, properties[key].default);
+        }
+      } else if (ty === "array" && Array.isArray(items)) {
+        items.forEach((sch, i) => assignDefault(it2, i, sch.default));
+      }
+    }
+    exports.assignDefaults = assignDefaults;
+    function assignDefault(it2, prop, defaultValue) {
+      const { gen, compositeRule, data, opts } = it2;
+      if (defaultValue === void 0)
+        return;
+      const childData = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(prop)}`;
+      if (compositeRule) {
+        (0, util_1.checkStrictMode)(it2, `default is ignored for: ${childData}`);
+        return;
+      }
+      let condition = (0, codegen_1._)`${childData} === undefined`;
+      if (opts.useDefaults === "empty") {
+        condition = (0, codegen_1._)`${condition} || ${childData} === null || ${childData} === ""`;
+      }
+      gen.if(condition, (0, codegen_1._)`${childData} = ${(0, codegen_1.stringify)(defaultValue)}`);
+    }
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/code.js
+var require_code2 = __commonJS({
+  "node_modules/ajv/dist/vocabularies/code.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.validateUnion = exports.validateArray = exports.usePattern = exports.callValidateCode = exports.schemaProperties = exports.allSchemaProperties = exports.noPropertyInData = exports.propertyInData = exports.isOwnProperty = exports.hasPropFunc = exports.reportMissingProp = exports.checkMissingProp = exports.checkReportMissingProp = void 0;
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var names_1 = require_names();
+    var util_2 = require_util7();
+    function checkReportMissingProp(cxt, prop) {
+      const { gen, data, it: it2 } = cxt;
+      gen.if(noPropertyInData(gen, data, prop, it2.opts.ownProperties), () => {
+        cxt.setParams({ missingProperty: (0, codegen_1._)`${prop}` }, true);
+        cxt.error();
+      });
+    }
+    exports.checkReportMissingProp = checkReportMissingProp;
+    function checkMissingProp({ gen, data, it: { opts } }, properties, missing2) {
+      return (0, codegen_1.or)(...properties.map((prop) => (0, codegen_1.and)(noPropertyInData(gen, data, prop, opts.ownProperties), (0, codegen_1._)`${missing2} = ${prop}`)));
+    }
+    exports.checkMissingProp = checkMissingProp;
+    function reportMissingProp(cxt, missing2) {
+      cxt.setParams({ missingProperty: missing2 }, true);
+      cxt.error();
+    }
+    exports.reportMissingProp = reportMissingProp;
+    function hasPropFunc(gen) {
+      return gen.scopeValue("func", {
+        // eslint-disable-next-line @typescript-eslint/unbound-method
+        ref: Object.prototype.hasOwnProperty,
+        code: (0, codegen_1._)`Object.prototype.hasOwnProperty`
+      });
+    }
+    exports.hasPropFunc = hasPropFunc;
+    function isOwnProperty(gen, data, property) {
+      return (0, codegen_1._)`${hasPropFunc(gen)}.call(${data}, ${property})`;
+    }
+    exports.isOwnProperty = isOwnProperty;
+    function propertyInData(gen, data, property, ownProperties) {
+      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property)} !== undefined`;
+      return ownProperties ? (0, codegen_1._)`${cond} && ${isOwnProperty(gen, data, property)}` : cond;
+    }
+    exports.propertyInData = propertyInData;
+    function noPropertyInData(gen, data, property, ownProperties) {
+      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property)} === undefined`;
+      return ownProperties ? (0, codegen_1.or)(cond, (0, codegen_1.not)(isOwnProperty(gen, data, property))) : cond;
+    }
+    exports.noPropertyInData = noPropertyInData;
+    function allSchemaProperties(schemaMap) {
+      return schemaMap ? Object.keys(schemaMap).filter((p2) => p2 !== "__proto__") : [];
+    }
+    exports.allSchemaProperties = allSchemaProperties;
+    function schemaProperties(it2, schemaMap) {
+      return allSchemaProperties(schemaMap).filter((p2) => !(0, util_1.alwaysValidSchema)(it2, schemaMap[p2]));
+    }
+    exports.schemaProperties = schemaProperties;
+    function callValidateCode({ schemaCode, data, it: { gen, topSchemaRef, schemaPath, errorPath }, it: it2 }, func, context, passSchema) {
+      const dataAndSchema = passSchema ? (0, codegen_1._)`${schemaCode}, ${data}, ${topSchemaRef}${schemaPath}` : data;
+      const valCxt = [
+        [names_1.default.instancePath, (0, codegen_1.strConcat)(names_1.default.instancePath, errorPath)],
+        [names_1.default.parentData, it2.parentData],
+        [names_1.default.parentDataProperty, it2.parentDataProperty],
+        [names_1.default.rootData, names_1.default.rootData]
+      ];
+      if (it2.opts.dynamicRef)
+        valCxt.push([names_1.default.dynamicAnchors, names_1.default.dynamicAnchors]);
+      const args = (0, codegen_1._)`${dataAndSchema}, ${gen.object(...valCxt)}`;
+      return context !== codegen_1.nil ? (0, codegen_1._)`${func}.call(${context}, ${args})` : (0, codegen_1._)`${func}(${args})`;
+    }
+    exports.callValidateCode = callValidateCode;
+    var newRegExp = (0, codegen_1._)`new RegExp`;
+    function usePattern({ gen, it: { opts } }, pattern) {
+      const u2 = opts.unicodeRegExp ? "u" : "";
+      const { regExp } = opts.code;
+      const rx = regExp(pattern, u2);
+      return gen.scopeValue("pattern", {
+        key: rx.toString(),
+        ref: rx,
+        code: (0, codegen_1._)`${regExp.code === "new RegExp" ? newRegExp : (0, util_2.useFunc)(gen, regExp)}(${pattern}, ${u2})`
+      });
+    }
+    exports.usePattern = usePattern;
+    function validateArray(cxt) {
+      const { gen, data, keyword, it: it2 } = cxt;
+      const valid = gen.name("valid");
+      if (it2.allErrors) {
+        const validArr = gen.let("valid", true);
+        validateItems(() => gen.assign(validArr, false));
+        return validArr;
+      }
+      gen.var(valid, true);
+      validateItems(() => gen.break());
+      return valid;
+      function validateItems(notValid) {
+        const len = gen.const("len", (0, codegen_1._)`${data}.length`);
+        gen.forRange("i", 0, len, (i) => {
+          cxt.subschema({
+            keyword,
+            dataProp: i,
+            dataPropType: util_1.Type.Num
+          }, valid);
+          gen.if((0, codegen_1.not)(valid), notValid);
+        });
+      }
+    }
+    exports.validateArray = validateArray;
+    function validateUnion(cxt) {
+      const { gen, schema, keyword, it: it2 } = cxt;
+      if (!Array.isArray(schema))
+        throw new Error("ajv implementation error");
+      const alwaysValid = schema.some((sch) => (0, util_1.alwaysValidSchema)(it2, sch));
+      if (alwaysValid && !it2.opts.unevaluated)
+        return;
+      const valid = gen.let("valid", false);
+      const schValid = gen.name("_valid");
+      gen.block(() => schema.forEach((_sch, i) => {
+        const schCxt = cxt.subschema({
+          keyword,
+          schemaProp: i,
+          compositeRule: true
+        }, schValid);
+        gen.assign(valid, (0, codegen_1._)`${valid} || ${schValid}`);
+        const merged = cxt.mergeValidEvaluated(schCxt, schValid);
+        if (!merged)
+          gen.if((0, codegen_1.not)(valid));
+      }));
+      cxt.result(valid, () => cxt.reset(), () => cxt.error(true));
+    }
+    exports.validateUnion = validateUnion;
+  }
+});
+
+// node_modules/ajv/dist/compile/validate/keyword.js
+var require_keyword = __commonJS({
+  "node_modules/ajv/dist/compile/validate/keyword.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.validateKeywordUsage = exports.validSchemaType = exports.funcKeywordCode = exports.macroKeywordCode = void 0;
+    var codegen_1 = require_codegen();
+    var names_1 = require_names();
+    var code_1 = require_code2();
+    var errors_1 = require_errors3();
+    function macroKeywordCode(cxt, def) {
+      const { gen, keyword, schema, parentSchema, it: it2 } = cxt;
+      const macroSchema = def.macro.call(it2.self, schema, parentSchema, it2);
+      const schemaRef = useKeyword(gen, keyword, macroSchema);
+      if (it2.opts.validateSchema !== false)
+        it2.self.validateSchema(macroSchema, true);
+      const valid = gen.name("valid");
+      cxt.subschema({
+        schema: macroSchema,
+        schemaPath: codegen_1.nil,
+        errSchemaPath: `${it2.errSchemaPath}/${keyword}`,
+        topSchemaRef: schemaRef,
+        compositeRule: true
+      }, valid);
+      cxt.pass(valid, () => cxt.error(true));
+    }
+    exports.macroKeywordCode = macroKeywordCode;
+    function funcKeywordCode(cxt, def) {
+      var _a;
+      const { gen, keyword, schema, parentSchema, $data, it: it2 } = cxt;
+      checkAsyncKeyword(it2, def);
+      const validate = !$data && def.compile ? def.compile.call(it2.self, schema, parentSchema, it2) : def.validate;
+      const validateRef = useKeyword(gen, keyword, validate);
+      const valid = gen.let("valid");
+      cxt.block$data(valid, validateKeyword);
+      cxt.ok((_a = def.valid) !== null && _a !== void 0 ? _a : valid);
+      function validateKeyword() {
+        if (def.errors === false) {
+          assignValid();
+          if (def.modifying)
+            modifyData(cxt);
+          reportErrs(() => cxt.error());
+        } else {
+          const ruleErrs = def.async ? validateAsync() : validateSync();
+          if (def.modifying)
+            modifyData(cxt);
+          reportErrs(() => addErrs(cxt, ruleErrs));
+        }
+      }
+      function validateAsync() {
+        const ruleErrs = gen.let("ruleErrs", null);
+        gen.try(() => assignValid((0, codegen_1._)`await `), (e) => gen.assign(valid, false).if((0, codegen_1._)`${e} instanceof ${it2.ValidationError}`, () => gen.assign(ruleErrs, (0, codegen_1._)`${e}.errors`), () => gen.throw(e)));
+        return ruleErrs;
+      }
+      function validateSync() {
+        const validateErrs = (0, codegen_1._)`${validateRef}.errors`;
+        gen.assign(validateErrs, null);
+        assignValid(codegen_1.nil);
+        return validateErrs;
+      }
+      function assignValid(_await = def.async ? (0, codegen_1._)`await ` : codegen_1.nil) {
+        const passCxt = it2.opts.passContext ? names_1.default.this : names_1.default.self;
+        const passSchema = !("compile" in def && !$data || def.schema === false);
+        gen.assign(valid, (0, codegen_1._)`${_await}${(0, code_1.callValidateCode)(cxt, validateRef, passCxt, passSchema)}`, def.modifying);
+      }
+      function reportErrs(errors) {
+        var _a2;
+        gen.if((0, codegen_1.not)((_a2 = def.valid) !== null && _a2 !== void 0 ? _a2 : valid), errors);
+      }
+    }
+    exports.funcKeywordCode = funcKeywordCode;
+    function modifyData(cxt) {
+      const { gen, data, it: it2 } = cxt;
+      gen.if(it2.parentData, () => gen.assign(data, (0, codegen_1._)`${it2.parentData}[${it2.parentDataProperty}]`));
+    }
+    function addErrs(cxt, errs) {
+      const { gen } = cxt;
+      gen.if((0, codegen_1._)`Array.isArray(${errs})`, () => {
+        gen.assign(names_1.default.vErrors, (0, codegen_1._)`${names_1.default.vErrors} === null ? ${errs} : ${names_1.default.vErrors}.concat(${errs})`).assign(names_1.default.errors, (0, codegen_1._)`${names_1.default.vErrors}.length`);
+        (0, errors_1.extendErrors)(cxt);
+      }, () => cxt.error());
+    }
+    function checkAsyncKeyword({ schemaEnv }, def) {
+      if (def.async && !schemaEnv.$async)
+        throw new Error("async keyword in sync schema");
+    }
+    function useKeyword(gen, keyword, result) {
+      if (result === void 0)
+        throw new Error(`keyword "${keyword}" failed to compile`);
+      return gen.scopeValue("keyword", typeof result == "function" ? { ref: result } : { ref: result, code: (0, codegen_1.stringify)(result) });
+    }
+    function validSchemaType(schema, schemaType, allowUndefined = false) {
+      return !schemaType.length || schemaType.some((st2) => st2 === "array" ? Array.isArray(schema) : st2 === "object" ? schema && typeof schema == "object" && !Array.isArray(schema) : typeof schema == st2 || allowUndefined && typeof schema == "undefined");
+    }
+    exports.validSchemaType = validSchemaType;
+    function validateKeywordUsage({ schema, opts, self: self2, errSchemaPath }, def, keyword) {
+      if (Array.isArray(def.keyword) ? !def.keyword.includes(keyword) : def.keyword !== keyword) {
+        throw new Error("ajv implementation error");
+      }
+      const deps = def.dependencies;
+      if (deps === null || deps === void 0 ? void 0 : deps.some((kwd) => !Object.prototype.hasOwnProperty.call(schema, kwd))) {
+        throw new Error(`parent schema must have dependencies of ${keyword}: ${deps.join(",")}`);
+      }
+      if (def.validateSchema) {
+        const valid = def.validateSchema(schema[keyword]);
+        if (!valid) {
+          const msg = `keyword "${keyword}" value is invalid at path "${errSchemaPath}": ` + self2.errorsText(def.validateSchema.errors);
+          if (opts.validateSchema === "log")
+            self2.logger.error(msg);
+          else
+            throw new Error(msg);
+        }
+      }
+    }
+    exports.validateKeywordUsage = validateKeywordUsage;
+  }
+});
+
+// node_modules/ajv/dist/compile/validate/subschema.js
+var require_subschema = __commonJS({
+  "node_modules/ajv/dist/compile/validate/subschema.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.extendSubschemaMode = exports.extendSubschemaData = exports.getSubschema = void 0;
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    function getSubschema(it2, { keyword, schemaProp, schema, schemaPath, errSchemaPath, topSchemaRef }) {
+      if (keyword !== void 0 && schema !== void 0) {
+        throw new Error('both "keyword" and "schema" passed, only one allowed');
+      }
+      if (keyword !== void 0) {
+        const sch = it2.schema[keyword];
+        return schemaProp === void 0 ? {
+          schema: sch,
+          schemaPath: (0, codegen_1._)`${it2.schemaPath}${(0, codegen_1.getProperty)(keyword)}`,
+          errSchemaPath: `${it2.errSchemaPath}/${keyword}`
+        } : {
+          schema: sch[schemaProp],
+          schemaPath: (0, codegen_1._)`${it2.schemaPath}${(0, codegen_1.getProperty)(keyword)}${(0, codegen_1.getProperty)(schemaProp)}`,
+          errSchemaPath: `${it2.errSchemaPath}/${keyword}/${(0, util_1.escapeFragment)(schemaProp)}`
+        };
+      }
+      if (schema !== void 0) {
+        if (schemaPath === void 0 || errSchemaPath === void 0 || topSchemaRef === void 0) {
+          throw new Error('"schemaPath", "errSchemaPath" and "topSchemaRef" are required with "schema"');
+        }
+        return {
+          schema,
+          schemaPath,
+          topSchemaRef,
+          errSchemaPath
+        };
+      }
+      throw new Error('either "keyword" or "schema" must be passed');
+    }
+    exports.getSubschema = getSubschema;
+    function extendSubschemaData(subschema, it2, { dataProp, dataPropType: dpType, data, dataTypes, propertyName }) {
+      if (data !== void 0 && dataProp !== void 0) {
+        throw new Error('both "data" and "dataProp" passed, only one allowed');
+      }
+      const { gen } = it2;
+      if (dataProp !== void 0) {
+        const { errorPath, dataPathArr, opts } = it2;
+        const nextData = gen.let("data", (0, codegen_1._)`${it2.data}${(0, codegen_1.getProperty)(dataProp)}`, true);
+        dataContextProps(nextData);
+        subschema.errorPath = (0, codegen_1.str)`${errorPath}${(0, util_1.getErrorPath)(dataProp, dpType, opts.jsPropertySyntax)}`;
+        subschema.parentDataProperty = (0, codegen_1._)`${dataProp}`;
+        subschema.dataPathArr = [...dataPathArr, subschema.parentDataProperty];
+      }
+      if (data !== void 0) {
+        const nextData = data instanceof codegen_1.Name ? data : gen.let("data", data, true);
+        dataContextProps(nextData);
+        if (propertyName !== void 0)
+          subschema.propertyName = propertyName;
+      }
+      if (dataTypes)
+        subschema.dataTypes = dataTypes;
+      function dataContextProps(_nextData) {
+        subschema.data = _nextData;
+        subschema.dataLevel = it2.dataLevel + 1;
+        subschema.dataTypes = [];
+        it2.definedProperties = /* @__PURE__ */ new Set();
+        subschema.parentData = it2.data;
+        subschema.dataNames = [...it2.dataNames, _nextData];
+      }
+    }
+    exports.extendSubschemaData = extendSubschemaData;
+    function extendSubschemaMode(subschema, { jtdDiscriminator, jtdMetadata, compositeRule, createErrors, allErrors }) {
+      if (compositeRule !== void 0)
+        subschema.compositeRule = compositeRule;
+      if (createErrors !== void 0)
+        subschema.createErrors = createErrors;
+      if (allErrors !== void 0)
+        subschema.allErrors = allErrors;
+      subschema.jtdDiscriminator = jtdDiscriminator;
+      subschema.jtdMetadata = jtdMetadata;
+    }
+    exports.extendSubschemaMode = extendSubschemaMode;
+  }
+});
+
+// node_modules/fast-deep-equal/index.js
+var require_fast_deep_equal = __commonJS({
+  "node_modules/fast-deep-equal/index.js"(exports, module) {
+    "use strict";
+    module.exports = function equal(a, b2) {
+      if (a === b2) return true;
+      if (a && b2 && typeof a == "object" && typeof b2 == "object") {
+        if (a.constructor !== b2.constructor) return false;
+        var length, i, keys;
+        if (Array.isArray(a)) {
+          length = a.length;
+          if (length != b2.length) return false;
+          for (i = length; i-- !== 0; )
+            if (!equal(a[i], b2[i])) return false;
+          return true;
+        }
+        if (a.constructor === RegExp) return a.source === b2.source && a.flags === b2.flags;
+        if (a.valueOf !== Object.prototype.valueOf) return a.valueOf() === b2.valueOf();
+        if (a.toString !== Object.prototype.toString) return a.toString() === b2.toString();
+        keys = Object.keys(a);
+        length = keys.length;
+        if (length !== Object.keys(b2).length) return false;
+        for (i = length; i-- !== 0; )
+          if (!Object.prototype.hasOwnProperty.call(b2, keys[i])) return false;
+        for (i = length; i-- !== 0; ) {
+          var key = keys[i];
+          if (!equal(a[key], b2[key])) return false;
+        }
+        return true;
+      }
+      return a !== a && b2 !== b2;
+    };
+  }
+});
+
+// node_modules/json-schema-traverse/index.js
+var require_json_schema_traverse = __commonJS({
+  "node_modules/json-schema-traverse/index.js"(exports, module) {
+    "use strict";
+    var traverse = module.exports = function(schema, opts, cb) {
+      if (typeof opts == "function") {
+        cb = opts;
+        opts = {};
+      }
+      cb = opts.cb || cb;
+      var pre = typeof cb == "function" ? cb : cb.pre || function() {
+      };
+      var post = cb.post || function() {
+      };
+      _traverse(opts, pre, post, schema, "", schema);
+    };
+    traverse.keywords = {
+      additionalItems: true,
+      items: true,
+      contains: true,
+      additionalProperties: true,
+      propertyNames: true,
+      not: true,
+      if: true,
+      then: true,
+      else: true
+    };
+    traverse.arrayKeywords = {
+      items: true,
+      allOf: true,
+      anyOf: true,
+      oneOf: true
+    };
+    traverse.propsKeywords = {
+      $defs: true,
+      definitions: true,
+      properties: true,
+      patternProperties: true,
+      dependencies: true
+    };
+    traverse.skipKeywords = {
+      default: true,
+      enum: true,
+      const: true,
+      required: true,
+      maximum: true,
+      minimum: true,
+      exclusiveMaximum: true,
+      exclusiveMinimum: true,
+      multipleOf: true,
+      maxLength: true,
+      minLength: true,
+      pattern: true,
+      format: true,
+      maxItems: true,
+      minItems: true,
+      uniqueItems: true,
+      maxProperties: true,
+      minProperties: true
+    };
+    function _traverse(opts, pre, post, schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex) {
+      if (schema && typeof schema == "object" && !Array.isArray(schema)) {
+        pre(schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
+        for (var key in schema) {
+          var sch = schema[key];
+          if (Array.isArray(sch)) {
+            if (key in traverse.arrayKeywords) {
+              for (var i = 0; i < sch.length; i++)
+                _traverse(opts, pre, post, sch[i], jsonPtr + "/" + key + "/" + i, rootSchema, jsonPtr, key, schema, i);
+            }
+          } else if (key in traverse.propsKeywords) {
+            if (sch && typeof sch == "object") {
+              for (var prop in sch)
+                _traverse(opts, pre, post, sch[prop], jsonPtr + "/" + key + "/" + escapeJsonPtr(prop), rootSchema, jsonPtr, key, schema, prop);
+            }
+          } else if (key in traverse.keywords || opts.allKeys && !(key in traverse.skipKeywords)) {
+            _traverse(opts, pre, post, sch, jsonPtr + "/" + key, rootSchema, jsonPtr, key, schema);
+          }
+        }
+        post(schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
+      }
+    }
+    function escapeJsonPtr(str) {
+      return str.replace(/~/g, "~0").replace(/\//g, "~1");
+    }
+  }
+});
+
+// node_modules/ajv/dist/compile/resolve.js
+var require_resolve = __commonJS({
+  "node_modules/ajv/dist/compile/resolve.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.getSchemaRefs = exports.resolveUrl = exports.normalizeId = exports._getFullPath = exports.getFullPath = exports.inlineRef = void 0;
+    var util_1 = require_util7();
+    var equal = require_fast_deep_equal();
+    var traverse = require_json_schema_traverse();
+    var SIMPLE_INLINED = /* @__PURE__ */ new Set([
+      "type",
+      "format",
+      "pattern",
+      "maxLength",
+      "minLength",
+      "maxProperties",
+      "minProperties",
+      "maxItems",
+      "minItems",
+      "maximum",
+      "minimum",
+      "uniqueItems",
+      "multipleOf",
+      "required",
+      "enum",
+      "const"
+    ]);
+    function inlineRef(schema, limit = true) {
+      if (typeof schema == "boolean")
+        return true;
+      if (limit === true)
+        return !hasRef(schema);
+      if (!limit)
+        return false;
+      return countKeys(schema) <= limit;
+    }
+    exports.inlineRef = inlineRef;
+    var REF_KEYWORDS = /* @__PURE__ */ new Set([
+      "$ref",
+      "$recursiveRef",
+      "$recursiveAnchor",
+      "$dynamicRef",
+      "$dynamicAnchor"
+    ]);
+    function hasRef(schema) {
+      for (const key in schema) {
+        if (REF_KEYWORDS.has(key))
+          return true;
+        const sch = schema[key];
+        if (Array.isArray(sch) && sch.some(hasRef))
+          return true;
+        if (typeof sch == "object" && hasRef(sch))
+          return true;
+      }
+      return false;
+    }
+    function countKeys(schema) {
+      let count = 0;
+      for (const key in schema) {
+        if (key === "$ref")
+          return Infinity;
+        count++;
+        if (SIMPLE_INLINED.has(key))
+          continue;
+        if (typeof schema[key] == "object") {
+          (0, util_1.eachItem)(schema[key], (sch) => count += countKeys(sch));
+        }
+        if (count === Infinity)
+          return Infinity;
+      }
+      return count;
+    }
+    function getFullPath(resolver, id2 = "", normalize2) {
+      if (normalize2 !== false)
+        id2 = normalizeId(id2);
+      const p2 = resolver.parse(id2);
+      return _getFullPath(resolver, p2);
+    }
+    exports.getFullPath = getFullPath;
+    function _getFullPath(resolver, p2) {
+      const serialized = resolver.serialize(p2);
+      return serialized.split("#")[0] + "#";
+    }
+    exports._getFullPath = _getFullPath;
+    var TRAILING_SLASH_HASH = /#\/?$/;
+    function normalizeId(id2) {
+      return id2 ? id2.replace(TRAILING_SLASH_HASH, "") : "";
+    }
+    exports.normalizeId = normalizeId;
+    function resolveUrl(resolver, baseId, id2) {
+      id2 = normalizeId(id2);
+      return resolver.resolve(baseId, id2);
+    }
+    exports.resolveUrl = resolveUrl;
+    var ANCHOR = /^[a-z_][-a-z0-9._]*$/i;
+    function getSchemaRefs(schema, baseId) {
+      if (typeof schema == "boolean")
+        return {};
+      const { schemaId, uriResolver } = this.opts;
+      const schId = normalizeId(schema[schemaId] || baseId);
+      const baseIds = { "": schId };
+      const pathPrefix = getFullPath(uriResolver, schId, false);
+      const localRefs = {};
+      const schemaRefs = /* @__PURE__ */ new Set();
+      traverse(schema, { allKeys: true }, (sch, jsonPtr, _2, parentJsonPtr) => {
+        if (parentJsonPtr === void 0)
+          return;
+        const fullPath = pathPrefix + jsonPtr;
+        let innerBaseId = baseIds[parentJsonPtr];
+        if (typeof sch[schemaId] == "string")
+          innerBaseId = addRef.call(this, sch[schemaId]);
+        addAnchor.call(this, sch.$anchor);
+        addAnchor.call(this, sch.$dynamicAnchor);
+        baseIds[jsonPtr] = innerBaseId;
+        function addRef(ref) {
+          const _resolve = this.opts.uriResolver.resolve;
+          ref = normalizeId(innerBaseId ? _resolve(innerBaseId, ref) : ref);
+          if (schemaRefs.has(ref))
+            throw ambiguos(ref);
+          schemaRefs.add(ref);
+          let schOrRef = this.refs[ref];
+          if (typeof schOrRef == "string")
+            schOrRef = this.refs[schOrRef];
+          if (typeof schOrRef == "object") {
+            checkAmbiguosRef(sch, schOrRef.schema, ref);
+          } else if (ref !== normalizeId(fullPath)) {
+            if (ref[0] === "#") {
+              checkAmbiguosRef(sch, localRefs[ref], ref);
+              localRefs[ref] = sch;
+            } else {
+              this.refs[ref] = fullPath;
+            }
+          }
+          return ref;
+        }
+        function addAnchor(anchor) {
+          if (typeof anchor == "string") {
+            if (!ANCHOR.test(anchor))
+              throw new Error(`invalid anchor "${anchor}"`);
+            addRef.call(this, `#${anchor}`);
+          }
+        }
+      });
+      return localRefs;
+      function checkAmbiguosRef(sch1, sch2, ref) {
+        if (sch2 !== void 0 && !equal(sch1, sch2))
+          throw ambiguos(ref);
+      }
+      function ambiguos(ref) {
+        return new Error(`reference "${ref}" resolves to more than one schema`);
+      }
+    }
+    exports.getSchemaRefs = getSchemaRefs;
+  }
+});
+
+// node_modules/ajv/dist/compile/validate/index.js
+var require_validate = __commonJS({
+  "node_modules/ajv/dist/compile/validate/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.getData = exports.KeywordCxt = exports.validateFunctionCode = void 0;
+    var boolSchema_1 = require_boolSchema();
+    var dataType_1 = require_dataType();
+    var applicability_1 = require_applicability();
+    var dataType_2 = require_dataType();
+    var defaults_1 = require_defaults();
+    var keyword_1 = require_keyword();
+    var subschema_1 = require_subschema();
+    var codegen_1 = require_codegen();
+    var names_1 = require_names();
+    var resolve_1 = require_resolve();
+    var util_1 = require_util7();
+    var errors_1 = require_errors3();
+    function validateFunctionCode(it2) {
+      if (isSchemaObj(it2)) {
+        checkKeywords(it2);
+        if (schemaCxtHasRules(it2)) {
+          topSchemaObjCode(it2);
+          return;
+        }
+      }
+      validateFunction(it2, () => (0, boolSchema_1.topBoolOrEmptySchema)(it2));
+    }
+    exports.validateFunctionCode = validateFunctionCode;
+    function validateFunction({ gen, validateName, schema, schemaEnv, opts }, body) {
+      if (opts.code.es5) {
+        gen.func(validateName, (0, codegen_1._)`${names_1.default.data}, ${names_1.default.valCxt}`, schemaEnv.$async, () => {
+          gen.code((0, codegen_1._)`"use strict"; ${funcSourceUrl(schema, opts)}`);
+          destructureValCxtES5(gen, opts);
+          gen.code(body);
+        });
+      } else {
+        gen.func(validateName, (0, codegen_1._)`${names_1.default.data}, ${destructureValCxt(opts)}`, schemaEnv.$async, () => gen.code(funcSourceUrl(schema, opts)).code(body));
+      }
+    }
+    function destructureValCxt(opts) {
+      return (0, codegen_1._)`{${names_1.default.instancePath}="", ${names_1.default.parentData}, ${names_1.default.parentDataProperty}, ${names_1.default.rootData}=${names_1.default.data}${opts.dynamicRef ? (0, codegen_1._)`, ${names_1.default.dynamicAnchors}={}` : codegen_1.nil}}={}`;
+    }
+    function destructureValCxtES5(gen, opts) {
+      gen.if(names_1.default.valCxt, () => {
+        gen.var(names_1.default.instancePath, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.instancePath}`);
+        gen.var(names_1.default.parentData, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.parentData}`);
+        gen.var(names_1.default.parentDataProperty, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.parentDataProperty}`);
+        gen.var(names_1.default.rootData, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.rootData}`);
+        if (opts.dynamicRef)
+          gen.var(names_1.default.dynamicAnchors, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.dynamicAnchors}`);
+      }, () => {
+        gen.var(names_1.default.instancePath, (0, codegen_1._)`""`);
+        gen.var(names_1.default.parentData, (0, codegen_1._)`undefined`);
+        gen.var(names_1.default.parentDataProperty, (0, codegen_1._)`undefined`);
+        gen.var(names_1.default.rootData, names_1.default.data);
+        if (opts.dynamicRef)
+          gen.var(names_1.default.dynamicAnchors, (0, codegen_1._)`{}`);
+      });
+    }
+    function topSchemaObjCode(it2) {
+      const { schema, opts, gen } = it2;
+      validateFunction(it2, () => {
+        if (opts.$comment && schema.$comment)
+          commentKeyword(it2);
+        checkNoDefault(it2);
+        gen.let(names_1.default.vErrors, null);
+        gen.let(names_1.default.errors, 0);
+        if (opts.unevaluated)
+          resetEvaluated(it2);
+        typeAndKeywords(it2);
+        returnResults(it2);
+      });
+      return;
+    }
+    function resetEvaluated(it2) {
+      const { gen, validateName } = it2;
+      it2.evaluated = gen.const("evaluated", (0, codegen_1._)`${validateName}.evaluated`);
+      gen.if((0, codegen_1._)`${it2.evaluated}.dynamicProps`, () => gen.assign((0, codegen_1._)`${it2.evaluated}.props`, (0, codegen_1._)`undefined`));
+      gen.if((0, codegen_1._)`${it2.evaluated}.dynamicItems`, () => gen.assign((0, codegen_1._)`${it2.evaluated}.items`, (0, codegen_1._)`undefined`));
+    }
+    function funcSourceUrl(schema, opts) {
+      const schId = typeof schema == "object" && schema[opts.schemaId];
+      return schId && (opts.code.source || opts.code.process) ? (0, codegen_1._)`/*# sourceURL=${schId} */` : codegen_1.nil;
+    }
+    function subschemaCode(it2, valid) {
+      if (isSchemaObj(it2)) {
+        checkKeywords(it2);
+        if (schemaCxtHasRules(it2)) {
+          subSchemaObjCode(it2, valid);
+          return;
+        }
+      }
+      (0, boolSchema_1.boolOrEmptySchema)(it2, valid);
+    }
+    function schemaCxtHasRules({ schema, self: self2 }) {
+      if (typeof schema == "boolean")
+        return !schema;
+      for (const key in schema)
+        if (self2.RULES.all[key])
+          return true;
+      return false;
+    }
+    function isSchemaObj(it2) {
+      return typeof it2.schema != "boolean";
+    }
+    function subSchemaObjCode(it2, valid) {
+      const { schema, gen, opts } = it2;
+      if (opts.$comment && schema.$comment)
+        commentKeyword(it2);
+      updateContext(it2);
+      checkAsyncSchema(it2);
+      const errsCount = gen.const("_errs", names_1.default.errors);
+      typeAndKeywords(it2, errsCount);
+      gen.var(valid, (0, codegen_1._)`${errsCount} === ${names_1.default.errors}`);
+    }
+    function checkKeywords(it2) {
+      (0, util_1.checkUnknownRules)(it2);
+      checkRefsAndKeywords(it2);
+    }
+    function typeAndKeywords(it2, errsCount) {
+      if (it2.opts.jtd)
+        return schemaKeywords(it2, [], false, errsCount);
+      const types = (0, dataType_1.getSchemaTypes)(it2.schema);
+      const checkedTypes = (0, dataType_1.coerceAndCheckDataType)(it2, types);
+      schemaKeywords(it2, types, !checkedTypes, errsCount);
+    }
+    function checkRefsAndKeywords(it2) {
+      const { schema, errSchemaPath, opts, self: self2 } = it2;
+      if (schema.$ref && opts.ignoreKeywordsWithRef && (0, util_1.schemaHasRulesButRef)(schema, self2.RULES)) {
+        self2.logger.warn(`$ref: keywords ignored in schema at path "${errSchemaPath}"`);
+      }
+    }
+    function checkNoDefault(it2) {
+      const { schema, opts } = it2;
+      if (schema.default !== void 0 && opts.useDefaults && opts.strictSchema) {
+        (0, util_1.checkStrictMode)(it2, "default is ignored in the schema root");
+      }
+    }
+    function updateContext(it2) {
+      const schId = it2.schema[it2.opts.schemaId];
+      if (schId)
+        it2.baseId = (0, resolve_1.resolveUrl)(it2.opts.uriResolver, it2.baseId, schId);
+    }
+    function checkAsyncSchema(it2) {
+      if (it2.schema.$async && !it2.schemaEnv.$async)
+        throw new Error("async schema in sync schema");
+    }
+    function commentKeyword({ gen, schemaEnv, schema, errSchemaPath, opts }) {
+      const msg = schema.$comment;
+      if (opts.$comment === true) {
+        gen.code((0, codegen_1._)`${names_1.default.self}.logger.log(${msg})`);
+      } else if (typeof opts.$comment == "function") {
+        const schemaPath = (0, codegen_1.str)`${errSchemaPath}/$comment`;
+        const rootName = gen.scopeValue("root", { ref: schemaEnv.root });
+        gen.code((0, codegen_1._)`${names_1.default.self}.opts.$comment(${msg}, ${schemaPath}, ${rootName}.schema)`);
+      }
+    }
+    function returnResults(it2) {
+      const { gen, schemaEnv, validateName, ValidationError, opts } = it2;
+      if (schemaEnv.$async) {
+        gen.if((0, codegen_1._)`${names_1.default.errors} === 0`, () => gen.return(names_1.default.data), () => gen.throw((0, codegen_1._)`new ${ValidationError}(${names_1.default.vErrors})`));
+      } else {
+        gen.assign((0, codegen_1._)`${validateName}.errors`, names_1.default.vErrors);
+        if (opts.unevaluated)
+          assignEvaluated(it2);
+        gen.return((0, codegen_1._)`${names_1.default.errors} === 0`);
+      }
+    }
+    function assignEvaluated({ gen, evaluated, props, items }) {
+      if (props instanceof codegen_1.Name)
+        gen.assign((0, codegen_1._)`${evaluated}.props`, props);
+      if (items instanceof codegen_1.Name)
+        gen.assign((0, codegen_1._)`${evaluated}.items`, items);
+    }
+    function schemaKeywords(it2, types, typeErrors, errsCount) {
+      const { gen, schema, data, allErrors, opts, self: self2 } = it2;
+      const { RULES } = self2;
+      if (schema.$ref && (opts.ignoreKeywordsWithRef || !(0, util_1.schemaHasRulesButRef)(schema, RULES))) {
+        gen.block(() => keywordCode(it2, "$ref", RULES.all.$ref.definition));
+        return;
+      }
+      if (!opts.jtd)
+        checkStrictTypes(it2, types);
+      gen.block(() => {
+        for (const group of RULES.rules)
+          groupKeywords(group);
+        groupKeywords(RULES.post);
+      });
+      function groupKeywords(group) {
+        if (!(0, applicability_1.shouldUseGroup)(schema, group))
+          return;
+        if (group.type) {
+          gen.if((0, dataType_2.checkDataType)(group.type, data, opts.strictNumbers));
+          iterateKeywords(it2, group);
+          if (types.length === 1 && types[0] === group.type && typeErrors) {
+            gen.else();
+            (0, dataType_2.reportTypeError)(it2);
+          }
+          gen.endIf();
+        } else {
+          iterateKeywords(it2, group);
+        }
+        if (!allErrors)
+          gen.if((0, codegen_1._)`${names_1.default.errors} === ${errsCount || 0}`);
+      }
+    }
+    function iterateKeywords(it2, group) {
+      const { gen, schema, opts: { useDefaults } } = it2;
+      if (useDefaults)
+        (0, defaults_1.assignDefaults)(it2, group.type);
+      gen.block(() => {
+        for (const rule of group.rules) {
+          if ((0, applicability_1.shouldUseRule)(schema, rule)) {
+            keywordCode(it2, rule.keyword, rule.definition, group.type);
+          }
+        }
+      });
+    }
+    function checkStrictTypes(it2, types) {
+      if (it2.schemaEnv.meta || !it2.opts.strictTypes)
+        return;
+      checkContextTypes(it2, types);
+      if (!it2.opts.allowUnionTypes)
+        checkMultipleTypes(it2, types);
+      checkKeywordTypes(it2, it2.dataTypes);
+    }
+    function checkContextTypes(it2, types) {
+      if (!types.length)
+        return;
+      if (!it2.dataTypes.length) {
+        it2.dataTypes = types;
+        return;
+      }
+      types.forEach((t) => {
+        if (!includesType(it2.dataTypes, t)) {
+          strictTypesError(it2, `type "${t}" not allowed by context "${it2.dataTypes.join(",")}"`);
+        }
+      });
+      narrowSchemaTypes(it2, types);
+    }
+    function checkMultipleTypes(it2, ts2) {
+      if (ts2.length > 1 && !(ts2.length === 2 && ts2.includes("null"))) {
+        strictTypesError(it2, "use allowUnionTypes to allow union type keyword");
+      }
+    }
+    function checkKeywordTypes(it2, ts2) {
+      const rules = it2.self.RULES.all;
+      for (const keyword in rules) {
+        const rule = rules[keyword];
+        if (typeof rule == "object" && (0, applicability_1.shouldUseRule)(it2.schema, rule)) {
+          const { type } = rule.definition;
+          if (type.length && !type.some((t) => hasApplicableType(ts2, t))) {
+            strictTypesError(it2, `missing type "${type.join(",")}" for keyword "${keyword}"`);
+          }
+        }
+      }
+    }
+    function hasApplicableType(schTs, kwdT) {
+      return schTs.includes(kwdT) || kwdT === "number" && schTs.includes("integer");
+    }
+    function includesType(ts2, t) {
+      return ts2.includes(t) || t === "integer" && ts2.includes("number");
+    }
+    function narrowSchemaTypes(it2, withTypes) {
+      const ts2 = [];
+      for (const t of it2.dataTypes) {
+        if (includesType(withTypes, t))
+          ts2.push(t);
+        else if (withTypes.includes("integer") && t === "number")
+          ts2.push("integer");
+      }
+      it2.dataTypes = ts2;
+    }
+    function strictTypesError(it2, msg) {
+      const schemaPath = it2.schemaEnv.baseId + it2.errSchemaPath;
+      msg += ` at "${schemaPath}" (strictTypes)`;
+      (0, util_1.checkStrictMode)(it2, msg, it2.opts.strictTypes);
+    }
+    var KeywordCxt = class {
+      constructor(it2, def, keyword) {
+        (0, keyword_1.validateKeywordUsage)(it2, def, keyword);
+        this.gen = it2.gen;
+        this.allErrors = it2.allErrors;
+        this.keyword = keyword;
+        this.data = it2.data;
+        this.schema = it2.schema[keyword];
+        this.$data = def.$data && it2.opts.$data && this.schema && this.schema.$data;
+        this.schemaValue = (0, util_1.schemaRefOrVal)(it2, this.schema, keyword, this.$data);
+        this.schemaType = def.schemaType;
+        this.parentSchema = it2.schema;
+        this.params = {};
+        this.it = it2;
+        this.def = def;
+        if (this.$data) {
+          this.schemaCode = it2.gen.const("vSchema", getData(this.$data, it2));
+        } else {
+          this.schemaCode = this.schemaValue;
+          if (!(0, keyword_1.validSchemaType)(this.schema, def.schemaType, def.allowUndefined)) {
+            throw new Error(`${keyword} value must be ${JSON.stringify(def.schemaType)}`);
+          }
+        }
+        if ("code" in def ? def.trackErrors : def.errors !== false) {
+          this.errsCount = it2.gen.const("_errs", names_1.default.errors);
+        }
+      }
+      result(condition, successAction, failAction) {
+        this.failResult((0, codegen_1.not)(condition), successAction, failAction);
+      }
+      failResult(condition, successAction, failAction) {
+        this.gen.if(condition);
+        if (failAction)
+          failAction();
+        else
+          this.error();
+        if (successAction) {
+          this.gen.else();
+          successAction();
+          if (this.allErrors)
+            this.gen.endIf();
+        } else {
+          if (this.allErrors)
+            this.gen.endIf();
+          else
+            this.gen.else();
+        }
+      }
+      pass(condition, failAction) {
+        this.failResult((0, codegen_1.not)(condition), void 0, failAction);
+      }
+      fail(condition) {
+        if (condition === void 0) {
+          this.error();
+          if (!this.allErrors)
+            this.gen.if(false);
+          return;
+        }
+        this.gen.if(condition);
+        this.error();
+        if (this.allErrors)
+          this.gen.endIf();
+        else
+          this.gen.else();
+      }
+      fail$data(condition) {
+        if (!this.$data)
+          return this.fail(condition);
+        const { schemaCode } = this;
+        this.fail((0, codegen_1._)`${schemaCode} !== undefined && (${(0, codegen_1.or)(this.invalid$data(), condition)})`);
+      }
+      error(append, errorParams, errorPaths) {
+        if (errorParams) {
+          this.setParams(errorParams);
+          this._error(append, errorPaths);
+          this.setParams({});
+          return;
+        }
+        this._error(append, errorPaths);
+      }
+      _error(append, errorPaths) {
+        ;
+        (append ? errors_1.reportExtraError : errors_1.reportError)(this, this.def.error, errorPaths);
+      }
+      $dataError() {
+        (0, errors_1.reportError)(this, this.def.$dataError || errors_1.keyword$DataError);
+      }
+      reset() {
+        if (this.errsCount === void 0)
+          throw new Error('add "trackErrors" to keyword definition');
+        (0, errors_1.resetErrorsCount)(this.gen, this.errsCount);
+      }
+      ok(cond) {
+        if (!this.allErrors)
+          this.gen.if(cond);
+      }
+      setParams(obj, assign) {
+        if (assign)
+          Object.assign(this.params, obj);
+        else
+          this.params = obj;
+      }
+      block$data(valid, codeBlock, $dataValid = codegen_1.nil) {
+        this.gen.block(() => {
+          this.check$data(valid, $dataValid);
+          codeBlock();
+        });
+      }
+      check$data(valid = codegen_1.nil, $dataValid = codegen_1.nil) {
+        if (!this.$data)
+          return;
+        const { gen, schemaCode, schemaType, def } = this;
+        gen.if((0, codegen_1.or)((0, codegen_1._)`${schemaCode} === undefined`, $dataValid));
+        if (valid !== codegen_1.nil)
+          gen.assign(valid, true);
+        if (schemaType.length || def.validateSchema) {
+          gen.elseIf(this.invalid$data());
+          this.$dataError();
+          if (valid !== codegen_1.nil)
+            gen.assign(valid, false);
+        }
+        gen.else();
+      }
+      invalid$data() {
+        const { gen, schemaCode, schemaType, def, it: it2 } = this;
+        return (0, codegen_1.or)(wrong$DataType(), invalid$DataSchema());
+        function wrong$DataType() {
+          if (schemaType.length) {
+            if (!(schemaCode instanceof codegen_1.Name))
+              throw new Error("ajv implementation error");
+            const st2 = Array.isArray(schemaType) ? schemaType : [schemaType];
+            return (0, codegen_1._)`${(0, dataType_2.checkDataTypes)(st2, schemaCode, it2.opts.strictNumbers, dataType_2.DataType.Wrong)}`;
+          }
+          return codegen_1.nil;
+        }
+        function invalid$DataSchema() {
+          if (def.validateSchema) {
+            const validateSchemaRef = gen.scopeValue("validate$data", { ref: def.validateSchema });
+            return (0, codegen_1._)`!${validateSchemaRef}(${schemaCode})`;
+          }
+          return codegen_1.nil;
+        }
+      }
+      subschema(appl, valid) {
+        const subschema = (0, subschema_1.getSubschema)(this.it, appl);
+        (0, subschema_1.extendSubschemaData)(subschema, this.it, appl);
+        (0, subschema_1.extendSubschemaMode)(subschema, appl);
+        const nextContext = { ...this.it, ...subschema, items: void 0, props: void 0 };
+        subschemaCode(nextContext, valid);
+        return nextContext;
+      }
+      mergeEvaluated(schemaCxt, toName) {
+        const { it: it2, gen } = this;
+        if (!it2.opts.unevaluated)
+          return;
+        if (it2.props !== true && schemaCxt.props !== void 0) {
+          it2.props = util_1.mergeEvaluated.props(gen, schemaCxt.props, it2.props, toName);
+        }
+        if (it2.items !== true && schemaCxt.items !== void 0) {
+          it2.items = util_1.mergeEvaluated.items(gen, schemaCxt.items, it2.items, toName);
+        }
+      }
+      mergeValidEvaluated(schemaCxt, valid) {
+        const { it: it2, gen } = this;
+        if (it2.opts.unevaluated && (it2.props !== true || it2.items !== true)) {
+          gen.if(valid, () => this.mergeEvaluated(schemaCxt, codegen_1.Name));
+          return true;
+        }
+      }
+    };
+    exports.KeywordCxt = KeywordCxt;
+    function keywordCode(it2, keyword, def, ruleType) {
+      const cxt = new KeywordCxt(it2, def, keyword);
+      if ("code" in def) {
+        def.code(cxt, ruleType);
+      } else if (cxt.$data && def.validate) {
+        (0, keyword_1.funcKeywordCode)(cxt, def);
+      } else if ("macro" in def) {
+        (0, keyword_1.macroKeywordCode)(cxt, def);
+      } else if (def.compile || def.validate) {
+        (0, keyword_1.funcKeywordCode)(cxt, def);
+      }
+    }
+    var JSON_POINTER = /^\/(?:[^~]|~0|~1)*$/;
+    var RELATIVE_JSON_POINTER = /^([0-9]+)(#|\/(?:[^~]|~0|~1)*)?$/;
+    function getData($data, { dataLevel, dataNames, dataPathArr }) {
+      let jsonPointer;
+      let data;
+      if ($data === "")
+        return names_1.default.rootData;
+      if ($data[0] === "/") {
+        if (!JSON_POINTER.test($data))
+          throw new Error(`Invalid JSON-pointer: ${$data}`);
+        jsonPointer = $data;
+        data = names_1.default.rootData;
+      } else {
+        const matches2 = RELATIVE_JSON_POINTER.exec($data);
+        if (!matches2)
+          throw new Error(`Invalid JSON-pointer: ${$data}`);
+        const up = +matches2[1];
+        jsonPointer = matches2[2];
+        if (jsonPointer === "#") {
+          if (up >= dataLevel)
+            throw new Error(errorMsg("property/index", up));
+          return dataPathArr[dataLevel - up];
+        }
+        if (up > dataLevel)
+          throw new Error(errorMsg("data", up));
+        data = dataNames[dataLevel - up];
+        if (!jsonPointer)
+          return data;
+      }
+      let expr = data;
+      const segments = jsonPointer.split("/");
+      for (const segment of segments) {
+        if (segment) {
+          data = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)((0, util_1.unescapeJsonPointer)(segment))}`;
+          expr = (0, codegen_1._)`${expr} && ${data}`;
+        }
+      }
+      return expr;
+      function errorMsg(pointerType, up) {
+        return `Cannot access ${pointerType} ${up} levels up, current level is ${dataLevel}`;
+      }
+    }
+    exports.getData = getData;
+  }
+});
+
+// node_modules/ajv/dist/runtime/validation_error.js
+var require_validation_error = __commonJS({
+  "node_modules/ajv/dist/runtime/validation_error.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var ValidationError = class extends Error {
+      constructor(errors) {
+        super("validation failed");
+        this.errors = errors;
+        this.ajv = this.validation = true;
+      }
+    };
+    exports.default = ValidationError;
+  }
+});
+
+// node_modules/ajv/dist/compile/ref_error.js
+var require_ref_error = __commonJS({
+  "node_modules/ajv/dist/compile/ref_error.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var resolve_1 = require_resolve();
+    var MissingRefError = class extends Error {
+      constructor(resolver, baseId, ref, msg) {
+        super(msg || `can't resolve reference ${ref} from id ${baseId}`);
+        this.missingRef = (0, resolve_1.resolveUrl)(resolver, baseId, ref);
+        this.missingSchema = (0, resolve_1.normalizeId)((0, resolve_1.getFullPath)(resolver, this.missingRef));
+      }
+    };
+    exports.default = MissingRefError;
+  }
+});
+
+// node_modules/ajv/dist/compile/index.js
+var require_compile = __commonJS({
+  "node_modules/ajv/dist/compile/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.resolveSchema = exports.getCompilingSchema = exports.resolveRef = exports.compileSchema = exports.SchemaEnv = void 0;
+    var codegen_1 = require_codegen();
+    var validation_error_1 = require_validation_error();
+    var names_1 = require_names();
+    var resolve_1 = require_resolve();
+    var util_1 = require_util7();
+    var validate_1 = require_validate();
+    var SchemaEnv = class {
+      constructor(env) {
+        var _a;
+        this.refs = {};
+        this.dynamicAnchors = {};
+        let schema;
+        if (typeof env.schema == "object")
+          schema = env.schema;
+        this.schema = env.schema;
+        this.schemaId = env.schemaId;
+        this.root = env.root || this;
+        this.baseId = (_a = env.baseId) !== null && _a !== void 0 ? _a : (0, resolve_1.normalizeId)(schema === null || schema === void 0 ? void 0 : schema[env.schemaId || "$id"]);
+        this.schemaPath = env.schemaPath;
+        this.localRefs = env.localRefs;
+        this.meta = env.meta;
+        this.$async = schema === null || schema === void 0 ? void 0 : schema.$async;
+        this.refs = {};
+      }
+    };
+    exports.SchemaEnv = SchemaEnv;
+    function compileSchema(sch) {
+      const _sch = getCompilingSchema.call(this, sch);
+      if (_sch)
+        return _sch;
+      const rootId = (0, resolve_1.getFullPath)(this.opts.uriResolver, sch.root.baseId);
+      const { es5, lines } = this.opts.code;
+      const { ownProperties } = this.opts;
+      const gen = new codegen_1.CodeGen(this.scope, { es5, lines, ownProperties });
+      let _ValidationError;
+      if (sch.$async) {
+        _ValidationError = gen.scopeValue("Error", {
+          ref: validation_error_1.default,
+          code: (0, codegen_1._)`require("ajv/dist/runtime/validation_error").default`
+        });
+      }
+      const validateName = gen.scopeName("validate");
+      sch.validateName = validateName;
+      const schemaCxt = {
+        gen,
+        allErrors: this.opts.allErrors,
+        data: names_1.default.data,
+        parentData: names_1.default.parentData,
+        parentDataProperty: names_1.default.parentDataProperty,
+        dataNames: [names_1.default.data],
+        dataPathArr: [codegen_1.nil],
+        // TODO can its length be used as dataLevel if nil is removed?
+        dataLevel: 0,
+        dataTypes: [],
+        definedProperties: /* @__PURE__ */ new Set(),
+        topSchemaRef: gen.scopeValue("schema", this.opts.code.source === true ? { ref: sch.schema, code: (0, codegen_1.stringify)(sch.schema) } : { ref: sch.schema }),
+        validateName,
+        ValidationError: _ValidationError,
+        schema: sch.schema,
+        schemaEnv: sch,
+        rootId,
+        baseId: sch.baseId || rootId,
+        schemaPath: codegen_1.nil,
+        errSchemaPath: sch.schemaPath || (this.opts.jtd ? "" : "#"),
+        errorPath: (0, codegen_1._)`""`,
+        opts: this.opts,
+        self: this
+      };
+      let sourceCode;
+      try {
+        this._compilations.add(sch);
+        (0, validate_1.validateFunctionCode)(schemaCxt);
+        gen.optimize(this.opts.code.optimize);
+        const validateCode = gen.toString();
+        sourceCode = `${gen.scopeRefs(names_1.default.scope)}return ${validateCode}`;
+        if (this.opts.code.process)
+          sourceCode = this.opts.code.process(sourceCode, sch);
+        const makeValidate = new Function(`${names_1.default.self}`, `${names_1.default.scope}`, sourceCode);
+        const validate = makeValidate(this, this.scope.get());
+        this.scope.value(validateName, { ref: validate });
+        validate.errors = null;
+        validate.schema = sch.schema;
+        validate.schemaEnv = sch;
+        if (sch.$async)
+          validate.$async = true;
+        if (this.opts.code.source === true) {
+          validate.source = { validateName, validateCode, scopeValues: gen._values };
+        }
+        if (this.opts.unevaluated) {
+          const { props, items } = schemaCxt;
+          validate.evaluated = {
+            props: props instanceof codegen_1.Name ? void 0 : props,
+            items: items instanceof codegen_1.Name ? void 0 : items,
+            dynamicProps: props instanceof codegen_1.Name,
+            dynamicItems: items instanceof codegen_1.Name
+          };
+          if (validate.source)
+            validate.source.evaluated = (0, codegen_1.stringify)(validate.evaluated);
+        }
+        sch.validate = validate;
+        return sch;
+      } catch (e) {
+        delete sch.validate;
+        delete sch.validateName;
+        if (sourceCode)
+          this.logger.error("Error compiling schema, function code:", sourceCode);
+        throw e;
+      } finally {
+        this._compilations.delete(sch);
+      }
+    }
+    exports.compileSchema = compileSchema;
+    function resolveRef(root, baseId, ref) {
+      var _a;
+      ref = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, ref);
+      const schOrFunc = root.refs[ref];
+      if (schOrFunc)
+        return schOrFunc;
+      let _sch = resolve3.call(this, root, ref);
+      if (_sch === void 0) {
+        const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
+        const { schemaId } = this.opts;
+        if (schema)
+          _sch = new SchemaEnv({ schema, schemaId, root, baseId });
+      }
+      if (_sch === void 0)
+        return;
+      return root.refs[ref] = inlineOrCompile.call(this, _sch);
+    }
+    exports.resolveRef = resolveRef;
+    function inlineOrCompile(sch) {
+      if ((0, resolve_1.inlineRef)(sch.schema, this.opts.inlineRefs))
+        return sch.schema;
+      return sch.validate ? sch : compileSchema.call(this, sch);
+    }
+    function getCompilingSchema(schEnv) {
+      for (const sch of this._compilations) {
+        if (sameSchemaEnv(sch, schEnv))
+          return sch;
+      }
+    }
+    exports.getCompilingSchema = getCompilingSchema;
+    function sameSchemaEnv(s1, s22) {
+      return s1.schema === s22.schema && s1.root === s22.root && s1.baseId === s22.baseId;
+    }
+    function resolve3(root, ref) {
+      let sch;
+      while (typeof (sch = this.refs[ref]) == "string")
+        ref = sch;
+      return sch || this.schemas[ref] || resolveSchema.call(this, root, ref);
+    }
+    function resolveSchema(root, ref) {
+      const p2 = this.opts.uriResolver.parse(ref);
+      const refPath = (0, resolve_1._getFullPath)(this.opts.uriResolver, p2);
+      let baseId = (0, resolve_1.getFullPath)(this.opts.uriResolver, root.baseId, void 0);
+      if (Object.keys(root.schema).length > 0 && refPath === baseId) {
+        return getJsonPointer.call(this, p2, root);
+      }
+      const id2 = (0, resolve_1.normalizeId)(refPath);
+      const schOrRef = this.refs[id2] || this.schemas[id2];
+      if (typeof schOrRef == "string") {
+        const sch = resolveSchema.call(this, root, schOrRef);
+        if (typeof (sch === null || sch === void 0 ? void 0 : sch.schema) !== "object")
+          return;
+        return getJsonPointer.call(this, p2, sch);
+      }
+      if (typeof (schOrRef === null || schOrRef === void 0 ? void 0 : schOrRef.schema) !== "object")
+        return;
+      if (!schOrRef.validate)
+        compileSchema.call(this, schOrRef);
+      if (id2 === (0, resolve_1.normalizeId)(ref)) {
+        const { schema } = schOrRef;
+        const { schemaId } = this.opts;
+        const schId = schema[schemaId];
+        if (schId)
+          baseId = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, schId);
+        return new SchemaEnv({ schema, schemaId, root, baseId });
+      }
+      return getJsonPointer.call(this, p2, schOrRef);
+    }
+    exports.resolveSchema = resolveSchema;
+    var PREVENT_SCOPE_CHANGE = /* @__PURE__ */ new Set([
+      "properties",
+      "patternProperties",
+      "enum",
+      "dependencies",
+      "definitions"
+    ]);
+    function getJsonPointer(parsedRef, { baseId, schema, root }) {
+      var _a;
+      if (((_a = parsedRef.fragment) === null || _a === void 0 ? void 0 : _a[0]) !== "/")
+        return;
+      for (const part of parsedRef.fragment.slice(1).split("/")) {
+        if (typeof schema === "boolean")
+          return;
+        const partSchema = schema[(0, util_1.unescapeFragment)(part)];
+        if (partSchema === void 0)
+          return;
+        schema = partSchema;
+        const schId = typeof schema === "object" && schema[this.opts.schemaId];
+        if (!PREVENT_SCOPE_CHANGE.has(part) && schId) {
+          baseId = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, schId);
+        }
+      }
+      let env;
+      if (typeof schema != "boolean" && schema.$ref && !(0, util_1.schemaHasRulesButRef)(schema, this.RULES)) {
+        const $ref = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, schema.$ref);
+        env = resolveSchema.call(this, root, $ref);
+      }
+      const { schemaId } = this.opts;
+      env = env || new SchemaEnv({ schema, schemaId, root, baseId });
+      if (env.schema !== env.root.schema)
+        return env;
+      return void 0;
+    }
+  }
+});
+
+// node_modules/ajv/dist/refs/data.json
+var require_data = __commonJS({
+  "node_modules/ajv/dist/refs/data.json"(exports, module) {
+    module.exports = {
+      $id: "https://raw.githubusercontent.com/ajv-validator/ajv/master/lib/refs/data.json#",
+      description: "Meta-schema for $data reference (JSON AnySchema extension proposal)",
+      type: "object",
+      required: ["$data"],
+      properties: {
+        $data: {
+          type: "string",
+          anyOf: [{ format: "relative-json-pointer" }, { format: "json-pointer" }]
+        }
+      },
+      additionalProperties: false
+    };
+  }
+});
+
+// node_modules/fast-uri/lib/utils.js
+var require_utils3 = __commonJS({
+  "node_modules/fast-uri/lib/utils.js"(exports, module) {
+    "use strict";
+    var isUUID = RegExp.prototype.test.bind(/^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/iu);
+    var isIPv4 = RegExp.prototype.test.bind(/^(?:(?:25[0-5]|2[0-4]\d|1\d{2}|[1-9]\d|\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d{2}|[1-9]\d|\d)$/u);
+    var isPort = RegExp.prototype.test.bind(/^\d*$/u);
+    var isHexPair = RegExp.prototype.test.bind(/^[\da-f]{2}$/iu);
+    var isUnreserved = RegExp.prototype.test.bind(/^[\da-z\-._~]$/iu);
+    var isPathCharacter = RegExp.prototype.test.bind(/^[A-Za-z0-9\-._~!$&'()*+,;=:@/]$/u);
+    var isQueryFragmentCharacter = RegExp.prototype.test.bind(/^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]$/u);
+    var isUserinfoCharacter = RegExp.prototype.test.bind(/^[A-Za-z0-9\-._~!$&'()*+,;=:]$/u);
+    var BYTE_HEX = new Array(256);
+    {
+      const HEX_DIGITS = "0123456789ABCDEF";
+      for (let i = 0; i < 256; i++) {
+        BYTE_HEX[i] = "%" + HEX_DIGITS[i >> 4] + HEX_DIGITS[i & 15];
+      }
+    }
+    function percentEncodeNonAscii(cp) {
+      if (cp < 2048) {
+        return BYTE_HEX[192 | cp >> 6] + BYTE_HEX[128 | cp & 63];
+      }
+      if (cp < 65536) {
+        return BYTE_HEX[224 | cp >> 12] + BYTE_HEX[128 | cp >> 6 & 63] + BYTE_HEX[128 | cp & 63];
+      }
+      return BYTE_HEX[240 | cp >> 18] + BYTE_HEX[128 | cp >> 12 & 63] + BYTE_HEX[128 | cp >> 6 & 63] + BYTE_HEX[128 | cp & 63];
+    }
+    function stringArrayToHexStripped(input) {
+      let acc = "";
+      let code = 0;
+      let i = 0;
+      for (i = 0; i < input.length; i++) {
+        code = input[i].charCodeAt(0);
+        if (code === 48) {
+          continue;
+        }
+        if (!(code >= 48 && code <= 57 || code >= 65 && code <= 70 || code >= 97 && code <= 102)) {
+          return "";
+        }
+        acc += input[i];
+        break;
+      }
+      for (i += 1; i < input.length; i++) {
+        code = input[i].charCodeAt(0);
+        if (!(code >= 48 && code <= 57 || code >= 65 && code <= 70 || code >= 97 && code <= 102)) {
+          return "";
+        }
+        acc += input[i];
+      }
+      return acc;
+    }
+    var isHextet = RegExp.prototype.test.bind(/^[\dA-Fa-f]{1,4}$/);
+    var isIPvFuture = RegExp.prototype.test.bind(/^[vV][\dA-Fa-f]+\.[A-Za-z\d\-._~!$&'()*+,;=:]+$/);
+    var isZoneCharacter = RegExp.prototype.test.bind(/^[A-Za-z\d\-._~]$/);
+    var nonSimpleDomain = RegExp.prototype.test.bind(/[^!"$&'()*+,\-.;=_`a-z{}~]/u);
+    function isZoneIdentifier(zone) {
+      if (zone.length === 0) return false;
+      for (let i = 0; i < zone.length; i++) {
+        if (isZoneCharacter(zone[i])) continue;
+        if (zone[i] === "%" && i + 2 < zone.length && isHexPair(zone.slice(i + 1, i + 3))) {
+          i += 2;
+          continue;
+        }
+        return false;
+      }
+      return true;
+    }
+    function compressIPv6ZeroRun(hextets) {
+      let bestStart = -1;
+      let bestLength = 0;
+      let runStart = -1;
+      let runLength = 0;
+      for (let i = 0; i < hextets.length; i++) {
+        if (hextets[i] === "0") {
+          if (runStart === -1) runStart = i;
+          runLength++;
+          if (runLength > bestLength) {
+            bestLength = runLength;
+            bestStart = runStart;
+          }
+        } else {
+          runStart = -1;
+          runLength = 0;
+        }
+      }
+      if (bestLength < 2) return hextets.join(":");
+      const head = hextets.slice(0, bestStart).join(":");
+      const tail = hextets.slice(bestStart + bestLength).join(":");
+      return head + "::" + tail;
+    }
+    function normalizeIPv6Address(input) {
+      const compression = input.indexOf("::");
+      if (compression !== -1 && input.indexOf("::", compression + 1) !== -1) return void 0;
+      const left = compression === -1 ? input.split(":") : input.slice(0, compression).split(":");
+      const right = compression === -1 ? [] : input.slice(compression + 2).split(":");
+      if (compression !== -1) {
+        if (left.length === 1 && left[0] === "") left.length = 0;
+        if (right.length === 1 && right[0] === "") right.length = 0;
+      }
+      const parts = left.concat(right);
+      let hextetCount = 0;
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i];
+        if (part === "") return void 0;
+        if (part.indexOf(".") !== -1) {
+          if (i !== parts.length - 1 || compression !== -1 && right.length === 0 || !isIPv4(part)) return void 0;
+          hextetCount += 2;
+          continue;
+        }
+        if (!isHextet(part)) return void 0;
+        parts[i] = parseInt(part, 16).toString(16);
+        hextetCount++;
+      }
+      if (compression === -1) {
+        if (hextetCount !== 8) return void 0;
+        return compressIPv6ZeroRun(parts);
+      }
+      if (hextetCount >= 8) return void 0;
+      const expanded = parts.slice(0, left.length);
+      for (let i = hextetCount; i < 8; i++) expanded.push("0");
+      for (let i = left.length; i < parts.length; i++) expanded.push(parts[i]);
+      return compressIPv6ZeroRun(expanded);
+    }
+    function normalizeIPv6(host) {
+      const bracketed = host[0] === "[" && host[host.length - 1] === "]";
+      const hasBracket = host[0] === "[" || host[host.length - 1] === "]";
+      if (hasBracket && !bracketed) return { host, isIPV6: false, error: true };
+      let input = bracketed ? host.slice(1, -1) : host;
+      if (bracketed && isIPvFuture(input)) {
+        input = input.toLowerCase();
+        return { host: `[${input}]`, escapedHost: input, isIPV6: false, isIPVFuture: true };
+      }
+      if (findToken(input, ":") < 2) {
+        return { host, isIPV6: false, error: bracketed };
+      }
+      let zoneIdentifier = "";
+      const zoneSeparator = input.indexOf("%");
+      if (zoneSeparator !== -1) {
+        const separatorLength = input.slice(zoneSeparator, zoneSeparator + 3).toLowerCase() === "%25" ? 3 : 1;
+        zoneIdentifier = input.slice(zoneSeparator + separatorLength);
+        if (!isZoneIdentifier(zoneIdentifier)) return { host, isIPV6: false, error: true };
+        input = input.slice(0, zoneSeparator);
+      }
+      const address = normalizeIPv6Address(input);
+      if (address === void 0) return { host, isIPV6: false, error: true };
+      return {
+        host: address + (zoneIdentifier ? "%" + zoneIdentifier : ""),
+        escapedHost: address + (zoneIdentifier ? "%25" + zoneIdentifier : ""),
+        isIPV6: true
+      };
+    }
+    function findToken(str, token) {
+      let ind = 0;
+      for (let i = 0; i < str.length; i++) {
+        if (str[i] === token) ind++;
+      }
+      return ind;
+    }
+    function removeDotSegments(path12) {
+      let input = path12;
+      const output = [];
+      let nextSlash = -1;
+      let len = 0;
+      while (len = input.length) {
+        if (len === 1) {
+          if (input === ".") {
+            break;
+          } else if (input === "/") {
+            output.push("/");
+            break;
+          } else {
+            output.push(input);
+            break;
+          }
+        } else if (len === 2) {
+          if (input[0] === ".") {
+            if (input[1] === ".") {
+              break;
+            } else if (input[1] === "/") {
+              input = input.slice(2);
+              continue;
+            }
+          } else if (input[0] === "/") {
+            if (input[1] === "." || input[1] === "/") {
+              output.push("/");
+              break;
+            }
+          }
+        } else if (len === 3) {
+          if (input === "/..") {
+            if (output.length !== 0) {
+              output.pop();
+            }
+            output.push("/");
+            break;
+          }
+        }
+        if (input[0] === ".") {
+          if (input[1] === ".") {
+            if (input[2] === "/") {
+              input = input.slice(3);
+              continue;
+            }
+          } else if (input[1] === "/") {
+            input = input.slice(2);
+            continue;
+          }
+        } else if (input[0] === "/") {
+          if (input[1] === ".") {
+            if (input[2] === "/") {
+              input = input.slice(2);
+              continue;
+            } else if (input[2] === ".") {
+              if (input[3] === "/") {
+                input = input.slice(3);
+                if (output.length !== 0) {
+                  output.pop();
+                }
+                continue;
+              }
+            }
+          }
+        }
+        if ((nextSlash = input.indexOf("/", 1)) === -1) {
+          output.push(input);
+          break;
+        } else {
+          output.push(input.slice(0, nextSlash));
+          input = input.slice(nextSlash);
+        }
+      }
+      return output.join("");
+    }
+    function removeDotSegmentsRelative(path12) {
+      if (path12 === "" || path12[0] === "/") {
+        return removeDotSegments(path12);
+      }
+      const segments = path12.split("/");
+      const last = segments.length - 1;
+      const output = [];
+      let trailingDirectory = false;
+      for (let i = 0; i <= last; i++) {
+        const segment = segments[i];
+        if (segment === "." || segment === "..") {
+          if (segment === "..") {
+            if (output.length !== 0 && output[output.length - 1] !== "..") {
+              output.pop();
+            } else {
+              output.push("..");
+            }
+          }
+          trailingDirectory = i === last;
+        } else {
+          output.push(segment);
+        }
+      }
+      if (trailingDirectory && output[output.length - 1] !== "..") {
+        output.push("");
+      }
+      if (output.length === 0 || output[0] === "" || output[0].includes(":")) {
+        output.unshift(".");
+      }
+      return output.join("/");
+    }
+    var HOST_DELIMS = { "@": "%40", "/": "%2F", "?": "%3F", "#": "%23", ":": "%3A" };
+    var HOST_DELIM_RE = /[@/?#:]/g;
+    var HOST_DELIM_NO_COLON_RE = /[@/?#]/g;
+    function reescapeHostDelimiters(host, isIP) {
+      const re2 = isIP ? HOST_DELIM_NO_COLON_RE : HOST_DELIM_RE;
+      re2.lastIndex = 0;
+      return host.replace(re2, (ch) => HOST_DELIMS[ch]);
+    }
+    function normalizePercentEncoding(input, decodeUnreserved = false) {
+      if (input.indexOf("%") === -1) {
+        return input;
+      }
+      let output = "";
+      for (let i = 0; i < input.length; i++) {
+        if (input[i] === "%" && i + 2 < input.length) {
+          const hex = input.slice(i + 1, i + 3);
+          if (isHexPair(hex)) {
+            const normalizedHex = hex.toUpperCase();
+            const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
+            if (decodeUnreserved && isUnreserved(decoded)) {
+              output += decoded;
+            } else {
+              output += "%" + normalizedHex;
+            }
+            i += 2;
+            continue;
+          }
+        }
+        output += input[i];
+      }
+      return output;
+    }
+    function normalizePathEncoding(input) {
+      let output = "";
+      for (let i = 0; i < input.length; i++) {
+        const ch = input[i];
+        if (ch === "%" && i + 2 < input.length) {
+          const hex = input.slice(i + 1, i + 3);
+          if (isHexPair(hex)) {
+            const normalizedHex = hex.toUpperCase();
+            const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
+            if (decoded !== "." && isUnreserved(decoded)) {
+              output += decoded;
+            } else {
+              output += "%" + normalizedHex;
+            }
+            i += 2;
+            continue;
+          }
+        }
+        if (isPathCharacter(ch)) {
+          output += ch;
+        } else {
+          const code = input.charCodeAt(i);
+          if (code < 128) {
+            output += isEscapeSafe(code) ? ch : BYTE_HEX[code];
+          } else if (code < 55296 || code > 57343) {
+            output += percentEncodeNonAscii(code);
+          } else if (code <= 56319 && i + 1 < input.length) {
+            const low = input.charCodeAt(i + 1);
+            if (low >= 56320 && low <= 57343) {
+              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
+              i++;
+            } else {
+              output += percentEncodeNonAscii(65533);
+            }
+          } else {
+            output += percentEncodeNonAscii(65533);
+          }
+        }
+      }
+      return output;
+    }
+    function serializePathEncoding(input, pathNoScheme = false) {
+      let output = "";
+      let firstSegment = pathNoScheme && input[0] !== "/";
+      for (let i = 0; i < input.length; i++) {
+        const ch = input[i];
+        if (ch === "%" && i + 2 < input.length) {
+          const hex = input.slice(i + 1, i + 3);
+          if (isHexPair(hex)) {
+            output += "%" + hex.toUpperCase();
+            i += 2;
+            continue;
+          }
+        }
+        if (ch === "/") {
+          firstSegment = false;
+        }
+        if (isPathCharacter(ch) && (ch !== ":" || !firstSegment)) {
+          output += ch;
+        } else {
+          const code = input.charCodeAt(i);
+          if (code < 128) {
+            output += BYTE_HEX[code];
+          } else if (code < 55296 || code > 57343) {
+            output += percentEncodeNonAscii(code);
+          } else if (code <= 56319 && i + 1 < input.length) {
+            const low = input.charCodeAt(i + 1);
+            if (low >= 56320 && low <= 57343) {
+              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
+              i++;
+            } else {
+              output += percentEncodeNonAscii(65533);
+            }
+          } else {
+            output += percentEncodeNonAscii(65533);
+          }
+        }
+      }
+      return output;
+    }
+    function encodeComponent(input, isAllowed) {
+      let output = "";
+      for (let i = 0; i < input.length; i++) {
+        const ch = input[i];
+        if (ch === "%" && i + 2 < input.length) {
+          const hex = input.slice(i + 1, i + 3);
+          if (isHexPair(hex)) {
+            output += "%" + hex.toUpperCase();
+            i += 2;
+            continue;
+          }
+        }
+        if (isAllowed(ch)) {
+          output += ch;
+        } else {
+          const code = input.charCodeAt(i);
+          if (code < 128) {
+            output += BYTE_HEX[code];
+          } else if (code < 55296 || code > 57343) {
+            output += percentEncodeNonAscii(code);
+          } else if (code <= 56319 && i + 1 < input.length) {
+            const low = input.charCodeAt(i + 1);
+            if (low >= 56320 && low <= 57343) {
+              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
+              i++;
+            } else {
+              output += percentEncodeNonAscii(65533);
+            }
+          } else {
+            output += percentEncodeNonAscii(65533);
+          }
+        }
+      }
+      return output;
+    }
+    function encodeUserinfo(input) {
+      return encodeComponent(input, isUserinfoCharacter);
+    }
+    function encodeQuery(input) {
+      return encodeComponent(input, isQueryFragmentCharacter);
+    }
+    function encodeFragment(input) {
+      return encodeComponent(input, isQueryFragmentCharacter);
+    }
+    function isEscapeSafe(cp) {
+      return cp >= 48 && cp <= 57 || cp >= 65 && cp <= 90 || cp >= 97 && cp <= 122 || cp === 42 || cp === 43 || cp === 45 || cp === 46 || cp === 47 || cp === 64 || cp === 95;
+    }
+    function normalizeQueryFragmentEncoding(input) {
+      let output = "";
+      for (let i = 0; i < input.length; i++) {
+        const ch = input[i];
+        if (ch === "%" && i + 2 < input.length) {
+          const hex = input.slice(i + 1, i + 3);
+          if (isHexPair(hex)) {
+            const normalizedHex = hex.toUpperCase();
+            const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
+            if (isUnreserved(decoded)) {
+              output += decoded;
+            } else {
+              output += "%" + normalizedHex;
+            }
+            i += 2;
+            continue;
+          }
+        }
+        if (isQueryFragmentCharacter(ch)) {
+          output += ch;
+        } else {
+          const code = input.charCodeAt(i);
+          if (code < 128) {
+            output += isEscapeSafe(code) ? ch : BYTE_HEX[code];
+          } else if (code < 55296 || code > 57343) {
+            output += percentEncodeNonAscii(code);
+          } else if (code <= 56319 && i + 1 < input.length) {
+            const low = input.charCodeAt(i + 1);
+            if (low >= 56320 && low <= 57343) {
+              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
+              i++;
+            } else {
+              output += percentEncodeNonAscii(65533);
+            }
+          } else {
+            output += percentEncodeNonAscii(65533);
+          }
+        }
+      }
+      return output;
+    }
+    function escapePreservingEscapes(input) {
+      let output = "";
+      for (let i = 0; i < input.length; i++) {
+        if (input[i] === "%" && i + 2 < input.length) {
+          const hex = input.slice(i + 1, i + 3);
+          if (isHexPair(hex)) {
+            output += "%" + hex.toUpperCase();
+            i += 2;
+            continue;
+          }
+        }
+        output += escape(input[i]);
+      }
+      return output;
+    }
+    function recomposeAuthority(component) {
+      const uriTokens = [];
+      if (component.userinfo !== void 0) {
+        uriTokens.push(encodeUserinfo(component.userinfo));
+        uriTokens.push("@");
+      }
+      if (component.host !== void 0) {
+        let host = component.host;
+        if (!isIPv4(host)) {
+          let ipV6res = normalizeIPv6(host);
+          if (ipV6res.isIPV6 !== true && ipV6res.isIPVFuture !== true) {
+            host = normalizePercentEncoding(host, true);
+            ipV6res = normalizeIPv6(host);
+          }
+          if (ipV6res.isIPV6 === true || ipV6res.isIPVFuture === true) {
+            host = `[${ipV6res.escapedHost}]`;
+          } else {
+            host = reescapeHostDelimiters(host, false);
+          }
+        }
+        uriTokens.push(host);
+      }
+      if (typeof component.port === "number" || typeof component.port === "string") {
+        const port = String(component.port);
+        if (!isPort(port)) {
+          throw new TypeError("URI port is malformed.");
+        }
+        uriTokens.push(":");
+        uriTokens.push(port);
+      }
+      return uriTokens.length ? uriTokens.join("") : void 0;
+    }
+    module.exports = {
+      nonSimpleDomain,
+      recomposeAuthority,
+      reescapeHostDelimiters,
+      normalizePercentEncoding,
+      normalizePathEncoding,
+      serializePathEncoding,
+      normalizeQueryFragmentEncoding,
+      encodeUserinfo,
+      encodeQuery,
+      encodeFragment,
+      escapePreservingEscapes,
+      removeDotSegments,
+      removeDotSegmentsRelative,
+      isIPv4,
+      isUUID,
+      normalizeIPv6,
+      stringArrayToHexStripped
+    };
+  }
+});
+
+// node_modules/fast-uri/lib/schemes.js
+var require_schemes = __commonJS({
+  "node_modules/fast-uri/lib/schemes.js"(exports, module) {
+    "use strict";
+    var { isUUID } = require_utils3();
+    var URN_REG = /^([\da-z][\d\-a-z]{0,31}):((?:[\w!$'()*+,\-./:;=@]|%[\da-f]{2})+)$/iu;
+    var supportedSchemeNames = (
+      /** @type {const} */
+      [
+        "http",
+        "https",
+        "ws",
+        "wss",
+        "urn",
+        "urn:uuid"
+      ]
+    );
+    function isValidSchemeName(name) {
+      return supportedSchemeNames.indexOf(
+        /** @type {*} */
+        name
+      ) !== -1;
+    }
+    function wsIsSecure(wsComponent) {
+      if (wsComponent.secure === true) {
+        return true;
+      } else if (wsComponent.secure === false) {
+        return false;
+      } else if (wsComponent.scheme) {
+        return wsComponent.scheme.length === 3 && (wsComponent.scheme[0] === "w" || wsComponent.scheme[0] === "W") && (wsComponent.scheme[1] === "s" || wsComponent.scheme[1] === "S") && (wsComponent.scheme[2] === "s" || wsComponent.scheme[2] === "S");
+      } else {
+        return false;
+      }
+    }
+    function httpParse(component) {
+      if (!component.host) {
+        component.error = component.error || "HTTP URIs must have a host.";
+      }
+      return component;
+    }
+    function httpSerialize(component) {
+      const secure = String(component.scheme).toLowerCase() === "https";
+      if (component.port === (secure ? 443 : 80) || component.port === "") {
+        component.port = void 0;
+      }
+      if (!component.path) {
+        component.path = "/";
+      }
+      return component;
+    }
+    function wsParse(wsComponent) {
+      wsComponent.secure = wsIsSecure(wsComponent);
+      wsComponent.resourceName = (wsComponent.path || "/") + (wsComponent.query ? "?" + wsComponent.query : "");
+      wsComponent.path = void 0;
+      wsComponent.query = void 0;
+      return wsComponent;
+    }
+    function wsSerialize(wsComponent) {
+      if (wsComponent.port === (wsIsSecure(wsComponent) ? 443 : 80) || wsComponent.port === "") {
+        wsComponent.port = void 0;
+      }
+      if (typeof wsComponent.secure === "boolean") {
+        wsComponent.scheme = wsComponent.secure ? "wss" : "ws";
+        wsComponent.secure = void 0;
+      }
+      if (wsComponent.resourceName) {
+        const queryIndex = wsComponent.resourceName.indexOf("?");
+        const path12 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path12 && path12 !== "/" ? path12 : void 0;
+        wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
+        wsComponent.resourceName = void 0;
+      }
+      wsComponent.fragment = void 0;
+      return wsComponent;
+    }
+    function urnParse(urnComponent, options) {
+      if (!urnComponent.path) {
+        urnComponent.error = "URN can not be parsed";
+        return urnComponent;
+      }
+      const matches2 = urnComponent.path.match(URN_REG);
+      if (matches2 && matches2[0] === urnComponent.path) {
+        const scheme = options.scheme || urnComponent.scheme || "urn";
+        urnComponent.nid = matches2[1].toLowerCase();
+        urnComponent.nss = matches2[2];
+        const urnScheme = `${scheme}:${options.nid || urnComponent.nid}`;
+        const schemeHandler = getSchemeHandler(urnScheme);
+        urnComponent.path = void 0;
+        if (schemeHandler) {
+          urnComponent = schemeHandler.parse(urnComponent, options);
+        }
+      } else {
+        urnComponent.error = urnComponent.error || "URN can not be parsed.";
+      }
+      return urnComponent;
+    }
+    function urnSerialize(urnComponent, options) {
+      if (urnComponent.nid === void 0) {
+        throw new Error("URN without nid cannot be serialized");
+      }
+      const scheme = options.scheme || urnComponent.scheme || "urn";
+      const nid = urnComponent.nid.toLowerCase();
+      const urnScheme = `${scheme}:${options.nid || nid}`;
+      const schemeHandler = getSchemeHandler(urnScheme);
+      if (schemeHandler) {
+        urnComponent = schemeHandler.serialize(urnComponent, options);
+      }
+      const uriComponent = urnComponent;
+      const nss = urnComponent.nss;
+      uriComponent.path = `${nid || options.nid}:${nss}`;
+      options.skipEscape = true;
+      return uriComponent;
+    }
+    function urnuuidParse(urnComponent, options) {
+      const uuidComponent = urnComponent;
+      uuidComponent.uuid = uuidComponent.nss;
+      uuidComponent.nss = void 0;
+      if (!options.tolerant && (!uuidComponent.uuid || !isUUID(uuidComponent.uuid))) {
+        uuidComponent.error = uuidComponent.error || "UUID is not valid.";
+      }
+      return uuidComponent;
+    }
+    function urnuuidSerialize(uuidComponent) {
+      const urnComponent = uuidComponent;
+      urnComponent.nss = (uuidComponent.uuid || "").toLowerCase();
+      return urnComponent;
+    }
+    var http = (
+      /** @type {SchemeHandler} */
+      {
+        scheme: "http",
+        domainHost: true,
+        parse: httpParse,
+        serialize: httpSerialize
+      }
+    );
+    var https = (
+      /** @type {SchemeHandler} */
+      {
+        scheme: "https",
+        domainHost: http.domainHost,
+        parse: httpParse,
+        serialize: httpSerialize
+      }
+    );
+    var ws2 = (
+      /** @type {SchemeHandler} */
+      {
+        scheme: "ws",
+        domainHost: true,
+        parse: wsParse,
+        serialize: wsSerialize
+      }
+    );
+    var wss = (
+      /** @type {SchemeHandler} */
+      {
+        scheme: "wss",
+        domainHost: ws2.domainHost,
+        parse: ws2.parse,
+        serialize: ws2.serialize
+      }
+    );
+    var urn = (
+      /** @type {SchemeHandler} */
+      {
+        scheme: "urn",
+        parse: urnParse,
+        serialize: urnSerialize,
+        skipNormalize: true
+      }
+    );
+    var urnuuid = (
+      /** @type {SchemeHandler} */
+      {
+        scheme: "urn:uuid",
+        parse: urnuuidParse,
+        serialize: urnuuidSerialize,
+        skipNormalize: true
+      }
+    );
+    var SCHEMES = (
+      /** @type {Record<SchemeName, SchemeHandler>} */
+      {
+        http,
+        https,
+        ws: ws2,
+        wss,
+        urn,
+        "urn:uuid": urnuuid
+      }
+    );
+    Object.setPrototypeOf(SCHEMES, null);
+    function getSchemeHandler(scheme) {
+      return scheme && (SCHEMES[
+        /** @type {SchemeName} */
+        scheme
+      ] || SCHEMES[
+        /** @type {SchemeName} */
+        scheme.toLowerCase()
+      ]) || void 0;
+    }
+    module.exports = {
+      wsIsSecure,
+      SCHEMES,
+      isValidSchemeName,
+      getSchemeHandler
+    };
+  }
+});
+
+// node_modules/fast-uri/index.js
+var require_fast_uri = __commonJS({
+  "node_modules/fast-uri/index.js"(exports, module) {
+    "use strict";
+    var { normalizeIPv6, removeDotSegments, removeDotSegmentsRelative, recomposeAuthority, normalizePercentEncoding, normalizePathEncoding, serializePathEncoding, normalizeQueryFragmentEncoding, encodeQuery, encodeFragment, reescapeHostDelimiters, isIPv4, nonSimpleDomain } = require_utils3();
+    var { SCHEMES, getSchemeHandler } = require_schemes();
+    var VALID_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/u;
+    var MALFORMED_SCHEME_ERROR = "URI scheme is malformed.";
+    var MALFORMED_HOST_ERROR = "URI host is malformed.";
+    var FORBIDDEN_DOMAIN_HOST_CHARACTER = /[\0-\x20"#/:<>?@[\\\]^`{|}\x7F]/u;
+    function validateScheme(scheme) {
+      const stringScheme = String(scheme);
+      if (!VALID_SCHEME.test(stringScheme)) {
+        throw new TypeError(MALFORMED_SCHEME_ERROR);
+      }
+      return stringScheme;
+    }
+    function normalize2(uri, options) {
+      if (typeof uri === "string") {
+        uri = /** @type {T} */
+        normalizeString(uri, options);
+      } else if (typeof uri === "object") {
+        uri = /** @type {T} */
+        parse3(serialize(uri, options), options);
+      }
+      return uri;
+    }
+    function resolve3(baseURI, relativeURI, options) {
+      const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
+      const {
+        parsed: baseParsed,
+        malformedAuthorityOrPort: baseMalformed,
+        malformedPercentEncoding: baseMalformedPercentEncoding,
+        malformedSchemeSpecific: baseMalformedSchemeSpecific,
+        malformedHost: baseMalformedHost,
+        malformedScheme: baseMalformedScheme
+      } = parseWithStatus(baseURI, schemelessOptions);
+      const {
+        parsed: relativeParsed,
+        malformedAuthorityOrPort: relativeMalformed,
+        malformedPercentEncoding: relativeMalformedPercentEncoding,
+        malformedSchemeSpecific: relativeMalformedSchemeSpecific,
+        malformedHost: relativeMalformedHost,
+        malformedScheme: relativeMalformedScheme
+      } = parseWithStatus(relativeURI, schemelessOptions);
+      if (baseMalformed || relativeMalformed || baseMalformedPercentEncoding || relativeMalformedPercentEncoding || baseMalformedSchemeSpecific || relativeMalformedSchemeSpecific || baseMalformedHost || relativeMalformedHost || baseMalformedScheme || relativeMalformedScheme) {
+        throw new Error(baseParsed.error || relativeParsed.error || "URI is malformed.");
+      }
+      const resolved = resolveComponent(baseParsed, relativeParsed, schemelessOptions, true);
+      const resolvedSchemeHandler = getSchemeHandler(options && options.scheme || resolved.scheme);
+      const resolvedHost = resolved.host;
+      const resolvedHostIsIP = resolvedHost !== void 0 && resolvedHost !== "" && (isIPv4(resolvedHost) || normalizeIPv6(resolvedHost).isIPV6);
+      if (hasForbiddenDomainHost(resolved, options || {}, resolvedSchemeHandler, resolvedHostIsIP)) {
+        throw new Error(MALFORMED_HOST_ERROR);
+      }
+      canonicalizeHost(resolved, options || {}, resolvedSchemeHandler, resolvedHostIsIP);
+      const encodedASCIIHost = resolvedHost && resolvedHost.indexOf("%") !== -1 && !new RegExp("\\P{ASCII}", "u").test(resolvedHost);
+      if (resolved.error && !encodedASCIIHost) {
+        throw new Error(resolved.error);
+      }
+      schemelessOptions.skipEscape = true;
+      return serialize(resolved, schemelessOptions);
+    }
+    function resolveComponent(base, relative2, options, skipNormalization) {
+      const target = {};
+      if (!skipNormalization) {
+        base = parse3(serialize(base, options), options);
+        relative2 = parse3(serialize(relative2, options), options);
+      }
+      options = options || {};
+      if (!options.tolerant && relative2.scheme) {
+        target.scheme = relative2.scheme;
+        target.userinfo = relative2.userinfo;
+        target.host = relative2.host;
+        target.port = relative2.port;
+        target.path = removeDotSegments(relative2.path || "");
+        target.query = relative2.query;
+      } else {
+        if (relative2.userinfo !== void 0 || relative2.host !== void 0 || relative2.port !== void 0) {
+          target.userinfo = relative2.userinfo;
+          target.host = relative2.host;
+          target.port = relative2.port;
+          target.path = removeDotSegments(relative2.path || "");
+          target.query = relative2.query;
+        } else {
+          if (!relative2.path) {
+            target.path = base.path;
+            if (relative2.query !== void 0) {
+              target.query = relative2.query;
+            } else {
+              target.query = base.query;
+            }
+          } else {
+            if (relative2.path[0] === "/") {
+              target.path = removeDotSegments(relative2.path);
+            } else {
+              const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
+              if (baseHasAuthority && !base.path) {
+                target.path = "/" + relative2.path;
+              } else if (!base.path) {
+                target.path = relative2.path;
+              } else {
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative2.path;
+              }
+              target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
+            }
+            target.query = relative2.query;
+          }
+          target.userinfo = base.userinfo;
+          target.host = base.host;
+          target.port = base.port;
+        }
+        target.scheme = base.scheme;
+      }
+      target.fragment = relative2.fragment;
+      return target;
+    }
+    function equal(uriA, uriB, options) {
+      const normalizedA = normalizeComparableURI(uriA, options);
+      const normalizedB = normalizeComparableURI(uriB, options);
+      return normalizedA !== void 0 && normalizedB !== void 0 && normalizedA === normalizedB;
+    }
+    function serialize(cmpts, opts) {
+      const component = {
+        host: cmpts.host,
+        scheme: cmpts.scheme,
+        userinfo: cmpts.userinfo,
+        port: cmpts.port,
+        path: cmpts.path,
+        query: cmpts.query,
+        nid: cmpts.nid,
+        nss: cmpts.nss,
+        uuid: cmpts.uuid,
+        fragment: cmpts.fragment,
+        reference: cmpts.reference,
+        resourceName: cmpts.resourceName,
+        secure: cmpts.secure,
+        error: ""
+      };
+      const options = Object.assign({}, opts);
+      const uriTokens = [];
+      if (component.scheme) {
+        component.scheme = validateScheme(component.scheme);
+      }
+      const schemeHandler = getSchemeHandler(options.scheme || component.scheme);
+      if (schemeHandler && schemeHandler.serialize) schemeHandler.serialize(component, options);
+      const hasAuthority = component.userinfo !== void 0 || component.host !== void 0 || component.port !== void 0;
+      const schemelessReference = (component.scheme === void 0 || options.reference === "suffix") && !hasAuthority;
+      const pathNoScheme = !options.skipEscape && schemelessReference;
+      if (component.path !== void 0) {
+        if (!options.skipEscape) {
+          component.path = serializePathEncoding(component.path, pathNoScheme);
+        } else {
+          component.path = normalizePercentEncoding(component.path);
+        }
+      }
+      if (options.reference !== "suffix" && component.scheme) {
+        component.scheme = validateScheme(component.scheme);
+        uriTokens.push(component.scheme, ":");
+      }
+      const authority = recomposeAuthority(component);
+      if (authority !== void 0) {
+        if (options.reference !== "suffix") {
+          uriTokens.push("//");
+        }
+        uriTokens.push(authority);
+        if (component.path && component.path[0] !== "/") {
+          uriTokens.push("/");
+        }
+      }
+      if (component.path !== void 0) {
+        let s3 = component.path;
+        if (!options.absolutePath && (!schemeHandler || !schemeHandler.absolutePath)) {
+          s3 = schemelessReference && s3[0] !== "/" ? removeDotSegmentsRelative(s3) : removeDotSegments(s3);
+        }
+        if (schemelessReference) {
+          s3 = serializePathEncoding(s3, true);
+        }
+        if (authority === void 0 && s3[0] === "/" && s3[1] === "/") {
+          s3 = "/%2F" + s3.slice(2);
+        }
+        uriTokens.push(s3);
+      }
+      if (component.query !== void 0) {
+        uriTokens.push("?", encodeQuery(component.query));
+      }
+      if (component.fragment !== void 0) {
+        uriTokens.push("#", encodeFragment(component.fragment));
+      }
+      return uriTokens.join("");
+    }
+    var URI_PARSE = /^(?:([^#/:?]+):)?(?:\/\/((?:([^#/?@]*)@)?(\[[^#/?\]]+\]|[^#/:?]*)(?::(\d*))?))?([^#?]*)(?:\?([^#]*))?(?:#((?:.|[\n\r])*))?/u;
+    var AUTHORITY_PREFIX = /^(?:[^#/:?]+:)?\/\/([^/?#]*)/;
+    var AUTHORITY_INTRODUCER_REGION = /^(?:[^#/:?]+:)?([/\\\t\n\r]*)/;
+    function getParseError(parsed, matches2) {
+      if (matches2[2] !== void 0 && parsed.path && parsed.path[0] !== "/") {
+        return 'URI path must start with "/" when authority is present.';
+      }
+      if (typeof parsed.port === "number" && (parsed.port < 0 || parsed.port > 65535)) {
+        return "URI port is malformed.";
+      }
+      return void 0;
+    }
+    function hasMalformedPercentEncoding(component) {
+      if (component === void 0) return false;
+      let percent = component.indexOf("%");
+      while (percent !== -1) {
+        if (percent + 2 >= component.length || !/^[\da-f]{2}$/iu.test(component.slice(percent + 1, percent + 3))) {
+          return true;
+        }
+        percent = component.indexOf("%", percent + 3);
+      }
+      return false;
+    }
+    function isIPLiteral(host) {
+      return host[0] === "[" && host[host.length - 1] === "]";
+    }
+    function hasMalformedComponentPercentEncoding(matches2) {
+      const host = matches2[4];
+      return hasMalformedPercentEncoding(matches2[3]) || host !== void 0 && !isIPLiteral(host) && hasMalformedPercentEncoding(host) || hasMalformedPercentEncoding(matches2[6]) || hasMalformedPercentEncoding(matches2[7]) || hasMalformedPercentEncoding(matches2[8]);
+    }
+    function canonicalizeHost(parsed, options, schemeHandler, isIP) {
+      if (hasForbiddenDomainHost(parsed, options, schemeHandler, isIP)) {
+        parsed.error = parsed.error || MALFORMED_HOST_ERROR;
+        return true;
+      }
+      if (!options.unicodeSupport && (!schemeHandler || !schemeHandler.unicodeSupport) && parsed.host && !isIPLiteral(parsed.host) && (options.domainHost || schemeHandler && schemeHandler.domainHost) && isIP === false && nonSimpleDomain(parsed.host)) {
+        let url;
+        try {
+          url = new URL("http://" + parsed.host);
+        } catch (e) {
+          parsed.error = parsed.error || "Host's domain name can not be converted to ASCII: " + e;
+          return true;
+        }
+        if (!isHostOnlyURL(url)) {
+          parsed.error = parsed.error || MALFORMED_HOST_ERROR;
+          return true;
+        }
+        parsed.host = url.hostname;
+      }
+      return false;
+    }
+    function hasForbiddenDomainHost(parsed, options, schemeHandler, isIP) {
+      return Boolean(
+        parsed.host && isIP === false && !isIPLiteral(parsed.host) && (options.domainHost || schemeHandler && schemeHandler.domainHost) && FORBIDDEN_DOMAIN_HOST_CHARACTER.test(parsed.host)
+      );
+    }
+    function isHostOnlyURL(url) {
+      return url.username === "" && url.password === "" && url.port === "" && url.pathname === "/" && url.search === "" && url.hash === "" && url.hostname !== "";
+    }
+    function parseWithStatus(uri, opts) {
+      const options = Object.assign({}, opts);
+      const parsed = {
+        scheme: void 0,
+        userinfo: void 0,
+        host: "",
+        port: void 0,
+        path: "",
+        query: void 0,
+        fragment: void 0
+      };
+      let malformedAuthorityOrPort = false;
+      let malformedPercentEncoding = false;
+      let malformedSchemeSpecific = false;
+      let malformedHost = false;
+      let malformedIPLiteral = false;
+      let malformedScheme = false;
+      let isIP = false;
+      if (options.reference === "suffix") {
+        if (options.scheme) {
+          uri = options.scheme + ":" + uri;
+        } else {
+          uri = "//" + uri;
+        }
+      }
+      const authorityMatch = uri.match(AUTHORITY_PREFIX);
+      if (authorityMatch !== null && authorityMatch[1].indexOf("\\") !== -1) {
+        parsed.error = "URI authority must not contain a literal backslash.";
+        malformedAuthorityOrPort = true;
+      }
+      const introducerMatch = uri.match(AUTHORITY_INTRODUCER_REGION);
+      if (introducerMatch !== null) {
+        const region = introducerMatch[1];
+        const normalizedRegion = region.replace(/[\t\n\r]/g, "");
+        if (normalizedRegion.length >= 2) {
+          if (normalizedRegion.slice(0, 2) !== "//") {
+            parsed.error = parsed.error || "URI authority must not contain a literal backslash.";
+            malformedAuthorityOrPort = true;
+          } else if (region.length !== normalizedRegion.length) {
+            parsed.error = parsed.error || "URI authority introducer must not contain whitespace.";
+            malformedAuthorityOrPort = true;
+          }
+        }
+      }
+      const matches2 = uri.match(URI_PARSE);
+      if (matches2) {
+        parsed.scheme = matches2[1];
+        parsed.userinfo = matches2[3];
+        parsed.host = matches2[4];
+        parsed.port = parseInt(matches2[5], 10);
+        parsed.path = matches2[6] || "";
+        parsed.query = matches2[7];
+        parsed.fragment = matches2[8];
+        if (parsed.scheme !== void 0) {
+          if (VALID_SCHEME.test(parsed.scheme)) {
+            parsed.scheme = parsed.scheme.toLowerCase();
+          } else {
+            parsed.error = parsed.error || MALFORMED_SCHEME_ERROR;
+            malformedScheme = true;
+          }
+        }
+        malformedPercentEncoding = hasMalformedComponentPercentEncoding(matches2);
+        if (malformedPercentEncoding) {
+          parsed.error = parsed.error || "URI contains malformed percent-encoding.";
+        }
+        if (isNaN(parsed.port)) {
+          parsed.port = matches2[5];
+        }
+        const parseError = getParseError(parsed, matches2);
+        if (parseError !== void 0) {
+          parsed.error = parsed.error || parseError;
+          malformedAuthorityOrPort = true;
+        }
+        if (parsed.host) {
+          const ipv4result = isIPv4(parsed.host);
+          if (ipv4result === false) {
+            const bracketedIPLiteral = isIPLiteral(parsed.host);
+            const hasIPLiteralBracket = parsed.host.indexOf("[") !== -1 || parsed.host.indexOf("]") !== -1;
+            const ipv6result = normalizeIPv6(parsed.host);
+            isIP = ipv6result.isIPV6 || ipv6result.isIPVFuture === true;
+            malformedIPLiteral = hasIPLiteralBracket && (!bracketedIPLiteral || ipv6result.error === true);
+            parsed.host = isIP ? ipv6result.host : ipv6result.host.toLowerCase();
+            if (malformedIPLiteral) {
+              parsed.error = parsed.error || MALFORMED_HOST_ERROR;
+              malformedAuthorityOrPort = true;
+            }
+          } else {
+            isIP = true;
+          }
+        }
+        if (parsed.scheme === void 0 && parsed.userinfo === void 0 && parsed.host === void 0 && parsed.port === void 0 && parsed.query === void 0 && !parsed.path) {
+          parsed.reference = "same-document";
+        } else if (parsed.scheme === void 0) {
+          parsed.reference = "relative";
+        } else if (parsed.fragment === void 0) {
+          parsed.reference = "absolute";
+        } else {
+          parsed.reference = "uri";
+        }
+        if (options.reference && options.reference !== "suffix" && options.reference !== parsed.reference) {
+          parsed.error = parsed.error || "URI is not a " + options.reference + " reference.";
+        }
+        const schemeHandler = getSchemeHandler(options.scheme || parsed.scheme);
+        if (!malformedIPLiteral) {
+          malformedHost = canonicalizeHost(parsed, options, schemeHandler, isIP);
+        }
+        if (uri.indexOf("%") !== -1 && parsed.host !== void 0 && !malformedIPLiteral) {
+          let host = isIP ? parsed.host : normalizePercentEncoding(parsed.host, true);
+          if (!isIP) {
+            host = normalizePercentEncoding(host.toLowerCase());
+          }
+          parsed.host = isIP || options.scheme !== "null" ? reescapeHostDelimiters(host, isIP) : host;
+        }
+        if (!schemeHandler || schemeHandler && !schemeHandler.skipNormalize) {
+          if (parsed.path) {
+            parsed.path = normalizePathEncoding(parsed.path);
+          }
+          if (parsed.query) {
+            parsed.query = normalizeQueryFragmentEncoding(parsed.query);
+          }
+          if (parsed.fragment) {
+            parsed.fragment = normalizeQueryFragmentEncoding(parsed.fragment);
+          }
+        }
+        if (schemeHandler && schemeHandler.parse) {
+          schemeHandler.parse(parsed, options);
+          if (schemeHandler === SCHEMES.urn && parsed.nid === void 0) {
+            malformedSchemeSpecific = true;
+          }
+        }
+      } else {
+        parsed.error = parsed.error || "URI can not be parsed.";
+      }
+      return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
+    }
+    function parse3(uri, opts) {
+      return parseWithStatus(uri, opts).parsed;
+    }
+    function normalizeString(uri, opts) {
+      return normalizeStringWithStatus(uri, opts).normalized;
+    }
+    function normalizeStringWithStatus(uri, opts) {
+      const { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = parseWithStatus(uri, opts);
+      return {
+        normalized: malformedAuthorityOrPort || malformedPercentEncoding || malformedSchemeSpecific || malformedHost || malformedScheme ? uri : serialize(parsed, opts),
+        malformedAuthorityOrPort,
+        malformedPercentEncoding,
+        malformedSchemeSpecific,
+        malformedHost,
+        malformedScheme
+      };
+    }
+    function normalizeComparableURI(uri, opts) {
+      if (typeof uri !== "string" && typeof uri !== "object") {
+        return void 0;
+      }
+      let value;
+      try {
+        value = typeof uri === "string" ? uri : serialize(uri, opts);
+      } catch {
+        return void 0;
+      }
+      const { normalized, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = normalizeStringWithStatus(value, opts);
+      return malformedAuthorityOrPort || malformedPercentEncoding || malformedSchemeSpecific || malformedHost || malformedScheme ? void 0 : normalized;
+    }
+    var fastUri = {
+      SCHEMES,
+      normalize: normalize2,
+      resolve: resolve3,
+      resolveComponent,
+      equal,
+      serialize,
+      parse: parse3
+    };
+    module.exports = fastUri;
+    module.exports.default = fastUri;
+    module.exports.fastUri = fastUri;
+  }
+});
+
+// node_modules/ajv/dist/runtime/uri.js
+var require_uri = __commonJS({
+  "node_modules/ajv/dist/runtime/uri.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var uri = require_fast_uri();
+    uri.code = 'require("ajv/dist/runtime/uri").default';
+    exports.default = uri;
+  }
+});
+
+// node_modules/ajv/dist/core.js
+var require_core = __commonJS({
+  "node_modules/ajv/dist/core.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = void 0;
+    var validate_1 = require_validate();
+    Object.defineProperty(exports, "KeywordCxt", { enumerable: true, get: function() {
+      return validate_1.KeywordCxt;
+    } });
+    var codegen_1 = require_codegen();
+    Object.defineProperty(exports, "_", { enumerable: true, get: function() {
+      return codegen_1._;
+    } });
+    Object.defineProperty(exports, "str", { enumerable: true, get: function() {
+      return codegen_1.str;
+    } });
+    Object.defineProperty(exports, "stringify", { enumerable: true, get: function() {
+      return codegen_1.stringify;
+    } });
+    Object.defineProperty(exports, "nil", { enumerable: true, get: function() {
+      return codegen_1.nil;
+    } });
+    Object.defineProperty(exports, "Name", { enumerable: true, get: function() {
+      return codegen_1.Name;
+    } });
+    Object.defineProperty(exports, "CodeGen", { enumerable: true, get: function() {
+      return codegen_1.CodeGen;
+    } });
+    var validation_error_1 = require_validation_error();
+    var ref_error_1 = require_ref_error();
+    var rules_1 = require_rules();
+    var compile_1 = require_compile();
+    var codegen_2 = require_codegen();
+    var resolve_1 = require_resolve();
+    var dataType_1 = require_dataType();
+    var util_1 = require_util7();
+    var $dataRefSchema = require_data();
+    var uri_1 = require_uri();
+    var defaultRegExp = (str, flags) => new RegExp(str, flags);
+    defaultRegExp.code = "new RegExp";
+    var META_IGNORE_OPTIONS = ["removeAdditional", "useDefaults", "coerceTypes"];
+    var EXT_SCOPE_NAMES = /* @__PURE__ */ new Set([
+      "validate",
+      "serialize",
+      "parse",
+      "wrapper",
+      "root",
+      "schema",
+      "keyword",
+      "pattern",
+      "formats",
+      "validate$data",
+      "func",
+      "obj",
+      "Error"
+    ]);
+    var removedOptions = {
+      errorDataPath: "",
+      format: "`validateFormats: false` can be used instead.",
+      nullable: '"nullable" keyword is supported by default.',
+      jsonPointers: "Deprecated jsPropertySyntax can be used instead.",
+      extendRefs: "Deprecated ignoreKeywordsWithRef can be used instead.",
+      missingRefs: "Pass empty schema with $id that should be ignored to ajv.addSchema.",
+      processCode: "Use option `code: {process: (code, schemaEnv: object) => string}`",
+      sourceCode: "Use option `code: {source: true}`",
+      strictDefaults: "It is default now, see option `strict`.",
+      strictKeywords: "It is default now, see option `strict`.",
+      uniqueItems: '"uniqueItems" keyword is always validated.',
+      unknownFormats: "Disable strict mode or pass `true` to `ajv.addFormat` (or `formats` option).",
+      cache: "Map is used as cache, schema object as key.",
+      serialize: "Map is used as cache, schema object as key.",
+      ajvErrors: "It is default now."
+    };
+    var deprecatedOptions = {
+      ignoreKeywordsWithRef: "",
+      jsPropertySyntax: "",
+      unicode: '"minLength"/"maxLength" account for unicode characters by default.'
+    };
+    var MAX_EXPRESSION = 200;
+    function requiredOptions(o) {
+      var _a, _b, _c, _d, _e2, _f, _g, _h, _j, _k, _l, _m, _o2, _p, _q, _r2, _s2, _t2, _u, _v, _w, _x, _y, _z, _0;
+      const s3 = o.strict;
+      const _optz = (_a = o.code) === null || _a === void 0 ? void 0 : _a.optimize;
+      const optimize = _optz === true || _optz === void 0 ? 1 : _optz || 0;
+      const regExp = (_c = (_b = o.code) === null || _b === void 0 ? void 0 : _b.regExp) !== null && _c !== void 0 ? _c : defaultRegExp;
+      const uriResolver = (_d = o.uriResolver) !== null && _d !== void 0 ? _d : uri_1.default;
+      return {
+        strictSchema: (_f = (_e2 = o.strictSchema) !== null && _e2 !== void 0 ? _e2 : s3) !== null && _f !== void 0 ? _f : true,
+        strictNumbers: (_h = (_g = o.strictNumbers) !== null && _g !== void 0 ? _g : s3) !== null && _h !== void 0 ? _h : true,
+        strictTypes: (_k = (_j = o.strictTypes) !== null && _j !== void 0 ? _j : s3) !== null && _k !== void 0 ? _k : "log",
+        strictTuples: (_m = (_l = o.strictTuples) !== null && _l !== void 0 ? _l : s3) !== null && _m !== void 0 ? _m : "log",
+        strictRequired: (_p = (_o2 = o.strictRequired) !== null && _o2 !== void 0 ? _o2 : s3) !== null && _p !== void 0 ? _p : false,
+        code: o.code ? { ...o.code, optimize, regExp } : { optimize, regExp },
+        loopRequired: (_q = o.loopRequired) !== null && _q !== void 0 ? _q : MAX_EXPRESSION,
+        loopEnum: (_r2 = o.loopEnum) !== null && _r2 !== void 0 ? _r2 : MAX_EXPRESSION,
+        meta: (_s2 = o.meta) !== null && _s2 !== void 0 ? _s2 : true,
+        messages: (_t2 = o.messages) !== null && _t2 !== void 0 ? _t2 : true,
+        inlineRefs: (_u = o.inlineRefs) !== null && _u !== void 0 ? _u : true,
+        schemaId: (_v = o.schemaId) !== null && _v !== void 0 ? _v : "$id",
+        addUsedSchema: (_w = o.addUsedSchema) !== null && _w !== void 0 ? _w : true,
+        validateSchema: (_x = o.validateSchema) !== null && _x !== void 0 ? _x : true,
+        validateFormats: (_y = o.validateFormats) !== null && _y !== void 0 ? _y : true,
+        unicodeRegExp: (_z = o.unicodeRegExp) !== null && _z !== void 0 ? _z : true,
+        int32range: (_0 = o.int32range) !== null && _0 !== void 0 ? _0 : true,
+        uriResolver
+      };
+    }
+    var Ajv = class {
+      constructor(opts = {}) {
+        this.schemas = {};
+        this.refs = {};
+        this.formats = /* @__PURE__ */ Object.create(null);
+        this._compilations = /* @__PURE__ */ new Set();
+        this._loading = {};
+        this._cache = /* @__PURE__ */ new Map();
+        opts = this.opts = { ...opts, ...requiredOptions(opts) };
+        const { es5, lines } = this.opts.code;
+        this.scope = new codegen_2.ValueScope({ scope: {}, prefixes: EXT_SCOPE_NAMES, es5, lines });
+        this.logger = getLogger(opts.logger);
+        const formatOpt = opts.validateFormats;
+        opts.validateFormats = false;
+        this.RULES = (0, rules_1.getRules)();
+        checkOptions.call(this, removedOptions, opts, "NOT SUPPORTED");
+        checkOptions.call(this, deprecatedOptions, opts, "DEPRECATED", "warn");
+        this._metaOpts = getMetaSchemaOptions.call(this);
+        if (opts.formats)
+          addInitialFormats.call(this);
+        this._addVocabularies();
+        this._addDefaultMetaSchema();
+        if (opts.keywords)
+          addInitialKeywords.call(this, opts.keywords);
+        if (typeof opts.meta == "object")
+          this.addMetaSchema(opts.meta);
+        addInitialSchemas.call(this);
+        opts.validateFormats = formatOpt;
+      }
+      _addVocabularies() {
+        this.addKeyword("$async");
+      }
+      _addDefaultMetaSchema() {
+        const { $data, meta, schemaId } = this.opts;
+        let _dataRefSchema = $dataRefSchema;
+        if (schemaId === "id") {
+          _dataRefSchema = { ...$dataRefSchema };
+          _dataRefSchema.id = _dataRefSchema.$id;
+          delete _dataRefSchema.$id;
+        }
+        if (meta && $data)
+          this.addMetaSchema(_dataRefSchema, _dataRefSchema[schemaId], false);
+      }
+      defaultMeta() {
+        const { meta, schemaId } = this.opts;
+        return this.opts.defaultMeta = typeof meta == "object" ? meta[schemaId] || meta : void 0;
+      }
+      validate(schemaKeyRef, data) {
+        let v2;
+        if (typeof schemaKeyRef == "string") {
+          v2 = this.getSchema(schemaKeyRef);
+          if (!v2)
+            throw new Error(`no schema with key or ref "${schemaKeyRef}"`);
+        } else {
+          v2 = this.compile(schemaKeyRef);
+        }
+        const valid = v2(data);
+        if (!("$async" in v2))
+          this.errors = v2.errors;
+        return valid;
+      }
+      compile(schema, _meta) {
+        const sch = this._addSchema(schema, _meta);
+        return sch.validate || this._compileSchemaEnv(sch);
+      }
+      compileAsync(schema, meta) {
+        if (typeof this.opts.loadSchema != "function") {
+          throw new Error("options.loadSchema should be a function");
+        }
+        const { loadSchema } = this.opts;
+        return runCompileAsync.call(this, schema, meta);
+        async function runCompileAsync(_schema, _meta) {
+          await loadMetaSchema.call(this, _schema.$schema);
+          const sch = this._addSchema(_schema, _meta);
+          return sch.validate || _compileAsync.call(this, sch);
+        }
+        async function loadMetaSchema($ref) {
+          if ($ref && !this.getSchema($ref)) {
+            await runCompileAsync.call(this, { $ref }, true);
+          }
+        }
+        async function _compileAsync(sch) {
+          try {
+            return this._compileSchemaEnv(sch);
+          } catch (e) {
+            if (!(e instanceof ref_error_1.default))
+              throw e;
+            checkLoaded.call(this, e);
+            await loadMissingSchema.call(this, e.missingSchema);
+            return _compileAsync.call(this, sch);
+          }
+        }
+        function checkLoaded({ missingSchema: ref, missingRef }) {
+          if (this.refs[ref]) {
+            throw new Error(`AnySchema ${ref} is loaded but ${missingRef} cannot be resolved`);
+          }
+        }
+        async function loadMissingSchema(ref) {
+          const _schema = await _loadSchema.call(this, ref);
+          if (!this.refs[ref])
+            await loadMetaSchema.call(this, _schema.$schema);
+          if (!this.refs[ref])
+            this.addSchema(_schema, ref, meta);
+        }
+        async function _loadSchema(ref) {
+          const p2 = this._loading[ref];
+          if (p2)
+            return p2;
+          try {
+            return await (this._loading[ref] = loadSchema(ref));
+          } finally {
+            delete this._loading[ref];
+          }
+        }
+      }
+      // Adds schema to the instance
+      addSchema(schema, key, _meta, _validateSchema = this.opts.validateSchema) {
+        if (Array.isArray(schema)) {
+          for (const sch of schema)
+            this.addSchema(sch, void 0, _meta, _validateSchema);
+          return this;
+        }
+        let id2;
+        if (typeof schema === "object") {
+          const { schemaId } = this.opts;
+          id2 = schema[schemaId];
+          if (id2 !== void 0 && typeof id2 != "string") {
+            throw new Error(`schema ${schemaId} must be string`);
+          }
+        }
+        key = (0, resolve_1.normalizeId)(key || id2);
+        this._checkUnique(key);
+        this.schemas[key] = this._addSchema(schema, _meta, key, _validateSchema, true);
+        return this;
+      }
+      // Add schema that will be used to validate other schemas
+      // options in META_IGNORE_OPTIONS are alway set to false
+      addMetaSchema(schema, key, _validateSchema = this.opts.validateSchema) {
+        this.addSchema(schema, key, true, _validateSchema);
+        return this;
+      }
+      //  Validate schema against its meta-schema
+      validateSchema(schema, throwOrLogError) {
+        if (typeof schema == "boolean")
+          return true;
+        let $schema;
+        $schema = schema.$schema;
+        if ($schema !== void 0 && typeof $schema != "string") {
+          throw new Error("$schema must be a string");
+        }
+        $schema = $schema || this.opts.defaultMeta || this.defaultMeta();
+        if (!$schema) {
+          this.logger.warn("meta-schema not available");
+          this.errors = null;
+          return true;
+        }
+        const valid = this.validate($schema, schema);
+        if (!valid && throwOrLogError) {
+          const message = "schema is invalid: " + this.errorsText();
+          if (this.opts.validateSchema === "log")
+            this.logger.error(message);
+          else
+            throw new Error(message);
+        }
+        return valid;
+      }
+      // Get compiled schema by `key` or `ref`.
+      // (`key` that was passed to `addSchema` or full schema reference - `schema.$id` or resolved id)
+      getSchema(keyRef) {
+        let sch;
+        while (typeof (sch = getSchEnv.call(this, keyRef)) == "string")
+          keyRef = sch;
+        if (sch === void 0) {
+          const { schemaId } = this.opts;
+          const root = new compile_1.SchemaEnv({ schema: {}, schemaId });
+          sch = compile_1.resolveSchema.call(this, root, keyRef);
+          if (!sch)
+            return;
+          this.refs[keyRef] = sch;
+        }
+        return sch.validate || this._compileSchemaEnv(sch);
+      }
+      // Remove cached schema(s).
+      // If no parameter is passed all schemas but meta-schemas are removed.
+      // If RegExp is passed all schemas with key/id matching pattern but meta-schemas are removed.
+      // Even if schema is referenced by other schemas it still can be removed as other schemas have local references.
+      removeSchema(schemaKeyRef) {
+        if (schemaKeyRef instanceof RegExp) {
+          this._removeAllSchemas(this.schemas, schemaKeyRef);
+          this._removeAllSchemas(this.refs, schemaKeyRef);
+          return this;
+        }
+        switch (typeof schemaKeyRef) {
+          case "undefined":
+            this._removeAllSchemas(this.schemas);
+            this._removeAllSchemas(this.refs);
+            this._cache.clear();
+            return this;
+          case "string": {
+            const sch = getSchEnv.call(this, schemaKeyRef);
+            if (typeof sch == "object")
+              this._cache.delete(sch.schema);
+            delete this.schemas[schemaKeyRef];
+            delete this.refs[schemaKeyRef];
+            return this;
+          }
+          case "object": {
+            const cacheKey = schemaKeyRef;
+            this._cache.delete(cacheKey);
+            let id2 = schemaKeyRef[this.opts.schemaId];
+            if (id2) {
+              id2 = (0, resolve_1.normalizeId)(id2);
+              delete this.schemas[id2];
+              delete this.refs[id2];
+            }
+            return this;
+          }
+          default:
+            throw new Error("ajv.removeSchema: invalid parameter");
+        }
+      }
+      // add "vocabulary" - a collection of keywords
+      addVocabulary(definitions) {
+        for (const def of definitions)
+          this.addKeyword(def);
+        return this;
+      }
+      addKeyword(kwdOrDef, def) {
+        let keyword;
+        if (typeof kwdOrDef == "string") {
+          keyword = kwdOrDef;
+          if (typeof def == "object") {
+            this.logger.warn("these parameters are deprecated, see docs for addKeyword");
+            def.keyword = keyword;
+          }
+        } else if (typeof kwdOrDef == "object" && def === void 0) {
+          def = kwdOrDef;
+          keyword = def.keyword;
+          if (Array.isArray(keyword) && !keyword.length) {
+            throw new Error("addKeywords: keyword must be string or non-empty array");
+          }
+        } else {
+          throw new Error("invalid addKeywords parameters");
+        }
+        checkKeyword.call(this, keyword, def);
+        if (!def) {
+          (0, util_1.eachItem)(keyword, (kwd) => addRule.call(this, kwd));
+          return this;
+        }
+        keywordMetaschema.call(this, def);
+        const definition = {
+          ...def,
+          type: (0, dataType_1.getJSONTypes)(def.type),
+          schemaType: (0, dataType_1.getJSONTypes)(def.schemaType)
+        };
+        (0, util_1.eachItem)(keyword, definition.type.length === 0 ? (k2) => addRule.call(this, k2, definition) : (k2) => definition.type.forEach((t) => addRule.call(this, k2, definition, t)));
+        return this;
+      }
+      getKeyword(keyword) {
+        const rule = this.RULES.all[keyword];
+        return typeof rule == "object" ? rule.definition : !!rule;
+      }
+      // Remove keyword
+      removeKeyword(keyword) {
+        const { RULES } = this;
+        delete RULES.keywords[keyword];
+        delete RULES.all[keyword];
+        for (const group of RULES.rules) {
+          const i = group.rules.findIndex((rule) => rule.keyword === keyword);
+          if (i >= 0)
+            group.rules.splice(i, 1);
+        }
+        return this;
+      }
+      // Add format
+      addFormat(name, format) {
+        if (typeof format == "string")
+          format = new RegExp(format);
+        this.formats[name] = format;
+        return this;
+      }
+      errorsText(errors = this.errors, { separator = ", ", dataVar = "data" } = {}) {
+        if (!errors || errors.length === 0)
+          return "No errors";
+        return errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text, msg) => text + separator + msg);
+      }
+      $dataMetaSchema(metaSchema, keywordsJsonPointers) {
+        const rules = this.RULES.all;
+        metaSchema = JSON.parse(JSON.stringify(metaSchema));
+        for (const jsonPointer of keywordsJsonPointers) {
+          const segments = jsonPointer.split("/").slice(1);
+          let keywords = metaSchema;
+          for (const seg of segments)
+            keywords = keywords[seg];
+          for (const key in rules) {
+            const rule = rules[key];
+            if (typeof rule != "object")
+              continue;
+            const { $data } = rule.definition;
+            const schema = keywords[key];
+            if ($data && schema)
+              keywords[key] = schemaOrData(schema);
+          }
+        }
+        return metaSchema;
+      }
+      _removeAllSchemas(schemas, regex2) {
+        for (const keyRef in schemas) {
+          const sch = schemas[keyRef];
+          if (!regex2 || regex2.test(keyRef)) {
+            if (typeof sch == "string") {
+              delete schemas[keyRef];
+            } else if (sch && !sch.meta) {
+              this._cache.delete(sch.schema);
+              delete schemas[keyRef];
+            }
+          }
+        }
+      }
+      _addSchema(schema, meta, baseId, validateSchema = this.opts.validateSchema, addSchema = this.opts.addUsedSchema) {
+        let id2;
+        const { schemaId } = this.opts;
+        if (typeof schema == "object") {
+          id2 = schema[schemaId];
+        } else {
+          if (this.opts.jtd)
+            throw new Error("schema must be object");
+          else if (typeof schema != "boolean")
+            throw new Error("schema must be object or boolean");
+        }
+        let sch = this._cache.get(schema);
+        if (sch !== void 0)
+          return sch;
+        baseId = (0, resolve_1.normalizeId)(id2 || baseId);
+        const localRefs = resolve_1.getSchemaRefs.call(this, schema, baseId);
+        sch = new compile_1.SchemaEnv({ schema, schemaId, meta, baseId, localRefs });
+        this._cache.set(sch.schema, sch);
+        if (addSchema && !baseId.startsWith("#")) {
+          if (baseId)
+            this._checkUnique(baseId);
+          this.refs[baseId] = sch;
+        }
+        if (validateSchema)
+          this.validateSchema(schema, true);
+        return sch;
+      }
+      _checkUnique(id2) {
+        if (this.schemas[id2] || this.refs[id2]) {
+          throw new Error(`schema with key or id "${id2}" already exists`);
+        }
+      }
+      _compileSchemaEnv(sch) {
+        if (sch.meta)
+          this._compileMetaSchema(sch);
+        else
+          compile_1.compileSchema.call(this, sch);
+        if (!sch.validate)
+          throw new Error("ajv implementation error");
+        return sch.validate;
+      }
+      _compileMetaSchema(sch) {
+        const currentOpts = this.opts;
+        this.opts = this._metaOpts;
+        try {
+          compile_1.compileSchema.call(this, sch);
+        } finally {
+          this.opts = currentOpts;
+        }
+      }
+    };
+    Ajv.ValidationError = validation_error_1.default;
+    Ajv.MissingRefError = ref_error_1.default;
+    exports.default = Ajv;
+    function checkOptions(checkOpts, options, msg, log2 = "error") {
+      for (const key in checkOpts) {
+        const opt = key;
+        if (opt in options)
+          this.logger[log2](`${msg}: option ${key}. ${checkOpts[opt]}`);
+      }
+    }
+    function getSchEnv(keyRef) {
+      keyRef = (0, resolve_1.normalizeId)(keyRef);
+      return this.schemas[keyRef] || this.refs[keyRef];
+    }
+    function addInitialSchemas() {
+      const optsSchemas = this.opts.schemas;
+      if (!optsSchemas)
+        return;
+      if (Array.isArray(optsSchemas))
+        this.addSchema(optsSchemas);
+      else
+        for (const key in optsSchemas)
+          this.addSchema(optsSchemas[key], key);
+    }
+    function addInitialFormats() {
+      for (const name in this.opts.formats) {
+        const format = this.opts.formats[name];
+        if (format)
+          this.addFormat(name, format);
+      }
+    }
+    function addInitialKeywords(defs) {
+      if (Array.isArray(defs)) {
+        this.addVocabulary(defs);
+        return;
+      }
+      this.logger.warn("keywords option as map is deprecated, pass array");
+      for (const keyword in defs) {
+        const def = defs[keyword];
+        if (!def.keyword)
+          def.keyword = keyword;
+        this.addKeyword(def);
+      }
+    }
+    function getMetaSchemaOptions() {
+      const metaOpts = { ...this.opts };
+      for (const opt of META_IGNORE_OPTIONS)
+        delete metaOpts[opt];
+      return metaOpts;
+    }
+    var noLogs = { log() {
+    }, warn() {
+    }, error() {
+    } };
+    function getLogger(logger) {
+      if (logger === false)
+        return noLogs;
+      if (logger === void 0)
+        return console;
+      if (logger.log && logger.warn && logger.error)
+        return logger;
+      throw new Error("logger must implement log, warn and error methods");
+    }
+    var KEYWORD_NAME = /^[a-z_$][a-z0-9_$:-]*$/i;
+    function checkKeyword(keyword, def) {
+      const { RULES } = this;
+      (0, util_1.eachItem)(keyword, (kwd) => {
+        if (RULES.keywords[kwd])
+          throw new Error(`Keyword ${kwd} is already defined`);
+        if (!KEYWORD_NAME.test(kwd))
+          throw new Error(`Keyword ${kwd} has invalid name`);
+      });
+      if (!def)
+        return;
+      if (def.$data && !("code" in def || "validate" in def)) {
+        throw new Error('$data keyword must have "code" or "validate" function');
+      }
+    }
+    function addRule(keyword, definition, dataType) {
+      var _a;
+      const post = definition === null || definition === void 0 ? void 0 : definition.post;
+      if (dataType && post)
+        throw new Error('keyword with "post" flag cannot have "type"');
+      const { RULES } = this;
+      let ruleGroup = post ? RULES.post : RULES.rules.find(({ type: t }) => t === dataType);
+      if (!ruleGroup) {
+        ruleGroup = { type: dataType, rules: [] };
+        RULES.rules.push(ruleGroup);
+      }
+      RULES.keywords[keyword] = true;
+      if (!definition)
+        return;
+      const rule = {
+        keyword,
+        definition: {
+          ...definition,
+          type: (0, dataType_1.getJSONTypes)(definition.type),
+          schemaType: (0, dataType_1.getJSONTypes)(definition.schemaType)
+        }
+      };
+      if (definition.before)
+        addBeforeRule.call(this, ruleGroup, rule, definition.before);
+      else
+        ruleGroup.rules.push(rule);
+      RULES.all[keyword] = rule;
+      (_a = definition.implements) === null || _a === void 0 ? void 0 : _a.forEach((kwd) => this.addKeyword(kwd));
+    }
+    function addBeforeRule(ruleGroup, rule, before) {
+      const i = ruleGroup.rules.findIndex((_rule) => _rule.keyword === before);
+      if (i >= 0) {
+        ruleGroup.rules.splice(i, 0, rule);
+      } else {
+        ruleGroup.rules.push(rule);
+        this.logger.warn(`rule ${before} is not defined`);
+      }
+    }
+    function keywordMetaschema(def) {
+      let { metaSchema } = def;
+      if (metaSchema === void 0)
+        return;
+      if (def.$data && this.opts.$data)
+        metaSchema = schemaOrData(metaSchema);
+      def.validateSchema = this.compile(metaSchema, true);
+    }
+    var $dataRef = {
+      $ref: "https://raw.githubusercontent.com/ajv-validator/ajv/master/lib/refs/data.json#"
+    };
+    function schemaOrData(schema) {
+      return { anyOf: [schema, $dataRef] };
+    }
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/core/id.js
+var require_id = __commonJS({
+  "node_modules/ajv/dist/vocabularies/core/id.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var def = {
+      keyword: "id",
+      code() {
+        throw new Error('NOT SUPPORTED: keyword "id", use "$id" for schema ID');
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/core/ref.js
+var require_ref = __commonJS({
+  "node_modules/ajv/dist/vocabularies/core/ref.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.callRef = exports.getValidate = void 0;
+    var ref_error_1 = require_ref_error();
+    var code_1 = require_code2();
+    var codegen_1 = require_codegen();
+    var names_1 = require_names();
+    var compile_1 = require_compile();
+    var util_1 = require_util7();
+    var def = {
+      keyword: "$ref",
+      schemaType: "string",
+      code(cxt) {
+        const { gen, schema: $ref, it: it2 } = cxt;
+        const { baseId, schemaEnv: env, validateName, opts, self: self2 } = it2;
+        const { root } = env;
+        if (($ref === "#" || $ref === "#/") && baseId === root.baseId)
+          return callRootRef();
+        const schOrEnv = compile_1.resolveRef.call(self2, root, baseId, $ref);
+        if (schOrEnv === void 0)
+          throw new ref_error_1.default(it2.opts.uriResolver, baseId, $ref);
+        if (schOrEnv instanceof compile_1.SchemaEnv)
+          return callValidate(schOrEnv);
+        return inlineRefSchema(schOrEnv);
+        function callRootRef() {
+          if (env === root)
+            return callRef(cxt, validateName, env, env.$async);
+          const rootName = gen.scopeValue("root", { ref: root });
+          return callRef(cxt, (0, codegen_1._)`${rootName}.validate`, root, root.$async);
+        }
+        function callValidate(sch) {
+          const v2 = getValidate(cxt, sch);
+          callRef(cxt, v2, sch, sch.$async);
+        }
+        function inlineRefSchema(sch) {
+          const schName = gen.scopeValue("schema", opts.code.source === true ? { ref: sch, code: (0, codegen_1.stringify)(sch) } : { ref: sch });
+          const valid = gen.name("valid");
+          const schCxt = cxt.subschema({
+            schema: sch,
+            dataTypes: [],
+            schemaPath: codegen_1.nil,
+            topSchemaRef: schName,
+            errSchemaPath: $ref
+          }, valid);
+          cxt.mergeEvaluated(schCxt);
+          cxt.ok(valid);
+        }
+      }
+    };
+    function getValidate(cxt, sch) {
+      const { gen } = cxt;
+      return sch.validate ? gen.scopeValue("validate", { ref: sch.validate }) : (0, codegen_1._)`${gen.scopeValue("wrapper", { ref: sch })}.validate`;
+    }
+    exports.getValidate = getValidate;
+    function callRef(cxt, v2, sch, $async) {
+      const { gen, it: it2 } = cxt;
+      const { allErrors, schemaEnv: env, opts } = it2;
+      const passCxt = opts.passContext ? names_1.default.this : codegen_1.nil;
+      if ($async)
+        callAsyncRef();
+      else
+        callSyncRef();
+      function callAsyncRef() {
+        if (!env.$async)
+          throw new Error("async schema referenced by sync schema");
+        const valid = gen.let("valid");
+        gen.try(() => {
+          gen.code((0, codegen_1._)`await ${(0, code_1.callValidateCode)(cxt, v2, passCxt)}`);
+          addEvaluatedFrom(v2);
+          if (!allErrors)
+            gen.assign(valid, true);
+        }, (e) => {
+          gen.if((0, codegen_1._)`!(${e} instanceof ${it2.ValidationError})`, () => gen.throw(e));
+          addErrorsFrom(e);
+          if (!allErrors)
+            gen.assign(valid, false);
+        });
+        cxt.ok(valid);
+      }
+      function callSyncRef() {
+        cxt.result((0, code_1.callValidateCode)(cxt, v2, passCxt), () => addEvaluatedFrom(v2), () => addErrorsFrom(v2));
+      }
+      function addErrorsFrom(source) {
+        const errs = (0, codegen_1._)`${source}.errors`;
+        gen.assign(names_1.default.vErrors, (0, codegen_1._)`${names_1.default.vErrors} === null ? ${errs} : ${names_1.default.vErrors}.concat(${errs})`);
+        gen.assign(names_1.default.errors, (0, codegen_1._)`${names_1.default.vErrors}.length`);
+      }
+      function addEvaluatedFrom(source) {
+        var _a;
+        if (!it2.opts.unevaluated)
+          return;
+        const schEvaluated = (_a = sch === null || sch === void 0 ? void 0 : sch.validate) === null || _a === void 0 ? void 0 : _a.evaluated;
+        if (it2.props !== true) {
+          if (schEvaluated && !schEvaluated.dynamicProps) {
+            if (schEvaluated.props !== void 0) {
+              it2.props = util_1.mergeEvaluated.props(gen, schEvaluated.props, it2.props);
+            }
+          } else {
+            const props = gen.var("props", (0, codegen_1._)`${source}.evaluated.props`);
+            it2.props = util_1.mergeEvaluated.props(gen, props, it2.props, codegen_1.Name);
+          }
+        }
+        if (it2.items !== true) {
+          if (schEvaluated && !schEvaluated.dynamicItems) {
+            if (schEvaluated.items !== void 0) {
+              it2.items = util_1.mergeEvaluated.items(gen, schEvaluated.items, it2.items);
+            }
+          } else {
+            const items = gen.var("items", (0, codegen_1._)`${source}.evaluated.items`);
+            it2.items = util_1.mergeEvaluated.items(gen, items, it2.items, codegen_1.Name);
+          }
+        }
+      }
+    }
+    exports.callRef = callRef;
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/core/index.js
+var require_core2 = __commonJS({
+  "node_modules/ajv/dist/vocabularies/core/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var id_1 = require_id();
+    var ref_1 = require_ref();
+    var core = [
+      "$schema",
+      "$id",
+      "$defs",
+      "$vocabulary",
+      { keyword: "$comment" },
+      "definitions",
+      id_1.default,
+      ref_1.default
+    ];
+    exports.default = core;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/limitNumber.js
+var require_limitNumber = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/limitNumber.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var ops = codegen_1.operators;
+    var KWDs = {
+      maximum: { okStr: "<=", ok: ops.LTE, fail: ops.GT },
+      minimum: { okStr: ">=", ok: ops.GTE, fail: ops.LT },
+      exclusiveMaximum: { okStr: "<", ok: ops.LT, fail: ops.GTE },
+      exclusiveMinimum: { okStr: ">", ok: ops.GT, fail: ops.LTE }
+    };
+    var error = {
+      message: ({ keyword, schemaCode }) => (0, codegen_1.str)`must be ${KWDs[keyword].okStr} ${schemaCode}`,
+      params: ({ keyword, schemaCode }) => (0, codegen_1._)`{comparison: ${KWDs[keyword].okStr}, limit: ${schemaCode}}`
+    };
+    var def = {
+      keyword: Object.keys(KWDs),
+      type: "number",
+      schemaType: "number",
+      $data: true,
+      error,
+      code(cxt) {
+        const { keyword, data, schemaCode } = cxt;
+        cxt.fail$data((0, codegen_1._)`${data} ${KWDs[keyword].fail} ${schemaCode} || isNaN(${data})`);
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/multipleOf.js
+var require_multipleOf = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/multipleOf.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var error = {
+      message: ({ schemaCode }) => (0, codegen_1.str)`must be multiple of ${schemaCode}`,
+      params: ({ schemaCode }) => (0, codegen_1._)`{multipleOf: ${schemaCode}}`
+    };
+    var def = {
+      keyword: "multipleOf",
+      type: "number",
+      schemaType: "number",
+      $data: true,
+      error,
+      code(cxt) {
+        const { gen, data, schemaCode, it: it2 } = cxt;
+        const prec = it2.opts.multipleOfPrecision;
+        const res = gen.let("res");
+        const invalid = prec ? (0, codegen_1._)`Math.abs(Math.round(${res}) - ${res}) > 1e-${prec}` : (0, codegen_1._)`${res} !== parseInt(${res})`;
+        cxt.fail$data((0, codegen_1._)`(${schemaCode} === 0 || (${res} = ${data}/${schemaCode}, ${invalid}))`);
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/runtime/ucs2length.js
+var require_ucs2length = __commonJS({
+  "node_modules/ajv/dist/runtime/ucs2length.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    function ucs2length(str) {
+      const len = str.length;
+      let length = 0;
+      let pos = 0;
+      let value;
+      while (pos < len) {
+        length++;
+        value = str.charCodeAt(pos++);
+        if (value >= 55296 && value <= 56319 && pos < len) {
+          value = str.charCodeAt(pos);
+          if ((value & 64512) === 56320)
+            pos++;
+        }
+      }
+      return length;
+    }
+    exports.default = ucs2length;
+    ucs2length.code = 'require("ajv/dist/runtime/ucs2length").default';
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/limitLength.js
+var require_limitLength = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/limitLength.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var ucs2length_1 = require_ucs2length();
+    var error = {
+      message({ keyword, schemaCode }) {
+        const comp = keyword === "maxLength" ? "more" : "fewer";
+        return (0, codegen_1.str)`must NOT have ${comp} than ${schemaCode} characters`;
+      },
+      params: ({ schemaCode }) => (0, codegen_1._)`{limit: ${schemaCode}}`
+    };
+    var def = {
+      keyword: ["maxLength", "minLength"],
+      type: "string",
+      schemaType: "number",
+      $data: true,
+      error,
+      code(cxt) {
+        const { keyword, data, schemaCode, it: it2 } = cxt;
+        const op = keyword === "maxLength" ? codegen_1.operators.GT : codegen_1.operators.LT;
+        const len = it2.opts.unicode === false ? (0, codegen_1._)`${data}.length` : (0, codegen_1._)`${(0, util_1.useFunc)(cxt.gen, ucs2length_1.default)}(${data})`;
+        cxt.fail$data((0, codegen_1._)`${len} ${op} ${schemaCode}`);
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/pattern.js
+var require_pattern = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/pattern.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var code_1 = require_code2();
+    var util_1 = require_util7();
+    var codegen_1 = require_codegen();
+    var error = {
+      message: ({ schemaCode }) => (0, codegen_1.str)`must match pattern "${schemaCode}"`,
+      params: ({ schemaCode }) => (0, codegen_1._)`{pattern: ${schemaCode}}`
+    };
+    var def = {
+      keyword: "pattern",
+      type: "string",
+      schemaType: "string",
+      $data: true,
+      error,
+      code(cxt) {
+        const { gen, data, $data, schema, schemaCode, it: it2 } = cxt;
+        const u2 = it2.opts.unicodeRegExp ? "u" : "";
+        if ($data) {
+          const { regExp } = it2.opts.code;
+          const regExpCode = regExp.code === "new RegExp" ? (0, codegen_1._)`new RegExp` : (0, util_1.useFunc)(gen, regExp);
+          const valid = gen.let("valid");
+          gen.try(() => gen.assign(valid, (0, codegen_1._)`${regExpCode}(${schemaCode}, ${u2}).test(${data})`), () => gen.assign(valid, false));
+          cxt.fail$data((0, codegen_1._)`!${valid}`);
+        } else {
+          const regExp = (0, code_1.usePattern)(cxt, schema);
+          cxt.fail$data((0, codegen_1._)`!${regExp}.test(${data})`);
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/limitProperties.js
+var require_limitProperties = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/limitProperties.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var error = {
+      message({ keyword, schemaCode }) {
+        const comp = keyword === "maxProperties" ? "more" : "fewer";
+        return (0, codegen_1.str)`must NOT have ${comp} than ${schemaCode} properties`;
+      },
+      params: ({ schemaCode }) => (0, codegen_1._)`{limit: ${schemaCode}}`
+    };
+    var def = {
+      keyword: ["maxProperties", "minProperties"],
+      type: "object",
+      schemaType: "number",
+      $data: true,
+      error,
+      code(cxt) {
+        const { keyword, data, schemaCode } = cxt;
+        const op = keyword === "maxProperties" ? codegen_1.operators.GT : codegen_1.operators.LT;
+        cxt.fail$data((0, codegen_1._)`Object.keys(${data}).length ${op} ${schemaCode}`);
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/required.js
+var require_required = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/required.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var code_1 = require_code2();
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var error = {
+      message: ({ params: { missingProperty } }) => (0, codegen_1.str)`must have required property '${missingProperty}'`,
+      params: ({ params: { missingProperty } }) => (0, codegen_1._)`{missingProperty: ${missingProperty}}`
+    };
+    var def = {
+      keyword: "required",
+      type: "object",
+      schemaType: "array",
+      $data: true,
+      error,
+      code(cxt) {
+        const { gen, schema, schemaCode, data, $data, it: it2 } = cxt;
+        const { opts } = it2;
+        if (!$data && schema.length === 0)
+          return;
+        const useLoop = schema.length >= opts.loopRequired;
+        if (it2.allErrors)
+          allErrorsMode();
+        else
+          exitOnErrorMode();
+        if (opts.strictRequired) {
+          const props = cxt.parentSchema.properties;
+          const { definedProperties } = cxt.it;
+          for (const requiredKey of schema) {
+            if ((props === null || props === void 0 ? void 0 : props[requiredKey]) === void 0 && !definedProperties.has(requiredKey)) {
+              const schemaPath = it2.schemaEnv.baseId + it2.errSchemaPath;
+              const msg = `required property "${requiredKey}" is not defined at "${schemaPath}" (strictRequired)`;
+              (0, util_1.checkStrictMode)(it2, msg, it2.opts.strictRequired);
+            }
+          }
+        }
+        function allErrorsMode() {
+          if (useLoop || $data) {
+            cxt.block$data(codegen_1.nil, loopAllRequired);
+          } else {
+            for (const prop of schema) {
+              (0, code_1.checkReportMissingProp)(cxt, prop);
+            }
+          }
+        }
+        function exitOnErrorMode() {
+          const missing2 = gen.let("missing");
+          if (useLoop || $data) {
+            const valid = gen.let("valid", true);
+            cxt.block$data(valid, () => loopUntilMissing(missing2, valid));
+            cxt.ok(valid);
+          } else {
+            gen.if((0, code_1.checkMissingProp)(cxt, schema, missing2));
+            (0, code_1.reportMissingProp)(cxt, missing2);
+            gen.else();
+          }
+        }
+        function loopAllRequired() {
+          gen.forOf("prop", schemaCode, (prop) => {
+            cxt.setParams({ missingProperty: prop });
+            gen.if((0, code_1.noPropertyInData)(gen, data, prop, opts.ownProperties), () => cxt.error());
+          });
+        }
+        function loopUntilMissing(missing2, valid) {
+          cxt.setParams({ missingProperty: missing2 });
+          gen.forOf(missing2, schemaCode, () => {
+            gen.assign(valid, (0, code_1.propertyInData)(gen, data, missing2, opts.ownProperties));
+            gen.if((0, codegen_1.not)(valid), () => {
+              cxt.error();
+              gen.break();
+            });
+          }, codegen_1.nil);
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/limitItems.js
+var require_limitItems = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/limitItems.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var error = {
+      message({ keyword, schemaCode }) {
+        const comp = keyword === "maxItems" ? "more" : "fewer";
+        return (0, codegen_1.str)`must NOT have ${comp} than ${schemaCode} items`;
+      },
+      params: ({ schemaCode }) => (0, codegen_1._)`{limit: ${schemaCode}}`
+    };
+    var def = {
+      keyword: ["maxItems", "minItems"],
+      type: "array",
+      schemaType: "number",
+      $data: true,
+      error,
+      code(cxt) {
+        const { keyword, data, schemaCode } = cxt;
+        const op = keyword === "maxItems" ? codegen_1.operators.GT : codegen_1.operators.LT;
+        cxt.fail$data((0, codegen_1._)`${data}.length ${op} ${schemaCode}`);
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/runtime/equal.js
+var require_equal = __commonJS({
+  "node_modules/ajv/dist/runtime/equal.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var equal = require_fast_deep_equal();
+    equal.code = 'require("ajv/dist/runtime/equal").default';
+    exports.default = equal;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/uniqueItems.js
+var require_uniqueItems = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/uniqueItems.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var dataType_1 = require_dataType();
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var equal_1 = require_equal();
+    var error = {
+      message: ({ params: { i, j: j2 } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j2} and ${i} are identical)`,
+      params: ({ params: { i, j: j2 } }) => (0, codegen_1._)`{i: ${i}, j: ${j2}}`
+    };
+    var def = {
+      keyword: "uniqueItems",
+      type: "array",
+      schemaType: "boolean",
+      $data: true,
+      error,
+      code(cxt) {
+        const { gen, data, $data, schema, parentSchema, schemaCode, it: it2 } = cxt;
+        if (!$data && !schema)
+          return;
+        const valid = gen.let("valid");
+        const itemTypes = parentSchema.items ? (0, dataType_1.getSchemaTypes)(parentSchema.items) : [];
+        cxt.block$data(valid, validateUniqueItems, (0, codegen_1._)`${schemaCode} === false`);
+        cxt.ok(valid);
+        function validateUniqueItems() {
+          const i = gen.let("i", (0, codegen_1._)`${data}.length`);
+          const j2 = gen.let("j");
+          cxt.setParams({ i, j: j2 });
+          gen.assign(valid, true);
+          gen.if((0, codegen_1._)`${i} > 1`, () => (canOptimize() ? loopN : loopN2)(i, j2));
+        }
+        function canOptimize() {
+          return itemTypes.length > 0 && !itemTypes.some((t) => t === "object" || t === "array");
+        }
+        function loopN(i, j2) {
+          const item = gen.name("item");
+          const wrongType = (0, dataType_1.checkDataTypes)(itemTypes, item, it2.opts.strictNumbers, dataType_1.DataType.Wrong);
+          const indices = gen.const("indices", (0, codegen_1._)`{}`);
+          gen.for((0, codegen_1._)`;${i}--;`, () => {
+            gen.let(item, (0, codegen_1._)`${data}[${i}]`);
+            gen.if(wrongType, (0, codegen_1._)`continue`);
+            if (itemTypes.length > 1)
+              gen.if((0, codegen_1._)`typeof ${item} == "string"`, (0, codegen_1._)`${item} += "_"`);
+            gen.if((0, codegen_1._)`typeof ${indices}[${item}] == "number"`, () => {
+              gen.assign(j2, (0, codegen_1._)`${indices}[${item}]`);
+              cxt.error();
+              gen.assign(valid, false).break();
+            }).code((0, codegen_1._)`${indices}[${item}] = ${i}`);
+          });
+        }
+        function loopN2(i, j2) {
+          const eql = (0, util_1.useFunc)(gen, equal_1.default);
+          const outer = gen.name("outer");
+          gen.label(outer).for((0, codegen_1._)`;${i}--;`, () => gen.for((0, codegen_1._)`${j2} = ${i}; ${j2}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i}], ${data}[${j2}])`, () => {
+            cxt.error();
+            gen.assign(valid, false).break(outer);
+          })));
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/const.js
+var require_const = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/const.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var equal_1 = require_equal();
+    var error = {
+      message: "must be equal to constant",
+      params: ({ schemaCode }) => (0, codegen_1._)`{allowedValue: ${schemaCode}}`
+    };
+    var def = {
+      keyword: "const",
+      $data: true,
+      error,
+      code(cxt) {
+        const { gen, data, $data, schemaCode, schema } = cxt;
+        if ($data || schema && typeof schema == "object") {
+          cxt.fail$data((0, codegen_1._)`!${(0, util_1.useFunc)(gen, equal_1.default)}(${data}, ${schemaCode})`);
+        } else {
+          cxt.fail((0, codegen_1._)`${schema} !== ${data}`);
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/enum.js
+var require_enum = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/enum.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var equal_1 = require_equal();
+    var error = {
+      message: "must be equal to one of the allowed values",
+      params: ({ schemaCode }) => (0, codegen_1._)`{allowedValues: ${schemaCode}}`
+    };
+    var def = {
+      keyword: "enum",
+      schemaType: "array",
+      $data: true,
+      error,
+      code(cxt) {
+        const { gen, data, $data, schema, schemaCode, it: it2 } = cxt;
+        if (!$data && schema.length === 0)
+          throw new Error("enum must have non-empty array");
+        const useLoop = schema.length >= it2.opts.loopEnum;
+        let eql;
+        const getEql = () => eql !== null && eql !== void 0 ? eql : eql = (0, util_1.useFunc)(gen, equal_1.default);
+        let valid;
+        if (useLoop || $data) {
+          valid = gen.let("valid");
+          cxt.block$data(valid, loopEnum);
+        } else {
+          if (!Array.isArray(schema))
+            throw new Error("ajv implementation error");
+          const vSchema = gen.const("vSchema", schemaCode);
+          valid = (0, codegen_1.or)(...schema.map((_x, i) => equalCode(vSchema, i)));
+        }
+        cxt.pass(valid);
+        function loopEnum() {
+          gen.assign(valid, false);
+          gen.forOf("v", schemaCode, (v2) => gen.if((0, codegen_1._)`${getEql()}(${data}, ${v2})`, () => gen.assign(valid, true).break()));
+        }
+        function equalCode(vSchema, i) {
+          const sch = schema[i];
+          return typeof sch === "object" && sch !== null ? (0, codegen_1._)`${getEql()}(${data}, ${vSchema}[${i}])` : (0, codegen_1._)`${data} === ${sch}`;
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/index.js
+var require_validation = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var limitNumber_1 = require_limitNumber();
+    var multipleOf_1 = require_multipleOf();
+    var limitLength_1 = require_limitLength();
+    var pattern_1 = require_pattern();
+    var limitProperties_1 = require_limitProperties();
+    var required_1 = require_required();
+    var limitItems_1 = require_limitItems();
+    var uniqueItems_1 = require_uniqueItems();
+    var const_1 = require_const();
+    var enum_1 = require_enum();
+    var validation = [
+      // number
+      limitNumber_1.default,
+      multipleOf_1.default,
+      // string
+      limitLength_1.default,
+      pattern_1.default,
+      // object
+      limitProperties_1.default,
+      required_1.default,
+      // array
+      limitItems_1.default,
+      uniqueItems_1.default,
+      // any
+      { keyword: "type", schemaType: ["string", "array"] },
+      { keyword: "nullable", schemaType: "boolean" },
+      const_1.default,
+      enum_1.default
+    ];
+    exports.default = validation;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/additionalItems.js
+var require_additionalItems = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/additionalItems.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.validateAdditionalItems = void 0;
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var error = {
+      message: ({ params: { len } }) => (0, codegen_1.str)`must NOT have more than ${len} items`,
+      params: ({ params: { len } }) => (0, codegen_1._)`{limit: ${len}}`
+    };
+    var def = {
+      keyword: "additionalItems",
+      type: "array",
+      schemaType: ["boolean", "object"],
+      before: "uniqueItems",
+      error,
+      code(cxt) {
+        const { parentSchema, it: it2 } = cxt;
+        const { items } = parentSchema;
+        if (!Array.isArray(items)) {
+          (0, util_1.checkStrictMode)(it2, '"additionalItems" is ignored when "items" is not an array of schemas');
+          return;
+        }
+        validateAdditionalItems(cxt, items);
+      }
+    };
+    function validateAdditionalItems(cxt, items) {
+      const { gen, schema, data, keyword, it: it2 } = cxt;
+      it2.items = true;
+      const len = gen.const("len", (0, codegen_1._)`${data}.length`);
+      if (schema === false) {
+        cxt.setParams({ len: items.length });
+        cxt.pass((0, codegen_1._)`${len} <= ${items.length}`);
+      } else if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it2, schema)) {
+        const valid = gen.var("valid", (0, codegen_1._)`${len} <= ${items.length}`);
+        gen.if((0, codegen_1.not)(valid), () => validateItems(valid));
+        cxt.ok(valid);
+      }
+      function validateItems(valid) {
+        gen.forRange("i", items.length, len, (i) => {
+          cxt.subschema({ keyword, dataProp: i, dataPropType: util_1.Type.Num }, valid);
+          if (!it2.allErrors)
+            gen.if((0, codegen_1.not)(valid), () => gen.break());
+        });
+      }
+    }
+    exports.validateAdditionalItems = validateAdditionalItems;
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/items.js
+var require_items = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/items.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.validateTuple = void 0;
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var code_1 = require_code2();
+    var def = {
+      keyword: "items",
+      type: "array",
+      schemaType: ["object", "array", "boolean"],
+      before: "uniqueItems",
+      code(cxt) {
+        const { schema, it: it2 } = cxt;
+        if (Array.isArray(schema))
+          return validateTuple(cxt, "additionalItems", schema);
+        it2.items = true;
+        if ((0, util_1.alwaysValidSchema)(it2, schema))
+          return;
+        cxt.ok((0, code_1.validateArray)(cxt));
+      }
+    };
+    function validateTuple(cxt, extraItems, schArr = cxt.schema) {
+      const { gen, parentSchema, data, keyword, it: it2 } = cxt;
+      checkStrictTuple(parentSchema);
+      if (it2.opts.unevaluated && schArr.length && it2.items !== true) {
+        it2.items = util_1.mergeEvaluated.items(gen, schArr.length, it2.items);
+      }
+      const valid = gen.name("valid");
+      const len = gen.const("len", (0, codegen_1._)`${data}.length`);
+      schArr.forEach((sch, i) => {
+        if ((0, util_1.alwaysValidSchema)(it2, sch))
+          return;
+        gen.if((0, codegen_1._)`${len} > ${i}`, () => cxt.subschema({
+          keyword,
+          schemaProp: i,
+          dataProp: i
+        }, valid));
+        cxt.ok(valid);
+      });
+      function checkStrictTuple(sch) {
+        const { opts, errSchemaPath } = it2;
+        const l = schArr.length;
+        const fullTuple = l === sch.minItems && (l === sch.maxItems || sch[extraItems] === false);
+        if (opts.strictTuples && !fullTuple) {
+          const msg = `"${keyword}" is ${l}-tuple, but minItems or maxItems/${extraItems} are not specified or different at path "${errSchemaPath}"`;
+          (0, util_1.checkStrictMode)(it2, msg, opts.strictTuples);
+        }
+      }
+    }
+    exports.validateTuple = validateTuple;
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/prefixItems.js
+var require_prefixItems = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/prefixItems.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var items_1 = require_items();
+    var def = {
+      keyword: "prefixItems",
+      type: "array",
+      schemaType: ["array"],
+      before: "uniqueItems",
+      code: (cxt) => (0, items_1.validateTuple)(cxt, "items")
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/items2020.js
+var require_items2020 = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/items2020.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var code_1 = require_code2();
+    var additionalItems_1 = require_additionalItems();
+    var error = {
+      message: ({ params: { len } }) => (0, codegen_1.str)`must NOT have more than ${len} items`,
+      params: ({ params: { len } }) => (0, codegen_1._)`{limit: ${len}}`
+    };
+    var def = {
+      keyword: "items",
+      type: "array",
+      schemaType: ["object", "boolean"],
+      before: "uniqueItems",
+      error,
+      code(cxt) {
+        const { schema, parentSchema, it: it2 } = cxt;
+        const { prefixItems } = parentSchema;
+        it2.items = true;
+        if ((0, util_1.alwaysValidSchema)(it2, schema))
+          return;
+        if (prefixItems)
+          (0, additionalItems_1.validateAdditionalItems)(cxt, prefixItems);
+        else
+          cxt.ok((0, code_1.validateArray)(cxt));
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/contains.js
+var require_contains = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/contains.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var error = {
+      message: ({ params: { min, max } }) => max === void 0 ? (0, codegen_1.str)`must contain at least ${min} valid item(s)` : (0, codegen_1.str)`must contain at least ${min} and no more than ${max} valid item(s)`,
+      params: ({ params: { min, max } }) => max === void 0 ? (0, codegen_1._)`{minContains: ${min}}` : (0, codegen_1._)`{minContains: ${min}, maxContains: ${max}}`
+    };
+    var def = {
+      keyword: "contains",
+      type: "array",
+      schemaType: ["object", "boolean"],
+      before: "uniqueItems",
+      trackErrors: true,
+      error,
+      code(cxt) {
+        const { gen, schema, parentSchema, data, it: it2 } = cxt;
+        let min;
+        let max;
+        const { minContains, maxContains } = parentSchema;
+        if (it2.opts.next) {
+          min = minContains === void 0 ? 1 : minContains;
+          max = maxContains;
+        } else {
+          min = 1;
+        }
+        const len = gen.const("len", (0, codegen_1._)`${data}.length`);
+        cxt.setParams({ min, max });
+        if (max === void 0 && min === 0) {
+          (0, util_1.checkStrictMode)(it2, `"minContains" == 0 without "maxContains": "contains" keyword ignored`);
+          return;
+        }
+        if (max !== void 0 && min > max) {
+          (0, util_1.checkStrictMode)(it2, `"minContains" > "maxContains" is always invalid`);
+          cxt.fail();
+          return;
+        }
+        if ((0, util_1.alwaysValidSchema)(it2, schema)) {
+          let cond = (0, codegen_1._)`${len} >= ${min}`;
+          if (max !== void 0)
+            cond = (0, codegen_1._)`${cond} && ${len} <= ${max}`;
+          cxt.pass(cond);
+          return;
+        }
+        it2.items = true;
+        const valid = gen.name("valid");
+        if (max === void 0 && min === 1) {
+          validateItems(valid, () => gen.if(valid, () => gen.break()));
+        } else if (min === 0) {
+          gen.let(valid, true);
+          if (max !== void 0)
+            gen.if((0, codegen_1._)`${data}.length > 0`, validateItemsWithCount);
+        } else {
+          gen.let(valid, false);
+          validateItemsWithCount();
+        }
+        cxt.result(valid, () => cxt.reset());
+        function validateItemsWithCount() {
+          const schValid = gen.name("_valid");
+          const count = gen.let("count", 0);
+          validateItems(schValid, () => gen.if(schValid, () => checkLimits(count)));
+        }
+        function validateItems(_valid, block) {
+          gen.forRange("i", 0, len, (i) => {
+            cxt.subschema({
+              keyword: "contains",
+              dataProp: i,
+              dataPropType: util_1.Type.Num,
+              compositeRule: true
+            }, _valid);
+            block();
+          });
+        }
+        function checkLimits(count) {
+          gen.code((0, codegen_1._)`${count}++`);
+          if (max === void 0) {
+            gen.if((0, codegen_1._)`${count} >= ${min}`, () => gen.assign(valid, true).break());
+          } else {
+            gen.if((0, codegen_1._)`${count} > ${max}`, () => gen.assign(valid, false).break());
+            if (min === 1)
+              gen.assign(valid, true);
+            else
+              gen.if((0, codegen_1._)`${count} >= ${min}`, () => gen.assign(valid, true));
+          }
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/dependencies.js
+var require_dependencies = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/dependencies.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.validateSchemaDeps = exports.validatePropertyDeps = exports.error = void 0;
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var code_1 = require_code2();
+    exports.error = {
+      message: ({ params: { property, depsCount, deps } }) => {
+        const property_ies = depsCount === 1 ? "property" : "properties";
+        return (0, codegen_1.str)`must have ${property_ies} ${deps} when property ${property} is present`;
+      },
+      params: ({ params: { property, depsCount, deps, missingProperty } }) => (0, codegen_1._)`{property: ${property},
+    missingProperty: ${missingProperty},
+    depsCount: ${depsCount},
+    deps: ${deps}}`
+      // TODO change to reference
+    };
+    var def = {
+      keyword: "dependencies",
+      type: "object",
+      schemaType: "object",
+      error: exports.error,
+      code(cxt) {
+        const [propDeps, schDeps] = splitDependencies(cxt);
+        validatePropertyDeps(cxt, propDeps);
+        validateSchemaDeps(cxt, schDeps);
+      }
+    };
+    function splitDependencies({ schema }) {
+      const propertyDeps = {};
+      const schemaDeps = {};
+      for (const key in schema) {
+        if (key === "__proto__")
+          continue;
+        const deps = Array.isArray(schema[key]) ? propertyDeps : schemaDeps;
+        deps[key] = schema[key];
+      }
+      return [propertyDeps, schemaDeps];
+    }
+    function validatePropertyDeps(cxt, propertyDeps = cxt.schema) {
+      const { gen, data, it: it2 } = cxt;
+      if (Object.keys(propertyDeps).length === 0)
+        return;
+      const missing2 = gen.let("missing");
+      for (const prop in propertyDeps) {
+        const deps = propertyDeps[prop];
+        if (deps.length === 0)
+          continue;
+        const hasProperty = (0, code_1.propertyInData)(gen, data, prop, it2.opts.ownProperties);
+        cxt.setParams({
+          property: prop,
+          depsCount: deps.length,
+          deps: deps.join(", ")
+        });
+        if (it2.allErrors) {
+          gen.if(hasProperty, () => {
+            for (const depProp of deps) {
+              (0, code_1.checkReportMissingProp)(cxt, depProp);
+            }
+          });
+        } else {
+          gen.if((0, codegen_1._)`${hasProperty} && (${(0, code_1.checkMissingProp)(cxt, deps, missing2)})`);
+          (0, code_1.reportMissingProp)(cxt, missing2);
+          gen.else();
+        }
+      }
+    }
+    exports.validatePropertyDeps = validatePropertyDeps;
+    function validateSchemaDeps(cxt, schemaDeps = cxt.schema) {
+      const { gen, data, keyword, it: it2 } = cxt;
+      const valid = gen.name("valid");
+      for (const prop in schemaDeps) {
+        if ((0, util_1.alwaysValidSchema)(it2, schemaDeps[prop]))
+          continue;
+        gen.if(
+          (0, code_1.propertyInData)(gen, data, prop, it2.opts.ownProperties),
+          () => {
+            const schCxt = cxt.subschema({ keyword, schemaProp: prop }, valid);
+            cxt.mergeValidEvaluated(schCxt, valid);
+          },
+          () => gen.var(valid, true)
+          // TODO var
+        );
+        cxt.ok(valid);
+      }
+    }
+    exports.validateSchemaDeps = validateSchemaDeps;
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/propertyNames.js
+var require_propertyNames = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/propertyNames.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var error = {
+      message: "property name must be valid",
+      params: ({ params }) => (0, codegen_1._)`{propertyName: ${params.propertyName}}`
+    };
+    var def = {
+      keyword: "propertyNames",
+      type: "object",
+      schemaType: ["object", "boolean"],
+      error,
+      code(cxt) {
+        const { gen, schema, data, it: it2 } = cxt;
+        if ((0, util_1.alwaysValidSchema)(it2, schema))
+          return;
+        const valid = gen.name("valid");
+        gen.forIn("key", data, (key) => {
+          cxt.setParams({ propertyName: key });
+          cxt.subschema({
+            keyword: "propertyNames",
+            data: key,
+            dataTypes: ["string"],
+            propertyName: key,
+            compositeRule: true
+          }, valid);
+          gen.if((0, codegen_1.not)(valid), () => {
+            cxt.error(true);
+            if (!it2.allErrors)
+              gen.break();
+          });
+        });
+        cxt.ok(valid);
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/additionalProperties.js
+var require_additionalProperties = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/additionalProperties.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var code_1 = require_code2();
+    var codegen_1 = require_codegen();
+    var names_1 = require_names();
+    var util_1 = require_util7();
+    var error = {
+      message: "must NOT have additional properties",
+      params: ({ params }) => (0, codegen_1._)`{additionalProperty: ${params.additionalProperty}}`
+    };
+    var def = {
+      keyword: "additionalProperties",
+      type: ["object"],
+      schemaType: ["boolean", "object"],
+      allowUndefined: true,
+      trackErrors: true,
+      error,
+      code(cxt) {
+        const { gen, schema, parentSchema, data, errsCount, it: it2 } = cxt;
+        if (!errsCount)
+          throw new Error("ajv implementation error");
+        const { allErrors, opts } = it2;
+        it2.props = true;
+        if (opts.removeAdditional !== "all" && (0, util_1.alwaysValidSchema)(it2, schema))
+          return;
+        const props = (0, code_1.allSchemaProperties)(parentSchema.properties);
+        const patProps = (0, code_1.allSchemaProperties)(parentSchema.patternProperties);
+        checkAdditionalProperties();
+        cxt.ok((0, codegen_1._)`${errsCount} === ${names_1.default.errors}`);
+        function checkAdditionalProperties() {
+          gen.forIn("key", data, (key) => {
+            if (!props.length && !patProps.length)
+              additionalPropertyCode(key);
+            else
+              gen.if(isAdditional(key), () => additionalPropertyCode(key));
+          });
+        }
+        function isAdditional(key) {
+          let definedProp;
+          if (props.length > 8) {
+            const propsSchema = (0, util_1.schemaRefOrVal)(it2, parentSchema.properties, "properties");
+            definedProp = (0, code_1.isOwnProperty)(gen, propsSchema, key);
+          } else if (props.length) {
+            definedProp = (0, codegen_1.or)(...props.map((p2) => (0, codegen_1._)`${key} === ${p2}`));
+          } else {
+            definedProp = codegen_1.nil;
+          }
+          if (patProps.length) {
+            definedProp = (0, codegen_1.or)(definedProp, ...patProps.map((p2) => (0, codegen_1._)`${(0, code_1.usePattern)(cxt, p2)}.test(${key})`));
+          }
+          return (0, codegen_1.not)(definedProp);
+        }
+        function deleteAdditional(key) {
+          gen.code((0, codegen_1._)`delete ${data}[${key}]`);
+        }
+        function additionalPropertyCode(key) {
+          if (opts.removeAdditional === "all" || opts.removeAdditional && schema === false) {
+            deleteAdditional(key);
+            return;
+          }
+          if (schema === false) {
+            cxt.setParams({ additionalProperty: key });
+            cxt.error();
+            if (!allErrors)
+              gen.break();
+            return;
+          }
+          if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it2, schema)) {
+            const valid = gen.name("valid");
+            if (opts.removeAdditional === "failing") {
+              applyAdditionalSchema(key, valid, false);
+              gen.if((0, codegen_1.not)(valid), () => {
+                cxt.reset();
+                deleteAdditional(key);
+              });
+            } else {
+              applyAdditionalSchema(key, valid);
+              if (!allErrors)
+                gen.if((0, codegen_1.not)(valid), () => gen.break());
+            }
+          }
+        }
+        function applyAdditionalSchema(key, valid, errors) {
+          const subschema = {
+            keyword: "additionalProperties",
+            dataProp: key,
+            dataPropType: util_1.Type.Str
+          };
+          if (errors === false) {
+            Object.assign(subschema, {
+              compositeRule: true,
+              createErrors: false,
+              allErrors: false
+            });
+          }
+          cxt.subschema(subschema, valid);
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/properties.js
+var require_properties = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/properties.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var validate_1 = require_validate();
+    var code_1 = require_code2();
+    var util_1 = require_util7();
+    var additionalProperties_1 = require_additionalProperties();
+    var def = {
+      keyword: "properties",
+      type: "object",
+      schemaType: "object",
+      code(cxt) {
+        const { gen, schema, parentSchema, data, it: it2 } = cxt;
+        if (it2.opts.removeAdditional === "all" && parentSchema.additionalProperties === void 0) {
+          additionalProperties_1.default.code(new validate_1.KeywordCxt(it2, additionalProperties_1.default, "additionalProperties"));
+        }
+        const allProps = (0, code_1.allSchemaProperties)(schema);
+        for (const prop of allProps) {
+          it2.definedProperties.add(prop);
+        }
+        if (it2.opts.unevaluated && allProps.length && it2.props !== true) {
+          it2.props = util_1.mergeEvaluated.props(gen, (0, util_1.toHash)(allProps), it2.props);
+        }
+        const properties = allProps.filter((p2) => !(0, util_1.alwaysValidSchema)(it2, schema[p2]));
+        if (properties.length === 0)
+          return;
+        const valid = gen.name("valid");
+        for (const prop of properties) {
+          if (hasDefault(prop)) {
+            applyPropertySchema(prop);
+          } else {
+            gen.if((0, code_1.propertyInData)(gen, data, prop, it2.opts.ownProperties));
+            applyPropertySchema(prop);
+            if (!it2.allErrors)
+              gen.else().var(valid, true);
+            gen.endIf();
+          }
+          cxt.it.definedProperties.add(prop);
+          cxt.ok(valid);
+        }
+        function hasDefault(prop) {
+          return it2.opts.useDefaults && !it2.compositeRule && schema[prop].default !== void 0;
+        }
+        function applyPropertySchema(prop) {
+          cxt.subschema({
+            keyword: "properties",
+            schemaProp: prop,
+            dataProp: prop
+          }, valid);
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/patternProperties.js
+var require_patternProperties = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/patternProperties.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var code_1 = require_code2();
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var util_2 = require_util7();
+    var def = {
+      keyword: "patternProperties",
+      type: "object",
+      schemaType: "object",
+      code(cxt) {
+        const { gen, schema, data, parentSchema, it: it2 } = cxt;
+        const { opts } = it2;
+        const patterns = (0, code_1.allSchemaProperties)(schema);
+        const alwaysValidPatterns = patterns.filter((p2) => (0, util_1.alwaysValidSchema)(it2, schema[p2]));
+        if (patterns.length === 0 || alwaysValidPatterns.length === patterns.length && (!it2.opts.unevaluated || it2.props === true)) {
+          return;
+        }
+        const checkProperties = opts.strictSchema && !opts.allowMatchingProperties && parentSchema.properties;
+        const valid = gen.name("valid");
+        if (it2.props !== true && !(it2.props instanceof codegen_1.Name)) {
+          it2.props = (0, util_2.evaluatedPropsToName)(gen, it2.props);
+        }
+        const { props } = it2;
+        validatePatternProperties();
+        function validatePatternProperties() {
+          for (const pat of patterns) {
+            if (checkProperties)
+              checkMatchingProperties(pat);
+            if (it2.allErrors) {
+              validateProperties(pat);
+            } else {
+              gen.var(valid, true);
+              validateProperties(pat);
+              gen.if(valid);
+            }
+          }
+        }
+        function checkMatchingProperties(pat) {
+          for (const prop in checkProperties) {
+            if (new RegExp(pat).test(prop)) {
+              (0, util_1.checkStrictMode)(it2, `property ${prop} matches pattern ${pat} (use allowMatchingProperties)`);
+            }
+          }
+        }
+        function validateProperties(pat) {
+          gen.forIn("key", data, (key) => {
+            gen.if((0, codegen_1._)`${(0, code_1.usePattern)(cxt, pat)}.test(${key})`, () => {
+              const alwaysValid = alwaysValidPatterns.includes(pat);
+              if (!alwaysValid) {
+                cxt.subschema({
+                  keyword: "patternProperties",
+                  schemaProp: pat,
+                  dataProp: key,
+                  dataPropType: util_2.Type.Str
+                }, valid);
+              }
+              if (it2.opts.unevaluated && props !== true) {
+                gen.assign((0, codegen_1._)`${props}[${key}]`, true);
+              } else if (!alwaysValid && !it2.allErrors) {
+                gen.if((0, codegen_1.not)(valid), () => gen.break());
+              }
+            });
+          });
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/not.js
+var require_not = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/not.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var util_1 = require_util7();
+    var def = {
+      keyword: "not",
+      schemaType: ["object", "boolean"],
+      trackErrors: true,
+      code(cxt) {
+        const { gen, schema, it: it2 } = cxt;
+        if ((0, util_1.alwaysValidSchema)(it2, schema)) {
+          cxt.fail();
+          return;
+        }
+        const valid = gen.name("valid");
+        cxt.subschema({
+          keyword: "not",
+          compositeRule: true,
+          createErrors: false,
+          allErrors: false
+        }, valid);
+        cxt.failResult(valid, () => cxt.reset(), () => cxt.error());
+      },
+      error: { message: "must NOT be valid" }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/anyOf.js
+var require_anyOf = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/anyOf.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var code_1 = require_code2();
+    var def = {
+      keyword: "anyOf",
+      schemaType: "array",
+      trackErrors: true,
+      code: code_1.validateUnion,
+      error: { message: "must match a schema in anyOf" }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/oneOf.js
+var require_oneOf = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/oneOf.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var error = {
+      message: "must match exactly one schema in oneOf",
+      params: ({ params }) => (0, codegen_1._)`{passingSchemas: ${params.passing}}`
+    };
+    var def = {
+      keyword: "oneOf",
+      schemaType: "array",
+      trackErrors: true,
+      error,
+      code(cxt) {
+        const { gen, schema, parentSchema, it: it2 } = cxt;
+        if (!Array.isArray(schema))
+          throw new Error("ajv implementation error");
+        if (it2.opts.discriminator && parentSchema.discriminator)
+          return;
+        const schArr = schema;
+        const valid = gen.let("valid", false);
+        const passing = gen.let("passing", null);
+        const schValid = gen.name("_valid");
+        cxt.setParams({ passing });
+        gen.block(validateOneOf);
+        cxt.result(valid, () => cxt.reset(), () => cxt.error(true));
+        function validateOneOf() {
+          schArr.forEach((sch, i) => {
+            let schCxt;
+            if ((0, util_1.alwaysValidSchema)(it2, sch)) {
+              gen.var(schValid, true);
+            } else {
+              schCxt = cxt.subschema({
+                keyword: "oneOf",
+                schemaProp: i,
+                compositeRule: true
+              }, schValid);
+            }
+            if (i > 0) {
+              gen.if((0, codegen_1._)`${schValid} && ${valid}`).assign(valid, false).assign(passing, (0, codegen_1._)`[${passing}, ${i}]`).else();
+            }
+            gen.if(schValid, () => {
+              gen.assign(valid, true);
+              gen.assign(passing, i);
+              if (schCxt)
+                cxt.mergeEvaluated(schCxt, codegen_1.Name);
+            });
+          });
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/allOf.js
+var require_allOf = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/allOf.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var util_1 = require_util7();
+    var def = {
+      keyword: "allOf",
+      schemaType: "array",
+      code(cxt) {
+        const { gen, schema, it: it2 } = cxt;
+        if (!Array.isArray(schema))
+          throw new Error("ajv implementation error");
+        const valid = gen.name("valid");
+        schema.forEach((sch, i) => {
+          if ((0, util_1.alwaysValidSchema)(it2, sch))
+            return;
+          const schCxt = cxt.subschema({ keyword: "allOf", schemaProp: i }, valid);
+          cxt.ok(valid);
+          cxt.mergeEvaluated(schCxt);
+        });
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/if.js
+var require_if = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/if.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var error = {
+      message: ({ params }) => (0, codegen_1.str)`must match "${params.ifClause}" schema`,
+      params: ({ params }) => (0, codegen_1._)`{failingKeyword: ${params.ifClause}}`
+    };
+    var def = {
+      keyword: "if",
+      schemaType: ["object", "boolean"],
+      trackErrors: true,
+      error,
+      code(cxt) {
+        const { gen, parentSchema, it: it2 } = cxt;
+        if (parentSchema.then === void 0 && parentSchema.else === void 0) {
+          (0, util_1.checkStrictMode)(it2, '"if" without "then" and "else" is ignored');
+        }
+        const hasThen = hasSchema(it2, "then");
+        const hasElse = hasSchema(it2, "else");
+        if (!hasThen && !hasElse)
+          return;
+        const valid = gen.let("valid", true);
+        const schValid = gen.name("_valid");
+        validateIf();
+        cxt.reset();
+        if (hasThen && hasElse) {
+          const ifClause = gen.let("ifClause");
+          cxt.setParams({ ifClause });
+          gen.if(schValid, validateClause("then", ifClause), validateClause("else", ifClause));
+        } else if (hasThen) {
+          gen.if(schValid, validateClause("then"));
+        } else {
+          gen.if((0, codegen_1.not)(schValid), validateClause("else"));
+        }
+        cxt.pass(valid, () => cxt.error(true));
+        function validateIf() {
+          const schCxt = cxt.subschema({
+            keyword: "if",
+            compositeRule: true,
+            createErrors: false,
+            allErrors: false
+          }, schValid);
+          cxt.mergeEvaluated(schCxt);
+        }
+        function validateClause(keyword, ifClause) {
+          return () => {
+            const schCxt = cxt.subschema({ keyword }, schValid);
+            gen.assign(valid, schValid);
+            cxt.mergeValidEvaluated(schCxt, valid);
+            if (ifClause)
+              gen.assign(ifClause, (0, codegen_1._)`${keyword}`);
+            else
+              cxt.setParams({ ifClause: keyword });
+          };
+        }
+      }
+    };
+    function hasSchema(it2, keyword) {
+      const schema = it2.schema[keyword];
+      return schema !== void 0 && !(0, util_1.alwaysValidSchema)(it2, schema);
+    }
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/thenElse.js
+var require_thenElse = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/thenElse.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var util_1 = require_util7();
+    var def = {
+      keyword: ["then", "else"],
+      schemaType: ["object", "boolean"],
+      code({ keyword, parentSchema, it: it2 }) {
+        if (parentSchema.if === void 0)
+          (0, util_1.checkStrictMode)(it2, `"${keyword}" without "if" is ignored`);
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/index.js
+var require_applicator = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var additionalItems_1 = require_additionalItems();
+    var prefixItems_1 = require_prefixItems();
+    var items_1 = require_items();
+    var items2020_1 = require_items2020();
+    var contains_1 = require_contains();
+    var dependencies_1 = require_dependencies();
+    var propertyNames_1 = require_propertyNames();
+    var additionalProperties_1 = require_additionalProperties();
+    var properties_1 = require_properties();
+    var patternProperties_1 = require_patternProperties();
+    var not_1 = require_not();
+    var anyOf_1 = require_anyOf();
+    var oneOf_1 = require_oneOf();
+    var allOf_1 = require_allOf();
+    var if_1 = require_if();
+    var thenElse_1 = require_thenElse();
+    function getApplicator(draft20202 = false) {
+      const applicator = [
+        // any
+        not_1.default,
+        anyOf_1.default,
+        oneOf_1.default,
+        allOf_1.default,
+        if_1.default,
+        thenElse_1.default,
+        // object
+        propertyNames_1.default,
+        additionalProperties_1.default,
+        dependencies_1.default,
+        properties_1.default,
+        patternProperties_1.default
+      ];
+      if (draft20202)
+        applicator.push(prefixItems_1.default, items2020_1.default);
+      else
+        applicator.push(additionalItems_1.default, items_1.default);
+      applicator.push(contains_1.default);
+      return applicator;
+    }
+    exports.default = getApplicator;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/format/format.js
+var require_format = __commonJS({
+  "node_modules/ajv/dist/vocabularies/format/format.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var error = {
+      message: ({ schemaCode }) => (0, codegen_1.str)`must match format "${schemaCode}"`,
+      params: ({ schemaCode }) => (0, codegen_1._)`{format: ${schemaCode}}`
+    };
+    var def = {
+      keyword: "format",
+      type: ["number", "string"],
+      schemaType: "string",
+      $data: true,
+      error,
+      code(cxt, ruleType) {
+        const { gen, data, $data, schema, schemaCode, it: it2 } = cxt;
+        const { opts, errSchemaPath, schemaEnv, self: self2 } = it2;
+        if (!opts.validateFormats)
+          return;
+        if ($data)
+          validate$DataFormat();
+        else
+          validateFormat();
+        function validate$DataFormat() {
+          const fmts = gen.scopeValue("formats", {
+            ref: self2.formats,
+            code: opts.code.formats
+          });
+          const fDef = gen.const("fDef", (0, codegen_1._)`${fmts}[${schemaCode}]`);
+          const fType = gen.let("fType");
+          const format = gen.let("format");
+          gen.if((0, codegen_1._)`typeof ${fDef} == "object" && !(${fDef} instanceof RegExp)`, () => gen.assign(fType, (0, codegen_1._)`${fDef}.type || "string"`).assign(format, (0, codegen_1._)`${fDef}.validate`), () => gen.assign(fType, (0, codegen_1._)`"string"`).assign(format, fDef));
+          cxt.fail$data((0, codegen_1.or)(unknownFmt(), invalidFmt()));
+          function unknownFmt() {
+            if (opts.strictSchema === false)
+              return codegen_1.nil;
+            return (0, codegen_1._)`${schemaCode} && !${format}`;
+          }
+          function invalidFmt() {
+            const callFormat = schemaEnv.$async ? (0, codegen_1._)`(${fDef}.async ? await ${format}(${data}) : ${format}(${data}))` : (0, codegen_1._)`${format}(${data})`;
+            const validData = (0, codegen_1._)`(typeof ${format} == "function" ? ${callFormat} : ${format}.test(${data}))`;
+            return (0, codegen_1._)`${format} && ${format} !== true && ${fType} === ${ruleType} && !${validData}`;
+          }
+        }
+        function validateFormat() {
+          const formatDef = self2.formats[schema];
+          if (!formatDef) {
+            unknownFormat();
+            return;
+          }
+          if (formatDef === true)
+            return;
+          const [fmtType, format, fmtRef] = getFormat(formatDef);
+          if (fmtType === ruleType)
+            cxt.pass(validCondition());
+          function unknownFormat() {
+            if (opts.strictSchema === false) {
+              self2.logger.warn(unknownMsg());
+              return;
+            }
+            throw new Error(unknownMsg());
+            function unknownMsg() {
+              return `unknown format "${schema}" ignored in schema at path "${errSchemaPath}"`;
+            }
+          }
+          function getFormat(fmtDef) {
+            const code = fmtDef instanceof RegExp ? (0, codegen_1.regexpCode)(fmtDef) : opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(schema)}` : void 0;
+            const fmt = gen.scopeValue("formats", { key: schema, ref: fmtDef, code });
+            if (typeof fmtDef == "object" && !(fmtDef instanceof RegExp)) {
+              return [fmtDef.type || "string", fmtDef.validate, (0, codegen_1._)`${fmt}.validate`];
+            }
+            return ["string", fmtDef, fmt];
+          }
+          function validCondition() {
+            if (typeof formatDef == "object" && !(formatDef instanceof RegExp) && formatDef.async) {
+              if (!schemaEnv.$async)
+                throw new Error("async format in sync schema");
+              return (0, codegen_1._)`await ${fmtRef}(${data})`;
+            }
+            return typeof format == "function" ? (0, codegen_1._)`${fmtRef}(${data})` : (0, codegen_1._)`${fmtRef}.test(${data})`;
+          }
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/format/index.js
+var require_format2 = __commonJS({
+  "node_modules/ajv/dist/vocabularies/format/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var format_1 = require_format();
+    var format = [format_1.default];
+    exports.default = format;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/metadata.js
+var require_metadata = __commonJS({
+  "node_modules/ajv/dist/vocabularies/metadata.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.contentVocabulary = exports.metadataVocabulary = void 0;
+    exports.metadataVocabulary = [
+      "title",
+      "description",
+      "default",
+      "deprecated",
+      "readOnly",
+      "writeOnly",
+      "examples"
+    ];
+    exports.contentVocabulary = [
+      "contentMediaType",
+      "contentEncoding",
+      "contentSchema"
+    ];
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/draft7.js
+var require_draft7 = __commonJS({
+  "node_modules/ajv/dist/vocabularies/draft7.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var core_1 = require_core2();
+    var validation_1 = require_validation();
+    var applicator_1 = require_applicator();
+    var format_1 = require_format2();
+    var metadata_1 = require_metadata();
+    var draft7Vocabularies = [
+      core_1.default,
+      validation_1.default,
+      (0, applicator_1.default)(),
+      format_1.default,
+      metadata_1.metadataVocabulary,
+      metadata_1.contentVocabulary
+    ];
+    exports.default = draft7Vocabularies;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/discriminator/types.js
+var require_types = __commonJS({
+  "node_modules/ajv/dist/vocabularies/discriminator/types.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.DiscrError = void 0;
+    var DiscrError;
+    (function(DiscrError2) {
+      DiscrError2["Tag"] = "tag";
+      DiscrError2["Mapping"] = "mapping";
+    })(DiscrError || (exports.DiscrError = DiscrError = {}));
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/discriminator/index.js
+var require_discriminator = __commonJS({
+  "node_modules/ajv/dist/vocabularies/discriminator/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var types_1 = require_types();
+    var compile_1 = require_compile();
+    var ref_error_1 = require_ref_error();
+    var util_1 = require_util7();
+    var error = {
+      message: ({ params: { discrError, tagName } }) => discrError === types_1.DiscrError.Tag ? `tag "${tagName}" must be string` : `value of tag "${tagName}" must be in oneOf`,
+      params: ({ params: { discrError, tag, tagName } }) => (0, codegen_1._)`{error: ${discrError}, tag: ${tagName}, tagValue: ${tag}}`
+    };
+    var def = {
+      keyword: "discriminator",
+      type: "object",
+      schemaType: "object",
+      error,
+      code(cxt) {
+        const { gen, data, schema, parentSchema, it: it2 } = cxt;
+        const { oneOf } = parentSchema;
+        if (!it2.opts.discriminator) {
+          throw new Error("discriminator: requires discriminator option");
+        }
+        const tagName = schema.propertyName;
+        if (typeof tagName != "string")
+          throw new Error("discriminator: requires propertyName");
+        if (schema.mapping)
+          throw new Error("discriminator: mapping is not supported");
+        if (!oneOf)
+          throw new Error("discriminator: requires oneOf keyword");
+        const valid = gen.let("valid", false);
+        const tag = gen.const("tag", (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(tagName)}`);
+        gen.if((0, codegen_1._)`typeof ${tag} == "string"`, () => validateMapping(), () => cxt.error(false, { discrError: types_1.DiscrError.Tag, tag, tagName }));
+        cxt.ok(valid);
+        function validateMapping() {
+          const mapping = getMapping();
+          gen.if(false);
+          for (const tagValue in mapping) {
+            gen.elseIf((0, codegen_1._)`${tag} === ${tagValue}`);
+            gen.assign(valid, applyTagSchema(mapping[tagValue]));
+          }
+          gen.else();
+          cxt.error(false, { discrError: types_1.DiscrError.Mapping, tag, tagName });
+          gen.endIf();
+        }
+        function applyTagSchema(schemaProp) {
+          const _valid = gen.name("valid");
+          const schCxt = cxt.subschema({ keyword: "oneOf", schemaProp }, _valid);
+          cxt.mergeEvaluated(schCxt, codegen_1.Name);
+          return _valid;
+        }
+        function getMapping() {
+          var _a;
+          const oneOfMapping = {};
+          const topRequired = hasRequired(parentSchema);
+          let tagRequired = true;
+          for (let i = 0; i < oneOf.length; i++) {
+            let sch = oneOf[i];
+            if ((sch === null || sch === void 0 ? void 0 : sch.$ref) && !(0, util_1.schemaHasRulesButRef)(sch, it2.self.RULES)) {
+              const ref = sch.$ref;
+              sch = compile_1.resolveRef.call(it2.self, it2.schemaEnv.root, it2.baseId, ref);
+              if (sch instanceof compile_1.SchemaEnv)
+                sch = sch.schema;
+              if (sch === void 0)
+                throw new ref_error_1.default(it2.opts.uriResolver, it2.baseId, ref);
+            }
+            const propSch = (_a = sch === null || sch === void 0 ? void 0 : sch.properties) === null || _a === void 0 ? void 0 : _a[tagName];
+            if (typeof propSch != "object") {
+              throw new Error(`discriminator: oneOf subschemas (or referenced schemas) must have "properties/${tagName}"`);
+            }
+            tagRequired = tagRequired && (topRequired || hasRequired(sch));
+            addMappings(propSch, i);
+          }
+          if (!tagRequired)
+            throw new Error(`discriminator: "${tagName}" must be required`);
+          return oneOfMapping;
+          function hasRequired({ required }) {
+            return Array.isArray(required) && required.includes(tagName);
+          }
+          function addMappings(sch, i) {
+            if (sch.const) {
+              addMapping(sch.const, i);
+            } else if (sch.enum) {
+              for (const tagValue of sch.enum) {
+                addMapping(tagValue, i);
+              }
+            } else {
+              throw new Error(`discriminator: "properties/${tagName}" must have "const" or "enum"`);
+            }
+          }
+          function addMapping(tagValue, i) {
+            if (typeof tagValue != "string" || tagValue in oneOfMapping) {
+              throw new Error(`discriminator: "${tagName}" values must be unique strings`);
+            }
+            oneOfMapping[tagValue] = i;
+          }
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-draft-07.json
+var require_json_schema_draft_07 = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-draft-07.json"(exports, module) {
+    module.exports = {
+      $schema: "http://json-schema.org/draft-07/schema#",
+      $id: "http://json-schema.org/draft-07/schema#",
+      title: "Core schema meta-schema",
+      definitions: {
+        schemaArray: {
+          type: "array",
+          minItems: 1,
+          items: { $ref: "#" }
+        },
+        nonNegativeInteger: {
+          type: "integer",
+          minimum: 0
+        },
+        nonNegativeIntegerDefault0: {
+          allOf: [{ $ref: "#/definitions/nonNegativeInteger" }, { default: 0 }]
+        },
+        simpleTypes: {
+          enum: ["array", "boolean", "integer", "null", "number", "object", "string"]
+        },
+        stringArray: {
+          type: "array",
+          items: { type: "string" },
+          uniqueItems: true,
+          default: []
+        }
+      },
+      type: ["object", "boolean"],
+      properties: {
+        $id: {
+          type: "string",
+          format: "uri-reference"
+        },
+        $schema: {
+          type: "string",
+          format: "uri"
+        },
+        $ref: {
+          type: "string",
+          format: "uri-reference"
+        },
+        $comment: {
+          type: "string"
+        },
+        title: {
+          type: "string"
+        },
+        description: {
+          type: "string"
+        },
+        default: true,
+        readOnly: {
+          type: "boolean",
+          default: false
+        },
+        examples: {
+          type: "array",
+          items: true
+        },
+        multipleOf: {
+          type: "number",
+          exclusiveMinimum: 0
+        },
+        maximum: {
+          type: "number"
+        },
+        exclusiveMaximum: {
+          type: "number"
+        },
+        minimum: {
+          type: "number"
+        },
+        exclusiveMinimum: {
+          type: "number"
+        },
+        maxLength: { $ref: "#/definitions/nonNegativeInteger" },
+        minLength: { $ref: "#/definitions/nonNegativeIntegerDefault0" },
+        pattern: {
+          type: "string",
+          format: "regex"
+        },
+        additionalItems: { $ref: "#" },
+        items: {
+          anyOf: [{ $ref: "#" }, { $ref: "#/definitions/schemaArray" }],
+          default: true
+        },
+        maxItems: { $ref: "#/definitions/nonNegativeInteger" },
+        minItems: { $ref: "#/definitions/nonNegativeIntegerDefault0" },
+        uniqueItems: {
+          type: "boolean",
+          default: false
+        },
+        contains: { $ref: "#" },
+        maxProperties: { $ref: "#/definitions/nonNegativeInteger" },
+        minProperties: { $ref: "#/definitions/nonNegativeIntegerDefault0" },
+        required: { $ref: "#/definitions/stringArray" },
+        additionalProperties: { $ref: "#" },
+        definitions: {
+          type: "object",
+          additionalProperties: { $ref: "#" },
+          default: {}
+        },
+        properties: {
+          type: "object",
+          additionalProperties: { $ref: "#" },
+          default: {}
+        },
+        patternProperties: {
+          type: "object",
+          additionalProperties: { $ref: "#" },
+          propertyNames: { format: "regex" },
+          default: {}
+        },
+        dependencies: {
+          type: "object",
+          additionalProperties: {
+            anyOf: [{ $ref: "#" }, { $ref: "#/definitions/stringArray" }]
+          }
+        },
+        propertyNames: { $ref: "#" },
+        const: true,
+        enum: {
+          type: "array",
+          items: true,
+          minItems: 1,
+          uniqueItems: true
+        },
+        type: {
+          anyOf: [
+            { $ref: "#/definitions/simpleTypes" },
+            {
+              type: "array",
+              items: { $ref: "#/definitions/simpleTypes" },
+              minItems: 1,
+              uniqueItems: true
+            }
+          ]
+        },
+        format: { type: "string" },
+        contentMediaType: { type: "string" },
+        contentEncoding: { type: "string" },
+        if: { $ref: "#" },
+        then: { $ref: "#" },
+        else: { $ref: "#" },
+        allOf: { $ref: "#/definitions/schemaArray" },
+        anyOf: { $ref: "#/definitions/schemaArray" },
+        oneOf: { $ref: "#/definitions/schemaArray" },
+        not: { $ref: "#" }
+      },
+      default: true
+    };
+  }
+});
+
+// node_modules/ajv/dist/ajv.js
+var require_ajv = __commonJS({
+  "node_modules/ajv/dist/ajv.js"(exports, module) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.MissingRefError = exports.ValidationError = exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = exports.Ajv = void 0;
+    var core_1 = require_core();
+    var draft7_1 = require_draft7();
+    var discriminator_1 = require_discriminator();
+    var draft7MetaSchema = require_json_schema_draft_07();
+    var META_SUPPORT_DATA = ["/properties"];
+    var META_SCHEMA_ID = "http://json-schema.org/draft-07/schema";
+    var Ajv = class extends core_1.default {
+      _addVocabularies() {
+        super._addVocabularies();
+        draft7_1.default.forEach((v2) => this.addVocabulary(v2));
+        if (this.opts.discriminator)
+          this.addKeyword(discriminator_1.default);
+      }
+      _addDefaultMetaSchema() {
+        super._addDefaultMetaSchema();
+        if (!this.opts.meta)
+          return;
+        const metaSchema = this.opts.$data ? this.$dataMetaSchema(draft7MetaSchema, META_SUPPORT_DATA) : draft7MetaSchema;
+        this.addMetaSchema(metaSchema, META_SCHEMA_ID, false);
+        this.refs["http://json-schema.org/schema"] = META_SCHEMA_ID;
+      }
+      defaultMeta() {
+        return this.opts.defaultMeta = super.defaultMeta() || (this.getSchema(META_SCHEMA_ID) ? META_SCHEMA_ID : void 0);
+      }
+    };
+    exports.Ajv = Ajv;
+    module.exports = exports = Ajv;
+    module.exports.Ajv = Ajv;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.default = Ajv;
+    var validate_1 = require_validate();
+    Object.defineProperty(exports, "KeywordCxt", { enumerable: true, get: function() {
+      return validate_1.KeywordCxt;
+    } });
+    var codegen_1 = require_codegen();
+    Object.defineProperty(exports, "_", { enumerable: true, get: function() {
+      return codegen_1._;
+    } });
+    Object.defineProperty(exports, "str", { enumerable: true, get: function() {
+      return codegen_1.str;
+    } });
+    Object.defineProperty(exports, "stringify", { enumerable: true, get: function() {
+      return codegen_1.stringify;
+    } });
+    Object.defineProperty(exports, "nil", { enumerable: true, get: function() {
+      return codegen_1.nil;
+    } });
+    Object.defineProperty(exports, "Name", { enumerable: true, get: function() {
+      return codegen_1.Name;
+    } });
+    Object.defineProperty(exports, "CodeGen", { enumerable: true, get: function() {
+      return codegen_1.CodeGen;
+    } });
+    var validation_error_1 = require_validation_error();
+    Object.defineProperty(exports, "ValidationError", { enumerable: true, get: function() {
+      return validation_error_1.default;
+    } });
+    var ref_error_1 = require_ref_error();
+    Object.defineProperty(exports, "MissingRefError", { enumerable: true, get: function() {
+      return ref_error_1.default;
+    } });
+  }
+});
+
+// node_modules/ajv-formats/dist/limit.js
+var require_limit = __commonJS({
+  "node_modules/ajv-formats/dist/limit.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.formatLimitDefinition = void 0;
+    var ajv_1 = require_ajv();
+    var codegen_1 = require_codegen();
+    var ops = codegen_1.operators;
+    var KWDs = {
+      formatMaximum: { okStr: "<=", ok: ops.LTE, fail: ops.GT },
+      formatMinimum: { okStr: ">=", ok: ops.GTE, fail: ops.LT },
+      formatExclusiveMaximum: { okStr: "<", ok: ops.LT, fail: ops.GTE },
+      formatExclusiveMinimum: { okStr: ">", ok: ops.GT, fail: ops.LTE }
+    };
+    var error = {
+      message: ({ keyword, schemaCode }) => (0, codegen_1.str)`should be ${KWDs[keyword].okStr} ${schemaCode}`,
+      params: ({ keyword, schemaCode }) => (0, codegen_1._)`{comparison: ${KWDs[keyword].okStr}, limit: ${schemaCode}}`
+    };
+    exports.formatLimitDefinition = {
+      keyword: Object.keys(KWDs),
+      type: "string",
+      schemaType: "string",
+      $data: true,
+      error,
+      code(cxt) {
+        const { gen, data, schemaCode, keyword, it: it2 } = cxt;
+        const { opts, self: self2 } = it2;
+        if (!opts.validateFormats)
+          return;
+        const fCxt = new ajv_1.KeywordCxt(it2, self2.RULES.all.format.definition, "format");
+        if (fCxt.$data)
+          validate$DataFormat();
+        else
+          validateFormat();
+        function validate$DataFormat() {
+          const fmts = gen.scopeValue("formats", {
+            ref: self2.formats,
+            code: opts.code.formats
+          });
+          const fmt = gen.const("fmt", (0, codegen_1._)`${fmts}[${fCxt.schemaCode}]`);
+          cxt.fail$data((0, codegen_1.or)((0, codegen_1._)`typeof ${fmt} != "object"`, (0, codegen_1._)`${fmt} instanceof RegExp`, (0, codegen_1._)`typeof ${fmt}.compare != "function"`, compareCode(fmt)));
+        }
+        function validateFormat() {
+          const format = fCxt.schema;
+          const fmtDef = self2.formats[format];
+          if (!fmtDef || fmtDef === true)
+            return;
+          if (typeof fmtDef != "object" || fmtDef instanceof RegExp || typeof fmtDef.compare != "function") {
+            throw new Error(`"${keyword}": format "${format}" does not define "compare" function`);
+          }
+          const fmt = gen.scopeValue("formats", {
+            key: format,
+            ref: fmtDef,
+            code: opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(format)}` : void 0
+          });
+          cxt.fail$data(compareCode(fmt));
+        }
+        function compareCode(fmt) {
+          return (0, codegen_1._)`${fmt}.compare(${data}, ${schemaCode}) ${KWDs[keyword].fail} 0`;
+        }
+      },
+      dependencies: ["format"]
+    };
+    var formatLimitPlugin = (ajv) => {
+      ajv.addKeyword(exports.formatLimitDefinition);
+      return ajv;
+    };
+    exports.default = formatLimitPlugin;
+  }
+});
+
+// node_modules/ajv-formats/dist/index.js
+var require_dist2 = __commonJS({
+  "node_modules/ajv-formats/dist/index.js"(exports, module) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var formats_1 = require_formats();
+    var limit_1 = require_limit();
+    var codegen_1 = require_codegen();
+    var fullName2 = new codegen_1.Name("fullFormats");
+    var fastName = new codegen_1.Name("fastFormats");
+    var formatsPlugin = (ajv, opts = { keywords: true }) => {
+      if (Array.isArray(opts)) {
+        addFormats2(ajv, opts, formats_1.fullFormats, fullName2);
+        return ajv;
+      }
+      const [formats, exportName] = opts.mode === "fast" ? [formats_1.fastFormats, fastName] : [formats_1.fullFormats, fullName2];
+      const list = opts.formats || formats_1.formatNames;
+      addFormats2(ajv, list, formats, exportName);
+      if (opts.keywords)
+        (0, limit_1.default)(ajv);
+      return ajv;
+    };
+    formatsPlugin.get = (name, mode = "full") => {
+      const formats = mode === "fast" ? formats_1.fastFormats : formats_1.fullFormats;
+      const f2 = formats[name];
+      if (!f2)
+        throw new Error(`Unknown format "${name}"`);
+      return f2;
+    };
+    function addFormats2(ajv, list, fs2, exportName) {
+      var _a;
+      var _b;
+      (_a = (_b = ajv.opts.code).formats) !== null && _a !== void 0 ? _a : _b.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`;
+      for (const f2 of list)
+        ajv.addFormat(f2, fs2[f2]);
+    }
+    module.exports = exports = formatsPlugin;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.default = formatsPlugin;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/dynamic/dynamicAnchor.js
+var require_dynamicAnchor = __commonJS({
+  "node_modules/ajv/dist/vocabularies/dynamic/dynamicAnchor.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.dynamicAnchor = void 0;
+    var codegen_1 = require_codegen();
+    var names_1 = require_names();
+    var compile_1 = require_compile();
+    var ref_1 = require_ref();
+    var def = {
+      keyword: "$dynamicAnchor",
+      schemaType: "string",
+      code: (cxt) => dynamicAnchor(cxt, cxt.schema)
+    };
+    function dynamicAnchor(cxt, anchor) {
+      const { gen, it: it2 } = cxt;
+      it2.schemaEnv.root.dynamicAnchors[anchor] = true;
+      const v2 = (0, codegen_1._)`${names_1.default.dynamicAnchors}${(0, codegen_1.getProperty)(anchor)}`;
+      const validate = it2.errSchemaPath === "#" ? it2.validateName : _getValidate(cxt);
+      gen.if((0, codegen_1._)`!${v2}`, () => gen.assign(v2, validate));
+    }
+    exports.dynamicAnchor = dynamicAnchor;
+    function _getValidate(cxt) {
+      const { schemaEnv, schema, self: self2 } = cxt.it;
+      const { root, baseId, localRefs, meta } = schemaEnv.root;
+      const { schemaId } = self2.opts;
+      const sch = new compile_1.SchemaEnv({ schema, schemaId, root, baseId, localRefs, meta });
+      compile_1.compileSchema.call(self2, sch);
+      return (0, ref_1.getValidate)(cxt, sch);
+    }
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/dynamic/dynamicRef.js
+var require_dynamicRef = __commonJS({
+  "node_modules/ajv/dist/vocabularies/dynamic/dynamicRef.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.dynamicRef = void 0;
+    var codegen_1 = require_codegen();
+    var names_1 = require_names();
+    var ref_1 = require_ref();
+    var def = {
+      keyword: "$dynamicRef",
+      schemaType: "string",
+      code: (cxt) => dynamicRef(cxt, cxt.schema)
+    };
+    function dynamicRef(cxt, ref) {
+      const { gen, keyword, it: it2 } = cxt;
+      if (ref[0] !== "#")
+        throw new Error(`"${keyword}" only supports hash fragment reference`);
+      const anchor = ref.slice(1);
+      if (it2.allErrors) {
+        _dynamicRef();
+      } else {
+        const valid = gen.let("valid", false);
+        _dynamicRef(valid);
+        cxt.ok(valid);
+      }
+      function _dynamicRef(valid) {
+        if (it2.schemaEnv.root.dynamicAnchors[anchor]) {
+          const v2 = gen.let("_v", (0, codegen_1._)`${names_1.default.dynamicAnchors}${(0, codegen_1.getProperty)(anchor)}`);
+          gen.if(v2, _callRef(v2, valid), _callRef(it2.validateName, valid));
+        } else {
+          _callRef(it2.validateName, valid)();
+        }
+      }
+      function _callRef(validate, valid) {
+        return valid ? () => gen.block(() => {
+          (0, ref_1.callRef)(cxt, validate);
+          gen.let(valid, true);
+        }) : () => (0, ref_1.callRef)(cxt, validate);
+      }
+    }
+    exports.dynamicRef = dynamicRef;
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/dynamic/recursiveAnchor.js
+var require_recursiveAnchor = __commonJS({
+  "node_modules/ajv/dist/vocabularies/dynamic/recursiveAnchor.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var dynamicAnchor_1 = require_dynamicAnchor();
+    var util_1 = require_util7();
+    var def = {
+      keyword: "$recursiveAnchor",
+      schemaType: "boolean",
+      code(cxt) {
+        if (cxt.schema)
+          (0, dynamicAnchor_1.dynamicAnchor)(cxt, "");
+        else
+          (0, util_1.checkStrictMode)(cxt.it, "$recursiveAnchor: false is ignored");
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/dynamic/recursiveRef.js
+var require_recursiveRef = __commonJS({
+  "node_modules/ajv/dist/vocabularies/dynamic/recursiveRef.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var dynamicRef_1 = require_dynamicRef();
+    var def = {
+      keyword: "$recursiveRef",
+      schemaType: "string",
+      code: (cxt) => (0, dynamicRef_1.dynamicRef)(cxt, cxt.schema)
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/dynamic/index.js
+var require_dynamic = __commonJS({
+  "node_modules/ajv/dist/vocabularies/dynamic/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var dynamicAnchor_1 = require_dynamicAnchor();
+    var dynamicRef_1 = require_dynamicRef();
+    var recursiveAnchor_1 = require_recursiveAnchor();
+    var recursiveRef_1 = require_recursiveRef();
+    var dynamic = [dynamicAnchor_1.default, dynamicRef_1.default, recursiveAnchor_1.default, recursiveRef_1.default];
+    exports.default = dynamic;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/dependentRequired.js
+var require_dependentRequired = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/dependentRequired.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var dependencies_1 = require_dependencies();
+    var def = {
+      keyword: "dependentRequired",
+      type: "object",
+      schemaType: "object",
+      error: dependencies_1.error,
+      code: (cxt) => (0, dependencies_1.validatePropertyDeps)(cxt)
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/applicator/dependentSchemas.js
+var require_dependentSchemas = __commonJS({
+  "node_modules/ajv/dist/vocabularies/applicator/dependentSchemas.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var dependencies_1 = require_dependencies();
+    var def = {
+      keyword: "dependentSchemas",
+      type: "object",
+      schemaType: "object",
+      code: (cxt) => (0, dependencies_1.validateSchemaDeps)(cxt)
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/validation/limitContains.js
+var require_limitContains = __commonJS({
+  "node_modules/ajv/dist/vocabularies/validation/limitContains.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var util_1 = require_util7();
+    var def = {
+      keyword: ["maxContains", "minContains"],
+      type: "array",
+      schemaType: "number",
+      code({ keyword, parentSchema, it: it2 }) {
+        if (parentSchema.contains === void 0) {
+          (0, util_1.checkStrictMode)(it2, `"${keyword}" without "contains" is ignored`);
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/next.js
+var require_next = __commonJS({
+  "node_modules/ajv/dist/vocabularies/next.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var dependentRequired_1 = require_dependentRequired();
+    var dependentSchemas_1 = require_dependentSchemas();
+    var limitContains_1 = require_limitContains();
+    var next = [dependentRequired_1.default, dependentSchemas_1.default, limitContains_1.default];
+    exports.default = next;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/unevaluated/unevaluatedProperties.js
+var require_unevaluatedProperties = __commonJS({
+  "node_modules/ajv/dist/vocabularies/unevaluated/unevaluatedProperties.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var names_1 = require_names();
+    var error = {
+      message: "must NOT have unevaluated properties",
+      params: ({ params }) => (0, codegen_1._)`{unevaluatedProperty: ${params.unevaluatedProperty}}`
+    };
+    var def = {
+      keyword: "unevaluatedProperties",
+      type: "object",
+      schemaType: ["boolean", "object"],
+      trackErrors: true,
+      error,
+      code(cxt) {
+        const { gen, schema, data, errsCount, it: it2 } = cxt;
+        if (!errsCount)
+          throw new Error("ajv implementation error");
+        const { allErrors, props } = it2;
+        if (props instanceof codegen_1.Name) {
+          gen.if((0, codegen_1._)`${props} !== true`, () => gen.forIn("key", data, (key) => gen.if(unevaluatedDynamic(props, key), () => unevaluatedPropCode(key))));
+        } else if (props !== true) {
+          gen.forIn("key", data, (key) => props === void 0 ? unevaluatedPropCode(key) : gen.if(unevaluatedStatic(props, key), () => unevaluatedPropCode(key)));
+        }
+        it2.props = true;
+        cxt.ok((0, codegen_1._)`${errsCount} === ${names_1.default.errors}`);
+        function unevaluatedPropCode(key) {
+          if (schema === false) {
+            cxt.setParams({ unevaluatedProperty: key });
+            cxt.error();
+            if (!allErrors)
+              gen.break();
+            return;
+          }
+          if (!(0, util_1.alwaysValidSchema)(it2, schema)) {
+            const valid = gen.name("valid");
+            cxt.subschema({
+              keyword: "unevaluatedProperties",
+              dataProp: key,
+              dataPropType: util_1.Type.Str
+            }, valid);
+            if (!allErrors)
+              gen.if((0, codegen_1.not)(valid), () => gen.break());
+          }
+        }
+        function unevaluatedDynamic(evaluatedProps, key) {
+          return (0, codegen_1._)`!${evaluatedProps} || !${evaluatedProps}[${key}]`;
+        }
+        function unevaluatedStatic(evaluatedProps, key) {
+          const ps2 = [];
+          for (const p2 in evaluatedProps) {
+            if (evaluatedProps[p2] === true)
+              ps2.push((0, codegen_1._)`${key} !== ${p2}`);
+          }
+          return (0, codegen_1.and)(...ps2);
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/unevaluated/unevaluatedItems.js
+var require_unevaluatedItems = __commonJS({
+  "node_modules/ajv/dist/vocabularies/unevaluated/unevaluatedItems.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var codegen_1 = require_codegen();
+    var util_1 = require_util7();
+    var error = {
+      message: ({ params: { len } }) => (0, codegen_1.str)`must NOT have more than ${len} items`,
+      params: ({ params: { len } }) => (0, codegen_1._)`{limit: ${len}}`
+    };
+    var def = {
+      keyword: "unevaluatedItems",
+      type: "array",
+      schemaType: ["boolean", "object"],
+      error,
+      code(cxt) {
+        const { gen, schema, data, it: it2 } = cxt;
+        const items = it2.items || 0;
+        if (items === true)
+          return;
+        const len = gen.const("len", (0, codegen_1._)`${data}.length`);
+        if (schema === false) {
+          cxt.setParams({ len: items });
+          cxt.fail((0, codegen_1._)`${len} > ${items}`);
+        } else if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it2, schema)) {
+          const valid = gen.var("valid", (0, codegen_1._)`${len} <= ${items}`);
+          gen.if((0, codegen_1.not)(valid), () => validateItems(valid, items));
+          cxt.ok(valid);
+        }
+        it2.items = true;
+        function validateItems(valid, from) {
+          gen.forRange("i", from, len, (i) => {
+            cxt.subschema({ keyword: "unevaluatedItems", dataProp: i, dataPropType: util_1.Type.Num }, valid);
+            if (!it2.allErrors)
+              gen.if((0, codegen_1.not)(valid), () => gen.break());
+          });
+        }
+      }
+    };
+    exports.default = def;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/unevaluated/index.js
+var require_unevaluated = __commonJS({
+  "node_modules/ajv/dist/vocabularies/unevaluated/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var unevaluatedProperties_1 = require_unevaluatedProperties();
+    var unevaluatedItems_1 = require_unevaluatedItems();
+    var unevaluated = [unevaluatedProperties_1.default, unevaluatedItems_1.default];
+    exports.default = unevaluated;
+  }
+});
+
+// node_modules/ajv/dist/vocabularies/draft2020.js
+var require_draft2020 = __commonJS({
+  "node_modules/ajv/dist/vocabularies/draft2020.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var core_1 = require_core2();
+    var validation_1 = require_validation();
+    var applicator_1 = require_applicator();
+    var dynamic_1 = require_dynamic();
+    var next_1 = require_next();
+    var unevaluated_1 = require_unevaluated();
+    var format_1 = require_format2();
+    var metadata_1 = require_metadata();
+    var draft2020Vocabularies = [
+      dynamic_1.default,
+      core_1.default,
+      validation_1.default,
+      (0, applicator_1.default)(true),
+      format_1.default,
+      metadata_1.metadataVocabulary,
+      metadata_1.contentVocabulary,
+      next_1.default,
+      unevaluated_1.default
+    ];
+    exports.default = draft2020Vocabularies;
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-2020-12/schema.json
+var require_schema4 = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-2020-12/schema.json"(exports, module) {
+    module.exports = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://json-schema.org/draft/2020-12/schema",
+      $vocabulary: {
+        "https://json-schema.org/draft/2020-12/vocab/core": true,
+        "https://json-schema.org/draft/2020-12/vocab/applicator": true,
+        "https://json-schema.org/draft/2020-12/vocab/unevaluated": true,
+        "https://json-schema.org/draft/2020-12/vocab/validation": true,
+        "https://json-schema.org/draft/2020-12/vocab/meta-data": true,
+        "https://json-schema.org/draft/2020-12/vocab/format-annotation": true,
+        "https://json-schema.org/draft/2020-12/vocab/content": true
+      },
+      $dynamicAnchor: "meta",
+      title: "Core and Validation specifications meta-schema",
+      allOf: [
+        { $ref: "meta/core" },
+        { $ref: "meta/applicator" },
+        { $ref: "meta/unevaluated" },
+        { $ref: "meta/validation" },
+        { $ref: "meta/meta-data" },
+        { $ref: "meta/format-annotation" },
+        { $ref: "meta/content" }
+      ],
+      type: ["object", "boolean"],
+      $comment: "This meta-schema also defines keywords that have appeared in previous drafts in order to prevent incompatible extensions as they remain in common use.",
+      properties: {
+        definitions: {
+          $comment: '"definitions" has been replaced by "$defs".',
+          type: "object",
+          additionalProperties: { $dynamicRef: "#meta" },
+          deprecated: true,
+          default: {}
+        },
+        dependencies: {
+          $comment: '"dependencies" has been split and replaced by "dependentSchemas" and "dependentRequired" in order to serve their differing semantics.',
+          type: "object",
+          additionalProperties: {
+            anyOf: [{ $dynamicRef: "#meta" }, { $ref: "meta/validation#/$defs/stringArray" }]
+          },
+          deprecated: true,
+          default: {}
+        },
+        $recursiveAnchor: {
+          $comment: '"$recursiveAnchor" has been replaced by "$dynamicAnchor".',
+          $ref: "meta/core#/$defs/anchorString",
+          deprecated: true
+        },
+        $recursiveRef: {
+          $comment: '"$recursiveRef" has been replaced by "$dynamicRef".',
+          $ref: "meta/core#/$defs/uriReferenceString",
+          deprecated: true
+        }
+      }
+    };
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-2020-12/meta/applicator.json
+var require_applicator2 = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-2020-12/meta/applicator.json"(exports, module) {
+    module.exports = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://json-schema.org/draft/2020-12/meta/applicator",
+      $vocabulary: {
+        "https://json-schema.org/draft/2020-12/vocab/applicator": true
+      },
+      $dynamicAnchor: "meta",
+      title: "Applicator vocabulary meta-schema",
+      type: ["object", "boolean"],
+      properties: {
+        prefixItems: { $ref: "#/$defs/schemaArray" },
+        items: { $dynamicRef: "#meta" },
+        contains: { $dynamicRef: "#meta" },
+        additionalProperties: { $dynamicRef: "#meta" },
+        properties: {
+          type: "object",
+          additionalProperties: { $dynamicRef: "#meta" },
+          default: {}
+        },
+        patternProperties: {
+          type: "object",
+          additionalProperties: { $dynamicRef: "#meta" },
+          propertyNames: { format: "regex" },
+          default: {}
+        },
+        dependentSchemas: {
+          type: "object",
+          additionalProperties: { $dynamicRef: "#meta" },
+          default: {}
+        },
+        propertyNames: { $dynamicRef: "#meta" },
+        if: { $dynamicRef: "#meta" },
+        then: { $dynamicRef: "#meta" },
+        else: { $dynamicRef: "#meta" },
+        allOf: { $ref: "#/$defs/schemaArray" },
+        anyOf: { $ref: "#/$defs/schemaArray" },
+        oneOf: { $ref: "#/$defs/schemaArray" },
+        not: { $dynamicRef: "#meta" }
+      },
+      $defs: {
+        schemaArray: {
+          type: "array",
+          minItems: 1,
+          items: { $dynamicRef: "#meta" }
+        }
+      }
+    };
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-2020-12/meta/unevaluated.json
+var require_unevaluated2 = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-2020-12/meta/unevaluated.json"(exports, module) {
+    module.exports = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://json-schema.org/draft/2020-12/meta/unevaluated",
+      $vocabulary: {
+        "https://json-schema.org/draft/2020-12/vocab/unevaluated": true
+      },
+      $dynamicAnchor: "meta",
+      title: "Unevaluated applicator vocabulary meta-schema",
+      type: ["object", "boolean"],
+      properties: {
+        unevaluatedItems: { $dynamicRef: "#meta" },
+        unevaluatedProperties: { $dynamicRef: "#meta" }
+      }
+    };
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-2020-12/meta/content.json
+var require_content = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-2020-12/meta/content.json"(exports, module) {
+    module.exports = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://json-schema.org/draft/2020-12/meta/content",
+      $vocabulary: {
+        "https://json-schema.org/draft/2020-12/vocab/content": true
+      },
+      $dynamicAnchor: "meta",
+      title: "Content vocabulary meta-schema",
+      type: ["object", "boolean"],
+      properties: {
+        contentEncoding: { type: "string" },
+        contentMediaType: { type: "string" },
+        contentSchema: { $dynamicRef: "#meta" }
+      }
+    };
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-2020-12/meta/core.json
+var require_core3 = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-2020-12/meta/core.json"(exports, module) {
+    module.exports = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://json-schema.org/draft/2020-12/meta/core",
+      $vocabulary: {
+        "https://json-schema.org/draft/2020-12/vocab/core": true
+      },
+      $dynamicAnchor: "meta",
+      title: "Core vocabulary meta-schema",
+      type: ["object", "boolean"],
+      properties: {
+        $id: {
+          $ref: "#/$defs/uriReferenceString",
+          $comment: "Non-empty fragments not allowed.",
+          pattern: "^[^#]*#?$"
+        },
+        $schema: { $ref: "#/$defs/uriString" },
+        $ref: { $ref: "#/$defs/uriReferenceString" },
+        $anchor: { $ref: "#/$defs/anchorString" },
+        $dynamicRef: { $ref: "#/$defs/uriReferenceString" },
+        $dynamicAnchor: { $ref: "#/$defs/anchorString" },
+        $vocabulary: {
+          type: "object",
+          propertyNames: { $ref: "#/$defs/uriString" },
+          additionalProperties: {
+            type: "boolean"
+          }
+        },
+        $comment: {
+          type: "string"
+        },
+        $defs: {
+          type: "object",
+          additionalProperties: { $dynamicRef: "#meta" }
+        }
+      },
+      $defs: {
+        anchorString: {
+          type: "string",
+          pattern: "^[A-Za-z_][-A-Za-z0-9._]*$"
+        },
+        uriString: {
+          type: "string",
+          format: "uri"
+        },
+        uriReferenceString: {
+          type: "string",
+          format: "uri-reference"
+        }
+      }
+    };
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-2020-12/meta/format-annotation.json
+var require_format_annotation = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-2020-12/meta/format-annotation.json"(exports, module) {
+    module.exports = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://json-schema.org/draft/2020-12/meta/format-annotation",
+      $vocabulary: {
+        "https://json-schema.org/draft/2020-12/vocab/format-annotation": true
+      },
+      $dynamicAnchor: "meta",
+      title: "Format vocabulary meta-schema for annotation results",
+      type: ["object", "boolean"],
+      properties: {
+        format: { type: "string" }
+      }
+    };
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-2020-12/meta/meta-data.json
+var require_meta_data = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-2020-12/meta/meta-data.json"(exports, module) {
+    module.exports = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://json-schema.org/draft/2020-12/meta/meta-data",
+      $vocabulary: {
+        "https://json-schema.org/draft/2020-12/vocab/meta-data": true
+      },
+      $dynamicAnchor: "meta",
+      title: "Meta-data vocabulary meta-schema",
+      type: ["object", "boolean"],
+      properties: {
+        title: {
+          type: "string"
+        },
+        description: {
+          type: "string"
+        },
+        default: true,
+        deprecated: {
+          type: "boolean",
+          default: false
+        },
+        readOnly: {
+          type: "boolean",
+          default: false
+        },
+        writeOnly: {
+          type: "boolean",
+          default: false
+        },
+        examples: {
+          type: "array",
+          items: true
+        }
+      }
+    };
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-2020-12/meta/validation.json
+var require_validation2 = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-2020-12/meta/validation.json"(exports, module) {
+    module.exports = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://json-schema.org/draft/2020-12/meta/validation",
+      $vocabulary: {
+        "https://json-schema.org/draft/2020-12/vocab/validation": true
+      },
+      $dynamicAnchor: "meta",
+      title: "Validation vocabulary meta-schema",
+      type: ["object", "boolean"],
+      properties: {
+        type: {
+          anyOf: [
+            { $ref: "#/$defs/simpleTypes" },
+            {
+              type: "array",
+              items: { $ref: "#/$defs/simpleTypes" },
+              minItems: 1,
+              uniqueItems: true
+            }
+          ]
+        },
+        const: true,
+        enum: {
+          type: "array",
+          items: true
+        },
+        multipleOf: {
+          type: "number",
+          exclusiveMinimum: 0
+        },
+        maximum: {
+          type: "number"
+        },
+        exclusiveMaximum: {
+          type: "number"
+        },
+        minimum: {
+          type: "number"
+        },
+        exclusiveMinimum: {
+          type: "number"
+        },
+        maxLength: { $ref: "#/$defs/nonNegativeInteger" },
+        minLength: { $ref: "#/$defs/nonNegativeIntegerDefault0" },
+        pattern: {
+          type: "string",
+          format: "regex"
+        },
+        maxItems: { $ref: "#/$defs/nonNegativeInteger" },
+        minItems: { $ref: "#/$defs/nonNegativeIntegerDefault0" },
+        uniqueItems: {
+          type: "boolean",
+          default: false
+        },
+        maxContains: { $ref: "#/$defs/nonNegativeInteger" },
+        minContains: {
+          $ref: "#/$defs/nonNegativeInteger",
+          default: 1
+        },
+        maxProperties: { $ref: "#/$defs/nonNegativeInteger" },
+        minProperties: { $ref: "#/$defs/nonNegativeIntegerDefault0" },
+        required: { $ref: "#/$defs/stringArray" },
+        dependentRequired: {
+          type: "object",
+          additionalProperties: {
+            $ref: "#/$defs/stringArray"
+          }
+        }
+      },
+      $defs: {
+        nonNegativeInteger: {
+          type: "integer",
+          minimum: 0
+        },
+        nonNegativeIntegerDefault0: {
+          $ref: "#/$defs/nonNegativeInteger",
+          default: 0
+        },
+        simpleTypes: {
+          enum: ["array", "boolean", "integer", "null", "number", "object", "string"]
+        },
+        stringArray: {
+          type: "array",
+          items: { type: "string" },
+          uniqueItems: true,
+          default: []
+        }
+      }
+    };
+  }
+});
+
+// node_modules/ajv/dist/refs/json-schema-2020-12/index.js
+var require_json_schema_2020_12 = __commonJS({
+  "node_modules/ajv/dist/refs/json-schema-2020-12/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var metaSchema = require_schema4();
+    var applicator = require_applicator2();
+    var unevaluated = require_unevaluated2();
+    var content = require_content();
+    var core = require_core3();
+    var format = require_format_annotation();
+    var metadata = require_meta_data();
+    var validation = require_validation2();
+    var META_SUPPORT_DATA = ["/properties"];
+    function addMetaSchema2020($data) {
+      ;
+      [
+        metaSchema,
+        applicator,
+        unevaluated,
+        content,
+        core,
+        with$data(this, format),
+        metadata,
+        with$data(this, validation)
+      ].forEach((sch) => this.addMetaSchema(sch, void 0, false));
+      return this;
+      function with$data(ajv, sch) {
+        return $data ? ajv.$dataMetaSchema(sch, META_SUPPORT_DATA) : sch;
+      }
+    }
+    exports.default = addMetaSchema2020;
+  }
+});
+
+// node_modules/ajv/dist/2020.js
+var require__ = __commonJS({
+  "node_modules/ajv/dist/2020.js"(exports, module) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.MissingRefError = exports.ValidationError = exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = exports.Ajv2020 = void 0;
+    var core_1 = require_core();
+    var draft2020_1 = require_draft2020();
+    var discriminator_1 = require_discriminator();
+    var json_schema_2020_12_1 = require_json_schema_2020_12();
+    var META_SCHEMA_ID = "https://json-schema.org/draft/2020-12/schema";
+    var Ajv2020 = class extends core_1.default {
+      constructor(opts = {}) {
+        super({
+          ...opts,
+          dynamicRef: true,
+          next: true,
+          unevaluated: true
+        });
+      }
+      _addVocabularies() {
+        super._addVocabularies();
+        draft2020_1.default.forEach((v2) => this.addVocabulary(v2));
+        if (this.opts.discriminator)
+          this.addKeyword(discriminator_1.default);
+      }
+      _addDefaultMetaSchema() {
+        super._addDefaultMetaSchema();
+        const { $data, meta } = this.opts;
+        if (!meta)
+          return;
+        json_schema_2020_12_1.default.call(this, $data);
+        this.refs["http://json-schema.org/schema"] = META_SCHEMA_ID;
+      }
+      defaultMeta() {
+        return this.opts.defaultMeta = super.defaultMeta() || (this.getSchema(META_SCHEMA_ID) ? META_SCHEMA_ID : void 0);
+      }
+    };
+    exports.Ajv2020 = Ajv2020;
+    module.exports = exports = Ajv2020;
+    module.exports.Ajv2020 = Ajv2020;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.default = Ajv2020;
+    var validate_1 = require_validate();
+    Object.defineProperty(exports, "KeywordCxt", { enumerable: true, get: function() {
+      return validate_1.KeywordCxt;
+    } });
+    var codegen_1 = require_codegen();
+    Object.defineProperty(exports, "_", { enumerable: true, get: function() {
+      return codegen_1._;
+    } });
+    Object.defineProperty(exports, "str", { enumerable: true, get: function() {
+      return codegen_1.str;
+    } });
+    Object.defineProperty(exports, "stringify", { enumerable: true, get: function() {
+      return codegen_1.stringify;
+    } });
+    Object.defineProperty(exports, "nil", { enumerable: true, get: function() {
+      return codegen_1.nil;
+    } });
+    Object.defineProperty(exports, "Name", { enumerable: true, get: function() {
+      return codegen_1.Name;
+    } });
+    Object.defineProperty(exports, "CodeGen", { enumerable: true, get: function() {
+      return codegen_1.CodeGen;
+    } });
+    var validation_error_1 = require_validation_error();
+    Object.defineProperty(exports, "ValidationError", { enumerable: true, get: function() {
+      return validation_error_1.default;
+    } });
+    var ref_error_1 = require_ref_error();
+    Object.defineProperty(exports, "MissingRefError", { enumerable: true, get: function() {
+      return ref_error_1.default;
+    } });
+  }
+});
+
 // node_modules/@balena/dockerignore/ignore.js
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path10 = __require("path");
+    var path12 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -37438,22 +47260,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path10.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path12.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
-    function cleanPath(file) {
-      return path10.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+    function cleanPath2(file) {
+      return path12.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path10.sep === "/") {
+      if (path12.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path10.sep === "/") {
+      if (path12.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path10.sep);
+      return file.replace(/\//g, path12.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -37502,13 +47324,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path11) => this._filter(path11));
+        return make_array(paths).filter((path13) => this._filter(path13));
       }
       createFilter() {
-        return (path11) => this._filter(path11);
+        return (path13) => this._filter(path13);
       }
-      ignores(path11) {
-        return !this._filter(path11);
+      ignores(path13) {
+        return !this._filter(path13);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -37520,7 +47342,7 @@ var require_ignore = __commonJS({
           pattern = pattern.substring(1).trim();
         }
         if (pattern.length > 0) {
-          pattern = cleanPath(pattern);
+          pattern = cleanPath2(pattern);
           pattern = toSlash(pattern);
           if (pattern.length > 1 && pattern[0] === "/") {
             pattern = pattern.slice(1);
@@ -37533,7 +47355,7 @@ var require_ignore = __commonJS({
         if (pattern === "") {
           return null;
         }
-        pattern = cleanPath(pattern);
+        pattern = cleanPath2(pattern);
         if (pattern[0] === "!") {
           if (pattern.length === 1) {
             return null;
@@ -37547,36 +47369,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path10.sep),
+          dirs: pattern.split(path12.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path11) {
-        if (!path11) {
+      _filter(path13) {
+        if (!path13) {
           return false;
         }
-        if (path11 in this._cache) {
-          return this._cache[path11];
+        if (path13 in this._cache) {
+          return this._cache[path13];
         }
-        return this._cache[path11] = this._test(path11);
+        return this._cache[path13] = this._test(path13);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path10.dirname(file));
-        const parentPathDirs = parentPath.split(path10.sep);
+        const parentPath = cleanPath2(path12.dirname(file));
+        const parentPathDirs = parentPath.split(path12.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path10.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path12.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path10.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path12.sep), rule);
             }
           }
           if (match) {
@@ -37595,13 +47417,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path10.sep === "\\" ? "\\\\" : path10.sep;
+        let escapedSlash = path12.sep === "\\" ? "\\\\" : path12.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path10.sep) {
+              if (rule.pattern[i + 1] === path12.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -37617,7 +47439,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path10.sep === "\\") {
+            if (path12.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -37650,7 +47472,7 @@ var require_yocto_queue = __commonJS({
         this.next = void 0;
       }
     };
-    var Queue = class {
+    var Queue2 = class {
       // TODO: Use private class fields when targeting Node.js 12.
       // #_head;
       // #_tail;
@@ -37694,7 +47516,7 @@ var require_yocto_queue = __commonJS({
         }
       }
     };
-    module.exports = Queue;
+    module.exports = Queue2;
   }
 });
 
@@ -37702,12 +47524,12 @@ var require_yocto_queue = __commonJS({
 var require_p_limit = __commonJS({
   "node_modules/p-limit/index.js"(exports, module) {
     "use strict";
-    var Queue = require_yocto_queue();
-    var pLimit2 = (concurrency) => {
+    var Queue2 = require_yocto_queue();
+    var pLimit3 = (concurrency) => {
       if (!((Number.isInteger(concurrency) || concurrency === Infinity) && concurrency > 0)) {
         throw new TypeError("Expected `concurrency` to be a number from 1 and up");
       }
-      const queue = new Queue();
+      const queue = new Queue2();
       let activeCount = 0;
       const next = () => {
         activeCount--;
@@ -37715,18 +47537,18 @@ var require_p_limit = __commonJS({
           queue.dequeue()();
         }
       };
-      const run = async (fn, resolve, ...args) => {
+      const run = async (fn, resolve3, ...args) => {
         activeCount++;
         const result = (async () => fn(...args))();
-        resolve(result);
+        resolve3(result);
         try {
           await result;
         } catch {
         }
         next();
       };
-      const enqueue = (fn, resolve, ...args) => {
-        queue.enqueue(run.bind(null, fn, resolve, ...args));
+      const enqueue = (fn, resolve3, ...args) => {
+        queue.enqueue(run.bind(null, fn, resolve3, ...args));
         (async () => {
           await Promise.resolve();
           if (activeCount < concurrency && queue.size > 0) {
@@ -37734,8 +47556,8 @@ var require_p_limit = __commonJS({
           }
         })();
       };
-      const generator = (fn, ...args) => new Promise((resolve) => {
-        enqueue(fn, resolve, ...args);
+      const generator = (fn, ...args) => new Promise((resolve3) => {
+        enqueue(fn, resolve3, ...args);
       });
       Object.defineProperties(generator, {
         activeCount: {
@@ -37752,12 +47574,12 @@ var require_p_limit = __commonJS({
       });
       return generator;
     };
-    module.exports = pLimit2;
+    module.exports = pLimit3;
   }
 });
 
 // node_modules/busboy/lib/utils.js
-var require_utils2 = __commonJS({
+var require_utils4 = __commonJS({
   "node_modules/busboy/lib/utils.js"(exports, module) {
     "use strict";
     function parseContentType(str) {
@@ -38129,19 +47951,19 @@ var require_utils2 = __commonJS({
       if (decode)
         return decode(data, hint);
     }
-    function basename(path10) {
-      if (typeof path10 !== "string")
+    function basename2(path12) {
+      if (typeof path12 !== "string")
         return "";
-      for (let i = path10.length - 1; i >= 0; --i) {
-        switch (path10.charCodeAt(i)) {
+      for (let i = path12.length - 1; i >= 0; --i) {
+        switch (path12.charCodeAt(i)) {
           case 47:
           // '/'
           case 92:
-            path10 = path10.slice(i + 1);
-            return path10 === ".." || path10 === "." ? "" : path10;
+            path12 = path12.slice(i + 1);
+            return path12 === ".." || path12 === "." ? "" : path12;
         }
       }
-      return path10 === ".." || path10 === "." ? "" : path10;
+      return path12 === ".." || path12 === "." ? "" : path12;
     }
     var TOKEN = [
       0,
@@ -39434,7 +49256,7 @@ var require_utils2 = __commonJS({
       -1
     ];
     module.exports = {
-      basename,
+      basename: basename2,
       convertToUTF8,
       getDecoder,
       parseContentType,
@@ -39844,15 +49666,15 @@ var require_sbmh = __commonJS({
 var require_multipart = __commonJS({
   "node_modules/busboy/lib/types/multipart.js"(exports, module) {
     "use strict";
-    var { Readable: Readable3, Writable: Writable2 } = __require("stream");
+    var { Readable: Readable4, Writable: Writable2 } = __require("stream");
     var StreamSearch = require_sbmh();
     var {
-      basename,
+      basename: basename2,
       convertToUTF8,
       getDecoder,
       parseContentType,
       parseDisposition
-    } = require_utils2();
+    } = require_utils4();
     var BUF_CRLF = Buffer.from("\r\n");
     var BUF_CR = Buffer.from("\r");
     var BUF_DASH = Buffer.from("-");
@@ -40000,7 +49822,7 @@ var require_multipart = __commonJS({
         return pos;
       }
     };
-    var FileStream = class extends Readable3 {
+    var FileStream = class extends Readable4 {
       constructor(opts, owner) {
         super(opts);
         this.truncated = false;
@@ -40111,7 +49933,7 @@ var require_multipart = __commonJS({
             else if (disp.params.filename)
               filename = disp.params.filename;
             if (filename !== void 0 && !preservePath)
-              filename = basename(filename);
+              filename = basename2(filename);
           }
           if (header2["content-type"]) {
             const conType = parseContentType(header2["content-type"][0]);
@@ -40892,7 +50714,7 @@ var require_urlencoded = __commonJS({
   "node_modules/busboy/lib/types/urlencoded.js"(exports, module) {
     "use strict";
     var { Writable: Writable2 } = __require("stream");
-    var { getDecoder } = require_utils2();
+    var { getDecoder } = require_utils4();
     var URLEncoded = class extends Writable2 {
       constructor(cfg) {
         const streamOpts = {
@@ -41438,7 +51260,7 @@ var require_urlencoded = __commonJS({
 var require_lib = __commonJS({
   "node_modules/busboy/lib/index.js"(exports, module) {
     "use strict";
-    var { parseContentType } = require_utils2();
+    var { parseContentType } = require_utils4();
     function getInstance(cfg) {
       const headers = cfg.headers;
       const conType = parseContentType(headers["content-type"]);
@@ -41939,8 +51761,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve, reject) {
-            return setTimeout(resolve, t);
+          return new this.Promise(function(resolve3, reject) {
+            return setTimeout(resolve3, t);
           });
         }
         computePenalty() {
@@ -42151,15 +51973,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error, reject, resolve, returned, task;
+          var args, cb, error, reject, resolve3, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve3, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve(returned);
+                  return resolve3(returned);
                 };
               } catch (error1) {
                 error = error1;
@@ -42174,15 +51996,15 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise, reject, resolve;
-          resolve = reject = null;
-          promise = new this.Promise(function(_resolve, _reject) {
-            resolve = _resolve;
+          var promise2, reject, resolve3;
+          resolve3 = reject = null;
+          promise2 = new this.Promise(function(_resolve, _reject) {
+            resolve3 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve, reject });
+          this._queue.push({ task, args, resolve: resolve3, reject });
           this._tryToRun();
-          return promise;
+          return promise2;
         }
       };
       var Sync_1 = Sync;
@@ -42534,16 +52356,16 @@ var require_light = __commonJS({
               this.Events.trigger("debug", `Draining ${options.id}`, { args, options });
               index = this._randomIndex();
               return this._store.__register__(index, options.weight, options.expiration).then(({ success, wait, reservoir }) => {
-                var empty;
+                var empty2;
                 this.Events.trigger("debug", `Drained ${options.id}`, { success, args, options });
                 if (success) {
                   queue.shift();
-                  empty = this.empty();
-                  if (empty) {
+                  empty2 = this.empty();
+                  if (empty2) {
                     this.Events.trigger("empty");
                   }
                   if (reservoir === 0) {
-                    this.Events.trigger("depleted", empty);
+                    this.Events.trigger("depleted", empty2);
                   }
                   this._run(index, next, wait);
                   return this.Promise.resolve(options.weight);
@@ -42581,14 +52403,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at2;
               };
-              return new this.Promise((resolve, reject) => {
+              return new this.Promise((resolve3, reject) => {
                 if (finished()) {
-                  return resolve();
+                  return resolve3();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve();
+                      return resolve3();
                     }
                   });
                 }
@@ -42681,9 +52503,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve, reject) {
+              return new this.Promise(function(resolve3, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve)(args3);
+                  return (args3[0] != null ? reject : resolve3)(args3);
                 });
               });
             };
@@ -42864,12 +52686,21 @@ var UnsupportedError = class extends Error {
 var TimeoutError = class extends Error {
   name = "TimeoutError";
 };
+var ConversationError = class extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+  code;
+  name = "ConversationError";
+};
 
 // src/secrets/redact.ts
 var secrets = /* @__PURE__ */ new Set();
 var MASK = "***";
+var MIN_MASKED_SECRET_LENGTH = 8;
 function registerSecret(value) {
-  if (!value || value.length < 4) return;
+  if (!value || value.length < MIN_MASKED_SECRET_LENGTH) return;
   secrets.add(value);
   secrets.add(encodeURIComponent(value));
   secrets.add(Buffer.from(value).toString("base64"));
@@ -43093,7 +52924,7 @@ function parseDuration(text, field, limits = {}) {
     ms2 = 0;
     for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms2 += Number(amount) * UNIT_MS[unit];
   }
-  if (ms2 === void 0 || !Number.isFinite(ms2) || ms2 === 0 && limits.minMs !== 0) {
+  if (ms2 === void 0 || !Number.isFinite(ms2) || ms2 === 0 && limits.minMs === void 0) {
     throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
   }
   if (limits.minMs !== void 0 && ms2 < limits.minMs) {
@@ -43155,7 +52986,7 @@ Content-Type: ${file.contentType ?? "application/octet-stream"}\r
     open() {
       const out = new PassThrough({ highWaterMark: 256 * 1024 });
       let sent = 0;
-      const report = (bytes) => {
+      const report2 = (bytes) => {
         sent += bytes;
         onProgress?.(sent, file.size);
       };
@@ -43163,8 +52994,8 @@ Content-Type: ${file.contentType ?? "application/octet-stream"}\r
         out.write(headBytes);
         const source = createReadStream(file.path, { highWaterMark: 256 * 1024 });
         for await (const chunk of source) {
-          if (!out.write(chunk)) await new Promise((resolve) => out.once("drain", resolve));
-          report(chunk.length);
+          if (!out.write(chunk)) await new Promise((resolve3) => out.once("drain", resolve3));
+          report2(chunk.length);
         }
         out.end(tailBytes);
       })().catch((err) => out.destroy(err));
@@ -43423,6 +53254,266 @@ function resolveAgentexSettings(input = {}, env = process.env) {
   const baseUrl = checkApiUrl(nonEmpty(input.baseUrl) ?? nonEmpty(env.SGP_CLIENT_BASE_URL) ?? DEFAULT_AGENTEX_URL, { example: DEFAULT_AGENTEX_URL, keyVariable: "SGP_API_KEY" });
   return { baseUrl, apiKey, accountId };
 }
+var AGENTEX_SERVER_VARIABLE = "AGENTEX_BASE_URL";
+var NO_AGENTEX_SERVER = "talking to an Agentex preview needs the Agentex server's address, which is not the SGP API: set the agentex-url input, pass --agentex-url, or set AGENTEX_BASE_URL";
+function resolveAgentexServerUrl(explicit, env = process.env) {
+  const url = nonEmpty(explicit) ?? nonEmpty(env[AGENTEX_SERVER_VARIABLE]);
+  return url ? checkApiUrl(url, { example: "https://agentex.example.com", keyVariable: "SGP_API_KEY", field: "agentex-url" }) : void 0;
+}
+
+// src/platforms/agentex/conversation.ts
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/platforms/agentex/task-messages.ts
+function replyOfMessageSend(result) {
+  const messages = (Array.isArray(result) ? result : []).filter(isAgentText).map(toAgentMessage);
+  const text = joinTexts(messages);
+  return text ? { text, messages } : void 0;
+}
+function turnAnswer(messages, start) {
+  const after = timeOf(start.eventCreatedAt);
+  const list = Array.isArray(messages) ? messages : [];
+  const ofTurn = list.map((message, index) => ({ message, index, at: timeOf(message?.created_at) })).filter(({ message, at: at2 }) => isObject(message) && typeof message.id === "string" && !start.seenIds.has(message.id) && (after === void 0 || at2 === void 0 || at2 >= after)).sort((a, b2) => (a.at ?? 0) - (b2.at ?? 0) || b2.index - a.index).map(({ message }) => message).filter((message) => message.content?.author === "agent");
+  const streaming = ofTurn.some((message) => message.streaming_status === "IN_PROGRESS");
+  const complete = ofTurn.filter((message) => isAgentText(message) && message.streaming_status !== "IN_PROGRESS").map(toAgentMessage);
+  const text = joinTexts(complete);
+  return { answered: !streaming && text.length > 0, text, messages: complete };
+}
+function messageIds(messages) {
+  return new Set((Array.isArray(messages) ? messages : []).map((message) => isObject(message) ? message.id : void 0).filter((id2) => typeof id2 === "string"));
+}
+function findDeploymentRecord(records, sgpDeployId) {
+  const found = (Array.isArray(records) ? records : []).find((record) => isObject(record) && record.sgp_deploy_id === sgpDeployId);
+  if (!found || typeof found.id !== "string") return void 0;
+  return {
+    id: found.id,
+    status: typeof found.status === "string" ? found.status : "unknown",
+    acpUrl: typeof found.acp_url === "string" && found.acp_url ? found.acp_url : void 0,
+    sgpDeployId,
+    helmReleaseName: typeof found.helm_release_name === "string" ? found.helm_release_name : void 0
+  };
+}
+function timeOf(value) {
+  if (typeof value !== "string" || !value) return void 0;
+  const zoned = /(?:Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`;
+  const ms2 = Date.parse(zoned);
+  return Number.isNaN(ms2) ? void 0 : ms2;
+}
+function isAgentText(message) {
+  if (!isObject(message) || !isObject(message.content)) return false;
+  const content = message.content;
+  return content.type === "text" && content.author === "agent" && typeof content.content === "string";
+}
+function toAgentMessage(message) {
+  return {
+    id: typeof message.id === "string" ? message.id : void 0,
+    text: message.content.content,
+    createdAt: typeof message.created_at === "string" ? message.created_at : void 0
+  };
+}
+function joinTexts(messages) {
+  return messages.map((message) => message.text).filter((text) => text.trim() !== "").join("\n\n");
+}
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// src/platforms/agentex/conversation.ts
+var DEFAULT_READY_TIMEOUT_MS = 12e4;
+var DEFAULT_READY_POLL_MS = 2e3;
+var DEFAULT_MESSAGE_POLL_MS = 1e3;
+var FIRST_MESSAGE_POLL_MS = 50;
+var TURN_LIMIT_WITHOUT_SIGNAL_MS = 10 * 6e4;
+var RPC_REQUEST_TIMEOUT_MS = 60 * 6e4;
+var RECORDS_PAGE = 50;
+var MAX_RECORD_PAGES = 40;
+var MESSAGES_PAGE = 100;
+var AgentexConversations = class {
+  constructor(http) {
+    this.http = http;
+  }
+  http;
+  async open(target, options = {}) {
+    const agent = await this.agent(target.agentName, options.signal);
+    const record = await this.readyRecord(agent, target, options);
+    const rpc = new DeploymentRpc(this.http, agent.id, record);
+    const params = { name: `agent-preview-${target.agentName}-${randomUUID()}` };
+    if (target.metadata && Object.keys(target.metadata).length) params.task_metadata = target.metadata;
+    const task = await rpc.call("task/create", params, options.signal, true);
+    if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record.id} returned no task id`);
+    return agent.acpType === "sync" ? new SyncSession(rpc, task.id) : new AsyncSession(rpc, this.http, task.id, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS));
+  }
+  async agent(name, signal) {
+    const agent = await this.http.json({ call: "get agent by name", method: "GET", path: `/agents/name/${encodeURIComponent(name)}`, signal }).catch((err) => {
+      if (err instanceof ApiError && err.status === 404)
+        throw new ConversationError(`the Agentex server at ${this.http.baseUrl} has no agent named "${name}" (${err.detail})`, 404);
+      throw asConversationError(err, signal);
+    });
+    if (typeof agent?.id !== "string") throw new ConversationError(`GET /agents/name/${name} answered without an agent id`);
+    const acpType = agent.acp_type === "sync" || agent.acp_type === "agentic" ? agent.acp_type : "async";
+    return { id: agent.id, name, acpType };
+  }
+  /** Waits for our deployment's record to be Ready with an `acp_url`; Failed, or not Ready by the deadline, is a ConversationError naming both ids. */
+  async readyRecord(agent, target, options) {
+    const sgpId = target.deployment.id;
+    const timeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    const intervalMs = options.pollIntervalMs ?? DEFAULT_READY_POLL_MS;
+    const deadline = Date.now() + timeoutMs;
+    for (; ; ) {
+      const record = await this.findRecord(agent.id, sgpId, options.signal);
+      if (record?.status === "Ready" && record.acpUrl) return record;
+      if (record?.status === "Failed") {
+        throw new ConversationError(
+          `the Agentex server's deployment record ${record.id} for SGP deployment ${sgpId} (agent ${agent.name}) is Failed: the preview cannot be talked to`,
+          "deployment-failed"
+        );
+      }
+      if (Date.now() + intervalMs > deadline) {
+        const state = record ? `its record ${record.id} is ${record.status}${record.acpUrl ? "" : " with no acp_url"}` : `no deployment record of agent ${agent.name} (${agent.id}) has sgp_deploy_id ${sgpId}`;
+        throw new ConversationError(`SGP deployment ${sgpId} was not Ready on the Agentex server within ${formatDuration(timeoutMs)}: ${state}`, "not-ready");
+      }
+      await pause(intervalMs, options.signal);
+    }
+  }
+  async findRecord(agentId, sgpId, signal) {
+    for (let page2 = 1; page2 <= MAX_RECORD_PAGES; page2++) {
+      const records = await this.http.json({
+        call: "list agent deployments",
+        method: "GET",
+        path: `/agents/${encodeURIComponent(agentId)}/deployments`,
+        query: { limit: RECORDS_PAGE, page_number: page2, order_direction: "desc" },
+        signal
+      }).catch((err) => {
+        throw asConversationError(err, signal);
+      });
+      const found = findDeploymentRecord(records, sgpId);
+      if (found || !Array.isArray(records) || records.length < RECORDS_PAGE) return found;
+    }
+    return void 0;
+  }
+};
+var DeploymentRpc = class {
+  constructor(http, agentId, record) {
+    this.http = http;
+    this.agentId = agentId;
+    this.record = record;
+  }
+  http;
+  agentId;
+  record;
+  async call(method, params, signal, idempotent = false) {
+    let body;
+    try {
+      body = await this.http.json({
+        call: `JSON-RPC ${method}`,
+        method: "POST",
+        path: `/agents/${encodeURIComponent(this.agentId)}/deployments/${encodeURIComponent(this.record.id)}/rpc`,
+        json: { jsonrpc: "2.0", id: randomUUID(), method, params },
+        idempotent,
+        signal,
+        timeoutMs: RPC_REQUEST_TIMEOUT_MS
+      });
+    } catch (err) {
+      throw asConversationError(err, signal);
+    }
+    const error = body?.error;
+    if (error) {
+      const code = typeof error.code === "number" || typeof error.code === "string" ? error.code : void 0;
+      const message = typeof error.message === "string" ? error.message : JSON.stringify(error);
+      throw new ConversationError(redact(`${method} on deployment ${this.record.id} failed with JSON-RPC error${code === void 0 ? "" : ` ${code}`}: ${message}`), code);
+    }
+    if (!body || !("result" in body)) throw new ConversationError(`${method} on deployment ${this.record.id} answered without a JSON-RPC result`);
+    return body.result;
+  }
+  describe(taskId, messageIds2) {
+    return { task_id: taskId, message_ids: messageIds2.filter(Boolean), agentex_deployment_id: this.record.id, sgp_deploy_id: this.record.sgpDeployId };
+  }
+};
+var SyncSession = class {
+  constructor(rpc, id2) {
+    this.rpc = rpc;
+    this.id = id2;
+  }
+  rpc;
+  id;
+  async send(message, options = {}) {
+    const signal = options.signal ?? AbortSignal.timeout(TURN_LIMIT_WITHOUT_SIGNAL_MS);
+    const result = await this.rpc.call("message/send", { task_id: this.id, content: userText(message), stream: false }, signal).catch((err) => {
+      if (!options.signal && signal.aborted)
+        throw new ConversationError(`the agent did not answer on task ${this.id} within ${formatDuration(TURN_LIMIT_WITHOUT_SIGNAL_MS)}`, "no-reply");
+      throw err;
+    });
+    const reply = replyOfMessageSend(result);
+    if (!reply) throw new ConversationError(`the agent answered message/send on task ${this.id} with no text`, "no-reply");
+    return {
+      text: reply.text,
+      raw: this.rpc.describe(
+        this.id,
+        reply.messages.map((item) => item.id)
+      )
+    };
+  }
+};
+var AsyncSession = class {
+  constructor(rpc, http, id2, pollCeilingMs) {
+    this.rpc = rpc;
+    this.http = http;
+    this.id = id2;
+    this.pollCeilingMs = pollCeilingMs;
+  }
+  rpc;
+  http;
+  id;
+  pollCeilingMs;
+  async send(message, options = {}) {
+    const limit = options.signal ? void 0 : Date.now() + TURN_LIMIT_WITHOUT_SIGNAL_MS;
+    const signal = options.signal;
+    const seenIds = messageIds(await this.messages(signal));
+    const event = await this.rpc.call("event/send", { task_id: this.id, content: userText(message) }, signal);
+    const start = { seenIds, eventCreatedAt: typeof event?.created_at === "string" ? event.created_at : void 0 };
+    for (let wait = FIRST_MESSAGE_POLL_MS; ; wait = Math.min(wait * 2, this.pollCeilingMs)) {
+      const turn = turnAnswer(await this.messages(signal), start);
+      if (turn.answered)
+        return {
+          text: turn.text,
+          raw: this.rpc.describe(
+            this.id,
+            turn.messages.map((item) => item.id)
+          )
+        };
+      if (limit !== void 0 && Date.now() + wait > limit) {
+        throw new ConversationError(`the agent did not answer on task ${this.id} within ${formatDuration(TURN_LIMIT_WITHOUT_SIGNAL_MS)}`, "no-reply");
+      }
+      await pause(wait, signal);
+    }
+  }
+  /** Cancels the task, so an agent that keeps a workflow per task can end it (`task/cancel`, allowed for async and agentic agents). */
+  async close(options = {}) {
+    await this.rpc.call("task/cancel", { task_id: this.id }, options.signal);
+  }
+  async messages(signal) {
+    return this.http.json({ call: "list task messages", method: "GET", path: "/messages", query: { task_id: this.id, limit: MESSAGES_PAGE, order_direction: "desc" }, signal }).catch((err) => {
+      throw asConversationError(err, signal);
+    });
+  }
+};
+function userText(message) {
+  return { type: "text", author: "user", content: message };
+}
+function asConversationError(err, signal) {
+  if (signal?.aborted) return signal.reason ?? err;
+  if (err instanceof ApiError) return new ConversationError(err.message, err.status);
+  return err;
+}
+async function pause(ms2, signal) {
+  try {
+    await sleep2(ms2, void 0, { signal });
+  } catch (err) {
+    signal?.throwIfAborted();
+    throw err;
+  }
+}
 
 // src/platforms/agentex/label.ts
 var PREVIEW_LABEL_MAX = 30;
@@ -43509,6 +53600,9 @@ var AgentexPlatform = class {
   builder = this;
   labelRule = AGENTEX_LABEL_RULE;
   http;
+  /** Present when the Agentex server's address is known (`conversation.ts`). */
+  conversation;
+  conversationUnsupported;
   /** agent_name → agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
   agentIds = /* @__PURE__ */ new Map();
   constructor(options = {}) {
@@ -43527,18 +53621,22 @@ var AgentexPlatform = class {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry
     });
+    const serverUrl = resolveAgentexServerUrl(options.agentexUrl, options.env);
+    if (serverUrl) {
+      this.conversation = new AgentexConversations(new HttpClient({ baseUrl: serverUrl, headers, retry: options.retry, timeoutMs: options.timeoutMs, onRetry: options.onRetry }));
+    } else this.conversationUnsupported = NO_AGENTEX_SERVER;
   }
   async findReusableBuild(agentName, treeHash, options = {}) {
     const page2 = await this.http.json({
       call: "list builds",
       method: "GET",
       path: "/v5/builds",
-      query: { agent_name: agentName, working_tree_hash: treeHash, limit: 20, sort_by: "created_at", sort_order: "desc" },
+      query: { agent_name: agentName, working_tree_hash: treeHash, limit: PAGE_LIMIT, sort_by: "created_at", sort_order: "desc" },
       signal: options.signal
     });
     const builds = itemsOf(page2).map(toBuild);
-    for (const build2 of builds) this.learnAgentId(build2);
-    return builds.filter((build2) => build2.phase === "succeeded" && build2.treeHash === treeHash && (!build2.agentName || build2.agentName === agentName)).sort(newestFirst)[0];
+    for (const build3 of builds) this.learnAgentId(build3);
+    return builds.filter((build3) => build3.phase === "succeeded" && build3.treeHash === treeHash && (!build3.agentName || build3.agentName === agentName)).sort(newestFirst).find((build3) => options.accept?.(build3) ?? true);
   }
   async createBuild(request3, options = {}) {
     const before = await this.listBuildIds(request3.agentName, request3.treeHash, options.signal);
@@ -43576,9 +53674,9 @@ var AgentexPlatform = class {
       const after = await this.listBuilds(request3.agentName, request3.treeHash, signal);
       return after.find((candidate) => !existingIds.has(stringField(candidate, "id", "build_id") ?? ""));
     };
-    let build2;
+    let build3;
     try {
-      build2 = await this.http.json({
+      build3 = await this.http.json({
         call: "create build",
         method: "POST",
         path: "/v5/builds",
@@ -43594,7 +53692,7 @@ var AgentexPlatform = class {
       });
       throw err;
     }
-    const created = toBuild(build2);
+    const created = toBuild(build3);
     this.learnAgentId(created);
     return created;
   }
@@ -43757,8 +53855,8 @@ var AgentexPlatform = class {
   }
   async listBuildIds(agentName, treeHash, signal) {
     const builds = await this.listBuilds(agentName, treeHash, signal);
-    for (const build2 of builds) this.learnAgentId(toBuild(build2));
-    return new Set(builds.map((build2) => stringField(build2, "id", "build_id") ?? ""));
+    for (const build3 of builds) this.learnAgentId(toBuild(build3));
+    return new Set(builds.map((build3) => stringField(build3, "id", "build_id") ?? ""));
   }
   async lookUpAgentId(agentName, signal) {
     const page2 = await this.http.json({
@@ -43768,20 +53866,20 @@ var AgentexPlatform = class {
       query: { agent_name: agentName, limit: 20, sort_by: "created_at", sort_order: "desc" },
       signal
     });
-    for (const build2 of itemsOf(page2).map(toBuild)) this.learnAgentId(build2);
+    for (const build3 of itemsOf(page2).map(toBuild)) this.learnAgentId(build3);
     return this.agentIds.get(agentName);
   }
-  learnAgentId(build2) {
-    if (build2.agentName && build2.agentId) this.agentIds.set(build2.agentName, build2.agentId);
+  learnAgentId(build3) {
+    if (build3.agentName && build3.agentId) this.agentIds.set(build3.agentName, build3.agentId);
   }
-  async listAll(call, path10, query, signal) {
+  async listAll(call, path12, query, signal) {
     const all = [];
     let after;
     for (let page2 = 0; page2 < MAX_PAGES; page2++) {
       const body = await this.http.json({
         call,
         method: "GET",
-        path: path10,
+        path: path12,
         query: { ...query, limit: PAGE_LIMIT, starting_after: after, sort_by: "created_at", sort_order: "desc" },
         signal
       });
@@ -43898,6 +53996,186 @@ function resolveAstropodsSettings(input = {}, env = process.env) {
   return { baseUrl, token, account };
 }
 
+// src/platforms/astropods/conversation.ts
+var REFUSALS = [401, 403, 404, 409, 424];
+var CANCEL_TIMEOUT_MS = 1e4;
+var AstropodsConversations = class {
+  constructor(http) {
+    this.http = http;
+  }
+  http;
+  /** Creates a conversation on the preview's sidecar: `POST …/messaging/conversations` → 201 {conversation_id, created_at}. */
+  async open(target, options = {}) {
+    const deploymentId = target.deployment.id;
+    if (!deploymentId) throw new ConversationError(`the ${target.agentName} preview has no Astropods deployment id to talk to`);
+    const base = `/deployments/${encodeURIComponent(deploymentId)}`;
+    const response = await refuseOrReturn(
+      this.http,
+      { call: "create conversation", method: "POST", path: `${base}/messaging/conversations`, json: { metadata: { ...target.metadata } }, signal: options.signal },
+      target.agentName
+    );
+    const conversationId = stringField(response.body ?? {}, "conversation_id");
+    if (!conversationId) {
+      throw new ConversationError(`POST ${base}/messaging/conversations answered HTTP ${response.status} without a conversation_id`);
+    }
+    return new AstropodsConversation(this.http, base, conversationId, target.agentName);
+  }
+};
+var AstropodsConversation = class {
+  constructor(http, base, id2, agentName) {
+    this.http = http;
+    this.base = base;
+    this.id = id2;
+    this.agentName = agentName;
+  }
+  http;
+  base;
+  id;
+  agentName;
+  /** The best-effort cancel of a cut turn, awaited before the next message and by close. */
+  cancelling;
+  get path() {
+    return `${this.base}/messaging/conversations/${encodeURIComponent(this.id)}`;
+  }
+  async send(message, options = {}) {
+    const signal = options.signal;
+    await this.cancelling;
+    try {
+      const sent = await refuseOrReturn(this.http, { call: "send message", method: "POST", path: `${this.path}/messages`, json: { content: message }, signal }, this.agentName);
+      await this.awaitTurnEnd(signal);
+      const replies = await this.repliesAfterLastUserMessage(signal);
+      const text = redact(replies.map((row) => row.content).join("\n\n"));
+      if (!text.trim()) throw new ConversationError(`the ${this.agentName} preview ended its turn without any text`, "empty_reply");
+      return { text, raw: { conversation_id: this.id, message_id: stringField(sent.body ?? {}, "message_id"), reply_message_ids: replies.map((row) => row.id) } };
+    } catch (err) {
+      if (!signal?.aborted) throw err;
+      this.cancelling = this.cancel();
+      throw signal.reason ?? err;
+    }
+  }
+  async close() {
+    await this.cancelling;
+  }
+  /** Reads the conversation's event stream until the turn's `finish` (or its `error`), then lets go of it. */
+  async awaitTurnEnd(signal) {
+    const done = new AbortController();
+    try {
+      await this.readTurnEvents(signal ? AbortSignal.any([signal, done.signal]) : done.signal);
+    } finally {
+      done.abort();
+    }
+  }
+  async readTurnEvents(signal) {
+    const response = await this.http.request({
+      call: "stream conversation",
+      method: "GET",
+      path: `${this.path}/stream`,
+      headers: { accept: "text/event-stream" },
+      accept: REFUSALS,
+      stream: true,
+      signal
+    });
+    if (REFUSALS.includes(response.status)) {
+      const text = await readAll(response.body);
+      throw refusal(`GET ${this.path}/stream (stream conversation)`, response.status, text, this.agentName);
+    }
+    for await (const event of readServerSentEvents(response.body)) {
+      const data = parseEventData(event.data);
+      const type = event.event ?? stringField(data, "type");
+      if (type === "finish") return;
+      if (type === "error") {
+        const code = stringField(data, "code");
+        throw new ConversationError(
+          redact(`the ${this.agentName} preview answered with an error${code ? ` (${code})` : ""}: ${stringField(data, "message") ?? "no message"}`),
+          code
+        );
+      }
+      if (type === "interaction") {
+        this.cancelling = this.cancel();
+        throw new ConversationError(
+          redact(`the ${this.agentName} preview asked for input a scripted conversation cannot give: ${stringField(data, "message") ?? "a form"}`),
+          "interaction"
+        );
+      }
+    }
+    throw new ConversationError(`the ${this.agentName} preview's message stream closed before the turn finished`);
+  }
+  /** The assistant rows the sidecar persisted after the newest user row (ours, once the send has answered). */
+  async repliesAfterLastUserMessage(signal) {
+    const path12 = `${this.base}/chat/conversations/${encodeURIComponent(this.id)}`;
+    const response = await this.http.request({ call: "read conversation", method: "GET", path: path12, accept: REFUSALS, signal });
+    if (REFUSALS.includes(response.status)) {
+      const body = typeof response.body === "string" ? response.body : JSON.stringify(response.body ?? "");
+      if (response.status !== 404) throw refusal(`GET ${path12} (read conversation)`, response.status, body, this.agentName);
+      throw new ConversationError(
+        `GET ${path12} (read conversation) was refused with HTTP 404: ${describeRefusal(body)} (the ${this.agentName} preview keeps no chat history to read the reply from, or its deployment is gone)`,
+        404
+      );
+    }
+    const rows = Array.isArray(response.body?.messages) ? response.body.messages : [];
+    const lastUser = rows.map((row) => row.role).lastIndexOf("user");
+    return rows.slice(lastUser + 1).filter((row) => row.role === "assistant").map((row) => ({ id: stringField(row, "id"), content: typeof row.content === "string" ? row.content : "" }));
+  }
+  /** `POST …/cancel` → 204 (handlers.go HandleCancel): drops the agent's late output; failures are ignored. */
+  async cancel() {
+    await this.http.request({
+      call: "cancel turn",
+      method: "POST",
+      path: `${this.path}/cancel`,
+      accept: REFUSALS,
+      idempotent: true,
+      timeoutMs: CANCEL_TIMEOUT_MS,
+      signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS)
+    }).catch(() => void 0);
+  }
+};
+async function refuseOrReturn(http, options, agentName) {
+  const response = await http.request({ ...options, stream: false, accept: REFUSALS });
+  if (REFUSALS.includes(response.status)) {
+    const body = typeof response.body === "string" ? response.body : JSON.stringify(response.body ?? "");
+    throw refusal(`${options.method} ${options.path} (${options.call})`, response.status, body, agentName);
+  }
+  return response;
+}
+function refusal(call, status2, body, agentName) {
+  const detail = describeRefusal(body);
+  const head = `${call} was refused with HTTP ${status2}: ${detail}`;
+  switch (status2) {
+    case 401:
+    case 403:
+      return new ConversationError(
+        `${head}. agent-preview sends the Astropods API token (ASTRO_ACCESS_TOKEN) to astro-server's messaging proxy, which is ASSUMED to accept it (astro-cli never calls that proxy); chat with the preview in the Astropods web UI instead`,
+        status2
+      );
+    case 409:
+      return new ConversationError(`${head}: the ${agentName} preview is still answering an earlier message of this conversation`, "turn_in_progress");
+    case 424:
+      return new ConversationError(`${head}: no agent is connected to the ${agentName} preview's messaging sidecar (it is not running, or still starting)`, "agent_unavailable");
+    default:
+      return new ConversationError(`${head} (the preview's deployment or this conversation is gone)`, status2);
+  }
+}
+function describeRefusal(body) {
+  const parsed = parseEventData(body);
+  const description = stringField(parsed, "error_description");
+  const error = stringField(parsed, "error");
+  if (error && description) return redact(`${error}: ${description}`);
+  return describeErrorBody(body);
+}
+function parseEventData(data) {
+  try {
+    const parsed = JSON.parse(data);
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+async function readAll(body) {
+  const chunks = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 // src/platforms/astropods/astropods.ts
 var NAME_MAX = 63;
 var BASE_MAX = NAME_MAX - 7;
@@ -43922,6 +54200,8 @@ var AstropodsPlatform = class {
   labelRule = ASTROPODS_LABEL_RULE;
   http;
   account;
+  /** Through the deployment's messaging sidecar (conversation.ts). */
+  conversation;
   /** Registered agent name → whose preview it is, learnt from deploys made by this client. */
   owners = /* @__PURE__ */ new Map();
   constructor(options = {}) {
@@ -43934,6 +54214,7 @@ var AstropodsPlatform = class {
       timeoutMs: options.timeoutMs,
       onRetry: options.onRetry
     });
+    this.conversation = new AstropodsConversations(this.http);
   }
   async createDeployment(request3, options = {}) {
     if (!request3.image) {
@@ -43991,9 +54272,35 @@ var AstropodsPlatform = class {
         owner.agentName = filter.agentName;
       }
       if (owner.previewLabel !== void 0) this.owners.set(stringField(raw, "name") ?? "", { ...owner });
-      matches2.push(toDeployment2(raw, owner));
+      matches2.push({ raw, deployment: toDeployment2(raw, owner) });
     }
-    return matches2.sort(newestFirst);
+    return (await this.withRecordedRepos(matches2, options.signal)).sort(newestFirst);
+  }
+  /**
+   * The repository each listed deployment came from (what closes and the sweep decide by), as
+   * `register` recorded it in the readme of the build it runs (`Preview <label> of <agent> from <host/owner/repo>, …`). Astropods keeps no other field
+   * for it: a deployment is `{id, name, build_id, display_name, status, …}`, and the registered
+   * agent's versions carry `build_id`, `published_at` and `readme`, listed by
+   * `GET /agents/{account}` → `{agents: [{account, name, versions}], count}`
+   * (astropods/astro-cli@7e52620:cmd/blueprint.go, blueprintItem and runBlueprintList; cmd/utils.go apiPath).
+   */
+  async withRecordedRepos(found, signal) {
+    if (!found.length) return [];
+    const response = await this.http.request({ call: "list agents", method: "GET", path: `/agents/${encodeURIComponent(this.account)}`, accept: [404], signal });
+    const readmes = /* @__PURE__ */ new Map();
+    for (const agent of arrayOf(response.status === 404 ? [] : response.body?.agents)) {
+      if (!agent || typeof agent !== "object") continue;
+      for (const version of arrayOf(agent.versions)) {
+        const readme = version && typeof version === "object" ? stringField(version, "readme") : void 0;
+        if (readme) readmes.set(`${stringField(agent, "name")}
+${stringField(version, "build_id")}`, readme);
+      }
+    }
+    return found.map(({ raw, deployment }) => {
+      const sourceRepo = repoOfReadme(readmes.get(`${stringField(raw, "name")}
+${stringField(raw, "build_id")}`));
+      return sourceRepo ? { ...deployment, sourceRepo } : deployment;
+    });
   }
   /**
    * Undeploys, then archives the preview's agent once no deployment of it is left (Astropods has
@@ -44133,6 +54440,10 @@ var AstropodsPlatform = class {
     return `/agents/${encodeURIComponent(this.account)}/${encodeURIComponent(agent)}`;
   }
 };
+var PREVIEW_README = /^Preview \S+ of \S+ from (\S+), deployed by agent-preview\.$/;
+function repoOfReadme(readme) {
+  return readme ? PREVIEW_README.exec(readme.trim())?.[1] : void 0;
+}
 function slug(value) {
   return value.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
 }
@@ -44256,6 +54567,9 @@ function deployPhase3(rawStatus) {
 }
 var LIVE_STATUSES = /* @__PURE__ */ new Set(["pending", "deploying", "running", "ready"]);
 
+// src/platforms/mutx/conversation.ts
+var MUTX_CONVERSATION_UNSUPPORTED = "MUTX documents no way to send a message to a deployed agent: none of its API routes (mutx-dev/mutx-dev@abdc975 src/api/routes/) invokes an agent or a deployment (runs only record what the caller reports, sessions only configure OpenClaw gateway sessions, pico/chat is MUTX\u2019s own onboarding coach), and its deployments carry no URL. Where a preview-url template gives the preview a URL, an http: conversation in preview-smoke.yaml can talk to it.";
+
 // src/platforms/mutx/mutx.ts
 var PAGE_LIMIT2 = 100;
 var LOG_PAGE_LIMIT2 = 500;
@@ -44277,6 +54591,8 @@ var MutxPlatform = class {
     previewExpiry: false
   };
   labelRule = MUTX_LABEL_RULE;
+  /** No documented way to send a preview a message (conversation.ts). */
+  conversationUnsupported = MUTX_CONVERSATION_UNSUPPORTED;
   http;
   /** agent id → agent record, learnt from creates and lists. */
   agents = /* @__PURE__ */ new Map();
@@ -44354,14 +54670,14 @@ var MutxPlatform = class {
     if (id2.startsWith(LEFTOVER_PREFIX)) {
       return await this.deleteAgent(id2.slice(LEFTOVER_PREFIX.length), options.signal) ? "deleted" : "already-gone";
     }
-    const path10 = `/v1/deployments/${encodeURIComponent(id2)}`;
-    const current = await this.http.request({ call: "get deployment", method: "GET", path: path10, accept: [404], signal: options.signal });
+    const path12 = `/v1/deployments/${encodeURIComponent(id2)}`;
+    const current = await this.http.request({ call: "get deployment", method: "GET", path: path12, accept: [404], signal: options.signal });
     if (current.status === 404) return "already-gone";
     const agentId = stringField(current.body, "agent_id");
     const status2 = String(current.body?.status ?? "").toLowerCase();
     let result = "already-gone";
     if (status2 !== "killed" && status2 !== "stopped") {
-      const response = await this.http.request({ call: "delete deployment", method: "DELETE", path: path10, accept: [404], idempotent: true, signal: options.signal });
+      const response = await this.http.request({ call: "delete deployment", method: "DELETE", path: path12, accept: [404], idempotent: true, signal: options.signal });
       result = response.status === 404 ? "already-gone" : "deleted";
     }
     if (agentId) {
@@ -44481,11 +54797,11 @@ var MutxPlatform = class {
     return all;
   }
   /** Every item of a skip/limit list route. */
-  async listAll(call, path10, query, signal) {
+  async listAll(call, path12, query, signal) {
     const all = [];
     const seen = /* @__PURE__ */ new Set();
     for (let page2 = 0; page2 < MAX_PAGES2; page2++) {
-      const body = await this.http.json({ call, method: "GET", path: path10, query: { ...query, skip: page2 * PAGE_LIMIT2, limit: PAGE_LIMIT2 }, signal });
+      const body = await this.http.json({ call, method: "GET", path: path12, query: { ...query, skip: page2 * PAGE_LIMIT2, limit: PAGE_LIMIT2 }, signal });
       const items = itemsOf2(body);
       let fresh = 0;
       for (const item of items) {
@@ -44671,9 +54987,9 @@ async function scanBundle(archivePath) {
       if (type === "x") {
         current = { path: name, size, mode, left: size, hash: createHash2("sha256"), pax: [] };
       } else if (type === "0") {
-        const path10 = paxPath ?? name;
+        const path12 = paxPath ?? name;
         paxPath = void 0;
-        current = { path: path10, size, mode, left: size, hash: createHash2("sha256"), keep: path10 === "Dockerfile" ? [] : void 0 };
+        current = { path: path12, size, mode, left: size, hash: createHash2("sha256"), keep: path12 === "Dockerfile" ? [] : void 0 };
       } else {
         paxPath = void 0;
         skip = Math.ceil(size / 512) * 512;
@@ -44702,7 +55018,7 @@ function deploymentConfig(name, bundle) {
   const exposed = Number.parseInt((instructions.get("EXPOSE") ?? "").trim().split(/[\s/]/)[0] ?? "", 10);
   const flagged = Number.parseInt(/--port[ =](\d+)/.exec(entrypoint)?.[1] ?? "", 10);
   const port = [exposed, flagged].find((value) => Number.isInteger(value) && value >= 1 && value <= 65535) ?? DEFAULT_PORT;
-  const requirements = bundle.entries.map((entry) => entry.path).filter((path10) => /(^|\/)requirements\.txt$/.test(path10)).sort((a, b2) => a.split("/").length - b2.split("/").length || a.localeCompare(b2))[0];
+  const requirements = bundle.entries.map((entry) => entry.path).filter((path12) => /(^|\/)requirements\.txt$/.test(path12)).sort((a, b2) => a.split("/").length - b2.split("/").length || a.localeCompare(b2))[0];
   const config = {
     name,
     template: "base",
@@ -44790,6 +55106,9 @@ function versionPhase(status2) {
   return VERSION_PHASES[canonical2(status2)] ?? "unknown";
 }
 
+// src/platforms/nullspace/conversation.ts
+var NULLSPACE_CONVERSATION_UNSUPPORTED = "Nullspace documents no way to send a message to a deployed agent: a preview runs as a service, which is the agent\u2019s own HTTP server, and Nullspace only starts it and hands out its signed public_url, whose edge_token credential agent-preview never reads or stores (docs.ns.rocks agents/deployments and networking/token-model; API reference create-an-agent-service-instance). Where a preview-url template gives the preview a URL without a credential (e.g. your own preview proxy), an http: conversation in preview-smoke.yaml can talk to it.";
+
 // src/platforms/nullspace/nullspace.ts
 var PAGE_LIMIT3 = 100;
 var MAX_PAGES3 = 200;
@@ -44809,6 +55128,8 @@ var NullspacePlatform = class {
   };
   builder = this;
   labelRule = NULLSPACE_LABEL_RULE;
+  /** No documented way to send a preview a message (conversation.ts). */
+  conversationUnsupported = NULLSPACE_CONVERSATION_UNSUPPORTED;
   http;
   /** Agent deployments by id, from creates and lists (reading one is not a documented route). */
   deployments = /* @__PURE__ */ new Map();
@@ -44873,9 +55194,9 @@ var NullspacePlatform = class {
     const known = this.builds.get(id2);
     if (known) return known;
     const [deploymentId, versionId] = splitId(id2, "build");
-    const path10 = `/v1/agent-deployments/${enc(deploymentId)}/versions/${enc(versionId)}`;
-    const response = await this.http.request({ call: "get version", method: "GET", path: path10, accept: [405], signal: options.signal });
-    if (response.status === 405) throw new UnsupportedError(`Nullspace does not offer GET ${path10} (405): a version made by another run cannot be read back`);
+    const path12 = `/v1/agent-deployments/${enc(deploymentId)}/versions/${enc(versionId)}`;
+    const response = await this.http.request({ call: "get version", method: "GET", path: path12, accept: [405], signal: options.signal });
+    if (response.status === 405) throw new UnsupportedError(`Nullspace does not offer GET ${path12} (405): a version made by another run cannot be read back`);
     return toBuild2(deploymentId, response.body);
   }
   async createDeployment(request3, options = {}) {
@@ -44941,14 +55262,14 @@ var NullspacePlatform = class {
    */
   async deleteDeployment(id2, options = {}) {
     const [deploymentId, serviceId] = splitId(id2, "deployment");
-    const path10 = `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/stop`;
-    const response = await this.http.request({ call: "stop service", method: "POST", path: path10, idempotent: true, accept: [404, 409, 410], signal: options.signal });
+    const path12 = `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/stop`;
+    const response = await this.http.request({ call: "stop service", method: "POST", path: path12, idempotent: true, accept: [404, 409, 410], signal: options.signal });
     let result;
     if (response.status === 404 || response.status === 410) result = "already-gone";
     else if (response.status < 300) result = "deleted";
     else {
       const current = await this.getService(deploymentId, serviceId, options.signal).catch(() => void 0);
-      if (!current || !GONE_DEPLOY_PHASES.has(servicePhase(current.status))) throw new ApiError(`POST ${path10} (stop service)`, response.status, describe2(response.body));
+      if (!current || !GONE_DEPLOY_PHASES.has(servicePhase(current.status))) throw new ApiError(`POST ${path12} (stop service)`, response.status, describe2(response.body));
       result = "already-gone";
     }
     await this.deleteIdlePreview(deploymentId, options.signal);
@@ -45016,10 +55337,10 @@ var NullspacePlatform = class {
       throw err;
     }
     if (services.some((service) => !GONE_DEPLOY_PHASES.has(servicePhase(service.status)) && servicePhase(service.status) !== "failed")) return;
-    const path10 = `/v1/agent-deployments/${enc(deploymentId)}`;
-    const response = await this.http.request({ call: "delete agent deployment", method: "DELETE", path: path10, idempotent: true, accept: [404, 405, 410], signal });
+    const path12 = `/v1/agent-deployments/${enc(deploymentId)}`;
+    const response = await this.http.request({ call: "delete agent deployment", method: "DELETE", path: path12, idempotent: true, accept: [404, 405, 410], signal });
     if (response.status === 405) {
-      this.onNotice?.(`Nullspace does not offer DELETE ${path10} (405): agent deployment ${deploymentId} stays, with no service running; delete it with \`nullspace agent delete\``);
+      this.onNotice?.(`Nullspace does not offer DELETE ${path12} (405): agent deployment ${deploymentId} stays, with no service running; delete it with \`nullspace agent delete\``);
     }
     this.deployments.delete(deploymentId);
   }
@@ -45073,9 +55394,9 @@ var NullspacePlatform = class {
     this.deployments.set(id2, response.body);
     return response.body;
   }
-  remember(build2) {
-    this.builds.set(build2.id, build2);
-    return build2;
+  remember(build3) {
+    this.builds.set(build3.id, build3);
+    return build3;
   }
   async getService(deploymentId, serviceId, signal) {
     return this.http.json({
@@ -45085,11 +55406,11 @@ var NullspacePlatform = class {
       signal
     });
   }
-  async listAll(call, path10, query, signal, from) {
+  async listAll(call, path12, query, signal, from) {
     const all = [];
     let cursor = from;
     for (let page2 = 0; page2 < MAX_PAGES3; page2++) {
-      const body = await this.http.json({ call, method: "GET", path: path10, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
+      const body = await this.http.json({ call, method: "GET", path: path12, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
       const items = Array.isArray(body?.items) ? body.items : [];
       all.push(...items);
       const next = stringField(body ?? {}, "next_cursor");
@@ -45214,9 +55535,16 @@ function describe2(body) {
 
 // src/platforms/index.ts
 var PLATFORM_NAMES = ["agentex", "local", "nullspace", "mutx", "astropods"];
+var PLATFORM_KEY_VARIABLES = {
+  agentex: "SGP_API_KEY",
+  local: "AGENT_PREVIEW_LOCAL_KEY",
+  nullspace: "NULLSPACE_API_KEY",
+  mutx: "MUTX_API_KEY",
+  astropods: "ASTRO_ACCESS_TOKEN"
+};
 var DEFAULT_LOCAL_PORT = 4141;
 var DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
-var LOCAL_PLACEHOLDER_KEY = "local-platform";
+var LOCAL_PLACEHOLDER_KEY = "local";
 function parsePlatformName(value, field = "platform") {
   const name = (value ?? "agentex").trim().toLowerCase() || "agentex";
   if (PLATFORM_NAMES.includes(name)) return name;
@@ -45234,17 +55562,21 @@ function createPlatform(settings) {
   const client = { onRetry: settings.onRetry, retry: settings.retry ?? retryPolicyFromEnv(env), timeoutMs: settings.requestTimeoutMs };
   switch (name) {
     case "agentex":
-      return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, env, ...client });
-    case "local":
+      return new AgentexPlatform({ baseUrl: settings.apiUrl, apiKey: settings.apiKey, accountId: settings.accountId, agentexUrl: settings.agentexUrl, env, ...client });
+    case "local": {
+      const baseUrl = settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL;
       return new AgentexPlatform({
         name: "local",
         deploymentsCarryUrl: true,
-        baseUrl: settings.apiUrl || env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL,
+        baseUrl,
+        // The local platform serves the Agentex server's routes on its own address.
+        agentexUrl: settings.agentexUrl || baseUrl,
         apiKey: settings.apiKey || env.AGENT_PREVIEW_LOCAL_KEY || LOCAL_PLACEHOLDER_KEY,
         accountId: settings.accountId || "acct-local",
         env: {},
         ...client
       });
+    }
     case "astropods":
       return new AstropodsPlatform({ baseUrl: settings.apiUrl, token: settings.apiKey, account: settings.accountId, env, ...client });
     case "mutx":
@@ -45276,32 +55608,807 @@ function unreachable(name) {
 }
 
 // src/pipeline/agent.ts
-import { stat as stat2 } from "node:fs/promises";
-import path5 from "node:path";
+var import_picomatch2 = __toESM(require_picomatch2(), 1);
+import { stat as stat4 } from "node:fs/promises";
+import path6 from "node:path";
+
+// node_modules/tinyglobby/dist/index.mjs
+import { readdir, readdirSync, realpath, realpathSync, stat, statSync } from "fs";
+import { isAbsolute, posix, resolve as resolve2 } from "path";
+import { fileURLToPath } from "url";
+
+// node_modules/fdir/dist/index.mjs
+import { createRequire } from "module";
+import { basename, dirname, normalize, relative, resolve, sep } from "path";
+import * as nativeFs from "fs";
+var __require2 = /* @__PURE__ */ createRequire(import.meta.url);
+function cleanPath(path12) {
+  let normalized = normalize(path12);
+  if (normalized.length > 1 && normalized[normalized.length - 1] === sep) normalized = normalized.substring(0, normalized.length - 1);
+  return normalized;
+}
+var SLASHES_REGEX = /[\\/]/g;
+function convertSlashes(path12, separator) {
+  return path12.replace(SLASHES_REGEX, separator);
+}
+var WINDOWS_ROOT_DIR_REGEX = /^[a-z]:[\\/]$/i;
+function isRootDirectory(path12) {
+  return path12 === "/" || WINDOWS_ROOT_DIR_REGEX.test(path12);
+}
+function normalizePath(path12, options) {
+  const { resolvePaths, normalizePath: normalizePath$1, pathSeparator } = options;
+  const pathNeedsCleaning = process.platform === "win32" && path12.includes("/") || path12.startsWith(".");
+  if (resolvePaths) path12 = resolve(path12);
+  if (normalizePath$1 || pathNeedsCleaning) path12 = cleanPath(path12);
+  if (path12 === ".") return "";
+  const needsSeperator = path12[path12.length - 1] !== pathSeparator;
+  return convertSlashes(needsSeperator ? path12 + pathSeparator : path12, pathSeparator);
+}
+function joinPathWithBasePath(filename, directoryPath) {
+  return directoryPath + filename;
+}
+function joinPathWithRelativePath(root, options) {
+  return function(filename, directoryPath) {
+    const sameRoot = directoryPath.startsWith(root);
+    if (sameRoot) return directoryPath.slice(root.length) + filename;
+    else return convertSlashes(relative(root, directoryPath), options.pathSeparator) + options.pathSeparator + filename;
+  };
+}
+function joinPath(filename) {
+  return filename;
+}
+function joinDirectoryPath(filename, directoryPath, separator) {
+  return directoryPath + filename + separator;
+}
+function build$7(root, options) {
+  const { relativePaths, includeBasePath } = options;
+  return relativePaths && root ? joinPathWithRelativePath(root, options) : includeBasePath ? joinPathWithBasePath : joinPath;
+}
+function pushDirectoryWithRelativePath(root) {
+  return function(directoryPath, paths) {
+    paths.push(directoryPath.substring(root.length) || ".");
+  };
+}
+function pushDirectoryFilterWithRelativePath(root) {
+  return function(directoryPath, paths, filters) {
+    const relativePath = directoryPath.substring(root.length) || ".";
+    if (filters.every((filter) => filter(relativePath, true))) paths.push(relativePath);
+  };
+}
+var pushDirectory = (directoryPath, paths) => {
+  paths.push(directoryPath || ".");
+};
+var pushDirectoryFilter = (directoryPath, paths, filters) => {
+  const path12 = directoryPath || ".";
+  if (filters.every((filter) => filter(path12, true))) paths.push(path12);
+};
+var empty$2 = () => {
+};
+function build$6(root, options) {
+  const { includeDirs, filters, relativePaths } = options;
+  if (!includeDirs) return empty$2;
+  if (relativePaths) return filters && filters.length ? pushDirectoryFilterWithRelativePath(root) : pushDirectoryWithRelativePath(root);
+  return filters && filters.length ? pushDirectoryFilter : pushDirectory;
+}
+var pushFileFilterAndCount = (filename, _paths, counts, filters) => {
+  if (filters.every((filter) => filter(filename, false))) counts.files++;
+};
+var pushFileFilter = (filename, paths, _counts, filters) => {
+  if (filters.every((filter) => filter(filename, false))) paths.push(filename);
+};
+var pushFileCount = (_filename, _paths, counts, _filters) => {
+  counts.files++;
+};
+var pushFile = (filename, paths) => {
+  paths.push(filename);
+};
+var empty$1 = () => {
+};
+function build$5(options) {
+  const { excludeFiles, filters, onlyCounts } = options;
+  if (excludeFiles) return empty$1;
+  if (filters && filters.length) return onlyCounts ? pushFileFilterAndCount : pushFileFilter;
+  else if (onlyCounts) return pushFileCount;
+  else return pushFile;
+}
+var getArray = (paths) => {
+  return paths;
+};
+var getArrayGroup = () => {
+  return [""].slice(0, 0);
+};
+function build$4(options) {
+  return options.group ? getArrayGroup : getArray;
+}
+var groupFiles = (groups2, directory, files) => {
+  groups2.push({
+    directory,
+    files,
+    dir: directory
+  });
+};
+var empty = () => {
+};
+function build$3(options) {
+  return options.group ? groupFiles : empty;
+}
+var resolveSymlinksAsync = function(path12, state, callback$1) {
+  const { queue, fs: fs2, options: { suppressErrors } } = state;
+  queue.enqueue();
+  fs2.realpath(path12, (error, resolvedPath) => {
+    if (error) return queue.dequeue(suppressErrors ? null : error, state);
+    fs2.stat(resolvedPath, (error$1, stat5) => {
+      if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state);
+      if (stat5.isDirectory() && isRecursive(path12, resolvedPath, state)) return queue.dequeue(null, state);
+      callback$1(stat5, resolvedPath);
+      queue.dequeue(null, state);
+    });
+  });
+};
+var resolveSymlinks = function(path12, state, callback$1) {
+  const { queue, fs: fs2, options: { suppressErrors } } = state;
+  queue.enqueue();
+  try {
+    const resolvedPath = fs2.realpathSync(path12);
+    const stat5 = fs2.statSync(resolvedPath);
+    if (stat5.isDirectory() && isRecursive(path12, resolvedPath, state)) return;
+    callback$1(stat5, resolvedPath);
+  } catch (e) {
+    if (!suppressErrors) throw e;
+  }
+};
+function build$2(options, isSynchronous) {
+  if (!options.resolveSymlinks || options.excludeSymlinks) return null;
+  return isSynchronous ? resolveSymlinks : resolveSymlinksAsync;
+}
+function isRecursive(path12, resolved, state) {
+  if (state.options.useRealPaths) return isRecursiveUsingRealPaths(resolved, state);
+  let parent = dirname(path12);
+  let depth = 1;
+  while (parent !== state.root && depth < 2) {
+    const resolvedPath = state.symlinks.get(parent);
+    const isSameRoot = !!resolvedPath && (resolvedPath === resolved || resolvedPath.startsWith(resolved) || resolved.startsWith(resolvedPath));
+    if (isSameRoot) depth++;
+    else parent = dirname(parent);
+  }
+  state.symlinks.set(path12, resolved);
+  return depth > 1;
+}
+function isRecursiveUsingRealPaths(resolved, state) {
+  return state.visited.includes(resolved + state.options.pathSeparator);
+}
+var onlyCountsSync = (state) => {
+  return state.counts;
+};
+var groupsSync = (state) => {
+  return state.groups;
+};
+var defaultSync = (state) => {
+  return state.paths;
+};
+var limitFilesSync = (state) => {
+  return state.paths.slice(0, state.options.maxFiles);
+};
+var onlyCountsAsync = (state, error, callback$1) => {
+  report(error, callback$1, state.counts, state.options.suppressErrors);
+  return null;
+};
+var defaultAsync = (state, error, callback$1) => {
+  report(error, callback$1, state.paths, state.options.suppressErrors);
+  return null;
+};
+var limitFilesAsync = (state, error, callback$1) => {
+  report(error, callback$1, state.paths.slice(0, state.options.maxFiles), state.options.suppressErrors);
+  return null;
+};
+var groupsAsync = (state, error, callback$1) => {
+  report(error, callback$1, state.groups, state.options.suppressErrors);
+  return null;
+};
+function report(error, callback$1, output, suppressErrors) {
+  if (error && !suppressErrors) callback$1(error, output);
+  else callback$1(null, output);
+}
+function build$1(options, isSynchronous) {
+  const { onlyCounts, group, maxFiles } = options;
+  if (onlyCounts) return isSynchronous ? onlyCountsSync : onlyCountsAsync;
+  else if (group) return isSynchronous ? groupsSync : groupsAsync;
+  else if (maxFiles) return isSynchronous ? limitFilesSync : limitFilesAsync;
+  else return isSynchronous ? defaultSync : defaultAsync;
+}
+var readdirOpts = { withFileTypes: true };
+var walkAsync = (state, crawlPath, directoryPath, currentDepth, callback$1) => {
+  state.queue.enqueue();
+  if (currentDepth < 0) return state.queue.dequeue(null, state);
+  const { fs: fs2 } = state;
+  state.visited.push(crawlPath);
+  state.counts.directories++;
+  fs2.readdir(crawlPath || ".", readdirOpts, (error, entries = []) => {
+    callback$1(entries, directoryPath, currentDepth);
+    state.queue.dequeue(state.options.suppressErrors ? null : error, state);
+  });
+};
+var walkSync = (state, crawlPath, directoryPath, currentDepth, callback$1) => {
+  const { fs: fs2 } = state;
+  if (currentDepth < 0) return;
+  state.visited.push(crawlPath);
+  state.counts.directories++;
+  let entries = [];
+  try {
+    entries = fs2.readdirSync(crawlPath || ".", readdirOpts);
+  } catch (e) {
+    if (!state.options.suppressErrors) throw e;
+  }
+  callback$1(entries, directoryPath, currentDepth);
+};
+function build(isSynchronous) {
+  return isSynchronous ? walkSync : walkAsync;
+}
+var Queue = class {
+  count = 0;
+  constructor(onQueueEmpty) {
+    this.onQueueEmpty = onQueueEmpty;
+  }
+  enqueue() {
+    this.count++;
+    return this.count;
+  }
+  dequeue(error, output) {
+    if (this.onQueueEmpty && (--this.count <= 0 || error)) {
+      this.onQueueEmpty(error, output);
+      if (error) {
+        output.controller.abort();
+        this.onQueueEmpty = void 0;
+      }
+    }
+  }
+};
+var Counter = class {
+  _files = 0;
+  _directories = 0;
+  set files(num) {
+    this._files = num;
+  }
+  get files() {
+    return this._files;
+  }
+  set directories(num) {
+    this._directories = num;
+  }
+  get directories() {
+    return this._directories;
+  }
+  /**
+  * @deprecated use `directories` instead
+  */
+  /* c8 ignore next 3 */
+  get dirs() {
+    return this._directories;
+  }
+};
+var Aborter = class {
+  aborted = false;
+  abort() {
+    this.aborted = true;
+  }
+};
+var Walker = class {
+  root;
+  isSynchronous;
+  state;
+  joinPath;
+  pushDirectory;
+  pushFile;
+  getArray;
+  groupFiles;
+  resolveSymlink;
+  walkDirectory;
+  callbackInvoker;
+  constructor(root, options, callback$1) {
+    this.isSynchronous = !callback$1;
+    this.callbackInvoker = build$1(options, this.isSynchronous);
+    this.root = normalizePath(root, options);
+    this.state = {
+      root: isRootDirectory(this.root) ? this.root : this.root.slice(0, -1),
+      paths: [""].slice(0, 0),
+      groups: [],
+      counts: new Counter(),
+      options,
+      queue: new Queue((error, state) => this.callbackInvoker(state, error, callback$1)),
+      symlinks: /* @__PURE__ */ new Map(),
+      visited: [""].slice(0, 0),
+      controller: new Aborter(),
+      fs: options.fs || nativeFs
+    };
+    this.joinPath = build$7(this.root, options);
+    this.pushDirectory = build$6(this.root, options);
+    this.pushFile = build$5(options);
+    this.getArray = build$4(options);
+    this.groupFiles = build$3(options);
+    this.resolveSymlink = build$2(options, this.isSynchronous);
+    this.walkDirectory = build(this.isSynchronous);
+  }
+  start() {
+    this.pushDirectory(this.root, this.state.paths, this.state.options.filters);
+    this.walkDirectory(this.state, this.root, this.root, this.state.options.maxDepth, this.walk);
+    return this.isSynchronous ? this.callbackInvoker(this.state, null) : null;
+  }
+  walk = (entries, directoryPath, depth) => {
+    const { paths, options: { filters, resolveSymlinks: resolveSymlinks$1, excludeSymlinks, exclude, maxFiles, signal, useRealPaths, pathSeparator }, controller: controller2 } = this.state;
+    if (controller2.aborted || signal && signal.aborted || maxFiles && paths.length > maxFiles) return;
+    const files = this.getArray(this.state.paths);
+    for (let i = 0; i < entries.length; ++i) {
+      const entry = entries[i];
+      if (entry.isFile() || entry.isSymbolicLink() && !resolveSymlinks$1 && !excludeSymlinks) {
+        const filename = this.joinPath(entry.name, directoryPath);
+        this.pushFile(filename, files, this.state.counts, filters);
+      } else if (entry.isDirectory()) {
+        let path12 = joinDirectoryPath(entry.name, directoryPath, this.state.options.pathSeparator);
+        if (exclude && exclude(entry.name, path12)) continue;
+        this.pushDirectory(path12, paths, filters);
+        this.walkDirectory(this.state, path12, path12, depth - 1, this.walk);
+      } else if (this.resolveSymlink && entry.isSymbolicLink()) {
+        let path12 = joinPathWithBasePath(entry.name, directoryPath);
+        this.resolveSymlink(path12, this.state, (stat5, resolvedPath) => {
+          if (stat5.isDirectory()) {
+            resolvedPath = normalizePath(resolvedPath, this.state.options);
+            if (exclude && exclude(entry.name, useRealPaths ? resolvedPath : path12 + pathSeparator)) return;
+            this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path12 + pathSeparator, depth - 1, this.walk);
+          } else {
+            resolvedPath = useRealPaths ? resolvedPath : path12;
+            const filename = basename(resolvedPath);
+            const directoryPath$1 = normalizePath(dirname(resolvedPath), this.state.options);
+            resolvedPath = this.joinPath(filename, directoryPath$1);
+            this.pushFile(resolvedPath, files, this.state.counts, filters);
+          }
+        });
+      }
+    }
+    this.groupFiles(this.state.groups, directoryPath, files);
+  };
+};
+function promise(root, options) {
+  return new Promise((resolve$1, reject) => {
+    callback(root, options, (err, output) => {
+      if (err) return reject(err);
+      resolve$1(output);
+    });
+  });
+}
+function callback(root, options, callback$1) {
+  let walker = new Walker(root, options, callback$1);
+  walker.start();
+}
+function sync(root, options) {
+  const walker = new Walker(root, options);
+  return walker.start();
+}
+var APIBuilder = class {
+  constructor(root, options) {
+    this.root = root;
+    this.options = options;
+  }
+  withPromise() {
+    return promise(this.root, this.options);
+  }
+  withCallback(cb) {
+    callback(this.root, this.options, cb);
+  }
+  sync() {
+    return sync(this.root, this.options);
+  }
+};
+var pm = null;
+try {
+  __require2.resolve("picomatch");
+  pm = __require2("picomatch");
+} catch {
+}
+var Builder = class {
+  globCache = {};
+  options = {
+    maxDepth: Infinity,
+    suppressErrors: true,
+    pathSeparator: sep,
+    filters: []
+  };
+  globFunction;
+  constructor(options) {
+    this.options = {
+      ...this.options,
+      ...options
+    };
+    this.globFunction = this.options.globFunction;
+  }
+  group() {
+    this.options.group = true;
+    return this;
+  }
+  withPathSeparator(separator) {
+    this.options.pathSeparator = separator;
+    return this;
+  }
+  withBasePath() {
+    this.options.includeBasePath = true;
+    return this;
+  }
+  withRelativePaths() {
+    this.options.relativePaths = true;
+    return this;
+  }
+  withDirs() {
+    this.options.includeDirs = true;
+    return this;
+  }
+  withMaxDepth(depth) {
+    this.options.maxDepth = depth;
+    return this;
+  }
+  withMaxFiles(limit) {
+    this.options.maxFiles = limit;
+    return this;
+  }
+  withFullPaths() {
+    this.options.resolvePaths = true;
+    this.options.includeBasePath = true;
+    return this;
+  }
+  withErrors() {
+    this.options.suppressErrors = false;
+    return this;
+  }
+  withSymlinks({ resolvePaths = true } = {}) {
+    this.options.resolveSymlinks = true;
+    this.options.useRealPaths = resolvePaths;
+    return this.withFullPaths();
+  }
+  withAbortSignal(signal) {
+    this.options.signal = signal;
+    return this;
+  }
+  normalize() {
+    this.options.normalizePath = true;
+    return this;
+  }
+  filter(predicate) {
+    this.options.filters.push(predicate);
+    return this;
+  }
+  onlyDirs() {
+    this.options.excludeFiles = true;
+    this.options.includeDirs = true;
+    return this;
+  }
+  exclude(predicate) {
+    this.options.exclude = predicate;
+    return this;
+  }
+  onlyCounts() {
+    this.options.onlyCounts = true;
+    return this;
+  }
+  crawl(root) {
+    return new APIBuilder(root || ".", this.options);
+  }
+  withGlobFunction(fn) {
+    this.globFunction = fn;
+    return this;
+  }
+  /**
+  * @deprecated Pass options using the constructor instead:
+  * ```ts
+  * new fdir(options).crawl("/path/to/root");
+  * ```
+  * This method will be removed in v7.0
+  */
+  /* c8 ignore next 4 */
+  crawlWithOptions(root, options) {
+    this.options = {
+      ...this.options,
+      ...options
+    };
+    return new APIBuilder(root || ".", this.options);
+  }
+  glob(...patterns) {
+    if (this.globFunction) return this.globWithOptions(patterns);
+    return this.globWithOptions(patterns, ...[{ dot: true }]);
+  }
+  globWithOptions(patterns, ...options) {
+    const globFn = this.globFunction || pm;
+    if (!globFn) throw new Error("Please specify a glob function to use glob matching.");
+    var isMatch = this.globCache[patterns.join("\0")];
+    if (!isMatch) {
+      isMatch = globFn(patterns, ...options);
+      this.globCache[patterns.join("\0")] = isMatch;
+    }
+    this.options.filters.push((path12) => isMatch(path12));
+    return this;
+  }
+};
+
+// node_modules/tinyglobby/dist/index.mjs
+var import_picomatch = __toESM(require_picomatch2(), 1);
+var isReadonlyArray = Array.isArray;
+var BACKSLASHES = /\\/g;
+var DRIVE_RELATIVE_PATH = /^[A-Za-z]:$/;
+var isWin = process.platform === "win32";
+var ONLY_PARENT_DIRECTORIES = /^(\/?\.\.)+$/;
+function getPartialMatcher(patterns, options = {}) {
+  const patternsCount = patterns.length;
+  const patternsParts = Array(patternsCount);
+  const matchers = Array(patternsCount);
+  let i, j2;
+  for (i = 0; i < patternsCount; i++) {
+    const parts = splitPattern(patterns[i]);
+    patternsParts[i] = parts;
+    const partsCount = parts.length;
+    const partMatchers = Array(partsCount);
+    for (j2 = 0; j2 < partsCount; j2++) partMatchers[j2] = (0, import_picomatch.default)(parts[j2], options);
+    matchers[i] = partMatchers;
+  }
+  return (input) => {
+    const inputParts = input.split("/");
+    if (inputParts[0] === ".." && ONLY_PARENT_DIRECTORIES.test(input)) return true;
+    for (i = 0; i < patternsCount; i++) {
+      const patternParts = patternsParts[i];
+      const matcher = matchers[i];
+      const inputPatternCount = inputParts.length;
+      const minParts = Math.min(inputPatternCount, patternParts.length);
+      j2 = 0;
+      while (j2 < minParts) {
+        const part = patternParts[j2];
+        if (part.includes("/")) return true;
+        if (!matcher[j2](inputParts[j2])) break;
+        if (!options.noglobstar && part === "**") return true;
+        j2++;
+      }
+      if (j2 === inputPatternCount) return true;
+    }
+    return false;
+  };
+}
+var WIN32_ROOT_DIR = /^[A-Z]:\/$/i;
+var isRoot = isWin ? (p2) => WIN32_ROOT_DIR.test(p2) : (p2) => p2 === "/";
+function buildFormat(cwd, root, absolute) {
+  if (cwd === root || root.startsWith(`${cwd}/`)) {
+    if (absolute) {
+      const start = cwd.length + +!isRoot(cwd);
+      return (p2, isDir) => p2.slice(start, isDir ? -1 : void 0) || ".";
+    }
+    const prefix = root.slice(cwd.length + 1);
+    if (prefix) return (p2, isDir) => {
+      if (p2 === ".") return prefix;
+      const result = `${prefix}/${p2}`;
+      return isDir ? result.slice(0, -1) : result;
+    };
+    return (p2, isDir) => isDir && p2 !== "." ? p2.slice(0, -1) : p2;
+  }
+  if (absolute) return (p2) => posix.relative(cwd, p2) || ".";
+  return (p2) => posix.relative(cwd, `${root}/${p2}`) || ".";
+}
+function buildRelative(cwd, root) {
+  if (root.startsWith(`${cwd}/`)) {
+    const prefix = root.slice(cwd.length + 1);
+    return (p2) => `${prefix}/${p2}`;
+  }
+  return (p2) => {
+    const result = posix.relative(cwd, `${root}/${p2}`);
+    return p2[p2.length - 1] === "/" && result !== "" ? `${result}/` : result || ".";
+  };
+}
+function ensureNonDriveRelativePath(path12) {
+  return path12.replace(DRIVE_RELATIVE_PATH, (match) => `${match}/`);
+}
+var splitPatternOptions = { parts: true };
+function splitPattern(path12) {
+  var _result$parts;
+  const result = import_picomatch.default.scan(path12, splitPatternOptions);
+  return ((_result$parts = result.parts) === null || _result$parts === void 0 ? void 0 : _result$parts.length) ? result.parts : [path12];
+}
+var POSIX_UNESCAPED_GLOB_SYMBOLS = /(?<!\\)([()[\]{}*?|]|^!|[!+@](?=\()|\\(?![()[\]{}!*+?@|]))/g;
+var WIN32_UNESCAPED_GLOB_SYMBOLS = /(?<!\\)([()[\]{}]|^!|[!+@](?=\())/g;
+var escapePosixPath = (path12) => path12.replace(POSIX_UNESCAPED_GLOB_SYMBOLS, "\\$&");
+var escapeWin32Path = (path12) => path12.replace(WIN32_UNESCAPED_GLOB_SYMBOLS, "\\$&");
+var escapePath = isWin ? escapeWin32Path : escapePosixPath;
+function isDynamicPattern(pattern, options) {
+  if ((options === null || options === void 0 ? void 0 : options.caseSensitiveMatch) === false) return true;
+  const scan = import_picomatch.default.scan(pattern);
+  return scan.isGlob || scan.negated;
+}
+function log(...tasks) {
+  console.log(`[tinyglobby ${(/* @__PURE__ */ new Date()).toLocaleTimeString("es")}]`, ...tasks);
+}
+function ensureStringArray(value) {
+  return typeof value === "string" ? [value] : value !== null && value !== void 0 ? value : [];
+}
+var PARENT_DIRECTORY = /^(\/?\.\.)+/;
+var ESCAPING_BACKSLASHES = /\\(?=[()[\]{}!*+?@|])/g;
+function normalizePattern(pattern, opts, props, isIgnore) {
+  var _PARENT_DIRECTORY$exe;
+  const cwd = opts.cwd;
+  let result = pattern;
+  if (pattern[pattern.length - 1] === "/") result = pattern.slice(0, -1);
+  if (result[result.length - 1] !== "*" && opts.expandDirectories) result += "/**";
+  const escapedCwd = escapePath(cwd);
+  result = isAbsolute(result.replace(ESCAPING_BACKSLASHES, "")) ? posix.relative(escapedCwd, result) : posix.normalize(result);
+  const parentDir = (_PARENT_DIRECTORY$exe = PARENT_DIRECTORY.exec(result)) === null || _PARENT_DIRECTORY$exe === void 0 ? void 0 : _PARENT_DIRECTORY$exe[0];
+  const parts = splitPattern(result);
+  if (parentDir) {
+    const n = (parentDir.length + 1) / 3;
+    let i = 0;
+    const cwdParts = escapedCwd.split("/");
+    while (i < n && parts[i + n] === cwdParts[cwdParts.length + i - n]) {
+      result = result.slice(0, (n - i - 1) * 3) + result.slice((n - i) * 3 + parts[i + n].length + 1) || ".";
+      i++;
+    }
+    const potentialRoot = posix.join(cwd, parentDir.slice(i * 3));
+    if (potentialRoot[0] !== "." && props.root.length > potentialRoot.length) {
+      props.root = ensureNonDriveRelativePath(potentialRoot);
+      props.depthOffset = -n + i;
+    }
+  }
+  if (!isIgnore && props.depthOffset >= 0) {
+    var _props$commonPath;
+    (_props$commonPath = props.commonPath) !== null && _props$commonPath !== void 0 || (props.commonPath = parts);
+    const newCommonPath = [];
+    const length = Math.min(props.commonPath.length, parts.length);
+    for (let i = 0; i < length; i++) {
+      const part = parts[i];
+      if (part === "**" && !parts[i + 1]) {
+        newCommonPath.pop();
+        break;
+      }
+      if (i === parts.length - 1 || part !== props.commonPath[i] || isDynamicPattern(part)) break;
+      newCommonPath.push(part);
+    }
+    props.depthOffset = newCommonPath.length;
+    props.commonPath = newCommonPath;
+    props.root = ensureNonDriveRelativePath(newCommonPath.length > 0 ? posix.join(cwd, ...newCommonPath) : cwd);
+  }
+  return result;
+}
+function processPatterns(options, patterns, props) {
+  const matchPatterns = [];
+  const ignorePatterns = [];
+  for (const pattern of options.ignore) {
+    if (!pattern) continue;
+    if (pattern[0] !== "!" || pattern[1] === "(") ignorePatterns.push(normalizePattern(pattern, options, props, true));
+  }
+  for (const pattern of patterns) {
+    if (!pattern) continue;
+    if (pattern[0] !== "!" || pattern[1] === "(") matchPatterns.push(normalizePattern(pattern, options, props, false));
+    else if (pattern[1] !== "!" || pattern[2] === "(") ignorePatterns.push(normalizePattern(pattern.slice(1), options, props, true));
+  }
+  return {
+    match: matchPatterns,
+    ignore: ignorePatterns
+  };
+}
+function buildCrawler(options, patterns) {
+  const cwd = options.cwd;
+  const props = {
+    root: cwd,
+    depthOffset: 0
+  };
+  const processed = processPatterns(options, patterns, props);
+  if (options.debug) log("internal processing patterns:", processed);
+  const { absolute, caseSensitiveMatch, debug, dot, followSymbolicLinks, onlyDirectories } = options;
+  const root = props.root.replace(BACKSLASHES, "");
+  const matchOptions = {
+    dot,
+    nobrace: options.braceExpansion === false,
+    nocase: !caseSensitiveMatch,
+    noextglob: options.extglob === false,
+    noglobstar: options.globstar === false,
+    posix: true
+  };
+  const matcher = (0, import_picomatch.default)(processed.match, matchOptions);
+  const ignore = (0, import_picomatch.default)(processed.ignore, matchOptions);
+  const partialMatcher = getPartialMatcher(processed.match, matchOptions);
+  const format = buildFormat(cwd, root, absolute);
+  const excludeFormatter = absolute ? format : buildFormat(cwd, root, true);
+  const excludePredicate = (_2, p2) => {
+    const relativePath = excludeFormatter(p2, true);
+    return relativePath !== "." && !partialMatcher(relativePath) || ignore(relativePath);
+  };
+  let maxDepth;
+  if (options.deep !== void 0) maxDepth = Math.round(options.deep - props.depthOffset);
+  const crawler = new Builder({
+    filters: [debug ? (p2, isDirectory) => {
+      const path12 = format(p2, isDirectory);
+      const matches2 = matcher(path12) && !ignore(path12);
+      if (matches2) log(`matched ${path12}`);
+      return matches2;
+    } : (p2, isDirectory) => {
+      const path12 = format(p2, isDirectory);
+      return matcher(path12) && !ignore(path12);
+    }],
+    exclude: debug ? (_2, p2) => {
+      const skipped = excludePredicate(_2, p2);
+      log(`${skipped ? "skipped" : "crawling"} ${p2}`);
+      return skipped;
+    } : excludePredicate,
+    fs: options.fs,
+    pathSeparator: "/",
+    relativePaths: !absolute,
+    resolvePaths: absolute,
+    includeBasePath: absolute,
+    resolveSymlinks: followSymbolicLinks,
+    excludeSymlinks: !followSymbolicLinks,
+    excludeFiles: onlyDirectories,
+    includeDirs: onlyDirectories || !options.onlyFiles,
+    maxDepth,
+    signal: options.signal
+  }).crawl(root);
+  if (options.debug) log("internal properties:", {
+    ...props,
+    root
+  });
+  return [crawler, cwd !== root && !absolute && buildRelative(cwd, root)];
+}
+function formatPaths(paths, mapper) {
+  if (mapper) for (let i = paths.length - 1; i >= 0; i--) paths[i] = mapper(paths[i]);
+  return paths;
+}
+var defaultOptions = {
+  caseSensitiveMatch: true,
+  debug: !!process.env.TINYGLOBBY_DEBUG,
+  expandDirectories: true,
+  followSymbolicLinks: true,
+  onlyFiles: true
+};
+function getOptions(options) {
+  const opts = Object.assign({}, options);
+  for (const key in defaultOptions) if (opts[key] === void 0) Object.assign(opts, { [key]: defaultOptions[key] });
+  opts.cwd = (opts.cwd instanceof URL ? fileURLToPath(opts.cwd) : resolve2(opts.cwd || process.cwd())).replace(BACKSLASHES, "/");
+  opts.ignore = ensureStringArray(opts.ignore);
+  opts.fs && (opts.fs = {
+    readdir: opts.fs.readdir || readdir,
+    readdirSync: opts.fs.readdirSync || readdirSync,
+    realpath: opts.fs.realpath || realpath,
+    realpathSync: opts.fs.realpathSync || realpathSync,
+    stat: opts.fs.stat || stat,
+    statSync: opts.fs.statSync || statSync
+  });
+  if (opts.debug) log("globbing with options:", opts);
+  return opts;
+}
+function getCrawler(globInput, inputOptions = {}) {
+  var _ref;
+  if (globInput && (inputOptions === null || inputOptions === void 0 ? void 0 : inputOptions.patterns)) throw new Error("Cannot pass patterns as both an argument and an option");
+  const isModern = isReadonlyArray(globInput) || typeof globInput === "string";
+  const patterns = ensureStringArray((_ref = isModern ? globInput : globInput.patterns) !== null && _ref !== void 0 ? _ref : "**/*");
+  const options = getOptions(isModern ? inputOptions : globInput);
+  return patterns.length > 0 ? buildCrawler(options, patterns) : [];
+}
+async function glob(globInput, options) {
+  const [crawler, relative2] = getCrawler(globInput, options);
+  return crawler ? formatPaths(await crawler.withPromise(), relative2) : [];
+}
 
 // src/context/manifest.ts
 var import_yaml3 = __toESM(require_dist(), 1);
-import { readFile, realpath, stat } from "node:fs/promises";
+import { readFile, realpath as realpath2, stat as stat2 } from "node:fs/promises";
 import path2 from "node:path";
 
 // src/context/workspace.ts
-import { realpathSync, statSync } from "node:fs";
+import { realpathSync as realpathSync2, statSync as statSync2 } from "node:fs";
 import path from "node:path";
 function isInside(parent, candidate) {
-  const relative = path.relative(parent, candidate);
-  return relative === "" || relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+  const relative2 = path.relative(parent, candidate);
+  return relative2 === "" || relative2 !== ".." && !relative2.startsWith(`..${path.sep}`) && !path.isAbsolute(relative2);
 }
 function isInsideGit(workspace, real) {
   return path.relative(workspace, real).split(path.sep).includes(".git");
 }
 function gitTopLevel(start) {
   for (let dir = start; ; dir = path.dirname(dir)) {
-    if (statSync(path.join(dir, ".git"), { throwIfNoEntry: false })) return dir;
+    if (statSync2(path.join(dir, ".git"), { throwIfNoEntry: false })) return dir;
     if (path.dirname(dir) === dir) return void 0;
   }
 }
 function findWorkspace(manifestDir, env = process.env) {
-  const manifestReal = realpathSync(manifestDir);
+  const manifestReal = realpathSync2(manifestDir);
   const actionWorkspace = env.GITHUB_WORKSPACE ? realOrUndefined(env.GITHUB_WORKSPACE) : void 0;
   if (actionWorkspace) {
     if (isInside(actionWorkspace, manifestReal)) return { dir: actionWorkspace, describe: `the workspace ${actionWorkspace} (GITHUB_WORKSPACE)` };
@@ -45312,13 +56419,13 @@ function findWorkspace(manifestDir, env = process.env) {
 }
 function realOrUndefined(dir) {
   try {
-    return realpathSync(path.resolve(dir));
+    return realpathSync2(path.resolve(dir));
   } catch {
     return void 0;
   }
 }
 function givenWorkspace(dir) {
-  const real = realpathSync(path.resolve(dir));
+  const real = realpathSync2(path.resolve(dir));
   return { dir: real, describe: `the workspace ${real}` };
 }
 
@@ -45396,17 +56503,17 @@ function describeValue(value) {
   if (value && typeof value === "object") return "a mapping";
   return JSON.stringify(value);
 }
-function containedPath(yaml, field, base, relative, within, what) {
-  if (path2.isAbsolute(relative)) yaml.fail(`"${relative}" is absolute; ${what} must be relative`, field);
-  const resolved = path2.resolve(base, relative);
+function containedPath(yaml, field, base, relative2, within, what) {
+  if (path2.isAbsolute(relative2)) yaml.fail(`"${relative2}" is absolute; ${what} must be relative`, field);
+  const resolved = path2.resolve(base, relative2);
   const inside = path2.relative(within, resolved);
   if (inside === ".." || inside.startsWith(`..${path2.sep}`) || path2.isAbsolute(inside)) {
-    yaml.fail(`"${relative}" leaves the build context root ${within}; keep ${what} inside it`, field);
+    yaml.fail(`"${relative2}" leaves the build context root ${within}; keep ${what} inside it`, field);
   }
   return resolved;
 }
 async function keepInWorkspace(yaml, field, resolved, text, workspace, what) {
-  const real = await realpath(resolved).catch(() => void 0);
+  const real = await realpath2(resolved).catch(() => void 0);
   if (real === void 0) return;
   if (!isInside(workspace.dir, real)) {
     yaml.fail(`"${text}" is ${real}, outside ${workspace.describe}; ${what} must stay inside it`, field);
@@ -45441,9 +56548,8 @@ async function loadManifest(file, options = {}) {
   const rootText = yaml.string(["build", "context", "root"], { required: true });
   if (path2.isAbsolute(rootText)) yaml.fail(`"${rootText}" is absolute; give the root relative to the manifest's folder`, ["build", "context", "root"]);
   const root = path2.resolve(dir, rootText);
-  const rootInfo = await stat(root).catch(() => void 0);
+  const rootInfo = await stat2(root).catch(() => void 0);
   if (!rootInfo?.isDirectory()) yaml.fail(`the context root ${root} is not a folder`, ["build", "context", "root"]);
-  await keepInWorkspace(yaml, ["build", "context", "root"], root, rootText, workspace, "the context root");
   const includeField = ["build", "context", "include_paths"];
   const includeValue = yaml.get(includeField);
   if (!yaml.isSequence(includeField) || !includeValue?.items?.length) {
@@ -45453,13 +56559,13 @@ async function loadManifest(file, options = {}) {
   for (let index = 0; index < (includeValue?.items?.length ?? 0); index++) {
     const item = yaml.string([...includeField, index], { required: true });
     const resolved = containedPath(yaml, [...includeField, index], root, item, root, "include paths");
-    if (!await stat(resolved).catch(() => void 0)) yaml.fail(`"${item}" does not exist under ${root}`, [...includeField, index]);
+    if (!await stat2(resolved).catch(() => void 0)) yaml.fail(`"${item}" does not exist under ${root}`, [...includeField, index]);
     await keepInWorkspace(yaml, [...includeField, index], resolved, item, workspace, "include paths");
     includePaths.push(path2.relative(root, resolved).split(path2.sep).join("/") || ".");
   }
   const dockerfileText = yaml.string(["build", "context", "dockerfile"], { required: true });
   const dockerfile = containedPath(yaml, ["build", "context", "dockerfile"], root, dockerfileText, root, "the Dockerfile");
-  if (!(await stat(dockerfile).catch(() => void 0))?.isFile()) {
+  if (!(await stat2(dockerfile).catch(() => void 0))?.isFile()) {
     yaml.fail(`the Dockerfile ${dockerfile} does not exist; create it or fix the path`, ["build", "context", "dockerfile"]);
   }
   await keepInWorkspace(yaml, ["build", "context", "dockerfile"], dockerfile, dockerfileText, workspace, "the Dockerfile");
@@ -45468,7 +56574,7 @@ async function loadManifest(file, options = {}) {
   if (dockerignoreText) {
     const resolved = containedPath(yaml, ["build", "context", "dockerignore"], root, dockerignoreText, root, "the .dockerignore");
     await keepInWorkspace(yaml, ["build", "context", "dockerignore"], resolved, dockerignoreText, workspace, "the .dockerignore");
-    if ((await stat(resolved).catch(() => void 0))?.isFile()) dockerignore2 = resolved;
+    if ((await stat2(resolved).catch(() => void 0))?.isFile()) dockerignore2 = resolved;
     else warnings.push(`${absolute}: the .dockerignore ${resolved} does not exist; packing without one`);
   }
   const repository = yaml.string(["deployment", "image", "repository"]);
@@ -45487,7 +56593,7 @@ async function loadManifest(file, options = {}) {
 async function findEnvironmentsFile(manifest) {
   for (const name of ["environments.yaml", "environments.yml"]) {
     const candidate = path2.join(manifest.dir, name);
-    if ((await stat(candidate).catch(() => void 0))?.isFile()) return candidate;
+    if ((await stat2(candidate).catch(() => void 0))?.isFile()) return candidate;
   }
   return void 0;
 }
@@ -45528,12 +56634,320 @@ function selectEnvironment(file, name) {
   });
 }
 
+// src/conversation/script.ts
+var import_yaml4 = __toESM(require_dist(), 1);
+import { createHash as createHash4 } from "node:crypto";
+import { readFile as readFile2, stat as stat3 } from "node:fs/promises";
+import path3 from "node:path";
+
+// src/conversation/expect.ts
+var OPTIONS = { allErrors: true, strictSchema: true, strictNumbers: true, strictTypes: false, strictTuples: false, strictRequired: false, logger: false };
+var draft7;
+var draft2020;
+async function addFormats(ajv) {
+  const formats = await Promise.resolve().then(() => __toESM(require_dist2(), 1));
+  const plugin = formats.default.default ?? formats.default;
+  return plugin(ajv);
+}
+function validatorFor(schema) {
+  const declared = typeof schema?.$schema === "string" ? String(schema.$schema) : "";
+  if (/2020-12/.test(declared)) {
+    draft2020 ??= Promise.resolve().then(() => __toESM(require__(), 1)).then(({ Ajv2020 }) => addFormats(new Ajv2020(OPTIONS)));
+    return draft2020;
+  }
+  draft7 ??= Promise.resolve().then(() => __toESM(require_ajv(), 1)).then(({ Ajv }) => addFormats(new Ajv(OPTIONS)));
+  return draft7;
+}
+async function compileReplySchema(schema) {
+  return { kind: "json", schema, validate: (await validatorFor(schema)).compile(schema) };
+}
+function checkReply(reply, expectations) {
+  if (!expectations.length) {
+    const passed = reply.trim() !== "";
+    return [{ expectation: "a non-empty reply", passed, detail: passed ? void 0 : "the reply is empty" }];
+  }
+  return expectations.map((expectation) => checkOne(reply, expectation));
+}
+function describeExpectation(expectation) {
+  switch (expectation.kind) {
+    case "contains":
+    case "not_contains":
+      return `${expectation.kind} ${JSON.stringify(expectation.text)}${expectation.ignoreCase ? " (ignoring case)" : ""}`;
+    case "regex":
+      return `regex /${expectation.source}/${expectation.pattern.flags}`;
+    case "json":
+      return "json (matches the schema)";
+  }
+}
+function checkOne(reply, expectation) {
+  const described = describeExpectation(expectation);
+  switch (expectation.kind) {
+    case "contains":
+    case "not_contains": {
+      const found = expectation.ignoreCase ? reply.toLowerCase().includes(expectation.text.toLowerCase()) : reply.includes(expectation.text);
+      const passed = expectation.kind === "contains" ? found : !found;
+      return { expectation: described, passed, detail: passed ? void 0 : `the reply ${found ? "contains" : "does not contain"} ${JSON.stringify(expectation.text)}` };
+    }
+    case "regex": {
+      const passed = expectation.pattern.test(reply);
+      return { expectation: described, passed, detail: passed ? void 0 : `the reply does not match /${expectation.source}/${expectation.pattern.flags}` };
+    }
+    case "json": {
+      const parsed = parseJsonReply(reply);
+      if ("error" in parsed) return { expectation: described, passed: false, detail: `the reply is not JSON (${parsed.error})` };
+      const passed = expectation.validate(parsed.value);
+      return { expectation: described, passed, detail: passed ? void 0 : describeSchemaErrors(expectation.validate.errors ?? []) };
+    }
+  }
+}
+function parseJsonReply(reply) {
+  const fenced = /^\s*(`{3,}|~{3,})[^\n`]*\n([\s\S]*?)\n\s*\1\s*$/.exec(reply);
+  const text = fenced ? fenced[2] : reply;
+  try {
+    return { value: JSON.parse(text) };
+  } catch (err) {
+    return { error: err.message };
+  }
+}
+function describeSchemaErrors(errors) {
+  const shown = errors.slice(0, 5).map((error) => `reply${error.instancePath} ${error.message ?? "is invalid"}`);
+  return shown.join("; ") + (errors.length > shown.length ? `; and ${errors.length - shown.length} more` : "");
+}
+
+// src/conversation/script.ts
+var SMOKE_FILE_NAMES = ["preview-smoke.yaml", "preview-smoke.yml"];
+var DEFAULT_TURN_TIMEOUT_MS = 6e4;
+var TURN_TIMEOUT_LIMITS = { minMs: 100, maxMs: 30 * 6e4 };
+var MAX_MESSAGE_CHARS = 32e3;
+var HTTP_METHODS = ["POST", "PUT", "PATCH", "GET"];
+async function findSmokeFile(manifestDir) {
+  for (const name of SMOKE_FILE_NAMES) {
+    const candidate = path3.join(manifestDir, name);
+    if ((await stat3(candidate).catch(() => void 0))?.isFile()) return candidate;
+  }
+  return void 0;
+}
+async function loadSmokeScript(file) {
+  const absolute = path3.resolve(file);
+  let text;
+  try {
+    text = await readFile2(absolute, "utf8");
+  } catch (err) {
+    throw new InputError(`cannot read the smoke file: ${err.message}`, { file: absolute });
+  }
+  return parseSmokeScript(text, absolute);
+}
+function messageScript(message, source = "smoke-message") {
+  const send2 = message.trim();
+  if (!send2) throw new InputError("is empty; give the message to send, e.g. Hello", { field: source });
+  if (send2.length > MAX_MESSAGE_CHARS) throw new InputError(`is ${send2.length} characters; keep it under ${MAX_MESSAGE_CHARS}`, { field: source });
+  return {
+    file: source,
+    digest: digestOf(`${source}
+${send2}`),
+    conversations: [{ name: source, line: 0, turns: [{ send: send2, expect: [], timeoutMs: DEFAULT_TURN_TIMEOUT_MS, line: 0 }] }]
+  };
+}
+async function parseSmokeScript(text, file) {
+  const lines = new import_yaml4.LineCounter();
+  const doc = (0, import_yaml4.parseDocument)(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const reader = new SmokeReader(file, lines);
+  const [first] = doc.errors;
+  if (first) {
+    const line = first.linePos?.[0]?.line ?? lines.linePos(first.pos[0]).line;
+    throw new InputError(`invalid YAML: ${first.message.split("\n")[0]}; fix the syntax on that line`, { file, line });
+  }
+  const root = doc.contents;
+  if (!(0, import_yaml4.isMap)(root)) throw new InputError("must be a YAML mapping with a conversations list", { file, line: 1 });
+  const fields = reader.fields(root, "", ["conversations", "timeout", "http"]);
+  const fileTimeout = reader.duration(fields.get("timeout"), "timeout") ?? DEFAULT_TURN_TIMEOUT_MS;
+  const http = fields.get("http") ? reader.http(fields.get("http"), "http") : void 0;
+  const list = fields.get("conversations");
+  if (!list || !(0, import_yaml4.isSeq)(list.value) || list.value.items.length === 0) {
+    reader.fail("must be a non-empty list of conversations, each with a name and turns", list?.value ?? root, "conversations");
+  }
+  const names = /* @__PURE__ */ new Map();
+  const conversations = list.value.items.map((item, index) => {
+    const conversation = reader.conversation(item, `conversations[${index}]`, fileTimeout, http);
+    const earlier = names.get(conversation.name);
+    if (earlier !== void 0) {
+      reader.fail(`"${conversation.name}" is also the name of conversations[${earlier}]; names must be unique`, item, `conversations[${index}].name`);
+    }
+    names.set(conversation.name, index);
+    return conversation;
+  });
+  await reader.compileSchemas();
+  return { file, digest: digestOf(text), conversations };
+}
+function digestOf(text) {
+  return createHash4("sha256").update(text).digest("hex");
+}
+var SmokeReader = class {
+  constructor(file, lines) {
+    this.file = file;
+    this.lines = lines;
+  }
+  file;
+  lines;
+  /** JSON Schemas met while walking, compiled at the end (Ajv loads only when there is one). */
+  schemas = [];
+  async compileSchemas() {
+    for (const pending of this.schemas) {
+      try {
+        pending.expectations[pending.index] = await compileReplySchema(pending.schema);
+      } catch (err) {
+        this.fail(`is not a JSON Schema we can check: ${err.message}`, pending.node, pending.at);
+      }
+    }
+  }
+  lineOf(node) {
+    const range = node?.range;
+    return range ? this.lines.linePos(range[0]).line : 1;
+  }
+  fail(message, node, field) {
+    throw new InputError(message, { file: this.file, line: this.lineOf(node), field });
+  }
+  /** The fields of a mapping; an unknown key is refused at its own line. */
+  fields(node, at2, known) {
+    if (!(0, import_yaml4.isMap)(node)) this.fail(`must be a mapping with ${known.join(", ")}`, node, at2 || "(top level)");
+    const found = /* @__PURE__ */ new Map();
+    for (const pair of node.items) {
+      const key = pair.key;
+      const name = (0, import_yaml4.isScalar)(key) ? String(key.value) : void 0;
+      const field = at2 ? `${at2}.${name ?? "?"}` : name ?? "?";
+      if (name === void 0 || !known.includes(name)) {
+        this.fail(`unknown key${name === void 0 ? "" : ` "${name}"`}; allowed here: ${known.join(", ")}`, key, field);
+      }
+      found.set(name, { key, value: pair.value ?? null });
+    }
+    return found;
+  }
+  /** A required or optional scalar as text. */
+  text(field, at2, options = {}) {
+    const value = field?.value;
+    if (value === void 0 || value === null || (0, import_yaml4.isScalar)(value) && (value.value === null || value.value === "")) {
+      if (options.required) this.fail(`missing; give ${options.what ?? "a value"}`, field?.key ?? options.parent ?? null, at2);
+      return void 0;
+    }
+    if (!(0, import_yaml4.isScalar)(value) || typeof value.value === "object") this.fail(`must be text, not ${describeNode(value)}`, value, at2);
+    return String(value.value);
+  }
+  duration(field, at2) {
+    const text = this.text(field, at2);
+    if (text === void 0) return void 0;
+    try {
+      return parseDuration(text, at2, TURN_TIMEOUT_LIMITS);
+    } catch (err) {
+      this.fail(err.message.replace(/^.*?field "[^"]*": /, ""), field.value, at2);
+    }
+  }
+  conversation(node, at2, defaultTimeout, fileHttp) {
+    const fields = this.fields(node, at2, ["name", "turns", "timeout", "http"]);
+    const name = this.text(fields.get("name"), `${at2}.name`, { required: true, what: "a name for the conversation, e.g. greets", parent: node });
+    if (name.length > 100 || /[\r\n]/.test(name)) this.fail("must be one line of at most 100 characters", fields.get("name").value, `${at2}.name`);
+    const timeout = this.duration(fields.get("timeout"), `${at2}.timeout`) ?? defaultTimeout;
+    const http = fields.get("http") ? this.http(fields.get("http"), `${at2}.http`) : fileHttp;
+    const turns = fields.get("turns");
+    if (!turns || !(0, import_yaml4.isSeq)(turns.value) || turns.value.items.length === 0) {
+      this.fail("must be a non-empty list of turns, each with send", turns?.value ?? node, `${at2}.turns`);
+    }
+    return {
+      name,
+      http,
+      line: this.lineOf(node),
+      turns: turns.value.items.map((item, index) => this.turn(item, `${at2}.turns[${index}]`, timeout))
+    };
+  }
+  turn(node, at2, defaultTimeout) {
+    const fields = this.fields(node, at2, ["send", "expect", "timeout"]);
+    const send2 = this.text(fields.get("send"), `${at2}.send`, { required: true, what: "the message to send", parent: node });
+    if (send2.length > MAX_MESSAGE_CHARS) this.fail(`is ${send2.length} characters; keep a message under ${MAX_MESSAGE_CHARS}`, fields.get("send").value, `${at2}.send`);
+    const expectField = fields.get("expect");
+    return {
+      send: send2,
+      expect: expectField?.value ? this.expectations(expectField.value, `${at2}.expect`) : [],
+      timeoutMs: this.duration(fields.get("timeout"), `${at2}.timeout`) ?? defaultTimeout,
+      line: this.lineOf(node)
+    };
+  }
+  expectations(node, at2) {
+    const fields = this.fields(node, at2, ["contains", "not_contains", "regex", "json", "ignore_case"]);
+    const ignoreCase = this.boolean(fields.get("ignore_case"), `${at2}.ignore_case`) ?? false;
+    const expectations = [];
+    for (const kind of ["contains", "not_contains"]) {
+      for (const text of this.texts(fields.get(kind), `${at2}.${kind}`)) expectations.push({ kind, text, ignoreCase });
+    }
+    for (const source of this.texts(fields.get("regex"), `${at2}.regex`)) {
+      try {
+        expectations.push({ kind: "regex", source, pattern: new RegExp(source, ignoreCase ? "i" : "") });
+      } catch (err) {
+        this.fail(`is not a valid regular expression: ${err.message}`, fields.get("regex").value, `${at2}.regex`);
+      }
+    }
+    const json = fields.get("json");
+    if (json) {
+      if (!(0, import_yaml4.isMap)(json.value)) this.fail("must be a JSON Schema written as a mapping, e.g. {type: object, required: [answer]}", json.value ?? json.key, `${at2}.json`);
+      const schema = json.value.toJSON();
+      this.schemas.push({ expectations, index: expectations.length, schema, node: json.value, at: `${at2}.json` });
+      expectations.push({ kind: "json", schema, validate: (() => false) });
+    }
+    if (!expectations.length) this.fail("names no expectation; use contains, not_contains, regex or json (or drop expect to ask for any non-empty reply)", node, at2);
+    return expectations;
+  }
+  /** A text or a list of texts. */
+  texts(field, at2) {
+    if (!field) return [];
+    if ((0, import_yaml4.isSeq)(field.value)) {
+      if (!field.value.items.length) this.fail("is an empty list", field.value, at2);
+      return field.value.items.map((item, index) => this.text({ key: field.key, value: item }, `${at2}[${index}]`, { required: true }));
+    }
+    return [this.text(field, at2, { required: true, what: "the text, or a list of texts" })];
+  }
+  boolean(field, at2) {
+    if (!field) return void 0;
+    const value = (0, import_yaml4.isScalar)(field.value) ? field.value.value : void 0;
+    if (typeof value !== "boolean") this.fail("must be true or false", field.value ?? field.key, at2);
+    return value;
+  }
+  http(field, at2) {
+    const fields = this.fields(field.value, at2, ["method", "path", "body", "reply"]);
+    const methodText = (this.text(fields.get("method"), `${at2}.method`) ?? "POST").toUpperCase();
+    if (!HTTP_METHODS.includes(methodText))
+      this.fail(`"${methodText}" is not one of ${HTTP_METHODS.join(", ")}`, fields.get("method").value, `${at2}.method`);
+    const method = methodText;
+    const pathText = this.text(fields.get("path"), `${at2}.path`, { required: true, what: "the path under the preview URL, e.g. /chat", parent: field.value ?? void 0 });
+    if (!pathText.startsWith("/") || pathText.startsWith("//") || /[\s#]/.test(pathText)) {
+      this.fail(`"${pathText}" must start with one "/" and hold no spaces or "#"`, fields.get("path").value, `${at2}.path`);
+    }
+    const body = this.httpBody(fields.get("body"), `${at2}.body`, method);
+    if (!pathText.includes("{message}") && !JSON.stringify(body ?? "").includes("{message}")) {
+      this.fail("puts the message nowhere: write {message} in the body (or, for GET, in the path)", field.value, at2);
+    }
+    const reply = this.text(fields.get("reply"), `${at2}.reply`);
+    if (reply !== void 0 && reply !== "" && !reply.startsWith("/")) {
+      this.fail(`"${reply}" is not a JSON pointer; write it like /reply or /choices/0/message/content`, fields.get("reply").value, `${at2}.reply`);
+    }
+    return { method, path: pathText, body, reply };
+  }
+  httpBody(field, at2, method) {
+    if (!field) return method === "GET" ? void 0 : { json: { message: "{message}" } };
+    if (method === "GET") this.fail("a GET sends no body; put {message} in the path", field.key, at2);
+    if ((0, import_yaml4.isMap)(field.value) || (0, import_yaml4.isSeq)(field.value)) return { json: field.value.toJSON() };
+    return { text: this.text(field, at2, { required: true, what: "a JSON mapping or a text template with {message}" }) };
+  }
+};
+function describeNode(node) {
+  if ((0, import_yaml4.isSeq)(node)) return "a list";
+  if ((0, import_yaml4.isMap)(node)) return "a mapping";
+  return "this";
+}
+
 // src/context/pack.ts
-import { createHash as createHash5 } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync, writevSync } from "node:fs";
+import { createHash as createHash6 } from "node:crypto";
+import { closeSync, fstatSync, openSync, readSync, realpathSync as realpathSync4, statSync as statSync4, writevSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
-import path4 from "node:path";
+import path5 from "node:path";
 import { promisify } from "node:util";
 import { crc32, deflateRawSync, gzip } from "node:zlib";
 
@@ -45551,12 +56965,12 @@ function formatBytes(bytes, decimalsBelowTen = 1) {
 }
 
 // src/context/collect.ts
-import { lstatSync, readdirSync, realpathSync as realpathSync2, statfsSync, statSync as statSync2 } from "node:fs";
-import path3 from "node:path";
+import { lstatSync, readdirSync as readdirSync2, realpathSync as realpathSync3, statfsSync, statSync as statSync3 } from "node:fs";
+import path4 from "node:path";
 
 // src/context/ignore.ts
 var dockerignoreModule = __toESM(require_ignore(), 1);
-import { readFile as readFile2 } from "node:fs/promises";
+import { readFile as readFile3 } from "node:fs/promises";
 
 // src/context/fnmatch.ts
 var FnmatchPatternError = class extends Error {
@@ -45702,7 +57116,7 @@ var IgnoreRules = class _IgnoreRules {
   }
   static async fromFile(file, options = {}) {
     if (!file) return new _IgnoreRules("", options);
-    const bytes = await readFile2(file);
+    const bytes = await readFile3(file);
     let text;
     try {
       text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -45717,12 +57131,12 @@ var IgnoreRules = class _IgnoreRules {
     return false;
   }
   /** Docker's rule drops this path and nothing inside it can be brought back by a `!` line. */
-  dockerPrunes(relative) {
-    return this.docker !== void 0 && !this.dockerHasExceptions && this.docker.ignores(relative);
+  dockerPrunes(relative2) {
+    return this.docker !== void 0 && !this.dockerHasExceptions && this.docker.ignores(relative2);
   }
   /** Docker's rule drops this file. */
-  dockerIgnoresFile(relative) {
-    return this.docker !== void 0 && this.docker.ignores(relative);
+  dockerIgnoresFile(relative2) {
+    return this.docker !== void 0 && this.docker.ignores(relative2);
   }
 };
 
@@ -45757,7 +57171,7 @@ function specialKind(info) {
 }
 async function collectContext(manifest, options = {}) {
   const workspace = manifest.build.workspace;
-  const root = realpathSync2(manifest.build.root);
+  const root = realpathSync3(manifest.build.root);
   const rules = await IgnoreRules.fromFile(manifest.build.dockerignore, options);
   const entries = /* @__PURE__ */ new Map();
   const checkedDevices = /* @__PURE__ */ new Map();
@@ -45773,69 +57187,73 @@ async function collectContext(manifest, options = {}) {
     if (pseudo) refuse(`${archivePath} (${source}) is on a kernel pseudo file system such as /proc; it cannot be packed`);
     return { path: archivePath, source, type: "file", mode: modeOf(info.mode), size: info.size };
   };
-  entries.set("Dockerfile", fileEntry("Dockerfile", realpathSync2(manifest.build.dockerfile), statSync2(manifest.build.dockerfile)));
+  entries.set("Dockerfile", fileEntry("Dockerfile", realpathSync3(manifest.build.dockerfile), statSync3(manifest.build.dockerfile)));
   if (manifest.build.dockerignore) {
-    entries.set(".dockerignore", fileEntry(".dockerignore", realpathSync2(manifest.build.dockerignore), statSync2(manifest.build.dockerignore)));
+    entries.set(".dockerignore", fileEntry(".dockerignore", realpathSync3(manifest.build.dockerignore), statSync3(manifest.build.dockerignore)));
   }
   const ancestors = /* @__PURE__ */ new Set();
-  const visit = (real, relative, known, top) => {
+  const visit = (real, relative2, known, top) => {
     if (!top) {
       const name = known.name;
       if (name === ".git") return;
       if (rules.sdkIgnoresName(name)) return;
     }
     const plainFile = known !== void 0 && known.isFile();
-    if (!plainFile && relative !== "." && rules.dockerPrunes(relative)) return;
+    if (!plainFile && relative2 !== "." && rules.dockerPrunes(relative2)) return;
     let info = known;
     let stats;
     if (!info || info.isSymbolicLink()) {
       info = stats = lstatSync(real);
       if (stats.isSymbolicLink()) {
         try {
-          real = realpathSync2(real);
+          real = realpathSync3(real);
         } catch {
-          refuse(`the symlink ${relative} points to something that does not exist; remove it or add it to .dockerignore`);
+          refuse(`the symlink ${relative2} points to something that does not exist; remove it or add it to .dockerignore`);
         }
         if (!isInside(workspace.dir, real)) {
-          refuse(`the symlink ${relative} points outside ${workspace.describe} (to ${real}); copy the file in or remove the link`);
+          refuse(`the symlink ${relative2} points outside ${workspace.describe} (to ${real}); copy the file in or remove the link`);
         }
-        if (isInsideGit(workspace.dir, real)) refuse(`the symlink ${relative} points into a .git folder (${real}), which is never packed`);
-        info = stats = statSync2(real);
+        if (isInsideGit(workspace.dir, real)) refuse(`the symlink ${relative2} points into a .git folder (${real}), which is never packed`);
+        info = stats = statSync3(real);
       }
     }
     const special = specialKind(info);
-    if (special) refuse(`${relative} is ${special}; a build context holds only files and folders. Remove it or add it to .dockerignore`);
+    if (special) refuse(`${relative2} is ${special}; a build context holds only files and folders. Remove it or add it to .dockerignore`);
     if (info.isDirectory()) {
-      if (ancestors.has(real)) refuse(`the symlink ${relative} loops back to a folder that contains it (${real}); remove it or add it to .dockerignore`);
+      if (ancestors.has(real)) refuse(`the symlink ${relative2} loops back to a folder that contains it (${real}); remove it or add it to .dockerignore`);
       ancestors.add(real);
-      for (const child of readdirSync(real, { withFileTypes: true })) {
-        visit(`${real}/${child.name}`, relative === "." ? child.name : `${relative}/${child.name}`, child, false);
+      for (const child of readdirSync2(real, { withFileTypes: true })) {
+        visit(`${real}/${child.name}`, relative2 === "." ? child.name : `${relative2}/${child.name}`, child, false);
       }
       ancestors.delete(real);
       return;
     }
-    if (rules.dockerIgnoresFile(relative)) return;
-    entries.set(relative, fileEntry(relative, real, stats ?? statSync2(real)));
+    if (rules.dockerIgnoresFile(relative2)) return;
+    if (options.exclude?.has(real)) {
+      options.onExcluded?.(relative2);
+      return;
+    }
+    entries.set(relative2, fileEntry(relative2, real, stats ?? statSync3(real)));
   };
   for (const include of manifest.build.includePaths) {
-    const absolute = path3.resolve(root, include);
+    const absolute = path4.resolve(root, include);
     if (!isInside(root, absolute)) refuse(`"${include}" leaves the build context root`);
     ancestors.clear();
-    for (let above = path3.dirname(absolute); isInside(root, above); above = path3.dirname(above)) {
-      ancestors.add(realpathSync2(above));
+    for (let above = path4.dirname(absolute); isInside(root, above); above = path4.dirname(above)) {
+      ancestors.add(realpathSync3(above));
       if (above === root) break;
     }
-    visit(realpathSync2(absolute), include, void 0, true);
+    visit(realpathSync3(absolute), include, void 0, true);
   }
   return [...entries.values()].sort((a, b2) => compareCodePoints(a.path, b2.path));
 }
 
 // src/context/tree-hash.ts
 import * as crypto from "node:crypto";
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 function treeHashFromDigests(members) {
   const sorted = [...members].sort((a, b2) => compareCodePoints(a.path, b2.path));
-  return createHash4("sha256").update(sorted.map((member) => `${member.path}\0${member.mode}\0${member.digest}`).join("\n"), "utf8").digest("hex");
+  return createHash5("sha256").update(sorted.map((member) => `${member.path}\0${member.mode}\0${member.digest}`).join("\n"), "utf8").digest("hex");
 }
 function treeModeOf(entry) {
   if (entry.type === "symlink") return "120000";
@@ -45844,7 +57262,7 @@ function treeModeOf(entry) {
 var SMALL_FILE = 1 << 20;
 var oneShot = crypto.hash;
 function sha256(data) {
-  return oneShot ? oneShot("sha256", data, "hex") : createHash4("sha256").update(data).digest("hex");
+  return oneShot ? oneShot("sha256", data, "hex") : createHash5("sha256").update(data).digest("hex");
 }
 
 // src/context/pack.ts
@@ -46052,24 +57470,53 @@ async function writeMember(out, entry, scratch, signal) {
       const bytes = out.piece.subarray(at2, at2 + read);
       if (read === entry.size)
         digest = sha256(bytes);
-      else (hash2 ??= createHash5("sha256")).update(bytes);
+      else (hash2 ??= createHash6("sha256")).update(bytes);
       remaining -= read;
       out.advance(read, stored);
     }
     if (remaining > 0 || readSync(fd, scratch, 0, 1, null) > 0) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
     out.zeros(paddingOf(entry.size));
-    return digest ?? (hash2 ?? createHash5("sha256")).digest("hex");
+    return digest ?? (hash2 ?? createHash6("sha256")).digest("hex");
   } finally {
     closeSync(fd);
   }
 }
+function archiveTarget(file) {
+  const dir = path5.dirname(file);
+  let realDir;
+  try {
+    realDir = realpathSync4(dir);
+  } catch {
+    throw new InputError(`cannot write ${file}: the folder ${dir} does not exist`);
+  }
+  if (!statSync4(realDir).isDirectory()) throw new InputError(`cannot write ${file}: ${dir} is not a folder`);
+  const existing = statSync4(file, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) throw new InputError(`cannot write ${file}: it is a folder`);
+  return existing ? realpathSync4(file) : path5.join(realDir, path5.basename(file));
+}
+function openArchive(file) {
+  try {
+    return openSync(file, "w");
+  } catch (err) {
+    const { code, message } = err;
+    const reason = code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EROFS" ? "the file system is read-only" : message;
+    throw new InputError(`cannot write ${file}: ${reason}`);
+  }
+}
 async function packContext(manifest, options = {}) {
-  const entries = await collectContext(manifest, { docker: !(options.sdkExact ?? manifest.build.sdkExact) });
+  const target = options.outFile ? archiveTarget(path5.resolve(options.outFile)) : void 0;
+  const leftOut = [];
+  const entries = await collectContext(manifest, {
+    docker: !(options.sdkExact ?? manifest.build.sdkExact),
+    // An archive written inside an include path would otherwise be packed by the next pack.
+    exclude: target ? /* @__PURE__ */ new Set([target]) : void 0,
+    onExcluded: (archivePath2) => leftOut.push(archivePath2)
+  });
   const total = checkSize(manifest, entries, options.maxContextBytes ?? MAX_CONTEXT_BYTES);
   options.signal?.throwIfAborted();
-  const tempDir = options.outFile ? void 0 : await mkdtemp(path4.join(tmpdir(), "agent-preview-"));
-  const archivePath = options.outFile ? path4.resolve(options.outFile) : path4.join(tempDir, "context.tar.gz");
-  const fd = openSync(archivePath, "w");
+  const tempDir = options.outFile ? void 0 : await mkdtemp(path5.join(tmpdir(), "agent-preview-"));
+  const archivePath = options.outFile ? path5.resolve(options.outFile) : path5.join(tempDir, "context.tar.gz");
+  const fd = openArchive(archivePath);
   const out = new PieceWriter(fd, Math.min(4, availableParallelism() + 2));
   const scratch = Buffer.allocUnsafe(SAMPLE_BYTES);
   const members = [];
@@ -46099,6 +57546,7 @@ async function packContext(manifest, options = {}) {
     treeHash: treeHashFromDigests(members),
     fileCount: entries.length,
     uncompressedBytes: total,
+    leftOut,
     dispose: async () => {
       if (tempDir) await rm(tempDir, { recursive: true, force: true });
     }
@@ -46106,13 +57554,39 @@ async function packContext(manifest, options = {}) {
 }
 
 // src/pipeline/agent.ts
+async function expandManifestPatterns(patterns, base, field) {
+  const found = /* @__PURE__ */ new Set();
+  for (const pattern of patterns) {
+    if (!import_picomatch2.default.scan(pattern).isGlob) {
+      found.add(path6.resolve(base, pattern));
+      continue;
+    }
+    let matches2;
+    try {
+      matches2 = await glob(pattern.replace(/^\.\//, ""), {
+        cwd: base,
+        absolute: true,
+        onlyFiles: true,
+        dot: true,
+        expandDirectories: false,
+        followSymbolicLinks: false,
+        ignore: ["**/node_modules/**", "**/.git/**"]
+      });
+    } catch (err) {
+      throw new InputError(`"${pattern}" is not a valid glob: ${err.message}`, { field });
+    }
+    if (matches2.length === 0) throw new InputError(`"${pattern}" matches no file in ${base}`, { field });
+    for (const match of matches2.map((file) => path6.normalize(file)).sort()) found.add(match);
+  }
+  return [...found];
+}
 async function resolveManifestPath(input, field = "manifest") {
-  const absolute = path5.resolve(input);
-  const info = await stat2(absolute).catch(() => void 0);
+  const absolute = path6.resolve(input);
+  const info = await stat4(absolute).catch(() => void 0);
   if (!info) throw new InputError(`${input} does not exist; point at the agent's manifest.yaml`, { field });
   if (info.isDirectory()) {
-    const inside = path5.join(absolute, "manifest.yaml");
-    if (!(await stat2(inside).catch(() => void 0))?.isFile()) {
+    const inside = path6.join(absolute, "manifest.yaml");
+    if (!(await stat4(inside).catch(() => void 0))?.isFile()) {
       throw new InputError(`${input} is a folder without a manifest.yaml`, { field });
     }
     return inside;
@@ -46120,18 +57594,20 @@ async function resolveManifestPath(input, field = "manifest") {
   return absolute;
 }
 async function loadAgent(manifestInput, options = {}) {
-  const manifest = await loadManifest(await resolveManifestPath(manifestInput), { sdkExact: options.sdkExact });
+  const manifest = await loadManifest(await resolveManifestPath(manifestInput), { sdkExact: options.sdkExact, env: options.env });
+  const smokeFile = options.smoke === false ? void 0 : await findSmokeFile(manifest.dir);
+  const smoke2 = smokeFile ? await loadSmokeScript(smokeFile) : void 0;
   const environmentsPath = await findEnvironmentsFile(manifest);
   if (!environmentsPath) {
     if (options.requireEnvironment) {
       throw new InputError(`no environments.yaml beside the manifest; a deploy needs one naming the namespace (see examples/hello-agent/environments.yaml)`, {
-        file: path5.join(manifest.dir, "environments.yaml")
+        file: path6.join(manifest.dir, "environments.yaml")
       });
     }
-    return { manifest };
+    return { manifest, smoke: smoke2 };
   }
   const environments = await loadEnvironments(environmentsPath);
-  return { manifest, environments, environment: selectEnvironment(environments, options.environment) };
+  return { manifest, environments, environment: selectEnvironment(environments, options.environment), smoke: smoke2 };
 }
 async function loadAgents(manifestInputs, options = {}) {
   if (manifestInputs.length === 0) throw new InputError("no manifest given", { field: "manifest" });
@@ -46220,10 +57696,85 @@ function validateImageInput(template, platform, field = "image") {
   return text;
 }
 
-// src/pipeline/label.ts
-import { createHash as createHash6 } from "node:crypto";
+// src/pipeline/run.ts
+var import_p_limit = __toESM(require_p_limit(), 1);
+
+// src/pipeline/build.ts
+import { setTimeout as sleep4 } from "node:timers/promises";
+
+// src/pipeline/poll.ts
+import { setTimeout as sleep3 } from "node:timers/promises";
+async function pollUntil(fetch2, done, options) {
+  const deadline = Date.now() + options.timeoutMs;
+  for (; ; ) {
+    options.signal?.throwIfAborted();
+    const value = await fetch2();
+    options.onValue?.(value);
+    if (done(value)) return value;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new TimeoutError(`${options.what} did not finish within ${formatDuration(options.timeoutMs)}`);
+    if (!options.wake) {
+      await sleep3(Math.min(options.intervalMs, left), void 0, { signal: options.signal });
+      continue;
+    }
+    const pauseOver = new AbortController();
+    const stop = () => pauseOver.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    try {
+      await Promise.race([sleep3(Math.min(options.intervalMs, left), void 0, { signal: pauseOver.signal }), options.wake.promise()]);
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      throw err;
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+      pauseOver.abort();
+    }
+  }
+}
+function wakeSignal() {
+  let resolve3 = () => {
+  };
+  let current = new Promise((r) => resolve3 = r);
+  return {
+    fire() {
+      resolve3();
+      current = new Promise((r) => resolve3 = r);
+    },
+    promise: () => current
+  };
+}
 
 // src/pipeline/source-repo.ts
+function sourceRepoFromWebUrl(htmlUrl) {
+  let url;
+  try {
+    url = new URL(htmlUrl);
+  } catch {
+    return void 0;
+  }
+  if (!/^https?:$/.test(url.protocol)) return void 0;
+  return parseSourceRepo(`${url.host}${url.pathname}`);
+}
+function sourceRepoFromRemote(remote) {
+  const text = remote?.trim();
+  if (!text) return void 0;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
+  if (scheme === "http" || scheme === "https") return sourceRepoFromWebUrl(text);
+  if (scheme === "ssh" || scheme === "git" || scheme === "git+ssh" || scheme === "ssh+git") {
+    let url;
+    try {
+      url = new URL(`ssh${text.slice(scheme.length)}`);
+    } catch {
+      return void 0;
+    }
+    return parseSourceRepo(`${url.hostname}${url.pathname}`);
+  }
+  if (scheme) return void 0;
+  const colon = text.indexOf(":");
+  if (colon <= 0 || text.slice(0, colon).includes("/") || /^[a-z]:[\\/]/i.test(text)) return void 0;
+  const host = text.slice(0, colon).replace(/^[^@]*@/, "");
+  return parseSourceRepo(`${host}/${text.slice(colon + 1).replace(/^\/+/, "")}`);
+}
 function parseSourceRepo(text) {
   if (!text) return void 0;
   const parts = text.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").split("/");
@@ -46241,105 +57792,6 @@ function sameSourceRepo(a, b2) {
   return formatSourceRepo(a) === formatSourceRepo(b2);
 }
 
-// src/pipeline/label.ts
-var DEFAULT_LABEL_TEMPLATE = "pr-{number}";
-var PLACEHOLDERS = /* @__PURE__ */ new Set(["number", "branch", "sha"]);
-var HASH_LENGTH = 6;
-function resolvePreviewLabel(template, vars, field = "preview-label", rule = AGENTEX_LABEL_RULE, repo) {
-  const source = template?.trim() || DEFAULT_LABEL_TEMPLATE;
-  const filled = fillTemplate(source, vars, field, false);
-  const sanitized = rule.sanitize(filled);
-  if (!sanitized) {
-    throw new InputError(`"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`, { field });
-  }
-  const perPush = /\{sha\}/.test(source);
-  const lossy = sanitized !== filled;
-  if (!repo && !lossy && !perPush) return { label: sanitized, legacyLabel: sanitized, perPush };
-  const identitySuffix = `-${identityHash(source, vars, field, repo)}`;
-  const label = withSuffix(sanitized, identitySuffix, rule);
-  const why = repo ? `the repository and ${perPush ? "pull request or branch" : "label"}` : "what sanitizing lost";
-  const note = lossy ? `preview label "${filled}" became "${label}": the platform allows ${rule.description}, and the ending hashes ${why} so that labels never collide` : void 0;
-  return { label, note, identitySuffix, legacyLabel: sanitized, perPush };
-}
-function withSuffix(label, suffix, rule) {
-  for (let length = label.length; length > 0; length--) {
-    const candidate = `${label.slice(0, length).replace(/-+$/, "")}${suffix}`;
-    if (rule.sanitize(candidate) === candidate) return candidate;
-  }
-  throw new Error(`the platform's label rule (${rule.description}) leaves no room for the identity hash "${suffix}"`);
-}
-function identityHash(template, vars, field, repo) {
-  const identity = `${repo ? formatSourceRepo(repo) : ""}
-${fillTemplate(template, vars, field, true)}`;
-  return createHash6("sha256").update(identity).digest("hex").slice(0, HASH_LENGTH);
-}
-function fillTemplate(source, vars, field, keepSha) {
-  return source.replace(/\{([^{}]*)\}/g, (whole, name) => {
-    if (!PLACEHOLDERS.has(name)) {
-      throw new InputError(`unknown placeholder {${name}} in "${source}"; use {number}, {branch} or {sha}`, { field });
-    }
-    if (keepSha && name === "sha") return whole;
-    const value = vars[name];
-    if (value === void 0 || value === "") {
-      throw new InputError(`"${source}" needs {${name}}, which this run does not have; pass the label explicitly`, { field });
-    }
-    return name === "sha" ? String(value).slice(0, 7) : String(value);
-  });
-}
-function labelBelongs(label, labels) {
-  if (!label) return false;
-  if (label === labels.label) return true;
-  return Boolean(labels.perPush && labels.identitySuffix && label.endsWith(labels.identitySuffix));
-}
-
-// src/pipeline/run.ts
-var import_p_limit = __toESM(require_p_limit(), 1);
-
-// src/pipeline/build.ts
-import { setTimeout as sleep3 } from "node:timers/promises";
-
-// src/pipeline/poll.ts
-import { setTimeout as sleep2 } from "node:timers/promises";
-async function pollUntil(fetch2, done, options) {
-  const deadline = Date.now() + options.timeoutMs;
-  for (; ; ) {
-    options.signal?.throwIfAborted();
-    const value = await fetch2();
-    options.onValue?.(value);
-    if (done(value)) return value;
-    const left = deadline - Date.now();
-    if (left <= 0) throw new TimeoutError(`${options.what} did not finish within ${formatDuration(options.timeoutMs)}`);
-    if (!options.wake) {
-      await sleep2(Math.min(options.intervalMs, left), void 0, { signal: options.signal });
-      continue;
-    }
-    const pauseOver = new AbortController();
-    const stop = () => pauseOver.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", stop, { once: true });
-    try {
-      await Promise.race([sleep2(Math.min(options.intervalMs, left), void 0, { signal: pauseOver.signal }), options.wake.promise()]);
-    } catch (err) {
-      options.signal?.throwIfAborted();
-      throw err;
-    } finally {
-      options.signal?.removeEventListener("abort", stop);
-      pauseOver.abort();
-    }
-  }
-}
-function wakeSignal() {
-  let resolve = () => {
-  };
-  let current = new Promise((r) => resolve = r);
-  return {
-    fire() {
-      resolve();
-      current = new Promise((r) => resolve = r);
-    },
-    promise: () => current
-  };
-}
-
 // src/pipeline/build.ts
 var LOG_TAIL = 40;
 var MAX_STREAM_DROPS = 20;
@@ -46348,15 +57800,18 @@ async function ensureBuild(builder, agent, options) {
   const name = agent.manifest.agent.name;
   const packed = agent.packed;
   if (options.reuse !== false && builder.findReusableBuild) {
-    const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal });
-    if (earlier && !sameRepository(earlier.sourceRepo, options.provenance?.repo)) {
-      reporter.step(
-        name,
-        `not reusing build ${earlier.id} of the same tree: it was built for ${earlier.sourceRepo ?? "no recorded repository"}, this run deploys ${options.provenance?.repo ?? "no recorded repository"}`
-      );
-    } else if (earlier) {
+    const passedOver = [];
+    const accept = (build3) => sameRepository(build3.sourceRepo, options.provenance?.repo) || (passedOver.push(build3), false);
+    const earlier = await builder.findReusableBuild(name, packed.treeHash, { signal, accept });
+    if (earlier) {
       reporter.step(name, `reusing build ${earlier.id}: the context is unchanged (working_tree_hash ${packed.treeHash.slice(0, 12)})`);
       return { build: earlier, reused: true };
+    }
+    if (passedOver.length) {
+      reporter.step(
+        name,
+        `not reusing build ${passedOver[0].id} of the same tree: it was built for ${passedOver[0].sourceRepo ?? "no recorded repository"}, this run deploys ${options.provenance?.repo ?? "no recorded repository"}`
+      );
     }
   }
   reporter.step(name, `uploading the build context (${formatBytes(packed.archiveBytes, 2)}, ${packed.fileCount} files)`);
@@ -46392,7 +57847,7 @@ async function ensureBuild(builder, agent, options) {
   }
   return { build: finished, reused: false };
 }
-async function followBuild(builder, build2, agent, options, tail) {
+async function followBuild(builder, build3, agent, options, tail) {
   const { reporter } = options;
   const stopLogs = new AbortController();
   const onOuterAbort = () => stopLogs.abort(options.signal?.reason);
@@ -46404,7 +57859,7 @@ async function followBuild(builder, build2, agent, options, tail) {
     let cursor;
     for (let drops = 0; !stopLogs.signal.aborted; ) {
       cursor = await streamBuildLogs(
-        build2.id,
+        build3.id,
         (line) => {
           tail.push(line);
           if (tail.length > LOG_TAIL) tail.shift();
@@ -46422,7 +57877,7 @@ async function followBuild(builder, build2, agent, options, tail) {
         return;
       }
       reporter.warn(`${agent}: the build log stream dropped (${cursor.reason ?? "connection closed"}); reconnecting`);
-      await sleep3(Math.min(500 * drops, 5e3), void 0, { signal: stopLogs.signal });
+      await sleep4(Math.min(500 * drops, 5e3), void 0, { signal: stopLogs.signal });
     }
   })().catch((err) => {
     if (!stopLogs.signal.aborted) reporter.warn(`${agent}: build logs unavailable: ${err.message}`);
@@ -46431,10 +57886,10 @@ async function followBuild(builder, build2, agent, options, tail) {
   let lastStatus = "";
   try {
     return await pollUntil(
-      () => builder.getBuild(build2.id, { signal: options.signal }),
+      () => builder.getBuild(build3.id, { signal: options.signal }),
       (current) => TERMINAL_BUILD_PHASES.has(current.phase),
       {
-        what: `build ${build2.id}`,
+        what: `build ${build3.id}`,
         intervalMs: options.pollIntervalMs,
         timeoutMs: options.timeoutMs,
         signal: options.signal,
@@ -46449,7 +57904,7 @@ async function followBuild(builder, build2, agent, options, tail) {
     );
   } finally {
     const grace = new AbortController();
-    await Promise.race([logs2, sleep3(2e3, void 0, { signal: grace.signal }).catch(() => {
+    await Promise.race([logs2, sleep4(2e3, void 0, { signal: grace.signal }).catch(() => {
     })]);
     grace.abort();
     stopLogs.abort();
@@ -46503,8 +57958,8 @@ async function ownerOfDeployment(deployment, lookUpBuild, options) {
   const recorded = parseSourceRepo(deployment.sourceRepo);
   if (recorded) return recorded;
   if (!deployment.buildId) return void 0;
-  const build2 = await lookUpBuild(deployment.buildId, options);
-  return parseSourceRepo(build2?.sourceRepo);
+  const build3 = await lookUpBuild(deployment.buildId, options);
+  return parseSourceRepo(build3?.sourceRepo);
 }
 async function ownershipOf(deployment, repo, lookUpBuild, options) {
   const owner = await ownerOfDeployment(deployment, lookUpBuild, options);
@@ -46568,7 +58023,10 @@ async function deployAgent(platform, agent, source, options) {
     { signal }
   );
   reporter.step(name, `deployment ${created.id} created`);
-  if (options.wait === false) return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
+  if (options.wait === false) {
+    if (options.preview) await noteOlderPreviews(platform, created, name, options);
+    return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
+  }
   const healthy = await waitUntilHealthy(platform, created, name, options);
   const lateNotWanted = options.preview ? await unwantedBecause(options) : void 0;
   if (lateNotWanted) throw await removeUnwanted(platform, healthy, name, lateNotWanted);
@@ -46624,22 +58082,31 @@ async function waitUntilHealthy(platform, created, name, options) {
   } catch (err) {
     const interrupted = err instanceof TimeoutError || signal?.aborted;
     if (!interrupted) throw err;
-    const fate = await abandon(platform, created, name, options);
+    const fate2 = await abandon(platform, created, name, options);
     const why = err instanceof TimeoutError ? err.message : "the run was cancelled";
-    throw new PhaseError(name, "wait", `${why}; ${fate}`, { cause: err, deploymentId: created.id, logTail: await logTail(platform, created) });
+    throw new PhaseError(name, "wait", `${why}; ${fate2}`, { cause: err, deploymentId: created.id, logTail: await logTail(platform, created) });
   }
   if (finished.phase === "healthy") return finished;
-  throw new PhaseError(name, "deploy", `deployment ${finished.id} ended ${finished.rawStatus}`, {
+  const goneBecause = options.preview && GONE_DEPLOY_PHASES.has(finished.phase) ? await unwantedBecause(options) : void 0;
+  if (goneBecause) {
+    throw new UnwantedPreviewError(
+      goneBecause,
+      `${name}: ${notWantedWhy(goneBecause)}; its preview deployment ${finished.id} was removed meanwhile (${finished.rawStatus})`,
+      finished.id
+    );
+  }
+  const tail = await logTail(platform, finished);
+  const fate = options.preview && !GONE_DEPLOY_PHASES.has(finished.phase) ? `; ${await abandon(platform, finished, name, options)}` : "";
+  throw new PhaseError(name, "deploy", `deployment ${finished.id} ended ${finished.rawStatus}${fate}`, {
     deploymentId: finished.id,
-    logTail: await logTail(platform, finished)
+    logTail: tail
   });
 }
 async function abandon(platform, deployment, name, options) {
   if (!options.preview) return `deployment ${deployment.id} was left in place; check it with \`agent-preview status\``;
   try {
-    await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) });
-    options.reporter.warn(`${name}: deleted preview deployment ${deployment.id}, which never became healthy`);
-    return `preview deployment ${deployment.id} was deleted`;
+    const result = await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) });
+    return result === "deleted" ? `preview deployment ${deployment.id} was deleted` : `preview deployment ${deployment.id} was already gone`;
   } catch (err) {
     return `preview deployment ${deployment.id} could not be deleted (${err.message}); remove it with \`agent-preview teardown --label ${options.preview.label}\``;
   }
@@ -46678,20 +58145,40 @@ function previewUrl(platform, deployment, agent, options) {
   });
   return urlCarriesCredential(url) ? void 0 : url;
 }
+async function noteOlderPreviews(platform, created, name, options) {
+  const label = options.preview.label;
+  try {
+    const older = (await olderPreviews(platform, created, name, options)).map((deployment) => deployment.id);
+    if (older.length) {
+      options.reporter.warn(
+        `${name}: ${older.length} older preview(s) of "${label}" still run beside ${created.id}: ${older.join(", ")}. --no-wait does not wait for the new one to be healthy, so it replaces nothing; a deploy that waits does`
+      );
+    }
+  } catch (err) {
+    options.reporter.warn(`${name}: could not list older previews of "${label}": ${err.message}`);
+  }
+}
+async function olderPreviews(platform, current, name, options) {
+  const previews = await platform.listDeployments({ previewLabel: options.preview?.label, agentName: name }, { signal: options.signal });
+  const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
+  const repo = parseSourceRepo(options.sourceRepo);
+  const lookUpBuild = cachedBuildLookup(platform);
+  const older = [];
+  for (const candidate of previews) {
+    if (candidate.id === current.id || GONE_DEPLOY_PHASES.has(candidate.phase)) continue;
+    if (candidate.agentName && candidate.agentName !== name) continue;
+    if (repo && await ownershipOf(candidate, repo, lookUpBuild, { signal: options.signal }) !== "ours") continue;
+    if (candidate.createdAt && Date.parse(candidate.createdAt) > currentCreated) continue;
+    older.push(candidate);
+  }
+  return older;
+}
 async function deleteOlderPreviews(platform, current, name, options) {
   const label = options.preview?.label;
   if (!label) return [];
   const replaced = [];
   try {
-    const previews = await platform.listDeployments({ previewLabel: label, agentName: name }, { signal: options.signal });
-    const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
-    const repo = parseSourceRepo(options.sourceRepo);
-    const lookUpBuild = cachedBuildLookup(platform);
-    for (const older of previews) {
-      if (older.id === current.id || GONE_DEPLOY_PHASES.has(older.phase)) continue;
-      if (older.agentName && older.agentName !== name) continue;
-      if (repo && await ownershipOf(older, repo, lookUpBuild, { signal: options.signal }) === "other") continue;
-      if (older.createdAt && Date.parse(older.createdAt) > currentCreated) continue;
+    for (const older of await olderPreviews(platform, current, name, options)) {
       const result = await platform.deleteDeployment(older.id, { signal: options.signal });
       if (result === "deleted") replaced.push(older.id);
     }
@@ -46708,7 +58195,11 @@ async function checkUnchangedPreview(platform, agent, options) {
   const { signal } = options;
   if (!platform.builder) return { redeploy: `${platform.name} deploys images, and nothing tells whether the image behind a preview changed` };
   const repo = parseSourceRepo(options.sourceRepo);
-  if (!repo) return { redeploy: "no repository is known to tell whose preview this is" };
+  if (!repo) {
+    return {
+      redeploy: "no repository is known to tell whose preview this is; pass --repo host/owner/repo, or run in a checkout whose git remote origin names it, so that this check, teardowns and the sweep can tell the preview is yours"
+    };
+  }
   const previews = await platform.listDeployments({ previewLabel: options.preview.label, agentName: name }, { signal });
   const lookUpBuild = cachedBuildLookup(platform);
   let current;
@@ -46731,8 +58222,8 @@ async function checkUnchangedPreview(platform, agent, options) {
   if (current.deployedWith.environmentText !== (agent.environments?.text ?? "")) return { redeploy: "environments.yaml changed" };
   const namespace = agent.environment?.namespace;
   if (namespace && current.namespace && current.namespace !== namespace) return { redeploy: `the environment's namespace is now ${namespace}` };
-  const build2 = current.buildId ? await lookUpBuild(current.buildId, { signal }) : void 0;
-  if (!build2?.treeHash || build2.treeHash !== agent.packed.treeHash) return { redeploy: "the build context changed" };
+  const build3 = current.buildId ? await lookUpBuild(current.buildId, { signal }) : void 0;
+  if (!build3?.treeHash || build3.treeHash !== agent.packed.treeHash) return { redeploy: "the build context changed" };
   return { keep: current, url: previewUrl(platform, current, agent, options) };
 }
 
@@ -46828,7 +58319,7 @@ async function runOne(platform, agent, options) {
     }
     let source;
     if (platform.builder) {
-      const { build: build2, reused } = await ensureBuild(platform.builder, agent, {
+      const { build: build3, reused } = await ensureBuild(platform.builder, agent, {
         reporter: options.reporter,
         signal: options.signal,
         pollIntervalMs: options.pollIntervalMs,
@@ -46839,9 +58330,9 @@ async function runOne(platform, agent, options) {
         reuse: options.reuse,
         previewLabel: options.mode === "preview" ? options.preview?.label : void 0
       });
-      result.buildId = build2.id;
+      result.buildId = build3.id;
       result.buildReused = reused;
-      source = { buildId: build2.id };
+      source = { buildId: build3.id };
     } else {
       const image = options.image ? resolveImage(options.image, result.agent) : { name: agent.manifest.image.repository ?? agent.manifest.image.name, tag: agent.manifest.image.tag };
       options.reporter.info(`${result.agent}: ${platform.name} does not build images; deploying the pushed image ${image.name}:${image.tag}`);
@@ -46874,7 +58365,6 @@ async function runOne(platform, agent, options) {
   } catch (err) {
     if (options.signal?.aborted) throw err;
     const message = redact(err instanceof Error ? err.message : String(err));
-    options.reporter.warn(message);
     if (err instanceof UnwantedPreviewError) {
       return { ...result, status: err.wanted, error: message, deploymentId: err.deploymentId, ...err.leftRunning ? { leftRunning: true } : {} };
     }
@@ -46952,7 +58442,7 @@ function terminalReporter(options) {
 }
 
 // src/cli/context.ts
-var EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 };
+var EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130, brokenPipe: 141 };
 var CommandFailure = class extends Error {
   name = "CommandFailure";
 };
@@ -46969,33 +58459,54 @@ function cliContext(io2, signal, options) {
     emitJson: (value) => print(stringifyWithoutControls(value)),
     reporter: () => terminalReporter({ stream: io2.stderr, quiet: options.quiet }),
     labelRule: () => labelRuleFor(options.platform ?? io2.env.AGENT_PREVIEW_PLATFORM),
-    platform: (reporter) => {
+    platform: (reporter, extra) => {
       registerSecret(options.apiKey);
+      const name = parsePlatformName(options.platform ?? io2.env.AGENT_PREVIEW_PLATFORM);
+      const key = checkApiKey(name, options.apiKey, io2.env);
+      if (key && key.length < MIN_MASKED_SECRET_LENGTH) {
+        (reporter ?? terminalReporter({ stream: io2.stderr })).warn(`the ${name} API key is shorter than ${MIN_MASKED_SECRET_LENGTH} characters, too short to be masked in output`);
+      }
+      const localUrl = name === "local" ? options.apiUrl || io2.env.AGENT_PREVIEW_LOCAL_URL || DEFAULT_LOCAL_URL : void 0;
       return createPlatform({
-        platform: options.platform ?? io2.env.AGENT_PREVIEW_PLATFORM,
+        ...extra,
+        platform: name,
         apiUrl: options.apiUrl,
         apiKey: options.apiKey,
         accountId: options.accountId,
         env: io2.env,
-        onRetry: reporter ? (notice) => reporter.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`) : void 0,
+        onRetry: (notice) => {
+          if (localUrl && notice.reason === "ECONNREFUSED") {
+            throw new CommandFailure(
+              `nothing listens at ${localUrl} (--platform local): start the local platform with \`agent-preview local-platform\` in another terminal, or point --api-url at one`
+            );
+          }
+          reporter?.warn(`${notice.call}: ${notice.reason}; retrying in ${formatDuration(notice.delayMs)} (${notice.attempt}/${notice.of})`);
+        },
         onNotice: reporter ? (message) => reporter.warn(message) : void 0
       });
     }
   };
 }
+function checkApiKey(name, given, env) {
+  if (name === "local") return nonEmpty(given) ?? nonEmpty(env.AGENT_PREVIEW_LOCAL_KEY);
+  const variable = PLATFORM_KEY_VARIABLES[name];
+  const key = nonEmpty(given) ?? nonEmpty(env[variable]);
+  if (!key) throw new InputError(`no ${name} API key: set ${variable} (or pass --api-key, which shell history keeps)`, { field: "--api-key" });
+  return key;
+}
 
 // src/cli/describe.ts
 function describeResult(result, buildLogShown = false) {
-  const build2 = result.buildId ? `build ${result.buildId}${result.buildReused ? " (reused: context unchanged)" : ""}` : "no build";
+  const build3 = result.buildId ? `build ${result.buildId}${result.buildReused ? " (reused: context unchanged)" : ""}` : "no build";
   switch (result.status) {
     case "healthy":
-      return `\u2714 ${result.agent}: ${result.previewLabel ? `preview ${result.previewLabel}` : "deployment"} ${result.deploymentId} is healthy${result.url ? ` at ${result.url}` : ""}; ${build2}`;
+      return `\u2714 ${result.agent}: ${result.previewLabel ? `preview ${result.previewLabel}` : "deployment"} ${result.deploymentId} is healthy${result.url ? ` at ${result.url}` : ""}; ${build3}`;
     case "unchanged":
-      return `\u2714 ${result.agent}: preview ${result.previewLabel} ${result.deploymentId} is unchanged and kept${result.url ? ` at ${result.url}` : ""}; ${build2}`;
+      return `\u2714 ${result.agent}: preview ${result.previewLabel} ${result.deploymentId} is unchanged and kept${result.url ? ` at ${result.url}` : ""}; ${build3}`;
     case "deployed":
-      return `\u2714 ${result.agent}: deployment ${result.deploymentId} created (not waited on); ${build2}`;
+      return `\u2714 ${result.agent}: deployment ${result.deploymentId} created (not waited on); ${build3}`;
     case "built":
-      return `\u2714 ${result.agent}: ${build2}`;
+      return `\u2714 ${result.agent}: ${build3}`;
     default:
       return `\u2718 ${result.agent}: ${withoutAgentPrefix(result)}${failureTail(result, buildLogShown)}`;
   }
@@ -47063,9 +58574,147 @@ function repoOption(text) {
   return repo;
 }
 
+// src/cli/repository.ts
+import { execFile } from "node:child_process";
+
+// src/pipeline/label.ts
+import { createHash as createHash7 } from "node:crypto";
+var DEFAULT_LABEL_TEMPLATE = "pr-{number}";
+var PLACEHOLDERS = /* @__PURE__ */ new Set(["number", "branch", "sha"]);
+var IDENTITY_HASH_LENGTH = 12;
+var SHORT_HASH_LENGTH = 6;
+var SHA_LENGTH = 7;
+function resolvePreviewLabel(template, vars, field = "preview-label", rule = AGENTEX_LABEL_RULE, repo) {
+  const source = template?.trim() || DEFAULT_LABEL_TEMPLATE;
+  if (repo) requireVaryingPlaceholder(source, { field });
+  const filled = fillTemplate(source, vars, field);
+  const sanitized = rule.sanitize(filled);
+  if (!sanitized) {
+    throw new InputError(`"${filled}" has no letters or digits, so it sanitizes to an empty label; use lowercase letters, digits and hyphens`, { field });
+  }
+  const perPush = /\{sha\}/.test(source);
+  const lossy = sanitized !== filled;
+  if (!repo && !lossy && !perPush) return { label: sanitized, legacyLabel: sanitized, perPush, hashed: false };
+  const earlier = shortHashLabels(source, vars, field, rule, repo, sanitized);
+  const labels = perPush ? { ...perPushLabel(source, vars, field, rule, repo), legacyLabel: sanitized, perPush, hashed: true, ...earlier } : { label: withSuffix(sanitized, `-${identityHash(repo, sanitized, source, vars)}`, rule).label, legacyLabel: sanitized, perPush, hashed: true, ...earlier };
+  const why = repo ? `the repository and ${perPush ? "pull request or branch" : "label"}` : "what sanitizing lost";
+  if (lossy) {
+    labels.note = `preview label "${filled}" became "${labels.label}": the platform allows ${rule.description}, and the hash in it stands for ${why} so that labels never collide`;
+  }
+  return labels;
+}
+function requireVaryingPlaceholder(template, where) {
+  if (/\{(number|branch|sha)\}/.test(template)) return;
+  throw new InputError(
+    `"${template}" names no {number}, {branch} or {sha}, so every pull request of the repository would get the same label; put one of them in it (e.g. "${template}-{number}")`,
+    where
+  );
+}
+function perPushLabel(template, vars, field, rule, repo) {
+  const sha = String(vars.sha ?? "").slice(0, SHA_LENGTH).toLowerCase();
+  if (!/^[0-9a-f]{7}$/.test(sha)) throw new InputError(`"${template}" needs {sha}, the commit's hash, which this run does not have as seven hex digits`, { field });
+  const identity = rule.sanitize(fillTemplate(template, vars, field, ""));
+  const perPull = /\{(number|branch)\}/.test(template) || vars.number === void 0 ? "" : `#${vars.number}`;
+  const hash2 = identityHash(repo, `${identity}${perPull}`, template, vars);
+  const { base } = withSuffix(identity, `-${hash2}-${sha}`, rule);
+  const pushPrefix = base ? `${base}-${hash2}` : hash2;
+  return { label: `${pushPrefix}-${sha}`, pushPrefix };
+}
+function withSuffix(label, suffix, rule) {
+  if (!label) {
+    const bare = suffix.replace(/^-/, "");
+    if (rule.sanitize(bare) === bare) return { label: bare, base: "" };
+  }
+  for (let length = label.length; length > 0; length--) {
+    const base = label.slice(0, length).replace(/-+$/, "");
+    const candidate = `${base}${suffix}`;
+    if (rule.sanitize(candidate) === candidate) return { label: candidate, base };
+  }
+  throw new Error(`the platform's label rule (${rule.description}) leaves no room for the identity hash "${suffix}"`);
+}
+function identityHash(repo, sanitized, template, vars) {
+  const branch = /\{branch\}/.test(template) ? `
+${vars.branch ?? ""}` : "";
+  return createHash7("sha256").update(`${repo ? formatSourceRepo(repo) : ""}
+${sanitized}${branch}`).digest("hex").slice(0, IDENTITY_HASH_LENGTH);
+}
+function shortHashLabels(template, vars, field, rule, repo, sanitized) {
+  const identity = `${repo ? formatSourceRepo(repo) : ""}
+${fillTemplate(template, vars, field, "{sha}")}`;
+  const suffix = `-${createHash7("sha256").update(identity).digest("hex").slice(0, SHORT_HASH_LENGTH)}`;
+  try {
+    return { shortHashLabel: withSuffix(sanitized, suffix, rule).label, shortHashPushSuffix: /\{sha\}/.test(template) ? suffix : void 0 };
+  } catch {
+    return {};
+  }
+}
+function fillTemplate(source, vars, field, sha) {
+  return source.replace(/\{([^{}]*)\}/g, (_whole, name) => {
+    if (!PLACEHOLDERS.has(name)) {
+      throw new InputError(`unknown placeholder {${name}} in "${source}"; use {number}, {branch} or {sha}`, { field });
+    }
+    if (name === "sha" && sha !== void 0) return sha;
+    const value = vars[name];
+    if (value === void 0 || value === "") {
+      throw new InputError(`"${source}" needs {${name}}, which this run does not have; pass the label explicitly`, { field });
+    }
+    return name === "sha" ? String(value).slice(0, SHA_LENGTH) : String(value);
+  });
+}
+function labelBelongs(label, labels) {
+  if (!label) return false;
+  if (label === labels.label) return true;
+  return isPushLabel(label, labels.pushPrefix);
+}
+function isPushLabel(label, prefix) {
+  return Boolean(prefix) && label.length === prefix.length + 1 + SHA_LENGTH && label.startsWith(`${prefix}-`) && /^[0-9a-f]+$/.test(label.slice(-SHA_LENGTH));
+}
+function lookupLabels(labels, withLegacy) {
+  const all = [labels.label, labels.shortHashLabel, withLegacy ? labels.legacyLabel : void 0];
+  return [...new Set(all.filter((label) => Boolean(label)))];
+}
+
+// src/cli/repository.ts
+function originRemote(cwd) {
+  return new Promise((resolve3) => {
+    execFile("git", ["-C", cwd, "remote", "get-url", "origin"], { timeout: 5e3, windowsHide: true }, (error, stdout) => resolve3(error ? void 0 : stdout.trim()));
+  });
+}
+async function cliRepository(cli, repoText, reporter) {
+  const given = repoOption(repoText);
+  if (given) return { repo: given, from: "option" };
+  const cwd = cli.io.cwd ?? process.cwd();
+  const repo = sourceRepoFromRemote(await originRemote(cwd));
+  if (!repo) return { from: "none" };
+  reporter.info(`repository ${formatSourceRepo(repo)} (the checkout's git remote origin; --repo names another)`);
+  return { repo, from: "origin" };
+}
+function previewLabelsFor(cli, request3, repository) {
+  const pr2 = prNumber2(request3.pr);
+  if (request3.label && pr2 !== void 0 && !request3.label.includes("{number}")) {
+    throw new InputError(`--pr ${pr2} would not be used: --label "${request3.label}" has no {number}; give --pr alone, or a --label template with {number}`, {
+      field: "--label"
+    });
+  }
+  const literal2 = Boolean(request3.label) && !/\{[^{}]*\}/.test(request3.label);
+  const repo = literal2 && repository.from === "origin" ? void 0 : repository.repo;
+  return { labels: resolvePreviewLabel(request3.label, { number: pr2 }, "--label", cli.labelRule(), repo), repo, pr: pr2 };
+}
+function hashedVariantsOf(label, labels, except) {
+  const hashed = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-[0-9a-f]{6,}$`);
+  return [...new Set([...labels].filter((candidate) => Boolean(candidate && hashed.test(candidate) && !except.has(candidate))))].sort();
+}
+function hashedLabelsHint(pr2, plain, found, repository) {
+  const where = repository.from === "none" ? "no repository is known here (no --repo, and no git remote origin in this folder)" : `this run looks for ${formatSourceRepo(repository.repo)}'s (${repository.from === "origin" ? "from git remote origin" : "from --repo"})`;
+  return `nothing is labelled for PR ${pr2} as asked, but previews of PR ${pr2} carry a repository's hash: ${found.join(", ")}; ${where}. Run this in the repository's checkout, pass --repo host/owner/repo, or name one with --label (plain label: ${plain})`;
+}
+
 // src/cli/commands/run.ts
 function addRunOptions(command) {
-  return command.option("-m, --manifest <path...>", "manifest.yaml files or folders (several for a monorepo)", ["manifest.yaml"]).option("--no-reuse", "build even when a successful build of the same tree exists").option("--sdk-exact", "pack with the SDK's .dockerignore rule alone, so working_tree_hash always equals the SDK's").option("--build-arg <key=value...>", "Docker build argument (repeatable)").option("--build-platform <platform>", "target image platform, e.g. linux/amd64").option("--repo <host/owner/repo>", "record the repository this deploy comes from, so teardowns and the sweep can tell it apart (e.g. github.com/acme/agents)").option("--image <name:tag>", "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)").option("--timeout <duration>", "how long each build or deployment may take", "30m").option("--poll-interval <duration>", "how often to check status", "5s").option("--redeploy <auto|always>", "auto: keep a live preview that already is what this deploy would make (needs --repo); always: deploy again", "auto").option("--max-parallel <n>", "how many agents build and deploy at once (build log lines carry the agent name)", String(DEFAULT_MAX_PARALLEL));
+  return command.option("-m, --manifest <path...>", "manifest.yaml files or folders (several for a monorepo); a quoted glob such as 'agents/*/manifest.yaml' is expanded", ["manifest.yaml"]).option("--no-reuse", "build even when a successful build of the same tree exists").option("--sdk-exact", "pack with the SDK's .dockerignore rule alone, so working_tree_hash always equals the SDK's").option("--build-arg <key=value...>", "Docker build argument (repeatable)").option("--build-platform <platform>", "target image platform, e.g. linux/amd64").option(
+    "--repo <host/owner/repo>",
+    "the repository this comes from, recorded so that teardowns and the sweep can tell its previews apart (e.g. github.com/acme/agents; default: the one the checkout's git remote origin names)"
+  ).option("--timeout <duration>", "how long each build or deployment may take", "30m").option("--poll-interval <duration>", "how often to check status", "5s").option("--max-parallel <n>", "how many agents build and deploy at once (build log lines carry the agent name)", String(DEFAULT_MAX_PARALLEL));
 }
 async function runAgentsCommand(cli, mode, options) {
   const reporter = cli.reporter();
@@ -47074,19 +58723,22 @@ async function runAgentsCommand(cli, mode, options) {
   const buildArgs = parseBuildArgs(options.buildArg, "--build-arg");
   const pr2 = prNumber2(options.pr);
   const maxParallel = parseMaxParallel(options.maxParallel, "--max-parallel");
-  const redeploy = parseRedeployPolicy(options.redeploy, "--redeploy");
+  const redeploy = parseRedeployPolicy(options.redeploy ?? "auto", "--redeploy");
+  if (mode === "preview" && !options.label && pr2 === void 0) throw new InputError("a preview needs --label or --pr", { field: "--label" });
+  const ttlMs = mode === "preview" ? parseDuration(options.ttl ?? "8h", "--ttl", { minMs: 6e4, maxMs: 30 * 864e5 }) : 0;
+  if (options.previewUrl) validateUrlTemplate(options.previewUrl, "--preview-url");
+  const repository = await cliRepository(cli, options.repo, reporter);
   let preview;
   if (mode === "preview") {
-    if (!options.label && pr2 === void 0) throw new InputError("a preview needs --label or --pr", { field: "--label" });
-    const resolved = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule(), repoOption(options.repo));
-    if (resolved.note) reporter.warn(resolved.note);
-    preview = { label: resolved.label, ttlMs: parseDuration(options.ttl ?? "8h", "--ttl", { minMs: 6e4, maxMs: 30 * 864e5 }) };
+    const { labels } = previewLabelsFor(cli, options, repository);
+    if (labels.note) reporter.warn(labels.note);
+    preview = { label: labels.label, ttlMs };
   }
-  if (options.previewUrl) validateUrlTemplate(options.previewUrl, "--preview-url");
-  const repo = repoOption(options.repo);
+  const repo = repository.repo;
   const platform = cli.platform(reporter);
   const image = validateImageInput(options.image, { name: platform.name, serverBuild: Boolean(platform.builder) }, "--image");
-  const agents = await loadAgents(options.manifest, { environment: options.environment, requireEnvironment: mode !== "build", sdkExact: options.sdkExact });
+  const manifests = await expandManifestPatterns(options.manifest, process.cwd(), "--manifest");
+  const agents = await loadAgents(manifests, { environment: options.environment, requireEnvironment: mode !== "build", sdkExact: options.sdkExact, env: cli.io.env });
   const results = await runAgents(platform, agents, {
     mode,
     reporter,
@@ -47115,16 +58767,1273 @@ async function runAgentsCommand(cli, mode, options) {
 function defineBuild(program2) {
   return addRunOptions(program2.command("build").description("build agents on the platform (reusing an unchanged build)"));
 }
-function build(cli, options) {
+function build2(cli, options) {
   return runAgentsCommand(cli, "build", options);
+}
+
+// src/cli/commands/chat.ts
+import { createInterface } from "node:readline";
+
+// src/conversation/http-session.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+import { Readable as Readable3 } from "node:stream";
+function openHttpSession(url, spec, options = {}) {
+  if (!/^https?:\/\//i.test(url) || urlCarriesCredential(url)) throw new ConversationError(`the preview URL is not a plain http(s) URL this can talk to`);
+  const base = new URL(url);
+  const id2 = randomUUID2();
+  const client = new HttpClient({ baseUrl: `${base.origin}${base.pathname.replace(/\/+$/, "")}`, retry: { retries: 0 }, dispatcher: options.dispatcher });
+  return {
+    id: id2,
+    async send(message, call = {}) {
+      const fill = (text2, encode) => text2.replace(/\{(message|conversation)\}/g, (_2, name) => encode(name === "message" ? message : id2));
+      const requestPath = fill(spec.path, encodeURIComponent);
+      const json = spec.body && "json" in spec.body ? fillStrings(spec.body.json, (text2) => fill(text2, (value) => value)) : void 0;
+      const text = spec.body && "text" in spec.body ? fill(spec.body.text, (value) => value) : void 0;
+      let answer2;
+      try {
+        const response = await client.request({
+          call: "send a message to the preview",
+          method: spec.method,
+          path: requestPath,
+          json,
+          body: text === void 0 ? void 0 : { contentType: "text/plain; charset=utf-8", length: Buffer.byteLength(text), open: () => Readable3.from([Buffer.from(text)]) },
+          signal: call.signal,
+          // The turn's own signal is its timeout; the client's per-attempt timeout must not cut it shorter.
+          timeoutMs: 30 * 6e4
+        });
+        answer2 = response.body;
+      } catch (err) {
+        if (call.signal?.aborted) throw err;
+        if (err instanceof ApiError) throw new ConversationError(err.message, err.status);
+        throw err;
+      }
+      return { text: replyText(answer2, spec.reply), raw: { conversation: id2 } };
+    }
+  };
+}
+function fillStrings(template, fill) {
+  if (typeof template === "string") return fill(template);
+  if (Array.isArray(template)) return template.map((item) => fillStrings(item, fill));
+  if (template && typeof template === "object") return Object.fromEntries(Object.entries(template).map(([key, value]) => [key, fillStrings(value, fill)]));
+  return template;
+}
+function replyText(answer2, pointer) {
+  if (pointer === void 0) return typeof answer2 === "string" ? answer2 : answer2 === void 0 ? "" : JSON.stringify(answer2);
+  if (typeof answer2 === "string" || answer2 === void 0) throw new ConversationError(`the answer is not JSON, so the reply pointer "${pointer}" finds nothing`);
+  const found = resolvePointer(answer2, pointer);
+  if (!found.found) throw new ConversationError(`the answer has nothing at the reply pointer "${pointer}"${found.at ? ` (no "${found.at}")` : ""}`);
+  return typeof found.value === "string" ? found.value : JSON.stringify(found.value);
+}
+function resolvePointer(document, pointer) {
+  if (pointer === "") return { found: true, value: document };
+  let current = document;
+  for (const raw of pointer.slice(1).split("/")) {
+    const token = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    if (Array.isArray(current)) {
+      if (!/^(0|[1-9]\d*)$/.test(token) || Number(token) >= current.length) return { found: false, at: token };
+      current = current[Number(token)];
+    } else if (current && typeof current === "object" && Object.prototype.hasOwnProperty.call(current, token)) {
+      current = current[token];
+    } else return { found: false, at: token };
+  }
+  return { found: true, value: current };
+}
+
+// src/conversation/target.ts
+var NoPreviewError = class extends Error {
+  name = "NoPreviewError";
+};
+async function findLivePreviews(platform, labels, options = {}) {
+  const { signal } = options;
+  const listed = await platform.listDeployments({ previewLabel: labels.label }, { signal });
+  const lookUpBuild = cachedBuildLookup(platform);
+  const newest = /* @__PURE__ */ new Map();
+  for (const deployment of listed) {
+    const agent = deployment.agentName;
+    const chosen = agent ? newest.get(agent) : void 0;
+    if (!agent || chosen?.phase === "healthy" || chosen && deployment.phase !== "healthy") continue;
+    if (GONE_DEPLOY_PHASES.has(deployment.phase) || !labelBelongs(deployment.previewLabel ?? labels.label, labels)) continue;
+    if (options.agents && !options.agents.includes(agent)) continue;
+    if (options.repo && await ownershipOf(deployment, options.repo, lookUpBuild, { signal }) === "other") continue;
+    newest.set(agent, deployment);
+  }
+  return [...newest.values()];
+}
+async function findChatPreview(platform, labels, options) {
+  const found = await findLivePreviews(platform, labels, { agents: options.agent ? [options.agent] : void 0, repo: options.repo, signal: options.signal });
+  if (!found.length) throw new NoPreviewError(noPreviewMessage(platform, labels, options));
+  if (found.length > 1) {
+    throw new InputError(`${options.what} has previews of several agents (${found.map((deployment2) => deployment2.agentName).join(", ")}); choose one with --agent`, {
+      field: "--agent"
+    });
+  }
+  const [deployment] = found;
+  if (deployment.phase !== "healthy")
+    throw new NoPreviewError(`${options.what}: preview ${deployment.id} of ${deployment.agentName} is ${deployment.rawStatus}, not healthy yet; try again once it is`);
+  return deployment;
+}
+function noPreviewMessage(platform, labels, options) {
+  const agent = options.agent ? ` of ${options.agent}` : "";
+  const hint = options.repo ? "" : "; previews made by the action carry the repository in their label, so pass --repo host/owner/repo (e.g. github.com/acme/agents)";
+  return `${options.what}: no live preview${agent} labelled "${labels.label}" on ${platform.name}${hint}`;
+}
+function previewWatch(platform, pollIntervalMs) {
+  return {
+    everyMs: Math.max(pollIntervalMs, 1e3),
+    gone: async (deployment) => {
+      const current = await platform.getDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) });
+      return GONE_DEPLOY_PHASES.has(current.phase) ? `preview ${deployment.id} became ${current.rawStatus} while it was talked to (replaced by a newer deployment, or torn down)` : void 0;
+    }
+  };
+}
+
+// src/conversation/runner.ts
+var import_p_limit2 = __toESM(require_p_limit(), 1);
+async function runSmoke(platform, requests, options = {}) {
+  const limit = (0, import_p_limit2.default)(Math.max(1, options.maxParallel ?? 4));
+  return Promise.all(requests.map((request3) => limit(() => smokeAgent(platform, request3, options))));
+}
+function overallVerdict(verdicts) {
+  const counted = verdicts.filter((verdict) => verdict !== "replaced");
+  if (!counted.length) return "skipped";
+  if (counted.includes("failed")) return "failed";
+  if (counted.includes("unsupported")) return "unsupported";
+  return "passed";
+}
+async function smokeAgent(platform, request3, options) {
+  const conversations = [];
+  const watcher = watchPreview(request3.target.deployment, options);
+  const agentOptions = { ...options, signal: watcher.signal };
+  let stopped;
+  try {
+    for (const script of request3.script.conversations) {
+      agentOptions.signal?.throwIfAborted();
+      if (stopped) {
+        conversations.push(notHeld(script, "failed", stopped));
+        continue;
+      }
+      const outcome = await holdConversation(platform, request3, script, agentOptions);
+      if (outcome.verdict === "failed" && outcome.sessionId === void 0 && outcome.turns.every((turn) => turn.verdict === "not run")) stopped = outcome.error;
+      conversations.push(outcome);
+    }
+  } catch (err) {
+    if (options.signal?.aborted || !watcher.gone) throw err;
+    const reason = redact(watcher.gone);
+    for (const script of request3.script.conversations.slice(conversations.length)) conversations.push(notHeld(script, "replaced", reason));
+    return agentResult(request3, conversations, "replaced", reason);
+  } finally {
+    watcher.stop();
+  }
+  const verdict = overallVerdict(conversations.map((conversation) => conversation.verdict));
+  return agentResult(request3, conversations, verdict, verdict === "unsupported" ? conversations.find((conversation) => conversation.verdict === "unsupported")?.error : void 0);
+}
+function watchPreview(deployment, options) {
+  const { watch } = options;
+  if (!watch) return { signal: options.signal, stop() {
+  } };
+  const controller2 = new AbortController();
+  const state = {
+    signal: options.signal ? AbortSignal.any([options.signal, controller2.signal]) : controller2.signal,
+    stop: () => clearInterval(timer)
+  };
+  const timer = setInterval(() => {
+    watch.gone(deployment).then((reason) => {
+      if (!reason || state.gone) return;
+      state.gone = reason;
+      controller2.abort(new Error(reason));
+    }).catch(() => {
+    });
+  }, watch.everyMs);
+  timer.unref();
+  return state;
+}
+function agentResult(request3, conversations, verdict, reason) {
+  const turns = conversations.flatMap((conversation) => conversation.turns);
+  return {
+    agent: request3.agent,
+    verdict,
+    reason,
+    deploymentId: request3.target.deployment.id,
+    script: { file: request3.script.file, digest: request3.script.digest },
+    conversations,
+    turns: { passed: turns.filter((turn) => turn.verdict === "passed").length, total: turns.length },
+    latencyMs: turns.reduce((sum, turn) => sum + (turn.latencyMs ?? 0), 0)
+  };
+}
+function unheldSmoke(request3, error) {
+  return agentResult(
+    request3,
+    request3.script.conversations.map((script) => notHeld(script, "failed", redact(error))),
+    "failed"
+  );
+}
+function notHeld(script, verdict, error) {
+  return { name: script.name, verdict, error, turns: script.turns.map((turn) => ({ send: redact(turn.send), verdict: "not run", checks: [] })) };
+}
+function opener(platform, request3, script, options) {
+  if (script.http) {
+    const url = request3.target.url;
+    if (!url) return { unsupported: `the preview of ${request3.agent} has no URL for the http conversation; set the preview-url input (or --preview-url) to give it one` };
+    return { open: async () => openHttpSession(url, script.http, options.http) };
+  }
+  const conversations = platform.conversation;
+  if (!conversations) return { unsupported: platform.conversationUnsupported ?? `${platform.name} previews cannot be talked to` };
+  return {
+    open: () => conversations.open(request3.target, { signal: options.signal, readyTimeoutMs: options.readyTimeoutMs, pollIntervalMs: options.pollIntervalMs })
+  };
+}
+async function holdConversation(platform, request3, script, options) {
+  const how = opener(platform, request3, script, options);
+  if ("unsupported" in how) return notHeld(script, "unsupported", how.unsupported);
+  let session;
+  try {
+    session = await how.open();
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    return notHeld(script, "failed", `could not open a conversation with ${describeTarget(request3.target)}: ${messageOf(err)}`);
+  }
+  const turns = [];
+  try {
+    let broken;
+    for (const turn of script.turns) {
+      const outcome = broken ? { send: redact(turn.send), verdict: "not run", checks: [] } : await takeTurn(session, turn, options.signal);
+      if (outcome.error) broken ??= outcome.error;
+      turns.push(outcome);
+      options.onTurn?.(request3.agent, script.name, outcome);
+    }
+  } finally {
+    await session.close?.({ signal: AbortSignal.timeout(1e4) }).catch(() => {
+    });
+  }
+  const failed = turns.some((turn) => turn.verdict !== "passed");
+  return { name: script.name, sessionId: session.id, verdict: failed ? "failed" : "passed", turns };
+}
+async function sendWithin(session, message, timeoutMs, signal) {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const combined = signal ? AbortSignal.any([timeout, signal]) : timeout;
+  try {
+    return await Promise.race([session.send(message, { signal: combined }), rejectOnAbort(combined)]);
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason ?? err;
+    if (timeout.aborted) throw new TimeoutError(`no reply within ${formatDuration(timeoutMs)}`);
+    throw err;
+  }
+}
+async function takeTurn(session, turn, runSignal) {
+  const started = performance.now();
+  try {
+    const reply = await sendWithin(session, turn.send, turn.timeoutMs, runSignal);
+    const latencyMs = performance.now() - started;
+    const checks = checkReply(reply.text, turn.expect).map((check) => ({ ...check, detail: check.detail && redact(check.detail) }));
+    return {
+      send: redact(turn.send),
+      reply: redact(reply.text),
+      latencyMs,
+      verdict: checks.every((check) => check.passed) ? "passed" : "failed",
+      checks,
+      raw: reply.raw === void 0 ? void 0 : redactValue(reply.raw)
+    };
+  } catch (err) {
+    if (runSignal?.aborted) throw err;
+    const error = err instanceof TimeoutError ? `${err.message} (the turn's timeout)` : messageOf(err);
+    return { send: redact(turn.send), latencyMs: performance.now() - started, verdict: "failed", checks: [], error: redact(error) };
+  }
+}
+function rejectOnAbort(signal) {
+  return new Promise((_2, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+function describeTarget(target) {
+  return `${target.agentName}'s preview (deployment ${target.deployment.id})`;
+}
+function messageOf(err) {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof ConversationError && typeof err.code === "number" && !message.includes(String(err.code)) ? ` (code ${err.code})` : "";
+  return redact(`${message}${code}`);
+}
+function redactValue(value) {
+  try {
+    return JSON.parse(JSON.stringify(value, (_key, item) => typeof item === "string" ? redact(item) : item));
+  } catch {
+    return void 0;
+  }
+}
+
+// src/cli/commands/chat.ts
+var MAX_MESSAGE_CHARS2 = 32e3;
+function defineChat(program2) {
+  return program2.command("chat").description("talk to a pull request's live preview: each line is a message; with stdin not a terminal, reads messages line by line and exits at the end").option("--pr <number>", "pull request number (label pr-<number>)").option("--label <label>", "preview label").option("--agent <name>", "which agent, when the preview has several").option("--repo <host/owner/repo>", "the repository the action deployed from (its previews' labels carry it), e.g. github.com/acme/agents").option("--agentex-url <url>", "Agentex: the Agentex server that holds conversations (env AGENTEX_BASE_URL)").option("-m, --manifest <path>", "an agent whose preview-smoke.yaml has an http: conversation: chat over HTTP with the preview's URL").option("--timeout <duration>", "how long each reply may take", "60s").option("--ready-timeout <duration>", "how long to wait for the preview to accept conversations", "5m");
+}
+async function chat(cli, options) {
+  const timeoutMs = parseDuration(options.timeout, "--timeout", { minMs: 100, maxMs: 30 * 6e4 });
+  const { session, agent } = await openChat(cli, options);
+  const input = cli.io.stdin ?? process.stdin;
+  const lines = readLines(cli, input);
+  let failures = 0;
+  try {
+    for await (const line of lines) {
+      const message = line.trim();
+      if (!message) {
+        lines.prompt?.();
+        continue;
+      }
+      if (message === "/exit" || message === "/quit") break;
+      if (!await chatTurn(cli, session, agent, message, timeoutMs)) failures++;
+      lines.prompt?.();
+    }
+  } finally {
+    lines.close();
+    await session.close?.({ signal: AbortSignal.timeout(1e4) }).catch(() => {
+    });
+  }
+  return failures ? EXIT.failed : EXIT.ok;
+}
+async function openChat(cli, options) {
+  const pr2 = prNumber2(options.pr);
+  if (!options.label && pr2 === void 0) throw new InputError("give --pr (or --label)", { field: "--pr" });
+  const repo = repoOption(options.repo);
+  const readyTimeoutMs = parseDuration(options.readyTimeout, "--ready-timeout", { minMs: 1e3, maxMs: 60 * 6e4 });
+  const reporter = cli.reporter();
+  const labels = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule(), repo);
+  const http = options.manifest ? await httpConversationOf(options.manifest) : void 0;
+  const platform = cli.platform(reporter, { agentexUrl: options.agentexUrl });
+  const what = pr2 !== void 0 ? `pull request #${pr2}` : `label "${labels.label}"`;
+  let deployment;
+  try {
+    deployment = await findChatPreview(platform, labels, { agent: options.agent, repo, signal: cli.signal, what });
+  } catch (err) {
+    if (err instanceof NoPreviewError) throw new CommandFailure(err.message);
+    throw err;
+  }
+  const agent = deployment.agentName ?? options.agent ?? "agent";
+  const metadata = {};
+  if (pr2 !== void 0) metadata.pull_request = String(pr2);
+  if (repo) metadata.repository = formatSourceRepo(repo);
+  let session;
+  if (http) {
+    if (!deployment.url) throw new CommandFailure(`preview ${deployment.id} of ${agent} has no URL for the http conversation`);
+    session = openHttpSession(deployment.url, http);
+  } else if (platform.conversation) {
+    reporter.info(`opening a conversation with ${agent}'s preview ${deployment.id}\u2026`);
+    session = await platform.conversation.open({ deployment, agentName: agent, url: deployment.url, metadata }, { signal: cli.signal, readyTimeoutMs });
+  } else {
+    throw new CommandFailure(platform.conversationUnsupported ?? `${platform.name} previews cannot be talked to`);
+  }
+  reporter.info(`chatting with ${agent} (preview ${deployment.id}${session.id ? `, conversation ${session.id}` : ""}); each line is a message, /exit or Ctrl-D ends`);
+  return { session, agent };
+}
+async function httpConversationOf(manifest) {
+  const loaded = await loadAgent(manifest, { requireEnvironment: false });
+  const http = loaded.smoke?.conversations.find((conversation) => conversation.http)?.http;
+  if (!http) throw new InputError(`${loaded.manifest.agent.name} has no preview-smoke.yaml with an http: conversation beside its manifest`, { field: "--manifest" });
+  return http;
+}
+function readLines(cli, input) {
+  const tty = Boolean(input.isTTY && cli.io.stderr.isTTY);
+  const rl = createInterface({ input, output: tty ? cli.io.stderr : void 0, terminal: tty, crlfDelay: Infinity });
+  const ended = () => rl.close();
+  cli.signal.addEventListener("abort", ended, { once: true });
+  if (tty) {
+    rl.setPrompt("you \u203A ");
+    rl.on("SIGINT", ended);
+    rl.prompt();
+  }
+  return {
+    [Symbol.asyncIterator]: () => rl[Symbol.asyncIterator](),
+    prompt: tty ? () => rl.prompt() : void 0,
+    close: () => {
+      cli.signal.removeEventListener("abort", ended);
+      rl.close();
+    }
+  };
+}
+async function chatTurn(cli, session, agent, message, timeoutMs) {
+  const say = (value) => cli.io.stdout.write(`${redact(JSON.stringify(value, (_key, item) => typeof item === "string" ? stripControls(item) : item))}
+`);
+  if (message.length > MAX_MESSAGE_CHARS2) {
+    const error = `the message is ${message.length} characters; keep it under ${MAX_MESSAGE_CHARS2}`;
+    if (cli.options.json) say({ agent, message: message.slice(0, 200), error });
+    else cli.io.stderr.write(`error: ${error}
+`);
+    return false;
+  }
+  const started = performance.now();
+  try {
+    const reply = await sendWithin(session, message, timeoutMs, cli.signal);
+    const latencyMs = Math.round(performance.now() - started);
+    if (cli.options.json) say({ agent, conversation: session.id, message, reply: reply.text, latencyMs });
+    else cli.print(`${agent} \u203A ${reply.text}`);
+    return true;
+  } catch (err) {
+    if (cli.signal.aborted) throw err;
+    const error = err.message;
+    if (cli.options.json) say({ agent, conversation: session.id, message, error });
+    else cli.io.stderr.write(`${stripControls(redact(`error: ${error}`))}
+`);
+    return false;
+  }
 }
 
 // src/cli/commands/demo.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import path8 from "node:path";
+import path10 from "node:path";
 
 // src/local-platform/index.ts
 import { createServer } from "node:http";
+
+// src/local-platform/agent.ts
+var AGENT_DIRECTIVES = {
+  /** Code only. The reply template: `{message}`, `{agent}`, `{turn}` and `{previous}` are filled in. */
+  reply: "reply",
+  /** Code or message. Each reply takes this long (a duration: `2s`, `500ms`, `1m`). */
+  slow: "slow",
+  /** Code or message. The reply is `WRONG_REPLY`, which names neither the message nor the agent. */
+  wrong: "wrong",
+  /** Code or message. The turn fails with a JSON-RPC error carrying the argument (or `DEFAULT_FAILURE`). */
+  fail: "fail",
+  /** Code or message. The agent answers nothing: a sync agent returns no message, an async agent writes none. */
+  silent: "silent",
+  /** Code only. The preview runs but never registers with the Agentex server: its deployment record stays Pending. */
+  neverReady: "never-ready",
+  /** Code only, async agents. The agent writes this message when a task is created, before any event. */
+  welcome: "welcome"
+};
+var DEFAULT_REPLY_TEMPLATE = "Hello, {message}! This reply comes from {agent}.";
+var WRONG_REPLY = "This is a wrong answer from the local platform.";
+var DEFAULT_FAILURE = "the agent failed (local-platform: fail)";
+var NAMES = new Set(Object.values(AGENT_DIRECTIVES));
+var CODE_ONLY = /* @__PURE__ */ new Set([AGENT_DIRECTIVES.reply, AGENT_DIRECTIVES.neverReady, AGENT_DIRECTIVES.welcome]);
+var CODE_LINE = /^#\s*local-platform:\s*([a-z-]+)(?:\s+(.*))?$/;
+var MESSAGE_DIRECTIVE = /\[local-platform:\s*([a-z-]+)(?:\s+([^\]]*))?\]/g;
+function directivesInCode(text) {
+  const found = [];
+  for (const line of text.split(/\r?\n/)) {
+    const match = CODE_LINE.exec(line.trim());
+    if (match && NAMES.has(match[1])) found.push({ name: match[1], argument: match[2]?.trim() || void 0 });
+  }
+  return found;
+}
+var AgentCode = class {
+  byName = /* @__PURE__ */ new Map();
+  constructor(directives = []) {
+    for (const directive of directives) if (!this.byName.has(directive.name)) this.byName.set(directive.name, directive);
+  }
+  has(name) {
+    return this.byName.has(name);
+  }
+  argument(name) {
+    return this.byName.get(name)?.argument;
+  }
+};
+function withoutDirectives(message) {
+  return message.replace(MESSAGE_DIRECTIVE, "").replace(/\s+/g, " ").trim();
+}
+function answerTurn(code, input) {
+  const inMessage = /* @__PURE__ */ new Map();
+  for (const match of input.message.matchAll(MESSAGE_DIRECTIVE)) {
+    if (NAMES.has(match[1]) && !CODE_ONLY.has(match[1])) inMessage.set(match[1], match[2]?.trim() || void 0);
+  }
+  const active = (name) => inMessage.has(name) || code.has(name);
+  const argumentOf = (name) => inMessage.has(name) ? inMessage.get(name) : code.argument(name);
+  let delayMs = 0;
+  if (active(AGENT_DIRECTIVES.slow)) {
+    const text = argumentOf(AGENT_DIRECTIVES.slow);
+    try {
+      delayMs = parseDuration(text ?? "", "slow", { minMs: 0, maxMs: 36e5 });
+    } catch {
+      return { kind: "fail", message: `local-platform: "slow" needs a duration such as 2s or 500ms, not "${text ?? ""}"`, delayMs: 0 };
+    }
+  }
+  if (active(AGENT_DIRECTIVES.fail)) return { kind: "fail", message: argumentOf(AGENT_DIRECTIVES.fail) ?? DEFAULT_FAILURE, delayMs };
+  if (active(AGENT_DIRECTIVES.silent)) return { kind: "silent", delayMs };
+  if (active(AGENT_DIRECTIVES.wrong)) return { kind: "reply", text: WRONG_REPLY, delayMs };
+  const template = code.argument(AGENT_DIRECTIVES.reply) ?? DEFAULT_REPLY_TEMPLATE;
+  const values = { message: withoutDirectives(input.message), agent: input.agentName, turn: String(input.turn), previous: input.previous };
+  return { kind: "reply", text: template.replace(/\{(message|agent|turn|previous)\}/g, (_2, key) => values[key]), delayMs };
+}
+
+// src/local-platform/agent-records.ts
+var import_yaml5 = __toESM(require_dist(), 1);
+import { randomUUID as randomUUID3 } from "node:crypto";
+var ACP_TYPES2 = ["sync", "async", "agentic"];
+var GONE = /* @__PURE__ */ new Set(["DELETED", "SUPERSEDED", "CANCELLED"]);
+var AgentRecords = class {
+  constructor(state, clock) {
+    this.state = state;
+    this.clock = clock;
+  }
+  state;
+  clock;
+  /** v5 deployment id → its Agentex-server record id (`utils/ids.py` `orm_id`: a uuid4). */
+  recordIds = /* @__PURE__ */ new Map();
+  agentByName(name) {
+    const id2 = this.state.agents.get(name);
+    return id2 ? this.agent(name, id2) : void 0;
+  }
+  agentById(agentId) {
+    const name = [...this.state.agents.entries()].find(([, id2]) => id2 === agentId)?.[0];
+    return name ? this.agent(name, agentId) : void 0;
+  }
+  /** Every record of an agent, expired ones included, in creation order. */
+  recordsOf(agentId) {
+    return this.deploymentsOf(agentId).map((deployment) => this.recordOf(deployment));
+  }
+  /** The record with this id, and the v5 deployment behind it. */
+  find(recordId) {
+    for (const deployment of this.state.deployments.values()) {
+      if (this.idOf(deployment) === recordId) return { record: this.recordOf(deployment), deployment };
+    }
+    return void 0;
+  }
+  /** The agent's type as its newest registered deployment's manifest declares it; the server's default (`async`, `domain/entities/agents.py`) otherwise. */
+  acpTypeOf(agentId) {
+    return this.declaringManifest(agentId).acpType;
+  }
+  recordOf(deployment) {
+    const gone = GONE.has(deployment.status);
+    const registers = this.registers(deployment);
+    const registered = registers && Boolean(deployment.url);
+    const failed = !registered && (deployment.status === "FAILED" || gone && deployment.deploy_events.some((event) => event.reason === "BackOff"));
+    const production = registered && !deployment.preview && !gone;
+    const build3 = deployment.build_id ? this.state.builds.get(deployment.build_id) : void 0;
+    return {
+      id: this.idOf(deployment),
+      agent_id: deployment.agent_id,
+      docker_image: build3?.image_url ?? `${deployment.image_name}:${deployment.image_tag}`,
+      registration_metadata: null,
+      status: registered ? "Ready" : failed ? "Failed" : "Pending",
+      // Where the Agentex server would dial the pod; the local platform never dials it.
+      acp_url: registered ? `http://${deployment.helm_release_name}.${deployment.namespace}.svc.cluster.local:8000` : null,
+      is_production: production,
+      sgp_deploy_id: deployment.id,
+      helm_release_name: deployment.helm_release_name,
+      created_at: deployment.created_at,
+      promoted_at: production ? deployment.updated_at : null,
+      expires_at: gone ? deployment.updated_at : null
+    };
+  }
+  /** False when the pod would never register: the built code says `never-ready`, or the manifest's acp_type is one `RegisterAgentRequest` refuses. */
+  registers(deployment) {
+    if (new AgentCode(this.state.agentDirectivesOf(deployment.build_id)).has(AGENT_DIRECTIVES.neverReady)) return false;
+    const declared = manifestAgent(deployment.manifest_file)?.acp_type;
+    return declared === void 0 || ACP_TYPES2.includes(declared);
+  }
+  agent(name, id2) {
+    const deployments = this.deploymentsOf(id2);
+    const records = deployments.map((deployment) => this.recordOf(deployment));
+    const live = records.filter((record) => record.status === "Ready" && !record.expires_at);
+    const stamps = [...[...this.state.builds.values()].filter((build3) => build3.agent_id === id2), ...deployments].map((item) => item.created_at).sort();
+    const now = new Date(this.clock.now()).toISOString();
+    const { acpType, description } = this.declaringManifest(id2);
+    return {
+      id: id2,
+      name,
+      description,
+      status: live.length ? "Ready" : "BuildOnly",
+      acp_type: acpType,
+      status_reason: live.length ? "Agent registered successfully." : "Agent build registered; not yet deployed.",
+      created_at: stamps[0] ?? now,
+      updated_at: stamps.at(-1) ?? now,
+      registration_metadata: null,
+      registered_at: live.at(-1)?.created_at ?? null,
+      agent_input_type: null,
+      production_deployment_id: records.find((record) => record.is_production)?.id ?? null
+    };
+  }
+  declaringManifest(agentId) {
+    const deployments = this.deploymentsOf(agentId);
+    const registered = deployments.filter((deployment) => this.recordOf(deployment).status === "Ready");
+    const source = registered.at(-1) ?? deployments.at(-1);
+    const agent = source ? manifestAgent(source.manifest_file) : void 0;
+    const acpType = ACP_TYPES2.includes(agent?.acp_type) ? agent.acp_type : "async";
+    return { acpType, description: typeof agent?.description === "string" ? agent.description : "" };
+  }
+  deploymentsOf(agentId) {
+    return [...this.state.deployments.values()].filter((deployment) => deployment.agent_id === agentId);
+  }
+  idOf(deployment) {
+    let id2 = this.recordIds.get(deployment.id);
+    if (!id2) {
+      id2 = randomUUID3();
+      this.recordIds.set(deployment.id, id2);
+    }
+    return id2;
+  }
+};
+function manifestAgent(text) {
+  try {
+    const agent = (0, import_yaml5.parse)(text)?.agent;
+    return agent && typeof agent === "object" ? agent : void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/local-platform/agent-tasks.ts
+import { randomUUID as randomUUID4 } from "node:crypto";
+
+// src/local-platform/python-errors.ts
+var PythonExpression = class {
+  constructor(text) {
+    this.text = text;
+  }
+  text;
+};
+function agentexError(status2, message) {
+  return { status: status2, body: { message, code: status2, data: null } };
+}
+function validationFailure(issues) {
+  const lines = issues.map((issue) => `  ${pythonRepr(issueDict(issue))}`).join("\n");
+  const text = `${issues.length} validation error${issues.length === 1 ? "" : "s"}:
+${lines}`;
+  const message = text.split("\n").join(" ").split("   ").join(" ");
+  return { status: 422, body: { status_code: 10422, message, data: null } };
+}
+function unexpectedFailure(exceptionClass, message) {
+  return agentexError(500, `Internal Server Error. Class: <class '${exceptionClass}'>. Exception: ${message}`);
+}
+function pydanticErrorText(model, issues) {
+  const parts = issues.map((issue) => {
+    const detail = `  ${issue.msg} [type=${issue.type}, input_value=${pythonRepr(issue.input)}, input_type=${pythonType(issue.input)}]`;
+    return issue.loc.length ? `${issue.loc.join(".")}
+${detail}` : detail;
+  });
+  return `${issues.length} validation error${issues.length === 1 ? "" : "s"} for ${model}
+${parts.join("\n")}`;
+}
+function valueError(loc, message, input) {
+  return { type: "value_error", loc, msg: `Value error, ${message}`, input, ctx: { error: new PythonExpression(`ValueError(${pythonRepr(message)})`) } };
+}
+function issueDict(issue) {
+  const dict = { type: issue.type, loc: new PythonTuple(issue.loc), msg: issue.msg, input: issue.input };
+  if (issue.ctx) dict.ctx = issue.ctx;
+  return dict;
+}
+var PythonTuple = class {
+  constructor(items) {
+    this.items = items;
+  }
+  items;
+};
+function pythonType(value) {
+  if (value === null || value === void 0) return "NoneType";
+  if (typeof value === "string") return "str";
+  if (typeof value === "boolean") return "bool";
+  if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
+  if (Array.isArray(value)) return "list";
+  return "dict";
+}
+function pythonStr(value) {
+  return typeof value === "string" ? value : pythonRepr(value);
+}
+function pythonRepr(value) {
+  if (value instanceof PythonExpression) return value.text;
+  if (value instanceof PythonTuple) return value.items.length === 1 ? `(${pythonRepr(value.items[0])},)` : `(${value.items.map(pythonRepr).join(", ")})`;
+  if (value === null || value === void 0) return "None";
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string") return pythonString(value);
+  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
+  const entries = Object.entries(value).map(([key, item]) => `${pythonString(key)}: ${pythonRepr(item)}`);
+  return `{${entries.join(", ")}}`;
+}
+function pythonString(text) {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  const escaped = [...text].map((char) => {
+    if (char === "\\") return "\\\\";
+    if (char === quote) return `\\${quote}`;
+    if (char === "\n") return "\\n";
+    if (char === "\r") return "\\r";
+    if (char === "	") return "\\t";
+    const code = char.codePointAt(0);
+    if (code < 32 || code === 127) return `\\x${code.toString(16).padStart(2, "0")}`;
+    return char;
+  }).join("");
+  return `${quote}${escaped}${quote}`;
+}
+
+// src/local-platform/rpc-request.ts
+var RPC_METHODS = ["event/send", "task/create", "message/send", "task/cancel", "task/interrupt"];
+var MODEL_BY_METHOD = {
+  "task/create": "CreateTaskRequest",
+  "task/cancel": "CancelTaskRequest",
+  "task/interrupt": "InterruptTaskRequest",
+  "message/send": "SendMessageRequest",
+  "event/send": "SendEventRequest"
+};
+var UNION_MODELS = ["CreateTaskRequest", "CancelTaskRequest", "InterruptTaskRequest", "SendMessageRequest", "SendEventRequest"];
+var CONTENT_TYPES = ["text", "reasoning", "data", "tool_request", "tool_response"];
+function parseRpcRequest(body) {
+  if (!isObject2(body))
+    return { kind: "invalid", issues: [{ type: "model_attributes_type", loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", input: body }] };
+  const { method, params } = body;
+  let paramsModel;
+  if (pythonTruthy(method) && pythonTruthy(params)) {
+    paramsModel = typeof method === "string" && Object.hasOwn(MODEL_BY_METHOD, method) ? MODEL_BY_METHOD[method] : void 0;
+    if (!paramsModel) return { kind: "invalid", issues: [valueError(["body"], `Unknown method: ${pythonStr(method)}`, body)] };
+    if (!isObject2(params)) return { kind: "crash", exceptionClass: "TypeError", message: `${paramsModel}() argument after ** must be a mapping, not ${pythonType(params)}` };
+    const issues2 = validateParams(paramsModel, params);
+    if (issues2.length) return { kind: "invalid", issues: [valueError(["body"], pydanticErrorText(paramsModel, issues2), body)] };
+  }
+  const issues = envelopeIssues(body);
+  if (!paramsModel) {
+    if (params === void 0) issues.push({ type: "missing", loc: ["body", "params"], msg: "Field required", input: body });
+    else if (isObject2(params)) paramsModel = "CreateTaskRequest";
+    else
+      issues.push(
+        ...UNION_MODELS.map((model) => ({
+          type: "model_type",
+          loc: ["body", "params", model],
+          msg: `Input should be a valid dictionary or instance of ${model}`,
+          input: params,
+          ctx: { class_name: model }
+        }))
+      );
+  }
+  if (issues.length) return { kind: "invalid", issues };
+  return { kind: "ok", request: { method, params, paramsModel } };
+}
+function fromApiRequestFailure(request3) {
+  if (request3.paramsModel === MODEL_BY_METHOD[request3.method]) return void 0;
+  if (request3.method === "message/send" || request3.method === "event/send") {
+    return { exceptionClass: "AttributeError", message: `'${request3.paramsModel}' object has no attribute 'content'` };
+  }
+  return { exceptionClass: "ValueError", message: `Invalid method: ${enumName(request3.method)}` };
+}
+function enumName(method) {
+  return `AgentRPCMethod.${method.replace("/", "_").toUpperCase()}`;
+}
+function envelopeIssues(body) {
+  const issues = [];
+  if (body.jsonrpc !== void 0 && body.jsonrpc !== "2.0") {
+    issues.push({ type: "literal_error", loc: ["body", "jsonrpc"], msg: "Input should be '2.0'", input: body.jsonrpc, ctx: { expected: "'2.0'" } });
+  }
+  if (body.method === void 0) issues.push({ type: "missing", loc: ["body", "method"], msg: "Field required", input: body });
+  else if (!RPC_METHODS.includes(body.method)) {
+    const expected = "'event/send', 'task/create', 'message/send', 'task/cancel' or 'task/interrupt'";
+    issues.push({ type: "enum", loc: ["body", "method"], msg: `Input should be ${expected}`, input: body.method, ctx: { expected } });
+  }
+  const id2 = body.id;
+  if (id2 !== void 0 && id2 !== null && typeof id2 !== "string" && typeof id2 !== "boolean" && !Number.isInteger(id2)) {
+    const fractional = typeof id2 === "number";
+    issues.push({
+      type: fractional ? "int_from_float" : "int_type",
+      loc: ["body", "id", "int"],
+      msg: fractional ? "Input should be a valid integer, got a number with a fractional part" : "Input should be a valid integer",
+      input: id2
+    });
+    issues.push({ type: "string_type", loc: ["body", "id", "str"], msg: "Input should be a valid string", input: id2 });
+  }
+  return issues;
+}
+function validateParams(model, params) {
+  const issues = [];
+  if (model === "CreateTaskRequest") {
+    issues.push(...optionalString(params, "name"), ...optionalDict(params, "params"), ...optionalDict(params, "task_metadata"));
+    return issues;
+  }
+  issues.push(...optionalString(params, "task_id"), ...optionalString(params, "task_name"));
+  if (model === "SendMessageRequest") {
+    if (params.content === void 0) issues.push({ type: "missing", loc: ["content"], msg: "Field required", input: params });
+    else issues.push(...contentIssues(params.content, ["content"]));
+    issues.push(...laxBool(params, "stream"), ...optionalDict(params, "task_params"));
+  }
+  if (model === "SendEventRequest" && params.content !== void 0 && params.content !== null) issues.push(...contentIssues(params.content, ["content"]));
+  if (!issues.length && isPresent(params.task_id) && isPresent(params.task_name)) {
+    issues.push({ ...valueError([], "Cannot provide both task_id and task_name - use only one", params) });
+  }
+  return issues;
+}
+function contentIssues(content, loc) {
+  if (!isObject2(content)) return [{ type: "model_attributes_type", loc, msg: "Input should be a valid dictionary or object to extract fields from", input: content }];
+  const tag = content.type;
+  if (tag === void 0) return [{ type: "union_tag_not_found", loc, msg: "Unable to extract tag using discriminator 'type'", input: content, ctx: { discriminator: "'type'" } }];
+  if (typeof tag !== "string" || !CONTENT_TYPES.includes(tag)) {
+    const expected = CONTENT_TYPES.map((name) => `'${name}'`).join(", ");
+    return [
+      {
+        type: "union_tag_invalid",
+        loc,
+        msg: `Input tag '${pythonStr(tag)}' found using 'type' does not match any of the expected tags: ${expected}`,
+        input: content,
+        ctx: { discriminator: "'type'", tag: pythonStr(tag), expected_tags: expected }
+      }
+    ];
+  }
+  const at2 = [...loc, tag];
+  const issues = [...requiredEnum(content, "author", ["user", "agent"], at2), ...optionalEnum(content, "style", ["static", "active"], at2)];
+  switch (tag) {
+    case "text":
+      issues.push(
+        ...optionalEnum(content, "format", ["markdown", "plain", "code"], at2),
+        ...requiredString(content, "content", at2),
+        ...attachmentIssues(content.attachments, [...at2, "attachments"])
+      );
+      break;
+    case "reasoning":
+      issues.push(...stringList(content, "summary", at2, true), ...stringList(content, "content", at2, false));
+      break;
+    case "data":
+      issues.push(...content.data === void 0 ? [missing(content, [...at2, "data"])] : optionalDict(content, "data", at2, false));
+      break;
+    case "tool_request":
+      issues.push(...requiredString(content, "tool_call_id", at2), ...requiredString(content, "name", at2));
+      issues.push(...content.arguments === void 0 ? [missing(content, [...at2, "arguments"])] : optionalDict(content, "arguments", at2, false));
+      break;
+    default:
+      issues.push(...requiredString(content, "tool_call_id", at2), ...requiredString(content, "name", at2));
+      if (!("content" in content)) issues.push(missing(content, [...at2, "content"]));
+      issues.push(...laxBool(content, "is_error", at2, true));
+  }
+  return issues;
+}
+function attachmentIssues(value, loc) {
+  if (value === void 0 || value === null) return [];
+  if (!Array.isArray(value)) return [{ type: "list_type", loc, msg: "Input should be a valid list", input: value }];
+  return value.flatMap((item, index) => {
+    const at2 = [...loc, index];
+    if (!isObject2(item))
+      return [{ type: "model_type", loc: at2, msg: "Input should be a valid dictionary or instance of FileAttachment", input: item, ctx: { class_name: "FileAttachment" } }];
+    const issues = [...requiredString(item, "file_id", at2), ...requiredString(item, "name", at2), ...requiredString(item, "type", at2)];
+    if (item.size === void 0) issues.push(missing(item, [...at2, "size"]));
+    else if (!Number.isInteger(item.size)) issues.push({ type: "int_type", loc: [...at2, "size"], msg: "Input should be a valid integer", input: item.size });
+    return issues;
+  });
+}
+function missing(container, loc) {
+  return { type: "missing", loc, msg: "Field required", input: container };
+}
+function optionalString(container, field, at2 = []) {
+  const value = container[field];
+  if (value === void 0 || value === null || typeof value === "string") return [];
+  return [{ type: "string_type", loc: [...at2, field], msg: "Input should be a valid string", input: value }];
+}
+function requiredString(container, field, at2) {
+  if (container[field] === void 0) return [missing(container, [...at2, field])];
+  if (typeof container[field] !== "string") return [{ type: "string_type", loc: [...at2, field], msg: "Input should be a valid string", input: container[field] }];
+  return [];
+}
+function optionalDict(container, field, at2 = [], nullable = true) {
+  const value = container[field];
+  if (value === void 0 || nullable && value === null || isObject2(value)) return [];
+  return [{ type: "dict_type", loc: [...at2, field], msg: "Input should be a valid dictionary", input: value }];
+}
+function stringList(container, field, at2, required) {
+  const value = container[field];
+  if (value === void 0) return required ? [missing(container, [...at2, field])] : [];
+  if (value === null && !required) return [];
+  if (!Array.isArray(value)) return [{ type: "list_type", loc: [...at2, field], msg: "Input should be a valid list", input: value }];
+  return value.flatMap(
+    (item, index) => typeof item === "string" ? [] : [{ type: "string_type", loc: [...at2, field, index], msg: "Input should be a valid string", input: item }]
+  );
+}
+function requiredEnum(container, field, values, at2) {
+  return container[field] === void 0 ? [missing(container, [...at2, field])] : optionalEnum(container, field, values, at2);
+}
+function optionalEnum(container, field, values, at2) {
+  const value = container[field];
+  if (value === void 0 || values.includes(value)) return [];
+  const expected = values.length === 2 ? `'${values[0]}' or '${values[1]}'` : `${values.slice(0, -1).map((name) => `'${name}'`).join(", ")} or '${values.at(-1)}'`;
+  return [{ type: "enum", loc: [...at2, field], msg: `Input should be ${expected}`, input: value, ctx: { expected } }];
+}
+var TRUE_WORDS = /* @__PURE__ */ new Set(["true", "t", "yes", "y", "on", "1"]);
+var FALSE_WORDS = /* @__PURE__ */ new Set(["false", "f", "no", "n", "off", "0"]);
+function laxBool(container, field, at2 = [], nullable = false) {
+  const value = container[field];
+  if (value === void 0 || typeof value === "boolean" || value === 0 || value === 1 || nullable && value === null) return [];
+  if (typeof value === "string" && (TRUE_WORDS.has(value.toLowerCase()) || FALSE_WORDS.has(value.toLowerCase()))) return [];
+  const parsing = typeof value === "string" || typeof value === "number";
+  return [
+    {
+      type: parsing ? "bool_parsing" : "bool_type",
+      loc: [...at2, field],
+      msg: parsing ? "Input should be a valid boolean, unable to interpret input" : "Input should be a valid boolean",
+      input: value
+    }
+  ];
+}
+function boolValue(value) {
+  if (typeof value === "string") return TRUE_WORDS.has(value.toLowerCase());
+  return value === true || value === 1;
+}
+function pythonTruthy(value) {
+  if (Array.isArray(value)) return value.length > 0;
+  if (isObject2(value)) return Object.keys(value).length > 0;
+  return Boolean(value);
+}
+function isPresent(value) {
+  return value !== void 0 && value !== null;
+}
+function isObject2(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// src/local-platform/agent-tasks.ts
+var RpcFailure = class extends Error {
+};
+var ALLOWED_METHODS = {
+  sync: ["message/send", "task/create", "task/interrupt"],
+  agentic: ["task/create", "task/cancel", "task/interrupt", "event/send"],
+  async: ["task/create", "task/cancel", "task/interrupt", "event/send"]
+};
+var UNREACHABLE_AGENT = "All connection attempts failed";
+var CONTENT_FIELDS = {
+  text: [
+    ["format", "plain"],
+    ["content", void 0],
+    ["attachments", null]
+  ],
+  reasoning: [
+    ["summary", void 0],
+    ["content", null]
+  ],
+  data: [["data", void 0]],
+  tool_request: [
+    ["tool_call_id", void 0],
+    ["name", void 0],
+    ["arguments", void 0]
+  ],
+  tool_response: [
+    ["tool_call_id", void 0],
+    ["name", void 0],
+    ["content", void 0],
+    ["is_error", null]
+  ]
+};
+var AgentTasks = class {
+  constructor(clock) {
+    this.clock = clock;
+  }
+  clock;
+  tasks = /* @__PURE__ */ new Map();
+  messages = /* @__PURE__ */ new Map();
+  eventSequence = 0;
+  /** Pending timers and what to run if the platform closes first. */
+  pending = /* @__PURE__ */ new Map();
+  closed = false;
+  /** Runs one RPC; its result is the JSON-RPC `result`. */
+  async run(target, request3) {
+    if (!ALLOWED_METHODS[target.acpType].includes(request3.method)) {
+      throw new RpcFailure(`Unsupported method: ${enumName(request3.method)} for ACP type: ACPType.${target.acpType.toUpperCase()}`);
+    }
+    if (target.gone) throw new RpcFailure(UNREACHABLE_AGENT);
+    const params = request3.params;
+    switch (request3.method) {
+      case "task/create":
+        return this.createTask(target, params);
+      case "message/send":
+        return this.sendMessage(target, params);
+      case "event/send":
+        return this.sendEvent(target, params);
+      case "task/cancel":
+        return this.moveTask(params, "CANCELED").task;
+      case "task/interrupt":
+        return this.moveTask(params, "INTERRUPTED").task;
+    }
+  }
+  /** A task as `GET /tasks/{task_id}` shows it (`api/schemas/tasks.py` `TaskResponse`: no agents unless asked). */
+  taskOf(taskId) {
+    const state = this.tasks.get(taskId);
+    return state ? { ...state.task, agents: null } : void 0;
+  }
+  /** A task's messages in creation order, or undefined for an unknown task. */
+  messagesOf(taskId) {
+    return this.tasks.has(taskId) ? this.messages.get(taskId) ?? [] : void 0;
+  }
+  close() {
+    this.closed = true;
+    for (const [timer, release] of this.pending) {
+      this.clock.clearTimeout(timer);
+      release();
+    }
+    this.pending.clear();
+  }
+  createTask(target, params) {
+    const { state, created } = this.getOrCreate(target, { taskName: params.name, params: params.params, metadata: params.task_metadata });
+    const welcome = target.code.argument(AGENT_DIRECTIVES.welcome);
+    if (created && target.acpType !== "sync" && welcome) this.append(state.task.id, agentText(welcome), "DONE");
+    return state.task;
+  }
+  /** `_handle_message_send_sync`: the user's message is stored, the agent's reply is stored and returned. */
+  async sendMessage(target, params) {
+    if (boolValue(params.stream)) throw new RpcFailure('the local platform does not stream message/send; send "stream": false');
+    const { state } = this.getOrCreate(target, { taskId: params.task_id, taskName: params.task_name });
+    const content = params.content;
+    this.append(state.task.id, normalised(content), "DONE");
+    const outcome = this.nextTurn(target, state, textOf(content));
+    await this.wait(outcome.delayMs);
+    if (outcome.kind === "fail") throw new RpcFailure(outcome.message);
+    if (outcome.kind === "silent") return [];
+    return [this.append(state.task.id, agentText(outcome.text), "DONE")];
+  }
+  /**
+   * `_handle_event_send`: the event is stored and forwarded; the agent answers later through
+   * messages. The local agent echoes the user's content first, as the SDK's tutorial agents do
+   * (scaleapi/scale-agentex-python@37abff88 `examples/tutorials/10_async/00_base/000_hello_acp/project/acp.py`),
+   * then writes its reply: at once, or with `slow` as an IN_PROGRESS message completed after the delay.
+   */
+  sendEvent(target, params) {
+    if (!params.task_id && !params.task_name) throw new RpcFailure("Either task_id or task_name must be provided");
+    const state = this.requireTask(params.task_id, params.task_name);
+    const content = params.content ? normalised(params.content) : null;
+    const event = { id: randomUUID4(), sequence_id: ++this.eventSequence, task_id: state.task.id, agent_id: target.agentId, created_at: this.now(), content };
+    const outcome = this.nextTurn(target, state, textOf(content));
+    if (outcome.kind === "fail") throw new RpcFailure(outcome.message);
+    if (content) this.append(state.task.id, content, "DONE");
+    if (outcome.kind === "reply") this.writeReply(state.task.id, outcome.text, outcome.delayMs);
+    return event;
+  }
+  writeReply(taskId, text, delayMs) {
+    if (delayMs <= 0) {
+      this.append(taskId, agentText(text), "DONE");
+      return;
+    }
+    const message = this.append(taskId, agentText(text.slice(0, Math.ceil(text.length / 2))), "IN_PROGRESS");
+    this.later(delayMs, () => {
+      message.content = agentText(text);
+      message.streaming_status = "DONE";
+      message.updated_at = this.now();
+    });
+  }
+  nextTurn(target, state, message) {
+    const outcome = answerTurn(target.code, { agentName: target.agentName, message, turn: state.turns.length + 1, previous: state.turns.at(-1) ?? "" });
+    state.turns.push(withoutDirectives(message));
+    return outcome;
+  }
+  /** `_get_or_create_task`: by id, else get-or-create by name, else a new task; an INTERRUPTED task resumes. */
+  getOrCreate(target, lookup) {
+    let state;
+    if (lookup.taskId) state = this.requireTask(lookup.taskId, void 0);
+    else if (lookup.taskName) state = [...this.tasks.values()].find((candidate) => candidate.task.name === lookup.taskName);
+    if (state) {
+      if (state.task.status === "INTERRUPTED") this.setStatus(state, "RUNNING");
+      if (lookup.params) state.task.params = lookup.params;
+      return { state, created: false };
+    }
+    const now = this.now();
+    const task = {
+      id: randomUUID4(),
+      name: lookup.taskName ?? null,
+      status: "RUNNING",
+      status_reason: "Task created, forwarding to ACP server",
+      created_at: now,
+      updated_at: now,
+      cleaned_at: null,
+      params: lookup.params ?? null,
+      task_metadata: lookup.metadata ?? null
+    };
+    state = { task, agentId: target.agentId, turns: [] };
+    this.tasks.set(task.id, state);
+    return { state, created: true };
+  }
+  /** `task_service.get_task` → the CRUD repository's `_get`, with its messages for a missing id or name. */
+  requireTask(taskId, taskName) {
+    if (taskId) {
+      const state2 = this.tasks.get(taskId);
+      if (!state2) throw new RpcFailure(`Item with id '${taskId}' does not exist.`);
+      return state2;
+    }
+    if (!taskName) throw new RpcFailure("Either id or name must be provided.");
+    const state = [...this.tasks.values()].find((candidate) => candidate.task.name === taskName);
+    if (!state) throw new RpcFailure(`Item with name '${taskName}' does not exist.`);
+    return state;
+  }
+  moveTask(params, status2) {
+    const state = this.requireTask(params.task_id, params.task_name);
+    this.setStatus(state, status2);
+    return state;
+  }
+  setStatus(state, status2) {
+    state.task.status = status2;
+    state.task.updated_at = this.now();
+  }
+  append(taskId, content, streamingStatus) {
+    const now = this.now();
+    const message = { id: randomUUID4(), task_id: taskId, content, streaming_status: streamingStatus, created_at: now, updated_at: now };
+    const list = this.messages.get(taskId) ?? [];
+    list.push(message);
+    this.messages.set(taskId, list);
+    return message;
+  }
+  wait(ms2) {
+    if (ms2 <= 0) return Promise.resolve();
+    return new Promise((resolve3) => this.later(ms2, resolve3, resolve3));
+  }
+  later(ms2, run, onClose = () => {
+  }) {
+    const timer = this.clock.setTimeout(() => {
+      this.pending.delete(timer);
+      if (!this.closed) run();
+    }, ms2);
+    this.pending.set(timer, onClose);
+  }
+  now() {
+    return new Date(this.clock.now()).toISOString();
+  }
+};
+function agentText(text) {
+  return { type: "text", author: "agent", style: "static", format: "plain", content: text, attachments: null };
+}
+function textOf(content) {
+  return content?.type === "text" && typeof content.content === "string" ? content.content : "";
+}
+function normalised(content) {
+  const out = { type: content.type, author: content.author, style: content.style ?? "static" };
+  for (const [field, fallback] of CONTENT_FIELDS[content.type] ?? []) out[field] = content[field] ?? fallback;
+  return out;
+}
+
+// src/local-platform/agent-server.ts
+var AGENT_SERVER_ROUTES = /* @__PURE__ */ new Set([
+  "agents.byName",
+  "agents.deployments.list",
+  "agents.deployments.get",
+  "agents.deployments.rpc",
+  "tasks.get",
+  "messages.list"
+]);
+var MAX_BODY_BYTES = 5 * 1024 * 1024;
+var DEFAULT_LIMIT = 50;
+var AgentServer = class {
+  constructor(state, clock) {
+    this.state = state;
+    this.records = new AgentRecords(state, clock);
+    this.tasks = new AgentTasks(clock);
+  }
+  state;
+  records;
+  tasks;
+  async answer(route, req, url, params) {
+    try {
+      if (route === "agents.deployments.rpc") return await this.rpc(params[0], params[1], req);
+      req.resume();
+      switch (route) {
+        case "agents.byName":
+          return this.records.agentByName(params[0]) ? { status: 200, body: this.records.agentByName(params[0]) } : agentexError(404, `Item with name '${params[0]}' does not exist.`);
+        case "agents.deployments.list":
+          return this.listDeployments(params[0], url.searchParams);
+        case "agents.deployments.get":
+          return this.getDeployment(params[0], params[1]);
+        case "tasks.get": {
+          const task = this.tasks.taskOf(params[0]);
+          return task ? { status: 200, body: task } : agentexError(404, `Item with id '${params[0]}' does not exist.`);
+        }
+        default:
+          return this.listMessages(url.searchParams);
+      }
+    } catch (err) {
+      return unexpectedFailure(err.name || "Exception", err.message);
+    }
+  }
+  close() {
+    this.tasks.close();
+  }
+  /** `list_deployments`: newest first by default, `limit` (≥ 1) and `page_number` (≥ 1), records marked for cleanup left out. */
+  listDeployments(agentId, query) {
+    if (!this.records.agentById(agentId)) return missingAgent(agentId);
+    const issues = [];
+    const limit = queryInteger(query, "limit", DEFAULT_LIMIT, 1, issues);
+    const page2 = queryInteger(query, "page_number", 1, 1, issues);
+    if (issues.length) return validationFailure(issues);
+    const ascending = (query.get("order_direction") ?? "desc").toLowerCase() !== "desc";
+    const live = this.records.recordsOf(agentId).filter((record) => !record.expires_at);
+    const ordered = ascending ? live : live.reverse();
+    return { status: 200, body: ordered.slice((page2 - 1) * limit, page2 * limit) };
+  }
+  /** `get_deployment`: any record of the agent, marked for cleanup or not. */
+  getDeployment(agentId, deploymentId) {
+    if (!this.records.agentById(agentId)) return missingAgent(agentId);
+    const found = this.records.find(deploymentId);
+    if (!found) return agentexError(404, `Item with id '${deploymentId}' does not exist.`);
+    if (found.record.agent_id !== agentId) return agentexError(404, `Deployment ${deploymentId} not found for agent ${agentId}`);
+    return { status: 200, body: found.record };
+  }
+  /** `handle_deployment_rpc` then `_handle_deployment_sync_rpc`: the response's `id` is always null, as `from_api_request` drops it. */
+  async rpc(agentId, deploymentId, req) {
+    const agent = this.records.agentById(agentId);
+    if (!agent) {
+      req.resume();
+      return missingAgent(agentId);
+    }
+    const body = await readBody(req);
+    if ("issues" in body) return validationFailure(body.issues);
+    const parsed = parseRpcRequest(body.value);
+    if (parsed.kind === "invalid") return validationFailure(parsed.issues);
+    if (parsed.kind === "crash") return unexpectedFailure(parsed.exceptionClass, parsed.message);
+    const deployment = this.getDeployment(agentId, deploymentId);
+    if (deployment.status !== 200) return deployment;
+    const found = this.records.find(deploymentId);
+    if (!found.record.acp_url) return agentexError(400, `Deployment ${deploymentId} does not have an ACP URL configured`);
+    const crash = fromApiRequestFailure(parsed.request);
+    if (crash) return unexpectedFailure(crash.exceptionClass, crash.message);
+    const target = {
+      agentId,
+      agentName: agent.name,
+      acpType: agent.acp_type,
+      code: new AgentCode(this.state.agentDirectivesOf(found.deployment.build_id)),
+      gone: Boolean(found.record.expires_at)
+    };
+    try {
+      return { status: 200, body: { jsonrpc: "2.0", result: await this.tasks.run(target, parsed.request), error: null, id: null } };
+    } catch (err) {
+      if (!(err instanceof RpcFailure)) throw err;
+      return { status: 200, body: { jsonrpc: "2.0", result: null, error: { code: -32603, message: err.message, data: null }, id: null } };
+    }
+  }
+  /** `list_messages`: `task_id` required; newest first by default; `limit` 0 means the default. */
+  listMessages(query) {
+    const issues = [];
+    const taskId = query.get("task_id");
+    if (taskId === null) issues.push({ type: "missing", loc: ["query", "task_id"], msg: "Field required", input: null });
+    const limit = queryInteger(query, "limit", DEFAULT_LIMIT, void 0, issues) || DEFAULT_LIMIT;
+    const page2 = queryInteger(query, "page_number", 1, void 0, issues);
+    if (issues.length) return validationFailure(issues);
+    const messages = this.tasks.messagesOf(taskId);
+    if (!messages) return agentexError(404, `Item with id '${taskId}' does not exist.`);
+    if (page2 < 1) return agentexError(400, "Page number must be greater than 0");
+    const ascending = (query.get("order_direction") ?? "desc").toLowerCase() !== "desc";
+    const ordered = ascending ? [...messages] : [...messages].reverse();
+    const size = Math.abs(limit);
+    return { status: 200, body: ordered.slice((page2 - 1) * size, page2 * size) };
+  }
+};
+function missingAgent(agentId) {
+  return agentexError(404, `Item with id '${agentId}' does not exist.`);
+}
+function queryInteger(query, name, fallback, atLeast, issues) {
+  const text = query.get(name);
+  if (text === null) return fallback;
+  if (!/^\s*[-+]?\d+\s*$/.test(text)) {
+    issues.push({ type: "int_parsing", loc: ["query", name], msg: "Input should be a valid integer, unable to parse string as an integer", input: text });
+    return fallback;
+  }
+  const value = Number.parseInt(text, 10);
+  if (atLeast !== void 0 && value < atLeast) {
+    issues.push({ type: "greater_than_equal", loc: ["query", name], msg: `Input should be greater than or equal to ${atLeast}`, input: text, ctx: { ge: atLeast } });
+  }
+  return value;
+}
+async function readBody(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return { issues: [{ type: "value_error", loc: ["body"], msg: "Value error, request body too large", input: null }] };
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (!text) return { issues: [{ type: "missing", loc: ["body"], msg: "Field required", input: null }] };
+  const type = req.headers["content-type"];
+  if (type && !/[/+]json\b/i.test(type.split(";")[0])) return { value: text };
+  try {
+    return { value: JSON.parse(text) };
+  } catch (err) {
+    return { issues: [{ type: "json_invalid", loc: ["body", 0], msg: "JSON decode error", input: {}, ctx: { error: err.message } }] };
+  }
+}
 
 // src/local-platform/clock.ts
 var systemClock = {
@@ -47146,7 +60055,14 @@ var ROUTE_IDS = [
   "deployments.get",
   "deployments.delete",
   "deployments.logs",
-  "preview.page"
+  "preview.page",
+  // The Agentex server routes (agent-server.ts).
+  "agents.byName",
+  "agents.deployments.list",
+  "agents.deployments.get",
+  "agents.deployments.rpc",
+  "tasks.get",
+  "messages.list"
 ];
 var FaultSwitch = class {
   active = [];
@@ -47197,11 +60113,12 @@ function faultReply(fault) {
   const headers = {};
   if (fault.retryAfterSeconds !== void 0) headers["retry-after"] = String(fault.retryAfterSeconds);
   const detail = status2 === 429 ? "rate limit exceeded" : status2 >= 500 ? "upstream unavailable (injected fault)" : "injected fault";
-  return { status: status2, body: { detail }, headers };
+  const agentServerRoute = ["agents.", "tasks.", "messages."].some((prefix) => fault.route.startsWith(prefix));
+  return { status: status2, body: agentServerRoute ? { message: detail, code: status2, data: null } : { detail }, headers };
 }
 
 // src/local-platform/state.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml6 = __toESM(require_dist(), 1);
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { EventEmitter } from "node:events";
 var ClientError = class extends Error {
@@ -47273,8 +60190,8 @@ var PlatformState = class {
     this.agents.set(fields.agent_name, agentId);
     return { agentId, agentName: fields.agent_name };
   }
-  createBuild(record, dockerfile) {
-    const build2 = {
+  createBuild(record, dockerfile, agentDirectives = []) {
+    const build3 = {
       ...record,
       id: id("bld"),
       object: "agentex_cloud_build",
@@ -47284,28 +60201,28 @@ var PlatformState = class {
       created_at: this.now(),
       updated_at: this.now()
     };
-    this.builds.set(build2.id, build2);
-    const runtime = { lines: [], dockerfile, events: new EventEmitter() };
+    this.builds.set(build3.id, build3);
+    const runtime = { lines: [], dockerfile, agentDirectives, events: new EventEmitter() };
     runtime.events.setMaxListeners(0);
-    this.runtimes.set(build2.id, runtime);
-    const script = buildScript(build2, dockerfile);
+    this.runtimes.set(build3.id, runtime);
+    const script = buildScript(build3, dockerfile);
     const step = Math.max(1, Math.round(this.timing.buildStepMs / 4));
     runtime.timer = this.later(this.timing.buildStepMs, () => {
-      build2.build_status = "RUNNING";
-      build2.build_start_time = this.now();
-      build2.updated_at = build2.build_start_time;
+      build3.build_status = "RUNNING";
+      build3.build_start_time = this.now();
+      build3.updated_at = build3.build_start_time;
       const emit = (index) => {
-        if (build2.build_status !== "RUNNING") return;
+        if (build3.build_status !== "RUNNING") return;
         if (index < script.lines.length) {
-          this.appendBuildLine(build2.id, script.lines[index]);
+          this.appendBuildLine(build3.id, script.lines[index]);
           runtime.timer = this.later(step, () => emit(index + 1));
           return;
         }
-        runtime.timer = this.later(this.timing.buildStepMs, () => this.finishBuild(build2.id, script.fails ? "FAILED" : "SUCCESS"));
+        runtime.timer = this.later(this.timing.buildStepMs, () => this.finishBuild(build3.id, script.fails ? "FAILED" : "SUCCESS"));
       };
       emit(0);
     });
-    return build2;
+    return build3;
   }
   appendBuildLine(buildId, line) {
     const runtime = this.runtimes.get(buildId);
@@ -47313,20 +60230,20 @@ var PlatformState = class {
     runtime.events.emit("line", runtime.lines.length);
   }
   finishBuild(buildId, status2) {
-    const build2 = this.builds.get(buildId);
-    build2.build_status = status2;
-    build2.build_end_time = this.now();
-    build2.updated_at = build2.build_end_time;
+    const build3 = this.builds.get(buildId);
+    build3.build_status = status2;
+    build3.build_end_time = this.now();
+    build3.updated_at = build3.build_end_time;
     this.runtimes.get(buildId)?.events.emit("end");
   }
   cancelBuild(buildId) {
-    const build2 = this.requireBuild(buildId);
-    const before = { ...build2 };
-    if (build2.build_status === "QUEUED" || build2.build_status === "RUNNING") {
+    const build3 = this.requireBuild(buildId);
+    const before = { ...build3 };
+    if (build3.build_status === "QUEUED" || build3.build_status === "RUNNING") {
       const runtime = this.runtimes.get(buildId);
       if (runtime.timer) this.clock.clearTimeout(runtime.timer);
-      build2.build_status = "CANCELLING";
-      build2.updated_at = this.now();
+      build3.build_status = "CANCELLING";
+      build3.updated_at = this.now();
       this.later(Math.max(1, Math.round(this.timing.buildStepMs / 4)), () => {
         this.appendBuildLine(buildId, "ERROR: build cancelled by request");
         this.finishBuild(buildId, "CANCELLED");
@@ -47335,17 +60252,21 @@ var PlatformState = class {
     return before;
   }
   requireBuild(buildId) {
-    const build2 = this.builds.get(buildId);
-    if (!build2) throw new ClientError(404, `build ${buildId} not found`);
-    return build2;
+    const build3 = this.builds.get(buildId);
+    if (!build3) throw new ClientError(404, `build ${buildId} not found`);
+    return build3;
+  }
+  /** The local agent's directives in a build's context; none for an unknown build (a deploy by image). */
+  agentDirectivesOf(buildId) {
+    return buildId && this.runtimes.get(buildId)?.agentDirectives || [];
   }
   buildLog(buildId) {
-    const build2 = this.requireBuild(buildId);
+    const build3 = this.requireBuild(buildId);
     const runtime = this.runtimes.get(buildId);
     return {
       lines: runtime.lines,
       events: runtime.events,
-      finished: () => ["SUCCESS", "FAILED", "CANCELLED"].includes(build2.build_status)
+      finished: () => ["SUCCESS", "FAILED", "CANCELLED"].includes(build3.build_status)
     };
   }
   // ---- deployments
@@ -47369,16 +60290,16 @@ var PlatformState = class {
       throw new ClientError(422, "preview_label is only valid when preview is true");
     }
     if (!preview && body.expires_at !== void 0 && body.expires_at !== null) throw new ClientError(422, "expires_at is only valid when preview is true");
-    let build2;
+    let build3;
     let image;
     if (typeof body.build_id === "string" && body.build_id) {
-      build2 = this.builds.get(body.build_id);
-      if (!build2) throw new ClientError(404, `build ${body.build_id} not found`);
-      if (build2.build_status !== "SUCCESS") throw new ClientError(409, `build ${build2.id} is ${build2.build_status}; only a successful build can be deployed`);
-      if (build2.agent_name !== agentName) {
-        throw new ClientError(422, `manifest_file names agent "${agentName}" but build ${build2.id} is for "${build2.agent_name}"`);
+      build3 = this.builds.get(body.build_id);
+      if (!build3) throw new ClientError(404, `build ${body.build_id} not found`);
+      if (build3.build_status !== "SUCCESS") throw new ClientError(409, `build ${build3.id} is ${build3.build_status}; only a successful build can be deployed`);
+      if (build3.agent_name !== agentName) {
+        throw new ClientError(422, `manifest_file names agent "${agentName}" but build ${build3.id} is for "${build3.agent_name}"`);
       }
-      image = { name: build2.image_name, tag: build2.image_tag };
+      image = { name: build3.image_name, tag: build3.image_tag };
     } else if (typeof body.image_name === "string" && body.image_name) {
       image = { name: body.image_name, tag: typeof body.image_tag === "string" && body.image_tag ? body.image_tag : "latest" };
     } else {
@@ -47410,7 +60331,7 @@ var PlatformState = class {
       status: "PENDING",
       manifest_file: manifestText,
       environment_config: environmentText,
-      build_id: build2?.id,
+      build_id: build3?.id,
       image_name: image.name,
       image_tag: image.tag,
       // A preview gets a release of its own; real deploys of an agent share one release, so a newer one supersedes the older.
@@ -47426,7 +60347,7 @@ var PlatformState = class {
     };
     this.deployments.set(deployment.id, deployment);
     this.deploymentLogs.set(deployment.id, []);
-    const dockerfile = build2 ? this.runtimes.get(build2.id)?.dockerfile ?? "" : "";
+    const dockerfile = build3 ? this.runtimes.get(build3.id)?.dockerfile ?? "" : "";
     this.rollOut(deployment, hasMarkerLine(dockerfile, CRASH_MARKER));
     return deployment;
   }
@@ -47530,12 +60451,12 @@ function requireText(body, field) {
 }
 function parseYamlField(text, field) {
   try {
-    return (0, import_yaml4.parse)(text);
+    return (0, import_yaml6.parse)(text);
   } catch (err) {
     throw new ClientError(422, `${field} is not valid YAML: ${err.message.split("\n")[0]}`);
   }
 }
-function buildScript(build2, dockerfile) {
+function buildScript(build3, dockerfile) {
   const instructions = dockerfile.split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
   const base = instructions.find((line) => /^FROM\s/i.test(line))?.split(/\s+/)[1] ?? "scratch";
   const fails = hasMarkerLine(dockerfile, FAIL_BUILD_MARKER);
@@ -47545,7 +60466,7 @@ function buildScript(build2, dockerfile) {
     `#1 transferring dockerfile: ${Buffer.byteLength(dockerfile)}B done`,
     `#2 [internal] load metadata for docker.io/library/${base}`,
     "#3 [internal] load build context",
-    `#3 transferring context: ${(build2.archive_bytes / 1024).toFixed(1)}kB done`
+    `#3 transferring context: ${(build3.archive_bytes / 1024).toFixed(1)}kB done`
   ];
   const steps = instructions.filter((line) => !/^(FROM|ENV|EXPOSE|CMD|ENTRYPOINT|WORKDIR|LABEL|ARG|USER)\s/i.test(line));
   steps.forEach((instruction, index) => {
@@ -47558,7 +60479,7 @@ function buildScript(build2, dockerfile) {
     lines.push("ERROR: failed to solve: process did not complete successfully: exit code: 1");
   } else {
     lines.push(`#${steps.length + 4} exporting to image`);
-    lines.push(`#${steps.length + 4} pushing ${build2.image_url} done`);
+    lines.push(`#${steps.length + 4} pushing ${build3.image_url} done`);
   }
   return { lines, fails };
 }
@@ -47612,11 +60533,11 @@ async function control(state, faults, req, url) {
     return {
       status: 200,
       body: {
-        builds: [...state.builds.values()].map((build2) => ({
-          id: build2.id,
-          agent_name: build2.agent_name,
-          build_status: build2.build_status,
-          working_tree_hash: build2.working_tree_hash
+        builds: [...state.builds.values()].map((build3) => ({
+          id: build3.id,
+          agent_name: build3.agent_name,
+          build_status: build3.build_status,
+          working_tree_hash: build3.working_tree_hash
         })),
         deployments: [...state.deployments.values()].map((deployment) => ({
           id: deployment.id,
@@ -47635,7 +60556,7 @@ async function control(state, faults, req, url) {
 
 // src/local-platform/build-log.ts
 function streamBuildLog(state, req, res, buildId, record, openStreams, dropAfter) {
-  const log = state.buildLog(buildId);
+  const log2 = state.buildLog(buildId);
   const lastId = Number.parseInt(String(req.headers["last-event-id"] ?? ""), 10);
   let next = Number.isInteger(lastId) && lastId > 0 ? lastId : 0;
   record.status = 200;
@@ -47644,8 +60565,8 @@ function streamBuildLog(state, req, res, buildId, record, openStreams, dropAfter
   openStreams.add(res);
   let sent = 0;
   const flush = () => {
-    while (next < log.lines.length) {
-      const line = log.lines[next];
+    while (next < log2.lines.length) {
+      const line = log2.lines[next];
       next++;
       const event = `id: ${next}
 data: ${JSON.stringify({ line })}
@@ -47668,15 +60589,15 @@ data: ${JSON.stringify({ line })}
     if (!flush()) cleanup();
   };
   const cleanup = () => {
-    log.events.off("line", onLine);
-    log.events.off("end", finish);
+    log2.events.off("line", onLine);
+    log2.events.off("end", finish);
     openStreams.delete(res);
   };
   res.on("close", cleanup);
   if (!flush()) return cleanup();
-  if (log.finished()) return finish();
-  log.events.on("line", onLine);
-  log.events.on("end", finish);
+  if (log2.finished()) return finish();
+  log2.events.on("line", onLine);
+  log2.events.on("end", finish);
 }
 
 // src/local-platform/page.ts
@@ -47702,7 +60623,7 @@ ${body}
 </html>
 `;
 }
-function renderPreviewPage(deployment, build2) {
+function renderPreviewPage(deployment, build3) {
   if (!deployment || ["DELETED", "SUPERSEDED", "CANCELLED"].includes(deployment.status)) {
     return { status: 404, html: shell("Preview not found", "<h1>Preview not found</h1><p>This preview was removed or never existed.</p>") };
   }
@@ -47717,8 +60638,8 @@ function renderPreviewPage(deployment, build2) {
     ["Agent", deployment.agent_name],
     ["Preview label", deployment.preview_label ?? "(not a preview)"],
     ["Build", deployment.build_id],
-    ["Image", build2?.image_url ?? `${deployment.image_name}:${deployment.image_tag}`],
-    ["Source commit", build2?.source_commit],
+    ["Image", build3?.image_url ?? `${deployment.image_name}:${deployment.image_tag}`],
+    ["Source commit", build3?.source_commit],
     ["Deployment", deployment.id],
     ["Expires", deployment.expires_at]
   ];
@@ -47741,7 +60662,7 @@ var import_busboy = __toESM(require_lib(), 1);
 import { createWriteStream } from "node:fs";
 import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import path6 from "node:path";
+import path7 from "node:path";
 import { once } from "node:events";
 
 // node_modules/tar/dist/esm/index.min.js
@@ -50721,9 +63642,9 @@ async function receiveBuild(req, state, limits) {
     req.resume();
     throw new ClientError(415, "POST /v5/builds takes multipart/form-data");
   }
-  const dir = await mkdtemp2(path6.join(tmpdir2(), "ap-local-upload-"));
+  const dir = await mkdtemp2(path7.join(tmpdir2(), "ap-local-upload-"));
   try {
-    const archive = path6.join(dir, "context.tar.gz");
+    const archive = path7.join(dir, "context.tar.gz");
     const { fields, bytes, gzipped } = await receiveMultipart(req, archive, limits.maxArchiveBytes);
     if (bytes < 0) throw new ClientError(400, "context_archive is required (a tar.gz file part)");
     if (bytes === 0) throw new ClientError(400, "context_archive is empty");
@@ -50734,7 +63655,7 @@ async function receiveBuild(req, state, limits) {
     if (fields.platform && !BUILD_PLATFORMS.includes(fields.platform)) {
       throw new ClientError(422, `platform "${fields.platform}" is not linux/amd64, linux/arm64 or linux/arm/v7`);
     }
-    const dockerfile = await dockerfileAtRoot(archive);
+    const { dockerfile, agentDirectives } = await readContext(archive);
     const agent = state.resolveAgent(fields, limits.strictAgentNames);
     return structuredClone(
       state.createBuild(
@@ -50753,7 +63674,8 @@ async function receiveBuild(req, state, limits) {
           source_subpath: fields.source_subpath,
           archive_bytes: bytes
         },
-        dockerfile
+        dockerfile,
+        agentDirectives
       )
     );
   } finally {
@@ -50770,7 +63692,7 @@ function parseBuildArgsField(text) {
   }
 }
 function receiveMultipart(req, archive, maxArchiveBytes) {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve3, reject) => {
     const fields = {};
     let bytes = -1;
     let head = Buffer.alloc(0);
@@ -50804,25 +63726,31 @@ function receiveMultipart(req, archive, maxArchiveBytes) {
     });
     parser.on("error", (err) => reject(new ClientError(400, `bad multipart body: ${err.message}`)));
     parser.on("close", () => {
-      fileDone.then(() => resolve({ fields, bytes, gzipped: head[0] === 31 && head[1] === 139 }), reject);
+      fileDone.then(() => resolve3({ fields, bytes, gzipped: head[0] === 31 && head[1] === 139 }), reject);
     });
     req.on("aborted", () => reject(new ClientError(400, "upload aborted")));
     req.pipe(parser);
   });
 }
-async function dockerfileAtRoot(archive) {
+var MAX_DIRECTIVE_FILE_BYTES = 1024 * 1024;
+async function readContext(archive) {
   let dockerfile;
   let sawEntry = false;
+  const agentDirectives = [];
   try {
     await Ct({
       file: archive,
       onReadEntry: (entry) => {
         sawEntry = true;
-        if (entry.path === "Dockerfile" || entry.path === "./Dockerfile") {
-          const chunks = [];
-          entry.on("data", (chunk) => chunks.push(chunk));
-          entry.on("end", () => dockerfile = Buffer.concat(chunks).toString("utf8"));
-        }
+        const isDockerfile = entry.path === "Dockerfile" || entry.path === "./Dockerfile";
+        if (!isDockerfile && (entry.type !== "File" || entry.size > MAX_DIRECTIVE_FILE_BYTES)) return;
+        const chunks = [];
+        entry.on("data", (chunk) => chunks.push(chunk));
+        entry.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          if (isDockerfile) dockerfile = text;
+          if (text.includes("local-platform:")) agentDirectives.push(...directivesInCode(text));
+        });
       },
       strict: true
     });
@@ -50831,7 +63759,7 @@ async function dockerfileAtRoot(archive) {
   }
   if (!sawEntry) throw new ClientError(400, "context_archive is not a tar.gz archive or is empty");
   if (dockerfile === void 0) throw new ClientError(400, "context_archive has no Dockerfile at its root; the Dockerfile must be at the archive root");
-  return dockerfile;
+  return { dockerfile, agentDirectives };
 }
 
 // src/local-platform/routes.ts
@@ -50847,22 +63775,30 @@ var ROUTES = [
   { id: "deployments.logs", method: "GET", pattern: /^\/v5\/agentex\/deployments\/([^/]+)\/logs$/ },
   { id: "deployments.get", method: "GET", pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
   { id: "deployments.delete", method: "DELETE", pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
-  { id: "preview.page", method: "GET", pattern: /^\/previews\/([^/]+)\/?$/ }
+  { id: "preview.page", method: "GET", pattern: /^\/previews\/([^/]+)\/?$/ },
+  // The Agentex server's own routes (agent-server.ts); `/agents/name/…` first, as FastAPI matches it first.
+  { id: "agents.byName", method: "GET", pattern: /^\/agents\/name\/([^/]+)$/ },
+  { id: "agents.deployments.list", method: "GET", pattern: /^\/agents\/([^/]+)\/deployments$/ },
+  { id: "agents.deployments.get", method: "GET", pattern: /^\/agents\/([^/]+)\/deployments\/([^/]+)$/ },
+  { id: "agents.deployments.rpc", method: "POST", pattern: /^\/agents\/([^/]+)\/deployments\/([^/]+)\/rpc$/ },
+  { id: "tasks.get", method: "GET", pattern: /^\/tasks\/([^/]+)$/ },
+  { id: "messages.list", method: "GET", pattern: /^\/messages$/ }
 ];
 function matchRoute(method, pathname) {
   const route = ROUTES.find((candidate) => candidate.method === method && candidate.pattern.test(pathname));
   if (!route) return void 0;
-  return { id: route.id, param: decodeURIComponent(route.pattern.exec(pathname)?.[1] ?? "") };
+  const params = (route.pattern.exec(pathname) ?? []).slice(1).map((part) => decodeURIComponent(part));
+  return { id: route.id, param: params[0] ?? "", params };
 }
 async function answer(state, options, route, req, url, param) {
   const query = url.searchParams;
-  const shapeBuild = (build2) => shapeBuildRecord(build2, options.legacyBuildShape);
+  const shapeBuild = (build3) => shapeBuildRecord(build3, options.legacyBuildShape);
   switch (route) {
     case "builds.create":
       return { status: 201, body: shapeBuild(await receiveBuild(req, state, options)) };
     case "builds.list": {
       const items = [...state.builds.values()].filter(
-        (build2) => matches(query.get("agent_name"), build2.agent_name) && matches(query.get("agent_id"), build2.agent_id) && matches(query.get("working_tree_hash"), build2.working_tree_hash) && matches(query.get("source_commit"), build2.source_commit) && matches(query.get("build_status")?.toUpperCase(), build2.build_status)
+        (build3) => matches(query.get("agent_name"), build3.agent_name) && matches(query.get("agent_id"), build3.agent_id) && matches(query.get("working_tree_hash"), build3.working_tree_hash) && matches(query.get("source_commit"), build3.source_commit) && matches(query.get("build_status")?.toUpperCase(), build3.build_status)
       );
       return { status: 200, body: page(items, query, shapeBuild) };
     }
@@ -50873,9 +63809,9 @@ async function answer(state, options, route, req, url, param) {
     case "builds.undeployed": {
       const deployed = new Set([...state.deployments.values()].filter((deployment) => deployment.status === "HEALTHY").map((deployment) => deployment.agent_name));
       const byAgent = /* @__PURE__ */ new Map();
-      for (const build2 of state.builds.values()) byAgent.set(build2.agent_name, [...byAgent.get(build2.agent_name) ?? [], build2]);
+      for (const build3 of state.builds.values()) byAgent.set(build3.agent_name, [...byAgent.get(build3.agent_name) ?? [], build3]);
       const rows = [...byAgent.entries()].flatMap(([agent, builds]) => {
-        const latestSuccess = builds.filter((build2) => build2.build_status === "SUCCESS").at(-1);
+        const latestSuccess = builds.filter((build3) => build3.build_status === "SUCCESS").at(-1);
         if (!latestSuccess || deployed.has(agent)) return [];
         return [{ agent_name: agent, latest_build: shapeBuild(latestSuccess), total_builds: builds.length }];
       });
@@ -50907,9 +63843,9 @@ async function answer(state, options, route, req, url, param) {
       throw new ClientError(404, "no such route");
   }
 }
-function shapeBuildRecord(build2, legacy) {
-  if (!legacy) return build2;
-  const { id: id2, build_status, ...rest } = build2;
+function shapeBuildRecord(build3, legacy) {
+  if (!legacy) return build3;
+  const { id: id2, build_status, ...rest } = build3;
   return { ...rest, build_id: id2, status: build_status };
 }
 function matches(wanted, actual) {
@@ -50961,25 +63897,26 @@ async function startLocalPlatform(options = {}) {
   const openStreams = /* @__PURE__ */ new Set();
   let baseUrl = "";
   const state = new PlatformState(options.accountId ?? "acct-local", { buildStepMs: options.buildStepMs ?? 400, deployStepMs: options.deployStepMs ?? 400 }, () => baseUrl, clock);
+  const agentServer = new AgentServer(state, clock);
   const api = {
     legacyBuildShape: options.legacyBuildShape ?? false,
     maxArchiveBytes: options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES,
     strictAgentNames: (options.agentNames ?? "strict") === "strict"
   };
-  const log = options.log ?? (() => {
+  const log2 = options.log ?? (() => {
   });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://local");
     const record = { method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, at: clock.now() };
     requests.push(record);
-    res.on("finish", () => log(`${record.method} ${record.path} \u2192 ${record.status || res.statusCode}`));
+    res.on("finish", () => log2(`${record.method} ${record.path} \u2192 ${record.status || res.statusCode}`));
     handle(req, res, url, record).catch((err) => {
       if (res.headersSent) {
         res.destroy();
         return;
       }
       const status2 = err instanceof ClientError ? err.status : 500;
-      if (status2 === 500) log(`error: ${err.stack ?? err}`);
+      if (status2 === 500) log2(`error: ${err.stack ?? err}`);
       send(res, record, { status: status2, body: { detail: err.message } });
     });
   });
@@ -51001,7 +63938,7 @@ async function startLocalPlatform(options = {}) {
       return send(res, record, { status: 401, body: { detail: "invalid or missing x-api-key" } });
     }
     const fault = faults.take(route.id);
-    if (fault?.latencyMs) await new Promise((resolve) => clock.setTimeout(() => resolve(void 0), fault.latencyMs));
+    if (fault?.latencyMs) await new Promise((resolve3) => clock.setTimeout(() => resolve3(void 0), fault.latencyMs));
     if (fault?.resetConnection) {
       if (route.id === "builds.create") {
         req.once("data", () => req.socket.destroy());
@@ -51016,6 +63953,10 @@ async function startLocalPlatform(options = {}) {
     }
     if (route.id === "builds.logs") return streamBuildLog(state, req, res, route.param, record, openStreams, fault?.dropStreamAfterLines);
     if (route.id === "preview.page") return servePreview(res, route.param, record);
+    if (AGENT_SERVER_ROUTES.has(route.id)) {
+      const reply2 = await agentServer.answer(route.id, req, url, route.params);
+      return send(res, record, fault?.status && fault.afterHandling ? faultReply(fault) : reply2);
+    }
     const reply = await answer(state, api, route.id, req, url, route.param);
     if (fault?.status && fault.afterHandling) return send(res, record, faultReply(fault));
     return send(res, record, reply);
@@ -51027,9 +63968,9 @@ async function startLocalPlatform(options = {}) {
     res.writeHead(page2.status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
     res.end(page2.html);
   }
-  await new Promise((resolve, reject) => {
+  await new Promise((resolve3, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve3());
   });
   const address = server.address();
   const host = options.host && options.host !== "0.0.0.0" && options.host !== "::" ? options.host : "127.0.0.1";
@@ -51052,12 +63993,138 @@ async function startLocalPlatform(options = {}) {
     },
     close: async () => {
       state.close();
+      agentServer.close();
       for (const stream of openStreams) stream.end();
-      const closed = new Promise((resolve) => server.close(() => resolve()));
+      const closed = new Promise((resolve3) => server.close(() => resolve3()));
       for (const socket of sockets) socket.destroy();
       await closed;
     }
   };
+}
+
+// src/forge/comment.ts
+var STICKY_MARKER = "<!-- agent-preview:sticky -->";
+var COMMENT_KEY = /^[A-Za-z0-9._-]{1,64}$/;
+function stickyMarker(key) {
+  if (!key) return STICKY_MARKER;
+  if (!COMMENT_KEY.test(key)) throw new Error(`comment key "${key}" may hold only letters, digits, ".", "_" and "-" (at most 64)`);
+  return `<!-- agent-preview:sticky:${key} -->`;
+}
+function isOurStickyComment(comment, match) {
+  if (!comment.user || !match.authors.includes(comment.user.toLowerCase())) return false;
+  return comment.body.includes(stickyMarker(match.key));
+}
+function findStickyComments(comments, match) {
+  const ours = match ? (comment) => isOurStickyComment(comment, match) : (comment) => comment.body.includes(STICKY_MARKER);
+  return comments.filter(ours).sort((a, b2) => a.id - b2.id);
+}
+function codeSpan(text) {
+  const flat = text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
+  const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((match) => match[0].length));
+  const ticks = "`".repeat(longest + 1);
+  const pad = flat.startsWith("`") || flat.endsWith("`") || flat.startsWith(" ") && flat.endsWith(" ") && flat.trim() ? " " : "";
+  return `${ticks}${pad}${flat}${pad}${ticks}`;
+}
+function escapeCell(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "&#124;").replace(/([\\`*_[\]()#!~])/g, "\\$1").replace(/\r?\n/g, " ");
+}
+function renderRemovedComment(context) {
+  return [
+    stickyMarker(context.commentKey),
+    `### Agent preview \xB7 ${codeSpan(context.label)}`,
+    "",
+    `\u{1F9F9} Preview removed at ${escapeCell(context.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC${context.agents.length ? ` (${context.agents.map(escapeCell).join(", ")})` : ""}.`,
+    "",
+    `<sub>Platform: ${escapeCell(context.platform)} \xB7 deployed by agent-preview</sub>`
+  ].join("\n");
+}
+
+// src/conversation/report.ts
+import { mkdir, writeFile } from "node:fs/promises";
+import path8 from "node:path";
+var REPORT_SCHEMA = "agent-preview/smoke-report@1";
+var REPORT_REPLY_LIMIT = 2e4;
+var RAW_LIMIT = 4e3;
+function capText(text, limit) {
+  if (text.length <= limit) return { text };
+  let end = limit;
+  if (/[\uD800-\uDBFF]/.test(text[end - 1] ?? "")) end--;
+  return { text: `${text.slice(0, end)}
+\u2026[cut: ${text.length - end} more characters]`, cut: { shown: end, total: text.length } };
+}
+function buildSmokeReport(results, context, at2 = /* @__PURE__ */ new Date()) {
+  return {
+    schema: REPORT_SCHEMA,
+    ...context,
+    verdict: overallVerdict(results.map((result) => result.verdict)),
+    at: at2.toISOString(),
+    agents: results.map((result) => ({
+      ...result,
+      conversations: result.conversations.map((conversation) => ({ ...conversation, turns: conversation.turns.map(reportTurn) }))
+    }))
+  };
+}
+function reportTurn(turn) {
+  const capped = turn.reply === void 0 ? void 0 : capText(turn.reply, REPORT_REPLY_LIMIT);
+  const rawText = turn.raw === void 0 ? void 0 : JSON.stringify(turn.raw);
+  return {
+    ...turn,
+    ...capped ? { reply: capped.text, ...capped.cut ? { replyCut: capped.cut } : {} } : {},
+    raw: rawText === void 0 ? void 0 : rawText.length > RAW_LIMIT ? { cut: `the platform's record was ${rawText.length} characters; not kept` } : turn.raw
+  };
+}
+function serializeSmokeReport(report2) {
+  return `${redact(JSON.stringify(report2, null, 2))}
+`;
+}
+async function writeSmokeReport(report2, file) {
+  await mkdir(path8.dirname(file), { recursive: true });
+  await writeFile(file, serializeSmokeReport(report2), { mode: 384 });
+  return file;
+}
+
+// src/conversation/comment.ts
+function firstFailure(result) {
+  for (const conversation of result.conversations) {
+    if (conversation.verdict !== "failed") continue;
+    const index = conversation.turns.findIndex((turn2) => turn2.verdict === "failed");
+    if (index === -1) return `${conversation.name}: ${conversation.error ?? "not held"}`;
+    const turn = conversation.turns[index];
+    const where = `${conversation.name}, turn ${index + 1}`;
+    if (turn.error) return `${where}: ${turn.error}`;
+    const check = turn.checks.find((candidate) => !candidate.passed);
+    return `${where}: expected ${check?.expectation ?? "a passing reply"}${check?.detail ? ` (${check.detail})` : ""}`;
+  }
+  return void 0;
+}
+function formatLatency(ms2) {
+  return ms2 >= 6e4 ? `${Math.floor(ms2 / 6e4)} min ${Math.round(ms2 % 6e4 / 1e3)} s` : `${(ms2 / 1e3).toFixed(1)} s`;
+}
+function transcriptText(result, replyLimit = 4e3) {
+  const lines = [];
+  for (const conversation of result.conversations) {
+    lines.push(`\u2500\u2500 ${conversation.name}${conversation.sessionId ? ` (${conversation.sessionId})` : ""} \u2500\u2500`);
+    if (conversation.error && conversation.turns.every((turn) => turn.verdict === "not run"))
+      lines.push(`  ${conversation.verdict === "failed" ? "\u2718 not held" : "not held"}: ${conversation.error}`);
+    for (const turn of conversation.turns) {
+      lines.push(indent("\u203A ", turn.send));
+      if (turn.verdict === "not run") {
+        lines.push("  (not sent)");
+        continue;
+      }
+      if (turn.reply !== void 0) lines.push(indent("\u2039 ", capText(turn.reply, replyLimit).text), `  (${formatLatency(turn.latencyMs ?? 0)})`);
+      if (turn.error) lines.push(`  \u2718 ${turn.error}`);
+      for (const check of turn.checks) lines.push(`  ${check.passed ? "\u2714" : "\u2718"} ${check.expectation}${check.detail ? `: ${check.detail}` : ""}`);
+    }
+  }
+  return stripUnsafe(lines.join("\n"));
+}
+function indent(first, text) {
+  return text.split(/\r\n|\r|\n/).map((line, index) => (index === 0 ? first : "  ") + line).join("\n");
+}
+var UNSAFE_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+function stripUnsafe(text) {
+  return text.replace(UNSAFE_CHARACTERS, "");
 }
 
 // src/pipeline/reporter.ts
@@ -51092,11 +64159,12 @@ async function teardownPreviews(platform, options) {
   };
   const agents = /* @__PURE__ */ new Set();
   const foundLabels = /* @__PURE__ */ new Set();
-  for (const deployment of await candidates(platform, labels, Boolean(options.repo), signal)) {
+  const search = { withLegacy: Boolean(options.repo), knownAgents: options.knownAgents ?? options.agentNames, reporter };
+  for (const deployment of await candidates(platform, labels, search, signal)) {
     if (options.agentNames && !(deployment.agentName && options.agentNames.includes(deployment.agentName))) continue;
     const live = !GONE_DEPLOY_PHASES.has(deployment.phase);
     if (options.repo) {
-      const ownership = await ownershipUnder(deployment, labels, options.repo, lookUpBuild, signal);
+      const ownership = await ownershipOf(deployment, options.repo, lookUpBuild, { signal });
       if (ownership === "other") {
         if (live) outcome.otherRepos.push(deployment);
         continue;
@@ -51128,9 +64196,8 @@ async function teardownPreviews(platform, options) {
   outcome.agents = [...agents].sort();
   outcome.labels = [...foundLabels].sort();
   if (outcome.withoutProvenance.length) {
-    const label = labels.legacyLabel;
     reporter.warn(
-      `left ${outcome.withoutProvenance.length} preview(s) of "${label}" alone because nothing records which repository deployed them: ${describeDeployments(outcome.withoutProvenance)}; delete them with \`agent-preview teardown --label ${label}\` if they are yours`
+      `left ${outcome.withoutProvenance.length} preview(s) alone because nothing records which repository deployed them: ${describeWithLabels(outcome.withoutProvenance)}; delete one with \`agent-preview teardown --label <label> --agent <agent>\` if it is yours`
     );
   }
   if (outcome.otherRepos.length) {
@@ -51139,49 +64206,55 @@ async function teardownPreviews(platform, options) {
   return outcome;
 }
 function exactLabel(label) {
-  return { label, legacyLabel: label, perPush: false };
+  return { label, legacyLabel: label, perPush: false, hashed: false };
 }
 function describeDeployments(deployments) {
   return deployments.map((d) => `${d.id} (${d.agentName ?? "agent"})`).join(", ");
 }
-async function candidates(platform, labels, withLegacy, signal) {
+function describeWithLabels(deployments) {
+  return deployments.map((d) => `${d.id} (${d.agentName ?? "agent"}${d.previewLabel ? `, label ${d.previewLabel}` : ""})`).join(", ");
+}
+async function candidates(platform, labels, search, signal) {
   const found = /* @__PURE__ */ new Map();
   const add = (deployments, keep) => {
     for (const deployment of deployments) if (keep(deployment) && !found.has(deployment.id)) found.set(deployment.id, deployment);
   };
-  add(await platform.listDeployments({ previewLabel: labels.label }, { signal }), (d) => !d.previewLabel || d.previewLabel === labels.label);
-  if (withLegacy && labels.legacyLabel !== labels.label) {
-    add(await platform.listDeployments({ previewLabel: labels.legacyLabel }, { signal }), (d) => d.previewLabel === labels.legacyLabel);
+  for (const label of lookupLabels(labels, search.withLegacy)) {
+    add(await platform.listDeployments({ previewLabel: label }, { signal }), (d) => d.previewLabel === label || !d.previewLabel && label === labels.label);
   }
-  if (labels.perPush && labels.identitySuffix) add(await platform.listDeployments({}, { signal }), (d) => labelBelongs(d.previewLabel, labels));
+  if (!labels.pushPrefix) return [...found.values()];
+  const agents = /* @__PURE__ */ new Set([...search.knownAgents ?? [], ...[...found.values()].map((d) => d.agentName).filter((name) => Boolean(name))]);
+  if (!agents.size) {
+    search.reporter.warn(
+      `no agent of this repository is known, so every preview on ${platform.name} is listed to find the earlier pushes' previews of "${labels.pushPrefix}-\u2026"; name the manifests to list only their agents'`
+    );
+    add(await platform.listDeployments({}, { signal }), (d) => labelBelongs(d.previewLabel, labels));
+  }
+  for (const agentName of [...agents].sort()) {
+    add(await platform.listDeployments({ agentName }, { signal }), (d) => labelBelongs(d.previewLabel, labels));
+  }
   return [...found.values()];
-}
-async function ownershipUnder(deployment, labels, repo, lookUpBuild, signal) {
-  const hashed = Boolean(labels.identitySuffix) && labelBelongs(deployment.previewLabel, labels);
-  if (!hashed) return ownershipOf(deployment, repo, lookUpBuild, { signal });
-  const recorded = parseSourceRepo(deployment.sourceRepo);
-  return recorded && !sameSourceRepo(recorded, repo) ? "other" : "ours";
 }
 
 // src/cli/package.ts
 import { existsSync, readFileSync } from "node:fs";
-import path7 from "node:path";
-import { fileURLToPath } from "node:url";
+import path9 from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
 function packageRoot() {
-  let dir = path7.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path7.join(dir, "package.json")) && path7.dirname(dir) !== dir) dir = path7.dirname(dir);
+  let dir = path9.dirname(fileURLToPath2(import.meta.url));
+  while (!existsSync(path9.join(dir, "package.json")) && path9.dirname(dir) !== dir) dir = path9.dirname(dir);
   return dir;
 }
 function packageVersion() {
   try {
-    return String(JSON.parse(readFileSync(path7.join(packageRoot(), "package.json"), "utf8")).version ?? "unknown");
+    return String(JSON.parse(readFileSync(path9.join(packageRoot(), "package.json"), "utf8")).version ?? "unknown");
   } catch {
     return "unknown";
   }
 }
 
 // src/cli/commands/demo.ts
-var DEMO_AGENT = path8.join(packageRoot(), "examples", "hello-agent");
+var DEMO_AGENT = path10.join(packageRoot(), "examples", "hello-agent");
 function defineDemo(program2) {
   return program2.command("demo").description("the whole preview flow on the embedded local platform: pack, build, preview, visit, tear down").option("-m, --manifest <path>", "agent to demo", DEMO_AGENT).option("--pr <number>", "pull request number to preview", "1");
 }
@@ -51190,7 +64263,7 @@ async function demo(cli, options) {
   const reporter = cli.reporter();
   const apiKey = `demo-${randomBytes3(12).toString("hex")}`;
   registerSecret(apiKey);
-  const agents = await loadAgents([options.manifest], { requireEnvironment: true });
+  const agents = await loadAgents([options.manifest], { requireEnvironment: true, env: cli.io.env });
   const { label, note } = resolvePreviewLabel(void 0, { number: prNumber2(options.pr) }, "--pr");
   if (note) reporter.warn(note);
   const local = await startLocalPlatform({ apiKey, buildStepMs: 150, deployStepMs: 300 });
@@ -51203,6 +64276,8 @@ async function demo(cli, options) {
         reporter,
         signal,
         preview: { label, ttlMs: 36e5 },
+        redeploy: "always",
+        // a reused build replaces the preview: the demo has no repository to keep one unchanged for
         pollIntervalMs: 250,
         timeoutMs: 12e4
       });
@@ -51222,6 +64297,7 @@ async function demo(cli, options) {
       cli.print(`  GET ${result.url} \u2192 ${response.status} "${title}"`);
       if (!response.ok) return EXIT.failed;
     }
+    if (!await talkToPreviews(cli, platform, agents, first)) return EXIT.failed;
     reporter.info(`
 \u25B6 pull request #${options.pr} pushed again with no change to the agent: the build is reused`);
     const second = await push();
@@ -51244,10 +64320,30 @@ done: ${local.builds().length} build(s) for ${first.length} agent(s) across two 
     await local.close();
   }
 }
+async function talkToPreviews(cli, platform, agents, results) {
+  cli.io.stderr.write(`
+\u25B6 talking to the preview, as the action does once it is healthy (preview-smoke.yaml), and as \`agent-preview chat\` does
+`);
+  const requests = results.flatMap((result) => {
+    const agent = agents.find((candidate) => candidate.manifest.agent.name === result.agent);
+    const script = agent?.smoke ?? messageScript("Hello from the demo", "demo");
+    const deployment = { id: result.deploymentId ?? "", phase: "healthy", rawStatus: result.deploymentStatus ?? "", events: [] };
+    return result.status === "healthy" && result.deploymentId ? [{ agent: result.agent, script, target: { deployment, agentName: result.agent, url: result.url } }] : [];
+  });
+  const smoke2 = await runSmoke(platform, requests, { signal: cli.signal, pollIntervalMs: 250, readyTimeoutMs: 6e4 });
+  for (const result of smoke2)
+    cli.print(`${transcriptText(result)}
+  ${result.agent}: ${result.verdict}, ${result.turns.passed}/${result.turns.total} turns \xB7 ${formatLatency(result.latencyMs)}`);
+  return smoke2.every((result) => result.verdict === "passed");
+}
 
 // src/cli/commands/deploy.ts
 function defineDeploy(program2) {
-  return addRunOptions(program2.command("deploy").description("build and deploy agents, as a preview or for real")).option("--preview", "deploy a preview (implied by --label and --pr)").option("--label <label>", "preview label (default pr-<number>)").option("--pr <number>", "pull request number for the default label").option("--ttl <duration>", "how long the preview lives", "8h").option("-e, --environment <name>", "entry of environments.yaml to deploy with").option("--no-wait", "return once the deployment is created").option("--preview-url <template>", "URL template for platforms whose deployments carry no URL");
+  return addRunOptions(program2.command("deploy").description("build and deploy agents, as a preview or for real")).option("--image <name:tag>", "pushed image to deploy on platforms that do not build (mutx, astropods); {agent} is filled in (default the manifest's image)").option(
+    "--redeploy <auto|always>",
+    "auto: keep a live preview that already is what this deploy would make (needs a repository: --repo or the git remote origin); always: deploy again",
+    "auto"
+  ).option("--preview", "deploy a preview (implied by --label and --pr)").option("--label <label>", "preview label (default pr-<number>)").option("--pr <number>", "pull request number for the default label").option("--ttl <duration>", "how long the preview lives", "8h").option("-e, --environment <name>", "entry of environments.yaml to deploy with").option("--no-wait", "return once the deployment is created").option("--preview-url <template>", "URL template for platforms whose deployments carry no URL");
 }
 function deploy(cli, options) {
   return runAgentsCommand(cli, options.preview || options.label || options.pr ? "preview" : "deploy", options);
@@ -51275,9 +64371,9 @@ async function localPlatform(cli, options) {
   });
   cli.print(`local platform listening on ${local.url}`);
   cli.print(`use it with: agent-preview --platform local --api-url ${local.url} deploy --pr 1 -m examples/hello-agent`);
-  await new Promise((resolve) => {
-    if (cli.signal.aborted) resolve();
-    cli.signal.addEventListener("abort", () => resolve(), { once: true });
+  await new Promise((resolve3) => {
+    if (cli.signal.aborted) resolve3();
+    cli.signal.addEventListener("abort", () => resolve3(), { once: true });
   });
   await local.close();
   cli.print("local platform stopped");
@@ -51318,15 +64414,16 @@ async function logs(cli, id2, options) {
 }
 
 // src/cli/commands/pack.ts
-import path9 from "node:path";
+import path11 from "node:path";
 function definePack(program2) {
   return program2.command("pack").description("pack an agent's build context as `agentex agents package` would, and print its working_tree_hash").option("-m, --manifest <path>", "manifest.yaml, or the folder holding it", "manifest.yaml").option("-o, --output <file>", "where to write the tar.gz", "context.tar.gz").option("--sdk-exact", "apply only the SDK's .dockerignore rule, so working_tree_hash always equals the SDK's");
 }
 async function pack(cli, options) {
-  const agent = await loadAgent(options.manifest);
+  const agent = await loadAgent(options.manifest, { env: cli.io.env });
   const reporter = cli.reporter();
   for (const warning of agent.manifest.warnings) reporter.warn(warning);
-  const packed = await packContext(agent.manifest, { outFile: path9.resolve(options.output), signal: cli.signal, sdkExact: options.sdkExact });
+  const packed = await packContext(agent.manifest, { outFile: path11.resolve(options.output), signal: cli.signal, sdkExact: options.sdkExact });
+  for (const own of packed.leftOut) reporter.warn(`${own} lies inside the build context; it is left out of the archive and of working_tree_hash`);
   const summary = {
     agent: agent.manifest.agent.name,
     archive: packed.archivePath,
@@ -51343,24 +64440,103 @@ async function pack(cli, options) {
   return EXIT.ok;
 }
 
+// src/cli/commands/smoke.ts
+function defineSmoke(program2) {
+  return program2.command("smoke").description("hold each agent's preview-smoke.yaml conversations with the pull request's live preview; prints the transcript and verdict, exit 1 on failure").option("--pr <number>", "pull request number (label pr-<number>)").option("--label <label>", "preview label").option("-m, --manifest <path...>", "manifest.yaml files or folders; each agent's preview-smoke.yaml sits beside its manifest", ["manifest.yaml"]).option("--repo <host/owner/repo>", "the repository the action deployed from (its previews' labels carry it), e.g. github.com/acme/agents").option("--agentex-url <url>", "Agentex: the Agentex server that holds conversations (env AGENTEX_BASE_URL)").option("--message <text>", "for agents without a preview-smoke.yaml: one message, expecting any non-empty reply").option("--report <file>", "also write the JSON report (every turn, reply, latency and verdict) to this file").option("--max-parallel <n>", "how many agents are talked to at once", String(DEFAULT_MAX_PARALLEL)).option("--ready-timeout <duration>", "how long to wait for a preview to accept conversations", "5m").option("--poll-interval <duration>", "how often to check whether it does", "2s");
+}
+async function smoke(cli, options) {
+  const pr2 = prNumber2(options.pr);
+  if (!options.label && pr2 === void 0) throw new InputError("give --pr (or --label)", { field: "--pr" });
+  const repo = repoOption(options.repo);
+  const maxParallel = parseMaxParallel(options.maxParallel, "--max-parallel");
+  const readyTimeoutMs = parseDuration(options.readyTimeout, "--ready-timeout", { minMs: 1e3, maxMs: 60 * 6e4 });
+  const pollIntervalMs = parseDuration(options.pollInterval, "--poll-interval", { minMs: 100, maxMs: 6e5 });
+  const fallback = options.message === void 0 ? void 0 : messageScript(options.message, "--message");
+  const agents = await loadAgents(options.manifest, { requireEnvironment: false });
+  const scripts = agents.map((agent) => ({ agent: agent.manifest.agent.name, script: agent.smoke ?? fallback, manifest: agent.manifest.file }));
+  const missing2 = scripts.find((entry) => !entry.script);
+  if (missing2) throw new InputError(`no preview-smoke.yaml beside ${missing2.manifest}; write one (see docs/conversations.md) or pass --message`, { field: "--manifest" });
+  const reporter = cli.reporter();
+  const labels = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule(), repo);
+  const platform = cli.platform(reporter, { agentexUrl: options.agentexUrl });
+  const what = pr2 !== void 0 ? `pull request #${pr2}` : `label "${labels.label}"`;
+  const previews = await findLivePreviews(platform, labels, { agents: scripts.map((entry) => entry.agent), repo, signal: cli.signal });
+  const requests = scripts.map(({ agent, script }) => {
+    const deployment = previews.find((candidate) => candidate.agentName === agent) ?? { id: "", phase: "unknown", rawStatus: "", events: [] };
+    const metadata = { ...pr2 !== void 0 ? { pull_request: String(pr2) } : {}, ...repo ? { repository: formatSourceRepo(repo) } : {} };
+    return { agent, script, target: { deployment, agentName: agent, url: deployment.url, metadata } };
+  });
+  const live = requests.filter((request3) => request3.target.deployment.phase === "healthy");
+  reporter.info(`holding ${live.length ? `the conversations of ${live.map((request3) => request3.agent).join(", ")}` : "no conversations"} with ${what}'s previews`);
+  const held = await runSmoke(platform, live, { maxParallel, signal: cli.signal, readyTimeoutMs, pollIntervalMs, watch: previewWatch(platform, pollIntervalMs) });
+  const results = requests.map(
+    (request3) => held.find((result) => result.agent === request3.agent) ?? unheldSmoke(
+      request3,
+      request3.target.deployment.id ? `preview ${request3.target.deployment.id} is ${request3.target.deployment.rawStatus}, not healthy` : noPreviewMessage(platform, labels, { agent: request3.agent, repo, what })
+    )
+  );
+  reporter.flush();
+  return printSmoke(cli, results, { platform: platform.name, repository: repo && formatSourceRepo(repo), pullRequest: pr2, label: labels.label }, options.report);
+}
+async function printSmoke(cli, results, context, reportFile) {
+  const report2 = buildSmokeReport(results, context);
+  if (reportFile) await writeSmokeReport(report2, reportFile);
+  if (cli.options.json) cli.emitJson(report2);
+  else {
+    for (const result of results) cli.print(`${transcriptText(result)}
+${verdictLine(result)}
+`);
+    cli.print(`smoke: ${report2.verdict}`);
+  }
+  return overallVerdict(results.map((result) => result.verdict)) === "passed" ? EXIT.ok : EXIT.failed;
+}
+function verdictLine(result) {
+  const counts = `${result.turns.passed}/${result.turns.total} turns \xB7 ${formatLatency(result.latencyMs)}`;
+  if (result.verdict === "passed") return `\u2714 ${result.agent}: passed, ${counts}`;
+  if (result.verdict === "unsupported") return `\u2718 ${result.agent}: not tested: ${result.reason ?? "unsupported"}`;
+  if (result.verdict === "replaced") return `\u2718 ${result.agent}: not finished: ${result.reason ?? "the preview was replaced"}`;
+  return `\u2718 ${result.agent}: failed, ${counts}: ${firstFailure(result) ?? "failed"}`;
+}
+
 // src/cli/commands/status.ts
-var GONE = /* @__PURE__ */ new Set(["deleted", "superseded"]);
+var GONE2 = /* @__PURE__ */ new Set(["deleted", "superseded"]);
 function defineStatus(program2) {
-  return program2.command("status").description("list deployments by label, PR or agent; without a filter, the live previews").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name>", "agent name").option("--id <deployment>", "one deployment").option("--all", "without a filter: also list deleted and superseded previews");
+  return program2.command("status").description("list deployments by label, PR or agent; without a filter, the live previews").option("--label <label>", "preview label").option("--pr <number>", "pull request number: the repository's label for it (pr-<number>-<hash>, as the action labels it) and the plain pr-<number>").option("--repo <host/owner/repo>", "whose pull request --pr means (default: the repository the checkout's git remote origin names)").option("--agent <name>", "agent name").option("--id <deployment>", "one deployment").option("--all", "without a filter: also list deleted and superseded previews");
 }
 async function status(cli, options) {
+  const reporter = cli.reporter();
   const platform = cli.platform();
+  const { signal } = cli;
   let deployments;
-  if (options.id) deployments = [await platform.getDeployment(options.id, { signal: cli.signal })];
-  else {
-    const pr2 = prNumber2(options.pr);
-    const label = options.label || pr2 !== void 0 ? resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule()).label : void 0;
-    deployments = await platform.listDeployments({ previewLabel: label, agentName: options.agent }, { signal: cli.signal });
-    if (!label && !options.agent) {
-      deployments = deployments.filter((deployment) => deployment.previewLabel && (options.all || !GONE.has(deployment.phase)));
+  if (options.id) deployments = [await platform.getDeployment(options.id, { signal })];
+  else if (options.label || options.pr !== void 0) {
+    const repository = await cliRepository(cli, options.repo, reporter);
+    const { labels, pr: pr2 } = previewLabelsFor(cli, options, repository);
+    const wanted = /* @__PURE__ */ new Set([labels.label, options.label && !options.label.includes("{") ? options.label : labels.legacyLabel]);
+    const found = /* @__PURE__ */ new Map();
+    for (const label of wanted) {
+      for (const deployment of await platform.listDeployments({ previewLabel: label, agentName: options.agent }, { signal })) {
+        if (deployment.previewLabel === label) found.set(deployment.id, deployment);
+      }
+    }
+    deployments = [...found.values()].sort((a, b2) => Date.parse(b2.createdAt ?? "") - Date.parse(a.createdAt ?? "") || 0);
+    if (deployments.length === 0 && pr2 !== void 0) {
+      const everything = await platform.listDeployments({ agentName: options.agent }, { signal });
+      const hashed = hashedVariantsOf(
+        labels.legacyLabel,
+        everything.map((deployment) => deployment.previewLabel),
+        wanted
+      );
+      if (hashed.length) reporter.warn(hashedLabelsHint(pr2, labels.legacyLabel, hashed, repository));
+    }
+  } else {
+    deployments = await platform.listDeployments({ agentName: options.agent }, { signal });
+    if (!options.agent) {
+      deployments = deployments.filter((deployment) => deployment.previewLabel && (options.all || !GONE2.has(deployment.phase)));
       if (deployments.length === 0 && !options.all) return noneFound(cli, "no live previews (--all also lists deleted ones)");
     }
   }
+  reporter.flush();
   if (deployments.length === 0) return noneFound(cli, "no deployments found");
   if (cli.options.json) cli.emitJson(deployments);
   else cli.print(formatDeploymentTable(deployments));
@@ -51392,8 +64568,8 @@ function register(state, name, method, options) {
     options = {};
   }
   if (Array.isArray(name)) {
-    return name.reverse().reduce((callback, name2) => {
-      return register.bind(null, state, name2, callback, options);
+    return name.reverse().reduce((callback2, name2) => {
+      return register.bind(null, state, name2, callback2, options);
     }, method)();
   }
   return Promise.resolve().then(() => {
@@ -52006,8 +65182,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject = val !== null && typeof val === "object";
-    const hasToJSON = isObject && typeof val.toJSON === "function";
+    const isObject3 = val !== null && typeof val === "object";
+    const hasToJSON = isObject3 && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -52383,7 +65559,7 @@ async function fetchWrapper(requestOptions) {
       "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
     );
   }
-  const log = requestOptions.request?.log || console;
+  const log2 = requestOptions.request?.log || console;
   const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
   const body = isPlainObject2(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
   const requestHeaders = Object.fromEntries(
@@ -52441,7 +65617,7 @@ async function fetchWrapper(requestOptions) {
   if ("deprecation" in responseHeaders) {
     const matches2 = responseHeaders.link && responseHeaders.link.match(/<([^<>]+)>; rel="deprecation"/);
     const deprecationLink = matches2 && matches2.pop();
-    log.warn(
+    log2.warn(
       `[@octokit/request] "${requestOptions.method} ${requestOptions.url}" is deprecated. It is scheduled to be removed on ${responseHeaders.sunset}${deprecationLink ? `. See ${deprecationLink}` : ""}`
     );
   }
@@ -52654,8 +65830,8 @@ function withCustomRequest(customRequest) {
 
 // node_modules/@octokit/auth-token/dist-bundle/index.js
 var b64url = "(?:[a-zA-Z0-9_-]+)";
-var sep = "\\.";
-var jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+var sep2 = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep2}${b64url}${sep2}${b64url}$`);
 var isJWT = jwtRE.test.bind(jwtRE);
 async function auth(token) {
   const isApp = isJWT(token);
@@ -53094,7 +66270,7 @@ var triggers_notification_paths_default = [
 ];
 function routeMatcher(paths) {
   const regexes = paths.map(
-    (path10) => path10.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+    (path12) => path12.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
   const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
   return new RegExp(regex2, "i");
@@ -53368,6 +66544,32 @@ var GitHubForge = class {
       })
     );
   }
+  /**
+   * `POST /repos/{owner}/{repo}/statuses/{sha}` with `state`, `target_url`, `description` and
+   * `context`, the same on GitHub (docs.github.com/en/rest/commits/statuses#create-a-commit-status;
+   * a description over 140 characters is refused with 422, as reported in
+   * sclorg/testing-farm-as-github-action#187) and on Gitea
+   * (go-gitea/gitea@020f7fd0af8f68125fa75a198be2466e81583749:routers/api/v1/repo/status.go, NewCommitStatus,
+   * with modules/structs' CreateStatusOption). Gitea inherits this as it is.
+   */
+  async setCommitStatus(repo, status2, signal) {
+    const route = "POST /repos/{owner}/{repo}/statuses/{sha}";
+    const description = status2.description.length > 140 ? `${status2.description.slice(0, 139)}\u2026` : status2.description;
+    await this.call(
+      "set commit status",
+      route,
+      () => this.octokit.request(route, {
+        owner: repo.owner,
+        repo: repo.repo,
+        sha: status2.sha,
+        state: status2.state,
+        context: status2.context,
+        description,
+        ...status2.targetUrl ? { target_url: status2.targetUrl } : {},
+        request: { signal }
+      })
+    );
+  }
   async findOrCreateDeployment(repo, status2, signal) {
     const list = "GET /repos/{owner}/{repo}/deployments";
     const existing = await this.call(
@@ -53536,6 +66738,7 @@ function giteaApiUrl(serverUrl) {
 }
 var RATE_LIMIT_RETRIES = 3;
 var LONGEST_RATE_LIMIT_WAIT_S = 15 * 60;
+var coreOctokit = (token, options, ...plugins) => new (Octokit.plugin(...plugins))({ ...options, auth: token });
 function createForgeOctokit(options) {
   registerSecret(options.token);
   const rateLimited = (reason) => (retryAfter, request3, _octokit, retryCount) => {
@@ -53544,10 +66747,12 @@ function createForgeOctokit(options) {
     return true;
   };
   const spacing = options.kind === "gitea" ? UNSPACED_WRITES : options.writeSpacing;
-  return new ForgeOctokitClient({
-    auth: options.token,
+  const octokitOptions = {
     baseUrl: options.apiUrl.replace(/\/+$/, ""),
     userAgent: "agent-preview",
+    // The whole `request` replaces getOctokit's default one (Octokit.defaults assigns options over
+    // defaults, @octokit/core@7.0.8: dist-src/index.js), whose fetch @actions/github binds when it
+    // loads to a dispatcher of its own (lib/internal/utils.js, getProxyFetch).
     request: { fetch: abortableFetch(options.lifetime) },
     throttle: {
       // One set of limiters per API: a Gitea's writes never queue behind GitHub's spacing.
@@ -53558,9 +66763,10 @@ function createForgeOctokit(options) {
       ...options.throttle
     },
     retry: options.retry
-  });
+  };
+  const factory = options.octokit ?? coreOctokit;
+  return factory(options.token, octokitOptions, paginateRest, throttling, retry);
 }
-var ForgeOctokitClient = Octokit.plugin(paginateRest, throttling, retry);
 function abortableFetch(lifetime) {
   return async (url, init) => {
     const own = init?.signal ?? void 0;
@@ -53582,7 +66788,7 @@ function forgeFor(kind, octokit, options = {}) {
 }
 
 // src/previews/repo-config.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml7 = __toESM(require_dist(), 1);
 var REPO_CONFIG_FILE = "agent-preview.yml";
 var REPO_CONFIG_PATH = `.github/${REPO_CONFIG_FILE}`;
 var DEFAULT_REPO_CONFIG = { labelTemplate: DEFAULT_LABEL_TEMPLATE, manifests: [] };
@@ -53605,9 +66811,13 @@ function parseRepoConfig(raw, base = DEFAULT_REPO_CONFIG) {
   else if (manifest !== void 0 && manifest !== null) {
     throw new InputError(`${REPO_CONFIG_PATH}: manifest must be a path or a list of paths`, { field: "manifest" });
   }
+  const labelTemplate = text("preview-label");
+  if (labelTemplate) requireVaryingPlaceholder(labelTemplate, { file: REPO_CONFIG_PATH, field: "preview-label" });
+  const platform = text("platform");
+  if (platform) parsePlatformName(platform, `${REPO_CONFIG_PATH}: platform`);
   return {
-    labelTemplate: text("preview-label") || base.labelTemplate,
-    platform: text("platform") ?? base.platform,
+    labelTemplate: labelTemplate || base.labelTemplate,
+    platform: platform ?? base.platform,
     manifests: manifests.length ? manifests.map((item) => item.trim()).filter(Boolean) : base.manifests
   };
 }
@@ -53615,48 +66825,11 @@ function parseRepoConfigText(text, base = DEFAULT_REPO_CONFIG) {
   if (text === void 0) return base;
   let raw;
   try {
-    raw = (0, import_yaml5.parse)(text);
+    raw = (0, import_yaml7.parse)(text);
   } catch (err) {
     throw new InputError(`${REPO_CONFIG_PATH} is not valid YAML: ${err.message}`, { field: REPO_CONFIG_PATH });
   }
   return parseRepoConfig(raw, base);
-}
-
-// src/forge/comment.ts
-var STICKY_MARKER = "<!-- agent-preview:sticky -->";
-var COMMENT_KEY = /^[A-Za-z0-9._-]{1,64}$/;
-function stickyMarker(key) {
-  if (!key) return STICKY_MARKER;
-  if (!COMMENT_KEY.test(key)) throw new Error(`comment key "${key}" may hold only letters, digits, ".", "_" and "-" (at most 64)`);
-  return `<!-- agent-preview:sticky:${key} -->`;
-}
-function isOurStickyComment(comment, match) {
-  if (!comment.user || !match.authors.includes(comment.user.toLowerCase())) return false;
-  return comment.body.includes(stickyMarker(match.key));
-}
-function findStickyComments(comments, match) {
-  const ours = match ? (comment) => isOurStickyComment(comment, match) : (comment) => comment.body.includes(STICKY_MARKER);
-  return comments.filter(ours).sort((a, b2) => a.id - b2.id);
-}
-function codeSpan(text) {
-  const flat = text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
-  const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((match) => match[0].length));
-  const ticks = "`".repeat(longest + 1);
-  const pad = flat.startsWith("`") || flat.endsWith("`") || flat.startsWith(" ") && flat.endsWith(" ") && flat.trim() ? " " : "";
-  return `${ticks}${pad}${flat}${pad}${ticks}`;
-}
-function escapeCell(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "&#124;").replace(/([\\`*_[\]()#!~])/g, "\\$1").replace(/\r?\n/g, " ");
-}
-function renderRemovedComment(context) {
-  return [
-    stickyMarker(context.commentKey),
-    `### Agent preview \xB7 ${codeSpan(context.label)}`,
-    "",
-    `\u{1F9F9} Preview removed at ${escapeCell(context.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC${context.agents.length ? ` (${context.agents.map(escapeCell).join(", ")})` : ""}.`,
-    "",
-    `<sub>Platform: ${escapeCell(context.platform)} \xB7 deployed by agent-preview</sub>`
-  ].join("\n");
 }
 
 // src/forge/sticky.ts
@@ -53698,15 +66871,14 @@ async function removePreviews(request3) {
     repo: request3.repo,
     agentNames: request3.agentNames,
     adoptUnproven: request3.adoptUnproven,
+    knownAgents: request3.knownAgents,
     reporter: request3.reporter,
     signal: request3.signal,
     dryRun: request3.dryRun
   });
   const stillRunning = [
     ...outcome.failed.map(({ deployment, error }) => running(deployment, `it could not be deleted: ${redact(error)}`)),
-    ...outcome.withoutProvenance.map(
-      (deployment) => running(deployment, `${request3.platform.name} records no repository for it and this repository's manifests do not name its agent`)
-    )
+    ...outcome.withoutProvenance.map((deployment) => running(deployment, `${request3.platform.name} records no repository for it, so nothing proves it is this repository's: kept`))
   ];
   const status2 = outcome.failed.length ? "failed" : stillRunning.length ? "kept" : "removed";
   return { ...outcome, status: status2, stillRunning };
@@ -53772,10 +66944,10 @@ function renderStillRunningComment(context) {
 async function sweepPreviews(options) {
   const { platform, signal } = options;
   const dryRun = options.dryRun ?? true;
-  const log = options.log ?? { info: () => {
+  const log2 = options.log ?? { info: () => {
   }, warn: () => {
   } };
-  const report = { dryRun, examined: 0, deleted: [], wouldDelete: [], kept: [], failed: [] };
+  const report2 = { dryRun, examined: 0, deleted: [], wouldDelete: [], kept: [], failed: [] };
   const lookUpBuild = cachedBuildLookup(platform);
   const entry = (deployment, reason, repo, pullNumber) => ({
     deploymentId: deployment.id,
@@ -53786,18 +66958,18 @@ async function sweepPreviews(options) {
     reason
   });
   const previews = (await platform.listDeployments({}, { signal })).filter((d) => d.previewLabel && !GONE_DEPLOY_PHASES.has(d.phase));
-  report.examined = previews.length;
+  report2.examined = previews.length;
   const groups2 = /* @__PURE__ */ new Map();
   for (const deployment of previews) {
     let repo;
     try {
       repo = await ownerOfDeployment(deployment, lookUpBuild, { signal });
     } catch (err) {
-      report.failed.push({ ...entry(deployment, "its build could not be read"), error: redact(err.message) });
+      report2.failed.push({ ...entry(deployment, "its build could not be read"), error: redact(err.message) });
       continue;
     }
     if (!repo) {
-      report.kept.push(entry(deployment, "nothing records which repository deployed it"));
+      report2.kept.push(entry(deployment, "nothing records which repository deployed it"));
       continue;
     }
     const key = `${formatSourceRepo(repo).toLowerCase()} ${deployment.previewLabel}`;
@@ -53816,14 +66988,14 @@ async function sweepPreviews(options) {
     return template;
   };
   for (const { repo, label, deployments } of groups2.values()) {
-    const keep = (reason, pullNumber2) => report.kept.push(...deployments.map((d) => entry(d, reason, repo, pullNumber2)));
+    const keep = (reason, pullNumber2) => report2.kept.push(...deployments.map((d) => entry(d, reason, repo, pullNumber2)));
     let forge;
     let template;
     try {
       forge = await options.forgeFor(repo);
       template = await templateOf(repo);
     } catch (err) {
-      report.failed.push(...deployments.map((d) => ({ ...entry(d, "the repository could not be reached", repo), error: redact(err.message) })));
+      report2.failed.push(...deployments.map((d) => ({ ...entry(d, "the repository could not be reached", repo), error: redact(err.message) })));
       continue;
     }
     if (!forge) {
@@ -53836,7 +67008,7 @@ async function sweepPreviews(options) {
       try {
         branches = await branchLabelsOf(forge, repo, template, platform.labelRule, signal);
       } catch (err) {
-        report.failed.push(...deployments.map((d) => ({ ...entry(d, "the branches could not be listed", repo), error: redact(err.message) })));
+        report2.failed.push(...deployments.map((d) => ({ ...entry(d, "the branches could not be listed", repo), error: redact(err.message) })));
         continue;
       }
       if (branches.has(label)) {
@@ -53860,7 +67032,7 @@ async function sweepPreviews(options) {
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) state = "missing";
       else {
-        report.failed.push(...deployments.map((d) => ({ ...entry(d, "the pull request could not be read", repo, pullNumber), error: redact(err.message) })));
+        report2.failed.push(...deployments.map((d) => ({ ...entry(d, "the pull request could not be read", repo, pullNumber), error: redact(err.message) })));
         continue;
       }
     }
@@ -53874,12 +67046,12 @@ async function sweepPreviews(options) {
     }
     await removeGroup(forge, repo, label, deployments, `pull request #${pullNumber} is closed`, pullNumber, headSha);
   }
-  return report;
+  return report2;
   async function removeGroup(forge, repo, label, deployments, reason, pullNumber, headSha) {
     if (dryRun) {
       for (const deployment of deployments) {
-        report.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
-        log.info(`would delete preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
+        report2.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
+        log2.info(`would delete preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
       }
       return;
     }
@@ -53887,14 +67059,14 @@ async function sweepPreviews(options) {
     for (const deployment of deployments) {
       try {
         await platform.deleteDeployment(deployment.id, { signal });
-        report.deleted.push(entry(deployment, reason, repo, pullNumber));
-        log.info(`deleted preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
+        report2.deleted.push(entry(deployment, reason, repo, pullNumber));
+        log2.info(`deleted preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
       } catch (err) {
         if (signal?.aborted) throw err;
         removedAll = false;
         const error = redact(err.message);
-        report.failed.push({ ...entry(deployment, reason, repo, pullNumber), error });
-        log.warn(`could not delete preview ${deployment.id}: ${error}`);
+        report2.failed.push({ ...entry(deployment, reason, repo, pullNumber), error });
+        log2.warn(`could not delete preview ${deployment.id}: ${error}`);
       }
     }
     if (removedAll && options.markForge !== false) {
@@ -53902,7 +67074,7 @@ async function sweepPreviews(options) {
       const where = pullNumber === void 0 ? `${formatSourceRepo(repo)} (${label})` : `${formatSourceRepo(repo)}#${pullNumber}`;
       const marks = { forge, repoRef: { owner: repo.owner, repo: repo.repo }, pullNumber, headSha, platformName: platform.name, signal };
       await markClosed(marks, exactLabel(label), { status: "removed", agents, labels: [label], stillRunning: [] }).catch(
-        (err) => log.warn(`previews of ${where} are gone, but the forge was not updated: ${redact(err.message)}`)
+        (err) => log2.warn(`previews of ${where} are gone, but the forge was not updated: ${redact(err.message)}`)
       );
     }
   }
@@ -53916,6 +67088,7 @@ async function branchLabelsOf(forge, repo, template, rule, signal) {
     try {
       const resolved = resolvePreviewLabel(template, { branch }, "preview-label", rule, repo);
       labels.add(resolved.label);
+      if (resolved.shortHashLabel) labels.add(resolved.shortHashLabel);
       labels.add(resolved.legacyLabel);
     } catch {
     }
@@ -53927,22 +67100,26 @@ function pullNumberOfLabel(label, template = DEFAULT_LABEL_TEMPLATE, repo, rule)
   for (const [digits] of label.matchAll(/\d+/g)) {
     try {
       const labels = resolvePreviewLabel(template, { number: Number(digits), sha: "0000000" }, "preview-label", rule, repo);
-      if (labels.perPush ? labelBelongs(label, labels) : labels.label === label || labels.legacyLabel === label) return Number(digits);
+      if (labelNamesPull(label, labels)) return Number(digits);
     } catch {
       return void 0;
     }
   }
   return void 0;
 }
-function formatSweepReport(report) {
+function labelNamesPull(label, labels) {
+  if (labels.perPush) return labelBelongs(label, labels) || Boolean(labels.shortHashPushSuffix && label.endsWith(labels.shortHashPushSuffix));
+  return label === labels.label || label === labels.shortHashLabel || label === labels.legacyLabel;
+}
+function formatSweepReport(report2) {
   const lines = [];
   const line = (verb, item) => lines.push(`${verb} ${item.deploymentId} ${item.label}${item.agent ? ` (${item.agent})` : ""}${item.repo ? ` ${item.repo}` : ""}: ${item.reason}`);
-  for (const item of report.deleted) line("deleted", item);
-  for (const item of report.wouldDelete) line("would delete", item);
-  for (const item of report.failed) lines.push(`failed ${item.deploymentId} ${item.label}${item.repo ? ` ${item.repo}` : ""}: ${item.reason}: ${item.error}`);
-  for (const item of report.kept) line("kept", item);
+  for (const item of report2.deleted) line("deleted", item);
+  for (const item of report2.wouldDelete) line("would delete", item);
+  for (const item of report2.failed) lines.push(`failed ${item.deploymentId} ${item.label}${item.repo ? ` ${item.repo}` : ""}: ${item.reason}: ${item.error}`);
+  for (const item of report2.kept) line("kept", item);
   lines.push(
-    `${report.dryRun ? "dry run: " : ""}${report.examined} previews examined, ${report.dryRun ? `${report.wouldDelete.length} would be deleted` : `${report.deleted.length} deleted`}, ${report.kept.length} kept, ${report.failed.length} failed`
+    `${report2.dryRun ? "dry run: " : ""}${report2.examined} previews examined, ${report2.dryRun ? `${report2.wouldDelete.length} would be deleted` : `${report2.deleted.length} deleted`}, ${report2.kept.length} kept, ${report2.failed.length} failed`
   );
   return lines.join("\n");
 }
@@ -54021,31 +67198,30 @@ async function sweep(cli, options) {
   }
   const reporter = cli.reporter();
   const platform = cli.platform(reporter);
-  const report = await sweepWithTokens(platform, tokens, {
+  const report2 = await sweepWithTokens(platform, tokens, {
     dryRun: !options.delete,
     defaultLabelTemplate: options.labelTemplate,
     signal: cli.signal,
     log: { info: (message) => reporter.info(message), warn: (message) => reporter.warn(message) }
   });
   reporter.flush();
-  if (cli.options.json) cli.emitJson(report);
-  else cli.print(formatSweepReport(report));
-  return report.failed.length ? EXIT.failed : EXIT.ok;
+  if (cli.options.json) cli.emitJson(report2);
+  else cli.print(formatSweepReport(report2));
+  return report2.failed.length ? EXIT.failed : EXIT.ok;
 }
 
 // src/cli/commands/teardown.ts
 function defineTeardown(program2) {
-  return program2.command("teardown").description("delete a preview label's deployments (safe to repeat)").option("--label <label>", "preview label").option("--pr <number>", "pull request number (label pr-<number>)").option("--agent <name...>", "only these agents").option(
+  return program2.command("teardown").description("delete a preview label's deployments (safe to repeat)").option("--label <label>", "preview label (taken as written unless --repo is given)").option("--pr <number>", "pull request number: the repository's label for it (pr-<number>-<hash>, as the action labels it)").option("--agent <name...>", "only these agents").option(
     "--repo <host/owner/repo>",
-    "only previews deployed from this repository (e.g. github.com/acme/agents); previews that record no repository are kept unless --agent names them"
+    "only previews deployed from this repository (e.g. github.com/acme/agents; default for --pr: the repository the checkout's git remote origin names); previews that record no repository are kept unless --agent names them"
   ).option("--dry-run", "list what would be deleted, delete nothing");
 }
 async function teardown(cli, options) {
-  const pr2 = prNumber2(options.pr);
-  if (!options.label && pr2 === void 0) throw new InputError("give --label or --pr", { field: "--label" });
-  const repo = repoOption(options.repo);
+  if (!options.label && options.pr === void 0) throw new InputError("give --label or --pr", { field: "--label" });
   const reporter = cli.reporter();
-  const labels = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule(), repo);
+  const repository = await cliRepository(cli, options.repo, reporter);
+  const { labels, repo, pr: pr2 } = previewLabelsFor(cli, options, repository);
   if (labels.note) reporter.warn(labels.note);
   const platform = cli.platform(reporter);
   const outcome = await removePreviews({
@@ -54058,6 +67234,18 @@ async function teardown(cli, options) {
     signal: cli.signal,
     dryRun: options.dryRun
   });
+  const touched = outcome.deleted.length + outcome.alreadyGone.length + outcome.wouldDelete.length + outcome.failed.length;
+  const untouched = outcome.withoutProvenance.length + outcome.otherRepos.length;
+  if (touched + untouched === 0 && outcome.agents.length === 0 && pr2 !== void 0) {
+    const everything = await platform.listDeployments({}, { signal: cli.signal });
+    const live = everything.filter((deployment) => !GONE_DEPLOY_PHASES.has(deployment.phase));
+    const hashed = hashedVariantsOf(
+      labels.legacyLabel,
+      live.map((deployment) => deployment.previewLabel),
+      /* @__PURE__ */ new Set([labels.label, labels.legacyLabel])
+    );
+    if (hashed.length) throw new CommandFailure(`nothing was deleted: ${hashedLabelsHint(pr2, labels.legacyLabel, hashed, repository)}`);
+  }
   reporter.flush();
   if (cli.options.json) cli.emitJson(teardownSummary(outcome));
   else cli.print(describeTeardown(outcome, options.dryRun));
@@ -54080,7 +67268,7 @@ async function main(argv, io2) {
     exitCode = await command(...args);
   };
   definePack(program2).action(exitsWith((options) => pack(cli(), options)));
-  defineBuild(program2).action(exitsWith((options) => build(cli(), options)));
+  defineBuild(program2).action(exitsWith((options) => build2(cli(), options)));
   defineDeploy(program2).action(exitsWith((options) => deploy(cli(), options)));
   defineStatus(program2).action(exitsWith((options) => status(cli(), options)));
   defineLogs(program2).action(exitsWith((id2, options) => logs(cli(), id2, options)));
@@ -54088,6 +67276,9 @@ async function main(argv, io2) {
   defineSweep(program2).action(exitsWith((options) => sweep(cli(), options)));
   defineLocalPlatform(program2).action(exitsWith((options) => localPlatform(cli(), options)));
   defineDemo(program2).action(exitsWith((options) => demo(cli(), options)));
+  defineChat(program2).action(exitsWith((options) => chat(cli(), options)));
+  defineSmoke(program2).action(exitsWith((options) => smoke(cli(), options)));
+  if (!json) for (const command of program2.commands) command.showHelpAfterError(`(run agent-preview ${command.name()} --help for usage)`);
   try {
     await program2.parseAsync(argv, { from: "user" });
     return exitCode;
@@ -54096,18 +67287,18 @@ async function main(argv, io2) {
   }
 }
 function reportFailure(err, io2, signal, json) {
-  const report = failureReport(err, signal);
-  if (report.exitCode === EXIT.ok) return EXIT.ok;
+  const report2 = failureReport(err, signal);
+  if (report2.exitCode === EXIT.ok) return EXIT.ok;
   if (json) {
-    io2.stdout.write(`${redact(stringifyWithoutControls({ error: report }))}
+    io2.stdout.write(`${redact(stringifyWithoutControls({ error: report2 }))}
 `);
-    return report.exitCode;
+    return report2.exitCode;
   }
   const say = (text) => io2.stderr.write(`${stripControls(redact(text))}
 `);
-  if (!(err instanceof CommanderError)) say(report.message === "cancelled" ? "cancelled" : `error: ${report.message}`);
-  for (const line of report.logTail ?? []) say(`  ${line}`);
-  return report.exitCode;
+  if (!(err instanceof CommanderError)) say(report2.message === "cancelled" ? "cancelled" : `error: ${report2.message}`);
+  for (const line of report2.logTail ?? []) say(`  ${line}`);
+  return report2.exitCode;
 }
 function failureReport(err, signal) {
   if (err instanceof CommanderError) {
@@ -54117,19 +67308,34 @@ function failureReport(err, signal) {
   if (err instanceof InputError) return { exitCode: EXIT.badInput, message: err.message, file: err.file, line: err.line, field: err.field };
   if (err instanceof PhaseError) return { exitCode: EXIT.failed, message: err.message, logTail: err.logTail };
   if (err instanceof ApiError || err instanceof TimeoutError || err instanceof CommandFailure) return { exitCode: EXIT.failed, message: err.message };
+  const fileSystem = fileSystemError(err);
+  if (fileSystem) return { exitCode: EXIT.badInput, message: fileSystem };
   return { exitCode: EXIT.failed, message: err instanceof Error ? err.stack ?? err.message : String(err) };
+}
+function fileSystemError(err) {
+  if (typeof err !== "object" || err === null) return void 0;
+  const { code, path: file, syscall, message } = err;
+  if (typeof code !== "string" || typeof file !== "string") return void 0;
+  const reason = /^E[A-Z]+: ([^,]+),/.exec(String(message))?.[1] ?? code;
+  return `cannot ${syscall ?? "use"} ${file}: ${reason}`;
 }
 
 // src/cli/index.ts
 installProxyDispatcher();
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err) => {
+    if (err.code === "EPIPE") process.exit(EXIT.brokenPipe);
+    throw err;
+  });
+}
 var controller = new AbortController();
 var interrupts = 0;
 for (const name of ["SIGINT", "SIGTERM"]) {
   process.on(name, () => {
     interrupts++;
-    if (interrupts > 1) process.exit(130);
+    if (interrupts > 1) process.exit(EXIT.cancelled);
     process.stderr.write(`
-${name}: stopping; in-flight builds are cancelled on the platform (press again to quit at once)
+${name}: stopping (press again to quit at once)
 `);
     controller.abort(new Error(`received ${name}`));
   });
