@@ -214,7 +214,7 @@ async function setSmokeStatus(run: SmokeRun, results: AgentSmoke[]): Promise<voi
 }
 
 /** The command that opens a chat with this PR's preview, where the platform can hold one. */
-function chatCommand(run: SmokeRun, results: AgentResult[]): string | undefined {
+export function chatCommand(run: Pick<SmokeRun, 'pr' | 'repo' | 'chat'> & { platform: Pick<Platform, 'name' | 'conversation'> }, results: AgentResult[]): string | undefined {
   const live = results.filter((result) => result.status === 'healthy' || result.status === 'unchanged');
   if (!run.pr || !live.length || !run.platform.conversation) return undefined;
   const url = (flag: string, value: string | undefined) => (value && !urlCarriesCredential(value) && !/\s/.test(value) ? ` ${flag} ${value}` : '');

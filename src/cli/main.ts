@@ -25,6 +25,21 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const signal = io.signal ?? new AbortController().signal;
   // Known before parsing, so that even a usage error is answered in JSON.
   const json = argv.includes('--json');
+  const { program, exitCode } = cliProgram(io, signal, json);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode();
+  } catch (err) {
+    return reportFailure(err, io, signal, json);
+  }
+}
+
+/**
+ * The program: every command and option, each command's action running it. Parsing throws a
+ * `CommanderError` for a usage error (the documentation test parses command lines with it, the
+ * actions replaced).
+ */
+export function cliProgram(io: CliIo, signal: AbortSignal, json: boolean): { program: Command; exitCode(): number } {
   const program = new Command('agent-preview')
     .description('Per-pull-request preview deployments for AI agents.')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -64,13 +79,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   defineSmoke(program).action(exitsWith((options) => smoke(cli(), options)));
   // A usage error points at the help of the command it was made in, not the program's.
   if (!json) for (const command of program.commands) command.showHelpAfterError(`(run agent-preview ${command.name()} --help for usage)`);
-
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
-  } catch (err) {
-    return reportFailure(err, io, signal, json);
-  }
+  return { program, exitCode: () => exitCode };
 }
 
 interface FailureReport {
