@@ -1,4 +1,4 @@
-// The bundle sizes the documentation states are the committed bundles' (issue 27: the README's were
+// The bundle sizes the documentation states (docs/benchmarks.md) are the committed bundles' (issue 27: the README's were
 // stale). Rebuild (`npm run build`) before running, as for every e2e test; off by more than 10 % is stale.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';

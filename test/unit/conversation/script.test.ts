@@ -6,6 +6,7 @@ import { findSmokeFile, loadSmokeScript, messageScript, parseSmokeScript } from 
 import { checkReply } from '../../../src/conversation/expect.js';
 import { readFile } from 'node:fs/promises';
 import { REPO_ROOT } from '../../support/agents.js';
+import { codeBlocks, parseMarkdown } from '../../support/markdown.js';
 
 const FILE = '/repo/agents/hello/preview-smoke.yaml';
 
@@ -142,7 +143,11 @@ describe('preview-smoke.yaml', () => {
 
   it.each(['README.md', 'docs/conversations.md', 'examples/hello-agent/preview-smoke.yaml'])('every preview-smoke.yaml shown in %s is one the action accepts', async (file) => {
     const text = await readFile(path.join(REPO_ROOT, file), 'utf8');
-    const blocks = file.endsWith('.yaml') ? [text] : [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]).filter((block) => /^conversations:/m.test(block));
+    const blocks = file.endsWith('.yaml')
+      ? [text]
+      : codeBlocks(parseMarkdown(text), ['yaml'])
+          .map((block) => block.value)
+          .filter((block) => /^conversations:/m.test(block));
     expect(blocks.length).toBeGreaterThan(0);
     for (const block of blocks) expect((await parseSmokeScript(block, file)).conversations.length).toBeGreaterThan(0);
   });

@@ -34,7 +34,7 @@ describe('resolvePreviewLabel', () => {
 
   it('carries the repository in a 48-bit hash: unique per repository and PR, stable across pushes, within 30 characters', () => {
     const seven = resolvePreviewLabel(undefined, { number: 7 }, 'preview-label', undefined, repo);
-    // The example the README gives.
+    // The example docs/action.md and docs/ownership.md give.
     expect(seven.label).toBe('pr-7-e77838bc6061');
     expect(seven.legacyLabel).toBe('pr-7');
     expect(resolvePreviewLabel(undefined, { number: 7, sha: 'b'.repeat(40) }, 'preview-label', undefined, repo).label).toBe(seven.label);
