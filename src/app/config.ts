@@ -4,7 +4,8 @@ import { writeSpacingFromEnv } from '../forge/throttle.js';
 import { parseDuration } from '../duration.js';
 import { checkDefaultLabelTemplate } from '../pipeline/label.js';
 import { PLATFORM_KEY_VARIABLES, parsePlatformName } from '../platforms/index.js';
-import { checkWebhookSecret, type AppServerOptions } from './server.js';
+import { checkWebhookSecret } from './app-log.js';
+import type { AppServerOptions } from './server.js';
 
 /**
  * The app's settings from the environment, checked before anything starts: GitHub App

@@ -44,18 +44,31 @@ export type PlatformFor = (name: string | undefined) => Platform;
  * It carries nothing the forge is later asked about (a PR's branch or commit): those come from the
  * forge's own answer when the job runs.
  */
-export type TeardownJob = {
-  door: 'github' | 'gitea';
+export type TeardownJob = DeliveredRepo & {
   deliveryId: string;
   /** SHA-256 of the signed body: a replay under a fresh delivery id is the same body. */
   bodyDigest?: string;
-  /** The GitHub App installation the delivery names; absent for Gitea and for a token-run app. */
-  installationId?: number;
-  repository: { owner: string; name: string; htmlUrl: string };
 } & ({ event: 'pull_request.closed'; number: number } | { event: 'branch.deleted'; branch: string });
 
-/** Builds a door's forge access for a job; refuses (InputError) a repository the door does not serve. */
-export type AccessFor = (job: TeardownJob, signal: AbortSignal) => Promise<RepoAccess>;
+export type DoorName = 'github' | 'gitea';
+
+/** A repository as a delivery names it: `owner.login` (Gitea also sends `owner.username`), `name`, `html_url`. */
+export interface RepositoryRef {
+  owner: string;
+  name: string;
+  htmlUrl: string;
+}
+
+/** Which repository a delivery names, through which door, and (a GitHub App) under which installation. */
+export interface DeliveredRepo {
+  door: DoorName;
+  /** The GitHub App installation the delivery names; absent for Gitea and for a token-run app. */
+  installationId?: number;
+  repository: RepositoryRef;
+}
+
+/** Builds a door's forge access for a delivered repository; refuses (InputError) a repository the door does not serve. */
+export type AccessFor = (delivered: DeliveredRepo, signal: AbortSignal) => Promise<RepoAccess>;
 
 /** Teardowns of one repository's pull request or branch run one after another, whichever delivery asked. */
 export function teardownKey(job: TeardownJob): string {

@@ -5,7 +5,8 @@
  *   probot receive -e pull_request -p payload.json dist/app/probot.js      # one event, no server
  *
  * The default export is the app function (probot/probot@v14:lib/bin/receive.js and lib/run.js load a
- * module's default export through resolveAppFunction). It serves GitHub only; `npm run app`
+ * module's default export through resolveAppFunction): the GitHub door (`githubDoorApp`) on the
+ * same router and handlers as the server (`handlers.ts`). It serves GitHub only; `npm run app`
  * (server.ts) remains the door for Gitea, /healthz, the sweep and graceful shutdown.
  *
  * When a teardown finishes. Under `probot run` a delivery is answered as soon as its teardown is
@@ -20,11 +21,12 @@ import { InputError } from '../errors.js';
 import { createPlatform, parsePlatformName, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
 import { repoPlatforms } from './repo-platform.js';
 import { registerSecret } from '../secrets/redact.js';
-import { githubAccessFor, previewApp } from './app.js';
+import { githubAccessFor, githubDoorApp } from './github.js';
 import { teardownTask, type PlatformFor } from './deliveries.js';
+import { appRouter } from './handlers.js';
 import { MemoryTeardownQueue, type TeardownQueue } from './teardown-queue.js';
 import { RecentCloses } from './cleanup.js';
-import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../previews/repo-config.js';
+import { repoConfigDefaults } from '../previews/repo-config.js';
 import { checkDefaultLabelTemplate } from '../pipeline/label.js';
 
 /** The platform from the same variables as `npm run app`: AGENT_PREVIEW_PLATFORM and that platform's own key variable. */
@@ -70,7 +72,7 @@ const agentPreviewApp: ApplicationFunction = (app: Probot, options?: Application
   const env = process.env;
   const platformFor = platformsFrom(env);
   if (env.PREVIEW_LABEL) checkDefaultLabelTemplate(env.PREVIEW_LABEL);
-  const defaultConfig: RepoConfig = { ...DEFAULT_REPO_CONFIG, labelTemplate: env.PREVIEW_LABEL?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
+  const defaultConfig = repoConfigDefaults(env.PREVIEW_LABEL);
   const gheHost = env.GHE_HOST?.trim();
   // A GitHub App (APP_ID and a private key) checks that each delivery's repository belongs to the
   // installation it names; a token-run app (`probot receive -t`, GITHUB_TOKEN) has no installations.
@@ -78,7 +80,8 @@ const agentPreviewApp: ApplicationFunction = (app: Probot, options?: Application
   const access = githubAccessFor(app, { githubHost: gheHost || 'github.com', asApp, defaultConfig });
   const recent = new RecentCloses();
   const queue = new MemoryTeardownQueue((job, log) => teardownTask(job, { log, accessFor: access, platformFor, recent }));
-  previewApp({ queue: insideProbotServer(options) ? queue : waitingQueue(queue) })(app, options ?? { cwd: process.cwd(), addHandler: () => undefined });
+  const router = appRouter({ queue: insideProbotServer(options) ? queue : waitingQueue(queue) });
+  return githubDoorApp(router, access)(app, options ?? { cwd: process.cwd(), addHandler: () => undefined });
 };
 
 export default agentPreviewApp;

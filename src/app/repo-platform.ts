@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { parsePlatformName, PLATFORM_KEY_VARIABLES, type PlatformName } from '../platforms/index.js';
+import { createPlatform, parsePlatformName, PLATFORM_KEY_VARIABLES, type PlatformName, type PlatformSettings } from '../platforms/index.js';
 import type { Platform } from '../platforms/platform.js';
 import { REPO_CONFIG_PATH } from '../previews/repo-config.js';
 import type { PlatformFor } from './deliveries.js';
@@ -33,4 +33,17 @@ function refuseWithoutCredentials(name: PlatformName, own: PlatformName, env: No
     file: REPO_CONFIG_PATH,
     field: 'platform',
   });
+}
+
+/**
+ * The app's platform clients, one per platform name, from its settings: the app's own URL and key
+ * go to its own platform; another platform a repository may choose reads its own variables.
+ * `given` (tests) replaces them all.
+ */
+export function appPlatforms(settings: PlatformSettings, env: NodeJS.ProcessEnv, given?: PlatformFor): PlatformFor {
+  if (given) return given;
+  const platformEnv = settings.env ?? env;
+  return repoPlatforms(settings.platform, platformEnv, (platform, own) =>
+    createPlatform(own ? { ...settings, env: platformEnv, platform } : { env: platformEnv, platform, onRetry: settings.onRetry }),
+  );
 }

@@ -19,6 +19,11 @@ export interface RepoConfig {
 
 export const DEFAULT_REPO_CONFIG: RepoConfig = { labelTemplate: DEFAULT_LABEL_TEMPLATE, manifests: [] };
 
+/** The config of a repository without the file, under a server's own default label template (the app's `PREVIEW_LABEL`). */
+export function repoConfigDefaults(labelTemplate: string | undefined): RepoConfig {
+  return { ...DEFAULT_REPO_CONFIG, labelTemplate: labelTemplate?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
+}
+
 /** Validates the parsed file (null when the repository has none); unset options come from `base`. */
 export function parseRepoConfig(raw: unknown, base: RepoConfig = DEFAULT_REPO_CONFIG): RepoConfig {
   if (raw === null || raw === undefined) return base;

@@ -1,76 +1,44 @@
 /**
- * The GitHub App door: deletes a pull request's previews when it closes, and a branch's previews
- * when the branch is deleted (for repositories whose label template uses `{branch}`).
- *
- * Repository isolation. Labels (`pr-5`) repeat across repositories that share a platform account,
- * so a label alone never decides what to delete. Every build our action makes records its source
- * repository (`source_repo` = `host/owner/repo`, the server URL without scheme plus the repository).
- * On a delivery the app lists the deployments with the label, reads each one's recorded origin (on
- * the deployment where the platform carries it, else on its build) and keeps only those of the
- * delivering repository (host from `repository.html_url`). A preview whose origin is recorded nowhere
- * is deleted only when it belongs to an agent the repository's config names; otherwise it is logged
- * and left. See `src/pipeline/ownership.ts`.
- *
- * Nothing is deleted on a delivery's word: the delivery becomes a `TeardownJob`, and the job first
- * checks with GitHub, as the installation the delivery names, that the repository belongs to that
- * installation and that the pull request is closed (or the branch gone) right now.
- *
- * The webhook answers as soon as the delivery is verified and queued: config reads, platform and
- * forge calls all run in the background with retries (`background.ts`), each outcome logged with the
- * delivery id. What still fails is left for the sweep (`sweep.ts`), which needs no state from here.
+ * The GitHub door. Probot verifies a delivery (`X-Hub-Signature-256`, with `WEBHOOK_SECRET`) and
+ * parses it; `githubDoorApp` hands it to the router (`router.ts`) with this door's access to the
+ * repository: the credentials of the installation the delivery names, after GitHub has confirmed
+ * that the repository belongs to it (`githubAccessFor`). What is done with a delivery is the
+ * router's handlers' business (`handlers.ts`), the same for Gitea.
  */
 import { createHash } from 'node:crypto';
 import type { ApplicationFunction, Context, Probot } from 'probot';
+import type { EmitterWebhookEventName } from '@octokit/webhooks';
 import { forgeFor, type ForgeOctokit } from '../forge/client.js';
 import type { Forge } from '../forge/forge.js';
-import { DeliveryRefused, type AccessFor, type RepoAccess, type TeardownJob } from './deliveries.js';
+import { DeliveryRefused, type AccessFor, type RepoAccess } from './deliveries.js';
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_PATH, type RepoConfig } from '../previews/repo-config.js';
-import type { TeardownQueue } from './teardown-queue.js';
+import type { DeliveryRouter } from './router.js';
 import { sourceRepoFromWebUrl } from '../pipeline/source-repo.js';
 
-export interface PreviewAppOptions {
-  queue: TeardownQueue;
-}
-
-interface RepositoryPayload {
-  name: string;
-  full_name: string;
-  html_url: string;
-  owner: { login: string };
-}
-
-export function previewApp(options: PreviewAppOptions): ApplicationFunction {
+/**
+ * A Probot app that subscribes to the router's events and hands each verified delivery over once.
+ * The router's handlers must be registered before Probot loads this (`appRouter` does that).
+ */
+export function githubDoorApp(router: DeliveryRouter, accessFor: AccessFor): ApplicationFunction {
   return (app) => {
-    app.on('pull_request.closed', async (context) => {
-      const { pull_request: pull, repository } = context.payload;
-      const job: TeardownJob = { ...githubJob(context, repository), event: 'pull_request.closed', number: pull.number };
-      const outcome = await options.queue.enqueue(job, context.log);
-      context.log.info(
-        { repo: repository.full_name, pull: pull.number, merged: pull.merged, outcome },
-        outcome === 'duplicate' ? `delivery ${context.id} was already received; ignored` : `pull request #${pull.number} closed; teardown queued`,
-      );
-    });
-
-    app.on('delete', async (context) => {
-      const { ref, ref_type: refType, repository } = context.payload;
-      if (refType !== 'branch') return;
-      const outcome = await options.queue.enqueue({ ...githubJob(context, repository), event: 'branch.deleted', branch: ref }, context.log);
-      if (outcome === 'duplicate') context.log.info(`delivery ${context.id} was already received; ignored`);
+    app.on(router.events as EmitterWebhookEventName[], async (context) => {
+      await router.receive({
+        door: 'github',
+        id: context.id,
+        name: context.name,
+        payload: context.payload,
+        bodyDigest: payloadDigest(context.payload),
+        installationId: installationIdOf(context.payload),
+        log: context.log,
+        accessFor,
+      });
     });
   };
 }
 
-function githubJob(
-  context: Context<'pull_request.closed' | 'delete'>,
-  repository: RepositoryPayload,
-): Pick<TeardownJob, 'door' | 'deliveryId' | 'bodyDigest' | 'installationId' | 'repository'> {
-  return {
-    door: 'github',
-    deliveryId: context.id,
-    bodyDigest: payloadDigest(context.payload),
-    installationId: context.payload.installation?.id,
-    repository: { owner: repository.owner.login, name: repository.name, htmlUrl: repository.html_url },
-  };
+function installationIdOf(payload: object): number | undefined {
+  const id = (payload as { installation?: { id?: unknown } }).installation?.id;
+  return typeof id === 'number' ? id : undefined;
 }
 
 /**
@@ -92,7 +60,7 @@ export interface GithubAccessOptions {
 }
 
 /**
- * The GitHub door's access to a job's repository, with the credentials of the installation the
+ * The GitHub door's access to a delivered repository, with the credentials of the installation the
  * delivery names, after checking that the repository is on this GitHub and belongs to that
  * installation (`GET /repos/{owner}/{repo}/installation`, app JWT:
  * docs.github.com/en/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app).
@@ -101,14 +69,14 @@ export interface GithubAccessOptions {
 export function githubAccessFor(probot: Probot, options: GithubAccessOptions): AccessFor {
   const defaultConfig = options.defaultConfig ?? DEFAULT_REPO_CONFIG;
   const botLogins = appBotLogin(probot);
-  return async (job, signal) => {
-    const repo = sourceRepoFromWebUrl(job.repository.htmlUrl);
+  return async (delivered, signal) => {
+    const repo = sourceRepoFromWebUrl(delivered.repository.htmlUrl);
     if (!repo || repo.host !== options.githubHost.toLowerCase()) {
-      throw new DeliveryRefused(`the delivery names ${job.repository.htmlUrl}, which is not on ${options.githubHost}; this door serves no other host`);
+      throw new DeliveryRefused(`the delivery names ${delivered.repository.htmlUrl}, which is not on ${options.githubHost}; this door serves no other host`);
     }
-    const repoRef = { owner: job.repository.owner, repo: job.repository.name };
-    if (options.asApp) await requireInstallation(probot, repoRef, job.installationId, signal);
-    const octokit = withSignal(await probot.auth(job.installationId), signal);
+    const repoRef = { owner: delivered.repository.owner, repo: delivered.repository.name };
+    if (options.asApp) await requireInstallation(probot, repoRef, delivered.installationId, signal);
+    const octokit = withSignal(await probot.auth(delivered.installationId), signal);
     return {
       repo: { ...repo, owner: repoRef.owner, repo: repoRef.repo },
       repoRef,
