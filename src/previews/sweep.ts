@@ -64,21 +64,67 @@ interface Group {
   deployments: Deployment[];
 }
 
-export async function sweepPreviews(options: SweepOptions): Promise<SweepReport> {
-  const { platform, signal } = options;
-  const dryRun = options.dryRun ?? true;
-  const log = options.log ?? { info: () => {}, warn: () => {} };
-  const report: SweepReport = { dryRun, examined: 0, deleted: [], wouldDelete: [], kept: [], failed: [] };
-  const lookUpBuild = cachedBuildLookup(platform);
-  const entry = (deployment: Deployment, reason: string, repo?: SourceRepo, pullNumber?: number): SweptPreview => ({
-    deploymentId: deployment.id,
-    agent: deployment.agentName,
-    label: deployment.previewLabel ?? '',
-    repo: repo ? formatSourceRepo(repo) : undefined,
-    pullNumber,
-    reason,
-  });
+/** One sweep as it goes: its options, its report, and each repository's label template, asked once. */
+interface SweepRun {
+  options: SweepOptions;
+  platform: Platform;
+  dryRun: boolean;
+  log: SweepLog;
+  signal?: AbortSignal;
+  report: SweepReport;
+  templateOf(repo: SourceRepo): Promise<string>;
+}
 
+export async function sweepPreviews(options: SweepOptions): Promise<SweepReport> {
+  const run = startRun(options);
+  for (const group of await groupByRepository(run)) await sweepGroup(run, group);
+  return run.report;
+}
+
+function startRun(options: SweepOptions): SweepRun {
+  const dryRun = options.dryRun ?? true;
+  const templates = new Map<string, Promise<string>>();
+  return {
+    options,
+    platform: options.platform,
+    dryRun,
+    log: options.log ?? { info: () => {}, warn: () => {} },
+    signal: options.signal,
+    report: { dryRun, examined: 0, deleted: [], wouldDelete: [], kept: [], failed: [] },
+    templateOf(repo) {
+      const key = formatSourceRepo(repo).toLowerCase();
+      let template = templates.get(key);
+      if (!template) {
+        template = (options.labelTemplateFor?.(repo) ?? Promise.resolve(undefined)).then((found) => found || DEFAULT_LABEL_TEMPLATE);
+        templates.set(key, template);
+      }
+      return template;
+    },
+  };
+}
+
+function entry(deployment: Deployment, reason: string, repo?: SourceRepo, pullNumber?: number): SweptPreview {
+  return { deploymentId: deployment.id, agent: deployment.agentName, label: deployment.previewLabel ?? '', repo: repo ? formatSourceRepo(repo) : undefined, pullNumber, reason };
+}
+
+/** The group's previews are kept, with why. */
+function keep(run: SweepRun, group: Group, reason: string, pullNumber?: number): void {
+  run.report.kept.push(...group.deployments.map((d) => entry(d, reason, group.repo, pullNumber)));
+}
+
+/** The group's previews could not be decided on: a call failed. */
+function fail(run: SweepRun, group: Group, reason: string, err: unknown, pullNumber?: number): void {
+  const error = redact((err as Error).message);
+  run.report.failed.push(...group.deployments.map((d) => ({ ...entry(d, reason, group.repo, pullNumber), error })));
+}
+
+/**
+ * The live previews, grouped by the repository their records name and by label. A preview whose
+ * records name no repository is kept; one whose build cannot be read is failed.
+ */
+async function groupByRepository(run: SweepRun): Promise<Group[]> {
+  const { platform, signal, report } = run;
+  const lookUpBuild = cachedBuildLookup(platform);
   const previews = (await platform.listDeployments({}, { signal })).filter((d) => d.previewLabel && !GONE_DEPLOY_PHASES.has(d.phase));
   report.examined = previews.length;
   const groups = new Map<string, Group>();
@@ -99,111 +145,88 @@ export async function sweepPreviews(options: SweepOptions): Promise<SweepReport>
     group.deployments.push(deployment);
     groups.set(key, group);
   }
+  return [...groups.values()];
+}
 
-  const templates = new Map<string, Promise<string>>();
-  const templateOf = (repo: SourceRepo) => {
-    const key = formatSourceRepo(repo).toLowerCase();
-    let template = templates.get(key);
-    if (!template) {
-      template = (options.labelTemplateFor?.(repo) ?? Promise.resolve(undefined)).then((found) => found || DEFAULT_LABEL_TEMPLATE);
-      templates.set(key, template);
-    }
-    return template;
-  };
-
-  for (const { repo, label, deployments } of groups.values()) {
-    const keep = (reason: string, pullNumber?: number) => report.kept.push(...deployments.map((d) => entry(d, reason, repo, pullNumber)));
-    let forge: Forge | undefined;
-    let template: string;
-    try {
-      forge = await options.forgeFor(repo);
-      template = await templateOf(repo);
-    } catch (err) {
-      report.failed.push(...deployments.map((d) => ({ ...entry(d, 'the repository could not be reached', repo), error: redact((err as Error).message) })));
-      continue;
-    }
-    if (!forge) {
-      keep(`no forge is configured for ${repo.host}`);
-      continue;
-    }
-    const pullNumber = pullNumberOfLabel(label, template, repo, platform.labelRule);
-    if (pullNumber === undefined && isBranchTemplate(template)) {
-      let branches: Set<string>;
-      try {
-        branches = await branchLabelsOf(forge, repo, template, platform.labelRule, signal);
-      } catch (err) {
-        report.failed.push(...deployments.map((d) => ({ ...entry(d, 'the branches could not be listed', repo), error: redact((err as Error).message) })));
-        continue;
-      }
-      if (branches.has(label)) {
-        keep('its branch still exists');
-        continue;
-      }
-      await removeGroup(forge, repo, label, deployments, 'no branch of the repository gives this label any more (the branch is gone)');
-      continue;
-    }
-    if (pullNumber === undefined) {
-      keep(`the label does not name a pull request under the template "${template}"`);
-      continue;
-    }
-    const repoRef = { owner: repo.owner, repo: repo.repo };
-    let state: 'open' | 'closed' | 'missing';
-    let headSha: string | undefined;
-    try {
-      const pull = await forge.getPullRequest({ ...repoRef, number: pullNumber }, signal);
-      state = pull.state;
-      headSha = pull.headSha || undefined;
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) state = 'missing';
-      else {
-        report.failed.push(...deployments.map((d) => ({ ...entry(d, 'the pull request could not be read', repo, pullNumber), error: redact((err as Error).message) })));
-        continue;
-      }
-    }
-    if (state === 'missing') {
-      keep(`pull request #${pullNumber} was not found`, pullNumber);
-      continue;
-    }
-    if (state === 'open') {
-      keep(`pull request #${pullNumber} is open`, pullNumber);
-      continue;
-    }
-    await removeGroup(forge, repo, label, deployments, `pull request #${pullNumber} is closed`, pullNumber, headSha);
+/** One repository's previews of one label: what its label names (a pull request, a branch) decides. */
+async function sweepGroup(run: SweepRun, group: Group): Promise<void> {
+  let forge: Forge | undefined;
+  let template: string;
+  try {
+    forge = await run.options.forgeFor(group.repo);
+    template = await run.templateOf(group.repo);
+  } catch (err) {
+    return fail(run, group, 'the repository could not be reached', err);
   }
-  return report;
+  if (!forge) return keep(run, group, `no forge is configured for ${group.repo.host}`);
+  const pullNumber = pullNumberOfLabel(group.label, template, group.repo, run.platform.labelRule);
+  if (pullNumber !== undefined) return sweepPullGroup(run, group, forge, pullNumber);
+  if (isBranchTemplate(template)) return sweepBranchGroup(run, group, forge, template);
+  keep(run, group, `the label does not name a pull request under the template "${template}"`);
+}
 
-  /** Deletes (or, in a dry run, lists) one repository's previews of one label, then marks the forge. */
-  async function removeGroup(forge: Forge, repo: SourceRepo, label: string, deployments: Deployment[], reason: string, pullNumber?: number, headSha?: string): Promise<void> {
-    if (dryRun) {
-      for (const deployment of deployments) {
-        report.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
-        log.info(`would delete preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
-      }
-      return;
-    }
-    let removedAll = true;
+/** Under a `{branch}` template: the previews go once no branch of the repository gives their label. */
+async function sweepBranchGroup(run: SweepRun, group: Group, forge: Forge, template: string): Promise<void> {
+  let branches: Set<string>;
+  try {
+    branches = await branchLabelsOf(forge, group.repo, template, run.platform.labelRule, run.signal);
+  } catch (err) {
+    return fail(run, group, 'the branches could not be listed', err);
+  }
+  if (branches.has(group.label)) return keep(run, group, 'its branch still exists');
+  await removeGroup(run, group, forge, 'no branch of the repository gives this label any more (the branch is gone)');
+}
+
+/** The previews go once the forge says their pull request is closed. */
+async function sweepPullGroup(run: SweepRun, group: Group, forge: Forge, pullNumber: number): Promise<void> {
+  let pull: { state: 'open' | 'closed'; headSha: string };
+  try {
+    pull = await forge.getPullRequest({ owner: group.repo.owner, repo: group.repo.repo, number: pullNumber }, run.signal);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return keep(run, group, `pull request #${pullNumber} was not found`, pullNumber);
+    return fail(run, group, 'the pull request could not be read', err, pullNumber);
+  }
+  if (pull.state === 'open') return keep(run, group, `pull request #${pullNumber} is open`, pullNumber);
+  await removeGroup(run, group, forge, `pull request #${pullNumber} is closed`, pullNumber, pull.headSha || undefined);
+}
+
+/** Deletes (or, in a dry run, lists) one repository's previews of one label, then marks the forge. */
+async function removeGroup(run: SweepRun, group: Group, forge: Forge, reason: string, pullNumber?: number, headSha?: string): Promise<void> {
+  const { repo, label, deployments } = group;
+  const { report, log, signal } = run;
+  const where = `${label}, ${formatSourceRepo(repo)}`;
+  if (run.dryRun) {
     for (const deployment of deployments) {
-      try {
-        await platform.deleteDeployment(deployment.id, { signal });
-        report.deleted.push(entry(deployment, reason, repo, pullNumber));
-        log.info(`deleted preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        removedAll = false;
-        const error = redact((err as Error).message);
-        report.failed.push({ ...entry(deployment, reason, repo, pullNumber), error });
-        log.warn(`could not delete preview ${deployment.id}: ${error}`);
-      }
+      report.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
+      log.info(`would delete preview ${deployment.id} (${where}): ${reason}`);
     }
-    if (removedAll && options.markForge !== false) {
-      const agents = [...new Set(deployments.map((d) => d.agentName).filter((name): name is string => Boolean(name)))].sort();
-      const where = pullNumber === undefined ? `${formatSourceRepo(repo)} (${label})` : `${formatSourceRepo(repo)}#${pullNumber}`;
-      const marks = { forge, repoRef: { owner: repo.owner, repo: repo.repo }, pullNumber, headSha, platformName: platform.name, signal };
-      await markClosed(marks, exactLabel(label), { status: 'removed', agents, labels: [label], stillRunning: [] }).catch((err) =>
-        log.warn(`previews of ${where} are gone, but the forge was not updated: ${redact((err as Error).message)}`),
-      );
+    return;
+  }
+  let removedAll = true;
+  for (const deployment of deployments) {
+    try {
+      await run.platform.deleteDeployment(deployment.id, { signal });
+      report.deleted.push(entry(deployment, reason, repo, pullNumber));
+      log.info(`deleted preview ${deployment.id} (${where}): ${reason}`);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      removedAll = false;
+      const error = redact((err as Error).message);
+      report.failed.push({ ...entry(deployment, reason, repo, pullNumber), error });
+      log.warn(`could not delete preview ${deployment.id}: ${error}`);
     }
   }
+  if (removedAll && run.options.markForge !== false) await markGroupClosed(run, group, forge, pullNumber, headSha);
+}
+
+/** Marks the pull request's sticky comment removed and its deployments inactive; a forge that cannot be told is a warning. */
+async function markGroupClosed(run: SweepRun, { repo, label, deployments }: Group, forge: Forge, pullNumber?: number, headSha?: string): Promise<void> {
+  const agents = [...new Set(deployments.map((d) => d.agentName).filter((name): name is string => Boolean(name)))].sort();
+  const where = pullNumber === undefined ? `${formatSourceRepo(repo)} (${label})` : `${formatSourceRepo(repo)}#${pullNumber}`;
+  const marks = { forge, repoRef: { owner: repo.owner, repo: repo.repo }, pullNumber, headSha, platformName: run.platform.name, signal: run.signal };
+  await markClosed(marks, exactLabel(label), { status: 'removed', agents, labels: [label], stillRunning: [] }).catch((err) =>
+    run.log.warn(`previews of ${where} are gone, but the forge was not updated: ${redact((err as Error).message)}`),
+  );
 }
 
 /** A template that names branches and nothing else that changes per push or per pull request. */
