@@ -1,0 +1,59 @@
+import { pino } from 'pino';
+import type { Logger } from 'probot';
+import type { TeardownJob } from '../../../src/app/deliveries.js';
+import { stopApp, unfinishedAtStop } from '../../../src/app/shutdown.js';
+import { MemoryTeardownQueue } from '../../../src/app/teardown-queue.js';
+import { LogCapture } from '../../integration/app/fixtures.js';
+
+const job: TeardownJob = {
+  door: 'gitea',
+  deliveryId: 'held-1',
+  repository: { owner: 'gitea-org', name: 'agents', htmlUrl: 'https://git.example/gitea-org/agents' },
+  event: 'pull_request.closed',
+  number: 2,
+};
+
+describe('stopping the app', () => {
+  it('stops the sweeps, gives the queue its grace period, names what it left and where that goes, then aborts calls in flight and closes the doors', async () => {
+    const steps: string[] = [];
+    const lifetime = new AbortController();
+    lifetime.signal.addEventListener('abort', () => steps.push('calls aborted'));
+    // A teardown that runs until the queue cuts it off.
+    const queue = new MemoryTeardownQueue((held, log) => ({
+      key: held.deliveryId,
+      what: `teardown of ${held.deliveryId}`,
+      log,
+      run: (_attempt, signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
+    }));
+    const logs = new LogCapture();
+    const log = pino({ level: 'info' }, logs) as unknown as Logger;
+    await queue.enqueue(job, log);
+
+    await stopApp(
+      { teardownGraceMs: 1, sweep: { dryRun: false } },
+      {
+        queue,
+        sweeper: { stop: () => void steps.push('sweeps stopped'), settled: async () => void steps.push('sweep settled') },
+        lifetime,
+        doors: { close: async () => void steps.push('doors closed') },
+        log,
+      },
+    );
+    expect(steps).toEqual(['sweeps stopped', 'calls aborted', 'sweep settled', 'doors closed']);
+    expect(logs.messages().filter((line) => line.level >= 50)).toEqual([
+      expect.objectContaining({
+        unfinished: ['teardown of held-1'],
+        msg: expect.stringMatching(/after the 1 ms grace period; left for the sweep \(SWEEP_INTERVAL\): teardown of held-1$/),
+      }),
+    ]);
+  });
+
+  it('says truthfully where unfinished teardowns go: Redis, a deleting sweep, or nowhere', () => {
+    expect(unfinishedAtStop(['a'], 10, { redisUrl: 'redis://x' })).toMatch(/their jobs stay in Redis for another replica: a$/);
+    expect(unfinishedAtStop(['a', 'b'], 10, { sweep: { dryRun: false } })).toBe(
+      'stopped with 2 teardowns unfinished after the 10 ms grace period; left for the sweep (SWEEP_INTERVAL): a; b',
+    );
+    expect(unfinishedAtStop(['a'], 10, { sweep: { dryRun: true } })).toMatch(/lost: this app runs no deleting sweep/);
+    expect(unfinishedAtStop(['a'], 10, {})).toMatch(/lost: this app runs no deleting sweep/);
+  });
+});
