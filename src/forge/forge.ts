@@ -20,6 +20,27 @@ export interface ForgeComment {
   user?: string;
 }
 
+/** One comment as the forge answers for it now (`Forge.getComment`). */
+export interface CommentDetail extends ForgeComment {
+  /** The pull request (or issue) number it was written on, from the forge's own link to it. */
+  onNumber?: number;
+  /** Whether the forge says it was written on a pull request (Gitea says so; on GitHub every pull request is an issue, so undefined). */
+  onPullRequest?: boolean;
+  /** GitHub's `user.type` (`User`, `Bot`, `Organization`); Gitea does not say. */
+  userType?: string;
+  /** GitHub's `author_association` (`OWNER`, `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`, `NONE`, …); Gitea has none. */
+  authorAssociation?: string;
+  updatedAt?: string;
+}
+
+/** The reactions agent-preview gives a command: 👀 on receipt, then 🚀 done or 😕 not done. */
+export type CommandReaction = 'eyes' | 'rocket' | 'confused';
+
+export interface CommentReaction {
+  content: string;
+  user?: string;
+}
+
 export interface PullRequestInfo {
   number: number;
   state: 'open' | 'closed';
@@ -77,4 +98,12 @@ export interface Forge {
   branchExists(repo: RepoRef, branch: string, signal?: AbortSignal): Promise<boolean>;
   /** Every branch name of the repository, across all pages. */
   listBranches(repo: RepoRef, signal?: AbortSignal): Promise<string[]>;
+  /** One issue or pull request comment as it is now; undefined when the forge has no such (plain) comment in this repository. */
+  getComment(repo: RepoRef, id: number, signal?: AbortSignal): Promise<CommentDetail | undefined>;
+  /** The user's permission on the repository, in the forge's words (`admin`, `write`, `read`, `none`, …; see `commands/permission.ts`). */
+  userPermission(repo: RepoRef, login: string, signal?: AbortSignal): Promise<string>;
+  /** Adds our reaction to a comment; one already there counts as done. */
+  addCommentReaction(repo: RepoRef, commentId: number, content: CommandReaction, signal?: AbortSignal): Promise<void>;
+  /** Every reaction on a comment, with who gave it. */
+  listCommentReactions(repo: RepoRef, commentId: number, signal?: AbortSignal): Promise<CommentReaction[]>;
 }

@@ -1,7 +1,7 @@
 import { ApiError } from '../errors.js';
 import { redact } from '../secrets/redact.js';
 import type { ForgeOctokit } from './client.js';
-import type { CommitStatus, Forge, ForgeComment, ForgeKind, PreviewStatus, PullRef, PullRequestInfo, RepoRef } from './forge.js';
+import type { CommandReaction, CommentDetail, CommentReaction, CommitStatus, Forge, ForgeComment, ForgeKind, PreviewStatus, PullRef, PullRequestInfo, RepoRef } from './forge.js';
 
 type Json = Record<string, unknown>;
 
@@ -223,6 +223,66 @@ export class GitHubForge implements Forge {
     return { per_page: 100 };
   }
 
+  /**
+   * `GET /repos/{owner}/{repo}/issues/comments/{comment_id}` (docs.github.com/en/rest/issues/comments#get-an-issue-comment):
+   * the comment with `user.type`, `author_association` and `issue_url`, the API address of the issue
+   * or pull request it is on (`…/issues/{number}`). 404 when the repository has no such comment.
+   */
+  async getComment(repo: RepoRef, id: number, signal?: AbortSignal): Promise<CommentDetail | undefined> {
+    const route = 'GET /repos/{owner}/{repo}/issues/comments/{comment_id}';
+    const response = await this.call('get comment', route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: id, request: { signal } }), [404]);
+    if (!response || response.status !== 200) return undefined;
+    return this.commentDetail(response.data as Json);
+  }
+
+  protected commentDetail(raw: Json): CommentDetail {
+    const user = (raw.user ?? {}) as Json;
+    return {
+      ...toComment(raw),
+      onNumber: numberAtEnd(raw.issue_url, 'issues'),
+      userType: typeof user.type === 'string' ? user.type : undefined,
+      authorAssociation: typeof raw.author_association === 'string' ? raw.author_association : undefined,
+      updatedAt: typeof raw.updated_at === 'string' ? raw.updated_at : undefined,
+    };
+  }
+
+  /**
+   * `GET /repos/{owner}/{repo}/collaborators/{username}/permission`, the same route on Gitea
+   * (docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user;
+   * go-gitea/gitea@000762f8:routers/api/v1/repo/collaborators.go GetRepoPermissions). A user the
+   * forge does not know (404) has no permission.
+   */
+  async userPermission(repo: RepoRef, login: string, signal?: AbortSignal): Promise<string> {
+    const route = 'GET /repos/{owner}/{repo}/collaborators/{username}/permission';
+    const response = await this.call(
+      'get permission',
+      route,
+      () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, username: login, request: { signal } }),
+      [404],
+    );
+    const permission = (response?.data as Json | undefined)?.permission;
+    return typeof permission === 'string' ? permission : 'none';
+  }
+
+  /**
+   * `POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions` with `{content}`: 201 when
+   * made, 200 when it already was (docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment).
+   * The same route and body on Gitea (go-gitea/gitea@000762f8:routers/api/v1/repo/issue_reaction.go PostIssueCommentReaction).
+   */
+  async addCommentReaction(repo: RepoRef, commentId: number, content: CommandReaction, signal?: AbortSignal): Promise<void> {
+    const route = 'POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions';
+    await this.call('add reaction', route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, content, request: { signal } }));
+  }
+
+  /** `GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions`, every page (docs.github.com/en/rest/reactions/reactions#list-reactions-for-an-issue-comment). */
+  async listCommentReactions(repo: RepoRef, commentId: number, signal?: AbortSignal): Promise<CommentReaction[]> {
+    const route = 'GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions';
+    const raw = await this.call('list reactions', route, () =>
+      this.octokit.paginate(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, per_page: 100, request: { signal } }),
+    );
+    return ((raw ?? []) as Json[]).map(toReaction);
+  }
+
   async branchExists(repo: RepoRef, branch: string, signal?: AbortSignal): Promise<boolean> {
     const route = 'GET /repos/{owner}/{repo}/branches/{branch}';
     const response = await this.call('get branch', route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, branch, request: { signal } }), [404]);
@@ -237,6 +297,18 @@ export function toComment(raw: Json): ForgeComment {
     createdAt: typeof raw.created_at === 'string' ? raw.created_at : undefined,
     user: typeof (raw.user as Json | undefined)?.login === 'string' ? String((raw.user as Json).login) : undefined,
   };
+}
+
+export function toReaction(raw: Json): CommentReaction {
+  const login = (raw.user as Json | undefined)?.login;
+  return { content: String(raw.content ?? ''), user: typeof login === 'string' ? login : undefined };
+}
+
+/** The number at the end of a forge link to an issue or pull request (`…/issues/12`, `…/pulls/12`). */
+export function numberAtEnd(url: unknown, segment: 'issues' | 'pulls'): number | undefined {
+  if (typeof url !== 'string') return undefined;
+  const match = new RegExp(`/${segment}/(\\d+)/?$`).exec(url);
+  return match ? Number(match[1]) : undefined;
 }
 
 function fullName(repo: unknown): string | undefined {

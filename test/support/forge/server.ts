@@ -59,9 +59,18 @@ interface Repo {
   branches: Set<string>;
   pulls: Map<number, PullRequest>;
   comments: Map<number, TestComment[]>;
+  /** Logins (lower-cased) with their permission on the repository; the owner is `admin` unless seeded. */
+  collaborators: Map<string, string>;
   deployments: TestDeployment[];
   statuses: Map<string, Json[]>;
   files: Map<string, string>;
+}
+
+export interface TestReaction {
+  id: number;
+  content: string;
+  user: { login: string };
+  created_at: string;
 }
 
 export interface TestForge {
@@ -107,6 +116,10 @@ export interface TestForge {
   seedComment(owner: string, repo: string, number: number, comment: { body: string; user?: string }): TestComment;
   /** Sets a PR's comments as they now are (someone deleted or edited some). */
   replaceComments(owner: string, repo: string, number: number, comments: TestComment[]): void;
+  /** Gives a user a permission on the repository (`read`, `write`, `maintain`, `admin`; Gitea also `owner`). */
+  seedCollaborator(owner: string, repo: string, login: string, permission: string): void;
+  /** The reactions on a comment, oldest first. */
+  reactions(commentId: number): TestReaction[];
   close(): Promise<void>;
 }
 
@@ -149,7 +162,15 @@ export interface TestForgeOptions {
    * (go-gitea/gitea@0365aa63:services/convert/repository.go, `repo.HTMLURL()`). Defaults to `url`.
    */
   rootUrl?: string;
+  /**
+   * The reactions the forge accepts: GitHub's eight (docs.github.com/en/rest/reactions/reactions#about-reactions)
+   * unless given; a Gitea admin can narrow them (`[ui] REACTIONS`, default the same eight:
+   * go-gitea/gitea@00ca98d3:modules/setting/ui.go).
+   */
+  reactions?: string[];
 }
+
+const REACTIONS = ['+1', '-1', 'laugh', 'hooray', 'confused', 'heart', 'rocket', 'eyes'];
 
 export async function startTestForge(options: TestForgeOptions): Promise<TestForge> {
   const { flavor } = options;
@@ -171,6 +192,7 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
   const requests: TestForge['requests'] = [];
   const failures: { pattern: RegExp; status: number; left: number }[] = [];
   const sockets = new Set<Socket>();
+  const reactions = new Map<number, TestReaction[]>();
   let nextId = 1000;
   let clock = Date.parse('2026-11-23T09:00:00Z');
   let baseUrl = '';
@@ -351,21 +373,26 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       repo.comments.set(number, list);
       // Gitea lists every comment of an issue at once (only `since`/`before`), with X-Total-Count:
       // go-gitea/gitea@000d87efe1d99de1447631a94138995067480465:routers/api/v1/repo/issue_comment.go
-      if (method === 'GET') return flavor === 'gitea' ? { status: 200, body: list, headers: { 'x-total-count': String(list.length) } } : paginate(list, url);
+      const shown = list.map((comment) => commentJson(repo, number, comment));
+      if (method === 'GET') return flavor === 'gitea' ? { status: 200, body: shown, headers: { 'x-total-count': String(list.length) } } : paginate(shown, url);
       if (method === 'POST') {
         const text = checkCommentBody(body.body);
         const comment = addComment(owner, name, number, list, text, loginOf(auth) ?? 'ghost');
-        return { status: 201, body: comment };
+        return { status: 201, body: commentJson(repo, number, comment) };
       }
     }
+    if ((match = /^issues\/comments\/(\d+)\/reactions$/.exec(path))) return reactionsRoute(repo, Number(match[1]), method, body, auth, url);
     if ((match = /^issues\/comments\/(\d+)$/.exec(path))) {
       const id = Number(match[1]);
-      const found = [...repo.comments.values()].flat().find((comment) => comment.id === id);
-      if (!found) throw new HttpError(404, 'Not Found');
+      const number = numberOfComment(repo, id);
+      const found = number === undefined ? undefined : repo.comments.get(number)!.find((comment) => comment.id === id);
+      if (!found || number === undefined) throw new HttpError(404, 'Not Found');
+      // docs.github.com/en/rest/issues/comments#get-an-issue-comment; Gitea: go-gitea/gitea@000d87ef:routers/api/v1/repo/issue_comment.go GetIssueComment.
+      if (method === 'GET') return ok(commentJson(repo, number, found));
       if (method === 'PATCH') {
         found.body = checkCommentBody(body.body);
         found.updated_at = timestamp();
-        return ok(found);
+        return ok(commentJson(repo, number, found));
       }
       if (method === 'DELETE') {
         for (const list of repo.comments.values()) {
@@ -375,6 +402,7 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
         return { status: 204, body: undefined };
       }
     }
+    if ((match = /^collaborators\/([^/]+)\/permission$/.exec(path)) && method === 'GET') return permissionRoute(repo, match[1], auth);
     if (path.startsWith('deployments')) {
       if (flavor === 'gitea') throw new HttpError(404, 'Not Found');
       return deploymentsRoute(repo, path, method, body, url);
@@ -407,6 +435,94 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       return paginate([...(repo.statuses.get(match[1]) ?? [])].reverse(), url);
     }
     throw new HttpError(404, 'Not Found');
+  }
+
+  function numberOfComment(repo: Repo, id: number): number | undefined {
+    for (const [number, list] of repo.comments) if (list.some((comment) => comment.id === id)) return number;
+    return undefined;
+  }
+
+  function permissionOf(repo: Repo, login: string): string {
+    const seeded = repo.collaborators.get(login.toLowerCase());
+    if (seeded) return seeded;
+    if (login.toLowerCase() === repo.owner.toLowerCase()) return 'admin';
+    // The forge's own token user administers the repositories it is given (the app's Gitea token, a workflow's token).
+    if (login === jobLogin || login.endsWith('[bot]')) return 'admin';
+    // Every seeded repository is public: anyone may read it.
+    return 'read';
+  }
+
+  /**
+   * GitHub: `{permission, role_name, user}` with `permission` one of admin, write, read, none (maintain
+   * shown as write, triage as read): docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user.
+   * Gitea: `{permission, role_name, user}`, asked only by a site or repository admin or by the user about
+   * themself, else 403 (go-gitea/gitea@000762f8:routers/api/v1/repo/collaborators.go GetRepoPermissions).
+   */
+  function permissionRoute(repo: Repo, login: string, auth: string): Reply {
+    const permission = permissionOf(repo, login);
+    if (flavor === 'gitea') {
+      const caller = loginOf(auth) ?? '';
+      const callerPermission = permissionOf(repo, caller);
+      if (caller.toLowerCase() !== login.toLowerCase() && callerPermission !== 'admin' && callerPermission !== 'owner') {
+        throw new HttpError(403, 'Only admins can query all permissions, repo admins can query all repo permissions, collaborators can query only their own');
+      }
+      return ok({ permission, role_name: permission, user: { id: 9, login, username: login } });
+    }
+    const legacy = permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission;
+    return ok({ permission: legacy, role_name: permission, user: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' } });
+  }
+
+  /**
+   * GitHub: docs.github.com/en/rest/reactions/reactions (create: 201, or 200 when the user already
+   * reacted so; an unknown content is a 422). Gitea: go-gitea/gitea@000762f8:routers/api/v1/repo/issue_reaction.go
+   * (a reaction the instance does not allow is a 403; the list is one unpaginated array).
+   */
+  function reactionsRoute(repo: Repo, commentId: number, method: string, body: Json, auth: string, url: URL): Reply {
+    if (numberOfComment(repo, commentId) === undefined) throw new HttpError(404, 'Not Found');
+    const list = reactions.get(commentId) ?? [];
+    reactions.set(commentId, list);
+    const shown = (reaction: TestReaction) =>
+      flavor === 'github'
+        ? { ...reaction, user: { login: reaction.user.login, type: reaction.user.login.endsWith('[bot]') ? 'Bot' : 'User' } }
+        : { user: reaction.user, content: reaction.content, created_at: reaction.created_at };
+    if (method === 'GET') return flavor === 'gitea' ? ok(list.map(shown)) : paginate(list.map(shown), url);
+    if (method !== 'POST') throw new HttpError(404, 'Not Found');
+    const content = body.content;
+    if (!(options.reactions ?? REACTIONS).includes(content)) {
+      if (flavor === 'gitea') throw new HttpError(403, `'${content}' is not an allowed reaction`);
+      throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'Reaction', code: 'invalid', field: 'content' }] });
+    }
+    const login = loginOf(auth) ?? 'ghost';
+    const existing = list.find((reaction) => reaction.content === content && reaction.user.login === login);
+    if (existing) return ok(shown(existing));
+    const reaction: TestReaction = { id: nextId++, content, user: { login }, created_at: timestamp() };
+    list.push(reaction);
+    return { status: 201, body: shown(reaction) };
+  }
+
+  /** A comment as each forge shows it: GitHub with `issue_url`, `user.type` and `author_association`; Gitea with `pull_request_url`. */
+  function commentJson(repo: Repo, number: number, comment: TestComment): Json {
+    const login = comment.user.login;
+    if (flavor === 'gitea') {
+      const { user: _user, ...rest } = comment;
+      return {
+        ...rest,
+        html_url: `${webUrl()}/${repo.owner}/${repo.name}/pulls/${number}#issuecomment-${comment.id}`,
+        pull_request_url: `${webUrl()}/${repo.owner}/${repo.name}/pulls/${number}`,
+        issue_url: '',
+        user: { id: 9, login, username: login },
+        original_author: '',
+        original_author_id: 0,
+      };
+    }
+    // A collaborator of any permission is COLLABORATOR (docs.github.com/en/graphql/reference/enums#commentauthorassociation): the permission call tells the rest.
+    const association = login.toLowerCase() === repo.owner.toLowerCase() ? 'OWNER' : repo.collaborators.has(login.toLowerCase()) ? 'COLLABORATOR' : 'NONE';
+    return {
+      ...comment,
+      issue_url: `${baseUrl.replace(/\/+$/, '')}${prefix.slice(subPath.length)}/repos/${repo.owner}/${repo.name}/issues/${number}`,
+      user: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' },
+      author_association: association,
+    };
   }
 
   function deploymentsRoute(repo: Repo, path: string, method: string, body: Json, url: URL): Reply {
@@ -569,6 +685,7 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
         branches: new Set([defaultBranch, ...(seed.branches ?? [])]),
         pulls: new Map(),
         comments: new Map(),
+        collaborators: new Map(),
         deployments: [],
         statuses: new Map(),
         files: new Map(),
@@ -627,6 +744,10 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
     replaceComments(owner, name, number, comments) {
       repoOf(owner, name).comments.set(number, [...comments]);
     },
+    seedCollaborator(owner, name, login, permission) {
+      repoOf(owner, name).collaborators.set(login.toLowerCase(), permission);
+    },
+    reactions: (commentId) => [...(reactions.get(commentId) ?? [])],
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
