@@ -2,7 +2,6 @@ import { TimeoutError } from '../errors.js';
 import type { Deployment, Platform } from '../platforms/platform.js';
 import { GONE_DEPLOY_PHASES, TERMINAL_DEPLOY_PHASES } from '../platforms/platform.js';
 import { redact, urlCarriesCredential } from '../secrets/redact.js';
-import type { LoadedAgent } from './agent.js';
 import { formatDuration } from '../duration.js';
 import { cachedBuildLookup, ownershipOf } from './ownership.js';
 import { PhaseError } from './errors.js';
@@ -10,6 +9,17 @@ import { pollUntil } from './poll.js';
 import type { StepContext } from './reporter.js';
 import { parseSourceRepo } from './source-repo.js';
 import { renderUrlTemplate, type UrlVariables } from './url.js';
+
+/**
+ * What a deploy sends of an agent: its manifest and environments text, exactly as read. A loaded
+ * agent (`LoadedAgent`) is one; so is a live preview's record of what it was deployed with, which
+ * the app's `/preview extend` and `/preview redeploy` deploy again (`commands/previews.ts`).
+ */
+export interface DeployableAgent {
+  manifest: { agent: { name: string }; text: string };
+  environments?: { text: string };
+  environment?: { namespace?: string };
+}
 
 export interface DeployOptions extends StepContext {
   /** Absent for a real (non-preview) deploy. */
@@ -70,7 +80,7 @@ export function expiryNote(platform: Platform, ttlMs: number): string {
 /** Deploys a build (or an image) and, unless told not to, waits until it is healthy. */
 export async function deployAgent(
   platform: Platform,
-  agent: LoadedAgent,
+  agent: DeployableAgent,
   source: { buildId?: string; image?: { name: string; tag: string } },
   options: DeployOptions,
 ): Promise<DeployOutcome> {
@@ -218,7 +228,7 @@ async function logTail(platform: Platform, deployment: Deployment): Promise<stri
   return lines.slice(-LOG_TAIL * 2).map(redact);
 }
 
-export function previewUrl(platform: Platform, deployment: Deployment, agent: LoadedAgent, options: DeployOptions): string | undefined {
+export function previewUrl(platform: Platform, deployment: Deployment, agent: DeployableAgent, options: DeployOptions): string | undefined {
   if (deployment.url && !urlCarriesCredential(deployment.url)) return deployment.url;
   if (!options.urlTemplate) {
     if (deployment.phase === 'healthy') {

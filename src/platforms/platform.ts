@@ -183,6 +183,13 @@ export interface OpenConversationOptions extends CallOptions {
   /** How long to wait for the preview to accept conversations (Agentex: the server's deployment record `Ready` with an `acp_url`). */
   readyTimeoutMs?: number;
   pollIntervalMs?: number;
+  /**
+   * Continue this earlier conversation (the `id` of a session an earlier `open` returned) instead of
+   * starting one, where the platform keeps conversations. A conversation the platform no longer has
+   * is a ConversationError with code `gone`; a platform that keeps none starts a new one and says
+   * so in the session's `resumed` (false).
+   */
+  resume?: string;
 }
 
 /** One reply of the agent to one message. */
@@ -197,6 +204,8 @@ export interface ConversationReply {
 export interface ConversationSession {
   /** What the platform calls this conversation (Agentex task id), for the report. */
   readonly id?: string;
+  /** Set when `open` was asked to resume: whether this session continues that conversation. */
+  readonly resumed?: boolean;
   /** Sends one message; the signal ends the turn (its timeout). A JSON-RPC error or an empty answer is a thrown `ConversationError`. */
   send(message: string, options?: CallOptions): Promise<ConversationReply>;
   /** Ends the conversation where the platform keeps one open (best effort). */

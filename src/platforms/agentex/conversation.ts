@@ -53,14 +53,40 @@ export class AgentexConversations implements Conversations {
     const agent = await this.agent(target.agentName, options.signal);
     const record = await this.readyRecord(agent, target, options);
     const rpc = new DeploymentRpc(this.http, agent.id, record);
+    if (options.resume) {
+      const taskId = await this.runningTask(options.resume, options.signal);
+      return this.session(agent.acpType, rpc, taskId, options, true);
+    }
     const params: Json = { name: `agent-preview-${target.agentName}-${randomUUID()}` };
     if (target.metadata && Object.keys(target.metadata).length) params.task_metadata = target.metadata;
     // Get-or-create by a name of our own: sending it twice cannot make two tasks.
     const task = (await rpc.call('task/create', params, options.signal, true)) as Json | null;
     if (!task || typeof task.id !== 'string') throw new ConversationError(`task/create on deployment ${record.id} returned no task id`);
-    return agent.acpType === 'sync'
-      ? new SyncSession(rpc, task.id)
-      : new AsyncSession(rpc, this.http, task.id, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS));
+    return this.session(agent.acpType, rpc, task.id, options);
+  }
+
+  private session(acpType: AcpType, rpc: DeploymentRpc, taskId: string, options: OpenConversationOptions, resumed?: boolean): ConversationSession {
+    return acpType === 'sync'
+      ? new SyncSession(rpc, taskId, resumed)
+      : new AsyncSession(rpc, this.http, taskId, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS), resumed);
+  }
+
+  /**
+   * An earlier task, to continue: `GET /tasks/{task_id}` (`api/routes/tasks.py` get_task; 404 when
+   * the server has no such task). Only `RUNNING` and `INTERRUPTED` tasks go on (`domain/entities/tasks.py`
+   * NON_TERMINAL_TASK_STATUSES; an interrupted one resumes on the next message,
+   * `domain/use_cases/agents_acp_use_case.py` `_get_or_create_task`); any other is as good as gone. Every turn then
+   * names it by `task_id`, as the SDK's own multi-turn tests do.
+   */
+  private async runningTask(taskId: string, signal?: AbortSignal): Promise<string> {
+    const task = await this.http.json<Json>({ call: 'get task', method: 'GET', path: `/tasks/${encodeURIComponent(taskId)}`, signal }).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) throw new ConversationError(`the Agentex server no longer has task ${taskId}`, 'gone');
+      throw asConversationError(err, signal);
+    });
+    if (task?.status !== 'RUNNING' && task?.status !== 'INTERRUPTED') {
+      throw new ConversationError(`task ${taskId} is ${String(task?.status ?? 'unknown')} and takes no more messages`, 'gone');
+    }
+    return taskId;
   }
 
   private async agent(name: string, signal?: AbortSignal): Promise<{ id: string; name: string; acpType: AcpType }> {
@@ -162,6 +188,7 @@ class SyncSession implements ConversationSession {
   constructor(
     private readonly rpc: DeploymentRpc,
     readonly id: string,
+    readonly resumed?: boolean,
   ) {}
 
   async send(message: string, options: CallOptions = {}): Promise<ConversationReply> {
@@ -190,6 +217,7 @@ class AsyncSession implements ConversationSession {
     private readonly http: HttpClient,
     readonly id: string,
     private readonly pollCeilingMs: number,
+    readonly resumed?: boolean,
   ) {}
 
   async send(message: string, options: CallOptions = {}): Promise<ConversationReply> {

@@ -50,6 +50,7 @@ export class AstropodsConversations implements Conversations {
     const deploymentId = target.deployment.id;
     if (!deploymentId) throw new ConversationError(`the ${target.agentName} preview has no Astropods deployment id to talk to`);
     const base = `/deployments/${encodeURIComponent(deploymentId)}`;
+    if (options.resume) return this.resume(base, options.resume, target.agentName, options.signal);
     // `metadata` is a documented optional field (a map of strings); the sidecar accepts and currently drops it.
     const response = await refuseOrReturn(
       this.http,
@@ -62,6 +63,21 @@ export class AstropodsConversations implements Conversations {
     }
     return new AstropodsConversation(this.http, base, conversationId, target.agentName);
   }
+
+  /**
+   * An earlier conversation, to continue: the sidecar persists each one (`GET …/chat/conversations/{cid}`,
+   * @c2db753:internal/adapter/web/chat_handlers.go) on the deployment that held it; a 404 there
+   * (another deployment now, or a sidecar that lost it) means it is gone.
+   */
+  private async resume(base: string, conversationId: string, agentName: string, signal?: AbortSignal): Promise<ConversationSession> {
+    try {
+      await refuseOrReturn(this.http, { call: 'get conversation', method: 'GET', path: `${base}/chat/conversations/${encodeURIComponent(conversationId)}`, signal }, agentName);
+    } catch (err) {
+      if (err instanceof ConversationError && err.code === 404) throw new ConversationError(err.message, 'gone');
+      throw err;
+    }
+    return new AstropodsConversation(this.http, base, conversationId, agentName, true);
+  }
 }
 
 class AstropodsConversation implements ConversationSession {
@@ -73,6 +89,7 @@ class AstropodsConversation implements ConversationSession {
     private readonly base: string,
     readonly id: string,
     private readonly agentName: string,
+    readonly resumed?: boolean,
   ) {}
 
   private get path(): string {
