@@ -85,6 +85,8 @@ export interface ForgeMarks {
   statuses?: boolean;
   platformName: string;
   signal?: AbortSignal;
+  /** What removed the previews, for a comment that cannot say "removed": "The pull request is closed" unless given. */
+  occasion?: string;
 }
 
 /**
@@ -102,7 +104,14 @@ export async function markClosed(marks: ForgeMarks, labels: PreviewLabels, outco
       const body =
         outcome.status === 'removed'
           ? renderRemovedComment({ label: labels.label, platform: marks.platformName, updatedAt, agents: outcome.agents, commentKey: key })
-          : renderStillRunningComment({ label: labels.label, platform: marks.platformName, updatedAt, stillRunning: outcome.stillRunning, commentKey: key });
+          : renderStillRunningComment({
+              label: labels.label,
+              platform: marks.platformName,
+              updatedAt,
+              stillRunning: outcome.stillRunning,
+              commentKey: key,
+              occasion: marks.occasion,
+            });
       await upsertStickyComment(forge, pr, body, { signal, key });
     }
   }
@@ -156,13 +165,21 @@ export function describeClose(outcome: CloseOutcome): string {
 }
 
 /** The sticky comment when a close could not remove everything: what still runs, and why. */
-export function renderStillRunningComment(context: { label: string; platform: string; updatedAt: string; stillRunning: StillRunning[]; commentKey?: string }): string {
+export function renderStillRunningComment(context: {
+  label: string;
+  platform: string;
+  updatedAt: string;
+  stillRunning: StillRunning[];
+  commentKey?: string;
+  /** Our own words for what happened ("The pull request is closed" unless given). */
+  occasion?: string;
+}): string {
   const count = context.stillRunning.length;
   return [
     stickyMarker(context.commentKey),
     `### Agent preview · ${codeSpan(context.label)}`,
     '',
-    `⚠️ The pull request is closed, but ${count} preview${count === 1 ? ' is' : 's are'} still running (${escapeCell(context.updatedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''))} UTC):`,
+    `⚠️ ${context.occasion ?? 'The pull request is closed'}, but ${count} preview${count === 1 ? ' is' : 's are'} still running (${escapeCell(context.updatedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''))} UTC):`,
     '',
     ...context.stillRunning.map(
       (item) => `- ${codeSpan(item.id)} (${escapeCell(item.agent ?? 'agent')}${item.label ? `, label ${codeSpan(item.label)}` : ''}): ${escapeCell(item.why)}`,

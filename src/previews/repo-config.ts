@@ -77,3 +77,25 @@ export function agentNameOfManifest(text: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The agents the repository's config names (`manifest`), read from the default branch; undefined
+ * (every agent of the repository) when it names none, or when one of them cannot be read or names
+ * no agent (`onUnread` is told which).
+ */
+export async function agentNamesOfConfig(
+  config: RepoConfig,
+  readFile: (path: string, signal: AbortSignal) => Promise<string | undefined>,
+  signal: AbortSignal,
+  onUnread: (path: string) => void = () => {},
+): Promise<string[] | undefined> {
+  if (!config.manifests.length) return undefined;
+  const names: string[] = [];
+  for (const path of config.manifests) {
+    const text = await readFile(path, signal);
+    const name = text === undefined ? undefined : agentNameOfManifest(text);
+    if (name) names.push(name);
+    else onUnread(path);
+  }
+  return names.length === config.manifests.length ? names : undefined;
+}
