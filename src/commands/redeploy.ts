@@ -113,8 +113,10 @@ async function deployAgain(run: CommandRun, preview: Deployment, ttlMs: number, 
     );
     const fresh = await run.platform.getDeployment(outcome.deployment.id, { signal: run.signal }).catch(() => outcome.deployment);
     const replaced = outcome.replaced.includes(preview.id);
-    const old = replaced ? `${codeOf(preview.id)} removed` : `${codeOf(preview.id)} still runs beside it (it could not be removed: see the app's log)`;
-    return { ok: replaced, line: `deployment ${codeOf(fresh.id)} is healthy and replaces ${old}.`, deployment: fresh };
+    const old = replaced
+      ? `replaces ${codeOf(preview.id)}, which was removed`
+      : `runs, but ${codeOf(preview.id)} still runs beside it (it could not be removed: see the app's log)`;
+    return { ok: replaced, line: `deployment ${codeOf(fresh.id)} is healthy and ${old}.`, deployment: fresh };
   } catch (err) {
     run.signal.throwIfAborted();
     const why = err instanceof UnwantedPreviewError ? err.message : `the deploy failed: ${err instanceof Error ? err.message : String(err)}`;

@@ -9,7 +9,7 @@
  * (after a replica died, say) is not run again.
  */
 import type { Logger } from 'probot';
-import type { PlatformFor, PullRequestNow, RepoAccess } from '../app/deliveries.js';
+import type { AccessFor, PlatformFor, PullRequestNow, RepoAccess } from '../app/deliveries.js';
 import type { BackgroundTask } from '../app/background.js';
 import { DeliveryRefused } from '../app/deliveries.js';
 import { InputError } from '../errors.js';
@@ -26,8 +26,8 @@ import type { ParsedCommand } from './parse.js';
 import { extendCommand, redeployCommand } from './redeploy.js';
 import { helpBody, plain, renderReply } from './reply.js';
 
-/** Where a command's repository is reached: the door's own credentials, as for a teardown (`AccessFor`). */
-export type CommandAccessFor = (origin: Pick<CommandJob, 'door' | 'installationId' | 'repository'>, signal: AbortSignal) => Promise<RepoAccess>;
+/** Where a command's repository is reached: the door's own credentials, as for a teardown. */
+export type CommandAccessFor = AccessFor;
 
 export interface CommandTaskOptions {
   accessFor: CommandAccessFor;

@@ -194,7 +194,8 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
   const sockets = new Set<Socket>();
   const reactions = new Map<number, TestReaction[]>();
   let nextId = 1000;
-  let clock = Date.parse('2026-11-23T09:00:00Z');
+  // Now, as on a real forge: `/preview` commands in comments older than a day are not acted on.
+  let clock = Date.now();
   let baseUrl = '';
   const timestamp = () => new Date((clock += 1000)).toISOString();
 
