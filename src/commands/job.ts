@@ -28,43 +28,45 @@ export type NoCommand = { ignored: string };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- webhook payloads are untyped JSON, read field by field
 type Json = Record<string, any>;
 
+/** A verified `issue_comment` delivery, as a door hands it on (the router's `DeliveryContext` has these). */
+export interface DeliveredComment {
+  door: CommandJob['door'];
+  deliveryId: string;
+  bodyDigest: string;
+  installationId?: number;
+  payload: Json;
+}
+
 /**
- * GitHub's `issue_comment` delivery (docs.github.com/en/webhooks/webhook-events-and-payloads#issue_comment):
- * only `created` counts (an `edited` comment never runs a command), only on a pull request (the
- * issue has `pull_request`), only from a person (`comment.user.type` is not `Bot`), and only when its
- * first line is a `/preview` command.
+ * The command an `issue_comment` delivery carries, written once for both forges:
+ * - GitHub (docs.github.com/en/webhooks/webhook-events-and-payloads#issue_comment): a comment on a
+ *   pull request has `issue.pull_request`; a bot's has `comment.user.type` `Bot`;
+ * - Gitea and Forgejo send `X-Gitea-Event: issue_comment` for comments on issues and pull requests
+ *   alike (go-gitea/gitea@06c5f30f:modules/webhook/type.go HookEventType.Event) with
+ *   IssueCommentPayload {action, issue, comment, repository, sender, is_pull}
+ *   (go-gitea/gitea@040cb8b6:modules/structs/hook.go); its issue has `pull_request` too.
+ * Only `created` counts (an `edited` comment never runs a command), only on a pull request, only
+ * from someone the payload does not already show to be a bot, and only when the first line is a
+ * `/preview` command. The rest is asked of the forge when the command runs.
  */
-export function githubCommandJob(payload: Json, deliveryId: string, bodyDigest: string): CommandJob | NoCommand {
+export function commandJobOf(delivered: DeliveredComment): CommandJob | NoCommand {
+  const { payload } = delivered;
   if (payload.action !== 'created') return { ignored: `the comment was ${payload.action ?? 'changed'}, not created` };
-  if (!payload.issue?.pull_request) return { ignored: 'the comment is on an issue, not a pull request' };
+  if (!payload.issue?.pull_request && payload.is_pull !== true) return { ignored: 'the comment is on an issue, not a pull request' };
   const user = payload.comment?.user ?? {};
   if (user.type === 'Bot' || String(user.login ?? '').endsWith('[bot]')) return { ignored: `the comment is by a bot (${user.login})` };
-  return commandJob(payload, { door: 'github', deliveryId, bodyDigest, installationId: payload.installation?.id, number: Number(payload.issue.number) });
-}
-
-/**
- * Gitea's and Forgejo's `issue_comment` delivery (`X-Gitea-Event: issue_comment` for comments on
- * issues and pull requests alike, go-gitea/gitea@06c5f30f:modules/webhook/type.go HookEventType.Event;
- * the payload is IssueCommentPayload {action, issue, comment, repository, sender, is_pull},
- * go-gitea/gitea@040cb8b6:modules/structs/hook.go): only `created`, only with `is_pull`.
- */
-export function giteaCommandJob(payload: Json, deliveryId: string, bodyDigest: string): CommandJob | NoCommand {
-  if (payload.action !== 'created') return { ignored: `the comment was ${payload.action ?? 'changed'}, not created` };
-  if (payload.is_pull !== true) return { ignored: 'the comment is on an issue, not a pull request' };
-  return commandJob(payload, { door: 'gitea', deliveryId, bodyDigest, number: Number(payload.issue?.number) });
-}
-
-function commandJob(payload: Json, base: Omit<CommandJob, 'repository' | 'comment'>): CommandJob | NoCommand {
   const body = payload.comment?.body;
   const parsed = typeof body === 'string' ? parseCommand(body) : undefined;
   if (!parsed) return { ignored: 'the comment holds no /preview command' };
   const repository = repositoryOf(payload.repository);
   const id = Number(payload.comment?.id);
-  const author = payload.comment?.user?.login;
+  const number = Number(payload.issue?.number);
+  const author = user.login;
   if (!repository) return { ignored: 'the delivery names no repository (owner, name and html_url)' };
   if (!Number.isSafeInteger(id) || id < 1 || typeof author !== 'string' || !author) return { ignored: 'the delivery names no comment id or author' };
-  if (!Number.isSafeInteger(base.number) || base.number < 1) return { ignored: 'the delivery names no pull request number' };
-  return { ...base, repository, comment: { id, author, line: parsed.line } };
+  if (!Number.isSafeInteger(number) || number < 1) return { ignored: 'the delivery names no pull request number' };
+  const { door, deliveryId, bodyDigest, installationId } = delivered;
+  return { door, deliveryId, bodyDigest, ...(installationId === undefined ? {} : { installationId }), repository, number, comment: { id, author, line: parsed.line } };
 }
 
 function repositoryOf(repository: Json | undefined): CommandJob['repository'] | undefined {

@@ -1,5 +1,5 @@
 import { RefusalMemory } from '../../../src/commands/confirm.js';
-import { githubCommandJob, giteaCommandJob } from '../../../src/commands/job.js';
+import { commandJobOf } from '../../../src/commands/job.js';
 import { isBotAuthor, mayAct } from '../../../src/commands/permission.js';
 
 describe('who may act on previews', () => {
@@ -47,7 +47,7 @@ describe('what a delivery must carry to become a command', () => {
       installation: { id: 9 },
     };
     change(payload);
-    return githubCommandJob(payload, 'delivery-1', 'digest');
+    return commandJobOf({ door: 'github', deliveryId: 'delivery-1', bodyDigest: 'digest', installationId: payload.installation?.id, payload });
   };
 
   it('takes a created comment on a pull request whose first line is a command', () => {
@@ -77,8 +77,9 @@ describe('what a delivery must carry to become a command', () => {
       comment: { id: 8, body: '/preview help', user: { login: 'alice', username: 'alice' } },
       repository: { name: 'agents', owner: { username: 'acme' }, html_url: 'https://gitea.example/acme/agents' },
     };
-    expect(giteaCommandJob(payload, 'd', 'b')).toMatchObject({ door: 'gitea', number: 3, comment: { id: 8, author: 'alice', line: '/preview help' } });
-    expect(giteaCommandJob({ ...payload, is_pull: false }, 'd', 'b')).toEqual({ ignored: expect.stringContaining('issue') });
-    expect(giteaCommandJob({ ...payload, action: 'edited' }, 'd', 'b')).toEqual({ ignored: expect.stringContaining('edited') });
+    const gitea = (changed: Record<string, unknown>) => commandJobOf({ door: 'gitea', deliveryId: 'd', bodyDigest: 'b', payload: { ...payload, ...changed } });
+    expect(gitea({})).toMatchObject({ door: 'gitea', number: 3, comment: { id: 8, author: 'alice', line: '/preview help' } });
+    expect(gitea({ is_pull: false })).toEqual({ ignored: expect.stringContaining('issue') });
+    expect(gitea({ action: 'edited' })).toEqual({ ignored: expect.stringContaining('edited') });
   });
 });
