@@ -76,6 +76,7 @@ export async function redeployCommand(run: CommandRun, agent: string | undefined
 
 async function redeployOne(run: CommandRun, preview: Deployment): Promise<AgentLine> {
   const head = run.pull.headSha;
+  if (!deployableOf(preview) || !preview.buildId) return { ok: false, line: `**${escapeCell(preview.agentName ?? 'agent')}**: ${cannotDeployAgain(run, preview)}` };
   const build = preview.buildId ? await run.platform.builder?.getBuild(preview.buildId, { signal: run.signal }).catch(() => undefined) : undefined;
   if (!build?.sourceCommit || build.sourceCommit.toLowerCase() !== head.toLowerCase()) {
     const runs = build?.sourceCommit ? `runs a build of ${shortSha(build.sourceCommit)}` : `runs a build that records no commit`;
@@ -91,10 +92,7 @@ async function redeployOne(run: CommandRun, preview: Deployment): Promise<AgentL
 /** The preview deployed again with `ttlMs` to live; the older one is removed once the new one is healthy. */
 async function deployAgain(run: CommandRun, preview: Deployment, ttlMs: number, stillWanted: () => Promise<PreviewWanted>): Promise<AgentLine & { deployment: Deployment }> {
   const agent = deployableOf(preview);
-  if (!agent || !preview.buildId) {
-    const line = `${plain(`${run.platform.name} does not say what preview ${preview.id} was deployed with (its build, manifest and environments), so it cannot be deployed again; push to have the action deploy it.`)}`;
-    return { ok: false, line, deployment: preview };
-  }
+  if (!agent || !preview.buildId) return { ok: false, line: cannotDeployAgain(run, preview), deployment: preview };
   const label = preview.previewLabel ?? run.labels.label;
   try {
     const outcome = await deployAgent(
@@ -122,6 +120,13 @@ async function deployAgain(run: CommandRun, preview: Deployment, ttlMs: number, 
     const why = err instanceof UnwantedPreviewError ? err.message : `the deploy failed: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, line: `${plain(redact(why))}; preview ${codeOf(preview.id)} is left as it was.`, deployment: preview };
   }
+}
+
+/** Platforms that deploy pushed images, or do not return what a deployment was deployed with, give nothing to deploy again. */
+function cannotDeployAgain(run: CommandRun, preview: Deployment): string {
+  return plain(
+    `${run.platform.name} does not say what preview ${preview.id} was deployed with (its build, manifest and environments), so it cannot be deployed again; push to have the action deploy it.`,
+  );
 }
 
 async function pullStillOpen(run: CommandRun): Promise<PreviewWanted> {

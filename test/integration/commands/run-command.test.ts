@@ -11,7 +11,7 @@ import { appOctokit } from '../../../src/app/octokit.js';
 import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 import { giteaAccessFor } from '../../../src/app/gitea.js';
 import { RefusalMemory } from '../../../src/commands/confirm.js';
-import { MemoryConversationStore } from '../../../src/commands/conversations.js';
+import { conversationKey, MemoryConversationStore } from '../../../src/commands/conversations.js';
 import type { CommandJob } from '../../../src/commands/job.js';
 import { parseCommand } from '../../../src/commands/parse.js';
 import { runCommand, type CommandAccessFor, type CommandTaskOptions } from '../../../src/commands/run.js';
@@ -170,6 +170,17 @@ describe.each(['github', 'gitea'] as const)('/preview commands, run against the 
     expect(first).toContain('turn 1: Hello there (previous: )');
     expect(second).toContain('turn 2: What did I say? (previous: Hello there)');
     expect(second).toContain('Your conversation with hello-agent so far (2 turns)');
+  });
+
+  it('ask starts a new conversation, and says so, when the platform no longer has the earlier one', async () => {
+    const pr = await setUp(door);
+    await comment(door, pr, 'alice', '/preview ask Hello there');
+    // The server lost the task (a restart, say): the kept id names a task it does not know.
+    const key = conversationKey({ door, repo: pr.sourceRepo, number: pr.number, agent: 'hello-agent', reviewer: 'alice' });
+    await options.conversations.set(key, { ...(await options.conversations.get(key))!, sessionId: 'task-that-is-gone' });
+    await comment(door, pr, 'alice', '/preview ask Are you there?');
+    expect(replies(door, pr)[1]).toContain('your earlier conversation \\(task-that-is-gone\\) is gone');
+    expect(replies(door, pr)[1]).toContain('turn 1: Are you there? (previous: )');
   });
 
   it('extend moves the expiry the platform reports, by a redeploy that replaces the preview', async () => {
