@@ -68,6 +68,7 @@ export async function appOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
     redisUrl: redisUrlOf(env.REDIS_URL),
     writeSpacing: writeSpacingFromEnv(env),
     takeoverMs: env.TEARDOWN_TAKEOVER ? parseDuration(env.TEARDOWN_TAKEOVER, 'TEARDOWN_TAKEOVER', { minMs: 1000 }) : undefined,
+    commandTiming: env.COMMAND_POLL_INTERVAL ? { pollIntervalMs: parseDuration(env.COMMAND_POLL_INTERVAL, 'COMMAND_POLL_INTERVAL', { minMs: 10, maxMs: 600_000 }) } : undefined,
     sweep: env.SWEEP_INTERVAL
       ? { intervalMs: parseDuration(env.SWEEP_INTERVAL, 'SWEEP_INTERVAL', { minMs: 60_000 }), dryRun: env.SWEEP_DRY_RUN?.trim().toLowerCase() !== 'false' }
       : undefined,

@@ -6,7 +6,8 @@
  *
  * The default export is the app function (probot/probot@v14:lib/bin/receive.js and lib/run.js load a
  * module's default export through resolveAppFunction): the GitHub door (`githubDoorApp`) on the
- * same router and handlers as the server (`handlers.ts`). It serves GitHub only; `npm run app`
+ * same router and handlers as the server (`handlers.ts`): closes, and `/preview` commands in
+ * comments (kept in memory). It serves GitHub only; `npm run app`
  * (server.ts) remains the door for Gitea, /healthz, the sweep and graceful shutdown.
  *
  * When a teardown finishes. Under `probot run` a delivery is answered as soon as its teardown is
@@ -16,7 +17,7 @@
  * are gone (or the failure is logged). Which of the two applies is decided by `addHandler`: Probot's
  * server accepts a handler, and `probot receive` throws "No server instance".
  */
-import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from 'probot';
+import type { ApplicationFunction, ApplicationFunctionOptions, Logger, Probot } from 'probot';
 import { InputError } from '../errors.js';
 import { createPlatform, parsePlatformName, PLATFORM_KEY_VARIABLES } from '../platforms/index.js';
 import { repoPlatforms } from './repo-platform.js';
@@ -24,7 +25,12 @@ import { registerSecret } from '../secrets/redact.js';
 import { githubAccessFor, githubDoorApp } from './github.js';
 import { teardownTask, type PlatformFor } from './deliveries.js';
 import { appRouter } from './handlers.js';
-import { MemoryTeardownQueue, type TeardownQueue } from './teardown-queue.js';
+import { MemoryTeardownQueue } from './teardown-queue.js';
+import type { StopReport } from './background.js';
+import { RefusalMemory } from '../commands/confirm.js';
+import { MemoryConversationStore } from '../commands/conversations.js';
+import { MemoryCommandQueue } from '../commands/queue.js';
+import { commandTask } from '../commands/run.js';
 import { RecentCloses } from './cleanup.js';
 import { repoConfigDefaults } from '../previews/repo-config.js';
 import { checkDefaultLabelTemplate } from '../pipeline/label.js';
@@ -55,8 +61,14 @@ function insideProbotServer(options: ApplicationFunctionOptions | undefined): bo
   }
 }
 
-/** Waits for the teardowns a delivery queued before its handler returns. */
-function waitingQueue(queue: TeardownQueue): TeardownQueue {
+interface Waitable<J> {
+  enqueue(job: J, log: Logger): Promise<'queued' | 'duplicate'>;
+  idle(): Promise<void>;
+  stop(graceMs?: number): Promise<StopReport>;
+}
+
+/** Waits for the work a delivery queued (a teardown, a command) before its handler returns. */
+function waitingQueue<J>(queue: Waitable<J>): Waitable<J> {
   return {
     enqueue: async (job, log) => {
       const outcome = await queue.enqueue(job, log);
@@ -80,7 +92,11 @@ const agentPreviewApp: ApplicationFunction = (app: Probot, options?: Application
   const access = githubAccessFor(app, { githubHost: gheHost || 'github.com', asApp, defaultConfig });
   const recent = new RecentCloses();
   const queue = new MemoryTeardownQueue((job, log) => teardownTask(job, { log, accessFor: access, platformFor, recent }));
-  const router = appRouter({ queue: insideProbotServer(options) ? queue : waitingQueue(queue) });
+  const conversations = new MemoryConversationStore();
+  const refusals = new RefusalMemory();
+  const commands = new MemoryCommandQueue((job, log) => commandTask(job, log, { accessFor: access, platformFor, conversations, refusals }));
+  const inServer = insideProbotServer(options);
+  const router = appRouter({ queue: inServer ? queue : waitingQueue(queue), commands: inServer ? commands : waitingQueue(commands) });
   return githubDoorApp(router, access)(app, options ?? { cwd: process.cwd(), addHandler: () => undefined });
 };
 

@@ -9,6 +9,8 @@ import type { BackgroundRetry } from './background.js';
 import type { PlatformFor } from './deliveries.js';
 import { openDoors } from './doors.js';
 import type { GiteaSettings } from './gitea.js';
+import { openCommands } from './commands.js';
+import type { CommandTiming } from '../commands/context.js';
 import { appRouter } from './handlers.js';
 import { openQueue } from './queue.js';
 import { appPlatforms } from './repo-platform.js';
@@ -56,6 +58,8 @@ export interface AppOptions {
   warnings?: string[];
   /** Runs the sweep on an interval; off unless set. */
   sweep?: { intervalMs: number; dryRun: boolean };
+  /** How `/preview` commands wait on the platform (COMMAND_POLL_INTERVAL); `commands/context.ts` has the defaults. */
+  commandTiming?: Partial<CommandTiming>;
 }
 
 export interface AppHandler {
@@ -79,16 +83,19 @@ export async function createAppHandler(options: AppOptions): Promise<AppHandler>
   const platformFor = appPlatforms(options.platformSettings, options.env ?? process.env, options.platformFor);
   const doors = await openDoors(options, log, lifetime.signal);
   const queue = await openQueue(options, { doors, platformFor, log });
+  const commands = await openCommands(options, { doors, platformFor, log });
   // Every handler is on the router before the doors' routes subscribe to its events.
-  const router = appRouter({ queue });
+  const router = appRouter({ queue, commands });
   const handle = await appRoutes({ doors, router, log });
   const sweeper = startSweeper(options.sweep, { doors, platformFor, log, lifetime: lifetime.signal });
   return {
     handle,
     log,
-    idle: () => queue.idle(),
+    idle: async () => {
+      await Promise.all([queue.idle(), commands.idle()]);
+    },
     sweepOnce: (dryRun) => sweeper.sweepOnce(dryRun),
-    close: () => stopApp(options, { queue, sweeper, lifetime, doors, log }),
+    close: () => stopApp(options, { queue, commands, sweeper, lifetime, doors, log }),
   };
 }
 

@@ -18,6 +18,7 @@ import { removeAgentCopies } from '../support/agents.js';
 import { conversingAgent, deployPreview, githubCommentPayload, giteaCommentPayload } from '../support/commands.js';
 import { startTestForge, type TestComment, type TestForge } from '../support/forge/server.js';
 import { until } from '../support/wait.js';
+import { redisTestPlan, startRedisServer } from '../integration/app/redis-server.js';
 
 const API_KEY = 'sk-e2e-commands-Xv71Pq0aLm';
 const WEBHOOK_SECRET = 'whsec-commands-github-3e8b5d1a9f';
@@ -63,7 +64,7 @@ beforeAll(async () => {
     SGP_API_KEY: API_KEY,
     SGP_ACCOUNT_ID: 'acct-local',
     AGENT_PREVIEW_RETRY_DELAY: '1ms',
-    AGENT_PREVIEW_POLL_INTERVAL: '50ms',
+    COMMAND_POLL_INTERVAL: '50ms',
     LOG_LEVEL: 'debug',
   });
 });
@@ -257,5 +258,53 @@ describe.each(['github', 'gitea'] as const)('/preview commands through the app b
     await finished(pull, later.comment);
     expect(answers(pull)).toHaveLength(2);
     expect((await healthy(pull)).map((deployment) => deployment.id)).toEqual([pull.preview.id]);
+  });
+});
+
+const redisPlan = redisTestPlan();
+const describeWithRedis = redisPlan.run ? describe : describe.skip;
+
+describeWithRedis(redisPlan.run ? 'with REDIS_URL' : `with REDIS_URL (skipped: ${'skip' in redisPlan ? redisPlan.skip : ''})`, () => {
+  it("a reviewer's conversation continues after the app restarts", async () => {
+    const redis = await startRedisServer();
+    const env = {
+      GITEA_URL: gitea.url,
+      GITEA_TOKEN,
+      GITEA_WEBHOOK_SECRET: GITEA_SECRET,
+      AGENT_PREVIEW_PLATFORM: 'agentex',
+      SGP_CLIENT_BASE_URL: local.url,
+      AGENTEX_BASE_URL: local.url,
+      SGP_API_KEY: API_KEY,
+      SGP_ACCOUNT_ID: 'acct-local',
+      REDIS_URL: redis.url,
+    };
+    const pull = await openPull('gitea');
+    const sendTo = async (target: AppProcess, text: string) => {
+      const comment = gitea.seedComment(pull.owner, pull.repo, pull.number, { body: text, user: 'alice' });
+      const raw = JSON.stringify(
+        giteaCommentPayload({
+          owner: pull.owner,
+          repo: pull.repo,
+          htmlUrl: `${gitea.url}/${pull.owner}/${pull.repo}`,
+          number: pull.number,
+          comment: { id: comment.id, body: text, user: 'alice' },
+        }),
+      );
+      expect((await post(`${target.url}/api/gitea/webhooks`, raw, giteaHeaders('issue_comment', raw, GITEA_SECRET))).status).toBe(202);
+    };
+    let replica = await startAppProcess(env);
+    try {
+      await sendTo(replica, '/preview ask Remember me');
+      await answered(pull, 1);
+      replica.kill('SIGTERM');
+      await replica.exited;
+      replica = await startAppProcess(env);
+      await sendTo(replica, '/preview ask Who am I?');
+      expect((await answered(pull, 2))[1]).toContain('turn 2: Who am I? (previous: Remember me)');
+    } finally {
+      replica.kill('SIGTERM');
+      await replica.exited;
+      await redis.close();
+    }
   });
 });
