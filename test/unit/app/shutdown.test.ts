@@ -2,6 +2,8 @@ import { pino } from 'pino';
 import type { Logger } from 'probot';
 import type { TeardownJob } from '../../../src/app/deliveries.js';
 import { stopApp, unfinishedAtStop } from '../../../src/app/shutdown.js';
+import type { CommandJob } from '../../../src/commands/job.js';
+import { MemoryCommandQueue } from '../../../src/commands/queue.js';
 import { MemoryTeardownQueue } from '../../../src/app/teardown-queue.js';
 import { LogCapture } from '../../integration/app/fixtures.js';
 
@@ -44,6 +46,36 @@ describe('stopping the app', () => {
       expect.objectContaining({
         unfinished: ['teardown of held-1'],
         msg: expect.stringMatching(/after the 1 ms grace period; left for the sweep \(SWEEP_INTERVAL\): teardown of held-1$/),
+      }),
+    ]);
+  });
+
+  it('gives /preview commands the same grace period, and says what became of those it cut off', async () => {
+    const command: CommandJob = { ...job, deliveryId: 'held-2', bodyDigest: 'b', comment: { id: 5, author: 'alice', line: '/preview redeploy' } };
+    const commands = new MemoryCommandQueue((held, log) => ({
+      key: held.deliveryId,
+      what: `command of ${held.deliveryId}`,
+      log,
+      run: (_attempt, signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
+    }));
+    const logs = new LogCapture();
+    const log = pino({ level: 'info' }, logs) as unknown as Logger;
+    await commands.enqueue(command, log);
+    await stopApp(
+      { teardownGraceMs: 1 },
+      {
+        queue: new MemoryTeardownQueue(() => ({ key: 'none', what: 'none', log, run: async () => undefined })),
+        commands,
+        sweeper: { stop: () => undefined, settled: async () => undefined },
+        lifetime: new AbortController(),
+        doors: { close: async () => undefined },
+        log,
+      },
+    );
+    expect(logs.messages().filter((line) => line.level >= 50)).toEqual([
+      expect.objectContaining({
+        unfinished: ['command of held-2'],
+        msg: 'stopped with 1 /preview commands unfinished after the 1 ms grace period; lost: their comments get no answer; post them again: command of held-2',
       }),
     ]);
   });
