@@ -128,16 +128,29 @@ async function smokeAgent(platform: SmokePlatform, request: SmokeRequest, option
     watcher.stop();
   }
   const verdict = overallVerdict(conversations.map((conversation) => conversation.verdict)) as SmokeVerdict;
+  // A preview replaced just before it was asked fails at once, sooner than the watch looks: ask it now.
+  const gone = verdict === 'failed' ? await watcher.lookNow() : undefined;
+  if (gone) return agentResult(request, conversations, 'replaced', redact(gone));
   return agentResult(request, conversations, verdict, verdict === 'unsupported' ? conversations.find((conversation) => conversation.verdict === 'unsupported')?.error : undefined);
 }
 
+interface PreviewWatcher {
+  signal?: AbortSignal;
+  /** Why the preview is gone, once the watch has seen it. */
+  gone?: string;
+  /** Asks the watch at once (a failed look counts as not gone). */
+  lookNow(): Promise<string | undefined>;
+  stop(): void;
+}
+
 /** The agent's signal, aborted as soon as `options.watch` says its preview is gone. */
-function watchPreview(deployment: Deployment, options: RunSmokeOptions): { signal?: AbortSignal; gone?: string; stop(): void } {
+function watchPreview(deployment: Deployment, options: RunSmokeOptions): PreviewWatcher {
   const { watch } = options;
-  if (!watch) return { signal: options.signal, stop() {} };
+  if (!watch) return { signal: options.signal, lookNow: async () => undefined, stop() {} };
   const controller = new AbortController();
-  const state: { signal?: AbortSignal; gone?: string; stop(): void } = {
+  const state: PreviewWatcher = {
     signal: options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal,
+    lookNow: async () => state.gone ?? (await watch.gone(deployment).catch(() => undefined)),
     stop: () => clearInterval(timer),
   };
   const timer = setInterval(() => {

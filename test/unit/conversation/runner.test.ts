@@ -128,6 +128,27 @@ describe('runSmoke', () => {
     expect(result.conversations.flatMap((conversation) => conversation.turns).every((turn) => turn.verdict === 'not run')).toBe(true);
   });
 
+  it('a preview replaced before the watch next looks, whose conversations fail at once, is replaced rather than failed; one still live fails', async () => {
+    const memory = new MemoryConversations(
+      () => 'hi',
+      (target) => new ConversationError(`task/create on deployment ${target.deployment.id} failed with JSON-RPC error -32603: All connection attempts failed`),
+    );
+    const asked: string[] = [];
+    // The watch's own interval would first look after a minute: only the look after the failure can see it.
+    const watch = {
+      everyMs: 60_000,
+      gone: async (deployment: { id: string }) => {
+        asked.push(deployment.id);
+        return deployment.id === 'dep-old' ? 'preview dep-old became SUPERSEDED while it was talked to' : undefined;
+      },
+    };
+    const [replaced, live] = await runSmoke(platform(memory), [await request('old', TWO_TURNS), await request('live', TWO_TURNS)], { watch });
+    expect(replaced).toMatchObject({ verdict: 'replaced', reason: 'preview dep-old became SUPERSEDED while it was talked to' });
+    expect(live.verdict).toBe('failed');
+    expect(asked.sort()).toEqual(['dep-live', 'dep-old']);
+    expect(overallVerdict([replaced.verdict, 'passed'])).toBe('passed');
+  });
+
   it('says unsupported, with the reason, where nothing can be asked', async () => {
     const [onPlatform] = await runSmoke(platform(undefined, 'MUTX documents no way to send a deployed agent a message'), [await request('x', TWO_TURNS)]);
     expect(onPlatform).toMatchObject({ verdict: 'unsupported', reason: 'MUTX documents no way to send a deployed agent a message', turns: { passed: 0, total: 3 } });
