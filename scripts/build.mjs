@@ -2,6 +2,7 @@
 // with a THIRD_PARTY_NOTICES file beside each folder of bundles.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
+import { makeBundlesAscii } from './ascii-bundles.mjs';
 import { checkBundleBoundaries } from './bundle-boundaries.mjs';
 import { writeThirdPartyNotices } from './third-party-notices.mjs';
 
@@ -31,4 +32,5 @@ const result = await build({
 });
 
 checkBundleBoundaries(result.metafile);
+await makeBundlesAscii(result.metafile);
 await writeThirdPartyNotices(result.metafile);

@@ -22,3 +22,10 @@ it('the README (or docs/) states the size of each bundle (action, app, CLI) with
   }
   expect(stale).toEqual([]);
 });
+
+// One byte above 0x7F makes Node decode a whole bundle into a two-byte string: a slower start (scripts/ascii-bundles.mjs).
+it('every bundle is pure ASCII', async () => {
+  const bundles = [...BUNDLES, 'app/lambda.js', 'app/probot.js'];
+  const texts = await Promise.all(bundles.map((bundle) => readFile(path.join(REPO_ROOT, 'dist', bundle), 'latin1')));
+  expect(bundles.filter((_bundle, index) => /[\x80-\xff]/.test(texts[index]))).toEqual([]);
+});
