@@ -198,6 +198,21 @@ export interface RunnerSetup {
   workspace: string;
   /** Every log, summary and output, for the secret search. */
   captured: string[];
+  /** Node options before the bundle (a runner gives none). */
+  nodeArgs?: string[];
+}
+
+/**
+ * `node dist/action/index.js`, as a runner starts it. For measuring (docs/development.md, "Test suite
+ * cost"): `AGENT_PREVIEW_TEST_NODE_ARGS` adds Node options to every run (`--cpu-prof`), and
+ * `AGENT_PREVIEW_TEST_RUN_COST=<file>` appends each run's CPU seconds (user, system), wall seconds and test to the file.
+ */
+function bundleCommand(nodeArgs: string[] = []): string[] {
+  const command = [process.execPath, ...nodeArgs, ...(process.env.AGENT_PREVIEW_TEST_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ACTION_BUNDLE];
+  const costFile = process.env.AGENT_PREVIEW_TEST_RUN_COST;
+  if (!costFile) return command;
+  const test = (expect.getState().currentTestName ?? '').replace(/%/g, '%%');
+  return ['/usr/bin/time', '--append', '--output', costFile, '--format', `%U %S %e ${test}`, ...command];
 }
 
 /** Runs the committed action bundle the way a GitHub or Gitea runner does. */
@@ -243,7 +258,8 @@ export async function runActionBundle(setup: RunnerSetup, event: Json, inputs: R
     ...extraEnv,
   };
   const { code, log } = await new Promise<{ code: number; log: string }>((resolve) => {
-    execFile(process.execPath, [ACTION_BUNDLE], { env, cwd: setup.workspace, timeout: 120_000 }, (error, stdout, stderr) => {
+    const [command, ...args] = bundleCommand(setup.nodeArgs);
+    execFile(command, args, { env, cwd: setup.workspace, timeout: 120_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, log: stdout + stderr });
     });
   });

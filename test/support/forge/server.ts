@@ -120,6 +120,8 @@ export interface TestForge {
   seedCollaborator(owner: string, repo: string, login: string, permission: string): void;
   /** The reactions on a comment, oldest first. */
   reactions(commentId: number): TestReaction[];
+  /** Everything the forge keeps that a client wrote, in every repository: comments, deployments and their statuses, commit statuses (for secret searches). */
+  storedTexts(): string[];
   close(): Promise<void>;
 }
 
@@ -749,6 +751,12 @@ export async function startTestForge(options: TestForgeOptions): Promise<TestFor
       repoOf(owner, name).collaborators.set(login.toLowerCase(), permission);
     },
     reactions: (commentId) => [...(reactions.get(commentId) ?? [])],
+    storedTexts: () =>
+      [...repos.values()].flatMap((repo) => [
+        ...[...repo.comments.values()].flat().map((comment) => comment.body),
+        ...repo.deployments.map((deployment) => JSON.stringify(deployment)),
+        ...[...repo.statuses.values()].map((statuses) => JSON.stringify(statuses)),
+      ]),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
