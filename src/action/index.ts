@@ -1,7 +1,9 @@
 import * as core from '@actions/core';
+import { deferHttpParserOptimization } from '../http/parser-tiering.js';
 import { installProxyDispatcher } from '../http/proxy.js';
 import { unreadableEventFile } from './event-file.js';
 
+deferHttpParserOptimization();
 installProxyDispatcher();
 // @actions/github parses the event file as it loads, and a file that is not JSON would end the run
 // there with a bare SyntaxError and a stack trace: check it first, then load the action.

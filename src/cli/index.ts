@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { deferHttpParserOptimization } from '../http/parser-tiering.js';
 import { installProxyDispatcher } from '../http/proxy.js';
 import { EXIT, main } from './main.js';
 
+deferHttpParserOptimization();
 installProxyDispatcher();
 
 // A reader that stops early (`agent-preview logs <id> | head -1`) closes the pipe: end at once and

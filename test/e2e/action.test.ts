@@ -171,6 +171,20 @@ describe.each(['github', 'gitea'] as const)('the action bundle on %s', (flavor) 
   });
 });
 
+describe("the action bundle's own cost", () => {
+  const env = usePreviewEnv({ apiKey: API_KEY, token: TOKEN });
+
+  // At V8's default budget the first response sent llhttp's parser to TurboFan: 200 ms of CPU in every run (src/http/parser-tiering.ts).
+  it("parses HTTP with V8's baseline code for undici's WebAssembly parser: no run recompiles it with TurboFan", async () => {
+    env.openPullRequest({ number: 2, headSha: 'a'.repeat(40) });
+    const run = await env.run(env.pullRequestEvent('opened', 'a'.repeat(40)), {}, { nodeArgs: ['--trace-wasm-compilation-times'] });
+    expect(run.outputs).toMatchObject({ status: 'healthy', smoke: 'passed' });
+    expect(env.forge.requests.length + env.local.requests.length).toBeGreaterThan(20);
+    expect(run.log).toMatch(/^Compiled function \S+ using Liftoff/m);
+    expect(run.log.split('\n').filter((line) => /using TurboFan/.test(line))).toEqual([]);
+  });
+});
+
 describe('repository isolation on one platform account', () => {
   const env = usePreviewEnv({ apiKey: API_KEY, token: TOKEN });
 

@@ -8,10 +8,10 @@ import { HELLO_AGENT, REPO_ROOT } from '../support/agents.js';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // In a folder outside any checkout, so that no git remote names a repository.
-    execFile(process.execPath, [CLI, ...args], { cwd: tmpdir(), env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...nodeArgs, CLI, ...args], { cwd: tmpdir(), env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -76,6 +76,20 @@ describe('the committed CLI bundle', () => {
     const [code] = await exited;
     expect(code).toBe(0);
   });
+});
+
+// At V8's default budget the first response sent llhttp's parser to TurboFan: 200 ms of CPU in every command (src/http/parser-tiering.ts).
+it("parses HTTP with V8's baseline code for undici's WebAssembly parser: a command does not recompile it with TurboFan", async () => {
+  const local = await startLocalPlatform({ buildStepMs: 20, deployStepMs: 20 });
+  try {
+    const status = await cli(['--platform', 'local', '--api-url', local.url, 'status', '--pr', '5'], {}, ['--trace-wasm-compilation-times']);
+    expect(status.code).toBe(0);
+    expect(local.requests.length).toBeGreaterThan(0);
+    expect(status.stdout).toMatch(/^Compiled function \S+ using Liftoff/m);
+    expect(status.stdout.split('\n').filter((line) => /using TurboFan/.test(line))).toEqual([]);
+  } finally {
+    await local.close();
+  }
 });
 
 /** Runs the bundle with its stdout a pipe whose reader is already gone (`agent-preview … | true`). */
