@@ -65,6 +65,8 @@ interface ManifestAgent {
 export class AgentRecords {
   /** v5 deployment id → its Agentex-server record id (`utils/ids.py` `orm_id`: a uuid4). */
   private readonly recordIds = new Map<string, string>();
+  /** manifest.yaml text → its `agent` block: records are derived on every request, and parsing YAML each time cost more than all else they do. */
+  private readonly manifests = new Map<string, ManifestAgent | undefined>();
 
   constructor(
     private readonly state: PlatformState,
@@ -126,7 +128,7 @@ export class AgentRecords {
   /** False when the pod would never register: the built code says `never-ready`, or the manifest's acp_type is one `RegisterAgentRequest` refuses. */
   registers(deployment: DeploymentRecord): boolean {
     if (new AgentCode(this.state.agentDirectivesOf(deployment.build_id)).has(AGENT_DIRECTIVES.neverReady)) return false;
-    const declared = manifestAgent(deployment.manifest_file)?.acp_type;
+    const declared = this.manifestAgent(deployment.manifest_file)?.acp_type;
     return declared === undefined || ACP_TYPES.includes(declared as string);
   }
 
@@ -157,13 +159,18 @@ export class AgentRecords {
     const deployments = this.deploymentsOf(agentId);
     const registered = deployments.filter((deployment) => this.recordOf(deployment).status === 'Ready');
     const source = registered.at(-1) ?? deployments.at(-1);
-    const agent = source ? manifestAgent(source.manifest_file) : undefined;
+    const agent = source ? this.manifestAgent(source.manifest_file) : undefined;
     const acpType = ACP_TYPES.includes(agent?.acp_type as string) ? (agent!.acp_type as AcpType) : 'async';
     return { acpType, description: typeof agent?.description === 'string' ? agent.description : '' };
   }
 
   private deploymentsOf(agentId: string): DeploymentRecord[] {
     return [...this.state.deployments.values()].filter((deployment) => deployment.agent_id === agentId);
+  }
+
+  private manifestAgent(text: string): ManifestAgent | undefined {
+    if (!this.manifests.has(text)) this.manifests.set(text, manifestAgent(text));
+    return this.manifests.get(text);
   }
 
   private idOf(deployment: DeploymentRecord): string {
