@@ -1,23 +1,16 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CRASH_MARKER, startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
+import { CRASH_MARKER } from '../../src/local-platform/index.js';
 import { HELLO_AGENT } from '../support/agents.js';
-import { startTestForge, type TestForge } from '../support/forge/server.js';
 import { startHostileProxy, type HostileProxy } from '../support/hostile-proxy.js';
-import { pullRequestEvent, runActionBundle, type ActionRun, type ExecutedCommand } from '../support/runner.js';
+import { usePreviewEnv } from '../support/preview-env.js';
+import type { ActionRun, ExecutedCommand } from '../support/runner.js';
 
 const API_KEY = 'sk-e2e-injection-Zq81LmZ0pW3xYv';
 const TOKEN = 'ghs_e2eInjectionToken0123456789abcdefAB';
-const OWNER = 'Codertocat';
-const REPO = 'Hello-World';
 
-let local: LocalPlatform;
-let proxy: HostileProxy;
-let workspace: string;
-const captured: string[] = [];
-
-async function addAgent(name: string, change: (dockerfile: string) => string = (text) => text): Promise<void> {
+/** Adds a copy of hello-agent named `name` to the workspace, its Dockerfile changed by `change`. */
+async function addAgent(workspace: string, name: string, change: (dockerfile: string) => string = (text) => text): Promise<void> {
   const dir = path.join(workspace, 'agents', name);
   await cp(HELLO_AGENT, dir, { recursive: true });
   const manifest = path.join(dir, 'manifest.yaml');
@@ -26,47 +19,33 @@ async function addAgent(name: string, change: (dockerfile: string) => string = (
   await writeFile(dockerfile, change(await readFile(dockerfile, 'utf8')));
 }
 
-beforeAll(async () => {
-  workspace = await mkdtemp(path.join(tmpdir(), 'ap-injection-'));
-  await addAgent('hello-agent');
-  // Its deployment crashes, so the run prints the runtime logs and deploy events of the failure.
-  await addAgent('crashy-agent', (text) => `${text}\n${CRASH_MARKER}\n`);
-});
-
-afterAll(async () => {
-  await rm(workspace, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 30 });
-  proxy = await startHostileProxy(local.url);
-});
-
-afterEach(async () => {
-  await proxy.close();
-  await local.close();
-});
-
 /** Commands the runner ran that the action did not issue: any that carries an injected marker. */
 function injected(commands: ExecutedCommand[]): ExecutedCommand[] {
   return commands.filter((command) => /hostile|evil\.example|injected/i.test(`${command.name} ${JSON.stringify(command.properties)} ${command.data}`));
 }
 
 describe.each(['github', 'gitea'] as const)('workflow commands in untrusted text, on %s', (flavor) => {
-  let forge: TestForge;
-  beforeEach(async () => {
-    forge = await startTestForge({ flavor, token: TOKEN });
-    forge.seedRepo(OWNER, REPO, { defaultBranch: 'master' });
-    forge.seedPullRequest(OWNER, REPO, { number: 9, headSha: 'e'.repeat(40), headRef: 'changes', baseRef: 'master' });
+  let proxy: HostileProxy;
+  const env = usePreviewEnv({
+    apiKey: API_KEY,
+    token: TOKEN,
+    flavor,
+    pull: { number: 9, headSha: 'e'.repeat(40) },
+    // The platform's answers reach the runs through a proxy that writes workflow commands into every text they carry.
+    setup: () => ({ platformUrl: proxy.url }),
+    workspace: async (dir) => {
+      await addAgent(dir, 'hello-agent');
+      // Its deployment crashes, so the run prints the runtime logs and deploy events of the failure.
+      await addAgent(dir, 'crashy-agent', (text) => `${text}\n${CRASH_MARKER}\n`);
+    },
   });
-  afterEach(async () => forge.close());
+  beforeEach(async () => {
+    proxy = await startHostileProxy(env.local.url);
+  });
+  afterEach(() => proxy.close());
 
   function run(inputs: Record<string, string> = {}): Promise<ActionRun> {
-    return runActionBundle(
-      { forge, platformUrl: proxy.url, apiKey: API_KEY, token: TOKEN, repository: `${OWNER}/${REPO}`, workspace, captured },
-      pullRequestEvent('opened', 'e'.repeat(40), { gitea: flavor === 'gitea', number: 9 }),
-      inputs,
-    );
+    return env.run(env.pullRequestEvent('opened', 'e'.repeat(40), { number: 9 }), inputs);
   }
 
   it('build logs, runtime logs and deploy events reach the job log, and none of their commands runs', async () => {
@@ -91,7 +70,7 @@ describe.each(['github', 'gitea'] as const)('workflow commands in untrusted text
   });
 
   it('an agent name carrying a workflow command is refused before any request, and runs nothing', async () => {
-    const dir = path.join(workspace, 'agents', 'hostile-name');
+    const dir = path.join(env.workspace, 'agents', 'hostile-name');
     await cp(HELLO_AGENT, dir, { recursive: true });
     const manifest = path.join(dir, 'manifest.yaml');
     await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('name: hello-agent', `name: "::set-output name=preview-url::https://evil.example/name"`));
@@ -101,7 +80,7 @@ describe.each(['github', 'gitea'] as const)('workflow commands in untrusted text
       expect(result.log).toMatch(/agent\.name/);
       expect(injected(result.commands).filter((command) => command.name !== 'error')).toEqual([]);
       expect(result.outputs['preview-url']).toBeUndefined();
-      expect(local.requests).toEqual([]);
+      expect(env.local.requests).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

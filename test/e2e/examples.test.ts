@@ -1,14 +1,12 @@
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { parse } from 'yaml';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
 import { renderUrlTemplate, validateUrlTemplate } from '../../src/pipeline/url.js';
-import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
 import { HELLO_AGENT, REPO_ROOT } from '../support/agents.js';
-import { startTestForge, type TestForge } from '../support/forge/server.js';
-import { exampleEvent, pullRequestEvent, runActionBundle, shownText } from '../support/runner.js';
+import { usePreviewEnv } from '../support/preview-env.js';
+import { exampleEvent, pullRequestEvent } from '../support/runner.js';
 import { actionSteps, evaluate, readWorkflow, type ActionStep } from '../support/workflow.js';
 
 type Json = Record<string, any>;
@@ -180,27 +178,15 @@ describe('examples/workflows run unchanged through the runner harness against th
   const TOKEN = 'ghs_examplesToken0123456789abcdefAB';
   const OWNER = 'Codertocat';
   const REPO = 'Hello-World';
-  let local: LocalPlatform;
-  let forge: TestForge;
-  let workspace: string;
-  const captured: string[] = [];
-
-  beforeEach(async () => {
-    local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 30 });
-    forge = await startTestForge({ flavor: 'github', token: TOKEN });
-    forge.seedRepo(OWNER, REPO, { defaultBranch: 'main' });
-    workspace = await mkdtemp(path.join(tmpdir(), 'ap-example-'));
+  const env = usePreviewEnv({
+    apiKey: API_KEY,
+    token: TOKEN,
+    repo: { owner: OWNER, name: REPO, defaultBranch: 'main' },
+    // The platform is the example's own (agentex, the default), its key a secret the step's `with:` passes;
+    // only its address points at the local platform, which speaks the same Agentex v5 API.
+    setup: () => ({ platform: 'agentex', apiKey: '' }),
     // The examples' manifest.yaml at the repository root: a copy of the hello agent there.
-    await cp(HELLO_AGENT, workspace, { recursive: true });
-  });
-
-  afterEach(async () => {
-    await Promise.all([local.close(), forge.close(), rm(workspace, { recursive: true, force: true })]);
-  });
-
-  afterAll(() => {
-    const leaks = shownText(captured).filter((text) => text.includes(API_KEY) || text.includes(TOKEN));
-    expect(leaks).toEqual([]);
+    workspace: (dir) => cp(HELLO_AGENT, dir, { recursive: true }),
   });
 
   /** Runs each of the workflow's steps that use the action, with its `with:` evaluated as a runner would. */
@@ -208,17 +194,7 @@ describe('examples/workflows run unchanged through the runner harness against th
     const [step] = actionSteps(await readWorkflow(path.join(GITHUB_EXAMPLES, file)), ANY_OF_OURS);
     const secrets = { SGP_API_KEY: API_KEY, SGP_ACCOUNT_ID: 'acct-local' };
     const inputs = Object.fromEntries(Object.entries(step.with).map(([key, value]) => [key, evaluate(value, { secrets, vars: options.vars, github: { event, token: TOKEN } })]));
-    // The platform is the example's own (agentex, the default); only its address points at the local
-    // platform, which speaks the same Agentex v5 API.
-    return runActionBundle(
-      { forge, platform: 'agentex', platformUrl: local.url, apiKey: '', token: TOKEN, repository: `${OWNER}/${REPO}`, workspace, captured },
-      event,
-      {
-        MANIFEST: '',
-        ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key.toUpperCase(), value])),
-      },
-      options.env,
-    );
+    return env.run(event, { MANIFEST: '', ...Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key.toUpperCase(), value])) }, { env: options.env });
   }
 
   it('deploy.yml: a push to another branch than main builds only; a push to main deploys for real', async () => {
@@ -230,25 +206,25 @@ describe('examples/workflows run unchanged through the runner harness against th
     const main = await runWorkflow('deploy.yml', push('main'), { env: onPush('main') });
     expect(main.code).toBe(0);
     expect(main.outputs.status).toBe('healthy');
-    expect(local.deployments().filter((deployment) => !deployment.preview)).toHaveLength(1);
+    expect(env.local.deployments().filter((deployment) => !deployment.preview)).toHaveLength(1);
   });
 
   it('preview.yml deploys a preview, comments on the pull request and reports a deployment; teardown.yml removes it', async () => {
     const head = 'a'.repeat(40);
-    forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: head, headRef: 'changes', baseRef: 'main' });
+    env.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: head, headRef: 'changes', baseRef: 'main' });
     // The repository variable the example reads for the Agentex server: the local platform serves it too.
-    const preview = await runWorkflow('preview.yml', pullRequestEvent('opened', head), { vars: { AGENTEX_BASE_URL: local.url } });
+    const preview = await runWorkflow('preview.yml', pullRequestEvent('opened', head), { vars: { AGENTEX_BASE_URL: env.local.url } });
     expect(preview.log).not.toMatch(/::error::/);
     expect(preview.code).toBe(0);
     // hello-agent's preview-smoke.yaml was held with the preview.
     expect(preview.outputs.smoke).toBe('passed');
-    expect(forge.comments(OWNER, REPO, 2)[0].body).toContain('‹ Hello, Ada! This reply comes from hello-agent.');
+    expect(env.forge.comments(OWNER, REPO, 2)[0].body).toContain('‹ Hello, Ada! This reply comes from hello-agent.');
     // The label ends in the repository's identity hash (pipeline/label.ts).
     expect(preview.outputs).toMatchObject({ status: 'healthy', 'preview-label': expect.stringMatching(/^pr-2-[0-9a-f]{12}$/) });
-    const [comment] = forge.comments(OWNER, REPO, 2);
+    const [comment] = env.forge.comments(OWNER, REPO, 2);
     expect(comment.body).toContain(STICKY_MARKER);
     expect(comment.body).toContain('hello-agent');
-    expect(forge.deployments(OWNER, REPO)).toHaveLength(1);
+    expect(env.forge.deployments(OWNER, REPO)).toHaveLength(1);
     // Agentex deployments carry no URL: the comment names the deployment and how to see its status.
     const id = preview.outputs['deployment-id'];
     expect(id).toBeTruthy();
@@ -256,45 +232,37 @@ describe('examples/workflows run unchanged through the runner harness against th
       `hello-agent: no link to open. Deployment ${id}; see its status with: npx agent-preview --platform agentex status --id ${id}`,
     );
 
-    forge.closePullRequest(OWNER, REPO, 2, { merged: false });
+    env.forge.closePullRequest(OWNER, REPO, 2, { merged: false });
     const teardown = await runWorkflow('teardown.yml', pullRequestEvent('closed', head));
     expect(teardown.code).toBe(0);
     expect(teardown.outputs.status).toBe('removed');
-    expect(forge.comments(OWNER, REPO, 2)[0].body).toContain('Preview removed');
+    expect(env.forge.comments(OWNER, REPO, 2)[0].body).toContain('Preview removed');
   });
 });
 
 describe("ci.yml's action job: the action from this checkout (`uses: ./`) against a local platform", () => {
+  // The job's local platform takes no key, and the job gives the action no token.
+  const env = usePreviewEnv({ apiKey: '', token: '', repo: { owner: 'agent-preview', name: 'agent-preview', defaultBranch: 'main' }, setup: () => ({ platformUrl: '' }) });
+
   it('previews examples/hello-agent to a healthy URL, then tears it down', async () => {
-    const local = await startLocalPlatform({ buildStepMs: 20, deployStepMs: 30 });
-    const forge = await startTestForge({ flavor: 'github' });
-    try {
-      const workflow = await readWorkflow(path.join(OWN_WORKFLOWS, 'ci.yml'));
-      const steps = actionSteps(workflow, (uses) => uses === './');
-      expect(steps.map((step) => step.with.mode)).toEqual(['preview', 'teardown']);
-      const push = exampleEvent('push');
-      const github = { event: push, run_id: '4242', run_attempt: '1', token: '' };
-      const outputs: Record<string, string>[] = [];
-      for (const step of steps) {
-        // The job starts the local platform on port 4141; this one listens wherever it was given a port.
-        const inputs = Object.fromEntries(
-          Object.entries(step.with).map(([key, value]) => [key.toUpperCase(), evaluate(value, { secrets: {}, github }).replace('http://127.0.0.1:4141', local.url)]),
-        );
-        const run = await runActionBundle(
-          { forge, platformUrl: '', apiKey: '', token: '', repository: 'agent-preview/agent-preview', workspace: REPO_ROOT, captured: [] },
-          push,
-          { MANIFEST: '', ...inputs },
-          { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main' },
-        );
-        expect(run.log).not.toMatch(/::error::/);
-        expect(run.code).toBe(0);
-        outputs.push(run.outputs);
-      }
-      expect(outputs[0]).toMatchObject({ status: 'healthy', 'preview-label': expect.stringMatching(/^ci-main-4242-1-[0-9a-f]{12}$/) });
-      expect(outputs[1]).toMatchObject({ status: 'removed' });
-      expect((await fetch(outputs[0]['preview-url'])).status).toBe(404);
-    } finally {
-      await Promise.all([local.close(), forge.close()]);
+    const workflow = await readWorkflow(path.join(OWN_WORKFLOWS, 'ci.yml'));
+    const steps = actionSteps(workflow, (uses) => uses === './');
+    expect(steps.map((step) => step.with.mode)).toEqual(['preview', 'teardown']);
+    const push = exampleEvent('push');
+    const github = { event: push, run_id: '4242', run_attempt: '1', token: '' };
+    const outputs: Record<string, string>[] = [];
+    for (const step of steps) {
+      // The job starts the local platform on port 4141; this one listens wherever it was given a port.
+      const inputs = Object.fromEntries(
+        Object.entries(step.with).map(([key, value]) => [key.toUpperCase(), evaluate(value, { secrets: {}, github }).replace('http://127.0.0.1:4141', env.local.url)]),
+      );
+      const run = await env.run(push, { MANIFEST: '', ...inputs }, { workspace: REPO_ROOT, env: { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main' } });
+      expect(run.log).not.toMatch(/::error::/);
+      expect(run.code).toBe(0);
+      outputs.push(run.outputs);
     }
+    expect(outputs[0]).toMatchObject({ status: 'healthy', 'preview-label': expect.stringMatching(/^ci-main-4242-1-[0-9a-f]{12}$/) });
+    expect(outputs[1]).toMatchObject({ status: 'removed' });
+    expect((await fetch(outputs[0]['preview-url'])).status).toBe(404);
   });
 });
