@@ -1,12 +1,9 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
 import { resolvePreviewLabel } from '../../src/pipeline/label.js';
 import { parseSourceRepo } from '../../src/pipeline/source-repo.js';
-import { HELLO_AGENT } from '../support/agents.js';
-import { startTestForge, type ForgeFlavor, type TestForge } from '../support/forge/server.js';
-import { pullRequestEvent, runActionBundle, shownText, type ActionRun, type RunnerSetup } from '../support/runner.js';
+import type { ForgeFlavor, TestForge } from '../support/forge/server.js';
+import { usePreviewEnv } from '../support/preview-env.js';
+import type { ActionRun } from '../support/runner.js';
 import { startAstropodsServer, type AstropodsServer } from '../support/servers/astropods.js';
 import { startMutxServer, type MutxServer } from '../support/servers/mutx.js';
 import { startNullspaceServer, type NullspaceServer } from '../support/servers/nullspace.js';
@@ -114,26 +111,13 @@ const ASTROPODS: PlatformCase = {
 const PLATFORMS = [NULLSPACE, MUTX, ASTROPODS];
 const KEYS = PLATFORMS.map((platform) => platform.key);
 
-let workspace: string;
-/** Every log, summary and output of every run. */
-const captured: string[] = [];
-/** Everything the runs wrote to the forges: comment bodies, deployments and commit statuses. */
-const forgeTexts: string[] = [];
 /** Every edge_token any Nullspace server handed out. */
 const edgeTokens: string[] = [];
+/** Every log, summary and output, and everything the forges kept, of every run. */
+const everything: string[] = [];
 
-beforeAll(async () => {
-  workspace = await mkdtemp(path.join(tmpdir(), 'ap-action-platforms-'));
-  await cp(HELLO_AGENT, path.join(workspace, 'agents', 'hello'), { recursive: true });
-});
-
-afterAll(async () => {
-  await rm(workspace, { recursive: true, force: true });
-  // What a person sees (the runner consumes `::add-mask::` lines) and what the forge keeps.
-  const shown = [...shownText(captured), ...forgeTexts];
-  expect(shown.filter((text) => [...KEYS, TOKEN, AGENTEX_KEY].some((secret) => text.includes(secret)))).toEqual([]);
-  // An edge_token is never even handed to the runner to mask (each Nullspace test checks tokens were issued).
-  const everything = [...captured, ...forgeTexts];
+// An edge_token is never even handed to the runner to mask (each Nullspace test checks tokens were issued).
+afterAll(() => {
   expect(everything.filter((text) => edgeTokens.some((token) => text.includes(token)))).toEqual([]);
   expect(everything.filter((text) => /edge_token/.test(text))).toEqual([]);
 });
@@ -145,36 +129,42 @@ function forgeState(forge: TestForge, shas: string[]): string[] {
   ];
 }
 
+/**
+ * The platform's server (started by `open`, with options of the test's) and, for each test, a forge
+ * with the repository, the file's workspace and `run`; what a person sees (the runner consumes
+ * `::add-mask::` lines) and what the forge keeps never holds a platform's key, the token or the
+ * Agentex key beside it.
+ */
 function harness(platform: PlatformCase, flavor: ForgeFlavor, via: Via) {
-  const state = { forge: undefined as unknown as TestForge, setup: undefined as unknown as RunnerSetup, credentials: undefined as unknown as Credentials };
-  const open = async (serverOptions: Json = {}) => {
-    await platform.start(serverOptions);
-    state.forge = await startTestForge({ flavor, token: TOKEN });
-    state.forge.seedRepo(OWNER, REPO, { defaultBranch: 'master' });
-    state.credentials = platform.credentials(via);
-    state.setup = {
-      forge: state.forge,
+  const state = { credentials: undefined as unknown as Credentials };
+  const env = usePreviewEnv({
+    apiKey: platform.key,
+    token: TOKEN,
+    flavor,
+    local: false,
+    setup: () => ({
       platform: platform.name,
       platformUrl: state.credentials.apiUrl,
       apiKey: state.credentials.apiKey,
       env: { SGP_API_KEY: AGENTEX_KEY, ...state.credentials.env },
-      token: TOKEN,
-      repository: `${OWNER}/${REPO}`,
-      workspace,
-      captured,
-    };
+    }),
+    secrets: () => [...KEYS, AGENTEX_KEY],
+  });
+  const open = async (serverOptions: Json = {}) => {
+    await platform.start(serverOptions);
+    state.credentials = platform.credentials(via);
   };
-  const close = async () => {
-    forgeTexts.push(...forgeState(state.forge, [A, B, 'c'.repeat(40), 'd'.repeat(40), 'e'.repeat(40)]));
+  afterEach(async () => {
+    everything.push(...env.forge.storedTexts());
     if (platform.name === 'nullspace') edgeTokens.push(...nullspace.edgeTokens);
-    await state.forge.close();
     await platform.close();
-  };
+  });
+  afterAll(() => everything.push(...env.captured));
   // These runs are about deploying; the conversations with previews (examples/hello-agent's
   // preview-smoke.yaml is written for the local agent) are tested in test/e2e/action-smoke.test.ts.
   const run = (action: string, sha: string, inputs: Record<string, string>): Promise<ActionRun> =>
-    runActionBundle(state.setup, pullRequestEvent(action, sha, { gitea: flavor === 'gitea' }), { SMOKE: 'off', ...state.credentials.inputs, ...inputs });
-  return { state, open, close, run };
+    env.run(env.pullRequestEvent(action, sha), { SMOKE: 'off', ...state.credentials.inputs, ...inputs });
+  return { env, open, run };
 }
 
 const CASES = PLATFORMS.flatMap((platform) => [
@@ -183,13 +173,12 @@ const CASES = PLATFORMS.flatMap((platform) => [
 ]);
 
 describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials through $via', ({ platform, flavor, via }) => {
-  const { state, open, close, run } = harness(platform, flavor, via);
+  const { env, open, run } = harness(platform, flavor, via);
   beforeEach(() => open());
-  afterEach(() => close());
 
   it('previews the first push, updates the same comment on the second, and removes the preview on close', async () => {
-    const forge = state.forge;
-    forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: A, headRef: 'changes', baseRef: 'master' });
+    const forge = env.forge;
+    env.openPullRequest({ number: 2, headSha: A });
 
     // First push.
     const first = await run('opened', A, platform.push(1));
@@ -306,22 +295,21 @@ describe.each(CASES)('the action bundle on $platform.name, $flavor, credentials 
 
 describe('the action bundle, platform specifics (GitHub)', () => {
   describe('mutx', () => {
-    const { state, open, close, run } = harness(MUTX, 'github', 'inputs');
+    const { env, open, run } = harness(MUTX, 'github', 'inputs');
     beforeEach(() => open());
-    afterEach(() => close());
 
     it('without a preview-url template reports healthy with no URL and says so plainly in the log, the comment and the summary', async () => {
-      state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'c'.repeat(40), headRef: 'changes', baseRef: 'master' });
+      env.openPullRequest({ number: 2, headSha: 'c'.repeat(40) });
       const result = await run('opened', 'c'.repeat(40), { IMAGE: 'ghcr.io/codertocat/{agent}:1111111' });
       expect(result.code).toBe(0);
       expect(result.outputs).toMatchObject({ status: 'healthy', 'preview-url': '' });
       expect(result.log).toContain('::warning::hello-agent: mutx deployments carry no URL; set a preview-url template (--preview-url) to link the preview');
-      const [comment] = state.forge.comments(OWNER, REPO, 2);
+      const [comment] = env.forge.comments(OWNER, REPO, 2);
       expect(comment.body).toContain('> mutx deployments carry no URL; set the preview-url input to link previews.');
       expect(comment.body).not.toContain('[Visit preview]');
       expect(comment.body).toMatch(/\| \*\*hello-agent\*\* \| ✅ Ready \| — \|/);
       expect(result.summary).toContain('mutx deployments carry no URL');
-      const [deployment] = state.forge.deployments(OWNER, REPO);
+      const [deployment] = env.forge.deployments(OWNER, REPO);
       // The deployment links to nothing rather than to something made up.
       expect(deployment.statuses.at(-1)).toMatchObject({ state: 'success', environment_url: '' });
       expect(MUTX.live()).toHaveLength(1);
@@ -329,53 +317,52 @@ describe('the action bundle, platform specifics (GitHub)', () => {
 
     it('a deployment that fails fails the step with its error and agent log, in the job log and the comment', async () => {
       mutx.setNextDeploymentFails('container exited with code 1', ["ModuleNotFoundError: No module named 'agentex'"]);
-      state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'd'.repeat(40), headRef: 'changes', baseRef: 'master' });
+      env.openPullRequest({ number: 2, headSha: 'd'.repeat(40) });
       const result = await run('opened', 'd'.repeat(40), MUTX.push(1));
       expect(result.code).toBe(1);
       expect(result.outputs.status).toBe('failed');
       expect(result.outputs['preview-url']).toBe('');
       expect(result.log).toMatch(/::error::hello-agent: deploy failed: deployment \S+ ended failed/);
       expect(result.log).toContain("ModuleNotFoundError: No module named 'agentex'");
-      const [comment] = state.forge.comments(OWNER, REPO, 2);
+      const [comment] = env.forge.comments(OWNER, REPO, 2);
       expect(comment.body).toContain('❌ Failed');
       expect(comment.body).toContain('container exited with code 1');
       expect(comment.body).not.toContain('[Visit preview]');
-      const [deployment] = state.forge.deployments(OWNER, REPO);
+      const [deployment] = env.forge.deployments(OWNER, REPO);
       expect(deployment.statuses.at(-1)).toMatchObject({ state: 'failure', environment_url: '' });
     });
 
     it('a malformed image fails the step before any request reaches the platform or the forge writes anything', async () => {
-      state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'e'.repeat(40), headRef: 'changes', baseRef: 'master' });
+      env.openPullRequest({ number: 2, headSha: 'e'.repeat(40) });
       const result = await run('opened', 'e'.repeat(40), { IMAGE: 'ghcr.io/codertocat/{agent}:{sha}' });
       expect(result.code).toBe(1);
       expect(result.log).toMatch(/::error::.*unknown placeholder \{sha\}/);
       expect(result.outputs.status).toBe('failed');
       expect(mutx.requests).toEqual([]);
-      expect(state.forge.comments(OWNER, REPO, 2)).toEqual([]);
-      expect(state.forge.deployments(OWNER, REPO)).toEqual([]);
+      expect(env.forge.comments(OWNER, REPO, 2)).toEqual([]);
+      expect(env.forge.deployments(OWNER, REPO)).toEqual([]);
     });
   });
 
   describe('nullspace', () => {
-    const { state, open, close, run } = harness(NULLSPACE, 'github', 'inputs');
+    const { env, open, run } = harness(NULLSPACE, 'github', 'inputs');
     beforeEach(() => open());
-    afterEach(() => close());
 
     it('without a preview-url template never falls back to the signed public_url: no URL, a plain note, and no edge_token anywhere', async () => {
-      state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'c'.repeat(40), headRef: 'changes', baseRef: 'master' });
+      env.openPullRequest({ number: 2, headSha: 'c'.repeat(40) });
       const result = await run('opened', 'c'.repeat(40), {});
       expect(result.code).toBe(0);
       expect(result.outputs).toMatchObject({ status: 'healthy', 'preview-url': '' });
       expect(nullspace.edgeTokens).toHaveLength(1);
-      const [comment] = state.forge.comments(OWNER, REPO, 2);
+      const [comment] = env.forge.comments(OWNER, REPO, 2);
       expect(comment.body).toContain('> nullspace deployments carry no URL; set the preview-url input to link previews.');
       expect(comment.body).not.toContain('[Visit preview]');
-      const texts = [result.log, result.summary, JSON.stringify(result.outputs), ...forgeState(state.forge, ['c'.repeat(40)])];
+      const texts = [result.log, result.summary, JSON.stringify(result.outputs), ...forgeState(env.forge, ['c'.repeat(40)])];
       expect(texts.filter((text) => text.includes(nullspace.edgeTokens[0]) || /edge_token|edge\.nullspace/.test(text))).toEqual([]);
     });
 
     it('an image input is refused: nullspace builds from the context', async () => {
-      state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'd'.repeat(40), headRef: 'changes', baseRef: 'master' });
+      env.openPullRequest({ number: 2, headSha: 'd'.repeat(40) });
       const result = await run('opened', 'd'.repeat(40), { IMAGE: 'ghcr.io/codertocat/hello-agent:1' });
       expect(result.code).toBe(1);
       expect(result.log).toMatch(/::error::field "image": nullspace builds the image from the agent's context.*remove image/);
@@ -384,22 +371,21 @@ describe('the action bundle, platform specifics (GitHub)', () => {
   });
 
   describe('astropods', () => {
-    const { state, open, close, run } = harness(ASTROPODS, 'github', 'inputs');
-    afterEach(() => close());
+    const { env, open, run } = harness(ASTROPODS, 'github', 'inputs');
 
     it('links the public URL, never one that carries a credential', async () => {
       await open({ credentialUrl: true });
-      state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'c'.repeat(40), headRef: 'changes', baseRef: 'master' });
+      env.openPullRequest({ number: 2, headSha: 'c'.repeat(40) });
       const result = await run('opened', 'c'.repeat(40), ASTROPODS.push(1));
       expect(result.code).toBe(0);
       expect(result.outputs['preview-url']).toBe(`https://hello-agent-${LABEL}.astro-team.astropods.app`);
-      const texts = [result.log, result.summary, JSON.stringify(result.outputs), ...forgeState(state.forge, ['c'.repeat(40)])];
+      const texts = [result.log, result.summary, JSON.stringify(result.outputs), ...forgeState(env.forge, ['c'.repeat(40)])];
       expect(texts.filter((text) => /adm-secret-123|\/admin/.test(text))).toEqual([]);
     });
 
     it('without an image input deploys the manifest image', async () => {
       await open();
-      state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'd'.repeat(40), headRef: 'changes', baseRef: 'master' });
+      env.openPullRequest({ number: 2, headSha: 'd'.repeat(40) });
       const result = await run('opened', 'd'.repeat(40), {});
       expect(result.code).toBe(0);
       expect(result.log).toContain('deploying the pushed image registry.example.com/agents/hello-agent:latest');
@@ -410,12 +396,12 @@ describe('the action bundle, platform specifics (GitHub)', () => {
     // hash (pipeline/label.ts): a close that cannot read the manifests still knows the preview is its own.
     it("a close run that cannot read the manifests removes the preview its label proves is this repository's", async () => {
       await open();
-      state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'f'.repeat(40), headRef: 'changes', baseRef: 'master' });
+      env.openPullRequest({ number: 2, headSha: 'f'.repeat(40) });
       const opened = await run('opened', 'f'.repeat(40), ASTROPODS.push(1));
       expect(opened.code).toBe(0);
-      state.forge.closePullRequest(OWNER, REPO, 2, { merged: true });
+      env.forge.closePullRequest(OWNER, REPO, 2, { merged: true });
       const closed = await run('closed', 'f'.repeat(40), { MANIFEST: 'agents/removed-by-this-pr/manifest.yaml' });
-      const [comment] = state.forge.comments(OWNER, REPO, 2);
+      const [comment] = env.forge.comments(OWNER, REPO, 2);
       expect(closed.code).toBe(0);
       expect({ status: closed.outputs.status, saysRemoved: comment.body.includes('Preview removed') }).toEqual({ status: 'removed', saysRemoved: true });
       expect(astropods.deployments()).toHaveLength(0);
@@ -424,11 +410,11 @@ describe('the action bundle, platform specifics (GitHub)', () => {
     // The platform usually gives a URL; a deployment that gave none we may show is called out.
     it('a healthy deployment with no usable URL says so in the comment', async () => {
       await open({ credentialUrl: true, publicUrl: false });
-      state.forge.seedPullRequest(OWNER, REPO, { number: 2, headSha: 'e'.repeat(40), headRef: 'changes', baseRef: 'master' });
+      env.openPullRequest({ number: 2, headSha: 'e'.repeat(40) });
       const result = await run('opened', 'e'.repeat(40), ASTROPODS.push(1));
       expect(result.code).toBe(0);
       expect(result.outputs).toMatchObject({ status: 'healthy', 'preview-url': '' });
-      const [comment] = state.forge.comments(OWNER, REPO, 2);
+      const [comment] = env.forge.comments(OWNER, REPO, 2);
       expect(comment.body).not.toContain('adm-secret-123');
       expect(comment.body).toMatch(/no (usable |public )?URL/i);
     });

@@ -3,45 +3,17 @@
  * real HTTP against the local platform and test forges. Each repository's close removes exactly its
  * own previews, and nothing says "removed" while a preview still runs.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { STICKY_MARKER } from '../../src/forge/comment.js';
-import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
-import { clearSecrets } from '../../src/secrets/redact.js';
 import { giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder, startAppProcess, until, type AppProcess } from '../integration/app/fixtures.js';
-import { HELLO_AGENT } from '../support/agents.js';
-import { startTestForge, type ForgeFlavor, type TestForge } from '../support/forge/server.js';
-import { pullRequestEvent, runActionBundle, shownText, type ActionRun } from '../support/runner.js';
+import type { ForgeFlavor } from '../support/forge/server.js';
+import { usePreviewEnv, type PreviewEnv } from '../support/preview-env.js';
+import { pullRequestEvent, type ActionRun } from '../support/runner.js';
 
 const API_KEY = 'sk-e2e-owner-Vb52Kq0LmZ7w';
 const TOKEN = 'ghs_e2eOwnershipToken0123456789abcd';
 const GITEA_SECRET = 'whsec-gitea-owner-31c9a0';
 
 type Json = Record<string, any>;
-
-let local: LocalPlatform;
-let workspace: string;
-const captured: string[] = [];
-
-beforeAll(async () => {
-  workspace = await mkdtemp(path.join(tmpdir(), 'ap-owner-'));
-  await cp(HELLO_AGENT, path.join(workspace, 'agents', 'hello'), { recursive: true });
-});
-
-afterAll(async () => {
-  await rm(workspace, { recursive: true, force: true });
-  expect(shownText(captured).filter((text) => text.includes(API_KEY) || text.includes(TOKEN))).toEqual([]);
-  clearSecrets();
-});
-
-beforeEach(async () => {
-  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 20, deployStepMs: 30 });
-});
-
-afterEach(async () => {
-  await local.close();
-});
 
 interface RepoUnderTest {
   owner: string;
@@ -66,51 +38,52 @@ function eventFor(target: RepoUnderTest, action: string, headSha: string, number
   return event;
 }
 
-function runFor(forge: TestForge, target: RepoUnderTest, event: Json, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
-  return runActionBundle({ forge, platformUrl: local.url, apiKey: API_KEY, token: TOKEN, repository: `${target.owner}/${target.repo}`, workspace, captured }, event, {}, extraEnv);
+/** The action's run for this repository's event, on the test's platform and env.forge. */
+function runFor(env: PreviewEnv, target: RepoUnderTest, event: Json, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
+  return env.run(event, {}, { repository: `${target.owner}/${target.repo}`, env: extraEnv });
 }
 
-async function statusOf(id: string): Promise<string> {
-  const response = await fetch(`${local.url}/v5/agentex/deployments/${id}`, { headers: { 'x-api-key': API_KEY } });
-  return String(((await response.json()) as Json).status).toUpperCase();
+/** The environment of the action's runs: the local platform and a forge with acme/agents (and `pull` open on it). */
+function ownershipEnv(options: { flavor?: ForgeFlavor; pull?: { number: number; headSha: string } } = {}): PreviewEnv {
+  return usePreviewEnv({
+    apiKey: API_KEY,
+    token: TOKEN,
+    flavor: options.flavor,
+    repo: { owner: 'acme', name: 'agents', defaultBranch: 'main' },
+    pull: options.pull && { ...options.pull, headRef: 'change' },
+  });
 }
 
 describe.each(['github', 'gitea'] as const)('two repositories with the same agent and tree on one account (%s)', (flavor) => {
-  let forge: TestForge;
+  const env = ownershipEnv({ flavor, pull: { number: 5, headSha: 'a'.repeat(40) } });
   let repoA: RepoUnderTest;
   let repoB: RepoUnderTest;
-  beforeEach(async () => {
-    forge = await startTestForge({ flavor, token: TOKEN });
-    repoA = { owner: 'acme', repo: 'agents', webUrl: `${forge.url}/acme/agents` };
-    repoB = { owner: 'acme', repo: 'agents-mirror', webUrl: `${forge.url}/acme/agents-mirror` };
-    for (const target of [repoA, repoB]) {
-      forge.seedRepo(target.owner, target.repo, { defaultBranch: 'main' });
-      forge.seedPullRequest(target.owner, target.repo, { number: 5, headSha: 'a'.repeat(40), headRef: 'change', baseRef: 'main' });
-    }
-  });
-  afterEach(async () => {
-    await forge.close();
+  beforeEach(() => {
+    repoA = { owner: 'acme', repo: 'agents', webUrl: `${env.forge.url}/acme/agents` };
+    repoB = { owner: 'acme', repo: 'agents-mirror', webUrl: `${env.forge.url}/acme/agents-mirror` };
+    env.forge.seedRepo(repoB.owner, repoB.repo, { defaultBranch: 'main' });
+    env.forge.seedPullRequest(repoB.owner, repoB.repo, { number: 5, headSha: 'a'.repeat(40), headRef: 'change', baseRef: 'main' });
   });
 
   it("each repository's close removes exactly its own preview, never the other's, and says so truthfully", async () => {
-    const deployedA = await runFor(forge, repoA, eventFor(repoA, 'opened', 'a'.repeat(40), 5, flavor));
+    const deployedA = await runFor(env, repoA, eventFor(repoA, 'opened', 'a'.repeat(40), 5, flavor));
     expect(deployedA.outputs.status).toBe('healthy');
-    const deployedB = await runFor(forge, repoB, eventFor(repoB, 'opened', 'a'.repeat(40), 5, flavor));
+    const deployedB = await runFor(env, repoB, eventFor(repoB, 'opened', 'a'.repeat(40), 5, flavor));
     expect(deployedB.outputs.status).toBe('healthy');
 
-    forge.closePullRequest(repoA.owner, repoA.repo, 5);
-    const closedA = await runFor(forge, repoA, eventFor(repoA, 'closed', 'a'.repeat(40), 5, flavor));
+    env.forge.closePullRequest(repoA.owner, repoA.repo, 5);
+    const closedA = await runFor(env, repoA, eventFor(repoA, 'closed', 'a'.repeat(40), 5, flavor));
     expect(closedA.code).toBe(0);
     expect(closedA.outputs.status).toBe('removed');
-    expect(await statusOf(deployedA.outputs['deployment-id'])).toBe('DELETED');
-    expect(await statusOf(deployedB.outputs['deployment-id'])).toBe('HEALTHY');
+    expect(await env.deploymentStatus(deployedA.outputs['deployment-id'])).toBe('DELETED');
+    expect(await env.deploymentStatus(deployedB.outputs['deployment-id'])).toBe('HEALTHY');
 
-    forge.closePullRequest(repoB.owner, repoB.repo, 5);
-    const closedB = await runFor(forge, repoB, eventFor(repoB, 'closed', 'a'.repeat(40), 5, flavor));
+    env.forge.closePullRequest(repoB.owner, repoB.repo, 5);
+    const closedB = await runFor(env, repoB, eventFor(repoB, 'closed', 'a'.repeat(40), 5, flavor));
     expect(closedB.code).toBe(0);
     expect(closedB.outputs.status).toBe('removed');
-    expect(await statusOf(deployedB.outputs['deployment-id'])).toBe('DELETED');
-    expect(forge.comments(repoB.owner, repoB.repo, 5)[0].body).toContain('Preview removed');
+    expect(await env.deploymentStatus(deployedB.outputs['deployment-id'])).toBe('DELETED');
+    expect(env.forge.comments(repoB.owner, repoB.repo, 5)[0].body).toContain('Preview removed');
     // The same tree, but a build records one repository: B got its own, and its own label.
     expect(deployedB.outputs['build-id']).not.toBe(deployedA.outputs['build-id']);
     expect(deployedB.outputs['preview-label']).not.toBe(deployedA.outputs['preview-label']);
@@ -118,30 +91,24 @@ describe.each(['github', 'gitea'] as const)('two repositories with the same agen
 });
 
 describe('a close that cannot delete the preview', () => {
-  let forge: TestForge;
+  const env = ownershipEnv({ pull: { number: 9, headSha: 'd'.repeat(40) } });
   const target: RepoUnderTest = { owner: 'acme', repo: 'agents', webUrl: '' };
-  beforeEach(async () => {
-    forge = await startTestForge({ flavor: 'github', token: TOKEN });
-    target.webUrl = `${forge.url}/acme/agents`;
-    forge.seedRepo(target.owner, target.repo, { defaultBranch: 'main' });
-    forge.seedPullRequest(target.owner, target.repo, { number: 9, headSha: 'd'.repeat(40), headRef: 'change', baseRef: 'main' });
-  });
-  afterEach(async () => {
-    await forge.close();
+  beforeEach(() => {
+    target.webUrl = `${env.forge.url}/acme/agents`;
   });
 
   it('fails the step, and the comment names what is still running instead of saying "removed"', async () => {
-    const deployed = await runFor(forge, target, eventFor(target, 'opened', 'd'.repeat(40), 9, 'github'));
+    const deployed = await runFor(env, target, eventFor(target, 'opened', 'd'.repeat(40), 9, 'github'));
     expect(deployed.outputs.status).toBe('healthy');
     const id = deployed.outputs['deployment-id'];
-    local.faults.add({ route: 'deployments.delete', status: 500, times: 1000 });
+    env.local.faults.add({ route: 'deployments.delete', status: 500, times: 1000 });
 
-    forge.closePullRequest(target.owner, target.repo, 9);
-    const closed = await runFor(forge, target, eventFor(target, 'closed', 'd'.repeat(40), 9, 'github'), { INPUT_TIMEOUT: '5s' });
+    env.forge.closePullRequest(target.owner, target.repo, 9);
+    const closed = await runFor(env, target, eventFor(target, 'closed', 'd'.repeat(40), 9, 'github'), { INPUT_TIMEOUT: '5s' });
     expect(closed.code).toBe(1);
     expect(closed.outputs.status).not.toBe('removed');
-    expect(await statusOf(id)).toBe('HEALTHY');
-    const [comment] = forge.comments(target.owner, target.repo, 9);
+    expect(await env.deploymentStatus(id)).toBe('HEALTHY');
+    const [comment] = env.forge.comments(target.owner, target.repo, 9);
     expect(comment.body).toContain(STICKY_MARKER);
     expect(comment.body).not.toContain('Preview removed');
     expect(comment.body).not.toContain('Ready');
@@ -149,7 +116,7 @@ describe('a close that cannot delete the preview', () => {
     expect(comment.body).toContain(id);
     expect(closed.log).toMatch(new RegExp(`::warning::.*still running: ${id}`));
     // The GitHub deployment still links a preview that still serves.
-    expect(forge.deployments(target.owner, target.repo).at(-1)!.statuses.at(-1)!.state).toBe('success');
+    expect(env.forge.deployments(target.owner, target.repo).at(-1)!.statuses.at(-1)!.state).toBe('success');
   });
 });
 
@@ -163,101 +130,101 @@ describe.each([
   // A Gitea under a sub-path behind a proxy: ROOT_URL https://example.com/gitea, reached directly at http://host:port/gitea.
   ['Gitea is under a sub-path behind a proxy whose address is its ROOT_URL', '/gitea', 'https://example.com/gitea', undefined],
 ])('Gitea, when %s: the action and the app bundle name the repository the same way', (_case, subPath, rootUrl, runnerUrl) => {
-  let gitea: TestForge;
   let app: AppProcess;
+  // Declared before the environment's: afterEach hooks run in the order they are declared, and the app stops before its platform and forge.
+  afterEach(async () => {
+    app.kill('SIGTERM');
+    await app.exited;
+    env.captured.push(app.logs.text);
+  });
+  const env = usePreviewEnv({
+    apiKey: API_KEY,
+    token: TOKEN,
+    flavor: 'gitea',
+    forge: { subPath, rootUrl },
+    repo: { owner: 'gitea-org', name: 'agents', defaultBranch: 'main' },
+    pull: { number: 2, headSha: 'c'.repeat(40), headRef: 'french' },
+    secrets: () => [GITEA_SECRET],
+  });
   beforeEach(async () => {
-    gitea = await startTestForge({ flavor: 'gitea', token: TOKEN, subPath, rootUrl });
-    gitea.seedRepo('gitea-org', 'agents', { defaultBranch: 'main' });
-    gitea.seedPullRequest('gitea-org', 'agents', { number: 2, headSha: 'c'.repeat(40), headRef: 'french', baseRef: 'main' });
     app = await startAppProcess({
-      GITEA_URL: gitea.url,
+      GITEA_URL: env.forge.url,
       GITEA_TOKEN: TOKEN,
       GITEA_WEBHOOK_SECRET: GITEA_SECRET,
       AGENT_PREVIEW_PLATFORM: 'local',
-      AGENT_PREVIEW_LOCAL_URL: local.url,
+      AGENT_PREVIEW_LOCAL_URL: env.local.url,
       AGENT_PREVIEW_LOCAL_KEY: API_KEY,
       LOG_LEVEL: 'debug',
     });
   });
-  afterEach(async () => {
-    app.kill('SIGTERM');
-    await app.exited;
-    captured.push(app.logs.text);
-    await gitea.close();
-  });
 
   it("the app's close removes the action's preview, and the commit status says removed without the dead link", async () => {
     // What webhooks and Actions events carry: addresses built from ROOT_URL.
-    const webRoot = rootUrl ?? gitea.url;
+    const webRoot = rootUrl ?? env.forge.url;
     const target: RepoUnderTest = { owner: 'gitea-org', repo: 'agents', webUrl: `${webRoot}/gitea-org/agents` };
-    const deployed = await runFor(gitea, target, eventFor(target, 'opened', 'c'.repeat(40), 2, 'gitea'), { GITHUB_SERVER_URL: runnerUrl ?? gitea.url });
+    const deployed = await runFor(env, target, eventFor(target, 'opened', 'c'.repeat(40), 2, 'gitea'), { GITHUB_SERVER_URL: runnerUrl ?? env.forge.url });
     expect(deployed.outputs.status).toBe('healthy');
 
-    gitea.closePullRequest('gitea-org', 'agents', 2);
+    env.forge.closePullRequest('gitea-org', 'agents', 2);
     const body = JSON.stringify(giteaPullRequestClosed(webRoot, 'gitea-org', 'agents', 2, { ref: 'french', sha: 'c'.repeat(40) }));
     const delivery = await post(`${app.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET));
     expect(delivery.status).toBe(202);
     const status = await until(
-      async () => gitea.commitStatuses('gitea-org', 'agents', 'c'.repeat(40)).at(-1),
+      async () => env.forge.commitStatuses('gitea-org', 'agents', 'c'.repeat(40)).at(-1),
       (latest) => latest?.description === 'preview removed',
       30_000,
     );
 
-    expect(await statusOf(deployed.outputs['deployment-id'])).toBe('DELETED');
-    expect(gitea.comments('gitea-org', 'agents', 2)[0].body).toContain('Preview removed');
+    expect(await env.deploymentStatus(deployed.outputs['deployment-id'])).toBe('DELETED');
+    expect(env.forge.comments('gitea-org', 'agents', 2)[0].body).toContain('Preview removed');
     expect(status).toMatchObject({ state: 'success', description: 'preview removed' });
     expect(status!.target_url || '').toBe('');
   });
 });
 
 describe('labels made from templates', () => {
-  let forge: TestForge;
+  const env = ownershipEnv();
   const target: RepoUnderTest = { owner: 'acme', repo: 'agents', webUrl: '' };
-  beforeEach(async () => {
-    forge = await startTestForge({ flavor: 'github', token: TOKEN });
-    target.webUrl = `${forge.url}/acme/agents`;
-    forge.seedRepo(target.owner, target.repo, { defaultBranch: 'main' });
-  });
-  afterEach(async () => {
-    await forge.close();
+  beforeEach(() => {
+    target.webUrl = `${env.forge.url}/acme/agents`;
   });
 
   it('two branches that sanitize alike ({branch}) keep their own previews', async () => {
-    forge.seedPullRequest(target.owner, target.repo, { number: 3, headSha: '3'.repeat(40), headRef: 'feature/a', baseRef: 'main' });
-    forge.seedPullRequest(target.owner, target.repo, { number: 4, headSha: '4'.repeat(40), headRef: 'feature-a', baseRef: 'main' });
+    env.forge.seedPullRequest(target.owner, target.repo, { number: 3, headSha: '3'.repeat(40), headRef: 'feature/a', baseRef: 'main' });
+    env.forge.seedPullRequest(target.owner, target.repo, { number: 4, headSha: '4'.repeat(40), headRef: 'feature-a', baseRef: 'main' });
     const slash = eventFor(target, 'opened', '3'.repeat(40), 3, 'github');
     slash.pull_request.head.ref = 'feature/a';
     const dash = eventFor(target, 'opened', '4'.repeat(40), 4, 'github');
     dash.pull_request.head.ref = 'feature-a';
-    const first = await runFor(forge, target, slash, { 'INPUT_PREVIEW-LABEL': '{branch}' });
-    const second = await runFor(forge, target, dash, { 'INPUT_PREVIEW-LABEL': '{branch}' });
+    const first = await runFor(env, target, slash, { 'INPUT_PREVIEW-LABEL': '{branch}' });
+    const second = await runFor(env, target, dash, { 'INPUT_PREVIEW-LABEL': '{branch}' });
     expect([first.outputs.status, second.outputs.status]).toEqual(['healthy', 'healthy']);
-    expect(await statusOf(first.outputs['deployment-id'])).toBe('HEALTHY');
+    expect(await env.deploymentStatus(first.outputs['deployment-id'])).toBe('HEALTHY');
     expect(first.outputs['preview-label']).not.toBe(second.outputs['preview-label']);
   });
 
   it('under a {sha} template, a close removes the previews of every push, lists by label and agent only, and leaves labels that merely share its hash', async () => {
-    forge.seedPullRequest(target.owner, target.repo, { number: 7, headSha: '7'.repeat(40), headRef: 'seven', baseRef: 'main' });
+    env.forge.seedPullRequest(target.owner, target.repo, { number: 7, headSha: '7'.repeat(40), headRef: 'seven', baseRef: 'main' });
     const inputs = { 'INPUT_PREVIEW-LABEL': 'pr-{number}-{sha}', 'INPUT_ONLY-CHANGED': 'false', INPUT_REDEPLOY: 'always' };
-    const first = await runFor(forge, target, eventFor(target, 'opened', '7'.repeat(40), 7, 'github'), inputs);
-    forge.setPullRequestHead(target.owner, target.repo, 7, '8'.repeat(40));
-    const second = await runFor(forge, target, eventFor(target, 'synchronize', '8'.repeat(40), 7, 'github'), inputs);
+    const first = await runFor(env, target, eventFor(target, 'opened', '7'.repeat(40), 7, 'github'), inputs);
+    env.forge.setPullRequestHead(target.owner, target.repo, 7, '8'.repeat(40));
+    const second = await runFor(env, target, eventFor(target, 'synchronize', '8'.repeat(40), 7, 'github'), inputs);
     expect([first.outputs.status, second.outputs.status]).toEqual(['healthy', 'healthy']);
     // Previews of no recorded repository whose labels end like this PR's: in the hash, or in the hash and a commit.
     const label = second.outputs['preview-label'];
-    const seeder = new PreviewSeeder(local, API_KEY);
+    const seeder = new PreviewSeeder(env.local, API_KEY);
     const strangers = await Promise.all([`zz-${label.split('-').at(-1)}`, `zz-${label.split('-').slice(-2).join('-')}`].map((stranger) => seeder.preview(undefined, stranger)));
     // Other previews on the account, as another repository's would be.
     for (let n = 0; n < 3; n++) await seeder.preview('github.com/elsewhere/agents', `pr-${n}`);
 
-    forge.closePullRequest(target.owner, target.repo, 7);
-    const listed = local.requests.length;
-    const closed = await runFor(forge, target, eventFor(target, 'closed', '8'.repeat(40), 7, 'github'), inputs);
+    env.forge.closePullRequest(target.owner, target.repo, 7);
+    const listed = env.local.requests.length;
+    const closed = await runFor(env, target, eventFor(target, 'closed', '8'.repeat(40), 7, 'github'), inputs);
     expect(closed.outputs.status).toBe('removed');
-    expect(await statusOf(first.outputs['deployment-id'])).not.toBe('HEALTHY');
-    expect(await statusOf(second.outputs['deployment-id'])).not.toBe('HEALTHY');
-    for (const stranger of strangers) expect(await statusOf(stranger.id)).toBe('HEALTHY');
-    const lists = local.requests.slice(listed).filter((request) => request.route === 'deployments.list');
+    expect(await env.deploymentStatus(first.outputs['deployment-id'])).not.toBe('HEALTHY');
+    expect(await env.deploymentStatus(second.outputs['deployment-id'])).not.toBe('HEALTHY');
+    for (const stranger of strangers) expect(await env.deploymentStatus(stranger.id)).toBe('HEALTHY');
+    const lists = env.local.requests.slice(listed).filter((request) => request.route === 'deployments.list');
     expect(lists.filter((request) => !request.query.preview_label && !request.query.agent_name)).toEqual([]);
     // This version's label, the previous version's, the unhashed one, and the one agent's previews.
     expect(lists).toHaveLength(4);
