@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { InputError } from '../errors.js';
 import { resolvePreviewLabel, type PreviewLabels } from '../pipeline/label.js';
 import type { Reporter } from '../pipeline/reporter.js';
@@ -12,8 +14,24 @@ export interface CliRepository {
   from: 'option' | 'origin' | 'none';
 }
 
+/**
+ * Whether git could find a repository from `cwd`. Unless GIT_DIR names one, git looks in `cwd` and in
+ * each folder above it for `.git` (a folder, or a file naming one) and for a bare repository (a
+ * folder holding HEAD, objects and refs): git/git@e5cdb644e1170aa909748bf9d743ac27d5584b34
+ * setup.c, `setup_git_directory_gently_1`. Where no such folder has a `.git` or a `HEAD`, git can
+ * only answer "not a git repository", so it is not started (a process per command, for nothing).
+ */
+function mayFindRepository(cwd: string): boolean {
+  if (process.env.GIT_DIR) return true;
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, '.git')) || existsSync(path.join(dir, 'HEAD'))) return true;
+    if (path.dirname(dir) === dir) return false;
+  }
+}
+
 /** `git remote get-url origin` in `cwd`; undefined outside a checkout, without an origin, or without git. */
-function originRemote(cwd: string): Promise<string | undefined> {
+async function originRemote(cwd: string): Promise<string | undefined> {
+  if (!mayFindRepository(cwd)) return undefined;
   return new Promise((resolve) => {
     // The same call, and the same 5 s bound, as the Agentex SDK's own provenance capture
     // (scaleapi/scale-agentex-python@37abff88d565dfd1d6673dd30642f9dbaefadfb0: src/agentex/lib/utils/build_provenance.py).

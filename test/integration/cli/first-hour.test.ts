@@ -120,6 +120,21 @@ describe('--pr finds the previews the action made', () => {
     }
   });
 
+  it("in a checkout's subfolder and in a bare repository (git looks for them before the CLI asks it), the repository is still origin's", async () => {
+    const preview = await actionPreview();
+    const subfolder = path.join(await checkout('git@github.com:acme/agents.git'), 'agents', 'hello');
+    await mkdir(subfolder, { recursive: true });
+    const bare = await mkdtemp(path.join(tmpdir(), 'ap-bare-'));
+    made.push(bare);
+    execFileSync('git', ['init', '-q', '--bare', bare]);
+    execFileSync('git', ['-C', bare, 'remote', 'add', 'origin', 'https://github.com/acme/agents']);
+    for (const cwd of [subfolder, bare]) {
+      const run = await runCli(['--json', 'status', '--pr', '2'], { env: platform.env, cwd });
+      expect((JSON.parse(run.stdout) as Listed[]).map((d) => d.id)).toEqual([preview.id]);
+      expect(run.stderr).toContain("repository github.com/acme/agents (the checkout's git remote origin");
+    }
+  });
+
   it('status takes --repo; outside a checkout a plain --pr that finds nothing names the hashed labels and what to do', async () => {
     const preview = await actionPreview();
     const given = await runCli(['--json', 'status', '--pr', '2', '--repo', 'github.com/Acme/Agents'], { env: platform.env });
