@@ -17603,7 +17603,7 @@ var require_cache_handler = __commonJS({
       }
       return {
         staleAt: hop.receivedAt - currentAge + freshnessLifetime,
-        // RFC 9111 §5.2.2.10: s-maxage implies proxy-revalidate for shared caches.
+        // RFC 9111 \u00a75.2.2.10: s-maxage implies proxy-revalidate for shared caches.
         requiresRevalidation: cacheType === "shared" && Object.hasOwn(hopCacheControl, "s-maxage")
       };
     }
@@ -20426,12 +20426,12 @@ var require_response = __commonJS({
         }
         initializeResponse(this, init, bodyWithType);
       }
-      // Returns response’s type, e.g., "cors".
+      // Returns response\u2019s type, e.g., "cors".
       get type() {
         webidl.brandCheck(this, _Response);
         return this.#state.type;
       }
-      // Returns response’s URL, if it has one; otherwise the empty string.
+      // Returns response\u2019s URL, if it has one; otherwise the empty string.
       get url() {
         webidl.brandCheck(this, _Response);
         const urlList = this.#state.urlList;
@@ -20446,22 +20446,22 @@ var require_response = __commonJS({
         webidl.brandCheck(this, _Response);
         return this.#state.urlList.length > 1;
       }
-      // Returns response’s status.
+      // Returns response\u2019s status.
       get status() {
         webidl.brandCheck(this, _Response);
         return this.#state.status;
       }
-      // Returns whether response’s status is an ok status.
+      // Returns whether response\u2019s status is an ok status.
       get ok() {
         webidl.brandCheck(this, _Response);
         return this.#state.status >= 200 && this.#state.status <= 299;
       }
-      // Returns response’s status message.
+      // Returns response\u2019s status message.
       get statusText() {
         webidl.brandCheck(this, _Response);
         return this.#state.statusText;
       }
-      // Returns response’s headers as Headers.
+      // Returns response\u2019s headers as Headers.
       get headers() {
         webidl.brandCheck(this, _Response);
         return this.#headers;
@@ -20878,46 +20878,46 @@ var require_request2 = __commonJS({
           window2 = "no-window";
         }
         request3 = makeRequest({
-          // URL request’s URL.
+          // URL request\u2019s URL.
           // undici implementation note: this is set as the first item in request's urlList in makeRequest
-          // method request’s method.
+          // method request\u2019s method.
           method: request3.method,
-          // header list A copy of request’s header list.
+          // header list A copy of request\u2019s header list.
           // undici implementation note: headersList is cloned in makeRequest
           headersList: request3.headersList,
           // unsafe-request flag Set.
           unsafeRequest: request3.unsafeRequest,
-          // client This’s relevant settings object.
+          // client This\u2019s relevant settings object.
           client: environmentSettingsObject.settingsObject,
           // window window.
           window: window2,
-          // priority request’s priority.
+          // priority request\u2019s priority.
           priority: request3.priority,
-          // origin request’s origin. The propagation of the origin is only significant for navigation requests
+          // origin request\u2019s origin. The propagation of the origin is only significant for navigation requests
           // being handled by a service worker. In this scenario a request can have an origin that is different
           // from the current client.
           origin: request3.origin,
-          // referrer request’s referrer.
+          // referrer request\u2019s referrer.
           referrer: request3.referrer,
-          // referrer policy request’s referrer policy.
+          // referrer policy request\u2019s referrer policy.
           referrerPolicy: request3.referrerPolicy,
-          // mode request’s mode.
+          // mode request\u2019s mode.
           mode: request3.mode,
-          // credentials mode request’s credentials mode.
+          // credentials mode request\u2019s credentials mode.
           credentials: request3.credentials,
-          // cache mode request’s cache mode.
+          // cache mode request\u2019s cache mode.
           cache: request3.cache,
-          // redirect mode request’s redirect mode.
+          // redirect mode request\u2019s redirect mode.
           redirect: request3.redirect,
-          // integrity metadata request’s integrity metadata.
+          // integrity metadata request\u2019s integrity metadata.
           integrity: request3.integrity,
-          // keepalive request’s keepalive.
+          // keepalive request\u2019s keepalive.
           keepalive: request3.keepalive,
-          // reload-navigation flag request’s reload-navigation flag.
+          // reload-navigation flag request\u2019s reload-navigation flag.
           reloadNavigation: request3.reloadNavigation,
-          // history-navigation flag request’s history-navigation flag.
+          // history-navigation flag request\u2019s history-navigation flag.
           historyNavigation: request3.historyNavigation,
-          // URL list A clone of request’s URL list.
+          // URL list A clone of request\u2019s URL list.
           urlList: [...request3.urlList]
         });
         const initHasKey = Object.keys(init).length !== 0;
@@ -21100,7 +21100,7 @@ var require_request2 = __commonJS({
         }
         this.#state.body = finalBody;
       }
-      // Returns request’s HTTP method, which is "GET" by default.
+      // Returns request\u2019s HTTP method, which is "GET" by default.
       get method() {
         webidl.brandCheck(this, _Request);
         return this.#state.method;
@@ -21125,7 +21125,7 @@ var require_request2 = __commonJS({
       }
       // Returns the referrer of request. Its value can be a same-origin URL if
       // explicitly set in init, the empty string to indicate no referrer, and
-      // "about:client" when defaulting to the global’s default. This is used
+      // "about:client" when defaulting to the global\u2019s default. This is used
       // during fetching to determine the value of the `Referer` header of the
       // request being made.
       get referrer() {
@@ -21139,7 +21139,7 @@ var require_request2 = __commonJS({
         return this.#state.referrer.toString();
       }
       // Returns the referrer policy associated with request.
-      // This is used during fetching to compute the value of the request’s
+      // This is used during fetching to compute the value of the request\u2019s
       // referrer.
       get referrerPolicy() {
         webidl.brandCheck(this, _Request);
@@ -21161,7 +21161,7 @@ var require_request2 = __commonJS({
       }
       // Returns the cache mode associated with request,
       // which is a string indicating how the request will
-      // interact with the browser’s cache when fetching.
+      // interact with the browser\u2019s cache when fetching.
       get cache() {
         webidl.brandCheck(this, _Request);
         return this.#state.cache;
@@ -21174,7 +21174,7 @@ var require_request2 = __commonJS({
         webidl.brandCheck(this, _Request);
         return this.#state.redirect;
       }
-      // Returns request’s subresource integrity metadata, which is a
+      // Returns request\u2019s subresource integrity metadata, which is a
       // cryptographic hash of the resource being fetched. Its value
       // consists of multiple hashes separated by whitespace. [SRI]
       get integrity() {
@@ -21962,10 +21962,10 @@ var require_fetch = __commonJS({
         if (response === null) {
           const currentURL = requestCurrentURL(request3);
           if (
-            // - request’s current URL’s origin is same origin with request’s origin,
-            //   and request’s response tainting is "basic"
-            sameOrigin(currentURL, request3.url) && request3.responseTainting === "basic" || // request’s current URL’s scheme is "data"
-            currentURL.protocol === "data:" || // - request’s mode is "navigate" or "websocket"
+            // - request\u2019s current URL\u2019s origin is same origin with request\u2019s origin,
+            //   and request\u2019s response tainting is "basic"
+            sameOrigin(currentURL, request3.url) && request3.responseTainting === "basic" || // request\u2019s current URL\u2019s scheme is "data"
+            currentURL.protocol === "data:" || // - request\u2019s mode is "navigate" or "websocket"
             (request3.mode === "navigate" || request3.mode === "websocket")
           ) {
             request3.responseTainting = "basic";
@@ -22424,9 +22424,9 @@ var require_fetch = __commonJS({
         return makeNetworkError("proxy authentication required");
       }
       if (
-        // response’s status is 421
+        // response\u2019s status is 421
         response.status === 421 && // isNewConnectionFetch is false
-        !isNewConnectionFetch && // request’s body is null, or request’s body is non-null and request’s body’s source is non-null
+        !isNewConnectionFetch && // request\u2019s body is null, or request\u2019s body is non-null and request\u2019s body\u2019s source is non-null
         (request3.body == null || request3.body.source != null)
       ) {
         if (isCancelled(fetchParams)) {
@@ -29445,7 +29445,7 @@ async function getResponseData(response) {
     }
   } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
   // (RFC 2046) and must never be decoded as text, even when the response
-  // carries a (misleading) `charset=utf-8` parameter — see #751.
+  // carries a (misleading) `charset=utf-8` parameter \u2014 see #751.
   mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
     return response.text().catch(noop);
   } else {
@@ -34304,6 +34304,15 @@ function toComment(raw) {
     user: typeof raw.user?.login === "string" ? String(raw.user.login) : void 0
   };
 }
+function toReaction(raw) {
+  const login = raw.user?.login;
+  return { content: String(raw.content ?? ""), user: typeof login === "string" ? login : void 0 };
+}
+function numberAtEnd(url, segment) {
+  if (typeof url !== "string") return void 0;
+  const match = new RegExp(`/${segment}/(\\d+)/?$`).exec(url);
+  return match ? Number(match[1]) : void 0;
+}
 function fullName(repo) {
   const name = repo?.full_name;
   return typeof name === "string" ? name : void 0;
@@ -34524,6 +34533,63 @@ var init_github2 = __esm({
       pageSize() {
         return { per_page: 100 };
       }
+      /**
+       * `GET /repos/{owner}/{repo}/issues/comments/{comment_id}` (docs.github.com/en/rest/issues/comments#get-an-issue-comment):
+       * the comment with `user.type`, `author_association` and `issue_url`, the API address of the issue
+       * or pull request it is on (`\u2026/issues/{number}`). 404 when the repository has no such comment.
+       */
+      async getComment(repo, id, signal) {
+        const route = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}";
+        const response = await this.call("get comment", route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: id, request: { signal } }), [404]);
+        if (!response || response.status !== 200) return void 0;
+        return this.commentDetail(response.data);
+      }
+      commentDetail(raw) {
+        const user = raw.user ?? {};
+        return {
+          ...toComment(raw),
+          onNumber: numberAtEnd(raw.issue_url, "issues"),
+          userType: typeof user.type === "string" ? user.type : void 0,
+          authorAssociation: typeof raw.author_association === "string" ? raw.author_association : void 0,
+          updatedAt: typeof raw.updated_at === "string" ? raw.updated_at : void 0
+        };
+      }
+      /**
+       * `GET /repos/{owner}/{repo}/collaborators/{username}/permission`, the same route on Gitea
+       * (docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user;
+       * go-gitea/gitea@000762f8:routers/api/v1/repo/collaborators.go GetRepoPermissions). A user the
+       * forge does not know (404) has no permission.
+       */
+      async userPermission(repo, login, signal) {
+        const route = "GET /repos/{owner}/{repo}/collaborators/{username}/permission";
+        const response = await this.call(
+          "get permission",
+          route,
+          () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, username: login, request: { signal } }),
+          [404]
+        );
+        const permission = response?.data?.permission;
+        return typeof permission === "string" ? permission : "none";
+      }
+      /**
+       * `POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions` with `{content}`: 201 when
+       * made, 200 when it already was (docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment).
+       * The same route and body on Gitea (go-gitea/gitea@000762f8:routers/api/v1/repo/issue_reaction.go PostIssueCommentReaction).
+       */
+      async addCommentReaction(repo, commentId, content, signal) {
+        const route = "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions";
+        await this.call("add reaction", route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, content, request: { signal } }));
+      }
+      /** `GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions`, every page (docs.github.com/en/rest/reactions/reactions#list-reactions-for-an-issue-comment). */
+      async listCommentReactions(repo, commentId, signal) {
+        const route = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions";
+        const raw = await this.call(
+          "list reactions",
+          route,
+          () => this.octokit.paginate(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, per_page: 100, request: { signal } })
+        );
+        return (raw ?? []).map(toReaction);
+      }
       async branchExists(repo, branch, signal) {
         const route = "GET /repos/{owner}/{repo}/branches/{branch}";
         const response = await this.call("get branch", route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, branch, request: { signal } }), [404]);
@@ -34568,6 +34634,25 @@ var init_gitea = __esm({
             request: { signal }
           })
         );
+      }
+      commentDetail(raw) {
+        const pullNumber = numberAtEnd(raw.pull_request_url, "pulls");
+        return {
+          ...toComment(raw),
+          onNumber: pullNumber ?? numberAtEnd(raw.issue_url, "issues"),
+          onPullRequest: pullNumber !== void 0,
+          updatedAt: typeof raw.updated_at === "string" ? raw.updated_at : void 0
+        };
+      }
+      async listCommentReactions(repo, commentId, signal) {
+        const route = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions";
+        const response = await this.call(
+          "list reactions",
+          route,
+          () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, request: { signal } })
+        );
+        const raw = response?.data;
+        return (Array.isArray(raw) ? raw : []).map((reaction) => toReaction(reaction));
       }
       /** A commit status is history on Gitea: nothing to deactivate. */
       async deactivateEnvironment() {
@@ -55938,11 +56023,35 @@ var init_conversation = __esm({
         const agent = await this.agent(target.agentName, options.signal);
         const record = await this.readyRecord(agent, target, options);
         const rpc = new DeploymentRpc(this.http, agent.id, record);
+        if (options.resume) {
+          const taskId = await this.runningTask(options.resume, options.signal);
+          return this.session(agent.acpType, rpc, taskId, options, true);
+        }
         const params = { name: `agent-preview-${target.agentName}-${randomUUID2()}` };
         if (target.metadata && Object.keys(target.metadata).length) params.task_metadata = target.metadata;
         const task = await rpc.call("task/create", params, options.signal, true);
         if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record.id} returned no task id`);
-        return agent.acpType === "sync" ? new SyncSession(rpc, task.id) : new AsyncSession(rpc, this.http, task.id, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS));
+        return this.session(agent.acpType, rpc, task.id, options);
+      }
+      session(acpType, rpc, taskId, options, resumed) {
+        return acpType === "sync" ? new SyncSession(rpc, taskId, resumed) : new AsyncSession(rpc, this.http, taskId, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS), resumed);
+      }
+      /**
+       * An earlier task, to continue: `GET /tasks/{task_id}` (`api/routes/tasks.py` get_task; 404 when
+       * the server has no such task). Only `RUNNING` and `INTERRUPTED` tasks go on (`domain/entities/tasks.py`
+       * NON_TERMINAL_TASK_STATUSES; an interrupted one resumes on the next message,
+       * `domain/use_cases/agents_acp_use_case.py` `_get_or_create_task`); any other is as good as gone. Every turn then
+       * names it by `task_id`, as the SDK's own multi-turn tests do.
+       */
+      async runningTask(taskId, signal) {
+        const task = await this.http.json({ call: "get task", method: "GET", path: `/tasks/${encodeURIComponent(taskId)}`, signal }).catch((err) => {
+          if (err instanceof ApiError && err.status === 404) throw new ConversationError(`the Agentex server no longer has task ${taskId}`, "gone");
+          throw asConversationError(err, signal);
+        });
+        if (task?.status !== "RUNNING" && task?.status !== "INTERRUPTED") {
+          throw new ConversationError(`task ${taskId} is ${String(task?.status ?? "unknown")} and takes no more messages`, "gone");
+        }
+        return taskId;
       }
       async agent(name, signal) {
         const agent = await this.http.json({ call: "get agent by name", method: "GET", path: `/agents/name/${encodeURIComponent(name)}`, signal }).catch((err) => {
@@ -56031,12 +56140,14 @@ var init_conversation = __esm({
       }
     };
     SyncSession = class {
-      constructor(rpc, id) {
+      constructor(rpc, id, resumed) {
         this.rpc = rpc;
         this.id = id;
+        this.resumed = resumed;
       }
       rpc;
       id;
+      resumed;
       async send(message, options = {}) {
         const signal = options.signal ?? AbortSignal.timeout(TURN_LIMIT_WITHOUT_SIGNAL_MS);
         const result = await this.rpc.call("message/send", { task_id: this.id, content: userText(message), stream: false }, signal).catch((err) => {
@@ -56056,16 +56167,18 @@ var init_conversation = __esm({
       }
     };
     AsyncSession = class {
-      constructor(rpc, http2, id, pollCeilingMs) {
+      constructor(rpc, http2, id, pollCeilingMs, resumed) {
         this.rpc = rpc;
         this.http = http2;
         this.id = id;
         this.pollCeilingMs = pollCeilingMs;
+        this.resumed = resumed;
       }
       rpc;
       http;
       id;
       pollCeilingMs;
+      resumed;
       async send(message, options = {}) {
         const limit = options.signal ? void 0 : Date.now() + TURN_LIMIT_WITHOUT_SIGNAL_MS;
         const signal = options.signal;
@@ -56283,7 +56396,7 @@ var init_agentex = __esm({
       /** Present when the Agentex server's address is known (`conversation.ts`). */
       conversation;
       conversationUnsupported;
-      /** agent_name → agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
+      /** agent_name \u2192 agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
       agentIds = /* @__PURE__ */ new Map();
       constructor(options = {}) {
         const settings = resolveAgentexSettings(options, options.env);
@@ -56661,11 +56774,12 @@ var init_conversation2 = __esm({
         this.http = http2;
       }
       http;
-      /** Creates a conversation on the preview's sidecar: `POST …/messaging/conversations` → 201 {conversation_id, created_at}. */
+      /** Creates a conversation on the preview's sidecar: `POST \u2026/messaging/conversations` \u2192 201 {conversation_id, created_at}. */
       async open(target, options = {}) {
         const deploymentId = target.deployment.id;
         if (!deploymentId) throw new ConversationError(`the ${target.agentName} preview has no Astropods deployment id to talk to`);
         const base = `/deployments/${encodeURIComponent(deploymentId)}`;
+        if (options.resume) return this.resume(base, options.resume, target.agentName, options.signal);
         const response = await refuseOrReturn(
           this.http,
           { call: "create conversation", method: "POST", path: `${base}/messaging/conversations`, json: { metadata: { ...target.metadata } }, signal: options.signal },
@@ -56677,18 +56791,34 @@ var init_conversation2 = __esm({
         }
         return new AstropodsConversation(this.http, base, conversationId, target.agentName);
       }
+      /**
+       * An earlier conversation, to continue: the sidecar persists each one (`GET \u2026/chat/conversations/{cid}`,
+       * @c2db753:internal/adapter/web/chat_handlers.go) on the deployment that held it; a 404 there
+       * (another deployment now, or a sidecar that lost it) means it is gone.
+       */
+      async resume(base, conversationId, agentName, signal) {
+        try {
+          await refuseOrReturn(this.http, { call: "get conversation", method: "GET", path: `${base}/chat/conversations/${encodeURIComponent(conversationId)}`, signal }, agentName);
+        } catch (err) {
+          if (err instanceof ConversationError && err.code === 404) throw new ConversationError(err.message, "gone");
+          throw err;
+        }
+        return new AstropodsConversation(this.http, base, conversationId, agentName, true);
+      }
     };
     AstropodsConversation = class {
-      constructor(http2, base, id, agentName) {
+      constructor(http2, base, id, agentName, resumed) {
         this.http = http2;
         this.base = base;
         this.id = id;
         this.agentName = agentName;
+        this.resumed = resumed;
       }
       http;
       base;
       id;
       agentName;
+      resumed;
       /** The best-effort cancel of a cut turn, awaited before the next message and by close. */
       cancelling;
       get path() {
@@ -56773,7 +56903,7 @@ var init_conversation2 = __esm({
         const lastUser = rows.map((row) => row.role).lastIndexOf("user");
         return rows.slice(lastUser + 1).filter((row) => row.role === "assistant").map((row) => ({ id: stringField(row, "id"), content: typeof row.content === "string" ? row.content : "" }));
       }
-      /** `POST …/cancel` → 204 (handlers.go HandleCancel): drops the agent's late output; failures are ignored. */
+      /** `POST \u2026/cancel` \u2192 204 (handlers.go HandleCancel): drops the agent's late output; failures are ignored. */
       async cancel() {
         await this.http.request({
           call: "cancel turn",
@@ -56927,7 +57057,7 @@ var init_astropods = __esm({
       account;
       /** Through the deployment's messaging sidecar (conversation.ts). */
       conversation;
-      /** Registered agent name → whose preview it is, learnt from deploys made by this client. */
+      /** Registered agent name \u2192 whose preview it is, learnt from deploys made by this client. */
       owners = /* @__PURE__ */ new Map();
       constructor(options = {}) {
         const settings = resolveAstropodsSettings(options, options.env);
@@ -57003,10 +57133,10 @@ var init_astropods = __esm({
       }
       /**
        * The repository each listed deployment came from (what closes and the sweep decide by), as
-       * `register` recorded it in the readme of the build it runs (`Preview <label> of <agent> from <host/owner/repo>, …`). Astropods keeps no other field
-       * for it: a deployment is `{id, name, build_id, display_name, status, …}`, and the registered
+       * `register` recorded it in the readme of the build it runs (`Preview <label> of <agent> from <host/owner/repo>, \u2026`). Astropods keeps no other field
+       * for it: a deployment is `{id, name, build_id, display_name, status, \u2026}`, and the registered
        * agent's versions carry `build_id`, `published_at` and `readme`, listed by
-       * `GET /agents/{account}` → `{agents: [{account, name, versions}], count}`
+       * `GET /agents/{account}` \u2192 `{agents: [{account, name, versions}], count}`
        * (astropods/astro-cli@7e52620:cmd/blueprint.go, blueprintItem and runBlueprintList; cmd/utils.go apiPath).
        */
       async withRecordedRepos(found, signal) {
@@ -57339,7 +57469,7 @@ var init_mutx = __esm({
       /** No documented way to send a preview a message (conversation.ts). */
       conversationUnsupported = MUTX_CONVERSATION_UNSUPPORTED;
       http;
-      /** agent id → agent record, learnt from creates and lists. */
+      /** agent id \u2192 agent record, learnt from creates and lists. */
       agents = /* @__PURE__ */ new Map();
       constructor(options = {}) {
         const settings = resolveMutxSettings(options, options.env);
@@ -57994,7 +58124,7 @@ var init_nullspace = __esm({
       }
       /**
        * A build this client made is answered from memory (the upload said how it ended). Another is
-       * read with GET …/versions/{id}, which is not a documented route (ASSUMED): a 405 says so.
+       * read with GET \u2026/versions/{id}, which is not a documented route (ASSUMED): a 405 says so.
        */
       async getBuild(id, options = {}) {
         const known = this.builds.get(id);
@@ -58150,7 +58280,7 @@ var init_nullspace = __esm({
         }
         this.deployments.delete(deploymentId);
       }
-      /** Agent deployments (ASSUMED route GET /v1/agent-deployments?limit&cursor → {items, next_cursor}). */
+      /** Agent deployments (ASSUMED route GET /v1/agent-deployments?limit&cursor \u2192 {items, next_cursor}). */
       async listAgentDeployments(signal) {
         const probe = await this.http.request({
           call: "list agent deployments",
@@ -58471,7 +58601,14 @@ async function markClosed(marks, labels, outcome) {
     const match = { authors: await forge.commentAuthors(signal), key };
     if (findStickyComments(await forge.listComments(pr, signal), match).length) {
       const updatedAt = (/* @__PURE__ */ new Date()).toISOString();
-      const body = outcome.status === "removed" ? renderRemovedComment({ label: labels.label, platform: marks.platformName, updatedAt, agents: outcome.agents, commentKey: key }) : renderStillRunningComment({ label: labels.label, platform: marks.platformName, updatedAt, stillRunning: outcome.stillRunning, commentKey: key });
+      const body = outcome.status === "removed" ? renderRemovedComment({ label: labels.label, platform: marks.platformName, updatedAt, agents: outcome.agents, commentKey: key }) : renderStillRunningComment({
+        label: labels.label,
+        platform: marks.platformName,
+        updatedAt,
+        stillRunning: outcome.stillRunning,
+        commentKey: key,
+        occasion: marks.occasion
+      });
       await upsertStickyComment(forge, pr, body, { signal, key });
     }
   }
@@ -58519,7 +58656,7 @@ function renderStillRunningComment(context3) {
     stickyMarker(context3.commentKey),
     `### Agent preview \xB7 ${codeSpan(context3.label)}`,
     "",
-    `\u26A0\uFE0F The pull request is closed, but ${count} preview${count === 1 ? " is" : "s are"} still running (${escapeCell(context3.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC):`,
+    `\u26A0\uFE0F ${context3.occasion ?? "The pull request is closed"}, but ${count} preview${count === 1 ? " is" : "s are"} still running (${escapeCell(context3.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC):`,
     "",
     ...context3.stillRunning.map(
       (item) => `- ${codeSpan(item.id)} (${escapeCell(item.agent ?? "agent")}${item.label ? `, label ${codeSpan(item.label)}` : ""}): ${escapeCell(item.why)}`
@@ -58915,15 +59052,18 @@ async function smokeAgent(platform2, request3, options) {
     watcher.stop();
   }
   const verdict = overallVerdict(conversations.map((conversation) => conversation.verdict));
+  const gone = verdict === "failed" ? await watcher.lookNow() : void 0;
+  if (gone) return agentResult(request3, conversations, "replaced", redact(gone));
   return agentResult(request3, conversations, verdict, verdict === "unsupported" ? conversations.find((conversation) => conversation.verdict === "unsupported")?.error : void 0);
 }
 function watchPreview(deployment, options) {
   const { watch } = options;
-  if (!watch) return { signal: options.signal, stop() {
+  if (!watch) return { signal: options.signal, lookNow: async () => void 0, stop() {
   } };
   const controller = new AbortController();
   const state = {
     signal: options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal,
+    lookNow: async () => state.gone ?? await watch.gone(deployment).catch(() => void 0),
     stop: () => clearInterval(timer)
   };
   const timer = setInterval(() => {
@@ -59875,6 +60015,13 @@ var init_main = __esm({
 // src/action/index.ts
 init_core();
 
+// src/http/parser-tiering.ts
+import { setFlagsFromString } from "node:v8";
+var HTTP_PARSER_TIERING_BUDGET = 1e9;
+function deferHttpParserOptimization() {
+  setFlagsFromString(`--wasm-tiering-budget=${HTTP_PARSER_TIERING_BUDGET}`);
+}
+
 // src/http/proxy.ts
 var import_undici2 = __toESM(require_undici(), 1);
 function installProxyDispatcher() {
@@ -59902,6 +60049,7 @@ function unreadableEventFile(env) {
 }
 
 // src/action/index.ts
+deferHttpParserOptimization();
 installProxyDispatcher();
 var eventFileError = unreadableEventFile(process.env);
 if (eventFileError) {

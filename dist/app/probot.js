@@ -11,6 +11,14 @@ var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require
   if (typeof require !== "undefined") return require.apply(this, arguments);
   throw Error('Dynamic require of "' + x + '" is not supported');
 });
+var __esm = (fn, res, err) => function __init() {
+  if (err) throw err[0];
+  try {
+    return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;
+  } catch (e) {
+    throw err = [e], e;
+  }
+};
 var __commonJS = (cb, mod) => function __require2() {
   try {
     return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
@@ -26,14 +34,64 @@ var __copyProps = (to, from, except, desc) => {
   }
   return to;
 };
-var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
+var __toESM = (mod, isNodeMode, target2) => (target2 = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
   // If the importer is in node compatibility mode or this is not an ESM
   // file that has been converted to a CommonJS file using a Babel-
   // compatible transform (i.e. "__esModule" has not been set), then set
   // "default" to the CommonJS "module.exports" for node compatibility.
-  isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
+  isNodeMode || !mod || !mod.__esModule ? __defProp(target2, "default", { value: mod, enumerable: true }) : target2,
   mod
 ));
+
+// src/errors.ts
+var InputError, ApiError, UnsupportedError, TimeoutError, ConversationError;
+var init_errors = __esm({
+  "src/errors.ts"() {
+    "use strict";
+    InputError = class _InputError extends Error {
+      name = "InputError";
+      file;
+      line;
+      field;
+      constructor(message, where = {}) {
+        super(_InputError.format(message, where));
+        this.file = where.file;
+        this.line = where.line;
+        this.field = where.field;
+      }
+      static format(message, where) {
+        const place = [where.file && (where.line ? `${where.file}:${where.line}` : where.file), where.field && `field "${where.field}"`].filter(Boolean).join(", ");
+        return place ? `${place}: ${message}` : message;
+      }
+    };
+    ApiError = class extends Error {
+      constructor(call, status, detail, options) {
+        super(`${call} failed${status ? ` with HTTP ${status}` : ""}: ${detail}`, options);
+        this.call = call;
+        this.status = status;
+        this.detail = detail;
+      }
+      call;
+      status;
+      detail;
+      name = "ApiError";
+    };
+    UnsupportedError = class extends Error {
+      name = "UnsupportedError";
+    };
+    TimeoutError = class extends Error {
+      name = "TimeoutError";
+    };
+    ConversationError = class extends Error {
+      constructor(message, code) {
+        super(message);
+        this.code = code;
+      }
+      code;
+      name = "ConversationError";
+    };
+  }
+});
 
 // node_modules/undici/lib/core/symbols.js
 var require_symbols = __commonJS({
@@ -2623,7 +2681,7 @@ var require_dispatcher = __commonJS({
           }
         }
         return new Proxy(this, {
-          get: (target, key) => key === "dispatch" ? dispatch : target[key]
+          get: (target2, key) => key === "dispatch" ? dispatch : target2[key]
         });
       }
     };
@@ -3945,7 +4003,7 @@ var require_global = __commonJS({
 var require_encoding = __commonJS({
   "node_modules/undici/lib/encoding/index.js"(exports, module) {
     "use strict";
-    var textDecoder = new TextDecoder();
+    var textDecoder2 = new TextDecoder();
     function utf8DecodeBytes(buffer) {
       if (buffer.length === 0) {
         return "";
@@ -3953,7 +4011,7 @@ var require_encoding = __commonJS({
       if (buffer[0] === 239 && buffer[1] === 187 && buffer[2] === 191) {
         buffer = buffer.subarray(3);
       }
-      const output = textDecoder.decode(buffer);
+      const output = textDecoder2.decode(buffer);
       return output;
     }
     module.exports = {
@@ -5411,8 +5469,8 @@ var require_util2 = __commonJS({
          * @param {unknown} target
          * @param {'key' | 'value' | 'key+value'} kind
          */
-        constructor(target, kind) {
-          this.#target = target;
+        constructor(target2, kind) {
+          this.#target = target2;
           this.#kind = kind;
           this.#index = 0;
         }
@@ -5462,8 +5520,8 @@ var require_util2 = __commonJS({
         },
         next: { writable: true, enumerable: true, configurable: true }
       });
-      return function(target, kind) {
-        return new FastIterableIterator(target, kind);
+      return function(target2, kind) {
+        return new FastIterableIterator(target2, kind);
       };
     }
     function iteratorMixin(name, object, kInternalIterator, keyIndex = 0, valueIndex = 1) {
@@ -9528,14 +9586,14 @@ var require_pool = __commonJS({
         this[kFactory] = factory;
         this.on("connect", (origin2, targets) => {
           if (clientTtl != null && clientTtl > 0) {
-            for (const target of targets) {
-              Object.assign(target, { ttl: Date.now() });
+            for (const target2 of targets) {
+              Object.assign(target2, { ttl: Date.now() });
             }
           }
         });
         this.on("connectionError", (origin2, targets, error) => {
-          for (const target of targets) {
-            const idx = this[kClients].indexOf(target);
+          for (const target2 of targets) {
+            const idx = this[kClients].indexOf(target2);
             if (idx !== -1) {
               this[kClients].splice(idx, 1);
             }
@@ -9782,14 +9840,14 @@ var require_round_robin_pool = __commonJS({
         this[kIndex] = -1;
         this.on("connect", (origin2, targets) => {
           if (clientTtl != null && clientTtl > 0) {
-            for (const target of targets) {
-              Object.assign(target, { ttl: Date.now() });
+            for (const target2 of targets) {
+              Object.assign(target2, { ttl: Date.now() });
             }
           }
         });
         this.on("connectionError", (origin2, targets, error) => {
-          for (const target of targets) {
-            const idx = this[kClients].indexOf(target);
+          for (const target2 of targets) {
+            const idx = this[kClients].indexOf(target2);
             if (idx !== -1) {
               this[kClients].splice(idx, 1);
             }
@@ -11079,10 +11137,10 @@ var require_retry_handler = __commonJS({
     var RetryController = class {
       #paused = false;
       #target = null;
-      set target(target) {
-        this.#target = target;
+      set target(target2) {
+        this.#target = target2;
         if (this.#paused) {
-          target?.pause();
+          target2?.pause();
         }
       }
       get target() {
@@ -16617,13 +16675,13 @@ var require_cache_handler = __commonJS({
       }
       return false;
     }
-    function appendVaryValues(target, varyValue) {
+    function appendVaryValues(target2, varyValue) {
       if (Array.isArray(varyValue)) {
         for (let i = 0; i < varyValue.length; i++) {
-          target.push(varyValue[i]);
+          target2.push(varyValue[i]);
         }
       } else if (varyValue != null) {
-        target.push(varyValue);
+        target2.push(varyValue);
       }
     }
     function appendConnectionHeaderTokens(headersToRemove, connectionHeader) {
@@ -17161,7 +17219,7 @@ var require_cache_handler = __commonJS({
       }
       return {
         staleAt: hop.receivedAt - currentAge + freshnessLifetime,
-        // RFC 9111 §5.2.2.10: s-maxage implies proxy-revalidate for shared caches.
+        // RFC 9111 \u00a75.2.2.10: s-maxage implies proxy-revalidate for shared caches.
         requiresRevalidation: cacheType === "shared" && Object.hasOwn(hopCacheControl, "s-maxage")
       };
     }
@@ -19502,8 +19560,8 @@ var require_headers = __commonJS({
       }
       return getHeadersList(headers).append(name, value, false);
     }
-    function headersListSortAndCombine(target) {
-      const headersList = getHeadersList(target);
+    function headersListSortAndCombine(target2) {
+      const headersList = getHeadersList(target2);
       if (!headersList) {
         return [];
       }
@@ -19835,8 +19893,8 @@ var require_headers = __commonJS({
        * @param {Headers} target
        * @param {HeadersList} list
        */
-      static setHeadersList(target, list) {
-        target.#headersList = list;
+      static setHeadersList(target2, list) {
+        target2.#headersList = list;
       }
     };
     var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers;
@@ -19920,7 +19978,7 @@ var require_response = __commonJS({
     var assert = __require("node:assert");
     var { isomorphicEncode, serializeJavascriptValueToJSONString } = require_infra();
     var textEncoder = new TextEncoder("utf-8");
-    var Response = class _Response {
+    var Response2 = class _Response {
       /** @type {Headers} */
       #headers;
       #state;
@@ -19984,12 +20042,12 @@ var require_response = __commonJS({
         }
         initializeResponse(this, init, bodyWithType);
       }
-      // Returns response’s type, e.g., "cors".
+      // Returns response\u2019s type, e.g., "cors".
       get type() {
         webidl.brandCheck(this, _Response);
         return this.#state.type;
       }
-      // Returns response’s URL, if it has one; otherwise the empty string.
+      // Returns response\u2019s URL, if it has one; otherwise the empty string.
       get url() {
         webidl.brandCheck(this, _Response);
         const urlList = this.#state.urlList;
@@ -20004,22 +20062,22 @@ var require_response = __commonJS({
         webidl.brandCheck(this, _Response);
         return this.#state.urlList.length > 1;
       }
-      // Returns response’s status.
+      // Returns response\u2019s status.
       get status() {
         webidl.brandCheck(this, _Response);
         return this.#state.status;
       }
-      // Returns whether response’s status is an ok status.
+      // Returns whether response\u2019s status is an ok status.
       get ok() {
         webidl.brandCheck(this, _Response);
         return this.#state.status >= 200 && this.#state.status <= 299;
       }
-      // Returns response’s status message.
+      // Returns response\u2019s status message.
       get statusText() {
         webidl.brandCheck(this, _Response);
         return this.#state.statusText;
       }
-      // Returns response’s headers as Headers.
+      // Returns response\u2019s headers as Headers.
       get headers() {
         webidl.brandCheck(this, _Response);
         return this.#headers;
@@ -20092,13 +20150,13 @@ var require_response = __commonJS({
         response.#state = newState;
       }
     };
-    var { getResponseHeaders, setResponseHeaders, getResponseState, setResponseState } = Response;
-    Reflect.deleteProperty(Response, "getResponseHeaders");
-    Reflect.deleteProperty(Response, "setResponseHeaders");
-    Reflect.deleteProperty(Response, "getResponseState");
-    Reflect.deleteProperty(Response, "setResponseState");
-    mixinBody(Response, getResponseState);
-    Object.defineProperties(Response.prototype, {
+    var { getResponseHeaders, setResponseHeaders, getResponseState, setResponseState } = Response2;
+    Reflect.deleteProperty(Response2, "getResponseHeaders");
+    Reflect.deleteProperty(Response2, "setResponseHeaders");
+    Reflect.deleteProperty(Response2, "getResponseState");
+    Reflect.deleteProperty(Response2, "setResponseState");
+    mixinBody(Response2, getResponseState);
+    Object.defineProperties(Response2.prototype, {
       type: kEnumerableProperty,
       url: kEnumerableProperty,
       status: kEnumerableProperty,
@@ -20114,7 +20172,7 @@ var require_response = __commonJS({
         configurable: true
       }
     });
-    Object.defineProperties(Response, {
+    Object.defineProperties(Response2, {
       json: kEnumerableProperty,
       redirect: kEnumerableProperty,
       error: kEnumerableProperty
@@ -20170,12 +20228,12 @@ var require_response = __commonJS({
         ...state
       };
       return new Proxy(response, {
-        get(target, p) {
-          return p in state ? state[p] : target[p];
+        get(target2, p) {
+          return p in state ? state[p] : target2[p];
         },
-        set(target, p, value) {
+        set(target2, p, value) {
           assert(!(p in state));
-          target[p] = value;
+          target2[p] = value;
           return true;
         }
       });
@@ -20247,7 +20305,7 @@ var require_response = __commonJS({
       }
     }
     function fromInnerResponse(innerResponse, guard) {
-      const response = new Response(kConstruct);
+      const response = new Response2(kConstruct);
       setResponseState(response, innerResponse);
       const headers = new Headers(kConstruct);
       setResponseHeaders(response, headers);
@@ -20301,14 +20359,14 @@ var require_response = __commonJS({
         converter: webidl.converters.HeadersInit
       }
     ]);
-    webidl.is.Response = webidl.util.MakeTypeAssertion(Response);
+    webidl.is.Response = webidl.util.MakeTypeAssertion(Response2);
     module.exports = {
       isNetworkError,
       makeNetworkError,
       makeResponse,
       makeAppropriateNetworkError,
       filterResponse,
-      Response,
+      Response: Response2,
       cloneResponse,
       fromInnerResponse,
       getResponseState
@@ -20436,46 +20494,46 @@ var require_request2 = __commonJS({
           window2 = "no-window";
         }
         request2 = makeRequest({
-          // URL request’s URL.
+          // URL request\u2019s URL.
           // undici implementation note: this is set as the first item in request's urlList in makeRequest
-          // method request’s method.
+          // method request\u2019s method.
           method: request2.method,
-          // header list A copy of request’s header list.
+          // header list A copy of request\u2019s header list.
           // undici implementation note: headersList is cloned in makeRequest
           headersList: request2.headersList,
           // unsafe-request flag Set.
           unsafeRequest: request2.unsafeRequest,
-          // client This’s relevant settings object.
+          // client This\u2019s relevant settings object.
           client: environmentSettingsObject.settingsObject,
           // window window.
           window: window2,
-          // priority request’s priority.
+          // priority request\u2019s priority.
           priority: request2.priority,
-          // origin request’s origin. The propagation of the origin is only significant for navigation requests
+          // origin request\u2019s origin. The propagation of the origin is only significant for navigation requests
           // being handled by a service worker. In this scenario a request can have an origin that is different
           // from the current client.
           origin: request2.origin,
-          // referrer request’s referrer.
+          // referrer request\u2019s referrer.
           referrer: request2.referrer,
-          // referrer policy request’s referrer policy.
+          // referrer policy request\u2019s referrer policy.
           referrerPolicy: request2.referrerPolicy,
-          // mode request’s mode.
+          // mode request\u2019s mode.
           mode: request2.mode,
-          // credentials mode request’s credentials mode.
+          // credentials mode request\u2019s credentials mode.
           credentials: request2.credentials,
-          // cache mode request’s cache mode.
+          // cache mode request\u2019s cache mode.
           cache: request2.cache,
-          // redirect mode request’s redirect mode.
+          // redirect mode request\u2019s redirect mode.
           redirect: request2.redirect,
-          // integrity metadata request’s integrity metadata.
+          // integrity metadata request\u2019s integrity metadata.
           integrity: request2.integrity,
-          // keepalive request’s keepalive.
+          // keepalive request\u2019s keepalive.
           keepalive: request2.keepalive,
-          // reload-navigation flag request’s reload-navigation flag.
+          // reload-navigation flag request\u2019s reload-navigation flag.
           reloadNavigation: request2.reloadNavigation,
-          // history-navigation flag request’s history-navigation flag.
+          // history-navigation flag request\u2019s history-navigation flag.
           historyNavigation: request2.historyNavigation,
-          // URL list A clone of request’s URL list.
+          // URL list A clone of request\u2019s URL list.
           urlList: [...request2.urlList]
         });
         const initHasKey = Object.keys(init).length !== 0;
@@ -20658,7 +20716,7 @@ var require_request2 = __commonJS({
         }
         this.#state.body = finalBody;
       }
-      // Returns request’s HTTP method, which is "GET" by default.
+      // Returns request\u2019s HTTP method, which is "GET" by default.
       get method() {
         webidl.brandCheck(this, _Request);
         return this.#state.method;
@@ -20683,7 +20741,7 @@ var require_request2 = __commonJS({
       }
       // Returns the referrer of request. Its value can be a same-origin URL if
       // explicitly set in init, the empty string to indicate no referrer, and
-      // "about:client" when defaulting to the global’s default. This is used
+      // "about:client" when defaulting to the global\u2019s default. This is used
       // during fetching to determine the value of the `Referer` header of the
       // request being made.
       get referrer() {
@@ -20697,7 +20755,7 @@ var require_request2 = __commonJS({
         return this.#state.referrer.toString();
       }
       // Returns the referrer policy associated with request.
-      // This is used during fetching to compute the value of the request’s
+      // This is used during fetching to compute the value of the request\u2019s
       // referrer.
       get referrerPolicy() {
         webidl.brandCheck(this, _Request);
@@ -20719,7 +20777,7 @@ var require_request2 = __commonJS({
       }
       // Returns the cache mode associated with request,
       // which is a string indicating how the request will
-      // interact with the browser’s cache when fetching.
+      // interact with the browser\u2019s cache when fetching.
       get cache() {
         webidl.brandCheck(this, _Request);
         return this.#state.cache;
@@ -20732,7 +20790,7 @@ var require_request2 = __commonJS({
         webidl.brandCheck(this, _Request);
         return this.#state.redirect;
       }
-      // Returns request’s subresource integrity metadata, which is a
+      // Returns request\u2019s subresource integrity metadata, which is a
       // cryptographic hash of the resource being fetched. Its value
       // consists of multiple hashes separated by whitespace. [SRI]
       get integrity() {
@@ -21520,10 +21578,10 @@ var require_fetch = __commonJS({
         if (response === null) {
           const currentURL = requestCurrentURL(request2);
           if (
-            // - request’s current URL’s origin is same origin with request’s origin,
-            //   and request’s response tainting is "basic"
-            sameOrigin(currentURL, request2.url) && request2.responseTainting === "basic" || // request’s current URL’s scheme is "data"
-            currentURL.protocol === "data:" || // - request’s mode is "navigate" or "websocket"
+            // - request\u2019s current URL\u2019s origin is same origin with request\u2019s origin,
+            //   and request\u2019s response tainting is "basic"
+            sameOrigin(currentURL, request2.url) && request2.responseTainting === "basic" || // request\u2019s current URL\u2019s scheme is "data"
+            currentURL.protocol === "data:" || // - request\u2019s mode is "navigate" or "websocket"
             (request2.mode === "navigate" || request2.mode === "websocket")
           ) {
             request2.responseTainting = "basic";
@@ -21982,9 +22040,9 @@ var require_fetch = __commonJS({
         return makeNetworkError("proxy authentication required");
       }
       if (
-        // response’s status is 421
+        // response\u2019s status is 421
         response.status === 421 && // isNewConnectionFetch is false
-        !isNewConnectionFetch && // request’s body is null, or request’s body is non-null and request’s body’s source is non-null
+        !isNewConnectionFetch && // request\u2019s body is null, or request\u2019s body is non-null and request\u2019s body\u2019s source is non-null
         (request2.body == null || request2.body.source != null)
       ) {
         if (isCancelled(fetchParams)) {
@@ -23884,9 +23942,9 @@ var require_util5 = __commonJS({
     function isClosed(readyState) {
       return readyState === states.CLOSED;
     }
-    function fireEvent(e, target, eventFactory = (type, init) => new Event(type, init), eventInitDict = {}) {
+    function fireEvent(e, target2, eventFactory = (type, init) => new Event(type, init), eventInitDict = {}) {
       const event = eventFactory(e, eventInitDict);
-      target.dispatchEvent(event);
+      target2.dispatchEvent(event);
     }
     function websocketMessageReceived(handler, type, data) {
       handler.onMessage(type, data);
@@ -25353,8 +25411,8 @@ var require_websocketerror = __commonJS({
         return DOMException;
       }
       return new Proxy(DOMException, {
-        construct(target, args, newTarget) {
-          const instance = Reflect.construct(target, args, target);
+        construct(target2, args, newTarget) {
+          const instance = Reflect.construct(target2, args, target2);
           Object.setPrototypeOf(instance, newTarget.prototype);
           return instance;
         }
@@ -26668,6 +26726,82 @@ ${captureLines}` : capture.stack;
   }
 });
 
+// src/secrets/redact.ts
+function registerSecret(value) {
+  if (!value || value.length < MIN_MASKED_SECRET_LENGTH) return;
+  secrets.add(value);
+  secrets.add(encodeURIComponent(value));
+  secrets.add(Buffer.from(value).toString("base64"));
+}
+function redact(text) {
+  let out = text;
+  for (const secret of secrets) {
+    if (out.includes(secret)) out = out.split(secret).join(MASK);
+  }
+  return redactCredentialUrls(out);
+}
+function redactCredentialUrls(text) {
+  return text.replace(CREDENTIAL_QUERY, `$1${MASK}`).replace(URL_USERINFO, `$1${MASK}@`);
+}
+function urlCarriesCredential(url) {
+  return redactCredentialUrls(url) !== url;
+}
+var secrets, MASK, MIN_MASKED_SECRET_LENGTH, CREDENTIAL_QUERY, URL_USERINFO;
+var init_redact = __esm({
+  "src/secrets/redact.ts"() {
+    "use strict";
+    secrets = /* @__PURE__ */ new Set();
+    MASK = "***";
+    MIN_MASKED_SECRET_LENGTH = 8;
+    CREDENTIAL_QUERY = /([?&](?:edge_token|token|access_token|api_key|apikey|key|sig|signature|X-Amz-Signature|X-Amz-Credential)=)[^&#\s"'<>)]+/gi;
+    URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:"'<>]+(?::[^\s/@"'<>]*)?@/gi;
+  }
+});
+
+// src/duration.ts
+function parseDuration(text, field, limits = {}) {
+  const input = text.trim().toLowerCase();
+  let ms;
+  if (/^\d+(\.\d+)?$/.test(input)) ms = Number(input) * 1e3;
+  else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(input)) {
+    ms = 0;
+    for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(amount) * UNIT_MS[unit];
+  }
+  if (ms === void 0 || !Number.isFinite(ms) || ms === 0 && limits.minMs === void 0) {
+    throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
+  }
+  if (limits.minMs !== void 0 && ms < limits.minMs) {
+    throw new InputError(`"${text}" is too short; the least allowed is ${formatDuration(limits.minMs)}`, { field });
+  }
+  if (limits.maxMs !== void 0 && ms > limits.maxMs) {
+    throw new InputError(`"${text}" is too long; the most allowed is ${formatDuration(limits.maxMs)}`, { field });
+  }
+  return Math.round(ms);
+}
+function formatDuration(ms) {
+  if (ms < 1e3) return `${Math.round(ms)}ms`;
+  const seconds = Math.round(ms / 1e3);
+  if (seconds < 60) return `${seconds}s`;
+  const parts = [];
+  const days = Math.floor(seconds / 86400);
+  const hours = Math.floor(seconds % 86400 / 3600);
+  const minutes = Math.floor(seconds % 3600 / 60);
+  const rest = seconds % 60;
+  if (days) parts.push(`${days}d`);
+  if (hours) parts.push(`${hours}h`);
+  if (minutes) parts.push(`${minutes}m`);
+  if (rest && !days) parts.push(`${rest}s`);
+  return parts.join("");
+}
+var UNIT_MS;
+var init_duration = __esm({
+  "src/duration.ts"() {
+    "use strict";
+    init_errors();
+    UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
+  }
+});
+
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -27616,12 +27750,12 @@ var require_stringifyComment = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
     "use strict";
     var stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, "#");
-    function indentComment(comment, indent) {
+    function indentComment(comment, indent2) {
       if (/^\n+$/.test(comment))
         return comment.substring(1);
-      return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
+      return indent2 ? comment.replace(/^(?! *$)/gm, indent2) : comment;
     }
-    var lineComment = (str, indent, comment) => str.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str.endsWith(" ") ? "" : " ") + comment;
+    var lineComment = (str, indent2, comment) => str.endsWith("\n") ? indentComment(comment, indent2) : comment.includes("\n") ? "\n" + indentComment(comment, indent2) : (str.endsWith(" ") ? "" : " ") + comment;
     exports.indentComment = indentComment;
     exports.lineComment = lineComment;
     exports.stringifyComment = stringifyComment;
@@ -27635,17 +27769,17 @@ var require_foldFlowLines = __commonJS({
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
     var FOLD_QUOTED = "quoted";
-    function foldFlowLines(text, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    function foldFlowLines(text, indent2, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
       if (!lineWidth || lineWidth < 0)
         return text;
       if (lineWidth < minContentWidth)
         minContentWidth = 0;
-      const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
+      const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent2.length);
       if (text.length <= endStep)
         return text;
       const folds = [];
       const escapedFolds = {};
-      let end = lineWidth - indent.length;
+      let end = lineWidth - indent2.length;
       if (typeof indentAtStart === "number") {
         if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
           folds.push(0);
@@ -27659,7 +27793,7 @@ var require_foldFlowLines = __commonJS({
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i, indent.length);
+        i = consumeMoreIndentedLines(text, i, indent2.length);
         if (i !== -1)
           end = i + endStep;
       }
@@ -27683,8 +27817,8 @@ var require_foldFlowLines = __commonJS({
         }
         if (ch === "\n") {
           if (mode === FOLD_BLOCK)
-            i = consumeMoreIndentedLines(text, i, indent.length);
-          end = i + indent.length + endStep;
+            i = consumeMoreIndentedLines(text, i, indent2.length);
+          end = i + indent2.length + endStep;
           split = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
@@ -27729,22 +27863,22 @@ var require_foldFlowLines = __commonJS({
         const end2 = folds[i2 + 1] || text.length;
         if (fold === 0)
           res = `
-${indent}${text.slice(0, end2)}`;
+${indent2}${text.slice(0, end2)}`;
         else {
           if (mode === FOLD_QUOTED && escapedFolds[fold])
             res += `${text[fold]}\\`;
           res += `
-${indent}${text.slice(fold + 1, end2)}`;
+${indent2}${text.slice(fold + 1, end2)}`;
         }
       }
       return res;
     }
-    function consumeMoreIndentedLines(text, i, indent) {
+    function consumeMoreIndentedLines(text, i, indent2) {
       let end = i;
       let start = i + 1;
       let ch = text[start];
       while (ch === " " || ch === "	") {
-        if (i < start + indent) {
+        if (i < start + indent2) {
           ch = text[++i];
         } else {
           do {
@@ -27800,7 +27934,7 @@ var require_stringifyString = __commonJS({
         return json;
       const { implicitKey } = ctx;
       const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
-      const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
+      const indent2 = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
       let str = "";
       let start = 0;
       for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
@@ -27860,7 +27994,7 @@ var require_stringifyString = __commonJS({
                   str += "\n";
                   i += 2;
                 }
-                str += indent;
+                str += indent2;
                 if (json[i + 2] === " ")
                   str += "\\";
                 i += 1;
@@ -27872,15 +28006,15 @@ var require_stringifyString = __commonJS({
           }
       }
       str = start ? str + json.slice(start) : json;
-      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent2, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
     }
     function singleQuotedString(value, ctx) {
       if (ctx.options.singleQuote === false || ctx.implicitKey && value.includes("\n") || /[ \t]\n|\n[ \t]/.test(value))
         return doubleQuotedString(value, ctx);
-      const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
+      const indent2 = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
       const res = "'" + value.replace(/'/g, "''").replace(/\n+/g, `$&
-${indent}`) + "'";
-      return ctx.implicitKey ? res : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+${indent2}`) + "'";
+      return ctx.implicitKey ? res : foldFlowLines.foldFlowLines(res, indent2, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
     }
     function quotedString(value, ctx) {
       const { singleQuote } = ctx.options;
@@ -27910,8 +28044,8 @@ ${indent}`) + "'";
       if (!blockQuote || /\n[\t ]+$/.test(value)) {
         return quotedString(value, ctx);
       }
-      const indent = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value) ? "  " : "");
-      const literal = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
+      const indent2 = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value) ? "  " : "");
+      const literal = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent2.length);
       if (!value)
         return literal ? "|\n" : ">\n";
       let chomp;
@@ -27936,7 +28070,7 @@ ${indent}`) + "'";
         value = value.slice(0, -end.length);
         if (end[end.length - 1] === "\n")
           end = end.slice(0, -1);
-        end = end.replace(blockEndNewlines, `$&${indent}`);
+        end = end.replace(blockEndNewlines, `$&${indent2}`);
       }
       let startWithSpace = false;
       let startEnd;
@@ -27953,9 +28087,9 @@ ${indent}`) + "'";
       let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
       if (start) {
         value = value.substring(start.length);
-        start = start.replace(/\n+/g, `$&${indent}`);
+        start = start.replace(/\n+/g, `$&${indent2}`);
       }
-      const indentSize = indent ? "2" : "1";
+      const indentSize = indent2 ? "2" : "1";
       let header = (startWithSpace ? indentSize : "") + chomp;
       if (comment) {
         header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
@@ -27963,7 +28097,7 @@ ${indent}`) + "'";
           onComment();
       }
       if (!literal) {
-        const foldedValue = value.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent}`);
+        const foldedValue = value.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent2}`);
         let literalFallback = false;
         const foldOptions = getFoldOptions(ctx, true);
         if (blockQuote !== "folded" && type !== Scalar.Scalar.BLOCK_FOLDED) {
@@ -27971,18 +28105,18 @@ ${indent}`) + "'";
             literalFallback = true;
           };
         }
-        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
+        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent2, foldFlowLines.FOLD_BLOCK, foldOptions);
         if (!literalFallback)
           return `>${header}
-${indent}${body}`;
+${indent2}${body}`;
       }
-      value = value.replace(/\n+/g, `$&${indent}`);
+      value = value.replace(/\n+/g, `$&${indent2}`);
       return `|${header}
-${indent}${start}${value}${end}`;
+${indent2}${start}${value}${end}`;
     }
     function plainString(item, ctx, onComment, onChompKeep) {
       const { type, value } = item;
-      const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
+      const { actualString, implicitKey, indent: indent2, indentStep, inFlow } = ctx;
       if (implicitKey && value.includes("\n") || inFlow && /[[\]{},]/.test(value)) {
         return quotedString(value, ctx);
       }
@@ -27993,22 +28127,22 @@ ${indent}${start}${value}${end}`;
         return blockString(item, ctx, onComment, onChompKeep);
       }
       if (containsDocumentMarker(value)) {
-        if (indent === "") {
+        if (indent2 === "") {
           ctx.forceBlockIndent = true;
           return blockString(item, ctx, onComment, onChompKeep);
-        } else if (implicitKey && indent === indentStep) {
+        } else if (implicitKey && indent2 === indentStep) {
           return quotedString(value, ctx);
         }
       }
       const str = value.replace(/\n+/g, `$&
-${indent}`);
+${indent2}`);
       if (actualString) {
         const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str);
         const { compat, tags } = ctx.doc.schema;
         if (tags.some(test) || compat?.some(test))
           return quotedString(value, ctx);
       }
-      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent2, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
     }
     function stringifyString(item, ctx, onComment, onChompKeep) {
       const { implicitKey, inFlow } = ctx;
@@ -28180,7 +28314,7 @@ var require_stringifyPair = __commonJS({
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
-      const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
+      const { allNullValues, doc, indent: indent2, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
       let keyComment = identity.isNode(key) && key.comment || null;
       if (simpleKeys) {
         if (keyComment) {
@@ -28195,7 +28329,7 @@ var require_stringifyPair = __commonJS({
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
-        indent: indent + indentStep
+        indent: indent2 + indentStep
       });
       let keyCommentDone = false;
       let chompKeep = false;
@@ -28225,7 +28359,7 @@ var require_stringifyPair = __commonJS({
         if (keyComment)
           str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
         str = `? ${str}
-${indent}:`;
+${indent2}:`;
       } else {
         str = `${str}:`;
         if (keyComment)
@@ -28503,7 +28637,7 @@ var require_stringifyCollection = __commonJS({
       return stringify2(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
-      const { indent, options: { commentString } } = ctx;
+      const { indent: indent2, options: { commentString } } = ctx;
       const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
       let chompKeep = false;
       const lines = [];
@@ -28540,11 +28674,11 @@ var require_stringifyCollection = __commonJS({
         for (let i = 1; i < lines.length; ++i) {
           const line = lines[i];
           str += line ? `
-${indent}${line}` : "\n";
+${indent2}${line}` : "\n";
         }
       }
       if (comment) {
-        str += "\n" + stringifyComment.indentComment(commentString(comment), indent);
+        str += "\n" + stringifyComment.indentComment(commentString(comment), indent2);
         if (onComment)
           onComment();
       } else if (chompKeep && onChompKeep)
@@ -28552,7 +28686,7 @@ ${indent}${line}` : "\n";
       return str;
     }
     function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
-      const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
+      const { indent: indent2, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
       itemIndent += indentStep;
       const itemCtx = Object.assign({}, ctx, {
         indent: itemIndent,
@@ -28621,19 +28755,19 @@ ${indent}${line}` : "\n";
           let str = start;
           for (const line of lines)
             str += line ? `
-${indentStep}${indent}${line}` : "\n";
+${indentStep}${indent2}${line}` : "\n";
           return `${str}
-${indent}${end}`;
+${indent2}${end}`;
         } else {
           return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
         }
       }
     }
-    function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
+    function addCommentBefore({ indent: indent2, options: { commentString } }, lines, comment, chompKeep) {
       if (comment && chompKeep)
         comment = comment.replace(/^\n+/, "");
       if (comment) {
-        const ic = stringifyComment.indentComment(commentString(comment), indent);
+        const ic = stringifyComment.indentComment(commentString(comment), indent2);
         lines.push(ic.trimStart());
       }
     }
@@ -30583,10 +30717,10 @@ var require_util_flow_indent_check = __commonJS({
   "node_modules/yaml/dist/compose/util-flow-indent-check.js"(exports) {
     "use strict";
     var utilContainsNewline = require_util_contains_newline();
-    function flowIndentCheck(indent, fc, onError) {
+    function flowIndentCheck(indent2, fc, onError) {
       if (fc?.type === "flow-collection") {
         const end = fc.end[0];
-        if (end.indent === indent && (end.source === "]" || end.source === "}") && utilContainsNewline.containsNewline(fc)) {
+        if (end.indent === indent2 && (end.source === "]" || end.source === "}") && utilContainsNewline.containsNewline(fc)) {
           const msg = "Flow end indicator should be more indented than parent";
           onError(end, "BAD_INDENT", msg, true);
         }
@@ -31104,17 +31238,17 @@ var require_resolve_block_scalar = __commonJS({
       let offset = scalar.offset + header.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
-        const [indent, content] = lines[i];
+        const [indent2, content] = lines[i];
         if (content === "" || content === "\r") {
-          if (header.indent === 0 && indent.length > trimIndent)
-            trimIndent = indent.length;
+          if (header.indent === 0 && indent2.length > trimIndent)
+            trimIndent = indent2.length;
         } else {
-          if (indent.length < trimIndent) {
+          if (indent2.length < trimIndent) {
             const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
-            onError(offset + indent.length, "MISSING_CHAR", message);
+            onError(offset + indent2.length, "MISSING_CHAR", message);
           }
           if (header.indent === 0)
-            trimIndent = indent.length;
+            trimIndent = indent2.length;
           contentStart = i;
           if (trimIndent === 0 && !ctx.atRoot) {
             const message = "Block scalar values in collections must be indented";
@@ -31122,7 +31256,7 @@ var require_resolve_block_scalar = __commonJS({
           }
           break;
         }
-        offset += indent.length + content.length + 1;
+        offset += indent2.length + content.length + 1;
       }
       for (let i = lines.length - 1; i >= chompStart; --i) {
         if (lines[i][0].length > trimIndent)
@@ -31134,26 +31268,26 @@ var require_resolve_block_scalar = __commonJS({
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
       for (let i = contentStart; i < chompStart; ++i) {
-        let [indent, content] = lines[i];
-        offset += indent.length + content.length + 1;
+        let [indent2, content] = lines[i];
+        offset += indent2.length + content.length + 1;
         const crlf = content[content.length - 1] === "\r";
         if (crlf)
           content = content.slice(0, -1);
-        if (content && indent.length < trimIndent) {
+        if (content && indent2.length < trimIndent) {
           const src = header.indent ? "explicit indentation indicator" : "first line";
           const message = `Block scalar lines must not be less indented than their ${src}`;
           onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
-          indent = "";
+          indent2 = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep + indent.slice(trimIndent) + content;
+          value += sep + indent2.slice(trimIndent) + content;
           sep = "\n";
-        } else if (indent.length > trimIndent || content[0] === "	") {
+        } else if (indent2.length > trimIndent || content[0] === "	") {
           if (sep === " ")
             sep = "\n";
           else if (!prevMoreIndented && sep === "\n")
             sep = "\n\n";
-          value += sep + indent.slice(trimIndent) + content;
+          value += sep + indent2.slice(trimIndent) + content;
           sep = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
@@ -31189,7 +31323,7 @@ var require_resolve_block_scalar = __commonJS({
       }
       const { source } = props[0];
       const mode = source[0];
-      let indent = 0;
+      let indent2 = 0;
       let chomp = "";
       let error = -1;
       for (let i = 1; i < source.length; ++i) {
@@ -31198,8 +31332,8 @@ var require_resolve_block_scalar = __commonJS({
           chomp = ch;
         else {
           const n = Number(ch);
-          if (!indent && n)
-            indent = n;
+          if (!indent2 && n)
+            indent2 = n;
           else if (error === -1)
             error = offset + i;
         }
@@ -31240,7 +31374,7 @@ var require_resolve_block_scalar = __commonJS({
           }
         }
       }
-      return { mode, indent, chomp, comment, length };
+      return { mode, indent: indent2, chomp, comment, length };
     }
     function splitLines(source) {
       const split = source.split(/\n( *)/);
@@ -31974,15 +32108,15 @@ var require_cst_scalar = __commonJS({
       return null;
     }
     function createScalarToken(value, context) {
-      const { implicitKey = false, indent, inFlow = false, offset = -1, type = "PLAIN" } = context;
+      const { implicitKey = false, indent: indent2, inFlow = false, offset = -1, type = "PLAIN" } = context;
       const source = stringifyString.stringifyString({ type, value }, {
         implicitKey,
-        indent: indent > 0 ? " ".repeat(indent) : "",
+        indent: indent2 > 0 ? " ".repeat(indent2) : "",
         inFlow,
         options: { blockQuote: true, lineWidth: -1 }
       });
       const end = context.end ?? [
-        { type: "newline", offset: -1, indent, source: "\n" }
+        { type: "newline", offset: -1, indent: indent2, source: "\n" }
       ];
       switch (source[0]) {
         case "|":
@@ -31991,25 +32125,25 @@ var require_cst_scalar = __commonJS({
           const head = source.substring(0, he);
           const body = source.substring(he + 1) + "\n";
           const props = [
-            { type: "block-scalar-header", offset, indent, source: head }
+            { type: "block-scalar-header", offset, indent: indent2, source: head }
           ];
           if (!addEndtoBlockProps(props, end))
-            props.push({ type: "newline", offset: -1, indent, source: "\n" });
-          return { type: "block-scalar", offset, indent, props, source: body };
+            props.push({ type: "newline", offset: -1, indent: indent2, source: "\n" });
+          return { type: "block-scalar", offset, indent: indent2, props, source: body };
         }
         case '"':
-          return { type: "double-quoted-scalar", offset, indent, source, end };
+          return { type: "double-quoted-scalar", offset, indent: indent2, source, end };
         case "'":
-          return { type: "single-quoted-scalar", offset, indent, source, end };
+          return { type: "single-quoted-scalar", offset, indent: indent2, source, end };
         default:
-          return { type: "scalar", offset, indent, source, end };
+          return { type: "scalar", offset, indent: indent2, source, end };
       }
     }
     function setScalarValue(token, value, context = {}) {
       let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
-      let indent = "indent" in token ? token.indent : null;
-      if (afterKey && typeof indent === "number")
-        indent += 2;
+      let indent2 = "indent" in token ? token.indent : null;
+      if (afterKey && typeof indent2 === "number")
+        indent2 += 2;
       if (!type)
         switch (token.type) {
           case "single-quoted-scalar":
@@ -32029,8 +32163,8 @@ var require_cst_scalar = __commonJS({
             type = "PLAIN";
         }
       const source = stringifyString.stringifyString({ type, value }, {
-        implicitKey: implicitKey || indent === null,
-        indent: indent !== null && indent > 0 ? " ".repeat(indent) : "",
+        implicitKey: implicitKey || indent2 === null,
+        indent: indent2 !== null && indent2 > 0 ? " ".repeat(indent2) : "",
         inFlow,
         options: { blockQuote: true, lineWidth: -1 }
       });
@@ -32061,16 +32195,16 @@ var require_cst_scalar = __commonJS({
         token.source = body;
       } else {
         const { offset } = token;
-        const indent = "indent" in token ? token.indent : -1;
+        const indent2 = "indent" in token ? token.indent : -1;
         const props = [
-          { type: "block-scalar-header", offset, indent, source: head }
+          { type: "block-scalar-header", offset, indent: indent2, source: head }
         ];
         if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
-          props.push({ type: "newline", offset: -1, indent, source: "\n" });
+          props.push({ type: "newline", offset: -1, indent: indent2, source: "\n" });
         for (const key of Object.keys(token))
           if (key !== "type" && key !== "offset")
             delete token[key];
-        Object.assign(token, { type: "block-scalar", indent, props, source: body });
+        Object.assign(token, { type: "block-scalar", indent: indent2, props, source: body });
       }
     }
     function addEndtoBlockProps(props, end) {
@@ -32115,12 +32249,12 @@ var require_cst_scalar = __commonJS({
           break;
         }
         default: {
-          const indent = "indent" in token ? token.indent : -1;
+          const indent2 = "indent" in token ? token.indent : -1;
           const end = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
           for (const key of Object.keys(token))
             if (key !== "type" && key !== "offset")
               delete token[key];
-          Object.assign(token, { type, indent, source, end });
+          Object.assign(token, { type, indent: indent2, source, end });
         }
       }
     }
@@ -32426,15 +32560,15 @@ var require_lexer = __commonJS({
       continueScalar(offset) {
         let ch = this.buffer[offset];
         if (this.indentNext > 0) {
-          let indent = 0;
+          let indent2 = 0;
           while (ch === " ")
-            ch = this.buffer[++indent + offset];
+            ch = this.buffer[++indent2 + offset];
           if (ch === "\r") {
-            const next = this.buffer[indent + offset + 1];
+            const next = this.buffer[indent2 + offset + 1];
             if (next === "\n" || !next && !this.atEnd)
-              return offset + indent + 1;
+              return offset + indent2 + 1;
           }
-          return ch === "\n" || indent >= this.indentNext || !ch && !this.atEnd ? offset + indent : -1;
+          return ch === "\n" || indent2 >= this.indentNext || !ch && !this.atEnd ? offset + indent2 : -1;
         }
         if (ch === "-" || ch === ".") {
           const dt = this.buffer.substr(offset, 3);
@@ -32603,12 +32737,12 @@ var require_lexer = __commonJS({
       }
       *parseFlowCollection() {
         let nl, sp;
-        let indent = -1;
+        let indent2 = -1;
         do {
           nl = yield* this.pushNewline();
           if (nl > 0) {
             sp = yield* this.pushSpaces(false);
-            this.indentValue = indent = sp;
+            this.indentValue = indent2 = sp;
           } else {
             sp = 0;
           }
@@ -32617,8 +32751,8 @@ var require_lexer = __commonJS({
         const line = this.getLine();
         if (line === null)
           return this.setNext("flow");
-        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
-          const atFlowEndMarker = indent === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
+        if (indent2 !== -1 && indent2 < this.indentNext && line[0] !== "#" || indent2 === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
+          const atFlowEndMarker = indent2 === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
           if (!atFlowEndMarker) {
             this.flowLevel = 0;
             yield cst.FLOW_END;
@@ -32726,16 +32860,16 @@ var require_lexer = __commonJS({
       }
       *parseBlockScalar() {
         let nl = this.pos - 1;
-        let indent = 0;
+        let indent2 = 0;
         let ch;
         loop: for (let i2 = this.pos; ch = this.buffer[i2]; ++i2) {
           switch (ch) {
             case " ":
-              indent += 1;
+              indent2 += 1;
               break;
             case "\n":
               nl = i2;
-              indent = 0;
+              indent2 = 0;
               break;
             case "\r": {
               const next = this.buffer[i2 + 1];
@@ -32751,9 +32885,9 @@ var require_lexer = __commonJS({
         }
         if (!ch && !this.atEnd)
           return this.setNext("block-scalar");
-        if (indent >= this.indentNext) {
+        if (indent2 >= this.indentNext) {
           if (this.blockScalarIndent === -1)
-            this.indentNext = indent;
+            this.indentNext = indent2;
           else {
             this.indentNext = this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
           }
@@ -32786,7 +32920,7 @@ var require_lexer = __commonJS({
             const lastChar = i2;
             while (ch2 === " ")
               ch2 = this.buffer[--i2];
-            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent > lastChar)
+            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent2 > lastChar)
               nl = i2;
             else
               break;
@@ -33046,12 +33180,12 @@ var require_parser = __commonJS({
       }
       return prev.splice(i, prev.length);
     }
-    function arrayPushArray(target, source) {
+    function arrayPushArray(target2, source) {
       if (source.length < 1e5)
-        Array.prototype.push.apply(target, source);
+        Array.prototype.push.apply(target2, source);
       else
         for (let i = 0; i < source.length; ++i)
-          target.push(source[i]);
+          target2.push(source[i]);
     }
     function fixFlowSeqItems(fc) {
       if (fc.start.type === "flow-seq-start") {
@@ -33802,10 +33936,10 @@ var require_parser = __commonJS({
         }
         return null;
       }
-      atIndentedComment(start, indent) {
+      atIndentedComment(start, indent2) {
         if (this.type !== "comment")
           return false;
-        if (this.indent <= indent)
+        if (this.indent <= indent2)
           return false;
         return start.every((st) => st.type === "newline" || st.type === "space");
       }
@@ -33927,8 +34061,8 @@ var require_public_api = __commonJS({
       if (typeof options === "string")
         options = options.length;
       if (typeof options === "number") {
-        const indent = Math.round(options);
-        options = indent < 1 ? void 0 : indent > 8 ? { indent: 8 } : { indent };
+        const indent2 = Math.round(options);
+        options = indent2 < 1 ? void 0 : indent2 > 8 ? { indent: 8 } : { indent: indent2 };
       }
       if (value === void 0) {
         const { keepUndefined } = options ?? replacer ?? {};
@@ -34904,10 +35038,10 @@ var require_light = __commonJS({
       Sync$1 = Sync_1;
       Bottleneck = (function() {
         class Bottleneck2 {
-          constructor(options = {}, ...invalid) {
+          constructor(options = {}, ...invalid2) {
             var storeInstanceOptions, storeOptions;
             this._addToQueue = this._addToQueue.bind(this);
-            this._validateOptions(options, invalid);
+            this._validateOptions(options, invalid2);
             parser$5.load(options, this.instanceDefaults, this);
             this._queues = new Queues$1(NUM_PRIORITIES$1);
             this._scheduled = {};
@@ -34937,8 +35071,8 @@ var require_light = __commonJS({
               return (ref = this._store.heartbeat) != null ? typeof ref.unref === "function" ? ref.unref() : void 0 : void 0;
             });
           }
-          _validateOptions(options, invalid) {
-            if (!(options != null && typeof options === "object" && invalid.length === 0)) {
+          _validateOptions(options, invalid2) {
+            if (!(options != null && typeof options === "object" && invalid2.length === 0)) {
               throw new Bottleneck2.prototype.BottleneckError("Bottleneck v2 takes a single object argument. Refer to https://github.com/SGrondin/bottleneck#upgrading-to-v2 if you're upgrading from Bottleneck v1.");
             }
           }
@@ -35317,79 +35451,505 @@ var require_light = __commonJS({
   }
 });
 
-// src/errors.ts
-var InputError = class _InputError extends Error {
-  name = "InputError";
-  file;
-  line;
-  field;
-  constructor(message, where = {}) {
-    super(_InputError.format(message, where));
-    this.file = where.file;
-    this.line = where.line;
-    this.field = where.field;
+// src/commands/parse.ts
+function parseCommand(body) {
+  const firstLine = firstLineOf(body);
+  const match = COMMAND_LINE.exec(firstLine);
+  if (!match) return void 0;
+  const line = firstLine.trim();
+  if (line.length > MAX_COMMAND_LINE) {
+    return {
+      line: line.slice(0, 200),
+      command: { name: "invalid", command: "ask", problem: `the command is ${line.length} characters long; at most ${MAX_COMMAND_LINE} are read` }
+    };
   }
-  static format(message, where) {
-    const place = [where.file && (where.line ? `${where.file}:${where.line}` : where.file), where.field && `field "${where.field}"`].filter(Boolean).join(", ");
-    return place ? `${place}: ${message}` : message;
+  const rest = match[1].trim();
+  const [word = "", ...others] = rest.split(/\s+/).filter(Boolean);
+  const args = rest.slice(word.length).trim();
+  return { line, command: commandOf(word.toLowerCase(), word, args, others) };
+}
+function firstLineOf(body) {
+  const lines = body.replace(/\r\n?/g, "\n").split("\n");
+  return lines.find((text) => text.trim() !== "") ?? "";
+}
+function commandOf(name, word, args, words) {
+  switch (name) {
+    case "":
+    case "help":
+      return { name: "help" };
+    case "ask":
+      return args ? { name: "ask", text: args } : invalid("ask", "say what to ask: `/preview ask [agent] <message>`");
+    case "extend":
+      return extendOf(args, words);
+    case "redeploy":
+      if (words.length > 1) return invalid("redeploy", `it takes at most one agent name, not "${args}"`);
+      return words[0] ? { name: "redeploy", agent: words[0] } : { name: "redeploy" };
+    case "destroy":
+      return words.length ? invalid("destroy", "it takes no arguments") : { name: "destroy" };
+    default:
+      return { name: "unknown", word };
   }
-};
-var ApiError = class extends Error {
-  constructor(call, status, detail, options) {
-    super(`${call} failed${status ? ` with HTTP ${status}` : ""}: ${detail}`, options);
-    this.call = call;
-    this.status = status;
-    this.detail = detail;
+}
+function extendOf(args, words) {
+  if (words.length !== 1) return invalid("extend", "give one duration, e.g. `/preview extend 4h`");
+  try {
+    return { name: "extend", durationMs: parseDuration(words[0], "duration", EXTEND_LIMITS) };
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    const why = err.message.replace(/^field "duration": /, "");
+    return invalid("extend", `${why} (from ${formatDuration(EXTEND_LIMITS.minMs)} to ${formatDuration(EXTEND_LIMITS.maxMs)}; "${args}" was given)`);
   }
-  call;
-  status;
-  detail;
-  name = "ApiError";
-};
-var UnsupportedError = class extends Error {
-  name = "UnsupportedError";
-};
-var ConversationError = class extends Error {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
+}
+function invalid(command, problem) {
+  return { name: "invalid", command, problem };
+}
+function splitAgent(text, agents) {
+  const match = /^(\S+)\s+([\s\S]+)$/.exec(text.trim());
+  if (match && agents.includes(match[1])) return { agent: match[1], message: match[2].trim() };
+  return { message: text.trim() };
+}
+var MAX_COMMAND_LINE, EXTEND_LIMITS, COMMAND_LINE;
+var init_parse = __esm({
+  "src/commands/parse.ts"() {
+    "use strict";
+    init_errors();
+    init_duration();
+    MAX_COMMAND_LINE = 32e3;
+    EXTEND_LIMITS = { minMs: 6e4, maxMs: 7 * 864e5 };
+    COMMAND_LINE = /^ {0,3}\/preview(?=\s|$)(.*)$/i;
   }
-  code;
-  name = "ConversationError";
-};
+});
+
+// src/commands/conversations.ts
+function conversationKey(parts) {
+  return [parts.door, parts.repo.toLowerCase(), `pr-${parts.number}`, parts.agent, parts.reviewer.toLowerCase()].map(encodeURIComponent).join(":");
+}
+function withTurn(turns, turn) {
+  const cut = (text) => text === void 0 || text.length <= KEPT_TEXT ? text : `${text.slice(0, KEPT_TEXT)}\u2026`;
+  return [...turns, { ...turn, message: cut(turn.message), reply: cut(turn.reply), error: cut(turn.error) }].slice(-KEPT_TURNS);
+}
+var CONVERSATION_TTL_MS, KEPT_TURNS, KEPT_TEXT, MemoryConversationStore;
+var init_conversations = __esm({
+  "src/commands/conversations.ts"() {
+    "use strict";
+    CONVERSATION_TTL_MS = 30 * 864e5;
+    KEPT_TURNS = 20;
+    KEPT_TEXT = 2e3;
+    MemoryConversationStore = class {
+      constructor(capacity = 1e4) {
+        this.capacity = capacity;
+      }
+      capacity;
+      kept = /* @__PURE__ */ new Map();
+      async get(key) {
+        const found = this.kept.get(key);
+        if (!found || Date.now() - found.at > CONVERSATION_TTL_MS) return void 0;
+        return structuredClone(found.conversation);
+      }
+      async set(key, conversation) {
+        this.kept.delete(key);
+        this.kept.set(key, { conversation: structuredClone(conversation), at: Date.now() });
+        for (const oldest of this.kept.keys()) {
+          if (this.kept.size <= this.capacity) break;
+          this.kept.delete(oldest);
+        }
+      }
+    };
+  }
+});
+
+// src/commands/job.ts
+function commandJobOf(delivered) {
+  const { payload } = delivered;
+  if (payload.action !== "created") return { ignored: `the comment was ${payload.action ?? "changed"}, not created` };
+  if (!payload.issue?.pull_request && payload.is_pull !== true) return { ignored: "the comment is on an issue, not a pull request" };
+  const user = payload.comment?.user ?? {};
+  if (user.type === "Bot" || String(user.login ?? "").endsWith("[bot]")) return { ignored: `the comment is by a bot (${user.login})` };
+  const body = payload.comment?.body;
+  const parsed = typeof body === "string" ? parseCommand(body) : void 0;
+  if (!parsed) return { ignored: "the comment holds no /preview command" };
+  const repository = repositoryOf2(payload.repository);
+  const id = Number(payload.comment?.id);
+  const number = Number(payload.issue?.number);
+  const author = user.login;
+  if (!repository) return { ignored: "the delivery names no repository (owner, name and html_url)" };
+  if (!Number.isSafeInteger(id) || id < 1 || typeof author !== "string" || !author) return { ignored: "the delivery names no comment id or author" };
+  if (!Number.isSafeInteger(number) || number < 1) return { ignored: "the delivery names no pull request number" };
+  const { door, deliveryId, bodyDigest, installationId } = delivered;
+  return { door, deliveryId, bodyDigest, ...installationId === void 0 ? {} : { installationId }, repository, number, comment: { id, author, line: parsed.line } };
+}
+function repositoryOf2(repository) {
+  const owner = repository?.owner?.login ?? repository?.owner?.username;
+  const name = repository?.name;
+  const htmlUrl = repository?.html_url;
+  if (typeof owner !== "string" || typeof name !== "string" || typeof htmlUrl !== "string" || !URL.canParse(htmlUrl)) return void 0;
+  return { owner, name, htmlUrl };
+}
+function commandKey(job) {
+  return `${job.door}:${job.repository.htmlUrl.toLowerCase()}#pr-${job.number}`;
+}
+function commandDeliveryKeys(job) {
+  return [
+    `${job.door}:id:${job.deliveryId}`,
+    ...job.bodyDigest ? [`${job.door}:body:${job.bodyDigest}`] : [],
+    `${job.door}:comment:${job.repository.htmlUrl.toLowerCase()}:${job.comment.id}`
+  ];
+}
+function describeCommand(job) {
+  return `command ${JSON.stringify(job.comment.line.slice(0, 80))} on ${job.repository.owner}/${job.repository.name}#${job.number} (comment ${job.comment.id}, delivery ${job.deliveryId})`;
+}
+var init_job = __esm({
+  "src/commands/job.ts"() {
+    "use strict";
+    init_parse();
+  }
+});
+
+// src/app/background.ts
+import { setMaxListeners } from "node:events";
+function pause2(ms, signal) {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+function abortable(work, signal) {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      }
+    );
+  });
+}
+var DEFAULT_BACKGROUND_RETRY, DEFAULT_TEARDOWN_GRACE_MS, BackgroundQueue;
+var init_background = __esm({
+  "src/app/background.ts"() {
+    "use strict";
+    init_errors();
+    init_redact();
+    DEFAULT_BACKGROUND_RETRY = { attempts: 5, firstDelayMs: 1e3, maxDelayMs: 3e4, concurrency: 8, attemptTimeoutMs: 6e4 };
+    DEFAULT_TEARDOWN_GRACE_MS = 25e3;
+    BackgroundQueue = class {
+      retry;
+      running = /* @__PURE__ */ new Map();
+      tails = /* @__PURE__ */ new Map();
+      stopping = new AbortController();
+      lanes = /* @__PURE__ */ new Map();
+      constructor(retry = {}) {
+        this.retry = { ...DEFAULT_BACKGROUND_RETRY, ...retry };
+        setMaxListeners(0, this.stopping.signal);
+      }
+      enqueue(task) {
+        const previous = this.tails.get(task.key) ?? Promise.resolve();
+        const done = previous.then(() => this.runWithRetries(task));
+        this.tails.set(task.key, done);
+        this.running.set(done, task.what);
+        void done.finally(() => {
+          this.running.delete(done);
+          if (this.tails.get(task.key) === done) this.tails.delete(task.key);
+        });
+      }
+      /** Tasks queued or running, by what they do. */
+      get pending() {
+        return [...this.running.values()];
+      }
+      /** Resolves once every queued task has finished, including tasks queued meanwhile. */
+      async idle() {
+        while (this.running.size > 0) await Promise.allSettled([...this.running.keys()]);
+      }
+      /**
+       * Finishes queued and running tasks, retries included, for up to `graceMs`; then aborts what is
+       * left (requests in flight end, nothing new starts) and reports it.
+       */
+      async stop(graceMs = DEFAULT_TEARDOWN_GRACE_MS) {
+        let timer;
+        const graceOver = new Promise((resolve) => timer = setTimeout(() => resolve("grace over"), graceMs));
+        const outcome = await Promise.race([this.idle().then(() => "idle"), graceOver]);
+        clearTimeout(timer);
+        const unfinished = outcome === "idle" ? [] : this.pending;
+        this.stopping.abort(new Error("the server is stopping: the teardown grace period is over"));
+        await this.idle();
+        return { unfinished };
+      }
+      async runWithRetries(task) {
+        const { attempts, firstDelayMs, maxDelayMs } = this.retry;
+        const stopping = this.stopping.signal;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.inTurn(task.lane ?? "", () => {
+              stopping.throwIfAborted();
+              const signal = AbortSignal.any([stopping, AbortSignal.timeout(this.retry.attemptTimeoutMs)]);
+              return abortable(task.run(attempt, signal), signal);
+            });
+            return;
+          } catch (err) {
+            const message = redact(err instanceof Error ? err.message : String(err));
+            if (stopping.aborted) {
+              task.log.warn({ task: task.what, attempt, error: message }, `${task.what}: attempt ${attempt} cut off by the shutdown`);
+              return;
+            }
+            const final = attempt >= attempts || err instanceof InputError;
+            if (final) {
+              task.log.error(
+                { task: task.what, attempt, error: message, leftForSweep: !(err instanceof InputError) },
+                err instanceof InputError ? `${task.what} failed: ${message}` : `${task.what} failed after ${attempt} attempts; left for the sweep: ${message}`
+              );
+              return;
+            }
+            const delayMs = Math.min(maxDelayMs, firstDelayMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
+            task.log.warn({ task: task.what, attempt, error: message, retryInMs: Math.round(delayMs) }, `${task.what}: attempt ${attempt} of ${attempts} failed; retrying`);
+            await pause2(delayMs, stopping);
+          }
+        }
+      }
+      async inTurn(laneName, work) {
+        let lane = this.lanes.get(laneName);
+        if (!lane) this.lanes.set(laneName, lane = { active: 0, waiting: [] });
+        if (lane.active >= Math.max(1, this.retry.concurrency)) await new Promise((resolve) => lane.waiting.push(resolve));
+        else lane.active++;
+        try {
+          return await work();
+        } finally {
+          const next = lane.waiting.shift();
+          if (next) next();
+          else lane.active--;
+        }
+      }
+    };
+  }
+});
+
+// src/app/teardown-queue.ts
+function deliveryKeys(job) {
+  return [`${job.door}:id:${job.deliveryId}`, ...job.bodyDigest ? [`${job.door}:body:${job.bodyDigest}`] : []];
+}
+var DeliveryWindow, MemoryTeardownQueue;
+var init_teardown_queue = __esm({
+  "src/app/teardown-queue.ts"() {
+    "use strict";
+    init_background();
+    DeliveryWindow = class {
+      constructor(capacity = 1e4, ttlMs = 24 * 36e5) {
+        this.capacity = capacity;
+        this.ttlMs = ttlMs;
+      }
+      capacity;
+      ttlMs;
+      seen = /* @__PURE__ */ new Map();
+      /** True the first time an id is offered within the window. */
+      firstSight(id, now = Date.now()) {
+        return this.firstSightOfAll([id], now);
+      }
+      /** True when none of the ids was offered within the window; all of them are remembered either way. */
+      firstSightOfAll(ids, now = Date.now()) {
+        for (const [oldest, at] of this.seen) {
+          if (now - at < this.ttlMs && this.seen.size + ids.length <= this.capacity) break;
+          this.seen.delete(oldest);
+        }
+        const first = ids.every((id) => !this.seen.has(id));
+        for (const id of ids) if (!this.seen.has(id)) this.seen.set(id, now);
+        return first;
+      }
+    };
+    MemoryTeardownQueue = class {
+      constructor(taskFor, retry = {}) {
+        this.taskFor = taskFor;
+        this.background = new BackgroundQueue(retry);
+      }
+      taskFor;
+      background;
+      window = new DeliveryWindow();
+      async enqueue(job, log) {
+        if (!this.window.firstSightOfAll(deliveryKeys(job))) return "duplicate";
+        this.background.enqueue(this.taskFor(job, log));
+        return "queued";
+      }
+      idle() {
+        return this.background.idle();
+      }
+      stop(graceMs = DEFAULT_TEARDOWN_GRACE_MS) {
+        return this.background.stop(graceMs);
+      }
+    };
+  }
+});
+
+// src/commands/queue.ts
+var COMMAND_ATTEMPT_TIMEOUT_MS, MemoryCommandQueue;
+var init_queue = __esm({
+  "src/commands/queue.ts"() {
+    "use strict";
+    init_background();
+    init_teardown_queue();
+    init_job();
+    COMMAND_ATTEMPT_TIMEOUT_MS = 20 * 6e4;
+    MemoryCommandQueue = class {
+      constructor(taskFor, retry = {}) {
+        this.taskFor = taskFor;
+        this.background = new BackgroundQueue({ attemptTimeoutMs: COMMAND_ATTEMPT_TIMEOUT_MS, ...retry });
+      }
+      taskFor;
+      background;
+      window = new DeliveryWindow();
+      async enqueue(job, log) {
+        if (!this.window.firstSightOfAll(commandDeliveryKeys(job))) return "duplicate";
+        this.background.enqueue(this.taskFor(job, log));
+        return "queued";
+      }
+      idle() {
+        return this.background.idle();
+      }
+      stop(graceMs = DEFAULT_TEARDOWN_GRACE_MS) {
+        return this.background.stop(graceMs);
+      }
+    };
+  }
+});
+
+// node_modules/yocto-queue/index.js
+var require_yocto_queue = __commonJS({
+  "node_modules/yocto-queue/index.js"(exports, module) {
+    var Node = class {
+      /// value;
+      /// next;
+      constructor(value) {
+        this.value = value;
+        this.next = void 0;
+      }
+    };
+    var Queue = class {
+      // TODO: Use private class fields when targeting Node.js 12.
+      // #_head;
+      // #_tail;
+      // #_size;
+      constructor() {
+        this.clear();
+      }
+      enqueue(value) {
+        const node = new Node(value);
+        if (this._head) {
+          this._tail.next = node;
+          this._tail = node;
+        } else {
+          this._head = node;
+          this._tail = node;
+        }
+        this._size++;
+      }
+      dequeue() {
+        const current = this._head;
+        if (!current) {
+          return;
+        }
+        this._head = this._head.next;
+        this._size--;
+        return current.value;
+      }
+      clear() {
+        this._head = void 0;
+        this._tail = void 0;
+        this._size = 0;
+      }
+      get size() {
+        return this._size;
+      }
+      *[Symbol.iterator]() {
+        let current = this._head;
+        while (current) {
+          yield current.value;
+          current = current.next;
+        }
+      }
+    };
+    module.exports = Queue;
+  }
+});
+
+// node_modules/p-limit/index.js
+var require_p_limit = __commonJS({
+  "node_modules/p-limit/index.js"(exports, module) {
+    "use strict";
+    var Queue = require_yocto_queue();
+    var pLimit2 = (concurrency) => {
+      if (!((Number.isInteger(concurrency) || concurrency === Infinity) && concurrency > 0)) {
+        throw new TypeError("Expected `concurrency` to be a number from 1 and up");
+      }
+      const queue = new Queue();
+      let activeCount = 0;
+      const next = () => {
+        activeCount--;
+        if (queue.size > 0) {
+          queue.dequeue()();
+        }
+      };
+      const run = async (fn, resolve, ...args) => {
+        activeCount++;
+        const result = (async () => fn(...args))();
+        resolve(result);
+        try {
+          await result;
+        } catch {
+        }
+        next();
+      };
+      const enqueue2 = (fn, resolve, ...args) => {
+        queue.enqueue(run.bind(null, fn, resolve, ...args));
+        (async () => {
+          await Promise.resolve();
+          if (activeCount < concurrency && queue.size > 0) {
+            queue.dequeue()();
+          }
+        })();
+      };
+      const generator = (fn, ...args) => new Promise((resolve) => {
+        enqueue2(fn, resolve, ...args);
+      });
+      Object.defineProperties(generator, {
+        activeCount: {
+          get: () => activeCount
+        },
+        pendingCount: {
+          get: () => queue.size
+        },
+        clearQueue: {
+          value: () => {
+            queue.clear();
+          }
+        }
+      });
+      return generator;
+    };
+    module.exports = pLimit2;
+  }
+});
+
+// src/app/probot.ts
+init_errors();
+
+// src/platforms/index.ts
+init_errors();
 
 // src/http/client.ts
 var import_undici = __toESM(require_undici(), 1);
+init_errors();
+init_redact();
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-
-// src/secrets/redact.ts
-var secrets = /* @__PURE__ */ new Set();
-var MASK = "***";
-var MIN_MASKED_SECRET_LENGTH = 8;
-function registerSecret(value) {
-  if (!value || value.length < MIN_MASKED_SECRET_LENGTH) return;
-  secrets.add(value);
-  secrets.add(encodeURIComponent(value));
-  secrets.add(Buffer.from(value).toString("base64"));
-}
-function redact(text) {
-  let out = text;
-  for (const secret of secrets) {
-    if (out.includes(secret)) out = out.split(secret).join(MASK);
-  }
-  return redactCredentialUrls(out);
-}
-var CREDENTIAL_QUERY = /([?&](?:edge_token|token|access_token|api_key|apikey|key|sig|signature|X-Amz-Signature|X-Amz-Credential)=)[^&#\s"'<>)]+/gi;
-var URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:"'<>]+(?::[^\s/@"'<>]*)?@/gi;
-function redactCredentialUrls(text) {
-  return text.replace(CREDENTIAL_QUERY, `$1${MASK}`).replace(URL_USERINFO, `$1${MASK}@`);
-}
-function urlCarriesCredential(url) {
-  return redactCredentialUrls(url) !== url;
-}
-
-// src/http/client.ts
 var DEFAULT_RETRY = { retries: 5, minDelayMs: 250, maxDelayMs: 2e4, maxRetryAfterMs: 12e4 };
 var RETRYABLE_STATUS = /* @__PURE__ */ new Set([408, 429, 500, 502, 503, 504]);
 var RETRYABLE_ERRORS = /* @__PURE__ */ new Set([
@@ -35561,45 +36121,12 @@ function backoffDelay(attempt, policy, random = Math.random) {
   return Math.round(policy.minDelayMs / 2 + random() * (ceiling - policy.minDelayMs / 2));
 }
 
-// src/duration.ts
-var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
-function parseDuration(text, field, limits = {}) {
-  const input = text.trim().toLowerCase();
-  let ms;
-  if (/^\d+(\.\d+)?$/.test(input)) ms = Number(input) * 1e3;
-  else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(input)) {
-    ms = 0;
-    for (const [, amount, , unit] of input.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(amount) * UNIT_MS[unit];
-  }
-  if (ms === void 0 || !Number.isFinite(ms) || ms === 0 && limits.minMs === void 0) {
-    throw new InputError(`"${text}" is not a duration; write it like 90s, 30m, 8h or 1h30m`, { field });
-  }
-  if (limits.minMs !== void 0 && ms < limits.minMs) {
-    throw new InputError(`"${text}" is too short; the least allowed is ${formatDuration(limits.minMs)}`, { field });
-  }
-  if (limits.maxMs !== void 0 && ms > limits.maxMs) {
-    throw new InputError(`"${text}" is too long; the most allowed is ${formatDuration(limits.maxMs)}`, { field });
-  }
-  return Math.round(ms);
-}
-function formatDuration(ms) {
-  if (ms < 1e3) return `${Math.round(ms)}ms`;
-  const seconds = Math.round(ms / 1e3);
-  if (seconds < 60) return `${seconds}s`;
-  const parts = [];
-  const days = Math.floor(seconds / 86400);
-  const hours = Math.floor(seconds % 86400 / 3600);
-  const minutes = Math.floor(seconds % 3600 / 60);
-  const rest = seconds % 60;
-  if (days) parts.push(`${days}d`);
-  if (hours) parts.push(`${hours}h`);
-  if (minutes) parts.push(`${minutes}m`);
-  if (rest && !days) parts.push(`${rest}s`);
-  return parts.join("");
-}
+// src/platforms/index.ts
+init_duration();
 
 // src/platforms/agentex/agentex.ts
 var import_yaml = __toESM(require_dist(), 1);
+init_errors();
 
 // src/http/multipart.ts
 import { createReadStream } from "node:fs";
@@ -35843,6 +36370,9 @@ async function* readServerSentEvents(body) {
   while (pending.length) yield pending.shift();
 }
 
+// src/platforms/agentex/agentex.ts
+init_redact();
+
 // src/platforms/records.ts
 function stringOf(value) {
   if (typeof value === "string" && value !== "") return value;
@@ -35861,9 +36391,12 @@ function newestFirst(a, b) {
 }
 
 // src/platforms/platform.ts
+var TERMINAL_DEPLOY_PHASES = /* @__PURE__ */ new Set(["healthy", "failed", "cancelled", "deleted", "superseded"]);
 var GONE_DEPLOY_PHASES = /* @__PURE__ */ new Set(["deleted", "superseded", "cancelled"]);
 
 // src/platforms/settings.ts
+init_errors();
+init_redact();
 function nonEmpty(value) {
   const trimmed = value?.trim();
   return trimmed ? trimmed : void 0;
@@ -35907,6 +36440,9 @@ function resolveAgentexServerUrl(explicit, env = process.env) {
 }
 
 // src/platforms/agentex/conversation.ts
+init_duration();
+init_errors();
+init_redact();
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep2 } from "node:timers/promises";
 
@@ -35979,15 +36515,39 @@ var AgentexConversations = class {
     this.http = http;
   }
   http;
-  async open(target, options = {}) {
-    const agent = await this.agent(target.agentName, options.signal);
-    const record = await this.readyRecord(agent, target, options);
+  async open(target2, options = {}) {
+    const agent = await this.agent(target2.agentName, options.signal);
+    const record = await this.readyRecord(agent, target2, options);
     const rpc = new DeploymentRpc(this.http, agent.id, record);
-    const params = { name: `agent-preview-${target.agentName}-${randomUUID()}` };
-    if (target.metadata && Object.keys(target.metadata).length) params.task_metadata = target.metadata;
+    if (options.resume) {
+      const taskId = await this.runningTask(options.resume, options.signal);
+      return this.session(agent.acpType, rpc, taskId, options, true);
+    }
+    const params = { name: `agent-preview-${target2.agentName}-${randomUUID()}` };
+    if (target2.metadata && Object.keys(target2.metadata).length) params.task_metadata = target2.metadata;
     const task = await rpc.call("task/create", params, options.signal, true);
     if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record.id} returned no task id`);
-    return agent.acpType === "sync" ? new SyncSession(rpc, task.id) : new AsyncSession(rpc, this.http, task.id, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS));
+    return this.session(agent.acpType, rpc, task.id, options);
+  }
+  session(acpType, rpc, taskId, options, resumed) {
+    return acpType === "sync" ? new SyncSession(rpc, taskId, resumed) : new AsyncSession(rpc, this.http, taskId, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS), resumed);
+  }
+  /**
+   * An earlier task, to continue: `GET /tasks/{task_id}` (`api/routes/tasks.py` get_task; 404 when
+   * the server has no such task). Only `RUNNING` and `INTERRUPTED` tasks go on (`domain/entities/tasks.py`
+   * NON_TERMINAL_TASK_STATUSES; an interrupted one resumes on the next message,
+   * `domain/use_cases/agents_acp_use_case.py` `_get_or_create_task`); any other is as good as gone. Every turn then
+   * names it by `task_id`, as the SDK's own multi-turn tests do.
+   */
+  async runningTask(taskId, signal) {
+    const task = await this.http.json({ call: "get task", method: "GET", path: `/tasks/${encodeURIComponent(taskId)}`, signal }).catch((err) => {
+      if (err instanceof ApiError && err.status === 404) throw new ConversationError(`the Agentex server no longer has task ${taskId}`, "gone");
+      throw asConversationError(err, signal);
+    });
+    if (task?.status !== "RUNNING" && task?.status !== "INTERRUPTED") {
+      throw new ConversationError(`task ${taskId} is ${String(task?.status ?? "unknown")} and takes no more messages`, "gone");
+    }
+    return taskId;
   }
   async agent(name, signal) {
     const agent = await this.http.json({ call: "get agent by name", method: "GET", path: `/agents/name/${encodeURIComponent(name)}`, signal }).catch((err) => {
@@ -36000,8 +36560,8 @@ var AgentexConversations = class {
     return { id: agent.id, name, acpType };
   }
   /** Waits for our deployment's record to be Ready with an `acp_url`; Failed, or not Ready by the deadline, is a ConversationError naming both ids. */
-  async readyRecord(agent, target, options) {
-    const sgpId = target.deployment.id;
+  async readyRecord(agent, target2, options) {
+    const sgpId = target2.deployment.id;
     const timeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     const intervalMs = options.pollIntervalMs ?? DEFAULT_READY_POLL_MS;
     const deadline = Date.now() + timeoutMs;
@@ -36076,12 +36636,14 @@ var DeploymentRpc = class {
   }
 };
 var SyncSession = class {
-  constructor(rpc, id) {
+  constructor(rpc, id, resumed) {
     this.rpc = rpc;
     this.id = id;
+    this.resumed = resumed;
   }
   rpc;
   id;
+  resumed;
   async send(message, options = {}) {
     const signal = options.signal ?? AbortSignal.timeout(TURN_LIMIT_WITHOUT_SIGNAL_MS);
     const result = await this.rpc.call("message/send", { task_id: this.id, content: userText(message), stream: false }, signal).catch((err) => {
@@ -36101,16 +36663,18 @@ var SyncSession = class {
   }
 };
 var AsyncSession = class {
-  constructor(rpc, http, id, pollCeilingMs) {
+  constructor(rpc, http, id, pollCeilingMs, resumed) {
     this.rpc = rpc;
     this.http = http;
     this.id = id;
     this.pollCeilingMs = pollCeilingMs;
+    this.resumed = resumed;
   }
   rpc;
   http;
   id;
   pollCeilingMs;
+  resumed;
   async send(message, options = {}) {
     const limit = options.signal ? void 0 : Date.now() + TURN_LIMIT_WITHOUT_SIGNAL_MS;
     const signal = options.signal;
@@ -36248,7 +36812,7 @@ var AgentexPlatform = class {
   /** Present when the Agentex server's address is known (`conversation.ts`). */
   conversation;
   conversationUnsupported;
-  /** agent_name → agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
+  /** agent_name \u2192 agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
   agentIds = /* @__PURE__ */ new Map();
   constructor(options = {}) {
     const settings = resolveAgentexSettings(options, options.env);
@@ -36623,10 +37187,13 @@ function describe(body) {
 }
 
 // src/platforms/astropods/astropods.ts
+init_errors();
 import { createHash } from "node:crypto";
+init_redact();
 var import_yaml2 = __toESM(require_dist(), 1);
 
 // src/platforms/astropods/config.ts
+init_errors();
 var DEFAULT_ASTROPODS_URL = "https://astropods.com/api/v1";
 function resolveAstropodsSettings(input = {}, env = process.env) {
   const token = credentialSetting(input.token, env, "ASTRO_ACCESS_TOKEN", "Astropods access token");
@@ -36642,6 +37209,8 @@ function resolveAstropodsSettings(input = {}, env = process.env) {
 }
 
 // src/platforms/astropods/conversation.ts
+init_errors();
+init_redact();
 var REFUSALS = [401, 403, 404, 409, 424];
 var CANCEL_TIMEOUT_MS = 1e4;
 var AstropodsConversations = class {
@@ -36649,34 +37218,51 @@ var AstropodsConversations = class {
     this.http = http;
   }
   http;
-  /** Creates a conversation on the preview's sidecar: `POST …/messaging/conversations` → 201 {conversation_id, created_at}. */
-  async open(target, options = {}) {
-    const deploymentId = target.deployment.id;
-    if (!deploymentId) throw new ConversationError(`the ${target.agentName} preview has no Astropods deployment id to talk to`);
+  /** Creates a conversation on the preview's sidecar: `POST \u2026/messaging/conversations` \u2192 201 {conversation_id, created_at}. */
+  async open(target2, options = {}) {
+    const deploymentId = target2.deployment.id;
+    if (!deploymentId) throw new ConversationError(`the ${target2.agentName} preview has no Astropods deployment id to talk to`);
     const base = `/deployments/${encodeURIComponent(deploymentId)}`;
+    if (options.resume) return this.resume(base, options.resume, target2.agentName, options.signal);
     const response = await refuseOrReturn(
       this.http,
-      { call: "create conversation", method: "POST", path: `${base}/messaging/conversations`, json: { metadata: { ...target.metadata } }, signal: options.signal },
-      target.agentName
+      { call: "create conversation", method: "POST", path: `${base}/messaging/conversations`, json: { metadata: { ...target2.metadata } }, signal: options.signal },
+      target2.agentName
     );
     const conversationId = stringField(response.body ?? {}, "conversation_id");
     if (!conversationId) {
       throw new ConversationError(`POST ${base}/messaging/conversations answered HTTP ${response.status} without a conversation_id`);
     }
-    return new AstropodsConversation(this.http, base, conversationId, target.agentName);
+    return new AstropodsConversation(this.http, base, conversationId, target2.agentName);
+  }
+  /**
+   * An earlier conversation, to continue: the sidecar persists each one (`GET \u2026/chat/conversations/{cid}`,
+   * @c2db753:internal/adapter/web/chat_handlers.go) on the deployment that held it; a 404 there
+   * (another deployment now, or a sidecar that lost it) means it is gone.
+   */
+  async resume(base, conversationId, agentName, signal) {
+    try {
+      await refuseOrReturn(this.http, { call: "get conversation", method: "GET", path: `${base}/chat/conversations/${encodeURIComponent(conversationId)}`, signal }, agentName);
+    } catch (err) {
+      if (err instanceof ConversationError && err.code === 404) throw new ConversationError(err.message, "gone");
+      throw err;
+    }
+    return new AstropodsConversation(this.http, base, conversationId, agentName, true);
   }
 };
 var AstropodsConversation = class {
-  constructor(http, base, id, agentName) {
+  constructor(http, base, id, agentName, resumed) {
     this.http = http;
     this.base = base;
     this.id = id;
     this.agentName = agentName;
+    this.resumed = resumed;
   }
   http;
   base;
   id;
   agentName;
+  resumed;
   /** The best-effort cancel of a cut turn, awaited before the next message and by close. */
   cancelling;
   get path() {
@@ -36761,7 +37347,7 @@ var AstropodsConversation = class {
     const lastUser = rows.map((row) => row.role).lastIndexOf("user");
     return rows.slice(lastUser + 1).filter((row) => row.role === "assistant").map((row) => ({ id: stringField(row, "id"), content: typeof row.content === "string" ? row.content : "" }));
   }
-  /** `POST …/cancel` → 204 (handlers.go HandleCancel): drops the agent's late output; failures are ignored. */
+  /** `POST \u2026/cancel` \u2192 204 (handlers.go HandleCancel): drops the agent's late output; failures are ignored. */
   async cancel() {
     await this.http.request({
       call: "cancel turn",
@@ -36847,7 +37433,7 @@ var AstropodsPlatform = class {
   account;
   /** Through the deployment's messaging sidecar (conversation.ts). */
   conversation;
-  /** Registered agent name → whose preview it is, learnt from deploys made by this client. */
+  /** Registered agent name \u2192 whose preview it is, learnt from deploys made by this client. */
   owners = /* @__PURE__ */ new Map();
   constructor(options = {}) {
     const settings = resolveAstropodsSettings(options, options.env);
@@ -36923,10 +37509,10 @@ var AstropodsPlatform = class {
   }
   /**
    * The repository each listed deployment came from (what closes and the sweep decide by), as
-   * `register` recorded it in the readme of the build it runs (`Preview <label> of <agent> from <host/owner/repo>, …`). Astropods keeps no other field
-   * for it: a deployment is `{id, name, build_id, display_name, status, …}`, and the registered
+   * `register` recorded it in the readme of the build it runs (`Preview <label> of <agent> from <host/owner/repo>, \u2026`). Astropods keeps no other field
+   * for it: a deployment is `{id, name, build_id, display_name, status, \u2026}`, and the registered
    * agent's versions carry `build_id`, `published_at` and `readme`, listed by
-   * `GET /agents/{account}` → `{agents: [{account, name, versions}], count}`
+   * `GET /agents/{account}` \u2192 `{agents: [{account, name, versions}], count}`
    * (astropods/astro-cli@7e52620:cmd/blueprint.go, blueprintItem and runBlueprintList; cmd/utils.go apiPath).
    */
   async withRecordedRepos(found, signal) {
@@ -37014,14 +37600,14 @@ ${stringField(raw, "build_id")}`));
     const templatePath = `${this.agentPath(agent)}/deployment-template`;
     const request2 = { build: buildId, interfaces: { adapters: ["web"], auth: { web: { type: "oidc" } } }, finalize: true };
     if (deploymentId) request2.deployment_id = deploymentId;
-    const answer = await this.http.json({ call: "get deployment template", method: "POST", path: templatePath, json: request2, idempotent: true, signal });
-    const validation = answer?.validation ?? {};
+    const answer2 = await this.http.json({ call: "get deployment template", method: "POST", path: templatePath, json: request2, idempotent: true, signal });
+    const validation = answer2?.validation ?? {};
     if (validation.valid === false) {
       const problems = arrayOf(validation.errors).map((error) => error && typeof error === "object" ? `${error.field}: ${error.message}` : String(error));
       throw new ApiError(`POST ${templatePath} (get deployment template)`, void 0, redact(`the deployment is not valid: ${problems.join("; ") || "no reason given"}`));
     }
-    const template = answer?.template;
-    const signature = stringField(answer ?? {}, "signature");
+    const template = answer2?.template;
+    const signature = stringField(answer2 ?? {}, "signature");
     if (!template || typeof template !== "object" || Array.isArray(template) || !signature) {
       throw new ApiError(
         `POST ${templatePath} (get deployment template)`,
@@ -37187,7 +37773,11 @@ function newestFirstRaw(a, b) {
   return (Date.parse(stringField(b, "deployed_at", "created_at") ?? "") || 0) - (Date.parse(stringField(a, "deployed_at", "created_at") ?? "") || 0);
 }
 
+// src/platforms/mutx/mutx.ts
+init_errors();
+
 // src/platforms/mutx/config.ts
+init_errors();
 function resolveMutxSettings(input = {}, env = process.env) {
   const apiKey = credentialSetting(input.apiKey, env, "MUTX_API_KEY", "MUTX API key");
   const baseUrl = nonEmpty(input.baseUrl) ?? nonEmpty(env.MUTX_API_URL);
@@ -37239,7 +37829,7 @@ var MutxPlatform = class {
   /** No documented way to send a preview a message (conversation.ts). */
   conversationUnsupported = MUTX_CONVERSATION_UNSUPPORTED;
   http;
-  /** agent id → agent record, learnt from creates and lists. */
+  /** agent id \u2192 agent record, learnt from creates and lists. */
   agents = /* @__PURE__ */ new Map();
   constructor(options = {}) {
     const settings = resolveMutxSettings(options, options.env);
@@ -37553,13 +38143,16 @@ function newestRecordFirst(a, b) {
 }
 
 // src/platforms/nullspace/nullspace.ts
+init_errors();
 import { createHash as createHash3 } from "node:crypto";
 import { createReadStream as createReadStream3 } from "node:fs";
 import { PassThrough as PassThrough2, Transform } from "node:stream";
 import { pipeline as pipeline2 } from "node:stream/promises";
 import { createGunzip as createGunzip2 } from "node:zlib";
+init_redact();
 
 // src/platforms/nullspace/config.ts
+init_errors();
 function resolveNullspaceSettings(input = {}, env = process.env) {
   const apiKey = credentialSetting(input.apiKey, env, "NULLSPACE_API_KEY", "Nullspace API key");
   const baseUrl = nonEmpty(input.baseUrl) ?? nonEmpty(env.NULLSPACE_API_URL);
@@ -37833,7 +38426,7 @@ var NullspacePlatform = class {
   }
   /**
    * A build this client made is answered from memory (the upload said how it ended). Another is
-   * read with GET …/versions/{id}, which is not a documented route (ASSUMED): a 405 says so.
+   * read with GET \u2026/versions/{id}, which is not a documented route (ASSUMED): a 405 says so.
    */
   async getBuild(id, options = {}) {
     const known = this.builds.get(id);
@@ -37989,7 +38582,7 @@ var NullspacePlatform = class {
     }
     this.deployments.delete(deploymentId);
   }
-  /** Agent deployments (ASSUMED route GET /v1/agent-deployments?limit&cursor → {items, next_cursor}). */
+  /** Agent deployments (ASSUMED route GET /v1/agent-deployments?limit&cursor \u2192 {items, next_cursor}). */
   async listAgentDeployments(signal) {
     const probe = await this.http.request({
       call: "list agent deployments",
@@ -38236,10 +38829,15 @@ function unreachable(name) {
   throw new Error(`no client for platform "${String(name)}"`);
 }
 
+// src/app/repo-platform.ts
+init_errors();
+
 // src/previews/repo-config.ts
 var import_yaml3 = __toESM(require_dist(), 1);
+init_errors();
 
 // src/pipeline/label.ts
+init_errors();
 import { createHash as createHash4 } from "node:crypto";
 
 // src/pipeline/source-repo.ts
@@ -38374,6 +38972,9 @@ function lookupLabels(labels, withLegacy) {
 var REPO_CONFIG_FILE = "agent-preview.yml";
 var REPO_CONFIG_PATH = `.github/${REPO_CONFIG_FILE}`;
 var DEFAULT_REPO_CONFIG = { labelTemplate: DEFAULT_LABEL_TEMPLATE, manifests: [] };
+function repoConfigDefaults(labelTemplate) {
+  return { ...DEFAULT_REPO_CONFIG, labelTemplate: labelTemplate?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
+}
 function parseRepoConfig(raw, base = DEFAULT_REPO_CONFIG) {
   if (raw === null || raw === void 0) return base;
   if (typeof raw !== "object" || Array.isArray(raw)) {
@@ -38411,6 +39012,18 @@ function agentNameOfManifest(text) {
     return void 0;
   }
 }
+async function agentNamesOfConfig(config, readFile, signal, onUnread = () => {
+}) {
+  if (!config.manifests.length) return void 0;
+  const names = [];
+  for (const path of config.manifests) {
+    const text = await readFile(path, signal);
+    const name = text === void 0 ? void 0 : agentNameOfManifest(text);
+    if (name) names.push(name);
+    else onUnread(path);
+  }
+  return names.length === config.manifests.length ? names : void 0;
+}
 
 // src/app/repo-platform.ts
 function repoPlatforms(appPlatform, env, create) {
@@ -38435,13 +39048,19 @@ function refuseWithoutCredentials(name, own, env) {
   });
 }
 
-// src/app/app.ts
+// src/app/probot.ts
+init_redact();
+
+// src/app/github.ts
 import { createHash as createHash5 } from "node:crypto";
 
 // src/forge/client.ts
 var import_undici2 = __toESM(require_undici(), 1);
+init_redact();
 
 // src/forge/github.ts
+init_errors();
+init_redact();
 var GITHUB_ACTIONS_LOGIN = "github-actions[bot]";
 var GitHubForge = class {
   constructor(octokit, options = {}) {
@@ -38652,6 +39271,63 @@ var GitHubForge = class {
   pageSize() {
     return { per_page: 100 };
   }
+  /**
+   * `GET /repos/{owner}/{repo}/issues/comments/{comment_id}` (docs.github.com/en/rest/issues/comments#get-an-issue-comment):
+   * the comment with `user.type`, `author_association` and `issue_url`, the API address of the issue
+   * or pull request it is on (`\u2026/issues/{number}`). 404 when the repository has no such comment.
+   */
+  async getComment(repo, id, signal) {
+    const route = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}";
+    const response = await this.call("get comment", route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: id, request: { signal } }), [404]);
+    if (!response || response.status !== 200) return void 0;
+    return this.commentDetail(response.data);
+  }
+  commentDetail(raw) {
+    const user = raw.user ?? {};
+    return {
+      ...toComment(raw),
+      onNumber: numberAtEnd(raw.issue_url, "issues"),
+      userType: typeof user.type === "string" ? user.type : void 0,
+      authorAssociation: typeof raw.author_association === "string" ? raw.author_association : void 0,
+      updatedAt: typeof raw.updated_at === "string" ? raw.updated_at : void 0
+    };
+  }
+  /**
+   * `GET /repos/{owner}/{repo}/collaborators/{username}/permission`, the same route on Gitea
+   * (docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user;
+   * go-gitea/gitea@000762f8:routers/api/v1/repo/collaborators.go GetRepoPermissions). A user the
+   * forge does not know (404) has no permission.
+   */
+  async userPermission(repo, login, signal) {
+    const route = "GET /repos/{owner}/{repo}/collaborators/{username}/permission";
+    const response = await this.call(
+      "get permission",
+      route,
+      () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, username: login, request: { signal } }),
+      [404]
+    );
+    const permission = response?.data?.permission;
+    return typeof permission === "string" ? permission : "none";
+  }
+  /**
+   * `POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions` with `{content}`: 201 when
+   * made, 200 when it already was (docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment).
+   * The same route and body on Gitea (go-gitea/gitea@000762f8:routers/api/v1/repo/issue_reaction.go PostIssueCommentReaction).
+   */
+  async addCommentReaction(repo, commentId, content, signal) {
+    const route = "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions";
+    await this.call("add reaction", route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, content, request: { signal } }));
+  }
+  /** `GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions`, every page (docs.github.com/en/rest/reactions/reactions#list-reactions-for-an-issue-comment). */
+  async listCommentReactions(repo, commentId, signal) {
+    const route = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions";
+    const raw = await this.call(
+      "list reactions",
+      route,
+      () => this.octokit.paginate(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, per_page: 100, request: { signal } })
+    );
+    return (raw ?? []).map(toReaction);
+  }
   async branchExists(repo, branch, signal) {
     const route = "GET /repos/{owner}/{repo}/branches/{branch}";
     const response = await this.call("get branch", route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, branch, request: { signal } }), [404]);
@@ -38665,6 +39341,15 @@ function toComment(raw) {
     createdAt: typeof raw.created_at === "string" ? raw.created_at : void 0,
     user: typeof raw.user?.login === "string" ? String(raw.user.login) : void 0
   };
+}
+function toReaction(raw) {
+  const login = raw.user?.login;
+  return { content: String(raw.content ?? ""), user: typeof login === "string" ? login : void 0 };
+}
+function numberAtEnd(url, segment) {
+  if (typeof url !== "string") return void 0;
+  const match = new RegExp(`/${segment}/(\\d+)/?$`).exec(url);
+  return match ? Number(match[1]) : void 0;
 }
 function fullName(repo) {
   const name = repo?.full_name;
@@ -38702,6 +39387,25 @@ var GiteaForge = class extends GitHubForge {
       })
     );
   }
+  commentDetail(raw) {
+    const pullNumber = numberAtEnd(raw.pull_request_url, "pulls");
+    return {
+      ...toComment(raw),
+      onNumber: pullNumber ?? numberAtEnd(raw.issue_url, "issues"),
+      onPullRequest: pullNumber !== void 0,
+      updatedAt: typeof raw.updated_at === "string" ? raw.updated_at : void 0
+    };
+  }
+  async listCommentReactions(repo, commentId, signal) {
+    const route = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions";
+    const response = await this.call(
+      "list reactions",
+      route,
+      () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, request: { signal } })
+    );
+    const raw = response?.data;
+    return (Array.isArray(raw) ? raw : []).map((reaction) => toReaction(reaction));
+  }
   /** A commit status is history on Gitea: nothing to deactivate. */
   async deactivateEnvironment() {
   }
@@ -38715,6 +39419,7 @@ var GiteaForge = class extends GitHubForge {
 
 // src/forge/throttle.ts
 var import_light = __toESM(require_light(), 1);
+init_duration();
 
 // src/forge/client.ts
 var LONGEST_RATE_LIMIT_WAIT_S = 15 * 60;
@@ -38722,7 +39427,11 @@ function forgeFor(kind, octokit, options = {}) {
   return kind === "gitea" ? new GiteaForge(octokit, options) : new GitHubForge(octokit, options);
 }
 
+// src/app/deliveries.ts
+init_errors();
+
 // src/forge/comment.ts
+init_redact();
 var STICKY_MARKER = "<!-- agent-preview:sticky -->";
 var COMMENT_KEY = /^[A-Za-z0-9._-]{1,64}$/;
 function stickyMarker(key) {
@@ -38734,6 +39443,7 @@ function isOurStickyComment(comment, match) {
   if (!comment.user || !match.authors.includes(comment.user.toLowerCase())) return false;
   return comment.body.includes(stickyMarker(match.key));
 }
+var COMMENT_LIMIT = 65536;
 function findStickyComments(comments, match) {
   const ours = match ? (comment) => isOurStickyComment(comment, match) : (comment) => comment.body.includes(STICKY_MARKER);
   return comments.filter(ours).sort((a, b) => a.id - b.id);
@@ -38747,6 +39457,13 @@ function codeSpan(text) {
 }
 function escapeCell(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "&#124;").replace(/([\\`*_[\]()#!~])/g, "\\$1").replace(/\r?\n/g, " ");
+}
+function fence(text) {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((match) => match[0].length));
+  const marks = "`".repeat(Math.max(3, longest + 1));
+  return `${marks}text
+${text}
+${marks}`;
 }
 function renderRemovedComment(context) {
   return [
@@ -38775,23 +39492,27 @@ async function upsertStickyComment(forge, pr, body, options = {}) {
     action = "created";
   }
   const after = await ours();
-  const keep = after[0]?.id ?? written;
+  const keep2 = after[0]?.id ?? written;
   const removedDuplicates = [];
   for (const duplicate of after.slice(1)) {
     await forge.deleteComment(pr, duplicate.id, signal);
     removedDuplicates.push(duplicate.id);
   }
-  if (keep !== written) {
-    if (!options.headSha || !await headMoved(forge, pr, options.headSha, signal)) await forge.updateComment(pr, keep, body, signal);
+  if (keep2 !== written) {
+    if (!options.headSha || !await headMoved(forge, pr, options.headSha, signal)) await forge.updateComment(pr, keep2, body, signal);
   }
-  return { commentId: keep, action, removedDuplicates };
+  return { commentId: keep2, action, removedDuplicates };
 }
 async function headMoved(forge, pr, headSha, signal) {
   const current = await forge.getPullRequest(pr, signal);
   return Boolean(current.headSha) && current.headSha !== headSha;
 }
 
+// src/previews/close.ts
+init_redact();
+
 // src/pipeline/ownership.ts
+init_errors();
 function cachedBuildLookup(platform) {
   const builds = /* @__PURE__ */ new Map();
   return (buildId, options) => {
@@ -38912,8 +39633,8 @@ function describeWithLabels(deployments) {
 }
 async function candidates(platform, labels, search, signal) {
   const found = /* @__PURE__ */ new Map();
-  const add = (deployments, keep) => {
-    for (const deployment of deployments) if (keep(deployment) && !found.has(deployment.id)) found.set(deployment.id, deployment);
+  const add = (deployments, keep2) => {
+    for (const deployment of deployments) if (keep2(deployment) && !found.has(deployment.id)) found.set(deployment.id, deployment);
   };
   for (const label of lookupLabels(labels, search.withLegacy)) {
     add(await platform.listDeployments({ previewLabel: label }, { signal }), (d) => d.previewLabel === label || !d.previewLabel && label === labels.label);
@@ -38962,7 +39683,14 @@ async function markClosed(marks, labels, outcome) {
     const match = { authors: await forge.commentAuthors(signal), key };
     if (findStickyComments(await forge.listComments(pr, signal), match).length) {
       const updatedAt = (/* @__PURE__ */ new Date()).toISOString();
-      const body = outcome.status === "removed" ? renderRemovedComment({ label: labels.label, platform: marks.platformName, updatedAt, agents: outcome.agents, commentKey: key }) : renderStillRunningComment({ label: labels.label, platform: marks.platformName, updatedAt, stillRunning: outcome.stillRunning, commentKey: key });
+      const body = outcome.status === "removed" ? renderRemovedComment({ label: labels.label, platform: marks.platformName, updatedAt, agents: outcome.agents, commentKey: key }) : renderStillRunningComment({
+        label: labels.label,
+        platform: marks.platformName,
+        updatedAt,
+        stillRunning: outcome.stillRunning,
+        commentKey: key,
+        occasion: marks.occasion
+      });
       await upsertStickyComment(forge, pr, body, { signal, key });
     }
   }
@@ -39001,7 +39729,7 @@ function renderStillRunningComment(context) {
     stickyMarker(context.commentKey),
     `### Agent preview \xB7 ${codeSpan(context.label)}`,
     "",
-    `\u26A0\uFE0F The pull request is closed, but ${count} preview${count === 1 ? " is" : "s are"} still running (${escapeCell(context.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC):`,
+    `\u26A0\uFE0F ${context.occasion ?? "The pull request is closed"}, but ${count} preview${count === 1 ? " is" : "s are"} still running (${escapeCell(context.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC):`,
     "",
     ...context.stillRunning.map(
       (item) => `- ${codeSpan(item.id)} (${escapeCell(item.agent ?? "agent")}${item.label ? `, label ${codeSpan(item.label)}` : ""}): ${escapeCell(item.why)}`
@@ -39015,6 +39743,7 @@ function renderStillRunningComment(context) {
 }
 
 // src/app/cleanup.ts
+init_redact();
 function cleanupTask(options) {
   const { log } = options;
   let outcome;
@@ -39188,34 +39917,26 @@ async function agentNamesOf(access, config, log, signal) {
   return names.length === config.manifests.length ? names : void 0;
 }
 
-// src/app/app.ts
-function previewApp(options) {
+// src/app/github.ts
+function githubDoorApp(router, accessFor) {
   return (app) => {
-    app.on("pull_request.closed", async (context) => {
-      const { pull_request: pull, repository } = context.payload;
-      const job = { ...githubJob(context, repository), event: "pull_request.closed", number: pull.number };
-      const outcome = await options.queue.enqueue(job, context.log);
-      context.log.info(
-        { repo: repository.full_name, pull: pull.number, merged: pull.merged, outcome },
-        outcome === "duplicate" ? `delivery ${context.id} was already received; ignored` : `pull request #${pull.number} closed; teardown queued`
-      );
-    });
-    app.on("delete", async (context) => {
-      const { ref, ref_type: refType, repository } = context.payload;
-      if (refType !== "branch") return;
-      const outcome = await options.queue.enqueue({ ...githubJob(context, repository), event: "branch.deleted", branch: ref }, context.log);
-      if (outcome === "duplicate") context.log.info(`delivery ${context.id} was already received; ignored`);
+    app.on(router.events, async (context) => {
+      await router.receive({
+        door: "github",
+        id: context.id,
+        name: context.name,
+        payload: context.payload,
+        bodyDigest: payloadDigest(context.payload),
+        installationId: installationIdOf(context.payload),
+        log: context.log,
+        accessFor
+      });
     });
   };
 }
-function githubJob(context, repository) {
-  return {
-    door: "github",
-    deliveryId: context.id,
-    bodyDigest: payloadDigest(context.payload),
-    installationId: context.payload.installation?.id,
-    repository: { owner: repository.owner.login, name: repository.name, htmlUrl: repository.html_url }
-  };
+function installationIdOf(payload) {
+  const id = payload.installation?.id;
+  return typeof id === "number" ? id : void 0;
 }
 function payloadDigest(payload) {
   return createHash5("sha256").update(JSON.stringify(payload)).digest("hex");
@@ -39223,14 +39944,14 @@ function payloadDigest(payload) {
 function githubAccessFor(probot, options) {
   const defaultConfig = options.defaultConfig ?? DEFAULT_REPO_CONFIG;
   const botLogins = appBotLogin(probot);
-  return async (job, signal) => {
-    const repo = sourceRepoFromWebUrl(job.repository.htmlUrl);
+  return async (delivered, signal) => {
+    const repo = sourceRepoFromWebUrl(delivered.repository.htmlUrl);
     if (!repo || repo.host !== options.githubHost.toLowerCase()) {
-      throw new DeliveryRefused(`the delivery names ${job.repository.htmlUrl}, which is not on ${options.githubHost}; this door serves no other host`);
+      throw new DeliveryRefused(`the delivery names ${delivered.repository.htmlUrl}, which is not on ${options.githubHost}; this door serves no other host`);
     }
-    const repoRef = { owner: job.repository.owner, repo: job.repository.name };
-    if (options.asApp) await requireInstallation(probot, repoRef, job.installationId, signal);
-    const octokit = withSignal(await probot.auth(job.installationId), signal);
+    const repoRef = { owner: delivered.repository.owner, repo: delivered.repository.name };
+    if (options.asApp) await requireInstallation(probot, repoRef, delivered.installationId, signal);
+    const octokit = withSignal(await probot.auth(delivered.installationId), signal);
     return {
       repo: { ...repo, owner: repoRef.owner, repo: repoRef.repo },
       repoRef,
@@ -39306,176 +40027,1525 @@ function appBotLogin(probot) {
   return () => login ??= probot.auth().then((octokit) => octokit.request("GET /app")).then((response) => response.data?.slug ? [`${response.data.slug}[bot]`] : []).catch(() => []);
 }
 
-// src/app/background.ts
-import { setMaxListeners } from "node:events";
-var DEFAULT_BACKGROUND_RETRY = { attempts: 5, firstDelayMs: 1e3, maxDelayMs: 3e4, concurrency: 8, attemptTimeoutMs: 6e4 };
-var DEFAULT_TEARDOWN_GRACE_MS = 25e3;
-var BackgroundQueue = class {
-  retry;
-  running = /* @__PURE__ */ new Map();
-  tails = /* @__PURE__ */ new Map();
-  stopping = new AbortController();
-  lanes = /* @__PURE__ */ new Map();
-  constructor(retry = {}) {
-    this.retry = { ...DEFAULT_BACKGROUND_RETRY, ...retry };
-    setMaxListeners(0, this.stopping.signal);
+// node_modules/@octokit/webhooks/dist-bundle/index.js
+var createLogger = (logger = {}) => {
+  if (typeof logger.debug !== "function") {
+    logger.debug = () => {
+    };
   }
-  enqueue(task) {
-    const previous = this.tails.get(task.key) ?? Promise.resolve();
-    const done = previous.then(() => this.runWithRetries(task));
-    this.tails.set(task.key, done);
-    this.running.set(done, task.what);
-    void done.finally(() => {
-      this.running.delete(done);
-      if (this.tails.get(task.key) === done) this.tails.delete(task.key);
+  if (typeof logger.info !== "function") {
+    logger.info = () => {
+    };
+  }
+  if (typeof logger.warn !== "function") {
+    logger.warn = console.warn.bind(console);
+  }
+  if (typeof logger.error !== "function") {
+    logger.error = console.error.bind(console);
+  }
+  return logger;
+};
+var emitterEventNames = [
+  "branch_protection_configuration",
+  "branch_protection_configuration.disabled",
+  "branch_protection_configuration.enabled",
+  "branch_protection_rule",
+  "branch_protection_rule.created",
+  "branch_protection_rule.deleted",
+  "branch_protection_rule.edited",
+  "check_run",
+  "check_run.completed",
+  "check_run.created",
+  "check_run.requested_action",
+  "check_run.rerequested",
+  "check_suite",
+  "check_suite.completed",
+  "check_suite.requested",
+  "check_suite.rerequested",
+  "code_scanning_alert",
+  "code_scanning_alert.appeared_in_branch",
+  "code_scanning_alert.closed_by_user",
+  "code_scanning_alert.created",
+  "code_scanning_alert.fixed",
+  "code_scanning_alert.reopened",
+  "code_scanning_alert.reopened_by_user",
+  "commit_comment",
+  "commit_comment.created",
+  "create",
+  "custom_property",
+  "custom_property.created",
+  "custom_property.deleted",
+  "custom_property.promote_to_enterprise",
+  "custom_property.updated",
+  "custom_property_values",
+  "custom_property_values.updated",
+  "delete",
+  "dependabot_alert",
+  "dependabot_alert.auto_dismissed",
+  "dependabot_alert.auto_reopened",
+  "dependabot_alert.created",
+  "dependabot_alert.dismissed",
+  "dependabot_alert.fixed",
+  "dependabot_alert.reintroduced",
+  "dependabot_alert.reopened",
+  "deploy_key",
+  "deploy_key.created",
+  "deploy_key.deleted",
+  "deployment",
+  "deployment.created",
+  "deployment_protection_rule",
+  "deployment_protection_rule.requested",
+  "deployment_review",
+  "deployment_review.approved",
+  "deployment_review.rejected",
+  "deployment_review.requested",
+  "deployment_status",
+  "deployment_status.created",
+  "discussion",
+  "discussion.answered",
+  "discussion.category_changed",
+  "discussion.closed",
+  "discussion.created",
+  "discussion.deleted",
+  "discussion.edited",
+  "discussion.labeled",
+  "discussion.locked",
+  "discussion.pinned",
+  "discussion.reopened",
+  "discussion.transferred",
+  "discussion.unanswered",
+  "discussion.unlabeled",
+  "discussion.unlocked",
+  "discussion.unpinned",
+  "discussion_comment",
+  "discussion_comment.created",
+  "discussion_comment.deleted",
+  "discussion_comment.edited",
+  "fork",
+  "github_app_authorization",
+  "github_app_authorization.revoked",
+  "gollum",
+  "installation",
+  "installation.created",
+  "installation.deleted",
+  "installation.new_permissions_accepted",
+  "installation.suspend",
+  "installation.unsuspend",
+  "installation_repositories",
+  "installation_repositories.added",
+  "installation_repositories.removed",
+  "installation_target",
+  "installation_target.renamed",
+  "issue_comment",
+  "issue_comment.created",
+  "issue_comment.deleted",
+  "issue_comment.edited",
+  "issue_dependencies",
+  "issue_dependencies.blocked_by_added",
+  "issue_dependencies.blocked_by_removed",
+  "issue_dependencies.blocking_added",
+  "issue_dependencies.blocking_removed",
+  "issues",
+  "issues.assigned",
+  "issues.closed",
+  "issues.deleted",
+  "issues.demilestoned",
+  "issues.edited",
+  "issues.labeled",
+  "issues.locked",
+  "issues.milestoned",
+  "issues.opened",
+  "issues.pinned",
+  "issues.reopened",
+  "issues.transferred",
+  "issues.typed",
+  "issues.unassigned",
+  "issues.unlabeled",
+  "issues.unlocked",
+  "issues.unpinned",
+  "issues.untyped",
+  "label",
+  "label.created",
+  "label.deleted",
+  "label.edited",
+  "marketplace_purchase",
+  "marketplace_purchase.cancelled",
+  "marketplace_purchase.changed",
+  "marketplace_purchase.pending_change",
+  "marketplace_purchase.pending_change_cancelled",
+  "marketplace_purchase.purchased",
+  "member",
+  "member.added",
+  "member.edited",
+  "member.removed",
+  "membership",
+  "membership.added",
+  "membership.removed",
+  "merge_group",
+  "merge_group.checks_requested",
+  "merge_group.destroyed",
+  "meta",
+  "meta.deleted",
+  "milestone",
+  "milestone.closed",
+  "milestone.created",
+  "milestone.deleted",
+  "milestone.edited",
+  "milestone.opened",
+  "org_block",
+  "org_block.blocked",
+  "org_block.unblocked",
+  "organization",
+  "organization.deleted",
+  "organization.member_added",
+  "organization.member_invited",
+  "organization.member_removed",
+  "organization.renamed",
+  "package",
+  "package.published",
+  "package.updated",
+  "page_build",
+  "personal_access_token_request",
+  "personal_access_token_request.approved",
+  "personal_access_token_request.cancelled",
+  "personal_access_token_request.created",
+  "personal_access_token_request.denied",
+  "ping",
+  "project",
+  "project.closed",
+  "project.created",
+  "project.deleted",
+  "project.edited",
+  "project.reopened",
+  "project_card",
+  "project_card.converted",
+  "project_card.created",
+  "project_card.deleted",
+  "project_card.edited",
+  "project_card.moved",
+  "project_column",
+  "project_column.created",
+  "project_column.deleted",
+  "project_column.edited",
+  "project_column.moved",
+  "projects_v2",
+  "projects_v2.closed",
+  "projects_v2.created",
+  "projects_v2.deleted",
+  "projects_v2.edited",
+  "projects_v2.reopened",
+  "projects_v2_item",
+  "projects_v2_item.archived",
+  "projects_v2_item.converted",
+  "projects_v2_item.created",
+  "projects_v2_item.deleted",
+  "projects_v2_item.edited",
+  "projects_v2_item.reordered",
+  "projects_v2_item.restored",
+  "projects_v2_status_update",
+  "projects_v2_status_update.created",
+  "projects_v2_status_update.deleted",
+  "projects_v2_status_update.edited",
+  "public",
+  "pull_request",
+  "pull_request.assigned",
+  "pull_request.auto_merge_disabled",
+  "pull_request.auto_merge_enabled",
+  "pull_request.closed",
+  "pull_request.converted_to_draft",
+  "pull_request.demilestoned",
+  "pull_request.dequeued",
+  "pull_request.edited",
+  "pull_request.enqueued",
+  "pull_request.labeled",
+  "pull_request.locked",
+  "pull_request.milestoned",
+  "pull_request.opened",
+  "pull_request.ready_for_review",
+  "pull_request.reopened",
+  "pull_request.review_request_removed",
+  "pull_request.review_requested",
+  "pull_request.synchronize",
+  "pull_request.unassigned",
+  "pull_request.unlabeled",
+  "pull_request.unlocked",
+  "pull_request_review",
+  "pull_request_review.dismissed",
+  "pull_request_review.edited",
+  "pull_request_review.submitted",
+  "pull_request_review_comment",
+  "pull_request_review_comment.created",
+  "pull_request_review_comment.deleted",
+  "pull_request_review_comment.edited",
+  "pull_request_review_thread",
+  "pull_request_review_thread.resolved",
+  "pull_request_review_thread.unresolved",
+  "push",
+  "registry_package",
+  "registry_package.published",
+  "registry_package.updated",
+  "release",
+  "release.created",
+  "release.deleted",
+  "release.edited",
+  "release.prereleased",
+  "release.published",
+  "release.released",
+  "release.unpublished",
+  "repository",
+  "repository.archived",
+  "repository.created",
+  "repository.deleted",
+  "repository.edited",
+  "repository.privatized",
+  "repository.publicized",
+  "repository.renamed",
+  "repository.transferred",
+  "repository.unarchived",
+  "repository_advisory",
+  "repository_advisory.published",
+  "repository_advisory.reported",
+  "repository_dispatch",
+  "repository_dispatch.sample.collected",
+  "repository_import",
+  "repository_ruleset",
+  "repository_ruleset.created",
+  "repository_ruleset.deleted",
+  "repository_ruleset.edited",
+  "repository_vulnerability_alert",
+  "repository_vulnerability_alert.create",
+  "repository_vulnerability_alert.dismiss",
+  "repository_vulnerability_alert.reopen",
+  "repository_vulnerability_alert.resolve",
+  "secret_scanning_alert",
+  "secret_scanning_alert.assigned",
+  "secret_scanning_alert.created",
+  "secret_scanning_alert.publicly_leaked",
+  "secret_scanning_alert.reopened",
+  "secret_scanning_alert.resolved",
+  "secret_scanning_alert.unassigned",
+  "secret_scanning_alert.validated",
+  "secret_scanning_alert_location",
+  "secret_scanning_alert_location.created",
+  "secret_scanning_scan",
+  "secret_scanning_scan.completed",
+  "security_advisory",
+  "security_advisory.published",
+  "security_advisory.updated",
+  "security_advisory.withdrawn",
+  "security_and_analysis",
+  "sponsorship",
+  "sponsorship.cancelled",
+  "sponsorship.created",
+  "sponsorship.edited",
+  "sponsorship.pending_cancellation",
+  "sponsorship.pending_tier_change",
+  "sponsorship.tier_changed",
+  "star",
+  "star.created",
+  "star.deleted",
+  "status",
+  "sub_issues",
+  "sub_issues.parent_issue_added",
+  "sub_issues.parent_issue_removed",
+  "sub_issues.sub_issue_added",
+  "sub_issues.sub_issue_removed",
+  "team",
+  "team.added_to_repository",
+  "team.created",
+  "team.deleted",
+  "team.edited",
+  "team.removed_from_repository",
+  "team_add",
+  "watch",
+  "watch.started",
+  "workflow_dispatch",
+  "workflow_job",
+  "workflow_job.completed",
+  "workflow_job.in_progress",
+  "workflow_job.queued",
+  "workflow_job.waiting",
+  "workflow_run",
+  "workflow_run.completed",
+  "workflow_run.in_progress",
+  "workflow_run.requested"
+];
+function validateEventName(eventName, options = {}) {
+  if (typeof eventName !== "string") {
+    throw new TypeError("eventName must be of type string");
+  }
+  if (eventName === "*") {
+    throw new TypeError(
+      `Using the "*" event with the regular Webhooks.on() function is not supported. Please use the Webhooks.onAny() method instead`
+    );
+  }
+  if (eventName === "error") {
+    throw new TypeError(
+      `Using the "error" event with the regular Webhooks.on() function is not supported. Please use the Webhooks.onError() method instead`
+    );
+  }
+  if (options.onUnknownEventName === "ignore") {
+    return;
+  }
+  if (!emitterEventNames.includes(eventName)) {
+    if (options.onUnknownEventName !== "warn") {
+      throw new TypeError(
+        `"${eventName}" is not a known webhook name (https://developer.github.com/v3/activity/events/types/)`
+      );
+    } else {
+      (options.log || console).warn(
+        `"${eventName}" is not a known webhook name (https://developer.github.com/v3/activity/events/types/)`
+      );
+    }
+  }
+}
+function handleEventHandlers(state, webhookName, handler) {
+  if (!state.hooks[webhookName]) {
+    state.hooks[webhookName] = [];
+  }
+  state.hooks[webhookName].push(handler);
+}
+function receiverOn(state, webhookNameOrNames, handler) {
+  if (Array.isArray(webhookNameOrNames)) {
+    webhookNameOrNames.forEach(
+      (webhookName) => receiverOn(state, webhookName, handler)
+    );
+    return;
+  }
+  validateEventName(webhookNameOrNames, {
+    onUnknownEventName: "warn",
+    log: state.log
+  });
+  handleEventHandlers(state, webhookNameOrNames, handler);
+}
+function receiverOnAny(state, handler) {
+  handleEventHandlers(state, "*", handler);
+}
+function receiverOnError(state, handler) {
+  handleEventHandlers(state, "error", handler);
+}
+function wrapErrorHandler(handler, error) {
+  let returnValue;
+  try {
+    returnValue = handler(error);
+  } catch (error2) {
+    console.log('FATAL: Error occurred in "error" event handler');
+    console.log(error2);
+  }
+  if (returnValue && returnValue.catch) {
+    returnValue.catch((error2) => {
+      console.log('FATAL: Error occurred in "error" event handler');
+      console.log(error2);
     });
   }
-  /** Tasks queued or running, by what they do. */
-  get pending() {
-    return [...this.running.values()];
+}
+function getHooks(state, eventPayloadAction, eventName) {
+  const hooks = [state.hooks[eventName], state.hooks["*"]];
+  if (eventPayloadAction) {
+    hooks.unshift(state.hooks[`${eventName}.${eventPayloadAction}`]);
   }
-  /** Resolves once every queued task has finished, including tasks queued meanwhile. */
-  async idle() {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.keys()]);
+  return [].concat(...hooks.filter(Boolean));
+}
+function receiverHandle(state, event) {
+  const errorHandlers = state.hooks.error || [];
+  if (event instanceof Error) {
+    const error = Object.assign(new AggregateError([event], event.message), {
+      event
+    });
+    errorHandlers.forEach((handler) => wrapErrorHandler(handler, error));
+    return Promise.reject(error);
   }
-  /**
-   * Finishes queued and running tasks, retries included, for up to `graceMs`; then aborts what is
-   * left (requests in flight end, nothing new starts) and reports it.
-   */
-  async stop(graceMs = DEFAULT_TEARDOWN_GRACE_MS) {
-    let timer;
-    const graceOver = new Promise((resolve) => timer = setTimeout(() => resolve("grace over"), graceMs));
-    const outcome = await Promise.race([this.idle().then(() => "idle"), graceOver]);
-    clearTimeout(timer);
-    const unfinished = outcome === "idle" ? [] : this.pending;
-    this.stopping.abort(new Error("the server is stopping: the teardown grace period is over"));
-    await this.idle();
-    return { unfinished };
+  if (!event || !event.name) {
+    const error = new Error("Event name not passed");
+    throw new AggregateError([error], error.message);
   }
-  async runWithRetries(task) {
-    const { attempts, firstDelayMs, maxDelayMs } = this.retry;
-    const stopping = this.stopping.signal;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.inTurn(task.lane ?? "", () => {
-          stopping.throwIfAborted();
-          const signal = AbortSignal.any([stopping, AbortSignal.timeout(this.retry.attemptTimeoutMs)]);
-          return abortable(task.run(attempt, signal), signal);
-        });
-        return;
-      } catch (err) {
-        const message = redact(err instanceof Error ? err.message : String(err));
-        if (stopping.aborted) {
-          task.log.warn({ task: task.what, attempt, error: message }, `${task.what}: attempt ${attempt} cut off by the shutdown`);
-          return;
-        }
-        const final = attempt >= attempts || err instanceof InputError;
-        if (final) {
-          task.log.error(
-            { task: task.what, attempt, error: message, leftForSweep: !(err instanceof InputError) },
-            err instanceof InputError ? `${task.what} failed: ${message}` : `${task.what} failed after ${attempt} attempts; left for the sweep: ${message}`
-          );
-          return;
-        }
-        const delayMs = Math.min(maxDelayMs, firstDelayMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
-        task.log.warn({ task: task.what, attempt, error: message, retryInMs: Math.round(delayMs) }, `${task.what}: attempt ${attempt} of ${attempts} failed; retrying`);
-        await pause2(delayMs, stopping);
-      }
+  if (!event.payload) {
+    const error = new Error("Event name not passed");
+    throw new AggregateError([error], error.message);
+  }
+  const hooks = getHooks(
+    state,
+    "action" in event.payload ? event.payload.action : null,
+    event.name
+  );
+  if (hooks.length === 0) {
+    return Promise.resolve();
+  }
+  const errors = [];
+  const promises = hooks.map((handler) => {
+    let promise = Promise.resolve(event);
+    if (state.transform) {
+      promise = promise.then(state.transform);
     }
-  }
-  async inTurn(laneName, work) {
-    let lane = this.lanes.get(laneName);
-    if (!lane) this.lanes.set(laneName, lane = { active: 0, waiting: [] });
-    if (lane.active >= Math.max(1, this.retry.concurrency)) await new Promise((resolve) => lane.waiting.push(resolve));
-    else lane.active++;
-    try {
-      return await work();
-    } finally {
-      const next = lane.waiting.shift();
-      if (next) next();
-      else lane.active--;
+    return promise.then((event2) => {
+      return handler(event2);
+    }).catch((error) => errors.push(Object.assign(error, { event })));
+  });
+  return Promise.all(promises).then(() => {
+    if (errors.length === 0) {
+      return;
     }
-  }
-};
-function pause2(ms, signal) {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
+    const error = new AggregateError(
+      errors,
+      errors.map((error2) => error2.message).join("\n")
+    );
+    Object.assign(error, {
+      event
+    });
+    errorHandlers.forEach((handler) => wrapErrorHandler(handler, error));
+    throw error;
   });
 }
-function abortable(work, signal) {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
+function removeListener(state, webhookNameOrNames, handler) {
+  if (Array.isArray(webhookNameOrNames)) {
+    webhookNameOrNames.forEach(
+      (webhookName) => removeListener(state, webhookName, handler)
+    );
+    return;
+  }
+  if (!state.hooks[webhookNameOrNames]) {
+    return;
+  }
+  for (let i = state.hooks[webhookNameOrNames].length - 1; i >= 0; i--) {
+    if (state.hooks[webhookNameOrNames][i] === handler) {
+      state.hooks[webhookNameOrNames].splice(i, 1);
+      return;
+    }
+  }
+}
+function createEventHandler(options) {
+  const state = {
+    hooks: {},
+    log: createLogger(options && options.log)
+  };
+  if (options && options.transform) {
+    state.transform = options.transform;
+  }
+  return {
+    on: receiverOn.bind(null, state),
+    onAny: receiverOnAny.bind(null, state),
+    onError: receiverOnError.bind(null, state),
+    removeListener: removeListener.bind(null, state),
+    receive: receiverHandle.bind(null, state)
+  };
+}
+var textDecoder = new TextDecoder("utf-8", { fatal: false });
+var decode = textDecoder.decode.bind(textDecoder);
+
+// src/app/router.ts
+var BadDelivery = class extends Error {
+  name = "BadDelivery";
+  status = 400;
+};
+var DeliveryRouter = class {
+  // The door's context travels on the event it hands to `receive`; the transform only gives it its type.
+  handlers = createEventHandler({ transform: (event) => event });
+  names = /* @__PURE__ */ new Set();
+  /** Registers a handler for both doors; `E` is GitHub's event name (`pull_request.closed`), which Gitea sends too. */
+  on(event, handler) {
+    this.handlers.on(event, handler);
+    this.names.add(event);
+  }
+  /**
+   * The event names a door must subscribe to, each once: `pull_request` covers `pull_request.closed`,
+   * so a door that routes by name (Probot) hands each delivery over once.
+   */
+  get events() {
+    const names = [...this.names];
+    return names.filter((name) => !name.includes(".") || !this.names.has(name.split(".")[0]));
+  }
+  /**
+   * Runs the handlers of the delivery's event (all at once) and resolves with what they made of it.
+   * A handler's error rejects with that error, its `status` kept (400 for `BadDelivery`), so the door answers with it.
+   */
+  async receive(delivery) {
+    const outcomes = /* @__PURE__ */ new Set();
+    const repository = repositoryOf(delivery.payload);
+    const context = {
+      door: delivery.door,
+      bodyDigest: delivery.bodyDigest,
+      installationId: delivery.installationId,
+      log: delivery.log,
+      repository,
+      access: async (signal) => {
+        if (!repository) throw new DeliveryRefused("the delivery names no repository");
+        return delivery.accessFor({ door: delivery.door, installationId: delivery.installationId, repository }, signal);
       },
-      (err) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
+      acknowledge: (outcome) => outcomes.add(outcome)
+    };
+    try {
+      await this.handlers.receive({ id: delivery.id, name: delivery.name, payload: delivery.payload, ...context });
+    } catch (err) {
+      throw handlerError(err);
+    }
+    return outcomes.has("queued") ? "queued" : outcomes.has("duplicate") ? "duplicate" : "ignored";
+  }
+};
+function handlerError(err) {
+  const errors = err instanceof AggregateError ? err.errors : [err];
+  const chosen = errors.find((error) => !isClientError(error)) ?? errors[0];
+  if (chosen && typeof chosen === "object" && "event" in chosen) delete chosen.event;
+  return chosen;
+}
+function isClientError(error) {
+  const status = error?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
+function repositoryOf(payload) {
+  const repository = payload.repository;
+  if (!repository || typeof repository !== "object") return void 0;
+  const { owner: ownerObject, name, html_url: htmlUrl } = repository;
+  const owner = ownerObject?.login ?? ownerObject?.username;
+  if (typeof owner !== "string" || typeof name !== "string" || typeof htmlUrl !== "string" || !URL.canParse(htmlUrl)) return void 0;
+  return { owner, name, htmlUrl };
+}
+
+// src/app/closes.ts
+function handleCloses(router, queue) {
+  router.on("pull_request.closed", async (delivery) => {
+    const number = pullNumberOf(delivery);
+    await enqueue(queue, delivery, { ...jobOf(delivery), event: "pull_request.closed", number }, `pull request #${number} closed; teardown queued`);
+  });
+  router.on("delete", async (delivery) => {
+    const { ref, ref_type: refType } = delivery.payload;
+    if (refType !== "branch" || typeof ref !== "string") return;
+    await enqueue(queue, delivery, { ...jobOf(delivery), event: "branch.deleted", branch: ref }, `branch ${ref} deleted; teardown queued`);
+  });
+}
+async function enqueue(queue, delivery, job, queued) {
+  const log = delivery.log;
+  const outcome = await queue.enqueue(job, log);
+  delivery.acknowledge(outcome);
+  const repo = `${job.repository.owner}/${job.repository.name}`;
+  if (outcome === "duplicate") log.info({ repo, event: job.event, outcome }, `delivery ${delivery.id} was already received; ignored`);
+  else log.info({ repo, event: job.event, outcome }, queued);
+}
+function jobOf(delivery) {
+  if (!delivery.repository) throw new BadDelivery("the delivery names no repository (owner, name and html_url)");
+  return { door: delivery.door, deliveryId: delivery.id, bodyDigest: delivery.bodyDigest, installationId: delivery.installationId, repository: delivery.repository };
+}
+function pullNumberOf(delivery) {
+  const payload = delivery.payload;
+  const number = Number(payload.pull_request?.number ?? payload.number);
+  if (!Number.isInteger(number) || number < 1) throw new BadDelivery("the delivery names no pull request number");
+  return number;
+}
+
+// src/commands/confirm.ts
+init_errors();
+init_parse();
+
+// src/commands/permission.ts
+var PUSHING_ASSOCIATIONS = ["OWNER", "MEMBER", "COLLABORATOR"];
+var PUSHING_PERMISSIONS = /* @__PURE__ */ new Set(["write", "maintain", "admin", "owner"]);
+function mayAct(kind, facts) {
+  const permission = facts.permission.toLowerCase();
+  if (kind === "github") {
+    const association = (facts.authorAssociation ?? "").toUpperCase();
+    if (!PUSHING_ASSOCIATIONS.includes(association)) return { allowed: false, why: `author_association is ${association || "missing"}` };
+  }
+  if (!PUSHING_PERMISSIONS.has(permission)) return { allowed: false, why: `permission is ${permission || "missing"}` };
+  return { allowed: true };
+}
+function associationMayPush(association) {
+  return PUSHING_ASSOCIATIONS.includes((association ?? "").toUpperCase());
+}
+function isBotAuthor(author, ourLogins) {
+  const login = author.login.toLowerCase();
+  if (author.type?.toLowerCase() === "bot" || login.endsWith("[bot]")) return true;
+  return ourLogins.some((ours) => ours.toLowerCase() === login);
+}
+
+// src/commands/confirm.ts
+var COMMAND_MAX_AGE_MS = 24 * 36e5;
+async function confirmComment(job, access, forge, signal, now = Date.now()) {
+  const comment = await forge.getComment(access.repoRef, job.comment.id, signal);
+  const where = `${access.repoRef.owner}/${access.repoRef.repo}`;
+  if (!comment) return { ignore: `the forge has no comment ${job.comment.id} in ${where}` };
+  if (comment.onNumber !== job.number || comment.onPullRequest === false) {
+    return { ignore: `comment ${job.comment.id} is on ${comment.onPullRequest === false ? "issue" : ""}#${comment.onNumber ?? "?"}, not on pull request #${job.number}` };
+  }
+  if (!comment.user || comment.user.toLowerCase() !== job.comment.author.toLowerCase()) {
+    return { ignore: `comment ${job.comment.id} is by ${comment.user ?? "nobody known"}, not by ${job.comment.author} as the delivery says` };
+  }
+  const parsed = parseCommand(comment.body);
+  if (!parsed || parsed.line !== job.comment.line) return { ignore: `comment ${job.comment.id} no longer says what the delivery carried (it was edited)` };
+  const created = comment.createdAt ? Date.parse(comment.createdAt) : Number.NaN;
+  if (!Number.isFinite(created) || now - created > COMMAND_MAX_AGE_MS)
+    return { ignore: `comment ${job.comment.id} was written ${comment.createdAt ?? "at an unknown time"}, over 24 hours ago` };
+  if (isBotAuthor({ login: comment.user, type: comment.userType }, await forge.commentAuthors(signal)))
+    return { ignore: `comment ${job.comment.id} is by a bot (${comment.user})` };
+  return { comment: { ...comment, user: comment.user }, parsed };
+}
+async function checkPermission(job, access, forge, comment, signal) {
+  if (job.door === "github" && !associationMayPush(comment.authorAssociation)) return { allowed: false, why: `author_association is ${comment.authorAssociation ?? "missing"}` };
+  let permission;
+  try {
+    permission = await forge.userPermission(access.repoRef, comment.user, signal);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403) {
+      const who = job.door === "gitea" ? "GITEA_TOKEN's user must be an admin of the repository" : "the app needs the Metadata (read) permission";
+      return { unknown: `the forge refused to tell ${comment.user}'s permission on the repository (${who}): ${err.detail}` };
+    }
+    throw err;
+  }
+  const verdict = mayAct(job.door, { authorAssociation: comment.authorAssociation, permission });
+  return verdict.allowed ? { allowed: true } : { allowed: false, why: verdict.why ?? `permission is ${permission}` };
+}
+async function alreadyAnswered(forge, access, commentId, signal) {
+  const ours = await forge.commentAuthors(signal);
+  const reactions = await forge.listCommentReactions(access.repoRef, commentId, signal);
+  return reactions.some((reaction) => (reaction.content === "rocket" || reaction.content === "confused") && reaction.user && ours.includes(reaction.user.toLowerCase()));
+}
+var RefusalMemory = class {
+  constructor(windowMs = 10 * 6e4) {
+    this.windowMs = windowMs;
+  }
+  windowMs;
+  last = /* @__PURE__ */ new Map();
+  firstIn(key, now = Date.now()) {
+    for (const [oldest, at] of this.last) {
+      if (now - at < this.windowMs) break;
+      this.last.delete(oldest);
+    }
+    if (this.last.has(key)) return false;
+    this.last.set(key, now);
+    return true;
+  }
+};
+
+// src/app/commands.ts
+init_conversations();
+init_job();
+init_queue();
+
+// src/commands/run.ts
+init_errors();
+init_redact();
+
+// src/commands/ask.ts
+init_errors();
+
+// src/conversation/runner.ts
+var import_p_limit = __toESM(require_p_limit(), 1);
+init_duration();
+init_errors();
+init_redact();
+
+// src/conversation/http-session.ts
+init_errors();
+init_redact();
+
+// src/conversation/runner.ts
+async function sendWithin(session, message, timeoutMs, signal) {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const combined = signal ? AbortSignal.any([timeout, signal]) : timeout;
+  try {
+    return await Promise.race([session.send(message, { signal: combined }), rejectOnAbort(combined)]);
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason ?? err;
+    if (timeout.aborted) throw new TimeoutError(`no reply within ${formatDuration(timeoutMs)}`);
+    throw err;
+  }
+}
+function rejectOnAbort(signal) {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+// src/commands/ask.ts
+init_redact();
+init_conversations();
+init_parse();
+
+// src/commands/previews.ts
+async function ownLivePreviews(platform, labels, repo, signal) {
+  const listed = await platform.listDeployments({ previewLabel: labels.label }, { signal });
+  const lookUpBuild = cachedBuildLookup(platform);
+  const newest = /* @__PURE__ */ new Map();
+  const notOurs = [];
+  for (const deployment of listed) {
+    const agent = deployment.agentName;
+    if (!agent || GONE_DEPLOY_PHASES.has(deployment.phase) || !labelBelongs(deployment.previewLabel ?? labels.label, labels)) continue;
+    const chosen = newest.get(agent);
+    if (chosen?.phase === "healthy" || chosen && deployment.phase !== "healthy") continue;
+    if (await ownershipOf(deployment, repo, lookUpBuild, { signal }) !== "ours") {
+      notOurs.push(deployment);
+      continue;
+    }
+    newest.set(agent, deployment);
+  }
+  return { previews: [...newest.values()], notOurs, lookUpBuild };
+}
+function deployableOf(deployment) {
+  if (!deployment.agentName || !deployment.deployedWith) return void 0;
+  return {
+    manifest: { agent: { name: deployment.agentName }, text: deployment.deployedWith.manifestText },
+    environments: { text: deployment.deployedWith.environmentText },
+    environment: deployment.namespace ? { namespace: deployment.namespace } : void 0
+  };
+}
+var DEFAULT_PREVIEW_TTL_MS = 8 * 36e5;
+function lifetimeOf(deployment) {
+  const created = deployment.createdAt ? Date.parse(deployment.createdAt) : Number.NaN;
+  const expires = deployment.expiresAt ? Date.parse(deployment.expiresAt) : Number.NaN;
+  const lifetime = expires - created;
+  return Number.isFinite(lifetime) && lifetime >= 6e4 ? lifetime : DEFAULT_PREVIEW_TTL_MS;
+}
+
+// src/conversation/report.ts
+init_redact();
+function capText(text, limit) {
+  if (text.length <= limit) return { text };
+  let end = limit;
+  if (/[\uD800-\uDBFF]/.test(text[end - 1] ?? "")) end--;
+  return { text: `${text.slice(0, end)}
+\u2026[cut: ${text.length - end} more characters]`, cut: { shown: end, total: text.length } };
+}
+
+// src/conversation/comment.ts
+function formatLatency(ms) {
+  return ms >= 6e4 ? `${Math.floor(ms / 6e4)} min ${Math.round(ms % 6e4 / 1e3)} s` : `${(ms / 1e3).toFixed(1)} s`;
+}
+var UNSAFE_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+function stripUnsafe(text) {
+  return text.replace(UNSAFE_CHARACTERS, "");
+}
+function inlineText(text) {
+  return escapeCell(stripUnsafe(text)).replace(/@/g, "@\u200B").replace(/:\/\//g, "\u200B://").replace(/\b(www)\./gi, "$1\u200B.");
+}
+
+// src/commands/reply.ts
+init_redact();
+var QUOTED_LINE = 300;
+var REPLY_LIMITS = [4e3, 2e3, 800];
+var TRANSCRIPT_LIMITS = [1500, 600, 200, 0];
+function renderReply(line, body) {
+  const quoted = capText(line, QUOTED_LINE).text.replace(/\n/g, " ");
+  const text = [`> ${inlineText(quoted)}`, "", body, "", "<sub>agent-preview \xB7 `/preview help` lists the commands</sub>"].join("\n");
+  return text.length <= COMMENT_LIMIT ? text : `${text.slice(0, COMMENT_LIMIT - 40)}
+
+\u2026(truncated)`;
+}
+var HELP_TABLE = [
+  "| Command | What it does |",
+  "| --- | --- |",
+  "| `/preview ask [agent] <message>` | Sends the message to the pull request's live preview (of that agent, if it has several) and answers with the reply. `ask` again continues your conversation. |",
+  "| `/preview extend <duration>` | Renews the previews' expiry by that long, e.g. `4h` (from 1 minute to 7 days). |",
+  "| `/preview redeploy [agent]` | Deploys the pull request's head again, as the action deployed it (after a secret changed, say). |",
+  "| `/preview destroy` | Removes the pull request's previews now. The next push deploys them again. |",
+  "| `/preview help` | This list. |"
+].join("\n");
+function helpBody(lead) {
+  return [...lead ? [lead, ""] : [], HELP_TABLE, "", "The command is the first line of a comment. Only people who can push to this repository may use them."].join("\n");
+}
+function fencedText(text, limit) {
+  return fence(capText(stripControl(redact(text)), limit).text);
+}
+var CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+function stripControl(text) {
+  return text.replace(CONTROL, "");
+}
+function askBody(view) {
+  for (const replyLimit of REPLY_LIMITS) {
+    for (const transcriptLimit of TRANSCRIPT_LIMITS) {
+      const body = renderAsk(view, replyLimit, transcriptLimit);
+      if (body.length <= COMMENT_LIMIT - 1e3) return body;
+    }
+  }
+  return renderAsk(view, 200, 0);
+}
+function renderAsk(view, replyLimit, transcriptLimit) {
+  const turn = view.turns.length;
+  const session = view.sessionId ? ` \xB7 conversation ${codeSpan(view.sessionId)}` : "";
+  const lines = [
+    ...view.note ? [`> ${inlineText(view.note)}`, ""] : [],
+    `\u{1F4AC} **${escapeCell(view.agent)}** answered in ${formatLatency(view.latencyMs)} (turn ${turn}${session}):`,
+    "",
+    fencedText(view.reply, replyLimit)
+  ];
+  if (turn > 1 && transcriptLimit > 0) {
+    lines.push(
+      "",
+      `<details><summary>Your conversation with ${escapeCell(view.agent)} so far (${turn} turns)</summary>`,
+      "",
+      fence(transcript(view.turns, transcriptLimit)),
+      "",
+      "</details>"
+    );
+  }
+  lines.push("", "`/preview ask` again continues this conversation.");
+  return lines.join("\n");
+}
+function transcript(turns, limit) {
+  const lines = [];
+  for (const turn of turns) {
+    lines.push(indent("\u203A ", capText(turn.message, limit).text));
+    if (turn.reply !== void 0) lines.push(indent("\u2039 ", capText(turn.reply, limit).text), `  (${formatLatency(turn.latencyMs ?? 0)})`);
+    if (turn.error) lines.push(`  \u2718 ${turn.error}`);
+  }
+  return stripControl(redact(lines.join("\n")));
+}
+function indent(first, text) {
+  return text.split(/\r\n|\r|\n/).map((line, index) => (index === 0 ? first : "  ") + line).join("\n");
+}
+function shortSha(sha) {
+  return codeSpan(sha.slice(0, 7));
+}
+function plain(text) {
+  return inlineText(redact(text));
+}
+
+// src/commands/ask.ts
+async function askCommand(run, text) {
+  const { platform, signal } = run;
+  if (!platform.conversation) {
+    return refused(`${platform.name} previews cannot be talked to: ${platform.conversationUnsupported ?? "the platform offers no way to send a deployed agent a message"}.`);
+  }
+  const { previews } = await ownLivePreviews(platform, run.labels, run.access.repo, signal);
+  const chosen = choosePreview(previews, text);
+  if ("refusal" in chosen) return refused(chosen.refusal);
+  const { deployment, message } = chosen;
+  if (deployment.phase !== "healthy") return refused(`the ${deployment.agentName} preview (${deployment.id}) is ${deployment.rawStatus}, not healthy yet; ask again once it is.`);
+  const key = conversationKey({ door: run.job.door, repo: formatSourceRepo(run.access.repo), number: run.job.number, agent: deployment.agentName, reviewer: run.reviewer });
+  const kept = await run.conversations.get(key);
+  const opened = await openSession(run, target(run, deployment), kept);
+  if ("refusal" in opened) return refused(opened.refusal);
+  const { session, note } = opened;
+  const turns = note ? [] : kept?.turns ?? [];
+  const started = performance.now();
+  try {
+    const reply = await sendWithin(session, message, run.timing.askTimeoutMs, signal);
+    const latencyMs = performance.now() - started;
+    const all = withTurn(turns, { message, reply: redact(reply.text), latencyMs });
+    await keep(run, key, { sessionId: session.id ?? "", deploymentId: deployment.id, turns: all, updatedAt: (/* @__PURE__ */ new Date()).toISOString() });
+    return { ok: true, body: askBody({ agent: deployment.agentName, reply: reply.text, latencyMs, sessionId: session.id, turns: all, note }) };
+  } catch (err) {
+    signal.throwIfAborted();
+    const error = redact(err instanceof Error ? err.message : String(err));
+    if (session.id) await keep(run, key, { sessionId: session.id, deploymentId: deployment.id, turns: withTurn(turns, { message, error }), updatedAt: (/* @__PURE__ */ new Date()).toISOString() });
+    return refused(`${deployment.agentName} gave no reply: ${error}`);
+  }
+}
+function choosePreview(previews, text) {
+  const agents = previews.map((deployment) => deployment.agentName);
+  const { agent, message } = splitAgent(text, agents);
+  if (!previews.length) return { refusal: "this pull request has no live preview of this repository to ask; the action deploys one on the next push." };
+  if (agent) return { deployment: previews.find((deployment) => deployment.agentName === agent), message };
+  if (previews.length > 1) return { refusal: `this pull request has previews of several agents (${agents.join(", ")}): name one, e.g. \`/preview ask ${agents[0]} <message>\`.` };
+  return { deployment: previews[0], message };
+}
+function target(run, deployment) {
+  return {
+    deployment,
+    agentName: deployment.agentName,
+    url: deployment.url,
+    metadata: {
+      source: "agent-preview /preview ask",
+      repository: formatSourceRepo(run.access.repo),
+      pull_request: String(run.job.number),
+      commit: run.pull.headSha,
+      reviewer: run.reviewer
+    }
+  };
+}
+async function openSession(run, to, kept) {
+  const conversation = run.platform.conversation;
+  const options = { signal: run.signal, readyTimeoutMs: run.timing.askTimeoutMs, pollIntervalMs: Math.min(run.timing.pollIntervalMs, 2e3) };
+  let note;
+  try {
+    if (kept?.sessionId) {
+      try {
+        const session = await conversation.open(to, { ...options, resume: kept.sessionId });
+        if (session.resumed !== false) return { session };
+        note = `${run.platform.name} keeps no conversation to continue: this is a new one.`;
+      } catch (err) {
+        if (!(err instanceof ConversationError && err.code === "gone")) throw err;
+        note = `your earlier conversation (${kept.sessionId}) is gone from ${run.platform.name}: this is a new one.`;
       }
+    }
+    return { session: await conversation.open(to, options), note };
+  } catch (err) {
+    run.signal.throwIfAborted();
+    return { refusal: `could not open a conversation with the ${to.agentName} preview (${to.deployment.id}): ${redact(err instanceof Error ? err.message : String(err))}` };
+  }
+}
+async function keep(run, key, conversation) {
+  await run.conversations.set(key, conversation).catch((err) => run.log.warn(`the conversation could not be kept for the next ask: ${redact(err.message)}`));
+}
+function refused(text) {
+  return { ok: false, body: `\u{1F615} ${plain(text)}` };
+}
+
+// src/commands/context.ts
+var DEFAULT_COMMAND_TIMING = { pollIntervalMs: 5e3, deployTimeoutMs: 15 * 6e4, askTimeoutMs: 12e4 };
+function logReporter(log) {
+  return {
+    info: (message) => log.info(message),
+    warn: (message) => log.warn(message),
+    step: (agent, message) => log.info({ agent }, `${agent}: ${message}`),
+    buildLog: () => {
+    }
+  };
+}
+
+// src/commands/destroy.ts
+init_redact();
+async function destroyCommand(run) {
+  const { access, platform, labels, signal, log } = run;
+  const agentNames = await agentNamesOfConfig(
+    run.config,
+    access.readFile,
+    signal,
+    (path) => log.warn({ manifest: path }, `manifest ${path} names no agent or could not be read; previews of every agent of this repository are removed`)
+  );
+  const outcome = await removePreviews({ platform, labels, repo: access.repo, agentNames, knownAgents: agentNames, signal });
+  log.info(
+    { deleted: outcome.deleted.map((d) => d.id), alreadyGone: outcome.alreadyGone.map((d) => d.id), otherRepos: outcome.otherRepos.map((d) => d.id), status: outcome.status },
+    `/preview destroy on #${run.job.number}: ${outcome.deleted.length} deleted, status ${outcome.status}`
+  );
+  const marks = {
+    forge: run.forge,
+    repoRef: access.repoRef,
+    pullNumber: run.job.number,
+    headSha: run.pull.headSha,
+    platformName: platform.name,
+    signal,
+    occasion: "`/preview destroy` ran"
+  };
+  const told = await markClosed(marks, labels, outcome).then(
+    () => void 0,
+    (err) => redact(err.message)
+  );
+  return { ok: outcome.status !== "failed", body: destroyBody(outcome, told) };
+}
+function destroyBody(outcome, forgeError) {
+  const ids = (items) => items.map((item) => codeSpan(item.id)).join(", ");
+  const lines = [];
+  if (outcome.status === "removed") {
+    lines.push(
+      outcome.deleted.length ? `\u{1F9F9} Removed ${outcome.deleted.length} preview${outcome.deleted.length === 1 ? "" : "s"} of this pull request: ${ids(outcome.deleted)}${outcome.agents.length ? ` (${outcome.agents.map(escapeCell).join(", ")})` : ""}.` : "\u{1F9F9} Nothing of this pull request was running: there was no preview to remove."
+    );
+  } else {
+    lines.push(outcome.deleted.length ? `Removed ${ids(outcome.deleted)}, but not everything:` : "Nothing was removed:");
+    for (const item of outcome.stillRunning) lines.push(`- \u26A0\uFE0F ${codeSpan(item.id)} (${escapeCell(item.agent ?? "agent")}) still runs: ${plain(item.why)}`);
+  }
+  if (outcome.otherRepos.length) lines.push("", `${outcome.otherRepos.length} preview(s) under this label record another repository and were left alone.`);
+  if (forgeError) lines.push("", `The sticky comment and deployment statuses could not be updated: ${plain(forgeError)}`);
+  lines.push("", "The next push to this pull request deploys its previews again.");
+  return lines.join("\n");
+}
+
+// src/commands/run.ts
+init_job();
+
+// src/commands/redeploy.ts
+init_duration();
+
+// src/pipeline/deploy.ts
+init_errors();
+init_redact();
+init_duration();
+
+// src/pipeline/errors.ts
+init_redact();
+var PhaseError = class extends Error {
+  constructor(agent, phase, reason, options = {}) {
+    super(redact(`${agent}: ${phase} failed: ${reason}`), { cause: options.cause });
+    this.agent = agent;
+    this.phase = phase;
+    this.logTail = (options.logTail ?? []).map(redact);
+    this.buildId = options.buildId;
+    this.deploymentId = options.deploymentId;
+  }
+  agent;
+  phase;
+  name = "PhaseError";
+  logTail;
+  buildId;
+  deploymentId;
+};
+
+// src/pipeline/poll.ts
+init_errors();
+init_duration();
+import { setTimeout as sleep3 } from "node:timers/promises";
+async function pollUntil(fetch, done, options) {
+  const deadline = Date.now() + options.timeoutMs;
+  for (; ; ) {
+    options.signal?.throwIfAborted();
+    const value = await fetch();
+    options.onValue?.(value);
+    if (done(value)) return value;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new TimeoutError(`${options.what} did not finish within ${formatDuration(options.timeoutMs)}`);
+    if (!options.wake) {
+      await sleep3(Math.min(options.intervalMs, left), void 0, { signal: options.signal });
+      continue;
+    }
+    const pauseOver = new AbortController();
+    const stop = () => pauseOver.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    try {
+      await Promise.race([sleep3(Math.min(options.intervalMs, left), void 0, { signal: pauseOver.signal }), options.wake.promise()]);
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      throw err;
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+      pauseOver.abort();
+    }
+  }
+}
+
+// src/pipeline/url.ts
+init_errors();
+init_redact();
+function renderUrlTemplate(template, vars) {
+  return template.replace(/\{([a-z]+)\}/g, (whole, name) => {
+    const value = vars[name];
+    return value === void 0 || value === "" ? whole : encodeURIComponent(String(value));
+  });
+}
+
+// src/pipeline/deploy.ts
+var UnwantedPreviewError = class extends Error {
+  constructor(wanted, message, deploymentId, leftRunning = false) {
+    super(message);
+    this.wanted = wanted;
+    this.deploymentId = deploymentId;
+    this.leftRunning = leftRunning;
+    this.name = "UnwantedPreviewError";
+  }
+  wanted;
+  deploymentId;
+  leftRunning;
+};
+var LOG_TAIL = 40;
+function expiryNote(platform, ttlMs) {
+  return platform.capabilities.previewExpiry ? `expires in ${formatDuration(ttlMs)}` : `${platform.name} does not expire previews: it is removed when the pull request closes, or by the sweep`;
+}
+async function deployAgent(platform, agent, source, options) {
+  const { reporter, signal } = options;
+  const name = agent.manifest.agent.name;
+  const expiresAt = options.preview ? new Date(Date.now() + options.preview.ttlMs) : void 0;
+  const notWanted = options.preview ? await unwantedBecause(options) : void 0;
+  if (notWanted) throw new UnwantedPreviewError(notWanted, `${name}: ${notWantedWhy(notWanted)}; no preview was created`);
+  reporter.step(name, options.preview ? `creating preview "${options.preview.label}" (${expiryNote(platform, options.preview.ttlMs)})` : "deploying (not a preview)");
+  const created = await platform.createDeployment(
+    {
+      agentName: name,
+      manifestText: agent.manifest.text,
+      environmentText: agent.environments?.text ?? "",
+      buildId: source.buildId,
+      image: source.image,
+      preview: options.preview && expiresAt ? { label: options.preview.label, expiresAt } : void 0,
+      sourceRepo: options.sourceRepo
+    },
+    { signal }
+  );
+  reporter.step(name, `deployment ${created.id} created`);
+  if (options.wait === false) {
+    if (options.preview) await noteOlderPreviews(platform, created, name, options);
+    return { deployment: created, url: previewUrl(platform, created, agent, options), replaced: [] };
+  }
+  const healthy = await waitUntilHealthy(platform, created, name, options);
+  const lateNotWanted = options.preview ? await unwantedBecause(options) : void 0;
+  if (lateNotWanted) throw await removeUnwanted(platform, healthy, name, lateNotWanted);
+  const url = previewUrl(platform, healthy, agent, options);
+  const replaced = options.preview && options.replaceOlder !== false ? await deleteOlderPreviews(platform, healthy, name, options) : [];
+  return { deployment: healthy, url, replaced };
+}
+async function unwantedBecause(options) {
+  if (!options.stillWanted) return void 0;
+  const wanted = await options.stillWanted();
+  return wanted === "open" ? void 0 : wanted;
+}
+function notWantedWhy(wanted) {
+  return wanted === "closed" ? "the pull request was closed during this run" : "a newer commit is the pull request's head now";
+}
+async function removeUnwanted(platform, deployment, name, wanted) {
+  const why = notWantedWhy(wanted);
+  try {
+    const result = await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) });
+    const fate = result === "deleted" ? `removed its own preview deployment ${deployment.id}` : `its preview deployment ${deployment.id} was already gone`;
+    return new UnwantedPreviewError(wanted, `${name}: ${why}; ${fate}`, deployment.id);
+  } catch (err) {
+    return new UnwantedPreviewError(
+      wanted,
+      `${name}: ${why}; its preview deployment ${deployment.id} is still running: it could not be deleted (${err.message})`,
+      deployment.id,
+      true
+    );
+  }
+}
+async function waitUntilHealthy(platform, created, name, options) {
+  const { reporter, signal } = options;
+  const started = Date.now();
+  let lastStatus = "";
+  let finished;
+  try {
+    finished = await pollUntil(
+      () => platform.getDeployment(created.id, { signal }),
+      (current) => TERMINAL_DEPLOY_PHASES.has(current.phase),
+      {
+        what: `deployment ${created.id}`,
+        intervalMs: options.pollIntervalMs,
+        timeoutMs: options.timeoutMs,
+        signal,
+        onValue: (current) => {
+          if (current.rawStatus !== lastStatus) {
+            lastStatus = current.rawStatus;
+            reporter.status?.(name, "deployment", current.rawStatus, Date.now() - started);
+          }
+        }
+      }
+    );
+  } catch (err) {
+    const interrupted = err instanceof TimeoutError || signal?.aborted;
+    if (!interrupted) throw err;
+    const fate2 = await abandon(platform, created, name, options);
+    const why = err instanceof TimeoutError ? err.message : "the run was cancelled";
+    throw new PhaseError(name, "wait", `${why}; ${fate2}`, { cause: err, deploymentId: created.id, logTail: await logTail(platform, created) });
+  }
+  if (finished.phase === "healthy") return finished;
+  const goneBecause = options.preview && GONE_DEPLOY_PHASES.has(finished.phase) ? await unwantedBecause(options) : void 0;
+  if (goneBecause) {
+    throw new UnwantedPreviewError(
+      goneBecause,
+      `${name}: ${notWantedWhy(goneBecause)}; its preview deployment ${finished.id} was removed meanwhile (${finished.rawStatus})`,
+      finished.id
+    );
+  }
+  const tail = await logTail(platform, finished);
+  const fate = options.preview && !GONE_DEPLOY_PHASES.has(finished.phase) ? `; ${await abandon(platform, finished, name, options)}` : "";
+  throw new PhaseError(name, "deploy", `deployment ${finished.id} ended ${finished.rawStatus}${fate}`, {
+    deploymentId: finished.id,
+    logTail: tail
+  });
+}
+async function abandon(platform, deployment, name, options) {
+  if (!options.preview) return `deployment ${deployment.id} was left in place; check it with \`agent-preview status\``;
+  try {
+    const result = await platform.deleteDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) });
+    return result === "deleted" ? `preview deployment ${deployment.id} was deleted` : `preview deployment ${deployment.id} was already gone`;
+  } catch (err) {
+    return `preview deployment ${deployment.id} could not be deleted (${err.message}); remove it with \`agent-preview teardown --label ${options.preview.label}\``;
+  }
+}
+async function logTail(platform, deployment) {
+  const lines = [];
+  const current = await platform.getDeployment(deployment.id, { signal: AbortSignal.timeout(15e3) }).catch(() => deployment);
+  for (const event of current.events) {
+    lines.push(`[event${event.type ? ` ${event.type}` : ""}${event.reason ? ` ${event.reason}` : ""}] ${event.message}`);
+  }
+  try {
+    const logs = await platform.deploymentLogs(deployment.id, { maxLines: LOG_TAIL, signal: AbortSignal.timeout(15e3) });
+    for (const line of logs) lines.push(line.level ? `[${line.level}] ${line.message}` : line.message);
+  } catch (err) {
+    lines.push(`(deployment logs unavailable: ${err.message})`);
+  }
+  return lines.slice(-LOG_TAIL * 2).map(redact);
+}
+function previewUrl(platform, deployment, agent, options) {
+  if (deployment.url && !urlCarriesCredential(deployment.url)) return deployment.url;
+  if (!options.urlTemplate) {
+    if (deployment.phase === "healthy") {
+      options.reporter.warn(
+        platform.capabilities.deploymentUrl ? `${agent.manifest.agent.name}: deployment ${deployment.id} is healthy but gave no public URL (a URL carrying a credential is never shown); set a preview-url template (--preview-url) to link the preview` : `${agent.manifest.agent.name}: ${platform.name} deployments carry no URL; set a preview-url template (--preview-url) to link the preview`
+      );
+    }
+    return void 0;
+  }
+  const url = renderUrlTemplate(options.urlTemplate, {
+    ...options.urlVariables,
+    id: deployment.id,
+    label: deployment.previewLabel ?? options.preview?.label,
+    release: deployment.release,
+    namespace: deployment.namespace ?? agent.environment?.namespace,
+    agent: agent.manifest.agent.name
+  });
+  return urlCarriesCredential(url) ? void 0 : url;
+}
+async function noteOlderPreviews(platform, created, name, options) {
+  const label = options.preview.label;
+  try {
+    const older = (await olderPreviews(platform, created, name, options)).map((deployment) => deployment.id);
+    if (older.length) {
+      options.reporter.warn(
+        `${name}: ${older.length} older preview(s) of "${label}" still run beside ${created.id}: ${older.join(", ")}. --no-wait does not wait for the new one to be healthy, so it replaces nothing; a deploy that waits does`
+      );
+    }
+  } catch (err) {
+    options.reporter.warn(`${name}: could not list older previews of "${label}": ${err.message}`);
+  }
+}
+async function olderPreviews(platform, current, name, options) {
+  const previews = await platform.listDeployments({ previewLabel: options.preview?.label, agentName: name }, { signal: options.signal });
+  const currentCreated = current.createdAt ? Date.parse(current.createdAt) : Number.POSITIVE_INFINITY;
+  const repo = parseSourceRepo(options.sourceRepo);
+  const lookUpBuild = cachedBuildLookup(platform);
+  const older = [];
+  for (const candidate of previews) {
+    if (candidate.id === current.id || GONE_DEPLOY_PHASES.has(candidate.phase)) continue;
+    if (candidate.agentName && candidate.agentName !== name) continue;
+    if (repo && await ownershipOf(candidate, repo, lookUpBuild, { signal: options.signal }) !== "ours") continue;
+    if (candidate.createdAt && Date.parse(candidate.createdAt) > currentCreated) continue;
+    older.push(candidate);
+  }
+  return older;
+}
+async function deleteOlderPreviews(platform, current, name, options) {
+  const label = options.preview?.label;
+  if (!label) return [];
+  const replaced = [];
+  try {
+    for (const older of await olderPreviews(platform, current, name, options)) {
+      const result = await platform.deleteDeployment(older.id, { signal: options.signal });
+      if (result === "deleted") replaced.push(older.id);
+    }
+    if (replaced.length) options.reporter.step(name, `removed ${replaced.length} older preview(s): ${replaced.join(", ")}`);
+  } catch (err) {
+    options.reporter.warn(`${name}: could not remove older previews of "${label}": ${err.message}; \`agent-preview teardown\` removes them`);
+  }
+  return replaced;
+}
+
+// src/commands/redeploy.ts
+init_redact();
+async function extendCommand(run, durationMs) {
+  const { platform } = run;
+  if (!platform.capabilities.previewExpiry) {
+    return {
+      ok: false,
+      body: `\u{1F615} ${plain(`${platform.name} does not expire previews: they run until the pull request closes (or the sweep removes them), so there is nothing to extend.`)}`
+    };
+  }
+  const { previews } = await ownLivePreviews(platform, run.labels, run.access.repo, run.signal);
+  if (!previews.length) return { ok: false, body: `\u{1F615} ${plain("this pull request has no live preview of this repository to extend.")}` };
+  const lines = [];
+  for (const preview of previews) lines.push(await extendOne(run, preview, durationMs));
+  return summary(lines, `\u23F3 Extended by ${formatDuration(durationMs)}`);
+}
+async function extendOne(run, preview, durationMs) {
+  const was = preview.expiresAt ? Date.parse(preview.expiresAt) : Number.NaN;
+  const expiresAt = Math.max(Number.isFinite(was) ? was : 0, Date.now()) + durationMs;
+  const outcome = await deployAgain(run, preview, expiresAt - Date.now(), () => pullStillOpen(run));
+  if (!outcome.ok) return outcome;
+  const reported = outcome.deployment.expiresAt;
+  const previous = Number.isFinite(was) ? ` (was ${when(preview.expiresAt)})` : "";
+  return {
+    ok: Boolean(reported),
+    line: `**${escapeCell(preview.agentName ?? "agent")}**: ${reported ? `${platformName(run)} reports it expires at ${when(reported)}${previous}` : `${platformName(run)} reports no expiry for it`}; ${outcome.line}`
+  };
+}
+async function redeployCommand(run, agent) {
+  const { previews } = await ownLivePreviews(run.platform, run.labels, run.access.repo, run.signal);
+  const chosen = agent ? previews.filter((preview) => preview.agentName === agent) : previews;
+  if (!chosen.length) {
+    const which = agent ? ` of ${agent}` : "";
+    const others = agent && previews.length ? ` (it has previews of ${previews.map((preview) => preview.agentName).join(", ")})` : "";
+    return { ok: false, body: `\u{1F615} ${plain(`this pull request has no live preview${which} of this repository to redeploy${others}; the action deploys one on the next push.`)}` };
+  }
+  const lines = [];
+  for (const preview of chosen) lines.push(await redeployOne(run, preview));
+  return summary(lines, `\u{1F501} Redeployed ${shortSha(run.pull.headSha)}`);
+}
+async function redeployOne(run, preview) {
+  const head = run.pull.headSha;
+  if (!deployableOf(preview) || !preview.buildId) return { ok: false, line: `**${escapeCell(preview.agentName ?? "agent")}**: ${cannotDeployAgain(run, preview)}` };
+  const build = preview.buildId ? await run.platform.builder?.getBuild(preview.buildId, { signal: run.signal }).catch(() => void 0) : void 0;
+  if (!build?.sourceCommit || build.sourceCommit.toLowerCase() !== head.toLowerCase()) {
+    const runs = build?.sourceCommit ? `runs a build of ${shortSha(build.sourceCommit)}` : `runs a build that records no commit`;
+    return {
+      ok: false,
+      line: `**${escapeCell(preview.agentName ?? "agent")}**: not redeployed. Preview ${codeOf(preview.id)} ${runs}, but the pull request's head is ${shortSha(head)}: deploying it would deploy an older commit. Let the action deploy ${shortSha(head)} first (push, or re-run its workflow), then ask again.`
+    };
+  }
+  const outcome = await deployAgain(run, preview, lifetimeOf(preview), () => pullStillAt(run, head));
+  return { ok: outcome.ok, line: `**${escapeCell(preview.agentName ?? "agent")}**: ${outcome.line}` };
+}
+async function deployAgain(run, preview, ttlMs, stillWanted) {
+  const agent = deployableOf(preview);
+  if (!agent || !preview.buildId) return { ok: false, line: cannotDeployAgain(run, preview), deployment: preview };
+  const label = preview.previewLabel ?? run.labels.label;
+  try {
+    const outcome = await deployAgent(
+      run.platform,
+      agent,
+      { buildId: preview.buildId },
+      {
+        reporter: logReporter(run.log),
+        signal: run.signal,
+        pollIntervalMs: run.timing.pollIntervalMs,
+        timeoutMs: run.timing.deployTimeoutMs,
+        preview: { label, ttlMs },
+        sourceRepo: formatSourceRepo(run.access.repo),
+        stillWanted
+      }
+    );
+    const fresh = await run.platform.getDeployment(outcome.deployment.id, { signal: run.signal }).catch(() => outcome.deployment);
+    const replaced = outcome.replaced.includes(preview.id);
+    const old = replaced ? `replaces ${codeOf(preview.id)}, which was removed` : `runs, but ${codeOf(preview.id)} still runs beside it (it could not be removed: see the app's log)`;
+    return { ok: replaced, line: `deployment ${codeOf(fresh.id)} is healthy and ${old}.`, deployment: fresh };
+  } catch (err) {
+    run.signal.throwIfAborted();
+    const why = err instanceof UnwantedPreviewError ? err.message : `the deploy failed: ${err instanceof Error ? err.message : String(err)}`;
+    return { ok: false, line: `${plain(redact(why))}; preview ${codeOf(preview.id)} is left as it was.`, deployment: preview };
+  }
+}
+function cannotDeployAgain(run, preview) {
+  return plain(
+    `${run.platform.name} does not say what preview ${preview.id} was deployed with (its build, manifest and environments), so it cannot be deployed again; push to have the action deploy it.`
+  );
+}
+async function pullStillOpen(run) {
+  return (await run.access.pullRequest(run.job.number, run.signal)).state === "open" ? "open" : "closed";
+}
+async function pullStillAt(run, head) {
+  const now = await run.access.pullRequest(run.job.number, run.signal);
+  if (now.state !== "open") return "closed";
+  return now.headSha === head ? "open" : "superseded";
+}
+function summary(lines, title) {
+  const ok = lines.every((line) => line.ok);
+  const head = ok ? title : lines.some((line) => line.ok) ? `${title}, in part` : "\u{1F615} Nothing was deployed";
+  return { ok, body: [`${head}:`, "", ...lines.map((line) => `- ${line.line}`)].join("\n") };
+}
+function when(iso) {
+  return `${escapeCell(iso.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC`;
+}
+function platformName(run) {
+  return run.platform.name;
+}
+function codeOf(id) {
+  return `\`${id.replace(/`/g, "")}\``;
+}
+
+// src/commands/run.ts
+function commandTask(job, log, options) {
+  return { key: commandKey(job), lane: job.door, what: describeCommand(job), log, run: (_attempt, signal) => runCommand(job, log, options, signal) };
+}
+async function runCommand(job, log, options, signal) {
+  const what = describeCommand(job);
+  const access = await options.accessFor(job, signal);
+  const forge = await access.forge(signal);
+  if (!forge) throw new DeliveryRefused(`no forge client for ${job.repository.htmlUrl}`);
+  const confirmed = await confirmComment(job, access, forge, signal);
+  if ("ignore" in confirmed) {
+    log.warn({ task: what }, `${what}: ignored: ${confirmed.ignore}`);
+    return;
+  }
+  if (await alreadyAnswered(forge, access, job.comment.id, signal)) {
+    log.info({ task: what }, `${what}: already answered; not run again`);
+    return;
+  }
+  const { comment, parsed } = confirmed;
+  const pr = { ...access.repoRef, number: job.number };
+  const permission = await checkPermission(job, access, forge, comment, signal);
+  if ("unknown" in permission) {
+    log.error({ task: what }, `${what}: ${permission.unknown}`);
+    await answer(forge, pr, job, parsed, { ok: false, body: `\u{1F615} ${plain(`Nothing was done: ${permission.unknown}.`)}` }, log, signal);
+    return;
+  }
+  if (!permission.allowed) {
+    log.info({ task: what, user: comment.user }, `${what}: refused: ${comment.user} may not push to the repository (${permission.why})`);
+    if (options.refusals.firstIn(`${commandKey(job)}:${comment.user.toLowerCase()}`)) await forge.createComment(pr, renderReply(parsed.line, REFUSAL), signal);
+    return;
+  }
+  const pull = await access.pullRequest(job.number, signal);
+  await react(forge, access, job, "eyes", log, signal);
+  const result = await execute(job, parsed, { access, forge, pull, reviewer: comment.user, log, signal, options });
+  await answer(forge, pr, job, parsed, result, log, signal);
+  log.info({ task: what, ok: result.ok }, `${what}: ${result.ok ? "done" : "not done"}; answered in the thread`);
+}
+var REFUSAL = "Sorry, only people who can push to this repository can use `/preview` commands, so nothing was done. A maintainer can run the command for you.";
+async function execute(job, parsed, started) {
+  const { command } = parsed;
+  if (command.name === "help") return { ok: true, body: helpBody() };
+  if (command.name === "unknown") return { ok: false, body: helpBody(`\u{1F615} ${plain(`"${command.word}" is not a /preview command.`)}`) };
+  if (command.name === "invalid") return { ok: false, body: helpBody(`\u{1F615} ${plain(`/preview ${command.command}: ${command.problem}`)}`) };
+  if (started.pull.state !== "open")
+    return { ok: false, body: `\u{1F615} ${plain(`pull request #${job.number} is closed: its previews were removed when it closed, and nothing was done.`)}` };
+  try {
+    const run = await commandRun(job, started);
+    switch (command.name) {
+      case "ask":
+        return await askCommand(run, command.text);
+      case "extend":
+        return await extendCommand(run, command.durationMs);
+      case "redeploy":
+        return await redeployCommand(run, command.agent);
+      case "destroy":
+        return await destroyCommand(run);
+    }
+  } catch (err) {
+    started.signal.throwIfAborted();
+    const message = redact(err instanceof Error ? err.message : String(err));
+    started.log.error({ task: describeCommand(job), error: message }, `${describeCommand(job)} failed: ${message}`);
+    const lead = err instanceof InputError ? "the repository's settings are wrong" : "it failed";
+    return { ok: false, body: `\u{1F615} ${plain(`Nothing more was done: ${lead}: ${message}`)}` };
+  }
+}
+async function commandRun(job, started) {
+  const { access, pull, signal, options } = started;
+  const config = await access.loadConfig(signal);
+  const platform = options.platformFor(config.platform);
+  const labels = resolvePreviewLabel(config.labelTemplate, { number: job.number, branch: pull.headRef, sha: pull.headSha }, "preview-label", platform.labelRule, access.repo);
+  return {
+    ...started,
+    job,
+    config,
+    platform,
+    labels,
+    conversations: options.conversations,
+    timing: { ...DEFAULT_COMMAND_TIMING, ...options.timing }
+  };
+}
+async function answer(forge, pr, job, parsed, result, log, signal) {
+  try {
+    await forge.createComment(pr, renderReply(parsed.line, result.body), signal);
+  } catch (err) {
+    log.error({ task: describeCommand(job) }, `${describeCommand(job)}: the answer could not be posted: ${redact(err.message)}`);
+  }
+  await react(forge, { repoRef: pr }, job, result.ok ? "rocket" : "confused", log, signal);
+}
+async function react(forge, access, job, content, log, signal) {
+  await forge.addCommentReaction(access.repoRef, job.comment.id, content, signal).catch((err) => log.warn({ task: describeCommand(job) }, `${describeCommand(job)}: the ${content} reaction could not be added: ${redact(err.message)}`));
+}
+
+// src/app/commands.ts
+function handleCommands(router, queue) {
+  router.on("issue_comment.created", async (delivery) => {
+    const { door, id, bodyDigest, installationId, log } = delivery;
+    const job = commandJobOf({ door, deliveryId: id, bodyDigest, installationId, payload: delivery.payload });
+    if ("ignored" in job) {
+      log.debug(`delivery ${id} needs no work: ${job.ignored}`);
+      return;
+    }
+    const outcome = await queue.enqueue(job, log);
+    delivery.acknowledge(outcome);
+    log.info(
+      { repo: `${job.repository.owner}/${job.repository.name}`, pull: job.number, comment: job.comment.id, outcome },
+      `${describeCommand(job)}: ${outcome === "duplicate" ? "already received; ignored" : "queued"}`
     );
   });
 }
 
-// src/app/teardown-queue.ts
-function deliveryKeys(job) {
-  return [`${job.door}:id:${job.deliveryId}`, ...job.bodyDigest ? [`${job.door}:body:${job.bodyDigest}`] : []];
+// src/app/handlers.ts
+function appRouter(parts) {
+  const router = new DeliveryRouter();
+  handleCloses(router, parts.queue);
+  if (parts.commands) handleCommands(router, parts.commands);
+  return router;
 }
-var DeliveryWindow = class {
-  constructor(capacity = 1e4, ttlMs = 24 * 36e5) {
-    this.capacity = capacity;
-    this.ttlMs = ttlMs;
-  }
-  capacity;
-  ttlMs;
-  seen = /* @__PURE__ */ new Map();
-  /** True the first time an id is offered within the window. */
-  firstSight(id, now = Date.now()) {
-    return this.firstSightOfAll([id], now);
-  }
-  /** True when none of the ids was offered within the window; all of them are remembered either way. */
-  firstSightOfAll(ids, now = Date.now()) {
-    for (const [oldest, at] of this.seen) {
-      if (now - at < this.ttlMs && this.seen.size + ids.length <= this.capacity) break;
-      this.seen.delete(oldest);
-    }
-    const first = ids.every((id) => !this.seen.has(id));
-    for (const id of ids) if (!this.seen.has(id)) this.seen.set(id, now);
-    return first;
-  }
-};
-var MemoryTeardownQueue = class {
-  constructor(taskFor, retry = {}) {
-    this.taskFor = taskFor;
-    this.background = new BackgroundQueue(retry);
-  }
-  taskFor;
-  background;
-  window = new DeliveryWindow();
-  async enqueue(job, log) {
-    if (!this.window.firstSightOfAll(deliveryKeys(job))) return "duplicate";
-    this.background.enqueue(this.taskFor(job, log));
-    return "queued";
-  }
-  idle() {
-    return this.background.idle();
-  }
-  stop(graceMs = DEFAULT_TEARDOWN_GRACE_MS) {
-    return this.background.stop(graceMs);
-  }
-};
 
 // src/app/probot.ts
+init_teardown_queue();
+init_conversations();
+init_queue();
 function platformsFrom(env) {
   const name = parsePlatformName(env.AGENT_PREVIEW_PLATFORM, "AGENT_PREVIEW_PLATFORM");
   const keyVariable = PLATFORM_KEY_VARIABLES[name];
@@ -39513,13 +41583,18 @@ var agentPreviewApp = (app, options) => {
   const env = process.env;
   const platformFor = platformsFrom(env);
   if (env.PREVIEW_LABEL) checkDefaultLabelTemplate(env.PREVIEW_LABEL);
-  const defaultConfig = { ...DEFAULT_REPO_CONFIG, labelTemplate: env.PREVIEW_LABEL?.trim() || DEFAULT_REPO_CONFIG.labelTemplate };
+  const defaultConfig = repoConfigDefaults(env.PREVIEW_LABEL);
   const gheHost = env.GHE_HOST?.trim();
   const asApp = Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH)) && !env.GITHUB_TOKEN;
   const access = githubAccessFor(app, { githubHost: gheHost || "github.com", asApp, defaultConfig });
   const recent = new RecentCloses();
   const queue = new MemoryTeardownQueue((job, log) => teardownTask(job, { log, accessFor: access, platformFor, recent }));
-  previewApp({ queue: insideProbotServer(options) ? queue : waitingQueue(queue) })(app, options ?? { cwd: process.cwd(), addHandler: () => void 0 });
+  const conversations = new MemoryConversationStore();
+  const refusals = new RefusalMemory();
+  const commands = new MemoryCommandQueue((job, log) => commandTask(job, log, { accessFor: access, platformFor, conversations, refusals }));
+  const inServer = insideProbotServer(options);
+  const router = appRouter({ queue: inServer ? queue : waitingQueue(queue), commands: inServer ? commands : waitingQueue(commands) });
+  return githubDoorApp(router, access)(app, options ?? { cwd: process.cwd(), addHandler: () => void 0 });
 };
 var probot_default = agentPreviewApp;
 export {

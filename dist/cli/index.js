@@ -1145,14 +1145,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path12 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path13 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path12 && path12[0] !== "/") {
-          path12 = `/${path12}`;
+        if (path13 && path13[0] !== "/") {
+          path13 = `/${path13}`;
         }
-        return new URL(`${origin}${path12}`);
+        return new URL(`${origin}${path13}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError2("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1297,8 +1297,8 @@ var require_util = __commonJS({
       const rawHeaders = [];
       for (const [name, value] of Object.entries(headers)) {
         if (Array.isArray(value)) {
-          for (const entry of value) {
-            rawHeaders.push(Buffer.from(name, "latin1"), Buffer.from(`${entry}`, "latin1"));
+          for (const entry2 of value) {
+            rawHeaders.push(Buffer.from(name, "latin1"), Buffer.from(`${entry2}`, "latin1"));
           }
         } else {
           rawHeaders.push(Buffer.from(name, "latin1"), Buffer.from(`${value}`, "latin1"));
@@ -1987,9 +1987,9 @@ var require_diagnostics = __commonJS({
         "undici:client:sendHeaders",
         (evt) => {
           const {
-            request: { method, path: path12, origin }
+            request: { method, path: path13, origin }
           } = evt;
-          debugLog("sending request to %s %s%s", method, origin, path12);
+          debugLog("sending request to %s %s%s", method, origin, path13);
         }
       );
     }
@@ -2007,14 +2007,14 @@ var require_diagnostics = __commonJS({
         "undici:request:headers",
         (evt) => {
           const {
-            request: { method, path: path12, origin },
+            request: { method, path: path13, origin },
             response: { statusCode }
           } = evt;
           debugLog(
             "received response to %s %s%s - HTTP %d",
             method,
             origin,
-            path12,
+            path13,
             statusCode
           );
         }
@@ -2023,23 +2023,23 @@ var require_diagnostics = __commonJS({
         "undici:request:trailers",
         (evt) => {
           const {
-            request: { method, path: path12, origin }
+            request: { method, path: path13, origin }
           } = evt;
-          debugLog("trailers received from %s %s%s", method, origin, path12);
+          debugLog("trailers received from %s %s%s", method, origin, path13);
         }
       );
       diagnosticsChannel.subscribe(
         "undici:request:error",
         (evt) => {
           const {
-            request: { method, path: path12, origin },
+            request: { method, path: path13, origin },
             error
           } = evt;
           debugLog(
             "request to %s %s%s errored - %s",
             method,
             origin,
-            path12,
+            path13,
             error.message
           );
         }
@@ -2154,7 +2154,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path12,
+        path: path13,
         method,
         body,
         headers,
@@ -2171,11 +2171,11 @@ var require_request = __commonJS({
         maxRedirections,
         typeOfService
       }, handler) {
-        if (typeof path12 !== "string") {
+        if (typeof path13 !== "string") {
           throw new InvalidArgumentError2("path must be a string");
-        } else if (path12[0] !== "/" && !(path12.startsWith("http://") || path12.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path13[0] !== "/" && !(path13.startsWith("http://") || path13.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError2("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path12)) {
+        } else if (invalidPathRegex.test(path13)) {
           throw new InvalidArgumentError2("invalid request path");
         }
         if (typeof method !== "string") {
@@ -2250,7 +2250,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? serializePathWithQuery(path12, query) : path12;
+        this.path = query ? serializePathWithQuery(path13, query) : path13;
         this.origin = origin;
         this.protocol = getProtocolFromUrlString(origin);
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
@@ -5864,22 +5864,22 @@ var require_formdata = __commonJS({
         } else {
           value = webidl.converters.USVString(value);
         }
-        const entry = makeEntry(name, value, filename);
-        this.#state.push(entry);
+        const entry2 = makeEntry(name, value, filename);
+        this.#state.push(entry2);
       }
       delete(name) {
         webidl.brandCheck(this, _FormData);
         const prefix = "FormData.delete";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         name = webidl.converters.USVString(name);
-        this.#state = this.#state.filter((entry) => entry.name !== name);
+        this.#state = this.#state.filter((entry2) => entry2.name !== name);
       }
       get(name) {
         webidl.brandCheck(this, _FormData);
         const prefix = "FormData.get";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         name = webidl.converters.USVString(name);
-        const idx = this.#state.findIndex((entry) => entry.name === name);
+        const idx = this.#state.findIndex((entry2) => entry2.name === name);
         if (idx === -1) {
           return null;
         }
@@ -5890,14 +5890,14 @@ var require_formdata = __commonJS({
         const prefix = "FormData.getAll";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         name = webidl.converters.USVString(name);
-        return this.#state.filter((entry) => entry.name === name).map((entry) => entry.value);
+        return this.#state.filter((entry2) => entry2.name === name).map((entry2) => entry2.value);
       }
       has(name) {
         webidl.brandCheck(this, _FormData);
         const prefix = "FormData.has";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         name = webidl.converters.USVString(name);
-        return this.#state.findIndex((entry) => entry.name === name) !== -1;
+        return this.#state.findIndex((entry2) => entry2.name === name) !== -1;
       }
       set(name, value, filename = void 0) {
         webidl.brandCheck(this, _FormData);
@@ -5912,16 +5912,16 @@ var require_formdata = __commonJS({
         } else {
           value = webidl.converters.USVString(value);
         }
-        const entry = makeEntry(name, value, filename);
-        const idx = this.#state.findIndex((entry2) => entry2.name === name);
+        const entry2 = makeEntry(name, value, filename);
+        const idx = this.#state.findIndex((entry3) => entry3.name === name);
         if (idx !== -1) {
           this.#state = [
             ...this.#state.slice(0, idx),
-            entry,
-            ...this.#state.slice(idx + 1).filter((entry2) => entry2.name !== name)
+            entry2,
+            ...this.#state.slice(idx + 1).filter((entry3) => entry3.name !== name)
           ];
         } else {
-          this.#state.push(entry);
+          this.#state.push(entry2);
         }
       }
       [nodeUtil.inspect.custom](depth, options) {
@@ -7494,7 +7494,7 @@ var require_client_h1 = __commonJS({
       }
     }
     function writeH1(client, request3) {
-      const { method, path: path12, host, upgrade, blocking, reset } = request3;
+      const { method, path: path13, host, upgrade, blocking, reset } = request3;
       let { body, headers, contentLength } = request3;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -7570,7 +7570,7 @@ var require_client_h1 = __commonJS({
         socket[kBlocking] = true;
       }
       setTypeOfService(socket, request3);
-      let header2 = `${method} ${path12} HTTP/1.1\r
+      let header2 = `${method} ${path13} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -8247,7 +8247,7 @@ var require_client_h2 = __commonJS({
       const headersTimeout = request3.headersTimeout ?? client[kHeadersTimeout];
       const bodyTimeout = request3.bodyTimeout ?? client[kBodyTimeout];
       const session = client[kHTTP2Session];
-      const { method, path: path12, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request3;
+      const { method, path: path13, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request3;
       let { body } = request3;
       if (upgrade != null && upgrade !== "websocket") {
         util.errorRequest(client, request3, new InvalidArgumentError2(`Custom upgrade "${upgrade}" not supported over HTTP/2`));
@@ -8316,7 +8316,7 @@ var require_client_h2 = __commonJS({
           }
           headers[HTTP2_HEADER_METHOD] = "CONNECT";
           headers[HTTP2_HEADER_PROTOCOL] = "websocket";
-          headers[HTTP2_HEADER_PATH] = path12;
+          headers[HTTP2_HEADER_PATH] = path13;
           if (protocol === "ws:" || protocol === "wss:") {
             headers[HTTP2_HEADER_SCHEME] = protocol === "ws:" ? "http" : "https";
           } else {
@@ -8368,7 +8368,7 @@ var require_client_h2 = __commonJS({
         stream.setTimeout(headersTimeout);
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path12;
+      headers[HTTP2_HEADER_PATH] = path13;
       headers[HTTP2_HEADER_SCHEME] = protocol === "http:" ? "http" : "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -10724,10 +10724,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path12 = "/",
+          path: path13 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path12;
+        opts.path = origin + path13;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL(origin);
           headers.host = host;
@@ -10997,14 +10997,14 @@ var require_env_http_proxy_agent = __commonJS({
           return false;
         }
         for (let i = 0; i < this.#noProxyEntries.length; i++) {
-          const entry = this.#noProxyEntries[i];
-          if (entry.port && entry.port !== port) {
+          const entry2 = this.#noProxyEntries[i];
+          if (entry2.port && entry2.port !== port) {
             continue;
           }
-          if (hostname === entry.hostname) {
+          if (hostname === entry2.hostname) {
             return false;
           }
-          if (hostname.slice(-(entry.hostname.length + 1)) === `.${entry.hostname}`) {
+          if (hostname.slice(-(entry2.hostname.length + 1)) === `.${entry2.hostname}`) {
             return false;
           }
         }
@@ -11015,14 +11015,14 @@ var require_env_http_proxy_agent = __commonJS({
         const noProxySplit = noProxyValue.split(/[,\s]/);
         const noProxyEntries = [];
         for (let i = 0; i < noProxySplit.length; i++) {
-          const entry = noProxySplit[i];
-          if (!entry) {
+          const entry2 = noProxySplit[i];
+          if (!entry2) {
             continue;
           }
-          const parsed = entry.match(/^(.+):(\d+)$/);
+          const parsed = entry2.match(/^(.+):(\d+)$/);
           noProxyEntries.push({
             // strip leading dot or asterisk with dot
-            hostname: (parsed ? parsed[1] : entry).replace(/^\*?\./, "").toLowerCase(),
+            hostname: (parsed ? parsed[1] : entry2).replace(/^\*?\./, "").toLowerCase(),
             port: parsed ? Number.parseInt(parsed[2], 10) : 0
           });
         }
@@ -12887,20 +12887,20 @@ var require_mock_utils = __commonJS({
       }
       return normalizedQp;
     }
-    function safeUrl(path12) {
-      if (typeof path12 !== "string") {
-        return path12;
+    function safeUrl(path13) {
+      if (typeof path13 !== "string") {
+        return path13;
       }
-      const pathSegments = path12.split("?", 3);
+      const pathSegments = path13.split("?", 3);
       if (pathSegments.length !== 2) {
-        return path12;
+        return path13;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path12, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path12);
+    function matchKey(mockDispatch2, { path: path13, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path13);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -12925,8 +12925,8 @@ var require_mock_utils = __commonJS({
       const basePath = key.query ? serializePathWithQuery(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
       const resolvedPathWithoutTrailingSlash = removeTrailingSlash(resolvedPath);
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path12, ignoreTrailingSlash }) => {
-        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path12)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path12), resolvedPath);
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path13, ignoreTrailingSlash }) => {
+        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path13)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path13), resolvedPath);
       });
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
@@ -12965,19 +12965,19 @@ var require_mock_utils = __commonJS({
         mockDispatches.splice(index, 1);
       }
     }
-    function removeTrailingSlash(path12) {
-      while (path12.endsWith("/")) {
-        path12 = path12.slice(0, -1);
+    function removeTrailingSlash(path13) {
+      while (path13.endsWith("/")) {
+        path13 = path13.slice(0, -1);
       }
-      if (path12.length === 0) {
-        path12 = "/";
+      if (path13.length === 0) {
+        path13 = "/";
       }
-      return path12;
+      return path13;
     }
     function buildKey(opts) {
-      const { path: path12, method, body, headers, query } = opts;
+      const { path: path13, method, body, headers, query } = opts;
       return {
-        path: path12,
+        path: path13,
         method,
         body,
         headers,
@@ -13667,10 +13667,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path12, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path13, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path12,
+            Path: path13,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -13752,9 +13752,9 @@ var require_mock_agent = __commonJS({
         const acceptNonStandardSearchParameters = this[kMockAgentAcceptsNonStandardSearchParameters];
         const dispatchOpts = { ...opts };
         if (acceptNonStandardSearchParameters && dispatchOpts.path) {
-          const [path12, searchParams] = dispatchOpts.path.split("?");
+          const [path13, searchParams] = dispatchOpts.path.split("?");
           const normalizedSearchParams = normalizeSearchParams(searchParams, acceptNonStandardSearchParameters);
-          dispatchOpts.path = `${path12}?${normalizedSearchParams}`;
+          dispatchOpts.path = `${path13}?${normalizedSearchParams}`;
         }
         return this[kAgent].dispatch(dispatchOpts, handler);
       }
@@ -14155,12 +14155,12 @@ var require_snapshot_recorder = __commonJS({
        * @return {Promise<void>} - Resolves when snapshots are loaded
        */
       async loadSnapshots(filePath) {
-        const path12 = filePath || this.#snapshotPath;
-        if (!path12) {
+        const path13 = filePath || this.#snapshotPath;
+        if (!path13) {
           throw new InvalidArgumentError2("Snapshot path is required");
         }
         try {
-          const data = await readFile4(resolve3(path12), "utf8");
+          const data = await readFile4(resolve3(path13), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -14174,7 +14174,7 @@ var require_snapshot_recorder = __commonJS({
           if (error.code === "ENOENT") {
             this.#snapshots.clear();
           } else {
-            throw new UndiciError(`Failed to load snapshots from ${path12}`, { cause: error });
+            throw new UndiciError(`Failed to load snapshots from ${path13}`, { cause: error });
           }
         }
       }
@@ -14185,11 +14185,11 @@ var require_snapshot_recorder = __commonJS({
        * @returns {Promise<void>} - Resolves when snapshots are saved
        */
       async saveSnapshots(filePath) {
-        const path12 = filePath || this.#snapshotPath;
-        if (!path12) {
+        const path13 = filePath || this.#snapshotPath;
+        if (!path13) {
           throw new InvalidArgumentError2("Snapshot path is required");
         }
-        const resolvedPath = resolve3(path12);
+        const resolvedPath = resolve3(path13);
         await mkdir2(dirname2(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash2, snapshot]) => ({
           hash: hash2,
@@ -14830,15 +14830,15 @@ var require_redirect_handler = __commonJS({
           receivedAt: Date.now()
         });
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path12 = search ? `${pathname}${search}` : pathname;
-        const redirectUrlString = `${origin}${path12}`;
+        const path13 = search ? `${pathname}${search}` : pathname;
+        const redirectUrlString = `${origin}${path13}`;
         for (const historyUrl of this.history) {
           if (historyUrl.toString() === redirectUrlString) {
             throw new InvalidArgumentError2(`Redirect loop detected. Cannot redirect to ${origin}. This typically happens when using a Client or Pool with cross-origin redirects. Use an Agent for cross-origin redirects.`);
           }
         }
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path12;
+        this.opts.path = path13;
         this.opts.origin = origin;
         this.opts.query = null;
       }
@@ -16655,10 +16655,10 @@ var require_cache_handler = __commonJS({
       }
       return locationUrl.pathname + locationUrl.search;
     }
-    function deleteCachedUri(store, cacheKey, path12) {
+    function deleteCachedUri(store, cacheKey, path13) {
       deleteCachedValue(store, {
         ...cacheKey,
-        path: path12
+        path: path13
       });
       for (let i = 0; i < util.safeHTTPMethods.length; i++) {
         const method = util.safeHTTPMethods[i];
@@ -16666,7 +16666,7 @@ var require_cache_handler = __commonJS({
           deleteCachedValue(store, {
             ...cacheKey,
             method,
-            path: path12
+            path: path13
           });
         }
       }
@@ -16677,9 +16677,9 @@ var require_cache_handler = __commonJS({
       }
       const values = Array.isArray(headerValue) ? headerValue : [headerValue];
       for (let i = 0; i < values.length; i++) {
-        const path12 = getSameOriginPath(cacheKey, values[i]);
-        if (path12 !== void 0) {
-          deleteCachedUri(store, cacheKey, path12);
+        const path13 = getSameOriginPath(cacheKey, values[i]);
+        if (path13 !== void 0) {
+          deleteCachedUri(store, cacheKey, path13);
         }
       }
     }
@@ -17162,7 +17162,7 @@ var require_cache_handler = __commonJS({
       }
       return {
         staleAt: hop.receivedAt - currentAge + freshnessLifetime,
-        // RFC 9111 §5.2.2.10: s-maxage implies proxy-revalidate for shared caches.
+        // RFC 9111 \u00a75.2.2.10: s-maxage implies proxy-revalidate for shared caches.
         requiresRevalidation: cacheType === "shared" && Object.hasOwn(hopCacheControl, "s-maxage")
       };
     }
@@ -17381,18 +17381,18 @@ var require_memory_cache_store = __commonJS({
         const topLevelKey = `${key.origin}:${key.path}`;
         const now = Date.now();
         const entries = this.#entries.get(topLevelKey);
-        const entry = entries ? findEntry(key, entries, now) : null;
-        return entry == null ? void 0 : {
-          statusMessage: entry.statusMessage,
-          statusCode: entry.statusCode,
-          headers: entry.headers,
-          body: entry.body,
-          vary: entry.vary ? entry.vary : void 0,
-          etag: entry.etag,
-          cacheControlDirectives: entry.cacheControlDirectives,
-          cachedAt: entry.cachedAt,
-          staleAt: entry.staleAt,
-          deleteAt: entry.deleteAt
+        const entry2 = entries ? findEntry(key, entries, now) : null;
+        return entry2 == null ? void 0 : {
+          statusMessage: entry2.statusMessage,
+          statusCode: entry2.statusCode,
+          headers: entry2.headers,
+          body: entry2.body,
+          vary: entry2.vary ? entry2.vary : void 0,
+          etag: entry2.etag,
+          cacheControlDirectives: entry2.cacheControlDirectives,
+          cachedAt: entry2.cachedAt,
+          staleAt: entry2.staleAt,
+          deleteAt: entry2.deleteAt
         };
       }
       /**
@@ -17405,17 +17405,17 @@ var require_memory_cache_store = __commonJS({
         assertCacheValue(val);
         const topLevelKey = `${key.origin}:${key.path}`;
         const store = this;
-        const entry = { ...key, ...val, body: [], size: 0 };
+        const entry2 = { ...key, ...val, body: [], size: 0 };
         return new Writable2({
           write(chunk, encoding, callback2) {
             if (typeof chunk === "string") {
               chunk = Buffer.from(chunk, encoding);
             }
-            entry.size += chunk.byteLength;
-            if (entry.size >= store.#maxEntrySize) {
+            entry2.size += chunk.byteLength;
+            if (entry2.size >= store.#maxEntrySize) {
               this.destroy();
             } else {
-              entry.body.push(chunk);
+              entry2.body.push(chunk);
             }
             callback2(null);
           },
@@ -17428,13 +17428,13 @@ var require_memory_cache_store = __commonJS({
             const previousEntry = findEntry(key, entries, Date.now());
             if (previousEntry) {
               const index = entries.indexOf(previousEntry);
-              entries.splice(index, 1, entry);
+              entries.splice(index, 1, entry2);
               store.#size -= previousEntry.size;
             } else {
-              entries.push(entry);
+              entries.push(entry2);
               store.#count += 1;
             }
-            store.#size += entry.size;
+            store.#size += entry2.size;
             if (store.#size > store.#maxSize || store.#count > store.#maxCount) {
               if (!store.#hasEmittedMaxSizeEvent) {
                 store.emit("maxSizeExceeded", {
@@ -17446,8 +17446,8 @@ var require_memory_cache_store = __commonJS({
                 store.#hasEmittedMaxSizeEvent = true;
               }
               for (const [key2, entries2] of store.#entries) {
-                for (const entry2 of entries2.splice(0, entries2.length / 2)) {
-                  store.#size -= entry2.size;
+                for (const entry3 of entries2.splice(0, entries2.length / 2)) {
+                  store.#size -= entry3.size;
                   store.#count -= 1;
                 }
                 if (entries2.length === 0) {
@@ -17470,8 +17470,8 @@ var require_memory_cache_store = __commonJS({
           throw new TypeError(`expected key to be object, got ${typeof key}`);
         }
         const topLevelKey = `${key.origin}:${key.path}`;
-        for (const entry of this.#entries.get(topLevelKey) ?? []) {
-          this.#size -= entry.size;
+        for (const entry2 of this.#entries.get(topLevelKey) ?? []) {
+          this.#size -= entry2.size;
           this.#count -= 1;
         }
         this.#entries.delete(topLevelKey);
@@ -17479,18 +17479,18 @@ var require_memory_cache_store = __commonJS({
     };
     function findEntry(key, entries, now) {
       for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i];
-        if (entry.deleteAt > now && entry.method === key.method && varyMatches(key, entry)) {
-          return entry;
+        const entry2 = entries[i];
+        if (entry2.deleteAt > now && entry2.method === key.method && varyMatches(key, entry2)) {
+          return entry2;
         }
       }
     }
-    function varyMatches(key, entry) {
-      if (entry.vary == null) {
+    function varyMatches(key, entry2) {
+      if (entry2.vary == null) {
         return true;
       }
-      for (const headerName in entry.vary) {
-        if (Object.hasOwn(entry.vary, headerName) && !headerValueEquals(key.headers?.[headerName], entry.vary[headerName])) {
+      for (const headerName in entry2.vary) {
+        if (Object.hasOwn(entry2.vary, headerName) && !headerValueEquals(key.headers?.[headerName], entry2.vary[headerName])) {
           return false;
         }
       }
@@ -19985,12 +19985,12 @@ var require_response = __commonJS({
         }
         initializeResponse(this, init, bodyWithType);
       }
-      // Returns response’s type, e.g., "cors".
+      // Returns response\u2019s type, e.g., "cors".
       get type() {
         webidl.brandCheck(this, _Response);
         return this.#state.type;
       }
-      // Returns response’s URL, if it has one; otherwise the empty string.
+      // Returns response\u2019s URL, if it has one; otherwise the empty string.
       get url() {
         webidl.brandCheck(this, _Response);
         const urlList = this.#state.urlList;
@@ -20005,22 +20005,22 @@ var require_response = __commonJS({
         webidl.brandCheck(this, _Response);
         return this.#state.urlList.length > 1;
       }
-      // Returns response’s status.
+      // Returns response\u2019s status.
       get status() {
         webidl.brandCheck(this, _Response);
         return this.#state.status;
       }
-      // Returns whether response’s status is an ok status.
+      // Returns whether response\u2019s status is an ok status.
       get ok() {
         webidl.brandCheck(this, _Response);
         return this.#state.status >= 200 && this.#state.status <= 299;
       }
-      // Returns response’s status message.
+      // Returns response\u2019s status message.
       get statusText() {
         webidl.brandCheck(this, _Response);
         return this.#state.statusText;
       }
-      // Returns response’s headers as Headers.
+      // Returns response\u2019s headers as Headers.
       get headers() {
         webidl.brandCheck(this, _Response);
         return this.#headers;
@@ -20437,46 +20437,46 @@ var require_request2 = __commonJS({
           window2 = "no-window";
         }
         request3 = makeRequest({
-          // URL request’s URL.
+          // URL request\u2019s URL.
           // undici implementation note: this is set as the first item in request's urlList in makeRequest
-          // method request’s method.
+          // method request\u2019s method.
           method: request3.method,
-          // header list A copy of request’s header list.
+          // header list A copy of request\u2019s header list.
           // undici implementation note: headersList is cloned in makeRequest
           headersList: request3.headersList,
           // unsafe-request flag Set.
           unsafeRequest: request3.unsafeRequest,
-          // client This’s relevant settings object.
+          // client This\u2019s relevant settings object.
           client: environmentSettingsObject.settingsObject,
           // window window.
           window: window2,
-          // priority request’s priority.
+          // priority request\u2019s priority.
           priority: request3.priority,
-          // origin request’s origin. The propagation of the origin is only significant for navigation requests
+          // origin request\u2019s origin. The propagation of the origin is only significant for navigation requests
           // being handled by a service worker. In this scenario a request can have an origin that is different
           // from the current client.
           origin: request3.origin,
-          // referrer request’s referrer.
+          // referrer request\u2019s referrer.
           referrer: request3.referrer,
-          // referrer policy request’s referrer policy.
+          // referrer policy request\u2019s referrer policy.
           referrerPolicy: request3.referrerPolicy,
-          // mode request’s mode.
+          // mode request\u2019s mode.
           mode: request3.mode,
-          // credentials mode request’s credentials mode.
+          // credentials mode request\u2019s credentials mode.
           credentials: request3.credentials,
-          // cache mode request’s cache mode.
+          // cache mode request\u2019s cache mode.
           cache: request3.cache,
-          // redirect mode request’s redirect mode.
+          // redirect mode request\u2019s redirect mode.
           redirect: request3.redirect,
-          // integrity metadata request’s integrity metadata.
+          // integrity metadata request\u2019s integrity metadata.
           integrity: request3.integrity,
-          // keepalive request’s keepalive.
+          // keepalive request\u2019s keepalive.
           keepalive: request3.keepalive,
-          // reload-navigation flag request’s reload-navigation flag.
+          // reload-navigation flag request\u2019s reload-navigation flag.
           reloadNavigation: request3.reloadNavigation,
-          // history-navigation flag request’s history-navigation flag.
+          // history-navigation flag request\u2019s history-navigation flag.
           historyNavigation: request3.historyNavigation,
-          // URL list A clone of request’s URL list.
+          // URL list A clone of request\u2019s URL list.
           urlList: [...request3.urlList]
         });
         const initHasKey = Object.keys(init).length !== 0;
@@ -20659,7 +20659,7 @@ var require_request2 = __commonJS({
         }
         this.#state.body = finalBody;
       }
-      // Returns request’s HTTP method, which is "GET" by default.
+      // Returns request\u2019s HTTP method, which is "GET" by default.
       get method() {
         webidl.brandCheck(this, _Request);
         return this.#state.method;
@@ -20684,7 +20684,7 @@ var require_request2 = __commonJS({
       }
       // Returns the referrer of request. Its value can be a same-origin URL if
       // explicitly set in init, the empty string to indicate no referrer, and
-      // "about:client" when defaulting to the global’s default. This is used
+      // "about:client" when defaulting to the global\u2019s default. This is used
       // during fetching to determine the value of the `Referer` header of the
       // request being made.
       get referrer() {
@@ -20698,7 +20698,7 @@ var require_request2 = __commonJS({
         return this.#state.referrer.toString();
       }
       // Returns the referrer policy associated with request.
-      // This is used during fetching to compute the value of the request’s
+      // This is used during fetching to compute the value of the request\u2019s
       // referrer.
       get referrerPolicy() {
         webidl.brandCheck(this, _Request);
@@ -20720,7 +20720,7 @@ var require_request2 = __commonJS({
       }
       // Returns the cache mode associated with request,
       // which is a string indicating how the request will
-      // interact with the browser’s cache when fetching.
+      // interact with the browser\u2019s cache when fetching.
       get cache() {
         webidl.brandCheck(this, _Request);
         return this.#state.cache;
@@ -20733,7 +20733,7 @@ var require_request2 = __commonJS({
         webidl.brandCheck(this, _Request);
         return this.#state.redirect;
       }
-      // Returns request’s subresource integrity metadata, which is a
+      // Returns request\u2019s subresource integrity metadata, which is a
       // cryptographic hash of the resource being fetched. Its value
       // consists of multiple hashes separated by whitespace. [SRI]
       get integrity() {
@@ -21521,10 +21521,10 @@ var require_fetch = __commonJS({
         if (response === null) {
           const currentURL = requestCurrentURL(request3);
           if (
-            // - request’s current URL’s origin is same origin with request’s origin,
-            //   and request’s response tainting is "basic"
-            sameOrigin(currentURL, request3.url) && request3.responseTainting === "basic" || // request’s current URL’s scheme is "data"
-            currentURL.protocol === "data:" || // - request’s mode is "navigate" or "websocket"
+            // - request\u2019s current URL\u2019s origin is same origin with request\u2019s origin,
+            //   and request\u2019s response tainting is "basic"
+            sameOrigin(currentURL, request3.url) && request3.responseTainting === "basic" || // request\u2019s current URL\u2019s scheme is "data"
+            currentURL.protocol === "data:" || // - request\u2019s mode is "navigate" or "websocket"
             (request3.mode === "navigate" || request3.mode === "websocket")
           ) {
             request3.responseTainting = "basic";
@@ -21983,9 +21983,9 @@ var require_fetch = __commonJS({
         return makeNetworkError("proxy authentication required");
       }
       if (
-        // response’s status is 421
+        // response\u2019s status is 421
         response.status === 421 && // isNewConnectionFetch is false
-        !isNewConnectionFetch && // request’s body is null, or request’s body is non-null and request’s body’s source is non-null
+        !isNewConnectionFetch && // request\u2019s body is null, or request\u2019s body is non-null and request\u2019s body\u2019s source is non-null
         (request3.body == null || request3.body.source != null)
       ) {
         if (isCancelled(fetchParams)) {
@@ -22167,11 +22167,11 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request3);
         const agent = fetchParams.controller.dispatcher;
-        const path12 = url.pathname + url.search;
+        const path13 = url.pathname + url.search;
         const hasTrailingQuestionMark = url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === "?";
         return new Promise((resolve3, reject) => agent.dispatch(
           {
-            path: hasTrailingQuestionMark ? `${path12}?` : path12,
+            path: hasTrailingQuestionMark ? `${path13}?` : path13,
             origin: url.origin,
             method: request3.method,
             body: agent.isMockActive ? request3.body && (request3.body.source || request3.body.stream) : body,
@@ -22303,8 +22303,8 @@ var require_fetch = __commonJS({
                 }
                 const headerName = name.toLowerCase();
                 if (Array.isArray(value)) {
-                  for (const entry of value) {
-                    headersList.append(headerName, String(entry), true);
+                  for (const entry2 of value) {
+                    headersList.append(headerName, String(entry2), true);
                   }
                 } else {
                   headersList.append(headerName, String(value), true);
@@ -23118,9 +23118,9 @@ var require_util4 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path12) {
-      for (let i = 0; i < path12.length; ++i) {
-        const code = path12.charCodeAt(i);
+    function validateCookiePath(path13) {
+      for (let i = 0; i < path13.length; ++i) {
+        const code = path13.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -26556,11 +26556,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError2("invalid opts.path");
           }
-          let path12 = opts.path;
+          let path13 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path12 = `/${path12}`;
+            path13 = `/${path13}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path12);
+          url = new URL(util.parseOrigin(url).origin + path13);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -27832,7 +27832,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter2 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path12 = __require("node:path");
+    var path13 = __require("node:path");
     var fs2 = __require("node:fs");
     var process2 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -28845,9 +28845,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path12.resolve(baseDir, baseName);
+          const localBin = path13.resolve(baseDir, baseName);
           if (fs2.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path12.extname(baseName))) return void 0;
+          if (sourceExt.includes(path13.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs2.existsSync(`${localBin}${ext}`)
           );
@@ -28865,17 +28865,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path12.resolve(
-            path12.dirname(resolvedScriptPath),
+          executableDir = path13.resolve(
+            path13.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path12.basename(
+            const legacyName = path13.basename(
               this._scriptPath,
-              path12.extname(this._scriptPath)
+              path13.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -28886,7 +28886,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path12.extname(executableFile));
+        launchWithNode = sourceExt.includes(path13.extname(executableFile));
         let proc;
         if (process2.platform !== "win32") {
           if (launchWithNode) {
@@ -29801,7 +29801,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path12.basename(filename, path12.extname(filename));
+        this._name = path13.basename(filename, path13.extname(filename));
         return this;
       }
       /**
@@ -29815,9 +29815,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path13) {
-        if (path13 === void 0) return this._executableDir;
-        this._executableDir = path13;
+      executableDir(path14) {
+        if (path14 === void 0) return this._executableDir;
+        this._executableDir = path14;
         return this;
       }
       /**
@@ -30172,17 +30172,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path12) {
-      const ctrl = callVisitor(key, node, visitor, path12);
+    function visit_(key, node, visitor, path13) {
+      const ctrl = callVisitor(key, node, visitor, path13);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path12, ctrl);
-        return visit_(key, ctrl, visitor, path12);
+        replaceNode(key, path13, ctrl);
+        return visit_(key, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path12 = Object.freeze(path12.concat(node));
+          path13 = Object.freeze(path13.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci2 = visit_(i, node.items[i], visitor, path12);
+            const ci2 = visit_(i, node.items[i], visitor, path13);
             if (typeof ci2 === "number")
               i = ci2 - 1;
             else if (ci2 === BREAK)
@@ -30193,13 +30193,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path12 = Object.freeze(path12.concat(node));
-          const ck = visit_("key", node.key, visitor, path12);
+          path13 = Object.freeze(path13.concat(node));
+          const ck = visit_("key", node.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path12);
+          const cv = visit_("value", node.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -30220,17 +30220,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path12) {
-      const ctrl = await callVisitor(key, node, visitor, path12);
+    async function visitAsync_(key, node, visitor, path13) {
+      const ctrl = await callVisitor(key, node, visitor, path13);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path12, ctrl);
-        return visitAsync_(key, ctrl, visitor, path12);
+        replaceNode(key, path13, ctrl);
+        return visitAsync_(key, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path12 = Object.freeze(path12.concat(node));
+          path13 = Object.freeze(path13.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci2 = await visitAsync_(i, node.items[i], visitor, path12);
+            const ci2 = await visitAsync_(i, node.items[i], visitor, path13);
             if (typeof ci2 === "number")
               i = ci2 - 1;
             else if (ci2 === BREAK)
@@ -30241,13 +30241,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path12 = Object.freeze(path12.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path12);
+          path13 = Object.freeze(path13.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path12);
+          const cv = await visitAsync_("value", node.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -30274,23 +30274,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path12) {
+    function callVisitor(key, node, visitor, path13) {
       if (typeof visitor === "function")
-        return visitor(key, node, path12);
+        return visitor(key, node, path13);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path12);
+        return visitor.Map?.(key, node, path13);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path12);
+        return visitor.Seq?.(key, node, path13);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path12);
+        return visitor.Pair?.(key, node, path13);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path12);
+        return visitor.Scalar?.(key, node, path13);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path12);
+        return visitor.Alias?.(key, node, path13);
       return void 0;
     }
-    function replaceNode(key, path12, node) {
-      const parent = path12[path12.length - 1];
+    function replaceNode(key, path13, node) {
+      const parent = path13[path13.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -30902,10 +30902,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path12, value) {
+    function collectionFromPath(schema, path13, value) {
       let v2 = value;
-      for (let i = path12.length - 1; i >= 0; --i) {
-        const k2 = path12[i];
+      for (let i = path13.length - 1; i >= 0; --i) {
+        const k2 = path13[i];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v2;
@@ -30924,7 +30924,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path12) => path12 == null || typeof path12 === "object" && !!path12[Symbol.iterator]().next().done;
+    var isEmptyPath = (path13) => path13 == null || typeof path13 === "object" && !!path13[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -30954,11 +30954,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path12, value) {
-        if (isEmptyPath(path12))
+      addIn(path13, value) {
+        if (isEmptyPath(path13))
           this.add(value);
         else {
-          const [key, ...rest] = path12;
+          const [key, ...rest] = path13;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -30972,8 +30972,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path12) {
-        const [key, ...rest] = path12;
+      deleteIn(path13) {
+        const [key, ...rest] = path13;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -30987,8 +30987,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path12, keepScalar) {
-        const [key, ...rest] = path12;
+      getIn(path13, keepScalar) {
+        const [key, ...rest] = path13;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -31006,8 +31006,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path12) {
-        const [key, ...rest] = path12;
+      hasIn(path13) {
+        const [key, ...rest] = path13;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -31017,8 +31017,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path12, value) {
-        const [key, ...rest] = path12;
+      setIn(path13, value) {
+        const [key, ...rest] = path13;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -33533,9 +33533,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path12, value) {
+      addIn(path13, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path12, value);
+          this.contents.addIn(path13, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -33610,14 +33610,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path12) {
-        if (Collection2.isEmptyPath(path12)) {
+      deleteIn(path13) {
+        if (Collection2.isEmptyPath(path13)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path12) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path13) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -33632,10 +33632,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path12, keepScalar) {
-        if (Collection2.isEmptyPath(path12))
+      getIn(path13, keepScalar) {
+        if (Collection2.isEmptyPath(path13))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path12, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path13, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -33646,10 +33646,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path12) {
-        if (Collection2.isEmptyPath(path12))
+      hasIn(path13) {
+        if (Collection2.isEmptyPath(path13))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path12) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path13) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -33666,13 +33666,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path12, value) {
-        if (Collection2.isEmptyPath(path12)) {
+      setIn(path13, value) {
+        if (Collection2.isEmptyPath(path13)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path12), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path13), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path12, value);
+          this.contents.setIn(path13, value);
         }
       }
       /**
@@ -35633,9 +35633,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path12) => {
+    visit.itemAtPath = (cst, path13) => {
       let item = cst;
-      for (const [field, index] of path12) {
+      for (const [field, index] of path13) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -35644,23 +35644,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path12) => {
-      const parent = visit.itemAtPath(cst, path12.slice(0, -1));
-      const field = path12[path12.length - 1][0];
+    visit.parentCollection = (cst, path13) => {
+      const parent = visit.itemAtPath(cst, path13.slice(0, -1));
+      const field = path13[path13.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path12, item, visitor) {
-      let ctrl = visitor(item, path12);
+    function _visit(path13, item, visitor) {
+      let ctrl = visitor(item, path13);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci2 = _visit(Object.freeze(path12.concat([[field, i]])), token.items[i], visitor);
+            const ci2 = _visit(Object.freeze(path13.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci2 === "number")
               i = ci2 - 1;
             else if (ci2 === BREAK)
@@ -35671,10 +35671,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path12);
+            ctrl = ctrl(item, path13);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path12) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path13) : ctrl;
     }
     exports.visit = visit;
   }
@@ -37680,8 +37680,8 @@ var require_utils2 = __commonJS({
       }
       return output;
     };
-    exports.basename = (path12, { windows } = {}) => {
-      const segs = path12.split(windows ? /[\\/]/ : "/");
+    exports.basename = (path13, { windows } = {}) => {
+      const segs = path13.split(windows ? /[\\/]/ : "/");
       const last = segs[segs.length - 1];
       if (last === "") {
         return segs[segs.length - 2];
@@ -42633,8 +42633,8 @@ var require_utils3 = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path12) {
-      let input = path12;
+    function removeDotSegments(path13) {
+      let input = path13;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -42708,11 +42708,11 @@ var require_utils3 = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path12) {
-      if (path12 === "" || path12[0] === "/") {
-        return removeDotSegments(path12);
+    function removeDotSegmentsRelative(path13) {
+      if (path13 === "" || path13[0] === "/") {
+        return removeDotSegments(path13);
       }
-      const segments = path12.split("/");
+      const segments = path13.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -43075,8 +43075,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path12 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path12 && path12 !== "/" ? path12 : void 0;
+        const path13 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path13 && path13 !== "/" ? path13 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -47251,7 +47251,7 @@ var require__ = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path12 = __require("path");
+    var path13 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -47260,22 +47260,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path12.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path13.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath2(file) {
-      return path12.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path13.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path12.sep === "/") {
+      if (path13.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path12.sep === "/") {
+      if (path13.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path12.sep);
+      return file.replace(/\//g, path13.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -47324,13 +47324,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path13) => this._filter(path13));
+        return make_array(paths).filter((path14) => this._filter(path14));
       }
       createFilter() {
-        return (path13) => this._filter(path13);
+        return (path14) => this._filter(path14);
       }
-      ignores(path13) {
-        return !this._filter(path13);
+      ignores(path14) {
+        return !this._filter(path14);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -47369,36 +47369,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path12.sep),
+          dirs: pattern.split(path13.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path13) {
-        if (!path13) {
+      _filter(path14) {
+        if (!path14) {
           return false;
         }
-        if (path13 in this._cache) {
-          return this._cache[path13];
+        if (path14 in this._cache) {
+          return this._cache[path14];
         }
-        return this._cache[path13] = this._test(path13);
+        return this._cache[path14] = this._test(path14);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath2(path12.dirname(file));
-        const parentPathDirs = parentPath.split(path12.sep);
+        const parentPath = cleanPath2(path13.dirname(file));
+        const parentPathDirs = parentPath.split(path13.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path12.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path13.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path12.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path13.sep), rule);
             }
           }
           if (match) {
@@ -47417,13 +47417,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path12.sep === "\\" ? "\\\\" : path12.sep;
+        let escapedSlash = path13.sep === "\\" ? "\\\\" : path13.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path12.sep) {
+              if (rule.pattern[i + 1] === path13.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -47439,7 +47439,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path12.sep === "\\") {
+            if (path13.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -47951,19 +47951,19 @@ var require_utils4 = __commonJS({
       if (decode)
         return decode(data, hint);
     }
-    function basename2(path12) {
-      if (typeof path12 !== "string")
+    function basename2(path13) {
+      if (typeof path13 !== "string")
         return "";
-      for (let i = path12.length - 1; i >= 0; --i) {
-        switch (path12.charCodeAt(i)) {
+      for (let i = path13.length - 1; i >= 0; --i) {
+        switch (path13.charCodeAt(i)) {
           case 47:
           // '/'
           case 92:
-            path12 = path12.slice(i + 1);
-            return path12 === ".." || path12 === "." ? "" : path12;
+            path13 = path13.slice(i + 1);
+            return path13 === ".." || path13 === "." ? "" : path13;
         }
       }
-      return path12 === ".." || path12 === "." ? "" : path12;
+      return path13 === ".." || path13 === "." ? "" : path13;
     }
     var TOKEN = [
       0,
@@ -52627,6 +52627,13 @@ var require_light = __commonJS({
   }
 });
 
+// src/http/parser-tiering.ts
+import { setFlagsFromString } from "node:v8";
+var HTTP_PARSER_TIERING_BUDGET = 1e9;
+function deferHttpParserOptimization() {
+  setFlagsFromString(`--wasm-tiering-budget=${HTTP_PARSER_TIERING_BUDGET}`);
+}
+
 // src/http/proxy.ts
 var import_undici = __toESM(require_undici(), 1);
 function installProxyDispatcher() {
@@ -53338,11 +53345,35 @@ var AgentexConversations = class {
     const agent = await this.agent(target.agentName, options.signal);
     const record = await this.readyRecord(agent, target, options);
     const rpc = new DeploymentRpc(this.http, agent.id, record);
+    if (options.resume) {
+      const taskId = await this.runningTask(options.resume, options.signal);
+      return this.session(agent.acpType, rpc, taskId, options, true);
+    }
     const params = { name: `agent-preview-${target.agentName}-${randomUUID()}` };
     if (target.metadata && Object.keys(target.metadata).length) params.task_metadata = target.metadata;
     const task = await rpc.call("task/create", params, options.signal, true);
     if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record.id} returned no task id`);
-    return agent.acpType === "sync" ? new SyncSession(rpc, task.id) : new AsyncSession(rpc, this.http, task.id, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS));
+    return this.session(agent.acpType, rpc, task.id, options);
+  }
+  session(acpType, rpc, taskId, options, resumed) {
+    return acpType === "sync" ? new SyncSession(rpc, taskId, resumed) : new AsyncSession(rpc, this.http, taskId, Math.min(options.pollIntervalMs ?? DEFAULT_MESSAGE_POLL_MS, DEFAULT_MESSAGE_POLL_MS), resumed);
+  }
+  /**
+   * An earlier task, to continue: `GET /tasks/{task_id}` (`api/routes/tasks.py` get_task; 404 when
+   * the server has no such task). Only `RUNNING` and `INTERRUPTED` tasks go on (`domain/entities/tasks.py`
+   * NON_TERMINAL_TASK_STATUSES; an interrupted one resumes on the next message,
+   * `domain/use_cases/agents_acp_use_case.py` `_get_or_create_task`); any other is as good as gone. Every turn then
+   * names it by `task_id`, as the SDK's own multi-turn tests do.
+   */
+  async runningTask(taskId, signal) {
+    const task = await this.http.json({ call: "get task", method: "GET", path: `/tasks/${encodeURIComponent(taskId)}`, signal }).catch((err) => {
+      if (err instanceof ApiError && err.status === 404) throw new ConversationError(`the Agentex server no longer has task ${taskId}`, "gone");
+      throw asConversationError(err, signal);
+    });
+    if (task?.status !== "RUNNING" && task?.status !== "INTERRUPTED") {
+      throw new ConversationError(`task ${taskId} is ${String(task?.status ?? "unknown")} and takes no more messages`, "gone");
+    }
+    return taskId;
   }
   async agent(name, signal) {
     const agent = await this.http.json({ call: "get agent by name", method: "GET", path: `/agents/name/${encodeURIComponent(name)}`, signal }).catch((err) => {
@@ -53431,12 +53462,14 @@ var DeploymentRpc = class {
   }
 };
 var SyncSession = class {
-  constructor(rpc, id2) {
+  constructor(rpc, id2, resumed) {
     this.rpc = rpc;
     this.id = id2;
+    this.resumed = resumed;
   }
   rpc;
   id;
+  resumed;
   async send(message, options = {}) {
     const signal = options.signal ?? AbortSignal.timeout(TURN_LIMIT_WITHOUT_SIGNAL_MS);
     const result = await this.rpc.call("message/send", { task_id: this.id, content: userText(message), stream: false }, signal).catch((err) => {
@@ -53456,16 +53489,18 @@ var SyncSession = class {
   }
 };
 var AsyncSession = class {
-  constructor(rpc, http, id2, pollCeilingMs) {
+  constructor(rpc, http, id2, pollCeilingMs, resumed) {
     this.rpc = rpc;
     this.http = http;
     this.id = id2;
     this.pollCeilingMs = pollCeilingMs;
+    this.resumed = resumed;
   }
   rpc;
   http;
   id;
   pollCeilingMs;
+  resumed;
   async send(message, options = {}) {
     const limit = options.signal ? void 0 : Date.now() + TURN_LIMIT_WITHOUT_SIGNAL_MS;
     const signal = options.signal;
@@ -53603,7 +53638,7 @@ var AgentexPlatform = class {
   /** Present when the Agentex server's address is known (`conversation.ts`). */
   conversation;
   conversationUnsupported;
-  /** agent_name → agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
+  /** agent_name \u2192 agent_id, learnt from earlier builds (newer APIs reject agent_name for existing agents). */
   agentIds = /* @__PURE__ */ new Map();
   constructor(options = {}) {
     const settings = resolveAgentexSettings(options, options.env);
@@ -53872,14 +53907,14 @@ var AgentexPlatform = class {
   learnAgentId(build3) {
     if (build3.agentName && build3.agentId) this.agentIds.set(build3.agentName, build3.agentId);
   }
-  async listAll(call, path12, query, signal) {
+  async listAll(call, path13, query, signal) {
     const all = [];
     let after;
     for (let page2 = 0; page2 < MAX_PAGES; page2++) {
       const body = await this.http.json({
         call,
         method: "GET",
-        path: path12,
+        path: path13,
         query: { ...query, limit: PAGE_LIMIT, starting_after: after, sort_by: "created_at", sort_order: "desc" },
         signal
       });
@@ -54004,11 +54039,12 @@ var AstropodsConversations = class {
     this.http = http;
   }
   http;
-  /** Creates a conversation on the preview's sidecar: `POST …/messaging/conversations` → 201 {conversation_id, created_at}. */
+  /** Creates a conversation on the preview's sidecar: `POST \u2026/messaging/conversations` \u2192 201 {conversation_id, created_at}. */
   async open(target, options = {}) {
     const deploymentId = target.deployment.id;
     if (!deploymentId) throw new ConversationError(`the ${target.agentName} preview has no Astropods deployment id to talk to`);
     const base = `/deployments/${encodeURIComponent(deploymentId)}`;
+    if (options.resume) return this.resume(base, options.resume, target.agentName, options.signal);
     const response = await refuseOrReturn(
       this.http,
       { call: "create conversation", method: "POST", path: `${base}/messaging/conversations`, json: { metadata: { ...target.metadata } }, signal: options.signal },
@@ -54020,18 +54056,34 @@ var AstropodsConversations = class {
     }
     return new AstropodsConversation(this.http, base, conversationId, target.agentName);
   }
+  /**
+   * An earlier conversation, to continue: the sidecar persists each one (`GET \u2026/chat/conversations/{cid}`,
+   * @c2db753:internal/adapter/web/chat_handlers.go) on the deployment that held it; a 404 there
+   * (another deployment now, or a sidecar that lost it) means it is gone.
+   */
+  async resume(base, conversationId, agentName, signal) {
+    try {
+      await refuseOrReturn(this.http, { call: "get conversation", method: "GET", path: `${base}/chat/conversations/${encodeURIComponent(conversationId)}`, signal }, agentName);
+    } catch (err) {
+      if (err instanceof ConversationError && err.code === 404) throw new ConversationError(err.message, "gone");
+      throw err;
+    }
+    return new AstropodsConversation(this.http, base, conversationId, agentName, true);
+  }
 };
 var AstropodsConversation = class {
-  constructor(http, base, id2, agentName) {
+  constructor(http, base, id2, agentName, resumed) {
     this.http = http;
     this.base = base;
     this.id = id2;
     this.agentName = agentName;
+    this.resumed = resumed;
   }
   http;
   base;
   id;
   agentName;
+  resumed;
   /** The best-effort cancel of a cut turn, awaited before the next message and by close. */
   cancelling;
   get path() {
@@ -54102,13 +54154,13 @@ var AstropodsConversation = class {
   }
   /** The assistant rows the sidecar persisted after the newest user row (ours, once the send has answered). */
   async repliesAfterLastUserMessage(signal) {
-    const path12 = `${this.base}/chat/conversations/${encodeURIComponent(this.id)}`;
-    const response = await this.http.request({ call: "read conversation", method: "GET", path: path12, accept: REFUSALS, signal });
+    const path13 = `${this.base}/chat/conversations/${encodeURIComponent(this.id)}`;
+    const response = await this.http.request({ call: "read conversation", method: "GET", path: path13, accept: REFUSALS, signal });
     if (REFUSALS.includes(response.status)) {
       const body = typeof response.body === "string" ? response.body : JSON.stringify(response.body ?? "");
-      if (response.status !== 404) throw refusal(`GET ${path12} (read conversation)`, response.status, body, this.agentName);
+      if (response.status !== 404) throw refusal(`GET ${path13} (read conversation)`, response.status, body, this.agentName);
       throw new ConversationError(
-        `GET ${path12} (read conversation) was refused with HTTP 404: ${describeRefusal(body)} (the ${this.agentName} preview keeps no chat history to read the reply from, or its deployment is gone)`,
+        `GET ${path13} (read conversation) was refused with HTTP 404: ${describeRefusal(body)} (the ${this.agentName} preview keeps no chat history to read the reply from, or its deployment is gone)`,
         404
       );
     }
@@ -54116,7 +54168,7 @@ var AstropodsConversation = class {
     const lastUser = rows.map((row) => row.role).lastIndexOf("user");
     return rows.slice(lastUser + 1).filter((row) => row.role === "assistant").map((row) => ({ id: stringField(row, "id"), content: typeof row.content === "string" ? row.content : "" }));
   }
-  /** `POST …/cancel` → 204 (handlers.go HandleCancel): drops the agent's late output; failures are ignored. */
+  /** `POST \u2026/cancel` \u2192 204 (handlers.go HandleCancel): drops the agent's late output; failures are ignored. */
   async cancel() {
     await this.http.request({
       call: "cancel turn",
@@ -54202,7 +54254,7 @@ var AstropodsPlatform = class {
   account;
   /** Through the deployment's messaging sidecar (conversation.ts). */
   conversation;
-  /** Registered agent name → whose preview it is, learnt from deploys made by this client. */
+  /** Registered agent name \u2192 whose preview it is, learnt from deploys made by this client. */
   owners = /* @__PURE__ */ new Map();
   constructor(options = {}) {
     const settings = resolveAstropodsSettings(options, options.env);
@@ -54278,10 +54330,10 @@ var AstropodsPlatform = class {
   }
   /**
    * The repository each listed deployment came from (what closes and the sweep decide by), as
-   * `register` recorded it in the readme of the build it runs (`Preview <label> of <agent> from <host/owner/repo>, …`). Astropods keeps no other field
-   * for it: a deployment is `{id, name, build_id, display_name, status, …}`, and the registered
+   * `register` recorded it in the readme of the build it runs (`Preview <label> of <agent> from <host/owner/repo>, \u2026`). Astropods keeps no other field
+   * for it: a deployment is `{id, name, build_id, display_name, status, \u2026}`, and the registered
    * agent's versions carry `build_id`, `published_at` and `readme`, listed by
-   * `GET /agents/{account}` → `{agents: [{account, name, versions}], count}`
+   * `GET /agents/{account}` \u2192 `{agents: [{account, name, versions}], count}`
    * (astropods/astro-cli@7e52620:cmd/blueprint.go, blueprintItem and runBlueprintList; cmd/utils.go apiPath).
    */
   async withRecordedRepos(found, signal) {
@@ -54483,16 +54535,16 @@ function deployPhase2(rawStatus, raw = {}) {
   if (FAILED_STATUSES.has(status2)) return "failed";
   if (GONE_STATUSES.has(status2)) return "deleted";
   if (CANCELLED_STATUSES.has(status2)) return "cancelled";
-  const urls = arrayOf(raw.external_urls).filter((entry) => !!entry && typeof entry === "object");
-  if (urls.length) return urls.every((entry) => entry.ready === true) ? "healthy" : "progressing";
+  const urls = arrayOf(raw.external_urls).filter((entry2) => !!entry2 && typeof entry2 === "object");
+  if (urls.length) return urls.every((entry2) => entry2.ready === true) ? "healthy" : "progressing";
   if (RUNNING_STATUSES.has(status2)) return "healthy";
   if (PROGRESS_STATUSES.has(status2)) return "progressing";
   return "unknown";
 }
 function readyUrl(raw) {
-  for (const entry of arrayOf(raw.external_urls)) {
-    if (!entry || typeof entry !== "object" || entry.ready !== true) continue;
-    const url = stringField(entry, "url");
+  for (const entry2 of arrayOf(raw.external_urls)) {
+    if (!entry2 || typeof entry2 !== "object" || entry2.ready !== true) continue;
+    const url = stringField(entry2, "url");
     if (url && /^https?:\/\//i.test(url) && !urlCarriesCredential(url)) return url;
   }
   return void 0;
@@ -54594,7 +54646,7 @@ var MutxPlatform = class {
   /** No documented way to send a preview a message (conversation.ts). */
   conversationUnsupported = MUTX_CONVERSATION_UNSUPPORTED;
   http;
-  /** agent id → agent record, learnt from creates and lists. */
+  /** agent id \u2192 agent record, learnt from creates and lists. */
   agents = /* @__PURE__ */ new Map();
   constructor(options = {}) {
     const settings = resolveMutxSettings(options, options.env);
@@ -54670,14 +54722,14 @@ var MutxPlatform = class {
     if (id2.startsWith(LEFTOVER_PREFIX)) {
       return await this.deleteAgent(id2.slice(LEFTOVER_PREFIX.length), options.signal) ? "deleted" : "already-gone";
     }
-    const path12 = `/v1/deployments/${encodeURIComponent(id2)}`;
-    const current = await this.http.request({ call: "get deployment", method: "GET", path: path12, accept: [404], signal: options.signal });
+    const path13 = `/v1/deployments/${encodeURIComponent(id2)}`;
+    const current = await this.http.request({ call: "get deployment", method: "GET", path: path13, accept: [404], signal: options.signal });
     if (current.status === 404) return "already-gone";
     const agentId = stringField(current.body, "agent_id");
     const status2 = String(current.body?.status ?? "").toLowerCase();
     let result = "already-gone";
     if (status2 !== "killed" && status2 !== "stopped") {
-      const response = await this.http.request({ call: "delete deployment", method: "DELETE", path: path12, accept: [404], idempotent: true, signal: options.signal });
+      const response = await this.http.request({ call: "delete deployment", method: "DELETE", path: path13, accept: [404], idempotent: true, signal: options.signal });
       result = response.status === 404 ? "already-gone" : "deleted";
     }
     if (agentId) {
@@ -54797,11 +54849,11 @@ var MutxPlatform = class {
     return all;
   }
   /** Every item of a skip/limit list route. */
-  async listAll(call, path12, query, signal) {
+  async listAll(call, path13, query, signal) {
     const all = [];
     const seen = /* @__PURE__ */ new Set();
     for (let page2 = 0; page2 < MAX_PAGES2; page2++) {
-      const body = await this.http.json({ call, method: "GET", path: path12, query: { ...query, skip: page2 * PAGE_LIMIT2, limit: PAGE_LIMIT2 }, signal });
+      const body = await this.http.json({ call, method: "GET", path: path13, query: { ...query, skip: page2 * PAGE_LIMIT2, limit: PAGE_LIMIT2 }, signal });
       const items = itemsOf2(body);
       let fresh = 0;
       for (const item of items) {
@@ -54987,9 +55039,9 @@ async function scanBundle(archivePath) {
       if (type === "x") {
         current = { path: name, size, mode, left: size, hash: createHash2("sha256"), pax: [] };
       } else if (type === "0") {
-        const path12 = paxPath ?? name;
+        const path13 = paxPath ?? name;
         paxPath = void 0;
-        current = { path: path12, size, mode, left: size, hash: createHash2("sha256"), keep: path12 === "Dockerfile" ? [] : void 0 };
+        current = { path: path13, size, mode, left: size, hash: createHash2("sha256"), keep: path13 === "Dockerfile" ? [] : void 0 };
       } else {
         paxPath = void 0;
         skip = Math.ceil(size / 512) * 512;
@@ -55018,7 +55070,7 @@ function deploymentConfig(name, bundle) {
   const exposed = Number.parseInt((instructions.get("EXPOSE") ?? "").trim().split(/[\s/]/)[0] ?? "", 10);
   const flagged = Number.parseInt(/--port[ =](\d+)/.exec(entrypoint)?.[1] ?? "", 10);
   const port = [exposed, flagged].find((value) => Number.isInteger(value) && value >= 1 && value <= 65535) ?? DEFAULT_PORT;
-  const requirements = bundle.entries.map((entry) => entry.path).filter((path12) => /(^|\/)requirements\.txt$/.test(path12)).sort((a, b2) => a.split("/").length - b2.split("/").length || a.localeCompare(b2))[0];
+  const requirements = bundle.entries.map((entry2) => entry2.path).filter((path13) => /(^|\/)requirements\.txt$/.test(path13)).sort((a, b2) => a.split("/").length - b2.split("/").length || a.localeCompare(b2))[0];
   const config = {
     name,
     template: "base",
@@ -55035,11 +55087,11 @@ function bundleManifest(bundle, config, generatedAt) {
     bundle_digest: bundle.digest,
     config_digest: `sha256:${createHash2("sha256").update(canonicalJson(config)).digest("hex")}`,
     archive_format: "tar",
-    total_size: bundle.entries.reduce((sum, entry) => sum + entry.size, 0),
+    total_size: bundle.entries.reduce((sum, entry2) => sum + entry2.size, 0),
     file_count: bundle.entries.length,
     generated_at: generatedAt.toISOString(),
     materialization_path: WORKDIR,
-    entries: bundle.entries.map((entry) => ({ path: entry.path, included: true, size: entry.size, mode: entry.mode, digest: entry.digest })),
+    entries: bundle.entries.map((entry2) => ({ path: entry2.path, included: true, size: entry2.size, mode: entry2.mode, digest: entry2.digest })),
     // The packer already applied the manifest's include paths and .dockerignore.
     include_patterns: ["**"],
     exclude_patterns: [],
@@ -55188,15 +55240,15 @@ var NullspacePlatform = class {
   }
   /**
    * A build this client made is answered from memory (the upload said how it ended). Another is
-   * read with GET …/versions/{id}, which is not a documented route (ASSUMED): a 405 says so.
+   * read with GET \u2026/versions/{id}, which is not a documented route (ASSUMED): a 405 says so.
    */
   async getBuild(id2, options = {}) {
     const known = this.builds.get(id2);
     if (known) return known;
     const [deploymentId, versionId] = splitId(id2, "build");
-    const path12 = `/v1/agent-deployments/${enc(deploymentId)}/versions/${enc(versionId)}`;
-    const response = await this.http.request({ call: "get version", method: "GET", path: path12, accept: [405], signal: options.signal });
-    if (response.status === 405) throw new UnsupportedError(`Nullspace does not offer GET ${path12} (405): a version made by another run cannot be read back`);
+    const path13 = `/v1/agent-deployments/${enc(deploymentId)}/versions/${enc(versionId)}`;
+    const response = await this.http.request({ call: "get version", method: "GET", path: path13, accept: [405], signal: options.signal });
+    if (response.status === 405) throw new UnsupportedError(`Nullspace does not offer GET ${path13} (405): a version made by another run cannot be read back`);
     return toBuild2(deploymentId, response.body);
   }
   async createDeployment(request3, options = {}) {
@@ -55262,14 +55314,14 @@ var NullspacePlatform = class {
    */
   async deleteDeployment(id2, options = {}) {
     const [deploymentId, serviceId] = splitId(id2, "deployment");
-    const path12 = `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/stop`;
-    const response = await this.http.request({ call: "stop service", method: "POST", path: path12, idempotent: true, accept: [404, 409, 410], signal: options.signal });
+    const path13 = `/v1/agent-deployments/${enc(deploymentId)}/services/${enc(serviceId)}/stop`;
+    const response = await this.http.request({ call: "stop service", method: "POST", path: path13, idempotent: true, accept: [404, 409, 410], signal: options.signal });
     let result;
     if (response.status === 404 || response.status === 410) result = "already-gone";
     else if (response.status < 300) result = "deleted";
     else {
       const current = await this.getService(deploymentId, serviceId, options.signal).catch(() => void 0);
-      if (!current || !GONE_DEPLOY_PHASES.has(servicePhase(current.status))) throw new ApiError(`POST ${path12} (stop service)`, response.status, describe2(response.body));
+      if (!current || !GONE_DEPLOY_PHASES.has(servicePhase(current.status))) throw new ApiError(`POST ${path13} (stop service)`, response.status, describe2(response.body));
       result = "already-gone";
     }
     await this.deleteIdlePreview(deploymentId, options.signal);
@@ -55337,14 +55389,14 @@ var NullspacePlatform = class {
       throw err;
     }
     if (services.some((service) => !GONE_DEPLOY_PHASES.has(servicePhase(service.status)) && servicePhase(service.status) !== "failed")) return;
-    const path12 = `/v1/agent-deployments/${enc(deploymentId)}`;
-    const response = await this.http.request({ call: "delete agent deployment", method: "DELETE", path: path12, idempotent: true, accept: [404, 405, 410], signal });
+    const path13 = `/v1/agent-deployments/${enc(deploymentId)}`;
+    const response = await this.http.request({ call: "delete agent deployment", method: "DELETE", path: path13, idempotent: true, accept: [404, 405, 410], signal });
     if (response.status === 405) {
-      this.onNotice?.(`Nullspace does not offer DELETE ${path12} (405): agent deployment ${deploymentId} stays, with no service running; delete it with \`nullspace agent delete\``);
+      this.onNotice?.(`Nullspace does not offer DELETE ${path13} (405): agent deployment ${deploymentId} stays, with no service running; delete it with \`nullspace agent delete\``);
     }
     this.deployments.delete(deploymentId);
   }
-  /** Agent deployments (ASSUMED route GET /v1/agent-deployments?limit&cursor → {items, next_cursor}). */
+  /** Agent deployments (ASSUMED route GET /v1/agent-deployments?limit&cursor \u2192 {items, next_cursor}). */
   async listAgentDeployments(signal) {
     const probe = await this.http.request({
       call: "list agent deployments",
@@ -55406,11 +55458,11 @@ var NullspacePlatform = class {
       signal
     });
   }
-  async listAll(call, path12, query, signal, from) {
+  async listAll(call, path13, query, signal, from) {
     const all = [];
     let cursor = from;
     for (let page2 = 0; page2 < MAX_PAGES3; page2++) {
-      const body = await this.http.json({ call, method: "GET", path: path12, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
+      const body = await this.http.json({ call, method: "GET", path: path13, query: { ...query, limit: PAGE_LIMIT3, cursor }, signal });
       const items = Array.isArray(body?.items) ? body.items : [];
       all.push(...items);
       const next = stringField(body ?? {}, "next_cursor");
@@ -55622,27 +55674,27 @@ import { createRequire } from "module";
 import { basename, dirname, normalize, relative, resolve, sep } from "path";
 import * as nativeFs from "fs";
 var __require2 = /* @__PURE__ */ createRequire(import.meta.url);
-function cleanPath(path12) {
-  let normalized = normalize(path12);
+function cleanPath(path13) {
+  let normalized = normalize(path13);
   if (normalized.length > 1 && normalized[normalized.length - 1] === sep) normalized = normalized.substring(0, normalized.length - 1);
   return normalized;
 }
 var SLASHES_REGEX = /[\\/]/g;
-function convertSlashes(path12, separator) {
-  return path12.replace(SLASHES_REGEX, separator);
+function convertSlashes(path13, separator) {
+  return path13.replace(SLASHES_REGEX, separator);
 }
 var WINDOWS_ROOT_DIR_REGEX = /^[a-z]:[\\/]$/i;
-function isRootDirectory(path12) {
-  return path12 === "/" || WINDOWS_ROOT_DIR_REGEX.test(path12);
+function isRootDirectory(path13) {
+  return path13 === "/" || WINDOWS_ROOT_DIR_REGEX.test(path13);
 }
-function normalizePath(path12, options) {
+function normalizePath(path13, options) {
   const { resolvePaths, normalizePath: normalizePath$1, pathSeparator } = options;
-  const pathNeedsCleaning = process.platform === "win32" && path12.includes("/") || path12.startsWith(".");
-  if (resolvePaths) path12 = resolve(path12);
-  if (normalizePath$1 || pathNeedsCleaning) path12 = cleanPath(path12);
-  if (path12 === ".") return "";
-  const needsSeperator = path12[path12.length - 1] !== pathSeparator;
-  return convertSlashes(needsSeperator ? path12 + pathSeparator : path12, pathSeparator);
+  const pathNeedsCleaning = process.platform === "win32" && path13.includes("/") || path13.startsWith(".");
+  if (resolvePaths) path13 = resolve(path13);
+  if (normalizePath$1 || pathNeedsCleaning) path13 = cleanPath(path13);
+  if (path13 === ".") return "";
+  const needsSeperator = path13[path13.length - 1] !== pathSeparator;
+  return convertSlashes(needsSeperator ? path13 + pathSeparator : path13, pathSeparator);
 }
 function joinPathWithBasePath(filename, directoryPath) {
   return directoryPath + filename;
@@ -55679,8 +55731,8 @@ var pushDirectory = (directoryPath, paths) => {
   paths.push(directoryPath || ".");
 };
 var pushDirectoryFilter = (directoryPath, paths, filters) => {
-  const path12 = directoryPath || ".";
-  if (filters.every((filter) => filter(path12, true))) paths.push(path12);
+  const path13 = directoryPath || ".";
+  if (filters.every((filter) => filter(path13, true))) paths.push(path13);
 };
 var empty$2 = () => {
 };
@@ -55732,26 +55784,26 @@ var empty = () => {
 function build$3(options) {
   return options.group ? groupFiles : empty;
 }
-var resolveSymlinksAsync = function(path12, state, callback$1) {
+var resolveSymlinksAsync = function(path13, state, callback$1) {
   const { queue, fs: fs2, options: { suppressErrors } } = state;
   queue.enqueue();
-  fs2.realpath(path12, (error, resolvedPath) => {
+  fs2.realpath(path13, (error, resolvedPath) => {
     if (error) return queue.dequeue(suppressErrors ? null : error, state);
     fs2.stat(resolvedPath, (error$1, stat5) => {
       if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state);
-      if (stat5.isDirectory() && isRecursive(path12, resolvedPath, state)) return queue.dequeue(null, state);
+      if (stat5.isDirectory() && isRecursive(path13, resolvedPath, state)) return queue.dequeue(null, state);
       callback$1(stat5, resolvedPath);
       queue.dequeue(null, state);
     });
   });
 };
-var resolveSymlinks = function(path12, state, callback$1) {
+var resolveSymlinks = function(path13, state, callback$1) {
   const { queue, fs: fs2, options: { suppressErrors } } = state;
   queue.enqueue();
   try {
-    const resolvedPath = fs2.realpathSync(path12);
+    const resolvedPath = fs2.realpathSync(path13);
     const stat5 = fs2.statSync(resolvedPath);
-    if (stat5.isDirectory() && isRecursive(path12, resolvedPath, state)) return;
+    if (stat5.isDirectory() && isRecursive(path13, resolvedPath, state)) return;
     callback$1(stat5, resolvedPath);
   } catch (e) {
     if (!suppressErrors) throw e;
@@ -55761,9 +55813,9 @@ function build$2(options, isSynchronous) {
   if (!options.resolveSymlinks || options.excludeSymlinks) return null;
   return isSynchronous ? resolveSymlinks : resolveSymlinksAsync;
 }
-function isRecursive(path12, resolved, state) {
+function isRecursive(path13, resolved, state) {
   if (state.options.useRealPaths) return isRecursiveUsingRealPaths(resolved, state);
-  let parent = dirname(path12);
+  let parent = dirname(path13);
   let depth = 1;
   while (parent !== state.root && depth < 2) {
     const resolvedPath = state.symlinks.get(parent);
@@ -55771,7 +55823,7 @@ function isRecursive(path12, resolved, state) {
     if (isSameRoot) depth++;
     else parent = dirname(parent);
   }
-  state.symlinks.set(path12, resolved);
+  state.symlinks.set(path13, resolved);
   return depth > 1;
 }
 function isRecursiveUsingRealPaths(resolved, state) {
@@ -55938,24 +55990,24 @@ var Walker = class {
     if (controller2.aborted || signal && signal.aborted || maxFiles && paths.length > maxFiles) return;
     const files = this.getArray(this.state.paths);
     for (let i = 0; i < entries.length; ++i) {
-      const entry = entries[i];
-      if (entry.isFile() || entry.isSymbolicLink() && !resolveSymlinks$1 && !excludeSymlinks) {
-        const filename = this.joinPath(entry.name, directoryPath);
+      const entry2 = entries[i];
+      if (entry2.isFile() || entry2.isSymbolicLink() && !resolveSymlinks$1 && !excludeSymlinks) {
+        const filename = this.joinPath(entry2.name, directoryPath);
         this.pushFile(filename, files, this.state.counts, filters);
-      } else if (entry.isDirectory()) {
-        let path12 = joinDirectoryPath(entry.name, directoryPath, this.state.options.pathSeparator);
-        if (exclude && exclude(entry.name, path12)) continue;
-        this.pushDirectory(path12, paths, filters);
-        this.walkDirectory(this.state, path12, path12, depth - 1, this.walk);
-      } else if (this.resolveSymlink && entry.isSymbolicLink()) {
-        let path12 = joinPathWithBasePath(entry.name, directoryPath);
-        this.resolveSymlink(path12, this.state, (stat5, resolvedPath) => {
+      } else if (entry2.isDirectory()) {
+        let path13 = joinDirectoryPath(entry2.name, directoryPath, this.state.options.pathSeparator);
+        if (exclude && exclude(entry2.name, path13)) continue;
+        this.pushDirectory(path13, paths, filters);
+        this.walkDirectory(this.state, path13, path13, depth - 1, this.walk);
+      } else if (this.resolveSymlink && entry2.isSymbolicLink()) {
+        let path13 = joinPathWithBasePath(entry2.name, directoryPath);
+        this.resolveSymlink(path13, this.state, (stat5, resolvedPath) => {
           if (stat5.isDirectory()) {
             resolvedPath = normalizePath(resolvedPath, this.state.options);
-            if (exclude && exclude(entry.name, useRealPaths ? resolvedPath : path12 + pathSeparator)) return;
-            this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path12 + pathSeparator, depth - 1, this.walk);
+            if (exclude && exclude(entry2.name, useRealPaths ? resolvedPath : path13 + pathSeparator)) return;
+            this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path13 + pathSeparator, depth - 1, this.walk);
           } else {
-            resolvedPath = useRealPaths ? resolvedPath : path12;
+            resolvedPath = useRealPaths ? resolvedPath : path13;
             const filename = basename(resolvedPath);
             const directoryPath$1 = normalizePath(dirname(resolvedPath), this.state.options);
             resolvedPath = this.joinPath(filename, directoryPath$1);
@@ -56121,7 +56173,7 @@ var Builder = class {
       isMatch = globFn(patterns, ...options);
       this.globCache[patterns.join("\0")] = isMatch;
     }
-    this.options.filters.push((path12) => isMatch(path12));
+    this.options.filters.push((path13) => isMatch(path13));
     return this;
   }
 };
@@ -56196,19 +56248,19 @@ function buildRelative(cwd, root) {
     return p2[p2.length - 1] === "/" && result !== "" ? `${result}/` : result || ".";
   };
 }
-function ensureNonDriveRelativePath(path12) {
-  return path12.replace(DRIVE_RELATIVE_PATH, (match) => `${match}/`);
+function ensureNonDriveRelativePath(path13) {
+  return path13.replace(DRIVE_RELATIVE_PATH, (match) => `${match}/`);
 }
 var splitPatternOptions = { parts: true };
-function splitPattern(path12) {
+function splitPattern(path13) {
   var _result$parts;
-  const result = import_picomatch.default.scan(path12, splitPatternOptions);
-  return ((_result$parts = result.parts) === null || _result$parts === void 0 ? void 0 : _result$parts.length) ? result.parts : [path12];
+  const result = import_picomatch.default.scan(path13, splitPatternOptions);
+  return ((_result$parts = result.parts) === null || _result$parts === void 0 ? void 0 : _result$parts.length) ? result.parts : [path13];
 }
 var POSIX_UNESCAPED_GLOB_SYMBOLS = /(?<!\\)([()[\]{}*?|]|^!|[!+@](?=\()|\\(?![()[\]{}!*+?@|]))/g;
 var WIN32_UNESCAPED_GLOB_SYMBOLS = /(?<!\\)([()[\]{}]|^!|[!+@](?=\())/g;
-var escapePosixPath = (path12) => path12.replace(POSIX_UNESCAPED_GLOB_SYMBOLS, "\\$&");
-var escapeWin32Path = (path12) => path12.replace(WIN32_UNESCAPED_GLOB_SYMBOLS, "\\$&");
+var escapePosixPath = (path13) => path13.replace(POSIX_UNESCAPED_GLOB_SYMBOLS, "\\$&");
+var escapeWin32Path = (path13) => path13.replace(WIN32_UNESCAPED_GLOB_SYMBOLS, "\\$&");
 var escapePath = isWin ? escapeWin32Path : escapePosixPath;
 function isDynamicPattern(pattern, options) {
   if ((options === null || options === void 0 ? void 0 : options.caseSensitiveMatch) === false) return true;
@@ -56315,13 +56367,13 @@ function buildCrawler(options, patterns) {
   if (options.deep !== void 0) maxDepth = Math.round(options.deep - props.depthOffset);
   const crawler = new Builder({
     filters: [debug ? (p2, isDirectory) => {
-      const path12 = format(p2, isDirectory);
-      const matches2 = matcher(path12) && !ignore(path12);
-      if (matches2) log(`matched ${path12}`);
+      const path13 = format(p2, isDirectory);
+      const matches2 = matcher(path13) && !ignore(path13);
+      if (matches2) log(`matched ${path13}`);
       return matches2;
     } : (p2, isDirectory) => {
-      const path12 = format(p2, isDirectory);
-      return matcher(path12) && !ignore(path12);
+      const path13 = format(p2, isDirectory);
+      return matcher(path13) && !ignore(path13);
     }],
     exclude: debug ? (_2, p2) => {
       const skipped = excludePredicate(_2, p2);
@@ -57255,9 +57307,9 @@ function treeHashFromDigests(members) {
   const sorted = [...members].sort((a, b2) => compareCodePoints(a.path, b2.path));
   return createHash5("sha256").update(sorted.map((member) => `${member.path}\0${member.mode}\0${member.digest}`).join("\n"), "utf8").digest("hex");
 }
-function treeModeOf(entry) {
-  if (entry.type === "symlink") return "120000";
-  return entry.mode & 64 ? "100755" : "100644";
+function treeModeOf(entry2) {
+  if (entry2.type === "symlink") return "120000";
+  return entry2.mode & 64 ? "100755" : "100644";
 }
 var SMALL_FILE = 1 << 20;
 var oneShot = crypto.hash;
@@ -57275,9 +57327,9 @@ var SAMPLE_FROM = 256 * 1024;
 var SAMPLE_BYTES = 4096;
 var gzipAsync = promisify(gzip);
 function checkSize(manifest, entries, limit) {
-  const total = entries.reduce((sum, entry) => sum + entry.size, 0);
+  const total = entries.reduce((sum, entry2) => sum + entry2.size, 0);
   if (total <= limit) return total;
-  const largest = [...entries].sort((a, b2) => b2.size - a.size).slice(0, 5).map((entry) => `${entry.path} (${formatBytes(entry.size)})`).join(", ");
+  const largest = [...entries].sort((a, b2) => b2.size - a.size).slice(0, 5).map((entry2) => `${entry2.path} (${formatBytes(entry2.size)})`).join(", ");
   throw new InputError(
     `the build context is ${formatBytes(total)}, over the platform's ${formatBytes(limit)} limit; largest: ${largest}. Add what the image does not need to the .dockerignore`,
     { file: manifest.file, field: "build.context.include_paths" }
@@ -57444,21 +57496,21 @@ function incompressible(fd, size, scratch) {
   }
   return compressed >= sampled * 0.98;
 }
-async function writeMember(out, entry, scratch, signal) {
-  const split = splitName(entry.path);
+async function writeMember(out, entry2, scratch, signal) {
+  const split = splitName(entry2.path);
   if (!split) {
-    const pax = Buffer.from(paxRecord("path", entry.path), "utf8");
-    out.put(header(`PaxHeader/${entry.path.slice(-80)}`.slice(0, 100), pax.length, 420, "x"));
+    const pax = Buffer.from(paxRecord("path", entry2.path), "utf8");
+    out.put(header(`PaxHeader/${entry2.path.slice(-80)}`.slice(0, 100), pax.length, 420, "x"));
     out.put(pax);
     out.zeros(paddingOf(pax.length));
   }
-  out.put(header(split?.name ?? entry.path.slice(-100), entry.size, entry.mode, "0", split?.prefix ?? ""));
-  const fd = openSync(entry.source, "r");
+  out.put(header(split?.name ?? entry2.path.slice(-100), entry2.size, entry2.mode, "0", split?.prefix ?? ""));
+  const fd = openSync(entry2.source, "r");
   try {
-    const stored = incompressible(fd, entry.size, scratch);
+    const stored = incompressible(fd, entry2.size, scratch);
     let digest;
     let hash2;
-    let remaining = entry.size;
+    let remaining = entry2.size;
     while (remaining > 0) {
       if (out.backlogged) {
         await out.settle();
@@ -57468,14 +57520,14 @@ async function writeMember(out, entry, scratch, signal) {
       const read = readSync(fd, out.piece, at2, Math.min(out.room, remaining), null);
       if (read === 0) break;
       const bytes = out.piece.subarray(at2, at2 + read);
-      if (read === entry.size)
+      if (read === entry2.size)
         digest = sha256(bytes);
       else (hash2 ??= createHash6("sha256")).update(bytes);
       remaining -= read;
       out.advance(read, stored);
     }
-    if (remaining > 0 || readSync(fd, scratch, 0, 1, null) > 0) throw new Error(`${entry.path} changed size while it was being packed; pack again`);
-    out.zeros(paddingOf(entry.size));
+    if (remaining > 0 || readSync(fd, scratch, 0, 1, null) > 0) throw new Error(`${entry2.path} changed size while it was being packed; pack again`);
+    out.zeros(paddingOf(entry2.size));
     return digest ?? (hash2 ?? createHash6("sha256")).digest("hex");
   } finally {
     closeSync(fd);
@@ -57522,11 +57574,11 @@ async function packContext(manifest, options = {}) {
   const members = [];
   try {
     let read = 0;
-    for (const entry of entries) {
+    for (const entry2 of entries) {
       options.signal?.throwIfAborted();
-      const digest = await writeMember(out, entry, scratch, options.signal);
-      members.push({ path: entry.path, mode: treeModeOf(entry), digest });
-      read += entry.size;
+      const digest = await writeMember(out, entry2, scratch, options.signal);
+      members.push({ path: entry2.path, mode: treeModeOf(entry2), digest });
+      read += entry2.size;
       options.onProgress?.(read, total);
       if (out.backlogged) await out.settle();
     }
@@ -58291,16 +58343,16 @@ async function keepUnchangedPreview(platform, agent, options) {
     options.reporter.step(name, `deploying: ${check.redeploy}`);
     return void 0;
   }
-  const { keep } = check;
-  options.reporter.step(name, `unchanged: keeping preview ${keep.id} (same context, manifest and environment)${check.url ? ` at ${check.url}` : ""}`);
+  const { keep: keep2 } = check;
+  options.reporter.step(name, `unchanged: keeping preview ${keep2.id} (same context, manifest and environment)${check.url ? ` at ${check.url}` : ""}`);
   return {
     status: "unchanged",
-    deploymentId: keep.id,
-    deploymentStatus: keep.rawStatus,
-    buildId: keep.buildId,
+    deploymentId: keep2.id,
+    deploymentStatus: keep2.rawStatus,
+    buildId: keep2.buildId,
     buildReused: true,
     url: check.url,
-    expiresAt: keep.expiresAt
+    expiresAt: keep2.expiresAt
   };
 }
 async function runOne(platform, agent, options) {
@@ -58532,7 +58584,7 @@ function teardownSummary(outcome) {
     otherRepos: ids(outcome.otherRepos),
     status: "status" in outcome ? outcome.status : void 0,
     stillRunning: "stillRunning" in outcome ? outcome.stillRunning : void 0,
-    failed: outcome.failed.map((entry) => ({ id: entry.deployment.id, agent: entry.deployment.agentName, error: entry.error }))
+    failed: outcome.failed.map((entry2) => ({ id: entry2.deployment.id, agent: entry2.deployment.agentName, error: entry2.error }))
   };
 }
 function describeTeardown(outcome, dryRun) {
@@ -58576,6 +58628,8 @@ function repoOption(text) {
 
 // src/cli/repository.ts
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import path7 from "node:path";
 
 // src/pipeline/label.ts
 import { createHash as createHash7 } from "node:crypto";
@@ -58675,7 +58729,15 @@ function lookupLabels(labels, withLegacy) {
 }
 
 // src/cli/repository.ts
-function originRemote(cwd) {
+function mayFindRepository(cwd) {
+  if (process.env.GIT_DIR) return true;
+  for (let dir = path7.resolve(cwd); ; dir = path7.dirname(dir)) {
+    if (existsSync(path7.join(dir, ".git")) || existsSync(path7.join(dir, "HEAD"))) return true;
+    if (path7.dirname(dir) === dir) return false;
+  }
+}
+async function originRemote(cwd) {
+  if (!mayFindRepository(cwd)) return void 0;
   return new Promise((resolve3) => {
     execFile("git", ["-C", cwd, "remote", "get-url", "origin"], { timeout: 5e3, windowsHide: true }, (error, stdout) => resolve3(error ? void 0 : stdout.trim()));
   });
@@ -58925,15 +58987,18 @@ async function smokeAgent(platform, request3, options) {
     watcher.stop();
   }
   const verdict = overallVerdict(conversations.map((conversation) => conversation.verdict));
+  const gone = verdict === "failed" ? await watcher.lookNow() : void 0;
+  if (gone) return agentResult(request3, conversations, "replaced", redact(gone));
   return agentResult(request3, conversations, verdict, verdict === "unsupported" ? conversations.find((conversation) => conversation.verdict === "unsupported")?.error : void 0);
 }
 function watchPreview(deployment, options) {
   const { watch } = options;
-  if (!watch) return { signal: options.signal, stop() {
+  if (!watch) return { signal: options.signal, lookNow: async () => void 0, stop() {
   } };
   const controller2 = new AbortController();
   const state = {
     signal: options.signal ? AbortSignal.any([options.signal, controller2.signal]) : controller2.signal,
+    lookNow: async () => state.gone ?? await watch.gone(deployment).catch(() => void 0),
     stop: () => clearInterval(timer)
   };
   const timer = setInterval(() => {
@@ -59178,7 +59243,7 @@ async function chatTurn(cli, session, agent, message, timeoutMs) {
 
 // src/cli/commands/demo.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import path10 from "node:path";
+import path11 from "node:path";
 
 // src/local-platform/index.ts
 import { createServer } from "node:http";
@@ -59266,8 +59331,10 @@ var AgentRecords = class {
   }
   state;
   clock;
-  /** v5 deployment id → its Agentex-server record id (`utils/ids.py` `orm_id`: a uuid4). */
+  /** v5 deployment id \u2192 its Agentex-server record id (`utils/ids.py` `orm_id`: a uuid4). */
   recordIds = /* @__PURE__ */ new Map();
+  /** manifest.yaml text \u2192 its `agent` block: records are derived on every request, and parsing YAML each time cost more than all else they do. */
+  manifests = /* @__PURE__ */ new Map();
   agentByName(name) {
     const id2 = this.state.agents.get(name);
     return id2 ? this.agent(name, id2) : void 0;
@@ -59317,7 +59384,7 @@ var AgentRecords = class {
   /** False when the pod would never register: the built code says `never-ready`, or the manifest's acp_type is one `RegisterAgentRequest` refuses. */
   registers(deployment) {
     if (new AgentCode(this.state.agentDirectivesOf(deployment.build_id)).has(AGENT_DIRECTIVES.neverReady)) return false;
-    const declared = manifestAgent(deployment.manifest_file)?.acp_type;
+    const declared = this.manifestAgent(deployment.manifest_file)?.acp_type;
     return declared === void 0 || ACP_TYPES2.includes(declared);
   }
   agent(name, id2) {
@@ -59346,12 +59413,16 @@ var AgentRecords = class {
     const deployments = this.deploymentsOf(agentId);
     const registered = deployments.filter((deployment) => this.recordOf(deployment).status === "Ready");
     const source = registered.at(-1) ?? deployments.at(-1);
-    const agent = source ? manifestAgent(source.manifest_file) : void 0;
+    const agent = source ? this.manifestAgent(source.manifest_file) : void 0;
     const acpType = ACP_TYPES2.includes(agent?.acp_type) ? agent.acp_type : "async";
     return { acpType, description: typeof agent?.description === "string" ? agent.description : "" };
   }
   deploymentsOf(agentId) {
     return [...this.state.deployments.values()].filter((deployment) => deployment.agent_id === agentId);
+  }
+  manifestAgent(text) {
+    if (!this.manifests.has(text)) this.manifests.set(text, manifestAgent(text));
+    return this.manifests.get(text);
   }
   idOf(deployment) {
     let id2 = this.recordIds.get(deployment.id);
@@ -59829,7 +59900,7 @@ var AgentTasks = class {
     this.tasks.set(task.id, state);
     return { state, created: true };
   }
-  /** `task_service.get_task` → the CRUD repository's `_get`, with its messages for a missing id or name. */
+  /** `task_service.get_task` \u2192 the CRUD repository's `_get`, with its messages for a missing id or name. */
   requireTask(taskId, taskName) {
     if (taskId) {
       const state2 = this.tasks.get(taskId);
@@ -59931,7 +60002,7 @@ var AgentServer = class {
   close() {
     this.tasks.close();
   }
-  /** `list_deployments`: newest first by default, `limit` (≥ 1) and `page_number` (≥ 1), records marked for cleanup left out. */
+  /** `list_deployments`: newest first by default, `limit` (\u2265 1) and `page_number` (\u2265 1), records marked for cleanup left out. */
   listDeployments(agentId, query) {
     if (!this.records.agentById(agentId)) return missingAgent(agentId);
     const issues = [];
@@ -60662,7 +60733,7 @@ var import_busboy = __toESM(require_lib(), 1);
 import { createWriteStream } from "node:fs";
 import { mkdtemp as mkdtemp2, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import path7 from "node:path";
+import path8 from "node:path";
 import { once } from "node:events";
 
 // node_modules/tar/dist/esm/index.min.js
@@ -63642,9 +63713,9 @@ async function receiveBuild(req, state, limits) {
     req.resume();
     throw new ClientError(415, "POST /v5/builds takes multipart/form-data");
   }
-  const dir = await mkdtemp2(path7.join(tmpdir2(), "ap-local-upload-"));
+  const dir = await mkdtemp2(path8.join(tmpdir2(), "ap-local-upload-"));
   try {
-    const archive = path7.join(dir, "context.tar.gz");
+    const archive = path8.join(dir, "context.tar.gz");
     const { fields, bytes, gzipped } = await receiveMultipart(req, archive, limits.maxArchiveBytes);
     if (bytes < 0) throw new ClientError(400, "context_archive is required (a tar.gz file part)");
     if (bytes === 0) throw new ClientError(400, "context_archive is empty");
@@ -63740,13 +63811,13 @@ async function readContext(archive) {
   try {
     await Ct({
       file: archive,
-      onReadEntry: (entry) => {
+      onReadEntry: (entry2) => {
         sawEntry = true;
-        const isDockerfile = entry.path === "Dockerfile" || entry.path === "./Dockerfile";
-        if (!isDockerfile && (entry.type !== "File" || entry.size > MAX_DIRECTIVE_FILE_BYTES)) return;
+        const isDockerfile = entry2.path === "Dockerfile" || entry2.path === "./Dockerfile";
+        if (!isDockerfile && (entry2.type !== "File" || entry2.size > MAX_DIRECTIVE_FILE_BYTES)) return;
         const chunks = [];
-        entry.on("data", (chunk) => chunks.push(chunk));
-        entry.on("end", () => {
+        entry2.on("data", (chunk) => chunks.push(chunk));
+        entry2.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
           if (isDockerfile) dockerfile = text;
           if (text.includes("local-platform:")) agentDirectives.push(...directivesInCode(text));
@@ -63776,7 +63847,7 @@ var ROUTES = [
   { id: "deployments.get", method: "GET", pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
   { id: "deployments.delete", method: "DELETE", pattern: /^\/v5\/agentex\/deployments\/([^/]+)$/ },
   { id: "preview.page", method: "GET", pattern: /^\/previews\/([^/]+)\/?$/ },
-  // The Agentex server's own routes (agent-server.ts); `/agents/name/…` first, as FastAPI matches it first.
+  // The Agentex server's own routes (agent-server.ts); `/agents/name/\u2026` first, as FastAPI matches it first.
   { id: "agents.byName", method: "GET", pattern: /^\/agents\/name\/([^/]+)$/ },
   { id: "agents.deployments.list", method: "GET", pattern: /^\/agents\/([^/]+)\/deployments$/ },
   { id: "agents.deployments.get", method: "GET", pattern: /^\/agents\/([^/]+)\/deployments\/([^/]+)$/ },
@@ -64041,7 +64112,7 @@ function renderRemovedComment(context) {
 
 // src/conversation/report.ts
 import { mkdir, writeFile } from "node:fs/promises";
-import path8 from "node:path";
+import path9 from "node:path";
 var REPORT_SCHEMA = "agent-preview/smoke-report@1";
 var REPORT_REPLY_LIMIT = 2e4;
 var RAW_LIMIT = 4e3;
@@ -64078,7 +64149,7 @@ function serializeSmokeReport(report2) {
 `;
 }
 async function writeSmokeReport(report2, file) {
-  await mkdir(path8.dirname(file), { recursive: true });
+  await mkdir(path9.dirname(file), { recursive: true });
   await writeFile(file, serializeSmokeReport(report2), { mode: 384 });
   return file;
 }
@@ -64216,8 +64287,8 @@ function describeWithLabels(deployments) {
 }
 async function candidates(platform, labels, search, signal) {
   const found = /* @__PURE__ */ new Map();
-  const add = (deployments, keep) => {
-    for (const deployment of deployments) if (keep(deployment) && !found.has(deployment.id)) found.set(deployment.id, deployment);
+  const add = (deployments, keep2) => {
+    for (const deployment of deployments) if (keep2(deployment) && !found.has(deployment.id)) found.set(deployment.id, deployment);
   };
   for (const label of lookupLabels(labels, search.withLegacy)) {
     add(await platform.listDeployments({ previewLabel: label }, { signal }), (d) => d.previewLabel === label || !d.previewLabel && label === labels.label);
@@ -64237,24 +64308,24 @@ async function candidates(platform, labels, search, signal) {
 }
 
 // src/cli/package.ts
-import { existsSync, readFileSync } from "node:fs";
-import path9 from "node:path";
+import { existsSync as existsSync2, readFileSync } from "node:fs";
+import path10 from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 function packageRoot() {
-  let dir = path9.dirname(fileURLToPath2(import.meta.url));
-  while (!existsSync(path9.join(dir, "package.json")) && path9.dirname(dir) !== dir) dir = path9.dirname(dir);
+  let dir = path10.dirname(fileURLToPath2(import.meta.url));
+  while (!existsSync2(path10.join(dir, "package.json")) && path10.dirname(dir) !== dir) dir = path10.dirname(dir);
   return dir;
 }
 function packageVersion() {
   try {
-    return String(JSON.parse(readFileSync(path9.join(packageRoot(), "package.json"), "utf8")).version ?? "unknown");
+    return String(JSON.parse(readFileSync(path10.join(packageRoot(), "package.json"), "utf8")).version ?? "unknown");
   } catch {
     return "unknown";
   }
 }
 
 // src/cli/commands/demo.ts
-var DEMO_AGENT = path10.join(packageRoot(), "examples", "hello-agent");
+var DEMO_AGENT = path11.join(packageRoot(), "examples", "hello-agent");
 function defineDemo(program2) {
   return program2.command("demo").description("the whole preview flow on the embedded local platform: pack, build, preview, visit, tear down").option("-m, --manifest <path>", "agent to demo", DEMO_AGENT).option("--pr <number>", "pull request number to preview", "1");
 }
@@ -64414,7 +64485,7 @@ async function logs(cli, id2, options) {
 }
 
 // src/cli/commands/pack.ts
-import path11 from "node:path";
+import path12 from "node:path";
 function definePack(program2) {
   return program2.command("pack").description("pack an agent's build context as `agentex agents package` would, and print its working_tree_hash").option("-m, --manifest <path>", "manifest.yaml, or the folder holding it", "manifest.yaml").option("-o, --output <file>", "where to write the tar.gz", "context.tar.gz").option("--sdk-exact", "apply only the SDK's .dockerignore rule, so working_tree_hash always equals the SDK's");
 }
@@ -64422,7 +64493,7 @@ async function pack(cli, options) {
   const agent = await loadAgent(options.manifest, { env: cli.io.env });
   const reporter = cli.reporter();
   for (const warning of agent.manifest.warnings) reporter.warn(warning);
-  const packed = await packContext(agent.manifest, { outFile: path11.resolve(options.output), signal: cli.signal, sdkExact: options.sdkExact });
+  const packed = await packContext(agent.manifest, { outFile: path12.resolve(options.output), signal: cli.signal, sdkExact: options.sdkExact });
   for (const own of packed.leftOut) reporter.warn(`${own} lies inside the build context; it is left out of the archive and of working_tree_hash`);
   const summary = {
     agent: agent.manifest.agent.name,
@@ -64454,13 +64525,13 @@ async function smoke(cli, options) {
   const fallback = options.message === void 0 ? void 0 : messageScript(options.message, "--message");
   const agents = await loadAgents(options.manifest, { requireEnvironment: false });
   const scripts = agents.map((agent) => ({ agent: agent.manifest.agent.name, script: agent.smoke ?? fallback, manifest: agent.manifest.file }));
-  const missing2 = scripts.find((entry) => !entry.script);
+  const missing2 = scripts.find((entry2) => !entry2.script);
   if (missing2) throw new InputError(`no preview-smoke.yaml beside ${missing2.manifest}; write one (see docs/conversations.md) or pass --message`, { field: "--manifest" });
   const reporter = cli.reporter();
   const labels = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule(), repo);
   const platform = cli.platform(reporter, { agentexUrl: options.agentexUrl });
   const what = pr2 !== void 0 ? `pull request #${pr2}` : `label "${labels.label}"`;
-  const previews = await findLivePreviews(platform, labels, { agents: scripts.map((entry) => entry.agent), repo, signal: cli.signal });
+  const previews = await findLivePreviews(platform, labels, { agents: scripts.map((entry2) => entry2.agent), repo, signal: cli.signal });
   const requests = scripts.map(({ agent, script }) => {
     const deployment = previews.find((candidate) => candidate.agentName === agent) ?? { id: "", phase: "unknown", rawStatus: "", events: [] };
     const metadata = { ...pr2 !== void 0 ? { pull_request: String(pr2) } : {}, ...repo ? { repository: formatSourceRepo(repo) } : {} };
@@ -65666,7 +65737,7 @@ async function getResponseData(response) {
     }
   } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
   // (RFC 2046) and must never be decoded as text, even when the response
-  // carries a (misleading) `charset=utf-8` parameter — see #751.
+  // carries a (misleading) `charset=utf-8` parameter \u2014 see #751.
   mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
     return response.text().catch(noop2);
   } else {
@@ -66270,7 +66341,7 @@ var triggers_notification_paths_default = [
 ];
 function routeMatcher(paths) {
   const regexes = paths.map(
-    (path12) => path12.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+    (path13) => path13.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
   const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
   return new RegExp(regex2, "i");
@@ -66644,6 +66715,63 @@ var GitHubForge = class {
   pageSize() {
     return { per_page: 100 };
   }
+  /**
+   * `GET /repos/{owner}/{repo}/issues/comments/{comment_id}` (docs.github.com/en/rest/issues/comments#get-an-issue-comment):
+   * the comment with `user.type`, `author_association` and `issue_url`, the API address of the issue
+   * or pull request it is on (`\u2026/issues/{number}`). 404 when the repository has no such comment.
+   */
+  async getComment(repo, id2, signal) {
+    const route = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}";
+    const response = await this.call("get comment", route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: id2, request: { signal } }), [404]);
+    if (!response || response.status !== 200) return void 0;
+    return this.commentDetail(response.data);
+  }
+  commentDetail(raw) {
+    const user = raw.user ?? {};
+    return {
+      ...toComment(raw),
+      onNumber: numberAtEnd(raw.issue_url, "issues"),
+      userType: typeof user.type === "string" ? user.type : void 0,
+      authorAssociation: typeof raw.author_association === "string" ? raw.author_association : void 0,
+      updatedAt: typeof raw.updated_at === "string" ? raw.updated_at : void 0
+    };
+  }
+  /**
+   * `GET /repos/{owner}/{repo}/collaborators/{username}/permission`, the same route on Gitea
+   * (docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user;
+   * go-gitea/gitea@000762f8:routers/api/v1/repo/collaborators.go GetRepoPermissions). A user the
+   * forge does not know (404) has no permission.
+   */
+  async userPermission(repo, login, signal) {
+    const route = "GET /repos/{owner}/{repo}/collaborators/{username}/permission";
+    const response = await this.call(
+      "get permission",
+      route,
+      () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, username: login, request: { signal } }),
+      [404]
+    );
+    const permission = response?.data?.permission;
+    return typeof permission === "string" ? permission : "none";
+  }
+  /**
+   * `POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions` with `{content}`: 201 when
+   * made, 200 when it already was (docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment).
+   * The same route and body on Gitea (go-gitea/gitea@000762f8:routers/api/v1/repo/issue_reaction.go PostIssueCommentReaction).
+   */
+  async addCommentReaction(repo, commentId, content, signal) {
+    const route = "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions";
+    await this.call("add reaction", route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, content, request: { signal } }));
+  }
+  /** `GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions`, every page (docs.github.com/en/rest/reactions/reactions#list-reactions-for-an-issue-comment). */
+  async listCommentReactions(repo, commentId, signal) {
+    const route = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions";
+    const raw = await this.call(
+      "list reactions",
+      route,
+      () => this.octokit.paginate(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, per_page: 100, request: { signal } })
+    );
+    return (raw ?? []).map(toReaction);
+  }
   async branchExists(repo, branch, signal) {
     const route = "GET /repos/{owner}/{repo}/branches/{branch}";
     const response = await this.call("get branch", route, () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, branch, request: { signal } }), [404]);
@@ -66657,6 +66785,15 @@ function toComment(raw) {
     createdAt: typeof raw.created_at === "string" ? raw.created_at : void 0,
     user: typeof raw.user?.login === "string" ? String(raw.user.login) : void 0
   };
+}
+function toReaction(raw) {
+  const login = raw.user?.login;
+  return { content: String(raw.content ?? ""), user: typeof login === "string" ? login : void 0 };
+}
+function numberAtEnd(url, segment) {
+  if (typeof url !== "string") return void 0;
+  const match = new RegExp(`/${segment}/(\\d+)/?$`).exec(url);
+  return match ? Number(match[1]) : void 0;
 }
 function fullName(repo) {
   const name = repo?.full_name;
@@ -66693,6 +66830,25 @@ var GiteaForge = class extends GitHubForge {
         request: { signal }
       })
     );
+  }
+  commentDetail(raw) {
+    const pullNumber = numberAtEnd(raw.pull_request_url, "pulls");
+    return {
+      ...toComment(raw),
+      onNumber: pullNumber ?? numberAtEnd(raw.issue_url, "issues"),
+      onPullRequest: pullNumber !== void 0,
+      updatedAt: typeof raw.updated_at === "string" ? raw.updated_at : void 0
+    };
+  }
+  async listCommentReactions(repo, commentId, signal) {
+    const route = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions";
+    const response = await this.call(
+      "list reactions",
+      route,
+      () => this.octokit.request(route, { owner: repo.owner, repo: repo.repo, comment_id: commentId, request: { signal } })
+    );
+    const raw = response?.data;
+    return (Array.isArray(raw) ? raw : []).map((reaction) => toReaction(reaction));
   }
   /** A commit status is history on Gitea: nothing to deactivate. */
   async deactivateEnvironment() {
@@ -66848,16 +67004,16 @@ async function upsertStickyComment(forge, pr2, body, options = {}) {
     action = "created";
   }
   const after = await ours();
-  const keep = after[0]?.id ?? written;
+  const keep2 = after[0]?.id ?? written;
   const removedDuplicates = [];
   for (const duplicate of after.slice(1)) {
     await forge.deleteComment(pr2, duplicate.id, signal);
     removedDuplicates.push(duplicate.id);
   }
-  if (keep !== written) {
-    if (!options.headSha || !await headMoved(forge, pr2, options.headSha, signal)) await forge.updateComment(pr2, keep, body, signal);
+  if (keep2 !== written) {
+    if (!options.headSha || !await headMoved(forge, pr2, options.headSha, signal)) await forge.updateComment(pr2, keep2, body, signal);
   }
-  return { commentId: keep, action, removedDuplicates };
+  return { commentId: keep2, action, removedDuplicates };
 }
 async function headMoved(forge, pr2, headSha, signal) {
   const current = await forge.getPullRequest(pr2, signal);
@@ -66894,7 +67050,14 @@ async function markClosed(marks, labels, outcome) {
     const match = { authors: await forge.commentAuthors(signal), key };
     if (findStickyComments(await forge.listComments(pr2, signal), match).length) {
       const updatedAt = (/* @__PURE__ */ new Date()).toISOString();
-      const body = outcome.status === "removed" ? renderRemovedComment({ label: labels.label, platform: marks.platformName, updatedAt, agents: outcome.agents, commentKey: key }) : renderStillRunningComment({ label: labels.label, platform: marks.platformName, updatedAt, stillRunning: outcome.stillRunning, commentKey: key });
+      const body = outcome.status === "removed" ? renderRemovedComment({ label: labels.label, platform: marks.platformName, updatedAt, agents: outcome.agents, commentKey: key }) : renderStillRunningComment({
+        label: labels.label,
+        platform: marks.platformName,
+        updatedAt,
+        stillRunning: outcome.stillRunning,
+        commentKey: key,
+        occasion: marks.occasion
+      });
       await upsertStickyComment(forge, pr2, body, { signal, key });
     }
   }
@@ -66927,7 +67090,7 @@ function renderStillRunningComment(context) {
     stickyMarker(context.commentKey),
     `### Agent preview \xB7 ${codeSpan(context.label)}`,
     "",
-    `\u26A0\uFE0F The pull request is closed, but ${count} preview${count === 1 ? " is" : "s are"} still running (${escapeCell(context.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC):`,
+    `\u26A0\uFE0F ${context.occasion ?? "The pull request is closed"}, but ${count} preview${count === 1 ? " is" : "s are"} still running (${escapeCell(context.updatedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, ""))} UTC):`,
     "",
     ...context.stillRunning.map(
       (item) => `- ${codeSpan(item.id)} (${escapeCell(item.agent ?? "agent")}${item.label ? `, label ${codeSpan(item.label)}` : ""}): ${escapeCell(item.why)}`
@@ -66942,21 +67105,46 @@ function renderStillRunningComment(context) {
 
 // src/previews/sweep.ts
 async function sweepPreviews(options) {
-  const { platform, signal } = options;
+  const run = startRun(options);
+  for (const group of await groupByRepository(run)) await sweepGroup(run, group);
+  return run.report;
+}
+function startRun(options) {
   const dryRun = options.dryRun ?? true;
-  const log2 = options.log ?? { info: () => {
-  }, warn: () => {
-  } };
-  const report2 = { dryRun, examined: 0, deleted: [], wouldDelete: [], kept: [], failed: [] };
+  const templates = /* @__PURE__ */ new Map();
+  return {
+    options,
+    platform: options.platform,
+    dryRun,
+    log: options.log ?? { info: () => {
+    }, warn: () => {
+    } },
+    signal: options.signal,
+    report: { dryRun, examined: 0, deleted: [], wouldDelete: [], kept: [], failed: [] },
+    templateOf(repo) {
+      const key = formatSourceRepo(repo).toLowerCase();
+      let template = templates.get(key);
+      if (!template) {
+        template = (options.labelTemplateFor?.(repo) ?? Promise.resolve(void 0)).then((found) => found || DEFAULT_LABEL_TEMPLATE);
+        templates.set(key, template);
+      }
+      return template;
+    }
+  };
+}
+function entry(deployment, reason, repo, pullNumber) {
+  return { deploymentId: deployment.id, agent: deployment.agentName, label: deployment.previewLabel ?? "", repo: repo ? formatSourceRepo(repo) : void 0, pullNumber, reason };
+}
+function keep(run, group, reason, pullNumber) {
+  run.report.kept.push(...group.deployments.map((d) => entry(d, reason, group.repo, pullNumber)));
+}
+function fail(run, group, reason, err, pullNumber) {
+  const error = redact(err.message);
+  run.report.failed.push(...group.deployments.map((d) => ({ ...entry(d, reason, group.repo, pullNumber), error })));
+}
+async function groupByRepository(run) {
+  const { platform, signal, report: report2 } = run;
   const lookUpBuild = cachedBuildLookup(platform);
-  const entry = (deployment, reason, repo, pullNumber) => ({
-    deploymentId: deployment.id,
-    agent: deployment.agentName,
-    label: deployment.previewLabel ?? "",
-    repo: repo ? formatSourceRepo(repo) : void 0,
-    pullNumber,
-    reason
-  });
   const previews = (await platform.listDeployments({}, { signal })).filter((d) => d.previewLabel && !GONE_DEPLOY_PHASES.has(d.phase));
   report2.examined = previews.length;
   const groups2 = /* @__PURE__ */ new Map();
@@ -66977,107 +67165,78 @@ async function sweepPreviews(options) {
     group.deployments.push(deployment);
     groups2.set(key, group);
   }
-  const templates = /* @__PURE__ */ new Map();
-  const templateOf = (repo) => {
-    const key = formatSourceRepo(repo).toLowerCase();
-    let template = templates.get(key);
-    if (!template) {
-      template = (options.labelTemplateFor?.(repo) ?? Promise.resolve(void 0)).then((found) => found || DEFAULT_LABEL_TEMPLATE);
-      templates.set(key, template);
-    }
-    return template;
-  };
-  for (const { repo, label, deployments } of groups2.values()) {
-    const keep = (reason, pullNumber2) => report2.kept.push(...deployments.map((d) => entry(d, reason, repo, pullNumber2)));
-    let forge;
-    let template;
-    try {
-      forge = await options.forgeFor(repo);
-      template = await templateOf(repo);
-    } catch (err) {
-      report2.failed.push(...deployments.map((d) => ({ ...entry(d, "the repository could not be reached", repo), error: redact(err.message) })));
-      continue;
-    }
-    if (!forge) {
-      keep(`no forge is configured for ${repo.host}`);
-      continue;
-    }
-    const pullNumber = pullNumberOfLabel(label, template, repo, platform.labelRule);
-    if (pullNumber === void 0 && isBranchTemplate(template)) {
-      let branches;
-      try {
-        branches = await branchLabelsOf(forge, repo, template, platform.labelRule, signal);
-      } catch (err) {
-        report2.failed.push(...deployments.map((d) => ({ ...entry(d, "the branches could not be listed", repo), error: redact(err.message) })));
-        continue;
-      }
-      if (branches.has(label)) {
-        keep("its branch still exists");
-        continue;
-      }
-      await removeGroup(forge, repo, label, deployments, "no branch of the repository gives this label any more (the branch is gone)");
-      continue;
-    }
-    if (pullNumber === void 0) {
-      keep(`the label does not name a pull request under the template "${template}"`);
-      continue;
-    }
-    const repoRef = { owner: repo.owner, repo: repo.repo };
-    let state;
-    let headSha;
-    try {
-      const pull = await forge.getPullRequest({ ...repoRef, number: pullNumber }, signal);
-      state = pull.state;
-      headSha = pull.headSha || void 0;
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) state = "missing";
-      else {
-        report2.failed.push(...deployments.map((d) => ({ ...entry(d, "the pull request could not be read", repo, pullNumber), error: redact(err.message) })));
-        continue;
-      }
-    }
-    if (state === "missing") {
-      keep(`pull request #${pullNumber} was not found`, pullNumber);
-      continue;
-    }
-    if (state === "open") {
-      keep(`pull request #${pullNumber} is open`, pullNumber);
-      continue;
-    }
-    await removeGroup(forge, repo, label, deployments, `pull request #${pullNumber} is closed`, pullNumber, headSha);
+  return [...groups2.values()];
+}
+async function sweepGroup(run, group) {
+  let forge;
+  let template;
+  try {
+    forge = await run.options.forgeFor(group.repo);
+    template = await run.templateOf(group.repo);
+  } catch (err) {
+    return fail(run, group, "the repository could not be reached", err);
   }
-  return report2;
-  async function removeGroup(forge, repo, label, deployments, reason, pullNumber, headSha) {
-    if (dryRun) {
-      for (const deployment of deployments) {
-        report2.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
-        log2.info(`would delete preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
-      }
-      return;
-    }
-    let removedAll = true;
+  if (!forge) return keep(run, group, `no forge is configured for ${group.repo.host}`);
+  const pullNumber = pullNumberOfLabel(group.label, template, group.repo, run.platform.labelRule);
+  if (pullNumber !== void 0) return sweepPullGroup(run, group, forge, pullNumber);
+  if (isBranchTemplate(template)) return sweepBranchGroup(run, group, forge, template);
+  keep(run, group, `the label does not name a pull request under the template "${template}"`);
+}
+async function sweepBranchGroup(run, group, forge, template) {
+  let branches;
+  try {
+    branches = await branchLabelsOf(forge, group.repo, template, run.platform.labelRule, run.signal);
+  } catch (err) {
+    return fail(run, group, "the branches could not be listed", err);
+  }
+  if (branches.has(group.label)) return keep(run, group, "its branch still exists");
+  await removeGroup(run, group, forge, "no branch of the repository gives this label any more (the branch is gone)");
+}
+async function sweepPullGroup(run, group, forge, pullNumber) {
+  let pull;
+  try {
+    pull = await forge.getPullRequest({ owner: group.repo.owner, repo: group.repo.repo, number: pullNumber }, run.signal);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return keep(run, group, `pull request #${pullNumber} was not found`, pullNumber);
+    return fail(run, group, "the pull request could not be read", err, pullNumber);
+  }
+  if (pull.state === "open") return keep(run, group, `pull request #${pullNumber} is open`, pullNumber);
+  await removeGroup(run, group, forge, `pull request #${pullNumber} is closed`, pullNumber, pull.headSha || void 0);
+}
+async function removeGroup(run, group, forge, reason, pullNumber, headSha) {
+  const { repo, label, deployments } = group;
+  const { report: report2, log: log2, signal } = run;
+  const where = `${label}, ${formatSourceRepo(repo)}`;
+  if (run.dryRun) {
     for (const deployment of deployments) {
-      try {
-        await platform.deleteDeployment(deployment.id, { signal });
-        report2.deleted.push(entry(deployment, reason, repo, pullNumber));
-        log2.info(`deleted preview ${deployment.id} (${label}, ${formatSourceRepo(repo)}): ${reason}`);
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        removedAll = false;
-        const error = redact(err.message);
-        report2.failed.push({ ...entry(deployment, reason, repo, pullNumber), error });
-        log2.warn(`could not delete preview ${deployment.id}: ${error}`);
-      }
+      report2.wouldDelete.push(entry(deployment, reason, repo, pullNumber));
+      log2.info(`would delete preview ${deployment.id} (${where}): ${reason}`);
     }
-    if (removedAll && options.markForge !== false) {
-      const agents = [...new Set(deployments.map((d) => d.agentName).filter((name) => Boolean(name)))].sort();
-      const where = pullNumber === void 0 ? `${formatSourceRepo(repo)} (${label})` : `${formatSourceRepo(repo)}#${pullNumber}`;
-      const marks = { forge, repoRef: { owner: repo.owner, repo: repo.repo }, pullNumber, headSha, platformName: platform.name, signal };
-      await markClosed(marks, exactLabel(label), { status: "removed", agents, labels: [label], stillRunning: [] }).catch(
-        (err) => log2.warn(`previews of ${where} are gone, but the forge was not updated: ${redact(err.message)}`)
-      );
+    return;
+  }
+  let removedAll = true;
+  for (const deployment of deployments) {
+    try {
+      await run.platform.deleteDeployment(deployment.id, { signal });
+      report2.deleted.push(entry(deployment, reason, repo, pullNumber));
+      log2.info(`deleted preview ${deployment.id} (${where}): ${reason}`);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      removedAll = false;
+      const error = redact(err.message);
+      report2.failed.push({ ...entry(deployment, reason, repo, pullNumber), error });
+      log2.warn(`could not delete preview ${deployment.id}: ${error}`);
     }
   }
+  if (removedAll && run.options.markForge !== false) await markGroupClosed(run, group, forge, pullNumber, headSha);
+}
+async function markGroupClosed(run, { repo, label, deployments }, forge, pullNumber, headSha) {
+  const agents = [...new Set(deployments.map((d) => d.agentName).filter((name) => Boolean(name)))].sort();
+  const where = pullNumber === void 0 ? `${formatSourceRepo(repo)} (${label})` : `${formatSourceRepo(repo)}#${pullNumber}`;
+  const marks = { forge, repoRef: { owner: repo.owner, repo: repo.repo }, pullNumber, headSha, platformName: run.platform.name, signal: run.signal };
+  await markClosed(marks, exactLabel(label), { status: "removed", agents, labels: [label], stillRunning: [] }).catch(
+    (err) => run.log.warn(`previews of ${where} are gone, but the forge was not updated: ${redact(err.message)}`)
+  );
 }
 function isBranchTemplate(template) {
   return template.includes("{branch}") && !/\{(number|sha)\}/.test(template);
@@ -67256,6 +67415,15 @@ async function teardown(cli, options) {
 async function main(argv, io2) {
   const signal = io2.signal ?? new AbortController().signal;
   const json = argv.includes("--json");
+  const { program: program2, exitCode } = cliProgram(io2, signal, json);
+  try {
+    await program2.parseAsync(argv, { from: "user" });
+    return exitCode();
+  } catch (err) {
+    return reportFailure(err, io2, signal, json);
+  }
+}
+function cliProgram(io2, signal, json) {
   const program2 = new Command("agent-preview").description("Per-pull-request preview deployments for AI agents.").version(packageVersion(), "-V, --version", "print the version").addOption(new Option("--platform <name>", "hosting platform").choices([...PLATFORM_NAMES])).option("--api-url <url>", "platform API base URL (env SGP_CLIENT_BASE_URL; local: AGENT_PREVIEW_LOCAL_URL)").option("--api-key <key>", "platform API key; prefer env SGP_API_KEY, which stays out of shell history").option("--account-id <id>", "platform account (env SGP_ACCOUNT_ID)").option("--json", "print results, and errors, as JSON on stdout").option("-q, --quiet", "hide build log lines").exitOverride().configureHelp({ showGlobalOptions: true }).configureOutput({
     writeOut: (text) => io2.stdout.write(text),
     // With --json the error is reported once, as JSON, by reportFailure.
@@ -67279,12 +67447,7 @@ async function main(argv, io2) {
   defineChat(program2).action(exitsWith((options) => chat(cli(), options)));
   defineSmoke(program2).action(exitsWith((options) => smoke(cli(), options)));
   if (!json) for (const command of program2.commands) command.showHelpAfterError(`(run agent-preview ${command.name()} --help for usage)`);
-  try {
-    await program2.parseAsync(argv, { from: "user" });
-    return exitCode;
-  } catch (err) {
-    return reportFailure(err, io2, signal, json);
-  }
+  return { program: program2, exitCode: () => exitCode };
 }
 function reportFailure(err, io2, signal, json) {
   const report2 = failureReport(err, signal);
@@ -67321,6 +67484,7 @@ function fileSystemError(err) {
 }
 
 // src/cli/index.ts
+deferHttpParserOptimization();
 installProxyDispatcher();
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (err) => {
