@@ -7,12 +7,12 @@ import { parseDuration } from '../../duration.js';
 import { sendWithin } from '../../conversation/runner.js';
 import { InputError } from '../../errors.js';
 import { loadAgent } from '../../pipeline/agent.js';
-import { resolvePreviewLabel } from '../../pipeline/label.js';
+import { cliRepository, previewLabelsFor } from '../repository.js';
 import { formatSourceRepo } from '../../pipeline/source-repo.js';
 import type { ConversationSession, Deployment } from '../../platforms/platform.js';
 import { redact } from '../../secrets/redact.js';
 import { CommandFailure, EXIT, type CliContext } from '../context.js';
-import { prNumber, repoOption } from '../options.js';
+import { prNumber } from '../options.js';
 import { stripControls } from '../terminal.js';
 
 export interface ChatOptions {
@@ -36,7 +36,7 @@ export function defineChat(program: Command): Command {
     .option('--pr <number>', 'pull request number (label pr-<number>)')
     .option('--label <label>', 'preview label')
     .option('--agent <name>', 'which agent, when the preview has several')
-    .option('--repo <host/owner/repo>', "the repository the action deployed from (its previews' labels carry it), e.g. github.com/acme/agents")
+    .option('--repo <host/owner/repo>', "the repository the action deployed from (its previews' labels carry it); default: the one the checkout's git remote origin names")
     .option('--agentex-url <url>', 'Agentex: the Agentex server that holds conversations (env AGENTEX_BASE_URL)')
     .option('-m, --manifest <path>', "an agent whose preview-smoke.yaml has an http: conversation: chat over HTTP with the preview's URL")
     .option('--timeout <duration>', 'how long each reply may take', '60s')
@@ -72,10 +72,10 @@ export async function chat(cli: CliContext, options: ChatOptions): Promise<numbe
 async function openChat(cli: CliContext, options: ChatOptions): Promise<{ session: ConversationSession; agent: string }> {
   const pr = prNumber(options.pr);
   if (!options.label && pr === undefined) throw new InputError('give --pr (or --label)', { field: '--pr' });
-  const repo = repoOption(options.repo);
   const readyTimeoutMs = parseDuration(options.readyTimeout, '--ready-timeout', { minMs: 1000, maxMs: 60 * 60_000 });
   const reporter = cli.reporter();
-  const labels = resolvePreviewLabel(options.label, { number: pr }, '--label', cli.labelRule(), repo);
+  // The repository as status and teardown take it: --repo, else the checkout's origin remote.
+  const { labels, repo } = previewLabelsFor(cli, options, await cliRepository(cli, options.repo, reporter));
   const http = options.manifest ? await httpConversationOf(options.manifest) : undefined;
   const platform = cli.platform(reporter, { agentexUrl: options.agentexUrl });
   const what = pr !== undefined ? `pull request #${pr}` : `label "${labels.label}"`;

@@ -7,11 +7,11 @@ import { findLivePreviews, noPreviewMessage, previewWatch } from '../../conversa
 import { parseDuration } from '../../duration.js';
 import { InputError } from '../../errors.js';
 import { loadAgents } from '../../pipeline/agent.js';
-import { resolvePreviewLabel } from '../../pipeline/label.js';
+import { cliRepository, previewLabelsFor } from '../repository.js';
 import { DEFAULT_MAX_PARALLEL, parseMaxParallel } from '../../pipeline/run.js';
 import { formatSourceRepo } from '../../pipeline/source-repo.js';
 import { EXIT, type CliContext } from '../context.js';
-import { prNumber, repoOption } from '../options.js';
+import { prNumber } from '../options.js';
 
 export interface SmokeOptions {
   pr?: string;
@@ -33,7 +33,7 @@ export function defineSmoke(program: Command): Command {
     .option('--pr <number>', 'pull request number (label pr-<number>)')
     .option('--label <label>', 'preview label')
     .option('-m, --manifest <path...>', "manifest.yaml files or folders; each agent's preview-smoke.yaml sits beside its manifest", ['manifest.yaml'])
-    .option('--repo <host/owner/repo>', "the repository the action deployed from (its previews' labels carry it), e.g. github.com/acme/agents")
+    .option('--repo <host/owner/repo>', "the repository the action deployed from (its previews' labels carry it); default: the one the checkout's git remote origin names")
     .option('--agentex-url <url>', 'Agentex: the Agentex server that holds conversations (env AGENTEX_BASE_URL)')
     .option('--message <text>', 'for agents without a preview-smoke.yaml: one message, expecting any non-empty reply')
     .option('--report <file>', 'also write the JSON report (every turn, reply, latency and verdict) to this file')
@@ -46,7 +46,6 @@ export function defineSmoke(program: Command): Command {
 export async function smoke(cli: CliContext, options: SmokeOptions): Promise<number> {
   const pr = prNumber(options.pr);
   if (!options.label && pr === undefined) throw new InputError('give --pr (or --label)', { field: '--pr' });
-  const repo = repoOption(options.repo);
   const maxParallel = parseMaxParallel(options.maxParallel, '--max-parallel');
   const readyTimeoutMs = parseDuration(options.readyTimeout, '--ready-timeout', { minMs: 1000, maxMs: 60 * 60_000 });
   const pollIntervalMs = parseDuration(options.pollInterval, '--poll-interval', { minMs: 100, maxMs: 600_000 });
@@ -57,7 +56,8 @@ export async function smoke(cli: CliContext, options: SmokeOptions): Promise<num
   if (missing) throw new InputError(`no preview-smoke.yaml beside ${missing.manifest}; write one (see docs/conversations.md) or pass --message`, { field: '--manifest' });
 
   const reporter = cli.reporter();
-  const labels = resolvePreviewLabel(options.label, { number: pr }, '--label', cli.labelRule(), repo);
+  // The repository as status and teardown take it: --repo, else the checkout's origin remote.
+  const { labels, repo } = previewLabelsFor(cli, options, await cliRepository(cli, options.repo, reporter));
   const platform = cli.platform(reporter, { agentexUrl: options.agentexUrl });
   const what = pr !== undefined ? `pull request #${pr}` : `label "${labels.label}"`;
   const previews = await findLivePreviews(platform, labels, { agents: scripts.map((entry) => entry.agent), repo, signal: cli.signal });

@@ -159,6 +159,22 @@ describe('--pr finds the previews the action made', () => {
     expect(inside.stdout).toBe(`previews of "${actionLabel}": 1 deleted, 0 already gone\n`);
   });
 
+  it("chat --pr N and smoke --pr N in a checkout talk to the action's preview, as status finds it", async () => {
+    const preview = await actionPreview();
+    const cwd = await checkout('git@github.com:acme/agents.git');
+    // The local platform serves the Agentex server's routes too.
+    const env = { ...platform.env, AGENTEX_BASE_URL: platform.local.url };
+    const chat = await runCli(['chat', '--pr', '2'], { env, cwd, stdin: 'Hello\n' });
+    expect(chat.stderr).toContain("repository github.com/acme/agents (the checkout's git remote origin");
+    expect(chat.stderr).toContain(`preview ${preview.id}`);
+    expect(chat.stdout).toContain('Hello, Hello! This reply comes from hello-agent.');
+    expect(chat.code).toBe(0);
+
+    const smoke = await runCli(['smoke', '--pr', '2', '-m', await copyHelloAgent()], { env, cwd });
+    expect(smoke.stdout).toContain('smoke: passed');
+    expect(smoke.code).toBe(0);
+  });
+
   it('deploy --pr N in a checkout labels and records the preview as the action would; elsewhere it says to pass --repo', async () => {
     const agent = await copyHelloAgent();
     const inside = await runCli(['--json', 'deploy', '-m', agent, '--pr', '2', ...fast], { env: platform.env, cwd: await checkout('https://github.com/Acme/Agents.git') });
