@@ -59129,7 +59129,7 @@ function redactValue(value) {
 // src/cli/commands/chat.ts
 var MAX_MESSAGE_CHARS2 = 32e3;
 function defineChat(program2) {
-  return program2.command("chat").description("talk to a pull request's live preview: each line is a message; with stdin not a terminal, reads messages line by line and exits at the end").option("--pr <number>", "pull request number (label pr-<number>)").option("--label <label>", "preview label").option("--agent <name>", "which agent, when the preview has several").option("--repo <host/owner/repo>", "the repository the action deployed from (its previews' labels carry it), e.g. github.com/acme/agents").option("--agentex-url <url>", "Agentex: the Agentex server that holds conversations (env AGENTEX_BASE_URL)").option("-m, --manifest <path>", "an agent whose preview-smoke.yaml has an http: conversation: chat over HTTP with the preview's URL").option("--timeout <duration>", "how long each reply may take", "60s").option("--ready-timeout <duration>", "how long to wait for the preview to accept conversations", "5m");
+  return program2.command("chat").description("talk to a pull request's live preview: each line is a message; with stdin not a terminal, reads messages line by line and exits at the end").option("--pr <number>", "pull request number (label pr-<number>)").option("--label <label>", "preview label").option("--agent <name>", "which agent, when the preview has several").option("--repo <host/owner/repo>", "the repository the action deployed from (its previews' labels carry it); default: the one the checkout's git remote origin names").option("--agentex-url <url>", "Agentex: the Agentex server that holds conversations (env AGENTEX_BASE_URL)").option("-m, --manifest <path>", "an agent whose preview-smoke.yaml has an http: conversation: chat over HTTP with the preview's URL").option("--timeout <duration>", "how long each reply may take", "60s").option("--ready-timeout <duration>", "how long to wait for the preview to accept conversations", "5m");
 }
 async function chat(cli, options) {
   const timeoutMs = parseDuration(options.timeout, "--timeout", { minMs: 100, maxMs: 30 * 6e4 });
@@ -59158,10 +59158,9 @@ async function chat(cli, options) {
 async function openChat(cli, options) {
   const pr2 = prNumber2(options.pr);
   if (!options.label && pr2 === void 0) throw new InputError("give --pr (or --label)", { field: "--pr" });
-  const repo = repoOption(options.repo);
   const readyTimeoutMs = parseDuration(options.readyTimeout, "--ready-timeout", { minMs: 1e3, maxMs: 60 * 6e4 });
   const reporter = cli.reporter();
-  const labels = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule(), repo);
+  const { labels, repo } = previewLabelsFor(cli, options, await cliRepository(cli, options.repo, reporter));
   const http = options.manifest ? await httpConversationOf(options.manifest) : void 0;
   const platform = cli.platform(reporter, { agentexUrl: options.agentexUrl });
   const what = pr2 !== void 0 ? `pull request #${pr2}` : `label "${labels.label}"`;
@@ -64513,12 +64512,11 @@ async function pack(cli, options) {
 
 // src/cli/commands/smoke.ts
 function defineSmoke(program2) {
-  return program2.command("smoke").description("hold each agent's preview-smoke.yaml conversations with the pull request's live preview; prints the transcript and verdict, exit 1 on failure").option("--pr <number>", "pull request number (label pr-<number>)").option("--label <label>", "preview label").option("-m, --manifest <path...>", "manifest.yaml files or folders; each agent's preview-smoke.yaml sits beside its manifest", ["manifest.yaml"]).option("--repo <host/owner/repo>", "the repository the action deployed from (its previews' labels carry it), e.g. github.com/acme/agents").option("--agentex-url <url>", "Agentex: the Agentex server that holds conversations (env AGENTEX_BASE_URL)").option("--message <text>", "for agents without a preview-smoke.yaml: one message, expecting any non-empty reply").option("--report <file>", "also write the JSON report (every turn, reply, latency and verdict) to this file").option("--max-parallel <n>", "how many agents are talked to at once", String(DEFAULT_MAX_PARALLEL)).option("--ready-timeout <duration>", "how long to wait for a preview to accept conversations", "5m").option("--poll-interval <duration>", "how often to check whether it does", "2s");
+  return program2.command("smoke").description("hold each agent's preview-smoke.yaml conversations with the pull request's live preview; prints the transcript and verdict, exit 1 on failure").option("--pr <number>", "pull request number (label pr-<number>)").option("--label <label>", "preview label").option("-m, --manifest <path...>", "manifest.yaml files or folders; each agent's preview-smoke.yaml sits beside its manifest", ["manifest.yaml"]).option("--repo <host/owner/repo>", "the repository the action deployed from (its previews' labels carry it); default: the one the checkout's git remote origin names").option("--agentex-url <url>", "Agentex: the Agentex server that holds conversations (env AGENTEX_BASE_URL)").option("--message <text>", "for agents without a preview-smoke.yaml: one message, expecting any non-empty reply").option("--report <file>", "also write the JSON report (every turn, reply, latency and verdict) to this file").option("--max-parallel <n>", "how many agents are talked to at once", String(DEFAULT_MAX_PARALLEL)).option("--ready-timeout <duration>", "how long to wait for a preview to accept conversations", "5m").option("--poll-interval <duration>", "how often to check whether it does", "2s");
 }
 async function smoke(cli, options) {
   const pr2 = prNumber2(options.pr);
   if (!options.label && pr2 === void 0) throw new InputError("give --pr (or --label)", { field: "--pr" });
-  const repo = repoOption(options.repo);
   const maxParallel = parseMaxParallel(options.maxParallel, "--max-parallel");
   const readyTimeoutMs = parseDuration(options.readyTimeout, "--ready-timeout", { minMs: 1e3, maxMs: 60 * 6e4 });
   const pollIntervalMs = parseDuration(options.pollInterval, "--poll-interval", { minMs: 100, maxMs: 6e5 });
@@ -64528,7 +64526,7 @@ async function smoke(cli, options) {
   const missing2 = scripts.find((entry2) => !entry2.script);
   if (missing2) throw new InputError(`no preview-smoke.yaml beside ${missing2.manifest}; write one (see docs/conversations.md) or pass --message`, { field: "--manifest" });
   const reporter = cli.reporter();
-  const labels = resolvePreviewLabel(options.label, { number: pr2 }, "--label", cli.labelRule(), repo);
+  const { labels, repo } = previewLabelsFor(cli, options, await cliRepository(cli, options.repo, reporter));
   const platform = cli.platform(reporter, { agentexUrl: options.agentexUrl });
   const what = pr2 !== void 0 ? `pull request #${pr2}` : `label "${labels.label}"`;
   const previews = await findLivePreviews(platform, labels, { agents: scripts.map((entry2) => entry2.agent), repo, signal: cli.signal });
