@@ -4,19 +4,14 @@
  * Either way one pull request's commands run one at a time, in the order they arrived, and a
  * comment runs at most once however often it is delivered.
  */
-import type { Logger } from 'probot';
-import { BackgroundQueue, DEFAULT_TEARDOWN_GRACE_MS, type BackgroundRetry, type BackgroundTask, type StopReport } from '../app/background.js';
-import { DeliveryWindow } from '../app/teardown-queue.js';
+import type { BackgroundRetry } from '../app/background.js';
+import { MemoryJobQueue, type JobQueue, type JobTaskFor } from '../app/job-queue.js';
 import { commandDeliveryKeys, type CommandJob } from './job.js';
 
-export interface CommandQueue {
-  /** Resolves once the command is accepted: `duplicate` when this delivery, its body or its comment was accepted within the window. */
-  enqueue(job: CommandJob, log: Logger): Promise<'queued' | 'duplicate'>;
-  idle(): Promise<void>;
-  stop(graceMs?: number): Promise<StopReport>;
-}
+/** `enqueue` answers `duplicate` when this delivery, its body or its comment was accepted within the window. */
+export type CommandQueue = JobQueue<CommandJob>;
 
-export type CommandTaskFor = (job: CommandJob, log: Logger) => BackgroundTask;
+export type CommandTaskFor = JobTaskFor<CommandJob>;
 
 /**
  * One attempt of a command may take as long as a deploy waits (`/preview redeploy` waits for the new
@@ -24,28 +19,8 @@ export type CommandTaskFor = (job: CommandJob, log: Logger) => BackgroundTask;
  */
 export const COMMAND_ATTEMPT_TIMEOUT_MS = 20 * 60_000;
 
-export class MemoryCommandQueue implements CommandQueue {
-  private readonly background: BackgroundQueue;
-  private readonly window = new DeliveryWindow();
-
-  constructor(
-    private readonly taskFor: CommandTaskFor,
-    retry: Partial<BackgroundRetry> = {},
-  ) {
-    this.background = new BackgroundQueue({ attemptTimeoutMs: COMMAND_ATTEMPT_TIMEOUT_MS, ...retry });
-  }
-
-  async enqueue(job: CommandJob, log: Logger): Promise<'queued' | 'duplicate'> {
-    if (!this.window.firstSightOfAll(commandDeliveryKeys(job))) return 'duplicate';
-    this.background.enqueue(this.taskFor(job, log));
-    return 'queued';
-  }
-
-  idle(): Promise<void> {
-    return this.background.idle();
-  }
-
-  stop(graceMs = DEFAULT_TEARDOWN_GRACE_MS): Promise<StopReport> {
-    return this.background.stop(graceMs);
+export class MemoryCommandQueue extends MemoryJobQueue<CommandJob> {
+  constructor(taskFor: CommandTaskFor, retry: Partial<BackgroundRetry> = {}) {
+    super(taskFor, commandDeliveryKeys, { attemptTimeoutMs: COMMAND_ATTEMPT_TIMEOUT_MS, ...retry });
   }
 }
