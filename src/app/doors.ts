@@ -13,12 +13,18 @@ export interface DoorSettings {
   appId?: string | number;
   privateKey?: string;
   githubToken?: string;
+  /** Verifies GitHub deliveries (X-Hub-Signature-256). Required when the GitHub door is on. */
   webhookSecret?: string;
+  /** The GitHub REST API (GHES: https://host/api/v3). */
   githubBaseUrl?: string;
+  /** The host builds record for GitHub repositories: github.com unless GHES. */
   githubHost?: string;
   gitea?: GiteaSettings;
+  /** The label template for repositories without `.github/agent-preview.yml` (default `pr-{number}`). */
   defaultLabelTemplate?: string;
+  /** Redis (REDIS_URL): Probot's throttling keeps its limiters there (Bottleneck clustering). */
   redisUrl?: string;
+  /** How far apart writes to GitHub go (AGENT_PREVIEW_WRITE_SPACING); GitHub's guidance unless given. */
   writeSpacing?: WriteSpacing;
 }
 

@@ -1,14 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'probot';
-import type { WriteSpacing } from '../forge/throttle.js';
 import type { PlatformSettings } from '../platforms/index.js';
 import type { SweepReport } from '../previews/sweep.js';
 import { openAppLog } from './app-log.js';
 import type { BackgroundRetry } from './background.js';
 import type { PlatformFor } from './deliveries.js';
-import { openDoors } from './doors.js';
-import type { GiteaSettings } from './gitea.js';
+import { openDoors, type DoorSettings } from './doors.js';
 import { openCommands } from './commands.js';
 import type { CommandTiming } from '../commands/context.js';
 import { appRouter } from './handlers.js';
@@ -21,21 +19,9 @@ import { startSweeper } from './sweeper.js';
 export { GITHUB_WEBHOOK_PATH } from './github-webhook.js';
 export { GITEA_WEBHOOK_PATH } from './gitea-webhook.js';
 
-export interface AppOptions {
-  /** GitHub App credentials; with `githubToken` instead, every call uses that one token. */
-  appId?: string | number;
-  privateKey?: string;
-  githubToken?: string;
-  /** Verifies GitHub deliveries (X-Hub-Signature-256). Required when the GitHub door is on. */
-  webhookSecret?: string;
-  /** The GitHub REST API (GHES: https://host/api/v3). */
-  githubBaseUrl?: string;
-  /** The host builds record for GitHub repositories: github.com unless GHES. */
-  githubHost?: string;
-  gitea?: GiteaSettings;
+/** The doors' settings (`DoorSettings`: forge credentials, webhook secrets, the default label template, write spacing) and the rest of the app's. */
+export interface AppOptions extends DoorSettings {
   platformSettings: PlatformSettings;
-  /** The label template for repositories without `.github/agent-preview.yml` (default `pr-{number}`). */
-  defaultLabelTemplate?: string;
   /** Builds the platform client for a repository's `platform` option; from `platformSettings` unless given. */
   platformFor?: PlatformFor;
   env?: NodeJS.ProcessEnv;
@@ -50,8 +36,6 @@ export interface AppOptions {
    * throttling keeps its limiters there (Bottleneck clustering).
    */
   redisUrl?: string;
-  /** How far apart writes to GitHub go (AGENT_PREVIEW_WRITE_SPACING); GitHub's guidance unless given. */
-  writeSpacing?: WriteSpacing;
   /** With Redis: how long a teardown whose replica died waits before another takes it over (TEARDOWN_TAKEOVER, default 30 s). */
   takeoverMs?: number;
   /** Found while reading the settings (a short webhook secret, say); logged at start. */
