@@ -3,7 +3,7 @@ import { AgentCode } from './agent.js';
 import { AgentRecords } from './agent-records.js';
 import { AgentTasks, RpcFailure } from './agent-tasks.js';
 import type { Clock } from './clock.js';
-import type { RouteId } from './faults.js';
+import { AGENT_SERVER_ROUTE_IDS, type RouteId } from './faults.js';
 import type { Reply } from './http.js';
 import { agentexError, unexpectedFailure, validationFailure, type ValidationIssue } from './python-errors.js';
 import { fromApiRequestFailure, parseRpcRequest } from './rpc-request.js';
@@ -21,14 +21,7 @@ import type { PlatformState } from './state.js';
  * Errors come in the server's shapes (`python-errors.ts`); checks run in the server's order: the
  * agent (a dependency) before the body, the deployment before the request is converted.
  */
-export const AGENT_SERVER_ROUTES: ReadonlySet<RouteId> = new Set<RouteId>([
-  'agents.byName',
-  'agents.deployments.list',
-  'agents.deployments.get',
-  'agents.deployments.rpc',
-  'tasks.get',
-  'messages.list',
-]);
+export const AGENT_SERVER_ROUTES: ReadonlySet<RouteId> = new Set<RouteId>(AGENT_SERVER_ROUTE_IDS);
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** `adapters/crud_store/adapter_postgres.py` `DEFAULT_LIST_LIMIT`, also the routes' default `limit`. */

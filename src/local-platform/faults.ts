@@ -1,3 +1,6 @@
+/** The Agentex server routes (`agent-server.ts`, which serves them as `AGENT_SERVER_ROUTES`). */
+export const AGENT_SERVER_ROUTE_IDS = ['agents.byName', 'agents.deployments.list', 'agents.deployments.get', 'agents.deployments.rpc', 'tasks.get', 'messages.list'] as const;
+
 /** Every route of the local platform that a fault can target. */
 export const ROUTE_IDS = [
   'builds.create',
@@ -12,13 +15,7 @@ export const ROUTE_IDS = [
   'deployments.delete',
   'deployments.logs',
   'preview.page',
-  // The Agentex server routes (agent-server.ts).
-  'agents.byName',
-  'agents.deployments.list',
-  'agents.deployments.get',
-  'agents.deployments.rpc',
-  'tasks.get',
-  'messages.list',
+  ...AGENT_SERVER_ROUTE_IDS,
 ] as const;
 export type RouteId = (typeof ROUTE_IDS)[number];
 
