@@ -164,59 +164,43 @@ export function keptSmokeMarker(results: AgentSmoke[], replyChars: number): stri
 }
 
 let checkKept: Promise<(value: unknown) => boolean> | undefined;
-const KEPT_SHAPE = {
-  type: 'array',
-  items: {
-    type: 'object',
-    required: ['agent', 'verdict', 'script', 'conversations', 'turns', 'latencyMs'],
-    properties: {
-      agent: { type: 'string' },
-      verdict: { enum: ['passed', 'failed', 'unsupported', 'replaced'] },
-      reason: { type: 'string' },
-      deploymentId: { type: 'string' },
-      script: { type: 'object', required: ['file', 'digest'], properties: { file: { type: 'string' }, digest: { type: 'string' } } },
-      turns: { type: 'object', required: ['passed', 'total'], properties: { passed: { type: 'integer' }, total: { type: 'integer' } } },
-      latencyMs: { type: 'number' },
-      measured: { type: 'object', required: ['sha', 'at'], properties: { sha: { type: 'string' }, at: { type: 'string' } } },
-      kept: { type: 'boolean' },
-      conversations: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['name', 'verdict', 'turns'],
-          properties: {
-            name: { type: 'string' },
-            verdict: { enum: ['passed', 'failed', 'unsupported', 'replaced'] },
-            sessionId: { type: 'string' },
-            error: { type: 'string' },
-            turns: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['send', 'verdict', 'checks'],
-                properties: {
-                  send: { type: 'string' },
-                  reply: { type: 'string' },
-                  latencyMs: { type: 'number' },
-                  verdict: { enum: ['passed', 'failed', 'not run'] },
-                  error: { type: 'string' },
-                  checks: {
-                    type: 'array',
-                    items: {
-                      type: 'object',
-                      required: ['expectation', 'passed'],
-                      properties: { expectation: { type: 'string' }, passed: { type: 'boolean' }, detail: { type: 'string' } },
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-};
+// The hidden record's JSON Schema, from three builders: a string, an object with its required fields, a list.
+const STRING = { type: 'string' };
+const SMOKE_VERDICT = { enum: ['passed', 'failed', 'unsupported', 'replaced'] };
+const record = (required: string[], properties: Record<string, object>) => ({ type: 'object', required, properties });
+const listOf = (items: object) => ({ type: 'array', items });
+
+const KEPT_SHAPE = listOf(
+  record(['agent', 'verdict', 'script', 'conversations', 'turns', 'latencyMs'], {
+    agent: STRING,
+    verdict: SMOKE_VERDICT,
+    reason: STRING,
+    deploymentId: STRING,
+    script: record(['file', 'digest'], { file: STRING, digest: STRING }),
+    turns: record(['passed', 'total'], { passed: { type: 'integer' }, total: { type: 'integer' } }),
+    latencyMs: { type: 'number' },
+    measured: record(['sha', 'at'], { sha: STRING, at: STRING }),
+    kept: { type: 'boolean' },
+    conversations: listOf(
+      record(['name', 'verdict', 'turns'], {
+        name: STRING,
+        verdict: SMOKE_VERDICT,
+        sessionId: STRING,
+        error: STRING,
+        turns: listOf(
+          record(['send', 'verdict', 'checks'], {
+            send: STRING,
+            reply: STRING,
+            latencyMs: { type: 'number' },
+            verdict: { enum: ['passed', 'failed', 'not run'] },
+            error: STRING,
+            checks: listOf(record(['expectation', 'passed'], { expectation: STRING, passed: { type: 'boolean' }, detail: STRING })),
+          }),
+        ),
+      }),
+    ),
+  }),
+);
 
 /**
  * The results an earlier run recorded in our sticky comment, or none. They are as untrusted as
