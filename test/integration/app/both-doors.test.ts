@@ -11,7 +11,7 @@ import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
-import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, type Json } from './fixtures.js';
+import { deliver, exampleClose, giteaPullRequestClosed, LogCapture, PreviewSeeder, type Json } from './fixtures.js';
 import { appPlatformOn } from './test-app.js';
 
 // The app's parts put together as createAppHandler puts them, with one more handler on the router
@@ -73,29 +73,22 @@ afterAll(async () => {
 });
 
 it('a signed GitHub close and a signed Gitea close reach the same router and its one close handler, which removes each one’s preview; a badly signed Gitea close never reaches the router', async () => {
-  const githubPayload = await githubExample('pull_request', 'closed');
+  const seeder = new PreviewSeeder(local, API_KEY);
+  const { payload: githubPayload, preview: onGithub } = await exampleClose(github, seeder);
   const number = githubPayload.pull_request.number;
-  github.seedRepo('Codertocat', 'Hello-World');
-  github.seedPullRequest('Codertocat', 'Hello-World', { number, headSha: githubPayload.pull_request.head.sha, headRef: githubPayload.pull_request.head.ref, state: 'closed' });
   gitea.seedRepo('gitea-org', 'agents');
   gitea.seedPullRequest('gitea-org', 'agents', { number: 5, headSha: 'c'.repeat(40), headRef: 'french', state: 'closed' });
   gitea.seedPullRequest('gitea-org', 'agents', { number: 6, headSha: 'c'.repeat(40), headRef: 'german', state: 'closed' });
-  const seeder = new PreviewSeeder(local, API_KEY);
   const giteaRepo = `${new URL(gitea.url).host}/gitea-org/agents`;
-  const [onGithub, onGitea, forged] = [
-    await seeder.preview('github.com/Codertocat/Hello-World', `pr-${number}`),
-    await seeder.preview(giteaRepo, 'pr-5'),
-    await seeder.preview(giteaRepo, 'pr-6'),
-  ];
+  const [onGitea, forged] = [await seeder.preview(giteaRepo, 'pr-5'), await seeder.preview(giteaRepo, 'pr-6')];
 
-  const githubBody = JSON.stringify(githubPayload);
-  const githubSent = githubHeaders('pull_request', githubBody, WEBHOOK_SECRET);
-  expect((await post(`${url}/api/github/webhooks`, githubBody, githubSent)).status).toBe(200);
+  const { status: githubStatus, headers: githubSent } = await deliver(url, 'github', 'pull_request', JSON.stringify(githubPayload), WEBHOOK_SECRET);
+  expect(githubStatus).toBe(200);
   const giteaBody = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 5, { ref: 'french', sha: 'c'.repeat(40) }));
-  const giteaSent = giteaHeaders('pull_request', giteaBody, GITEA_SECRET);
-  expect((await post(`${url}/api/gitea/webhooks`, giteaBody, giteaSent)).status).toBe(202);
+  const { status: giteaStatus, headers: giteaSent } = await deliver(url, 'gitea', 'pull_request', giteaBody, GITEA_SECRET);
+  expect(giteaStatus).toBe(202);
   const forgedBody = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 6, { ref: 'german', sha: 'c'.repeat(40) }));
-  expect((await post(`${url}/api/gitea/webhooks`, forgedBody, giteaHeaders('pull_request', forgedBody, 'not-the-gitea-secret'))).status).toBe(401);
+  expect((await deliver(url, 'gitea', 'pull_request', forgedBody, 'not-the-gitea-secret')).status).toBe(401);
   await queue.idle();
 
   expect(routed).toEqual([

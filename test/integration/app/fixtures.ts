@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadManifest, packContext } from '../../../src/context/index.js';
@@ -7,6 +7,7 @@ import { AgentexPlatform } from '../../../src/platforms/agentex/agentex.js';
 import type { LocalPlatform } from '../../../src/local-platform/index.js';
 import type { Deployment } from '../../../src/platforms/platform.js';
 import { HELLO_AGENT, REPO_ROOT } from '../../support/agents.js';
+import type { TestForge } from '../../support/forge/server.js';
 import { until } from '../../support/wait.js';
 
 export { until };
@@ -36,6 +37,33 @@ export interface Delivery {
 export async function post(url: string, body: string | Buffer, headers: Record<string, string>): Promise<Delivery> {
   const response = await fetch(url, { method: 'POST', body, headers });
   return { status: response.status, body: await response.text() };
+}
+
+/** Signs `raw` as the door's forge signs a delivery (unsigned without a secret) and posts it to the app's webhook route: the answer, and the headers sent (to replay it). */
+export async function deliver(
+  appUrl: string,
+  door: 'github' | 'gitea',
+  event: string,
+  raw: string,
+  secret: string | undefined,
+): Promise<Delivery & { headers: Record<string, string> }> {
+  const headers = door === 'github' ? githubHeaders(event, raw, secret) : giteaHeaders(event, raw, secret);
+  return { ...(await post(`${appUrl}/api/${door}/webhooks`, raw, headers)), headers };
+}
+
+let appKeys: { privateKey: string; publicKey: KeyObject } | undefined;
+
+/**
+ * A GitHub App's keys, made once per test file: the PEM the app is given (PRIVATE_KEY) and the public
+ * key the test forge checks the app's JWTs with. A test key: 1024 bits take 12 ms to make where 2048,
+ * what GitHub gives real apps, take 250; the JWT is signed alike.
+ */
+export function githubAppKeys(): { privateKey: string; publicKey: KeyObject } {
+  if (!appKeys) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    appKeys = { privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), publicKey };
+  }
+  return appKeys;
 }
 
 /** The headers GitHub sends with a delivery, signed with the secret. */
@@ -127,6 +155,35 @@ export function giteaPullRequestClosed(serverUrl: string, owner: string, repo: s
   };
 }
 
+/**
+ * GitHub's example `pull_request` `closed` delivery (Codertocat/Hello-World), the pull request it
+ * names closed on `github` (the repository seeded first unless `seedRepo` is false), and a healthy
+ * preview of the pull request's label whose build records that repository.
+ */
+export async function exampleClose(github: TestForge, seeder: PreviewSeeder, options: { seedRepo?: boolean } = {}): Promise<{ payload: Json; preview: Deployment }> {
+  const payload = await githubExample('pull_request', 'closed');
+  const pull = payload.pull_request;
+  if (options.seedRepo !== false) github.seedRepo('Codertocat', 'Hello-World');
+  github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed' });
+  return { payload, preview: await seeder.preview('github.com/Codertocat/Hello-World', `pr-${pull.number}`) };
+}
+
+/** Closed pull requests 1…`count` of gitea-org/agents on `gitea` (from `branch-<n>`, head `ccc…`), each with a healthy preview of its label `pr-<n>`. */
+export async function closedGiteaPulls(gitea: TestForge, seeder: PreviewSeeder, count: number): Promise<Deployment[]> {
+  const repo = `${new URL(gitea.url).host}/gitea-org/agents`;
+  const previews = [];
+  for (let number = 1; number <= count; number++) {
+    gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
+    previews.push(await seeder.preview(repo, `pr-${number}`));
+  }
+  return previews;
+}
+
+/** The body of Gitea's `pull_request` `closed` delivery of gitea-org/agents#`number` (from `branch-<number>`). */
+export function giteaCloseBody(gitea: TestForge, number: number): string {
+  return JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', number, { ref: `branch-${number}`, sha: 'c'.repeat(40) }));
+}
+
 export function stickyBody(label: string): string {
   return `${STICKY_MARKER}\n### Agent preview · \`${label}\`\n\n| Agent | Status |\n| --- | --- |\n| **hello-agent** | ✅ Ready |`;
 }
@@ -169,6 +226,15 @@ export class PreviewSeeder {
 
   async status(id: string): Promise<string> {
     return (await this.client.getDeployment(id)).rawStatus.toUpperCase();
+  }
+
+  /** Resolves once the deployment is DELETED (by a teardown running in the background). */
+  async deleted(id: string, timeoutMs?: number): Promise<void> {
+    await until(
+      () => this.status(id),
+      (status) => status === 'DELETED',
+      timeoutMs,
+    );
   }
 
   private async buildFor(sourceRepo: string | undefined): Promise<string> {
@@ -224,6 +290,18 @@ export interface AppProcess {
   /** Resolves with the exit code (or the signal that ended it). */
   exited: Promise<number | string>;
   kill(signal: NodeJS.Signals): void;
+}
+
+/** The environment of an app process with the Gitea door alone, on the local platform. */
+export function giteaAppEnv(gitea: TestForge, local: LocalPlatform, keys: { apiKey: string; giteaToken: string; giteaSecret: string }): Record<string, string> {
+  return {
+    GITEA_URL: gitea.url,
+    GITEA_TOKEN: keys.giteaToken,
+    GITEA_WEBHOOK_SECRET: keys.giteaSecret,
+    AGENT_PREVIEW_PLATFORM: 'local',
+    AGENT_PREVIEW_LOCAL_URL: local.url,
+    AGENT_PREVIEW_LOCAL_KEY: keys.apiKey,
+  };
 }
 
 /** Runs the app as its own process (`npm run app`), configured by `env` alone. */

@@ -1,10 +1,9 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { createForge } from '../../../src/forge/client.js';
 import type { AppServer } from '../../../src/app/server.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
-import { githubExample, githubHeaders, LogCapture, post, PreviewSeeder, stickyBody, until, type Json } from './fixtures.js';
+import { deliver, exampleClose, githubAppKeys, LogCapture, PreviewSeeder, stickyBody } from './fixtures.js';
 import { UNSPACED_WRITES } from '../../../src/forge/throttle.js';
 import { startTestApp } from './test-app.js';
 
@@ -17,9 +16,7 @@ const APP_ID = 8231;
 const INSTALLATION_ID = 4242;
 // Another organisation's installation of the same app, on its own repository only.
 const OTHER_INSTALLATION = { id: 5151, token: 'ghs_otherInstallationToken9z8y7x', repos: ['mallory/agents'] };
-// A test key: 1024 bits take 12 ms to make where 2048, what GitHub gives real apps, take 250; the JWT is signed alike.
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-const PRIVATE_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+const { privateKey: PRIVATE_KEY, publicKey } = githubAppKeys();
 
 let local: LocalPlatform;
 let github: TestForge;
@@ -56,27 +53,21 @@ afterEach(async () => {
 afterAll(() => clearSecrets());
 
 it('a delivery is served with the installation token it names: previews deleted, comment marked, deployment inactive', async () => {
-  const payload: Json = await githubExample('pull_request', 'closed');
+  const seeder = new PreviewSeeder(local, API_KEY);
+  const { payload, preview } = await exampleClose(github, seeder, { seedRepo: false });
   payload.installation = { id: INSTALLATION_ID, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' };
   const pull = payload.pull_request;
-  github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed' });
   const setup = createForge({ kind: 'github', apiUrl: github.apiUrl, token: INSTALLATION_TOKEN, writeSpacing: UNSPACED_WRITES });
   await setup.createComment({ owner: 'Codertocat', repo: 'Hello-World', number: pull.number }, stickyBody(`pr-${pull.number}`));
   await setup.setPreviewStatus(
     { owner: 'Codertocat', repo: 'Hello-World' },
     { state: 'success', environment: `preview/pr-${pull.number}`, sha: pull.head.sha, description: 'preview ready' },
   );
-  const seeder = new PreviewSeeder(local, API_KEY);
-  const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${pull.number}`);
   github.requests.length = 0;
 
-  const body = JSON.stringify(payload);
-  const delivery = await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET));
+  const delivery = await deliver(app.url, 'github', 'pull_request', JSON.stringify(payload), WEBHOOK_SECRET);
   expect(delivery.status).toBe(200);
-  await until(
-    () => seeder.status(preview.id),
-    (status) => status === 'DELETED',
-  );
+  await seeder.deleted(preview.id);
   await app.idle();
   expect(github.comments('Codertocat', 'Hello-World', pull.number)[0].body).toContain('Preview removed');
   expect(github.deployments('Codertocat', 'Hello-World').map((deployment) => deployment.statuses.at(-1)!.state)).toEqual(['inactive']);
@@ -103,15 +94,11 @@ it("the sweep finds each repository's installation with the app JWT and acts wit
 });
 
 it("a delivery naming another installation than the repository's is refused: nothing deleted, no token of that installation used on it", async () => {
-  const payload: Json = await githubExample('pull_request', 'closed');
-  payload.installation = { id: OTHER_INSTALLATION.id, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNTE1MQ==' };
-  const pull = payload.pull_request;
-  github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed' });
   const seeder = new PreviewSeeder(local, API_KEY);
-  const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${pull.number}`);
+  const { payload, preview } = await exampleClose(github, seeder, { seedRepo: false });
+  payload.installation = { id: OTHER_INSTALLATION.id, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNTE1MQ==' };
 
-  const body = JSON.stringify(payload);
-  expect((await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET))).status).toBe(200);
+  expect((await deliver(app.url, 'github', 'pull_request', JSON.stringify(payload), WEBHOOK_SECRET)).status).toBe(200);
   await app.idle();
 
   expect(await seeder.status(preview.id)).toBe('HEALTHY');

@@ -1,8 +1,7 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
-import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, until, type Json } from './fixtures.js';
+import { githubAppKeys, githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, until, type Json } from './fixtures.js';
 import { startTestApp } from './test-app.js';
 
 // The GitHub App door during a GitHub outage, beside a Gitea door. Its calls once ran on, retrying
@@ -15,9 +14,7 @@ const APP_ID = 8232;
 const GITEA_TOKEN = 'gitea-token-outage-3a9c51e2';
 const GITEA_SECRET = 'whsec-gitea-outage-7d0b4f2e19';
 const INSTALLATION_ID = 4243;
-// A test key: 1024 bits take 12 ms to make where 2048, what GitHub gives real apps, take 250; the JWT is signed alike.
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-const PRIVATE_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+const { privateKey: PRIVATE_KEY, publicKey } = githubAppKeys();
 
 let local: LocalPlatform;
 let github: TestForge;

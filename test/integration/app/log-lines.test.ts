@@ -3,7 +3,7 @@ import type { AppServer } from '../../../src/app/server.js';
 import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platform/index.js';
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
-import { githubExample, githubHeaders, LogCapture, post, PreviewSeeder, until, type Json } from './fixtures.js';
+import { deliver, exampleClose, LogCapture, PreviewSeeder } from './fixtures.js';
 import { startTestApp } from './test-app.js';
 
 // Issue 27: the app's JSON log lines, read by a log pipeline. Each test failed on the code before its fix.
@@ -37,18 +37,10 @@ it('the short-secret warning reads as written: a secret a common word long is no
 });
 
 it('no log line carries a key twice (Probot names its loggers "probot", then "event"): each parses with unique keys', async () => {
-  const payload: Json = await githubExample('pull_request', 'closed');
-  const pull = payload.pull_request;
-  github.seedRepo('Codertocat', 'Hello-World');
-  github.seedPullRequest('Codertocat', 'Hello-World', { number: pull.number, headSha: pull.head.sha, headRef: pull.head.ref, state: 'closed' });
   const seeder = new PreviewSeeder(local, API_KEY);
-  const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${pull.number}`);
-  const body = JSON.stringify(payload);
-  expect((await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET))).status).toBe(200);
-  await until(
-    () => seeder.status(preview.id),
-    (status) => status === 'DELETED',
-  );
+  const { payload, preview } = await exampleClose(github, seeder);
+  expect((await deliver(app.url, 'github', 'pull_request', JSON.stringify(payload), WEBHOOK_SECRET)).status).toBe(200);
+  await seeder.deleted(preview.id);
   await app.idle();
 
   // Probot's own loggers wrote some of these lines.

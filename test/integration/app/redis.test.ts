@@ -3,7 +3,20 @@ import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platf
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { HoldableClock } from '../../support/clock.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
-import { githubExample, githubHeaders, giteaHeaders, giteaPullRequestClosed, LogCapture, post, PreviewSeeder, startAppProcess, until, type AppProcess } from './fixtures.js';
+import {
+  closedGiteaPulls,
+  deliver,
+  exampleClose,
+  giteaAppEnv,
+  giteaCloseBody,
+  giteaHeaders,
+  LogCapture,
+  post,
+  PreviewSeeder,
+  startAppProcess,
+  until,
+  type AppProcess,
+} from './fixtures.js';
 import { redisTestPlan, startRedisServer, type RedisServer } from './redis-server.js';
 import { startTestApp } from './test-app.js';
 
@@ -56,26 +69,13 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
   afterAll(() => clearSecrets());
 
   async function burst() {
-    const repo = `${new URL(gitea.url).host}/gitea-org/agents`;
-    const previews = [];
-    for (let number = 1; number <= BURST; number++) {
-      gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
-      previews.push(await seeder.preview(repo, `pr-${number}`));
-    }
-    const bodies = previews.map((_, index) =>
-      JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', index + 1, { ref: `branch-${index + 1}`, sha: 'c'.repeat(40) })),
-    );
-    return { previews, bodies };
+    const previews = await closedGiteaPulls(gitea, seeder, BURST);
+    return { previews, bodies: previews.map((_, index) => giteaCloseBody(gitea, index + 1)) };
   }
 
   async function replica(extra: Record<string, string> = {}): Promise<AppProcess> {
     const started = await startAppProcess({
-      GITEA_URL: gitea.url,
-      GITEA_TOKEN,
-      GITEA_WEBHOOK_SECRET: GITEA_SECRET,
-      AGENT_PREVIEW_PLATFORM: 'local',
-      AGENT_PREVIEW_LOCAL_URL: local.url,
-      AGENT_PREVIEW_LOCAL_KEY: API_KEY,
+      ...giteaAppEnv(gitea, local, { apiKey: API_KEY, giteaToken: GITEA_TOKEN, giteaSecret: GITEA_SECRET }),
       REDIS_URL: redis.url,
       TEARDOWN_TAKEOVER: '2s',
       ...extra,
@@ -92,7 +92,7 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
     local.faults.add({ route: 'deployments.delete', latencyMs: 1, times: BURST });
     clock.hold();
     const first = await replica();
-    const deliveries = await Promise.all(bodies.map((body) => post(`${first.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))));
+    const deliveries = await Promise.all(bodies.map((body) => deliver(first.url, 'gitea', 'pull_request', body, GITEA_SECRET)));
     expect(deliveries.map((delivery) => delivery.status)).toEqual(bodies.map(() => 202));
     first.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
@@ -114,7 +114,7 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
     local.faults.add({ route: 'deployments.delete', latencyMs: 1, times: BURST });
     clock.hold();
     const first = await replica({ TEARDOWN_GRACE: '20s' });
-    const deliveries = await Promise.all(bodies.map((body) => post(`${first.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))));
+    const deliveries = await Promise.all(bodies.map((body) => deliver(first.url, 'gitea', 'pull_request', body, GITEA_SECRET)));
     expect(deliveries.map((delivery) => delivery.status)).toEqual(bodies.map(() => 202));
     first.kill('SIGTERM');
     await until(
@@ -135,8 +135,7 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
   });
 
   it('a delivery Redis failed to store gets a 500, and the forge redelivering it stores it: its preview is removed', async () => {
-    gitea.seedPullRequest('gitea-org', 'agents', { number: 1, headSha: 'c'.repeat(40), headRef: 'branch-1', state: 'closed' });
-    const preview = await seeder.preview(`${new URL(gitea.url).host}/gitea-org/agents`, 'pr-1');
+    const [preview] = await closedGiteaPulls(gitea, seeder, 1);
     // The app's Redis user may write keys but, for now, run no script: BullMQ stores a job with one,
     // so Redis fails between anything written before the job and the job itself.
     const admin = new Redis(redis.url);
@@ -146,18 +145,14 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
       url.username = 'app';
       url.password = 'app-redis-pw-71c9';
       const only = await replica({ REDIS_URL: url.toString() });
-      const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 1, { ref: 'branch-1', sha: 'c'.repeat(40) }));
+      const body = giteaCloseBody(gitea, 1);
       const headers = giteaHeaders('pull_request', body, GITEA_SECRET);
       expect((await post(`${only.url}/api/gitea/webhooks`, body, headers)).status).toBe(500);
 
       // Redis is whole again; the forge redelivers the same delivery.
       await admin.call('ACL', 'SETUSER', 'app', '+@all');
       expect((await post(`${only.url}/api/gitea/webhooks`, body, headers)).status).toBe(202);
-      await until(
-        () => seeder.status(preview.id),
-        (status) => status === 'DELETED',
-        30_000,
-      );
+      await seeder.deleted(preview.id, 30_000);
       expect(only.logs.text).not.toContain('app-redis-pw-71c9');
     } finally {
       admin.disconnect();
@@ -167,7 +162,7 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
   it('a delivery id is seen once across replicas', async () => {
     gitea.seedPullRequest('gitea-org', 'agents', { number: 1, headSha: 'c'.repeat(40), headRef: 'branch-1', state: 'closed' });
     const [a, b] = await Promise.all([replica(), replica()]);
-    const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', 1, { ref: 'branch-1', sha: 'c'.repeat(40) }));
+    const body = giteaCloseBody(gitea, 1);
     const headers = giteaHeaders('pull_request', body, GITEA_SECRET);
     expect((await post(`${a.url}/api/gitea/webhooks`, body, headers)).status).toBe(202);
     const again = await post(`${b.url}/api/gitea/webhooks`, body, headers);
@@ -177,15 +172,7 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
   it("Probot's GitHub throttling keeps its limiters in Redis", async () => {
     const github = await startTestForge({ flavor: 'github', token: GITHUB_TOKEN });
     const logs = new LogCapture();
-    const payload = await githubExample('pull_request', 'closed');
-    github.seedRepo('Codertocat', 'Hello-World');
-    github.seedPullRequest('Codertocat', 'Hello-World', {
-      number: payload.pull_request.number,
-      headSha: payload.pull_request.head.sha,
-      headRef: payload.pull_request.head.ref,
-      state: 'closed',
-    });
-    const preview = await seeder.preview('github.com/Codertocat/Hello-World', `pr-${payload.pull_request.number}`);
+    const { payload, preview } = await exampleClose(github, seeder);
     const app = await startTestApp({
       local,
       apiKey: API_KEY,
@@ -197,12 +184,8 @@ describeWithRedis(plan.run ? 'teardowns with REDIS_URL' : `teardowns with REDIS_
     });
     const client = new Redis(redis.url);
     try {
-      const body = JSON.stringify(payload);
-      expect((await post(`${app.url}/api/github/webhooks`, body, githubHeaders('pull_request', body, WEBHOOK_SECRET))).status).toBe(200);
-      await until(
-        () => seeder.status(preview.id),
-        (status) => status === 'DELETED',
-      );
+      expect((await deliver(app.url, 'github', 'pull_request', JSON.stringify(payload), WEBHOOK_SECRET)).status).toBe(200);
+      await seeder.deleted(preview.id);
       await app.idle();
       const keys = await client.keys('b_octokit-*');
       expect(keys.some((key) => key.startsWith('b_octokit-global-agent-preview'))).toBe(true);

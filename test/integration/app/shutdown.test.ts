@@ -2,13 +2,14 @@ import { startLocalPlatform, type LocalPlatform } from '../../../src/local-platf
 import { clearSecrets } from '../../../src/secrets/redact.js';
 import { HoldableClock } from '../../support/clock.js';
 import { startTestForge, type TestForge } from '../../support/forge/server.js';
-import { giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder, startAppProcess, until, type AppProcess } from './fixtures.js';
+import { closedGiteaPulls, deliver, giteaAppEnv, giteaCloseBody, PreviewSeeder, startAppProcess, until, type AppProcess } from './fixtures.js';
 
 // The app as its own process, stopped with SIGTERM in the middle of a burst of closes: every
 // acknowledged teardown is finished within TEARDOWN_GRACE before the process exits.
 const API_KEY = 'sk-app-shutdown-5Rt2wQ9mZx';
 const GITEA_TOKEN = 'gitea-token-shutdown-71c0de';
 const GITEA_SECRET = 'whsec-gitea-shutdown-2f8a6c4e1b';
+const KEYS = { apiKey: API_KEY, giteaToken: GITEA_TOKEN, giteaSecret: GITEA_SECRET };
 const BURST = 40;
 
 let clock: HoldableClock;
@@ -33,31 +34,13 @@ afterAll(() => clearSecrets());
 
 it('SIGTERM in the middle of a burst: the acknowledged teardowns all finish before the process exits', async () => {
   const seeder = new PreviewSeeder(local, API_KEY);
-  const repo = `${new URL(gitea.url).host}/gitea-org/agents`;
-  const previews = [];
-  for (let number = 1; number <= BURST; number++) {
-    gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
-    previews.push(await seeder.preview(repo, `pr-${number}`));
-  }
+  const previews = await closedGiteaPulls(gitea, seeder, BURST);
   // No delete is answered until the app has taken SIGTERM: every teardown is queued or in flight then.
   local.faults.add({ route: 'deployments.delete', latencyMs: 1, times: BURST });
   clock.hold();
 
-  app = await startAppProcess({
-    GITEA_URL: gitea.url,
-    GITEA_TOKEN,
-    GITEA_WEBHOOK_SECRET: GITEA_SECRET,
-    AGENT_PREVIEW_PLATFORM: 'local',
-    AGENT_PREVIEW_LOCAL_URL: local.url,
-    AGENT_PREVIEW_LOCAL_KEY: API_KEY,
-    TEARDOWN_GRACE: '50s',
-  });
-  const deliveries = await Promise.all(
-    previews.map((_, index) => {
-      const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', index + 1, { ref: `branch-${index + 1}`, sha: 'c'.repeat(40) }));
-      return post(`${app!.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET));
-    }),
-  );
+  app = await startAppProcess({ ...giteaAppEnv(gitea, local, KEYS), TEARDOWN_GRACE: '50s' });
+  const deliveries = await Promise.all(previews.map((_, index) => deliver(app!.url, 'gitea', 'pull_request', giteaCloseBody(gitea, index + 1), GITEA_SECRET)));
   expect(deliveries.map((delivery) => delivery.status)).toEqual(previews.map(() => 202));
   const deletedBeforeStop = local.requests.filter((request) => request.route === 'deployments.delete' && request.status === 200).length;
   app.kill('SIGTERM');
@@ -75,28 +58,12 @@ it('SIGTERM in the middle of a burst: the acknowledged teardowns all finish befo
 });
 
 it('without Redis or a deleting sweep, a SIGTERM that outlasts the grace period says plainly which teardowns are lost', async () => {
-  const seeder = new PreviewSeeder(local, API_KEY);
-  const repo = `${new URL(gitea.url).host}/gitea-org/agents`;
-  for (let number = 1; number <= 4; number++) {
-    gitea.seedPullRequest('gitea-org', 'agents', { number, headSha: 'c'.repeat(40), headRef: `branch-${number}`, state: 'closed' });
-    await seeder.preview(repo, `pr-${number}`);
-  }
+  await closedGiteaPulls(gitea, new PreviewSeeder(local, API_KEY), 4);
   // Deletes slower than the grace period: every teardown is still running when it ends.
   local.faults.add({ route: 'deployments.delete', latencyMs: 600, times: 4 });
-  app = await startAppProcess({
-    GITEA_URL: gitea.url,
-    GITEA_TOKEN,
-    GITEA_WEBHOOK_SECRET: GITEA_SECRET,
-    AGENT_PREVIEW_PLATFORM: 'local',
-    AGENT_PREVIEW_LOCAL_URL: local.url,
-    AGENT_PREVIEW_LOCAL_KEY: API_KEY,
-    TEARDOWN_GRACE: '1ms',
-  });
+  app = await startAppProcess({ ...giteaAppEnv(gitea, local, KEYS), TEARDOWN_GRACE: '1ms' });
   expect(app.logs.messages().find((line) => line.level === 40 && /neither REDIS_URL nor SWEEP_INTERVAL is set/.test(line.msg))).toBeDefined();
-  for (let number = 1; number <= 4; number++) {
-    const body = JSON.stringify(giteaPullRequestClosed(gitea.url, 'gitea-org', 'agents', number, { ref: `branch-${number}`, sha: 'c'.repeat(40) }));
-    expect((await post(`${app.url}/api/gitea/webhooks`, body, giteaHeaders('pull_request', body, GITEA_SECRET))).status).toBe(202);
-  }
+  for (let number = 1; number <= 4; number++) expect((await deliver(app.url, 'gitea', 'pull_request', giteaCloseBody(gitea, number), GITEA_SECRET)).status).toBe(202);
   await until(
     async () => local.requests.filter((request) => request.route === 'deployments.delete').length,
     (started) => started > 0,
