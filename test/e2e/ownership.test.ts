@@ -4,8 +4,9 @@
  * own previews, and nothing says "removed" while a preview still runs.
  */
 import { STICKY_MARKER } from '../../src/forge/comment.js';
-import { giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder, startAppProcess, until, type AppProcess } from '../integration/app/fixtures.js';
+import { giteaAppEnv, giteaHeaders, giteaPullRequestClosed, post, PreviewSeeder, startAppProcess, until, type AppProcess } from '../integration/app/fixtures.js';
 import type { ForgeFlavor } from '../support/forge/server.js';
+import { repositoryAs } from '../support/payload-repository.js';
 import { usePreviewEnv, type PreviewEnv } from '../support/preview-env.js';
 import { pullRequestEvent, type ActionRun } from '../support/runner.js';
 
@@ -25,13 +26,7 @@ interface RepoUnderTest {
 /** A pull_request event of this repository, as the forge sends it. */
 function eventFor(target: RepoUnderTest, action: string, headSha: string, number: number, flavor: ForgeFlavor): Json {
   const event = pullRequestEvent(action, headSha, { number, gitea: flavor === 'gitea' });
-  const repository = {
-    ...event.repository,
-    name: target.repo,
-    full_name: `${target.owner}/${target.repo}`,
-    html_url: target.webUrl,
-    owner: { ...event.repository.owner, login: target.owner },
-  };
+  const repository = repositoryAs(event.repository, target.owner, target.repo, target.webUrl);
   event.repository = repository;
   event.pull_request.base.repo = repository;
   event.pull_request.head.repo = repository;
@@ -147,15 +142,7 @@ describe.each([
     secrets: () => [GITEA_SECRET],
   });
   beforeEach(async () => {
-    app = await startAppProcess({
-      GITEA_URL: env.forge.url,
-      GITEA_TOKEN: TOKEN,
-      GITEA_WEBHOOK_SECRET: GITEA_SECRET,
-      AGENT_PREVIEW_PLATFORM: 'local',
-      AGENT_PREVIEW_LOCAL_URL: env.local.url,
-      AGENT_PREVIEW_LOCAL_KEY: API_KEY,
-      LOG_LEVEL: 'debug',
-    });
+    app = await startAppProcess({ ...giteaAppEnv(env.forge, env.local, { apiKey: API_KEY, giteaToken: TOKEN, giteaSecret: GITEA_SECRET }), LOG_LEVEL: 'debug' });
   });
 
   it("the app's close removes the action's preview, and the commit status says removed without the dead link", async () => {

@@ -11,6 +11,7 @@ import type { AgentexPlatform } from '../../src/platforms/agentex/agentex.js';
 import type { Deployment } from '../../src/platforms/platform.js';
 import { readFile } from 'node:fs/promises';
 import { copyHelloAgent, editFile } from './agents.js';
+import { repositoryAs } from './payload-repository.js';
 import { until } from './wait.js';
 
 type Json = Record<string, any>;
@@ -76,14 +77,7 @@ export interface CommentDelivery {
 export function githubCommentPayload(example: Json, delivery: CommentDelivery, installationId?: number): Json {
   const payload = structuredClone(example);
   payload.action = delivery.action ?? 'created';
-  const repository = {
-    ...payload.repository,
-    name: delivery.repo,
-    full_name: `${delivery.owner}/${delivery.repo}`,
-    html_url: delivery.htmlUrl,
-    owner: { ...payload.repository.owner, login: delivery.owner },
-  };
-  payload.repository = repository;
+  payload.repository = repositoryAs(payload.repository, delivery.owner, delivery.repo, delivery.htmlUrl);
   // A pull request is an issue with `pull_request` (docs.github.com/en/rest/issues/issues#get-an-issue).
   Object.assign(payload.issue, {
     number: delivery.number,
