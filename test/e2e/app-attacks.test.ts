@@ -5,7 +5,7 @@
  * platform's records and the forge's answers, never by what the closing repository controls (its
  * label template, its name, its config) or by what a delivery claims.
  */
-import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createForge } from '../../src/forge/client.js';
@@ -13,82 +13,30 @@ import { UNSPACED_WRITES } from '../../src/forge/throttle.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
 import { resolvePreviewLabel } from '../../src/pipeline/label.js';
 import { parseSourceRepo } from '../../src/pipeline/source-repo.js';
-import { clearSecrets } from '../../src/secrets/redact.js';
-import {
-  githubExample,
-  githubHeaders,
-  giteaHeaders,
-  giteaPullRequestClosed,
-  post,
-  PreviewSeeder,
-  startAppProcess,
-  stickyBody,
-  type AppProcess,
-  type Json,
-} from '../integration/app/fixtures.js';
+import { githubExample, giteaPullRequestClosed, post, PreviewSeeder, stickyBody, type Json } from '../integration/app/fixtures.js';
 import { HELLO_AGENT } from '../support/agents.js';
-import { startTestForge, type TestForge } from '../support/forge/server.js';
+import { useAppWorld, type Door } from '../support/app-world.js';
+import { repositoryAs } from '../support/payload-repository.js';
 import { until } from '../support/wait.js';
 
-const API_KEY = 'sk-e2e-attacks-Lq83Zx0vNw';
-const WEBHOOK_SECRET = 'whsec-attacks-github-5d1e9a7c3b';
-const GITEA_TOKEN = 'gitea-token-attacks-9c4e2a71';
-const GITEA_SECRET = 'whsec-attacks-gitea-7b2f0d4e91';
-const APP_ID = 9412;
-const INSTALLATION_ID = 7373;
-const INSTALLATION_TOKEN = 'ghs_attacksInstallationToken4f5e6d7c';
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-const PRIVATE_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 const SHA = 'c'.repeat(40);
 
-type Door = 'github' | 'gitea';
-
-let local: LocalPlatform;
 /** What `platform: local` in a repository's config would reach: the app must never call it. */
 let trap: LocalPlatform;
-let github: TestForge;
-let gitea: TestForge;
-let app: AppProcess;
 let seeder: PreviewSeeder;
 
-beforeAll(async () => {
-  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 10, deployStepMs: 10 });
-  trap = await startLocalPlatform({ buildStepMs: 10, deployStepMs: 10 });
-  github = await startTestForge({ flavor: 'github', ghes: true, app: { appId: APP_ID, publicKey, installationId: INSTALLATION_ID, installationToken: INSTALLATION_TOKEN } });
-  gitea = await startTestForge({ flavor: 'gitea', token: GITEA_TOKEN, subPath: '/gitea' });
-  seeder = new PreviewSeeder(local, API_KEY);
-  app = await startAppProcess({
-    APP_ID: String(APP_ID),
-    PRIVATE_KEY,
-    WEBHOOK_SECRET,
-    GHE_HOST: new URL(github.url).host,
-    GHE_PROTOCOL: 'http',
-    GITEA_URL: gitea.url,
-    GITEA_TOKEN,
-    GITEA_WEBHOOK_SECRET: GITEA_SECRET,
-    // The app runs on Agentex (here the local platform's Agentex API); `local` is another platform to it.
-    AGENT_PREVIEW_PLATFORM: 'agentex',
-    SGP_CLIENT_BASE_URL: local.url,
-    SGP_API_KEY: API_KEY,
-    SGP_ACCOUNT_ID: 'acct-local',
-    AGENT_PREVIEW_LOCAL_URL: trap.url,
-    AGENT_PREVIEW_RETRY_DELAY: '1ms',
-    LOG_LEVEL: 'debug',
-  });
+const world = useAppWorld({
+  name: 'attacks',
+  before: async () => {
+    trap = await startLocalPlatform({ buildStepMs: 10, deployStepMs: 10 });
+    seeder = new PreviewSeeder(world.local, world.keys.apiKey);
+  },
+  // The app runs on Agentex (here the local platform's Agentex API); `local` is another platform to it.
+  env: () => ({ AGENT_PREVIEW_LOCAL_URL: trap.url }),
 });
+const { forgeOf, sourceRepo: sourceRepoOn } = world;
 
-afterAll(async () => {
-  app.kill('SIGTERM');
-  await app.exited;
-  await Promise.all([local.close(), trap.close(), github.close(), gitea.close()]);
-  for (const secret of [API_KEY, WEBHOOK_SECRET, GITEA_TOKEN, GITEA_SECRET, INSTALLATION_TOKEN, PRIVATE_KEY.split('\n')[1]]) expect(app.logs.text).not.toContain(secret);
-  clearSecrets();
-});
-
-const forgeOf = (door: Door) => (door === 'github' ? github : gitea);
-
-/** `host[/sub-path]/owner/repo`, as the action records the repository on this door. */
-const sourceRepoOn = (door: Door, owner: string, repo: string) => `${forgeOf(door).url.replace(/^https?:\/\//, '')}/${owner}/${repo}`.toLowerCase();
+afterAll(() => trap.close());
 
 const seeded = new Set<string>();
 
@@ -100,35 +48,27 @@ async function seedPull(door: Door, owner: string, repo: string, pull: { number:
   forge.seedPullRequest(owner, repo, { number: pull.number, headSha: pull.headSha ?? SHA, headRef: pull.headRef, state: pull.state ?? 'open' });
   const writer =
     door === 'github'
-      ? createForge({ kind: 'github', apiUrl: github.apiUrl, token: INSTALLATION_TOKEN, writeSpacing: UNSPACED_WRITES })
-      : createForge({ kind: 'gitea', apiUrl: gitea.apiUrl, token: GITEA_TOKEN });
+      ? createForge({ kind: 'github', apiUrl: world.github.apiUrl, token: world.keys.installationToken, writeSpacing: UNSPACED_WRITES })
+      : createForge({ kind: 'gitea', apiUrl: world.gitea.apiUrl, token: world.keys.giteaToken });
   await writer.createComment({ owner, repo, number: pull.number }, stickyBody(`pr-${pull.number}`));
 }
 
 /** A signed `pull_request` `closed` delivery of the door's own shape; `change` edits the payload first. */
 async function deliverClose(door: Door, owner: string, repo: string, number: number, head: { ref: string; sha?: string }, change: (payload: Json) => void = () => {}) {
   const payload =
-    door === 'github' ? await githubClosed(owner, repo, number, head) : giteaPullRequestClosed(gitea.url, owner, repo, number, { ref: head.ref, sha: head.sha ?? SHA });
+    door === 'github' ? await githubClosed(owner, repo, number, head) : giteaPullRequestClosed(world.gitea.url, owner, repo, number, { ref: head.ref, sha: head.sha ?? SHA });
   change(payload);
   const body = JSON.stringify(payload);
-  const headers = door === 'github' ? githubHeaders('pull_request', body, WEBHOOK_SECRET) : giteaHeaders('pull_request', body, GITEA_SECRET);
-  const deliveryId = headers['x-github-delivery'];
-  const response = await post(`${app.url}/api/${door}/webhooks`, body, headers);
-  return { ...response, deliveryId, body, headers };
+  const { status, headers } = await world.deliver(door, 'pull_request', body);
+  return { status, deliveryId: headers['x-github-delivery'], body, headers };
 }
 
 async function githubClosed(owner: string, repo: string, number: number, head: { ref: string; sha?: string }): Promise<Json> {
   const payload = await githubExample('pull_request', 'closed');
-  const repository = {
-    ...payload.repository,
-    name: repo,
-    full_name: `${owner}/${repo}`,
-    html_url: `${github.url}/${owner}/${repo}`,
-    owner: { ...payload.repository.owner, login: owner },
-  };
+  const repository = repositoryAs(payload.repository, owner, repo, `${world.github.url}/${owner}/${repo}`);
   payload.number = number;
   payload.repository = repository;
-  payload.installation = { id: INSTALLATION_ID, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzM3Mw==' };
+  payload.installation = { id: world.keys.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzM3Mw==' };
   Object.assign(payload.pull_request, {
     number,
     head: { ...payload.pull_request.head, ref: head.ref, sha: head.sha ?? SHA, repo: repository },
@@ -138,7 +78,7 @@ async function githubClosed(owner: string, repo: string, number: number, head: {
 }
 
 /** The app's log lines about one delivery. */
-const linesOf = (deliveryId: string) => app.logs.messages().filter((line) => line.id === deliveryId);
+const linesOf = (deliveryId: string) => world.app.logs.messages().filter((line) => line.id === deliveryId);
 
 /**
  * Resolves once the delivery's teardown has deleted what it deletes, or has ended without deleting:
@@ -268,7 +208,7 @@ describe.each(['github', 'gitea'] as const)('whose preview a close deletes is re
     const preview = await seeder.preview(sourceRepoOn(door, 'acme', repo), label);
     // Every delete of the first attempt answers 503 (the client's own retries included); the PR is
     // reopened just before the app's next look at it.
-    local.faults.add({ route: 'deployments.delete', status: 503, times: 6 });
+    world.local.faults.add({ route: 'deployments.delete', status: 503, times: 6 });
     const pullRead = new RegExp(`^GET .*/repos/acme/${repo}/pulls/7$`);
     forgeOf(door).beforeNext(pullRead, () => {});
     forgeOf(door).beforeNext(pullRead, () => forgeOf(door).seedPullRequest('acme', repo, { number: 7, headSha: SHA, headRef: 'seven', state: 'open' }));
@@ -276,7 +216,7 @@ describe.each(['github', 'gitea'] as const)('whose preview a close deletes is re
     const delivery = await deliverClose(door, 'acme', repo, 7, { ref: 'seven' });
     const lines = await settled(delivery.deliveryId);
 
-    local.faults.clear();
+    world.local.faults.clear();
     expect(lines.map((line) => line.msg).join('\n')).toMatch(/pull request #7 is open; nothing is deleted/);
     expect(await seeder.status(preview.id)).toBe('HEALTHY');
     expect(commentOn(door, 'acme', repo, 7)).not.toContain('Preview removed');
@@ -291,13 +231,13 @@ describe.each(['github', 'gitea'] as const)('whose preview a close deletes is re
     // The last thing a close tells the forge: GitHub, the agent's deployment inactive; Gitea, the commit status.
     const environment = door === 'github' ? `preview/${label}/hello-agent` : `preview/${label}`;
     if (door === 'github') {
-      const writer = createForge({ kind: 'github', apiUrl: github.apiUrl, token: INSTALLATION_TOKEN, writeSpacing: UNSPACED_WRITES });
+      const writer = createForge({ kind: 'github', apiUrl: world.github.apiUrl, token: world.keys.installationToken, writeSpacing: UNSPACED_WRITES });
       await writer.setPreviewStatus({ owner: 'acme', repo }, { state: 'success', environment, sha: SHA, description: 'preview ready' });
     }
     const lastWord = () =>
       door === 'github'
-        ? github.deployments('acme', repo).some((deployment) => deployment.environment === environment && deployment.statuses.at(-1)?.state === 'inactive')
-        : gitea.commitStatuses('acme', repo, SHA).some((status) => status.context === environment && status.description === 'preview removed');
+        ? world.github.deployments('acme', repo).some((deployment) => deployment.environment === environment && deployment.statuses.at(-1)?.state === 'inactive')
+        : world.gitea.commitStatuses('acme', repo, SHA).some((status) => status.context === environment && status.description === 'preview removed');
     await deliverClose(door, 'acme', repo, 8, { ref: 'eight' });
     await until(async () => lastWord(), Boolean);
     expect(await seeder.status(preview.id)).toBe('DELETED');
@@ -331,9 +271,9 @@ describe('{branch} labels take the branch from the forge, and stay while the bra
   it('GitHub: a captured close replayed under a fresh delivery id deletes nothing of the newer open PR on the same branch', async () => {
     const repo = 'branchy-github';
     await seedPull('github', 'acme', repo, { number: 3, headRef: 'feat', state: 'closed' });
-    github.seedFile('acme', repo, '.github/agent-preview.yml', 'preview-label: "{branch}"\n');
+    world.github.seedFile('acme', repo, '.github/agent-preview.yml', 'preview-label: "{branch}"\n');
     // PR 3 merged, its branch deleted: its close removes what it had.
-    github.deleteBranch('acme', repo, 'feat');
+    world.github.deleteBranch('acme', repo, 'feat');
     const captured = await deliverClose('github', 'acme', repo, 3, { ref: 'feat' });
     await settled(captured.deliveryId);
 
@@ -343,7 +283,7 @@ describe('{branch} labels take the branch from the forge, and stay while the bra
     const preview = await seeder.preview(sourceRepoOn('github', 'acme', repo), resolvePreviewLabel('{branch}', { branch: 'feat' }, 'preview-label', undefined, source).label);
 
     const headers = { ...captured.headers, 'x-github-delivery': randomUUID() };
-    expect((await post(`${app.url}/api/github/webhooks`, captured.body, headers)).status).toBe(200);
+    expect((await post(`${world.app.url}/api/github/webhooks`, captured.body, headers)).status).toBe(200);
     expect((await settled(headers['x-github-delivery'])).map((line) => line.msg)).toContain(`delivery ${headers['x-github-delivery']} was already received; ignored`);
     expect(await seeder.status(preview.id)).toBe('HEALTHY');
 
@@ -357,9 +297,9 @@ describe('{branch} labels take the branch from the forge, and stay while the bra
   it("Gitea: a signed close of a closed PR that names another open PR's branch deletes nothing of it", async () => {
     const repo = 'branchy-gitea';
     await seedPull('gitea', 'acme', repo, { number: 4, headRef: 'done-branch', state: 'closed' });
-    gitea.deleteBranch('acme', repo, 'done-branch');
+    world.gitea.deleteBranch('acme', repo, 'done-branch');
     await seedPull('gitea', 'acme', repo, { number: 9, headRef: 'victim-branch' });
-    gitea.seedFile('acme', repo, '.github/agent-preview.yml', 'preview-label: "{branch}"\n');
+    world.gitea.seedFile('acme', repo, '.github/agent-preview.yml', 'preview-label: "{branch}"\n');
     const source = parseSourceRepo(sourceRepoOn('gitea', 'acme', repo));
     const preview = await seeder.preview(
       sourceRepoOn('gitea', 'acme', repo),
@@ -377,7 +317,7 @@ describe('Gitea: the repository is the one GITEA_URL serves, not a host name', (
   it('a delivery signed with this Gitea’s secret naming a sibling Gitea’s path on the same host deletes nothing there', async () => {
     // This Gitea is http://host/gitea; another one lives at http://host/gitea-evil.
     await seedPull('gitea', 'acme', 'shared-name', { number: 5, headRef: 'five', state: 'closed' });
-    const sibling = `${gitea.url}-evil`;
+    const sibling = `${world.gitea.url}-evil`;
     const siblingRepo = `${sibling.replace(/^https?:\/\//, '')}/acme/shared-name`;
     const preview = await seeder.preview(siblingRepo, resolvePreviewLabel(undefined, { number: 5 }, 'preview-label', undefined, parseSourceRepo(siblingRepo)).label);
 
@@ -387,6 +327,6 @@ describe('Gitea: the repository is the one GITEA_URL serves, not a host name', (
     const lines = await settled(delivery.deliveryId);
 
     expect(await seeder.status(preview.id)).toBe('HEALTHY');
-    expect(lines.find((line) => line.level === 50)?.msg).toContain(`the delivery names ${sibling}/acme/shared-name, but ${gitea.url} serves acme/shared-name at`);
+    expect(lines.find((line) => line.level === 50)?.msg).toContain(`the delivery names ${sibling}/acme/shared-name, but ${world.gitea.url} serves acme/shared-name at`);
   });
 });

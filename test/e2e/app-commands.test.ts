@@ -6,79 +6,40 @@
  * anyone who cannot push is refused and nothing runs; bots, edited comments, forged and replayed
  * deliveries do nothing.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
+import { randomUUID } from 'node:crypto';
 import { resolvePreviewLabel } from '../../src/pipeline/label.js';
 import { parseSourceRepo } from '../../src/pipeline/source-repo.js';
 import { AgentexPlatform } from '../../src/platforms/agentex/agentex.js';
 import type { Deployment } from '../../src/platforms/platform.js';
-import { clearSecrets } from '../../src/secrets/redact.js';
-import { githubExample, githubHeaders, giteaHeaders, post, startAppProcess, stickyBody, type AppProcess, type Json } from '../integration/app/fixtures.js';
+import { githubExample, post, startAppProcess, stickyBody, type AppProcess, type Json } from '../integration/app/fixtures.js';
 import { removeAgentCopies } from '../support/agents.js';
+import { useAppWorld, type Door } from '../support/app-world.js';
 import { conversingAgent, deployPreview, githubCommentPayload, giteaCommentPayload } from '../support/commands.js';
-import { startTestForge, type TestComment, type TestForge } from '../support/forge/server.js';
+import type { TestComment } from '../support/forge/server.js';
 import { until } from '../support/wait.js';
 import { redisTestPlan, startRedisServer } from '../integration/app/redis-server.js';
 
-const API_KEY = 'sk-e2e-commands-Xv71Pq0aLm';
-const WEBHOOK_SECRET = 'whsec-commands-github-3e8b5d1a9f';
-const GITEA_TOKEN = 'gitea-token-commands-6a2f90c4';
-const GITEA_SECRET = 'whsec-commands-gitea-0d7c4b2e18';
-const APP_ID = 9426;
-const INSTALLATION_ID = 7474;
-const INSTALLATION_TOKEN = 'ghs_commandsInstallationToken8a9b0c1d';
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-const PRIVATE_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 const HEAD = 'c'.repeat(40);
 const NEWER = 'd'.repeat(40);
 
-type Door = 'github' | 'gitea';
-
-let local: LocalPlatform;
 let platform: AgentexPlatform;
-let github: TestForge;
-let gitea: TestForge;
-let app: AppProcess;
 let agentDir: string;
 let commentExample: Json;
 
-beforeAll(async () => {
-  local = await startLocalPlatform({ apiKey: API_KEY, buildStepMs: 10, deployStepMs: 10 });
-  platform = new AgentexPlatform({ name: 'local', baseUrl: local.url, agentexUrl: local.url, apiKey: API_KEY, accountId: 'acct-local', deploymentsCarryUrl: true, env: {} });
-  github = await startTestForge({ flavor: 'github', ghes: true, app: { appId: APP_ID, publicKey, installationId: INSTALLATION_ID, installationToken: INSTALLATION_TOKEN } });
-  gitea = await startTestForge({ flavor: 'gitea', token: GITEA_TOKEN, subPath: '/gitea' });
-  agentDir = await conversingAgent();
-  commentExample = await githubExample('issue_comment', 'created');
-  app = await startAppProcess({
-    APP_ID: String(APP_ID),
-    PRIVATE_KEY,
-    WEBHOOK_SECRET,
-    GHE_HOST: new URL(github.url).host,
-    GHE_PROTOCOL: 'http',
-    GITEA_URL: gitea.url,
-    GITEA_TOKEN,
-    GITEA_WEBHOOK_SECRET: GITEA_SECRET,
-    AGENT_PREVIEW_PLATFORM: 'agentex',
-    SGP_CLIENT_BASE_URL: local.url,
-    AGENTEX_BASE_URL: local.url,
-    SGP_API_KEY: API_KEY,
-    SGP_ACCOUNT_ID: 'acct-local',
-    AGENT_PREVIEW_RETRY_DELAY: '1ms',
-    COMMAND_POLL_INTERVAL: '50ms',
-    LOG_LEVEL: 'debug',
-  });
+const world = useAppWorld({
+  name: 'commands',
+  before: async () => {
+    const { local, keys } = world;
+    platform = new AgentexPlatform({ name: 'local', baseUrl: local.url, agentexUrl: local.url, apiKey: keys.apiKey, accountId: 'acct-local', deploymentsCarryUrl: true, env: {} });
+    agentDir = await conversingAgent();
+    commentExample = await githubExample('issue_comment', 'created');
+  },
+  env: () => ({ AGENTEX_BASE_URL: world.local.url, COMMAND_POLL_INTERVAL: '50ms' }),
 });
+const { forgeOf } = world;
 
-afterAll(async () => {
-  app.kill('SIGTERM');
-  await app.exited;
-  await Promise.all([local.close(), github.close(), gitea.close()]);
-  await removeAgentCopies();
-  for (const secret of [API_KEY, WEBHOOK_SECRET, GITEA_TOKEN, GITEA_SECRET, INSTALLATION_TOKEN, PRIVATE_KEY.split('\n')[1]]) expect(app.logs.text).not.toContain(secret);
-  clearSecrets();
-});
+afterAll(() => removeAgentCopies());
 
-const forgeOf = (door: Door) => (door === 'github' ? github : gitea);
 /** Who the app writes as on each door: the GitHub App's bot, Gitea's token user. */
 const appLogin = (door: Door) => (door === 'github' ? 'agent-preview[bot]' : 'gitea-actions');
 
@@ -103,7 +64,7 @@ async function openPull(door: Door): Promise<Pull> {
   forge.seedCollaborator(owner, repo, 'alice', 'write');
   forge.seedCollaborator(owner, repo, 'bob', 'read');
   forge.seedComment(owner, repo, 7, { body: stickyBody('pr-7'), user: appLogin(door) });
-  const sourceRepo = `${forge.url.replace(/^https?:\/\//, '')}/${owner}/${repo}`.toLowerCase();
+  const sourceRepo = world.sourceRepo(door, owner, repo);
   const label = resolvePreviewLabel(undefined, { number: 7 }, 'preview-label', platform.labelRule, parseSourceRepo(sourceRepo)).label;
   const preview = await deployPreview(platform, agentDir, { sourceRepo, commit: HEAD, label });
   return { door, owner, repo, number: 7, label, preview };
@@ -129,13 +90,10 @@ async function say(pull: Pull, user: string, text: string, options: { action?: '
     comment: { id: comment.id, body: text, user },
     action: options.action,
   };
-  const payload = pull.door === 'github' ? githubCommentPayload(commentExample, delivery, INSTALLATION_ID) : giteaCommentPayload(delivery);
+  const payload = pull.door === 'github' ? githubCommentPayload(commentExample, delivery, world.keys.installationId) : giteaCommentPayload(delivery);
   options.change?.(payload);
   const raw = JSON.stringify(payload);
-  const headers =
-    pull.door === 'github' ? githubHeaders('issue_comment', raw, options.secret ?? WEBHOOK_SECRET) : giteaHeaders('issue_comment', raw, options.secret ?? GITEA_SECRET);
-  const response = await post(`${app.url}/api/${pull.door}/webhooks`, raw, headers);
-  return { comment, ...response, headers, raw };
+  return { comment, ...(await world.deliver(pull.door, 'issue_comment', raw, { secret: options.secret })), raw };
 }
 
 /** The app's answers on the pull request, oldest first. */
@@ -252,7 +210,7 @@ describe.each(['github', 'gitea'] as const)('/preview commands through the app b
     // The same signed body again, under a fresh delivery id (GitHub does not sign it) or as it was.
     const freshId = randomUUID();
     const replayHeaders = door === 'github' ? { ...help.headers, 'x-github-delivery': freshId } : { ...help.headers, 'x-gitea-delivery': freshId };
-    const replayed = await post(`${app.url}/api/${door}/webhooks`, help.raw, replayHeaders);
+    const replayed = await post(`${world.app.url}/api/${door}/webhooks`, help.raw, replayHeaders);
     expect(replayed.status).toBe(200);
     const later = await say(pull, 'alice', '/preview help');
     await finished(pull, later.comment);
@@ -267,19 +225,10 @@ const describeWithRedis = redisPlan.run ? describe : describe.skip;
 describeWithRedis(redisPlan.run ? 'with REDIS_URL' : `with REDIS_URL (skipped: ${'skip' in redisPlan ? redisPlan.skip : ''})`, () => {
   it("a reviewer's conversation continues after the app restarts", async () => {
     const redis = await startRedisServer();
-    const env = {
-      GITEA_URL: gitea.url,
-      GITEA_TOKEN,
-      GITEA_WEBHOOK_SECRET: GITEA_SECRET,
-      AGENT_PREVIEW_PLATFORM: 'agentex',
-      SGP_CLIENT_BASE_URL: local.url,
-      AGENTEX_BASE_URL: local.url,
-      SGP_API_KEY: API_KEY,
-      SGP_ACCOUNT_ID: 'acct-local',
-      REDIS_URL: redis.url,
-    };
+    const env = { ...world.giteaEnv(), AGENTEX_BASE_URL: world.local.url, REDIS_URL: redis.url };
     const pull = await openPull('gitea');
     const sendTo = async (target: AppProcess, text: string) => {
+      const { gitea } = world;
       const comment = gitea.seedComment(pull.owner, pull.repo, pull.number, { body: text, user: 'alice' });
       const raw = JSON.stringify(
         giteaCommentPayload({
@@ -290,7 +239,7 @@ describeWithRedis(redisPlan.run ? 'with REDIS_URL' : `with REDIS_URL (skipped: $
           comment: { id: comment.id, body: text, user: 'alice' },
         }),
       );
-      expect((await post(`${target.url}/api/gitea/webhooks`, raw, giteaHeaders('issue_comment', raw, GITEA_SECRET))).status).toBe(202);
+      expect((await world.deliver('gitea', 'issue_comment', raw, { to: target })).status).toBe(202);
     };
     let replica = await startAppProcess(env);
     try {
