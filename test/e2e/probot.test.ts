@@ -6,9 +6,10 @@ import { Probot } from 'probot';
 import pino from 'pino';
 import agentPreviewApp from '../../src/app/probot.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local-platform/index.js';
-import { PreviewSeeder } from '../integration/app/fixtures.js';
+import { githubAppKeys, PreviewSeeder } from '../integration/app/fixtures.js';
 import { REPO_ROOT } from '../support/agents.js';
 import { startTestForge, type TestForge } from '../support/forge/server.js';
+import { freePort } from '../support/ports.js';
 import { pullRequestEvent } from '../support/runner.js';
 
 const API_KEY = 'sk-probot-e2e-Jq72LmZ0pW3x';
@@ -90,16 +91,6 @@ describe('the default export in a Probot-style test', () => {
 });
 
 describe('probot run dist/app/probot.js', () => {
-  async function freePort(): Promise<number> {
-    const { createServer } = await import('node:net');
-    return new Promise((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
-  }
-
   async function probotRun(env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => Promise<void>; output: () => string }> {
     const { spawn } = await import('node:child_process');
     const port = await freePort();
@@ -143,13 +134,10 @@ describe('probot run dist/app/probot.js', () => {
   });
 
   it('as a GitHub App answers /healthz beside the webhook route', async () => {
-    const { generateKeyPairSync } = await import('node:crypto');
-    // A test key: 1024 bits take 12 ms to make where 2048, what GitHub gives real apps, take 250.
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
     const server = await probotRun({
       ...platformEnv(),
       APP_ID: '12345',
-      PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      PRIVATE_KEY: githubAppKeys().privateKey,
       WEBHOOK_SECRET: 'probot-run-secret-0123456789',
     });
     try {

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { list } from 'tar';
@@ -10,6 +9,7 @@ import { labelRuleFor } from '../../../src/platforms/index.js';
 import { copyHelloAgent, editFile } from '../../support/agents.js';
 import { runCli } from '../../support/io.js';
 import { useLocalPlatform } from '../../support/local.js';
+import { freePort } from '../../support/ports.js';
 
 // Issue 27, "A new user's first hour": each test failed on the code before its fix.
 const API_KEY = 'sk-first-hour-Vb8Nq2Lw5';
@@ -217,18 +217,9 @@ it("build reuse looks past a newer build of the same tree recorded for another r
   expect(platform.local.builds().map((record) => record.source_repo)).toEqual(['github.com/acme/agents', 'github.com/other/agents']);
 });
 
-/** A port that refuses connections: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe('papercuts that cost a user time', () => {
   it('--platform local with nothing listening says to start it, at once and without retrying', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = `http://127.0.0.1:${await freePort()}`;
     const hint = `nothing listens at ${url} (--platform local): start the local platform with \`agent-preview local-platform\` in another terminal, or point --api-url at one`;
     const status = await runCli(['--platform', 'local', '--api-url', url, 'status'], { env: {} });
     expect(status).toEqual({ code: 1, stdout: '', stderr: `error: ${hint}\n` });

@@ -1,24 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { startLocalPlatform } from '../../../src/local-platform/index.js';
 import { copyHelloAgent, editFile, REPO_ROOT } from '../../support/agents.js';
 import { runCli } from '../../support/io.js';
 import { useLocalPlatform } from '../../support/local.js';
+import { freePort } from '../../support/ports.js';
 
 // Issue 15, "CLI papercuts a new user hit": each test failed on the code before its fix.
 const API_KEY = 'sk-papercuts-Pw7Rt2Kd9';
 const platform = useLocalPlatform(API_KEY);
 const fast = ['--poll-interval', '0.1s', '--timeout', '60s'];
-
-/** A port that refuses connections: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('logs --build says what failed and exits non-zero', () => {
   it('for an id the platform does not know', async () => {
@@ -28,7 +19,7 @@ describe('logs --build says what failed and exits non-zero', () => {
   });
 
   it('for an unreachable platform', async () => {
-    const env = { ...platform.env, SGP_CLIENT_BASE_URL: `http://127.0.0.1:${await closedPort()}`, AGENT_PREVIEW_RETRY_DELAY: '1ms' };
+    const env = { ...platform.env, SGP_CLIENT_BASE_URL: `http://127.0.0.1:${await freePort()}`, AGENT_PREVIEW_RETRY_DELAY: '1ms' };
     const run = await runCli(['logs', '--build', 'bld_1'], { env });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: .*get build.*ECONNREFUSED/m);
