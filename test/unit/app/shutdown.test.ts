@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import type { Logger } from 'probot';
+import type { BackgroundTask } from '../../../src/app/background.js';
 import type { TeardownJob } from '../../../src/app/deliveries.js';
 import { stopApp, unfinishedAtStop } from '../../../src/app/shutdown.js';
 import type { CommandJob } from '../../../src/commands/job.js';
@@ -15,20 +16,29 @@ const job: TeardownJob = {
   number: 2,
 };
 
+/** Tasks that run until the queue cuts them off, each named `<kind> of <delivery id>`. */
+const runningUntilCutOff =
+  (kind: string) =>
+  (held: { deliveryId: string }, log: Logger): BackgroundTask => ({
+    key: held.deliveryId,
+    what: `${kind} of ${held.deliveryId}`,
+    log,
+    run: (_attempt, signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
+  });
+
+/** A logger whose lines land in `logs`. */
+function capturedLog(): { logs: LogCapture; log: Logger } {
+  const logs = new LogCapture();
+  return { logs, log: pino({ level: 'info' }, logs) as unknown as Logger };
+}
+
 describe('stopping the app', () => {
   it('stops the sweeps, gives the queue its grace period, names what it left and where that goes, then aborts calls in flight and closes the doors', async () => {
     const steps: string[] = [];
     const lifetime = new AbortController();
     lifetime.signal.addEventListener('abort', () => steps.push('calls aborted'));
-    // A teardown that runs until the queue cuts it off.
-    const queue = new MemoryTeardownQueue((held, log) => ({
-      key: held.deliveryId,
-      what: `teardown of ${held.deliveryId}`,
-      log,
-      run: (_attempt, signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
-    }));
-    const logs = new LogCapture();
-    const log = pino({ level: 'info' }, logs) as unknown as Logger;
+    const queue = new MemoryTeardownQueue(runningUntilCutOff('teardown'));
+    const { logs, log } = capturedLog();
     await queue.enqueue(job, log);
 
     await stopApp(
@@ -52,14 +62,8 @@ describe('stopping the app', () => {
 
   it('gives /preview commands the same grace period, and says what became of those it cut off', async () => {
     const command: CommandJob = { ...job, deliveryId: 'held-2', bodyDigest: 'b', comment: { id: 5, author: 'alice', line: '/preview redeploy' } };
-    const commands = new MemoryCommandQueue((held, log) => ({
-      key: held.deliveryId,
-      what: `command of ${held.deliveryId}`,
-      log,
-      run: (_attempt, signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
-    }));
-    const logs = new LogCapture();
-    const log = pino({ level: 'info' }, logs) as unknown as Logger;
+    const commands = new MemoryCommandQueue(runningUntilCutOff('command'));
+    const { logs, log } = capturedLog();
     await commands.enqueue(command, log);
     await stopApp(
       { teardownGraceMs: 1 },
