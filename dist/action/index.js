@@ -4912,7 +4912,7 @@ var require_webidl = __commonJS({
     var { runtimeFeatures } = require_runtime_features();
     var UNDEFINED = 1;
     var BOOLEAN = 2;
-    var STRING = 3;
+    var STRING2 = 3;
     var SYMBOL = 4;
     var NUMBER = 5;
     var BIGINT = 6;
@@ -4983,7 +4983,7 @@ var require_webidl = __commonJS({
         case "boolean":
           return BOOLEAN;
         case "string":
-          return STRING;
+          return STRING2;
         case "symbol":
           return SYMBOL;
         case "number":
@@ -5002,7 +5002,7 @@ var require_webidl = __commonJS({
     webidl.util.Types = {
       UNDEFINED,
       BOOLEAN,
-      STRING,
+      STRING: STRING2,
       SYMBOL,
       NUMBER,
       BIGINT,
@@ -5015,7 +5015,7 @@ var require_webidl = __commonJS({
           return "Undefined";
         case BOOLEAN:
           return "Boolean";
-        case STRING:
+        case STRING2:
           return "String";
         case SYMBOL:
           return "Symbol";
@@ -5101,7 +5101,7 @@ var require_webidl = __commonJS({
           return `Symbol(${V.description})`;
         case OBJECT:
           return inspect(V);
-        case STRING:
+        case STRING2:
           return `"${V}"`;
         case BIGINT:
           return `${V}n`;
@@ -15833,17 +15833,17 @@ var require_dns = __commonJS({
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
         let minTTL = this.#maxTTL;
-        for (const record of addresses) {
-          record.timestamp = timestamp;
-          if (typeof record.ttl === "number") {
-            record.ttl = Math.min(record.ttl, this.#maxTTL);
-            minTTL = Math.min(minTTL, record.ttl);
+        for (const record2 of addresses) {
+          record2.timestamp = timestamp;
+          if (typeof record2.ttl === "number") {
+            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
+            minTTL = Math.min(minTTL, record2.ttl);
           } else {
-            record.ttl = this.#maxTTL;
+            record2.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record.family] ?? { ips: [] };
-          familyRecords.ips.push(record);
-          records.records[record.family] = familyRecords;
+          const familyRecords = records.records[record2.family] ?? { ips: [] };
+          familyRecords.ips.push(record2);
+          records.records[record2.family] = familyRecords;
         }
         this.storage.set(origin.hostname, records, { ttl: minTTL });
       }
@@ -55414,12 +55414,12 @@ function describeErrorBody(text) {
   const parsed = parseBody(text);
   let detail;
   if (parsed && typeof parsed === "object") {
-    const record = parsed;
-    const candidate = record.detail ?? record.message ?? record.error ?? record.errors;
+    const record2 = parsed;
+    const candidate = record2.detail ?? record2.message ?? record2.error ?? record2.errors;
     if (typeof candidate === "string") detail = candidate;
     else if (Array.isArray(candidate)) detail = candidate.map(describeValidationItem).join("; ");
     else detail = JSON.stringify(parsed);
-    const details = candidate === record.detail ? void 0 : describeDetails(record.details);
+    const details = candidate === record2.detail ? void 0 : describeDetails(record2.details);
     if (details && !detail.includes(details)) detail = `${detail}: ${details}`;
   } else {
     detail = typeof parsed === "string" && parsed.trim() ? parsed.trim() : "no message from the server";
@@ -55846,9 +55846,9 @@ function stringOf(value) {
   if (typeof value === "number") return String(value);
   return void 0;
 }
-function stringField(record, ...names) {
+function stringField(record2, ...names) {
   for (const name of names) {
-    const value = stringOf(record[name]);
+    const value = stringOf(record2[name]);
     if (value !== void 0) return value;
   }
   return void 0;
@@ -55938,7 +55938,7 @@ function messageIds(messages) {
   return new Set((Array.isArray(messages) ? messages : []).map((message) => isObject(message) ? message.id : void 0).filter((id) => typeof id === "string"));
 }
 function findDeploymentRecord(records, sgpDeployId) {
-  const found = (Array.isArray(records) ? records : []).find((record) => isObject(record) && record.sgp_deploy_id === sgpDeployId);
+  const found = (Array.isArray(records) ? records : []).find((record2) => isObject(record2) && record2.sgp_deploy_id === sgpDeployId);
   if (!found || typeof found.id !== "string") return void 0;
   return {
     id: found.id,
@@ -56021,8 +56021,8 @@ var init_conversation = __esm({
       http;
       async open(target, options = {}) {
         const agent = await this.agent(target.agentName, options.signal);
-        const record = await this.readyRecord(agent, target, options);
-        const rpc = new DeploymentRpc(this.http, agent.id, record);
+        const record2 = await this.readyRecord(agent, target, options);
+        const rpc = new DeploymentRpc(this.http, agent.id, record2);
         if (options.resume) {
           const taskId = await this.runningTask(options.resume, options.signal);
           return this.session(agent.acpType, rpc, taskId, options, true);
@@ -56030,7 +56030,7 @@ var init_conversation = __esm({
         const params = { name: `agent-preview-${target.agentName}-${randomUUID2()}` };
         if (target.metadata && Object.keys(target.metadata).length) params.task_metadata = target.metadata;
         const task = await rpc.call("task/create", params, options.signal, true);
-        if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record.id} returned no task id`);
+        if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record2.id} returned no task id`);
         return this.session(agent.acpType, rpc, task.id, options);
       }
       session(acpType, rpc, taskId, options, resumed) {
@@ -56070,16 +56070,16 @@ var init_conversation = __esm({
         const intervalMs = options.pollIntervalMs ?? DEFAULT_READY_POLL_MS;
         const deadline = Date.now() + timeoutMs;
         for (; ; ) {
-          const record = await this.findRecord(agent.id, sgpId, options.signal);
-          if (record?.status === "Ready" && record.acpUrl) return record;
-          if (record?.status === "Failed") {
+          const record2 = await this.findRecord(agent.id, sgpId, options.signal);
+          if (record2?.status === "Ready" && record2.acpUrl) return record2;
+          if (record2?.status === "Failed") {
             throw new ConversationError(
-              `the Agentex server's deployment record ${record.id} for SGP deployment ${sgpId} (agent ${agent.name}) is Failed: the preview cannot be talked to`,
+              `the Agentex server's deployment record ${record2.id} for SGP deployment ${sgpId} (agent ${agent.name}) is Failed: the preview cannot be talked to`,
               "deployment-failed"
             );
           }
           if (Date.now() + intervalMs > deadline) {
-            const state = record ? `its record ${record.id} is ${record.status}${record.acpUrl ? "" : " with no acp_url"}` : `no deployment record of agent ${agent.name} (${agent.id}) has sgp_deploy_id ${sgpId}`;
+            const state = record2 ? `its record ${record2.id} is ${record2.status}${record2.acpUrl ? "" : " with no acp_url"}` : `no deployment record of agent ${agent.name} (${agent.id}) has sgp_deploy_id ${sgpId}`;
             throw new ConversationError(`SGP deployment ${sgpId} was not Ready on the Agentex server within ${formatDuration(timeoutMs)}: ${state}`, "not-ready");
           }
           await pause(intervalMs, options.signal);
@@ -56103,10 +56103,10 @@ var init_conversation = __esm({
       }
     };
     DeploymentRpc = class {
-      constructor(http2, agentId, record) {
+      constructor(http2, agentId, record2) {
         this.http = http2;
         this.agentId = agentId;
-        this.record = record;
+        this.record = record2;
       }
       http;
       agentId;
@@ -57999,8 +57999,8 @@ function isDeleted(deployment) {
 function itemsOf3(body) {
   return Array.isArray(body?.items) ? body.items : [];
 }
-function metadataOf(record) {
-  const metadata = record.metadata;
+function metadataOf(record2) {
+  const metadata = record2.metadata;
   return metadata && typeof metadata === "object" && !Array.isArray(metadata) ? metadata : {};
 }
 function splitId(id, what) {
@@ -58014,11 +58014,11 @@ function prNumber(label) {
   const match = /^pr-?(\d+)$/i.exec(label);
   return match ? Number(match[1]) : void 0;
 }
-function compact(record) {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== void 0 && value !== ""));
+function compact(record2) {
+  return Object.fromEntries(Object.entries(record2).filter(([, value]) => value !== void 0 && value !== ""));
 }
-function requireString(record, field, call) {
-  const value = stringField(record ?? {}, field);
+function requireString(record2, field, call) {
+  const value = stringField(record2 ?? {}, field);
   if (!value) throw new ApiError(call, void 0, `the answer carries no ${field}`);
   return value;
 }
@@ -58027,8 +58027,8 @@ function enc(value) {
 }
 function describe2(body) {
   if (body && typeof body === "object") {
-    const record = body;
-    const message = record.message ?? record.detail ?? record.error;
+    const record2 = body;
+    const message = record2.message ?? record2.detail ?? record2.error;
     if (typeof message === "string") return redact(message);
   }
   return redact(typeof body === "string" ? body : JSON.stringify(body ?? "no message from the server"));
@@ -59353,7 +59353,7 @@ async function readKeptSmoke(commentBody) {
   checkKept ??= compileShapeCheck(KEPT_SHAPE);
   return (await checkKept)(value) ? value : [];
 }
-var MARKER_PREFIX, MARKER, LEVELS, VERDICT_ICON, UNSAFE_CHARACTERS, checkKept, KEPT_SHAPE;
+var MARKER_PREFIX, MARKER, LEVELS, VERDICT_ICON, UNSAFE_CHARACTERS, checkKept, STRING, SMOKE_VERDICT, record, listOf, KEPT_SHAPE;
 var init_comment2 = __esm({
   "src/conversation/comment.ts"() {
     "use strict";
@@ -59371,59 +59371,41 @@ var init_comment2 = __esm({
     ];
     VERDICT_ICON = { passed: "\u2705", failed: "\u274C", unsupported: "\u{1F6AB}", replaced: "\u23ED\uFE0F", skipped: "\u23ED\uFE0F" };
     UNSAFE_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-    KEPT_SHAPE = {
-      type: "array",
-      items: {
-        type: "object",
-        required: ["agent", "verdict", "script", "conversations", "turns", "latencyMs"],
-        properties: {
-          agent: { type: "string" },
-          verdict: { enum: ["passed", "failed", "unsupported", "replaced"] },
-          reason: { type: "string" },
-          deploymentId: { type: "string" },
-          script: { type: "object", required: ["file", "digest"], properties: { file: { type: "string" }, digest: { type: "string" } } },
-          turns: { type: "object", required: ["passed", "total"], properties: { passed: { type: "integer" }, total: { type: "integer" } } },
-          latencyMs: { type: "number" },
-          measured: { type: "object", required: ["sha", "at"], properties: { sha: { type: "string" }, at: { type: "string" } } },
-          kept: { type: "boolean" },
-          conversations: {
-            type: "array",
-            items: {
-              type: "object",
-              required: ["name", "verdict", "turns"],
-              properties: {
-                name: { type: "string" },
-                verdict: { enum: ["passed", "failed", "unsupported", "replaced"] },
-                sessionId: { type: "string" },
-                error: { type: "string" },
-                turns: {
-                  type: "array",
-                  items: {
-                    type: "object",
-                    required: ["send", "verdict", "checks"],
-                    properties: {
-                      send: { type: "string" },
-                      reply: { type: "string" },
-                      latencyMs: { type: "number" },
-                      verdict: { enum: ["passed", "failed", "not run"] },
-                      error: { type: "string" },
-                      checks: {
-                        type: "array",
-                        items: {
-                          type: "object",
-                          required: ["expectation", "passed"],
-                          properties: { expectation: { type: "string" }, passed: { type: "boolean" }, detail: { type: "string" } }
-                        }
-                      }
-                    }
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
-    };
+    STRING = { type: "string" };
+    SMOKE_VERDICT = { enum: ["passed", "failed", "unsupported", "replaced"] };
+    record = (required, properties) => ({ type: "object", required, properties });
+    listOf = (items) => ({ type: "array", items });
+    KEPT_SHAPE = listOf(
+      record(["agent", "verdict", "script", "conversations", "turns", "latencyMs"], {
+        agent: STRING,
+        verdict: SMOKE_VERDICT,
+        reason: STRING,
+        deploymentId: STRING,
+        script: record(["file", "digest"], { file: STRING, digest: STRING }),
+        turns: record(["passed", "total"], { passed: { type: "integer" }, total: { type: "integer" } }),
+        latencyMs: { type: "number" },
+        measured: record(["sha", "at"], { sha: STRING, at: STRING }),
+        kept: { type: "boolean" },
+        conversations: listOf(
+          record(["name", "verdict", "turns"], {
+            name: STRING,
+            verdict: SMOKE_VERDICT,
+            sessionId: STRING,
+            error: STRING,
+            turns: listOf(
+              record(["send", "verdict", "checks"], {
+                send: STRING,
+                reply: STRING,
+                latencyMs: { type: "number" },
+                verdict: { enum: ["passed", "failed", "not run"] },
+                error: STRING,
+                checks: listOf(record(["expectation", "passed"], { expectation: STRING, passed: { type: "boolean" }, detail: STRING }))
+              })
+            )
+          })
+        )
+      })
+    );
   }
 });
 

@@ -4528,7 +4528,7 @@ var require_webidl = __commonJS({
     var { runtimeFeatures } = require_runtime_features();
     var UNDEFINED = 1;
     var BOOLEAN = 2;
-    var STRING = 3;
+    var STRING2 = 3;
     var SYMBOL = 4;
     var NUMBER = 5;
     var BIGINT = 6;
@@ -4599,7 +4599,7 @@ var require_webidl = __commonJS({
         case "boolean":
           return BOOLEAN;
         case "string":
-          return STRING;
+          return STRING2;
         case "symbol":
           return SYMBOL;
         case "number":
@@ -4618,7 +4618,7 @@ var require_webidl = __commonJS({
     webidl.util.Types = {
       UNDEFINED,
       BOOLEAN,
-      STRING,
+      STRING: STRING2,
       SYMBOL,
       NUMBER,
       BIGINT,
@@ -4631,7 +4631,7 @@ var require_webidl = __commonJS({
           return "Undefined";
         case BOOLEAN:
           return "Boolean";
-        case STRING:
+        case STRING2:
           return "String";
         case SYMBOL:
           return "Symbol";
@@ -4717,7 +4717,7 @@ var require_webidl = __commonJS({
           return `Symbol(${V.description})`;
         case OBJECT:
           return inspect(V);
-        case STRING:
+        case STRING2:
           return `"${V}"`;
         case BIGINT:
           return `${V}n`;
@@ -15449,17 +15449,17 @@ var require_dns = __commonJS({
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
         let minTTL = this.#maxTTL;
-        for (const record of addresses) {
-          record.timestamp = timestamp;
-          if (typeof record.ttl === "number") {
-            record.ttl = Math.min(record.ttl, this.#maxTTL);
-            minTTL = Math.min(minTTL, record.ttl);
+        for (const record2 of addresses) {
+          record2.timestamp = timestamp;
+          if (typeof record2.ttl === "number") {
+            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
+            minTTL = Math.min(minTTL, record2.ttl);
           } else {
-            record.ttl = this.#maxTTL;
+            record2.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record.family] ?? { ips: [] };
-          familyRecords.ips.push(record);
-          records.records[record.family] = familyRecords;
+          const familyRecords = records.records[record2.family] ?? { ips: [] };
+          familyRecords.ips.push(record2);
+          records.records[record2.family] = familyRecords;
         }
         this.storage.set(origin.hostname, records, { ttl: minTTL });
       }
@@ -35734,13 +35734,10 @@ var init_background = __esm({
   }
 });
 
-// src/app/teardown-queue.ts
-function deliveryKeys(job) {
-  return [`${job.door}:id:${job.deliveryId}`, ...job.bodyDigest ? [`${job.door}:body:${job.bodyDigest}`] : []];
-}
-var DeliveryWindow, MemoryTeardownQueue;
-var init_teardown_queue = __esm({
-  "src/app/teardown-queue.ts"() {
+// src/app/job-queue.ts
+var DeliveryWindow, MemoryJobQueue;
+var init_job_queue = __esm({
+  "src/app/job-queue.ts"() {
     "use strict";
     init_background();
     DeliveryWindow = class {
@@ -35766,16 +35763,18 @@ var init_teardown_queue = __esm({
         return first;
       }
     };
-    MemoryTeardownQueue = class {
-      constructor(taskFor, retry = {}) {
+    MemoryJobQueue = class {
+      constructor(taskFor, keysOf, retry = {}) {
         this.taskFor = taskFor;
+        this.keysOf = keysOf;
         this.background = new BackgroundQueue(retry);
       }
       taskFor;
+      keysOf;
       background;
       window = new DeliveryWindow();
       async enqueue(job, log) {
-        if (!this.window.firstSightOfAll(deliveryKeys(job))) return "duplicate";
+        if (!this.window.firstSightOfAll(this.keysOf(job))) return "duplicate";
         this.background.enqueue(this.taskFor(job, log));
         return "queued";
       }
@@ -35794,28 +35793,12 @@ var COMMAND_ATTEMPT_TIMEOUT_MS, MemoryCommandQueue;
 var init_queue = __esm({
   "src/commands/queue.ts"() {
     "use strict";
-    init_background();
-    init_teardown_queue();
+    init_job_queue();
     init_job();
     COMMAND_ATTEMPT_TIMEOUT_MS = 20 * 6e4;
-    MemoryCommandQueue = class {
+    MemoryCommandQueue = class extends MemoryJobQueue {
       constructor(taskFor, retry = {}) {
-        this.taskFor = taskFor;
-        this.background = new BackgroundQueue({ attemptTimeoutMs: COMMAND_ATTEMPT_TIMEOUT_MS, ...retry });
-      }
-      taskFor;
-      background;
-      window = new DeliveryWindow();
-      async enqueue(job, log) {
-        if (!this.window.firstSightOfAll(commandDeliveryKeys(job))) return "duplicate";
-        this.background.enqueue(this.taskFor(job, log));
-        return "queued";
-      }
-      idle() {
-        return this.background.idle();
-      }
-      stop(graceMs = DEFAULT_TEARDOWN_GRACE_MS) {
-        return this.background.stop(graceMs);
+        super(taskFor, commandDeliveryKeys, { attemptTimeoutMs: COMMAND_ATTEMPT_TIMEOUT_MS, ...retry });
       }
     };
   }
@@ -36073,12 +36056,12 @@ function describeErrorBody(text) {
   const parsed = parseBody(text);
   let detail;
   if (parsed && typeof parsed === "object") {
-    const record = parsed;
-    const candidate = record.detail ?? record.message ?? record.error ?? record.errors;
+    const record2 = parsed;
+    const candidate = record2.detail ?? record2.message ?? record2.error ?? record2.errors;
     if (typeof candidate === "string") detail = candidate;
     else if (Array.isArray(candidate)) detail = candidate.map(describeValidationItem).join("; ");
     else detail = JSON.stringify(parsed);
-    const details = candidate === record.detail ? void 0 : describeDetails(record.details);
+    const details = candidate === record2.detail ? void 0 : describeDetails(record2.details);
     if (details && !detail.includes(details)) detail = `${detail}: ${details}`;
   } else {
     detail = typeof parsed === "string" && parsed.trim() ? parsed.trim() : "no message from the server";
@@ -36379,9 +36362,9 @@ function stringOf(value) {
   if (typeof value === "number") return String(value);
   return void 0;
 }
-function stringField(record, ...names) {
+function stringField(record2, ...names) {
   for (const name of names) {
-    const value = stringOf(record[name]);
+    const value = stringOf(record2[name]);
     if (value !== void 0) return value;
   }
   return void 0;
@@ -36465,7 +36448,7 @@ function messageIds(messages) {
   return new Set((Array.isArray(messages) ? messages : []).map((message) => isObject(message) ? message.id : void 0).filter((id) => typeof id === "string"));
 }
 function findDeploymentRecord(records, sgpDeployId) {
-  const found = (Array.isArray(records) ? records : []).find((record) => isObject(record) && record.sgp_deploy_id === sgpDeployId);
+  const found = (Array.isArray(records) ? records : []).find((record2) => isObject(record2) && record2.sgp_deploy_id === sgpDeployId);
   if (!found || typeof found.id !== "string") return void 0;
   return {
     id: found.id,
@@ -36517,8 +36500,8 @@ var AgentexConversations = class {
   http;
   async open(target2, options = {}) {
     const agent = await this.agent(target2.agentName, options.signal);
-    const record = await this.readyRecord(agent, target2, options);
-    const rpc = new DeploymentRpc(this.http, agent.id, record);
+    const record2 = await this.readyRecord(agent, target2, options);
+    const rpc = new DeploymentRpc(this.http, agent.id, record2);
     if (options.resume) {
       const taskId = await this.runningTask(options.resume, options.signal);
       return this.session(agent.acpType, rpc, taskId, options, true);
@@ -36526,7 +36509,7 @@ var AgentexConversations = class {
     const params = { name: `agent-preview-${target2.agentName}-${randomUUID()}` };
     if (target2.metadata && Object.keys(target2.metadata).length) params.task_metadata = target2.metadata;
     const task = await rpc.call("task/create", params, options.signal, true);
-    if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record.id} returned no task id`);
+    if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record2.id} returned no task id`);
     return this.session(agent.acpType, rpc, task.id, options);
   }
   session(acpType, rpc, taskId, options, resumed) {
@@ -36566,16 +36549,16 @@ var AgentexConversations = class {
     const intervalMs = options.pollIntervalMs ?? DEFAULT_READY_POLL_MS;
     const deadline = Date.now() + timeoutMs;
     for (; ; ) {
-      const record = await this.findRecord(agent.id, sgpId, options.signal);
-      if (record?.status === "Ready" && record.acpUrl) return record;
-      if (record?.status === "Failed") {
+      const record2 = await this.findRecord(agent.id, sgpId, options.signal);
+      if (record2?.status === "Ready" && record2.acpUrl) return record2;
+      if (record2?.status === "Failed") {
         throw new ConversationError(
-          `the Agentex server's deployment record ${record.id} for SGP deployment ${sgpId} (agent ${agent.name}) is Failed: the preview cannot be talked to`,
+          `the Agentex server's deployment record ${record2.id} for SGP deployment ${sgpId} (agent ${agent.name}) is Failed: the preview cannot be talked to`,
           "deployment-failed"
         );
       }
       if (Date.now() + intervalMs > deadline) {
-        const state = record ? `its record ${record.id} is ${record.status}${record.acpUrl ? "" : " with no acp_url"}` : `no deployment record of agent ${agent.name} (${agent.id}) has sgp_deploy_id ${sgpId}`;
+        const state = record2 ? `its record ${record2.id} is ${record2.status}${record2.acpUrl ? "" : " with no acp_url"}` : `no deployment record of agent ${agent.name} (${agent.id}) has sgp_deploy_id ${sgpId}`;
         throw new ConversationError(`SGP deployment ${sgpId} was not Ready on the Agentex server within ${formatDuration(timeoutMs)}: ${state}`, "not-ready");
       }
       await pause(intervalMs, options.signal);
@@ -36599,10 +36582,10 @@ var AgentexConversations = class {
   }
 };
 var DeploymentRpc = class {
-  constructor(http, agentId, record) {
+  constructor(http, agentId, record2) {
     this.http = http;
     this.agentId = agentId;
-    this.record = record;
+    this.record = record2;
   }
   http;
   agentId;
@@ -38736,8 +38719,8 @@ function isDeleted(deployment) {
 function itemsOf3(body) {
   return Array.isArray(body?.items) ? body.items : [];
 }
-function metadataOf(record) {
-  const metadata = record.metadata;
+function metadataOf(record2) {
+  const metadata = record2.metadata;
   return metadata && typeof metadata === "object" && !Array.isArray(metadata) ? metadata : {};
 }
 function splitId(id, what) {
@@ -38751,11 +38734,11 @@ function prNumber(label) {
   const match = /^pr-?(\d+)$/i.exec(label);
   return match ? Number(match[1]) : void 0;
 }
-function compact(record) {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== void 0 && value !== ""));
+function compact(record2) {
+  return Object.fromEntries(Object.entries(record2).filter(([, value]) => value !== void 0 && value !== ""));
 }
-function requireString(record, field, call) {
-  const value = stringField(record ?? {}, field);
+function requireString(record2, field, call) {
+  const value = stringField(record2 ?? {}, field);
   if (!value) throw new ApiError(call, void 0, `the answer carries no ${field}`);
   return value;
 }
@@ -38764,8 +38747,8 @@ function enc(value) {
 }
 function describe2(body) {
   if (body && typeof body === "object") {
-    const record = body;
-    const message = record.message ?? record.detail ?? record.error;
+    const record2 = body;
+    const message = record2.message ?? record2.detail ?? record2.error;
     if (typeof message === "string") return redact(message);
   }
   return redact(typeof body === "string" ? body : JSON.stringify(body ?? "no message from the server"));
@@ -38980,14 +38963,14 @@ function parseRepoConfig(raw, base = DEFAULT_REPO_CONFIG) {
   if (typeof raw !== "object" || Array.isArray(raw)) {
     throw new InputError(`${REPO_CONFIG_PATH} must be a mapping of options`, { field: REPO_CONFIG_PATH });
   }
-  const record = raw;
+  const record2 = raw;
   const text = (name) => {
-    const value = record[name];
+    const value = record2[name];
     if (value === void 0 || value === null || value === "") return void 0;
     if (typeof value !== "string") throw new InputError(`${REPO_CONFIG_PATH}: ${name} must be a string`, { field: name });
     return value.trim();
   };
-  const manifest = record.manifest ?? record.manifests;
+  const manifest = record2.manifest ?? record2.manifests;
   let manifests = [];
   if (typeof manifest === "string") manifests = manifest.split(/[\n,]/);
   else if (Array.isArray(manifest) && manifest.every((item) => typeof item === "string")) manifests = manifest;
@@ -40816,6 +40799,41 @@ function stripUnsafe(text) {
 function inlineText(text) {
   return escapeCell(stripUnsafe(text)).replace(/@/g, "@\u200B").replace(/:\/\//g, "\u200B://").replace(/\b(www)\./gi, "$1\u200B.");
 }
+var STRING = { type: "string" };
+var SMOKE_VERDICT = { enum: ["passed", "failed", "unsupported", "replaced"] };
+var record = (required, properties) => ({ type: "object", required, properties });
+var listOf = (items) => ({ type: "array", items });
+var KEPT_SHAPE = listOf(
+  record(["agent", "verdict", "script", "conversations", "turns", "latencyMs"], {
+    agent: STRING,
+    verdict: SMOKE_VERDICT,
+    reason: STRING,
+    deploymentId: STRING,
+    script: record(["file", "digest"], { file: STRING, digest: STRING }),
+    turns: record(["passed", "total"], { passed: { type: "integer" }, total: { type: "integer" } }),
+    latencyMs: { type: "number" },
+    measured: record(["sha", "at"], { sha: STRING, at: STRING }),
+    kept: { type: "boolean" },
+    conversations: listOf(
+      record(["name", "verdict", "turns"], {
+        name: STRING,
+        verdict: SMOKE_VERDICT,
+        sessionId: STRING,
+        error: STRING,
+        turns: listOf(
+          record(["send", "verdict", "checks"], {
+            send: STRING,
+            reply: STRING,
+            latencyMs: { type: "number" },
+            verdict: { enum: ["passed", "failed", "not run"] },
+            error: STRING,
+            checks: listOf(record(["expectation", "passed"], { expectation: STRING, passed: { type: "boolean" }, detail: STRING }))
+          })
+        )
+      })
+    )
+  })
+);
 
 // src/commands/reply.ts
 init_redact();
@@ -41542,8 +41560,18 @@ function appRouter(parts) {
   return router;
 }
 
+// src/app/teardown-queue.ts
+init_job_queue();
+function deliveryKeys(job) {
+  return [`${job.door}:id:${job.deliveryId}`, ...job.bodyDigest ? [`${job.door}:body:${job.bodyDigest}`] : []];
+}
+var MemoryTeardownQueue = class extends MemoryJobQueue {
+  constructor(taskFor, retry = {}) {
+    super(taskFor, deliveryKeys, retry);
+  }
+};
+
 // src/app/probot.ts
-init_teardown_queue();
 init_conversations();
 init_queue();
 function platformsFrom(env) {

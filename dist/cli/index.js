@@ -4471,7 +4471,7 @@ var require_webidl = __commonJS({
     var { runtimeFeatures } = require_runtime_features();
     var UNDEFINED = 1;
     var BOOLEAN = 2;
-    var STRING = 3;
+    var STRING2 = 3;
     var SYMBOL = 4;
     var NUMBER = 5;
     var BIGINT = 6;
@@ -4542,7 +4542,7 @@ var require_webidl = __commonJS({
         case "boolean":
           return BOOLEAN;
         case "string":
-          return STRING;
+          return STRING2;
         case "symbol":
           return SYMBOL;
         case "number":
@@ -4561,7 +4561,7 @@ var require_webidl = __commonJS({
     webidl.util.Types = {
       UNDEFINED,
       BOOLEAN,
-      STRING,
+      STRING: STRING2,
       SYMBOL,
       NUMBER,
       BIGINT,
@@ -4574,7 +4574,7 @@ var require_webidl = __commonJS({
           return "Undefined";
         case BOOLEAN:
           return "Boolean";
-        case STRING:
+        case STRING2:
           return "String";
         case SYMBOL:
           return "Symbol";
@@ -4660,7 +4660,7 @@ var require_webidl = __commonJS({
           return `Symbol(${V2.description})`;
         case OBJECT:
           return inspect(V2);
-        case STRING:
+        case STRING2:
           return `"${V2}"`;
         case BIGINT:
           return `${V2}n`;
@@ -15392,17 +15392,17 @@ var require_dns = __commonJS({
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
         let minTTL = this.#maxTTL;
-        for (const record of addresses) {
-          record.timestamp = timestamp;
-          if (typeof record.ttl === "number") {
-            record.ttl = Math.min(record.ttl, this.#maxTTL);
-            minTTL = Math.min(minTTL, record.ttl);
+        for (const record2 of addresses) {
+          record2.timestamp = timestamp;
+          if (typeof record2.ttl === "number") {
+            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
+            minTTL = Math.min(minTTL, record2.ttl);
           } else {
-            record.ttl = this.#maxTTL;
+            record2.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record.family] ?? { ips: [] };
-          familyRecords.ips.push(record);
-          records.records[record.family] = familyRecords;
+          const familyRecords = records.records[record2.family] ?? { ips: [] };
+          familyRecords.ips.push(record2);
+          records.records[record2.family] = familyRecords;
         }
         this.storage.set(origin.hostname, records, { ttl: minTTL });
       }
@@ -52873,12 +52873,12 @@ function describeErrorBody(text) {
   const parsed = parseBody(text);
   let detail;
   if (parsed && typeof parsed === "object") {
-    const record = parsed;
-    const candidate = record.detail ?? record.message ?? record.error ?? record.errors;
+    const record2 = parsed;
+    const candidate = record2.detail ?? record2.message ?? record2.error ?? record2.errors;
     if (typeof candidate === "string") detail = candidate;
     else if (Array.isArray(candidate)) detail = candidate.map(describeValidationItem).join("; ");
     else detail = JSON.stringify(parsed);
-    const details = candidate === record.detail ? void 0 : describeDetails(record.details);
+    const details = candidate === record2.detail ? void 0 : describeDetails(record2.details);
     if (details && !detail.includes(details)) detail = `${detail}: ${details}`;
   } else {
     detail = typeof parsed === "string" && parsed.trim() ? parsed.trim() : "no message from the server";
@@ -53209,9 +53209,9 @@ function stringOf(value) {
   if (typeof value === "number") return String(value);
   return void 0;
 }
-function stringField(record, ...names) {
+function stringField(record2, ...names) {
   for (const name of names) {
-    const value = stringOf(record[name]);
+    const value = stringOf(record2[name]);
     if (value !== void 0) return value;
   }
   return void 0;
@@ -53291,7 +53291,7 @@ function messageIds(messages) {
   return new Set((Array.isArray(messages) ? messages : []).map((message) => isObject(message) ? message.id : void 0).filter((id2) => typeof id2 === "string"));
 }
 function findDeploymentRecord(records, sgpDeployId) {
-  const found = (Array.isArray(records) ? records : []).find((record) => isObject(record) && record.sgp_deploy_id === sgpDeployId);
+  const found = (Array.isArray(records) ? records : []).find((record2) => isObject(record2) && record2.sgp_deploy_id === sgpDeployId);
   if (!found || typeof found.id !== "string") return void 0;
   return {
     id: found.id,
@@ -53343,8 +53343,8 @@ var AgentexConversations = class {
   http;
   async open(target, options = {}) {
     const agent = await this.agent(target.agentName, options.signal);
-    const record = await this.readyRecord(agent, target, options);
-    const rpc = new DeploymentRpc(this.http, agent.id, record);
+    const record2 = await this.readyRecord(agent, target, options);
+    const rpc = new DeploymentRpc(this.http, agent.id, record2);
     if (options.resume) {
       const taskId = await this.runningTask(options.resume, options.signal);
       return this.session(agent.acpType, rpc, taskId, options, true);
@@ -53352,7 +53352,7 @@ var AgentexConversations = class {
     const params = { name: `agent-preview-${target.agentName}-${randomUUID()}` };
     if (target.metadata && Object.keys(target.metadata).length) params.task_metadata = target.metadata;
     const task = await rpc.call("task/create", params, options.signal, true);
-    if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record.id} returned no task id`);
+    if (!task || typeof task.id !== "string") throw new ConversationError(`task/create on deployment ${record2.id} returned no task id`);
     return this.session(agent.acpType, rpc, task.id, options);
   }
   session(acpType, rpc, taskId, options, resumed) {
@@ -53392,16 +53392,16 @@ var AgentexConversations = class {
     const intervalMs = options.pollIntervalMs ?? DEFAULT_READY_POLL_MS;
     const deadline = Date.now() + timeoutMs;
     for (; ; ) {
-      const record = await this.findRecord(agent.id, sgpId, options.signal);
-      if (record?.status === "Ready" && record.acpUrl) return record;
-      if (record?.status === "Failed") {
+      const record2 = await this.findRecord(agent.id, sgpId, options.signal);
+      if (record2?.status === "Ready" && record2.acpUrl) return record2;
+      if (record2?.status === "Failed") {
         throw new ConversationError(
-          `the Agentex server's deployment record ${record.id} for SGP deployment ${sgpId} (agent ${agent.name}) is Failed: the preview cannot be talked to`,
+          `the Agentex server's deployment record ${record2.id} for SGP deployment ${sgpId} (agent ${agent.name}) is Failed: the preview cannot be talked to`,
           "deployment-failed"
         );
       }
       if (Date.now() + intervalMs > deadline) {
-        const state = record ? `its record ${record.id} is ${record.status}${record.acpUrl ? "" : " with no acp_url"}` : `no deployment record of agent ${agent.name} (${agent.id}) has sgp_deploy_id ${sgpId}`;
+        const state = record2 ? `its record ${record2.id} is ${record2.status}${record2.acpUrl ? "" : " with no acp_url"}` : `no deployment record of agent ${agent.name} (${agent.id}) has sgp_deploy_id ${sgpId}`;
         throw new ConversationError(`SGP deployment ${sgpId} was not Ready on the Agentex server within ${formatDuration(timeoutMs)}: ${state}`, "not-ready");
       }
       await pause(intervalMs, options.signal);
@@ -53425,10 +53425,10 @@ var AgentexConversations = class {
   }
 };
 var DeploymentRpc = class {
-  constructor(http, agentId, record) {
+  constructor(http, agentId, record2) {
     this.http = http;
     this.agentId = agentId;
-    this.record = record;
+    this.record = record2;
   }
   http;
   agentId;
@@ -55550,8 +55550,8 @@ function isDeleted(deployment) {
 function itemsOf3(body) {
   return Array.isArray(body?.items) ? body.items : [];
 }
-function metadataOf(record) {
-  const metadata = record.metadata;
+function metadataOf(record2) {
+  const metadata = record2.metadata;
   return metadata && typeof metadata === "object" && !Array.isArray(metadata) ? metadata : {};
 }
 function splitId(id2, what) {
@@ -55565,11 +55565,11 @@ function prNumber(label) {
   const match = /^pr-?(\d+)$/i.exec(label);
   return match ? Number(match[1]) : void 0;
 }
-function compact(record) {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== void 0 && value !== ""));
+function compact(record2) {
+  return Object.fromEntries(Object.entries(record2).filter(([, value]) => value !== void 0 && value !== ""));
 }
-function requireString(record, field, call) {
-  const value = stringField(record ?? {}, field);
+function requireString(record2, field, call) {
+  const value = stringField(record2 ?? {}, field);
   if (!value) throw new ApiError(call, void 0, `the answer carries no ${field}`);
   return value;
 }
@@ -55578,8 +55578,8 @@ function enc(value) {
 }
 function describe2(body) {
   if (body && typeof body === "object") {
-    const record = body;
-    const message = record.message ?? record.detail ?? record.error;
+    const record2 = body;
+    const message = record2.message ?? record2.detail ?? record2.error;
     if (typeof message === "string") return redact(message);
   }
   return redact(typeof body === "string" ? body : JSON.stringify(body ?? "no message from the server"));
@@ -59389,7 +59389,7 @@ var AgentRecords = class {
   agent(name, id2) {
     const deployments = this.deploymentsOf(id2);
     const records = deployments.map((deployment) => this.recordOf(deployment));
-    const live = records.filter((record) => record.status === "Ready" && !record.expires_at);
+    const live = records.filter((record2) => record2.status === "Ready" && !record2.expires_at);
     const stamps = [...[...this.state.builds.values()].filter((build3) => build3.agent_id === id2), ...deployments].map((item) => item.created_at).sort();
     const now = new Date(this.clock.now()).toISOString();
     const { acpType, description } = this.declaringManifest(id2);
@@ -59405,7 +59405,7 @@ var AgentRecords = class {
       registration_metadata: null,
       registered_at: live.at(-1)?.created_at ?? null,
       agent_input_type: null,
-      production_deployment_id: records.find((record) => record.is_production)?.id ?? null
+      production_deployment_id: records.find((record2) => record2.is_production)?.id ?? null
     };
   }
   declaringManifest(agentId) {
@@ -59956,15 +59956,78 @@ function normalised(content) {
   return out;
 }
 
+// src/local-platform/faults.ts
+var AGENT_SERVER_ROUTE_IDS = ["agents.byName", "agents.deployments.list", "agents.deployments.get", "agents.deployments.rpc", "tasks.get", "messages.list"];
+var ROUTE_IDS = [
+  "builds.create",
+  "builds.list",
+  "builds.get",
+  "builds.cancel",
+  "builds.logs",
+  "builds.undeployed",
+  "deployments.create",
+  "deployments.list",
+  "deployments.get",
+  "deployments.delete",
+  "deployments.logs",
+  "preview.page",
+  ...AGENT_SERVER_ROUTE_IDS
+];
+var FaultSwitch = class {
+  active = [];
+  get rules() {
+    return this.active.map(({ left: _left, ...rule }) => rule);
+  }
+  add(rule) {
+    if (!ROUTE_IDS.includes(rule.route)) throw new Error(`unknown route "${rule.route}"; use one of ${ROUTE_IDS.join(", ")}`);
+    this.active.push({ ...rule, left: rule.times ?? 1 });
+  }
+  clear() {
+    this.active.length = 0;
+  }
+  /** The next rule for this route, counted as used. */
+  take(route) {
+    const index = this.active.findIndex((rule2) => rule2.route === route && rule2.left > 0);
+    if (index === -1) return void 0;
+    const rule = this.active[index];
+    rule.left--;
+    if (rule.left <= 0) this.active.splice(index, 1);
+    return rule;
+  }
+};
+function parseFaultRule(body) {
+  if (!body || typeof body !== "object") throw new Error('send a JSON object like {"route": "builds.get", "status": 503, "times": 3}');
+  const raw = body;
+  if (!ROUTE_IDS.includes(raw.route)) throw new Error(`route must be one of ${ROUTE_IDS.join(", ")}`);
+  const numberOf = (name) => {
+    const value = raw[name];
+    if (value === void 0) return void 0;
+    if (value === "Infinity" || value === null) return Number.POSITIVE_INFINITY;
+    if (typeof value !== "number" || value < 0) throw new Error(`${name} must be a non-negative number`);
+    return value;
+  };
+  return {
+    route: raw.route,
+    status: numberOf("status"),
+    retryAfterSeconds: numberOf("retryAfterSeconds"),
+    latencyMs: numberOf("latencyMs"),
+    resetConnection: raw.resetConnection === true,
+    dropStreamAfterLines: numberOf("dropStreamAfterLines"),
+    afterHandling: raw.afterHandling === true,
+    times: numberOf("times")
+  };
+}
+function faultReply(fault) {
+  const status2 = fault.status ?? 500;
+  const headers = {};
+  if (fault.retryAfterSeconds !== void 0) headers["retry-after"] = String(fault.retryAfterSeconds);
+  const detail = status2 === 429 ? "rate limit exceeded" : status2 >= 500 ? "upstream unavailable (injected fault)" : "injected fault";
+  const agentServerRoute = ["agents.", "tasks.", "messages."].some((prefix) => fault.route.startsWith(prefix));
+  return { status: status2, body: agentServerRoute ? { message: detail, code: status2, data: null } : { detail }, headers };
+}
+
 // src/local-platform/agent-server.ts
-var AGENT_SERVER_ROUTES = /* @__PURE__ */ new Set([
-  "agents.byName",
-  "agents.deployments.list",
-  "agents.deployments.get",
-  "agents.deployments.rpc",
-  "tasks.get",
-  "messages.list"
-]);
+var AGENT_SERVER_ROUTES = new Set(AGENT_SERVER_ROUTE_IDS);
 var MAX_BODY_BYTES = 5 * 1024 * 1024;
 var DEFAULT_LIMIT = 50;
 var AgentServer = class {
@@ -60009,7 +60072,7 @@ var AgentServer = class {
     const page2 = queryInteger(query, "page_number", 1, 1, issues);
     if (issues.length) return validationFailure(issues);
     const ascending = (query.get("order_direction") ?? "desc").toLowerCase() !== "desc";
-    const live = this.records.recordsOf(agentId).filter((record) => !record.expires_at);
+    const live = this.records.recordsOf(agentId).filter((record2) => !record2.expires_at);
     const ordered = ascending ? live : live.reverse();
     return { status: 200, body: ordered.slice((page2 - 1) * limit, page2 * limit) };
   }
@@ -60112,81 +60175,6 @@ var systemClock = {
   clearTimeout: (timer) => clearTimeout(timer)
 };
 
-// src/local-platform/faults.ts
-var ROUTE_IDS = [
-  "builds.create",
-  "builds.list",
-  "builds.get",
-  "builds.cancel",
-  "builds.logs",
-  "builds.undeployed",
-  "deployments.create",
-  "deployments.list",
-  "deployments.get",
-  "deployments.delete",
-  "deployments.logs",
-  "preview.page",
-  // The Agentex server routes (agent-server.ts).
-  "agents.byName",
-  "agents.deployments.list",
-  "agents.deployments.get",
-  "agents.deployments.rpc",
-  "tasks.get",
-  "messages.list"
-];
-var FaultSwitch = class {
-  active = [];
-  get rules() {
-    return this.active.map(({ left: _left, ...rule }) => rule);
-  }
-  add(rule) {
-    if (!ROUTE_IDS.includes(rule.route)) throw new Error(`unknown route "${rule.route}"; use one of ${ROUTE_IDS.join(", ")}`);
-    this.active.push({ ...rule, left: rule.times ?? 1 });
-  }
-  clear() {
-    this.active.length = 0;
-  }
-  /** The next rule for this route, counted as used. */
-  take(route) {
-    const index = this.active.findIndex((rule2) => rule2.route === route && rule2.left > 0);
-    if (index === -1) return void 0;
-    const rule = this.active[index];
-    rule.left--;
-    if (rule.left <= 0) this.active.splice(index, 1);
-    return rule;
-  }
-};
-function parseFaultRule(body) {
-  if (!body || typeof body !== "object") throw new Error('send a JSON object like {"route": "builds.get", "status": 503, "times": 3}');
-  const raw = body;
-  if (!ROUTE_IDS.includes(raw.route)) throw new Error(`route must be one of ${ROUTE_IDS.join(", ")}`);
-  const numberOf = (name) => {
-    const value = raw[name];
-    if (value === void 0) return void 0;
-    if (value === "Infinity" || value === null) return Number.POSITIVE_INFINITY;
-    if (typeof value !== "number" || value < 0) throw new Error(`${name} must be a non-negative number`);
-    return value;
-  };
-  return {
-    route: raw.route,
-    status: numberOf("status"),
-    retryAfterSeconds: numberOf("retryAfterSeconds"),
-    latencyMs: numberOf("latencyMs"),
-    resetConnection: raw.resetConnection === true,
-    dropStreamAfterLines: numberOf("dropStreamAfterLines"),
-    afterHandling: raw.afterHandling === true,
-    times: numberOf("times")
-  };
-}
-function faultReply(fault) {
-  const status2 = fault.status ?? 500;
-  const headers = {};
-  if (fault.retryAfterSeconds !== void 0) headers["retry-after"] = String(fault.retryAfterSeconds);
-  const detail = status2 === 429 ? "rate limit exceeded" : status2 >= 500 ? "upstream unavailable (injected fault)" : "injected fault";
-  const agentServerRoute = ["agents.", "tasks.", "messages."].some((prefix) => fault.route.startsWith(prefix));
-  return { status: status2, body: agentServerRoute ? { message: detail, code: status2, data: null } : { detail }, headers };
-}
-
 // src/local-platform/state.ts
 var import_yaml6 = __toESM(require_dist(), 1);
 import { randomBytes as randomBytes2 } from "node:crypto";
@@ -60260,14 +60248,14 @@ var PlatformState = class {
     this.agents.set(fields.agent_name, agentId);
     return { agentId, agentName: fields.agent_name };
   }
-  createBuild(record, dockerfile, agentDirectives = []) {
+  createBuild(record2, dockerfile, agentDirectives = []) {
     const build3 = {
-      ...record,
+      ...record2,
       id: id("bld"),
       object: "agentex_cloud_build",
       account_id: this.accountId,
       build_status: "QUEUED",
-      image_url: `registry.local/${this.accountId}/${record.image_name}:${record.image_tag}`,
+      image_url: `registry.local/${this.accountId}/${record2.image_name}:${record2.image_tag}`,
       created_at: this.now(),
       updated_at: this.now()
     };
@@ -60556,8 +60544,8 @@ function buildScript(build3, dockerfile) {
 
 // src/local-platform/http.ts
 var MAX_JSON_BYTES = 5 * 1024 * 1024;
-function send(res, record, reply) {
-  record.status = reply.status;
+function send(res, record2, reply) {
+  record2.status = reply.status;
   const body = JSON.stringify(reply.body);
   res.writeHead(reply.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...reply.headers });
   res.end(body);
@@ -60625,11 +60613,11 @@ async function control(state, faults, req, url) {
 }
 
 // src/local-platform/build-log.ts
-function streamBuildLog(state, req, res, buildId, record, openStreams, dropAfter) {
+function streamBuildLog(state, req, res, buildId, record2, openStreams, dropAfter) {
   const log2 = state.buildLog(buildId);
   const lastId = Number.parseInt(String(req.headers["last-event-id"] ?? ""), 10);
   let next = Number.isInteger(lastId) && lastId > 0 ? lastId : 0;
-  record.status = 200;
+  record2.status = 200;
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   res.flushHeaders();
   openStreams.add(res);
@@ -63977,35 +63965,35 @@ async function startLocalPlatform(options = {}) {
   });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://local");
-    const record = { method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, at: clock.now() };
-    requests.push(record);
-    res.on("finish", () => log2(`${record.method} ${record.path} \u2192 ${record.status || res.statusCode}`));
-    handle(req, res, url, record).catch((err) => {
+    const record2 = { method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, at: clock.now() };
+    requests.push(record2);
+    res.on("finish", () => log2(`${record2.method} ${record2.path} \u2192 ${record2.status || res.statusCode}`));
+    handle(req, res, url, record2).catch((err) => {
       if (res.headersSent) {
         res.destroy();
         return;
       }
       const status2 = err instanceof ClientError ? err.status : 500;
       if (status2 === 500) log2(`error: ${err.stack ?? err}`);
-      send(res, record, { status: status2, body: { detail: err.message } });
+      send(res, record2, { status: status2, body: { detail: err.message } });
     });
   });
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  async function handle(req, res, url, record) {
+  async function handle(req, res, url, record2) {
     state.expirePreviews();
-    if (url.pathname.startsWith("/_local/")) return send(res, record, await control(state, faults, req, url));
+    if (url.pathname.startsWith("/_local/")) return send(res, record2, await control(state, faults, req, url));
     const route = matchRoute(req.method, url.pathname);
     if (!route) {
       req.resume();
-      return send(res, record, { status: 404, body: { detail: `no route ${req.method} ${url.pathname}` } });
+      return send(res, record2, { status: 404, body: { detail: `no route ${req.method} ${url.pathname}` } });
     }
-    record.route = route.id;
+    record2.route = route.id;
     if (route.id !== "preview.page" && options.apiKey && req.headers["x-api-key"] !== options.apiKey) {
       req.resume();
-      return send(res, record, { status: 401, body: { detail: "invalid or missing x-api-key" } });
+      return send(res, record2, { status: 401, body: { detail: "invalid or missing x-api-key" } });
     }
     const fault = faults.take(route.id);
     if (fault?.latencyMs) await new Promise((resolve3) => clock.setTimeout(() => resolve3(void 0), fault.latencyMs));
@@ -64014,27 +64002,27 @@ async function startLocalPlatform(options = {}) {
         req.once("data", () => req.socket.destroy());
         req.resume();
       } else req.socket.destroy();
-      record.status = -1;
+      record2.status = -1;
       return;
     }
     if (fault?.status && !fault.afterHandling) {
       req.resume();
-      return send(res, record, faultReply(fault));
+      return send(res, record2, faultReply(fault));
     }
-    if (route.id === "builds.logs") return streamBuildLog(state, req, res, route.param, record, openStreams, fault?.dropStreamAfterLines);
-    if (route.id === "preview.page") return servePreview(res, route.param, record);
+    if (route.id === "builds.logs") return streamBuildLog(state, req, res, route.param, record2, openStreams, fault?.dropStreamAfterLines);
+    if (route.id === "preview.page") return servePreview(res, route.param, record2);
     if (AGENT_SERVER_ROUTES.has(route.id)) {
       const reply2 = await agentServer.answer(route.id, req, url, route.params);
-      return send(res, record, fault?.status && fault.afterHandling ? faultReply(fault) : reply2);
+      return send(res, record2, fault?.status && fault.afterHandling ? faultReply(fault) : reply2);
     }
     const reply = await answer(state, api, route.id, req, url, route.param);
-    if (fault?.status && fault.afterHandling) return send(res, record, faultReply(fault));
-    return send(res, record, reply);
+    if (fault?.status && fault.afterHandling) return send(res, record2, faultReply(fault));
+    return send(res, record2, reply);
   }
-  function servePreview(res, release, record) {
+  function servePreview(res, release, record2) {
     const deployment = state.byRelease(release);
     const page2 = renderPreviewPage(deployment, deployment?.build_id ? state.builds.get(deployment.build_id) : void 0);
-    record.status = page2.status;
+    record2.status = page2.status;
     res.writeHead(page2.status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
     res.end(page2.html);
   }
@@ -64196,6 +64184,41 @@ var UNSAFE_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u
 function stripUnsafe(text) {
   return text.replace(UNSAFE_CHARACTERS, "");
 }
+var STRING = { type: "string" };
+var SMOKE_VERDICT = { enum: ["passed", "failed", "unsupported", "replaced"] };
+var record = (required, properties) => ({ type: "object", required, properties });
+var listOf = (items) => ({ type: "array", items });
+var KEPT_SHAPE = listOf(
+  record(["agent", "verdict", "script", "conversations", "turns", "latencyMs"], {
+    agent: STRING,
+    verdict: SMOKE_VERDICT,
+    reason: STRING,
+    deploymentId: STRING,
+    script: record(["file", "digest"], { file: STRING, digest: STRING }),
+    turns: record(["passed", "total"], { passed: { type: "integer" }, total: { type: "integer" } }),
+    latencyMs: { type: "number" },
+    measured: record(["sha", "at"], { sha: STRING, at: STRING }),
+    kept: { type: "boolean" },
+    conversations: listOf(
+      record(["name", "verdict", "turns"], {
+        name: STRING,
+        verdict: SMOKE_VERDICT,
+        sessionId: STRING,
+        error: STRING,
+        turns: listOf(
+          record(["send", "verdict", "checks"], {
+            send: STRING,
+            reply: STRING,
+            latencyMs: { type: "number" },
+            verdict: { enum: ["passed", "failed", "not run"] },
+            error: STRING,
+            checks: listOf(record(["expectation", "passed"], { expectation: STRING, passed: { type: "boolean" }, detail: STRING }))
+          })
+        )
+      })
+    )
+  })
+);
 
 // src/pipeline/reporter.ts
 var silentReporter = {
@@ -66951,14 +66974,14 @@ function parseRepoConfig(raw, base = DEFAULT_REPO_CONFIG) {
   if (typeof raw !== "object" || Array.isArray(raw)) {
     throw new InputError(`${REPO_CONFIG_PATH} must be a mapping of options`, { field: REPO_CONFIG_PATH });
   }
-  const record = raw;
+  const record2 = raw;
   const text = (name) => {
-    const value = record[name];
+    const value = record2[name];
     if (value === void 0 || value === null || value === "") return void 0;
     if (typeof value !== "string") throw new InputError(`${REPO_CONFIG_PATH}: ${name} must be a string`, { field: name });
     return value.trim();
   };
-  const manifest = record.manifest ?? record.manifests;
+  const manifest = record2.manifest ?? record2.manifests;
   let manifests = [];
   if (typeof manifest === "string") manifests = manifest.split(/[\n,]/);
   else if (Array.isArray(manifest) && manifest.every((item) => typeof item === "string")) manifests = manifest;
